@@ -1,0 +1,17 @@
+"""gridplan: computable grid-based city management (网格化城市管理).
+
+The few names a notebook needs are here; each capability lives in the module
+named after it (:mod:`gridplan.crs`, :mod:`gridplan.district`,
+:mod:`gridplan.network`, :mod:`gridplan.datasets`, ...).
+"""
+
+from __future__ import annotations
+
+from . import crs, errors
+from .datasets import sample_district
+from .district import District
+from .errors import GridplanError
+# (network import added when network.py lands)
+
+__version__ = "0.1.0.dev0"
+__all__ = ["crs", "errors", "District", "StreetNetwork", "GridplanError", "sample_district", "__version__"]

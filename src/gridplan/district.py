@@ -1,0 +1,583 @@
+"""The district: boundary, streets, communities, population and existing grids, in metres.
+
+:class:`District` is where every gridplan workflow starts. It takes the layers
+a bureau has (in WGS84, CGCS2000, GCJ-02, BD-09 or any projected CRS), converts
+them all into **one** local metric CRS (see :func:`gridplan.crs.metric_crs`),
+validates them, and remembers the CRS the data came in so results can be
+returned in it.
+
+Examples
+--------
+>>> import geopandas as gpd, shapely
+>>> boundary = gpd.GeoDataFrame(geometry=[shapely.box(107.20, 26.55, 107.26, 26.60)], crs="EPSG:4326")
+>>> d = District.from_frames(boundary, crs="GCJ-02")
+>>> d.crs.to_epsg(), round(d.area_km2, 1)
+(4545, 33.1)
+"""
+
+from __future__ import annotations
+
+import html
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from . import _io
+from . import crs as gcrs
+from .errors import CRSError, DataError, GeometryError, GridplanWarning
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+    from .network import StreetNetwork
+
+__all__ = ["District", "LAYERS"]
+
+LAYERS = ("boundary", "streets", "communities", "population", "grids")
+"""The layers a district holds, in the order they are validated and saved."""
+
+_KINDS = {
+    "boundary": ("Polygon", "MultiPolygon"),
+    "communities": ("Polygon", "MultiPolygon"),
+    "grids": ("Polygon", "MultiPolygon"),
+    "streets": ("LineString", "MultiLineString"),
+    "population": ("Point", "MultiPoint"),
+}
+_LONLAT_LIMIT = 180.0
+
+
+def _labels(index: pd.Index, mask: np.ndarray, limit: int = 5) -> str:
+    picked = [repr(v) for v in index[mask][:limit]]
+    more = int(mask.sum()) - len(picked)
+    return ", ".join(picked) + (f" and {more} more" if more > 0 else "")
+
+
+def _as_frame(name: str, layer: Any) -> gpd.GeoDataFrame:
+    if isinstance(layer, gpd.GeoSeries):
+        layer = gpd.GeoDataFrame(geometry=layer)
+    if not isinstance(layer, gpd.GeoDataFrame):
+        raise DataError(
+            f"the {name} layer must be a GeoDataFrame, got {type(layer).__name__}; "
+            "read files with geopandas.read_file or build one with geopandas.GeoDataFrame(..., geometry=...)"
+        )
+    return layer.copy()
+
+
+def _check_geometries(name: str, frame: gpd.GeoDataFrame) -> None:
+    geoms = frame.geometry.values
+    missing = np.asarray(frame.geometry.isna()) | np.asarray(shapely.is_empty(geoms))
+    if missing.any():
+        raise GeometryError(
+            f"the {name} layer has {int(missing.sum())} missing or empty geometries (rows {_labels(frame.index, missing)}); "
+            f"drop them first, e.g. {name} = {name}[~{name}.geometry.is_empty & {name}.geometry.notna()]"
+        )
+    kinds = np.asarray(shapely.get_type_id(geoms))
+    allowed = [int(shapely.GeometryType[k.upper()]) for k in _KINDS[name]]
+    wrong = ~np.isin(kinds, allowed)
+    if wrong.any():
+        found = sorted({shapely.get_type_id(g) for g in geoms[wrong]})
+        found_names = [shapely.GeometryType(t).name.title() for t in found]
+        raise GeometryError(
+            f"the {name} layer must hold {' or '.join(_KINDS[name])} geometries, but rows "
+            f"{_labels(frame.index, wrong)} are {', '.join(found_names)}; filter or convert them "
+            f"(for areas given as points use a buffer, for population polygons use .representative_point())"
+        )
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    bad = ~np.isfinite(coords).all(axis=1)
+    if bad.any():
+        rows = np.zeros(len(frame), dtype=bool)
+        rows[np.unique(idx[bad])] = True
+        raise GeometryError(
+            f"the {name} layer has NaN or infinite coordinates in rows {_labels(frame.index, rows)}; "
+            "fix or drop those features (gridplan never guesses coordinates)"
+        )
+
+
+def _crs_string(crs: str | pyproj.CRS) -> str:
+    """A string :func:`gridplan.crs.parse_crs` reads back: 'GCJ-02', 'EPSG:4326' or WKT."""
+    if isinstance(crs, str):
+        return crs
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.to_wkt()
+
+
+def _looks_lonlat(frame: gpd.GeoDataFrame) -> bool:
+    minx, miny, maxx, maxy = frame.total_bounds
+    return bool(-_LONLAT_LIMIT <= minx <= maxx <= _LONLAT_LIMIT and -90 <= miny <= maxy <= 90)
+
+
+def _resolve_crs(name: str, frame: gpd.GeoDataFrame, crs: Any) -> str | pyproj.CRS:
+    """The CRS the layer's coordinates are really in (GCJ-02/BD-09 or a pyproj CRS)."""
+    parsed = gcrs.parse_crs(crs) if crs is not None else None
+    if isinstance(parsed, str):  # GCJ-02 or BD-09
+        if frame.crs is not None and not pyproj.CRS(frame.crs).is_geographic:
+            raise CRSError(
+                f"crs={parsed!r} says the layers are lon/lat in {parsed}, but the {name} layer is tagged "
+                f"with the projected {gcrs.crs_label(frame.crs)}; GCJ-02/BD-09 data are always lon/lat. "
+                f"Give the {name} layer its true CRS tag or convert it first"
+            )
+        if not _looks_lonlat(frame):
+            raise CRSError(
+                f"crs={parsed!r} says lon/lat, but the {name} layer's coordinates {tuple(np.round(frame.total_bounds, 1))} "
+                "are not degrees; check which CRS the data are in"
+            )
+        return parsed
+    if frame.crs is None:
+        if parsed is None:
+            raise CRSError(
+                f"the {name} layer has no CRS, so gridplan cannot tell degrees from metres; set it with "
+                f"{name}.set_crs('EPSG:4326') (or its true CRS), or pass crs= to District.from_frames "
+                "(e.g. crs='GCJ-02' for Amap/Tencent data, crs='EPSG:4490' for CGCS2000)"
+            )
+        found = parsed
+    else:
+        found = pyproj.CRS(frame.crs)
+    if not found.is_geographic and _looks_lonlat(frame) and frame.total_bounds[2] - frame.total_bounds[0] < 10:
+        raise CRSError(
+            f"the {name} layer is tagged {gcrs.crs_label(found)} (metres) but its coordinates "
+            f"{tuple(np.round(frame.total_bounds, 4))} look like lon/lat degrees; tag it with its real CRS, "
+            f"e.g. {name}.set_crs('EPSG:4326', allow_override=True)"
+        )
+    if found.is_geographic and not _looks_lonlat(frame):
+        raise CRSError(
+            f"the {name} layer is tagged {gcrs.crs_label(found)} (degrees) but its coordinates "
+            f"{tuple(np.round(frame.total_bounds, 1))} are out of the lon/lat range; they look like metres: "
+            f"tag it with its projected CRS, e.g. {name}.set_crs('EPSG:4545', allow_override=True)"
+        )
+    return found
+
+
+def _metric_target(boundary: gpd.GeoDataFrame, source: str | pyproj.CRS, requested: Any) -> tuple[pyproj.CRS, str]:
+    if requested is not None:
+        target = gcrs.parse_crs(requested)
+        if isinstance(target, str) or target.is_geographic:
+            raise CRSError(
+                f"metric_crs={requested!r} is not a projected CRS in metres; pass e.g. 'EPSG:4545' "
+                "or leave it out to let gridplan choose"
+            )
+        return target, f"metric CRS {gcrs.crs_label(target)} as requested"
+    if not isinstance(source, str) and not source.is_geographic and source.axis_info[0].unit_name in ("metre", "meter"):
+        return source, f"kept the data's own metric CRS {gcrs.crs_label(source)}"
+    lonlat = gcrs.to_crs(boundary, "EPSG:4326", source=source)
+    target = gcrs.metric_crs(tuple(lonlat.total_bounds))
+    kind = "the CGCS2000 3-degree Gauss-Krüger zone" if 4534 <= (target.to_epsg() or 0) <= 4554 else "the UTM zone"
+    return target, f"picked {gcrs.crs_label(target)}, {kind} of the district, for metric work"
+
+
+class District:
+    """A district's layers in one local metric CRS, validated.
+
+    Build one with :meth:`from_frames`, :meth:`from_file`, :meth:`read_file` or
+    :func:`gridplan.datasets.sample_district`; do not call the constructor directly.
+
+    Attributes
+    ----------
+    boundary, streets, communities, population, grids : GeoDataFrame
+        The layers in :attr:`crs` (empty GeoDataFrames where not given).
+    crs : pyproj.CRS
+        The projected metric CRS all layers are in.
+    source_crs : str
+        The CRS the data came in (``"GCJ-02"``, ``"BD-09"``, ``"EPSG:4326"`` or WKT),
+        used by :meth:`to_source_crs` to return results the way they came.
+    name, code : str
+        District name and administrative code (adcode), where known.
+    notes : list of str
+        What gridplan did on the way in: CRS choice, reprojections, repairs, outliers.
+    synthetic : bool
+        True for generated data (e.g. the sample district): its streets are not real.
+    """
+
+    def __init__(
+        self,
+        layers: Mapping[str, gpd.GeoDataFrame],
+        *,
+        crs: pyproj.CRS,
+        source_crs: str,
+        name: str = "",
+        code: str = "",
+        notes: list[str] | None = None,
+        synthetic: bool = False,
+    ) -> None:
+        self.crs = pyproj.CRS(crs)
+        for layer in LAYERS:
+            frame = layers.get(layer)
+            if frame is None:
+                frame = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=self.crs))
+            setattr(self, layer, frame)
+        self.boundary: gpd.GeoDataFrame
+        self.streets: gpd.GeoDataFrame
+        self.communities: gpd.GeoDataFrame
+        self.population: gpd.GeoDataFrame
+        self.grids: gpd.GeoDataFrame
+        self.source_crs = source_crs
+        self.name = name
+        self.code = code
+        self.notes = list(notes or [])
+        self.synthetic = synthetic
+        self._network: StreetNetwork | None = None
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_frames(
+        cls,
+        boundary: gpd.GeoDataFrame,
+        streets: gpd.GeoDataFrame | None = None,
+        communities: gpd.GeoDataFrame | None = None,
+        population: gpd.GeoDataFrame | None = None,
+        grids: gpd.GeoDataFrame | None = None,
+        *,
+        crs: Any = None,
+        metric_crs: Any = None,
+        population_column: str = "population",
+        name: str | None = None,
+        code: str | None = None,
+        repair: bool = False,
+        synthetic: bool = False,
+    ) -> "District":
+        """Build a district from GeoDataFrames, converting all of them to one metric CRS.
+
+        Parameters
+        ----------
+        boundary : GeoDataFrame
+            The district outline (Polygon/MultiPolygon rows; several rows are allowed).
+        streets : GeoDataFrame, optional
+            Street centrelines (LineString/MultiLineString).
+        communities : GeoDataFrame, optional
+            Community (社区) polygons; ``name``/``code``/``subdistrict`` columns are kept.
+        population : GeoDataFrame, optional
+            Points with a ``population_column`` of residents per point (each point
+            counts 1 if the column is absent).
+        grids : GeoDataFrame, optional
+            Existing management grids (the "before" of a redraw).
+        crs : CRS-like, optional
+            The CRS the coordinates are in, where the layers' own tags do not say it:
+            ``"GCJ-02"`` or ``"BD-09"`` for vendor lon/lat data (tagged EPSG:4326 or
+            untagged), or any pyproj CRS for untagged layers. Layers tagged with a
+            projected CRS are reprojected from their tag.
+        metric_crs : CRS-like, optional
+            Force the working CRS; by default data already in metres stay in their CRS,
+            lon/lat data go to :func:`gridplan.crs.metric_crs` of the boundary.
+        population_column : str
+            Column of residents per population point.
+        name, code : str, optional
+            District name and adcode; taken from the boundary's ``name``/``adcode``/``code``
+            columns when not given.
+        repair : bool
+            Repair invalid polygons with :func:`shapely.make_valid` (reported in
+            :attr:`notes`) instead of raising :class:`~gridplan.errors.GeometryError`.
+        synthetic : bool
+            Mark generated data (its streets are said to be synthetic everywhere).
+
+        Returns
+        -------
+        District
+
+        Raises
+        ------
+        CRSError
+            A layer without CRS, lon/lat mistaken for metres, an unknown CRS.
+        GeometryError
+            Empty, invalid (unless ``repair=True``), wrong-type or NaN geometries.
+        DataError
+            Streets entirely outside the boundary, a street layer with no lines,
+            negative or NaN population.
+        """
+        given = {"boundary": boundary, "streets": streets, "communities": communities,
+                 "population": population, "grids": grids}
+        frames = {k: _as_frame(k, v) for k, v in given.items() if v is not None}
+        notes: list[str] = []
+        if len(frames["boundary"]) == 0:
+            raise GeometryError("the boundary layer is empty; pass at least one Polygon of the district outline")
+        if "streets" in frames and len(frames["streets"]) == 0:
+            raise DataError("the street layer has no lines; pass street centrelines or leave streets=None")
+        for key, frame in frames.items():
+            if len(frame):
+                _check_geometries(key, frame)
+        sources = {k: _resolve_crs(k, f, crs) for k, f in frames.items() if len(f)}
+        target, note = _metric_target(frames["boundary"], sources["boundary"], metric_crs)
+        notes.append(note)
+        source_label = _crs_string(sources["boundary"])
+        for key, frame in frames.items():
+            src = sources.get(key)
+            if src is None:
+                frames[key] = frame.set_crs(target, allow_override=True)
+                continue
+            same = not isinstance(src, str) and pyproj.CRS(src).equals(target)
+            if not same:
+                frames[key] = gcrs.to_crs(frame, target, source=src)
+                if _crs_string(src) != source_label:
+                    notes.append(f"{key}: reprojected from {gcrs.crs_label(src)}")
+            elif frame.crs is None:
+                frames[key] = frame.set_crs(target)
+        if isinstance(sources["boundary"], str):
+            notes.append(f"converted {sources['boundary']} lon/lat to WGS84 before projecting")
+        for key in ("boundary", "communities", "grids"):
+            if key in frames and len(frames[key]):
+                frames[key] = cls._validate_polygons(key, frames[key], repair=repair, notes=notes)
+        district_shape = frames["boundary"].geometry.union_all()
+        if "streets" in frames:
+            cls._check_streets(frames["streets"], district_shape, notes)
+        if "population" in frames and len(frames["population"]):
+            frames["population"] = cls._check_population(
+                frames["population"], district_shape, population_column, notes
+            )
+        b = frames["boundary"]
+        name = name if name is not None else (str(b["name"].iloc[0]) if "name" in b else "")
+        if code is None:
+            code = next((str(b[c].iloc[0]) for c in ("adcode", "code") if c in b), "")
+        return cls(frames, crs=target, source_crs=source_label, name=name, code=code,
+                   notes=notes, synthetic=synthetic)
+
+    @staticmethod
+    def _validate_polygons(key: str, frame: gpd.GeoDataFrame, *, repair: bool, notes: list[str]) -> gpd.GeoDataFrame:
+        geoms = frame.geometry.values
+        invalid = ~np.asarray(shapely.is_valid(geoms))
+        if invalid.any():
+            reasons = [shapely.is_valid_reason(g) for g in geoms[invalid][:3]]
+            if not repair:
+                raise GeometryError(
+                    f"the {key} layer has {int(invalid.sum())} invalid polygons (rows {_labels(frame.index, invalid)}: "
+                    f"{'; '.join(reasons)}); fix them in your GIS or pass repair=True to repair with shapely.make_valid"
+                )
+            fixed = shapely.make_valid(geoms[invalid])
+            polys = []
+            for g in fixed:
+                parts = [p for p in shapely.get_parts(g) if p.geom_type in ("Polygon", "MultiPolygon")]
+                polys.append(shapely.union_all(parts) if parts else shapely.Polygon())
+            before = shapely.area(geoms[invalid]).sum()
+            frame = frame.copy()
+            frame.loc[frame.index[invalid], frame.geometry.name] = polys
+            after = float(np.sum(shapely.area(np.array(polys))))
+            notes.append(
+                f"{key}: repaired {int(invalid.sum())} invalid polygons (rows {_labels(frame.index, invalid)}; "
+                f"{'; '.join(reasons)}) with make_valid; area {before / 1e6:.4f} -> {after / 1e6:.4f} km2"
+            )
+            if any(shapely.is_empty(p) for p in polys):
+                raise GeometryError(f"the {key} layer: repairing rows {_labels(frame.index, invalid)} left nothing polygonal")
+        zero = np.asarray(shapely.area(frame.geometry.values)) <= 0
+        if zero.any():
+            raise GeometryError(
+                f"the {key} layer has polygons of zero area (rows {_labels(frame.index, zero)}); drop them"
+            )
+        return frame
+
+    @staticmethod
+    def _check_streets(streets: gpd.GeoDataFrame, shape: shapely.Geometry, notes: list[str]) -> None:
+        hits = np.asarray(shapely.intersects(streets.geometry.values, shape))
+        if not hits.any():
+            raise DataError(
+                "no street touches the district boundary: the street layer lies entirely outside it; "
+                "check that both layers are in the same CRS (GCJ-02 vs WGS84 shifts by ~500 m, lon/lat "
+                "vs metres by far more) and that they belong to the same district"
+            )
+        if (~hits).any():
+            notes.append(f"streets: {int((~hits).sum())} of {len(streets)} lie entirely outside the boundary (kept)")
+
+    @staticmethod
+    def _check_population(
+        population: gpd.GeoDataFrame, shape: shapely.Geometry, column: str, notes: list[str]
+    ) -> gpd.GeoDataFrame:
+        if column not in population:
+            population = population.copy()
+            population[column] = 1
+            notes.append(f"population: no {column!r} column, each of {len(population)} points counts as 1 resident")
+        values = pd.to_numeric(population[column], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(values) | (values < 0)
+        if bad.any():
+            raise DataError(
+                f"population column {column!r} has {int(bad.sum())} missing, non-numeric, infinite or negative "
+                f"values (rows {_labels(population.index, bad)}); fix them or pass population_column= for the right column"
+            )
+        if column != "population":
+            population = population.rename(columns={column: "population"})
+        pts = population.geometry.values
+        inside = np.asarray(shapely.covers(shape, pts)) if len(pts) else np.zeros(0, bool)
+        n_out = int((~inside).sum())
+        if n_out:
+            people = float(values[~inside].sum())
+            share = people / max(values.sum(), 1e-12)
+            msg = (
+                f"population: {n_out} of {len(population)} points ({people:,.0f} people, {share:.1%}) lie outside the "
+                "boundary; they are kept in district.population but left out of in-district totals "
+                "(see district.population_outside)"
+            )
+            notes.append(msg)
+            warnings.warn(msg, GridplanWarning, stacklevel=4)
+        return population
+
+    @classmethod
+    def from_file(
+        cls,
+        path: str | Path,
+        *,
+        layers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> "District":
+        """Build a district from layers of a GeoPackage (or any vector file pyogrio reads).
+
+        Parameters
+        ----------
+        path : str or Path
+        layers : dict, optional
+            Maps district layer names (``boundary``, ``streets``, ``communities``,
+            ``population``, ``grids``) to the file's layer names. By default the
+            file's layers of those exact names are used; ``boundary`` is required.
+        **kwargs
+            Passed to :meth:`from_frames` (``crs=``, ``metric_crs=``, ``repair=``, ...).
+
+        Raises
+        ------
+        LayerNotFoundError
+            A named layer is not in the file (the message lists the layers there are).
+        """
+        available = _io.list_layers(path)
+        if layers is None:
+            layers = {k: k for k in LAYERS if k in available}
+            if "boundary" not in layers:
+                raise _io.LayerNotFoundError(
+                    f"{str(path)!r} has no 'boundary' layer (it has {available}); say which layer is which, "
+                    "e.g. layers={'boundary': 'district', 'streets': 'roads'}"
+                )
+        unknown = set(layers) - set(LAYERS)
+        if unknown:
+            raise DataError(f"unknown district layers {sorted(unknown)}; use some of {list(LAYERS)}")
+        frames = {key: _io.read_layer(path, lyr) for key, lyr in layers.items()}
+        if "boundary" not in frames:
+            raise DataError("layers= must name the file's 'boundary' layer")
+        return cls.from_frames(**frames, **kwargs)
+
+    # ------------------------------------------------------------------ persistence
+    def to_file(self, path: str | Path) -> Path:
+        """Save every layer and the district's metadata to a GeoPackage, losslessly.
+
+        :meth:`read_file` gives back an equal district (CRS, columns, dtypes, index, notes).
+        """
+        frames = {k: getattr(self, k) for k in LAYERS}
+        params = {"name": self.name, "code": self.code, "source_crs": self.source_crs,
+                  "crs": self.crs.to_wkt(), "notes": self.notes, "synthetic": self.synthetic}
+        return _io.write_frames(path, "District", frames, params)
+
+    @classmethod
+    def read_file(cls, path: str | Path) -> "District":
+        """Load a district saved with :meth:`to_file`."""
+        frames, params = _io.read_frames(path, "District")
+        crs = pyproj.CRS.from_wkt(params["crs"])
+        for k, f in frames.items():
+            frames[k] = f.set_crs(crs, allow_override=True)
+        return cls(frames, crs=crs, source_crs=params["source_crs"], name=params["name"],
+                   code=params["code"], notes=params["notes"], synthetic=params["synthetic"])
+
+    # ------------------------------------------------------------------ derived facts
+    @property
+    def shape(self) -> shapely.Geometry:
+        """The district as one (Multi)Polygon in :attr:`crs`."""
+        return self.boundary.geometry.union_all()
+
+    @property
+    def area_km2(self) -> float:
+        """Area inside the boundary, km²."""
+        return float(self.shape.area / 1e6)
+
+    @property
+    def population_outside(self) -> gpd.GeoDataFrame:
+        """Population points that lie outside the boundary (kept, but not counted as residents)."""
+        if len(self.population) == 0:
+            return self.population
+        inside = shapely.covers(self.shape, self.population.geometry.values)
+        return self.population[~np.asarray(inside)]
+
+    @property
+    def population_total(self) -> float:
+        """Residents inside the boundary."""
+        if len(self.population) == 0:
+            return 0.0
+        inside = shapely.covers(self.shape, self.population.geometry.values)
+        return float(self.population["population"].to_numpy(dtype=float)[np.asarray(inside)].sum())
+
+    @property
+    def network(self) -> "StreetNetwork":
+        """The noded street network (:class:`gridplan.network.StreetNetwork`), built once."""
+        if self._network is None:
+            from .network import StreetNetwork
+
+            if len(self.streets) == 0:
+                from .errors import NetworkError
+
+                raise NetworkError("this district has no streets; pass streets= to District.from_frames")
+            self._network = StreetNetwork.from_lines(self.streets)
+        return self._network
+
+    def to_source_crs(self, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """Return a frame of this district (in :attr:`crs`) in the CRS the data came in.
+
+        For GCJ-02 and BD-09 sources the result is lon/lat in that datum, tagged EPSG:4326
+        as map vendors expect.
+        """
+        return gcrs.to_crs(frame, self.source_crs)
+
+    def summary(self) -> pd.Series:
+        """Key facts as a Series: area, population, streets, communities, grids, CRS."""
+        street_km = float(self.streets.length.sum() / 1e3) if len(self.streets) else 0.0
+        facts = {
+            "name": self.name or "(unnamed)",
+            "code": self.code or "",
+            "area_km2": round(self.area_km2, 3),
+            "population": int(round(self.population_total)),
+            "population_points": len(self.population),
+            "street_segments": len(self.streets),
+            "street_km": round(street_km, 2),
+            "communities": len(self.communities),
+            "subdistricts": int(self.communities["subdistrict"].nunique()) if "subdistrict" in self.communities else 0,
+            "existing_grids": len(self.grids),
+            "crs": gcrs.crs_label(self.crs),
+            "source_crs": gcrs.crs_label(self.source_crs),
+            "streets_are": "synthetic" if self.synthetic else "as given",
+        }
+        return pd.Series(facts, name="district", dtype=object)
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        tag = ", synthetic" if self.synthetic else ""
+        return (f"<District {s['name']!s} {s['area_km2']} km², {s['population']:,} people, "
+                f"{s['street_segments']} street segments, {s['communities']} communities, "
+                f"{s['existing_grids']} grids, {s['crs']}{tag}>")
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+            for k, v in self.summary().items()
+        )
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        return (f"<div><b>gridplan District</b><table>{rows}</table>"
+                + (f"<details><summary>notes ({len(self.notes)})</summary><ul>{notes}</ul></details>" if notes else "")
+                + "</div>")
+
+    def plot(self, ax: "Axes | None" = None, *, population: bool = True, title: str | None = None) -> "Axes":
+        """Draw the district: communities, existing grids, streets and population density.
+
+        Returns the matplotlib Axes.
+        """
+        from . import plot as gplot
+
+        ax = gplot.axes(ax)
+        if population and len(self.population):
+            gplot.density(ax, self.population, weight="population")
+        if len(self.communities):
+            self.communities.boundary.plot(ax=ax, color="#6a51a3", linewidth=0.9, linestyle="--", zorder=3)
+        if len(self.grids):
+            self.grids.boundary.plot(ax=ax, color="#d62728", linewidth=1.6, zorder=4)
+        if len(self.streets):
+            gplot.streets(ax, self.streets)
+        self.boundary.boundary.plot(ax=ax, color="black", linewidth=1.8, zorder=5)
+        label = title or f"{self.name or 'district'} ({self.area_km2:.1f} km²)"
+        if self.synthetic:
+            label += " — synthetic streets"
+        gplot.finish(ax, label, legend=[("boundary", "black", "-"), ("community", "#6a51a3", "--"),
+                                         ("existing grid", "#d62728", "-")])
+        return ax

@@ -1,0 +1,885 @@
+"""Street networks: a noded, undirected street graph in metres built from messy street lines.
+
+Real street layers are rarely a clean graph. Streets end a few centimetres short
+of (or past) the street they join, cross without a shared vertex, are drawn
+twice, arrive as MultiLineStrings or closed rings. :meth:`StreetNetwork.from_lines`
+turns such a layer into a graph whose nodes are real junctions and dead ends:
+
+1. **explode** MultiLineStrings into parts (Z is ignored; parts of zero length
+   are dropped and counted);
+2. **snap** dangling endpoints within ``snap_tolerance`` metres: first onto the
+   nearest other endpoint (so a street stopping short of a junction joins the
+   junction, and two ends facing each other across a gap meet), then onto the
+   nearest point of another line (T-junctions; a street overshooting a street
+   by less than the tolerance is pulled back onto it);
+3. **node** all lines where they cross or touch, with GEOS snap-rounding on a
+   1 µm grid (``shapely.union_all(..., grid_size=1e-6)``), which also dissolves
+   duplicated and overlapping segments into one piece;
+4. **map** every noded piece back to the input row it comes from (an STRtree
+   query; the row with the lowest position wins) and orient it like that row;
+5. number nodes 0..n-1 by ascending (x, y).
+
+What each step did is counted in :attr:`StreetNetwork.noding_report`.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely import LineString
+>>> lines = gpd.GeoDataFrame(
+...     {"name": ["east-west", "north-south"]},
+...     geometry=[LineString([(0, 0), (10, 0)]), LineString([(5, -5), (5, 5)])],
+...     crs="EPSG:32649",
+... )
+>>> net = StreetNetwork.from_lines(lines)
+>>> net.n_nodes, net.n_edges, net.total_length_km
+(5, 4, 0.02)
+>>> print(net.edges[["u", "v", "length", "street", "name"]].to_string(index=False))
+ u  v  length  street        name
+ 0  2     5.0       0   east-west
+ 1  2     5.0       1 north-south
+ 2  3     5.0       1 north-south
+ 2  4     5.0       0   east-west
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyproj
+import shapely
+from scipy import sparse
+from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
+
+from .crs import crs_label
+from .errors import CRSError, DataError, GeometryError, GridplanWarning, NetworkError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+__all__ = ["StreetNetwork"]
+
+_GRID = 1e-6
+"""Noding precision in metres: every output coordinate lies on this grid (snap-rounding)."""
+_TOUCH = _GRID / 2.0
+"""An endpoint this close to another line is touching it already (noding joins it)."""
+_COVER = 4.0 * _GRID
+"""A noded piece is part of an input line when sample points on it are this close to the line."""
+_SNAP_ROUNDS = 5
+"""Rounds of endpoint-onto-line snapping (a second round re-snaps onto lines whose own end moved)."""
+_LINE_TYPES = ("LineString", "MultiLineString", "LinearRing")
+_RESERVED = ("u", "v", "key", "length", "street", "geometry")
+_SHOW = 5  # offending index labels named in error messages
+
+
+def _labels(index: pd.Index, mask: np.ndarray) -> str:
+    """Name the first few index labels where ``mask`` is true, e.g. ``'3, 7, 9 (and 12 more)'``."""
+    bad = list(index[mask])
+    text = ", ".join(repr(v) for v in bad[:_SHOW])
+    if len(bad) > _SHOW:
+        text += f" (and {len(bad) - _SHOW} more)"
+    return text
+
+
+def _check_crs(crs: Any) -> pyproj.CRS:
+    fix = (
+        "reproject to a metric CRS first, e.g. "
+        "lines = gridplan.crs.to_crs(lines, gridplan.crs.metric_crs(lines))"
+    )
+    if crs is None:
+        raise CRSError(
+            "lines have no CRS, so their units are unknown; set the CRS the coordinates are in "
+            f"(lines = lines.set_crs('EPSG:4326') for lon/lat) and {fix}"
+        )
+    crs = pyproj.CRS(crs)
+    if crs.is_geographic:
+        raise CRSError(
+            f"lines are in {crs_label(crs)}, a lon/lat CRS in degrees; street lengths need metres: {fix}"
+        )
+    units = {(axis.unit_name or "").lower() for axis in crs.axis_info[:2]}
+    if not units or not units <= {"metre", "meter", "m"}:
+        raise CRSError(
+            f"lines are in {crs_label(crs)} with units {sorted(units)}, not metres; {fix}"
+        )
+    return crs
+
+
+def _check_tolerance(snap_tolerance: Any) -> float:
+    if isinstance(snap_tolerance, bool) or not isinstance(snap_tolerance, numbers.Real):
+        raise DataError(
+            f"snap_tolerance must be a number of metres, got {type(snap_tolerance).__name__}; "
+            "pass e.g. snap_tolerance=1.0, or 0 to switch snapping off"
+        )
+    tol = float(snap_tolerance)
+    if not np.isfinite(tol) or tol < 0:
+        raise DataError(
+            f"snap_tolerance must be a finite number of metres >= 0, got {snap_tolerance!r}; "
+            "pass e.g. snap_tolerance=1.0, or 0 to switch snapping off"
+        )
+    return tol
+
+
+def _check_lines(lines: Any) -> np.ndarray:
+    """Validate ``lines`` and return its geometries as a numpy object array."""
+    if not isinstance(lines, gpd.GeoDataFrame):
+        hint = " (a GeoSeries: use series.to_frame())" if isinstance(lines, gpd.GeoSeries) else ""
+        raise DataError(
+            f"lines must be a geopandas.GeoDataFrame of LineStrings, got {type(lines).__name__}{hint}; "
+            "e.g. geopandas.read_file('roads.gpkg') or "
+            "geopandas.GeoDataFrame(geometry=[...], crs=...)"
+        )
+    if len(lines) == 0:
+        raise NetworkError("lines is empty; a street network needs at least one street line")
+    if not lines.index.is_unique:
+        dup = lines.index.duplicated(keep=False)
+        raise DataError(
+            f"lines has duplicate index labels ({_labels(lines.index, dup)}); edges refer back to "
+            "their street by index label, so labels must be unique: call "
+            "lines.reset_index(drop=True) or set a unique id column as the index"
+        )
+    geoms = np.asarray(lines.geometry.values, dtype=object)
+    missing = shapely.is_missing(geoms)
+    kinds = pd.Series(np.asarray(lines.geometry.geom_type, dtype=object)).fillna("None").to_numpy()
+    is_line = np.isin(kinds, _LINE_TYPES) & ~missing
+    nonempty_line = is_line & ~shapely.is_empty(geoms)
+    if not nonempty_line.any():
+        found = ", ".join(f"{k} x{n}" for k, n in pd.Series(kinds).value_counts().items())
+        raise NetworkError(
+            f"lines has no line geometries at all (found {found}); a street network is built from "
+            "LineStrings or MultiLineStrings"
+        )
+    empty = missing | shapely.is_empty(geoms)
+    if empty.any():
+        raise GeometryError(
+            f"{int(empty.sum())} row(s) of lines have empty or missing geometry: rows "
+            f"{_labels(lines.index, empty)}; drop them first with "
+            "lines = lines[~(lines.geometry.isna() | lines.geometry.is_empty)]"
+        )
+    if not is_line.all():
+        bad = ~is_line
+        found = ", ".join(sorted(set(kinds[bad])))
+        raise GeometryError(
+            f"{int(bad.sum())} row(s) of lines are not lines ({found}): rows {_labels(lines.index, bad)}; "
+            "keep only the lines with "
+            "lines = lines[lines.geom_type.isin(['LineString', 'MultiLineString'])] "
+            "(explode GeometryCollections first with lines.explode())"
+        )
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    finite = np.isfinite(coords).all(axis=1)
+    if not finite.all():
+        bad = np.zeros(len(geoms), dtype=bool)
+        bad[owner[~finite]] = True
+        raise GeometryError(
+            f"{int(bad.sum())} row(s) of lines have NaN or infinite coordinates: rows "
+            f"{_labels(lines.index, bad)}; fix or drop those rows (check the source data and any "
+            "CRS transformation that failed)"
+        )
+    return geoms
+
+
+class _Parts:
+    """Exploded input lines as one flat coordinate array, so endpoints can move vectorised."""
+
+    def __init__(self, xy: np.ndarray, part_of_coord: np.ndarray, row: np.ndarray) -> None:
+        self.xy = xy  # (n_coords, 2)
+        self.part_of_coord = part_of_coord  # part id of each coordinate
+        self.row = row  # source row position of each part
+        counts = np.bincount(part_of_coord, minlength=len(row))
+        self.start = np.concatenate([[0], np.cumsum(counts)[:-1]])  # coordinate index of each start
+        self.end = self.start + counts - 1
+        self.geoms = shapely.linestrings(xy, indices=part_of_coord)
+
+    @property
+    def n(self) -> int:
+        return len(self.row)
+
+    def endpoint_index(self) -> np.ndarray:
+        """Coordinate index of endpoint ``k``: ``k = 2 * part`` is the start, ``2 * part + 1`` the end."""
+        return np.column_stack([self.start, self.end]).ravel()
+
+    def move(self, endpoints: np.ndarray, targets: np.ndarray) -> None:
+        self.xy[self.endpoint_index()[endpoints]] = targets
+        self.geoms = shapely.linestrings(self.xy, indices=self.part_of_coord)
+
+
+def _dangling(parts: _Parts) -> np.ndarray:
+    """Endpoints (2 per part) that touch no other part and are not the closing point of a ring."""
+    ends = parts.xy[parts.endpoint_index()]
+    owner = np.repeat(np.arange(parts.n), 2)
+    tree = shapely.STRtree(parts.geoms)
+    e, p = tree.query(shapely.points(ends), predicate="dwithin", distance=_TOUCH)
+    touching = np.zeros(len(ends), dtype=bool)
+    touching[e[p != owner[e]]] = True
+    closed = np.hypot(*(ends[0::2] - ends[1::2]).T) <= _TOUCH
+    touching |= np.repeat(closed, 2)
+    return ~touching
+
+
+def _snap_to_endpoints(parts: _Parts, tol: float) -> np.ndarray:
+    """Join dangling endpoints to the nearest other endpoint within ``tol``; return moved endpoints.
+
+    Each dangling endpoint points at its nearest other endpoint. The pointers form
+    trees rooted at an endpoint that stays put (a junction, or one end of a pair of
+    dangling ends that point at each other); every endpoint within ``tol`` of its
+    tree's root moves onto the root, so chains meet at one point and pairs do not
+    swap places.
+    """
+    ends = parts.xy[parts.endpoint_index()]
+    n_end = len(ends)
+    owner = np.repeat(np.arange(parts.n), 2)
+    dangling = np.flatnonzero(_dangling(parts))
+    if dangling.size == 0:
+        return np.empty(0, dtype=int)
+    lengths = shapely.length(parts.geoms)
+    tree = cKDTree(ends)
+    k = min(3, n_end)
+    dist, idx = tree.query(ends[dangling], k=k, distance_upper_bound=tol)
+    dist, idx = dist.reshape(len(dangling), k), idx.reshape(len(dangling), k)
+    me = dangling[:, None]
+    valid = (idx < n_end) & (idx != me)
+    idx_c = np.minimum(idx, n_end - 1)
+    same_part = owner[idx_c] == owner[me]
+    # the other end of the same line only closes a long near-ring, never collapses a short stub
+    valid &= ~same_part | (lengths[owner[me]] > 2.0 * tol)
+    has = valid.any(axis=1)
+    first = np.argmax(valid, axis=1)
+    target = np.full(n_end, -1)
+    target[dangling[has]] = idx_c[has, first[has]]
+    # break mutual pairs: the lower endpoint id stays put and becomes the root
+    src = np.flatnonzero(target >= 0)
+    mutual = src[(target[target[src]] == src) & (src < target[src])]
+    target[mutual] = -1
+    src = np.flatnonzero(target >= 0)
+    if src.size == 0:
+        return src
+    adj = sparse.coo_matrix((np.ones(src.size), (src, target[src])), shape=(n_end, n_end))
+    _, group = csgraph.connected_components(adj, directed=False)
+    members = np.union1d(src, target[src])
+    grp = group[members]
+    is_root = target[members] < 0
+    # a root per group; a group without one (a cycle from exact distance ties) takes its lowest id
+    root_of_group = pd.Series(members).groupby(grp).min()
+    roots = pd.Series(members[is_root], index=grp[is_root])
+    root_of_group.loc[roots.index] = roots.groupby(level=0).min()
+    anchor = root_of_group.loc[group[src]].to_numpy()
+    moved_mask = (anchor != src) & (np.hypot(*(ends[src] - ends[anchor]).T) <= tol)
+    moved, anchor = src[moved_mask], anchor[moved_mask]
+    if moved.size:
+        parts.move(moved, ends[anchor])
+    return moved
+
+
+def _snap_to_lines(parts: _Parts, tol: float) -> np.ndarray:
+    """Move dangling endpoints onto the nearest point of another line within ``tol``."""
+    moved_all: list[np.ndarray] = []
+    owner = np.repeat(np.arange(parts.n), 2)
+    for _ in range(_SNAP_ROUNDS):
+        dangling = np.flatnonzero(_dangling(parts))
+        if dangling.size == 0:
+            break
+        pts = shapely.points(parts.xy[parts.endpoint_index()[dangling]])
+        tree = shapely.STRtree(parts.geoms)
+        i, p = tree.query(pts, predicate="dwithin", distance=tol)
+        keep = p != owner[dangling[i]]
+        i, p = i[keep], p[keep]
+        if i.size == 0:
+            break
+        d = shapely.distance(pts[i], parts.geoms[p])
+        order = np.lexsort((p, d, i))  # per endpoint: nearest line, ties to the lowest part id
+        i, p = i[order], p[order]
+        first = np.r_[True, i[1:] != i[:-1]]
+        i, p = i[first], p[first]
+        nearest = shapely.get_coordinates(shapely.shortest_line(pts[i], parts.geoms[p]))[1::2]
+        parts.move(dangling[i], nearest)
+        moved_all.append(dangling[i])
+    return np.unique(np.concatenate(moved_all)) if moved_all else np.empty(0, dtype=int)
+
+
+def _explode(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Explode to single lines; return (parts, source row position, number of parts incl. empty)."""
+    parts, row = shapely.get_parts(geoms, return_index=True)
+    n_parts = len(parts)
+    keep = ~shapely.is_empty(parts)
+    return parts[keep], row[keep], n_parts
+
+
+def _rename_reserved(columns: list[str]) -> dict[str, str]:
+    taken = set(columns) | set(_RESERVED)
+    renames: dict[str, str] = {}
+    for col in columns:
+        if col in _RESERVED:
+            new = f"{col}_source"
+            while new in taken:
+                new += "_"
+            taken.add(new)
+            renames[col] = new
+    return renames
+
+
+class StreetNetwork:
+    """A noded, undirected street graph in metres.
+
+    Build one with :meth:`from_lines`. Nodes are numbered 0..n-1 by ascending
+    (x, y); every edge is a piece of one input street between two nodes, drawn in
+    the direction of that street's geometry.
+
+    Attributes
+    ----------
+    graph : networkx.MultiGraph
+        Nodes carry ``x``, ``y``; edges carry ``length`` (m), ``geometry`` (running
+        from the edge's ``u`` to ``v`` in :attr:`edges`), ``street`` (index label of
+        the source row) and the source row's other columns. ``graph.graph["crs"]``
+        is the CRS. Treat it as read-only: it is not synchronised back.
+    edges : geopandas.GeoDataFrame
+        One row per edge, index ``edge``: ``u``, ``v``, ``key``, ``length``,
+        ``street``, the source columns, ``geometry``.
+    nodes : geopandas.GeoDataFrame
+        Index = node id: ``x``, ``y``, ``degree``, ``component``, ``geometry``.
+    crs : pyproj.CRS
+    noding_report : dict
+        What :meth:`from_lines` did: ``input_rows``, ``exploded_parts``,
+        ``zero_length_dropped``, ``endpoints_snapped``, ``junctions_noded`` (nodes
+        placed inside an input line: crossings, T-junctions, ends of overlaps),
+        ``duplicate_pieces_removed``, ``overlap_length_removed_m``, ``output_edges``,
+        ``nodes``, ``snap_tolerance``.
+    """
+
+    def __init__(
+        self,
+        edges: gpd.GeoDataFrame,
+        node_xy: np.ndarray,
+        *,
+        crs: pyproj.CRS,
+        noding_report: dict[str, Any] | None = None,
+    ) -> None:
+        # Internal: use StreetNetwork.from_lines. ``edges`` has u, v, key, length, street,
+        # source columns and geometry; ``node_xy`` holds node coordinates by id.
+        self._edges = edges
+        self._xy = np.asarray(node_xy, dtype=float).reshape(-1, 2)
+        self._crs = crs
+        self.noding_report: dict[str, Any] = dict(noding_report or {})
+        n = len(self._xy)
+        u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
+        self._degree = np.bincount(u, minlength=n) + np.bincount(v, minlength=n)
+        adj = sparse.coo_matrix((np.ones(len(u)), (u, v)), shape=(n, n))
+        n_comp, label = csgraph.connected_components(adj, directed=False)
+        comp_len = np.bincount(label[u], weights=edges["length"].to_numpy(), minlength=n_comp)
+        first_node = np.full(n_comp, n)
+        np.minimum.at(first_node, label, np.arange(n))
+        order = np.lexsort((first_node, -comp_len))  # longest first; ties to the lowest node id
+        rank = np.empty(n_comp, dtype=int)
+        rank[order] = np.arange(n_comp)
+        self._component = rank[label]
+        self._graph: nx.MultiGraph | None = None
+        self._csr: sparse.csr_matrix | None = None
+        self._kdtree: cKDTree | None = None
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_lines(cls, lines: gpd.GeoDataFrame, *, snap_tolerance: float = 1.0) -> StreetNetwork:
+        """Build a noded street network from street lines in a projected metric CRS.
+
+        Parameters
+        ----------
+        lines : geopandas.GeoDataFrame
+            LineStrings and/or MultiLineStrings (LinearRings are read as closed
+            lines) in a projected CRS in metres, with a unique index. Z values are
+            ignored. Columns other than the geometry are carried onto the edges;
+            columns named ``u``, ``v``, ``key``, ``length``, ``street`` or
+            ``geometry`` would clash with edge fields and are kept as
+            ``<name>_source`` (with a :class:`~gridplan.errors.GridplanWarning`).
+        snap_tolerance : float, default 1.0
+            Metres. A dangling endpoint (one touching no other line) within this
+            distance of another endpoint moves onto it; failing that, within this
+            distance of another line it moves onto the nearest point of that line.
+            ``0`` switches snapping off (lines closer than 0.5 µm are still joined by
+            the noding grid).
+
+        Returns
+        -------
+        StreetNetwork
+
+        Raises
+        ------
+        DataError
+            ``lines`` is not a GeoDataFrame, its index has duplicates, or
+            ``snap_tolerance`` is negative or not a number.
+        CRSError
+            ``lines`` has no CRS, a lon/lat CRS, or units other than metres.
+        NetworkError
+            ``lines`` is empty, has no line geometries, or all lines have zero length.
+        GeometryError
+            Some rows are not lines, are empty/None, or have NaN/infinite coordinates.
+
+        Notes
+        -----
+        Lines are noded wherever they cross, so grade-separated crossings (bridges,
+        tunnels) become junctions as drawn in 2-D. Duplicated or overlapping pieces
+        become one edge whose attributes come from the row with the lowest position;
+        the number of pieces and the length removed are in :attr:`noding_report`.
+
+        Examples
+        --------
+        A street that stops 0.4 m short of another is joined to it:
+
+        >>> import geopandas as gpd
+        >>> from shapely import LineString
+        >>> lines = gpd.GeoDataFrame(
+        ...     geometry=[LineString([(0, 0), (100, 0)]), LineString([(50, 0.4), (50, 80)])],
+        ...     crs="EPSG:4547",
+        ... )
+        >>> net = StreetNetwork.from_lines(lines, snap_tolerance=1.0)
+        >>> net.n_components, net.noding_report["endpoints_snapped"], net.n_edges
+        (1, 1, 3)
+        """
+        geoms = _check_lines(lines)
+        crs = _check_crs(lines.crs)
+        tol = _check_tolerance(snap_tolerance)
+        report: dict[str, Any] = {"input_rows": len(lines)}
+
+        parts, row, n_parts = _explode(geoms)
+        report["exploded_parts"] = n_parts
+        xy, part_of_coord = shapely.get_coordinates(parts, return_index=True)
+        nonzero = shapely.length(parts) > 0
+        zero_dropped = n_parts - int(nonzero.sum())
+        keep_coord = nonzero[part_of_coord]
+        new_id = np.cumsum(nonzero) - 1
+        p = _Parts(xy[keep_coord].copy(), new_id[part_of_coord[keep_coord]], row[nonzero])
+        if p.n == 0:
+            raise NetworkError(
+                "every line in lines has zero length (all its points coincide); "
+                "a street network needs lines with length"
+            )
+
+        snapped = np.empty(0, dtype=int)
+        if tol > 0:
+            snapped = np.union1d(_snap_to_endpoints(p, tol), _snap_to_lines(p, tol))
+        report["endpoints_snapped"] = int(snapped.size)
+        length_after_snap = shapely.length(p.geoms)
+        alive = length_after_snap > 0
+        zero_dropped += int((~alive).sum())
+        src_geoms, src_row = p.geoms[alive], p.row[alive]
+        src_start = shapely.get_point(src_geoms, 0)
+        src_end = shapely.get_point(src_geoms, -1)
+
+        # node + dissolve overlaps, robustly (snap-rounding on a fine grid)
+        noded = shapely.get_parts(shapely.union_all(src_geoms, grid_size=_GRID))
+        noded = noded[shapely.get_type_id(noded) == 1]
+        piece_len = shapely.length(noded)
+        zero_dropped += int((piece_len <= 0).sum())
+        noded, piece_len = noded[piece_len > 0], piece_len[piece_len > 0]
+        report["zero_length_dropped"] = zero_dropped
+
+        # map pieces back to input parts: three sample points must lie on the part
+        samples = [shapely.line_interpolate_point(noded, f, normalized=True) for f in (0.25, 0.5, 0.75)]
+        tree = shapely.STRtree(src_geoms)
+        pc, sc = tree.query(samples[1], predicate="dwithin", distance=_COVER)
+        ok = shapely.dwithin(samples[0][pc], src_geoms[sc], _COVER) & shapely.dwithin(
+            samples[2][pc], src_geoms[sc], _COVER
+        )
+        pc, sc = pc[ok], sc[ok]
+        orphan = np.setdiff1d(np.arange(len(noded)), pc)
+        if orphan.size:  # numerically odd pieces: fall back to the nearest part
+            oi, os_ = tree.query_nearest(samples[1][orphan], all_matches=True)
+            pc, sc = np.r_[pc, orphan[oi]], np.r_[sc, os_]
+        order = np.lexsort((sc, src_row[sc], pc))
+        pc, sc = pc[order], sc[order]
+        first = np.r_[True, pc[1:] != pc[:-1]]
+        n_cover = np.bincount(pc, minlength=len(noded))
+        source_part = sc[first]
+        report["duplicate_pieces_removed"] = int((np.maximum(n_cover, 1) - 1).sum())
+        report["overlap_length_removed_m"] = float(length_after_snap.sum() - piece_len.sum())
+
+        # orient each piece like its source line
+        src_for_piece = src_geoms[source_part]
+        loc_a = shapely.line_locate_point(src_for_piece, samples[0])
+        loc_b = shapely.line_locate_point(src_for_piece, samples[2])
+        flip = loc_a > loc_b
+        noded = noded.copy()
+        noded[flip] = shapely.reverse(noded[flip])
+
+        # nodes: unique piece endpoints sorted by (x, y)
+        ends = np.vstack(
+            [shapely.get_coordinates(shapely.get_point(noded, 0)),
+             shapely.get_coordinates(shapely.get_point(noded, -1))]
+        )
+        node_xy, inverse = np.unique(ends, axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        u, v = inverse[: len(noded)], inverse[len(noded):]
+
+        # nodes inside an input line: within _COVER of a part but not at its ends
+        node_pts = shapely.points(node_xy)
+        ni, si = tree.query(node_pts, predicate="dwithin", distance=_COVER)
+        inside = (shapely.distance(node_pts[ni], src_start[si]) > _COVER) & (
+            shapely.distance(node_pts[ni], src_end[si]) > _COVER
+        )
+        report["junctions_noded"] = int(np.unique(ni[inside]).size)
+
+        edges = cls._edge_frame(lines, noded, piece_len, u, v, src_row[source_part], crs)
+        report["output_edges"] = len(edges)
+        report["nodes"] = len(node_xy)
+        report["snap_tolerance"] = tol
+        return cls(edges, node_xy, crs=crs, noding_report=report)
+
+    @staticmethod
+    def _edge_frame(
+        lines: gpd.GeoDataFrame,
+        geoms: np.ndarray,
+        length: np.ndarray,
+        u: np.ndarray,
+        v: np.ndarray,
+        row: np.ndarray,
+        crs: pyproj.CRS,
+    ) -> gpd.GeoDataFrame:
+        lo, hi = np.minimum(u, v), np.maximum(u, v)
+        order = np.lexsort((row, length, hi, lo))
+        geoms, length, u, v, row, lo, hi = (a[order] for a in (geoms, length, u, v, row, lo, hi))
+        new_pair = np.r_[True, (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])]
+        start = np.maximum.accumulate(np.where(new_pair, np.arange(len(u)), 0))
+        key = np.arange(len(u)) - start
+        attrs = pd.DataFrame(lines.drop(columns=lines.geometry.name)).iloc[row].reset_index(drop=True)
+        renames = _rename_reserved(list(attrs.columns))
+        if renames:
+            warnings.warn(
+                "columns of lines clash with edge fields and were kept under new names: "
+                + ", ".join(f"{a!r} -> {b!r}" for a, b in renames.items())
+                + "; rename or drop them before StreetNetwork.from_lines to silence this",
+                GridplanWarning,
+                stacklevel=3,
+            )
+            attrs = attrs.rename(columns=renames)
+        core = pd.DataFrame(
+            {
+                "u": u.astype(np.int64),
+                "v": v.astype(np.int64),
+                "key": key.astype(np.int64),
+                "length": length.astype(float),
+                "street": pd.Series(np.asarray(lines.index[row], dtype=object)).infer_objects(),
+            }
+        )
+        frame = pd.concat([core, attrs], axis=1)
+        frame.index = pd.RangeIndex(len(frame), name="edge")
+        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=crs)
+
+    # ------------------------------------------------------------------ basic properties
+    @property
+    def crs(self) -> pyproj.CRS:
+        """The network's projected CRS (metres)."""
+        return self._crs
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return len(self._xy)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of edges (parallel edges and self-loops count once each)."""
+        return len(self._edges)
+
+    @property
+    def total_length_km(self) -> float:
+        """Total edge length in kilometres."""
+        return float(self._edges["length"].sum()) / 1000.0
+
+    @property
+    def edges(self) -> gpd.GeoDataFrame:
+        """One row per edge (a copy): ``u``, ``v``, ``key``, ``length``, ``street``, source columns, geometry."""
+        return self._edges.copy()
+
+    @property
+    def nodes(self) -> gpd.GeoDataFrame:
+        """One row per node, index = node id: ``x``, ``y``, ``degree``, ``component``, geometry."""
+        index = pd.RangeIndex(self.n_nodes, name="node")
+        return gpd.GeoDataFrame(
+            {
+                "x": self._xy[:, 0],
+                "y": self._xy[:, 1],
+                "degree": self._degree.astype(np.int64),
+                "component": self._component.astype(np.int64),
+            },
+            index=index,
+            geometry=gpd.GeoSeries(shapely.points(self._xy), index=index),
+            crs=self._crs,
+        )
+
+    @property
+    def graph(self) -> nx.MultiGraph:
+        """The network as a :class:`networkx.MultiGraph` (built on first use, then cached)."""
+        if self._graph is None:
+            g = nx.MultiGraph(crs=self._crs)
+            g.add_nodes_from((i, {"x": float(x), "y": float(y)}) for i, (x, y) in enumerate(self._xy))
+            data = self._edges.drop(columns=["u", "v", "key"])
+            records = data.to_dict(orient="records")
+            g.add_edges_from(
+                (int(a), int(b), int(k), rec)
+                for a, b, k, rec in zip(self._edges["u"], self._edges["v"], self._edges["key"], records)
+            )
+            self._graph = g
+        return self._graph
+
+    # ------------------------------------------------------------------ connectivity
+    @property
+    def n_components(self) -> int:
+        """Number of connected components."""
+        return int(self._component.max()) + 1 if self.n_nodes else 0
+
+    def components(self) -> pd.DataFrame:
+        """Connected components, longest first.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per component: ``component`` (the id used in :attr:`nodes`),
+            ``n_nodes``, ``n_edges``, ``length_km``, ``share_of_length``.
+
+        Examples
+        --------
+        >>> import geopandas as gpd
+        >>> from shapely import LineString
+        >>> lines = gpd.GeoDataFrame(
+        ...     geometry=[LineString([(0, 0), (30, 0)]), LineString([(0, 10), (10, 10)])],
+        ...     crs="EPSG:32650",
+        ... )
+        >>> StreetNetwork.from_lines(lines).components()
+           component  n_nodes  n_edges  length_km  share_of_length
+        0          0        2        1       0.03             0.75
+        1          1        2        1       0.01             0.25
+        """
+        n = self.n_components
+        edge_comp = self._component[self._edges["u"].to_numpy()]
+        length = np.bincount(edge_comp, weights=self._edges["length"].to_numpy(), minlength=n)
+        total = length.sum()
+        return pd.DataFrame(
+            {
+                "component": np.arange(n, dtype=np.int64),
+                "n_nodes": np.bincount(self._component, minlength=n).astype(np.int64),
+                "n_edges": np.bincount(edge_comp, minlength=n).astype(np.int64),
+                "length_km": length / 1000.0,
+                "share_of_length": length / total if total > 0 else np.zeros(n),
+            }
+        )
+
+    def largest_component(self) -> StreetNetwork:
+        """A new network holding only the longest connected component (nodes renumbered 0..k-1).
+
+        Its :attr:`noding_report` is the parent's, with ``output_edges`` and ``nodes``
+        updated and ``components_dropped``, ``edges_dropped``, ``nodes_dropped`` added.
+        """
+        keep_node = self._component == 0
+        new_id = np.cumsum(keep_node) - 1
+        u = self._edges["u"].to_numpy()
+        edges = self._edges[keep_node[u]].copy()
+        edges["u"] = new_id[edges["u"].to_numpy()]
+        edges["v"] = new_id[edges["v"].to_numpy()]
+        edges.index = pd.RangeIndex(len(edges), name="edge")
+        report = dict(self.noding_report)
+        report.update(
+            components_dropped=self.n_components - 1,
+            edges_dropped=self.n_edges - len(edges),
+            nodes_dropped=int((~keep_node).sum()),
+            output_edges=len(edges),
+            nodes=int(keep_node.sum()),
+        )
+        return type(self)(edges, self._xy[keep_node], crs=self._crs, noding_report=report)
+
+    def require_connected(self) -> StreetNetwork:
+        """Return ``self`` if the network is connected, else raise :class:`~gridplan.errors.NetworkError`.
+
+        The message lists the component sizes and how to fix the network.
+        """
+        n = self.n_components
+        if n <= 1:
+            return self
+        comps = self.components()
+        sizes = ", ".join(
+            f"{r.n_nodes} nodes/{r.length_km:.3f} km" for r in comps.head(_SHOW).itertuples()
+        )
+        more = f" and {n - _SHOW} smaller" if n > _SHOW else ""
+        raise NetworkError(
+            f"the street network has {n} connected components ({sizes}{more}); the largest holds "
+            f"{comps['share_of_length'].iloc[0]:.1%} of the length. Keep only it with "
+            "net = net.largest_component(), or connect the pieces: add the missing street lines, "
+            "or rebuild with a larger snap_tolerance if the gaps are near-misses"
+        )
+
+    # ------------------------------------------------------------------ routing helpers
+    def nearest_nodes(
+        self, x: npt.ArrayLike, y: npt.ArrayLike, *, return_dist: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Ids of the nodes nearest to points (vectorised, KD-tree).
+
+        Parameters
+        ----------
+        x, y : float or array-like
+            Coordinates in the network's CRS; broadcast together.
+        return_dist : bool, default False
+            Also return the distances in metres.
+
+        Returns
+        -------
+        numpy.ndarray of int
+            Same shape as the broadcast ``x``/``y`` (0-d for scalars); with
+            ``return_dist``, a tuple ``(ids, distances)``.
+
+        Examples
+        --------
+        >>> import geopandas as gpd
+        >>> from shapely import LineString
+        >>> net = StreetNetwork.from_lines(
+        ...     gpd.GeoDataFrame(geometry=[LineString([(0, 0), (10, 0)])], crs="EPSG:32650"))
+        >>> net.nearest_nodes([1.0, 9.0], [0.5, -2.0]).tolist()
+        [0, 1]
+        """
+        try:
+            xs, ys = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        except (TypeError, ValueError) as exc:
+            raise GeometryError(
+                "x and y must be numbers or numeric arrays of broadcastable shapes; "
+                "pass coordinates in the network's CRS"
+            ) from exc
+        if not (np.isfinite(xs).all() and np.isfinite(ys).all()):
+            raise GeometryError("x and y contain NaN or infinite values; drop or fix those points first")
+        if self._kdtree is None:
+            self._kdtree = cKDTree(self._xy)
+        dist, idx = self._kdtree.query(np.column_stack([xs.ravel(), ys.ravel()]))
+        ids = np.asarray(idx, dtype=np.int64).reshape(xs.shape)
+        if return_dist:
+            return ids, np.asarray(dist, dtype=float).reshape(xs.shape)
+        return ids
+
+    def to_sparse(self) -> sparse.csr_matrix:
+        """Symmetric CSR adjacency matrix (n_nodes x n_nodes) of edge lengths in metres.
+
+        Parallel edges keep their minimum length; self-loops are left out (they never
+        shorten a path). The result is cached; do not modify it in place.
+        """
+        if self._csr is None:
+            u = self._edges["u"].to_numpy()
+            v = self._edges["v"].to_numpy()
+            w = self._edges["length"].to_numpy()
+            keep = u != v
+            a, b, w = np.minimum(u, v)[keep], np.maximum(u, v)[keep], w[keep]
+            order = np.lexsort((w, b, a))
+            a, b, w = a[order], b[order], w[order]
+            first = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])]
+            a, b, w = a[first], b[first], w[first]
+            n = self.n_nodes
+            self._csr = sparse.csr_matrix(
+                (np.r_[w, w], (np.r_[a, b], np.r_[b, a])), shape=(n, n)
+            )
+        return self._csr
+
+    def shortest_path_lengths(
+        self, sources: npt.ArrayLike, *, cutoff: float | None = None
+    ) -> np.ndarray:
+        """Shortest-path lengths (m) from each source node to every node.
+
+        Parameters
+        ----------
+        sources : int or array-like of int
+            Node ids.
+        cutoff : float, optional
+            Metres; longer paths are reported as ``inf``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(len(sources), n_nodes)``; ``inf`` where a node is unreachable.
+
+        Examples
+        --------
+        >>> import geopandas as gpd
+        >>> from shapely import LineString
+        >>> net = StreetNetwork.from_lines(gpd.GeoDataFrame(
+        ...     geometry=[LineString([(0, 0), (3, 0), (3, 4)])], crs="EPSG:32650"))
+        >>> net.shortest_path_lengths([0])
+        array([[0., 7.]])
+        """
+        src = np.atleast_1d(np.asarray(sources))
+        if src.ndim != 1 or (src.size and not np.issubdtype(src.dtype, np.integer)):
+            raise DataError(
+                f"sources must be node ids (integers), got {src.dtype} of shape {src.shape}; "
+                "use net.nearest_nodes(x, y) to find node ids"
+            )
+        bad = (src < 0) | (src >= self.n_nodes)
+        if bad.any():
+            raise DataError(
+                f"sources {src[bad][:_SHOW].tolist()} are not node ids of this network "
+                f"(0..{self.n_nodes - 1}); use net.nearest_nodes(x, y) to find node ids"
+            )
+        if cutoff is not None and not (np.isfinite(cutoff) and cutoff >= 0):
+            raise DataError(f"cutoff must be a finite number of metres >= 0 or None, got {cutoff!r}")
+        if src.size == 0:
+            return np.empty((0, self.n_nodes))
+        limit = np.inf if cutoff is None else float(cutoff)
+        out = csgraph.dijkstra(self.to_sparse(), directed=False, indices=src, limit=limit)
+        return np.asarray(out, dtype=float).reshape(len(src), self.n_nodes)
+
+    # ------------------------------------------------------------------ display
+    def summary(self) -> pd.Series:
+        """Key figures: nodes, edges, length, components, largest component's share, dead ends, CRS."""
+        comps = self.components()
+        return pd.Series(
+            {
+                "nodes": self.n_nodes,
+                "edges": self.n_edges,
+                "length_km": round(self.total_length_km, 3),
+                "components": self.n_components,
+                "largest_component_share": round(float(comps["share_of_length"].iloc[0]), 4)
+                if len(comps)
+                else 0.0,
+                "dead_ends": int((self._degree == 1).sum()),
+                "crs": crs_label(self._crs),
+            },
+            name="StreetNetwork",
+            dtype=object,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<StreetNetwork: {self.n_nodes} nodes, {self.n_edges} edges, "
+            f"{self.total_length_km:.3f} km, {self.n_components} component(s), {crs_label(self._crs)}>"
+        )
+
+    def _repr_html_(self) -> str:
+        return self.summary().to_frame().to_html()
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw the edges; coloured by component when there is more than one.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw; a new figure is made when omitted.
+        **kwargs
+            Passed to :meth:`geopandas.GeoDataFrame.plot` (e.g. ``linewidth``).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots()
+        edges = self._edges[["u", "geometry"]]
+        kwargs.setdefault("linewidth", 0.8)
+        if self.n_components > 1:
+            comp = pd.Categorical(self._component[edges["u"].to_numpy()])
+            edges = edges.assign(component=comp)
+            kwargs.setdefault("cmap", "tab20")
+            edges.plot(ax=ax, column="component", categorical=True, **kwargs)
+        else:
+            kwargs.setdefault("color", "0.2")
+            edges.plot(ax=ax, **kwargs)
+        ax.set_aspect("equal")
+        ax.set_title(f"{self.n_edges} edges, {self.total_length_km:.2f} km, {self.n_components} component(s)")
+        return ax
