@@ -13,32 +13,13 @@ from gridplan import crs as gcrs
 from gridplan.district import LAYERS, District
 from gridplan.errors import CRSError, DataError, GeometryError, GridplanWarning, LayerNotFoundError
 
-from .conftest import SHARED_DATA, needs_shared
+from .conftest import SHARED_DATA, metric_layers, needs_shared
 
 LON0, LAT0 = 107.20, 26.55
 
 
 def lonlat_box(dx=0.06, dy=0.05, **cols):
     return gpd.GeoDataFrame(cols or {"name": ["测试区"]}, geometry=[shapely.box(LON0, LAT0, LON0 + dx, LAT0 + dy)], crs=4326)
-
-
-def metric_layers():
-    """A 4 km x 4 km district in EPSG:4545 with streets, communities, population and grids."""
-    x0, y0 = 422000.0, 2937000.0
-    boundary = gpd.GeoDataFrame({"name": ["方块区"], "adcode": ["990199"]}, geometry=[shapely.box(x0, y0, x0 + 4000, y0 + 4000)], crs=4545)
-    xs = np.arange(0, 4001, 500.0)
-    lines = [shapely.LineString([(x0 + v, y0), (x0 + v, y0 + 4000)]) for v in xs]
-    lines += [shapely.LineString([(x0, y0 + v), (x0 + 4000, y0 + v)]) for v in xs]
-    streets = gpd.GeoDataFrame({"name": [f"路{i}" for i in range(len(lines))], "kind": "local"}, geometry=lines, crs=4545)
-    communities = gpd.GeoDataFrame(
-        {"code": ["990199001001", "990199001002"], "name": ["东社区", "西社区"], "subdistrict": ["甲街道", "甲街道"]},
-        geometry=[shapely.box(x0, y0, x0 + 2000, y0 + 4000), shapely.box(x0 + 2000, y0, x0 + 4000, y0 + 4000)], crs=4545,
-    )
-    rng = np.random.default_rng(1)
-    pts = shapely.points(x0 + rng.uniform(1, 3999, 500), y0 + rng.uniform(1, 3999, 500))
-    population = gpd.GeoDataFrame({"population": rng.integers(1, 50, 500)}, geometry=pts, crs=4545)
-    grids = gpd.GeoDataFrame({"code": ["G1", "G2"]}, geometry=list(communities.geometry), crs=4545)
-    return dict(boundary=boundary, streets=streets, communities=communities, population=population, grids=grids)
 
 
 def test_metric_data_stay_in_their_crs_and_round_trip(tmp_path):

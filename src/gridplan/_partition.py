@@ -436,6 +436,203 @@ def _voronoi_init(
     return best
 
 
+def _group_argmax(values: np.ndarray, groups: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """For each group present among ``members``, the member with the largest value."""
+    order = np.lexsort((-values[members], groups[members]))
+    srt = members[order]
+    first = np.r_[0, np.flatnonzero(np.diff(groups[srt])) + 1]
+    return srt[first]
+
+
+def _bisection_init(
+    adj: sp.csr_array,
+    k: int,
+    w: np.ndarray,
+    ar: np.ndarray,
+    pe: np.ndarray,
+    rng: np.random.Generator,
+    n_lloyd: int = 3,
+) -> np.ndarray:
+    """Recursive balanced bisection by two-seed additively weighted graph Voronoi.
+
+    A region holding ``k_r`` parts is cut into two holding ``k_r // 2`` and the rest.
+    With seeds ``s1``, ``s2`` and shortest-path distances ``d1``, ``d2``, every set
+    ``{v : d1(v) - d2(v) < t}`` is connected (it contains the shortest path from
+    ``s1`` to each of its units), so sorting the units by ``(d1 - d2, d1)`` and
+    cutting the sorted list where the cumulated workload reaches the target gives a
+    contiguous, balanced bisection.  Seeds start at a pseudo-diameter and move to
+    the deepest unit of their half (Lloyd steps).  All regions of one level are
+    cut at once with one multi-source Dijkstra on the graph without the edges
+    between regions.
+    """
+    n = adj.shape[0]
+    coo = adj.tocoo()
+    rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
+    root = np.sqrt(ar)
+    # a tiny symmetric random perturbation breaks the ties of regular grids
+    dist = 0.5 * (root[rows] + root[cols])
+    pert = sp.csr_array((rng.random(rows.size), (rows, cols)), shape=(n, n))
+    pert = (pert + pert.T).tocoo()
+    pmap = sp.csr_array((pert.data, (pert.row, pert.col)), shape=(n, n))
+    dist = dist * (1.0 + 1e-4 * pmap[rows, cols])
+    outer = (pe - np.asarray(adj.sum(axis=1)).ravel()) > 1e-6 * pe
+    region = np.zeros(n, np.int64)  # region id per unit
+    first_part = np.zeros(1, np.int64)  # first part label of each region
+    n_of = np.array([k], np.int64)  # number of parts per region
+    units = np.arange(n)
+
+    def graph_within(lab: np.ndarray) -> sp.csr_array:
+        m = lab[rows] == lab[cols]
+        return sp.csr_array((dist[m], (rows[m], cols[m])), shape=(n, n))
+
+    def far_from(g: sp.csr_array, src: np.ndarray, members: np.ndarray) -> np.ndarray:
+        d = dijkstra(g, directed=False, indices=src, min_only=True)
+        d = np.where(np.isfinite(d), d, -1.0)
+        return _group_argmax(d, region, members)
+
+    while (n_of > 1).any():
+        split = n_of > 1
+        members = units[split[region]]
+        g = graph_within(region)
+        reg_ids = np.flatnonzero(split)
+        # random start per region, then a double sweep for a pseudo-diameter
+        order = rng.permutation(members.size)
+        srt = members[order][np.argsort(region[members[order]], kind="stable")]
+        first = np.r_[0, np.flatnonzero(np.diff(region[srt])) + 1]
+        start = srt[first]
+        s1 = far_from(g, start, members)
+        s2 = far_from(g, s1, members)
+        k1 = n_of[reg_ids] // 2
+        frac = k1 / n_of[reg_ids]
+        side = np.zeros(n, np.int64)
+        for it in range(n_lloyd + 1):
+            d1 = dijkstra(g, directed=False, indices=s1, min_only=True)[members]
+            d2 = dijkstra(g, directed=False, indices=s2, min_only=True)[members]
+            delta = d1 - d2
+            reg = region[members]
+            order = np.lexsort((d1, delta, reg))
+            srt = members[order]
+            rs = reg[order]
+            cw = np.cumsum(w[srt])
+            starts = np.r_[0, np.flatnonzero(np.diff(rs)) + 1]
+            ends = np.r_[starts[1:], srt.size]
+            base = np.r_[0.0, cw][starts]
+            tot = cw[ends - 1] - base
+            target = base + tot * frac
+            # prefix end closest to the target, leaving both sides non-empty
+            pos = np.searchsorted(cw, target)
+            pos = np.clip(pos, starts, ends - 1)
+            prev = np.clip(pos - 1, starts, ends - 1)
+            take_prev = np.abs(cw[prev] - target) <= np.abs(cw[pos] - target)
+            cut = np.where(take_prev, prev, pos)
+            cut = np.clip(cut, starts, ends - 2)  # last index of side 0
+            rank = np.arange(srt.size) - np.repeat(starts, ends - starts)
+            last = np.repeat(cut - starts, ends - starts)
+            side[srt] = (rank > last).astype(np.int64)
+            _fix_halves(rows, cols, n, region, side, members, w)
+            if it == n_lloyd:
+                break
+            # Lloyd step: seeds to the deepest unit of each half
+            half = region * 2 + side
+            gh = graph_within(half)
+            border = outer.copy()
+            diff = half[rows] != half[cols]
+            border[rows[diff]] = True
+            src = np.flatnonzero(border)
+            depth = dijkstra(gh, directed=False, indices=src, min_only=True)
+            depth = np.where(np.isfinite(depth), depth, 0.0)
+            m0 = members[side[members] == 0]
+            m1 = members[side[members] == 1]
+            if m0.size == 0 or m1.size == 0:
+                break
+            c0 = _group_argmax(depth, region, m0)
+            c1 = _group_argmax(depth, region, m1)
+            if c0.size != reg_ids.size or c1.size != reg_ids.size:
+                break
+            s1, s2 = c0, c1
+        # new regions: side 0 keeps the id, side 1 gets a new id
+        new_ids = n_of.size + np.arange(reg_ids.size)
+        map_new = np.full(n_of.size, -1, np.int64)
+        map_new[reg_ids] = new_ids
+        move = members[side[members] == 1]
+        region[move] = map_new[region[move]]
+        n_new = n_of[reg_ids] - k1
+        fp_new = first_part[reg_ids] + k1
+        n_of[reg_ids] = k1
+        n_of = np.r_[n_of, n_new]
+        first_part = np.r_[first_part, fp_new]
+    return first_part[region]
+
+
+def _fix_halves(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    n: int,
+    region: np.ndarray,
+    side: np.ndarray,
+    members: np.ndarray,
+    w: np.ndarray,
+) -> None:
+    """Make both halves of every (connected) region connected, in place.
+
+    Pieces of side 0 other than its heaviest go to side 1, then pieces of side 1
+    other than its heaviest go to side 0; each moved piece touches the other side,
+    so both sides end connected.
+    """
+    inside = np.zeros(n, bool)
+    inside[members] = True
+    for s_from in (0, 1):
+        half = np.where(inside, region * 2 + side, -1)
+        m = (half[rows] == half[cols]) & inside[rows]
+        g = sp.csr_array((np.ones(int(m.sum())), (rows[m], cols[m])), shape=(n, n))
+        nc, comp = connected_components(g, directed=False)
+        cm = comp[members]
+        hm = half[members]
+        cw = np.bincount(cm, weights=w[members], minlength=nc)
+        comp_half = np.full(nc, -1, np.int64)
+        comp_half[cm] = hm
+        cand = np.unique(cm)
+        order = np.lexsort((-cw[cand], comp_half[cand]))
+        srt = cand[order]
+        first = np.r_[0, np.flatnonzero(np.diff(comp_half[srt])) + 1]
+        keep = np.zeros(nc, bool)
+        keep[srt[first]] = True
+        flip = members[(~keep[cm]) & (side[members] == s_from)]
+        side[flip] = 1 - s_from
+
+
+def _make_contiguous(adj: sp.csr_array, labels: np.ndarray, w: np.ndarray, k: int) -> np.ndarray:
+    """Keep each part's heaviest connected piece; hand the other pieces to neighbours."""
+    n = adj.shape[0]
+    coo = adj.tocoo()
+    rows, cols, data = coo.row, coo.col, coo.data
+    same = labels[rows] == labels[cols]
+    g = sp.csr_array((np.ones(int(same.sum())), (rows[same], cols[same])), shape=(n, n))
+    nc, comp = connected_components(g, directed=False)
+    if nc == k:
+        return labels
+    labels = labels.copy()
+    cw = np.bincount(comp, weights=w)
+    # heaviest component of each part
+    comp_part = np.zeros(nc, np.int64)
+    comp_part[comp] = labels
+    order = np.lexsort((-cw, comp_part))
+    first = np.r_[0, np.flatnonzero(np.diff(comp_part[order])) + 1]
+    keep = np.zeros(nc, bool)
+    keep[order[first]] = True
+    labels[~keep[comp]] = -1
+    while (labels < 0).any():
+        free = labels[rows] < 0
+        ok = free & (labels[cols] >= 0)
+        if not ok.any():  # pragma: no cover - graph is connected
+            break
+        r, c, d = rows[ok], cols[ok], data[ok]
+        order = np.lexsort((-d, r))
+        first = np.r_[0, np.flatnonzero(np.diff(r[order])) + 1]
+        labels[r[order[first]]] = labels[c[order[first]]]
+    return labels
+
+
 # ----------------------------------------------------------------------------------------
 # local search state (pure Python lists: fastest for per-unit updates)
 # ----------------------------------------------------------------------------------------
@@ -991,7 +1188,10 @@ def partition_graph(
         if attempt and time.perf_counter() > deadline:
             break
         sub = np.random.default_rng(rng.integers(2**63))
-        lab = _run_once(adj, k, w, ar, pe, lo, hi, tolerance, groups, fixed_arr, sub, deadline)
+        method = "voronoi" if attempt % 3 == 2 else "bisection"
+        lab = _run_once(
+            adj, k, w, ar, pe, lo, hi, tolerance, groups, fixed_arr, sub, deadline, method
+        )
         res = _evaluate(adj, lab, k, w, ar, pe, tolerance, seed)
         pp = res.polsby_popper
         viol = max(res.balance_max - 1 - tolerance, 1 - tolerance - res.balance_min, 0.0)
@@ -1023,8 +1223,13 @@ def _run_once(
     fixed: np.ndarray | None,
     rng: np.random.Generator,
     deadline: float,
+    method: str = "bisection",
 ) -> np.ndarray:
-    labels = _voronoi_init(adj, k, w, ar, pe, fixed, tolerance, rng)
+    if fixed is None and method == "bisection":
+        labels = _bisection_init(adj, k, w, ar, pe, rng)
+    else:
+        labels = _voronoi_init(adj, k, w, ar, pe, fixed, tolerance, rng)
+    labels = _make_contiguous(adj, labels, w, k)
     locked = None if fixed is None else fixed >= 0
     s = _Search(adj, labels, k, w, ar, pe, lo, hi, groups, locked, rng, deadline)
     s.c_cut = 0.0
@@ -1039,5 +1244,235 @@ def _run_once(
     return np.asarray(s.lab, dtype=np.int64)
 
 
-def resplit_graph(*args: object, **kwargs: object) -> PartitionResult:  # placeholder
-    raise NotImplementedError
+def _carve(s: _Search, q: int, hi_keep: float) -> None:
+    """Grow new part ``q`` (empty) out of the borders of the heaviest parts."""
+    lab, W, w, nbr, locked, pe = s.lab, s.W, s.w, s.nbr, s.locked, s.pe
+    mean, lo = s.mean, s.lo
+    # seed: a free unit of an overloaded part, next to the most surplus around it
+    best_v, best_key = -1, None
+    for v in range(s.n):
+        a = lab[v]
+        if locked[v] or s.cnt[a] <= 1 or W[a] - w[v] < lo:
+            continue
+        parts = {lab[u] for u in nbr[v]}
+        parts.add(a)
+        key = (sum(max(0.0, W[b] - hi_keep) for b in parts), len(parts) > 1, -w[v])
+        if best_key is None or key > best_key:
+            if s.removable(v, a):
+                best_v, best_key = v, key
+    if best_v < 0:
+        return
+    s.move(best_v, q)
+    frontier = set(nbr[best_v])
+    stop = lo + 0.3 * (s.hi - lo)
+    binw = 0.05 * mean
+    while W[q] < stop:
+        best_u, best_key2 = -1, None
+        for u in frontier:
+            a = lab[u]
+            if a == q or locked[u] or s.cnt[a] <= 1:
+                continue
+            rest = W[a] - w[u]
+            if rest < lo:
+                continue
+            # surplus first (it must leave its part anyway), biggest surplus first,
+            # then the unit that touches the new part most (compact growth)
+            if rest >= hi_keep:
+                tier, surplus = 3, math.floor((rest - hi_keep) / binw)
+            elif W[a] > hi_keep:
+                tier, surplus = 2, 0
+            else:
+                tier, surplus = (1 if rest >= mean else 0), math.floor(rest / binw)
+            touch = sum(l for x, l in zip(nbr[u], s.sl[u]) if lab[x] == q) / pe[u]
+            key2 = (tier, surplus, touch)
+            if best_key2 is None or key2 > best_key2:
+                if s.removable(u, a):
+                    best_u, best_key2 = u, key2
+        if best_u < 0:
+            break
+        s.move(best_u, q)
+        frontier.discard(best_u)
+        frontier.update(x for x in nbr[best_u] if lab[x] != q)
+
+
+def _merge_lightest(s: _Search, k_target: int) -> np.ndarray:
+    """Merge the lightest part into its lightest neighbour until ``k_target`` remain."""
+    lab = np.asarray(s.lab)
+    alive = sorted(set(lab.tolist()))
+    while len(alive) > k_target:
+        adjp = s.part_graph()
+        p = min(alive, key=lambda x: (s.W[x], x))
+        q = min(adjp[p], key=lambda x: (s.W[x], x))
+        for v in range(s.n):
+            if s.lab[v] == p:
+                s.move(v, q)
+        alive.remove(p)
+    return np.asarray(alive, dtype=np.int64)
+
+
+def resplit_graph(
+    adjacency: sp.csr_array | sp.csr_matrix,
+    weights: np.ndarray,
+    old_labels: np.ndarray,
+    n_parts: int,
+    *,
+    areas: np.ndarray,
+    perimeters: np.ndarray,
+    tolerance: float = 0.05,
+    seed: int = 0,
+    fixed: np.ndarray | None = None,
+    time_limit: float | None = None,
+    strict: bool = True,
+) -> PartitionResult:
+    """Redraw an existing plan with ``n_parts`` parts, moving as little workload as possible.
+
+    Disruption is the share of the total workload whose part changes when every
+    new part is matched one-to-one to an old part by a maximum-weight matching of
+    their overlaps (unmatched new parts count as changed).  The plan starts from
+    the old parts, carves new parts out of the borders of overloaded old parts (or
+    merges the lightest parts when fewer are asked for), repairs the balance, and
+    refines with a gain that penalises moving workload out of its matched old part.
+
+    Parameters
+    ----------
+    adjacency, weights, areas, perimeters, seed, fixed, time_limit, strict
+        As in :func:`partition_graph`.
+    old_labels : numpy.ndarray of int, shape (n,)
+        The current part of every unit (any integer ids).
+    n_parts : int
+        Number of parts of the new plan.
+    tolerance : float, default 0.05
+        Balance tolerance of the new plan.
+
+    Returns
+    -------
+    PartitionResult
+        With ``retained``, ``disruption``, ``disruption_lower_bound`` (a bound no
+        plan within the tolerance can beat) and ``matching`` (old label matched to
+        each new part, -1 if none).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> path = sp.csr_array(sp.diags([1.0, 1.0], [-1, 1], (6, 6)))
+    >>> res = resplit_graph(path, np.ones(6), np.array([0, 0, 0, 1, 1, 1]), 3,
+    ...                     areas=np.ones(6), perimeters=np.full(6, 4.0), tolerance=0.0)
+    >>> np.bincount(res.labels).tolist(), round(res.disruption, 3)
+    ([2, 2, 2], 0.333)
+    """
+    t0 = time.perf_counter()
+    adj, w, ar, pe, k = _prepare(adjacency, weights, areas, perimeters, n_parts, tolerance)
+    n = adj.shape[0]
+    old_arr = np.asarray(old_labels)
+    if old_arr.shape != (n,) or not np.issubdtype(old_arr.dtype, np.integer):
+        raise DataError(
+            f"old_labels must hold one integer part id per unit, shape ({n},); got "
+            f"{old_arr.shape} of {old_arr.dtype}."
+        )
+    old_ids, old = np.unique(old_arr, return_inverse=True)
+    m = old_ids.size
+    fixed_arr = _check_fixed(fixed, n, k)
+    if fixed_arr is not None:
+        _check_fixed_connected(adj, fixed_arr)
+    total = float(w.sum())
+    mean, lo, hi = _bounds(total, k, tolerance)
+    if float(w.max()) > hi and strict:
+        i = int(np.argmax(w))
+        raise InfeasibleError(
+            f"Unit {i} alone weighs {w[i] / mean:.3f} x the mean part workload, above the "
+            f"upper bound {1 + tolerance:.3f}; split it, ask for fewer parts, raise the "
+            "tolerance or pass strict=False."
+        )
+    rng = np.random.default_rng(seed)
+    deadline = math.inf if time_limit is None else t0 + float(time_limit)
+    # bound: a matched part keeps at most (1 + tol) * mean of its old part
+    W_old = np.bincount(old, weights=w, minlength=m)
+    cap = np.sort(np.minimum(W_old, (1.0 + tolerance) * mean))[::-1]
+    retained_ub = float(cap[: min(k, m)].sum())
+    if k > m:
+        retained_ub = min(retained_ub, total - (k - m) * (1.0 - tolerance) * mean)
+    retained_ub = min(1.0, retained_ub / total)
+
+    labels = _make_contiguous(adj, old.astype(np.int64), w, m)
+    locked = None if fixed_arr is None else fixed_arr >= 0
+    if fixed_arr is not None:
+        labels = np.where(fixed_arr >= 0, fixed_arr, labels)  # may break contiguity
+        labels = _make_contiguous(adj, labels, w, max(k, m))
+    k_work = max(k, m)
+    s = _Search(adj, labels, k_work, w, ar, pe, lo, hi, None, locked, rng, deadline)
+    s.mean = mean
+    if k < m:
+        alive = _merge_lightest(s, k)
+        relabel = np.full(k_work, -1, np.int64)
+        relabel[alive] = np.arange(k)
+        labels = relabel[np.asarray(s.lab)]
+        home = np.where(np.isin(old, alive), relabel[old], -1)
+    else:
+        # new parts are carved from the borders of the heaviest parts
+        hi_keep = (1.0 + tolerance) * mean
+        for q in range(m, k):
+            _carve(s, q, hi_keep)
+        labels = np.asarray(s.lab, dtype=np.int64)
+        home = old.copy()
+    if (np.bincount(labels, minlength=k) == 0).any():
+        # a part could not be carved (e.g. everything locked): start from scratch
+        labels = _voronoi_init(adj, k, w, ar, pe, fixed_arr, tolerance, rng)
+    labels = _make_contiguous(adj, labels, w, k)
+    s = _Search(adj, labels, k, w, ar, pe, lo, hi, None, locked, rng, deadline,
+                old=home, old_weight=20.0 / mean)
+    s.c_worst = 0.02
+    s.repair()
+    if s.violation() > 0:
+        s.diffuse()
+    s.repair()
+    s.refine()
+    if s.violation() > 0:
+        s.diffuse()
+        s.repair()
+    labels = np.asarray(s.lab, dtype=np.int64)
+    res = _evaluate(adj, labels, k, w, ar, pe, tolerance, seed)
+    if not res.feasible:
+        # fall back on a fresh balanced plan, relabelled to match the old parts and
+        # refined with the same disruption penalty
+        for attempt in range(3):
+            sub = np.random.default_rng(rng.integers(2**63))
+            method = "voronoi" if attempt == 2 else "bisection"
+            fresh = _run_once(
+                adj, k, w, ar, pe, lo, hi, tolerance, None, fixed_arr, sub, deadline, method
+            )
+            ov = np.zeros((k, m))
+            np.add.at(ov, (fresh, old), w)
+            r_idx, c_idx = linear_sum_assignment(ov, maximize=True)
+            to_old = np.full(k, -1, np.int64)
+            to_old[r_idx] = c_idx
+            home = np.full(m, -1, np.int64)
+            home[c_idx] = r_idx
+            s = _Search(adj, fresh, k, w, ar, pe, lo, hi, None, locked, sub, deadline,
+                        old=home[old], old_weight=20.0 / mean)
+            s.c_worst = 0.02
+            s.refine()
+            cand = np.asarray(s.lab, dtype=np.int64)
+            cres = _evaluate(adj, cand, k, w, ar, pe, tolerance, seed)
+            if cres.feasible or cres.balance_max - cres.balance_min < (
+                res.balance_max - res.balance_min
+            ):
+                labels, res = cand, cres
+            if res.feasible:
+                break
+    overlap = np.zeros((k, m))
+    np.add.at(overlap, (labels, old), w)
+    r_idx, c_idx = linear_sum_assignment(overlap, maximize=True)
+    matching = np.full(k, -1, np.int64)
+    matching[r_idx] = old_ids[c_idx]
+    retained = float(overlap[r_idx, c_idx].sum() / total)
+    res.retained = retained
+    res.disruption = 1.0 - retained
+    res.disruption_lower_bound = max(0.0, 1.0 - retained_ub)
+    res.matching = matching
+    if not res.feasible and strict:
+        raise InfeasibleError(
+            f"Could not bring every part within ±{tolerance:.1%} of the mean workload: "
+            f"the best plan found has parts from {res.balance_min:.3f} to "
+            f"{res.balance_max:.3f} x the mean. Raise the tolerance or pass strict=False."
+        )
+    return res

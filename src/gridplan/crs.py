@@ -74,6 +74,7 @@ _X_PI = np.pi * 3000.0 / 180.0
 _CHINA_BOUNDS = (72.004, 0.8293, 137.8347, 55.8271)  # lon/lat box outside which GCJ-02 == WGS84
 _INVERSE_TOL_DEG = 1e-10  # ~0.01 mm: iterate inverses to this
 _INVERSE_MAX_ITER = 30
+_CHUNK = 1 << 16  # points converted at a time: bounds temporary memory to a few MB
 
 Number = Union[float, int, np.floating]
 ArrayLike = Any
@@ -144,8 +145,8 @@ def _gcj_delta(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _forward_gcj(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    dlon, dlat = _gcj_delta(np.atleast_1d(x), np.atleast_1d(y))
-    return np.atleast_1d(x) + dlon, np.atleast_1d(y) + dlat
+    dlon, dlat = _gcj_delta(x, y)
+    return x + dlon, y + dlat
 
 
 def _forward_bd(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -181,15 +182,35 @@ def _invert(
     return x, y
 
 
+def _chunked(
+    func: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]], lon: ArrayLike, lat: ArrayLike
+) -> tuple[Any, Any]:
+    """Apply a flat-array conversion in chunks, so temporaries stay small for millions of points."""
+    x, y, scalar = _as_arrays(lon, lat)
+    fx, fy = x.ravel(), y.ravel()
+    ox, oy = np.empty_like(fx), np.empty_like(fy)
+    for start in range(0, fx.size, _CHUNK):
+        sl = slice(start, start + _CHUNK)
+        ox[sl], oy[sl] = func(fx[sl], fy[sl])
+    return _out(ox.reshape(x.shape), oy.reshape(y.shape), scalar)
+
+
+def _gcj_inverse(tx: np.ndarray, ty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    dlon, dlat = _gcj_delta(tx, ty)
+    return _invert(_forward_gcj, tx, ty, tx - dlon, ty - dlat)
+
+
+def _bd_inverse(tx: np.ndarray, ty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return _invert(_forward_bd, tx, ty, tx - 0.0065, ty - 0.006)
+
+
 def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
     """Convert WGS84 lon/lat to GCJ-02 (identity outside China).
 
     >>> wgs84_to_gcj02(2.35, 48.85)  # Paris: no offset
     (2.35, 48.85)
     """
-    x, y, scalar = _as_arrays(lon, lat)
-    gx, gy = _forward_gcj(x.ravel(), y.ravel())
-    return _out(gx.reshape(x.shape), gy.reshape(y.shape), scalar)
+    return _chunked(_forward_gcj, lon, lat)
 
 
 def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
@@ -202,26 +223,17 @@ def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
     >>> abs(x - 121.4737) < 1e-9 and abs(y - 31.2304) < 1e-9
     True
     """
-    x, y, scalar = _as_arrays(lon, lat)
-    tx, ty = x.ravel(), y.ravel()
-    dlon, dlat = _gcj_delta(tx.copy(), ty.copy())
-    wx, wy = _invert(_forward_gcj, tx, ty, tx - dlon, ty - dlat)
-    return _out(wx.reshape(x.shape), wy.reshape(y.shape), scalar)
+    return _chunked(_gcj_inverse, lon, lat)
 
 
 def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
     """Convert GCJ-02 lon/lat to Baidu BD-09."""
-    x, y, scalar = _as_arrays(lon, lat)
-    bx, by = _forward_bd(x, y)
-    return _out(bx, by, scalar)
+    return _chunked(_forward_bd, lon, lat)
 
 
 def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
     """Convert Baidu BD-09 lon/lat to GCJ-02 (iterated, exact to ~1 mm)."""
-    x, y, scalar = _as_arrays(lon, lat)
-    tx, ty = x.ravel(), y.ravel()
-    gx, gy = _invert(_forward_bd, tx, ty, tx - 0.0065, ty - 0.006)
-    return _out(gx.reshape(x.shape), gy.reshape(y.shape), scalar)
+    return _chunked(_bd_inverse, lon, lat)
 
 
 def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:

@@ -72,6 +72,8 @@ _TOUCH = _GRID / 2.0
 """An endpoint this close to another line is touching it already (noding joins it)."""
 _COVER = 4.0 * _GRID
 """A noded piece is part of an input line when sample points on it are this close to the line."""
+_MERGE = 10.0 * _GRID
+"""Noded ends closer than this are one node; pieces shorter than this are dropped (zero length)."""
 _SNAP_ROUNDS = 5
 """Rounds of endpoint-onto-line snapping (a second round re-snaps onto lines whose own end moved)."""
 _LINE_TYPES = ("LineString", "MultiLineString", "LinearRing")
@@ -185,121 +187,278 @@ def _check_lines(lines: Any) -> np.ndarray:
 
 
 class _Parts:
-    """Exploded input lines as one flat coordinate array, so endpoints can move vectorised."""
+    """Exploded input lines as one flat coordinate array, so endpoints can move vectorised.
+
+    Endpoint ``k`` is the start of part ``k // 2`` when ``k`` is even, its end when odd.
+    """
 
     def __init__(self, xy: np.ndarray, part_of_coord: np.ndarray, row: np.ndarray) -> None:
         self.xy = xy  # (n_coords, 2)
         self.part_of_coord = part_of_coord  # part id of each coordinate
         self.row = row  # source row position of each part
         counts = np.bincount(part_of_coord, minlength=len(row))
-        self.start = np.concatenate([[0], np.cumsum(counts)[:-1]])  # coordinate index of each start
-        self.end = self.start + counts - 1
+        start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        self.end_coord = np.column_stack([start, start + counts - 1]).ravel()
+        self.owner = np.repeat(np.arange(len(row)), 2)  # part of each endpoint
         self.geoms = shapely.linestrings(xy, indices=part_of_coord)
 
     @property
     def n(self) -> int:
         return len(self.row)
 
-    def endpoint_index(self) -> np.ndarray:
-        """Coordinate index of endpoint ``k``: ``k = 2 * part`` is the start, ``2 * part + 1`` the end."""
-        return np.column_stack([self.start, self.end]).ravel()
+    @property
+    def ends(self) -> np.ndarray:
+        return self.xy[self.end_coord]
 
     def move(self, endpoints: np.ndarray, targets: np.ndarray) -> None:
-        self.xy[self.endpoint_index()[endpoints]] = targets
+        self.xy[self.end_coord[endpoints]] = targets
         self.geoms = shapely.linestrings(self.xy, indices=self.part_of_coord)
 
 
-def _dangling(parts: _Parts) -> np.ndarray:
-    """Endpoints (2 per part) that touch no other part and are not the closing point of a ring."""
-    ends = parts.xy[parts.endpoint_index()]
-    owner = np.repeat(np.arange(parts.n), 2)
-    tree = shapely.STRtree(parts.geoms)
-    e, p = tree.query(shapely.points(ends), predicate="dwithin", distance=_TOUCH)
-    touching = np.zeros(len(ends), dtype=bool)
-    touching[e[p != owner[e]]] = True
-    closed = np.hypot(*(ends[0::2] - ends[1::2]).T) <= _TOUCH
-    touching |= np.repeat(closed, 2)
-    return ~touching
+def _node_lines(geoms: np.ndarray) -> tuple[np.ndarray, int]:
+    """Node and dissolve lines by snap-rounding on the :data:`_GRID`; drop slivers.
 
-
-def _snap_to_endpoints(parts: _Parts, tol: float) -> np.ndarray:
-    """Join dangling endpoints to the nearest other endpoint within ``tol``; return moved endpoints.
-
-    Each dangling endpoint points at its nearest other endpoint. The pointers form
-    trees rooted at an endpoint that stays put (a junction, or one end of a pair of
-    dangling ends that point at each other); every endpoint within ``tol`` of its
-    tree's root moves onto the root, so chains meet at one point and pairs do not
-    swap places.
+    Returns the pieces and the number of pieces shorter than :data:`_MERGE` dropped
+    (rounding slivers, e.g. where a crossing lies a micrometre from a vertex).
     """
-    ends = parts.xy[parts.endpoint_index()]
+    noded = shapely.get_parts(shapely.union_all(geoms, grid_size=_GRID))
+    noded = noded[shapely.get_type_id(noded) == 1]
+    micro = shapely.length(noded) < _MERGE
+    return noded[~micro], int(micro.sum())
+
+
+def _number_nodes(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Nodes from piece ends: merge ends closer than :data:`_MERGE`, number them by (x, y).
+
+    Piece ends are moved onto their node's coordinates, so every edge starts and
+    ends exactly at its nodes. Returns ``(pieces, node_xy, u, v)``.
+    """
+    m = len(pieces)
+    xy, owner = shapely.get_coordinates(pieces, return_index=True)
+    counts = np.bincount(owner, minlength=m)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    last = first + counts - 1
+    uniq, inverse = np.unique(np.vstack([xy[first], xy[last]]), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    pairs = cKDTree(uniq).query_pairs(_MERGE, output_type="ndarray")
+    if len(pairs):
+        k = len(uniq)
+        adj = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(k, k))
+        _, cluster = csgraph.connected_components(adj, directed=False)
+        rep = np.full(cluster.max() + 1, k)
+        np.minimum.at(rep, cluster, np.arange(k))  # lowest (x, y) of each cluster represents it
+        keep = np.zeros(k, dtype=bool)
+        keep[rep] = True
+        inverse = (np.cumsum(keep) - 1)[rep[cluster]][inverse]
+        uniq = uniq[keep]
+    u, v = inverse[:m], inverse[m:]
+    xy[first] = uniq[u]
+    xy[last] = uniq[v]
+    return shapely.linestrings(xy, indices=owner), uniq, u, v
+
+
+def _dangling_ends(parts: _Parts) -> np.ndarray:
+    """Endpoints at a dead end (degree-1 node) of the network the parts form when noded as they are.
+
+    Judging by degree rather than by "touches another line" makes the ends of a
+    duplicated line dangling too, and keeps ends on T-junctions, end-to-end joins
+    and closed rings fixed.
+    """
+    pieces, _ = _node_lines(parts.geoms)
+    if len(pieces) == 0:
+        return np.zeros(2 * parts.n, dtype=bool)
+    _, node_xy, u, v = _number_nodes(pieces)
+    degree = np.bincount(np.r_[u, v], minlength=len(node_xy))
+    dist, node = cKDTree(node_xy).query(parts.ends, distance_upper_bound=_MERGE)
+    found = np.isfinite(dist)
+    dangling = np.zeros(len(node), dtype=bool)
+    dangling[found] = degree[node[found]] == 1
+    return dangling
+
+
+def _snap_to_endpoints(parts: _Parts, dangling: np.ndarray, tol: float) -> np.ndarray:
+    """Join dangling endpoints to nearby endpoints within ``tol``; return the moved endpoints.
+
+    Endpoints are grouped by single linkage: a dangling endpoint links to every
+    endpoint within ``tol`` (the other end of its own line only when that line is
+    longer than ``2 * tol``, so short stubs are not folded onto themselves). In a
+    group that holds a fixed endpoint (one already at a junction) each dangling
+    endpoint moves onto the nearest fixed endpoint within ``tol``; a group of
+    dangling endpoints only (ends facing each other across a gap, jittered ends
+    around a crossing) meets at its centroid. No endpoint moves more than ``tol``;
+    the ones that would are left to :func:`_snap_to_lines`.
+    """
+    ends, owner = parts.ends, parts.owner
     n_end = len(ends)
-    owner = np.repeat(np.arange(parts.n), 2)
-    dangling = np.flatnonzero(_dangling(parts))
-    if dangling.size == 0:
+    if not dangling.any() or n_end < 2:
         return np.empty(0, dtype=int)
-    lengths = shapely.length(parts.geoms)
-    tree = cKDTree(ends)
-    k = min(3, n_end)
-    dist, idx = tree.query(ends[dangling], k=k, distance_upper_bound=tol)
-    dist, idx = dist.reshape(len(dangling), k), idx.reshape(len(dangling), k)
-    me = dangling[:, None]
-    valid = (idx < n_end) & (idx != me)
-    idx_c = np.minimum(idx, n_end - 1)
-    same_part = owner[idx_c] == owner[me]
-    # the other end of the same line only closes a long near-ring, never collapses a short stub
-    valid &= ~same_part | (lengths[owner[me]] > 2.0 * tol)
-    has = valid.any(axis=1)
-    first = np.argmax(valid, axis=1)
-    target = np.full(n_end, -1)
-    target[dangling[has]] = idx_c[has, first[has]]
-    # break mutual pairs: the lower endpoint id stays put and becomes the root
-    src = np.flatnonzero(target >= 0)
-    mutual = src[(target[target[src]] == src) & (src < target[src])]
-    target[mutual] = -1
-    src = np.flatnonzero(target >= 0)
-    if src.size == 0:
-        return src
-    adj = sparse.coo_matrix((np.ones(src.size), (src, target[src])), shape=(n_end, n_end))
+    pairs = cKDTree(ends).query_pairs(tol, output_type="ndarray")
+    if len(pairs) == 0:
+        return np.empty(0, dtype=int)
+    a, b = pairs[:, 0], pairs[:, 1]
+    long_part = shapely.length(parts.geoms) > 2.0 * tol
+    keep = (dangling[a] | dangling[b]) & ((owner[a] != owner[b]) | long_part[owner[a]])
+    a, b = a[keep], b[keep]
+    if a.size == 0:
+        return np.empty(0, dtype=int)
+    adj = sparse.coo_matrix((np.ones(a.size), (a, b)), shape=(n_end, n_end))
     _, group = csgraph.connected_components(adj, directed=False)
-    members = np.union1d(src, target[src])
-    grp = group[members]
-    is_root = target[members] < 0
-    # a root per group; a group without one (a cycle from exact distance ties) takes its lowest id
-    root_of_group = pd.Series(members).groupby(grp).min()
-    roots = pd.Series(members[is_root], index=grp[is_root])
-    root_of_group.loc[roots.index] = roots.groupby(level=0).min()
-    anchor = root_of_group.loc[group[src]].to_numpy()
-    moved_mask = (anchor != src) & (np.hypot(*(ends[src] - ends[anchor]).T) <= tol)
-    moved, anchor = src[moved_mask], anchor[moved_mask]
+    target = np.full((n_end, 2), np.nan)
+
+    # groups with a fixed endpoint: dangling ends go to the nearest fixed end within tol
+    d = np.hypot(*(ends[a] - ends[b]).T)
+    src, dst, dd = np.r_[a, b], np.r_[b, a], np.r_[d, d]
+    to_fixed = dangling[src] & ~dangling[dst]
+    src, dst, dd = src[to_fixed], dst[to_fixed], dd[to_fixed]
+    order = np.lexsort((dst, dd, src))
+    src, dst = src[order], dst[order]
+    first = np.r_[True, src[1:] != src[:-1]]
+    target[src[first]] = ends[dst[first]]
+    linked = np.union1d(a, b)
+    has_fixed = np.zeros(group.max() + 1, dtype=bool)
+    has_fixed[group[linked[~dangling[linked]]]] = True
+
+    # groups of dangling ends only: meet at the centroid
+    free = linked[~has_fixed[group[linked]]]
+    if free.size:
+        g = group[free]
+        count = np.maximum(np.bincount(g), 1)
+        cx = np.bincount(g, weights=ends[free, 0]) / count
+        cy = np.bincount(g, weights=ends[free, 1]) / count
+        target[free] = np.column_stack([cx[g], cy[g]])
+
+    moved = np.flatnonzero(~np.isnan(target[:, 0]))
+    moved = moved[np.hypot(*(ends[moved] - target[moved]).T) <= tol]
+    moved = moved[(ends[moved] != target[moved]).any(axis=1)]
     if moved.size:
-        parts.move(moved, ends[anchor])
+        parts.move(moved, target[moved])
     return moved
 
 
-def _snap_to_lines(parts: _Parts, tol: float) -> np.ndarray:
-    """Move dangling endpoints onto the nearest point of another line within ``tol``."""
-    moved_all: list[np.ndarray] = []
-    owner = np.repeat(np.arange(parts.n), 2)
+def _snap_to_lines(parts: _Parts, candidates: np.ndarray, tol: float) -> np.ndarray:
+    """Move endpoints ``candidates`` onto the nearest point of another line within ``tol``.
+
+    Lines closer than :data:`_TOUCH` (a duplicate the end already lies on) are not
+    targets. When a target line's own end moves in the same pass, endpoints that
+    sat on the moved stretch are projected onto it again (a few rounds at most).
+    """
+    if candidates.size == 0:
+        return candidates
+    pts = shapely.points(parts.ends[candidates])
+    i, p = shapely.STRtree(parts.geoms).query(pts, predicate="dwithin", distance=tol)
+    d = shapely.distance(pts[i], parts.geoms[p])
+    keep = (p != parts.owner[candidates[i]]) & (d > _TOUCH)
+    i, p, d = i[keep], p[keep], d[keep]
+    if i.size == 0:
+        return np.empty(0, dtype=int)
+    order = np.lexsort((p, d, i))  # per endpoint: nearest line, ties to the lowest part id
+    i, p = i[order], p[order]
+    first = np.r_[True, i[1:] != i[:-1]]
+    ends, target = candidates[i[first]], p[first]
+    todo = np.ones(ends.size, dtype=bool)
     for _ in range(_SNAP_ROUNDS):
-        dangling = np.flatnonzero(_dangling(parts))
-        if dangling.size == 0:
+        pts = shapely.points(parts.ends[ends[todo]])
+        nearest = shapely.get_coordinates(shapely.shortest_line(pts, parts.geoms[target[todo]]))[1::2]
+        parts.move(ends[todo], nearest)
+        off = shapely.distance(shapely.points(parts.ends[ends]), parts.geoms[target]) > _TOUCH
+        if not off.any():
             break
-        pts = shapely.points(parts.xy[parts.endpoint_index()[dangling]])
-        tree = shapely.STRtree(parts.geoms)
-        i, p = tree.query(pts, predicate="dwithin", distance=tol)
-        keep = p != owner[dangling[i]]
-        i, p = i[keep], p[keep]
-        if i.size == 0:
-            break
-        d = shapely.distance(pts[i], parts.geoms[p])
-        order = np.lexsort((p, d, i))  # per endpoint: nearest line, ties to the lowest part id
-        i, p = i[order], p[order]
-        first = np.r_[True, i[1:] != i[:-1]]
-        i, p = i[first], p[first]
-        nearest = shapely.get_coordinates(shapely.shortest_line(pts[i], parts.geoms[p]))[1::2]
-        parts.move(dangling[i], nearest)
-        moved_all.append(dangling[i])
-    return np.unique(np.concatenate(moved_all)) if moved_all else np.empty(0, dtype=int)
+        todo = off
+    return ends
+
+
+def _map_pieces(
+    pieces: np.ndarray, parts: np.ndarray, part_row: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Map noded pieces back to the input parts they lie on, and orient them like those parts.
+
+    A part covers a piece when the piece's two ends and its points at 25/50/75 %
+    of its length all lie within :data:`_COVER` of the part (the noding moves
+    coordinates by about one grid cell at most). Among covering parts, the one
+    from the lowest row position wins, then the lowest part id.
+
+    Returns the oriented pieces, the winning part of each piece and the number of
+    parts covering it (>= 1).
+    """
+    n = len(pieces)
+    samples = [shapely.line_interpolate_point(pieces, f, normalized=True) for f in (0.5, 0.0, 0.25, 0.75, 1.0)]
+    tree = shapely.STRtree(parts)
+    pc, sc = tree.query(samples[0], predicate="dwithin", distance=_COVER)
+    ok = np.ones(len(pc), dtype=bool)
+    for pts in samples[1:]:
+        ok &= shapely.dwithin(pts[pc], parts[sc], _COVER)
+    pc, sc = pc[ok], sc[ok]
+    orphan = np.setdiff1d(np.arange(n), pc)
+    if orphan.size:  # numerically odd pieces: fall back to the nearest part(s)
+        oi, os_ = tree.query_nearest(samples[0][orphan], all_matches=True)
+        pc, sc = np.r_[pc, orphan[oi]], np.r_[sc, os_]
+    order = np.lexsort((sc, part_row[sc], pc))
+    pc, sc = pc[order], sc[order]
+    source = sc[np.r_[True, pc[1:] != pc[:-1]]]
+    n_cover = np.bincount(pc, minlength=n)
+    flip = shapely.line_locate_point(parts[source], samples[2]) > shapely.line_locate_point(
+        parts[source], samples[3]
+    )
+    pieces = pieces.copy()
+    pieces[flip] = shapely.reverse(pieces[flip])
+    return pieces, source, n_cover
+
+
+def _merge_false_nodes(
+    pieces: np.ndarray, source: np.ndarray, u: np.ndarray, v: np.ndarray,
+    node_xy: np.ndarray, part_ends: np.ndarray,
+) -> tuple[np.ndarray, int]:
+    """Join pieces across nodes that the noding put inside a dissolved overlap.
+
+    Snap-rounding nodes a line at every vertex of a line overlapping it, so the
+    overlap of two copies of a street is cut at each vertex. Such a node has
+    degree 2, both its pieces come from the same input part, and it is no input
+    line's end; the pieces meeting there are merged back. Returns the pieces and
+    how many nodes were removed.
+    """
+    n_node = len(node_xy)
+    degree = np.bincount(np.r_[u, v], minlength=n_node)
+    dist, _ = cKDTree(part_ends).query(node_xy, distance_upper_bound=_MERGE)
+    at_part_end = np.isfinite(dist)
+    end_node = np.r_[u, v]
+    end_piece = np.r_[np.arange(len(u)), np.arange(len(v))]
+    cand = (degree[end_node] == 2) & ~at_part_end[end_node]
+    node, piece = end_node[cand], end_piece[cand]
+    order = np.lexsort((piece, node))
+    node, piece = node[order], piece[order]
+    a, b = piece[0::2], piece[1::2]  # degree 2: exactly two entries per candidate node
+    false = (a != b) & (source[a] == source[b])
+    a, b = a[false], b[false]
+    if a.size == 0:
+        return pieces, 0
+    m = len(pieces)
+    adj = sparse.coo_matrix((np.ones(a.size), (a, b)), shape=(m, m))
+    _, group = csgraph.connected_components(adj, directed=False)
+    size = np.bincount(group)
+    multi = size[group] > 1
+    idx = np.flatnonzero(multi)
+    grp_ids, grp_of = np.unique(group[idx], return_inverse=True)
+    merged = shapely.line_merge(shapely.multilinestrings(pieces[idx], indices=grp_of))
+    # keep a merge only if it is one line whose ends are real nodes (not a loop rotated
+    # onto a false node)
+    good = shapely.get_type_id(merged) == 1
+    real = np.ones(n_node, dtype=bool)
+    real[node[0::2][false]] = False
+    ends_xy = np.column_stack(
+        [shapely.get_coordinates(shapely.get_point(merged, 0)),
+         shapely.get_coordinates(shapely.get_point(merged, -1))]
+    ).reshape(-1, 2)
+    ok_xy = np.isfinite(ends_xy).all(axis=1)
+    d_end, n_end = cKDTree(node_xy).query(np.where(ok_xy[:, None], ends_xy, 0.0), distance_upper_bound=_MERGE)
+    end_real = ok_xy & np.isfinite(d_end) & real[np.minimum(n_end, n_node - 1)]
+    good &= end_real[0::2] & end_real[1::2]
+    out = list(pieces[~multi])
+    keep_group = np.zeros(len(grp_ids), dtype=bool)
+    keep_group[good] = True
+    out += list(merged[good])
+    out += list(pieces[idx[~keep_group[grp_of]]])
+    removed = int(size[grp_ids[good]].sum() - good.sum())
+    return np.array(out, dtype=object), removed
 
 
 def _explode(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -460,69 +619,40 @@ class StreetNetwork:
 
         snapped = np.empty(0, dtype=int)
         if tol > 0:
-            snapped = np.union1d(_snap_to_endpoints(p, tol), _snap_to_lines(p, tol))
+            dangling = _dangling_ends(p)
+            joined = _snap_to_endpoints(p, dangling, tol)
+            rest = np.setdiff1d(np.flatnonzero(dangling), joined)
+            snapped = np.union1d(joined, _snap_to_lines(p, rest, tol))
         report["endpoints_snapped"] = int(snapped.size)
-        length_after_snap = shapely.length(p.geoms)
-        alive = length_after_snap > 0
+        alive = shapely.length(p.geoms) > 0
         zero_dropped += int((~alive).sum())
         src_geoms, src_row = p.geoms[alive], p.row[alive]
-        src_start = shapely.get_point(src_geoms, 0)
-        src_end = shapely.get_point(src_geoms, -1)
+        part_ends = p.ends.reshape(-1, 2, 2)[alive].reshape(-1, 2)
 
-        # node + dissolve overlaps, robustly (snap-rounding on a fine grid)
-        noded = shapely.get_parts(shapely.union_all(src_geoms, grid_size=_GRID))
-        noded = noded[shapely.get_type_id(noded) == 1]
-        piece_len = shapely.length(noded)
-        zero_dropped += int((piece_len <= 0).sum())
-        noded, piece_len = noded[piece_len > 0], piece_len[piece_len > 0]
-        report["zero_length_dropped"] = zero_dropped
+        pieces, micro = _node_lines(src_geoms)
+        report["zero_length_dropped"] = zero_dropped + micro
+        if len(pieces) == 0:
+            raise NetworkError("noding left no line longer than 10 µm; check the coordinates' units")
+        pieces, source, n_cover = _map_pieces(pieces, src_geoms, src_row)
+        pieces, node_xy, u, v = _number_nodes(pieces)
+        pieces, n_false = _merge_false_nodes(pieces, source, u, v, node_xy, part_ends)
+        if n_false:
+            pieces, source, n_cover = _map_pieces(pieces, src_geoms, src_row)
+            pieces, node_xy, u, v = _number_nodes(pieces)
+        piece_len = shapely.length(pieces)
+        report["duplicate_pieces_removed"] = int((n_cover - 1).sum())
+        report["overlap_length_removed_m"] = float(shapely.length(src_geoms).sum() - piece_len.sum())
 
-        # map pieces back to input parts: three sample points must lie on the part
-        samples = [shapely.line_interpolate_point(noded, f, normalized=True) for f in (0.25, 0.5, 0.75)]
-        tree = shapely.STRtree(src_geoms)
-        pc, sc = tree.query(samples[1], predicate="dwithin", distance=_COVER)
-        ok = shapely.dwithin(samples[0][pc], src_geoms[sc], _COVER) & shapely.dwithin(
-            samples[2][pc], src_geoms[sc], _COVER
-        )
-        pc, sc = pc[ok], sc[ok]
-        orphan = np.setdiff1d(np.arange(len(noded)), pc)
-        if orphan.size:  # numerically odd pieces: fall back to the nearest part
-            oi, os_ = tree.query_nearest(samples[1][orphan], all_matches=True)
-            pc, sc = np.r_[pc, orphan[oi]], np.r_[sc, os_]
-        order = np.lexsort((sc, src_row[sc], pc))
-        pc, sc = pc[order], sc[order]
-        first = np.r_[True, pc[1:] != pc[:-1]]
-        n_cover = np.bincount(pc, minlength=len(noded))
-        source_part = sc[first]
-        report["duplicate_pieces_removed"] = int((np.maximum(n_cover, 1) - 1).sum())
-        report["overlap_length_removed_m"] = float(length_after_snap.sum() - piece_len.sum())
-
-        # orient each piece like its source line
-        src_for_piece = src_geoms[source_part]
-        loc_a = shapely.line_locate_point(src_for_piece, samples[0])
-        loc_b = shapely.line_locate_point(src_for_piece, samples[2])
-        flip = loc_a > loc_b
-        noded = noded.copy()
-        noded[flip] = shapely.reverse(noded[flip])
-
-        # nodes: unique piece endpoints sorted by (x, y)
-        ends = np.vstack(
-            [shapely.get_coordinates(shapely.get_point(noded, 0)),
-             shapely.get_coordinates(shapely.get_point(noded, -1))]
-        )
-        node_xy, inverse = np.unique(ends, axis=0, return_inverse=True)
-        inverse = inverse.ravel()
-        u, v = inverse[: len(noded)], inverse[len(noded):]
-
-        # nodes inside an input line: within _COVER of a part but not at its ends
+        # nodes placed inside an input line (not at one of its ends)
         node_pts = shapely.points(node_xy)
-        ni, si = tree.query(node_pts, predicate="dwithin", distance=_COVER)
-        inside = (shapely.distance(node_pts[ni], src_start[si]) > _COVER) & (
-            shapely.distance(node_pts[ni], src_end[si]) > _COVER
+        ni, si = shapely.STRtree(src_geoms).query(node_pts, predicate="dwithin", distance=_MERGE)
+        ends_of = part_ends.reshape(-1, 2, 2)[si]
+        inside = (np.hypot(*(node_xy[ni] - ends_of[:, 0]).T) > _MERGE) & (
+            np.hypot(*(node_xy[ni] - ends_of[:, 1]).T) > _MERGE
         )
         report["junctions_noded"] = int(np.unique(ni[inside]).size)
 
-        edges = cls._edge_frame(lines, noded, piece_len, u, v, src_row[source_part], crs)
+        edges = cls._edge_frame(lines, pieces, piece_len, u, v, src_row[source], crs)
         report["output_edges"] = len(edges)
         report["nodes"] = len(node_xy)
         report["snap_tolerance"] = tol

@@ -1,0 +1,477 @@
+"""Units: the atoms grids are built from, with workloads and rook adjacency.
+
+Three kinds of unit:
+
+* ``"blocks"`` (the default when the district has streets): the faces of the
+  noded street network inside the boundary, so that grid lines follow roads
+  as the unit-grid standards (CJ/T 213, GB/T 30428) ask. Community lines are
+  added to the linework so that every block lies in one community, and slivers
+  (tiny or thread-thin faces, which real data is full of) are merged into the
+  neighbour they share the longest edge with.
+* ``"communities"``: the community polygons themselves.
+* ``"cells"``: square or hexagonal cells of a given size, clipped to the boundary.
+
+Each unit carries its ``area_m2``, ``perimeter_m``, ``population``,
+``street_m`` (street length, a street on a unit edge counting half to each
+side), its ``community`` and ``subdistrict``, and a ``weight``: the workload
+grids are balanced on. Adjacency is **rook**: two units are neighbours when
+they share a boundary of positive length, and the shared length is kept (it
+drives compactness).
+
+Examples
+--------
+>>> import gridplan
+>>> units = build_units(gridplan.sample_district(seed=0), kind="communities")
+>>> units.weight_by
+'population'
+>>> bool((units.frame["weight"] > 0).all()), units.adjacency.shape[0] == len(units.frame)
+(True, True)
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+
+from .errors import DataError, GeometryError, GridplanWarning
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .district import District
+
+__all__ = ["Units", "build_units", "UNIT_KINDS"]
+
+UNIT_KINDS = ("blocks", "communities", "cells")
+FACTORS = ("population", "street_m", "area_m2", "incidents")
+_SHARED_TOL = 0.5  # m: boundaries closer than this count as shared (real community layers are not noded)
+_MIN_SHARED = 1.0  # m: shorter contacts (corner touches, digitising noise) are not adjacency
+
+
+@dataclass
+class Units:
+    """Units of a district with workloads and adjacency.
+
+    Attributes
+    ----------
+    frame : GeoDataFrame
+        One row per unit (index ``unit``, 0..n-1): ``geometry``, ``area_m2``,
+        ``perimeter_m``, ``population``, ``street_m``, ``community``,
+        ``subdistrict``, ``weight`` (and ``incidents`` when given).
+    adjacency : scipy.sparse.csr_matrix
+        Symmetric n × n; entry (i, j) is the boundary length (m) units i and j share.
+    kind : str
+        ``"blocks"``, ``"communities"`` or ``"cells"``.
+    weight_by : str
+        What the weight is made of, in words.
+    notes : list of str
+        What was done: slivers merged, islands joined, factors used.
+    islands : list of list of int
+        Units that were not connected to the rest and were joined to their nearest unit.
+    """
+
+    frame: gpd.GeoDataFrame
+    adjacency: sparse.csr_matrix
+    kind: str
+    weight_by: str
+    params: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    islands: list[list[int]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def weights(self) -> np.ndarray:
+        return self.frame["weight"].to_numpy(dtype=float)
+
+    def neighbours(self, unit: int) -> np.ndarray:
+        """Indices of the units that share a boundary with ``unit``."""
+        a = self.adjacency
+        return a.indices[a.indptr[unit]:a.indptr[unit + 1]]
+
+
+# ---------------------------------------------------------------------- geometry of units
+def _polygon_parts(geoms: np.ndarray) -> np.ndarray:
+    parts = shapely.get_parts(geoms)
+    return parts[np.isin(shapely.get_type_id(parts), [3])]
+
+
+def _blocks(district: "District", *, min_area: float, min_thinness: float) -> tuple[np.ndarray, list[str]]:
+    shape = district.shape
+    lines = [shapely.get_parts(shapely.intersection(district.streets.geometry.values, shape))]
+    lines.append(shapely.get_parts(shapely.boundary(_polygon_parts(np.asarray(district.boundary.geometry.values)))))
+    if len(district.communities):
+        lines.append(shapely.get_parts(shapely.boundary(_polygon_parts(np.asarray(district.communities.geometry.values)))))
+    linework = np.concatenate(lines)
+    linework = linework[np.isin(shapely.get_type_id(linework), [1, 2])]
+    noded = shapely.node(shapely.multilinestrings(linework)) if len(linework) else shapely.MultiLineString()
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    faces = faces[shapely.area(faces) > 0]
+    inside = shapely.covers(shapely.buffer(shape, 0.01), shapely.point_on_surface(faces))
+    faces = faces[inside]
+    notes = [f"blocks: polygonized {len(linework)} street, boundary and community lines into {len(faces)} faces"]
+    faces, merged = _merge_slivers(faces, min_area=min_area, min_thinness=min_thinness)
+    if merged:
+        notes.append(
+            f"blocks: merged {merged} slivers (area < {min_area:g} m² or Polsby-Popper < {min_thinness:g}) "
+            "into the neighbour sharing the longest edge"
+        )
+    covered = float(shapely.area(shapely.union_all(faces))) if len(faces) else 0.0
+    missing = shape.area - covered
+    if missing > max(1.0, 1e-6 * shape.area):
+        raise GeometryError(
+            f"street blocks cover {covered / 1e6:.3f} of {shape.area / 1e6:.3f} km²; the boundary could not be "
+            "polygonized. Check that the boundary is valid (repair=True) and the streets are in the same CRS"
+        )
+    return faces, notes
+
+
+def _shared_lengths(geoms: np.ndarray, tol: float = _SHARED_TOL) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (i < j) of polygons sharing more than ``_MIN_SHARED`` m of boundary, and the length."""
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="dwithin", distance=tol)
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if len(left) == 0:
+        return left, right, np.zeros(0)
+    rings = shapely.boundary(geoms)
+    exact = shapely.length(shapely.intersection(rings[left], rings[right]))  # noded linework (blocks, cells)
+    near = shapely.buffer(geoms[right], tol, quad_segs=2)
+    # digitised layers (real communities) do not share vertices: measure within tol, minus the ends' overshoot
+    approx = np.maximum(shapely.length(shapely.intersection(rings[left], near)) - 2 * tol, 0.0)
+    length = np.maximum(exact, approx)
+    keep = length > _MIN_SHARED
+    return left[keep], right[keep], length[keep]
+
+
+def _merge_slivers(faces: np.ndarray, *, min_area: float, min_thinness: float) -> tuple[np.ndarray, int]:
+    """Merge faces that are too small or too thin into their longest-shared-edge neighbour."""
+    total = 0
+    for _ in range(10):  # merging can create new neighbours; a few rounds settle it
+        area = shapely.area(faces)
+        pp = 4 * np.pi * area / np.maximum(shapely.length(faces) ** 2, 1e-12)
+        small = (area < min_area) | ((pp < min_thinness) & (area < 25 * min_area))
+        if not small.any() or len(faces) < 2:
+            break
+        left, right, length = _shared_lengths(faces)
+        # best neighbour for each sliver: the longest shared edge, preferring a non-sliver
+        cand = pd.DataFrame({"a": np.r_[left, right], "b": np.r_[right, left], "len": np.r_[length, length]})
+        cand = cand[small[cand["a"].to_numpy()]]
+        cand["target_ok"] = ~small[cand["b"].to_numpy()]
+        cand = cand.sort_values(["a", "target_ok", "len", "b"], ascending=[True, False, False, True])
+        best = cand.drop_duplicates("a")
+        if best.empty:
+            break
+        target = np.arange(len(faces))
+        # merge only into non-slivers this round, or sliver pairs into the larger one, to avoid chains
+        a, b = best["a"].to_numpy(), best["b"].to_numpy()
+        ok = ~small[b] | (area[b] > area[a]) | ((area[b] == area[a]) & (b < a))
+        target[a[ok]] = b[ok]
+        # resolve chains (a -> b -> c) to their root
+        for _ in range(len(faces)):
+            nxt = target[target]
+            if np.array_equal(nxt, target):
+                break
+            target = nxt
+        if np.array_equal(target, np.arange(len(faces))):
+            break
+        total += int((target != np.arange(len(faces))).sum())
+        order = np.argsort(target, kind="stable")
+        groups = np.split(order, np.flatnonzero(np.diff(target[order])) + 1)
+        faces = np.array([faces[g[0]] if len(g) == 1 else shapely.coverage_union_all(faces[g]) for g in groups])
+    return faces, total
+
+
+def _cells(district: "District", size: float, shape_kind: str) -> np.ndarray:
+    if size <= 0 or not np.isfinite(size):
+        raise DataError(f"cell_size must be a positive number of metres, got {size!r}")
+    shape = district.shape
+    minx, miny, maxx, maxy = shape.bounds
+    n_est = (maxx - minx) * (maxy - miny) / (size * size)
+    if n_est > 2_000_000:
+        raise DataError(f"cell_size={size:g} m would make ~{n_est:,.0f} cells; use a larger cell_size")
+    if shape_kind == "square":
+        xs = np.arange(minx, maxx + size, size)
+        ys = np.arange(miny, maxy + size, size)
+        gx, gy = np.meshgrid(xs[:-1], ys[:-1])
+        cells = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + size, gy.ravel() + size)
+    elif shape_kind == "hex":
+        r = size / np.sqrt(3)  # size = distance between opposite edges (flat-to-flat)
+        dx, dy = 1.5 * r, size
+        cols = np.arange(minx - r, maxx + 2 * r, dx)
+        rows = np.arange(miny - size, maxy + size, dy)
+        cx, cy = np.meshgrid(cols, rows)
+        cy = cy + (np.arange(len(cols)) % 2)[None, :] * dy / 2
+        angles = np.deg2rad(np.arange(0, 360, 60))
+        ring = np.stack([r * np.cos(angles), r * np.sin(angles)], axis=1)
+        coords = np.stack([cx.ravel()[:, None] + ring[:, 0], cy.ravel()[:, None] + ring[:, 1]], axis=2)
+        cells = shapely.polygons(coords)
+    else:
+        raise DataError(f"cell_shape must be 'square' or 'hex', got {shape_kind!r}")
+    tree = shapely.STRtree(cells)
+    hit = tree.query(shape, predicate="intersects")
+    cells = cells[np.sort(hit)]
+    inside = shapely.contains_properly(shape, cells)
+    clipped = cells.copy()
+    clipped[~inside] = shapely.intersection(cells[~inside], shape)
+    parts = _polygon_parts(clipped)
+    return parts[shapely.area(parts) > 1e-6 * size * size]
+
+
+def _order_units(geoms: np.ndarray) -> np.ndarray:
+    """Deterministic unit order: west→east within bands north→south (by representative point)."""
+    pts = shapely.point_on_surface(geoms)
+    x, y = shapely.get_x(pts), shapely.get_y(pts)
+    return np.lexsort((np.round(x, 3), -np.round(y, 3)))
+
+
+# ---------------------------------------------------------------------- attributes
+def _point_owner(units: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(point index, unit index) with each point in at most one unit (lowest unit on shared edges)."""
+    tree = shapely.STRtree(units)
+    pidx, uidx = tree.query(points, predicate="intersects")
+    order = np.lexsort((uidx, pidx))
+    pidx, uidx = pidx[order], uidx[order]
+    first = np.r_[True, pidx[1:] != pidx[:-1]] if len(pidx) else np.zeros(0, bool)
+    return pidx[first], uidx[first]
+
+
+def _street_lengths(units: np.ndarray, streets: np.ndarray, step: float = 20.0) -> np.ndarray:
+    """Street length per unit; a street on the edge between two units counts half to each."""
+    out = np.zeros(len(units))
+    if len(streets) == 0:
+        return out
+    dense = shapely.segmentize(streets, step)
+    coords, idx = shapely.get_coordinates(dense, return_index=True)
+    same = idx[1:] == idx[:-1]
+    a, b = coords[:-1][same], coords[1:][same]
+    seg_len = np.hypot(*(b - a).T)
+    keep = seg_len > 0
+    a, b, seg_len = a[keep], b[keep], seg_len[keep]
+    mid = (a + b) / 2
+    normal = np.column_stack([-(b - a)[:, 1], (b - a)[:, 0]]) / seg_len[:, None]
+    sides = []
+    for sign in (1.0, -1.0):
+        owner = np.full(len(mid), -1)
+        pidx, uidx = _point_owner(units, shapely.points(mid + sign * 0.5 * normal))
+        owner[pidx] = uidx
+        sides.append(owner)
+    left, right = sides
+    both = (left >= 0) & (right >= 0)
+    share = np.where(both, 0.5, 1.0) * seg_len  # a street on the district edge belongs wholly to the inside
+    for owner in (left, right):
+        has = owner >= 0
+        np.add.at(out, owner[has], share[has])
+    return out
+
+
+def _community_of(units: np.ndarray, communities: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    n = len(units)
+    if len(communities) == 0:
+        return np.full(n, "", dtype=object), np.full(n, "", dtype=object)
+    codes = (communities["code"] if "code" in communities else pd.Series(communities.index)).astype(str).to_numpy()
+    subs = (communities["subdistrict"].astype(str).to_numpy() if "subdistrict" in communities
+            else np.full(len(communities), "", dtype=object))
+    pts = shapely.point_on_surface(units)
+    pidx, cidx = _point_owner(np.asarray(communities.geometry.values), pts)
+    comm = np.full(n, "", dtype=object)
+    sub = np.full(n, "", dtype=object)
+    comm[pidx] = codes[cidx]
+    sub[pidx] = subs[cidx]
+    return comm, sub
+
+
+def _weights(frame: pd.DataFrame, weight: Any, has_population: bool) -> tuple[np.ndarray, str]:
+    if weight is None:
+        weight = "population" if has_population else "street_m"
+        if not has_population and frame["street_m"].sum() <= 0:
+            weight = "area_m2"
+    if isinstance(weight, str):
+        key = {"street_length": "street_m", "area": "area_m2", "street_km": "street_m"}.get(weight, weight)
+        if key not in frame:
+            raise DataError(
+                f"weight={weight!r} is not a unit attribute; use 'population', 'street_length', 'area', "
+                f"a dict of factors, or one of the unit columns {sorted(c for c in frame.columns if c != 'geometry')}"
+            )
+        values = pd.to_numeric(frame[key], errors="coerce").to_numpy(dtype=float)
+        label = key if key != "street_m" else "street_length"
+    elif isinstance(weight, Mapping):
+        if not weight:
+            raise DataError("weight={} has no factors; give e.g. {'population': 0.7, 'street_length': 0.3}")
+        values = np.zeros(len(frame))
+        parts = []
+        for name, coef in weight.items():
+            key = {"street_length": "street_m", "area": "area_m2", "street_km": "street_m"}.get(name, name)
+            if key not in frame:
+                raise DataError(f"weight factor {name!r} is not a unit attribute; use {list(FACTORS)} or a unit column")
+            col = pd.to_numeric(frame[key], errors="coerce").to_numpy(dtype=float)
+            total = np.nansum(col)
+            if total <= 0:
+                raise DataError(f"weight factor {name!r} is zero everywhere; drop it from the weight dict")
+            values = values + float(coef) * col / total * len(frame)
+            parts.append(f"{coef:g}×{name} share")
+        label = " + ".join(parts)
+    else:
+        raise DataError(f"weight must be a factor name, a column name or a dict of factors, got {type(weight).__name__}")
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        raise DataError(
+            f"unit weights ({label}) have {int(bad.sum())} NaN, infinite or negative values "
+            f"(units {list(np.flatnonzero(bad)[:5])}); fix the source column"
+        )
+    if values.sum() <= 0:
+        raise DataError(f"unit weights ({label}) are zero everywhere; choose another weight, e.g. weight='area'")
+    return values, label
+
+
+# ---------------------------------------------------------------------- adjacency and islands
+def _adjacency(geoms: np.ndarray) -> sparse.csr_matrix:
+    n = len(geoms)
+    left, right, length = _shared_lengths(geoms)
+    adj = sparse.coo_matrix((np.r_[length, length], (np.r_[left, right], np.r_[right, left])), shape=(n, n))
+    return adj.tocsr()
+
+
+def _join_islands(geoms: np.ndarray, adj: sparse.csr_matrix) -> tuple[sparse.csr_matrix, list[list[int]]]:
+    """Connect every component but the largest to its nearest unit elsewhere."""
+    n_comp, labels = connected_components(adj, directed=False)
+    if n_comp <= 1:
+        return adj, []
+    sizes = np.bincount(labels, weights=shapely.area(geoms))
+    main = int(np.argmax(sizes))
+    adj = adj.tolil()
+    islands: list[list[int]] = []
+    reached = labels == main
+    # attach components one at a time, nearest first, so chains of islands are handled
+    pending = [c for c in range(n_comp) if c != main]
+    while pending:
+        best = None
+        tree = shapely.STRtree(geoms[reached])
+        reached_idx = np.flatnonzero(reached)
+        for c in pending:
+            members = np.flatnonzero(labels == c)
+            src, dst = tree.query_nearest(geoms[members], return_distance=False, all_matches=False)
+            d = shapely.distance(geoms[members[src]], geoms[reached_idx[dst]])
+            k = int(np.argmin(d))
+            cand = (float(d[k]), c, int(members[src[k]]), int(reached_idx[dst[k]]))
+            if best is None or cand < best:
+                best = cand
+        _, c, a, b = best  # type: ignore[misc]
+        contact = max(_MIN_SHARED, 1.0)
+        adj[a, b] = contact
+        adj[b, a] = contact
+        islands.append(sorted(np.flatnonzero(labels == c).tolist()))
+        reached |= labels == c
+        pending.remove(c)
+    return adj.tocsr(), islands
+
+
+# ---------------------------------------------------------------------- entry point
+def build_units(
+    district: "District",
+    kind: str | None = None,
+    *,
+    weight: Any = None,
+    incidents: gpd.GeoDataFrame | None = None,
+    cell_size: float = 250.0,
+    cell_shape: str = "square",
+    min_area: float = 2_000.0,
+    min_thinness: float = 0.05,
+) -> Units:
+    """Build the units of a district, with workloads and adjacency.
+
+    Parameters
+    ----------
+    district : District
+    kind : {"blocks", "communities", "cells"}, optional
+        Default ``"blocks"`` when the district has streets, else ``"communities"``
+        when it has communities, else ``"cells"``.
+    weight : str or dict, optional
+        The workload: ``"population"``, ``"street_length"``, ``"area"``,
+        ``"incidents"``, any unit column, or a dict of factors such as
+        ``{"population": 0.6, "street_length": 0.3, "area": 0.1}`` (each factor is
+        taken as the unit's share of the district total, times the number of
+        units, then weighted by its coefficient). Default: population where the
+        district has it, otherwise street length (the choice is in ``weight_by``).
+    incidents : GeoDataFrame of points, optional
+        Expected or past incidents; counted per unit as ``incidents`` (a
+        ``count`` or ``weight`` column is summed if present).
+    cell_size : float
+        Edge length (square) or flat-to-flat width (hex) of cells, metres.
+    cell_shape : {"square", "hex"}
+    min_area, min_thinness : float
+        Blocks below ``min_area`` m², or thinner than Polsby-Popper ``min_thinness``
+        (and below 25 × ``min_area``), are merged into a neighbour.
+
+    Returns
+    -------
+    Units
+
+    Raises
+    ------
+    DataError
+        An unknown kind or weight, weights that are NaN/negative/all zero.
+    GeometryError
+        The boundary cannot be cut into blocks.
+    """
+    if kind is None:
+        kind = "blocks" if len(district.streets) else ("communities" if len(district.communities) else "cells")
+    if kind not in UNIT_KINDS:
+        raise DataError(f"units={kind!r} is not a unit kind; use one of {list(UNIT_KINDS)}")
+    notes: list[str] = []
+    if kind == "blocks":
+        if len(district.streets) == 0:
+            raise DataError("units='blocks' needs streets; this district has none. Use units='communities' or 'cells'")
+        geoms, notes = _blocks(district, min_area=min_area, min_thinness=min_thinness)
+    elif kind == "communities":
+        if len(district.communities) == 0:
+            raise DataError("units='communities' needs a communities layer; pass communities= to District.from_frames")
+        geoms = shapely.intersection(np.asarray(district.communities.geometry.values), district.shape)
+        geoms = _polygon_parts(geoms)
+        geoms = geoms[shapely.area(geoms) > 1.0]
+    else:
+        geoms = _cells(district, cell_size, cell_shape)
+        notes.append(f"cells: {len(geoms)} {cell_shape} cells of {cell_size:g} m clipped to the boundary")
+    geoms = geoms[_order_units(geoms)]
+    frame = gpd.GeoDataFrame(geometry=gpd.GeoSeries(geoms, crs=district.crs))
+    frame.index.name = "unit"
+    frame["area_m2"] = shapely.area(geoms)
+    frame["perimeter_m"] = shapely.length(geoms)
+    pop = np.zeros(len(geoms))
+    has_population = len(district.population) > 0
+    if has_population:
+        pidx, uidx = _point_owner(geoms, np.asarray(district.population.geometry.values))
+        np.add.at(pop, uidx, district.population["population"].to_numpy(dtype=float)[pidx])
+    frame["population"] = pop
+    frame["street_m"] = _street_lengths(geoms, np.asarray(district.streets.geometry.values)) if len(district.streets) else 0.0
+    if incidents is not None:
+        counts = np.zeros(len(geoms))
+        col = next((c for c in ("count", "weight") if c in incidents), None)
+        vals = incidents[col].to_numpy(dtype=float) if col else np.ones(len(incidents))
+        pidx, uidx = _point_owner(geoms, np.asarray(incidents.to_crs(district.crs).geometry.values))
+        np.add.at(counts, uidx, vals[pidx])
+        frame["incidents"] = counts
+    comm, sub = _community_of(geoms, district.communities)
+    frame["community"] = pd.array(comm, dtype="str")
+    frame["subdistrict"] = pd.array(sub, dtype="str")
+    values, label = _weights(frame, weight, has_population and pop.sum() > 0)
+    frame["weight"] = values
+    notes.append(f"weight: {label}")
+    adj = _adjacency(geoms)
+    adj, islands = _join_islands(geoms, adj)
+    if islands:
+        shown = "; ".join(str(i) for i in islands[:5]) + (" ..." if len(islands) > 5 else "")
+        msg = (f"{len(islands)} groups of units were not connected to the rest (islands: units {shown}); "
+               "each was joined to its nearest unit so grids can include it")
+        notes.append(msg)
+        warnings.warn(msg, GridplanWarning, stacklevel=2)
+    params = {"kind": kind, "weight": weight if not isinstance(weight, Mapping) else dict(weight),
+              "cell_size": cell_size, "cell_shape": cell_shape, "min_area": min_area, "min_thinness": min_thinness}
+    return Units(frame=frame, adjacency=adj, kind=kind, weight_by=label, params=params, notes=notes, islands=islands)

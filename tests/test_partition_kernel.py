@@ -1,0 +1,314 @@
+"""Tests of the graph-partitioning kernel ``gridplan._partition``."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.sparse.csgraph import connected_components
+
+from gridplan._partition import PartitionResult, partition_graph, resplit_graph
+from gridplan.errors import DataError, InfeasibleError
+
+SETTINGS = settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+# ----------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------
+
+
+def grid_graph(
+    nx: int, ny: int, holes: np.ndarray | None = None, side: float = 10.0
+) -> tuple[sp.csr_array, np.ndarray, np.ndarray]:
+    """Square cells of an ``ny`` x ``nx`` grid without the ``holes`` (a boolean mask).
+
+    Returns adjacency (shared length ``side``), areas and perimeters; the largest
+    connected piece is kept.
+    """
+    keep = np.ones((ny, nx), bool) if holes is None else ~holes
+    idx = -np.ones((ny, nx), np.int64)
+    idx[keep] = np.arange(int(keep.sum()))
+    pairs = []
+    for a, b in ((idx[:, :-1], idx[:, 1:]), (idx[:-1, :], idx[1:, :])):
+        m = (a >= 0) & (b >= 0)
+        pairs.append(np.c_[a[m], b[m]])
+    e = np.concatenate(pairs)
+    n = int(keep.sum())
+    adj = sp.csr_array(
+        (np.full(2 * len(e), side), (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])),
+        shape=(n, n),
+    )
+    nc, comp = connected_components(adj, directed=False)
+    big = np.flatnonzero(comp == np.argmax(np.bincount(comp)))
+    adj = sp.csr_array(adj[big][:, big])
+    m = adj.shape[0]
+    return adj, np.full(m, side * side), np.full(m, 4.0 * side)
+
+
+def assert_valid(res: PartitionResult, adj: sp.csr_array, k: int) -> None:
+    labels = res.labels
+    assert labels.shape == (adj.shape[0],)
+    assert labels.min() == 0 and labels.max() == k - 1
+    assert (np.bincount(labels, minlength=k) > 0).all()
+    coo = adj.tocoo()
+    for p in range(k):
+        idx = np.flatnonzero(labels == p)
+        nc, _ = connected_components(adj[idx][:, idx], directed=False)
+        assert nc == 1, f"part {p} has {nc} pieces"
+    assert res.contiguous
+
+
+@st.composite
+def grid_instances(draw: st.DrawFn) -> dict:
+    nx = draw(st.integers(6, 16))
+    ny = draw(st.integers(6, 16))
+    seed = draw(st.integers(0, 2**16))
+    rng = np.random.default_rng(seed)
+    holes = rng.random((ny, nx)) < draw(st.floats(0.0, 0.2))
+    adj, areas, perims = grid_graph(nx, ny, holes)
+    n = adj.shape[0]
+    # many light units: each part gets >= 6 units, units weigh <= 2x the lightest
+    k = draw(st.integers(1, max(1, n // 12)))
+    weights = rng.uniform(1.0, 2.0, n)
+    return dict(adj=adj, areas=areas, perims=perims, weights=weights, k=k, seed=seed)
+
+
+# ----------------------------------------------------------------------------------------
+# properties
+# ----------------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(grid_instances())
+def test_partition_properties(inst: dict) -> None:
+    adj, k = inst["adj"], inst["k"]
+    tol = 0.1
+    res = partition_graph(
+        adj, inst["weights"], k, areas=inst["areas"], perimeters=inst["perims"],
+        tolerance=tol, seed=inst["seed"],
+    )
+    assert_valid(res, adj, k)
+    assert res.feasible
+    W = np.bincount(res.labels, weights=inst["weights"], minlength=k)
+    mean = W.sum() / k
+    assert (W <= (1 + tol) * mean * (1 + 1e-9)).all() and (W >= (1 - tol) * mean * (1 - 1e-9)).all()
+    assert np.all((res.polsby_popper > 0) & (res.polsby_popper <= 1 + 1e-9))
+    # deterministic for a seed
+    again = partition_graph(
+        adj, inst["weights"], k, areas=inst["areas"], perimeters=inst["perims"],
+        tolerance=tol, seed=inst["seed"],
+    )
+    np.testing.assert_array_equal(res.labels, again.labels)
+
+
+@SETTINGS
+@given(grid_instances(), st.integers(0, 1000))
+def test_fixed_units_keep_labels(inst: dict, salt: int) -> None:
+    adj, k = inst["adj"], inst["k"]
+    if k < 2:
+        k = 2
+    n = adj.shape[0]
+    # lock a small connected piece (a unit and some neighbours) to part k - 1
+    rng = np.random.default_rng(salt)
+    start = int(rng.integers(n))
+    fixed = np.full(n, -1)
+    fixed[start] = k - 1
+    nbrs = adj.indices[adj.indptr[start] : adj.indptr[start + 1]]
+    fixed[nbrs[:2]] = k - 1
+    res = partition_graph(
+        adj, inst["weights"], k, areas=inst["areas"], perimeters=inst["perims"],
+        tolerance=0.15, seed=inst["seed"], fixed=fixed,
+    )
+    assert_valid(res, adj, k)
+    assert (res.labels[fixed >= 0] == fixed[fixed >= 0]).all()
+    assert res.feasible
+
+
+@SETTINGS
+@given(grid_instances(), st.integers(-2, 3))
+def test_resplit_properties(inst: dict, dk: int) -> None:
+    adj = inst["adj"]
+    n = adj.shape[0]
+    k_old = max(1, inst["k"])
+    k_new = int(np.clip(k_old + dk, 1, max(1, n // 12)))
+    tol = 0.1
+    old = partition_graph(
+        adj, inst["weights"], k_old, areas=inst["areas"], perimeters=inst["perims"],
+        tolerance=tol, seed=1,
+    ).labels
+    res = resplit_graph(
+        adj, inst["weights"], old * 3 + 7, k_new, areas=inst["areas"],
+        perimeters=inst["perims"], tolerance=tol, seed=inst["seed"],
+    )
+    assert_valid(res, adj, k_new)
+    assert res.feasible
+    assert 0.0 <= res.disruption_lower_bound <= res.disruption + 1e-9 <= 1.0 + 1e-9
+    assert res.retained == pytest.approx(1 - res.disruption)
+    assert res.matching.shape == (k_new,)
+    matched = res.matching[res.matching >= 0]
+    assert len(set(matched.tolist())) == matched.size
+    assert set(matched.tolist()) <= set((old * 3 + 7).tolist())
+    if k_new == k_old:
+        assert res.disruption == pytest.approx(0.0)
+
+
+# ----------------------------------------------------------------------------------------
+# brute force on tiny graphs
+# ----------------------------------------------------------------------------------------
+
+
+def _exists_balanced(adj: sp.csr_array, w: np.ndarray, k: int, tol: float) -> bool:
+    n = adj.shape[0]
+    mean = w.sum() / k
+    for labels in itertools.product(range(k), repeat=n):
+        lab = np.array(labels)
+        if lab[0] != 0 or len(set(labels)) < k:
+            continue
+        W = np.bincount(lab, weights=w, minlength=k)
+        if (W > (1 + tol) * mean + 1e-9).any() or (W < (1 - tol) * mean - 1e-9).any():
+            continue
+        ok = True
+        for p in range(k):
+            idx = np.flatnonzero(lab == p)
+            if connected_components(adj[idx][:, idx], directed=False)[0] != 1:
+                ok = False
+                break
+        if ok:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("case", range(25))
+def test_brute_force_tiny(case: int) -> None:
+    rng = np.random.default_rng(case)
+    nx, ny = int(rng.integers(2, 4)), int(rng.integers(2, 4))
+    adj, areas, perims = grid_graph(nx, ny)
+    n = adj.shape[0]
+    k = int(rng.integers(2, min(4, n) + 1))
+    w = rng.integers(1, 5, n).astype(float)
+    tol = float(rng.choice([0.0, 0.1, 0.25]))
+    exists = _exists_balanced(adj, w, k, tol)
+    if exists:
+        res = partition_graph(adj, w, k, areas=areas, perimeters=perims, tolerance=tol, seed=case)
+        assert res.feasible
+        assert_valid(res, adj, k)
+    else:
+        with pytest.raises(InfeasibleError):
+            partition_graph(adj, w, k, areas=areas, perimeters=perims, tolerance=tol, seed=case)
+        res = partition_graph(
+            adj, w, k, areas=areas, perimeters=perims, tolerance=tol, seed=case, strict=False
+        )
+        assert not res.feasible
+        assert_valid(res, adj, k)
+
+
+# ----------------------------------------------------------------------------------------
+# errors and small cases
+# ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small() -> tuple[sp.csr_array, np.ndarray, np.ndarray, np.ndarray]:
+    adj, areas, perims = grid_graph(4, 4)
+    return adj, np.ones(adj.shape[0]), areas, perims
+
+
+def test_more_parts_than_units(small: tuple) -> None:
+    adj, w, a, p = small
+    with pytest.raises(InfeasibleError, match="more than the 16 units"):
+        partition_graph(adj, w, 17, areas=a, perimeters=p)
+    with pytest.raises(InfeasibleError):
+        partition_graph(adj, w, 17, areas=a, perimeters=p, strict=False)
+
+
+@pytest.mark.parametrize("k", [0, -3])
+def test_too_few_parts(small: tuple, k: int) -> None:
+    adj, w, a, p = small
+    with pytest.raises(InfeasibleError, match="at least 1"):
+        partition_graph(adj, w, k, areas=a, perimeters=p)
+
+
+def test_heavy_unit(small: tuple) -> None:
+    adj, w, a, p = small
+    w = w.copy()
+    w[5] = 10.0
+    with pytest.raises(InfeasibleError, match="unit 5 alone weighs"):
+        partition_graph(adj, w, 4, areas=a, perimeters=p)
+    res = partition_graph(adj, w, 4, areas=a, perimeters=p, strict=False)
+    assert not res.feasible
+    assert_valid(res, adj, 4)
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, np.nan, np.inf])
+def test_bad_weights(small: tuple, bad: float) -> None:
+    adj, w, a, p = small
+    w = w.copy()
+    w[3] = bad
+    with pytest.raises(DataError, match="weights must be finite and > 0"):
+        partition_graph(adj, w, 2, areas=a, perimeters=p)
+
+
+def test_bad_shapes_and_adjacency(small: tuple) -> None:
+    adj, w, a, p = small
+    with pytest.raises(DataError, match="one value per unit"):
+        partition_graph(adj, w[:-1], 2, areas=a, perimeters=p)
+    asym = adj.tolil()
+    asym[0, 1] = 3.0
+    with pytest.raises(DataError, match="symmetric"):
+        partition_graph(sp.csr_array(asym), w, 2, areas=a, perimeters=p)
+    with pytest.raises(DataError, match="perimeters must be at least"):
+        partition_graph(adj, w, 2, areas=a, perimeters=p / 10)
+
+
+def test_disconnected_graph() -> None:
+    adj, areas, perims = grid_graph(3, 3)
+    island = sp.block_diag([adj, adj[:2][:, :2]], format="csr")
+    n = island.shape[0]
+    with pytest.raises(InfeasibleError, match="disconnected: 2 components.*islands must be joined"):
+        partition_graph(
+            island, np.ones(n), 2, areas=np.full(n, 100.0), perimeters=np.full(n, 40.0)
+        )
+
+
+def test_fixed_disconnected_lock(small: tuple) -> None:
+    adj, w, a, p = small
+    fixed = np.full(16, -1)
+    fixed[[0, 15]] = 1
+    with pytest.raises(InfeasibleError, match="separate pieces"):
+        partition_graph(adj, w, 2, areas=a, perimeters=p, fixed=fixed)
+
+
+def test_one_part_and_all_units(small: tuple) -> None:
+    adj, w, a, p = small
+    res = partition_graph(adj, w, 1, areas=a, perimeters=p)
+    assert (res.labels == 0).all() and res.feasible
+    assert res.polsby_popper[0] == pytest.approx(4 * np.pi * 1600 / 160**2)
+    res = partition_graph(adj, w, 16, areas=a, perimeters=p, tolerance=0.0)
+    assert sorted(res.labels.tolist()) == list(range(16))
+
+
+def test_groups_followed_when_balance_allows() -> None:
+    # two 4x4 halves side by side; groups are the halves: the cut should follow them
+    adj, areas, perims = grid_graph(8, 4)
+    n = adj.shape[0]
+    groups = np.tile(np.r_[np.zeros(4), np.ones(4)], 4)
+    res = partition_graph(
+        adj, np.ones(n), 2, areas=areas, perimeters=perims, tolerance=0.0, groups=groups
+    )
+    for g in (0, 1):
+        assert len(np.unique(res.labels[groups == g])) == 1
+
+
+def test_square_grid_is_compact() -> None:
+    adj, areas, perims = grid_graph(20, 20)
+    n = adj.shape[0]
+    res = partition_graph(adj, np.ones(n), 4, areas=areas, perimeters=perims, tolerance=0.0)
+    assert res.feasible
+    assert res.polsby_popper.min() > 0.6  # 10 x 10 squares score pi/4 = 0.785

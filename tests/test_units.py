@@ -1,0 +1,140 @@
+"""Tests for gridplan.units: blocks, communities, cells, weights, adjacency, islands."""
+
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from geopandas.testing import assert_geodataframe_equal
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.sparse.csgraph import connected_components
+
+from gridplan.district import District
+from gridplan.errors import DataError, GridplanWarning
+from gridplan.units import build_units
+
+from .conftest import metric_layers
+
+
+@pytest.fixture(scope="module")
+def square():
+    return District.from_frames(**metric_layers())
+
+
+def test_blocks_of_a_street_grid(square):
+    units = build_units(square)
+    f = units.frame
+    assert units.kind == "blocks" and len(f) == 64
+    assert np.allclose(f["area_m2"], 500 * 500)
+    assert f["area_m2"].sum() == pytest.approx(square.area_km2 * 1e6)
+    # every block is bounded by 4 street edges of 500 m; shared edges count half, the district edge whole
+    corner = f.geometry.touches(shapely.Point(square.shape.bounds[:2])) | f.geometry.intersects(shapely.Point(square.shape.bounds[:2]))
+    assert f["street_m"].sum() == pytest.approx(square.streets.length.sum())
+    assert f.loc[corner, "street_m"].iloc[0] == pytest.approx(2 * 500 + 2 * 250)
+    assert f["street_m"].max() == pytest.approx(2 * 500 + 2 * 250)
+    assert f["street_m"].min() == pytest.approx(4 * 250)
+    # rook adjacency: 2 * 8 * 7 = 112 shared edges of 500 m; corners do not count
+    adj = units.adjacency
+    assert adj.nnz == 2 * 112 and np.allclose(adj.data, 500)
+    assert (adj != adj.T).nnz == 0
+    # population conserved, weight = population by default
+    assert f["population"].sum() == pytest.approx(square.population_total)
+    assert units.weight_by == "population" and np.array_equal(f["weight"], f["population"])
+    # community of each block
+    assert set(f["community"]) == {"990199001001", "990199001002"}
+    assert (f["community"] == "990199001001").sum() == 32
+
+
+def test_units_are_ordered_and_deterministic(square):
+    a, b = build_units(square), build_units(square)
+    assert_geodataframe_equal(a.frame, b.frame)
+    pts = a.frame.geometry.representative_point()
+    assert pts.y.iloc[0] >= pts.y.iloc[-1]  # north first
+
+
+def test_slivers_are_merged():
+    layers = metric_layers()
+    x0, y0 = layers["boundary"].total_bounds[:2]
+    extra = gpd.GeoDataFrame({"name": ["x"], "kind": ["lane"]},
+                             geometry=[shapely.LineString([(x0 + 1.0, y0), (x0 + 1.0, y0 + 500)])], crs=4545)
+    layers["streets"] = gpd.pd.concat([layers["streets"], extra], ignore_index=True)
+    d = District.from_frames(**layers)
+    units = build_units(d)
+    assert len(units) == 64
+    assert any("merged 1 slivers" in n for n in units.notes)
+    assert units.frame["area_m2"].sum() == pytest.approx(d.shape.area)
+
+
+def test_community_and_cell_units(square):
+    comm = build_units(square, "communities")
+    assert len(comm) == 2 and comm.adjacency.nnz == 2 and comm.adjacency.data[0] == pytest.approx(4000)
+    cells = build_units(square, "cells", cell_size=1000)
+    assert len(cells) == 16 and np.allclose(cells.frame["area_m2"], 1e6)
+    hexes = build_units(square, "cells", cell_size=600, cell_shape="hex")
+    assert hexes.frame["area_m2"].sum() == pytest.approx(square.shape.area)
+    deg = np.diff(hexes.adjacency.indptr)
+    assert deg.max() == 6
+
+
+def test_weights(square):
+    u = build_units(square, weight="street_length")
+    assert u.weight_by == "street_length" and np.allclose(u.frame["weight"], u.frame["street_m"])
+    mix = build_units(square, weight={"population": 0.5, "area": 0.5})
+    f = mix.frame
+    expected = 0.5 * f["population"] / f["population"].sum() * 64 + 0.5 * f["area_m2"] / f["area_m2"].sum() * 64
+    assert np.allclose(f["weight"], expected)
+    with pytest.raises(DataError, match="not a unit attribute"):
+        build_units(square, weight="crime")
+    with pytest.raises(DataError, match="no factors"):
+        build_units(square, weight={})
+    no_people = District.from_frames(**{k: v for k, v in metric_layers().items() if k != "population"})
+    assert build_units(no_people).weight_by == "street_length"
+    with pytest.raises(DataError, match="unit kind"):
+        build_units(square, "hexagons")
+    with pytest.raises(DataError, match="positive number"):
+        build_units(square, "cells", cell_size=-5)
+
+
+def test_incidents_weight(square):
+    pts = square.population.iloc[:40][["geometry"]].copy()
+    u = build_units(square, weight="incidents", incidents=pts)
+    assert u.frame["incidents"].sum() == 40 and np.array_equal(u.frame["weight"], u.frame["incidents"])
+
+
+def test_islands_are_joined_with_a_warning():
+    layers = metric_layers(n_streets=3, size=1000)
+    x0, y0 = layers["boundary"].total_bounds[:2]
+    island = shapely.box(x0 + 1500, y0, x0 + 1800, y0 + 300)
+    layers["boundary"] = gpd.GeoDataFrame({"name": ["岛区"]}, geometry=[shapely.MultiPolygon([layers["boundary"].geometry.iloc[0], island])], crs=4545)
+    d = District.from_frames(layers["boundary"], streets=layers["streets"], population=layers["population"])
+    with pytest.warns(GridplanWarning, match="not connected"):
+        units = build_units(d)
+    assert len(units) == 5 and len(units.islands) == 1
+    assert connected_components(units.adjacency, directed=False)[0] == 1
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(3, 12), st.floats(300, 3000), st.integers(0, 10_000))
+def test_cells_tile_any_polygon(n, radius, seed):
+    rng = np.random.default_rng(seed)
+    ang = np.sort(rng.uniform(0, 2 * np.pi, n))
+    r = radius * rng.uniform(0.5, 1.0, n)
+    poly = shapely.Polygon(np.column_stack([422000 + r * np.cos(ang), 2937000 + r * np.sin(ang)]))
+    if not poly.is_valid or poly.area < 1e4:
+        return
+    d = District.from_frames(gpd.GeoDataFrame(geometry=[poly], crs=4545))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GridplanWarning)
+        units = build_units(d, "cells", cell_size=radius / 4)
+    # cells clipped to a sharp corner can touch the rest at a point only: joined, and said so
+    assert bool(units.islands) == any(issubclass(w.category, GridplanWarning) for w in caught)
+    assert connected_components(units.adjacency, directed=False)[0] == 1
+    f = units.frame
+    # every bit of the district in exactly one unit
+    assert f["area_m2"].sum() == pytest.approx(poly.area, rel=1e-9)
+    assert shapely.union_all(f.geometry.values).symmetric_difference(poly).area < 1e-6 * poly.area
+    assert (f["weight"] > 0).all()
