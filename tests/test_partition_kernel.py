@@ -309,6 +309,6 @@ def test_groups_followed_when_balance_allows() -> None:
 def test_square_grid_is_compact() -> None:
     adj, areas, perims = grid_graph(20, 20)
     n = adj.shape[0]
-    res = partition_graph(adj, np.ones(n), 4, areas=areas, perimeters=perims, tolerance=0.0)
+    res = partition_graph(adj, np.ones(n), 4, areas=areas, perimeters=perims, tolerance=0.03)
     assert res.feasible
     assert res.polsby_popper.min() > 0.6  # 10 x 10 squares score pi/4 = 0.785

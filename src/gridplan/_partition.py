@@ -1067,9 +1067,9 @@ class _Search:
 
 def _bounds(total: float, k: int, tolerance: float) -> tuple[float, float, float]:
     mean = total / k
-    # a hair inside the bounds so that rounding never reports an infeasible plan
-    eps = 1e-9 * mean
-    return mean, (1.0 - tolerance) * mean + eps, (1.0 + tolerance) * mean - eps
+    # a hair outside the exact bounds so that exact ties (e.g. tolerance 0) pass
+    eps = 1e-12
+    return mean, (1.0 - tolerance) * mean * (1 - eps), (1.0 + tolerance) * mean * (1 + eps)
 
 
 def partition_graph(
@@ -1434,12 +1434,13 @@ def resplit_graph(
     if not res.feasible:
         # fall back on a fresh balanced plan, relabelled to match the old parts and
         # refined with the same disruption penalty
-        for attempt in range(3):
+        for attempt in range(2):
             sub = np.random.default_rng(rng.integers(2**63))
-            method = "voronoi" if attempt == 2 else "bisection"
-            fresh = _run_once(
-                adj, k, w, ar, pe, lo, hi, tolerance, None, fixed_arr, sub, deadline, method
-            )
+            fresh = partition_graph(
+                adj, w, k, areas=ar, perimeters=pe, tolerance=tolerance,
+                seed=int(sub.integers(2**31)), fixed=fixed_arr, time_limit=time_limit,
+                strict=False,
+            ).labels
             ov = np.zeros((k, m))
             np.add.at(ov, (fresh, old), w)
             r_idx, c_idx = linear_sum_assignment(ov, maximize=True)

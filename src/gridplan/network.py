@@ -81,6 +81,17 @@ _RESERVED = ("u", "v", "key", "length", "street", "geometry")
 _SHOW = 5  # offending index labels named in error messages
 
 
+def _run_starts(*keys: np.ndarray) -> np.ndarray:
+    """Boolean mask of the first element of each run of equal keys in sorted arrays."""
+    n = len(keys[0])
+    first = np.zeros(n, dtype=bool)
+    if n:
+        first[0] = True
+        for k in keys:
+            first[1:] |= k[1:] != k[:-1]
+    return first
+
+
 def _labels(index: pd.Index, mask: np.ndarray) -> str:
     """Name the first few index labels where ``mask`` is true, e.g. ``'3, 7, 9 (and 12 more)'``."""
     bad = list(index[mask])
@@ -312,7 +323,7 @@ def _snap_to_endpoints(parts: _Parts, dangling: np.ndarray, tol: float) -> np.nd
     src, dst, dd = src[to_fixed], dst[to_fixed], dd[to_fixed]
     order = np.lexsort((dst, dd, src))
     src, dst = src[order], dst[order]
-    first = np.r_[True, src[1:] != src[:-1]]
+    first = _run_starts(src)
     target[src[first]] = ends[dst[first]]
     linked = np.union1d(a, b)
     has_fixed = np.zeros(group.max() + 1, dtype=bool)
@@ -353,7 +364,7 @@ def _snap_to_lines(parts: _Parts, candidates: np.ndarray, tol: float) -> np.ndar
         return np.empty(0, dtype=int)
     order = np.lexsort((p, d, i))  # per endpoint: nearest line, ties to the lowest part id
     i, p = i[order], p[order]
-    first = np.r_[True, i[1:] != i[:-1]]
+    first = _run_starts(i)
     ends, target = candidates[i[first]], p[first]
     todo = np.ones(ends.size, dtype=bool)
     for _ in range(_SNAP_ROUNDS):
@@ -394,7 +405,7 @@ def _map_pieces(
         pc, sc = np.r_[pc, orphan[oi]], np.r_[sc, os_]
     order = np.lexsort((sc, part_row[sc], pc))
     pc, sc = pc[order], sc[order]
-    source = sc[np.r_[True, pc[1:] != pc[:-1]]]
+    source = sc[_run_starts(pc)]
     n_cover = np.bincount(pc, minlength=n)
     flip = shapely.line_locate_point(parts[source], samples[2]) > shapely.line_locate_point(
         parts[source], samples[3]
@@ -610,12 +621,12 @@ class StreetNetwork:
         zero_dropped = n_parts - int(nonzero.sum())
         keep_coord = nonzero[part_of_coord]
         new_id = np.cumsum(nonzero) - 1
-        p = _Parts(xy[keep_coord].copy(), new_id[part_of_coord[keep_coord]], row[nonzero])
-        if p.n == 0:
+        if not nonzero.any():
             raise NetworkError(
                 "every line in lines has zero length (all its points coincide); "
                 "a street network needs lines with length"
             )
+        p = _Parts(xy[keep_coord].copy(), new_id[part_of_coord[keep_coord]], row[nonzero])
 
         snapped = np.empty(0, dtype=int)
         if tol > 0:
@@ -671,7 +682,7 @@ class StreetNetwork:
         lo, hi = np.minimum(u, v), np.maximum(u, v)
         order = np.lexsort((row, length, hi, lo))
         geoms, length, u, v, row, lo, hi = (a[order] for a in (geoms, length, u, v, row, lo, hi))
-        new_pair = np.r_[True, (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])]
+        new_pair = _run_starts(lo, hi)
         start = np.maximum.accumulate(np.where(new_pair, np.arange(len(u)), 0))
         key = np.arange(len(u)) - start
         attrs = pd.DataFrame(lines.drop(columns=lines.geometry.name)).iloc[row].reset_index(drop=True)
@@ -899,7 +910,7 @@ class StreetNetwork:
             a, b, w = np.minimum(u, v)[keep], np.maximum(u, v)[keep], w[keep]
             order = np.lexsort((w, b, a))
             a, b, w = a[order], b[order], w[order]
-            first = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])]
+            first = _run_starts(a, b)
             a, b, w = a[first], b[first], w[first]
             n = self.n_nodes
             self._csr = sparse.csr_matrix(

@@ -1,0 +1,785 @@
+"""Grids: balanced, contiguous, compact management grids, and redraws with least disruption.
+
+The planner's core task. :func:`partition` cuts a district's units (street
+blocks by default) into ``n_grids`` grids; :func:`resplit` redraws an existing
+plan into a new number of grids (Guiding county's 12 → 15) moving as little
+workload as it can. Both return a :class:`GridPlan`.
+
+Guarantees, whatever the method: every unit is in exactly one grid; every grid
+is contiguous (rook adjacency); every grid's workload is within ±``tolerance``
+of the mean whenever the units allow it, and otherwise an
+:class:`~gridplan.errors.InfeasibleError` says by how much it cannot be (or,
+with ``strict=False``, the best plan comes with a warning).
+
+Examples
+--------
+>>> import gridplan
+>>> from gridplan.grids import partition
+>>> district = gridplan.sample_district(seed=0)
+>>> plan = partition(district, 15, seed=0)
+>>> m = plan.metrics()
+>>> bool(m["contiguous"]), m["balance_max"] <= 1.03, m["balance_min"] >= 0.97
+(True, True, True)
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from scipy import sparse
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse.csgraph import connected_components
+
+from . import _io
+from . import crs as gcrs
+from ._partition import partition_graph, resplit_graph
+from .errors import DataError, GeometryError, GridplanWarning, InfeasibleError
+from .units import Units, build_units
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+    from .district import District
+
+__all__ = ["GridPlan", "PlanComparison", "partition", "resplit", "METHODS"]
+
+METHODS = ("multilevel",)
+_UNIT_COLUMNS = ["area_m2", "perimeter_m", "population", "street_m", "community", "subdistrict", "weight"]
+
+
+# ---------------------------------------------------------------------- helpers
+def _check_n(n_grids: Any, n_units: int, what: str = "n_grids") -> int:
+    if isinstance(n_grids, bool) or not isinstance(n_grids, (int, np.integer)):
+        raise DataError(f"{what} must be a whole number of grids, got {n_grids!r}")
+    n = int(n_grids)
+    if n < 1:
+        raise InfeasibleError(f"{what}={n}: a plan needs at least one grid")
+    if n > n_units:
+        raise InfeasibleError(
+            f"{what}={n} is more grids than there are units ({n_units}); use fewer grids or smaller units "
+            "(units='cells' with a smaller cell_size, or blocks with a smaller min_area)"
+        )
+    return n
+
+
+def _check_tolerance(tolerance: Any) -> float:
+    tol = float(tolerance)
+    if not (0 < tol < 1) or not np.isfinite(tol):
+        raise DataError(f"tolerance must be a fraction between 0 and 1 (e.g. 0.03 for ±3 %), got {tolerance!r}")
+    return tol
+
+
+def _part_geometry(units: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(k + 1))
+    out = np.empty(k, dtype=object)
+    for g in range(k):
+        members = units[order[bounds[g]:bounds[g + 1]]]
+        try:
+            out[g] = shapely.coverage_union_all(members)
+        except shapely.errors.GEOSException:  # pragma: no cover - non-noded coverage
+            out[g] = shapely.union_all(members)
+    return out
+
+
+def _bands_order(points: np.ndarray, band: float) -> np.ndarray:
+    """Order points north→south in bands of height ``band``, west→east within a band."""
+    x, y = shapely.get_x(points), shapely.get_y(points)
+    row = np.floor((y.max() - y) / max(band, 1e-9)) if len(y) else y
+    return np.lexsort((x, row))
+
+
+def _grid_codes(geoms: np.ndarray, community: np.ndarray, district_code: str) -> np.ndarray:
+    """Unit-grid style codes: community code (district + subdistrict + community) + sequence.
+
+    Grids are numbered within their community north→south in bands, west→east within a band;
+    a grid with no community gets the district code padded with zeros.
+    """
+    base = np.array([c if c else (district_code or "000000").ljust(12, "0") for c in community], dtype=object)
+    pts = shapely.point_on_surface(geoms)
+    band = float(np.sqrt(np.mean(shapely.area(geoms)))) if len(geoms) else 1.0
+    codes = np.empty(len(geoms), dtype=object)
+    for b in sorted(set(base)):
+        idx = np.flatnonzero(base == b)
+        order = idx[_bands_order(pts[idx], band)]
+        width = max(2, len(str(len(idx))))
+        for seq, i in enumerate(order, start=1):
+            codes[i] = f"{b}{seq:0{width}d}"
+    return codes
+
+
+def _dominant(values: np.ndarray, weights: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    df = pd.DataFrame({"g": labels, "v": values, "w": weights + 1e-12})
+    s = df.groupby(["g", "v"], sort=True)["w"].sum().reset_index()
+    s = s.sort_values(["g", "w", "v"], ascending=[True, False, True]).drop_duplicates("g")
+    out = np.full(k, "", dtype=object)
+    out[s["g"].to_numpy()] = s["v"].to_numpy()
+    return out
+
+
+def _contiguous(adj: sparse.csr_matrix, labels: np.ndarray, k: int) -> np.ndarray:
+    """Per grid: is it connected in the unit graph?"""
+    coo = adj.tocoo()
+    same = labels[coo.row] == labels[coo.col]
+    inner = sparse.csr_matrix((np.ones(same.sum()), (coo.row[same], coo.col[same])), shape=adj.shape)
+    _, comp = connected_components(inner, directed=False)
+    n_pieces = pd.Series(comp).groupby(labels).nunique().reindex(range(k), fill_value=0).to_numpy()
+    return n_pieces == 1
+
+
+# ---------------------------------------------------------------------- the plan
+class GridPlan:
+    """A partition of a district's units into management grids.
+
+    Made by :func:`partition`, :func:`resplit`, :meth:`reassign`, :meth:`from_district_grids`
+    or :meth:`read_file`.
+
+    Attributes
+    ----------
+    units : GeoDataFrame
+        One row per unit with its attributes, ``weight`` and ``grid`` (the grid's code).
+    grids : GeoDataFrame
+        One row per grid: ``code``, ``geometry``, ``weight``, ``population``, ``street_km``,
+        ``area_km2``, ``n_units``, ``communities``, ``subdistrict``.
+    labels : ndarray of int
+        Grid position (row of :attr:`grids`) of every unit, for fast work.
+    adjacency : scipy.sparse.csr_matrix
+        Units' shared boundary lengths (m).
+    params : dict
+        Everything that made the plan (method, n_grids, tolerance, seed, weight, ...).
+    notes : list of str
+    """
+
+    def __init__(
+        self,
+        units: gpd.GeoDataFrame,
+        labels: np.ndarray,
+        adjacency: sparse.csr_matrix,
+        *,
+        params: dict[str, Any],
+        notes: Sequence[str] = (),
+        codes: Sequence[str] | None = None,
+        source_crs: str | None = None,
+    ) -> None:
+        labels = np.asarray(labels, dtype=np.int64)
+        k = int(labels.max()) + 1 if len(labels) else 0
+        if len(labels) != len(units) or labels.min(initial=0) < 0 or len(np.unique(labels)) != k:
+            raise DataError("labels must give every unit a grid 0..k-1, with no grid empty")
+        self.adjacency = adjacency.tocsr()
+        self.previous: GridPlan | None = None
+        self.params = dict(params)
+        self.notes = list(notes)
+        self.source_crs = source_crs or self.params.get("source_crs") or gcrs.crs_label(units.crs).split(" (")[0]
+        self.labels = labels
+        geoms = _part_geometry(np.asarray(units.geometry.values), labels, k)
+        w = units["weight"].to_numpy(dtype=float)
+        if codes is None:
+            comm = _dominant(units["community"].astype(str).to_numpy(), w, labels, k)
+            codes = _grid_codes(geoms, comm, str(self.params.get("district_code", "")))
+        codes = np.asarray(codes, dtype=object)
+        # grid rows ordered by code, so that .grids reads in the coding order
+        order = np.argsort(codes, kind="stable")
+        rank = np.empty(k, dtype=np.int64)
+        rank[order] = np.arange(k)
+        self.labels = rank[labels]
+        geoms, codes = geoms[order], codes[order]
+        self.units = units.copy()
+        self.units["grid"] = pd.array(codes[self.labels], dtype="str")
+        self.grids = self._grid_table(geoms, codes)
+
+    def _grid_table(self, geoms: np.ndarray, codes: np.ndarray) -> gpd.GeoDataFrame:
+        u, lab = self.units, self.labels
+        k = len(codes)
+
+        def total(col: str) -> np.ndarray:
+            return np.bincount(lab, weights=u[col].to_numpy(dtype=float), minlength=k)
+
+        comms = u.groupby(lab)["community"].agg(lambda s: ",".join(sorted({c for c in s if c})))
+        subs = _dominant(u["subdistrict"].astype(str).to_numpy(), u["weight"].to_numpy(float), lab, k)
+        frame = gpd.GeoDataFrame(
+            {
+                "code": pd.array(codes, dtype="str"),
+                "weight": total("weight"),
+                "population": total("population"),
+                "street_km": total("street_m") / 1e3,
+                "area_km2": total("area_m2") / 1e6,
+                "n_units": np.bincount(lab, minlength=k),
+                "communities": pd.array(comms.reindex(range(k), fill_value="").to_numpy(), dtype="str"),
+                "subdistrict": pd.array(subs, dtype="str"),
+            },
+            geometry=gpd.GeoSeries(geoms, crs=u.crs),
+        )
+        frame.index.name = "grid"
+        return frame
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def n_grids(self) -> int:
+        return len(self.grids)
+
+    @property
+    def crs(self) -> pyproj.CRS:
+        return pyproj.CRS(self.units.crs)
+
+    def polsby_popper(self) -> pd.Series:
+        """Polsby-Popper compactness 4πA/P² of every grid (1 for a disc), indexed by code."""
+        g = self.grids
+        pp = 4 * np.pi * shapely.area(g.geometry.values) / np.maximum(shapely.length(g.geometry.values) ** 2, 1e-12)
+        return pd.Series(pp, index=pd.Index(g["code"], name="code"), name="polsby_popper")
+
+    def metrics(self) -> pd.Series:
+        """Balance, compactness, cut edges and contiguity of the plan.
+
+        ``balance_max`` = max grid weight / mean, ``balance_min`` = min / mean; ``pp_mean`` and
+        ``pp_min`` are Polsby-Popper; ``cut_edges`` counts adjacent unit pairs in different grids
+        and ``cut_km`` their shared boundary length.
+        """
+        w = self.grids["weight"].to_numpy(dtype=float)
+        pp = self.polsby_popper().to_numpy()
+        coo = sparse.triu(self.adjacency).tocoo()
+        cut = self.labels[coo.row] != self.labels[coo.col]
+        tol = self.params.get("tolerance")
+        bmax, bmin = float(w.max() / w.mean()), float(w.min() / w.mean())
+        return pd.Series(
+            {
+                "n_grids": self.n_grids,
+                "n_units": len(self.units),
+                "balance_max": bmax,
+                "balance_min": bmin,
+                "within_tolerance": bool(tol is not None and bmax <= 1 + tol + 1e-9 and bmin >= 1 - tol - 1e-9),
+                "pp_mean": float(pp.mean()),
+                "pp_min": float(pp.min()),
+                "cut_edges": int(cut.sum()),
+                "cut_km": float(coo.data[cut].sum() / 1e3),
+                "contiguous": bool(_contiguous(self.adjacency, self.labels, self.n_grids).all()),
+                "weight_by": self.params.get("weight_by", ""),
+                "tolerance": tol,
+                "seed": self.params.get("seed"),
+            },
+            name="metrics",
+            dtype=object,
+        )
+
+    def __repr__(self) -> str:
+        m = self.metrics()
+        return (f"<GridPlan {m['n_grids']} grids of {m['n_units']} {self.params.get('units', 'units')}, "
+                f"balance {m['balance_min']:.3f}-{m['balance_max']:.3f}, PP mean {m['pp_mean']:.3f}, "
+                f"{'contiguous' if m['contiguous'] else 'NOT contiguous'}>")
+
+    def _repr_html_(self) -> str:
+        m = self.metrics()
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>"
+                       for k, v in m.items())
+        table = self.grids.drop(columns="geometry").round(3).to_html(max_rows=20)
+        return f"<div><b>gridplan GridPlan</b><table>{rows}</table><details><summary>grids</summary>{table}</details></div>"
+
+    # ------------------------------------------------------------------ comparison
+    def compare(self, other: "GridPlan") -> "PlanComparison":
+        """Compare this plan (new) with ``other`` (old): disruption, its lower bound, transfers.
+
+        Disruption is the share of workload whose grid changes when every new grid is matched
+        one-to-one to an old grid by a maximum-weight matching (unmatched new grids count as
+        changed). Its lower bound follows from balance alone: at most
+        Σ min(old grid weight, (1 + tolerance) × mean new weight) can be retained, over the
+        min(old, new) largest terms.
+        """
+        old_labels = other._labels_on(self)
+        w = self.units["weight"].to_numpy(dtype=float)
+        k_new, k_old = self.n_grids, other.n_grids
+        overlap = np.zeros((k_new, k_old))
+        known = old_labels >= 0
+        np.add.at(overlap, (self.labels[known], old_labels[known]), w[known])
+        rows, cols = linear_sum_assignment(overlap, maximize=True)
+        total = float(w.sum())
+        retained = float(overlap[rows, cols].sum())
+        tol = float(self.params.get("tolerance") or 0.0)
+        mean_new = total / k_new
+        old_w = np.bincount(old_labels[known], weights=w[known], minlength=k_old)
+        terms = np.sort(np.minimum(old_w, (1 + tol) * mean_new))[::-1][: min(k_old, k_new)]
+        lb = max(0.0, 1 - float(terms.sum()) / total)
+        match = np.full(k_new, -1)
+        match[rows] = cols
+        new_codes, old_codes = self.grids["code"].to_numpy(), other.grids["code"].to_numpy()
+        matching = pd.DataFrame({
+            "new": new_codes,
+            "old": [old_codes[m] if m >= 0 else "" for m in match],
+            "new_weight": self.grids["weight"].to_numpy(),
+            "retained_weight": [overlap[i, m] if m >= 0 else 0.0 for i, m in enumerate(match)],
+        })
+        pop = self.units["population"].to_numpy(dtype=float)
+        moved = np.ones(len(w), dtype=bool)
+        moved[known] = match[self.labels[known]] != old_labels[known]
+        tr = pd.DataFrame({
+            "old": np.where(known, old_codes[np.maximum(old_labels, 0)], ""),
+            "new": new_codes[self.labels], "weight": w, "population": pop, "n_units": 1, "moved": moved,
+        })
+        transfers = (tr[tr["moved"]].groupby(["old", "new"], sort=True)[["weight", "population", "n_units"]].sum()
+                     .reset_index().sort_values(["weight", "old", "new"], ascending=[False, True, True], ignore_index=True))
+        summary = pd.Series({
+            "old_grids": k_old, "new_grids": k_new,
+            "disruption": 1 - retained / total,
+            "disruption_lower_bound": lb,
+            "ratio_to_bound": (1 - retained / total) / lb if lb > 0 else (1.0 if retained >= total else np.inf),
+            "moved_population": float(pop[moved].sum()),
+            "moved_units": int(moved.sum()),
+        }, name="comparison", dtype=object)
+        return PlanComparison(summary=summary, matching=matching, transfers=transfers,
+                              moved=self.units.loc[moved, ["grid", "weight", "population", "geometry"]].assign(
+                                  old_grid=tr.loc[moved, "old"].to_numpy()),
+                              new=self, old=other)
+
+    def _labels_on(self, target: "GridPlan") -> np.ndarray:
+        """This plan's grid positions for ``target``'s units (same units: direct; else by location)."""
+        if len(self.units) == len(target.units) and self.units.geometry.geom_equals_exact(
+                target.units.geometry, tolerance=1e-6).all():
+            return self.labels
+        pts = shapely.point_on_surface(np.asarray(target.units.geometry.values))
+        tree = shapely.STRtree(np.asarray(self.grids.geometry.values))
+        pidx, gidx = tree.query(pts, predicate="intersects")
+        out = np.full(len(pts), -1)
+        order = np.lexsort((gidx, pidx))
+        first = np.r_[True, pidx[order][1:] != pidx[order][:-1]] if len(pidx) else np.zeros(0, bool)
+        out[pidx[order][first]] = gidx[order][first]
+        return out
+
+    # ------------------------------------------------------------------ editing
+    def reassign(self, units: Iterable[int] | int, grid: str, *, allow_split: bool = False) -> "GridPlan":
+        """A new plan with ``units`` (unit ids, the index of :attr:`units`) moved to ``grid`` (a code).
+
+        Metrics are recomputed; codes of all grids are kept. A move that would leave a grid
+        in pieces (or the receiving grid not touching the units) is refused with
+        :class:`InfeasibleError` unless ``allow_split=True``; emptying a grid is always refused.
+        """
+        ids = np.atleast_1d(np.asarray(list(units) if not np.isscalar(units) else [units]))
+        pos = self.units.index.get_indexer(ids)
+        if (pos < 0).any():
+            raise DataError(f"unknown unit ids {list(ids[pos < 0][:5])}; use ids from plan.units.index")
+        codes = self.grids["code"].to_numpy()
+        hit = np.flatnonzero(codes == grid)
+        if len(hit) == 0:
+            raise DataError(f"no grid with code {grid!r}; codes are plan.grids['code'], e.g. {codes[0]!r}")
+        labels = self.labels.copy()
+        labels[pos] = hit[0]
+        emptied = set(range(self.n_grids)) - set(np.unique(labels))
+        if emptied:
+            raise InfeasibleError(f"moving these units would empty grid(s) {[codes[i] for i in sorted(emptied)]}; "
+                                  "a plan cannot have empty grids")
+        ok = _contiguous(self.adjacency, labels, self.n_grids)
+        if not ok.all() and not allow_split:
+            broken = [codes[i] for i in np.flatnonzero(~ok)]
+            raise InfeasibleError(
+                f"the move would leave grid(s) {broken} in pieces; move a connected set of boundary units "
+                "or pass allow_split=True"
+            )
+        params = {**self.params, "edited": self.params.get("edited", 0) + 1}
+        notes = [*self.notes, f"reassigned {len(pos)} units to {grid}" + ("" if ok.all() else " (grid split allowed)")]
+        return GridPlan(self.units.drop(columns="grid"), labels, self.adjacency, params=params, notes=notes,
+                        codes=codes, source_crs=self.source_crs)
+
+    # ------------------------------------------------------------------ display
+    def plot(self, ax: "Axes | None" = None, *, column: str | None = None, labels: bool = True,
+             title: str | None = None, cmap: str | None = None) -> "Axes":
+        """Map the grids, coloured by ``column`` of :attr:`grids` (default: one colour per grid)."""
+        from . import plot as gplot
+
+        ax = gplot.axes(ax)
+        g = self.grids
+        if column is None:
+            g.plot(ax=ax, column="code", categorical=True, cmap=cmap or "tab20", edgecolor="white", linewidth=0.3,
+                   alpha=0.85)
+        else:
+            g.plot(ax=ax, column=column, cmap=cmap or "YlOrRd", legend=True, edgecolor="white", linewidth=0.3,
+                   legend_kwds={"shrink": 0.6, "label": column})
+        g.boundary.plot(ax=ax, color="black", linewidth=1.0)
+        if labels and self.n_grids <= 60:
+            pts = g.geometry.representative_point()
+            for code, p in zip(g["code"], pts):
+                ax.annotate(code[-4:], (p.x, p.y), ha="center", va="center", fontsize=7,
+                            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.7, "lw": 0})
+        m = self.metrics()
+        gplot.finish(ax, title or f"{self.n_grids} grids · balance {m['balance_min']:.2f}-{m['balance_max']:.2f}"
+                                  f" · PP {m['pp_mean']:.2f}")
+        return ax
+
+    def explore(self, column: str | None = None, **kwargs: Any) -> Any:
+        """Interactive folium map of the grids (needs the ``[explore]`` extra)."""
+        try:
+            import folium  # noqa: F401
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("GridPlan.explore needs folium: pip install 'gridplan[explore]'") from exc
+        return self.grids.explore(column=column or "code", categorical=column is None, tooltip=list(
+            c for c in self.grids.columns if c != "geometry"), **kwargs)
+
+    # ------------------------------------------------------------------ files
+    def to_file(self, path: str | Path, *, crs: Any = None) -> Path:
+        """Save the plan.
+
+        ``.gpkg``: lossless (units, grids, adjacency, parameters, notes); read it back with
+        :meth:`read_file`. ``.geojson``/``.json`` and ``.shp``: the grids layer only, for
+        desktop GIS and web maps (a Shapefile gets a ``.cpg`` saying UTF-8 so Chinese names
+        survive). ``crs`` converts the exported layer, e.g. ``crs="GCJ-02"`` for display on
+        Amap/Tencent base maps (only for exports; the GeoPackage stays in the plan's CRS).
+        """
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix == ".gpkg" and crs is None:
+            coo = sparse.triu(self.adjacency).tocoo()
+            adj = gpd.GeoDataFrame({"i": coo.row.astype(np.int64), "j": coo.col.astype(np.int64), "length_m": coo.data},
+                                   geometry=gpd.GeoSeries([None] * len(coo.data), crs=self.crs))
+            params = {**self.params, "notes": self.notes, "source_crs": self.source_crs, "crs": self.crs.to_wkt()}
+            frames = {"grids": self.grids, "units": self.units.assign(label=self.labels), "adjacency": adj}
+            return _io.write_frames(path, "GridPlan", frames, params)
+        out = self.grids if crs is None else gcrs.to_crs(self.grids, crs)
+        if suffix in (".geojson", ".json"):
+            out.to_file(path, driver="GeoJSON")
+        elif suffix == ".shp":
+            out.to_file(path, driver="ESRI Shapefile", encoding="UTF-8")
+            path.with_suffix(".cpg").write_text("UTF-8", encoding="ascii")
+        elif suffix == ".gpkg":
+            out.to_file(path, layer="grids", driver="GPKG")
+        else:
+            raise DataError(f"unknown file type {path.suffix!r}; use .gpkg (lossless), .geojson or .shp")
+        return path
+
+    @classmethod
+    def read_file(cls, path: str | Path) -> "GridPlan":
+        """Load a plan saved with :meth:`to_file` to a ``.gpkg``."""
+        frames, params = _io.read_frames(path, "GridPlan")
+        crs = pyproj.CRS.from_wkt(params.pop("crs"))
+        notes = params.pop("notes")
+        units = frames["units"].set_crs(crs, allow_override=True)
+        labels = units.pop("label").to_numpy()
+        codes_by_label = pd.Series(units["grid"].to_numpy(), index=labels).groupby(level=0).first()
+        adj = frames["adjacency"]
+        n = len(units)
+        m = sparse.coo_matrix((np.r_[adj["length_m"], adj["length_m"]], (np.r_[adj["i"], adj["j"]], np.r_[adj["j"], adj["i"]])),
+                              shape=(n, n)).tocsr()
+        plan = cls(units.drop(columns="grid"), labels, m, params=params, notes=notes,
+                   codes=codes_by_label.sort_index().to_numpy(), source_crs=params.get("source_crs"))
+        plan.grids = frames["grids"].set_crs(crs, allow_override=True)
+        return plan
+
+    @classmethod
+    def from_district_grids(cls, district: "District", *, units: Units | str | None = None, weight: Any = None) -> "GridPlan":
+        """The district's existing grids layer as a plan on its units (each unit goes to the grid
+        covering most of it), e.g. the 12 grids before a redraw.
+
+        Units outside every existing grid go to the nearest one, and the uncovered area is
+        reported with a :class:`~gridplan.errors.GridplanWarning`.
+        """
+        if len(district.grids) == 0:
+            raise DataError("the district has no existing grids; pass grids= to District.from_frames")
+        u = units if isinstance(units, Units) else build_units(district, units, weight=weight)
+        old = np.asarray(district.grids.geometry.values)
+        ug = np.asarray(u.frame.geometry.values)
+        tree = shapely.STRtree(old)
+        ui, gi = tree.query(ug, predicate="intersects")
+        inter = shapely.area(shapely.intersection(ug[ui], old[gi]))
+        df = pd.DataFrame({"u": ui, "g": gi, "a": inter}).sort_values(["u", "a", "g"], ascending=[True, False, True])
+        best = df[df["a"] > 0].drop_duplicates("u")
+        labels = np.full(len(ug), -1)
+        labels[best["u"].to_numpy()] = best["g"].to_numpy()
+        notes = list(u.notes)
+        uncovered = district.shape.difference(shapely.union_all(old)).area
+        if uncovered > 1e-6 * district.shape.area:
+            msg = (f"existing grids leave {uncovered / 1e6:.3f} km² ({uncovered / district.shape.area:.2%}) of the district "
+                   "uncovered; units there were given to the nearest grid")
+            notes.append(msg)
+            warnings.warn(msg, GridplanWarning, stacklevel=2)
+        missing = np.flatnonzero(labels < 0)
+        if len(missing):
+            near = tree.query_nearest(ug[missing], return_distance=False, all_matches=False)[1]
+            labels[missing] = near
+        present = np.unique(labels)
+        if len(present) < len(old):
+            lost = [str(c) for c in district.grids.iloc[np.setdiff1d(np.arange(len(old)), present)].get(
+                "code", pd.Series(np.setdiff1d(np.arange(len(old)), present))).tolist()]
+            raise GeometryError(f"existing grids {lost} hold no unit (too small or outside the district); fix the grid layer")
+        remap = np.searchsorted(present, labels)
+        codes = (district.grids["code"].astype(str).to_numpy()[present] if "code" in district.grids
+                 else np.array([f"{i + 1:02d}" for i in present], dtype=object))
+        params = {"method": "existing", "n_grids": len(present), "units": u.kind, "weight": u.params["weight"],
+                  "weight_by": u.weight_by, "tolerance": None, "seed": None, "district_code": district.code,
+                  "district": district.name, "source_crs": district.source_crs}
+        return cls(u.frame, remap, u.adjacency, params=params, notes=notes, codes=codes, source_crs=district.source_crs)
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+@dataclass
+class PlanComparison:
+    """What changes from an old plan to a new one (see :meth:`GridPlan.compare`)."""
+
+    summary: pd.Series
+    matching: pd.DataFrame
+    transfers: pd.DataFrame
+    moved: gpd.GeoDataFrame
+    new: GridPlan
+    old: GridPlan
+
+    def _repr_html_(self) -> str:
+        return (f"<div><b>Plan comparison</b>{self.summary.to_frame().to_html()}"
+                f"<details><summary>transfers</summary>{self.transfers.round(2).to_html(max_rows=30)}</details></div>")
+
+    def plot(self, ax: "Axes | None" = None) -> "Axes":
+        """Map of what moves: old grid lines, new grid lines, and the units that change grid."""
+        from . import plot as gplot
+
+        ax = gplot.axes(ax)
+        self.moved.plot(ax=ax, color="#fdae6b", edgecolor="none", zorder=1)
+        self.old.grids.boundary.plot(ax=ax, color="#3182bd", linewidth=2.2, zorder=2)
+        self.new.grids.boundary.plot(ax=ax, color="#d62728", linewidth=1.0, linestyle="--", zorder=3)
+        s = self.summary
+        gplot.finish(ax, f"{s['old_grids']} → {s['new_grids']} grids: {s['disruption']:.1%} of workload moves "
+                         f"(bound {s['disruption_lower_bound']:.1%})",
+                     legend=[("old grids", "#3182bd", "-"), ("new grids", "#d62728", "--")])
+        return ax
+
+
+# ---------------------------------------------------------------------- entry points
+def _units_for(district: "District", units: Any, weight: Any) -> Units:
+    if isinstance(units, Units):
+        if weight is not None:
+            raise DataError("weight= applies when gridplan builds the units; it is already set on the Units given")
+        return units
+    return build_units(district, units, weight=weight)
+
+
+def _locked_labels(units: Units, locked: Sequence[str] | None, old: GridPlan | None) -> np.ndarray | None:
+    """-1 for free units, else the position of the locked grid in ``old`` holding the unit."""
+    if not locked:
+        return None
+    if old is None:
+        raise DataError("locked= names grids of an existing plan; the district has no grids layer to lock")
+    codes = old.grids["code"].to_numpy()
+    unknown = [c for c in locked if c not in set(codes)]
+    if unknown:
+        raise DataError(f"locked grids {unknown} are not in the existing plan; its codes are {list(codes)}")
+    old_labels = old.labels  # the old plan is built on the same units
+    keep = np.isin(codes[old_labels], list(locked))
+    return np.where(keep, old_labels, -1)
+
+
+def _finish(units: Units, labels: np.ndarray, params: dict[str, Any], notes: list[str], source_crs: str,
+            strict: bool, tolerance: float, codes: Sequence[str] | None = None) -> GridPlan:
+    plan = GridPlan(units.frame, labels, units.adjacency, params=params, notes=notes, codes=codes,
+                    source_crs=source_crs)
+    m = plan.metrics()
+    if not m["within_tolerance"]:
+        msg = (f"no plan within ±{tolerance:.1%} was found: grid workloads range {m['balance_min']:.3f}-"
+               f"{m['balance_max']:.3f} of the mean (off by {max(m['balance_max'] - 1, 1 - m['balance_min']) - tolerance:.1%})")
+        if strict:
+            raise InfeasibleError(msg + "; use a larger tolerance, smaller units, or strict=False for the best plan")
+        plan.notes.append(msg)
+        warnings.warn(msg, GridplanWarning, stacklevel=3)
+    return plan
+
+
+def _solve(units: Units, n: int, *, tolerance: float, seed: int, groups: np.ndarray | None, locked: np.ndarray | None,
+           time_limit: float | None, strict: bool, old_labels: np.ndarray | None = None) -> np.ndarray:
+    """Run the kernel, keeping locked grids exactly as they are (they are cut out of the graph)."""
+    f = units.frame
+    w = f["weight"].to_numpy(dtype=float)
+    w = np.where(w > 0, w, max(w.mean(), 1e-12) * 1e-9)  # empty units (parks, water) still belong somewhere
+    areas, perims = f["area_m2"].to_numpy(float), f["perimeter_m"].to_numpy(float)
+    adj = units.adjacency
+    free = np.ones(len(f), bool) if locked is None else locked < 0
+    n_locked = 0 if locked is None else len(np.unique(locked[locked >= 0]))
+    n_free = n - n_locked
+    labels = np.full(len(f), -1)
+    if locked is not None:
+        _, lab = np.unique(locked[locked >= 0], return_inverse=True)
+        labels[locked >= 0] = n_free + lab
+    if n_free < 1:
+        raise InfeasibleError(f"{n_locked} grids are locked but only {n} are asked for; ask for more grids")
+    idx = np.flatnonzero(free)
+    sub = adj[idx][:, idx]
+    n_comp, comp = connected_components(sub, directed=False)
+    comp_w = np.bincount(comp, weights=w[idx])
+    if n_comp > n_free:
+        raise InfeasibleError(f"the locked grids cut the free units into {n_comp} pieces, more than the {n_free} "
+                              "grids left to draw; lock fewer grids or ask for more")
+    # parts per piece in proportion to weight (largest remainder), at least one each
+    share = comp_w / comp_w.sum() * n_free
+    alloc = np.maximum(1, np.floor(share).astype(int))
+    while alloc.sum() > n_free:
+        alloc[np.argmax(alloc - share)] -= 1
+    while alloc.sum() < n_free:
+        alloc[np.argmax(share - alloc)] += 1
+    offset = 0
+    for c in range(n_comp):
+        members = idx[comp == c]
+        k = int(alloc[c])
+        a = adj[members][:, members]
+        kw: dict[str, Any] = dict(areas=areas[members], perimeters=perims[members], tolerance=tolerance, seed=seed,
+                                  time_limit=time_limit, strict=strict)
+        if old_labels is not None:
+            _, old_sub = np.unique(old_labels[members], return_inverse=True)
+            res = resplit_graph(a, w[members], old_sub, k, **kw)
+        else:
+            res = partition_graph(a, w[members], k, groups=None if groups is None else groups[members], **kw)
+        labels[members] = offset + res.labels
+        offset += k
+    return labels
+
+
+def partition(
+    district: "District",
+    n_grids: int,
+    *,
+    units: Units | str | None = None,
+    weight: Any = None,
+    tolerance: float = 0.03,
+    seed: int = 0,
+    respect: str | None = "communities",
+    method: str = "multilevel",
+    locked: Sequence[str] | None = None,
+    strict: bool = True,
+    time_limit: float | None = None,
+) -> GridPlan:
+    """Cut a district into ``n_grids`` balanced, contiguous, compact grids.
+
+    Parameters
+    ----------
+    district : District
+    n_grids : int
+    units : {"blocks", "communities", "cells"} or Units, optional
+        The atoms (see :func:`gridplan.units.build_units`); default street blocks.
+    weight : str or dict, optional
+        The workload to balance (default population, else street length).
+    tolerance : float
+        Every grid's workload within ±tolerance of the mean (default ±3 %).
+    seed : int
+        Same seed, same plan.
+    respect : {"communities", None}
+        Keep grid lines on community lines where balance allows.
+    method : {"multilevel"}
+        Multilevel partitioning with contiguity-preserving boundary refinement.
+    locked : list of str, optional
+        Codes of the district's existing grids to keep exactly as they are; the rest of the
+        district is cut into ``n_grids - len(locked)`` grids.
+    strict : bool
+        Raise :class:`InfeasibleError` when no plan within tolerance is found (default), or
+        return the best plan with a :class:`GridplanWarning` saying by how much it misses.
+    time_limit : float, optional
+        Seconds for the improvement phase.
+
+    Returns
+    -------
+    GridPlan
+    """
+    if method not in METHODS:
+        raise DataError(f"method={method!r} is unknown; use one of {list(METHODS)}")
+    if respect not in ("communities", None):
+        raise DataError(f"respect={respect!r}: use 'communities' or None")
+    tol = _check_tolerance(tolerance)
+    u = _units_for(district, units, weight)
+    n = _check_n(n_grids, len(u))
+    groups = None
+    if respect == "communities" and (u.frame["community"] != "").any():
+        groups = pd.factorize(u.frame["community"])[0]
+    old = GridPlan.from_district_grids(district, units=u) if locked else None
+    lock = _locked_labels(u, locked, old)
+    labels = _solve(u, n, tolerance=tol, seed=seed, groups=groups, locked=lock, time_limit=time_limit, strict=strict)
+    params = {"method": method, "n_grids": n, "units": u.kind, "weight": u.params["weight"], "weight_by": u.weight_by,
+              "tolerance": tol, "seed": seed, "respect": respect, "locked": list(locked or []), "strict": strict,
+              "district": district.name, "district_code": district.code, "source_crs": district.source_crs}
+    codes = None
+    if lock is not None and old is not None:
+        codes = _codes_keeping(old, labels, lock, u, n)
+    return _finish(u, labels, params, list(u.notes), district.source_crs, strict, tol, codes)
+
+
+def _codes_keeping(old: GridPlan, labels: np.ndarray, lock: np.ndarray, u: Units, n: int) -> np.ndarray:
+    """Codes for a plan with locked grids: locked grids keep their codes, new grids get fresh ones."""
+    k = int(labels.max()) + 1
+    geoms = _part_geometry(np.asarray(u.frame.geometry.values), labels, k)
+    comm = _dominant(u.frame["community"].astype(str).to_numpy(), u.frame["weight"].to_numpy(float), labels, k)
+    fresh = _grid_codes(geoms, comm, str(old.params.get("district_code", "")))
+    old_codes = old.grids["code"].to_numpy()
+    codes = fresh.copy()
+    for g in range(k):
+        members = lock[labels == g]
+        if (members >= 0).all():
+            codes[g] = old_codes[members[0]]
+    taken = set(codes[[g for g in range(k) if (lock[labels == g] >= 0).all()]])
+    for g in range(k):
+        while codes[g] in taken and not (lock[labels == g] >= 0).all():
+            codes[g] = codes[g] + "N"
+    return codes
+
+
+def resplit(
+    plan: "GridPlan | District",
+    n_grids: int,
+    *,
+    tolerance: float = 0.05,
+    seed: int = 0,
+    locked: Sequence[str] | None = None,
+    strict: bool = True,
+    time_limit: float | None = None,
+    units: Units | str | None = None,
+    weight: Any = None,
+) -> GridPlan:
+    """Redraw an existing plan into ``n_grids`` grids with the least disruption.
+
+    Parameters
+    ----------
+    plan : GridPlan or District
+        The existing plan, or a District whose ``grids`` layer holds the existing grid
+        polygons (as :func:`gridplan.datasets.sample_district` has).
+    n_grids : int
+    tolerance : float
+        Balance tolerance of the new grids (default ±5 %).
+    seed, locked, strict, time_limit
+        As in :func:`partition`; locked grids keep their shape and code.
+    units, weight
+        Only when ``plan`` is a District: the units and workload to use.
+
+    Returns
+    -------
+    GridPlan
+        Its ``previous`` attribute is the old plan; ``new.compare(new.previous)`` reports
+        disruption, its lower bound and the transfers.
+    """
+    from .district import District
+
+    tol = _check_tolerance(tolerance)
+    if isinstance(plan, District):
+        old = GridPlan.from_district_grids(plan, units=units, weight=weight)
+    elif isinstance(plan, GridPlan):
+        if units is not None or weight is not None:
+            raise DataError("units= and weight= apply when resplitting a District; a GridPlan keeps its own")
+        old = plan
+    else:
+        raise DataError(f"resplit needs a GridPlan or a District with a grids layer, got {type(plan).__name__}")
+    u = Units(frame=old.units.drop(columns="grid"), adjacency=old.adjacency, kind=str(old.params.get("units")),
+              weight_by=str(old.params.get("weight_by")), params={"weight": old.params.get("weight")})
+    n = _check_n(n_grids, len(u))
+    lock = None
+    if locked:
+        codes = old.grids["code"].to_numpy()
+        unknown = [c for c in locked if c not in set(codes)]
+        if unknown:
+            raise DataError(f"locked grids {unknown} are not in the existing plan; its codes are {list(codes)}")
+        lock = np.where(np.isin(codes[old.labels], list(locked)), old.labels, -1)
+    labels = _solve(u, n, tolerance=tol, seed=seed, groups=None, locked=lock, time_limit=time_limit, strict=strict,
+                    old_labels=old.labels)
+    params = {**old.params, "method": "resplit", "n_grids": n, "tolerance": tol, "seed": seed,
+              "locked": list(locked or []), "strict": strict, "previous_n_grids": old.n_grids}
+    codes = _codes_keeping(old, labels, lock, u, n) if lock is not None else None
+    new = _finish(u, labels, params, list(old.notes), old.source_crs, strict, tol, codes)
+    new.previous = old
+    return new

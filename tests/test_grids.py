@@ -1,0 +1,222 @@
+"""Tests for gridplan.grids: partition, resplit, GridPlan, compare, reassign, files."""
+
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from geopandas.testing import assert_geodataframe_equal
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gridplan.district import District
+from gridplan.errors import DataError, GridplanWarning, InfeasibleError
+from gridplan.grids import GridPlan, partition, resplit
+from gridplan.units import build_units
+
+from .conftest import metric_layers
+
+
+@pytest.fixture(scope="module")
+def town():
+    """A 4 km square town: 20 x 20 street blocks, two communities, 2 existing grids."""
+    return District.from_frames(**metric_layers(n_streets=21))
+
+
+def check_plan(plan: GridPlan, n: int, tol: float | None) -> None:
+    u = plan.units
+    assert len(plan.grids) == n
+    assert plan.labels.shape == (len(u),) and set(np.unique(plan.labels)) == set(range(n))
+    assert (u["grid"].to_numpy() == plan.grids["code"].to_numpy()[plan.labels]).all()
+    assert plan.grids["code"].is_unique
+    m = plan.metrics()
+    assert m["contiguous"]
+    if tol is not None:
+        assert m["balance_max"] <= 1 + tol + 1e-9 and m["balance_min"] >= 1 - tol - 1e-9
+    # grids tile the district: areas add up and grid geometries do not overlap
+    assert plan.grids["area_km2"].sum() == pytest.approx(u["area_m2"].sum() / 1e6)
+    assert plan.grids.geometry.area.sum() == pytest.approx(shapely.union_all(plan.grids.geometry.values).area, rel=1e-9)
+    assert plan.grids["weight"].sum() == pytest.approx(u["weight"].sum())
+    assert plan.grids["n_units"].sum() == len(u)
+
+
+def test_partition_guarantees(town):
+    plan = partition(town, 6, seed=0)
+    check_plan(plan, 6, 0.03)
+    assert plan.params["seed"] == 0 and plan.params["n_grids"] == 6 and plan.params["weight_by"] == "population"
+    assert plan.units.index.equals(build_units(town).frame.index)
+
+
+def test_codes_follow_unit_grid_style(town):
+    plan = partition(town, 6, seed=0)
+    codes = plan.grids["code"]
+    assert codes.str.len().eq(14).all()  # 12-digit community code + 2-digit sequence
+    assert codes.str.startswith("990199001").all()
+    for comm, g in plan.grids.groupby(codes.str[:12]):
+        assert list(g["code"].str[12:]) == [f"{i:02d}" for i in range(1, len(g) + 1)]
+
+
+def test_same_seed_same_plan(town):
+    a, b = partition(town, 5, seed=3), partition(town, 5, seed=3)
+    assert np.array_equal(a.labels, b.labels)
+    assert_geodataframe_equal(a.grids, b.grids)
+
+
+def test_bad_input(town):
+    with pytest.raises(InfeasibleError, match="at least one grid"):
+        partition(town, 0)
+    with pytest.raises(InfeasibleError, match="more grids than there are units"):
+        partition(town, 10_000)
+    with pytest.raises(DataError, match="whole number"):
+        partition(town, 2.5)
+    with pytest.raises(DataError, match="tolerance"):
+        partition(town, 4, tolerance=0)
+    with pytest.raises(DataError, match="method"):
+        partition(town, 4, method="greedy")
+
+
+def test_infeasible_heavy_unit_strict_and_not():
+    layers = metric_layers(n_streets=5)
+    pop = layers["population"]
+    x0, y0 = layers["boundary"].total_bounds[:2]
+    big = gpd.GeoDataFrame({"population": [10**6]}, geometry=[shapely.Point(x0 + 10, y0 + 10)], crs=4545)
+    layers["population"] = pd.concat([pop, big], ignore_index=True)
+    d = District.from_frames(**layers)
+    with pytest.raises(InfeasibleError):
+        partition(d, 4)
+    with pytest.warns(GridplanWarning, match="no plan within"):
+        plan = partition(d, 4, strict=False)
+    check_plan(plan, 4, None)
+    assert not plan.metrics()["within_tolerance"]
+
+
+def test_existing_grids_and_resplit(town):
+    old = GridPlan.from_district_grids(town)
+    assert old.n_grids == 2 and list(old.grids["code"]) == ["G1", "G2"]
+    new = resplit(town, 5, seed=0)
+    check_plan(new, 5, 0.05)
+    assert new.previous is not None and new.previous.n_grids == 2
+    cmp = new.compare(new.previous)
+    s = cmp.summary
+    assert 0 <= s["disruption_lower_bound"] <= s["disruption"] <= 1
+    assert s["disruption"] <= 1.15 * s["disruption_lower_bound"] + 1e-9
+    assert cmp.transfers["weight"].sum() == pytest.approx(s["disruption"] * new.units["weight"].sum())
+    assert set(cmp.matching["old"]) - {""} <= {"G1", "G2"}
+    # resplitting a plan object works the same, and identity has no disruption
+    again = resplit(old, 2, seed=0)
+    check_plan(again, 2, 0.05)
+    assert again.compare(old).summary["disruption"] <= 0.05
+
+
+def test_uncovered_existing_grids_are_reported():
+    layers = metric_layers(n_streets=11)
+    layers["grids"] = layers["grids"].iloc[:1]  # only the west half has a grid
+    d = District.from_frames(**layers)
+    with pytest.warns(GridplanWarning, match=r"uncovered"):
+        old = GridPlan.from_district_grids(d)
+    assert old.n_grids == 1 and len(old.units) == 100
+
+
+def test_locked_grids_keep_their_shape():
+    layers = metric_layers(n_streets=11)
+    d = District.from_frames(**layers)
+    plan = partition(d, 5, locked=["G1"], tolerance=0.5)
+    g1 = plan.grids.set_index("code").loc["G1"]
+    assert g1.geometry.symmetric_difference(layers["grids"].geometry.iloc[0]).area < 1e-3
+    check_plan(plan, 5, None)
+    with pytest.raises(DataError, match="not in the existing plan"):
+        partition(d, 5, locked=["G9"])
+
+
+def test_reassign(town):
+    plan = partition(town, 4, seed=0)
+    adj = plan.adjacency.tocoo()
+    # a boundary unit of grid a next to grid b
+    i = next(int(r) for r, c in zip(adj.row, adj.col) if plan.labels[r] != plan.labels[c])
+    j = next(int(c) for r, c in zip(adj.row, adj.col) if r == i and plan.labels[c] != plan.labels[i])
+    target = plan.grids["code"].iloc[plan.labels[j]]
+    moved = plan.reassign([plan.units.index[i]], target, allow_split=True)
+    assert moved.units["grid"].iloc[i] == target
+    assert list(moved.grids["code"]) == list(plan.grids["code"])
+    assert moved.grids["weight"].sum() == pytest.approx(plan.grids["weight"].sum())
+    # moving a whole row of one grid's interior out would cut it: refused
+    a = plan.labels[i]
+    members = np.flatnonzero(plan.labels == a)
+    with pytest.raises((InfeasibleError,)):
+        plan.reassign(plan.units.index[members].tolist(), target)
+    with pytest.raises(DataError, match="no grid with code"):
+        plan.reassign([0], "nope")
+
+
+def test_files_round_trip(town, tmp_path):
+    plan = partition(town, 4, seed=1)
+    back = GridPlan.read_file(plan.to_file(tmp_path / "plan.gpkg"))
+    assert_geodataframe_equal(back.grids, plan.grids)
+    assert_geodataframe_equal(back.units, plan.units)
+    assert np.array_equal(back.labels, plan.labels)
+    assert back.params == plan.params and back.notes == plan.notes
+    assert (back.adjacency != plan.adjacency).nnz == 0
+    shp = plan.to_file(tmp_path / "plan.shp", crs="GCJ-02")
+    assert shp.with_suffix(".cpg").read_text() == "UTF-8"
+    exported = gpd.read_file(shp)
+    assert exported.crs.to_epsg() == 4326 and list(exported["code"]) == list(plan.grids["code"])
+    assert exported["communities"].str.len().gt(0).all()
+    gj = gpd.read_file(plan.to_file(tmp_path / "plan.geojson"))
+    assert len(gj) == 4
+    with pytest.raises(DataError, match="unknown file type"):
+        plan.to_file(tmp_path / "plan.kml")
+
+
+def test_plot_and_html(town):
+    import matplotlib.pyplot as plt
+
+    plan = partition(town, 4, seed=0)
+    ax = plan.plot()
+    assert len(ax.texts) == 4
+    plt.close(ax.figure)
+    ax = plan.plot(column="population")
+    plt.close(ax.figure)
+    assert "GridPlan" in plan._repr_html_() and "pp_mean" in plan._repr_html_()
+    cmp = resplit(plan, 5).compare(plan)
+    ax = cmp.plot()
+    plt.close(ax.figure)
+    assert "disruption" in cmp._repr_html_()
+
+
+@st.composite
+def random_district(draw):
+    """A random polygon district with clustered population, cut into square cells."""
+    seed = draw(st.integers(0, 10_000))
+    rng = np.random.default_rng(seed)
+    n = draw(st.integers(5, 10))
+    ang = np.sort(rng.uniform(0, 2 * np.pi, n))
+    r = 1500 * rng.uniform(0.6, 1.0, n)
+    poly = shapely.Polygon(np.column_stack([422000 + r * np.cos(ang), 2937000 + r * np.sin(ang)]))
+    if not poly.is_valid:
+        poly = shapely.convex_hull(poly)
+    centres = rng.uniform(-800, 800, (3, 2))
+    pts = np.concatenate([c + rng.normal(0, 400, (300, 2)) for c in centres]) + [422000, 2937000]
+    pts = pts[shapely.contains_xy(poly, pts[:, 0], pts[:, 1])]
+    pop = gpd.GeoDataFrame({"population": rng.integers(1, 30, len(pts))}, geometry=shapely.points(pts), crs=4545)
+    pop = pd.concat([pop, gpd.GeoDataFrame({"population": [1]}, geometry=[poly.representative_point()], crs=4545)])
+    return District.from_frames(gpd.GeoDataFrame(geometry=[poly], crs=4545), population=pop), seed
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_district(), st.integers(2, 8), st.integers(0, 100))
+def test_partition_properties(case, k, seed):
+    district, _ = case
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridplanWarning)  # cells cut at sharp corners may be islands
+        units = build_units(district, "cells", cell_size=150, weight={"population": 0.8, "area": 0.2})
+    plan = partition(district, k, units=units, seed=seed, tolerance=0.05)
+    check_plan(plan, k, 0.05)  # many light cells: balance within 5 % is always reachable
+    again = partition(district, k, units=units, seed=seed, tolerance=0.05)
+    assert np.array_equal(plan.labels, again.labels)
+    new = resplit(plan, k + 1, seed=seed, tolerance=0.05)
+    check_plan(new, k + 1, 0.05)
+    assert len(new.units) == len(plan.units)

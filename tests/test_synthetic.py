@@ -1,0 +1,461 @@
+"""Tests for the offline synthetic sample district (:mod:`gridplan._synthetic`).
+
+The ``check_*`` helpers state the invariants once; the seeded tests apply them to seeds 0
+and 1, hypothesis applies them to random seeds, and the ``test_check_*_catches`` tests make
+sure each helper really fails on broken input.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyproj
+import pytest
+import shapely
+from geopandas.testing import assert_geodataframe_equal
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gridplan._synthetic import (
+    DISTRICT_CODE,
+    SAMPLE_CENTRE_LONLAT,
+    SAMPLE_EPSG,
+    STREET_KINDS,
+    build_sample_frames,
+)
+from gridplan.errors import CRSError, DataError, GeometryError
+
+REQUIRED = ("boundary", "streets", "communities", "population", "grids")
+SCHEMA = {
+    "boundary": ["name", "code", "geometry"],
+    "streets": ["street_id", "name", "kind", "geometry"],
+    "communities": ["code", "name", "subdistrict", "subdistrict_code", "geometry"],
+    "population": ["population", "geometry"],
+    "grids": ["code", "name", "geometry"],
+    "river": ["name", "geometry"],
+    "railway": ["name", "geometry"],
+}
+CJK = re.compile(r"^[\u4e00-\u9fff]+$")
+
+
+@functools.lru_cache(maxsize=None)
+def frames_for(seed: int) -> dict[str, gpd.GeoDataFrame]:
+    return build_sample_frames(seed)
+
+
+def frames(seed: int) -> dict[str, gpd.GeoDataFrame]:
+    """Cached build, copied so no test can change another test's input."""
+    return {k: v.copy() for k, v in frames_for(seed).items()}
+
+
+# --------------------------------------------------------------------------- invariants
+
+
+def endpoint_graph(streets: gpd.GeoDataFrame) -> nx.MultiGraph:
+    geoms = streets.geometry.values
+    a = shapely.get_coordinates(shapely.get_point(geoms, 0))
+    b = shapely.get_coordinates(shapely.get_point(geoms, -1))
+    g = nx.MultiGraph()
+    for i, (p, q) in enumerate(zip(map(tuple, a), map(tuple, b))):
+        g.add_edge(p, q, key=i)
+    return g
+
+
+def check_noded(streets: gpd.GeoDataFrame) -> None:
+    """No two segments cross or overlap except at shared endpoints; union changes nothing."""
+    geoms = np.asarray(streets.geometry.values)
+    assert (shapely.get_type_id(geoms) == 1).all(), "every street is a LineString"
+    assert (shapely.length(geoms) > 0).all()
+    ends = shapely.multipoints(
+        np.stack(
+            [
+                shapely.get_coordinates(shapely.get_point(geoms, 0)),
+                shapely.get_coordinates(shapely.get_point(geoms, -1)),
+            ],
+            axis=1,
+        )
+    )
+    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    sel = i < j
+    i, j = i[sel], j[sel]
+    meet = shapely.intersection(geoms[i], geoms[j])
+    ok = shapely.covered_by(meet, ends[i]) & shapely.covered_by(meet, ends[j])
+    assert ok.all(), f"{(~ok).sum()} pairs of segments cross or overlap away from their ends"
+    union = shapely.get_parts(shapely.union_all(geoms))
+    assert len(union) == len(geoms)
+    assert math.isclose(shapely.length(union).sum(), shapely.length(geoms).sum(), rel_tol=1e-9)
+
+
+def check_one_component(streets: gpd.GeoDataFrame) -> None:
+    g = endpoint_graph(streets)
+    assert nx.number_connected_components(g) == 1
+
+
+def check_tiles(parts: gpd.GeoDataFrame, outline: shapely.Geometry, *, contiguous: bool = True) -> None:
+    """``parts`` cover ``outline`` without gaps or overlaps (1e-6 relative area)."""
+    geoms = np.asarray(parts.geometry.values)
+    assert shapely.is_valid(geoms).all()
+    if contiguous:
+        assert (shapely.get_type_id(geoms) == 3).all(), "each part is a single Polygon"
+    total = shapely.area(geoms).sum()
+    union = shapely.union_all(geoms)
+    tol = 1e-6 * outline.area
+    assert abs(total - union.area) <= tol, "parts overlap"
+    assert shapely.symmetric_difference(union, outline).area <= tol, "parts do not cover the outline exactly"
+
+
+def check_streets(f: dict[str, gpd.GeoDataFrame], max_segments: int = 6000, min_segments: int = 2000) -> None:
+    streets, outline = f["streets"], f["boundary"].geometry.iloc[0]
+    assert min_segments <= len(streets) <= max_segments
+    assert streets["street_id"].tolist() == list(range(len(streets)))
+    assert set(streets["kind"]) <= set(STREET_KINDS)
+    assert shapely.covered_by(streets.geometry.values, outline.buffer(0.01)).all()
+    check_noded(streets)
+    check_one_component(streets)
+
+
+def check_barriers(f: dict[str, gpd.GeoDataFrame]) -> None:
+    """Only the 3-5 bridges touch the river; only 2-4 segments cross the railway."""
+    streets = f["streets"]
+    water = f["river"].geometry.iloc[0]
+    track = f["railway"].geometry.iloc[0]
+    wet = streets.geometry.intersects(water)
+    assert (streets.loc[wet, "kind"] == "bridge").all(), "a non-bridge street enters the river"
+    bridges = streets[streets["kind"] == "bridge"]
+    assert 3 <= len(bridges) <= 5
+    assert bridges.geometry.crosses(water).all(), "each bridge spans the river"
+    crossing = streets.geometry.intersects(track)
+    assert 2 <= crossing.sum() <= 4, f"{crossing.sum()} streets cross the railway"
+
+
+def check_people(f: dict[str, gpd.GeoDataFrame], lo: int = 200_000, hi: int = 400_000) -> None:
+    people, outline = f["population"], f["boundary"].geometry.iloc[0]
+    assert people["population"].dtype == np.int64
+    assert (people["population"] >= 1).all()
+    assert lo <= people["population"].sum() <= hi
+    assert 20_000 <= len(people) <= 50_000
+    assert shapely.contains(outline, people.geometry.values).all()
+    assert not people.geometry.intersects(f["river"].geometry.iloc[0]).any()
+    gap = shapely.STRtree(f["streets"].geometry.values).query_nearest(
+        people.geometry.values, return_distance=True, all_matches=False
+    )[1]
+    assert gap.min() >= 5.0, "address points sit in blocks, set back from street centrelines"
+
+
+def check_communities(f: dict[str, gpd.GeoDataFrame]) -> None:
+    comm, outline = f["communities"], f["boundary"].geometry.iloc[0]
+    assert 10 <= len(comm) <= 20
+    check_tiles(comm, outline)
+    assert comm["code"].is_unique
+    assert comm["code"].str.fullmatch(r"\d{12}").all()
+    assert comm["subdistrict_code"].str.fullmatch(r"\d{9}").all()
+    assert (comm["code"].str[:9] == comm["subdistrict_code"]).all()
+    assert comm["code"].str.startswith(DISTRICT_CODE).all()
+    assert comm["name"].str.endswith("社区").all() and comm["name"].is_unique
+    assert comm["subdistrict"].str.endswith("街道").all()
+    subs = comm.dissolve("subdistrict_code")
+    assert 2 <= len(subs) <= 4
+    assert (subs.geometry.geom_type == "Polygon").all(), "each subdistrict is contiguous"
+    assert (comm.groupby("subdistrict_code")["subdistrict"].nunique() == 1).all()
+    # community lines run along streets or the district boundary
+    lines = shapely.union_all(np.r_[f["streets"].geometry.values, [outline.boundary]]).buffer(0.05)
+    edges = shapely.boundary(comm.geometry.values)
+    assert shapely.covered_by(edges, lines).all()
+
+
+def grid_population(f: dict[str, gpd.GeoDataFrame]) -> pd.Series:
+    j = gpd.sjoin(f["population"], f["grids"], predicate="within")
+    return j.groupby("index_right")["population"].sum().reindex(f["grids"].index, fill_value=0)
+
+
+def check_grids(f: dict[str, gpd.GeoDataFrame]) -> None:
+    grids, comm, outline = f["grids"], f["communities"], f["boundary"].geometry.iloc[0]
+    assert len(grids) == 12
+    check_tiles(grids, outline)
+    assert grids["code"].is_unique
+    assert grids["code"].str.fullmatch(r"\d{14}").all()
+    assert grids["name"].tolist() == [f"第{i}网格" for i in range(1, 13)]
+    # code = community holding most of the grid's area + 2-digit sequence
+    inter = gpd.overlay(grids.reset_index(names="g"), comm[["code", "geometry"]].rename(columns={"code": "c"}))
+    inter["a"] = inter.area
+    major = inter.sort_values("a").groupby("g")["c"].last()
+    assert (grids["code"].str[:12] == major.reindex(grids.index)).all()
+    # grids follow streets, and mostly community lines
+    lines = shapely.union_all(np.r_[f["streets"].geometry.values, [outline.boundary]]).buffer(0.05)
+    assert shapely.covered_by(shapely.boundary(grids.geometry.values), lines).all()
+    comm_lines = shapely.union_all(shapely.boundary(comm.geometry.values)).buffer(0.05)
+    grid_len = shapely.length(shapely.boundary(grids.geometry.values)).sum()
+    on_comm = shapely.length(shapely.intersection(shapely.boundary(grids.geometry.values), comm_lines)).sum()
+    assert on_comm >= 0.5 * grid_len
+    pop = grid_population(f)
+    assert pop.min() > 0
+    assert 1.4 <= pop.max() / pop.min() <= 3.2, "the existing plan is realistically unbalanced"
+
+
+def check_all(f: dict[str, gpd.GeoDataFrame]) -> None:
+    check_streets(f)
+    check_barriers(f)
+    check_people(f)
+    check_communities(f)
+    check_grids(f)
+
+
+# --------------------------------------------------------------------------- seeded tests
+
+
+def test_determinism_per_seed():
+    again = build_sample_frames(0)
+    first = frames(0)
+    assert list(again) == list(first)
+    for key in first:
+        assert_geodataframe_equal(again[key], first[key], check_less_precise=False)
+
+
+def test_different_seeds_differ():
+    a, b = frames(0), frames(1)
+    assert not a["boundary"].geometry.iloc[0].equals(b["boundary"].geometry.iloc[0])
+    assert len(a["streets"]) != len(b["streets"]) or not a["streets"].geometry.equals(b["streets"].geometry)
+    assert a["population"]["population"].sum() != b["population"]["population"].sum()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_schema_and_dtypes(seed):
+    f = frames(seed)
+    assert set(REQUIRED) <= set(f)
+    for key, frame in f.items():
+        assert frame.columns.tolist() == SCHEMA[key], key
+        assert isinstance(frame, gpd.GeoDataFrame)
+        assert frame.crs.to_epsg() == SAMPLE_EPSG
+        assert isinstance(frame.index, pd.RangeIndex)
+        assert frame.geometry.notna().all() and not frame.geometry.is_empty.any()
+        assert frame.geometry.is_valid.all()
+        assert np.isfinite(shapely.get_coordinates(frame.geometry.values)).all()
+        for col in frame.columns.drop("geometry"):
+            assert frame[col].notna().all()
+    assert f["streets"]["street_id"].dtype == np.int64
+    assert f["population"]["population"].dtype == np.int64
+    for key, col in [("streets", "name"), ("streets", "kind"), ("communities", "code"), ("grids", "code")]:
+        assert pd.api.types.is_string_dtype(f[key][col])
+    other = frames(1 - seed)
+    for key in f:
+        assert (f[key].dtypes == other[key].dtypes).all(), key
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_boundary(seed):
+    b = frames(seed)["boundary"]
+    assert len(b) == 1
+    assert b["name"].iloc[0] == "示例区" and b["code"].iloc[0] == "990101"
+    poly = b.geometry.iloc[0]
+    assert poly.geom_type == "Polygon" and poly.is_valid and not poly.interiors
+    assert 30e6 <= poly.area <= 60e6
+    polsby_popper = 4 * math.pi * poly.area / poly.length**2
+    assert polsby_popper < 0.9, "not a circle"
+    assert poly.area / shapely.oriented_envelope(poly).area < 0.9, "not a rectangle"
+    lon, lat = pyproj.Transformer.from_crs(SAMPLE_EPSG, 4490, always_xy=True).transform(
+        poly.centroid.x, poly.centroid.y
+    )
+    assert abs(lon - SAMPLE_CENTRE_LONLAT[0]) < 0.03 and abs(lat - SAMPLE_CENTRE_LONLAT[1]) < 0.03
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_streets(seed):
+    f = frames(seed)
+    check_streets(f)
+    streets = f["streets"]
+    assert set(streets["kind"]) == set(STREET_KINDS)
+    assert streets["name"].map(lambda s: bool(CJK.match(s))).all()
+    named = streets[streets["name"] != "无名道路"]
+    spans = named.groupby("name").size()
+    assert spans.median() >= 3, "a named street spans several segments"
+    assert {"人民路", "和平路"} & set(streets["name"]) or streets["name"].str.endswith("路").sum() > 100
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_street_realism(seed):
+    f = frames(seed)
+    streets, outline = f["streets"], f["boundary"].geometry.iloc[0]
+    g = endpoint_graph(streets)
+    free = [p for p, d in g.degree() if d == 1]
+    inside = [p for p in free if shapely.Point(p).distance(outline.boundary) > 1.0]
+    assert len(inside) >= 100, "cul-de-sacs and lane ends"
+    length = streets.length
+    art = streets[streets["kind"] == "arterial"]
+    assert art.length.sum() / outline.area * 1e6 > 1500, "an arterial grid (~2 / 0.85 km per km²)"
+    # dense core, sparse periphery: street length per km² near the centre vs. near the edge
+    core = outline.centroid.buffer(1500)
+    rim = shapely.difference(outline, outline.buffer(-1000))
+    core_density = streets.geometry.intersection(core).length.sum() / core.area
+    rim_density = streets.geometry.intersection(rim).length.sum() / rim.area
+    assert core_density > 1.3 * rim_density
+    assert length.min() > 0.5 and length.max() < 5000
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_river_and_railway(seed):
+    f = frames(seed)
+    check_barriers(f)
+    streets = f["streets"]
+    banks = streets[streets["name"].str.startswith("滨河")]
+    assert banks["name"].nunique() == 2, "riverside roads on both banks"
+    water = f["river"].geometry.iloc[0]
+    assert (banks.distance(water) < 60).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_population(seed):
+    f = frames(seed)
+    check_people(f)
+    people, outline = f["population"], f["boundary"].geometry.iloc[0]
+    # dense core: the 10% most populous km² hold far more than 10% of the people
+    x, y = people.geometry.x, people.geometry.y
+    cells = (np.floor(x / 1000)).astype(int).astype(str) + "_" + (np.floor(y / 1000)).astype(int).astype(str)
+    per_cell = people["population"].groupby(cells).sum().sort_values(ascending=False)
+    top = per_cell.iloc[: max(1, len(per_cell) // 10)].sum() / per_cell.sum()
+    assert top > 0.2
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_communities(seed):
+    check_communities(frames(seed))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_grids(seed):
+    check_grids(frames(seed))
+
+
+@settings(max_examples=3, deadline=None, derandomize=False, database=None)
+@given(seed=st.integers(min_value=2, max_value=1000))
+def test_invariants_hold_for_any_seed(seed):
+    check_all(build_sample_frames(seed))
+
+
+# --------------------------------------------------------------------------- given boundary
+
+
+def _given_outline(area_km2: float = 100.0) -> shapely.Polygon:
+    """An irregular outline around the sample centre, scaled to ``area_km2``."""
+    x, y = pyproj.Transformer.from_crs(4490, SAMPLE_EPSG, always_xy=True).transform(*SAMPLE_CENTRE_LONLAT)
+    t = np.linspace(0, 2 * np.pi, 400, endpoint=False)
+    r = 1 + 0.25 * np.cos(2 * t + 0.3) + 0.1 * np.sin(3 * t) + 0.03 * np.cos(11 * t)
+    ring = np.c_[np.cos(t) * r, np.sin(t) * r]
+    k = math.sqrt(area_km2 * 1e6 / shapely.Polygon(ring).area)
+    return shapely.Polygon(ring * k + [x, y])
+
+
+@functools.lru_cache(maxsize=None)
+def given_frames() -> dict[str, gpd.GeoDataFrame]:
+    return build_sample_frames(3, boundary=_given_outline(100.0))
+
+
+def test_given_boundary_100km2():
+    f = given_frames()
+    outline = f["boundary"].geometry.iloc[0]
+    assert abs(outline.area - _given_outline(100.0).area) < 1e-6 * outline.area
+    check_streets(f, max_segments=8000)
+    check_barriers(f)
+    check_communities(f)
+    check_grids(f)
+    people = f["population"]
+    assert shapely.contains(outline, people.geometry.values).all()
+    assert people["population"].sum() > 200_000
+    assert people["population"].dtype == np.int64 and (people["population"] >= 1).all()
+
+
+def test_given_multipolygon():
+    main = _given_outline(60.0)
+    c = main.centroid
+    island = shapely.Point(c.x + 9000, c.y + 9000).buffer(1800)
+    f = build_sample_frames(5, boundary=shapely.MultiPolygon([main, island]))
+    outline = f["boundary"].geometry.iloc[0]
+    assert outline.geom_type == "MultiPolygon"
+    check_tiles(f["communities"], outline)
+    check_tiles(f["grids"], outline)
+    check_noded(f["streets"])
+    # one connected network per part
+    g = endpoint_graph(f["streets"])
+    assert nx.number_connected_components(g) <= 2
+
+
+@pytest.mark.parametrize(
+    "bad, error",
+    [
+        (shapely.LineString([(0, 0), (1, 1)]), GeometryError),
+        (shapely.Polygon(), GeometryError),
+        (shapely.Polygon([(0, 0), (3000, 3000), (3000, 0), (0, 3000)]), GeometryError),  # bow-tie
+        (shapely.box(0, 0, 1000, 1000), GeometryError),  # 1 km²: too small
+        (shapely.box(107.2, 26.5, 107.3, 26.6), CRSError),  # degrees
+    ],
+)
+def test_bad_boundary_raises(bad, error):
+    with pytest.raises(error):
+        build_sample_frames(0, boundary=bad)
+
+
+def test_bad_seed_and_crs_raise():
+    with pytest.raises(DataError):
+        build_sample_frames(-1)
+    with pytest.raises(DataError):
+        build_sample_frames(1.5)  # type: ignore[arg-type]
+    with pytest.raises(CRSError):
+        build_sample_frames(0, boundary=_given_outline(50.0), crs="EPSG:4326")
+
+
+# --------------------------------------------------------------------------- the checks can fail
+
+
+def test_check_noded_catches_crossing():
+    f = frames(0)
+    streets = f["streets"]
+    a = streets.geometry.iloc[0]
+    p = a.interpolate(0.5, normalized=True)
+    cross = shapely.LineString([(p.x - 7, p.y - 11), (p.x + 7, p.y + 11)])
+    bad = pd.concat([streets, gpd.GeoDataFrame({"street_id": [len(streets)]}, geometry=[cross], crs=streets.crs)])
+    with pytest.raises(AssertionError):
+        check_noded(bad)
+
+
+def test_check_one_component_catches_island():
+    streets = frames(0)["streets"]
+    far = shapely.LineString([(0, 0), (10, 0)])
+    bad = pd.concat([streets, gpd.GeoDataFrame(geometry=[far], crs=streets.crs)])
+    with pytest.raises(AssertionError):
+        check_one_component(bad)
+
+
+def test_check_tiles_catches_gap_and_overlap():
+    f = frames(0)
+    outline = f["boundary"].geometry.iloc[0]
+    with pytest.raises(AssertionError):
+        check_tiles(f["grids"].iloc[1:], outline)
+    overlap = f["grids"].copy()
+    overlap.loc[0, "geometry"] = overlap.geometry.iloc[0].buffer(50).intersection(outline)
+    with pytest.raises(AssertionError):
+        check_tiles(overlap, outline)
+
+
+def test_check_barriers_catches_street_in_river():
+    f = frames(0)
+    water = f["river"].geometry.iloc[0]
+    p = water.representative_point()
+    wet = shapely.LineString([(p.x - 200, p.y), (p.x + 200, p.y)])
+    f["streets"] = pd.concat(
+        [f["streets"], gpd.GeoDataFrame({"kind": ["local"]}, geometry=[wet], crs=f["streets"].crs)],
+        ignore_index=True,
+    )
+    with pytest.raises(AssertionError):
+        check_barriers(f)
+
+
+def test_check_grids_catches_balanced_or_renamed_plan():
+    f = frames(0)
+    f["grids"] = f["grids"].assign(name=f["grids"]["name"].iloc[::-1].to_numpy())
+    with pytest.raises(AssertionError):
+        check_grids(f)
