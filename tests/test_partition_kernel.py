@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.sparse.csgraph import connected_components
 
@@ -143,6 +143,15 @@ def test_resplit_properties(inst: dict, dk: int) -> None:
         adj, inst["weights"], k_old, areas=inst["areas"], perimeters=inst["perims"],
         tolerance=tol, seed=1,
     ).labels
+    # sparse grids with holes may admit no balanced plan for k_new (a near-tree graph):
+    # resplit must succeed whenever a fresh partition does
+    try:
+        partition_graph(
+            adj, inst["weights"], k_new, areas=inst["areas"], perimeters=inst["perims"],
+            tolerance=tol, seed=2,
+        )
+    except InfeasibleError:
+        assume(False)
     res = resplit_graph(
         adj, inst["weights"], old * 3 + 7, k_new, areas=inst["areas"],
         perimeters=inst["perims"], tolerance=tol, seed=inst["seed"],
@@ -312,3 +321,69 @@ def test_square_grid_is_compact() -> None:
     res = partition_graph(adj, np.ones(n), 4, areas=areas, perimeters=perims, tolerance=0.03)
     assert res.feasible
     assert res.polsby_popper.min() > 0.6  # 10 x 10 squares score pi/4 = 0.785
+
+
+# ----------------------------------------------------------------------------------------
+# METIS starts, fallback, and non-empty parts
+# ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("use_metis", [True, False])
+def test_metis_and_fallback_paths(monkeypatch: pytest.MonkeyPatch, use_metis: bool) -> None:
+    import gridplan._partition as kernel
+
+    if use_metis:
+        pytest.importorskip("pymetis")
+        assert kernel._metis_init is not None
+    monkeypatch.setattr(kernel, "USE_METIS", use_metis)
+    adj, areas, perims = grid_graph(18, 14)
+    n = adj.shape[0]
+    w = np.random.default_rng(3).uniform(1.0, 2.0, n)
+    if use_metis:
+        lab = kernel._metis_init(adj, 6, w, 0.03, 0)
+        assert lab is not None and lab.shape == (n,)
+    else:
+        assert kernel._metis_init(adj, 6, w, 0.03, 0) is None
+    res = partition_graph(adj, w, 6, areas=areas, perimeters=perims, tolerance=0.03, seed=4)
+    assert_valid(res, adj, 6)
+    assert res.feasible
+    assert res.polsby_popper.min() > 0.4
+    again = partition_graph(adj, w, 6, areas=areas, perimeters=perims, tolerance=0.03, seed=4)
+    np.testing.assert_array_equal(res.labels, again.labels)
+
+
+@pytest.mark.parametrize("heavy", [0, 5, 15])
+@pytest.mark.parametrize("big", [100.0, 1e6])
+def test_infeasible_plan_has_no_empty_part(heavy: int, big: float) -> None:
+    # one unit holds almost all the workload: no balanced plan, but the returned
+    # plan must still have every part non-empty and contiguous
+    adj, areas, perims = grid_graph(4, 4)
+    w = np.ones(16)
+    w[heavy] = big
+    for seed in range(3):
+        res = partition_graph(adj, w, 4, areas=areas, perimeters=perims, seed=seed, strict=False)
+        assert not res.feasible
+        assert_valid(res, adj, 4)
+        old = np.repeat([0, 1], 8)
+        rs = resplit_graph(adj, w, old, 4, areas=areas, perimeters=perims, seed=seed, strict=False)
+        assert_valid(rs, adj, 4)
+
+
+def test_pair_resplit_keeps_guarantees() -> None:
+    import gridplan._partition as kernel
+
+    adj, areas, perims = grid_graph(12, 12)
+    n = adj.shape[0]
+    w = np.ones(n)
+    # a poor but valid start: four horizontal strips
+    lab = np.repeat(np.arange(4), n // 4)
+    mean, lo, hi = kernel._bounds(float(n), 4, 0.03)
+    s = kernel._new_search(adj, lab, 4, w, areas, perims, lo, hi, None, None,
+                           np.random.default_rng(0), np.inf)
+    before = sum(s.f(s.A[p], s.P[p]) for p in range(4))
+    kernel._polish(s, np.random.default_rng(0), 40, np.inf)
+    after = sum(s.f(s.A[p], s.P[p]) for p in range(4))
+    out = np.asarray(s.lab)
+    res = kernel._evaluate(adj, out, 4, w, areas, perims, 0.03, 0)
+    assert res.contiguous and res.feasible
+    assert after > before

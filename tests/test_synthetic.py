@@ -110,6 +110,23 @@ def check_tiles(parts: gpd.GeoDataFrame, outline: shapely.Geometry, *, contiguou
     assert shapely.symmetric_difference(union, outline).area <= tol, "parts do not cover the outline exactly"
 
 
+def edge_midpoints(polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Midpoints and lengths of every edge of the polygons' rings."""
+    rings = shapely.get_parts(shapely.boundary(polygons))
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    same = ring_of[1:] == ring_of[:-1]
+    a, b = coords[:-1][same], coords[1:][same]
+    return shapely.points((a + b) / 2), np.hypot(*(b - a).T)
+
+
+def share_on(polygons: np.ndarray, lines: np.ndarray, tol: float = 0.05) -> float:
+    """Share of the polygons' edge length lying on ``lines`` (to ``tol`` metres)."""
+    mids, length = edge_midpoints(polygons)
+    hit = np.zeros(len(mids), dtype=bool)
+    hit[shapely.STRtree(lines).query(mids, predicate="dwithin", distance=tol)[0]] = True
+    return float(length[hit].sum() / length.sum())
+
+
 def check_streets(f: dict[str, gpd.GeoDataFrame], max_segments: int = 6000, min_segments: int = 2000) -> None:
     streets, outline = f["streets"], f["boundary"].geometry.iloc[0]
     assert min_segments <= len(streets) <= max_segments
@@ -145,7 +162,7 @@ def check_people(f: dict[str, gpd.GeoDataFrame], lo: int = 200_000, hi: int = 40
     gap = shapely.STRtree(f["streets"].geometry.values).query_nearest(
         people.geometry.values, return_distance=True, all_matches=False
     )[1]
-    assert gap.min() >= 5.0, "address points sit in blocks, set back from street centrelines"
+    assert gap.min() >= 10.0, "address points sit in blocks, set back from street centrelines"
 
 
 def check_communities(f: dict[str, gpd.GeoDataFrame]) -> None:
@@ -164,9 +181,8 @@ def check_communities(f: dict[str, gpd.GeoDataFrame]) -> None:
     assert (subs.geometry.geom_type == "Polygon").all(), "each subdistrict is contiguous"
     assert (comm.groupby("subdistrict_code")["subdistrict"].nunique() == 1).all()
     # community lines run along streets or the district boundary
-    lines = shapely.union_all(np.r_[f["streets"].geometry.values, [outline.boundary]]).buffer(0.05)
-    edges = shapely.boundary(comm.geometry.values)
-    assert shapely.covered_by(edges, lines).all()
+    lines = np.r_[f["streets"].geometry.values, shapely.get_parts(outline.boundary)]
+    assert share_on(np.asarray(comm.geometry.values), lines) == 1.0
 
 
 def grid_population(f: dict[str, gpd.GeoDataFrame]) -> pd.Series:
@@ -182,17 +198,16 @@ def check_grids(f: dict[str, gpd.GeoDataFrame]) -> None:
     assert grids["code"].str.fullmatch(r"\d{14}").all()
     assert grids["name"].tolist() == [f"第{i}网格" for i in range(1, 13)]
     # code = community holding most of the grid's area + 2-digit sequence
-    inter = gpd.overlay(grids.reset_index(names="g"), comm[["code", "geometry"]].rename(columns={"code": "c"}))
-    inter["a"] = inter.area
-    major = inter.sort_values("a").groupby("g")["c"].last()
-    assert (grids["code"].str[:12] == major.reindex(grids.index)).all()
+    g, c = shapely.STRtree(comm.geometry.values).query(grids.geometry.values, predicate="intersects")
+    area = shapely.area(shapely.intersection(grids.geometry.values[g], comm.geometry.values[c]))
+    table = pd.DataFrame({"g": g, "c": comm["code"].to_numpy()[c], "a": area})
+    major = table.sort_values("a").groupby("g")["c"].last()
+    assert (grids["code"].str[:12] == major.reindex(range(len(grids))).to_numpy()).all()
     # grids follow streets, and mostly community lines
-    lines = shapely.union_all(np.r_[f["streets"].geometry.values, [outline.boundary]]).buffer(0.05)
-    assert shapely.covered_by(shapely.boundary(grids.geometry.values), lines).all()
-    comm_lines = shapely.union_all(shapely.boundary(comm.geometry.values)).buffer(0.05)
-    grid_len = shapely.length(shapely.boundary(grids.geometry.values)).sum()
-    on_comm = shapely.length(shapely.intersection(shapely.boundary(grids.geometry.values), comm_lines)).sum()
-    assert on_comm >= 0.5 * grid_len
+    polys = np.asarray(grids.geometry.values)
+    lines = np.r_[f["streets"].geometry.values, shapely.get_parts(outline.boundary)]
+    assert share_on(polys, lines) == 1.0
+    assert share_on(polys, shapely.get_parts(shapely.boundary(comm.geometry.values))) >= 0.5
     pop = grid_population(f)
     assert pop.min() > 0
     assert 1.4 <= pop.max() / pop.min() <= 3.2, "the existing plan is realistically unbalanced"
@@ -331,6 +346,20 @@ def test_grids(seed):
     check_grids(frames(seed))
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_codes_run_north_to_south_then_west_to_east(seed):
+    f = frames(seed)
+    grids = f["grids"]
+    pts = grids.geometry.representative_point()
+    number = grids["name"].str.extract(r"(\d+)")[0].astype(int)
+    assert number.corr(-pts.y, method="spearman") > 0.6, "rows run north to south"
+    comm = f["communities"]
+    for _, group in comm.groupby("subdistrict_code"):
+        assert sorted(group["code"].str[-3:]) == [f"{i:03d}" for i in range(1, len(group) + 1)]
+    subs = comm.dissolve("subdistrict_code")
+    assert sorted(subs.index) == [f"{DISTRICT_CODE}{i:03d}" for i in range(1, len(subs) + 1)]
+
+
 @settings(max_examples=3, deadline=None, derandomize=False, database=None)
 @given(seed=st.integers(min_value=2, max_value=1000))
 def test_invariants_hold_for_any_seed(seed):
@@ -406,6 +435,8 @@ def test_bad_seed_and_crs_raise():
         build_sample_frames(1.5)  # type: ignore[arg-type]
     with pytest.raises(CRSError):
         build_sample_frames(0, boundary=_given_outline(50.0), crs="EPSG:4326")
+    with pytest.raises(DataError):
+        build_sample_frames(0, crs="EPSG:32648")  # the default district is EPSG:4545 only
 
 
 # --------------------------------------------------------------------------- the checks can fail
@@ -454,8 +485,21 @@ def test_check_barriers_catches_street_in_river():
         check_barriers(f)
 
 
-def test_check_grids_catches_balanced_or_renamed_plan():
+def test_check_grids_catches_renamed_plan():
     f = frames(0)
     f["grids"] = f["grids"].assign(name=f["grids"]["name"].iloc[::-1].to_numpy())
     with pytest.raises(AssertionError):
+        check_grids(f)
+
+
+def test_check_grids_catches_balanced_plan():
+    f = frames(0)
+    people = f["population"]
+    grid_of = gpd.sjoin(people, f["grids"], predicate="within")["index_right"]
+    balanced = pd.Series(1, index=people.index, dtype=np.int64)
+    for g, idx in grid_of.groupby(grid_of).groups.items():
+        balanced[idx[0]] = 20_000 - (len(idx) - 1)  # every grid holds exactly 20,000 people
+    f["population"] = people.assign(population=balanced)
+    assert grid_population(f).nunique() == 1
+    with pytest.raises(AssertionError, match="unbalanced"):
         check_grids(f)

@@ -11,7 +11,7 @@ from . import crs, errors
 from .datasets import sample_district
 from .district import District
 from .errors import GridplanError
-# (network import added when network.py lands)
+from .network import StreetNetwork
 
 __version__ = "0.1.0.dev0"
 __all__ = ["crs", "errors", "District", "StreetNetwork", "GridplanError", "sample_district", "__version__"]

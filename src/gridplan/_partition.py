@@ -29,7 +29,18 @@ Algorithm
    (community) boundaries; its change is computed incrementally from the area,
    perimeter and shared-length bookkeeping, so a move costs O(degree).
 
-Several initialisations are tried (time permitting) and the best plan is kept.
+4. **Pair re-splitting** (iterated local search): the union of two neighbouring
+   parts is cut again in two at half its workload (power-diagram split between
+   the parts' centres or a random pseudo-diameter), balanced and refined with
+   moves between the two parts only, and kept if the balance violation or the
+   objective improves; worst-shaped parts first, a bounded number of attempts.
+
+Starts: METIS k-way partitions (``pymetis``, contiguous option, shared lengths as
+edge weights) when it is importable and ``USE_METIS`` is true, plus the
+initialisations above; each is repaired and refined, the best ones are polished
+with pair re-splitting and the best plan is kept.  Effort is counted in
+attempts, not seconds, so results are deterministic for a seed (``time_limit``
+only cuts the optional work short).
 
 Every function is deterministic for a given ``seed``.
 """
@@ -47,6 +58,14 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from .errors import DataError, InfeasibleError
+
+try:  # optional: METIS gives good starting plans
+    import pymetis as _pymetis
+except ImportError:  # pragma: no cover - depends on the environment
+    _pymetis = None
+
+#: Use METIS starting plans when ``pymetis`` is importable (tests switch it off).
+USE_METIS = True
 
 __all__ = ["PartitionResult", "partition_graph", "resplit_graph"]
 
@@ -200,7 +219,9 @@ def _prepare(
     ar = _as_vector(areas, n, "areas")
     pe = _as_vector(perimeters, n, "perimeters")
     shared = np.asarray(adj.sum(axis=1)).ravel()
-    short = pe < shared * (1.0 - 1e-6) - 1e-9
+    # shared lengths measured on real geometries overshoot perimeters by a little
+    # (snapping, near-coincident vertices): up to 5 % is clamped, more is an error
+    short = pe < shared * (1.0 - 0.05) - 1e-9
     if short.any():
         i = int(np.flatnonzero(short)[0])
         raise DataError(
@@ -311,7 +332,7 @@ def _evaluate(
         polsby_popper=_FOUR_PI * A / np.maximum(P, 1e-300) ** 2,
         cut_length=float(coo.data[cut].sum()),
         cut_edges=int(cut.sum()),
-        contiguous=_is_contiguous(adj, labels, k),
+        contiguous=bool(_is_contiguous(adj, labels, k)),
         tolerance=float(tolerance),
         seed=int(seed),
     )
@@ -359,7 +380,6 @@ def _voronoi_init(
     base = sp.csr_array((dist, (rows, cols)), shape=(n, n))
     mean = w.sum() / k
     radius = math.sqrt(ar.sum() / k)
-    total_area = ar.sum()
     if free_parts.size > free_units.size:
         raise InfeasibleError(
             f"{free_parts.size} parts have no fixed unit but only {free_units.size} units "
@@ -432,7 +452,6 @@ def _voronoi_init(
             step *= 0.93
     if best is None:  # pragma: no cover - every iteration left a region empty
         best = lab
-    _ = total_area
     return best
 
 
@@ -609,7 +628,9 @@ def _make_contiguous(adj: sp.csr_array, labels: np.ndarray, w: np.ndarray, k: in
     same = labels[rows] == labels[cols]
     g = sp.csr_array((np.ones(int(same.sum())), (rows[same], cols[same])), shape=(n, n))
     nc, comp = connected_components(g, directed=False)
-    if nc == k:
+    comp_part0 = np.zeros(nc, np.int64)
+    comp_part0[comp] = labels
+    if np.bincount(comp_part0, minlength=k).max() <= 1:
         return labels
     labels = labels.copy()
     cw = np.bincount(comp, weights=w)
@@ -630,6 +651,54 @@ def _make_contiguous(adj: sp.csr_array, labels: np.ndarray, w: np.ndarray, k: in
         order = np.lexsort((-d, r))
         first = np.r_[0, np.flatnonzero(np.diff(r[order])) + 1]
         labels[r[order[first]]] = labels[c[order[first]]]
+    return labels
+
+
+def _ensure_nonempty(
+    adj: sp.csr_array, labels: np.ndarray, w: np.ndarray, k: int,
+    locked: np.ndarray | None = None,
+) -> np.ndarray:
+    """Give every empty part one unit, keeping every part connected.
+
+    The unit taken is a leaf of a breadth-first tree of a part with two or more
+    units (so the donor stays connected); it is the lightest such leaf of the
+    part with the most units.  Needs ``k <= n`` (always checked before).
+    """
+    cnt = np.bincount(labels, minlength=k)
+    empty = np.flatnonzero(cnt == 0)
+    if empty.size == 0:
+        return labels
+    labels = labels.copy()
+    indptr, indices = adj.indptr, adj.indices
+    for q in empty.tolist():
+        cnt = np.bincount(labels, minlength=k)
+        for a in np.argsort(-cnt, kind="stable").tolist():
+            if cnt[a] < 2:
+                break
+            mem = np.flatnonzero(labels == a)
+            if locked is not None:
+                free = mem[~locked[mem]]
+                if free.size == 0:
+                    continue
+            else:
+                free = mem
+            # leaves of a BFS tree of part a: units that are nobody's parent
+            start = int(mem[0])
+            parent = {start: -1}
+            dq = deque([start])
+            while dq:
+                x = dq.popleft()
+                for y in indices[indptr[x]:indptr[x + 1]].tolist():
+                    if y not in parent and labels[y] == a:
+                        parent[y] = x
+                        dq.append(y)
+            inner = set(parent.values())
+            leaves = [v for v in free.tolist() if v not in inner and v in parent]
+            if not leaves:
+                continue
+            v = min(leaves, key=lambda u: (w[u], u))
+            labels[v] = q
+            break
     return labels
 
 
@@ -661,6 +730,9 @@ class _Search:
         n = adj.shape[0]
         indptr, indices, data = adj.indptr, adj.indices, adj.data
         self.n, self.k = n, k
+        self.adj = adj
+        self.w_arr, self.ar_arr, self.pe_arr = w, ar, pe
+        self.groups_arr = None if groups is None else np.asarray(groups)
         idx_list = indices.tolist()
         dat_list = data.tolist()
         ptr = indptr.tolist()
@@ -677,6 +749,9 @@ class _Search:
         self.ar = ar.tolist()
         self.pe = pe.tolist()
         self.lab = labels.astype(np.int64).tolist()
+        self.mem: list[set[int]] = [set() for _ in range(k)]
+        for v, a in enumerate(self.lab):
+            self.mem[a].add(v)
         W, A, P, cnt = _part_stats(adj, labels, k, w, ar, pe)
         self.W, self.A, self.P, self.cnt = W.tolist(), A.tolist(), P.tolist(), cnt.tolist()
         self.lo, self.hi = lo, hi
@@ -767,6 +842,8 @@ class _Search:
         self.W[b] += self.w[v]
         self.cnt[a] -= 1
         self.cnt[b] += 1
+        self.mem[a].discard(v)
+        self.mem[b].add(v)
         lab[v] = b
 
     def gains(self, v: int) -> list[tuple[float, int]]:
@@ -828,12 +905,20 @@ class _Search:
 
     # -- refinement under the hard balance constraint -------------------------------------
 
-    def refine(self, max_passes: int = 30, cap: int = 400) -> int:
-        """Greedy improving moves of boundary units; returns the number of moves."""
+    def refine(
+        self, max_passes: int = 30, cap: int = 400, cand: list[int] | None = None,
+        allowed: tuple[int, ...] | None = None,
+    ) -> int:
+        """Greedy improving moves of boundary units; returns the number of moves.
+
+        With ``cand`` and ``allowed``, only those units move, and only between the
+        ``allowed`` parts.
+        """
         lo, hi = self.lo, self.hi
         W, w, lab, cnt = self.W, self.w, self.lab, self.cnt
         total = 0
-        cand = self.boundary()
+        if cand is None:
+            cand = self.boundary()
         for _ in range(max_passes):
             if time.perf_counter() > self.deadline:
                 break
@@ -852,7 +937,7 @@ class _Search:
                 va2 = (na - hi if na > hi else lo - na if na < lo else 0.0)
                 best_g, best_b = 1e-12, -1
                 for g, b in self.gains(v):
-                    if g <= best_g:
+                    if g <= best_g or (allowed is not None and b not in allowed):
                         continue
                     Wb = W[b]
                     nb = Wb + wv
@@ -876,6 +961,7 @@ class _Search:
             cand = [
                 v for v in sorted(touched)
                 if not locked[v] and any(lab[u] != lab[v] for u in self.nbr[v])
+                and (allowed is None or lab[v] in allowed)
             ]
         return total
 
@@ -1061,6 +1147,258 @@ class _Search:
 
 
 # ----------------------------------------------------------------------------------------
+# METIS starts (optional) and pair re-splitting
+# ----------------------------------------------------------------------------------------
+
+
+def _metis_init(
+    adj: sp.csr_array, k: int, w: np.ndarray, tolerance: float, seed: int
+) -> np.ndarray | None:
+    """A METIS k-way partition (contiguous option) as a starting plan, or None.
+
+    Workloads and shared lengths are scaled to integers; METIS minimises the cut
+    length within its balance factor, which gives compact, nearly balanced parts
+    for the local search to repair and reshape.
+    """
+    if _pymetis is None or not USE_METIS:
+        return None
+    n = adj.shape[0]
+    vw = np.maximum(1, np.round(w * (1e8 / w.sum()))).astype(np.int64)
+    ew = np.maximum(1, np.round(adj.data * (1e3 / adj.data.max()))).astype(np.int64)
+    opts = _pymetis.Options(contig=1, seed=int(seed),
+                            ufactor=max(1, int(round(1000 * tolerance))))
+    try:
+        graph = _pymetis.CSRAdjacency(adj.indptr.astype(np.int64), adj.indices.astype(np.int64))
+        _, parts = _pymetis.part_graph(k, graph, vweights=vw, eweights=ew, options=opts)
+    except Exception:  # pragma: no cover - METIS failure: fall back on own starts
+        return None
+    lab = np.asarray(parts, dtype=np.int64)
+    if lab.shape != (n,) or lab.min() < 0 or lab.max() >= k:  # pragma: no cover
+        return None
+    return lab
+
+
+def _pair_objective(ss: "_Search", lab: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                    data: np.ndarray, gsame: np.ndarray | None, home: np.ndarray | None,
+                    wsub: np.ndarray) -> tuple[float, float]:
+    """(violation, objective) of a two-part labelling of a pair's union."""
+    W = np.bincount(lab, weights=wsub, minlength=2)
+    viol = float(np.maximum(W - ss.hi, 0).sum() + np.maximum(ss.lo - W, 0).sum())
+    A = np.bincount(lab, weights=ss.ar_arr, minlength=2)
+    cut = lab[rows] != lab[cols]
+    internal = np.bincount(lab[rows[~cut]], weights=data[~cut], minlength=2)
+    P = np.bincount(lab, weights=ss.pe_arr, minlength=2) - internal
+    obj = ss.f(float(A[0]), float(P[0])) + ss.f(float(A[1]), float(P[1]))
+    inv = 1.0 / ss.pmean
+    if ss.c_cut:
+        obj -= ss.c_cut * 0.5 * float(data[cut].sum()) * inv
+    if gsame is not None and ss.c_group:
+        obj -= ss.c_group * 0.5 * float((data * gsame)[cut].sum()) * inv
+    if home is not None and ss.c_home:
+        obj -= ss.c_home * float(wsub[(home >= 0) & (home != lab)].sum())
+    return viol, obj
+
+
+def _pair_centres(
+    dist: np.ndarray, cur: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+    pesub: np.ndarray, data: np.ndarray,
+) -> tuple[int, int]:
+    """The deepest unit (farthest from its part's boundary) of each of two parts."""
+    inner = np.bincount(rows, weights=data, minlength=cur.size)
+    border = (pesub - inner > 1e-6 * pesub) | np.isin(
+        np.arange(cur.size), rows[cur[rows] != cur[cols]]
+    )
+    same = cur[rows] == cur[cols]
+    m = cur.size
+    g = sp.csr_array((dist[same], (rows[same], cols[same])), shape=(m, m))
+    depth = dijkstra(g, directed=False, indices=np.flatnonzero(border), min_only=True)
+    depth = np.where(np.isfinite(depth), depth, 0.0)
+    c0 = int(np.flatnonzero(cur == 0)[np.argmax(depth[cur == 0])])
+    c1 = int(np.flatnonzero(cur == 1)[np.argmax(depth[cur == 1])])
+    return c0, c1
+
+
+def _pair_balance(s: "_Search", a: int, b: int, max_moves: int) -> bool:
+    """Move boundary units between parts ``a`` and ``b`` until both are within bounds."""
+    lo, hi, W, w, lab = s.lo, s.hi, s.W, s.w, s.lab
+    for _ in range(max_moves):
+        if lo <= W[a] <= hi and lo <= W[b] <= hi:
+            return True
+        src, dst = (a, b) if W[a] - W[b] > 0 else (b, a)
+        gap = W[src] - W[dst]
+        best_key, best_v = None, -1
+        for v in s.mem[src]:
+            if s.locked[v] or w[v] >= gap or not any(lab[u] == dst for u in s.nbr[v]):
+                continue
+            g = next((g for g, q in s.gains(v) if q == dst), None)
+            if g is None:
+                continue
+            # biggest violation reduction first, then the most compact move
+            after = max(W[src] - w[v] - hi, lo - W[src] + w[v], 0.0) + max(
+                W[dst] + w[v] - hi, lo - W[dst] - w[v], 0.0)
+            key = (-round(after / s.mean, 9), g)
+            if best_key is None or key > best_key:
+                if s.removable(v, src):
+                    best_key, best_v = key, v
+        if best_v < 0:
+            return False
+        s.move(best_v, dst)
+    return lo <= W[a] <= hi and lo <= W[b] <= hi
+
+
+def _pair_resplit(s: "_Search", a: int, b: int, rng: np.random.Generator, tries: int = 2) -> bool:
+    """Re-bisect the union of neighbouring parts ``a`` and ``b``; keep it if better.
+
+    The union is cut in two at half its workload by the sign of ``d1 - d2`` (graph
+    distances to two seeds: the parts' centres, then random pseudo-diameters),
+    balanced and refined in place with moves between ``a`` and ``b`` only; the
+    better of old and new is kept (balance violation first, then the objective).
+    """
+    locked = s.locked
+    idx = np.fromiter(sorted(s.mem[a] | s.mem[b]), np.int64)
+    if idx.size < 3 or any(locked[v] for v in idx.tolist()):
+        return False
+    sub = sp.csr_array(s.adj[idx][:, idx])
+    coo = sub.tocoo()
+    rows, cols, data = coo.row, coo.col, coo.data
+    m = idx.size
+    wsub, arsub, pesub = s.w_arr[idx], s.ar_arr[idx], s.pe_arr[idx]
+    gsame = None
+    if s.groups_arr is not None and s.c_group:
+        gsub = s.groups_arr[idx]
+        gsame = (gsub[rows] == gsub[cols]).astype(float)
+    home = None
+    if s.home is not None and s.c_home:
+        hv = np.asarray([s.home[v] for v in idx.tolist()])
+        home = np.where(hv == a, 0, np.where(hv == b, 1, -1))
+    parts = (a, b)
+    ids = idx.tolist()
+
+    def current() -> np.ndarray:
+        lab = s.lab
+        return np.fromiter((lab[v] == b for v in ids), np.int64, m)
+
+    def key_of(lab: np.ndarray) -> tuple[float, float]:
+        W, A, P = s.W, s.A, s.P
+        viol = sum(max(W[p] - s.hi, s.lo - W[p], 0.0) for p in parts)
+        obj = s.f(A[a], P[a]) + s.f(A[b], P[b])
+        inv = 1.0 / s.pmean
+        cut = lab[rows] != lab[cols]
+        if s.c_cut:
+            obj -= s.c_cut * 0.5 * float(data[cut].sum()) * inv
+        if gsame is not None:
+            obj -= s.c_group * 0.5 * float((data * gsame)[cut].sum()) * inv
+        if home is not None:
+            obj -= s.c_home * float(wsub[(home >= 0) & (home != lab)].sum())
+        return viol, obj
+
+    def apply(lab: np.ndarray) -> None:
+        now = current()
+        for v, x, y in zip(ids, now.tolist(), lab.tolist()):
+            if x != y:
+                s.move(v, parts[y])
+
+    cur = current()
+    best_key = key_of(cur)
+    best_lab = None
+    root = np.sqrt(arsub)
+    dist = 0.5 * (root[rows] + root[cols])
+    dsub = sp.csr_array((dist, (rows, cols)), shape=(m, m))
+    seed_sets = [_pair_centres(dist, cur, rows, cols, pesub, data)]
+    for _ in range(tries - 1):
+        d0 = dijkstra(dsub, directed=False, indices=int(rng.integers(m)))
+        s1 = int(np.argmax(d0))
+        d1 = dijkstra(dsub, directed=False, indices=s1)
+        seed_sets.append((s1, int(np.argmax(d1))))
+    tol_w = 1e-9 * s.mean
+    for s1, s2 in seed_sets:
+        if s1 == s2:
+            continue
+        d = dijkstra(dsub, directed=False, indices=[s1, s2])
+        if not np.isfinite(d).all():
+            return False  # the two parts do not touch
+        order = np.lexsort((d[0], d[0] - d[1]))
+        cw = np.cumsum(wsub[order])
+        half = 0.5 * cw[-1]
+        c = int(np.searchsorted(cw, half))  # last index of side 0
+        if c > 0 and half - cw[c - 1] < cw[c] - half:
+            c -= 1
+        c = min(max(c, 0), m - 2)
+        lab = np.ones(m, np.int64)
+        lab[order[: c + 1]] = 0
+        lab = _make_contiguous(sub, lab, wsub, 2)
+        if np.bincount(lab, minlength=2).min() == 0:
+            continue
+        # stable ids: the side overlapping the current part a (or its home) more is a
+        ref = cur if home is None else home
+        if wsub[ref == lab].sum() < wsub[ref == 1 - lab].sum():
+            lab = 1 - lab
+        apply(lab)
+        _pair_balance(s, a, b, max_moves=m)
+        now = current()
+        cut = now[rows] != now[cols]
+        cand = idx[np.unique(rows[cut])].tolist()
+        s.refine(max_passes=20, cand=cand, allowed=parts)
+        lab = current()
+        key = key_of(lab)
+        if key[0] < best_key[0] - tol_w or (
+            key[0] <= best_key[0] + tol_w and key[1] > best_key[1] + 1e-9
+        ):
+            best_key, best_lab = key, lab
+    apply(cur if best_lab is None else best_lab)
+    return best_lab is not None
+
+
+def _polish(
+    s: "_Search", rng: np.random.Generator, max_tries: int, deadline: float,
+    balance_only: bool = False,
+) -> int:
+    """Iterated pair re-splitting: parts outside the bounds first, then the
+    worst-shaped parts (with ``balance_only``, only parts outside the bounds).
+
+    Returns the number of accepted re-splits.  Work is bounded by ``max_tries``
+    pair attempts (deterministic) and by ``deadline``.
+    """
+    k = s.k
+    if k < 2 or max_tries <= 0:
+        return 0
+    version = [0] * k
+    tried: dict[tuple[int, int], tuple[int, int]] = {}
+    done = accepted = 0
+    while done < max_tries:
+        improved = False
+        adjp = s.part_graph()
+        pp = [_FOUR_PI * s.A[p] / (s.P[p] * s.P[p]) for p in range(k)]
+        viol = [max(s.W[p] - s.hi, s.lo - s.W[p], 0.0) for p in range(k)]
+        order = sorted(range(k), key=lambda p: (-viol[p], pp[p], p))
+        if balance_only:
+            order = [p for p in order if viol[p] > 0]
+        for a in order:
+            for b in sorted(adjp[a], key=lambda q: (pp[q], q)):
+                key = (min(a, b), max(a, b))
+                stamp = (version[key[0]], version[key[1]])
+                if tried.get(key) == stamp:
+                    continue
+                if done >= max_tries or time.perf_counter() > deadline:
+                    break
+                done += 1
+                if _pair_resplit(s, key[0], key[1], rng):
+                    accepted += 1
+                    improved = True
+                    version[a] += 1
+                    version[b] += 1
+                    for p in (a, b):
+                        pp[p] = _FOUR_PI * s.A[p] / (s.P[p] * s.P[p])
+                tried[key] = (version[key[0]], version[key[1]])
+            else:
+                continue
+            break
+        if not improved or time.perf_counter() > deadline:
+            break
+    return accepted
+
+
+# ----------------------------------------------------------------------------------------
 # public kernel
 # ----------------------------------------------------------------------------------------
 
@@ -1182,23 +1520,53 @@ def partition_graph(
         return _evaluate(adj, np.zeros(n, np.int64), 1, w, ar, pe, tolerance, seed)
 
     # adaptive number of restarts: cheap graphs get several tries
-    n_tries = max(1, min(6, int(60000 // (n + 50 * k))))
-    best: tuple[tuple[float, float], np.ndarray] | None = None
+    n_tries = max(2, min(10, int(30000 // (n + 50 * k)), 2 + n // 16))
+    if problems:  # no plan meets the tolerance: a few tries for the best effort
+        n_tries = min(n_tries, 3)
+    use_metis = fixed_arr is None and _pymetis is not None and USE_METIS
+    if use_metis:
+        methods = ["metis", "bisection", "metis", "metis", "voronoi", "metis", "metis",
+                   "bisection", "metis", "metis"]
+    else:
+        methods = ["bisection", "bisection", "voronoi"]
+    locked = None if fixed_arr is None else fixed_arr >= 0
+    cands: list[tuple[tuple[float, float], int, np.ndarray]] = []
     for attempt in range(n_tries):
         if attempt and time.perf_counter() > deadline:
             break
         sub = np.random.default_rng(rng.integers(2**63))
-        method = "voronoi" if attempt % 3 == 2 else "bisection"
+        method = methods[attempt % len(methods)]
+        if method == "metis" and methods[: attempt % len(methods)].count("metis") % 2:
+            method = "metis2"
         lab = _run_once(
             adj, k, w, ar, pe, lo, hi, tolerance, groups, fixed_arr, sub, deadline, method
         )
-        res = _evaluate(adj, lab, k, w, ar, pe, tolerance, seed)
-        pp = res.polsby_popper
-        viol = max(res.balance_max - 1 - tolerance, 1 - tolerance - res.balance_min, 0.0)
-        key = (viol, -(pp.mean() + 0.5 * pp.min()))
+        if lab is None:
+            continue
+        cands.append((_plan_key(adj, lab, k, w, ar, pe, tolerance), attempt, lab))
+    if not cands:  # METIS unavailable at run time: own start
+        sub = np.random.default_rng(rng.integers(2**63))
+        lab = _run_once(adj, k, w, ar, pe, lo, hi, tolerance, groups, fixed_arr, sub,
+                        deadline, "bisection" if fixed_arr is None else "voronoi")
+        assert lab is not None
+        cands.append((_plan_key(adj, lab, k, w, ar, pe, tolerance), 0, lab))
+    cands.sort(key=lambda c: (c[0], c[1]))
+    # iterated pair re-splitting of the best start(s)
+    best: tuple[tuple[float, float], np.ndarray] | None = None
+    n_polish = max(1, min(4, int(12000 // (n + 50 * k)), 1 + n // 100))
+    budget = _polish_budget(n, k)
+    for key0, attempt, lab in cands[:n_polish]:
+        if best is not None and time.perf_counter() > deadline:
+            break
+        sub = np.random.default_rng([seed & 0xFFFFFFFF, attempt, 7])
+        lab = _polish_plan(adj, lab, k, w, ar, pe, lo, hi, groups, locked, sub, deadline,
+                           budget)
+        key = _plan_key(adj, lab, k, w, ar, pe, tolerance)
         if best is None or key < best[0]:
             best = (key, lab)
     assert best is not None
+    labels = _ensure_nonempty(adj, _make_contiguous(adj, best[1], w, k), w, k, locked)
+    best = (best[0], labels)
     res = _evaluate(adj, best[1], k, w, ar, pe, tolerance, seed)
     if not res.feasible and strict:
         raise InfeasibleError(
@@ -1208,6 +1576,55 @@ def partition_graph(
             "near the heavy parts, or pass strict=False to get this plan anyway."
         )
     return res
+
+
+def _plan_key(
+    adj: sp.csr_array, lab: np.ndarray, k: int, w: np.ndarray, ar: np.ndarray,
+    pe: np.ndarray, tolerance: float,
+) -> tuple[float, float]:
+    """Ranking of plans: balance violation first, then -(mean PP + 0.5 min PP)."""
+    W, A, P, cnt = _part_stats(adj, lab, k, w, ar, pe)
+    mean = W.sum() / k
+    if cnt.min() == 0:
+        return (math.inf, 0.0)
+    viol = max(float(W.max() / mean) - 1 - tolerance, 1 - tolerance - float(W.min() / mean), 0.0)
+    pp = _FOUR_PI * A / P**2
+    return (round(viol, 12), -float(pp.mean() + 0.5 * pp.min()))
+
+
+def _polish_budget(n: int, k: int) -> int:
+    """Pair re-split attempts for a plan: about three sweeps over the part pairs,
+    capped by the work (units moved through bisections) for big graphs."""
+    pairs = 3 * k  # planar part graphs have fewer than 3k edges
+    if n <= 10_000:
+        return 3 * pairs
+    return int(min(3 * pairs, max(k // 2, 50_000 // max(1, 2 * n // k))))
+
+
+def _new_search(
+    adj: sp.csr_array, labels: np.ndarray, k: int, w: np.ndarray, ar: np.ndarray,
+    pe: np.ndarray, lo: float, hi: float, groups: np.ndarray | None,
+    locked: np.ndarray | None, rng: np.random.Generator, deadline: float,
+) -> _Search:
+    s = _Search(adj, labels, k, w, ar, pe, lo, hi, groups, locked, rng, deadline)
+    s.c_cut = 0.0
+    s.c_group = 0.5 if groups is not None else 0.0
+    s.c_worst = 0.02
+    return s
+
+
+def _polish_plan(
+    adj: sp.csr_array, labels: np.ndarray, k: int, w: np.ndarray, ar: np.ndarray,
+    pe: np.ndarray, lo: float, hi: float, groups: np.ndarray | None,
+    locked: np.ndarray | None, rng: np.random.Generator, deadline: float, budget: int,
+) -> np.ndarray:
+    s = _new_search(adj, labels, k, w, ar, pe, lo, hi, groups, locked, rng, deadline)
+    _polish(s, rng, budget, deadline)
+    s.refine()
+    if s.violation() > 0:
+        s.diffuse()
+        s.repair()
+    return np.asarray(s.lab, dtype=np.int64)
 
 
 def _run_once(
@@ -1224,19 +1641,26 @@ def _run_once(
     rng: np.random.Generator,
     deadline: float,
     method: str = "bisection",
-) -> np.ndarray:
-    if fixed is None and method == "bisection":
+) -> np.ndarray | None:
+    if method.startswith("metis"):
+        # every other METIS start gets a looser balance (more room for compact cuts)
+        loose = 2.0 if method == "metis2" else 1.0
+        labels = _metis_init(adj, k, w, loose * tolerance, int(rng.integers(2**31 - 1)))
+        if labels is None:
+            return None
+    elif fixed is None and method == "bisection":
         labels = _bisection_init(adj, k, w, ar, pe, rng)
     else:
         labels = _voronoi_init(adj, k, w, ar, pe, fixed, tolerance, rng)
-    labels = _make_contiguous(adj, labels, w, k)
     locked = None if fixed is None else fixed >= 0
-    s = _Search(adj, labels, k, w, ar, pe, lo, hi, groups, locked, rng, deadline)
-    s.c_cut = 0.0
-    s.c_group = 0.5 if groups is not None else 0.0
-    s.c_worst = 0.02
+    labels = _ensure_nonempty(adj, _make_contiguous(adj, labels, w, k), w, k, locked)
+    s = _new_search(adj, labels, k, w, ar, pe, lo, hi, groups, locked, rng, deadline)
     s.diffuse()
     s.repair()
+    if s.violation() > 0 and w.max() <= hi:
+        # re-split pairs around the parts still outside the bounds
+        _polish(s, rng, 2 * k, deadline, balance_only=True)
+        s.repair()
     s.refine()
     if s.violation() > 0:
         s.diffuse()
@@ -1421,6 +1845,7 @@ def resplit_graph(
     s = _Search(adj, labels, k, w, ar, pe, lo, hi, None, locked, rng, deadline,
                 old=home, old_weight=20.0 / mean)
     s.c_worst = 0.02
+
     s.repair()
     if s.violation() > 0:
         s.diffuse()

@@ -33,42 +33,91 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo",
         help="run the main job on the built-in synthetic sample district and write maps and tables",
-        description="Build the synthetic sample district and write its map (PNG), summary (CSV), "
-        "layers (GeoPackage) and a short report to a folder.",
+        description="Build the synthetic sample district, draw its grids (the 12 existing ones, a fresh "
+        "partition and the 12 -> 15 redraw), and write maps (PNG), tables (CSV), plans (GeoPackage) and "
+        "a short report to a folder.",
     )
     demo.add_argument("--out", default="demo", help="output folder (default: ./demo)")
-    demo.add_argument("--seed", type=int, default=0, help="seed of the sample district (default: 0)")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the sample district and the plans (default: 0)")
+    demo.add_argument("--grids", type=int, default=15, help="number of grids to draw (default: 15, as Guiding county's 12 -> 15)")
     parser.set_defaults(version_string=f"gridplan {__version__}")
     return parser
 
 
-def _demo(out: Path, seed: int, log: logging.Logger) -> int:
+def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import pandas as pd
 
     from .datasets import sample_district
+    from .grids import GridPlan, partition, resplit
 
     t0 = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+
+    def wrote(name: str) -> None:
+        written.append(name)
+        log.info("wrote %s", out / name)
+
     district = sample_district(seed=seed)
     log.info("built %r in %.1f s", district, time.perf_counter() - t0)
     summary = district.summary()
     summary.to_csv(out / "district_summary.csv", header=["value"], index_label="fact")
+    wrote("district_summary.csv")
     communities = district.communities.drop(columns="geometry").copy()
     communities["area_km2"] = (district.communities.area / 1e6).round(3)
     communities.to_csv(out / "communities.csv", index=False)
+    wrote("communities.csv")
     fig, ax = plt.subplots(figsize=(9, 9))
     district.plot(ax=ax)
     fig.savefig(out / "district.png", dpi=130, bbox_inches="tight")
     plt.close(fig)
+    wrote("district.png")
     district.to_file(out / "district.gpkg")
-    lines = [f"gridplan demo (seed={seed})", "", summary.to_string(), "", "notes:"]
+    wrote("district.gpkg")
+
+    t1 = time.perf_counter()
+    before = GridPlan.from_district_grids(district)
+    fresh = partition(district, n_grids, seed=seed)
+    redraw = resplit(district, n_grids, seed=seed)
+    log.info("partitioned and redrew %d -> %d grids in %.1f s", before.n_grids, n_grids, time.perf_counter() - t1)
+    plans = {f"existing_{before.n_grids}": before, f"partition_{n_grids}": fresh, f"resplit_{before.n_grids}_to_{n_grids}": redraw}
+    metrics = pd.DataFrame({name: plan.metrics() for name, plan in plans.items()}).T
+    comparison = pd.DataFrame({name: plan.compare(before).summary for name, plan in plans.items() if plan is not before}).T
+    table = metrics.join(comparison[["disruption", "disruption_lower_bound", "ratio_to_bound"]])
+    table.to_csv(out / "plan_metrics.csv", index_label="plan")
+    wrote("plan_metrics.csv")
+    fig, axes = plt.subplots(1, 3, figsize=(21, 7.5))
+    for ax, (name, plan) in zip(axes, plans.items()):
+        m = plan.metrics()
+        plan.plot(ax=ax, column="weight", labels=False,
+                  title=f"{name.replace('_', ' ')}: balance {m['balance_min']:.2f}-{m['balance_max']:.2f}, PP {m['pp_mean']:.2f}")
+    fig.savefig(out / "grids_12_15.png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    wrote("grids_12_15.png")
+    change = redraw.compare(before)
+    fig, ax = plt.subplots(figsize=(9, 9))
+    change.plot(ax=ax)
+    fig.savefig(out / "redraw_transfers.png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    wrote("redraw_transfers.png")
+    change.transfers.to_csv(out / "redraw_transfers.csv", index=False)
+    wrote("redraw_transfers.csv")
+    for name, plan in plans.items():
+        plan.to_file(out / f"plan_{name}.gpkg")
+        wrote(f"plan_{name}.gpkg")
+        plan.grids.drop(columns="geometry").to_csv(out / f"plan_{name}_grids.csv", index=False)
+        wrote(f"plan_{name}_grids.csv")
+
+    lines = [f"gridplan demo (seed={seed})", "", summary.to_string(), "", "plans:", table.to_string(), "", "notes:"]
     lines += [f"- {n}" for n in district.notes]
+    lines += ["", "files:"] + [f"- {name}" for name in written]
     (out / "README.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    for name in ("district.png", "district_summary.csv", "communities.csv", "district.gpkg", "README.txt"):
-        log.info("wrote %s", out / name)
+    log.info("wrote %s", out / "README.txt")
+    log.info("\n%s", table[["balance_min", "balance_max", "pp_mean", "pp_min", "cut_edges", "contiguous", "disruption"]].to_string())
     log.info("done in %.1f s", time.perf_counter() - t0)
     return 0
 
@@ -91,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.propagate = False
     try:
         if args.command == "demo":
-            return _demo(Path(args.out), args.seed, log)
+            return _demo(Path(args.out), args.seed, args.grids, log)
         parser.print_help()
         return 0
     except GridplanError as exc:

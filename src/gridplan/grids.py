@@ -54,6 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["GridPlan", "PlanComparison", "partition", "resplit", "METHODS"]
 
 METHODS = ("multilevel",)
+_SHP_NAMES = {"communities": "comm_codes", "subdistrict": "subdist"}
 _UNIT_COLUMNS = ["area_m2", "perimeter_m", "population", "street_m", "community", "subdistrict", "weight"]
 
 
@@ -289,9 +290,10 @@ class GridPlan:
 
         Disruption is the share of workload whose grid changes when every new grid is matched
         one-to-one to an old grid by a maximum-weight matching (unmatched new grids count as
-        changed). Its lower bound follows from balance alone: at most
-        Σ min(old grid weight, (1 + tolerance) × mean new weight) can be retained, over the
-        min(old, new) largest terms.
+        changed). Its lower bound follows from balance alone, as the larger of two bounds: at
+        most Σ min(old grid weight, (1 + tolerance) × mean new weight) can be retained (over the
+        min(old, new) largest terms), and the new grids beyond the old count, each holding at
+        least (1 − tolerance) × mean, retain nothing.
         """
         old_labels = other._labels_on(self)
         w = self.units["weight"].to_numpy(dtype=float)
@@ -306,7 +308,9 @@ class GridPlan:
         mean_new = total / k_new
         old_w = np.bincount(old_labels[known], weights=w[known], minlength=k_old)
         terms = np.sort(np.minimum(old_w, (1 + tol) * mean_new))[::-1][: min(k_old, k_new)]
-        lb = max(0.0, 1 - float(terms.sum()) / total)
+        # new grids beyond the old count are unmatched, and each holds at least (1 - tol) x mean
+        unmatched = max(0, k_new - k_old) * (1 - tol) * mean_new
+        lb = max(0.0, 1 - float(terms.sum()) / total, unmatched / total)
         match = np.full(k_new, -1)
         match[rows] = cols
         new_codes, old_codes = self.grids["code"].to_numpy(), other.grids["code"].to_numpy()
@@ -427,7 +431,8 @@ class GridPlan:
         ``.gpkg``: lossless (units, grids, adjacency, parameters, notes); read it back with
         :meth:`read_file`. ``.geojson``/``.json`` and ``.shp``: the grids layer only, for
         desktop GIS and web maps (a Shapefile gets a ``.cpg`` saying UTF-8 so Chinese names
-        survive). ``crs`` converts the exported layer, e.g. ``crs="GCJ-02"`` for display on
+        survive; ``communities`` and ``subdistrict`` become ``comm_codes`` and ``subdist``,
+        as dBASE names have at most 10 characters). ``crs`` converts the exported layer, e.g. ``crs="GCJ-02"`` for display on
         Amap/Tencent base maps (only for exports; the GeoPackage stays in the plan's CRS).
         """
         path = Path(path)
@@ -443,6 +448,7 @@ class GridPlan:
         if suffix in (".geojson", ".json"):
             out.to_file(path, driver="GeoJSON")
         elif suffix == ".shp":
+            out = out.rename(columns=_SHP_NAMES)  # dBASE names are at most 10 characters
             out.to_file(path, driver="ESRI Shapefile", encoding="UTF-8")
             path.with_suffix(".cpg").write_text("UTF-8", encoding="ascii")
         elif suffix == ".gpkg":
@@ -576,10 +582,13 @@ def _finish(units: Units, labels: np.ndarray, params: dict[str, Any], notes: lis
             strict: bool, tolerance: float, codes: Sequence[str] | None = None) -> GridPlan:
     plan = GridPlan(units.frame, labels, units.adjacency, params=params, notes=notes, codes=codes,
                     source_crs=source_crs)
-    m = plan.metrics()
-    if not m["within_tolerance"]:
-        msg = (f"no plan within ±{tolerance:.1%} was found: grid workloads range {m['balance_min']:.3f}-"
-               f"{m['balance_max']:.3f} of the mean (off by {max(m['balance_max'] - 1, 1 - m['balance_min']) - tolerance:.1%})")
+    free = ~plan.grids["code"].isin(params.get("locked") or [])
+    w = plan.grids.loc[free, "weight"].to_numpy(dtype=float)
+    hi, lo = float(w.max() / w.mean()), float(w.min() / w.mean())
+    if hi > 1 + tolerance + 1e-9 or lo < 1 - tolerance - 1e-9:
+        scope = "the grids not locked" if (~free).any() else "grid"
+        msg = (f"no plan within ±{tolerance:.1%} was found: {scope} workloads range {lo:.3f}-{hi:.3f} of the mean "
+               f"(off by {max(hi - 1, 1 - lo) - tolerance:.1%})")
         if strict:
             raise InfeasibleError(msg + "; use a larger tolerance, smaller units, or strict=False for the best plan")
         plan.notes.append(msg)
@@ -669,7 +678,8 @@ def partition(
         Multilevel partitioning with contiguity-preserving boundary refinement.
     locked : list of str, optional
         Codes of the district's existing grids to keep exactly as they are; the rest of the
-        district is cut into ``n_grids - len(locked)`` grids.
+        district is cut into ``n_grids - len(locked)`` grids, balanced among themselves
+        (the tolerance applies to the grids that are not locked).
     strict : bool
         Raise :class:`InfeasibleError` when no plan within tolerance is found (default), or
         return the best plan with a :class:`GridplanWarning` saying by how much it misses.

@@ -380,7 +380,7 @@ def _snap_to_lines(parts: _Parts, candidates: np.ndarray, tol: float) -> np.ndar
 
 def _map_pieces(
     pieces: np.ndarray, parts: np.ndarray, part_row: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Map noded pieces back to the input parts they lie on, and orient them like those parts.
 
     A part covers a piece when the piece's two ends and its points at 25/50/75 %
@@ -388,8 +388,8 @@ def _map_pieces(
     coordinates by about one grid cell at most). Among covering parts, the one
     from the lowest row position wins, then the lowest part id.
 
-    Returns the oriented pieces, the winning part of each piece and the number of
-    parts covering it (>= 1).
+    Returns the oriented pieces, the winning part of each piece, the number of
+    parts covering it (>= 1) and an id of the set of covering parts.
     """
     n = len(pieces)
     samples = [shapely.line_interpolate_point(pieces, f, normalized=True) for f in (0.5, 0.0, 0.25, 0.75, 1.0)]
@@ -407,24 +407,25 @@ def _map_pieces(
     pc, sc = pc[order], sc[order]
     source = sc[_run_starts(pc)]
     n_cover = np.bincount(pc, minlength=n)
+    cover_set = pd.factorize(pd.Series(sc).groupby(pc).agg(tuple).reindex(np.arange(n)))[0]
     flip = shapely.line_locate_point(parts[source], samples[2]) > shapely.line_locate_point(
         parts[source], samples[3]
     )
     pieces = pieces.copy()
     pieces[flip] = shapely.reverse(pieces[flip])
-    return pieces, source, n_cover
+    return pieces, source, n_cover, cover_set
 
 
 def _merge_false_nodes(
-    pieces: np.ndarray, source: np.ndarray, u: np.ndarray, v: np.ndarray,
+    pieces: np.ndarray, cover_set: np.ndarray, u: np.ndarray, v: np.ndarray,
     node_xy: np.ndarray, part_ends: np.ndarray,
 ) -> tuple[np.ndarray, int]:
     """Join pieces across nodes that the noding put inside a dissolved overlap.
 
     Snap-rounding nodes a line at every vertex of a line overlapping it, so the
     overlap of two copies of a street is cut at each vertex. Such a node has
-    degree 2, both its pieces come from the same input part, and it is no input
-    line's end; the pieces meeting there are merged back. Returns the pieces and
+    degree 2, the same input parts cover the pieces on both sides, and it is no
+    input line's end; the pieces meeting there are merged back. Returns the pieces and
     how many nodes were removed.
     """
     n_node = len(node_xy)
@@ -438,7 +439,7 @@ def _merge_false_nodes(
     order = np.lexsort((piece, node))
     node, piece = node[order], piece[order]
     a, b = piece[0::2], piece[1::2]  # degree 2: exactly two entries per candidate node
-    false = (a != b) & (source[a] == source[b])
+    false = (a != b) & (cover_set[a] == cover_set[b])
     a, b = a[false], b[false]
     if a.size == 0:
         return pieces, 0
@@ -463,6 +464,8 @@ def _merge_false_nodes(
     d_end, n_end = cKDTree(node_xy).query(np.where(ok_xy[:, None], ends_xy, 0.0), distance_upper_bound=_MERGE)
     end_real = ok_xy & np.isfinite(d_end) & real[np.minimum(n_end, n_node - 1)]
     good &= end_real[0::2] & end_real[1::2]
+    if not good.any():
+        return pieces, 0
     out = list(pieces[~multi])
     keep_group = np.zeros(len(grp_ids), dtype=bool)
     keep_group[good] = True
@@ -644,14 +647,22 @@ class StreetNetwork:
         report["zero_length_dropped"] = zero_dropped + micro
         if len(pieces) == 0:
             raise NetworkError("noding left no line longer than 10 µm; check the coordinates' units")
-        pieces, source, n_cover = _map_pieces(pieces, src_geoms, src_row)
+        pieces, source, n_cover, cover_set = _map_pieces(pieces, src_geoms, src_row)
         pieces, node_xy, u, v = _number_nodes(pieces)
-        pieces, n_false = _merge_false_nodes(pieces, source, u, v, node_xy, part_ends)
+        pieces, n_false = _merge_false_nodes(pieces, cover_set, u, v, node_xy, part_ends)
         if n_false:
-            pieces, source, n_cover = _map_pieces(pieces, src_geoms, src_row)
+            pieces, source, n_cover, _ = _map_pieces(pieces, src_geoms, src_row)
             pieces, node_xy, u, v = _number_nodes(pieces)
+        # pieces that only became identical when nearby ends were merged into one node
+        key = pd.Series(shapely.to_wkb(shapely.normalize(pieces)))
+        same = key.iloc[np.lexsort((np.arange(len(key)), src_row[source]))].duplicated()
+        twins = np.sort(same.index[same.to_numpy()].to_numpy())
+        if twins.size:
+            keep = np.ones(len(pieces), dtype=bool)
+            keep[twins] = False
+            pieces, source, n_cover, u, v = (a[keep] for a in (pieces, source, n_cover, u, v))
         piece_len = shapely.length(pieces)
-        report["duplicate_pieces_removed"] = int((n_cover - 1).sum())
+        report["duplicate_pieces_removed"] = int((n_cover - 1).sum()) + int(twins.size)
         report["overlap_length_removed_m"] = float(shapely.length(src_geoms).sum() - piece_len.sum())
 
         # nodes placed inside an input line (not at one of its ends)

@@ -119,6 +119,8 @@ def finish(ax: "Axes", title: str, *, legend: Sequence[tuple[str, str, str]] | I
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
     ax.set_title(label(title, "map"))
     scale_bar(ax)
     handles = [Line2D([0], [0], color=c, linestyle=s, label=lbl) for lbl, c, s in legend]

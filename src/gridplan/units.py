@@ -146,7 +146,7 @@ def _shared_lengths(geoms: np.ndarray, tol: float = _SHARED_TOL) -> tuple[np.nda
     near = shapely.buffer(geoms[right], tol, quad_segs=2)
     # digitised layers (real communities) do not share vertices: measure within tol, minus the ends' overshoot
     approx = np.maximum(shapely.length(shapely.intersection(rings[left], near)) - 2 * tol, 0.0)
-    length = np.maximum(exact, approx)
+    length = np.where(exact > 0, exact, approx)  # exact wherever the linework is noded
     keep = length > _MIN_SHARED
     return left[keep], right[keep], length[keep]
 
