@@ -117,6 +117,16 @@ def test_t_junction_gap_beyond_tolerance_stays_a_dead_end():
             net.require_connected()
 
 
+def test_duplicated_dead_end_is_still_snapped():
+    # the stem is drawn twice; its ends touch only each other, so they still count as dangling
+    stem = LineString([(50, 0.5), (50, 80)])
+    net = build([LineString([(0, 0), (100, 0)]), stem, stem.reverse()])
+    assert (net.n_nodes, net.n_edges, net.n_components) == (4, 3, 1)
+    assert net.noding_report["endpoints_snapped"] == 2
+    assert net.noding_report["duplicate_pieces_removed"] == 1
+    assert net.edges.street.tolist().count(1) == 1
+
+
 def test_end_to_end_gap_is_closed_at_the_midpoint():
     net = build([LineString([(0, 0), (10, 0)]), LineString([(10.4, 0), (20, 0)])])
     assert (net.n_nodes, net.n_edges, net.n_components) == (3, 2, 1)
@@ -134,6 +144,17 @@ def test_near_miss_at_a_junction_joins_the_junction_not_the_line():
     junction = node_at(net, 50, 0)
     assert net.nodes.degree[junction] == 4
     assert net.noding_report["endpoints_snapped"] == 1
+
+
+def test_near_miss_at_a_crossing_joins_the_crossing():
+    # the crossing has no vertex in either line; the late street ends 0.4 m from the
+    # bar and 0.64 m from the crossing, and joins the crossing rather than make a sliver
+    bar = LineString([(0, 0), (100, 0)])
+    cross = LineString([(50, -50), (50, 50)])
+    late = LineString([(80, 40), (50.5, 0.4)])
+    net = build([bar, cross, late])
+    assert (net.n_nodes, net.n_edges) == (6, 5)
+    assert net.nodes.degree[node_at(net, 50, 0)] == 5
 
 
 def test_jittered_crossing_ends_meet_in_one_node():
@@ -216,6 +237,13 @@ def test_closed_ring_alone_is_a_self_loop():
     assert net.nodes.degree[0] == 2
     assert nx.number_of_selfloops(net.graph) == 1
     assert net.to_sparse().nnz == 0  # self-loops never shorten a path
+
+
+def test_linear_ring_rows_are_read_as_closed_lines():
+    ring = shapely.LinearRing([(0, 0), (10, 0), (10, 10), (0, 10)])
+    net = build([ring, LineString([(5, -5), (5, 0)])])
+    assert (net.n_nodes, net.n_edges, net.n_components) == (3, 3, 1)
+    assert net.total_length_km * 1000 == pytest.approx(45.0)
 
 
 def test_closed_ring_touched_by_a_street_is_split_there():
@@ -422,6 +450,9 @@ def test_rows_that_are_not_lines():
     with pytest.raises(GeometryError, match="'bad-point', 'bad-poly'") as err:
         StreetNetwork.from_lines(lines)
     assert "geom_type.isin" in str(err.value) and "Point, Polygon" in str(err.value)
+    collection = shapely.GeometryCollection([LINE])
+    with pytest.raises(GeometryError, match="explode"):
+        StreetNetwork.from_lines(frame([LINE, collection], index=["a", "gc"]))
 
 
 def test_missing_and_empty_geometries():
@@ -531,12 +562,13 @@ def test_six_thousand_messy_segments_in_well_under_two_seconds():
     dup = rng.choice(len(geoms), 300, replace=False)
     lines = frame(np.r_[geoms, shapely.reverse(geoms[dup])])
     assert len(lines) == 6240
+    # CPU time of this process, so a busy machine does not fail the test (wall ~0.7 s idle)
     best = np.inf
     for _ in range(2):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         net = StreetNetwork.from_lines(lines)
-        best = min(best, time.perf_counter() - t0)
-    assert best < 2.0, f"from_lines took {best:.2f} s"
+        best = min(best, time.process_time() - t0)
+    assert best < 2.0, f"from_lines took {best:.2f} s of CPU"
     # every jittered junction became one node; the 300 copies were dissolved
     assert (net.n_nodes, net.n_edges, net.n_components) == (k * k, 2 * k * (k - 1), 1)
     assert net.noding_report["duplicate_pieces_removed"] == 300
@@ -557,11 +589,11 @@ def test_changan_network(changan):
     with pytest.raises(CRSError, match="lon/lat"):
         StreetNetwork.from_lines(changan)
     utm = changan.to_crs(32649)  # the CRS the data README measured 470.8 km in
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     with pytest.warns(GridplanWarning, match="'length' -> 'length_source'"):
         net = StreetNetwork.from_lines(utm)
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 2.0, f"from_lines took {elapsed:.2f} s"
+    elapsed = time.process_time() - t0
+    assert elapsed < 2.0, f"from_lines took {elapsed:.2f} s of CPU"
     report = net.noding_report
 
     # Two-way carriageways are drawn as two *offset* one-way links, not on top of each

@@ -413,6 +413,20 @@ def test_given_multipolygon():
     assert nx.number_connected_components(g) <= 2
 
 
+def test_given_boundary_with_hole():
+    c = _given_outline(10.0).centroid
+    square = shapely.box(c.x - 4000, c.y - 4000, c.x + 4000, c.y + 4000)
+    hole = shapely.Point(c.x + 1500, c.y + 1000).buffer(600)
+    f = build_sample_frames(2, boundary=square.difference(hole))
+    outline = f["boundary"].geometry.iloc[0]
+    assert len(outline.interiors) == 1
+    assert not f["streets"].geometry.intersects(hole.buffer(-1)).any()
+    assert not f["population"].geometry.intersects(hole).any()
+    check_streets(f, min_segments=1000)
+    check_communities(f)
+    check_tiles(f["grids"], outline)
+
+
 @pytest.mark.parametrize(
     "bad, error",
     [

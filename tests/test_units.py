@@ -117,6 +117,22 @@ def test_islands_are_joined_with_a_warning():
     assert connected_components(units.adjacency, directed=False)[0] == 1
 
 
+def test_tiny_island_contact_never_exceeds_its_outline():
+    """A sub-metre sliver with no rook neighbour (real data has them) is joined with a contact
+    shorter than its own perimeter, so grid perimeters stay consistent."""
+    from gridplan.units import _join_islands
+
+    big = shapely.box(0, 0, 100, 100)
+    tiny = shapely.box(100.2, 50, 100.3, 50.1)  # 0.1 m square, 0.2 m away: perimeter 0.4 m
+    geoms = np.array([big, tiny])
+    from scipy import sparse
+
+    adj, islands = _join_islands(geoms, sparse.csr_matrix((2, 2)))
+    assert islands == [[1]]
+    assert 0 < adj[0, 1] <= 0.25 * tiny.length
+    assert np.asarray(adj.sum(axis=1)).ravel()[1] <= tiny.length
+
+
 @settings(max_examples=15, deadline=None)
 @given(st.integers(3, 12), st.floats(300, 3000), st.integers(0, 10_000))
 def test_cells_tile_any_polygon(n, radius, seed):

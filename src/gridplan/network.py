@@ -7,17 +7,25 @@ turns such a layer into a graph whose nodes are real junctions and dead ends:
 
 1. **explode** MultiLineStrings into parts (Z is ignored; parts of zero length
    are dropped and counted);
-2. **snap** dangling endpoints within ``snap_tolerance`` metres: first onto the
-   nearest other endpoint (so a street stopping short of a junction joins the
-   junction, and two ends facing each other across a gap meet), then onto the
-   nearest point of another line (T-junctions; a street overshooting a street
-   by less than the tolerance is pulled back onto it);
+2. **snap** dangling endpoints (ends at a dead end of the network as drawn)
+   within ``snap_tolerance`` metres: first onto nearby endpoints (a street
+   stopping short of a junction joins the junction; ends facing each other
+   across a gap meet at their midpoint; a nearly closed ring closes), then onto
+   the nearest point of another line (T-junctions; a street overshooting a
+   street by less than the tolerance is pulled back onto it);
 3. **node** all lines where they cross or touch, with GEOS snap-rounding on a
    1 µm grid (``shapely.union_all(..., grid_size=1e-6)``), which also dissolves
-   duplicated and overlapping segments into one piece;
-4. **map** every noded piece back to the input row it comes from (an STRtree
-   query; the row with the lowest position wins) and orient it like that row;
+   duplicated and overlapping segments into one piece; ends closer than 10 µm
+   become one node, and nodes the rounding adds inside an overlap are removed
+   again, so every node is a junction, a dead end or the end of an input line;
+4. **map** every noded piece back to the input part it lies on (an STRtree
+   query; among duplicates the row with the lowest position wins) and orient it
+   like that part;
 5. number nodes 0..n-1 by ascending (x, y).
+
+The result depends on the input only, never on chance; row order matters only
+for which of several duplicated rows gives its attributes (and direction) to the
+shared edge.
 
 What each step did is counted in :attr:`StreetNetwork.noding_report`.
 
@@ -268,53 +276,67 @@ def _number_nodes(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return shapely.linestrings(xy, indices=owner), uniq, u, v
 
 
-def _dangling_ends(parts: _Parts) -> np.ndarray:
-    """Endpoints at a dead end (degree-1 node) of the network the parts form when noded as they are.
+def _dangling_ends(parts: _Parts, pieces: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Find the dead ends and junctions of the network the parts form when noded as they are.
 
-    Judging by degree rather than by "touches another line" makes the ends of a
-    duplicated line dangling too, and keeps ends on T-junctions, end-to-end joins
-    and closed rings fixed.
+    Returns a mask of the endpoints at a dead end (a degree-1 node) and the
+    coordinates of the junctions: nodes of degree 3 or more (crossings included)
+    not counting dead-end stubs up to ``tol`` long, so two near-miss ends that
+    overshoot each other do not make a junction. Judging by degree rather than by
+    "touches another line" makes the ends of a duplicated line dangling too, and
+    keeps ends on T-junctions, end-to-end joins and closed rings fixed. ``pieces``
+    are the parts noded by :func:`_node_lines`.
     """
-    pieces, _ = _node_lines(parts.geoms)
     if len(pieces) == 0:
-        return np.zeros(2 * parts.n, dtype=bool)
-    _, node_xy, u, v = _number_nodes(pieces)
-    degree = np.bincount(np.r_[u, v], minlength=len(node_xy))
+        return np.zeros(2 * parts.n, dtype=bool), np.empty((0, 2))
+    pieces, node_xy, u, v = _number_nodes(pieces)
+    n = len(node_xy)
+    degree = np.bincount(np.r_[u, v], minlength=n)
+    stub = (shapely.length(pieces) <= tol) & ((degree[u] == 1) | (degree[v] == 1)) & (u != v)
+    strong = degree - np.bincount(np.r_[u[stub], v[stub]], minlength=n)
     dist, node = cKDTree(node_xy).query(parts.ends, distance_upper_bound=_MERGE)
     found = np.isfinite(dist)
     dangling = np.zeros(len(node), dtype=bool)
     dangling[found] = degree[node[found]] == 1
-    return dangling
+    return dangling, node_xy[strong >= 3]
 
 
-def _snap_to_endpoints(parts: _Parts, dangling: np.ndarray, tol: float) -> np.ndarray:
-    """Join dangling endpoints to nearby endpoints within ``tol``; return the moved endpoints.
+def _snap_to_endpoints(
+    parts: _Parts, dangling: np.ndarray, junctions: np.ndarray, tol: float
+) -> np.ndarray:
+    """Join dangling endpoints to nearby endpoints or junctions within ``tol``; return those moved.
 
-    Endpoints are grouped by single linkage: a dangling endpoint links to every
-    endpoint within ``tol`` (the other end of its own line only when that line is
-    longer than ``2 * tol``, so short stubs are not folded onto themselves). In a
-    group that holds a fixed endpoint (one already at a junction) each dangling
-    endpoint moves onto the nearest fixed endpoint within ``tol``; a group of
-    dangling endpoints only (ends facing each other across a gap, jittered ends
-    around a crossing) meets at its centroid. No endpoint moves more than ``tol``;
-    the ones that would are left to :func:`_snap_to_lines`.
+    Points are grouped by single linkage: a dangling endpoint links to every
+    endpoint and junction within ``tol`` (the other end of its own line only when
+    that line is longer than ``2 * tol``, so short stubs are not folded onto
+    themselves). In a group that holds a fixed point (an endpoint that is not
+    dangling, or a junction such as a crossing) each dangling endpoint moves onto
+    the nearest fixed point within ``tol``; a group of dangling endpoints only
+    (ends facing each other across a gap, jittered ends around a crossing) meets
+    at its centroid. No endpoint moves more than ``tol``; the ones that would are
+    left to :func:`_snap_to_lines`.
     """
-    ends, owner = parts.ends, parts.owner
-    n_end = len(ends)
-    if not dangling.any() or n_end < 2:
+    n_end = 2 * parts.n
+    if not dangling.any() or n_end + len(junctions) < 2:
         return np.empty(0, dtype=int)
+    # junctions join as fixed points owned by no part
+    ends = np.vstack([parts.ends, junctions])
+    owner = np.r_[parts.owner, -1 - np.arange(len(junctions))]
+    dangling = np.r_[dangling, np.zeros(len(junctions), dtype=bool)]
+    n_pts = len(ends)
     pairs = cKDTree(ends).query_pairs(tol, output_type="ndarray")
     if len(pairs) == 0:
         return np.empty(0, dtype=int)
     a, b = pairs[:, 0], pairs[:, 1]
     long_part = shapely.length(parts.geoms) > 2.0 * tol
-    keep = (dangling[a] | dangling[b]) & ((owner[a] != owner[b]) | long_part[owner[a]])
+    same_part = owner[a] == owner[b]  # only ever true for two ends of one part
+    keep = (dangling[a] | dangling[b]) & (~same_part | long_part[np.maximum(owner[a], 0)])
     a, b = a[keep], b[keep]
     if a.size == 0:
         return np.empty(0, dtype=int)
-    adj = sparse.coo_matrix((np.ones(a.size), (a, b)), shape=(n_end, n_end))
+    adj = sparse.coo_matrix((np.ones(a.size), (a, b)), shape=(n_pts, n_pts))
     _, group = csgraph.connected_components(adj, directed=False)
-    target = np.full((n_end, 2), np.nan)
+    target = np.full((n_pts, 2), np.nan)
 
     # groups with a fixed endpoint: dangling ends go to the nearest fixed end within tol
     d = np.hypot(*(ends[a] - ends[b]).T)
@@ -338,7 +360,7 @@ def _snap_to_endpoints(parts: _Parts, dangling: np.ndarray, tol: float) -> np.nd
         cy = np.bincount(g, weights=ends[free, 1]) / count
         target[free] = np.column_stack([cx[g], cy[g]])
 
-    moved = np.flatnonzero(~np.isnan(target[:, 0]))
+    moved = np.flatnonzero(~np.isnan(target[:n_end, 0]))
     moved = moved[np.hypot(*(ends[moved] - target[moved]).T) <= tol]
     moved = moved[(ends[moved] != target[moved]).any(axis=1)]
     if moved.size:
@@ -407,7 +429,14 @@ def _map_pieces(
     pc, sc = pc[order], sc[order]
     source = sc[_run_starts(pc)]
     n_cover = np.bincount(pc, minlength=n)
-    cover_set = pd.factorize(pd.Series(sc).groupby(pc).agg(tuple).reindex(np.arange(n)))[0]
+    # id of each piece's set of covering parts: rows of a padded (piece x part) table
+    by_part = np.lexsort((sc, pc))
+    pcs, scs = pc[by_part], sc[by_part]
+    starts = _run_starts(pcs)
+    rank = np.arange(len(pcs)) - np.flatnonzero(starts)[np.cumsum(starts) - 1]
+    table = np.full((n, int(n_cover.max())), -1)
+    table[pcs, rank] = scs
+    cover_set = np.unique(table, axis=0, return_inverse=True)[1].ravel()
     flip = shapely.line_locate_point(parts[source], samples[2]) > shapely.line_locate_point(
         parts[source], samples[3]
     )
@@ -594,9 +623,12 @@ class StreetNetwork:
         Notes
         -----
         Lines are noded wherever they cross, so grade-separated crossings (bridges,
-        tunnels) become junctions as drawn in 2-D. Duplicated or overlapping pieces
-        become one edge whose attributes come from the row with the lowest position;
-        the number of pieces and the length removed are in :attr:`noding_report`.
+        tunnels, interchange ramps) become junctions as drawn in 2-D. Every end of
+        an input line stays a node (also where two lines simply continue each
+        other); degree-2 nodes are not merged away. Duplicated or overlapping
+        pieces become one edge whose attributes and direction come from the row
+        with the lowest position; the number of pieces and the length removed are
+        in :attr:`noding_report`. Coordinates are rounded to 1 µm.
 
         Examples
         --------
@@ -632,9 +664,11 @@ class StreetNetwork:
         p = _Parts(xy[keep_coord].copy(), new_id[part_of_coord[keep_coord]], row[nonzero])
 
         snapped = np.empty(0, dtype=int)
+        noded: tuple[np.ndarray, int] | None = None
         if tol > 0:
-            dangling = _dangling_ends(p)
-            joined = _snap_to_endpoints(p, dangling, tol)
+            noded = _node_lines(p.geoms)
+            dangling, junctions = _dangling_ends(p, noded[0], tol)
+            joined = _snap_to_endpoints(p, dangling, junctions, tol)
             rest = np.setdiff1d(np.flatnonzero(dangling), joined)
             snapped = np.union1d(joined, _snap_to_lines(p, rest, tol))
         report["endpoints_snapped"] = int(snapped.size)
@@ -643,7 +677,9 @@ class StreetNetwork:
         src_geoms, src_row = p.geoms[alive], p.row[alive]
         part_ends = p.ends.reshape(-1, 2, 2)[alive].reshape(-1, 2)
 
-        pieces, micro = _node_lines(src_geoms)
+        if noded is None or snapped.size or not alive.all():
+            noded = _node_lines(src_geoms)
+        pieces, micro = noded
         report["zero_length_dropped"] = zero_dropped + micro
         if len(pieces) == 0:
             raise NetworkError("noding left no line longer than 10 µm; check the coordinates' units")

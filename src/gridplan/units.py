@@ -364,7 +364,8 @@ def _join_islands(geoms: np.ndarray, adj: sparse.csr_matrix) -> tuple[sparse.csr
             if best is None or cand < best:
                 best = cand
         _, c, a, b = best  # type: ignore[misc]
-        contact = max(_MIN_SHARED, 1.0)
+        # a nominal contact, never longer than a quarter of either unit's outline (slivers can be tiny)
+        contact = min(_MIN_SHARED, 0.25 * float(min(shapely.length(geoms[a]), shapely.length(geoms[b]))))
         adj[a, b] = contact
         adj[b, a] = contact
         islands.append(sorted(np.flatnonzero(labels == c).tolist()))
