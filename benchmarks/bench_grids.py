@@ -379,7 +379,13 @@ def case_sample(args: argparse.Namespace) -> None:
     print_table(f"1. Sample district street blocks (weight = population), {k} grids", rows, feasibility(g, k))
 
 
-def changan_district(ratio: float = 0.0) -> Any:
+def changan_district() -> Any:
+    """The real Chang'an roads, with the district taken as the area the road network encloses.
+
+    A real district boundary follows roads; a hull drawn around the roads would add huge rim
+    "blocks" no method can balance. The boundary is the largest connected part of the union of
+    the faces of the noded road lines (blocks), so every unit is a real street block.
+    """
     import geopandas as gpd
     import shapely
 
@@ -389,27 +395,11 @@ def changan_district(ratio: float = 0.0) -> Any:
     roads = gpd.read_file(DATA / "changan_roads.gpkg")
     crs = metric_crs(tuple(roads.total_bounds))
     lines = roads.to_crs(crs).geometry.values
-    hull = shapely.concave_hull(shapely.union_all(lines), ratio=ratio).buffer(50)
-    boundary = gpd.GeoDataFrame(geometry=[hull], crs=crs).to_crs("EPSG:4326")
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(shapely.node(shapely.multilinestrings(lines)))))
+    parts = shapely.get_parts(shapely.union_all(faces))
+    enclosed = parts[np.argmax(shapely.area(parts))]
+    boundary = gpd.GeoDataFrame(geometry=[enclosed], crs=crs).to_crs("EPSG:4326")
     return District.from_frames(boundary, streets=roads, name="长安区 road network (Chang'an, Xi'an)")
-
-
-def _cap_island_links(units: Any) -> Any:
-    """Copy of ``units`` whose island links are no longer than half the shorter end's perimeter."""
-    import copy
-
-    import gridplan.units as gu
-
-    raw = gu._adjacency(np.asarray(units.frame.geometry.values)).tocsr()
-    adj = units.adjacency.tocsr().copy().tolil()
-    coo = sp.triu(units.adjacency, k=1).tocoo()
-    perim = units.frame["perimeter_m"].to_numpy(float)
-    for a, b, v in zip(coo.row, coo.col, coo.data):
-        if raw[a, b] == 0:  # a link added by island joining
-            adj[a, b] = adj[b, a] = min(v, 0.5 * min(perim[a], perim[b]))
-    out = copy.copy(units)
-    out.adjacency = adj.tocsr()
-    return out
 
 
 def case_changan(args: argparse.Namespace) -> None:
@@ -419,7 +409,7 @@ def case_changan(args: argparse.Namespace) -> None:
         print(f"### 2. Chang'an: skipped ({DATA / 'changan_roads.gpkg'} not found)")
         return
     k = 15
-    d = changan_district(0.0)
+    d = changan_district()
     for weight in ("street_length", "area"):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -429,12 +419,6 @@ def case_changan(args: argparse.Namespace) -> None:
         if rows[0].status != "ok":
             rows.append(run_capped("changan", "gridplan partition strict=False",
                                    m_gridplan(d, units, k, strict=False), args.cap_ours))
-        if any("perimeters must be at least" in r.note for r in rows):
-            # build_units joins an island with a 1 m contact even when the island's whole perimeter is
-            # shorter (a 0.4 m sliver), which the kernel rejects. Show what gridplan gives once that is fixed:
-            fixed = _cap_island_links(units)
-            rows.append(run_capped("changan", "gridplan strict=False, island link fixed",
-                                   m_gridplan(d, fixed, k, strict=False), args.cap_ours))
         rows += peers("changan", g, k, args.cap)
         raw = gu._adjacency(np.asarray(units.frame.geometry.values))  # the graph before island joining
         n_comp = connected_components(raw, directed=False)[0]
@@ -445,7 +429,7 @@ def case_changan(args: argparse.Namespace) -> None:
         # a METIS plan on the unjoined graph is scored on the joined graph like the others
         isl = f"; islands joined by build_units: {units.islands}" if units.islands else ""
         print_table(f"2. Real Chang'an street blocks (weight = {units.weight_by}), {k} grids", rows,
-                    f"District: concave hull (ratio 0) of the roads + 50 m, {d.area_km2:.1f} km²; "
+                    f"District: the area enclosed by the real roads, {d.area_km2:.1f} km²; "
                     + feasibility(g, k) + isl + "; " + "; ".join(n for n in units.notes if "merged" in n))
         del caught
 

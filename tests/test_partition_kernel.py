@@ -387,3 +387,50 @@ def test_pair_resplit_keeps_guarantees() -> None:
     res = kernel._evaluate(adj, out, 4, w, areas, perims, 0.03, 0)
     assert res.contiguous and res.feasible
     assert after > before
+
+
+# ----------------------------------------------------------------------------------------
+# resplit quality: near the disruption bound, and compact
+# ----------------------------------------------------------------------------------------
+
+
+def _hotspot_case(nx: int, ny: int) -> tuple:
+    adj, areas, perims = grid_graph(nx, ny)
+    n = adj.shape[0]
+    rng = np.random.default_rng(7)
+    xy = np.c_[np.arange(n) % nx, np.arange(n) // nx]
+    # a dense centre: the old grids near it are overloaded
+    w = 1.0 + 2.0 * np.exp(-((xy - [nx * 0.3, ny * 0.6]) ** 2).sum(1) / 60.0)
+    w += rng.uniform(0.0, 0.5, n)
+    return adj, w, areas, perims
+
+
+@pytest.mark.parametrize("nx, ny, k_old, k_new, tol", [(36, 30, 8, 10, 0.05), (40, 32, 9, 12, 0.03)])
+def test_resplit_near_bound_and_compact(nx: int, ny: int, k_old: int, k_new: int, tol: float) -> None:
+    adj, w, areas, perims = _hotspot_case(nx, ny)
+    old = partition_graph(adj, w, k_old, areas=areas, perimeters=perims, tolerance=0.03, seed=1).labels
+    res = resplit_graph(adj, w, old, k_new, areas=areas, perimeters=perims, tolerance=tol, seed=0)
+    assert_valid(res, adj, k_new)
+    assert res.feasible
+    # the larger of the two balance bounds (as GridPlan.compare reports it)
+    total, mean = w.sum(), w.sum() / k_new
+    W_old = np.bincount(old, weights=w)
+    keep = np.sort(np.minimum(W_old, (1 + tol) * mean))[::-1][: min(k_old, k_new)]
+    bound = max(1 - keep.sum() / total, (k_new - k_old) * (1 - tol) * mean / total)
+    assert res.disruption_lower_bound == pytest.approx(bound)
+    assert res.disruption <= 1.10 * bound
+    # compact: not far below a fresh partition (the old kernel reached 0.6-0.75 of it)
+    fresh = partition_graph(adj, w, k_new, areas=areas, perimeters=perims, tolerance=tol, seed=0)
+    assert res.polsby_popper.mean() >= 0.8 * fresh.polsby_popper.mean()
+    assert res.polsby_popper.min() >= 0.5 * fresh.polsby_popper.min()
+    again = resplit_graph(adj, w, old, k_new, areas=areas, perimeters=perims, tolerance=tol, seed=0)
+    np.testing.assert_array_equal(res.labels, again.labels)
+
+
+def test_resplit_budget_keeps_equal_count_plan() -> None:
+    # same number of parts and a balanced old plan: nothing may move
+    adj, w, areas, perims = _hotspot_case(20, 16)
+    old = partition_graph(adj, w, 5, areas=areas, perimeters=perims, tolerance=0.03, seed=2).labels
+    res = resplit_graph(adj, w, old, 5, areas=areas, perimeters=perims, tolerance=0.05, seed=0)
+    assert res.disruption == pytest.approx(0.0, abs=1e-12)
+    np.testing.assert_array_equal(res.matching[res.labels], old)

@@ -246,11 +246,13 @@ def _node_lines(geoms: np.ndarray) -> tuple[np.ndarray, int]:
     return noded[~micro], int(micro.sum())
 
 
-def _number_nodes(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _number_nodes(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Nodes from piece ends: merge ends closer than :data:`_MERGE`, number them by (x, y).
 
     Piece ends are moved onto their node's coordinates, so every edge starts and
-    ends exactly at its nodes. Returns ``(pieces, node_xy, u, v)``.
+    ends exactly at its nodes; a piece that thereby shrinks below :data:`_MERGE`
+    (a micrometre loop) is dropped. Returns ``(pieces, node_xy, u, v, kept)`` where
+    ``kept`` indexes the input pieces that remain.
     """
     m = len(pieces)
     xy, owner = shapely.get_coordinates(pieces, return_index=True)
@@ -273,32 +275,46 @@ def _number_nodes(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     u, v = inverse[:m], inverse[m:]
     xy[first] = uniq[u]
     xy[last] = uniq[v]
-    return shapely.linestrings(xy, indices=owner), uniq, u, v
+    out = shapely.linestrings(xy, indices=owner)
+    kept = np.flatnonzero(shapely.length(out) >= _MERGE)
+    if 0 < kept.size < m:
+        out, uniq, u, v, again = _number_nodes(out[kept])
+        return out, uniq, u, v, kept[again]
+    return out, uniq, u, v, np.arange(m)
 
 
 def _dangling_ends(parts: _Parts, pieces: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
-    """Find the dead ends and junctions of the network the parts form when noded as they are.
+    """Find the dead ends and the firm junctions of the parts noded as they are.
 
     Returns a mask of the endpoints at a dead end (a degree-1 node) and the
-    coordinates of the junctions: nodes of degree 3 or more (crossings included)
-    not counting dead-end stubs up to ``tol`` long, so two near-miss ends that
-    overshoot each other do not make a junction. Judging by degree rather than by
+    coordinates of firm junctions: nodes of degree 3 or more (crossings without a
+    shared vertex included) where no line through the node has a dangling end
+    within ``tol`` of it. Junctions made only by near-miss ends overshooting each
+    other are therefore not snapping targets. Judging by degree rather than by
     "touches another line" makes the ends of a duplicated line dangling too, and
     keeps ends on T-junctions, end-to-end joins and closed rings fixed. ``pieces``
     are the parts noded by :func:`_node_lines`.
     """
     if len(pieces) == 0:
         return np.zeros(2 * parts.n, dtype=bool), np.empty((0, 2))
-    pieces, node_xy, u, v = _number_nodes(pieces)
-    n = len(node_xy)
-    degree = np.bincount(np.r_[u, v], minlength=n)
-    stub = (shapely.length(pieces) <= tol) & ((degree[u] == 1) | (degree[v] == 1)) & (u != v)
-    strong = degree - np.bincount(np.r_[u[stub], v[stub]], minlength=n)
-    dist, node = cKDTree(node_xy).query(parts.ends, distance_upper_bound=_MERGE)
+    _, node_xy, u, v, _ = _number_nodes(pieces)
+    degree = np.bincount(np.r_[u, v], minlength=len(node_xy))
+    ends = parts.ends
+    dist, node = cKDTree(node_xy).query(ends, distance_upper_bound=_MERGE)
     found = np.isfinite(dist)
     dangling = np.zeros(len(node), dtype=bool)
     dangling[found] = degree[node[found]] == 1
-    return dangling, node_xy[strong >= 3]
+    junction = np.flatnonzero(degree >= 3)
+    if junction.size:
+        j, part = shapely.STRtree(parts.geoms).query(
+            shapely.points(node_xy[junction]), predicate="dwithin", distance=_MERGE
+        )
+        loose = np.zeros(junction.size, dtype=bool)
+        for k in (2 * part, 2 * part + 1):  # the start and the end of each line through the node
+            near = np.hypot(*(ends[k] - node_xy[junction[j]]).T) <= tol
+            loose[j[dangling[k] & near]] = True
+        junction = junction[~loose]
+    return dangling, node_xy[junction]
 
 
 def _snap_to_endpoints(
@@ -684,11 +700,18 @@ class StreetNetwork:
         if len(pieces) == 0:
             raise NetworkError("noding left no line longer than 10 µm; check the coordinates' units")
         pieces, source, n_cover, cover_set = _map_pieces(pieces, src_geoms, src_row)
-        pieces, node_xy, u, v = _number_nodes(pieces)
+        n_pieces = len(pieces)
+        pieces, node_xy, u, v, kept = _number_nodes(pieces)
+        loops = n_pieces - kept.size
+        source, n_cover, cover_set = source[kept], n_cover[kept], cover_set[kept]
         pieces, n_false = _merge_false_nodes(pieces, cover_set, u, v, node_xy, part_ends)
         if n_false:
             pieces, source, n_cover, _ = _map_pieces(pieces, src_geoms, src_row)
-            pieces, node_xy, u, v = _number_nodes(pieces)
+            n_pieces = len(pieces)
+            pieces, node_xy, u, v, kept = _number_nodes(pieces)
+            loops += n_pieces - kept.size
+            source, n_cover = source[kept], n_cover[kept]
+        report["zero_length_dropped"] += loops
         # pieces that only became identical when nearby ends were merged into one node
         key = pd.Series(shapely.to_wkb(shapely.normalize(pieces)))
         same = key.iloc[np.lexsort((np.arange(len(key)), src_row[source]))].duplicated()
