@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         "a short report to a folder.",
     )
     demo.add_argument("--out", default="demo", help="output folder (default: ./demo)")
+    demo.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
     demo.add_argument("--seed", type=int, default=0, help="seed of the sample district and the plans (default: 0)")
     demo.add_argument("--grids", type=int, default=15, help="number of grids to draw (default: 15, as Guiding county's 12 -> 15)")
     parser.set_defaults(version_string=f"gridplan {__version__}")

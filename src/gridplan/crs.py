@@ -272,6 +272,11 @@ def parse_crs(crs: CRSLike) -> str | pyproj.CRS:
         ) from exc
 
 
+def _is_datum(parsed: str | pyproj.CRS, name: str) -> bool:
+    # compare as strings only: pyproj.CRS.__eq__ would try to parse "GCJ-02" as a CRS (slow, then False)
+    return isinstance(parsed, str) and parsed == name
+
+
 def crs_label(crs: CRSLike) -> str:
     """A short human-readable label: ``'GCJ-02'``, ``'EPSG:4548 (CGCS2000 / 3-degree Gauss-Kruger CM 117E)'``."""
     parsed = parse_crs(crs)
@@ -301,9 +306,9 @@ def to_wgs84(x: ArrayLike, y: ArrayLike, crs: CRSLike) -> tuple[Any, Any]:
     (108.0, 27.112)
     """
     parsed = parse_crs(crs)
-    if parsed == GCJ02:
+    if _is_datum(parsed, GCJ02):
         return gcj02_to_wgs84(x, y)
-    if parsed == BD09:
+    if _is_datum(parsed, BD09):
         return bd09_to_wgs84(x, y)
     xs, ys, scalar = _as_arrays(x, y)
     tr = pyproj.Transformer.from_crs(parsed, "EPSG:4326", always_xy=True)
@@ -314,9 +319,9 @@ def to_wgs84(x: ArrayLike, y: ArrayLike, crs: CRSLike) -> tuple[Any, Any]:
 def from_wgs84(lon: ArrayLike, lat: ArrayLike, crs: CRSLike) -> tuple[Any, Any]:
     """Convert WGS84 lon/lat into ``crs`` (the inverse of :func:`to_wgs84`)."""
     parsed = parse_crs(crs)
-    if parsed == GCJ02:
+    if _is_datum(parsed, GCJ02):
         return wgs84_to_gcj02(lon, lat)
-    if parsed == BD09:
+    if _is_datum(parsed, BD09):
         return wgs84_to_bd09(lon, lat)
     xs, ys, scalar = _as_arrays(lon, lat)
     tr = pyproj.Transformer.from_crs("EPSG:4326", parsed, always_xy=True)
@@ -334,13 +339,11 @@ def transform(x: ArrayLike, y: ArrayLike, *, source: CRSLike, target: CRSLike) -
     """
     src, dst = parse_crs(source), parse_crs(target)
     if isinstance(src, str) or isinstance(dst, str):
-        if src == dst:
-            xs, ys, scalar = _as_arrays(x, y)
-            return _out(xs.copy(), ys.copy(), scalar)
-        if src == GCJ02 and dst == BD09:
-            return gcj02_to_bd09(x, y)
-        if src == BD09 and dst == GCJ02:
-            return bd09_to_gcj02(x, y)
+        if isinstance(src, str) and isinstance(dst, str):
+            if src == dst:
+                xs, ys, scalar = _as_arrays(x, y)
+                return _out(xs.copy(), ys.copy(), scalar)
+            return gcj02_to_bd09(x, y) if src == GCJ02 else bd09_to_gcj02(x, y)
         return from_wgs84(*to_wgs84(x, y, src), dst)
     xs, ys, scalar = _as_arrays(x, y)
     tr = pyproj.Transformer.from_crs(src, dst, always_xy=True)

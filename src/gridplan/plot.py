@@ -49,7 +49,7 @@ def label(text: str, fallback: str = "") -> str:
 
     >>> label("16.0 km²")
     '16.0 km²'
-    >>> label("示例区 (Sample district)") in ("示例区 (Sample district)", "Sample district")
+    >>> label("示例区 (Sample district)") in ("示例区 (Sample district)", "(Sample district)")
     True
     """
     if not _CJK.search(text):
