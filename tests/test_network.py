@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -547,7 +546,8 @@ def test_property_snapping_is_consistent_and_deterministic(coords, tol):
     pd.testing.assert_frame_equal(_edge_table(net), _edge_table(again))
 
 
-def test_six_thousand_messy_segments_in_well_under_two_seconds():
+def test_six_thousand_messy_segments_noded_exactly():
+    """Jittered near-miss junctions and 300 reversed duplicates (speed: benchmarks/bench_network.py)."""
     rng = np.random.default_rng(0)
     k, step = 55, 100.0
     starts, ends = [], []
@@ -562,13 +562,7 @@ def test_six_thousand_messy_segments_in_well_under_two_seconds():
     dup = rng.choice(len(geoms), 300, replace=False)
     lines = frame(np.r_[geoms, shapely.reverse(geoms[dup])])
     assert len(lines) == 6240
-    # CPU time of this process, so a busy machine does not fail the test (wall ~0.7 s idle)
-    best = np.inf
-    for _ in range(2):
-        t0 = time.process_time()
-        net = StreetNetwork.from_lines(lines)
-        best = min(best, time.process_time() - t0)
-    assert best < 2.0, f"from_lines took {best:.2f} s of CPU"
+    net = StreetNetwork.from_lines(lines)
     # every jittered junction became one node; the 300 copies were dissolved
     assert (net.n_nodes, net.n_edges, net.n_components) == (k * k, 2 * k * (k - 1), 1)
     assert net.noding_report["duplicate_pieces_removed"] == 300
@@ -589,11 +583,8 @@ def test_changan_network(changan):
     with pytest.raises(CRSError, match="lon/lat"):
         StreetNetwork.from_lines(changan)
     utm = changan.to_crs(32649)  # the CRS the data README measured 470.8 km in
-    t0 = time.process_time()
     with pytest.warns(GridplanWarning, match="'length' -> 'length_source'"):
         net = StreetNetwork.from_lines(utm)
-    elapsed = time.process_time() - t0
-    assert elapsed < 2.0, f"from_lines took {elapsed:.2f} s of CPU"
     report = net.noding_report
 
     # Two-way carriageways are drawn as two *offset* one-way links, not on top of each
