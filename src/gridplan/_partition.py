@@ -1063,6 +1063,10 @@ class _Search:
             mem[a].append(v)
         return mem
 
+    def worst_violation(self) -> float:
+        lo, hi = self.lo, self.hi
+        return max(max(x - hi, lo - x, 0.0) for x in self.W)
+
     def violation(self) -> float:
         lo, hi = self.lo, self.hi
         return sum(max(0.0, x - hi) + max(0.0, lo - x) for x in self.W)
@@ -1112,6 +1116,119 @@ class _Search:
             mem[b].discard(v)
             mem[a].add(v)
 
+    def _give(self, src: int, dst: int, need_lo: float, need_hi: float, target: float,
+              log: list[tuple[int, int]]) -> bool:
+        """Move boundary units from ``src`` to neighbouring ``dst`` with a total workload
+        in ``[need_lo, need_hi]`` (aiming at ``target``); False if that is impossible."""
+        lab, w, nbr, locked, mem = self.lab, self.w, self.nbr, self.locked, self.mem
+        fit = 0.1 * (self.hi - self.lo) + 1e-12
+        eps = 1e-12 * self.mean
+        moved = 0.0
+        while self.cnt[src] > 1:
+            rest = target - moved
+            cap = need_hi - moved + eps
+            best, best_key = -1, None
+            for v in sorted(mem[src]):
+                wv = w[v]
+                if locked[v] or wv > cap:
+                    continue
+                if not any(lab[u] == dst for u in nbr[v]):
+                    continue
+                miss = float(int(abs(rest - wv) / fit))
+                if best_key is not None and miss > best_key[0]:
+                    continue
+                g = next((g for g, q in self.gains(v) if q == dst), 0.0)
+                key = (miss, -g)
+                if best_key is None or key < best_key:
+                    if self.removable(v, src):
+                        best, best_key = v, key
+            if best < 0:
+                break
+            if moved >= need_lo - eps and abs(rest - w[best]) >= abs(rest):
+                break
+            self.move(best, dst)
+            log.append((best, src))
+            moved += w[best]
+        return need_lo - eps <= moved <= need_hi + eps
+
+    def _undo_log(self, log: list[tuple[int, int]], upto: int = 0) -> None:
+        while len(log) > upto:
+            v, a = log.pop()
+            self.move(v, a)
+
+    def _near_parts(self, p: int) -> set[int]:
+        lab, nbr = self.lab, self.nbr
+        out = set()
+        for v in self.mem[p]:
+            for u in nbr[v]:
+                if lab[u] != p:
+                    out.add(lab[u])
+        return out
+
+    def _chain(self, p: int, max_len: int = 120) -> bool:
+        """Ejection chain: bring part ``p`` within bounds by passing workload to (or
+        taking it from) a neighbour, which passes its own excess on, and so on until
+        a part absorbs it; kept only if the total violation drops."""
+        lo, hi, W, mean = self.lo, self.hi, self.W, self.mean
+        before = self.violation()
+        worst = self.worst_violation()
+        log: list[tuple[int, int]] = []
+        visited = {p}
+        pending = [p]
+        inf = math.inf
+        for _ in range(max_len):
+            while pending and lo <= W[pending[-1]] <= hi:
+                pending.pop()
+            if not pending:
+                break
+            cur = pending[-1]
+            heavy = W[cur] > hi
+            near = sorted(self._near_parts(cur) - visited,
+                          key=(lambda q: (W[q], q)) if heavy else (lambda q: (-W[q], q)))
+            if not near:
+                break
+            nxt = -1
+            for force in (False, True):
+                for d in near:
+                    mark = len(log)
+                    if heavy:
+                        okd = self._give(cur, d, W[cur] - hi, inf if force else W[cur] - lo,
+                                         W[cur] - mean, log)
+                    else:
+                        okd = self._give(d, cur, lo - W[cur], inf if force else hi - W[cur],
+                                         mean - W[cur], log)
+                    if okd and len(log) > mark:
+                        nxt = d
+                        break
+                    self._undo_log(log, mark)
+                if nxt >= 0:
+                    break
+            if nxt < 0:
+                break
+            visited.add(nxt)
+            pending.append(nxt)
+        if self.violation() < before - 1e-12 * mean and self.worst_violation() <= worst + 1e-12 * mean:
+            return True
+        self._undo_log(log)
+        return False
+
+    def chain_repair(self, max_rounds: int = 50) -> bool:
+        lo, hi, W = self.lo, self.hi, self.W
+        for _ in range(max_rounds):
+            viol = [p for p in range(self.k) if W[p] > hi or W[p] < lo]
+            if not viol:
+                return True
+            viol.sort(key=lambda p: (-max(W[p] - hi, lo - W[p]), p))
+            improved = False
+            for p in viol:
+                if lo <= W[p] <= hi:
+                    continue
+                if self._chain(p):
+                    improved = True
+            if not improved:
+                break
+        return all(lo <= x <= hi for x in W)
+
     def repair(self, max_rounds: int = 400) -> bool:
         """Push workload along part-graph paths until every part is within bounds.
 
@@ -1120,6 +1237,8 @@ class _Search:
         """
         lo, hi, W = self.lo, self.hi, self.W
         mean = self.mean
+        if self.home is None and self.chain_repair():  # resplit: keep the path repair
+            return True
         mem = [set(m) for m in self.members()]
         for _ in range(max_rounds):
             viol = [p for p in range(self.k) if W[p] > hi or W[p] < lo]

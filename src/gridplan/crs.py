@@ -286,13 +286,10 @@ def crs_label(crs: CRSLike) -> str:
     return f"EPSG:{epsg} ({parsed.name})" if epsg else parsed.name
 
 
-def _is_geographic(crs: pyproj.CRS) -> bool:
-    return bool(crs.is_geographic)
-
-
-def _geographic_to_wgs84(x: np.ndarray, y: np.ndarray, crs: pyproj.CRS) -> tuple[np.ndarray, np.ndarray]:
-    tr = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-    return tr.transform(x, y)
+def _pyproj_transform(x: ArrayLike, y: ArrayLike, src: Any, dst: Any) -> tuple[Any, Any]:
+    xs, ys, scalar = _as_arrays(x, y)
+    ox, oy = pyproj.Transformer.from_crs(src, dst, always_xy=True).transform(xs, ys)
+    return _out(np.asarray(ox, dtype=float), np.asarray(oy, dtype=float), scalar)
 
 
 def to_wgs84(x: ArrayLike, y: ArrayLike, crs: CRSLike) -> tuple[Any, Any]:
@@ -310,10 +307,7 @@ def to_wgs84(x: ArrayLike, y: ArrayLike, crs: CRSLike) -> tuple[Any, Any]:
         return gcj02_to_wgs84(x, y)
     if _is_datum(parsed, BD09):
         return bd09_to_wgs84(x, y)
-    xs, ys, scalar = _as_arrays(x, y)
-    tr = pyproj.Transformer.from_crs(parsed, "EPSG:4326", always_xy=True)
-    lon, lat = tr.transform(xs, ys)
-    return _out(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), scalar)
+    return _pyproj_transform(x, y, parsed, "EPSG:4326")
 
 
 def from_wgs84(lon: ArrayLike, lat: ArrayLike, crs: CRSLike) -> tuple[Any, Any]:
@@ -323,10 +317,7 @@ def from_wgs84(lon: ArrayLike, lat: ArrayLike, crs: CRSLike) -> tuple[Any, Any]:
         return wgs84_to_gcj02(lon, lat)
     if _is_datum(parsed, BD09):
         return wgs84_to_bd09(lon, lat)
-    xs, ys, scalar = _as_arrays(lon, lat)
-    tr = pyproj.Transformer.from_crs("EPSG:4326", parsed, always_xy=True)
-    x, y = tr.transform(xs, ys)
-    return _out(np.asarray(x, dtype=float), np.asarray(y, dtype=float), scalar)
+    return _pyproj_transform(lon, lat, "EPSG:4326", parsed)
 
 
 def transform(x: ArrayLike, y: ArrayLike, *, source: CRSLike, target: CRSLike) -> tuple[Any, Any]:
@@ -345,10 +336,7 @@ def transform(x: ArrayLike, y: ArrayLike, *, source: CRSLike, target: CRSLike) -
                 return _out(xs.copy(), ys.copy(), scalar)
             return gcj02_to_bd09(x, y) if src == GCJ02 else bd09_to_gcj02(x, y)
         return from_wgs84(*to_wgs84(x, y, src), dst)
-    xs, ys, scalar = _as_arrays(x, y)
-    tr = pyproj.Transformer.from_crs(src, dst, always_xy=True)
-    ox, oy = tr.transform(xs, ys)
-    return _out(np.asarray(ox, dtype=float), np.asarray(oy, dtype=float), scalar)
+    return _pyproj_transform(x, y, src, dst)
 
 
 def to_crs(frame: Any, target: CRSLike, *, source: CRSLike | None = None) -> Any:
@@ -370,7 +358,7 @@ def to_crs(frame: Any, target: CRSLike, *, source: CRSLike | None = None) -> Any
     """
     src = parse_crs(source if source is not None else frame.crs)
     dst = parse_crs(target)
-    if isinstance(src, str) and frame.crs is not None and not _is_geographic(pyproj.CRS(frame.crs)):
+    if isinstance(src, str) and frame.crs is not None and not pyproj.CRS(frame.crs).is_geographic:
         raise CRSError(
             f"source={src} says lon/lat in {src}, but the layer is tagged with the projected "
             f"{crs_label(frame.crs)}; GCJ-02/BD-09 data are always lon/lat: drop source= or fix the tag"
@@ -410,9 +398,8 @@ def _lonlat_bounds(obj: Any) -> tuple[float, float, float, float]:
         crs = pyproj.CRS(obj.crs)
         bounds = tuple(float(v) for v in obj.total_bounds)
         if not crs.is_geographic or crs.to_epsg() != 4326:
-            lon, lat = _as_arrays([bounds[0], bounds[2], bounds[0], bounds[2]], [bounds[1], bounds[1], bounds[3], bounds[3]])[:2]
-            tr = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-            lon, lat = tr.transform(lon, lat)
+            lon, lat = _pyproj_transform([bounds[0], bounds[2], bounds[0], bounds[2]],
+                                         [bounds[1], bounds[1], bounds[3], bounds[3]], crs, "EPSG:4326")
             bounds = (min(lon), min(lat), max(lon), max(lat))
     else:
         raise GeometryError(
