@@ -216,6 +216,14 @@ def test_plot_and_html():
     assert "<table>" in html and "方块区" in html and "EPSG:4545" in html
 
 
+def test_explore():
+    folium = pytest.importorskip("folium", reason="explore() needs the [explore] extra")
+    m = District.from_frames(**metric_layers()).explore()
+    assert isinstance(m, folium.Map)
+    html = m.get_root().render()
+    assert "communities" in html and "streets" in html
+
+
 @needs_shared
 def test_real_county_boundaries_from_gcj02():
     from gridplan.datasets import COUNTIES, county_boundary

@@ -189,6 +189,13 @@ def test_plot_and_html(town):
     assert "disruption" in cmp._repr_html_()
 
 
+def test_explore(town):
+    folium = pytest.importorskip("folium", reason="explore() needs the [explore] extra")
+    m = partition(town, 3, seed=0).explore()
+    assert isinstance(m, folium.Map)
+    assert "990199001" in m.get_root().render()
+
+
 @st.composite
 def random_district(draw):
     """A random polygon district with clustered population, cut into square cells."""

@@ -99,6 +99,25 @@ def test_weights(square):
         build_units(square, "cells", cell_size=-5)
 
 
+def test_bad_weight_columns(square):
+    units = build_units(square)
+    frame = units.frame.copy()
+    from gridplan.units import _weights
+
+    for bad, what in ((np.nan, "NaN"), (-3.0, "negative")):
+        f = frame.copy()
+        f["load"] = 1.0
+        f.loc[5, "load"] = bad
+        with pytest.raises(DataError, match=r"NaN, infinite or negative values \(units \[5\]\)"):
+            _weights(f, "load", True)
+    f = frame.copy()
+    f["load"] = 0.0
+    with pytest.raises(DataError, match="zero everywhere"):
+        _weights(f, "load", True)
+    with pytest.raises(DataError, match="zero everywhere"):
+        _weights(f, {"load": 1.0}, True)
+
+
 def test_incidents_weight(square):
     pts = square.population.iloc[:40][["geometry"]].copy()
     u = build_units(square, weight="incidents", incidents=pts)

@@ -558,6 +558,27 @@ class District:
                 + (f"<details><summary>notes ({len(self.notes)})</summary><ul>{notes}</ul></details>" if notes else "")
                 + "</div>")
 
+    def explore(self, **kwargs: Any) -> Any:
+        """Interactive folium map: boundary, communities, existing grids and streets (``[explore]`` extra).
+
+        Keyword arguments go to :meth:`geopandas.GeoDataFrame.explore` of the boundary layer
+        (e.g. ``tiles=``).
+        """
+        try:
+            import folium
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("District.explore needs folium: pip install 'gridplan[explore]'") from exc
+        m = self.boundary.explore(style_kwds={"fill": False, "color": "black", "weight": 3}, name="boundary", **kwargs)
+        layers = [("communities", {"fill": False, "color": "#6a51a3", "dashArray": "6"}),
+                  ("grids", {"fillOpacity": 0.15, "color": "#d62728"}),
+                  ("streets", {"color": "#555555", "weight": 1})]
+        for name, style in layers:
+            frame = getattr(self, name)
+            if len(frame):
+                frame.explore(m=m, style_kwds=style, name=name)
+        folium.LayerControl().add_to(m)
+        return m
+
     def plot(self, ax: "Axes | None" = None, *, population: bool = True, title: str | None = None) -> "Axes":
         """Draw the district: communities, existing grids, streets and population density.
 

@@ -367,7 +367,7 @@ class GridPlan:
         ids = np.atleast_1d(np.asarray(list(units) if not np.isscalar(units) else [units]))
         pos = self.units.index.get_indexer(ids)
         if (pos < 0).any():
-            raise DataError(f"unknown unit ids {list(ids[pos < 0][:5])}; use ids from plan.units.index")
+            raise DataError(f"unknown unit ids {ids[pos < 0][:5].tolist()}; use ids from plan.units.index")
         codes = self.grids["code"].to_numpy()
         hit = np.flatnonzero(codes == grid)
         if len(hit) == 0:

@@ -339,7 +339,7 @@ def _weights(frame: pd.DataFrame, weight: Any, has_population: bool) -> tuple[np
     if bad.any():
         raise DataError(
             f"unit weights ({label}) have {int(bad.sum())} NaN, infinite or negative values "
-            f"(units {list(np.flatnonzero(bad)[:5])}); fix the source column"
+            f"(units {np.flatnonzero(bad)[:5].tolist()}); fix the source column"
         )
     if values.sum() <= 0:
         raise DataError(f"unit weights ({label}) are zero everywhere; choose another weight, e.g. weight='area'")
