@@ -16,9 +16,14 @@ Algorithm
    deepest unit of their region (Lloyd step) and the additive offsets are tuned
    until the regions' workloads are balanced.  Every region is a shortest-path
    tree, so it is contiguous by construction.
-2. **Balance repair** that guarantees the tolerance whenever the local moves
-   allow it: workload is pushed along shortest paths of the *part graph* from
+2. **Balance repair**: first *ejection chains* (a part outside the bounds passes
+   boundary units to, or takes them from, a neighbour so that it lands inside the
+   bounds; a neighbour pushed out of the bounds continues the chain, possibly
+   overshooting to swap heavy units; a chain is kept only if the sum of squared
+   violations drops; randomised retries once plain chains stall), then, for parts
+   still outside, workload is pushed along shortest paths of the *part graph* from
    overloaded to underloaded parts, one contiguity-safe boundary unit at a time.
+   Resplits (with a home plan) use only the path repair.
 3. **Contiguity-preserving boundary refinement** (Fiduccia-Mattheyses-style
    passes without negative moves): a boundary unit moves to a neighbouring part
    if the donor stays connected (a local articulation test, a breadth-first
@@ -1063,9 +1068,9 @@ class _Search:
             mem[a].append(v)
         return mem
 
-    def worst_violation(self) -> float:
+    def sq_violation(self) -> float:
         lo, hi = self.lo, self.hi
-        return max(max(x - hi, lo - x, 0.0) for x in self.W)
+        return sum(max(x - hi, lo - x, 0.0) ** 2 for x in self.W)
 
     def violation(self) -> float:
         lo, hi = self.lo, self.hi
@@ -1124,15 +1129,15 @@ class _Search:
         fit = 0.1 * (self.hi - self.lo) + 1e-12
         eps = 1e-12 * self.mean
         moved = 0.0
-        while self.cnt[src] > 1:
+        cand = sorted(v for v in mem[src]
+                      if not locked[v] and any(lab[u] == dst for u in nbr[v]))
+        while self.cnt[src] > 1 and cand:
             rest = target - moved
             cap = need_hi - moved + eps
             best, best_key = -1, None
-            for v in sorted(mem[src]):
+            for v in cand:
                 wv = w[v]
-                if locked[v] or wv > cap:
-                    continue
-                if not any(lab[u] == dst for u in nbr[v]):
+                if wv > cap:
                     continue
                 miss = float(int(abs(rest - wv) / fit))
                 if best_key is not None and miss > best_key[0]:
@@ -1149,6 +1154,11 @@ class _Search:
             self.move(best, dst)
             log.append((best, src))
             moved += w[best]
+            cand.remove(best)
+            for u in nbr[best]:
+                if lab[u] == src and not locked[u] and u not in cand:
+                    cand.append(u)
+            cand.sort()
         return need_lo - eps <= moved <= need_hi + eps
 
     def _undo_log(self, log: list[tuple[int, int]], upto: int = 0) -> None:
@@ -1165,13 +1175,12 @@ class _Search:
                     out.add(lab[u])
         return out
 
-    def _chain(self, p: int, max_len: int = 120) -> bool:
+    def _chain(self, p: int, max_len: int = 120, shuffle: bool = False) -> bool:
         """Ejection chain: bring part ``p`` within bounds by passing workload to (or
         taking it from) a neighbour, which passes its own excess on, and so on until
         a part absorbs it; kept only if the total violation drops."""
         lo, hi, W, mean = self.lo, self.hi, self.W, self.mean
-        before = self.violation()
-        worst = self.worst_violation()
+        W0 = list(W)
         log: list[tuple[int, int]] = []
         visited = {p}
         pending = [p]
@@ -1183,8 +1192,13 @@ class _Search:
                 break
             cur = pending[-1]
             heavy = W[cur] > hi
-            near = sorted(self._near_parts(cur) - visited,
-                          key=(lambda q: (W[q], q)) if heavy else (lambda q: (-W[q], q)))
+            # unvisited neighbours, and chain parts missing the opposite way (a swap)
+            near = [q for q in self._near_parts(cur)
+                    if q not in visited or (W[q] < lo if heavy else W[q] > hi)]
+            if shuffle:
+                near = self.rng.permutation(np.asarray(sorted(near), dtype=np.int64)).tolist()
+            else:
+                near.sort(key=(lambda q: (W[q], q)) if heavy else (lambda q: (-W[q], q)))
             if not near:
                 break
             nxt = -1
@@ -1206,14 +1220,20 @@ class _Search:
             if nxt < 0:
                 break
             visited.add(nxt)
-            pending.append(nxt)
-        if self.violation() < before - 1e-12 * mean and self.worst_violation() <= worst + 1e-12 * mean:
+            if nxt not in pending:
+                pending.append(nxt)
+        change = sum(max(W[q] - hi, lo - W[q], 0.0) ** 2 - max(W0[q] - hi, lo - W0[q], 0.0) ** 2
+                     for q in visited)
+        if change < -1e-12 * mean * mean:
             return True
         self._undo_log(log)
         return False
 
-    def chain_repair(self, max_rounds: int = 50) -> bool:
+    def chain_repair(self, max_rounds: int = 50, retries: int = 10) -> bool:
+        """Ejection chains from the parts outside the bounds, worst first; once plain
+        chains stop helping, a few randomised retries per part."""
         lo, hi, W = self.lo, self.hi, self.W
+        tries = 0
         for _ in range(max_rounds):
             viol = [p for p in range(self.k) if W[p] > hi or W[p] < lo]
             if not viol:
@@ -1223,10 +1243,17 @@ class _Search:
             for p in viol:
                 if lo <= W[p] <= hi:
                     continue
-                if self._chain(p):
-                    improved = True
+                if tries == 0:
+                    improved |= self._chain(p)
+                    continue
+                for _ in range(tries):
+                    if self._chain(p, shuffle=True):
+                        improved = True
+                        break
             if not improved:
-                break
+                if tries:
+                    break
+                tries = retries
         return all(lo <= x <= hi for x in W)
 
     def repair(self, max_rounds: int = 400) -> bool:
