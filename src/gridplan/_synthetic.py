@@ -704,17 +704,23 @@ def _crossing_candidates(
                 continue
             if not (poly.covers(piece) and piece.intersects(bar.line)) or piece.intersects(other.zone):
                 continue
-            regions = []
-            for end in (shapely.get_point(piece, 0), shapely.get_point(piece, -1)):
-                hit = region_tree.query(end, predicate="dwithin", distance=0.5)
-                if len(hit) != 1:
-                    break
-                regions.append(int(hit[0]))
-            if len(regions) != 2:
+            regions = _end_regions(piece, region_tree)
+            if regions is None:
                 continue
             param = float(bar.line.line_locate_point(piece.interpolate(0.5, normalized=True)))
-            out.append(_Crossing(piece, lines[i][1], label, param, (regions[0], regions[1])))
+            out.append(_Crossing(piece, lines[i][1], label, param, regions))
     return out
+
+
+def _end_regions(piece: Any, region_tree: shapely.STRtree) -> tuple[int, int] | None:
+    """The regions (sides of the barrier) the two ends of a crossing lie in, if each is in exactly one."""
+    regions = []
+    for end in (shapely.get_point(piece, 0), shapely.get_point(piece, -1)):
+        hit = region_tree.query(end, predicate="dwithin", distance=0.5)
+        if len(hit) != 1:
+            return None
+        regions.append(int(hit[0]))
+    return regions[0], regions[1]
 
 
 def _synthetic_crossing(
@@ -743,15 +749,10 @@ def _synthetic_crossing(
         piece = pieces[0]
         if not poly.covers(piece) or piece.intersects(other.zone):
             continue
-        regions = []
-        for end in (shapely.get_point(piece, 0), shapely.get_point(piece, -1)):
-            hit = region_tree.query(end, predicate="dwithin", distance=0.5)
-            if len(hit) != 1:
-                break
-            regions.append(int(hit[0]))
-        if len(regions) != 2:
+        regions = _end_regions(piece, region_tree)
+        if regions is None:
             continue
-        return _Crossing(piece, name, label, float(s), (regions[0], regions[1]), synthetic=True)
+        return _Crossing(piece, name, label, float(s), regions, synthetic=True)
     return None
 
 
