@@ -180,7 +180,7 @@ class GridPlan:
         self.previous: GridPlan | None = None
         self.params = dict(params)
         self.notes = list(notes)
-        self.source_crs = source_crs or self.params.get("source_crs") or gcrs.crs_label(units.crs).split(" (")[0]
+        self.source_crs = source_crs or self.params.get("source_crs") or units.crs.to_string()
         self.labels = labels
         geoms = _part_geometry(np.asarray(units.geometry.values), labels, k)
         w = units["weight"].to_numpy(dtype=float)
