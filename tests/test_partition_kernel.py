@@ -57,7 +57,6 @@ def assert_valid(res: PartitionResult, adj: sp.csr_array, k: int) -> None:
     assert labels.shape == (adj.shape[0],)
     assert labels.min() == 0 and labels.max() == k - 1
     assert (np.bincount(labels, minlength=k) > 0).all()
-    coo = adj.tocoo()
     for p in range(k):
         idx = np.flatnonzero(labels == p)
         nc, _ = connected_components(adj[idx][:, idx], directed=False)

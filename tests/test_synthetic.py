@@ -327,7 +327,7 @@ def test_river_and_railway(seed):
 def test_population(seed):
     f = frames(seed)
     check_people(f)
-    people, outline = f["population"], f["boundary"].geometry.iloc[0]
+    people = f["population"]
     # dense core: the 10% most populous km² hold far more than 10% of the people
     x, y = people.geometry.x, people.geometry.y
     cells = (np.floor(x / 1000)).astype(int).astype(str) + "_" + (np.floor(y / 1000)).astype(int).astype(str)

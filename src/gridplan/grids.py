@@ -25,7 +25,6 @@ Examples
 from __future__ import annotations
 
 import html
-import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +54,6 @@ __all__ = ["GridPlan", "PlanComparison", "partition", "resplit", "METHODS"]
 
 METHODS = ("multilevel",)
 _SHP_NAMES = {"communities": "comm_codes", "subdistrict": "subdist"}
-_UNIT_COLUMNS = ["area_m2", "perimeter_m", "population", "street_m", "community", "subdistrict", "weight"]
 
 
 # ---------------------------------------------------------------------- helpers
@@ -708,11 +706,11 @@ def partition(
               "district": district.name, "district_code": district.code, "source_crs": district.source_crs}
     codes = None
     if lock is not None and old is not None:
-        codes = _codes_keeping(old, labels, lock, u, n)
+        codes = _codes_keeping(old, labels, lock, u)
     return _finish(u, labels, params, list(u.notes), district.source_crs, strict, tol, codes)
 
 
-def _codes_keeping(old: GridPlan, labels: np.ndarray, lock: np.ndarray, u: Units, n: int) -> np.ndarray:
+def _codes_keeping(old: GridPlan, labels: np.ndarray, lock: np.ndarray, u: Units) -> np.ndarray:
     """Codes for a plan with locked grids: locked grids keep their codes, new grids get fresh ones."""
     k = int(labels.max()) + 1
     geoms = _part_geometry(np.asarray(u.frame.geometry.values), labels, k)
@@ -789,7 +787,7 @@ def resplit(
                     old_labels=old.labels)
     params = {**old.params, "method": "resplit", "n_grids": n, "tolerance": tol, "seed": seed,
               "locked": list(locked or []), "strict": strict, "previous_n_grids": old.n_grids}
-    codes = _codes_keeping(old, labels, lock, u, n) if lock is not None else None
+    codes = _codes_keeping(old, labels, lock, u) if lock is not None else None
     new = _finish(u, labels, params, list(old.notes), old.source_crs, strict, tol, codes)
     new.previous = old
     return new

@@ -50,6 +50,7 @@ __all__ = ["Units", "build_units", "UNIT_KINDS"]
 
 UNIT_KINDS = ("blocks", "communities", "cells")
 FACTORS = ("population", "street_m", "area_m2", "incidents")
+_FACTOR_NAMES = {"street_length": "street_m", "area": "area_m2", "street_km": "street_m"}  # user words -> columns
 _SHARED_TOL = 0.5  # m: boundaries closer than this count as shared (real community layers are not noded)
 _MIN_SHARED = 1.0  # m: shorter contacts (corner touches, digitising noise) are not adjacency
 
@@ -309,7 +310,7 @@ def _weights(frame: pd.DataFrame, weight: Any, has_population: bool) -> tuple[np
         if not has_population and frame["street_m"].sum() <= 0:
             weight = "area_m2"
     if isinstance(weight, str):
-        key = {"street_length": "street_m", "area": "area_m2", "street_km": "street_m"}.get(weight, weight)
+        key = _FACTOR_NAMES.get(weight, weight)
         if key not in frame:
             raise DataError(
                 f"weight={weight!r} is not a unit attribute; use 'population', 'street_length', 'area', "
@@ -323,7 +324,7 @@ def _weights(frame: pd.DataFrame, weight: Any, has_population: bool) -> tuple[np
         values = np.zeros(len(frame))
         parts = []
         for name, coef in weight.items():
-            key = {"street_length": "street_m", "area": "area_m2", "street_km": "street_m"}.get(name, name)
+            key = _FACTOR_NAMES.get(name, name)
             if key not in frame:
                 raise DataError(f"weight factor {name!r} is not a unit attribute; use {list(FACTORS)} or a unit column")
             col = pd.to_numeric(frame[key], errors="coerce").to_numpy(dtype=float)
