@@ -39,3 +39,12 @@ def metric_layers(n_streets: int = 9, size: float = 4000.0) -> dict:
     population = gpd.GeoDataFrame({"population": rng.integers(1, 50, 500)}, geometry=pts, crs=4545)
     grids = gpd.GeoDataFrame({"code": ["G1", "G2"]}, geometry=list(communities.geometry), crs=4545)
     return dict(boundary=boundary, streets=streets, communities=communities, population=population, grids=grids)
+
+
+@pytest.fixture(scope="session")
+def sample_plan_15():
+    """15 grids on the sample district's street blocks (seed 0), shared by the tests that only read it."""
+    from gridplan.datasets import sample_district
+    from gridplan.grids import partition
+
+    return partition(sample_district(), 15, seed=0)
