@@ -45,3 +45,31 @@ def test_demo_writes_map_tables_and_layers(tmp_path):
 def test_console_script_runs():
     res = subprocess.run([sys.executable, "-m", "gridplan.cli", "--help"], capture_output=True, text=True, check=True)
     assert "gridplan" in res.stdout and "demo" in res.stdout
+
+
+def test_locate_streams_a_csv_in_chunks(tmp_path, sample_plan_15):
+    import numpy as np
+
+    from gridplan import crs as gcrs
+    from gridplan.locate import GridIndex
+
+    plan_path = tmp_path / "plan.gpkg"
+    sample_plan_15.to_file(plan_path)
+    rng = np.random.default_rng(0)
+    xmin, ymin, xmax, ymax = sample_plan_15.grids.total_bounds
+    x, y = rng.uniform(xmin - 500, xmax + 500, 2500), rng.uniform(ymin - 500, ymax + 500, 2500)
+    lon, lat = gcrs.wgs84_to_gcj02(*gcrs.to_wgs84(x, y, sample_plan_15.crs))
+    df = pd.DataFrame({"id": range(2500), "lng": lon, "lat": lat, "sev": rng.choice([1, 2, 3], 2500)})
+    df.loc[7, "lng"] = None
+    df.to_csv(tmp_path / "in.csv", index=False)
+    out = tmp_path / "out.csv"
+    assert main(["locate", str(tmp_path / "in.csv"), "--grids", str(plan_path), "--crs", "GCJ-02",
+                 "--severity", "sev", "--out", str(out), "--chunksize", "700", "-q"]) == 0
+    got = pd.read_csv(out, dtype={"grid": str, "community": str})
+    assert got["id"].tolist() == list(range(2500))
+    expect = GridIndex(sample_plan_15).codes_at(x, y)
+    ok = got["reason"].isna()
+    assert (got.loc[ok, "grid"].astype(str).to_numpy() == expect[ok.to_numpy()]).all()
+    assert got.loc[7, "reason"].startswith("missing") and (got["reason"] == "outside every grid").sum() > 0
+    assert set(got.loc[ok, "level"]) == {"grid", "community", "subdistrict"}
+    assert main(["locate", str(tmp_path / "missing.csv"), "--grids", str(plan_path), "--out", str(out)]) == 2

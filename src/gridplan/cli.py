@@ -20,7 +20,7 @@ __all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``gridplan`` argument parser (sub-commands: ``demo``)."""
+    """The ``gridplan`` argument parser (sub-commands: ``demo``, ``locate``)."""
     from . import __version__
 
     parser = argparse.ArgumentParser(
@@ -41,6 +41,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
     demo.add_argument("--seed", type=int, default=0, help="seed of the sample district and the plans (default: 0)")
     demo.add_argument("--grids", type=int, default=15, help="number of grids to draw (default: 15, as Guiding county's 12 -> 15)")
+    loc = sub.add_parser(
+        "locate",
+        help="route incidents in a CSV to grid, community, street and 7123 deadline, streaming in chunks",
+        description="Read incidents from a CSV in chunks (files larger than memory are fine), locate each to its "
+        "grid, community and nearest street, set level and deadline by the 7123 rule, and write the same rows "
+        "with the new columns to a CSV. Rows that cannot be routed are kept with a reason.",
+    )
+    loc.add_argument("input", help="incidents CSV")
+    loc.add_argument("--grids", required=True, help="a plan (.gpkg from GridPlan.to_file) or any file of grid polygons")
+    loc.add_argument("--out", required=True, help="output CSV")
+    loc.add_argument("--crs", default=None, help="CRS of the coordinates: GCJ-02, BD-09, EPSG:4490, EPSG:4326, ... "
+                     "(default: the grids' CRS)")
+    loc.add_argument("--x", default=None, help="x/longitude column (default: x, lon, lng or longitude)")
+    loc.add_argument("--y", default=None, help="y/latitude column (default: y, lat or latitude)")
+    loc.add_argument("--severity", default=None, help="severity column (1/2/3 or small/larger/hard)")
+    loc.add_argument("--time", default=None, help="report time column, for deadlines as timestamps")
+    loc.add_argument("--code", default=None, help="grid code column of a plain grid layer (default: code)")
+    loc.add_argument("--streets", default=None, help="street lines file, for the nearest street of each incident")
+    loc.add_argument("--chunksize", type=int, default=200_000, help="rows per chunk (default: 200000)")
+    loc.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
     parser.set_defaults(version_string=f"gridplan {__version__}")
     return parser
 
@@ -123,6 +143,43 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger) -> int:
     return 0
 
 
+def _locate(args: argparse.Namespace, log: logging.Logger) -> int:
+    import geopandas as gpd
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from .errors import DataError, GridplanError
+    from .grids import GridPlan
+    from .locate import GridIndex
+
+    src, out = Path(args.input), Path(args.out)
+    if not src.is_file():
+        raise DataError(f"input file {src} does not exist")
+    grids: object
+    try:
+        grids = GridPlan.read_file(args.grids)
+    except (GridplanError, OSError, ValueError):
+        grids = gpd.read_file(args.grids)
+    streets = gpd.read_file(args.streets) if args.streets else None
+    index = GridIndex(grids, code=args.code, streets=streets)
+    log.info("%s", index)
+    counts = {"rows": 0, "located": 0, "outside": 0, "flagged": 0}
+    t0 = time.perf_counter()
+    with open(src, "rb") as fh, tqdm(total=src.stat().st_size, unit="B", unit_scale=True, desc="locate",
+                                      disable=args.quiet) as bar:
+        for i, chunk in enumerate(pd.read_csv(fh, chunksize=args.chunksize)):
+            routed = index.assign(chunk, x=args.x, y=args.y, crs=args.crs, severity=args.severity, time=args.time)
+            routed.to_csv(out, mode="w" if i == 0 else "a", header=i == 0, index=False)
+            counts["rows"] += len(routed)
+            counts["located"] += int(routed["grid"].notna().sum())
+            counts["outside"] += int((routed["reason"] == "outside every grid").sum())
+            counts["flagged"] += int(routed["reason"].notna().sum())
+            bar.update(fh.tell() - bar.n)
+    log.info("wrote %s: %d rows, %d located, %d outside every grid, %d with a reason (%.1f s)", out,
+             counts["rows"], counts["located"], counts["outside"], counts["flagged"], time.perf_counter() - t0)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     from .errors import GridplanError
@@ -142,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return _demo(Path(args.out), args.seed, args.grids, log)
+        if args.command == "locate":
+            return _locate(args, log)
         parser.print_help()
         return 0
     except GridplanError as exc:
