@@ -461,3 +461,42 @@ def test_chain_repair_clustered_grid() -> None:
     assert kp._is_contiguous(adj, out, k)
     assert np.bincount(out, minlength=k).min() > 0
     np.testing.assert_array_equal(out, run()[0])
+
+
+def test_repack_heavy_cells() -> None:
+    # a few heavy cells per part: an exact re-split of a part and its neighbours
+    # brings it within the bounds, keeps parts contiguous and is deterministic
+    from gridplan import _partition as kp
+
+    nx, ny, k = 8, 4, 4
+    adj, areas, perims = grid_graph(nx, ny)
+    n = adj.shape[0]
+    w = np.random.default_rng(3).uniform(1.0, 2.0, n)
+    xy = np.c_[np.arange(n) % nx, np.arange(n) // nx]
+    lab = xy[:, 0] // 2  # 2 x 4 blocks of random weights: not balanced
+    mean, lo, hi = kp._bounds(float(w.sum()), k, 0.03)
+
+    def run() -> np.ndarray:
+        s = kp._new_search(adj, lab, k, w, areas, perims, lo, hi, None, None,
+                           np.random.default_rng(0), float("inf"))
+        p = int(np.argmax([abs(x - mean) for x in s.W]))
+        assert not lo <= s.W[p] <= hi
+        assert s.repack(p)
+        assert lo <= s.W[p] <= hi
+        return np.asarray(s.lab)
+
+    out = run()
+    assert kp._is_contiguous(adj, out, k)
+    np.testing.assert_array_equal(out, run())
+
+
+def test_centroids_give_straight_cuts() -> None:
+    adj, areas, perims = grid_graph(20, 20)
+    n = adj.shape[0]
+    xy = np.c_[np.arange(n) % 20, np.arange(n) // 20].astype(float)
+    res = partition_graph(adj, np.ones(n), 4, areas=areas, perimeters=perims, tolerance=0.03,
+                          centroids=xy)
+    assert res.feasible and res.contiguous
+    assert res.polsby_popper.min() > 0.75  # 10 x 10 squares score pi/4 = 0.785
+    with pytest.raises(DataError, match="centroids"):
+        partition_graph(adj, np.ones(n), 4, areas=areas, perimeters=perims, centroids=xy[:, :1])

@@ -21,9 +21,12 @@ Algorithm
    bounds; a neighbour pushed out of the bounds continues the chain, possibly
    overshooting to swap heavy units; a chain is kept only if the sum of squared
    violations drops; randomised retries once plain chains stall), then, for parts
-   still outside, workload is pushed along shortest paths of the *part graph* from
-   overloaded to underloaded parts, one contiguity-safe boundary unit at a time.
-   Resplits (with a home plan) use only the path repair.
+   still outside, a part and a few parts around it are split again exactly
+   (exhaustive search over connected sets with a bounded number of tries: heavy
+   units, where every single move overshoots the bounds), then workload is pushed
+   along shortest paths of the *part graph* from overloaded to underloaded parts,
+   one contiguity-safe boundary unit at a time.  Resplits (with a home plan) use
+   only the path repair.
 3. **Contiguity-preserving boundary refinement** (Fiduccia-Mattheyses-style
    passes without negative moves): a boundary unit moves to a neighbouring part
    if the donor stays connected (a local articulation test, a breadth-first
@@ -42,7 +45,9 @@ Algorithm
 
 Starts: METIS k-way partitions (``pymetis``, contiguous option, shared lengths as
 edge weights) when it is importable and ``USE_METIS`` is true, plus the
-initialisations above; each is repaired and refined, the best ones are polished
+initialisations above and, given unit centroids, a recursive coordinate bisection
+(straight axis-parallel cuts, near-rectangles on square cells; pair re-splits then
+also try a straight cut); each is repaired and refined, the best ones are polished
 with pair re-splitting and the best plan is kept.  Effort is counted in
 attempts, not seconds, so results are deterministic for a seed (``time_limit``
 only cuts the optional work short).
@@ -55,6 +60,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from itertools import combinations as _combinations
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -604,6 +610,40 @@ def _bisection_init(
     return first_part[region]
 
 
+def _coordinate_init(k: int, w: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Recursive coordinate bisection of the unit centroids ``xy``.
+
+    A region holding ``k_r`` parts is cut across the longer side of its centroids'
+    bounding box into two holding ``k_r // 2`` and the rest, where the workload
+    sorted along that side reaches the target share.  Ties (a row of square cells)
+    are broken by the other coordinate, so every cut is a straight, axis-parallel
+    line with at most one step: on square cells the parts are near-rectangles, the
+    most compact shapes cells can form.  Halves need not be connected (concave
+    districts); the caller repairs that.
+    """
+    labels = np.empty(w.size, np.int64)
+    stack = [(np.arange(w.size), 0, k)]
+    while stack:
+        idx, first, kr = stack.pop()
+        if kr == 1:
+            labels[idx] = first
+            continue
+        k1 = kr // 2
+        x = xy[idx]
+        ext = x.max(axis=0) - x.min(axis=0)
+        ax = int(ext[1] > ext[0])
+        order = np.lexsort((x[:, 1 - ax], x[:, ax]))
+        cw = np.cumsum(w[idx][order])
+        target = cw[-1] * k1 / kr
+        c = int(np.searchsorted(cw, target))  # last index of side 0
+        if c > 0 and target - cw[c - 1] <= cw[c] - target:
+            c -= 1
+        c = min(max(c, k1 - 1), idx.size - (kr - k1) - 1)
+        stack.append((idx[order[c + 1:]], first + k1, kr - k1))
+        stack.append((idx[order[: c + 1]], first, k1))
+    return labels
+
+
 def _fix_halves(
     rows: np.ndarray,
     cols: np.ndarray,
@@ -782,6 +822,8 @@ class _Search:
         )
         self.rng = rng
         self.deadline = deadline
+        # unit centroids (optional): straight cuts for pair re-splits
+        self.xy: np.ndarray | None = None
         self.pmean = float(P.mean())
         # objective weights
         self.c_cut = 0.0
@@ -1256,6 +1298,126 @@ class _Search:
                 tries = retries
         return all(lo <= x <= hi for x in W)
 
+    def _pack(self, units: set[int], r: int, budget: list[int]) -> list[set[int]] | None:
+        """Split connected ``units`` into ``r`` connected parts within the bounds.
+
+        Exhaustive backtracking: every connected set holding the lowest unit with a
+        workload within the bounds (grown by the simple enumeration of connected
+        sets, each generated once) is tried as a part and the rest, piece by
+        piece, is split recursively.  ``budget[0]`` counts the sets left to try;
+        None if none is found within it.
+        """
+        lo, hi, w, nbr = self.lo, self.hi, self.w, self.nbr
+        total = sum(w[v] for v in units)
+        if not r * lo <= total <= r * hi:
+            return None
+        if r == 1:
+            return [units]
+        root = min(units)
+        first = sorted(u for u in nbr[root] if u in units)
+        stack = [([root], w[root], first, {root} | set(first))]
+        while stack:
+            part, wp, frontier, seen = stack.pop()
+            budget[0] -= 1
+            if budget[0] < 0:
+                return None
+            if lo <= wp <= hi:
+                found = self._pack_rest(units.difference(part), r - 1, budget)
+                if found is not None:
+                    return [set(part)] + found
+            for i, v in enumerate(frontier):
+                if wp + w[v] > hi:
+                    continue
+                grown = [u for u in nbr[v] if u in units and u not in seen]
+                stack.append((part + [v], wp + w[v], frontier[i + 1:] + grown,
+                              seen.union(grown)))
+        return None
+
+    def _pack_rest(self, units: set[int], r: int, budget: list[int]) -> list[set[int]] | None:
+        """:meth:`_pack` for a set that may fall apart: its pieces get parts in
+        proportion to their workload (one way only)."""
+        nbr = self.nbr
+        pieces = []
+        left = set(units)
+        while left:
+            v = min(left)
+            piece = {v}
+            stack = [v]
+            while stack:
+                x = stack.pop()
+                for y in nbr[x]:
+                    if y in left and y not in piece:
+                        piece.add(y)
+                        stack.append(y)
+            left -= piece
+            pieces.append(piece)
+        if len(pieces) == 1:
+            return self._pack(units, r, budget)
+        total = sum(self.w[v] for v in units)
+        counts = [max(1, round(r * sum(self.w[v] for v in pc) / total)) for pc in pieces]
+        if sum(counts) != r:
+            return None
+        out: list[set[int]] = []
+        for pc, c in zip(pieces, counts):
+            found = self._pack(pc, c, budget)
+            if found is None:
+                return None
+            out += found
+        return out
+
+    def repack(self, p: int, max_parts: int = 5, budget: int = 60_000) -> bool:
+        """Split part ``p`` and a few parts around it again, exactly.
+
+        Where single units weigh a good share of a part (dense cores of square
+        cells) moves and ejection chains of single units get stuck: every move
+        overshoots the bounds.  The union of ``p`` with one, then two, ... up to
+        ``max_parts - 1`` parts of its two rings of neighbours (the union
+        connected; neighbours with the most room first) is split anew into as many
+        connected parts by exhaustive search (:meth:`_pack`), trying at most
+        ``budget`` sets in all, so the result is deterministic; the first split
+        with every part within the bounds replaces the old one.  True if one was
+        found.
+        """
+        lo, hi, W, mem, lab, locked = self.lo, self.hi, self.W, self.mem, self.lab, self.locked
+        if any(locked[v] for v in mem[p]):
+            return False
+        heavy = W[p] > hi
+        ring1 = self._near_parts(p)
+        ring2 = set().union(*(self._near_parts(q) for q in ring1)) - ring1 - {p}
+        room = (lambda q: (W[q], q)) if heavy else (lambda q: (-W[q], q))
+        near = [q for q in sorted(ring1, key=room) + sorted(ring2, key=room)
+                if not any(locked[v] for v in mem[q])]
+        adjp = {q: self._near_parts(q) for q in near}
+        left = [budget]
+        for size in range(1, max_parts):
+            for extra in _combinations(near, size):
+                total = W[p] + sum(W[q] for q in extra)
+                r = size + 1
+                if not r * lo <= total <= r * hi:
+                    continue
+                # the union must be connected: every extra part reachable from p
+                reach, todo = {p}, [p]
+                group = set(extra)
+                while todo:
+                    x = todo.pop()
+                    for y in (ring1 if x == p else adjp[x]) & group:
+                        if y not in reach:
+                            reach.add(y)
+                            todo.append(y)
+                if len(reach) < r:
+                    continue
+                parts = sorted(reach)
+                found = self._pack(set().union(*(mem[q] for q in parts)), r, left)
+                if found is not None:
+                    for q, piece in zip(parts, found):
+                        for v in sorted(piece):
+                            if lab[v] != q:
+                                self.move(v, q)
+                    return True
+                if left[0] < 0:
+                    return False
+        return False
+
     def repair(self, max_rounds: int = 400) -> bool:
         """Push workload along part-graph paths until every part is within bounds.
 
@@ -1264,8 +1426,14 @@ class _Search:
         """
         lo, hi, W = self.lo, self.hi, self.W
         mean = self.mean
-        if self.home is None and self.chain_repair():  # resplit: keep the path repair
-            return True
+        if self.home is None:  # resplit: keep the path repair
+            if self.chain_repair():
+                return True
+            for p in range(self.k):
+                if not lo <= W[p] <= hi:
+                    self.repack(p)
+            if all(lo <= x <= hi for x in W):
+                return True
         mem = [set(m) for m in self.members()]
         for _ in range(max_rounds):
             viol = [p for p in range(self.k) if W[p] > hi or W[p] < lo]
@@ -1491,14 +1659,22 @@ def _pair_resplit(s: "_Search", a: int, b: int, rng: np.random.Generator, tries:
         s1 = int(np.argmax(d0))
         d1 = dijkstra(dsub, directed=False, indices=s1)
         seed_sets.append((s1, int(np.argmax(d1))))
-    tol_w = 1e-9 * s.mean
+    orders = []
     for s1, s2 in seed_sets:
         if s1 == s2:
             continue
         d = dijkstra(dsub, directed=False, indices=[s1, s2])
         if not np.isfinite(d).all():
             return False  # the two parts do not touch
-        order = np.lexsort((d[0], d[0] - d[1]))
+        orders.append(np.lexsort((d[0], d[0] - d[1])))
+    if s.xy is not None:
+        # a straight cut across the longer side of the union
+        x = s.xy[idx]
+        ext = x.max(axis=0) - x.min(axis=0)
+        ax = int(ext[1] > ext[0])
+        orders.append(np.lexsort((x[:, 1 - ax], x[:, ax])))
+    tol_w = 1e-9 * s.mean
+    for order in orders:
         cw = np.cumsum(wsub[order])
         half = 0.5 * cw[-1]
         c = int(np.searchsorted(cw, half))  # last index of side 0
@@ -1604,6 +1780,7 @@ def partition_graph(
     fixed: np.ndarray | None = None,
     time_limit: float | None = None,
     strict: bool = True,
+    centroids: np.ndarray | None = None,
 ) -> PartitionResult:
     """Partition a unit graph into balanced, contiguous, compact parts.
 
@@ -1637,6 +1814,11 @@ def partition_graph(
     strict : bool, default True
         If True, raise :class:`~gridplan.errors.InfeasibleError` when the tolerance
         cannot be met; if False, return the best plan with ``feasible=False``.
+    centroids : numpy.ndarray, shape (n, 2), optional
+        Projected coordinates (m) of a point in every unit.  With them the search
+        also tries straight, axis-parallel cuts (a recursive coordinate bisection
+        start and straight pair re-splits), which give near-rectangular parts on
+        square cells.
 
     Returns
     -------
@@ -1670,6 +1852,14 @@ def partition_graph(
         groups = np.asarray(groups)
         if groups.shape != (n,):
             raise DataError(f"groups must have one id per unit, shape ({n},); got {groups.shape}.")
+    xy = None
+    if centroids is not None:
+        xy = np.asarray(centroids, dtype=np.float64)
+        if xy.shape != (n, 2) or not np.isfinite(xy).all():
+            raise DataError(
+                f"centroids must be finite, one (x, y) per unit, shape ({n}, 2); got shape "
+                f"{xy.shape}."
+            )
     mean, lo, hi = _bounds(float(w.sum()), k, tolerance)
     heavy = float(w.max())
     problems = []
@@ -1710,6 +1900,8 @@ def partition_graph(
                    "bisection", "metis", "metis"]
     else:
         methods = ["bisection", "bisection", "voronoi"]
+    if xy is not None and fixed_arr is None:
+        methods[1] = "coordinates"
     locked = None if fixed_arr is None else fixed_arr >= 0
     cands: list[tuple[tuple[float, float], int, np.ndarray]] = []
     for attempt in range(n_tries):
@@ -1720,7 +1912,7 @@ def partition_graph(
         if method == "metis" and methods[: attempt % len(methods)].count("metis") % 2:
             method = "metis2"
         lab = _run_once(
-            adj, k, w, ar, pe, lo, hi, tolerance, groups, fixed_arr, sub, deadline, method
+            adj, k, w, ar, pe, lo, hi, tolerance, groups, fixed_arr, sub, deadline, method, xy
         )
         if lab is None:
             continue
@@ -1741,7 +1933,7 @@ def partition_graph(
             break
         sub = np.random.default_rng([seed & 0xFFFFFFFF, attempt, 7])
         lab = _polish_plan(adj, lab, k, w, ar, pe, lo, hi, groups, locked, sub, deadline,
-                           budget)
+                           budget, xy)
         key = _plan_key(adj, lab, k, w, ar, pe, tolerance)
         if best is None or key < best[0]:
             best = (key, lab)
@@ -1786,8 +1978,10 @@ def _new_search(
     adj: sp.csr_array, labels: np.ndarray, k: int, w: np.ndarray, ar: np.ndarray,
     pe: np.ndarray, lo: float, hi: float, groups: np.ndarray | None,
     locked: np.ndarray | None, rng: np.random.Generator, deadline: float,
+    xy: np.ndarray | None = None,
 ) -> _Search:
     s = _Search(adj, labels, k, w, ar, pe, lo, hi, groups, locked, rng, deadline)
+    s.xy = xy
     s.c_cut = 0.0
     s.c_group = 0.5 if groups is not None else 0.0
     s.c_worst = 0.02
@@ -1798,8 +1992,9 @@ def _polish_plan(
     adj: sp.csr_array, labels: np.ndarray, k: int, w: np.ndarray, ar: np.ndarray,
     pe: np.ndarray, lo: float, hi: float, groups: np.ndarray | None,
     locked: np.ndarray | None, rng: np.random.Generator, deadline: float, budget: int,
+    xy: np.ndarray | None = None,
 ) -> np.ndarray:
-    s = _new_search(adj, labels, k, w, ar, pe, lo, hi, groups, locked, rng, deadline)
+    s = _new_search(adj, labels, k, w, ar, pe, lo, hi, groups, locked, rng, deadline, xy)
     _polish(s, rng, budget, deadline)
     s.refine()
     if s.violation() > 0:
@@ -1822,6 +2017,7 @@ def _run_once(
     rng: np.random.Generator,
     deadline: float,
     method: str = "bisection",
+    xy: np.ndarray | None = None,
 ) -> np.ndarray | None:
     if method.startswith("metis"):
         # every other METIS start gets a looser balance (more room for compact cuts)
@@ -1831,11 +2027,13 @@ def _run_once(
             return None
     elif fixed is None and method == "bisection":
         labels = _bisection_init(adj, k, w, ar, pe, rng)
+    elif method == "coordinates" and xy is not None:
+        labels = _coordinate_init(k, w, xy)
     else:
         labels = _voronoi_init(adj, k, w, ar, pe, fixed, tolerance, rng)
     locked = None if fixed is None else fixed >= 0
     labels = _ensure_nonempty(adj, _make_contiguous(adj, labels, w, k), w, k, locked)
-    s = _new_search(adj, labels, k, w, ar, pe, lo, hi, groups, locked, rng, deadline)
+    s = _new_search(adj, labels, k, w, ar, pe, lo, hi, groups, locked, rng, deadline, xy)
     s.diffuse()
     s.repair()
     if s.violation() > 0 and w.max() <= hi:

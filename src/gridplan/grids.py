@@ -636,7 +636,9 @@ def _solve(units: Units, n: int, *, tolerance: float, seed: int, groups: np.ndar
             _, old_sub = np.unique(old_labels[members], return_inverse=True)
             res = resplit_graph(a, w[members], old_sub, k, **kw)
         else:
-            res = partition_graph(a, w[members], k, groups=None if groups is None else groups[members], **kw)
+            cen = shapely.centroid(np.asarray(f.geometry.values)[members])
+            res = partition_graph(a, w[members], k, groups=None if groups is None else groups[members],
+                                  centroids=np.column_stack([shapely.get_x(cen), shapely.get_y(cen)]), **kw)
         labels[members] = offset + res.labels
         offset += k
     return labels
