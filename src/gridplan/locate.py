@@ -463,6 +463,8 @@ class GridIndex:
         # decisions closer than this to a boundary line go to shapely (coordinates' rounding scale)
         magnitude = max(abs(xmin), abs(xmax), abs(ymin), abs(ymax), span)
         self._tol = float(magnitude * 1e-12 + span * 1e-12)
+        # |r - p| is at most a cell diagonal: the vertex-on-ray tolerance needs no per-point length
+        self._tol_ray = self._tol * cell_size * 1.5
 
         a, b, owner = _ring_segments(self._geoms)
         origin = np.array([self._x0, self._y0])
@@ -569,13 +571,11 @@ class GridIndex:
         # locate_one's constants in one tuple: one attribute lookup per call
         self._fast = (float(self._x0), float(self._y0), float(self._inv), self.width, self.height,
                       memoryview(self._raster), list(self.codes))
-        self._views = {
-            name: memoryview(np.ascontiguousarray(arr).ravel())
-            for name, arr in (("entries", self._entries), ("emask", self._emask), ("init", self._init),
-                              ("bptr", self._bptr), ("cptr", self._cptr), ("ref", self._ref),
-                              ("fallback", self._fallback_cells))
-        }
-        self._cgrid_list = memoryview(self._cgrid)
+        self._views = tuple(
+            memoryview(np.ascontiguousarray(arr).ravel())
+            for arr in (self._entries, self._emask, self._init, self._bptr, self._cptr, self._ref,
+                        self._fallback_cells, self._cgrid)
+        )
 
     # ------------------------------------------------------------------ exact fallback
     def _exact(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -618,19 +618,19 @@ class GridIndex:
         cnt = self._bptr[b + 1] - self._bptr[b]
         starts = np.cumsum(cnt) - cnt
         e = np.repeat(self._bptr[b] - starts, cnt) + np.arange(int(cnt.sum()))
-        px0, py0 = x - np.take(self._refx, b), y - np.take(self._refy, b)
-        tp0 = self._tol * np.hypot(px0, py0)
-        px, py, tp = np.repeat(px0, cnt), np.repeat(py0, cnt), np.repeat(tp0, cnt)
+        px = np.repeat(x - np.take(self._refx, b), cnt)
+        py = np.repeat(y - np.take(self._refy, b), cnt)
         ax, ay, dx, dy, o1, tl = np.take(self._entries, e, axis=0).T
         o2 = dx * (py - ay) - dy * (px - ax)
         o3 = px * ay - py * ax
         o4 = o3 + (px * dy - py * dx)
         crossing = (o1 * o2 < 0) & (o3 * o4 < 0)
         # too close to a boundary line (or the ray through a vertex) to trust the signs: exact path
-        near = (np.abs(o2) <= tl) | (np.abs(o3) <= tp) | (np.abs(o4) <= tp)
+        tp = self._tol_ray
+        near = np.flatnonzero((np.abs(o2) <= tl) | (np.abs(o3) <= tp) | (np.abs(o4) <= tp))
         mask = np.take(self._init, b) ^ np.bitwise_xor.reduceat(np.where(crossing, np.take(self._emask, e), 0), starts)
         slow = self._fallback_cells[b] | ((mask & (mask - 1)) != 0)
-        slow[np.repeat(np.arange(len(x)), cnt)[near]] = True
+        slow[np.searchsorted(starts, near, side="right") - 1] = True
         slot = np.zeros(len(x), dtype=np.int64)
         hit = (mask != 0) & ~slow
         slot[hit] = np.log2(mask[hit].astype(np.float64)).astype(np.int64)
@@ -641,27 +641,26 @@ class GridIndex:
 
     def _boundary_one(self, x: float, y: float, b: int) -> int:
         """:meth:`_boundary` for one point in plain Python floats (same arithmetic, same answer)."""
-        m = self._views
-        if m["fallback"][b]:
-            return int(self._exact(np.array([x]), np.array([y]))[0])
-        px, py = x - m["ref"][2 * b], y - m["ref"][2 * b + 1]
-        tp = self._tol * math.hypot(px, py)
-        mask = m["init"][b]
-        ent = m["entries"]
-        for e in range(m["bptr"][b], m["bptr"][b + 1]):
-            ax, ay, dx, dy, o1, tl = ent[6 * e:6 * e + 6].tolist()
-            o2 = dx * (py - ay) - dy * (px - ax)
-            o3 = px * ay - py * ax
-            o4 = o3 + (px * dy - py * dx)
-            if abs(o2) <= tl or abs(o3) <= tp or abs(o4) <= tp:
-                return int(self._exact(np.array([x]), np.array([y]))[0])
-            if o1 * o2 < 0 and o3 * o4 < 0:
-                mask ^= m["emask"][e]
-        if mask == 0:
-            return OUTSIDE
-        if mask & (mask - 1):
-            return int(self._exact(np.array([x]), np.array([y]))[0])
-        return self._cgrid_list[m["cptr"][b] + mask.bit_length() - 1]
+        ent, emask, init, bptr, cptr, ref, fallback, cgrid = self._views
+        if not fallback[b]:
+            px, py = x - ref[2 * b], y - ref[2 * b + 1]
+            tp = self._tol_ray
+            mask = init[b]
+            for e in range(bptr[b], bptr[b + 1]):
+                ax, ay, dx, dy, o1, tl = ent[6 * e:6 * e + 6].tolist()
+                o2 = dx * (py - ay) - dy * (px - ax)
+                o3 = px * ay - py * ax
+                o4 = o3 + (px * dy - py * dx)
+                if abs(o2) <= tl or abs(o3) <= tp or abs(o4) <= tp:
+                    break
+                if o1 * o2 < 0 and o3 * o4 < 0:
+                    mask ^= emask[e]
+            else:
+                if mask == 0:
+                    return OUTSIDE
+                if not mask & (mask - 1):
+                    return cgrid[cptr[b] + mask.bit_length() - 1]
+        return int(self._exact(np.array([x]), np.array([y]))[0])
 
     # ------------------------------------------------------------------ CRS handling
     def _transformer(self, crs: Any) -> tuple[Any, Any]:
@@ -796,7 +795,7 @@ class GridIndex:
     # ------------------------------------------------------------------ pickling (dask workers)
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for name in ("_fast", "_views", "_cgrid_list", "_tree", "_context"):
+        for name in ("_fast", "_views", "_tree", "_context"):
             state.pop(name, None)
         return state
 
