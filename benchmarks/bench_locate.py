@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> None:
     from gridplan.locate import GridIndex
 
     n = args.points
-    print(f"| layer | points | method | build s | locate s | M points/s | × sjoin | agree off-boundary | peak MB |")
+    print("| layer | points | method | build s | locate s | M points/s | × sjoin | agree off-boundary | peak MB |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|")
     for make in (large_layer, large_synthetic_layer, dense_layer):
         grids, lines, name = make()

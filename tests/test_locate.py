@@ -323,6 +323,8 @@ def test_assign_plan_geodataframe_and_chiefs(sample_plan_15):
     assert (out.loc[ok, "level"] == "grid").all() and (out.loc[ok, "deadline"] == pd.Timedelta(days=1)).all()
     with pytest.raises(DataError, match="already have"):
         index.assign(out)
+    with pytest.raises(DataError, match="severity column 'sev'"):
+        index.assign(pts, severity="sev")
     with pytest.raises(DataError, match="coordinate columns"):
         index.assign(pd.DataFrame({"a": [1.0]}))
 

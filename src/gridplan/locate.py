@@ -173,7 +173,7 @@ TIME_LIMITS_7123 = TimeLimits()
 def _grid_frame(grids: Any) -> tuple[gpd.GeoDataFrame, Any]:
     """The polygons of a GridPlan or GeoDataFrame, and the plan (or None)."""
     plan = None
-    if hasattr(grids, "grids") and hasattr(grids, "units") and isinstance(getattr(grids, "grids"), gpd.GeoDataFrame):
+    if hasattr(grids, "grids") and hasattr(grids, "units") and isinstance(grids.grids, gpd.GeoDataFrame):
         plan, grids = grids, grids.grids
     if isinstance(grids, gpd.GeoSeries):
         grids = gpd.GeoDataFrame(geometry=grids)
@@ -750,6 +750,10 @@ class GridIndex:
             outside and every value within ±180/±90).
         """
         x, y = self.to_index_crs(x, y, crs=crs)
+        return self._positions(x, y, crs)
+
+    def _positions(self, x: np.ndarray, y: np.ndarray, crs: Any) -> np.ndarray:
+        """:meth:`locate` of points already in the index CRS, in batches of bounded memory."""
         out = np.empty(len(x), dtype=np.int32)
         found = False
         for s in range(0, len(x), _BATCH):
@@ -851,7 +855,7 @@ class GridIndex:
             missing; several reasons are joined by "; "). No row is ever dropped.
         """
         if _is_dask(incidents):
-            kw = dict(x=x, y=y, crs=crs, severity=severity, time=time, limits=limits)
+            kw = {"x": x, "y": y, "crs": crs, "severity": severity, "time": time, "limits": limits}
             meta = self.assign(incidents._meta, **kw)
             return incidents.map_partitions(self.assign, meta=meta, **kw)
         if not isinstance(incidents, pd.DataFrame):
@@ -861,14 +865,14 @@ class GridIndex:
             raise DataError(
                 f"incidents already have column(s) {clash} that assign adds; rename or drop them first"
             )
+        for name, col in (("severity", severity), ("time", time)):
+            if col is not None and col not in incidents.columns:
+                raise DataError(f"{name} column {col!r} is not in the incidents; columns are {list(incidents.columns)}")
+        sev = incidents[severity] if severity is not None else pd.Series([None] * len(incidents), dtype=object)
         xs, ys, why, crs = _coordinates(incidents, x, y, crs)
         with np.errstate(invalid="ignore"):
             px, py = self.to_index_crs(xs, ys, crs=crs)
-        pos = np.empty(len(px), dtype=np.int32)
-        for s in range(0, len(px), _BATCH):
-            pos[s:s + _BATCH] = self._locate_local(px[s:s + _BATCH], py[s:s + _BATCH])
-        if len(pos) and (pos == OUTSIDE).all():
-            self._check_lonlat_mistake(px, py, pos, crs)
+        pos = self._positions(px, py, crs)
         why = np.where((why == "") & (pos == INVALID), f"coordinate out of range for {_crs.crs_label(crs or self.crs)}", why)
         why = np.where((why == "") & (pos == OUTSIDE), "outside every grid", why)
         out = incidents.copy()
@@ -878,9 +882,6 @@ class GridIndex:
         out["community"], out["subdistrict"] = comm, sub
         street, chief = self._streets_at(px, py, pos)
         out["street"], out["road_chief"] = street, chief
-        sev = incidents[severity] if severity is not None else pd.Series([None] * len(incidents), dtype=object)
-        if severity is not None and severity not in incidents.columns:
-            raise DataError(f"severity column {severity!r} is not in the incidents; columns are {list(incidents.columns)}")
         level, limit, unknown = limits.resolve(sev.to_numpy(dtype=object))
         why = np.where(unknown, np.where(why == "", "unknown severity", why + "; unknown severity"), why)
         out["level"] = pd.array(level, dtype="string")
@@ -888,8 +889,6 @@ class GridIndex:
                            np.where(level == "community", np.asarray(comm, dtype=object), np.asarray(sub, dtype=object)))
         out["handler"] = pd.array(np.where(located, handler, None), dtype="string")
         if time is not None:
-            if time not in incidents.columns:
-                raise DataError(f"time column {time!r} is not in the incidents; columns are {list(incidents.columns)}")
             t0 = pd.to_datetime(incidents[time], errors="coerce").to_numpy()
             out["respond_by"] = t0 + np.timedelta64(limits.respond)
             out["deadline"] = t0 + limit.to_numpy()
