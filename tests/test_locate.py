@@ -330,7 +330,8 @@ def test_assign_plan_geodataframe_and_chiefs(sample_plan_15):
 
 
 def test_assign_dask_matches_in_memory(square_district):
-    dd = pytest.importorskip("dask.dataframe")
+    import dask.dataframe as dd  # in the [test] extra: the dask path is always tested
+    import dask_geopandas as dgpd
     d = square_district
     index = GridIndex(d.grids, streets=d)
     df = incidents(600, seed=4)
@@ -338,7 +339,6 @@ def test_assign_dask_matches_in_memory(square_district):
     got = index.assign(dd.from_pandas(df, npartitions=4), crs="GCJ-02", severity="severity").compute()
     pd.testing.assert_frame_equal(got, expect, check_dtype=False)
 
-    dgpd = pytest.importorskip("dask_geopandas")
     x, y = gcrs.from_wgs84(*gcrs.gcj02_to_wgs84(df["lon"].to_numpy(), df["lat"].to_numpy()), "EPSG:4545")
     g = gpd.GeoDataFrame(df[["severity"]], geometry=gpd.points_from_xy(x, y), crs=4545)
     got = index.assign(dgpd.from_geopandas(g, npartitions=3), severity="severity").compute()
