@@ -237,8 +237,34 @@ def _cells(district: "District", size: float, shape_kind: str) -> np.ndarray:
     inside = shapely.contains_properly(shape, cells)
     clipped = cells.copy()
     clipped[~inside] = shapely.intersection(cells[~inside], shape)
-    parts = _polygon_parts(clipped)
-    return parts[shapely.area(parts) > 1e-6 * size * size]
+    return _absorb_specks(_polygon_parts(clipped), min_area=1e-6 * size * size)
+
+
+def _absorb_specks(parts: np.ndarray, *, min_area: float) -> np.ndarray:
+    """Union specks (area ≤ ``min_area``, e.g. a sharp boundary corner poking into a cell) into the
+    neighbour they share the longest edge with; a speck that shares no edge stays a unit of its own.
+    Nothing is dropped, so the units still tile the district exactly."""
+    area = shapely.area(parts)
+    specks = np.flatnonzero(area <= min_area)
+    if not len(specks):
+        return parts
+    i, j = shapely.STRtree(parts).query(parts[specks], predicate="intersects")
+    keep = ~np.isin(j, specks)
+    i, j = i[keep], j[keep]
+    shared = shapely.length(shapely.intersection(shapely.boundary(parts[specks[i]]), shapely.boundary(parts[j])))
+    best = pd.DataFrame({"i": i, "j": j, "len": shared})
+    best = best[best["len"] > 0].sort_values(["i", "len", "j"], ascending=[True, False, True]).drop_duplicates("i")
+    target = np.arange(len(parts))
+    target[specks[best["i"].to_numpy()]] = best["j"].to_numpy()
+    out = parts.copy()
+    for host, group in best.groupby("j")["i"]:
+        members = np.r_[parts[host], parts[specks[group.to_numpy()]]]
+        merged = shapely.union_all(members)  # an overlay union: clipped cells are not always exactly noded
+        if merged.geom_type == "Polygon":
+            out[host] = merged
+        else:  # still apart: keep the specks as units of their own rather than lose them
+            target[specks[group.to_numpy()]] = specks[group.to_numpy()]
+    return out[target == np.arange(len(parts))]
 
 
 def _order_units(geoms: np.ndarray) -> np.ndarray:
