@@ -157,6 +157,9 @@ class GridPlan:
     params : dict
         Everything that made the plan (method, n_grids, tolerance, seed, weight, ...).
     notes : list of str
+    district : District or None
+        The district the plan was cut from (set by :func:`partition`, :func:`resplit` and
+        :meth:`from_district_grids`; not stored by :meth:`to_file`). Patrol routing uses its streets.
     """
 
     def __init__(
@@ -176,6 +179,7 @@ class GridPlan:
             raise DataError("labels must give every unit a grid 0..k-1, with no grid empty")
         self.adjacency = adjacency.tocsr()
         self.previous: GridPlan | None = None
+        self.district: District | None = None  # in memory only: the district the plan was cut from
         self.params = dict(params)
         self.notes = list(notes)
         self.source_crs = source_crs or self.params.get("source_crs") or units.crs.to_string()
@@ -385,8 +389,10 @@ class GridPlan:
             )
         params = {**self.params, "edited": self.params.get("edited", 0) + 1}
         notes = [*self.notes, f"reassigned {len(pos)} units to {grid}" + ("" if ok.all() else " (grid split allowed)")]
-        return GridPlan(self.units.drop(columns="grid"), labels, self.adjacency, params=params, notes=notes,
+        plan = GridPlan(self.units.drop(columns="grid"), labels, self.adjacency, params=params, notes=notes,
                         codes=codes, source_crs=self.source_crs)
+        plan.district = self.district
+        return plan
 
     # ------------------------------------------------------------------ display
     def plot(self, ax: "Axes | None" = None, *, column: str | None = None, labels: bool = True,
@@ -515,7 +521,9 @@ class GridPlan:
         params = {"method": "existing", "n_grids": len(present), "units": u.kind, "weight": u.params["weight"],
                   "weight_by": u.weight_by, "tolerance": None, "seed": None, "district_code": district.code,
                   "district": district.name, "source_crs": district.source_crs}
-        return cls(u.frame, remap, u.adjacency, params=params, notes=notes, codes=codes, source_crs=district.source_crs)
+        plan = cls(u.frame, remap, u.adjacency, params=params, notes=notes, codes=codes, source_crs=district.source_crs)
+        plan.district = district
+        return plan
 
 
 def _fmt(v: Any) -> str:
@@ -709,7 +717,9 @@ def partition(
     codes = None
     if lock is not None and old is not None:
         codes = _codes_keeping(old, labels, lock, u)
-    return _finish(u, labels, params, list(u.notes), district.source_crs, strict, tol, codes)
+    plan = _finish(u, labels, params, list(u.notes), district.source_crs, strict, tol, codes)
+    plan.district = district
+    return plan
 
 
 def _codes_keeping(old: GridPlan, labels: np.ndarray, lock: np.ndarray, u: Units) -> np.ndarray:
@@ -792,4 +802,5 @@ def resplit(
     codes = _codes_keeping(old, labels, lock, u) if lock is not None else None
     new = _finish(u, labels, params, list(old.notes), old.source_crs, strict, tol, codes)
     new.previous = old
+    new.district = old.district
     return new

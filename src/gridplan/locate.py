@@ -961,6 +961,8 @@ class GridIndex:
         streets = self._streets
         if district is not None:
             streets = district.network
+        if getattr(self._routes, "network", None) is not None:
+            streets = self._routes.network  # per-grid patrols cut the streets at grid lines: their edge ids
         if streets is not None:
             edges = streets.edges if hasattr(streets, "edges") and isinstance(streets.edges, gpd.GeoDataFrame) else streets
             if not isinstance(edges, gpd.GeoDataFrame):
