@@ -40,6 +40,16 @@ def test_demo_writes_map_tables_and_layers(tmp_path):
     assert metrics.loc["partition_15", "balance_max"] <= 1.03 and metrics.loc["resplit_12_to_15", "balance_max"] <= 1.05
     plan = GridPlan.read_file(out / "plan_resplit_12_to_15.gpkg")
     assert plan.n_grids == 15 and plan.params["previous_n_grids"] == 12
+    # patrols: two chiefs per grid, every street of every grid walked by one of its chiefs
+    for name in ("patrols.png", "patrols.gpkg", "patrol_grids.csv", "patrol_frequency.csv"):
+        assert (out / name).stat().st_size > 0, name
+    routes = gpd.read_file(out / "patrols.gpkg", layer="routes")
+    edges = gpd.read_file(out / "patrols.gpkg", layer="edges")
+    assert len(routes) == 30 and set(routes["grid"]) == set(plan.grids["code"])
+    inside = edges[edges["grid"].notna()]
+    assert inside["chief"].notna().all() and (inside["chief"].str.split("-R").str[0] == inside["grid"]).all()
+    grids = pd.read_csv(out / "patrol_grids.csv", index_col="code")
+    assert (grids["max_length"] >= grids["lower_bound"] - 1e-6).all()
 
 
 def test_console_script_runs():

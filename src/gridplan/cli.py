@@ -133,8 +133,31 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger) -> int:
         plan.grids.drop(columns="geometry").to_csv(out / f"plan_{name}_grids.csv", index=False)
         wrote(f"plan_{name}_grids.csv")
 
-    lines = [f"gridplan demo (seed={seed})", "", summary.to_string(), "", "plans:", table.to_string(), "", "notes:"]
-    lines += [f"- {n}" for n in district.notes]
+    # road-chief patrols of the redrawn plan: every grid's streets shared by its chiefs
+    from .routes import balance_routes
+
+    t2 = time.perf_counter()
+    patrols = balance_routes(redraw, chiefs_per_grid=2, depot="centroid", seed=seed,
+                              progress=log.isEnabledFor(logging.INFO))
+    log.info("balanced %d patrols in %.1f s: %r", patrols.n_routes, time.perf_counter() - t2, patrols)
+    fig, ax = plt.subplots(figsize=(10, 10))
+    patrols.plot(ax=ax, grids=redraw, deadhead=False,
+                 title=f"Road-chief patrols (synthetic streets): {patrols.n_routes} chiefs in {redraw.n_grids} grids, "
+                       f"longest {patrols.max_length / 1000:.1f} km")
+    fig.savefig(out / "patrols.png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    wrote("patrols.png")
+    patrols.to_file(out / "patrols.gpkg")
+    wrote("patrols.gpkg")
+    patrol_table = patrols.per_grid.join(patrols.routes.groupby("grid")["length"].min().rename("min_length"))
+    patrol_table.to_csv(out / "patrol_grids.csv")
+    wrote("patrol_grids.csv")
+    patrols.frequency().to_csv(out / "patrol_frequency.csv")
+    wrote("patrol_frequency.csv")
+
+    lines = [f"gridplan demo (seed={seed})", "", summary.to_string(), "", "plans:", table.to_string(), "",
+             "patrols (2 road chiefs per grid of the redrawn plan):", patrols.summary().to_string(), "", "notes:"]
+    lines += [f"- {n}" for n in district.notes + patrols.notes]
     lines += ["", "files:"] + [f"- {name}" for name in written]
     (out / "README.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     log.info("wrote %s", out / "README.txt")

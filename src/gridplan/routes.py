@@ -689,8 +689,7 @@ def balance_routes(
         raise DataError("no edge to patrol: the network has no edges, or required= selects none")
     node = _resolve_depot(net, depot, mask, snap=snap, notes=notes)
     mask = _restrict_component(net, mask, node, components, notes)
-    dist = _routing._Distances(net.n, net.u, net.v, net.w)
-    sol = _solve(net, mask, node, k, dist, seed=seed, time_limit=time_limit, effort=effort)
+    sol = _Local(net).solve(mask, node, k, seed=seed, time_limit=time_limit, effort=effort)
     names = list(chiefs) if chiefs is not None else [f"R{i + 1:02d}" for i in range(k)]
     if len(names) != k or len(set(names)) != k:
         raise DataError(f"chiefs must be {k} distinct names, got {list(names)}")
@@ -729,11 +728,12 @@ def _solve(net: _Net, mask: np.ndarray, depot: int, k: int, dist: _routing._Dist
 
 
 class _Local:
-    """Solve one grid on the part of the network around its streets (so the distance matrix stays small).
+    """Solve on the part of the network around the required streets (so distances stay small).
 
-    The part holds every node within ``radius`` of the grid's streets and depot along the network;
-    the radius doubles until the streets and the depot are connected inside it, so walks between
-    pieces of a grid still run through neighbouring streets, as on the whole network.
+    The part holds every node within ``radius`` of the required streets and the depot along the
+    network; the radius doubles until they are connected inside it, so walks between pieces of a
+    grid still run through neighbouring streets, as on the whole network. When every street is
+    required the part is the whole network.
     """
 
     def __init__(self, net: _Net) -> None:
