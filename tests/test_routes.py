@@ -278,6 +278,7 @@ def test_plot_explore_file_and_html(tmp_path):
     ax = plan.plot()
     assert len(ax.get_lines()) + len(ax.collections) > 0
     assert "RoutePlan" in plan._repr_html_()
+    assert "folium" in type(plan.explore()).__module__
     path = plan.to_file(tmp_path / "routes.gpkg")
     routes = gpd.read_file(path, layer="routes")
     edges = gpd.read_file(path, layer="edges")

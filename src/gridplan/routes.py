@@ -91,7 +91,7 @@ def _from_street_network(net: StreetNetwork, weight: str) -> _Net:
         v=e["v"].to_numpy(np.int64),
         w=pd.to_numeric(e[weight], errors="coerce").to_numpy(float),
         edge_ids=e.index,
-        node_labels=np.arange(net.n_nodes),
+        node_labels=_object_array(list(range(net.n_nodes))),  # plain ints in walks, params and notes
         xy=net.nodes[["x", "y"]].to_numpy(float),
         geoms=np.asarray(e.geometry.values),
         street=e["street"].to_numpy(object) if "street" in e.columns else e.index.to_numpy(object),
@@ -505,14 +505,24 @@ class RoutePlan:
         path = Path(path)
         routes = self.routes.copy()
         routes["grid"] = routes["grid"].astype("string")
-        routes["depot"] = routes["depot"].astype(str)
+        routes["depot"] = _storable(routes["depot"])
         routes.to_file(path, layer="routes", driver="GPKG")
         edges = self.edges.reset_index()
-        for col in ("edge", "street", "u", "v"):
-            if col in edges and edges[col].dtype == object:
-                edges[col] = edges[col].astype(str)
+        for col in ("edge", "street", "u", "v", "source_edge"):
+            if col in edges:
+                edges[col] = _storable(edges[col])
         edges.to_file(path, layer="edges", driver="GPKG")
         return path
+
+
+def _storable(col: pd.Series) -> pd.Series:
+    """Whole numbers stay numbers in a GeoPackage; node labels like (x, y) tuples become text."""
+    if col.dtype != object:
+        return col
+    try:
+        return pd.to_numeric(col, errors="raise").astype(np.int64)
+    except (TypeError, ValueError):
+        return col.astype(str)
 
 
 def _hex(colour: Sequence[float]) -> str:
