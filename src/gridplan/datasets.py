@@ -29,7 +29,7 @@ from . import crs as gcrs
 from .district import District
 from .errors import DataError
 
-__all__ = ["sample_district", "find_data_dir", "county_boundary", "xicheng_subdistricts", "changan_streets", "COUNTIES"]
+__all__ = ["sample_district", "find_data_dir", "county_boundary", "xicheng_subdistricts", "changan_streets", "COUNTIES", "sample_roster"]
 
 SAMPLE_NAME = "示例区 (Sample district, synthetic)"
 
@@ -135,3 +135,109 @@ def changan_streets(*, data_dir: str | Path | None = None) -> gpd.GeoDataFrame:
     """The real Chang'an (Xi'an) road links in WGS84: 3,267 links, 470.8 km, messy as real data is."""
     folder = find_data_dir(data_dir)
     return _io.read_layer(folder / "changan_roads.gpkg", "changan_roads")
+
+
+def sample_roster(district_or_plan: Any, seed: int = 0, n_people: int | None = None) -> Any:
+    """A synthetic roster of grid staff for :func:`gridplan.staffing.assign_staff`.
+
+    Enough people for "1+2+2" teams in every grid plus about 30 % spare
+    (``ceil(1.3 × 5 × n_grids)`` by default; 15 grids when given a district), in the
+    ratio 1 leader : 2 officers : 2 workers. Party members: about 85 % of leaders (and
+    never fewer than one per grid plus one), 30 % of officers, 15 % of workers. Homes
+    are drawn from the district's population points in proportion to their residents,
+    jittered by about 50 m (uniformly inside the boundary when there are none). About
+    12 % of people cannot work one shift and 3 % two (column ``unavailable``,
+    ``";"``-separated). Same seed, same roster.
+
+    Parameters
+    ----------
+    district_or_plan : District or GridPlan
+        A plan must carry its district (plans made by ``partition`` do).
+    seed : int
+    n_people : int, optional
+        Roster size (at least 3).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id``, ``name``, ``role`` (leader/officer/worker), ``party_member``, ``x``, ``y``
+        (homes in the district's metric CRS, also in ``.attrs["crs"]``), ``unavailable``.
+
+    Examples
+    --------
+    >>> r = sample_roster(sample_district(seed=0), seed=0)
+    >>> len(r), sorted(r["role"].value_counts().items())
+    (98, [('leader', 20), ('officer', 39), ('worker', 39)])
+    """
+    import math
+
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    if isinstance(district_or_plan, District):
+        district, n_grids = district_or_plan, 15
+    elif hasattr(district_or_plan, "grids") and hasattr(district_or_plan, "district"):
+        district, n_grids = district_or_plan.district, len(district_or_plan.grids)
+        if district is None:
+            raise DataError("the plan carries no district (read from a file?); pass the District instead")
+    else:
+        raise DataError(f"sample_roster needs a District or a GridPlan, got {type(district_or_plan).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise DataError(f"seed must be a whole number, got {seed!r}")
+    n = math.ceil(1.3 * 5 * n_grids) if n_people is None else n_people
+    if isinstance(n, bool) or not isinstance(n, int) or n < 3:
+        raise DataError(f"n_people must be a whole number >= 3, got {n_people!r}")
+    rng = np.random.default_rng(seed)
+    n_lead = max(1, round(n / 5))
+    n_off = (n - n_lead) // 2
+    roles = np.array(["leader"] * n_lead + ["officer"] * n_off + ["worker"] * (n - n_lead - n_off), dtype=object)
+    party = np.zeros(n, bool)
+    n_party_lead = min(n_lead, max(round(0.85 * n_lead), n_grids + 1))
+    party[rng.choice(n_lead, n_party_lead, replace=False)] = True
+    rest = np.arange(n_lead, n)
+    p_rest = np.where(roles[rest] == "officer", 0.30, 0.15)
+    party[rest] = rng.random(len(rest)) < p_rest
+    perm = rng.permutation(n)  # mix roles along the id sequence
+    roles, party = roles[perm], party[perm]
+
+    pop = district.population
+    if len(pop) and "population" in pop.columns and pop["population"].sum() > 0:
+        w = pop["population"].to_numpy(float)
+        pick = rng.choice(len(pop), n, p=w / w.sum())
+        pts = pop.geometry.values[pick]
+        x = shapely.get_x(pts) + rng.normal(0, 50, n)
+        y = shapely.get_y(pts) + rng.normal(0, 50, n)
+    else:
+        shape = district.shape
+        x0, y0, x1, y1 = shape.bounds
+        xs, ys = [], []
+        while len(xs) < n:
+            cx, cy = rng.uniform(x0, x1, 4 * n), rng.uniform(y0, y1, 4 * n)
+            inside = shapely.contains_xy(shape, cx, cy)
+            xs += cx[inside].tolist()
+            ys += cy[inside].tolist()
+        x, y = np.array(xs[:n]), np.array(ys[:n])
+
+    shifts = ("early", "middle", "late")
+    u = rng.random(n)
+    unavailable = []
+    for i in range(n):
+        k = 2 if u[i] < 0.03 else (1 if u[i] < 0.15 else 0)
+        unavailable.append(";".join(sorted(rng.choice(shifts, k, replace=False), key=shifts.index)) if k else "")
+    family = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗")
+    given = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂")
+    names = [family[rng.integers(len(family))] + "".join(given[j] for j in rng.integers(len(given), size=rng.integers(1, 3)))
+             for _ in range(n)]
+    width = max(3, len(str(n)))
+    out = pd.DataFrame({
+        "id": [f"P{i:0{width}d}" for i in range(1, n + 1)],
+        "name": names,
+        "role": roles,
+        "party_member": party,
+        "x": np.round(x, 1),
+        "y": np.round(y, 1),
+        "unavailable": unavailable,
+    })
+    out.attrs["crs"] = district.crs.to_string()
+    return out
