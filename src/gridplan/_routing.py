@@ -37,6 +37,7 @@ pairs within a few edge lengths (Dijkstra with ``limit``); no all-pairs matrix.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -126,8 +127,9 @@ class _Distances:
     def pairs(self, x: np.ndarray, y: np.ndarray, *, near_only: bool = False) -> np.ndarray:
         """Distances d(x[i], y[i]) (any broadcastable shapes).
 
-        With ``near_only`` (and a near-pair table, see `local`), pairs farther apart than its
-        radius come out as infinity instead of costing a single-source Dijkstra row each.
+        Without a full matrix, pairs in the near-pair table (see `local`, once built) are looked
+        up there; with ``near_only`` the others come out as infinity instead of costing a
+        single-source Dijkstra row each (the full matrix always gives exact values).
         """
         x = np.asarray(x, dtype=np.int64)
         y = np.asarray(y, dtype=np.int64)
@@ -152,7 +154,7 @@ class _Distances:
             order = np.argsort(xs, kind="stable")
             xs, todo = xs[order], todo[order]
             cut = np.flatnonzero(np.r_[True, xs[1:] != xs[:-1], True])
-            for a, b in zip(cut[:-1], cut[1:]):
+            for a, b in itertools.pairwise(cut):
                 sel = todo[a:b]
                 out[sel] = self.row(int(xs[a]))[y[sel]]
         return out.reshape(shape)
@@ -349,7 +351,7 @@ def split_tour(nodes: np.ndarray, prefix: np.ndarray, d0: np.ndarray, k: int) ->
             lo = mid
         else:
             hi, best = mid, c
-    cost = max(d0[nodes[a]] + prefix[b] - prefix[a] + d0[nodes[b]] for a, b in zip(best, best[1:]))
+    cost = max(d0[nodes[a]] + prefix[b] - prefix[a] + d0[nodes[b]] for a, b in itertools.pairwise(best))
     return best, float(cost)
 
 
@@ -361,9 +363,11 @@ class _Route:
     T: np.ndarray  # node each is left at
     cost: float = 0.0
     G: np.ndarray | None = None  # deadheads: G[i] lies before item i, G[-1] back to the depot
+    two_opted: bool = False  # no 2-opt move helps (routes are rebuilt, never edited, after a move)
 
-    def copy(self) -> "_Route":
-        return _Route(self.E.copy(), self.F.copy(), self.T.copy(), self.cost, None if self.G is None else self.G.copy())
+    def copy(self) -> _Route:
+        G = None if self.G is None else self.G.copy()
+        return _Route(self.E.copy(), self.F.copy(), self.T.copy(), self.cost, G, self.two_opted)
 
 
 def _insert(a: np.ndarray, i: int, x: int) -> np.ndarray:
@@ -493,7 +497,7 @@ class _Problem:
         served = np.zeros(len(self.u), bool)
         served[~required] = True
         routes = []
-        for a, b in zip(cuts, cuts[1:]):
+        for a, b in itertools.pairwise(cuts):
             E, F, T = [], [], []
             for e, x, y in tour[a:b]:
                 if not served[e]:
@@ -523,6 +527,7 @@ class _Table:
     G: np.ndarray  # its deadhead d(X, Y)
     R: np.ndarray  # route
     P: np.ndarray  # position in the route (insert before item P)
+    E: np.ndarray  # served edge after the gap (-1 after the last one of a route)
     before: np.ndarray  # per edge id: index of the gap before it (-1 when not served)
 
 
@@ -555,23 +560,28 @@ class _Search:
         R = np.repeat(np.arange(len(routes)), sizes)
         off = np.cumsum(sizes) - sizes
         P = np.arange(len(X)) - off[R]
+        stop = np.array([-1], dtype=np.int64)
+        E = np.concatenate([e for r in routes for e in (r.E, stop)])
         before = np.full(len(p.u), -1, dtype=np.int64)
-        served = np.concatenate([r.E for r in routes]).astype(np.int64)
-        before[served] = np.flatnonzero(P < sizes[R] - 1)
-        return _Table(X, Y, G, R, P, before)
+        at = np.flatnonzero(E >= 0)
+        before[E[at]] = at
+        return _Table(X, Y, G, R, P, E, before)
 
-    def _best_move(self, routes: list[_Route], ri: int, tab: _Table, items: np.ndarray):
-        """Best relocation of one of ``items`` of route ``ri`` (to another route or within it)."""
+    def _moves(self, routes: list[_Route], tab: _Table, at: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Best relocation of each served edge whose gap before it is ``at`` (any routes).
+
+        Returns per edge: the gain (lexicographic on the longer and the shorter route of the
+        pair, or the saving within its route), the target route, the position there and whether
+        the edge is walked in reverse (v -> u).
+        """
         p = self.p
-        r = routes[ri]
         costs = np.array([q.cost for q in routes])
-        i = items
-        E = r.E[i]
-        dep = np.array([p.depot], dtype=np.int64)
-        Xr = np.concatenate((dep, r.T))  # gap i lies before item i
-        Yr = np.concatenate((r.F, dep))
+        ri, pos = tab.R[at], tab.P[at]
+        E = tab.E[at]
         W = p.w[E]
-        rem = r.cost - (r.G[i] + r.G[i + 1] + W) + p.dist.pairs(Xr[i], Yr[i + 1])  # cost without item i
+        cost = costs[ri][:, None]
+        # cost of its route without the edge
+        rem = (costs[ri] - (tab.G[at] + tab.G[at + 1] + W) + p.dist.pairs(tab.X[at], tab.Y[at + 1]))[:, None]
         if self.nb is None:  # every gap (one row, broadcast over the items)
             X, Y, G, R, P = tab.X[None], tab.Y[None], tab.G[None], tab.R[None], tab.P[None]
         else:  # granular: the gaps on both sides of each near edge, ends farther than the radius excluded
@@ -586,25 +596,23 @@ class _Search:
         rev = p.dist.pairs(eb, X, near_only=near) + p.dist.pairs(ea, Y, near_only=near)
         delta = np.minimum(fwd, rev) + W[:, None] - G
         new_q = costs[R] + delta
-        same = R == ri
         # lexicographic on the pair (longer, shorter): lower the longer, or keep it and lower the other
-        old_hi = np.maximum(costs[R], r.cost)
-        old_lo = np.minimum(costs[R], r.cost)
-        new_hi = np.maximum(new_q, rem[:, None])
-        new_lo = np.minimum(new_q, rem[:, None])
-        tol = _EPS * max(1.0, r.cost)
+        old_hi, old_lo = np.maximum(costs[R], cost), np.minimum(costs[R], cost)
+        new_hi, new_lo = np.maximum(new_q, rem), np.minimum(new_q, rem)
+        tol = _EPS * np.maximum(1.0, cost)
         primary = old_hi - new_hi
         gain = np.where(np.abs(primary) <= tol, _TIE * np.maximum(old_lo - new_lo, 0.0), primary)
         # within the route: cost without the item plus the insertion elsewhere; the two gaps next
-        # to item i change when it leaves, so only the others are exact
-        self_ok = same & (P != i[:, None]) & (P != i[:, None] + 1)
-        gain = np.where(same, np.where(self_ok, r.cost - (rem[:, None] + delta), -np.inf), gain)
-        ii, jj = np.unravel_index(int(np.argmax(gain)), gain.shape)
-        if gain[ii, jj] > _EPS * max(1.0, r.cost):
-            flip = bool(rev[ii, jj] < fwd[ii, jj])
-            R, P = np.broadcast_to(R, gain.shape), np.broadcast_to(P, gain.shape)
-            return float(gain[ii, jj]), (int(i[ii]), int(R[ii, jj]), int(P[ii, jj]), flip)
-        return 0.0, None
+        # to the item change when it leaves, so only the others are exact
+        same = R == ri[:, None]
+        self_ok = same & (P != pos[:, None]) & (P != pos[:, None] + 1)
+        gain = np.where(same, np.where(self_ok, cost - (rem + delta), -np.inf), gain)
+        gain = np.where(gain > tol, gain, 0.0)
+        best = np.argmax(gain, axis=1)
+        rows = np.arange(len(at))
+        R, P = np.broadcast_to(R, gain.shape), np.broadcast_to(P, gain.shape)
+        flip = rev[rows, best] < fwd[rows, best]
+        return gain[rows, best], R[rows, best], P[rows, best], flip
 
     def _apply(self, routes: list[_Route], ri: int, move: tuple[int, int, int, bool]) -> None:
         p = self.p
@@ -624,25 +632,34 @@ class _Search:
         p.orient(routes[ri])
 
     def relocate(self, routes: list[_Route]) -> bool:
-        """Best-improvement relocations, longest route first, until none helps; True if any."""
+        """Best-improvement relocations until none helps; True if any.
+
+        The move applied is the best one of the longest route that has an improving move. All
+        routes are evaluated at once; in granular mode route by route, longest first.
+        """
         moved = False
         for _ in range(100 * len(self.p.req) + 100):
             if self.out_of_time():
                 break
             tab = self._table(routes)
             order = np.argsort([-r.cost for r in routes], kind="stable")
+            rank = np.empty(len(routes), dtype=np.int64)
+            rank[order] = np.arange(len(routes))
+            items = np.flatnonzero(tab.E >= 0)
+            groups = [items] if self.nb is None else [items[tab.R[items] == ri] for ri in order.tolist()]
             cols = len(tab.X) if self.nb is None else 2 * _NEIGHBOURS
             block = max(1, self._BLOCK // max(cols, 1))
             done = False
-            for ri in order.tolist():
-                n = len(routes[ri].E)
-                best = (0.0, None)
-                for s in range(0, n, block):
-                    cand = self._best_move(routes, ri, tab, np.arange(s, min(n, s + block)))
-                    if cand[0] > best[0]:
-                        best = cand
-                if best[1] is not None:
-                    self._apply(routes, ri, best[1])
+            for grp in groups:
+                parts = [self._moves(routes, tab, grp[s : s + block]) for s in range(0, len(grp), block)]
+                if not parts:
+                    continue
+                gain, R, P, flip = (np.concatenate(x) for x in zip(*parts))
+                ok = np.flatnonzero(gain > 0)
+                if len(ok):
+                    j = ok[np.lexsort((-gain[ok], rank[tab.R[grp[ok]]]))[0]]
+                    ri = int(tab.R[grp[j]])
+                    self._apply(routes, ri, (int(tab.P[grp[j]]), int(R[j]), int(P[j]), bool(flip[j])))
                     moved = done = True
                     break
             if not done:
@@ -653,7 +670,7 @@ class _Search:
         """Reverse segments of one route while that shortens it."""
         p = self.p
         n = len(r.E)
-        if n < 2 or (not p.dist.full and n > 400):
+        if n < 2 or r.two_opted or (not p.dist.full and n > 400):
             return False
         improved = False
         for _ in range(50):
@@ -664,6 +681,7 @@ class _Search:
             gain = np.triu(old - new, 1)
             i, j = np.unravel_index(int(np.argmax(gain)), gain.shape)
             if gain[i, j] <= _EPS * max(1.0, r.cost):
+                r.two_opted = True
                 break
             sl = slice(i, j + 1)
             r.E[sl], r.F[sl], r.T[sl] = r.E[sl][::-1].copy(), r.T[sl][::-1].copy(), r.F[sl][::-1].copy()
@@ -815,10 +833,10 @@ def solve(
     aug = _augment(dist, u, v, w, req, depot)
     lb = max(aug.cpp_bound / k, far)
     m = len(req)
-    if starts is None:
-        starts = int(np.clip(20000 // max(m, 1), 8, 200))
+    if starts is None:  # the defaults of routes.py (effort 1)
+        starts = int(np.clip(20000 // max(m, 1), 8, 400))
     if iterations is None:
-        iterations = int(np.clip(60000 // max(m, 1), 10, 600))
+        iterations = int(np.clip(60000 // max(m, 1), 20, 1000))
     deadline = t0 + time_limit if time_limit is not None else np.inf
     search = _Search(prob, rng, deadline)
     # route first, cluster second: exact split of many random postman tours
