@@ -842,6 +842,8 @@ def solve(
     # route first, cluster second: exact split of many random postman tours
     cands = []
     for s in range(starts):
+        if s and search.out_of_time():  # time_limit: at least one tour, then stop splitting
+            break
         tour = _euler_tour(aug.edges, n, depot, rng)
         nodes = np.array([depot] + [t for _, _, t in tour])
         prefix = np.r_[0.0, np.cumsum(w[[e for e, _, _ in tour]])]
@@ -898,7 +900,7 @@ def solve(
         cpp_exact=aug.cpp_exact,
         far_cycle=far,
         split_max=float(split_max),
-        starts=starts,
+        starts=len(cands),
         iterations=it,
         stopped_by=stopped,
         seconds=time.perf_counter() - t0,
