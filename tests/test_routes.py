@@ -346,3 +346,14 @@ def test_per_grid_needs_streets_when_the_plan_has_no_district(square_plan, tmp_p
     assert rp.n_routes == plan.n_grids
     with pytest.raises(DataError, match="chiefs_per_grid"):
         balance_routes(plan, chiefs_per_grid=0, streets=square_plan.district)
+
+
+def test_networkx_graph_with_coordinates_draws_itself():
+    g = nx.grid_2d_graph(4, 4)
+    nx.set_edge_attributes(g, 100.0, "length")
+    for node in g.nodes:
+        g.nodes[node]["x"], g.nodes[node]["y"] = node[0] * 100.0, node[1] * 100.0
+    plan = balance_routes(g, 3, depot=(0, 0), seed=0)
+    assert plan.walks[0][0] == (0, 0)  # tuple node labels are nodes, not points to snap
+    ax = plan.plot()  # deadhead edges are looked up by (u, v) tuple ids
+    assert len(ax.collections) >= 3

@@ -481,8 +481,9 @@ class RoutePlan:
                 mine.plot(ax=ax, color=colour, linewidth=1.8, zorder=2)
             if deadhead and isinstance(self.routes, gpd.GeoDataFrame):
                 walked = set(self.walk_edges[i]) - set(mine.index)
-                if walked:
-                    e.loc[list(walked)].plot(ax=ax, color=colour, linewidth=1.0, linestyle=(0, (2, 2)), zorder=2)
+                if walked:  # by position: edge ids may be tuples (networkx multigraphs)
+                    dead = np.fromiter((x in walked for x in e.index), dtype=bool, count=len(e))
+                    e[dead].plot(ax=ax, color=colour, linewidth=1.0, linestyle=(0, (2, 2)), zorder=2)
             if i < 20:
                 legend.append((str(chief), _hex(colour), "-"))
         title = title or (f"Road-chief patrols: {self.n_routes} chiefs, longest {self.max_length / 1000:.1f} km "
