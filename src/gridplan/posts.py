@@ -1,0 +1,1314 @@
+"""Posts and liaison stations: where grid staff stand, so that residents can reach them.
+
+Guiding county put **42 key grid posts** (重点网格岗位点) in its 15 grids and **one
+city-management liaison station** (城管工作联络站) in every community. :func:`place_posts`
+chooses such posts on the street network of a :class:`~gridplan.grids.GridPlan`:
+
+* ``objective="coverage"``: the maximal covering location problem (MCLP) — exactly
+  ``n_posts`` posts so that as many residents as possible live within ``max_walk_m``
+  walking distance of a post. The default 1,200 m is the "15-minute community life
+  circle" (15分钟社区生活圈: 15 minutes at 80 m/min).
+* ``objective="p-median"``: the p-median problem — minimise the residents' total
+  walking distance to their nearest post.
+
+Both keep at least ``min_per_grid`` posts in every grid and are solved exactly as
+mixed-integer programmes with HiGHS (:func:`scipy.optimize.milp`); the result reports
+the solver status, the objective, the best bound and the optimality gap. Instances
+too big for the exact model (see :data:`EXACT_MAX_PAIRS`) are solved by a greedy +
+interchange heuristic whose gap is measured against the LP relaxation.
+
+Walking distance
+----------------
+A resident walks straight to the nearest street node (the *snap distance*, reported
+per demand point) and then along the streets to the post, which stands at a street
+node. A resident is *covered* when snap + street distance <= ``max_walk_m``; a
+resident farther than ``max_walk_m`` from every street node can never be covered and
+is counted as uncovered (never dropped), with a note.
+
+Examples
+--------
+>>> import geopandas as gpd, numpy as np, shapely
+>>> import gridplan
+>>> from gridplan.grids import partition
+>>> from gridplan.posts import place_posts
+>>> x0, y0 = 422000.0, 2937000.0                      # a 2 km square, streets every 500 m
+>>> v = np.linspace(0, 2000, 5)
+>>> lines = [shapely.LineString([(x0 + a, y0), (x0 + a, y0 + 2000)]) for a in v]
+>>> lines += [shapely.LineString([(x0, y0 + a), (x0 + 2000, y0 + a)]) for a in v]
+>>> rng = np.random.default_rng(0)
+>>> people = gpd.GeoDataFrame({"population": rng.integers(1, 30, 200)},
+...     geometry=shapely.points(x0 + rng.uniform(0, 2000, 200), y0 + rng.uniform(0, 2000, 200)), crs=4545)
+>>> district = gridplan.District.from_frames(
+...     gpd.GeoDataFrame(geometry=[shapely.box(x0, y0, x0 + 2000, y0 + 2000)], crs=4545),
+...     streets=gpd.GeoDataFrame(geometry=lines, crs=4545), population=people)
+>>> plan = partition(district, 2, units="cells", seed=0)
+>>> posts = place_posts(plan, 3, max_walk_m=800, stations=None, progress=False)
+>>> len(posts.posts), posts.params["status"], bool(posts.params["gap"] <= 1e-4)
+(3, 'optimal', True)
+>>> bool(posts.posts.groupby("grid").size().min() >= 1)
+True
+>>> cov = posts.coverage()
+>>> bool(abs(cov.overall["covered"] - posts.posts["demand_served"].sum()) < 1e-6)
+True
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import numbers
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import csgraph
+
+from . import _io
+from .errors import CRSError, DataError, InfeasibleError, NetworkError
+from .network import StreetNetwork
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+    from .district import District
+    from .grids import GridPlan
+
+__all__ = ["Posts", "Coverage", "place_posts", "OBJECTIVES", "LIFE_CIRCLE_M", "EXACT_MAX_PAIRS",
+           "MAX_CANDIDATES"]
+
+OBJECTIVES = ("coverage", "p-median")
+LIFE_CIRCLE_M = 1200.0
+"""The 15-minute community life circle as a walking distance: 15 min × 80 m/min."""
+EXACT_MAX_PAIRS = 3_000_000
+"""Largest model solved exactly with ``method="auto"``: (demand row, candidate) pairs in the
+coverage matrix (coverage) or in the nearest-candidate lists (p-median). Larger instances use the
+greedy + interchange heuristic, with the gap measured against the LP relaxation."""
+MAX_CANDIDATES = 6000
+"""``candidates="street_nodes"`` keeps every street node inside the grids up to this many; beyond
+it degree-2 nodes (bends and mid-block joints) are dropped, then every k-th node in id order."""
+_LP_SECONDS = 120.0  # cap on the LP relaxation that bounds a heuristic solution
+_STATUS = {0: "optimal", 1: "time_limit", 2: "infeasible", 3: "unbounded", 4: "error"}
+
+
+# --------------------------------------------------------------------------- inputs
+@dataclass
+class _Demand:
+    """Demand points snapped to the network: weight, node, snap distance, grid and community."""
+
+    frame: gpd.GeoDataFrame  # columns weight, node, snap_m, grid, community, geometry
+    source: str
+
+    @property
+    def node(self) -> np.ndarray:
+        return self.frame["node"].to_numpy(np.int64)
+
+    @property
+    def snap(self) -> np.ndarray:
+        return self.frame["snap_m"].to_numpy(float)
+
+    @property
+    def weight(self) -> np.ndarray:
+        return self.frame["weight"].to_numpy(float)
+
+
+def _check_int(value: Any, what: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise DataError(f"{what} must be a whole number, got {value!r}")
+    if int(value) < minimum:
+        raise (InfeasibleError if what == "n_posts" else DataError)(
+            f"{what} must be at least {minimum}, got {int(value)}")
+    return int(value)
+
+
+def _check_positive(value: Any, what: str, *, allow_none: bool = False) -> float | None:
+    if value is None and allow_none:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not (np.isfinite(v) and v > 0):
+        raise DataError(f"{what} must be a positive number, got {value!r}")
+    return v
+
+
+def _network_for(plan: "GridPlan", streets: Any) -> tuple[StreetNetwork, "District | None"]:
+    source = streets if streets is not None else plan.district
+    if source is None:
+        raise DataError("the plan does not know its district (read from a file?): pass streets=district "
+                        "(a District) or streets=network (a StreetNetwork)")
+    if isinstance(source, StreetNetwork):
+        return source, plan.district
+    net = getattr(source, "network", None)
+    if not isinstance(net, StreetNetwork):
+        raise DataError(f"streets must be a District or a StreetNetwork, got {type(source).__name__}")
+    return net, source
+
+
+def _to_net_crs(frame: gpd.GeoDataFrame, net: StreetNetwork, what: str, notes: list[str]) -> gpd.GeoDataFrame:
+    if frame.crs is None:
+        raise CRSError(f"the {what} points have no CRS; set it with gdf.set_crs(...) (the district is in "
+                       f"{net.crs.to_string()})")
+    if not pyproj.CRS(frame.crs).equals(net.crs):
+        notes.append(f"{what}: reprojected from {pyproj.CRS(frame.crs).to_string()} to the network's CRS")
+        frame = frame.to_crs(net.crs)
+    return frame
+
+
+def _points_of(frame: gpd.GeoDataFrame, what: str, notes: list[str]) -> np.ndarray:
+    geoms = np.asarray(frame.geometry.values)
+    if len(geoms) and (shapely.is_missing(geoms) | shapely.is_empty(geoms)).any():
+        raise DataError(f"some {what} geometries are missing or empty; drop them first")
+    kinds = shapely.get_type_id(geoms)
+    if len(geoms) and (kinds != 0).any():
+        notes.append(f"{what}: {int((kinds != 0).sum())} non-point geometries replaced by a point on them")
+        geoms = np.where(kinds == 0, geoms, shapely.point_on_surface(geoms))
+    xy = shapely.get_coordinates(geoms)
+    if len(xy) != len(geoms) or not np.isfinite(xy).all():
+        raise DataError(f"the {what} points have NaN or infinite coordinates; fix or drop them")
+    return geoms
+
+
+class _Locator:
+    """Which unit (and so grid and community) of the plan a point is in.
+
+    A point on a line between units belongs to the unit of the lowest grid position (grids are
+    ordered by code), then the lowest unit position, like :class:`gridplan.locate.GridIndex`.
+    """
+
+    def __init__(self, plan: "GridPlan") -> None:
+        self.plan = plan
+        self.geoms = np.asarray(plan.units.geometry.values)
+        self.tree = shapely.STRtree(self.geoms)
+        self.labels = plan.labels
+        self.codes = plan.grids["code"].astype(str).to_numpy(object)
+        self.community = plan.units["community"].astype(str).to_numpy(object)
+
+    def hits(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """All (point, unit) pairs with the unit covering the point."""
+        p, u = self.tree.query(points, predicate="intersects")
+        return p, u
+
+    def locate(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Grid position (-1 outside) and unit position (-1 outside) of every point."""
+        p, u = self.hits(points)
+        grid = np.full(len(points), -1)
+        unit = np.full(len(points), -1)
+        if len(p):
+            order = np.lexsort((u, self.labels[u], p))
+            p, u = p[order], u[order]
+            first = np.r_[True, p[1:] != p[:-1]]
+            unit[p[first]] = u[first]
+            grid[p[first]] = self.labels[u[first]]
+        return grid, unit
+
+
+def _demand(plan: "GridPlan", district: "District | None", demand: Any, net: StreetNetwork, loc: _Locator,
+            notes: list[str]) -> _Demand:
+    units = plan.units
+    unit_pos: np.ndarray | None = None
+    if isinstance(demand, str):
+        use_points = (demand == "population" and district is not None and len(district.population) > 0)
+        if use_points:
+            assert district is not None
+            frame = _to_net_crs(district.population, net, "population", notes)
+            w = pd.to_numeric(frame["population"], errors="coerce").to_numpy(float)
+            geoms = _points_of(frame, "population", notes)
+            index = frame.index
+            source = "district population points"
+        elif demand in units.columns and demand != "geometry":
+            if demand == "population":
+                notes.append("demand: the district has no population points; used the units' population column "
+                             "at the units' representative points")
+            w = pd.to_numeric(units[demand], errors="coerce").to_numpy(float)
+            geoms = shapely.point_on_surface(np.asarray(units.geometry.values))
+            frame = gpd.GeoDataFrame(geometry=gpd.GeoSeries(geoms, crs=units.crs), index=units.index)
+            frame = _to_net_crs(frame, net, "unit", notes)
+            geoms = np.asarray(frame.geometry.values)
+            index = units.index
+            unit_pos = np.arange(len(units))
+            source = f"units' {demand!r} at representative points"
+        else:
+            cols = [c for c in units.columns if c not in ("geometry", "grid")]
+            raise DataError(f"demand={demand!r} is neither 'population' nor a column of plan.units; "
+                            f"use one of {cols} or a GeoDataFrame of points with a 'weight' column")
+    elif isinstance(demand, gpd.GeoDataFrame):
+        if "weight" not in demand.columns:
+            raise DataError("demand points need a 'weight' column (residents per point); "
+                            "use gdf.assign(weight=1) to count every point once")
+        frame = _to_net_crs(demand, net, "demand", notes)
+        w = pd.to_numeric(frame["weight"], errors="coerce").to_numpy(float)
+        geoms = _points_of(frame, "demand", notes)
+        index = frame.index
+        source = f"GeoDataFrame of {len(frame)} points"
+    else:
+        raise DataError(f"demand must be 'population', a column of plan.units or a GeoDataFrame of points, "
+                        f"got {type(demand).__name__}")
+    if len(w) == 0:
+        raise DataError("there is no demand: the demand layer is empty")
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        raise DataError(f"{int(bad.sum())} demand weights are negative, NaN or infinite "
+                        f"(e.g. rows {list(index[np.flatnonzero(bad)[:5]])}); fix or drop them")
+    if w.sum() <= 0:
+        raise DataError("there is no demand: every demand weight is zero")
+    xy = shapely.get_coordinates(geoms)
+    node, snap = net.nearest_nodes(xy[:, 0], xy[:, 1], return_dist=True)
+    if unit_pos is None:
+        grid, unit_pos = loc.locate(geoms)
+    else:
+        grid = plan.labels
+    codes, comm = loc.codes, loc.community
+    out = gpd.GeoDataFrame(
+        {"weight": w, "node": node.astype(np.int64), "snap_m": snap,
+         "grid": pd.array(np.where(grid >= 0, codes[np.maximum(grid, 0)], ""), dtype="str"),
+         "community": pd.array(np.where(unit_pos >= 0, comm[np.maximum(unit_pos, 0)], ""), dtype="str")},
+        geometry=gpd.GeoSeries(geoms, crs=net.crs), index=index)
+    out.index.name = index.name or "demand"
+    return _Demand(out, source)
+
+
+def _candidates(plan: "GridPlan", candidates: Any, net: StreetNetwork, loc: _Locator,
+                notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate nodes (unique, ascending) and their grid positions."""
+    nodes = net.nodes
+    if isinstance(candidates, str):
+        if candidates != "street_nodes":
+            raise DataError(f"candidates={candidates!r}: use 'street_nodes' or a GeoDataFrame of candidate points")
+        cand = np.arange(net.n_nodes)
+        grid, _ = loc.locate(np.asarray(nodes.geometry.values))
+        outside = grid < 0
+        if outside.any():
+            notes.append(f"candidates: {int(outside.sum())} street nodes outside every grid are not candidates")
+        cand, grid = cand[~outside], grid[~outside]
+        if len(cand) > MAX_CANDIDATES:
+            deg = nodes["degree"].to_numpy()[cand]
+            keep = deg != 2
+            notes.append(f"candidates: {len(cand)} street nodes; dropped {int((~keep).sum())} of degree 2 "
+                         f"(MAX_CANDIDATES={MAX_CANDIDATES})")
+            cand, grid = cand[keep], grid[keep]
+        if len(cand) > MAX_CANDIDATES:
+            step = int(math.ceil(len(cand) / MAX_CANDIDATES))
+            notes.append(f"candidates: kept every {step}th of {len(cand)} street nodes (in node order)")
+            cand, grid = cand[::step], grid[::step]
+        return cand.astype(np.int64), grid
+    if isinstance(candidates, gpd.GeoDataFrame):
+        if len(candidates) == 0:
+            raise DataError("the candidate layer is empty; pass candidate points or candidates='street_nodes'")
+        frame = _to_net_crs(candidates, net, "candidate", notes)
+        geoms = _points_of(frame, "candidate", notes)
+        xy = shapely.get_coordinates(geoms)
+        node, snap = net.nearest_nodes(xy[:, 0], xy[:, 1], return_dist=True)
+        notes.append(f"candidates: {len(frame)} points snapped to street nodes (snap distance median "
+                     f"{np.median(snap):.0f} m, max {snap.max():.0f} m)")
+        cand = np.unique(node)
+        if len(cand) < len(node):
+            notes.append(f"candidates: {len(node) - len(cand)} points share a street node with another candidate")
+        grid, _ = loc.locate(np.asarray(nodes.geometry.values)[cand])
+        outside = grid < 0
+        if outside.any():
+            notes.append(f"candidates: {int(outside.sum())} snapped candidates lie outside every grid and are left out")
+        return cand[~outside].astype(np.int64), grid[~outside]
+    raise DataError(f"candidates must be 'street_nodes' or a GeoDataFrame of points, got {type(candidates).__name__}")
+
+
+# --------------------------------------------------------------------------- distances
+def _chunks(n_rows: int, n_cols: int, budget: float = 4e6) -> list[slice]:
+    size = max(1, int(budget // max(n_cols, 1)))
+    return [slice(i, min(i + size, n_rows)) for i in range(0, n_rows, size)]
+
+
+def _sparse_distances(csr: sparse.csr_matrix, sources: np.ndarray, limit: float, progress: bool,
+                      desc: str) -> sparse.csr_matrix:
+    """Street distances (len(sources) x n_nodes) within ``limit``, as a sparse matrix of d + 1e-9.
+
+    The tiny offset keeps zero distances (a source to itself) as stored entries.
+    """
+    from tqdm.auto import tqdm
+
+    n = csr.shape[0]
+    parts = []
+    for sl in tqdm(_chunks(len(sources), n), desc=desc, unit="chunk", disable=not progress):
+        d = csgraph.dijkstra(csr, directed=False, indices=sources[sl], limit=limit)
+        r, c = np.nonzero(np.isfinite(d))
+        parts.append(sparse.csr_matrix((d[r, c] + 1e-9, (r, c)), shape=(sl.stop - sl.start, n)))
+    return sparse.vstack(parts).tocsr() if parts else sparse.csr_matrix((0, n))
+
+
+# --------------------------------------------------------------------------- models
+@dataclass
+class _Solution:
+    chosen: np.ndarray  # candidate positions
+    status: str
+    objective: float  # covered demand (coverage) or demand-weighted street distance (p-median)
+    bound: float
+    gap: float
+    method: str
+    seconds: float
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def _gap(obj: float, bound: float, maximise: bool) -> float:
+    if not (np.isfinite(obj) and np.isfinite(bound)):
+        return float("nan")
+    diff = (bound - obj) if maximise else (obj - bound)
+    return max(0.0, diff) / max(abs(obj), 1e-9)
+
+
+def _grid_rows(cand_grid: np.ndarray, n_grids: int, min_per_grid: int, n_vars: int) -> list[LinearConstraint]:
+    if min_per_grid <= 0:
+        return []
+    m = len(cand_grid)
+    a = sparse.csr_matrix((np.ones(m), (cand_grid, np.arange(m))), shape=(n_grids, n_vars))
+    return [LinearConstraint(a, min_per_grid, np.inf)]
+
+
+def _options(deadline: float | None, mip_gap: float) -> dict[str, Any]:
+    opts: dict[str, Any] = {"disp": False, "mip_rel_gap": max(mip_gap, 1e-12)}
+    if deadline is not None:
+        opts["time_limit"] = max(0.1, deadline - time.perf_counter())
+    return opts
+
+
+@dataclass
+class _CoverRows:
+    """Demand rows of the covering model, one per (street node, set of covering candidates).
+
+    A point at node i with snap distance s is covered by candidate j when d(j, i) <= max_walk - s,
+    so the points of one node have nested covering sets: a chain of rows, each adding a band of
+    candidates to the previous row's set. ``band[r]`` holds those candidates and ``prev[r]`` the
+    previous row of the chain (-1 for the first).
+    """
+
+    band: list[np.ndarray]
+    prev: np.ndarray
+    weight: np.ndarray
+    row_of_point: np.ndarray
+    m: int
+
+    def matrix(self) -> sparse.csr_matrix:
+        """Rows x candidates 0/1 matrix of the full covering sets."""
+        sets: list[np.ndarray] = []
+        for r, b in enumerate(self.band):
+            sets.append(b if self.prev[r] < 0 else np.r_[sets[self.prev[r]], b])
+        nnz = np.array([len(s) for s in sets], dtype=np.int64)
+        cols = np.concatenate(sets) if sets else np.zeros(0, np.int64)
+        return sparse.csr_matrix((np.ones(len(cols)), (np.repeat(np.arange(len(sets)), nnz), cols)),
+                                 shape=(len(sets), self.m))
+
+    def chain(self) -> sparse.csr_matrix:
+        """Rows x (candidates + rows): z_r - z_prev(r) - sum_{j in band r} y_j (<= 0 in the model)."""
+        n_r = len(self.band)
+        lens = np.array([len(b) for b in self.band], dtype=np.int64)
+        has = self.prev >= 0
+        rows = np.r_[np.repeat(np.arange(n_r), lens), np.arange(n_r), np.flatnonzero(has)]
+        cols = np.r_[np.concatenate(self.band) if n_r else np.zeros(0, np.int64), self.m + np.arange(n_r),
+                     self.m + self.prev[has]]
+        vals = np.r_[-np.ones(int(lens.sum())), np.ones(n_r), -np.ones(int(has.sum()))]
+        return sparse.csr_matrix((vals, (rows, cols)), shape=(n_r, self.m + n_r))
+
+
+def _coverage_rows(cov: sparse.csr_matrix, dem: _Demand, max_walk: float) -> _CoverRows:
+    """Group demand points by (node, number of candidates within max_walk - snap): see :class:`_CoverRows`.
+
+    ``cov`` is candidates x nodes (street distances within max_walk, stored as d + 1e-9).
+    """
+    by_node = cov.T.tocsr()  # nodes x candidates
+    node, snap, w = dem.node, dem.snap, dem.weight
+    row_of_point = np.full(len(node), -1)
+    band: list[np.ndarray] = []
+    prev: list[int] = []
+    weights: list[float] = []
+    order = np.argsort(node, kind="stable")
+    bounds = np.searchsorted(node[order], np.arange(by_node.shape[0] + 1))
+    for i in np.unique(node):
+        pts = order[bounds[i]:bounds[i + 1]]
+        lo, hi = by_node.indptr[i], by_node.indptr[i + 1]
+        if hi == lo:
+            continue
+        cols, d = by_node.indices[lo:hi], by_node.data[lo:hi] - 1e-9
+        srt = np.lexsort((cols, d))
+        cols, d = cols[srt], d[srt]
+        count = np.searchsorted(d, max_walk - snap[pts] + 1e-7, side="right")
+        last, last_k = -1, 0
+        for k in np.unique(count):
+            if k == 0:
+                continue
+            members = pts[count == k]
+            band.append(cols[last_k:k].astype(np.int64))
+            prev.append(last)
+            weights.append(float(w[members].sum()))
+            last, last_k = len(band) - 1, int(k)
+            row_of_point[members] = last
+    return _CoverRows(band, np.asarray(prev, dtype=np.int64), np.asarray(weights, float), row_of_point,
+                      cov.shape[0])
+
+
+def _dominated(a: sparse.csr_matrix, cand_grid: np.ndarray, p: int, min_per_grid: int) -> np.ndarray:
+    """Candidates whose covering set is inside that of another candidate of the same grid (ties: the
+    later one). Leaving them out keeps an optimal solution as long as every grid keeps
+    ``min_per_grid`` candidates and ``p`` remain in all: any chosen dominated candidate can be
+    replaced by its dominator, or, if that is chosen too, by any unchosen one, without losing cover.
+    """
+    m = a.shape[1]
+    A = a.tocsc().astype(np.float64)
+    size = np.asarray(A.sum(axis=0)).ravel()
+    ov = (A.T @ A).tocoo()
+    dom = ((cand_grid[ov.row] == cand_grid[ov.col]) & (ov.row != ov.col) & (np.abs(ov.data - size[ov.row]) < 0.5)
+           & ((size[ov.col] > size[ov.row]) | (ov.col < ov.row)))
+    out = np.zeros(m, bool)
+    out[np.unique(ov.row[dom])] = True
+    out[size == 0] = True
+    left = np.bincount(cand_grid[~out], minlength=int(cand_grid.max()) + 1 if m else 0)
+    if (~out).sum() < p or (left < min_per_grid).any():
+        return np.zeros(m, bool)
+    return out
+
+
+def _solve_coverage(rows: _CoverRows, p: int, cand_grid: np.ndarray, n_grids: int, min_per_grid: int,
+                    deadline: float | None, *, mip_gap: float = 1e-4, fixed_out: np.ndarray | None = None,
+                    relax: bool = False) -> Any:
+    m, r = rows.m, len(rows.band)
+    n = m + r
+    c = np.r_[np.zeros(m), -rows.weight]
+    count = sparse.csr_matrix(np.r_[np.ones(m), np.zeros(r)][None, :])
+    cons = [LinearConstraint(count, p, p), LinearConstraint(rows.chain(), -np.inf, 0.0),
+            *_grid_rows(cand_grid, n_grids, min_per_grid, n)]
+    integrality = np.r_[np.ones(m), np.zeros(r)] * (0 if relax else 1)
+    ub = np.ones(n)
+    if fixed_out is not None:
+        ub[:m][fixed_out] = 0.0
+    return milp(c, constraints=cons, integrality=integrality, bounds=Bounds(np.zeros(n), ub),
+                options=_options(deadline, mip_gap))
+
+
+def _pmedian_model(lists: list[tuple[np.ndarray, np.ndarray]], w: np.ndarray, m: int, complete: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, sparse.csr_matrix, np.ndarray, np.ndarray, float, int]:
+    """The radius formulation of the p-median problem (Elloumi 2010; Garcia, Labbe & Marin 2011).
+
+    Client i with sorted distinct candidate distances D1 < D2 < ... < DL (its list) costs
+    w_i (D1 + sum_k (D(k+1) - Dk) z_k), z_k >= z_(k-1) - sum_{j at Dk} y_j, z_0 = 1: z_k is 1
+    when no chosen candidate lies within Dk. With a truncated list the cost beyond DL is left
+    out, so the model's optimum is a lower bound; it is exact when every client's nearest chosen
+    candidate is in its list. A client whose list holds every candidate it can reach must get one.
+    """
+    const = 0.0
+    cost: list[np.ndarray] = []
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    lo: list[np.ndarray] = []
+    zero: list[int] = []
+    n_z = 0
+    n_rows = 0
+    for i, (cand, d) in enumerate(lists):
+        levels, level_of = np.unique(d, return_inverse=True)
+        const += w[i] * levels[0]
+        L = len(levels)
+        n_lev = L - 1 + (1 if complete[i] else 0)  # z_1..z_(L-1), and z_L (must be 0) when complete
+        if n_lev == 0:
+            continue
+        zi = m + n_z + np.arange(n_lev)
+        steps = np.diff(levels)
+        cost.append(w[i] * steps if not complete[i] else np.r_[w[i] * steps, 0.0])
+        # row k (0-based, level k+1): z_k - z_(k-1) + sum_{j at level k} y_j >= 0 (z_(-1) = 1 -> rhs 1)
+        keep = level_of < n_lev
+        r = n_rows + level_of[keep]
+        rows += [r, n_rows + np.arange(n_lev), n_rows + np.arange(1, n_lev)]
+        cols += [cand[keep], zi, zi[:-1]]
+        vals += [np.ones(int(keep.sum())), np.ones(n_lev), -np.ones(n_lev - 1)]
+        lo.append(np.r_[1.0, np.zeros(n_lev - 1)])
+        if complete[i]:
+            zero.append(n_z + n_lev - 1)
+        n_z += n_lev
+        n_rows += n_lev
+    up = np.concatenate(lo) if lo else np.zeros(0)
+    a = sparse.csr_matrix((np.concatenate(vals) if vals else np.zeros(0),
+                           (np.concatenate(rows) if rows else np.zeros(0, int),
+                            np.concatenate(cols) if cols else np.zeros(0, int))), shape=(n_rows, m + n_z))
+    zcost = np.concatenate(cost) if cost else np.zeros(0)
+    c = np.r_[np.zeros(m), zcost]
+    z_ub = np.ones(n_z)
+    z_ub[np.asarray(zero, dtype=np.int64)] = 0.0  # complete clients: "nothing within reach" is not allowed
+    return c, up, a, np.r_[np.ones(m), z_ub], np.zeros(0), const, n_z
+
+
+def _solve_pmedian_lists(lists: list[tuple[np.ndarray, np.ndarray]], w: np.ndarray, complete: np.ndarray, m: int,
+                         p: int, cand_grid: np.ndarray, n_grids: int, min_per_grid: int, deadline: float | None,
+                         relax: bool = False, mip_gap: float = 1e-4) -> tuple[Any, float]:
+    c, lo, a, ub, _, const, n_z = _pmedian_model(lists, w, m, complete)
+    n = m + n_z
+    count = sparse.csr_matrix(np.r_[np.ones(m), np.zeros(n_z)][None, :])
+    cons = [LinearConstraint(count, p, p), *_grid_rows(cand_grid, n_grids, min_per_grid, n)]
+    if a.shape[0]:
+        cons.append(LinearConstraint(a, lo, np.inf))
+    integrality = np.r_[np.ones(m), np.zeros(n_z)] * (0 if relax else 1)
+    res = milp(c, constraints=cons, integrality=integrality, bounds=Bounds(np.zeros(n), ub),
+               options=_options(deadline, mip_gap))
+    return res, const
+
+
+def _nearest_lists(csr: sparse.csr_matrix, cand_nodes: np.ndarray, clients: np.ndarray, k: np.ndarray
+                   ) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+    """For every client node its ``k[i]`` nearest candidates (all tied at the k-th distance kept)."""
+    lists: list[tuple[np.ndarray, np.ndarray]] = []
+    complete = np.zeros(len(clients), bool)
+    for sl in _chunks(len(clients), csr.shape[0]):
+        d = csgraph.dijkstra(csr, directed=False, indices=clients[sl])[:, cand_nodes]
+        for row, kk in zip(d, k[sl]):
+            reach = np.flatnonzero(np.isfinite(row))
+            if kk >= len(reach):
+                sel = reach
+                complete[len(lists)] = True
+            else:
+                part = reach[np.argpartition(row[reach], kk - 1)[:kk]]
+                cut = row[part].max()
+                sel = reach[row[reach] <= cut]
+            sel = sel[np.lexsort((sel, row[sel]))]
+            lists.append((sel.astype(np.int64), row[sel]))
+    return lists, complete
+
+
+# --------------------------------------------------------------------------- heuristic
+def _evaluate(cost: sparse.csr_matrix, fallback: np.ndarray, w: np.ndarray, chosen: np.ndarray) -> tuple[float, np.ndarray]:
+    """Weighted cost of a set: per client min(its cost to a chosen candidate, fallback)."""
+    best = fallback.copy()
+    sub = cost[:, chosen].tocoo()
+    np.minimum.at(best, sub.row, sub.data - 1e-9)
+    return float(w @ best), best
+
+
+def _heuristic(cost: sparse.csr_matrix, fallback: np.ndarray, w: np.ndarray, p: int, cand_grid: np.ndarray,
+               n_grids: int, min_per_grid: int, seed: int, deadline: float | None) -> tuple[np.ndarray, dict[str, Any]]:
+    """Greedy (grid minimums first) + best-improvement interchange, minimising sum_i w_i min(c_ij, f_i).
+
+    ``cost`` is clients x candidates with entries c_ij + 1e-9 (absent: no better than the fallback).
+    """
+    rng = np.random.default_rng(seed)
+    m = cost.shape[1]
+    coo = cost.tocoo()
+    rows, cols, data = coo.row, coo.col, coo.data - 1e-9
+    best = fallback.astype(float).copy()
+    chosen: list[int] = []
+    taken = np.zeros(m, bool)
+    noise = rng.random(m) * 1e-9  # seeded tie-break
+
+    def gains(b: np.ndarray) -> np.ndarray:
+        g = np.bincount(cols, weights=w[rows] * np.maximum(0.0, b[rows] - data), minlength=m)
+        return g + noise
+
+    def add(j: int) -> None:
+        chosen.append(j)
+        taken[j] = True
+        sub = cost[:, [j]].tocoo()
+        np.minimum.at(best, sub.row, sub.data - 1e-9)
+
+    for g in range(n_grids):
+        for _ in range(min_per_grid):
+            gain = gains(best)
+            gain[taken | (cand_grid != g)] = -np.inf
+            add(int(np.argmax(gain)))
+    while len(chosen) < p:
+        gain = gains(best)
+        gain[taken] = -np.inf
+        add(int(np.argmax(gain)))
+    value, best = _evaluate(cost, fallback, w, np.array(chosen))
+    per_grid = np.bincount(cand_grid[chosen], minlength=n_grids)
+    swaps = passes = 0
+    improved = True
+    while improved and (deadline is None or time.perf_counter() < deadline):
+        improved = False
+        passes += 1
+        for pos in range(p):
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+            out = chosen[pos]
+            others = np.array([c for c in chosen if c != out], dtype=np.int64)
+            _, b = _evaluate(cost, fallback, w, others)
+            gain = gains(b)
+            gain[taken] = -np.inf
+            if per_grid[cand_grid[out]] <= min_per_grid:
+                gain[cand_grid != cand_grid[out]] = -np.inf
+            j = int(np.argmax(gain))
+            new_value = float(w @ b) - (gain[j] - noise[j])
+            if np.isfinite(gain[j]) and new_value < value - 1e-9 * max(1.0, abs(value)):
+                taken[out], taken[j] = False, True
+                per_grid[cand_grid[out]] -= 1
+                per_grid[cand_grid[j]] += 1
+                chosen[pos] = j
+                value = new_value
+                swaps += 1
+                improved = True
+    return np.sort(np.array(chosen, dtype=np.int64)), {"swaps": swaps, "passes": passes}
+
+
+# --------------------------------------------------------------------------- results
+@dataclass
+class Coverage:
+    """Who lives within walking distance of a post (see :meth:`Posts.coverage`).
+
+    Attributes
+    ----------
+    max_walk_m, minutes : float
+        The walking distance and the minutes it takes at ``speed_m_per_min``.
+    overall : pandas.Series
+        ``demand``, ``covered``, ``share``, ``mean_walk_m``, ``max_walk_found_m`` (over the reachable
+        demand), ``unreachable`` (demand with no post on its part of the network).
+    per_grid, per_community : DataFrame
+        ``demand``, ``covered``, ``share``, ``mean_walk_m`` per grid code / community code.
+    points : GeoDataFrame
+        Every demand point: ``weight``, ``node``, ``snap_m``, ``grid``, ``community``, ``post`` (its
+        nearest post), ``walk_m`` (snap + street distance, inf if unreachable), ``covered``.
+    uncovered : GeoDataFrame
+        The demand points farther than ``max_walk_m`` from every post.
+    """
+
+    max_walk_m: float
+    speed_m_per_min: float
+    minutes: float
+    overall: pd.Series
+    per_grid: pd.DataFrame
+    per_community: pd.DataFrame
+    points: gpd.GeoDataFrame
+    uncovered: gpd.GeoDataFrame
+    posts: gpd.GeoDataFrame
+    grids: gpd.GeoDataFrame | None = None
+
+    def __repr__(self) -> str:
+        o = self.overall
+        return (f"<Coverage within {self.max_walk_m:.0f} m ({self.minutes:.0f} min): {o['share']:.1%} of "
+                f"{o['demand']:,.0f} demand>")
+
+    def _repr_html_(self) -> str:
+        return (f"<div><b>Coverage within {self.max_walk_m:.0f} m ({self.minutes:.0f} min walk)</b>"
+                f"{self.overall.to_frame().to_html()}<details><summary>per grid</summary>"
+                f"{self.per_grid.round(3).to_html()}</details></div>")
+
+    def plot(self, ax: "Axes | None" = None, *, title: str | None = None) -> "Axes":
+        """Map covered (green) and uncovered (red) demand points, the grids and the posts."""
+        from . import plot as gplot
+
+        ax = gplot.axes(ax)
+        if self.grids is not None:
+            self.grids.boundary.plot(ax=ax, color="black", linewidth=1.0, zorder=2)
+        pts = self.points
+        size = 2 + 10 * np.sqrt(pts["weight"].to_numpy(float) / max(pts["weight"].max(), 1e-9))
+        cov = pts["covered"].to_numpy(bool)
+        if cov.any():
+            pts[cov].plot(ax=ax, color="#31a354", markersize=size[cov], alpha=0.5, zorder=3)
+        if (~cov).any():
+            pts[~cov].plot(ax=ax, color="#de2d26", markersize=size[~cov], alpha=0.7, zorder=4)
+        _plot_posts(ax, self.posts)
+        gplot.finish(ax, title or f"{self.overall['share']:.1%} of demand within {self.max_walk_m:.0f} m "
+                                  f"({self.minutes:.0f} min) of a post",
+                     legend=[("covered", "#31a354", "-"), ("not covered", "#de2d26", "-")])
+        return ax
+
+
+def _plot_posts(ax: "Axes", posts: gpd.GeoDataFrame) -> None:
+    p = posts[posts["kind"] == "post"]
+    s = posts[posts["kind"] == "station"]
+    if len(p):
+        p.plot(ax=ax, marker="^", color="#d62728", edgecolor="black", linewidth=0.5, markersize=60, zorder=6)
+    if len(s):
+        s.plot(ax=ax, marker="s", color="#3182bd", edgecolor="black", linewidth=0.5, markersize=50, zorder=6)
+
+
+class Posts:
+    """Grid posts and community liaison stations chosen by :func:`place_posts`.
+
+    Attributes
+    ----------
+    posts : GeoDataFrame
+        Index ``post`` (``P01``... for posts, ``S01``... for stations): ``kind`` ("post" or
+        "station"), ``grid`` (code), ``community`` (code), ``node`` (street node id),
+        ``demand_served``, ``geometry`` (the node). A post's ``demand_served`` is the demand
+        within ``max_walk_m`` whose nearest post it is (every demand point counted once, so
+        the posts' values add up to the covered demand); a station's is its community's demand
+        within ``max_walk_m`` of it.
+    params : dict
+        Every argument, the seed and the solver's ``status``, ``objective``, ``bound``, ``gap``,
+        ``seconds``, ``method`` ("exact" or "heuristic"), ``covered_share`` and ``mean_walk_m``.
+    notes : list of str
+        What was done on the way (snapping, reprojection, uncoverable demand, thinning).
+    demand : GeoDataFrame
+        The demand points as used: ``weight``, ``node``, ``snap_m``, ``grid``, ``community``.
+    """
+
+    def __init__(self, posts: gpd.GeoDataFrame, *, params: dict[str, Any], notes: list[str],
+                 demand: gpd.GeoDataFrame, network: StreetNetwork | None, grids: gpd.GeoDataFrame | None) -> None:
+        self.posts = posts
+        self.params = dict(params)
+        self.notes = list(notes)
+        self.demand = demand
+        self._network = network
+        self._grids = grids
+
+    @property
+    def n_posts(self) -> int:
+        return int((self.posts["kind"] == "post").sum())
+
+    @property
+    def n_stations(self) -> int:
+        return int((self.posts["kind"] == "station").sum())
+
+    # ------------------------------------------------------------------ coverage
+    def coverage(self, max_walk_m: float | None = None, *, speed_m_per_min: float = 80.0,
+                 include_stations: bool = False) -> Coverage:
+        """Share of demand within walking distance of a post: overall, per grid, per community.
+
+        Parameters
+        ----------
+        max_walk_m : float, optional
+            Walking distance (m); default the one the posts were placed for.
+        speed_m_per_min : float
+            Walking speed for the minutes shown (80 m/min: 1,200 m is the 15-minute life circle).
+        include_stations : bool
+            Count liaison stations as service points too (default: posts only, as optimised).
+        """
+        if self._network is None:
+            raise DataError("these posts were read from a file without their streets; "
+                            "use Posts.read_file(path, streets=district)")
+        walk = _check_positive(self.params["max_walk_m"] if max_walk_m is None else max_walk_m, "max_walk_m")
+        speed = _check_positive(speed_m_per_min, "speed_m_per_min")
+        assert walk is not None and speed is not None
+        pts = self.posts if include_stations else self.posts[self.posts["kind"] == "post"]
+        if len(pts) == 0:
+            raise DataError("there are no posts to measure coverage from")
+        nearest, dist = _nearest_post(self._network, pts["node"].to_numpy(np.int64), self.demand)
+        d = self.demand.copy()
+        d["post"] = pd.array(np.where(nearest >= 0, pts.index.to_numpy(object)[np.maximum(nearest, 0)], None),
+                             dtype="str")
+        d["walk_m"] = dist
+        d["covered"] = dist <= walk + 1e-7
+        w = d["weight"].to_numpy(float)
+        reach = np.isfinite(dist)
+        covered = float(w[d["covered"].to_numpy()].sum())
+        overall = pd.Series({
+            "demand": float(w.sum()), "covered": covered, "share": covered / float(w.sum()),
+            "mean_walk_m": float(np.average(dist[reach], weights=w[reach])) if w[reach].sum() > 0 else float("nan"),
+            "max_walk_found_m": float(dist[reach].max()) if reach.any() else float("nan"),
+            "unreachable": float(w[~reach].sum()), "max_walk_m": walk, "minutes": walk / speed,
+        }, name="coverage", dtype=object)
+
+        def table(key: str) -> pd.DataFrame:
+            g = d.assign(cw=w * d["covered"].to_numpy(), dw=np.where(reach, w * np.where(reach, dist, 0), 0.0),
+                         rw=np.where(reach, w, 0.0))
+            t = g.groupby(key, sort=True)[["weight", "cw", "dw", "rw"]].sum()
+            out = pd.DataFrame({"demand": t["weight"], "covered": t["cw"],
+                                "share": t["cw"] / t["weight"].where(t["weight"] > 0),
+                                "mean_walk_m": t["dw"] / t["rw"].where(t["rw"] > 0)})
+            out.index.name = key
+            return out
+
+        per_grid = table("grid")
+        if self._grids is not None:
+            per_grid = per_grid.reindex(pd.Index(self._grids["code"].astype(str), name="grid"), fill_value=0.0)
+        return Coverage(max_walk_m=walk, speed_m_per_min=speed, minutes=walk / speed, overall=overall,
+                        per_grid=per_grid, per_community=table("community"), points=d,
+                        uncovered=d[~d["covered"].to_numpy()], posts=self.posts, grids=self._grids)
+
+    # ------------------------------------------------------------------ display
+    def summary(self) -> pd.Series:
+        """Key figures: posts, stations, objective, bound, gap, solver, coverage, time."""
+        p = self.params
+        return pd.Series({
+            "posts": self.n_posts, "stations": self.n_stations, "objective": p["objective"],
+            "max_walk_m": p["max_walk_m"], "covered_share": p.get("covered_share"),
+            "mean_walk_m": p.get("mean_walk_m"), "solver_objective": p.get("objective_value"),
+            "bound": p.get("bound"), "gap": p.get("gap"), "status": p.get("status"), "method": p.get("method"),
+            "seconds": p.get("seconds"), "min_per_grid": p["min_per_grid"], "seed": p["seed"],
+        }, name="posts", dtype=object)
+
+    def __repr__(self) -> str:
+        p = self.params
+        return (f"<Posts {self.n_posts} posts + {self.n_stations} stations, {p['objective']}: "
+                f"{p.get('covered_share', float('nan')):.1%} within {p['max_walk_m']:.0f} m, "
+                f"{p.get('status')}, gap {p.get('gap', float('nan')):.2%}>")
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>"
+                       for k, v in self.summary().items())
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        table = self.posts.drop(columns="geometry").round(1).to_html(max_rows=30)
+        return (f"<div><b>gridplan Posts</b><table>{rows}</table><details><summary>posts</summary>{table}"
+                f"</details>" + (f"<details><summary>notes ({len(self.notes)})</summary><ul>{notes}</ul></details>"
+                                 if notes else "") + "</div>")
+
+    def plot(self, ax: "Axes | None" = None, *, title: str | None = None) -> "Axes":
+        """Map the posts (red triangles) and stations (blue squares) on the grids and streets."""
+        from . import plot as gplot
+
+        ax = gplot.axes(ax)
+        if self._network is not None:
+            self._network.edges.plot(ax=ax, color="#a6a6a6", linewidth=0.5, zorder=1)
+        if self._grids is not None:
+            self._grids.boundary.plot(ax=ax, color="black", linewidth=1.2, zorder=2)
+        _plot_posts(ax, self.posts)
+        p = self.params
+        gplot.finish(ax, title or f"{self.n_posts} posts, {self.n_stations} stations · "
+                                  f"{p.get('covered_share', float('nan')):.1%} within {p['max_walk_m']:.0f} m",
+                     legend=[("post", "#d62728", "-"), ("station", "#3182bd", "-")])
+        return ax
+
+    def explore(self, **kwargs: Any) -> Any:
+        """Interactive folium map of the grids and posts (needs the ``[explore]`` extra)."""
+        try:
+            import folium  # noqa: F401
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("Posts.explore needs folium: pip install 'gridplan[explore]'") from exc
+        m = None
+        if self._grids is not None:
+            m = self._grids.explore(style_kwds={"fillOpacity": 0.05, "color": "black"}, name="grids",
+                                    tooltip=["code"], **kwargs)
+            kwargs = {}
+        frame = self.posts.reset_index()
+        return frame.explore(m=m, column="kind", categorical=True, cmap=["#d62728", "#3182bd"],
+                             marker_kwds={"radius": 6}, name="posts", tooltip=list(frame.columns.drop("geometry")),
+                             **kwargs)
+
+    # ------------------------------------------------------------------ files
+    def to_file(self, path: str | Path) -> Path:
+        """Save posts, demand points, parameters and notes to a GeoPackage (read back with :meth:`read_file`)."""
+        params = {**self.params, "notes": self.notes, "crs": pyproj.CRS(self.posts.crs).to_wkt()}
+        frames = {"posts": self.posts, "demand": self.demand}
+        if self._grids is not None:
+            frames["grids"] = self._grids
+        return _io.write_frames(path, "Posts", frames, params)
+
+    @classmethod
+    def read_file(cls, path: str | Path, *, streets: Any = None) -> "Posts":
+        """Load posts saved with :meth:`to_file`; pass ``streets=`` (District or StreetNetwork) for coverage."""
+        frames, params = _io.read_frames(path, "Posts")
+        crs = pyproj.CRS.from_wkt(params.pop("crs"))
+        notes = params.pop("notes")
+        net = None
+        if streets is not None:
+            net = streets if isinstance(streets, StreetNetwork) else getattr(streets, "network", None)
+            if not isinstance(net, StreetNetwork):
+                raise DataError(f"streets must be a District or a StreetNetwork, got {type(streets).__name__}")
+        grids = frames.get("grids")
+        return cls(frames["posts"].set_crs(crs, allow_override=True), params=params, notes=notes,
+                   demand=frames["demand"].set_crs(crs, allow_override=True), network=net,
+                   grids=None if grids is None else grids.set_crs(crs, allow_override=True))
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def _nearest_post(net: StreetNetwork, post_nodes: np.ndarray, demand: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per demand point: position of its nearest post (-1 unreachable) and walking distance (snap + street).
+
+    Ties go to the post listed first.
+    """
+    uniq, first = np.unique(post_nodes, return_index=True)
+    d = csgraph.dijkstra(net.to_sparse(), directed=False, indices=uniq)
+    # nearest source per node, ties to the lowest position in post_nodes
+    pos = first
+    order = np.argsort(pos, kind="stable")
+    d, pos = d[order], pos[order]
+    k = np.argmin(d, axis=0)
+    dist = d[k, np.arange(d.shape[1])]
+    near = np.where(np.isfinite(dist), pos[k], -1)
+    node = demand["node"].to_numpy(np.int64)
+    walk = demand["snap_m"].to_numpy(float) + dist[node]
+    return near[node], walk
+
+
+# --------------------------------------------------------------------------- stations
+def _stations(net: StreetNetwork, csr: sparse.csr_matrix, dem: _Demand, cand: np.ndarray, loc: _Locator,
+              max_walk: float, notes: list[str]) -> list[dict[str, Any]]:
+    """One station per community: the candidate node in the community covering most of its demand.
+
+    Ties (and communities whose demand no candidate of theirs can reach) go to the candidate with
+    the least demand-weighted walking distance to the community's demand (its most central node),
+    then to the lowest node id. A community without candidate nodes inside it gets the street node
+    nearest to a point inside it (noted).
+    """
+    comm_codes = sorted({c for c in loc.community if c})
+    node_pts = np.asarray(net.nodes.geometry.values)
+    p, u = loc.hits(node_pts[cand])
+    node_comm = pd.DataFrame({"cand": cand[p], "community": loc.community[u]}).drop_duplicates()
+    geoms = np.asarray(loc.plan.units.geometry.values)
+    out = []
+    for code in comm_codes:
+        mine = np.unique(node_comm.loc[node_comm["community"] == code, "cand"].to_numpy(np.int64))
+        dmask = dem.frame["community"].to_numpy(object) == code
+        if len(mine) == 0:
+            shape = shapely.union_all(geoms[loc.community == code])
+            pt = shapely.point_on_surface(shape)
+            node = int(net.nearest_nodes(pt.x, pt.y))
+            notes.append(f"station of community {code}: no candidate street node inside it, used node {node} "
+                         f"nearest to a point inside it")
+            mine = np.array([node])
+        dn, ds, dw = dem.node[dmask], dem.snap[dmask], dem.weight[dmask]
+        if len(dn) == 0:
+            out.append({"node": int(mine[0]), "community": code, "demand_served": 0.0})
+            continue
+        d = csgraph.dijkstra(csr, directed=False, indices=mine)[:, dn] + ds[None, :]
+        served = np.where(d <= max_walk + 1e-7, dw[None, :], 0.0).sum(axis=1)
+        finite = np.where(np.isfinite(d), d, 1e12)
+        central = finite @ dw
+        best = np.lexsort((mine, central, -served))[0]
+        out.append({"node": int(mine[best]), "community": code, "demand_served": float(served[best])})
+    return out
+
+
+# --------------------------------------------------------------------------- entry point
+def place_posts(
+    plan: "GridPlan",
+    n_posts: int,
+    *,
+    demand: Any = "population",
+    candidates: Any = "street_nodes",
+    max_walk_m: float = LIFE_CIRCLE_M,
+    objective: str = "coverage",
+    min_per_grid: int = 1,
+    stations: str | None = "community",
+    streets: Any = None,
+    method: str = "auto",
+    time_limit: float | None = None,
+    mip_gap: float = 1e-4,
+    seed: int = 0,
+    progress: bool = True,
+) -> Posts:
+    """Place ``n_posts`` grid posts (and a liaison station per community) on the street network.
+
+    Parameters
+    ----------
+    plan : GridPlan
+        The grids; every grid gets at least ``min_per_grid`` posts.
+    n_posts : int
+        Number of posts (Guiding county: 42 for 15 grids).
+    demand : "population", str or GeoDataFrame
+        Who should reach a post. ``"population"`` (default): the district's population points
+        weighted by residents (or, without them, the units' population column). Another string:
+        a column of ``plan.units``, at the units' representative points. A GeoDataFrame: points
+        with a ``weight`` column (reprojected to the district's CRS if needed).
+    candidates : "street_nodes" or GeoDataFrame
+        Where posts may stand: every street node inside the grids (thinned above
+        :data:`MAX_CANDIDATES`), or given points, each snapped to its nearest street node.
+    max_walk_m : float
+        Walking distance that counts as covered (default 1,200 m: the 15-minute life circle).
+    objective : {"coverage", "p-median"}
+        Maximise the demand within ``max_walk_m`` (maximal covering), or minimise the total
+        demand-weighted walking distance to the nearest post (p-median).
+    min_per_grid : int
+        Posts at least in every grid (a street node on a grid line belongs to the grid with the
+        lowest code among those whose polygon holds it).
+    stations : {"community", None}
+        Add one liaison station per community (kind "station"), chosen on its own after the
+        posts: the candidate node in the community with the most community demand within
+        ``max_walk_m`` (ties: the most central, i.e. least demand-weighted walk).
+    streets : District or StreetNetwork, optional
+        The streets, when the plan does not know its district (a plan read from a file).
+    method : {"auto", "exact", "heuristic"}
+        ``"auto"``: exact MILP up to :data:`EXACT_MAX_PAIRS`, else the heuristic.
+    time_limit : float, optional
+        Seconds for the solver (HiGHS ``time_limit``; for p-median shared by its rounds). When
+        it stops HiGHS early, the best solution found is returned with its bound and gap and
+        ``params["status"] == "time_limit"``.
+    mip_gap : float
+        Relative optimality gap at which HiGHS stops (default 1e-4, HiGHS's own default: proven
+        within 0.01 % of the optimum); 0 proves the optimum exactly, which on near-total coverage
+        can take long (many solutions differ by a handful of residents). ``params["gap"]`` is the
+        gap achieved.
+    seed : int
+        Tie-breaks of the heuristic; the exact solver is deterministic.
+    progress : bool
+        Show progress bars for the distance computations.
+
+    Returns
+    -------
+    Posts
+
+    Raises
+    ------
+    InfeasibleError
+        ``n_posts`` below 1 or below ``n_grids * min_per_grid``, a grid with too few candidate
+        nodes, more posts than candidates, or (p-median) a part of the network holding demand
+        that cannot get a post.
+    DataError
+        ``n_posts`` not a whole number, an unknown demand column or option, empty or negative
+        demand, no streets to work on.
+    CRSError
+        Demand or candidate points without a CRS.
+
+    Notes
+    -----
+    Coverage model (MCLP, Church & ReVelle 1974): binary y_j per candidate, z_r in [0, 1] per
+    demand row; maximise Σ w_r z_r with z_r <= Σ_{j covers r} y_j, Σ y_j = n_posts and the grid
+    minimums. Demand points with the same set of covering candidates share a row (exact).
+
+    p-median model: the radius formulation (Elloumi 2010; García, Labbé & Marín 2011) on every
+    client's nearest candidates; the lists grow until every client's nearest chosen post is in
+    its list, which proves the truncated model's optimum optimal for the full problem.
+
+    Heuristic: greedy (grid minimums first), then best-improvement interchange (Teitz & Bart
+    1968); its bound is the LP relaxation of the same (truncated, for p-median) model.
+    """
+    from .grids import GridPlan
+
+    t0 = time.perf_counter()
+    if not isinstance(plan, GridPlan):
+        raise DataError(f"plan must be a GridPlan (from gridplan.grids.partition), got {type(plan).__name__}")
+    p = _check_int(n_posts, "n_posts", 1)
+    mpg = _check_int(min_per_grid, "min_per_grid", 0)
+    walk = _check_positive(max_walk_m, "max_walk_m")
+    assert walk is not None
+    tl = _check_positive(time_limit, "time_limit", allow_none=True)
+    if isinstance(mip_gap, bool) or not isinstance(mip_gap, numbers.Real) or not (0 <= float(mip_gap) < 1):
+        raise DataError(f"mip_gap must be a relative gap in [0, 1), e.g. 1e-4, got {mip_gap!r}")
+    obj = {"coverage": "coverage", "p-median": "p-median", "p_median": "p-median", "pmedian": "p-median"}.get(
+        str(objective).lower()) if isinstance(objective, str) else None
+    if obj is None:
+        raise DataError(f"objective={objective!r}: use one of {list(OBJECTIVES)}")
+    if stations not in ("community", None):
+        raise DataError(f"stations={stations!r}: use 'community' or None")
+    if method not in ("auto", "exact", "heuristic"):
+        raise DataError(f"method={method!r}: use 'auto', 'exact' or 'heuristic'")
+    k = plan.n_grids
+    if p < k * mpg:
+        raise InfeasibleError(f"n_posts={p} is too few: {k} grids × min_per_grid={mpg} need at least {k * mpg} posts; "
+                              f"ask for n_posts >= {k * mpg} or lower min_per_grid")
+    notes: list[str] = []
+    net, district = _network_for(plan, streets)
+    if net.n_nodes == 0:
+        raise NetworkError("the street network has no nodes")
+    if plan.units.crs is not None and not pyproj.CRS(plan.units.crs).equals(net.crs):
+        raise CRSError(f"the plan is in {pyproj.CRS(plan.units.crs).to_string()} but the streets are in "
+                       f"{net.crs.to_string()}; pass the district the plan was cut from")
+    loc = _Locator(plan)
+    dem = _demand(plan, district, demand, net, loc, notes)
+    cand, cand_grid = _candidates(plan, candidates, net, loc, notes)
+    if len(cand) < p:
+        raise InfeasibleError(f"n_posts={p} but there are only {len(cand)} candidate nodes; ask for fewer posts "
+                              "or give more candidates")
+    per_grid = np.bincount(cand_grid, minlength=k)
+    short = np.flatnonzero(per_grid < mpg)
+    if len(short):
+        codes = loc.codes
+        raise InfeasibleError(f"grids {[codes[g] for g in short[:5]]} have fewer candidate nodes than "
+                              f"min_per_grid={mpg} ({per_grid[short[:5]].tolist()}); lower min_per_grid or add candidates")
+    far = dem.snap > walk
+    if far.any():
+        notes.append(f"demand: {int(far.sum())} points ({dem.weight[far].sum():,.0f} demand, "
+                     f"{dem.weight[far].sum() / dem.weight.sum():.2%}) are farther than {walk:.0f} m from every street "
+                     "node and cannot be covered")
+    notes.append(f"demand: {len(dem.frame)} points ({dem.source}), total {dem.weight.sum():,.0f}, snapped to "
+                 f"{len(np.unique(dem.node))} street nodes (snap distance median {np.median(dem.snap):.0f} m, "
+                 f"max {dem.snap.max():.0f} m; it counts as walking)")
+    csr = net.to_sparse()
+    deadline = None if tl is None else t0 + tl
+
+    if obj == "coverage":
+        sol = _place_coverage(csr, cand, cand_grid, dem, walk, p, k, mpg, method, seed, deadline, progress, notes,
+                              float(mip_gap))
+    else:
+        sol = _place_pmedian(csr, cand, cand_grid, dem, walk, p, k, mpg, method, seed, deadline, progress, notes,
+                             float(mip_gap))
+
+    # ------------------------------------------------------------- the result table
+    chosen_nodes = cand[sol.chosen]
+    order = np.lexsort((chosen_nodes, loc.codes[cand_grid[sol.chosen]]))  # by grid code, then node
+    chosen_nodes = chosen_nodes[order]
+    xy = net.nodes[["x", "y"]].to_numpy(float)
+    grid_pos, unit_pos = loc.locate(shapely.points(xy[chosen_nodes]))
+    ids = [f"P{i + 1:02d}" for i in range(len(chosen_nodes))]
+    near, dist = _nearest_post(net, chosen_nodes, dem.frame)
+    cov = dist <= walk + 1e-7
+    served = np.bincount(near[cov], weights=dem.weight[cov], minlength=len(chosen_nodes))
+    rows = {"kind": ["post"] * len(chosen_nodes), "grid": list(loc.codes[grid_pos]),
+            "community": list(loc.community[unit_pos]), "node": chosen_nodes.tolist(),
+            "demand_served": served.tolist()}
+    geoms = list(shapely.points(xy[chosen_nodes]))
+    if stations == "community":
+        st = _stations(net, csr, dem, cand, loc, walk, notes)
+        sn = np.array([s["node"] for s in st], dtype=np.int64)
+        sg, _ = loc.locate(shapely.points(xy[sn])) if len(sn) else (np.zeros(0, int), None)
+        ids += [f"S{i + 1:02d}" for i in range(len(st))]
+        rows["kind"] += ["station"] * len(st)
+        rows["grid"] += [loc.codes[g] if g >= 0 else "" for g in sg]
+        rows["community"] += [s["community"] for s in st]
+        rows["node"] += sn.tolist()
+        rows["demand_served"] += [s["demand_served"] for s in st]
+        geoms += list(shapely.points(xy[sn]))
+    frame = gpd.GeoDataFrame(
+        {"kind": pd.array(rows["kind"], dtype="str"), "grid": pd.array(rows["grid"], dtype="str"),
+         "community": pd.array(rows["community"], dtype="str"), "node": np.asarray(rows["node"], dtype=np.int64),
+         "demand_served": np.asarray(rows["demand_served"], dtype=float)},
+        geometry=gpd.GeoSeries(geoms, crs=net.crs, index=pd.Index(ids, name="post")), index=pd.Index(ids, name="post"))
+    w = dem.weight
+    reach = np.isfinite(dist)
+    mean_walk = float(np.average(dist[reach], weights=w[reach])) if w[reach].sum() > 0 else float("nan")
+    if (~reach).any():
+        notes.append(f"demand: {w[~reach].sum():,.0f} demand lies on parts of the network with no post")
+    params = {
+        "n_posts": p, "demand": demand if isinstance(demand, str) else dem.source,
+        "candidates": candidates if isinstance(candidates, str) else f"GeoDataFrame of {len(candidates)} points",
+        "max_walk_m": walk, "objective": obj, "min_per_grid": mpg, "stations": stations, "method_requested": method,
+        "time_limit": tl, "mip_gap": float(mip_gap), "seed": seed, "n_grids": k, "n_candidates": int(len(cand)),
+        "status": sol.status, "objective_value": sol.objective, "bound": sol.bound, "gap": sol.gap,
+        "method": sol.method, "solver_seconds": round(sol.seconds, 3),
+        "seconds": round(time.perf_counter() - t0, 3),
+        "covered": float(w[cov].sum()), "covered_share": float(w[cov].sum() / w.sum()), "mean_walk_m": mean_walk,
+        **sol.detail,
+    }
+    grids = plan.grids[["code", "geometry"]].copy()
+    return Posts(frame, params=params, notes=notes, demand=dem.frame, network=net, grids=grids)
+
+
+def _too_big(pairs: int, method: str, notes: list[str]) -> bool:
+    if method == "heuristic":
+        return True
+    if method == "exact":
+        return False
+    if pairs > EXACT_MAX_PAIRS:
+        notes.append(f"the model has {pairs:,} demand-candidate pairs, more than EXACT_MAX_PAIRS="
+                     f"{EXACT_MAX_PAIRS:,}: solved with the greedy + interchange heuristic")
+        return True
+    return False
+
+
+def _status(res: Any) -> str:
+    return _STATUS.get(int(res.status), str(res.status))
+
+
+def _place_coverage(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarray, dem: _Demand, walk: float,
+                    p: int, k: int, mpg: int, method: str, seed: int, deadline: float | None, progress: bool,
+                    notes: list[str], mip_gap: float) -> _Solution:
+    t = time.perf_counter()
+    cov = _sparse_distances(csr, cand, walk, progress, "walking distances")
+    rows = _coverage_rows(cov, dem, walk)
+    unreach = rows.row_of_point < 0
+    if unreach.any():
+        notes.append(f"coverage: {dem.weight[unreach].sum():,.0f} demand ({int(unreach.sum())} points) has no "
+                     f"candidate within {walk:.0f} m and cannot be covered")
+    a = rows.matrix()
+    out = _dominated(a, cand_grid, p, mpg)
+    pairs = int(sum(len(b) for b in rows.band))
+    notes.append(f"coverage model: {len(cand)} candidates ({int(out.sum())} dominated by another of their grid, "
+                 f"left out), {len(rows.band)} demand rows, {pairs:,} row-candidate links")
+    detail: dict[str, Any] = {"model_rows": len(rows.band), "model_pairs": pairs, "dominated": int(out.sum())}
+    if not _too_big(pairs, method, notes):
+        res = _solve_coverage(rows, p, cand_grid, k, mpg, deadline, mip_gap=mip_gap, fixed_out=out)
+        status = _status(res)
+        if res.x is None:
+            if status == "infeasible":
+                raise InfeasibleError("the coverage model is infeasible: the grid minimums cannot be met with "
+                                      f"n_posts={p}")
+            notes.append(f"HiGHS stopped ({res.message}) without a solution: used the heuristic")
+        else:
+            chosen = np.flatnonzero(res.x[:rows.m] > 0.5)
+            value = float(rows.weight @ (np.asarray(a[:, chosen].sum(axis=1)).ravel() > 0))
+            dual = getattr(res, "mip_dual_bound", None)
+            bound = max(value, float(-dual) if dual is not None and np.isfinite(dual) else value)
+            gap = _gap(value, bound, True)
+            return _Solution(chosen, status, value, bound, gap, "exact", time.perf_counter() - t, detail)
+    cost = (a @ sparse.diags((~out).astype(float))).tocsr()
+    cost.eliminate_zeros()
+    cost.data[:] = 1e-9  # covered: cost 0 (stored as 1e-9), else the fallback 1
+    chosen, info = _heuristic(cost, np.ones(a.shape[0]), rows.weight, p, cand_grid, k, mpg, seed, deadline)
+    value = float(rows.weight @ (np.asarray(a[:, chosen].sum(axis=1)).ravel() > 0))
+    lp = _solve_coverage(rows, p, cand_grid, k, mpg, time.perf_counter() + _LP_SECONDS, relax=True)
+    bound = float(-lp.fun) if lp.x is not None and int(lp.status) == 0 else float("nan")
+    if not np.isfinite(bound):
+        notes.append(f"the LP relaxation did not finish within {_LP_SECONDS:.0f} s: no bound, gap unknown")
+    detail.update(info)
+    return _Solution(chosen, "heuristic", value, bound, _gap(value, bound, True), "heuristic",
+                     time.perf_counter() - t, detail)
+
+
+def _place_pmedian(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarray, dem: _Demand, walk: float,
+                   p: int, k: int, mpg: int, method: str, seed: int, deadline: float | None, progress: bool,
+                   notes: list[str], mip_gap: float) -> _Solution:
+    t = time.perf_counter()
+    m = len(cand)
+    W = np.bincount(dem.node, weights=dem.weight, minlength=csr.shape[0])
+    clients = np.flatnonzero(W > 0)
+    w = W[clients]
+    snap_const = float(dem.weight @ dem.snap)
+    size = np.full(len(clients), min(m, max(8, int(math.ceil(3 * m / p)))))
+    lists, complete = _nearest_lists(csr, cand, clients, size)
+    empty = np.array([len(c) == 0 for c, _ in lists])
+    if empty.any():
+        notes.append(f"p-median: {w[empty].sum():,.0f} demand lies where no candidate can be reached and is left "
+                     "out of the objective")
+    pairs = int(sum(len(c) for c, _ in lists))
+    detail: dict[str, Any] = {"snap_total": snap_const}
+    rounds = 0
+    if not _too_big(pairs, method, notes):
+        from tqdm.auto import tqdm
+
+        bar = tqdm(desc="p-median rounds", unit="round", disable=not progress)
+        while True:
+            rounds += 1
+            res, const = _solve_pmedian_lists(lists, w, complete, m, p, cand_grid, k, mpg, deadline, mip_gap=mip_gap)
+            bar.update(1)
+            status = _status(res)
+            if res.x is None:
+                bar.close()
+                if status == "infeasible":
+                    raise InfeasibleError(
+                        "the p-median model is infeasible: some part of the network holding demand cannot get a post "
+                        f"with n_posts={p} and the grid minimums; use objective='coverage', more posts, or "
+                        "streets=network.largest_component()")
+                notes.append(f"HiGHS stopped ({res.message}) without a solution: used the heuristic")
+                break
+            chosen = np.flatnonzero(res.x[:m] > 0.5)
+            sel = np.zeros(m, bool)
+            sel[chosen] = True
+            short = np.array([not complete[i] and not sel[c].any() for i, (c, _) in enumerate(lists)])
+            if not short.any() or status != "optimal":
+                bar.close()
+                true = _pmedian_value(csr, cand[chosen], clients, w)
+                dual = getattr(res, "mip_dual_bound", None)
+                lb = float(dual) + const if dual is not None and np.isfinite(dual) else float("nan")
+                if short.any():
+                    notes.append("p-median: stopped by the time limit before the candidate lists were proven long "
+                                 "enough; the bound is that of the truncated model")
+                st = status if not short.any() or status != "optimal" else "time_limit"
+                lb = min(lb, true) if np.isfinite(lb) else lb
+                gap = _gap(true, lb, False)
+                detail.update(rounds=rounds, model_pairs=int(sum(len(c) for c, _ in lists)),
+                              list_max=int(max(len(c) for c, _ in lists)))
+                return _Solution(chosen, st, true + snap_const, lb + snap_const, gap, "exact",
+                                 time.perf_counter() - t, detail)
+            size[short] = np.minimum(m, size[short] * 2)
+            idx = np.flatnonzero(short)
+            more, comp = _nearest_lists(csr, cand, clients[idx], size[idx])
+            for i, lst, c in zip(idx, more, comp):
+                lists[i] = lst
+                complete[i] = c
+    # heuristic on the lists: beyond the list a client costs its last listed distance (a lower bound)
+    rows = np.concatenate([np.full(len(c), i) for i, (c, _) in enumerate(lists)])
+    cols = np.concatenate([c for c, _ in lists])
+    vals = np.concatenate([d for _, d in lists]) + 1e-9
+    cost = sparse.csr_matrix((vals, (rows, cols)), shape=(len(clients), m))
+    fallback = np.array([d[-1] if len(d) else 0.0 for _, d in lists]) + 1e-6
+    chosen, info = _heuristic(cost, fallback, w, p, cand_grid, k, mpg, seed, deadline)
+    true = _pmedian_value(csr, cand[chosen], clients, w)
+    lp, const = _solve_pmedian_lists(lists, w, complete, m, p, cand_grid, k, mpg,
+                                     time.perf_counter() + _LP_SECONDS, relax=True)
+    lb = float(lp.fun) + const if lp.x is not None and int(lp.status) == 0 else float("nan")
+    if not np.isfinite(lb):
+        notes.append(f"the LP relaxation did not finish within {_LP_SECONDS:.0f} s: no bound, gap unknown")
+    detail.update(info, rounds=rounds)
+    return _Solution(chosen, "heuristic", true + snap_const, lb + snap_const, _gap(true, lb, False), "heuristic",
+                     time.perf_counter() - t, detail)
+
+
+def _pmedian_value(csr: sparse.csr_matrix, post_nodes: np.ndarray, clients: np.ndarray, w: np.ndarray) -> float:
+    """Demand-weighted street distance from client nodes to their nearest post (unreachable: left out)."""
+    d = csgraph.dijkstra(csr, directed=False, indices=np.unique(post_nodes), min_only=True)[clients]
+    ok = np.isfinite(d)
+    return float(w[ok] @ d[ok])

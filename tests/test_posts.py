@@ -1,0 +1,302 @@
+"""Tests of gridplan.posts: exact optimality against brute force, constraints, coverage, errors, output."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gridplan import District
+from gridplan.errors import CRSError, DataError, InfeasibleError
+from gridplan.grids import partition
+from gridplan.posts import Posts, place_posts
+
+from .conftest import metric_layers
+
+
+@pytest.fixture(scope="module")
+def small():
+    """4 x 4 street nodes 500 m apart (1.5 km square), 2 communities, 2 grids on cells."""
+    layers = metric_layers(n_streets=4, size=1500.0)
+    district = District.from_frames(**layers)
+    plan = partition(district, 2, units="cells", seed=0)
+    return district, plan
+
+
+@pytest.fixture(scope="module")
+def medium():
+    """9 x 9 street nodes (4 km square), 4 grids."""
+    district = District.from_frames(**metric_layers())
+    return district, partition(district, 4, units="cells", seed=0)
+
+
+# --------------------------------------------------------------------------- independent checks
+def _node_distances(district):
+    """All-pairs street distances between nodes with networkx (independent of the scipy code)."""
+    g = district.network.graph
+    n = district.network.n_nodes
+    d = np.full((n, n), np.inf)
+    for s, lengths in nx.all_pairs_dijkstra_path_length(g, weight="length"):
+        for t, v in lengths.items():
+            d[s, t] = v
+    return d
+
+
+def _demand_table(district):
+    pop = district.population
+    xy = district.network.nodes[["x", "y"]].to_numpy()
+    px, py = pop.geometry.x.to_numpy(), pop.geometry.y.to_numpy()
+    dd = np.hypot(px[:, None] - xy[None, :, 0], py[:, None] - xy[None, :, 1])
+    node = dd.argmin(axis=1)
+    return node, dd.min(axis=1), pop["population"].to_numpy(float)
+
+
+def _node_grid(district, plan):
+    """Grid position of every node: the lowest-coded grid whose closed polygon holds it."""
+    pts = district.network.nodes.geometry.values
+    out = np.full(len(pts), -1)
+    for g, poly in reversed(list(enumerate(plan.grids.geometry.values))):
+        out[shapely.covers(poly, pts)] = g
+    return out
+
+
+def _brute(district, plan, p, walk, objective, min_per_grid):
+    D = _node_distances(district)
+    node, snap, w = _demand_table(district)
+    grid = _node_grid(district, plan)
+    cands = np.flatnonzero(grid >= 0)
+    best = None
+    for sub in itertools.combinations(cands, p):
+        counts = np.bincount(grid[list(sub)], minlength=plan.n_grids)
+        if (counts < min_per_grid).any():
+            continue
+        walkd = snap + D[np.ix_(list(sub), node)].min(axis=0)
+        if objective == "coverage":
+            val = -float(w[walkd <= walk + 1e-7].sum())
+        else:
+            val = float(w @ walkd)
+        best = val if best is None else min(best, val)
+    return abs(best) if objective == "coverage" else best
+
+
+# --------------------------------------------------------------------------- optimality
+@pytest.mark.parametrize("objective", ["coverage", "p-median"])
+@pytest.mark.parametrize("p,walk,mpg", [(2, 600.0, 1), (3, 500.0, 1), (3, 700.0, 0), (4, 600.0, 2)])
+def test_exact_matches_brute_force(small, objective, p, walk, mpg):
+    district, plan = small
+    res = place_posts(plan, p, max_walk_m=walk, objective=objective, min_per_grid=mpg, stations=None,
+                      mip_gap=0, progress=False)
+    expected = _brute(district, plan, p, walk, objective, mpg)
+    assert res.params["status"] == "optimal"
+    assert res.params["gap"] <= 1e-6
+    assert res.params["objective_value"] == pytest.approx(expected, rel=1e-6, abs=1e-6)
+    if objective == "coverage":
+        assert res.coverage().overall["covered"] == pytest.approx(expected, rel=1e-9)
+    counts = res.posts.groupby("grid").size().reindex(plan.grids["code"], fill_value=0)
+    assert (counts >= mpg).all()
+
+
+@pytest.mark.parametrize("objective", ["coverage", "p-median"])
+def test_heuristic_reports_gap_to_lp_bound(small, objective):
+    district, plan = small
+    res = place_posts(plan, 3, max_walk_m=600, objective=objective, method="heuristic", stations=None, progress=False)
+    exact = _brute(district, plan, 3, 600, objective, 1)
+    p = res.params
+    assert p["method"] == "heuristic" and p["status"] == "heuristic"
+    if objective == "coverage":
+        assert p["objective_value"] <= exact + 1e-6 <= p["bound"] + 2e-6
+        assert p["gap"] == pytest.approx(max(0.0, p["bound"] - p["objective_value"]) / p["objective_value"])
+    else:
+        assert p["bound"] - 1e-6 <= exact <= p["objective_value"] + 1e-6
+    assert (res.posts.groupby("grid").size() >= 1).all() and len(res.posts) == 3
+
+
+# --------------------------------------------------------------------------- constraints and stations
+def test_grid_minimum_stations_and_ids(medium):
+    district, plan = medium
+    res = place_posts(plan, 8, min_per_grid=2, max_walk_m=800, progress=False)
+    posts = res.posts[res.posts["kind"] == "post"]
+    stations = res.posts[res.posts["kind"] == "station"]
+    assert len(posts) == 8 and list(posts.index) == [f"P{i:02d}" for i in range(1, 9)]
+    assert (posts.groupby("grid").size().reindex(plan.grids["code"], fill_value=0) >= 2).all()
+    communities = sorted(set(plan.units["community"]) - {""})
+    assert sorted(stations["community"]) == communities and list(stations.index) == ["S01", "S02"]
+    # a station's node lies in its community
+    for _, s in stations.iterrows():
+        comm = plan.units[plan.units["community"] == s["community"]].geometry.union_all()
+        assert comm.buffer(1e-6).covers(s.geometry)
+    # every post stands on a street node, inside its grid
+    xy = district.network.nodes[["x", "y"]].to_numpy()
+    assert np.allclose(xy[posts["node"]], np.c_[posts.geometry.x, posts.geometry.y])
+    grid_geom = plan.grids.set_index("code").geometry
+    assert all(grid_geom[g].buffer(1e-6).covers(pt) for g, pt in zip(posts["grid"], posts.geometry))
+
+
+def test_same_seed_same_result(medium):
+    _, plan = medium
+    a = place_posts(plan, 6, objective="p-median", progress=False)
+    b = place_posts(plan, 6, objective="p-median", progress=False)
+    assert a.posts.drop(columns="geometry").equals(b.posts.drop(columns="geometry"))
+    h1 = place_posts(plan, 6, method="heuristic", seed=3, stations=None, progress=False)
+    h2 = place_posts(plan, 6, method="heuristic", seed=3, stations=None, progress=False)
+    assert h1.posts["node"].tolist() == h2.posts["node"].tolist()
+
+
+def test_coverage_consistent_with_independent_dijkstra(medium):
+    district, plan = medium
+    res = place_posts(plan, 6, max_walk_m=700, progress=False)
+    cov = res.coverage()
+    D = _node_distances(district)
+    node, snap, w = _demand_table(district)
+    posts = res.posts[res.posts["kind"] == "post"]
+    walk = snap + D[np.ix_(posts["node"].to_numpy(), node)].min(axis=0)
+    assert cov.overall["covered"] == pytest.approx(float(w[walk <= 700 + 1e-7].sum()))
+    assert cov.overall["share"] == pytest.approx(float(w[walk <= 700 + 1e-7].sum() / w.sum()))
+    assert cov.overall["mean_walk_m"] == pytest.approx(float(np.average(walk, weights=w)))
+    assert np.allclose(np.sort(cov.points["walk_m"]), np.sort(walk))
+    # per-grid and per-community tables add up, every demand point counted once
+    assert cov.per_grid["covered"].sum() == pytest.approx(cov.overall["covered"])
+    assert cov.per_community["demand"].sum() == pytest.approx(w.sum())
+    assert posts["demand_served"].sum() == pytest.approx(cov.overall["covered"])
+    assert cov.uncovered["weight"].sum() == pytest.approx(w.sum() - cov.overall["covered"])
+    # a longer walk covers at least as much; stations only add coverage
+    assert res.coverage(1200).overall["covered"] >= cov.overall["covered"]
+    assert res.coverage(include_stations=True).overall["covered"] >= cov.overall["covered"]
+    assert cov.minutes == pytest.approx(700 / 80)
+
+
+def test_demand_options(medium):
+    district, plan = medium
+    by_units = place_posts(plan, 4, demand="population", streets=district, stations=None, progress=False)
+    assert by_units.params["demand"] == "population"
+    res = place_posts(plan, 4, demand="area_m2", stations=None, progress=False)
+    assert len(res.demand) == len(plan.units)
+    pts = district.population.rename(columns={"population": "weight"}).to_crs(4326)
+    res = place_posts(plan, 4, demand=pts, stations=None, progress=False)
+    assert any("reprojected" in n for n in res.notes)
+    assert res.coverage().overall["demand"] == pytest.approx(pts["weight"].sum())
+
+
+def test_far_demand_is_reported_not_dropped(small):
+    district, plan = small
+    x0, y0 = 422000.0, 2937000.0
+    pts = gpd.GeoDataFrame({"weight": [10.0, 5.0]}, geometry=[shapely.Point(x0 + 250, y0 + 250),
+                                                              shapely.Point(x0 + 3000, y0 + 3000)], crs=4545)
+    res = place_posts(plan, 2, demand=pts, max_walk_m=600, stations=None, progress=False)
+    cov = res.coverage()
+    assert cov.overall["demand"] == 15 and cov.overall["covered"] == 10
+    assert len(cov.uncovered) == 1
+    assert any("cannot be covered" in n for n in res.notes)
+
+
+def test_candidate_points(medium):
+    district, plan = medium
+    nodes = district.network.nodes
+    cand = nodes.iloc[::3][["geometry"]].copy()
+    cand["geometry"] = cand.geometry.translate(5, 5)
+    res = place_posts(plan, 4, candidates=cand, stations=None, progress=False)
+    assert set(res.posts["node"]) <= set(nodes.index[::3])
+    assert any("snapped" in n for n in res.notes)
+
+
+# --------------------------------------------------------------------------- bad input
+def test_bad_input(small):
+    district, plan = small
+    with pytest.raises(InfeasibleError, match="need at least 4 posts"):
+        place_posts(plan, 3, min_per_grid=2, progress=False)
+    with pytest.raises(InfeasibleError, match="at least 1"):
+        place_posts(plan, 0, progress=False)
+    with pytest.raises(DataError, match="whole number"):
+        place_posts(plan, 2.5, progress=False)
+    with pytest.raises(DataError, match="whole number"):
+        place_posts(plan, True, progress=False)
+    with pytest.raises(DataError, match="column of plan.units"):
+        place_posts(plan, 2, demand="residents", progress=False)
+    with pytest.raises(DataError, match="objective"):
+        place_posts(plan, 2, objective="centre", progress=False)
+    with pytest.raises(DataError, match="mip_gap"):
+        place_posts(plan, 2, mip_gap=2, progress=False)
+    with pytest.raises(DataError, match="stations"):
+        place_posts(plan, 2, stations="subdistrict", progress=False)
+    with pytest.raises(DataError, match="max_walk_m"):
+        place_posts(plan, 2, max_walk_m=-5, progress=False)
+    pts = district.population.rename(columns={"population": "weight"})
+    with pytest.raises(CRSError, match="no CRS"):
+        place_posts(plan, 2, demand=pts.set_crs(None, allow_override=True), progress=False)
+    with pytest.raises(DataError, match="'weight' column"):
+        place_posts(plan, 2, demand=district.population, progress=False)
+    with pytest.raises(DataError, match="empty"):
+        place_posts(plan, 2, demand=pts.iloc[:0], progress=False)
+    with pytest.raises(DataError, match="zero"):
+        place_posts(plan, 2, demand=pts.assign(weight=0), progress=False)
+    with pytest.raises(DataError, match="negative"):
+        place_posts(plan, 2, demand=pts.assign(weight=-1), progress=False)
+    with pytest.raises(InfeasibleError, match="only 16 candidate"):
+        place_posts(plan, 17, progress=False)
+
+
+def test_plan_without_district_needs_streets(small, tmp_path):
+    from gridplan.grids import GridPlan
+
+    district, plan = small
+    plan.to_file(tmp_path / "plan.gpkg")
+    loaded = GridPlan.read_file(tmp_path / "plan.gpkg")
+    with pytest.raises(DataError, match="streets="):
+        place_posts(loaded, 2, progress=False)
+    res = place_posts(loaded, 2, streets=district, demand="population", stations=None, progress=False)
+    assert len(res.posts) == 2
+
+
+# --------------------------------------------------------------------------- output
+def test_plot_explore_files(medium, tmp_path):
+    import matplotlib.pyplot as plt
+
+    district, plan = medium
+    res = place_posts(plan, 5, progress=False)
+    ax = res.plot()
+    assert ax.get_title()
+    ax2 = res.coverage().plot()
+    assert ax2.get_title()
+    plt.close("all")
+    assert "<table" in res._repr_html_() and "Posts" in repr(res)
+    assert res.summary()["posts"] == 5
+    pytest.importorskip("folium")
+    m = res.explore()
+    assert "folium" in type(m).__module__
+    path = res.to_file(tmp_path / "posts.gpkg")
+    back = Posts.read_file(path, streets=district)
+    assert back.posts.drop(columns="geometry").equals(res.posts.drop(columns="geometry"))
+    assert back.params["status"] == res.params["status"] and back.notes == res.notes
+    assert back.coverage().overall["covered"] == pytest.approx(res.coverage().overall["covered"])
+    with pytest.raises(DataError, match="streets="):
+        Posts.read_file(path).coverage()
+
+
+# --------------------------------------------------------------------------- invariants
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(weights=st.lists(st.integers(0, 20), min_size=6, max_size=6).filter(lambda w: sum(w) > 0),
+       walk=st.sampled_from([400.0, 600.0, 900.0]))
+def test_more_posts_never_cover_less(small, weights, walk):
+    district, plan = small
+    x0, y0 = 422000.0, 2937000.0
+    xy = [(100, 100), (700, 200), (1400, 1400), (800, 900), (300, 1200), (1200, 300)]
+    pts = gpd.GeoDataFrame({"weight": np.asarray(weights, float)},
+                           geometry=[shapely.Point(x0 + a, y0 + b) for a, b in xy], crs=4545)
+    last = -1.0
+    for p in (2, 3, 4):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            res = place_posts(plan, p, demand=pts, max_walk_m=walk, stations=None, progress=False)
+        cov = res.coverage()
+        assert cov.overall["covered"] >= last - 1e-9
+        last = cov.overall["covered"]
+        # every demand point counted once: served demand adds up to the covered demand
+        assert res.posts["demand_served"].sum() == pytest.approx(cov.overall["covered"])
+        assert cov.points["post"].notna().all()
