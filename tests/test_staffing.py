@@ -472,3 +472,21 @@ def test_invariants_random_rosters(seed, n, formula):
     assert (total == req).all()
     assert (s.unassigned["reason"] != "").all()
 
+
+
+def test_posts_from_place_posts_feed_staffing_and_patrols(small_plan, small_roster):
+    """A Posts result (index P01.., S01..) is what staff report to and where patrols start."""
+    from gridplan.posts import place_posts
+    from gridplan.routes import balance_routes
+
+    posts = place_posts(small_plan, 8, progress=False)
+    s = assign_staff(small_plan, small_roster, posts=posts, seed=0)
+    a = s.assignments
+    assert a["post_id"].isin(posts.posts.index[posts.posts["kind"] == "post"]).all()
+    own = posts.posts.loc[a["post_id"], "grid"].to_numpy()
+    assert (own == a["grid"].to_numpy()).all()  # everyone reports to a post of their own grid
+    rp = balance_routes(small_plan, chiefs_per_grid=1, posts=posts, seed=0, progress=False)
+    depots = rp.network.nodes.loc[rp.per_grid["depot"].astype(int)]
+    first_post = posts.posts[posts.posts["kind"] == "post"].groupby("grid").head(1).set_index("grid")
+    d = depots.geometry.distance(first_post.loc[rp.per_grid.index].geometry, align=False)
+    assert (d.to_numpy() < 1e-6).all()  # patrols start at the grid's (first) post, which lies on a node

@@ -492,8 +492,8 @@ def _post_frame(posts: Any, grids: gpd.GeoDataFrame, crs: pyproj.CRS | None, net
         raise DataError("posts must be points")
     kind = frame["kind"].astype(str) if "kind" in frame.columns else pd.Series("post", index=frame.index)
     frame = gpd.GeoDataFrame({"grid": frame["grid"].astype(str).to_numpy(), "kind": kind.to_numpy(), "source": "posts"},
-                             geometry=gpd.GeoSeries(frame.geometry.to_numpy()), crs=crs,
-                             index=pd.Index(frame.index, name="post"))
+                             geometry=gpd.GeoSeries(frame.geometry.to_numpy(), index=pd.Index(frame.index, name="post")),
+                             crs=crs, index=pd.Index(frame.index, name="post"))
     unknown = sorted(set(frame["grid"]) - set(codes))
     if unknown:
         notes.append(f"posts of grids not in the plan are ignored: {unknown[:_SHOW]}")
