@@ -357,3 +357,33 @@ def test_networkx_graph_with_coordinates_draws_itself():
     assert plan.walks[0][0] == (0, 0)  # tuple node labels are nodes, not points to snap
     ax = plan.plot()  # deadhead edges are looked up by (u, v) tuple ids
     assert len(ax.collections) >= 3
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_large_matching_bound_and_pairs_bracket_the_exact_matching(seed, monkeypatch):
+    """Beyond the exact size: the assignment bound <= the exact minimum matching <= the pairs used."""
+    from gridplan import _routing
+
+    rng = np.random.default_rng(seed)
+    g = nx.grid_2d_graph(12, 12)
+    g.remove_edges_from([e for e in list(g.edges) if rng.random() < 0.25])
+    g = g.subgraph(max(nx.connected_components(g), key=len)).copy()
+    nodes = list(g.nodes)
+    pos = {x: i for i, x in enumerate(nodes)}
+    u = np.array([pos[a] for a, b in g.edges])
+    v = np.array([pos[b] for a, b in g.edges])
+    w = rng.uniform(1, 10, len(u))
+    dist = _routing._Distances(len(nodes), u, v, w)
+    deg = np.bincount(u, minlength=len(nodes)) + np.bincount(v, minlength=len(nodes))
+    odd = np.flatnonzero(deg % 2)
+    assert len(odd) > 20
+    exact_pairs, exact, is_exact = _routing._odd_matching(dist, odd)
+    assert is_exact
+    monkeypatch.setattr(_routing, "_EXACT_MATCHING", 10)
+    pairs, bound, is_exact = _routing._odd_matching(dist, odd)
+    assert not is_exact
+    assert sorted(x for p in pairs for x in p) == sorted(odd.tolist())  # a perfect matching of the odd nodes
+    cost = sum(dist.row(a)[b] for a, b in pairs)
+    assert bound <= exact + 1e-9 <= cost + 2e-9
+    nearest = np.sort(dist.D[np.ix_(odd, odd)] + np.diag(np.full(len(odd), np.inf)), axis=1)[:, 0]
+    assert bound >= nearest.sum() / 2 - 1e-9  # at least the simple half-nearest bound

@@ -41,15 +41,18 @@ import itertools
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 import numpy as np
 from scipy import sparse
+from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csgraph
 
 _FULL_MATRIX = 2500  # nodes: up to this, one all-pairs Dijkstra (<= 50 MB)
 _ROW_CACHE_BYTES = 96 * 2**20  # else: at most this much in cached single-source rows
 _EXACT_MATCHING = 150  # odd nodes: up to this, an exact minimum-weight perfect matching
+_ASSIGNMENT_BOUND = 3000  # odd nodes: up to this, the assignment relaxation (an odd-by-odd table, <= 72 MB)
 _LOCAL_RADIUS = 3.0  # near-pair distance table: pairs within this many median required edge lengths
 _GRANULAR = 300  # required edges: beyond this, relocation only tries near positions
 _NEIGHBOURS = 12  # near required edges per edge in the granular relocation
@@ -217,14 +220,22 @@ def _odd_matching(dist: _Distances, odd: np.ndarray) -> tuple[list[tuple[int, in
         pairs = [(int(odd[i]), int(odd[j])) for i, j in sorted((min(p), max(p)) for p in m)]
         total = float(sum(d[i, j] for i, j in m))
         return pairs, total, True
-    # large: greedy nearest pairs from each odd node's K nearest odd nodes, chunked Dijkstra rows
+    # large: chunked Dijkstra rows between odd nodes. With the whole odd-by-odd table (up to
+    # _ASSIGNMENT_BOUND odd nodes) the assignment relaxation (every odd node picks a partner, a
+    # permutation without fixed points; a perfect matching is one, counted twice) gives both a
+    # lower bound (half the optimal assignment) and a matching (its 2-cycles, the cheaper half of
+    # its even cycles, odd cycles paired greedily); beyond that, greedy nearest pairs.
     k_near = 12
+    keep = len(odd) <= _ASSIGNMENT_BOUND
+    rows = []
     cand_i, cand_j, cand_d = [], [], []
     nearest = np.empty(len(odd))
     for start in range(0, len(odd), 256):
         src = odd[start : start + 256]
         d = csgraph.dijkstra(dist.csr, directed=False, indices=src)[:, odd]
         d[np.arange(len(src)), np.arange(start, start + len(src))] = np.inf
+        if keep:
+            rows.append(d)
         near = np.argsort(d, axis=1)[:, :k_near]
         for r in range(len(src)):
             nearest[start + r] = d[r, near[r, 0]]
@@ -233,21 +244,64 @@ def _odd_matching(dist: _Distances, odd: np.ndarray) -> tuple[list[tuple[int, in
             cand_d.extend(d[r, near[r]].tolist())
     order = np.lexsort((np.array(cand_j), np.array(cand_i), np.array(cand_d)))
     used = np.zeros(len(odd), bool)
-    pairs = []
+    greedy: list[tuple[int, int]] = []
     ci, cj = np.array(cand_i), np.array(cand_j)
     for t in order:
         i, j = ci[t], cj[t]
         if not used[i] and not used[j] and np.isfinite(cand_d[t]):
             used[i] = used[j] = True
-            pairs.append((int(odd[i]), int(odd[j])))
-    rest = [int(o) for o in odd[~used]]
-    while rest:  # leftovers: pair each with its nearest remaining odd node
-        a = rest.pop(0)
-        da = dist.row(a)[rest]
-        j = int(np.argmin(da))
-        pairs.append((a, rest.pop(j)))
+            greedy.append((int(i), int(j)))
+    greedy += _pair_nearest([int(i) for i in np.flatnonzero(~used)], lambda a, rest: dist.row(int(odd[a]))[odd[rest]])
     # valid lower bound: every matched pair costs at least half of each end's nearest-odd distance
-    return pairs, float(nearest.sum() / 2.0), False
+    bound = float(nearest.sum() / 2.0)
+    pairs = greedy
+    if keep:
+        D = np.vstack(rows)
+        finite = np.isfinite(D)
+        big = (D[finite].max() if finite.any() else 1.0) * (len(odd) + 1) + 1.0
+        r, c = linear_sum_assignment(np.where(finite, D, big))
+        if np.isfinite(D[r, c]).all():
+            bound = max(bound, float(D[r, c].sum() / 2.0))
+            cyc_pairs = _pairs_from_cycles(c, D)
+            if sum(D[i, j] for i, j in cyc_pairs) < sum(D[i, j] for i, j in greedy):
+                pairs = cyc_pairs
+    return [(int(odd[i]), int(odd[j])) for i, j in pairs], bound, False
+
+
+def _pair_nearest(left: list[int], dist_from: Any) -> list[tuple[int, int]]:
+    """Pair the positions in ``left`` greedily: each with its nearest remaining one."""
+    out = []
+    left = list(left)
+    while left:
+        a = left.pop(0)
+        j = int(np.argmin(dist_from(a, left)))
+        out.append((a, left.pop(j)))
+    return out
+
+
+def _pairs_from_cycles(perm: np.ndarray, D: np.ndarray) -> list[tuple[int, int]]:
+    """A perfect matching from an assignment's cycles (see :func:`_odd_matching`)."""
+    n = len(perm)
+    seen = np.zeros(n, bool)
+    pairs, left = [], []
+    for s in range(n):
+        if seen[s]:
+            continue
+        cyc = [s]
+        seen[s] = True
+        x = int(perm[s])
+        while x != s:
+            cyc.append(x)
+            seen[x] = True
+            x = int(perm[x])
+        if len(cyc) % 2:
+            left.extend(cyc)
+            continue
+        a = [(cyc[i], cyc[i + 1]) for i in range(0, len(cyc), 2)]
+        b = [(cyc[i], cyc[(i + 1) % len(cyc)]) for i in range(1, len(cyc), 2)]
+        pairs += a if sum(D[i, j] for i, j in a) <= sum(D[i, j] for i, j in b) else b
+    pairs += _pair_nearest(left, lambda x, rest: D[x, rest])
+    return pairs
 
 
 @dataclass
