@@ -79,6 +79,7 @@ class _Net:
     crs: pyproj.CRS | None
     network: StreetNetwork | None
     grid: np.ndarray | None = None  # per edge: grid position (per-grid mode), -1 travel only
+    component: np.ndarray | None = None  # per node: connected component (computed once, on first use)
 
 
 def _from_street_network(net: StreetNetwork, weight: str) -> _Net:
@@ -211,13 +212,15 @@ def _required_mask(net: _Net, required: Any) -> np.ndarray:
 
 
 def _components(net: _Net) -> np.ndarray:
-    adj = sparse.coo_matrix((np.ones(len(net.u)), (net.u, net.v)), shape=(net.n, net.n))
-    return csgraph.connected_components(adj, directed=False)[1]
+    """Connected component of every node (once per network: per grid it is asked for every grid)."""
+    if net.component is None:
+        adj = sparse.coo_matrix((np.ones(len(net.u)), (net.u, net.v)), shape=(net.n, net.n))
+        net.component = csgraph.connected_components(adj, directed=False)[1]
+    return net.component
 
 
-def _resolve_depot(net: _Net, depot: Any, mask: np.ndarray, *, snap: bool, notes: list[str], allowed: np.ndarray | None = None) -> int:
-    """Node index of the depot (snapping a point to the nearest allowed node)."""
-    cand = np.flatnonzero(allowed) if allowed is not None else np.arange(net.n)
+def _resolve_depot(net: _Net, depot: Any, mask: np.ndarray, *, snap: bool, notes: list[str]) -> int:
+    """Node index of the depot (snapping a point to the nearest node)."""
     if depot is None:
         ends = np.unique(np.r_[net.u[mask], net.v[mask]])
         if net.xy is None or not len(ends):
@@ -244,8 +247,8 @@ def _resolve_depot(net: _Net, depot: Any, mask: np.ndarray, *, snap: bool, notes
         x, y = (depot.x, depot.y) if isinstance(depot, shapely.Point) else depot
         if not (np.isfinite(x) and np.isfinite(y)):
             raise DataError(f"the depot point has NaN or infinite coordinates: {(x, y)}")
-        d = np.hypot(net.xy[cand, 0] - x, net.xy[cand, 1] - y)
-        node = int(cand[np.argmin(d)])
+        d = np.hypot(net.xy[:, 0] - x, net.xy[:, 1] - y)
+        node = int(np.argmin(d))
         if d.min() > 1e-6:
             if not snap:
                 raise DataError(f"the depot ({x:.1f}, {y:.1f}) is {d.min():.1f} m from the nearest node; "
