@@ -82,7 +82,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .grids import GridPlan
 
 __all__ = ["Posts", "Coverage", "place_posts", "OBJECTIVES", "LIFE_CIRCLE_M", "EXACT_MAX_PAIRS",
-           "MAX_CANDIDATES"]
+           "PMEDIAN_EXACT_MAX_PAIRS", "MAX_CANDIDATES"]
 
 OBJECTIVES = ("coverage", "p-median")
 LIFE_CIRCLE_M = 1200.0
@@ -91,6 +91,10 @@ EXACT_MAX_PAIRS = 3_000_000
 """Largest model solved exactly with ``method="auto"``: (demand row, candidate) pairs in the
 coverage matrix (coverage) or in the nearest-candidate lists (p-median). Larger instances use the
 greedy + interchange heuristic, with the gap measured against the LP relaxation."""
+PMEDIAN_EXACT_MAX_PAIRS = 250_000
+"""Largest p-median instance (demand nodes x candidates left after the Lagrangian reduction) that
+``method="auto"`` hands to the MILP when the heuristic and the Lagrangian bound leave a gap."""
+_LIST_PAIRS = 4_000_000  # p-median: nearest-candidate list entries kept for the heuristic and the bound
 MAX_CANDIDATES = 6000
 """``candidates="street_nodes"`` keeps every street node inside the grids up to this many; beyond
 it degree-2 nodes (bends and mid-block joints) are dropped, then every k-th node in id order."""
@@ -587,10 +591,12 @@ def _evaluate(cost: sparse.csr_matrix, fallback: np.ndarray, w: np.ndarray, chos
 
 
 def _heuristic(cost: sparse.csr_matrix, fallback: np.ndarray, w: np.ndarray, p: int, cand_grid: np.ndarray,
-               n_grids: int, min_per_grid: int, seed: int, deadline: float | None) -> tuple[np.ndarray, dict[str, Any]]:
+               n_grids: int, min_per_grid: int, seed: int, deadline: float | None,
+               start: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, Any]]:
     """Greedy (grid minimums first) + best-improvement interchange, minimising sum_i w_i min(c_ij, f_i).
 
     ``cost`` is clients x candidates with entries c_ij + 1e-9 (absent: no better than the fallback).
+    ``start``: a feasible set of candidate positions to improve instead of the greedy one.
     """
     rng = np.random.default_rng(seed)
     m = cost.shape[1]
@@ -611,8 +617,11 @@ def _heuristic(cost: sparse.csr_matrix, fallback: np.ndarray, w: np.ndarray, p: 
         sub = cost[:, [j]].tocoo()
         np.minimum.at(best, sub.row, sub.data - 1e-9)
 
+    if start is not None:
+        for j in start:
+            add(int(j))
     for g in range(n_grids):
-        for _ in range(min_per_grid):
+        for _ in range(min_per_grid - int(np.count_nonzero(cand_grid[np.asarray(chosen, dtype=np.int64)] == g))):
             gain = gains(best)
             gain[taken | (cand_grid != g)] = -np.inf
             add(int(np.argmax(gain)))
@@ -1167,14 +1176,16 @@ def place_posts(
     return Posts(frame, params=params, notes=notes, demand=dem.frame, network=net, grids=grids)
 
 
-def _too_big(pairs: int, method: str, notes: list[str]) -> bool:
+def _too_big(pairs: int, method: str, notes: list[str], limit: int = 0) -> bool:
+    limit = limit or EXACT_MAX_PAIRS
     if method == "heuristic":
         return True
     if method == "exact":
         return False
-    if pairs > EXACT_MAX_PAIRS:
-        notes.append(f"the model has {pairs:,} demand-candidate pairs, more than EXACT_MAX_PAIRS="
-                     f"{EXACT_MAX_PAIRS:,}: solved with the greedy + interchange heuristic")
+    if pairs > limit:
+        name = "EXACT_MAX_PAIRS" if limit == EXACT_MAX_PAIRS else "PMEDIAN_EXACT_MAX_PAIRS"
+        notes.append(f"the model has {pairs:,} demand-candidate pairs, more than {name}={limit:,}: "
+                     "solved by the heuristic, with its gap to the bound")
         return True
     return False
 
@@ -1199,112 +1210,242 @@ def _place_coverage(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndar
     notes.append(f"coverage model: {len(cand)} candidates ({int(out.sum())} dominated by another of their grid, "
                  f"left out), {len(rows.band)} demand rows, {pairs:,} row-candidate links")
     detail: dict[str, Any] = {"model_rows": len(rows.band), "model_pairs": pairs, "dominated": int(out.sum())}
+    # 1. greedy + interchange; the demand any candidate can cover bounds the optimum
+    cost = a.multiply((~out).astype(float)[None, :]).tocsr()
+    cost.eliminate_zeros()
+    cost.data[:] = 1e-9  # covered: cost 0 (stored as 1e-9), else the fallback 1
+    chosen, info = _heuristic(cost, np.ones(a.shape[0]), rows.weight, p, cand_grid, k, mpg, seed, deadline)
+    detail.update(info)
+    value = float(rows.weight @ (np.asarray(a[:, chosen].sum(axis=1)).ravel() > 0))
+    detail["heuristic_value"] = value
+    coverable = float(rows.weight.sum())
+    if _gap(value, coverable, True) <= mip_gap:
+        notes.append("coverage: the interchange solution is within mip_gap of all demand that any post could "
+                     "cover: optimal within the gap")
+        return _Solution(chosen, "optimal", value, coverable, _gap(value, coverable, True), "heuristic",
+                         time.perf_counter() - t, detail)
     if not _too_big(pairs, method, notes):
+        # 2. the exact model
         res = _solve_coverage(rows, p, cand_grid, k, mpg, deadline, mip_gap=mip_gap, fixed_out=out)
         status = _status(res)
         if res.x is None:
             if status == "infeasible":
                 raise InfeasibleError("the coverage model is infeasible: the grid minimums cannot be met with "
                                       f"n_posts={p}")
-            notes.append(f"HiGHS stopped ({res.message}) without a solution: used the heuristic")
+            notes.append(f"HiGHS stopped ({res.message}) without a solution: kept the interchange solution")
         else:
-            chosen = np.flatnonzero(res.x[:rows.m] > 0.5)
-            value = float(rows.weight @ (np.asarray(a[:, chosen].sum(axis=1)).ravel() > 0))
+            exact = np.flatnonzero(res.x[:rows.m] > 0.5)
+            got = float(rows.weight @ (np.asarray(a[:, exact].sum(axis=1)).ravel() > 0))
+            if got >= value:
+                chosen, value = exact, got
             dual = getattr(res, "mip_dual_bound", None)
-            bound = max(value, float(-dual) if dual is not None and np.isfinite(dual) else value)
-            gap = _gap(value, bound, True)
-            return _Solution(chosen, status, value, bound, gap, "exact", time.perf_counter() - t, detail)
-    cost = (a @ sparse.diags((~out).astype(float))).tocsr()
-    cost.eliminate_zeros()
-    cost.data[:] = 1e-9  # covered: cost 0 (stored as 1e-9), else the fallback 1
-    chosen, info = _heuristic(cost, np.ones(a.shape[0]), rows.weight, p, cand_grid, k, mpg, seed, deadline)
-    value = float(rows.weight @ (np.asarray(a[:, chosen].sum(axis=1)).ravel() > 0))
+            bound = min(coverable, max(value, float(-dual) if dual is not None and np.isfinite(dual) else coverable))
+            return _Solution(chosen, status, value, bound, _gap(value, bound, True), "exact",
+                             time.perf_counter() - t, detail)
     lp = _solve_coverage(rows, p, cand_grid, k, mpg, time.perf_counter() + _LP_SECONDS, relax=True)
-    bound = float(-lp.fun) if lp.x is not None and int(lp.status) == 0 else float("nan")
-    if not np.isfinite(bound):
-        notes.append(f"the LP relaxation did not finish within {_LP_SECONDS:.0f} s: no bound, gap unknown")
-    detail.update(info)
+    bound = min(coverable, float(-lp.fun)) if lp.x is not None and int(lp.status) == 0 else coverable
+    if not (lp.x is not None and int(lp.status) == 0):
+        notes.append(f"the LP relaxation did not finish within {_LP_SECONDS:.0f} s: the bound is the coverable demand")
     return _Solution(chosen, "heuristic", value, bound, _gap(value, bound, True), "heuristic",
                      time.perf_counter() - t, detail)
 
 
-def _place_pmedian(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarray, dem: _Demand, walk: float,
-                   p: int, k: int, mpg: int, method: str, seed: int, deadline: float | None, progress: bool,
-                   notes: list[str], mip_gap: float) -> _Solution:
-    t = time.perf_counter()
+def _select(rho: np.ndarray, cand_grid: np.ndarray, n_grids: int, p: int, mpg: int) -> np.ndarray:
+    """The p candidates of least rho with at least ``mpg`` in every grid (greedy is exact here)."""
+    m = len(rho)
+    order = np.lexsort((np.arange(m), rho))
+    take = np.zeros(m, bool)
+    if mpg > 0:
+        g = cand_grid[order]
+        rank = np.zeros(m, np.int64)
+        # rank of every candidate within its grid, in rho order
+        srt = np.lexsort((np.arange(m), g))
+        starts = np.searchsorted(g[srt], g[srt], side="left")
+        rank[srt] = np.arange(m) - starts
+        take[order[rank < mpg]] = True
+    rest = order[~take[order]][: p - int(take.sum())]
+    take[rest] = True
+    return take
+
+
+def _lagrangian(lists: list[tuple[np.ndarray, np.ndarray]], w: np.ndarray, complete: np.ndarray, m: int, p: int,
+                cand_grid: np.ndarray, n_grids: int, mpg: int, upper: float, deadline: float | None,
+                mip_gap: float, max_iter: int = 800) -> tuple[float, np.ndarray, np.ndarray, dict[str, Any]]:
+    """Lagrangian lower bound of the p-median problem on truncated lists, and candidates it rules out.
+
+    The assignment constraints sum_j x_ij = 1 are relaxed with multipliers lambda_i (subgradient
+    optimisation, Beasley 1993). Beyond its list a client costs its last listed distance (infinite
+    when the list holds every reachable candidate), which keeps the bound valid for the full
+    problem. A candidate j is ruled out when even forcing it in lifts the bound above ``upper``
+    (the heuristic's value): sum(lambda) + rho_j + the p - 1 least other rho > upper.
+    Also returns the facilities of the best Lagrangian solution (a good start for the interchange).
+    """
+    lens = np.array([len(c) for c, _ in lists], dtype=np.int64)
+    rows = np.repeat(np.arange(len(lists)), lens)
+    cols = np.concatenate([c for c, _ in lists]) if len(lists) else np.zeros(0, np.int64)
+    cost = (np.concatenate([d for _, d in lists]) if len(lists) else np.zeros(0)) * w[rows]
+    last = np.array([d[-1] if len(d) else np.inf for _, d in lists]) * w
+    beyond = np.where(complete | (lens == 0), np.inf, last)
+    first = np.array([d[0] if len(d) else 0.0 for _, d in lists]) * w
+    kth = np.minimum(lens - 1, max(1, m // max(p, 1)))
+    lam = np.array([d[k] if len(d) else 0.0 for (_, d), k in zip(lists, kth)]) * w
+    lam = np.maximum(lam, first)
+    best, best_take = -np.inf, np.zeros(m, bool)
+    out = np.zeros(m, bool)
+    theta, stall, it = 2.0, 0, 0
+    scale = max(abs(upper), 1.0)
+    while it < max_iter and theta > 1e-4 and (deadline is None or time.perf_counter() < deadline):
+        it += 1
+        red = np.minimum(0.0, cost - lam[rows])
+        base = np.minimum(0.0, beyond - lam)  # inf - lam -> inf -> min 0
+        rho = base.sum() + np.bincount(cols, weights=red - base[rows], minlength=m)
+        take = _select(rho, cand_grid, n_grids, p, mpg)
+        value = float(lam.sum() + rho[take].sum())
+        # candidates that cannot be in a solution better than `upper`
+        srt = np.sort(rho)
+        s_small = srt[: p - 1].sum()
+        in_small = rho <= srt[p - 2] if p >= 2 else np.zeros(m, bool)
+        others = np.where(in_small, srt[:p].sum() - rho, s_small)
+        out |= lam.sum() + rho + others > upper + 1e-9 * scale
+        if value > best + 1e-12 * scale:
+            best, best_take, stall = value, take, 0
+        else:
+            stall += 1
+            if stall >= 25:
+                theta, stall = theta / 2, 0
+        if _gap(upper, best, False) <= mip_gap:
+            break
+        hit = np.bincount(rows, weights=(take[cols] & (cost < lam[rows])).astype(float), minlength=len(lists))
+        n_in = np.bincount(rows, weights=take[cols].astype(float), minlength=len(lists))
+        hit += (p - n_in) * (beyond < lam)
+        g = 1.0 - hit
+        norm = float(g @ g)
+        if norm == 0:
+            break
+        lam = lam + theta * (upper - value) / norm * g
+    return best, out, np.flatnonzero(best_take), {"lagrangian_iterations": it}
+
+
+def _pmedian_exact(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarray, clients: np.ndarray,
+                   w: np.ndarray, p: int, k: int, mpg: int, deadline: float | None, mip_gap: float,
+                   progress: bool) -> tuple[np.ndarray | None, str, float, dict[str, Any]]:
+    """Radius-formulation MILP on growing nearest-candidate lists (see :func:`_pmedian_model`).
+
+    Returns the chosen positions (None if HiGHS found no solution), the status, a lower bound
+    (street distances only) and details.
+    """
+    from tqdm.auto import tqdm
+
     m = len(cand)
-    W = np.bincount(dem.node, weights=dem.weight, minlength=csr.shape[0])
-    clients = np.flatnonzero(W > 0)
-    w = W[clients]
-    snap_const = float(dem.weight @ dem.snap)
     size = np.full(len(clients), min(m, max(8, int(math.ceil(3 * m / p)))))
     lists, complete = _nearest_lists(csr, cand, clients, size)
-    empty = np.array([len(c) == 0 for c, _ in lists])
-    if empty.any():
-        notes.append(f"p-median: {w[empty].sum():,.0f} demand lies where no candidate can be reached and is left "
-                     "out of the objective")
-    pairs = int(sum(len(c) for c, _ in lists))
-    detail: dict[str, Any] = {"snap_total": snap_const}
     rounds = 0
-    if not _too_big(pairs, method, notes):
-        from tqdm.auto import tqdm
-
-        bar = tqdm(desc="p-median rounds", unit="round", disable=not progress)
+    bar = tqdm(desc="p-median rounds", unit="round", disable=not progress)
+    try:
         while True:
             rounds += 1
             res, const = _solve_pmedian_lists(lists, w, complete, m, p, cand_grid, k, mpg, deadline, mip_gap=mip_gap)
             bar.update(1)
             status = _status(res)
+            detail = {"rounds": rounds, "model_pairs": int(sum(len(c) for c, _ in lists)),
+                      "list_max": int(max(len(c) for c, _ in lists))}
+            dual = getattr(res, "mip_dual_bound", None)
+            lb = float(dual) + const if dual is not None and np.isfinite(dual) else float("nan")
             if res.x is None:
-                bar.close()
-                if status == "infeasible":
-                    raise InfeasibleError(
-                        "the p-median model is infeasible: some part of the network holding demand cannot get a post "
-                        f"with n_posts={p} and the grid minimums; use objective='coverage', more posts, or "
-                        "streets=network.largest_component()")
-                notes.append(f"HiGHS stopped ({res.message}) without a solution: used the heuristic")
-                break
+                return None, status, lb, detail
             chosen = np.flatnonzero(res.x[:m] > 0.5)
             sel = np.zeros(m, bool)
             sel[chosen] = True
             short = np.array([not complete[i] and not sel[c].any() for i, (c, _) in enumerate(lists)])
             if not short.any() or status != "optimal":
-                bar.close()
-                true = _pmedian_value(csr, cand[chosen], clients, w)
-                dual = getattr(res, "mip_dual_bound", None)
-                lb = float(dual) + const if dual is not None and np.isfinite(dual) else float("nan")
-                if short.any():
-                    notes.append("p-median: stopped by the time limit before the candidate lists were proven long "
-                                 "enough; the bound is that of the truncated model")
-                st = status if not short.any() or status != "optimal" else "time_limit"
-                lb = min(lb, true) if np.isfinite(lb) else lb
-                gap = _gap(true, lb, False)
-                detail.update(rounds=rounds, model_pairs=int(sum(len(c) for c, _ in lists)),
-                              list_max=int(max(len(c) for c, _ in lists)))
-                return _Solution(chosen, st, true + snap_const, lb + snap_const, gap, "exact",
-                                 time.perf_counter() - t, detail)
+                return chosen, status if not short.any() else "time_limit", lb, detail
             size[short] = np.minimum(m, size[short] * 2)
             idx = np.flatnonzero(short)
             more, comp = _nearest_lists(csr, cand, clients[idx], size[idx])
             for i, lst, c in zip(idx, more, comp):
                 lists[i] = lst
                 complete[i] = c
-    # heuristic on the lists: beyond the list a client costs its last listed distance (a lower bound)
-    rows = np.concatenate([np.full(len(c), i) for i, (c, _) in enumerate(lists)])
+    finally:
+        bar.close()
+
+
+def _place_pmedian(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarray, dem: _Demand, walk: float,
+                   p: int, k: int, mpg: int, method: str, seed: int, deadline: float | None, progress: bool,
+                   notes: list[str], mip_gap: float) -> _Solution:
+    """Interchange heuristic, Lagrangian bound and reduction, then (if the gap is open) the MILP."""
+    t = time.perf_counter()
+    m = len(cand)
+    W = np.bincount(dem.node, weights=dem.weight, minlength=csr.shape[0])
+    clients = np.flatnonzero(W > 0)
+    w = W[clients]
+    snap_const = float(dem.weight @ dem.snap)
+    size = np.full(len(clients), min(m, max(16, min(int(math.ceil(12 * m / p)), _LIST_PAIRS // max(len(clients), 1)))))
+    lists, complete = _nearest_lists(csr, cand, clients, size)
+    empty = np.array([len(c) == 0 for c, _ in lists])
+    if empty.any():
+        notes.append(f"p-median: {w[empty].sum():,.0f} demand lies where no candidate can be reached and is left "
+                     "out of the objective")
+        keep = ~empty
+        clients, w, complete = clients[keep], w[keep], complete[keep]
+        lists = [lst for lst, e in zip(lists, empty) if not e]
+    detail: dict[str, Any] = {"snap_total": snap_const, "list_length": int(size.max())}
+    # 1. interchange from the greedy start, on the lists (beyond its list a client costs its last distance)
+    rows = np.repeat(np.arange(len(lists)), [len(c) for c, _ in lists])
     cols = np.concatenate([c for c, _ in lists])
     vals = np.concatenate([d for _, d in lists]) + 1e-9
     cost = sparse.csr_matrix((vals, (rows, cols)), shape=(len(clients), m))
-    fallback = np.array([d[-1] if len(d) else 0.0 for _, d in lists]) + 1e-6
+    fallback = np.array([d[-1] for _, d in lists]) + 1e-6
     chosen, info = _heuristic(cost, fallback, w, p, cand_grid, k, mpg, seed, deadline)
-    true = _pmedian_value(csr, cand[chosen], clients, w)
-    lp, const = _solve_pmedian_lists(lists, w, complete, m, p, cand_grid, k, mpg,
-                                     time.perf_counter() + _LP_SECONDS, relax=True)
-    lb = float(lp.fun) + const if lp.x is not None and int(lp.status) == 0 else float("nan")
-    if not np.isfinite(lb):
-        notes.append(f"the LP relaxation did not finish within {_LP_SECONDS:.0f} s: no bound, gap unknown")
-    detail.update(info, rounds=rounds)
-    return _Solution(chosen, "heuristic", true + snap_const, lb + snap_const, _gap(true, lb, False), "heuristic",
-                     time.perf_counter() - t, detail)
+    upper = _pmedian_value(csr, cand[chosen], clients, w)
+    # 2. Lagrangian bound, the candidates it rules out, and interchange from its solution
+    lb, out, take, linfo = _lagrangian(lists, w, complete, m, p, cand_grid, k, mpg, upper, deadline, mip_gap)
+    detail.update(linfo, swaps=info["swaps"])
+    if _gap(upper, lb, False) > mip_gap and len(take) == p:
+        again, info2 = _heuristic(cost, fallback, w, p, cand_grid, k, mpg, seed, deadline, start=take)
+        value = _pmedian_value(csr, cand[again], clients, w)
+        detail["swaps"] += info2["swaps"]
+        if value < upper - 1e-9 * max(1.0, upper):
+            chosen, upper = again, value
+    lb = min(lb, upper)
+    detail["ruled_out"] = int(out.sum())
+    pairs = len(clients) * int((~out).sum())
+    detail["model_pairs"] = pairs
+    method_used = "heuristic"
+    status = "optimal" if _gap(upper, lb, False) <= mip_gap else "heuristic"
+    if status == "optimal":
+        notes.append(f"p-median: the interchange solution is proven within {mip_gap:.2%} of the optimum by the "
+                     "Lagrangian bound")
+    elif not _too_big(pairs, method, notes, PMEDIAN_EXACT_MAX_PAIRS):
+        # 3. the exact model on the candidates the Lagrangian test could not rule out
+        keep = ~out
+        left = np.bincount(cand_grid[keep], minlength=k)
+        if keep.sum() < p or (left < mpg).any() or not keep[chosen].all():
+            keep[:] = True
+        sub = np.flatnonzero(keep)
+        notes.append(f"p-median: the Lagrangian bound rules out {m - len(sub)} of {m} candidates; "
+                     f"the MILP decides among the other {len(sub)}")
+        got, st, mlb, minfo = _pmedian_exact(csr, cand[sub], cand_grid[sub], clients, w, p, k, mpg, deadline,
+                                            mip_gap, progress)
+        detail.update(minfo)
+        if got is None and st == "infeasible":
+            raise InfeasibleError(
+                "the p-median model is infeasible: some part of the network holding demand cannot get a post "
+                f"with n_posts={p} and the grid minimums; use objective='coverage', more posts, or "
+                "streets=network.largest_component()")
+        if got is not None:
+            value = _pmedian_value(csr, cand[sub[got]], clients, w)
+            if value < upper - 1e-9 * max(1.0, upper):
+                chosen, upper = np.sort(sub[got]), value
+            method_used = "exact"
+            if np.isfinite(mlb):
+                lb = max(lb, min(mlb, upper))
+            status = st if st != "optimal" or _gap(upper, lb, False) <= max(mip_gap, 1e-9) else "time_limit"
+            if st != "optimal":
+                notes.append(f"p-median: HiGHS stopped ({st}); the result is the best solution found, with its gap")
+        else:
+            notes.append(f"p-median: HiGHS stopped ({st}) without a solution: kept the interchange solution")
+    return _Solution(np.sort(chosen), status, upper + snap_const, lb + snap_const,
+                     _gap(upper + snap_const, lb + snap_const, False), method_used, time.perf_counter() - t, detail)
 
 
 def _pmedian_value(csr: sparse.csr_matrix, post_nodes: np.ndarray, clients: np.ndarray, w: np.ndarray) -> float:
