@@ -428,6 +428,27 @@ class GridPlan:
         return self.grids.explore(column=column or "code", categorical=column is None, tooltip=list(
             c for c in self.grids.columns if c != "geometry"), **kwargs)
 
+    def report(self, path: str | Path | None = None, **kwargs: Any) -> "str | Path":
+        """A self-contained HTML report of the plan (see :func:`gridplan.report.plan_report`).
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            Write the page there (UTF-8) and return the path; without it, return the HTML text.
+        **kwargs
+            ``previous=``, ``posts=``, ``staffing=``, ``routes=``, ``simulation=``, ``title=``,
+            ``interactive=``, ``top=`` of :func:`~gridplan.report.plan_report`.
+
+        Returns
+        -------
+        str or Path
+        """
+        from .report import plan_report, write_report  # report imports grids, not the reverse
+
+        if path is None:
+            return plan_report(self, **kwargs)
+        return write_report(self, path, **kwargs)
+
     # ------------------------------------------------------------------ files
     def to_file(self, path: str | Path, *, crs: Any = None) -> Path:
         """Save the plan.
