@@ -61,6 +61,25 @@ def build_parser() -> argparse.ArgumentParser:
     loc.add_argument("--streets", default=None, help="street lines file, for the nearest street of each incident")
     loc.add_argument("--chunksize", type=int, default=200_000, help="rows per chunk (default: 200000)")
     loc.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
+    rep = sub.add_parser(
+        "report",
+        help="write a self-contained HTML report of a plan (summary, per-grid table, rankings, maps)",
+        description="Write one HTML page about a plan saved by GridPlan.to_file: its summary and metrics, a "
+        "per-grid table, rankings, maps as embedded images, and, when given, the change from a previous plan, "
+        "key posts and patrols per grid. The page loads nothing from the internet.",
+    )
+    rep.add_argument("plan", help="the plan (.gpkg written by GridPlan.to_file or `gridplan demo`)")
+    rep.add_argument("--out", required=True, help="HTML file to write")
+    rep.add_argument("--previous", default=None, help="the plan it replaces (.gpkg), for the change table (e.g. 12 -> 15)")
+    rep.add_argument("--posts", default=None, help="key posts (.gpkg written by Posts.to_file)")
+    rep.add_argument("--routes", default=None, help="patrols (.gpkg written by RoutePlan.to_file, its 'routes' layer)")
+    rep.add_argument("--streets", default=None, help="the district (.gpkg written by District.to_file, or a file with "
+                     "boundary/streets/communities layers): streets on the maps, community names, post coverage")
+    rep.add_argument("--title", default=None, help="page title (default: district name and number of grids)")
+    rep.add_argument("--top", type=int, default=5, help="grids per ranking (default: 5)")
+    rep.add_argument("--interactive", action="store_true",
+                     help="add an interactive folium map (needs folium; the map loads tiles from the internet)")
+    rep.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
     parser.set_defaults(version_string=f"gridplan {__version__}")
     return parser
 
@@ -203,6 +222,40 @@ def _locate(args: argparse.Namespace, log: logging.Logger) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace, log: logging.Logger) -> int:
+    import geopandas as gpd
+    import pyogrio
+
+    from .district import District
+    from .errors import DataError
+    from .grids import GridPlan
+    from .posts import Posts
+    from .report import write_report
+
+    plan = GridPlan.read_file(args.plan)
+    district = None
+    if args.streets:
+        try:
+            district = District.read_file(args.streets)
+        except DataError:  # not written by gridplan: a file with boundary/streets/... layers
+            district = District.from_file(args.streets)
+        plan.district = district
+    previous = GridPlan.read_file(args.previous) if args.previous else None
+    posts = Posts.read_file(args.posts, streets=district) if args.posts else None
+    routes = None
+    if args.routes:
+        if not Path(args.routes).is_file():
+            raise DataError(f"routes file {args.routes} does not exist")
+        layers = [str(name) for name in pyogrio.list_layers(args.routes)[:, 0]]
+        if "routes" not in layers:
+            raise DataError(f"{args.routes} has no 'routes' layer (it has {layers}); write patrols with RoutePlan.to_file")
+        routes = gpd.read_file(args.routes, layer="routes")
+    out = write_report(plan, args.out, previous=previous, posts=posts, routes=routes, title=args.title,
+                       interactive=args.interactive, top=args.top)
+    log.info("wrote %s (%.0f kB)", out, out.stat().st_size / 1024)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     from .errors import GridplanError
@@ -224,6 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(Path(args.out), args.seed, args.grids, log)
         if args.command == "locate":
             return _locate(args, log)
+        if args.command == "report":
+            return _report(args, log)
         parser.print_help()
         return 0
     except GridplanError as exc:
