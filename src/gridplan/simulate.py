@@ -420,7 +420,10 @@ def _duty_time(t: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarr
 def _clock_time(tau: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
     """Inverse of :func:`_duty_time`: the clock time at which ``tau`` on-duty minutes are reached."""
     k = np.floor(tau / length)
-    return k * DAY + start + (tau - k * length)
+    r = tau - k * length
+    end = r >= length * (1 - 1e-12)  # the end of a window is the start of the next one
+    k, r = np.where(end, k + 1, k), np.where(end, 0.0, r)
+    return k * DAY + start + r
 
 
 def _next_on_duty(t: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:

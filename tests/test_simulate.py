@@ -1,0 +1,304 @@
+"""Tests of gridplan.simulate: Poisson arrivals, patrol clock, dispatch, KPIs, Dask equality, bad input."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import geopandas as gpd
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gridplan
+from gridplan.datasets import sample_roster
+from gridplan.errors import DataError
+from gridplan.grids import partition
+from gridplan.simulate import (
+    DAY,
+    SOURCES,
+    IncidentModel,
+    SimulationResult,
+    _clock_time,
+    _duty_time,
+    _example_layers,
+    _next_on_duty,
+    _next_pass,
+    coverage,
+    default_types,
+    simulate,
+)
+from gridplan.staffing import assign_staff
+
+
+@pytest.fixture(scope="module")
+def study():
+    """A 2 km square district in 2 grids with derived posts, staffing and patrols."""
+    district = gridplan.District.from_frames(**_example_layers())
+    plan = partition(district, 2, units="cells", seed=0)
+    base = simulate(plan, days=2, runs=2, seed=0, progress=False)
+    return plan, base.posts, base.staffing, base.routes
+
+
+def _sim(study, **kw):
+    plan, posts, staffing, routes = study
+    kw.setdefault("posts", posts)
+    kw.setdefault("staffing", staffing)
+    kw.setdefault("routes", routes)
+    kw.setdefault("progress", False)
+    return simulate(plan, **kw)
+
+
+# ----------------------------------------------------------------------------- arrivals
+def test_poisson_counts_match_the_rates(study):
+    plan, *_ = study
+    res = _sim(study, days=3, runs=300, seed=1, keep_incidents=0)
+    expected = res.params["expected_per_day"]
+    # the expected rate is rate x driver: residents / 10,000 or swept street km
+    t = default_types()
+    residents = float(plan.district.population["population"].sum())
+    km = res.params["street_km"]
+    for name, lam in expected.items():
+        drv = residents / 1e4 if t.loc[name, "driver"] == "population" else km
+        assert lam == pytest.approx(t.loc[name, "rate"] * drv)
+    total = sum(expected.values()) * 3
+    counts = res.runs["incidents"].to_numpy(float)
+    # mean within 4 standard errors, dispersion (variance / mean) within the chi-square 99.9 % band
+    assert abs(counts.mean() - total) < 4 * math.sqrt(total / len(counts))
+    from scipy import stats
+
+    disp = counts.var(ddof=1) / total
+    lo, hi = stats.chi2.ppf([0.0005, 0.9995], len(counts) - 1) / (len(counts) - 1)
+    assert lo < disp < hi
+    # per type, over the pooled runs
+    per_type = res.per_type["incidents_per_day"]
+    for name, lam in expected.items():
+        assert abs(per_type[name] - lam) < 4 * math.sqrt(lam / (3 * 300)) + 1e-12
+
+
+def test_rate_scale_and_zero_rates(study):
+    t = default_types()
+    t["rate"] = 0.0
+    res = _sim(study, days=2, runs=3, model=IncidentModel(types=t))
+    assert (res.runs["incidents"] == 0).all()
+    assert np.isnan(res.summary().loc["face_to_face_min", "mean"])
+    doubled = _sim(study, days=2, runs=3, model=IncidentModel(rate_scale=2.0))
+    single = _sim(study, days=2, runs=3)
+    assert sum(doubled.params["expected_per_day"].values()) == pytest.approx(2 * sum(single.params["expected_per_day"].values()))
+
+
+# ----------------------------------------------------------------------------- the patrol clock
+windows = st.tuples(st.floats(0, DAY - 1), st.floats(30, DAY))
+
+
+@settings(max_examples=200, deadline=None)
+@given(t=st.floats(0, 10 * DAY), w=windows, period=st.floats(10, 50_000), phase=st.floats(0, 1), off=st.floats(0, 1),
+       speed=st.floats(10, 300))
+def test_next_pass_is_the_first_on_duty_pass(t, w, period, phase, off, speed):
+    start, length = np.array([w[0]]), np.array([w[1]])
+    tt = np.array([t])
+    offset, ph = np.array([off * period]), np.array([phase * period])
+    p = _next_pass(tt, offset, np.array([period]), ph, start, length, speed)[0]
+    assert p >= t - 1e-6
+    # on duty at the pass
+    assert _next_on_duty(np.array([p]), start, length)[0] == pytest.approx(p, abs=1e-6)
+    tau_t, tau_p = _duty_time(tt, start, length)[0], _duty_time(np.array([p]), start, length)[0]
+    # the chief is at the offset then, and got there within one sweep of duty time
+    pos = (ph[0] + tau_p * speed - offset[0]) % period
+    assert min(pos, period - pos) < 1e-6 * max(1.0, period, tau_p * speed)
+    assert tau_p - tau_t <= period / speed + 1e-6
+    # the duty clock's inverse maps t to the next moment on duty
+    assert _clock_time(np.array([tau_t]), start, length)[0] == pytest.approx(_next_on_duty(tt, start, length)[0], abs=1e-6)
+
+
+def test_empty_walk_never_passes():
+    p = _next_pass(np.array([5.0]), np.array([0.0]), np.array([0.0]), np.array([0.0]), np.array([360.0]),
+                   np.array([480.0]), 60.0)
+    assert np.isinf(p).all()
+
+
+# ----------------------------------------------------------------------------- reproducibility and scale
+def test_same_seed_same_result_other_seed_other(study):
+    a = _sim(study, days=2, runs=5, seed=3)
+    b = _sim(study, days=2, runs=5, seed=3)
+    c = _sim(study, days=2, runs=5, seed=4)
+    pd.testing.assert_frame_equal(a.runs, b.runs)
+    pd.testing.assert_frame_equal(a.per_grid, b.per_grid)
+    pd.testing.assert_frame_equal(a.incidents, b.incidents)
+    assert not a.runs.equals(c.runs)
+    # run i does not depend on how many runs there are
+    more = _sim(study, days=2, runs=8, seed=3)
+    pd.testing.assert_frame_equal(a.runs, more.runs.iloc[:5])
+
+
+def test_dask_cluster_gives_identical_results(study):
+    distributed = pytest.importorskip("distributed", reason="dask.distributed is in the [test] extra")
+    serial = _sim(study, days=2, runs=24, seed=5, keep_incidents=2)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        par = _sim(study, days=2, runs=24, seed=5, keep_incidents=2, client=client)
+    assert par.params["workers"] == 2
+    pd.testing.assert_frame_equal(serial.runs, par.runs)
+    pd.testing.assert_frame_equal(serial.table("community", ci=True), par.table("community", ci=True))
+    pd.testing.assert_frame_equal(serial.incidents, par.incidents)
+
+
+# ----------------------------------------------------------------------------- what the KPIs mean
+def test_groupings_add_up_and_ledger_is_consistent(study):
+    plan, *_ = study
+    res = _sim(study, days=3, runs=6, seed=2, keep_incidents=6)
+    total = res.runs["incidents"].mean() / 3
+    for by in ("grid", "community", "source", "shift", "type"):
+        assert res.table(by)["incidents_per_day"].sum() == pytest.approx(total)
+    led = res.incidents
+    assert len(led) == res.runs["incidents"].sum()
+    assert set(led["source"]) <= set(SOURCES)
+    # every case is located exactly once, in the grid whose polygon holds it (grid lines: within 1 mm)
+    grids = plan.grids.set_index("code").geometry
+    d = shapely.distance(np.asarray(grids.reindex(led["grid"]).values), np.asarray(led.geometry.values))
+    assert (d < 1e-3).all()
+    # times are ordered and KPIs follow from the ledger
+    done = led["resolved"].notna()
+    assert (led["discovered"] >= led["occurred"]).all()
+    assert (led.loc[done, "resolved"] >= led.loc[done, "arrived"]).all()
+    found = led["source"].isin(["patrol", "grid_staff"])
+    assert (led.loc[found, "face_to_face_min"] == 0).all()
+    run0 = led[led["run"] == 0]
+    disp = run0[~run0["source"].isin(["patrol", "grid_staff"])]
+    assert res.runs.loc[0, "compliance_7min"] == pytest.approx((disp["face_to_face_min"] <= 7).mean())
+    assert res.runs.loc[0, "compliance_all"] == pytest.approx(run0["deadline_met"].mean())
+    small = run0[run0["severity"] == "small"]
+    assert res.runs.loc[0, "compliance_1d"] == pytest.approx((small["resolution_h"] <= 24).mean())
+
+
+def test_more_staff_never_worse_on_average(study):
+    """Controlled case: the same teams, once with only the leaders, once complete (a superset)."""
+    plan, posts, full, routes = study
+    leaders = copy.copy(full)
+    leaders.assignments = full.assignments[full.assignments["role"] == "leader"]
+    assert set(leaders.assignments["grid"]) == set(plan.grids["code"])  # every grid keeps someone
+    a = _sim(study, staffing=leaders, days=3, runs=40, seed=7, keep_incidents=0)
+    b = _sim(study, staffing=full, days=3, runs=40, seed=7, keep_incidents=0)
+    # the same incidents arrive in both (common random numbers), and every case is answered
+    assert a.runs["incidents"].equals(b.runs["incidents"])
+    assert a.summary().loc["unmet_per_day", "mean"] == 0 == b.summary().loc["unmet_per_day", "mean"]
+    assert b.runs["face_to_face_min"].mean() <= a.runs["face_to_face_min"].mean()
+    assert b.runs["compliance_7min"].mean() >= a.runs["compliance_7min"].mean()
+    assert b.runs["compliance_all"].mean() >= a.runs["compliance_all"].mean() - 0.01
+
+
+def test_grid_without_staff_reports_unmet_cases(study):
+    plan, posts, staffing, routes = study
+    lonely = copy.copy(staffing)
+    keep_code = plan.grids["code"].iloc[0]
+    lonely.assignments = staffing.assignments[staffing.assignments["grid"] == keep_code]
+    res = _sim(study, staffing=lonely, days=2, runs=5, seed=1)
+    g = res.per_grid
+    other = plan.grids["code"].iloc[1]
+    assert g.loc[other, "unmet_per_day"] > 0
+    assert g.loc[other, "compliance_7min"] == 0
+    assert g.loc[keep_code, "unmet_per_day"] == 0
+    assert any("nobody on their team" in n for n in res.notes)
+    assert res.summary().loc["unmet_per_day", "mean"] > 0
+
+
+def test_faster_patrols_find_visible_problems_sooner(study):
+    slow = _sim(study, days=3, runs=20, seed=9, model=IncidentModel(patrol_speed_m_per_min=30.0), keep_incidents=0)
+    fast = _sim(study, days=3, runs=20, seed=9, model=IncidentModel(patrol_speed_m_per_min=240.0), keep_incidents=0)
+    assert fast.summary().loc["visible_discovery_min", "mean"] < slow.summary().loc["visible_discovery_min", "mean"]
+    assert fast.summary().loc["patrol_found_share", "mean"] > slow.summary().loc["patrol_found_share", "mean"]
+
+
+def test_compare_and_intervals(study):
+    a = _sim(study, days=2, runs=10, seed=0)
+    same = a.compare(a)
+    assert (same["difference"].dropna() == 0).all()
+    b = _sim(study, days=2, runs=10, seed=0, model=IncidentModel(response_speed_m_per_min=80.0))
+    cmp = a.compare(b)
+    assert cmp.loc["face_to_face_min", "B"] > cmp.loc["face_to_face_min", "A"]
+    assert cmp.loc["face_to_face_min", "low"] <= cmp.loc["face_to_face_min", "difference"] <= cmp.loc["face_to_face_min", "high"]
+    s = a.summary()
+    assert (s["low"] <= s["mean"] + 1e-12).all() and (s["mean"] <= s["high"] + 1e-12).all() or s["low"].isna().any()
+    ci = a.table("grid", ci=True)
+    assert ("compliance_7min", "low") in ci.columns
+    assert np.allclose(ci.xs("mean", axis=1, level=1).to_numpy(), a.per_grid.to_numpy(), equal_nan=True)
+
+
+def test_display(study):
+    res = _sim(study, days=2, runs=4, seed=0)
+    assert "SimulationResult" in repr(res) and "<table" in res._repr_html_()
+    ax = res.plot()
+    assert ax.get_title()
+    ax2 = res.plot(kind="runs")
+    assert len(ax2.get_xticklabels()) == 5
+    plt.close("all")
+    with pytest.raises(DataError, match="kind"):
+        res.plot(kind="pie")
+    with pytest.raises(DataError, match="column"):
+        res.plot(column="nope")
+
+
+# ----------------------------------------------------------------------------- coverage
+def test_life_circle_coverage(study):
+    plan, posts, *_ = study
+    lc = coverage(plan, posts, minutes=10, speed_m_per_min=80)
+    assert lc.coverage.max_walk_m == pytest.approx(800)
+    assert len(lc.isochrones) == len(posts.posts)
+    pts = lc.coverage.points
+    covered = pts[pts["covered"]]
+    # every covered resident's street node lies in the isochrones
+    nodes = posts._network.nodes.geometry.reindex(covered["node"]).to_numpy()
+    assert shapely.covers(shapely.union_all(lc.isochrones.geometry.values), nodes).all()
+    smaller = coverage(plan, posts, minutes=5)
+    assert smaller.share <= lc.share
+    assert 0 < lc.share <= 1
+    ax = lc.plot()
+    assert ax.get_title()
+    plt.close("all")
+    with pytest.raises(DataError, match="minutes"):
+        coverage(plan, posts, minutes=0)
+
+
+# ----------------------------------------------------------------------------- bad input
+def test_bad_input(study):
+    plan, posts, staffing, routes = study
+    with pytest.raises(DataError, match="days"):
+        _sim(study, days=0)
+    with pytest.raises(DataError, match="runs"):
+        _sim(study, runs=0)
+    with pytest.raises(DataError, match="GridPlan"):
+        simulate(plan.grids)
+    t = default_types()
+    t.loc["garbage", "rate"] = -1.0
+    with pytest.raises(DataError, match="garbage"):
+        IncidentModel(types=t)
+    t = default_types()
+    t.at["noise", "sources"] = {"patrol": 1.0}
+    with pytest.raises(DataError, match="patrol"):
+        IncidentModel(types=t)
+    with pytest.raises(DataError, match="speed"):
+        IncidentModel(response_speed_m_per_min=0)
+    with pytest.raises(DataError, match="shift"):
+        IncidentModel(shifts={"day": (8, 8)})
+    with pytest.raises(DataError, match="shifts"):
+        _sim(study, model=IncidentModel(shifts={"day": (8, 20)}, patrol_shifts=("day",)))
+
+
+def test_refuses_parts_of_another_district(study):
+    plan, posts, staffing, routes = study
+    layers = _example_layers()
+    for k in layers:
+        layers[k] = layers[k].set_geometry(layers[k].translate(5000, 0))
+    other_plan = partition(gridplan.District.from_frames(**layers), 2, units="cells", seed=0)
+    other_staff = assign_staff(other_plan, sample_roster(other_plan, seed=0), seed=0)
+    with pytest.raises(DataError, match="another plan|other shapes"):
+        _sim(study, staffing=other_staff)
+    three = partition(plan.district, 3, units="cells", seed=0)
+    with pytest.raises(DataError, match="another plan"):
+        simulate(three, posts=posts, staffing=staffing, routes=routes, progress=False)
+    with pytest.raises(DataError, match="another plan"):
+        simulate(three, routes=routes, progress=False)
