@@ -302,3 +302,40 @@ def test_refuses_parts_of_another_district(study):
         simulate(three, posts=posts, staffing=staffing, routes=routes, progress=False)
     with pytest.raises(DataError, match="another plan"):
         simulate(three, routes=routes, progress=False)
+
+
+def test_to_file_writes_every_table(study, tmp_path):
+    import pyogrio
+
+    res = _sim(study, days=2, runs=3, seed=0)
+    path = res.to_file(tmp_path / "sim.gpkg")
+    layers = set(pyogrio.list_layers(path)[:, 0])
+    assert {"per_grid", "runs", "summary", "per_source", "per_shift", "per_type", "incidents"} <= layers
+    per_grid = gpd.read_file(path, layer="per_grid")
+    assert len(per_grid) == len(res.per_grid) and per_grid.geometry.notna().all()
+    runs = gpd.read_file(path, layer="runs")
+    assert np.allclose(runs["compliance_7min"], res.runs["compliance_7min"], equal_nan=True)
+    assert len(gpd.read_file(path, layer="incidents")) == len(res.incidents)
+
+
+def test_cli_simulate_compares_two_plans(study, tmp_path):
+    from gridplan.cli import main
+
+    plan, *_ = study
+    plan.district.to_file(tmp_path / "district.gpkg")
+    plan.to_file(tmp_path / "two.gpkg")
+    three = partition(plan.district, 3, units="cells", seed=0)
+    three.to_file(tmp_path / "three.gpkg")
+    out = tmp_path / "sim"
+    code = main(["simulate", "--plan", str(tmp_path / "two.gpkg"), "--compare", str(tmp_path / "three.gpkg"),
+                 "--district", str(tmp_path / "district.gpkg"), "--runs", "3", "--days", "2", "--out", str(out), "-q"])
+    assert code == 0
+    for name in ("plan_summary.csv", "plan_per_grid.csv", "compare_per_grid.csv", "comparison.csv",
+                 "plan_compliance.png", "plan_simulation.gpkg"):
+        assert (out / name).is_file(), name
+    per_grid = pd.read_csv(out / "compare_per_grid.csv", dtype={"grid": str})
+    assert len(per_grid) == 3
+    cmp = pd.read_csv(out / "comparison.csv", index_col=0)
+    assert "compliance_7min" in cmp.index
+    assert main(["simulate", "--plan", str(tmp_path / "two.gpkg"), "--district", str(tmp_path / "district.gpkg"),
+                 "--workers", "0", "-q"]) == 2

@@ -802,6 +802,27 @@ class SimulationResult:
             rows[col] = row
         return pd.DataFrame(rows).T.rename_axis("kpi")
 
+    def to_file(self, path: Any) -> Any:
+        """Write every table to a GeoPackage: ``per_grid`` (with the grid polygons), ``incidents``
+        (the ledger, points), ``runs``, ``summary``, ``per_community``, ``per_source``, ``per_shift``,
+        ``per_type``, plus the parameters. Open the layers in desktop GIS or with geopandas."""
+        from . import _io
+
+        crs = self.plan.grids.crs
+
+        def table(frame: pd.DataFrame) -> gpd.GeoDataFrame:
+            return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame), index=frame.index, crs=crs))
+
+        grids = self.plan.grids[["code", "geometry"]].set_index("code")
+        per_grid = gpd.GeoDataFrame(self.per_grid.join(grids), geometry="geometry", crs=crs)
+        frames = {"per_grid": per_grid, "runs": table(self.runs), "summary": table(self.summary()),
+                  "per_community": table(self.per_community), "per_source": table(self.per_source),
+                  "per_shift": table(self.per_shift), "per_type": table(self.per_type)}
+        if len(self.incidents):
+            frames["incidents"] = self.incidents
+        params = {k: v for k, v in self.params.items() if k != "plan"}
+        return _io.write_frames(path, "SimulationResult", frames, {**params, "notes": self.notes})
+
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:
         s = self.summary()["mean"]
