@@ -442,6 +442,13 @@ class GridPlan:
         Returns
         -------
         str or Path
+
+        Examples
+        --------
+        >>> import gridplan
+        >>> plan = partition(gridplan.sample_district(seed=0), 3, seed=0)
+        >>> plan.report(title="三个网格").count('class="grid-row"')
+        3
         """
         from .report import plan_report, write_report  # report imports grids, not the reverse
 

@@ -162,6 +162,16 @@ def _fmt_auto(v: Any) -> str:
     return str(v)
 
 
+def _column_formatter(series: pd.Series) -> Callable[[Any], str]:
+    """One number format for a whole column: whole numbers without decimals, else by typical size."""
+    vals = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    vals = vals[np.isfinite(vals)]
+    if not len(vals) or np.all(vals == np.round(vals)):
+        return _fmt_int
+    typical = float(np.median(np.abs(vals)))
+    return _fixed(1 if typical >= 100 else 2 if typical >= 1 else 3)
+
+
 def _numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
@@ -185,7 +195,7 @@ def _auto_formatter(name: Any, series: pd.Series) -> tuple[Callable[[Any], str],
     if _is_share(name, series):
         return _fmt_pct, True
     if _numeric(series):
-        return _fmt_auto, True
+        return _column_formatter(series), True
     return _fmt_auto, False
 
 
@@ -241,10 +251,12 @@ def _kpi_table(frame: pd.DataFrame, *, caption: str | None = None) -> str:
                   and isinstance(v, (float, np.floating)) and not _is_missing(v)]
         # a share (compliance, coverage): the whole row in percent, its interval too (even beyond 0-100 %)
         share_row = bool(_SHARE_NAME.search(str(name))) and bool(values) and 0 <= values[0] <= 1
+        number = _column_formatter(pd.Series(values, dtype=float)) if values else _fmt_auto
         cells = []
         for col, v in row.items():
-            pct = share_row and not counts.fullmatch(str(col)) and isinstance(v, (float, np.floating))
-            cells.append(f'<td class="num">{_e(_fmt_pct(v) if pct else _fmt_auto(v))}</td>')
+            measure = not counts.fullmatch(str(col)) and isinstance(v, (float, np.floating))
+            text = (_fmt_pct(v) if share_row else number(v)) if measure else _fmt_auto(v)
+            cells.append(f'<td class="num">{_e(text)}</td>')
         body.append(f'<tr><th scope="row" class="txt">{_e(name)}</th>{"".join(cells)}</tr>')
     cap = f"<caption>{_e(caption)}</caption>" if caption else ""
     return f'<div class="scroll"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
@@ -573,7 +585,7 @@ def _rankings_section(frame: pd.DataFrame, cols: list[_Col], per_sim: pd.DataFra
         times = _time_columns(per_sim)
         if times:
             t = times[0]
-            sim_cols = [_Col(c, str(c), _fmt_auto) for c in times[:3]] + [_Col(c, str(c), _fmt_pct)
+            sim_cols = [_Col(c, str(c), _column_formatter(per_sim[c])) for c in times[:3]] + [_Col(c, str(c), _fmt_pct)
                                                                             for c in compliance[:1]]
             parts.append(_ranking(per_sim, t, sim_cols, ascending=False, top=top,
                                   caption=f"Slowest {top} grids in the simulation ({t})"))
