@@ -51,6 +51,7 @@ __all__ = ["plan_report", "write_report"]
 
 _MISSING = "—"
 _SHARE_NAME = re.compile(r"share|complian|within|on_?time|(?:^|_)cover(?:ed|age)|percent|fraction", re.I)
+_RATE_NAME = re.compile(r"per_|_per|rate|count", re.I)
 _TIME_NAME = re.compile(r"minute|_min(?:$|_)|hour|_h$|time|delay|duration|days?(?:$|_)|wait|respon|resolv|close", re.I)
 
 _CSS = """
@@ -185,7 +186,10 @@ def _is_share(name: Any, series: pd.Series) -> bool:
 
 
 def _is_time(name: Any, series: pd.Series) -> bool:
-    return _numeric(series) and bool(_TIME_NAME.search(str(name))) and not _is_share(name, series)
+    """A column of durations (minutes, hours, days), not of rates such as incidents per day."""
+    text = str(name)
+    return (_numeric(series) and bool(_TIME_NAME.search(text)) and not _RATE_NAME.search(text)
+            and not _is_share(name, series))
 
 
 def _auto_formatter(name: Any, series: pd.Series) -> tuple[Callable[[Any], str], bool]:
