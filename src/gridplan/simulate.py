@@ -1200,7 +1200,7 @@ def simulate(
         file needs ``streets=``).
     posts : Posts, optional
         Grid posts (staff watch around them). Default: ``place_posts(plan, round(2.8 * n_grids))``
-        (Guiding's 42 posts for 15 grids), solved to 0.1 %.
+        (Guiding's 42 posts for 15 grids), solved to 0.1 % or for at most 30 s (the gap is in the notes).
     staffing : Staffing, optional
         The teams and their shifts. Default: ``assign_staff(plan, sample_roster(plan, seed))``
         ("1+2+2" on early/middle/late shifts), reporting to ``posts``.
@@ -1276,8 +1276,9 @@ def simulate(
         from .posts import place_posts
 
         n = max(plan.n_grids, int(round(2.8 * plan.n_grids)))
-        posts = place_posts(plan, n, streets=streets, mip_gap=1e-3, seed=seed, progress=progress)
-        derived.append(f"posts: place_posts(plan, {n}, mip_gap=1e-3) — {posts.n_posts} posts, {posts.n_stations} stations")
+        posts = place_posts(plan, n, streets=streets, mip_gap=1e-3, time_limit=30.0, seed=seed, progress=progress)
+        derived.append(f"posts: place_posts(plan, {n}, mip_gap=1e-3, time_limit=30) — {posts.n_posts} posts, "
+                       f"{posts.n_stations} stations, {posts.params['status']}, gap {posts.params['gap']:.2%}")
     if staffing is None:
         from .datasets import sample_roster
         from .staffing import assign_staff
