@@ -13,5 +13,5 @@ from .district import District
 from .errors import GridplanError
 from .network import StreetNetwork
 
-__version__ = "0.1.0.dev0"
+__version__ = "0.1.0"
 __all__ = ["crs", "errors", "District", "StreetNetwork", "GridplanError", "sample_district", "__version__"]
