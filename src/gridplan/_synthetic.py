@@ -56,6 +56,7 @@ from .errors import CRSError, DataError, GeometryError, InfeasibleError
 
 __all__ = [
     "build_sample_frames",
+    "build_sample",
     "SAMPLE_EPSG",
     "SAMPLE_CENTRE_LONLAT",
     "DISTRICT_CODE",
@@ -125,8 +126,18 @@ def build_sample_frames(
     *,
     boundary: shapely.Polygon | shapely.MultiPolygon | None = None,
     crs: Any = None,
+    n_grids: int = N_SAMPLE_GRIDS,
+    n_communities: int | None = None,
+    urban_km2: float | None = None,
+    centre: tuple[float, float] | None = None,
+    population: int | None = None,
+    n_subdistricts: int | None = None,
+    subdistricts: list[Any] | None = None,
+    subdistrict_names: list[str] | None = None,
+    name: str | None = None,
+    code: str | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
-    """Build the frames of a synthetic Chinese urban district, offline and deterministically.
+    """Build the frames of a synthetic Chinese district, offline and deterministically.
 
     Parameters
     ----------
@@ -135,14 +146,37 @@ def build_sample_frames(
         districts. Each construction step draws from its own child of
         ``numpy.random.SeedSequence(seed)``.
     boundary : shapely Polygon or MultiPolygon, optional
-        A district outline in metres. ``None`` (default) makes a fresh irregular outline
-        of 36-54 km² around lon 107.23, lat 26.58. A given outline (any size from 4 km²;
-        100-1,600 km² works, at most 4 parts) is filled with the same kind of content: an
-        urban core near its centre, sparser streets outward, a rural road grid beyond
-        ~4.6 km, with at most 8,000 street segments. Its coordinates are snapped to 1 cm.
+        A district outline in metres (e.g. a real county boundary). ``None`` (default) makes
+        a fresh irregular outline of 36-54 km² around lon 107.23, lat 26.58. A given outline
+        (at least 4 km²; any number of parts, holes allowed) is kept, snapped to 1 cm, and
+        filled: an urban core of ``urban_km2`` with the default district's streets, river,
+        railway and densities, and rural land around it with villages, township seats and
+        winding rural roads (see the module docstring).
     crs : CRS-like, optional
         CRS of a given ``boundary`` and of the returned frames; default EPSG:4545. Must be
         projected (metres). Without a boundary only EPSG:4545 is accepted.
+    n_grids : int, default 12
+        Grids of the existing, unbalanced plan.
+    n_communities : int, optional
+        Number of communities (default: 12-18 drawn; with a boundary about one per 20,000
+        urban residents and two per township).
+    urban_km2 : float, optional
+        Size of the urban core of a given boundary (default: all of it up to 120 km², else
+        30 km²: a county seat).
+    centre : (x, y), optional
+        Centre of the urban core, in ``crs`` (default: the centroid of the boundary's
+        largest part when it lies well inside, else the centre of its largest inscribed circle).
+    population : int, optional
+        Total residents of a given boundary (default: modelled from the densities).
+    n_subdistricts : int, optional
+        Number of subdistricts of a given boundary (街道 in the core, 镇 outside).
+    subdistricts : list of shapely polygons, optional
+        Real subdistrict polygons in ``crs``: used as the subdistrict layer (clipped to the
+        boundary, gaps and overlaps settled) with synthetic communities inside each.
+    subdistrict_names : list of str, optional
+        Their names, in the same order.
+    name, code : str, optional
+        Name and 6-digit code of a given boundary (default 示例区 / 990101).
 
     Returns
     -------
@@ -153,17 +187,19 @@ def build_sample_frames(
             1 row: ``name``, ``code`` and the outline (a Polygon, or the snapped given
             geometry).
         ``streets``
-            Noded segments forming one connected network (one per part of a
-            MultiPolygon): ``street_id`` (int64, 0..n-1), ``name``, ``kind`` (one of
+            Noded segments forming one connected network (one per part of the default
+            outline; a given boundary's parts that no road can reach inside it have their
+            own): ``street_id`` (int64, 0..n-1), ``name``, ``kind`` (one of
             :data:`STREET_KINDS`), LineString geometry.
         ``communities``
             Contiguous unions of street blocks tiling the boundary: ``code`` (12 digits),
-            ``name``, ``subdistrict``, ``subdistrict_code`` (9 digits), Polygon geometry.
+            ``name``, ``subdistrict``, ``subdistrict_code`` (9 digits), Polygon geometry
+            (a MultiPolygon where a community holds an island of a given boundary).
         ``population``
             Residential address points: ``population`` (int64 ≥ 1), Point geometry.
         ``grids``
-            The existing 12-grid plan tiling the boundary: ``code`` (community code + 2
-            digits), ``name``, Polygon geometry.
+            The existing ``n_grids``-grid plan tiling the boundary: ``code`` (community
+            code + 2 digits), ``name``, (Multi)Polygon geometry.
         ``river``, ``railway``
             1 row each, ``name`` and the water polygon / track line inside the district
             (for drawing).
@@ -171,13 +207,13 @@ def build_sample_frames(
     Raises
     ------
     GeometryError
-        If ``boundary`` is not a valid, non-empty (Multi)Polygon of at least 4 km² with at
-        most 4 parts.
+        If ``boundary`` is not a valid, non-empty (Multi)Polygon of at least 4 km².
     CRSError
         If ``boundary`` or ``crs`` is in degrees.
     DataError
-        If ``seed`` is not a non-negative integer, or ``crs`` is not EPSG:4545 without a
-        ``boundary``.
+        If ``seed`` is not a non-negative integer, ``crs`` is not EPSG:4545 without a
+        ``boundary``, an option only a given boundary takes is passed without one, or an
+        option is out of range.
 
     Examples
     --------
@@ -189,22 +225,78 @@ def build_sample_frames(
     >>> frames["communities"].columns.tolist()
     ['code', 'name', 'subdistrict', 'subdistrict_code', 'geometry']
     """
+    return build_sample(seed, boundary=boundary, crs=crs, n_grids=n_grids, n_communities=n_communities,
+                        urban_km2=urban_km2, centre=centre, population=population, n_subdistricts=n_subdistricts,
+                        subdistricts=subdistricts, subdistrict_names=subdistrict_names, name=name, code=code)[0]
+
+
+def _whole(value: Any, label: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise DataError(f"{label} must be a whole number >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def build_sample(
+    seed: int = 0,
+    *,
+    boundary: shapely.Polygon | shapely.MultiPolygon | None = None,
+    crs: Any = None,
+    n_grids: int = N_SAMPLE_GRIDS,
+    n_communities: int | None = None,
+    urban_km2: float | None = None,
+    centre: tuple[float, float] | None = None,
+    population: int | None = None,
+    n_subdistricts: int | None = None,
+    subdistricts: list[Any] | None = None,
+    subdistrict_names: list[str] | None = None,
+    name: str | None = None,
+    code: str | None = None,
+) -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
+    """:func:`build_sample_frames` plus notes that say what was made (for a given boundary)."""
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise DataError(f"seed must be a non-negative integer, got {seed!r}")
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(9)]
-    rng_shape, rng_dens, rng_barrier, rng_art, rng_local, rng_edit, rng_pop, rng_part, rng_grid = streams
-
-    given = boundary is not None
+    n_grids = _whole(n_grids, "n_grids_existing", 1)
+    if n_communities is not None:
+        n_communities = _whole(n_communities, "n_communities", 1)
+    if n_subdistricts is not None:
+        n_subdistricts = _whole(n_subdistricts, "n_subdistricts", 1)
+    if population is not None:
+        population = _whole(population, "population", 1)
+    if urban_km2 is not None and not (isinstance(urban_km2, numbers.Real) and math.isfinite(urban_km2) and urban_km2 > 0):
+        raise DataError(f"urban_km2 must be a positive number of km², got {urban_km2!r}")
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(12)]
     out_crs = _check_crs(crs)
-    if given:
+    if boundary is not None:
         poly = _check_boundary(boundary)
-    else:
-        if out_crs.to_epsg() != SAMPLE_EPSG:
-            raise DataError(
-                f"crs= only tags a given boundary; the default district is built in EPSG:{SAMPLE_EPSG}. "
-                "Drop crs= and reproject the frames afterwards with .to_crs(...)"
-            )
-        poly = _random_boundary(rng_shape, _projected_centre())
+        if subdistricts is not None:
+            if len(subdistricts) == 0:
+                raise DataError("subdistricts is empty; pass the subdistrict polygons or leave it out")
+            if subdistrict_names is not None and len(subdistrict_names) != len(subdistricts):
+                raise DataError("subdistrict_names must have one name per subdistrict")
+            if n_subdistricts is not None and n_subdistricts != len(subdistricts):
+                raise DataError("n_subdistricts and subdistricts disagree; leave n_subdistricts out")
+        if population is not None and population < 1000:
+            raise DataError(f"population={population} is too few for a district; pass at least 1,000")
+        code = DISTRICT_CODE if not code or not str(code).isdigit() or len(str(code)) != 6 else str(code)
+        opt = _GivenOptions(urban_km2, centre, population, n_grids, n_communities, n_subdistricts,
+                            list(subdistricts) if subdistricts is not None else None,
+                            [str(x) for x in subdistrict_names] if subdistrict_names is not None else None,
+                            name or DISTRICT_NAME, code)
+        return _build_given(streams, poly, out_crs, opt)
+    given_only = {"urban_km2": urban_km2, "centre": centre, "population": population,
+                  "n_subdistricts": n_subdistricts, "subdistricts": subdistricts}
+    passed = [k for k, v in given_only.items() if v is not None]
+    if passed:
+        raise DataError(f"{', '.join(passed)} only apply to a given boundary; pass boundary= as well, or drop them")
+    if n_communities is not None and n_communities < 2:
+        raise DataError(f"n_communities must be at least 2 for the default district, got {n_communities}")
+    rng_shape, rng_dens, rng_barrier, rng_art, rng_local, rng_edit, rng_pop, rng_part, rng_grid = streams[:9]
+    if out_crs.to_epsg() != SAMPLE_EPSG:
+        raise DataError(
+            f"crs= only tags a given boundary; the default district is built in EPSG:{SAMPLE_EPSG}. "
+            "Drop crs= and reproject the frames afterwards with .to_crs(...)"
+        )
+    poly = _random_boundary(rng_shape, _projected_centre())
     shapely.prepare(poly)
 
     density = _make_density(rng_dens, poly)
@@ -213,20 +305,22 @@ def build_sample_frames(
     barriers = _Barriers(river, rail, poly)
 
     names = _NamePool(rng_local)
-    major = _major_streets(rng_art, poly, density, barriers, names, given)
-    local = _local_lines(rng_local, poly, density, major, barriers, names, given)
+    major = _major_streets(rng_art, poly, density, barriers, names)
+    local = _local_lines(rng_local, poly, density, major, barriers, names, (2900.0, 4300.0))
     streets = _edit_locals(rng_edit, poly, density, _concat(major, local), barriers, names)
     streets, faces, poly = _close_with_boundary(streets, poly)
 
-    total, n_points = _population_targets(rng_pop, poly, density, given)
+    total, n_points = _population_targets(rng_pop)
     people = _population(rng_pop, poly, faces, streets, barriers, density, total, n_points)
     block_pop = _points_per_face(people, faces)
 
     adjacency = _face_adjacency(faces)
-    communities, comm_of_face = _communities(rng_part, faces, block_pop, adjacency, total, given)
-    grids = _grids(rng_grid, faces, block_pop, adjacency, communities, comm_of_face)
+    communities, comm_of_face = _communities(rng_part, faces, block_pop, adjacency, n_communities)
+    if n_grids > len(faces):  # pragma: no cover - the default district has over 1,000 blocks
+        raise InfeasibleError(f"cannot draw {n_grids} grids from {len(faces)} street blocks")
+    grids = _grids(rng_grid, faces, block_pop, adjacency, communities, comm_of_face, n_grids)
 
-    return _frames(poly, streets, communities, people, grids, barriers, out_crs)
+    return _frames(poly, streets, communities, people, grids, barriers, out_crs), []
 
 
 # --------------------------------------------------------------------------- inputs
@@ -277,12 +371,6 @@ def _check_boundary(boundary: Any) -> shapely.Polygon | shapely.MultiPolygon:
             "gpd.GeoSeries([b], crs=4326).to_crs(gridplan.crs.metric_crs(b)).iloc[0]"
         )
     snapped = shapely.set_precision(boundary, _GRID)
-    parts = shapely.get_parts(snapped)
-    if len(parts) > _MAX_PARTS:
-        raise GeometryError(
-            f"boundary has {len(parts)} parts; at most {_MAX_PARTS} are supported (subdistricts "
-            "must be contiguous): drop small islands, e.g. keep parts above 1 km²"
-        )
     if snapped.area < _MIN_GIVEN_AREA:
         raise GeometryError(
             f"boundary covers {snapped.area / 1e6:.2f} km²; the sample district needs at least "
@@ -414,11 +502,11 @@ def _meander(
     return shapely.LineString(anchor + t[:, None] * d + lateral[:, None] * n)
 
 
-def _make_river(rng: np.random.Generator, poly: Any, core: tuple[float, float]) -> _Barrier:
+def _make_river(rng: np.random.Generator, poly: Any, core: tuple[float, float], scale: float = 1.0) -> _Barrier:
     core_xy = np.asarray(core)
     angle = rng.uniform(0, np.pi)
     normal = np.array([-math.sin(angle), math.cos(angle)])
-    anchor = core_xy + normal * rng.uniform(300.0, 1100.0) * rng.choice([-1.0, 1.0])
+    anchor = core_xy + normal * (rng.uniform(300.0, 1100.0) * scale) * rng.choice([-1.0, 1.0])
     line = _meander(rng, anchor, angle, _reach(poly, core_xy), (60.0, 140.0), (2500.0, 7000.0), 3)
     half_water = rng.uniform(30.0, 55.0)
     half = half_water + rng.uniform(25.0, 40.0)
@@ -427,13 +515,15 @@ def _make_river(rng: np.random.Generator, poly: Any, core: tuple[float, float]) 
     return _Barrier(line, water, zone, half)
 
 
-def _make_railway(rng: np.random.Generator, poly: Any, core: tuple[float, float], river: _Barrier) -> _Barrier:
+def _make_railway(
+    rng: np.random.Generator, poly: Any, core: tuple[float, float], river: _Barrier, scale: float = 1.0
+) -> _Barrier:
     core_xy = np.asarray(core)
     coords = shapely.get_coordinates(river.line)
     river_angle = math.atan2(*(coords[-1] - coords[0])[::-1])
     angle = river_angle + rng.choice([-1.0, 1.0]) * rng.uniform(np.radians(45), np.radians(90))
     normal = np.array([-math.sin(angle), math.cos(angle)])
-    anchor = core_xy + normal * rng.uniform(900.0, 2000.0) * rng.choice([-1.0, 1.0])
+    anchor = core_xy + normal * (rng.uniform(900.0, 2000.0) * scale) * rng.choice([-1.0, 1.0])
     line = _meander(rng, anchor, angle, _reach(poly, core_xy), (60.0, 160.0), (9000.0, 16000.0), 2)
     half = rng.uniform(25.0, 40.0)
     zone = line.buffer(half, quad_segs=4, cap_style="flat")
@@ -621,7 +711,7 @@ def _positions(rng: np.random.Generator, half: float, spacing: float) -> np.ndar
 
 
 def _arterial_lines(
-    rng: np.random.Generator, poly: Any, density: _Density, names: _NamePool, given: bool
+    rng: np.random.Generator, poly: Any, density: _Density, names: _NamePool
 ) -> list[tuple[shapely.LineString, str]]:
     """Warped arterial grid (+ a partial ring road), unclipped, as ``(line, name)`` pairs."""
     core = np.asarray(density.core)
@@ -631,34 +721,13 @@ def _arterial_lines(
     spacing = rng.uniform(760.0, 940.0)
     us, vs = _positions(rng, half, spacing), _positions(rng, half, spacing)
     warp = _warp(rng)
-    urban = _URBAN_HALF if given else np.inf
-
-    def box(pos: np.ndarray) -> tuple[np.ndarray, float, float]:
-        """Rural flags (every 3rd line) and the rural lines framing the urban box."""
-        idx = np.arange(len(pos))
-        rural = (idx - int(np.argmin(np.abs(pos)))) % 3 == 0
-        if not np.isfinite(urban):
-            return np.ones(len(pos), dtype=bool), -np.inf, np.inf
-        lo = pos[rural & (pos <= -urban)]
-        hi = pos[rural & (pos >= urban)]
-        return rural, (lo.max() if len(lo) else -np.inf), (hi.min() if len(hi) else np.inf)
-
-    rural_u, ua, ub = box(us)
-    rural_v, va, vb = box(vs)
     out: list[tuple[shapely.LineString, str]] = []
-    for family, (pos, rural, other, o_lo, o_hi, lo, hi) in enumerate(
-        [(us, rural_u, vs, va, vb, ua, ub), (vs, rural_v, us, ua, ub, va, vb)]
-    ):
-        for i, p in enumerate(pos):
-            if rural[i] and np.isfinite(urban):
-                t0, t1 = -half, half
-            elif lo < p < hi:
-                t0, t1 = max(-half, o_lo - 3.0), min(half, o_hi + 3.0)
-            else:
-                continue
+    for family, (pos, other) in enumerate([(us, vs), (vs, us)]):
+        for p in pos:
+            t0, t1 = -half, half
             # a few arterials stop at a T outside the core
-            cuts = other[(np.abs(other) > 0.3 * min(half, urban)) & (other > t0) & (other < t1)]
-            if len(cuts) and rng.random() < 0.18 and not (rural[i] and np.isfinite(urban)):
+            cuts = other[(np.abs(other) > 0.3 * half) & (other > t0) & (other < t1)]
+            if len(cuts) and rng.random() < 0.18:
                 c = cuts[rng.integers(len(cuts))]
                 if c > 0:
                     t1 = c + 3.0
@@ -803,10 +872,10 @@ def _pick_crossings(
 
 
 def _major_streets(
-    rng: np.random.Generator, poly: Any, density: _Density, barriers: _Barriers, names: _NamePool, given: bool
+    rng: np.random.Generator, poly: Any, density: _Density, barriers: _Barriers, names: _NamePool
 ) -> _Lines:
     """Arterials cut by the barrier zones, the chosen crossings and the side roads, noded."""
-    lines = _arterial_lines(rng, poly, density, names, given)
+    lines = _arterial_lines(rng, poly, density, names)
     crossings = _pick_crossings(rng, poly, barriers, _crossing_candidates(lines, poly, barriers))
     geoms = np.array([g for g, _ in lines], dtype=object)
     cut = shapely.intersection(shapely.difference(geoms, barriers.zones), poly)
@@ -880,7 +949,7 @@ def _local_lines(
     major: _Lines,
     barriers: _Barriers,
     names: _NamePool,
-    given: bool,
+    budget: tuple[float, float],
 ) -> _Lines:
     """Fill each superblock with a locally oriented, jittered grid of secondary/local streets."""
     rings = shapely.get_parts(poly.boundary)
@@ -894,7 +963,7 @@ def _local_lines(
     ratio = rng.uniform(1.0, 1.7, len(faces))
     active = (rho >= 0.03) & ~barriers.contains_xy(rxy[:, 0], rxy[:, 1]) & (area > 0.8 * s1 * s1 * ratio)
     estimate = float((2.0 * area / (s1 * s1 * ratio))[active].sum())
-    lo, hi = (2900.0, 4300.0) if not given else (0.0, _MAX_SEGMENTS_GIVEN - 1500.0 - len(major))
+    lo, hi = budget  # bounds on the estimated number of local segments
     if estimate > hi:
         s1 = s1 * math.sqrt(estimate / hi)
     elif estimate < lo:
@@ -1176,9 +1245,14 @@ def _faces(noded: np.ndarray, poly: Any) -> np.ndarray:
     return faces[shapely.contains(poly, shapely.point_on_surface(faces))]
 
 
-def _close_with_boundary(lines: _Lines, poly: Any) -> tuple[_Lines, np.ndarray, Any]:
-    """Node streets with the boundary rings; return streets, blocks and the exact outline they tile."""
+def _close_with_boundary(lines: _Lines, poly: Any, extra: np.ndarray | None = None) -> tuple[_Lines, np.ndarray, Any]:
+    """Node streets with the boundary rings (and ``extra`` lines blocks must not cross).
+
+    Returns streets, blocks and the exact outline they tile.
+    """
     rings = shapely.get_parts(poly.boundary)
+    if extra is not None and len(extra):
+        rings = np.concatenate([rings, np.asarray(extra, dtype=object)])
     both = _concat(lines, _Lines.of(rings, _RING, ""))
     noded = _node(both)
     faces = _faces(noded.geom, poly)
@@ -1206,16 +1280,9 @@ def _face_adjacency(faces: np.ndarray) -> sparse.csr_matrix:
 # --------------------------------------------------------------------------- population
 
 
-def _population_targets(rng: np.random.Generator, poly: Any, density: _Density, given: bool) -> tuple[int, int]:
-    if not given:
-        return int(rng.integers(240_000, 360_001)), int(rng.integers(26_000, 40_001))
-    minx, miny, maxx, maxy = poly.bounds
-    x = rng.uniform(minx, maxx, 200_000)
-    y = rng.uniform(miny, maxy, 200_000)
-    inside = shapely.contains_xy(poly, x, y)
-    integral = float((density(x, y) * inside).mean()) * (maxx - minx) * (maxy - miny)
-    total = int(round(_CORE_PEOPLE_PER_KM2 * integral / 1e6))
-    return max(total, 20_000), int(np.clip(total / 9.0, 5_000, 50_000))
+def _population_targets(rng: np.random.Generator) -> tuple[int, int]:
+    """Residents and address points of the default district."""
+    return int(rng.integers(240_000, 360_001)), int(rng.integers(26_000, 40_001))
 
 
 def _population(
@@ -1354,26 +1421,25 @@ def _communities(
     faces: np.ndarray,
     block_pop: np.ndarray,
     adj: sparse.csr_matrix,
-    total: int,
-    given: bool,
+    n_communities: int | None = None,
 ) -> tuple[list[_Community], np.ndarray]:
-    """Subdistricts, then communities inside each, as contiguous unions of blocks."""
+    """Subdistricts, then communities inside each, as contiguous unions of blocks (default district)."""
     xy = shapely.get_coordinates(shapely.point_on_surface(faces))
     w = block_pop + shapely.area(faces) / 2000.0  # empty land still weighs a little
-    if given:
-        n_comm = int(np.clip(round(total / rng.uniform(17_000, 25_000)), 10, 20))
-    else:
-        n_comm = int(rng.integers(12, 19))
+    drawn = int(rng.integers(12, 19))
+    n_comm = drawn if n_communities is None else int(n_communities)
     labels = csgraph.connected_components(adj, directed=False)[1]
     comp_w = np.bincount(labels, weights=w)
     n_sub = max(int(rng.integers(2, 5)), len(comp_w))
-    if len(comp_w) > _MAX_PARTS:  # pragma: no cover - guarded by _check_boundary
-        raise GeometryError(f"the blocks form {len(comp_w)} separate pieces; pass at most {_MAX_PARTS} parts")
+    if n_communities is not None:
+        n_sub = max(len(comp_w), min(n_sub, n_comm // 2))
+    if len(comp_w) > min(_MAX_PARTS, n_comm):  # pragma: no cover - the default outline is one polygon
+        raise GeometryError(f"the blocks form {len(comp_w)} separate pieces; cannot make {n_comm} communities")
     subs: list[np.ndarray] = []
     for c, k in enumerate(_allocate(comp_w, n_sub, 1)):
         subs += _bisect(rng, np.flatnonzero(labels == c), int(k), xy, w, adj)
     sub_w = np.array([w[s].sum() for s in subs])
-    per_sub = _allocate(sub_w, n_comm, 2)
+    per_sub = _allocate(sub_w, n_comm, 2 if n_comm >= 2 * len(subs) else 1)
     sub_xy = np.array([np.average(xy[s], axis=0, weights=w[s]) for s in subs])
     sub_order = _reading_order(sub_xy[:, 0], sub_xy[:, 1])
     sub_names = list(rng.permutation(_SUBDISTRICT_NAMES))
@@ -1392,7 +1458,7 @@ def _communities(
                 _Community(
                     units,
                     f"{sub_code}{j + 1:03d}",
-                    f"{comm_names.pop()}社区",
+                    f"{comm_names.pop() if comm_names else f'第{len(out) + 1}'}社区",
                     sub_code,
                     sub_name,
                     rank,
@@ -1418,12 +1484,14 @@ def _grids(
     adj: sparse.csr_matrix,
     communities: list[_Community],
     comm_of_face: np.ndarray,
+    n_grids: int = N_SAMPLE_GRIDS,
+    weight: np.ndarray | None = None,
 ) -> list[tuple[np.ndarray, str, str, Any]]:
-    """The existing 12-grid plan: communities merged and split until max/min population is 1.5-3."""
+    """The existing plan of ``n_grids`` grids: communities merged and split until max/min population is 1.5-3."""
     xy = shapely.get_coordinates(shapely.point_on_surface(faces))
-    w = block_pop + shapely.area(faces) / 2000.0
+    w = block_pop + shapely.area(faces) / 2000.0 if weight is None else weight
     n_c = len(communities)
-    need = N_SAMPLE_GRIDS - n_c
+    need = n_grids - n_c
     best: tuple[float, list[np.ndarray]] | None = None
     for _ in range(200):
         groups = [c.units for c in communities]
@@ -1431,14 +1499,14 @@ def _grids(
         n_split = max(0, need) + int(rng.integers(0, 3))
         for _ in range(n_split):
             pops = np.array([block_pop[g].sum() for g in groups])
-            pick = int(rng.choice(len(groups), p=pops / pops.sum()))
+            pick = int(rng.choice(len(groups), p=pops / pops.sum() if pops.sum() > 0 else None))
             halves = _bisect(rng, groups[pick], 2, xy, w, adj)
             if len(halves) != 2:
                 continue
             groups[pick] = halves[0]
             groups.append(halves[1])
             subs.append(subs[pick])
-        while len(groups) > N_SAMPLE_GRIDS:
+        while len(groups) > n_grids:
             label = np.full(len(faces), -1, dtype=np.int64)
             for gi, g in enumerate(groups):
                 label[g] = gi
@@ -1446,13 +1514,13 @@ def _grids(
             same = touch & (np.asarray(subs)[:, None] == np.asarray(subs)[None, :])
             cand = np.argwhere(np.triu(same if same.any() else touch))
             pops = np.array([block_pop[g].sum() for g in groups])
-            pair_pop = pops[cand[:, 0]] + pops[cand[:, 1]]
+            pair_pop = np.maximum(pops[cand[:, 0]] + pops[cand[:, 1]], 1.0)
             p = 1.0 / pair_pop**2
             a, b = cand[int(rng.choice(len(cand), p=p / p.sum()))]
             groups[a] = np.sort(np.concatenate([groups[a], groups[b]]))
             del groups[b]
             del subs[b]
-        if len(groups) != N_SAMPLE_GRIDS:
+        if len(groups) != n_grids:
             continue
         pops = np.array([block_pop[g].sum() for g in groups])
         ratio = pops.max() / max(pops.min(), 1.0)
@@ -1462,7 +1530,7 @@ def _grids(
         if 1.5 <= ratio <= 3.0:
             break
     if best is None:  # pragma: no cover - needs a district of fewer than 12 blocks
-        raise InfeasibleError(f"cannot draw {N_SAMPLE_GRIDS} grids from {len(faces)} street blocks")
+        raise InfeasibleError(f"cannot draw {n_grids} grids from {len(faces)} street blocks")
     groups = best[1]
     shapes = [shapely.coverage_union_all(faces[g]) for g in groups]
     rp = shapely.get_coordinates(shapely.point_on_surface(np.array(shapes, dtype=object)))
@@ -1479,6 +1547,1149 @@ def _grids(
     return out
 
 
+# --------------------------------------------------------------------------- real boundaries
+#
+# A given (real) boundary is kept as it is and filled in two zones:
+#
+# * an **urban core** of ``urban_km2`` around the centre (the whole boundary when it is
+#   small): the same city as the default district, scaled to the core's size
+#   (:func:`_urban_core`, :func:`_urban_density`, then the default street steps run with
+#   the core as their outline);
+# * the **rural land** around it: villages and township seats on a terrain-like cost
+#   raster, connected by county roads (seat to town), township roads (town to town) and
+#   village roads grown as shortest paths on that raster (:func:`_rural_network`), so
+#   roads wind, share corridors, stay inside the boundary and cross the river and the
+#   railway only on bridges and level crossings.
+#
+# Subdistricts (街道 in the core, 镇 in rural land) and communities (社区 / 村) are
+# contiguous unions of street blocks; parts of the boundary too small for streets
+# (islands, slivers) join the nearest community.
+
+_URBAN_BASE = 0.2  # relative density everywhere in the urban core of a given boundary
+_RURAL_PEOPLE_PER_KM2 = 100.0
+_ALL_URBAN_KM2 = 120.0  # boundaries up to this size are urban throughout by default
+_DEFAULT_URBAN_KM2 = 30.0  # the urban core of a larger boundary: a county seat
+_VILLAGE_KM2 = 3.0  # rural land per village
+_MAX_VILLAGES = 500
+_MAX_RASTER_CELLS = 80_000
+_MIN_CELL = 150.0  # m
+_PEOPLE_PER_POINT = 9.0
+_TOWN_NAMES = (
+    "龙山 石板 青岩 马场 高坡 白果 黄泥 红岩 大坪 长坝 沙坝 新场 旧州 平寨 岩脚 河口 "
+    "坪上 谷丰 双河 三合 四方 五里 六合 七星 八角 九龙 十里 金山 银山 铜鼓"
+).split()
+_VILLAGE_PREFIXES = (
+    "上寨 下寨 中寨 新寨 老寨 大寨 小寨 前进 红星 光荣 联合 民族 团结 和谐 群力 新民 新光 "
+    "石头 石门 岩门 岩上 坪坝 坝子 田坝 水井 井坝 茶园 果园 竹园 松林 杉木 枫香 柏杨 "
+    "桃子 李子 梨树 核桃 板栗 白岩 黑石 青山 绿水 高寨 低寨 坡头 坡脚 沟头 河边 桥头 "
+    "塘边 湾里 冲头 垭口 岭上 洞口 山后 山前"
+).split()
+
+
+@dataclass
+class _GivenOptions:
+    """Options of a district grown inside a given boundary (all in the output CRS, metres)."""
+
+    urban_km2: float | None = None
+    centre: tuple[float, float] | None = None
+    population: int | None = None
+    n_grids: int = N_SAMPLE_GRIDS
+    n_communities: int | None = None
+    n_subdistricts: int | None = None
+    subdistricts: list[Any] | None = None
+    subdistrict_names: list[str] | None = None
+    name: str = DISTRICT_NAME
+    code: str = DISTRICT_CODE
+
+
+def _interior_point(main: shapely.Polygon) -> tuple[float, float]:
+    """The centroid when it lies well inside ``main``, else the centre of its largest inscribed circle."""
+    radius_line = shapely.maximum_inscribed_circle(main, tolerance=max(1.0, math.sqrt(main.area) / 2000.0))
+    pole = shapely.get_point(radius_line, 0)
+    c = main.centroid
+    if main.contains(c) and main.boundary.distance(c) >= 0.5 * radius_line.length:
+        return float(c.x), float(c.y)
+    return float(pole.x), float(pole.y)
+
+
+def _urban_core(rng: np.random.Generator, poly: Any, centre: tuple[float, float], target: float) -> Any:
+    """An irregular blob of ``target`` m² around ``centre``, inside ``poly`` (``poly`` itself when it is small)."""
+    theta = np.linspace(0.0, 2.0 * np.pi, 360, endpoint=False)
+    log_r = np.zeros_like(theta)
+    for k, sd in enumerate((0.10, 0.16, 0.10, 0.07, 0.05), start=1):
+        log_r += rng.normal(0.0, sd) * np.cos(k * theta + rng.uniform(0, 2 * np.pi))
+    for k in range(6, 24):
+        log_r += rng.normal(0.0, 0.04 / k**0.6) * np.cos(k * theta + rng.uniform(0, 2 * np.pi))
+    if target >= 0.9 * poly.area:
+        return poly
+    ring = np.column_stack([np.cos(theta), np.sin(theta)]) * np.exp(np.clip(log_r, -0.5, 0.5))[:, None]
+    unit = shapely.Polygon(ring).area
+    c = np.asarray(centre, dtype=float)
+    point = shapely.Point(c)
+
+    def piece(scale: float) -> Any:
+        parts = shapely.get_parts(shapely.intersection(shapely.Polygon(ring * scale + c), poly))
+        parts = parts[shapely.area(parts) > 0]
+        if len(parts) == 0:
+            return shapely.Polygon()
+        return parts[int(np.argmin(shapely.distance(parts, point)))]
+
+    lo, hi = 0.0, math.sqrt(target / unit)
+    for _ in range(40):  # grow until the piece holding the centre is large enough (or all of its part)
+        if piece(hi).area >= target:
+            break
+        lo, hi = hi, hi * 1.5
+    best = piece(hi)
+    if best.area >= target:
+        for _ in range(50):
+            mid = 0.5 * (lo + hi)
+            got = piece(mid)
+            if abs(got.area - target) <= 0.005 * target:
+                best = got
+                break
+            lo, hi = (mid, hi) if got.area < target else (lo, mid)
+            best = got if got.area >= target else best
+    core = shapely.set_precision(best, _GRID)
+    return _main_part(core) if core.geom_type == "MultiPolygon" else core
+
+
+def _urban_density(
+    rng: np.random.Generator, core_area: Any, centre: tuple[float, float], scale: float, jitter: bool
+) -> _Density:
+    """The default district's density (a core and 2-3 secondary centres), scaled to the urban core."""
+    inner = core_area.buffer(-400.0 * scale)
+    if inner.is_empty:
+        inner = core_area
+    core = np.asarray(centre, dtype=float)
+    if jitter:
+        for _ in range(20):
+            trial = core + rng.normal(0.0, 350.0 * scale, 2)
+            if inner.contains(shapely.Point(trial)):
+                core = trial
+                break
+    shapely.prepare(inner)
+    n_sec = int(rng.integers(2, 4))
+    start = rng.uniform(0, 2 * np.pi)
+    cx, cy = [core[0]], [core[1]]
+    for i in range(n_sec):
+        ang = start + 2 * np.pi * i / n_sec + rng.uniform(-0.5, 0.5)
+        dist = rng.uniform(2000.0, 3000.0) * scale
+        p = core
+        for _ in range(8):
+            p = core + dist * np.array([math.cos(ang), math.sin(ang)])
+            if shapely.contains_xy(inner, p[0], p[1]):
+                break
+            dist *= 0.8
+        cx.append(p[0])
+        cy.append(p[1])
+    sigma = np.concatenate([[rng.uniform(1200.0, 1600.0)], rng.uniform(400.0, 650.0, n_sec)]) * scale
+    weight = np.concatenate([[1.0], rng.uniform(0.5, 0.85, n_sec)])
+    return _Density(np.array(cx), np.array(cy), sigma, weight, base=_URBAN_BASE)
+
+
+def _density_integral(area: Any, density: _Density, n: int = 400) -> float:
+    """∫ density dA over ``area`` (m²), on a regular n × n grid of its bounding box."""
+    minx, miny, maxx, maxy = area.bounds
+    gx = minx + (np.arange(n) + 0.5) * (maxx - minx) / n
+    gy = miny + (np.arange(n) + 0.5) * (maxy - miny) / n
+    x, y = (a.ravel() for a in np.meshgrid(gx, gy))
+    inside = shapely.contains_xy(area, x, y)
+    return float(density(x[inside], y[inside]).sum()) * (maxx - minx) * (maxy - miny) / n**2
+
+
+# ----------------------------------------------------------------- rural roads on a cost raster
+
+
+@dataclass
+class _Raster:
+    """Free cells of rural land as graph nodes (jittered cell centres) with 8-neighbour edges."""
+
+    cell: float
+    xy: np.ndarray  # node coordinates
+    terrain: np.ndarray  # smooth noise at the nodes (valleys < 0 < ridges)
+    eu: np.ndarray  # edge ends (node ids)
+    ev: np.ndarray
+    ew: np.ndarray  # edge costs
+    special: list[list[tuple[Any, int, str]]]  # per edge: [] or the pieces of a crossing/link
+
+    @property
+    def n(self) -> int:
+        return len(self.xy)
+
+    def add_edge(self, a: int, b: int, cost: float, pieces: list[tuple[Any, int, str]]) -> None:
+        self.eu = np.r_[self.eu, a]
+        self.ev = np.r_[self.ev, b]
+        self.ew = np.r_[self.ew, cost]
+        self.special.append(pieces)
+
+    def graph(self, factor: np.ndarray | None = None) -> sparse.csr_matrix:
+        w = self.ew if factor is None else self.ew * factor
+        return sparse.coo_matrix((w, (self.eu, self.ev)), shape=(self.n, self.n)).tocsr()
+
+
+def _terrain(rng: np.random.Generator) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A smooth random field of unit variance with features of 3-15 km (hills and valleys)."""
+    waves = [(rng.uniform(3000.0, 15000.0), rng.uniform(0, np.pi), rng.uniform(0, 2 * np.pi)) for _ in range(10)]
+
+    def field(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        f = np.zeros_like(x, dtype=float)
+        for wave, beta, phase in waves:
+            f += np.cos(2 * np.pi * (math.cos(beta) * x + math.sin(beta) * y) / wave + phase)
+        return f / math.sqrt(len(waves) / 2.0)
+
+    return field
+
+
+def _build_raster(rng: np.random.Generator, land: Any, terrain: Callable[..., np.ndarray]) -> _Raster:
+    minx, miny, maxx, maxy = land.bounds
+    cell = max(_MIN_CELL, math.sqrt((maxx - minx) * (maxy - miny) / _MAX_RASTER_CELLS))
+    nx, ny = max(1, math.ceil((maxx - minx) / cell)), max(1, math.ceil((maxy - miny) / cell))
+    ii, jj = np.meshgrid(np.arange(ny), np.arange(nx), indexing="ij")
+    cx = (minx + (jj.ravel() + 0.5) * cell).astype(float)
+    cy = (miny + (ii.ravel() + 0.5) * cell).astype(float)
+    shapely.prepare(land)
+    free = shapely.contains_xy(land, cx, cy)
+    pre = np.flatnonzero(free)
+    m = 0.65 * cell  # the cell plus a margin: smoothed roads stay within it
+    free[pre] = shapely.covered_by(shapely.box(cx[pre] - m, cy[pre] - m, cx[pre] + m, cy[pre] + m), land)
+    node_of = np.full(nx * ny, -1, dtype=np.int64)
+    node_of[free] = np.arange(int(free.sum()))
+    xy = np.column_stack([cx[free], cy[free]]) + rng.uniform(-0.2 * cell, 0.2 * cell, (int(free.sum()), 2))
+    f = terrain(xy[:, 0], xy[:, 1]) if len(xy) else np.zeros(0)
+    cost = np.exp(0.6 * f)
+    grid = free.reshape(ny, nx)
+    ids = node_of.reshape(ny, nx)
+    us, vs = [], []
+    both = grid[:, :-1] & grid[:, 1:]
+    us.append(ids[:, :-1][both]), vs.append(ids[:, 1:][both])
+    both = grid[:-1, :] & grid[1:, :]
+    us.append(ids[:-1, :][both]), vs.append(ids[1:, :][both])
+    square = grid[:-1, :-1] & grid[1:, 1:] & grid[1:, :-1] & grid[:-1, 1:]  # diagonals only inside free squares
+    us.append(ids[:-1, :-1][square]), vs.append(ids[1:, 1:][square])
+    us.append(ids[:-1, 1:][square]), vs.append(ids[1:, :-1][square])
+    eu, ev = np.concatenate(us), np.concatenate(vs)
+    length = np.hypot(*(xy[eu] - xy[ev]).T) if len(eu) else np.zeros(0)
+    ew = length * 0.5 * (cost[eu] + cost[ev])
+    return _Raster(cell, xy, f, eu, ev, ew, [[] for _ in range(len(eu))])
+
+
+def _segment_ok(seg: Any, poly: Any, blocked: Any) -> bool:
+    return bool(poly.covers(seg) and not seg.intersects(blocked))
+
+
+def _add_crossings(
+    rng: np.random.Generator, raster: _Raster, poly: Any, core: Any, barriers: _Barriers, names: list[str]
+) -> None:
+    """Bridges and level crossings every 3-4 km where the river and railway run through rural land."""
+    from scipy.spatial import cKDTree
+
+    if raster.n == 0:
+        return
+    tree = cKDTree(raster.xy)
+    rural = shapely.difference(poly, core.buffer(300.0))
+    for label, bar, other, step in (("river", barriers.river, barriers.rail, 3000.0),
+                                    ("rail", barriers.rail, barriers.river, 4000.0)):
+        blocked = shapely.union_all([core, barriers.zones])
+        for piece in shapely.get_parts(shapely.intersection(bar.line, rural)):
+            if shapely.get_type_id(piece) != 1:
+                continue
+            for s in np.arange(rng.uniform(0.3, 1.0) * step, piece.length, step):
+                p = piece.interpolate(s)
+                at = bar.line.line_locate_point(p)
+                a, b = bar.line.interpolate(at - 5.0), bar.line.interpolate(at + 5.0)
+                d = np.array([b.x - a.x, b.y - a.y])
+                d /= max(np.hypot(*d), 1e-9)
+                n = np.array([-d[1], d[0]]) * (bar.half + 3.0)
+                ea, eb = np.array([p.x, p.y]) - n, np.array([p.x, p.y]) + n
+                span = shapely.LineString([ea, eb])
+                if not poly.covers(span) or span.intersects(other.zone) or span.intersects(core):
+                    continue
+                if len(shapely.get_parts(shapely.intersection(span, bar.zone))) != 1:
+                    continue
+                (da, na), (db, nb) = tree.query(ea, k=1), tree.query(eb, k=1)
+                if max(da, db) > 1.5 * raster.cell:
+                    continue
+                app_a = shapely.LineString([raster.xy[na], ea])
+                app_b = shapely.LineString([eb, raster.xy[nb]])
+                if not (_segment_ok(app_a, poly, blocked) and _segment_ok(app_b, poly, blocked)):
+                    continue
+                kind = _BRIDGE if label == "river" else -1  # -1: takes the road's own kind
+                name = names[len(raster.special) % len(names)] if label == "river" else "铁路道口"
+                cost = 3.0 * (app_a.length + span.length + app_b.length) + 2.0 * raster.cell
+                raster.add_edge(int(na), int(nb), cost, [(app_a, -1, ""), (span, kind, name), (app_b, -1, "")])
+
+
+def _link_raster_components(raster: _Raster, poly: Any, blocked: Any) -> None:
+    """Join raster pieces split by a narrow neck with a straight link where one fits."""
+    from scipy.spatial import cKDTree
+
+    if raster.n == 0:
+        return
+    for _ in range(60):
+        n_comp, label = csgraph.connected_components(raster.graph(), directed=False)
+        if n_comp == 1:
+            return
+        sizes = np.bincount(label)
+        linked = False
+        for c in np.argsort(sizes, kind="stable"):
+            if sizes[c] == sizes.max() and (sizes == sizes.max()).sum() == 1:
+                continue
+            mine = np.flatnonzero(label == c)
+            others = np.flatnonzero(label != c)
+            dist, j = cKDTree(raster.xy[others]).query(raster.xy[mine], k=1)
+            for k in np.argsort(dist, kind="stable")[:8]:
+                if dist[k] > 6.0 * raster.cell:
+                    break
+                a, b = int(mine[k]), int(others[j[k]])
+                seg = shapely.LineString([raster.xy[a], raster.xy[b]])
+                if _segment_ok(seg, poly, blocked):
+                    raster.add_edge(a, b, 1.5 * seg.length, [(seg, -1, "")])
+                    linked = True
+                    break
+            if linked:
+                break
+        if not linked:
+            return
+
+
+def _exits(poly: Any, core: Any, barriers: _Barriers, raster: _Raster, tree: Any, step: float = 2500.0) -> list[tuple[int, Any]]:
+    """Roads leaving the district every ~2.5 km of rural boundary (county roads go on next door).
+
+    Without them the land between the outermost loop of roads and the boundary would be one
+    block wrapping round the whole district.
+    """
+    out: list[tuple[int, Any]] = []
+    reach = shapely.buffer(poly, 0.01)
+    blocked = shapely.union(core, barriers.zones)
+    for ring in shapely.get_parts(poly.boundary):
+        for s in np.arange(0.5 * step, ring.length, step):
+            p = ring.interpolate(s)
+            if core.distance(p) < 200.0:
+                continue
+            dist, node = tree.query([p.x, p.y], k=1)
+            if dist > 4.0 * raster.cell:
+                continue
+            seg = shapely.LineString([raster.xy[node], (p.x, p.y)])
+            if reach.covers(seg) and not seg.intersects(blocked):
+                out.append((int(node), seg))
+    return out
+
+
+def _path(pred: np.ndarray, node: int) -> list[int]:
+    out = [int(node)]
+    while pred[out[-1]] >= 0:
+        out.append(int(pred[out[-1]]))
+    return out
+
+
+@dataclass
+class _Rural:
+    lines: _Lines
+    settlements: np.ndarray  # (k, 2)
+    weight: np.ndarray  # relative residents
+    sigma: np.ndarray  # spread of address points (m)
+    n_villages: int = 0
+    n_towns: int = 0
+    unreached: int = 0  # settlements no road reaches
+
+
+def _poisson_disc(rng: np.random.Generator, xy: np.ndarray, p: np.ndarray, k: int, spacing: float) -> np.ndarray:
+    """Up to ``k`` of the points (drawn by weight ``p``), no two closer than ``spacing``."""
+    if len(xy) == 0 or k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    m = min(len(xy), 8 * k)
+    cand = rng.choice(len(xy), size=m, replace=False, p=p / p.sum())
+    taken: dict[tuple[int, int], list[int]] = {}
+    out: list[int] = []
+    for i in cand:
+        gx, gy = int(xy[i, 0] // spacing), int(xy[i, 1] // spacing)
+        near = [j for dx in (-1, 0, 1) for dy in (-1, 0, 1) for j in taken.get((gx + dx, gy + dy), [])]
+        if near and np.hypot(*(xy[near] - xy[i]).T).min() < spacing:
+            continue
+        taken.setdefault((gx, gy), []).append(int(i))
+        out.append(int(i))
+        if len(out) == k:
+            break
+    return np.asarray(out, dtype=np.int64)
+
+
+def _town_seats(vxy: np.ndarray, villages: np.ndarray, k: int, core: Any) -> list[int]:
+    """Township seats: the villages nearest the centres of k clusters of villages (Lloyd's k-means)."""
+    k = min(k, len(villages))
+    if k <= 0:
+        return []
+    d = shapely.distance(core, shapely.points(vxy))
+    picks: list[int] = []
+    for _ in range(k):  # farthest-point start, away from the city
+        picks.append(int(np.argmax(d)))
+        d = np.minimum(d, np.hypot(*(vxy - vxy[picks[-1]]).T))
+    centres = vxy[picks].copy()
+    for _ in range(10):
+        label = np.argmin(((vxy[:, None, :] - centres[None, :, :]) ** 2).sum(-1), axis=1)
+        for j in range(k):
+            if (label == j).any():
+                centres[j] = vxy[label == j].mean(axis=0)
+    out: list[int] = []
+    for c in centres:
+        dist = np.hypot(*(vxy - c).T)
+        dist[out] = np.inf
+        out.append(int(np.argmin(dist)))
+    return [int(villages[i]) for i in out]
+
+
+def _chaikin(c: np.ndarray, rounds: int = 2) -> np.ndarray:
+    """Corner cutting that keeps both ends (every new point lies on the old polyline)."""
+    for _ in range(rounds):
+        if len(c) < 3:
+            break
+        q = 0.75 * c[:-1] + 0.25 * c[1:]
+        r = 0.25 * c[:-1] + 0.75 * c[1:]
+        mid = np.empty((2 * len(q), 2))
+        mid[0::2], mid[1::2] = q, r
+        c = np.vstack([c[:1], mid[1:-1], c[-1:]])
+    return c
+
+
+def _rural_network(
+    rng: np.random.Generator,
+    poly: Any,
+    core: Any,
+    urban: _Lines,
+    barriers: _Barriers,
+    names: _NamePool,
+    n_villages: int,
+    n_towns: int,
+) -> _Rural:
+    """Villages and township seats on rural land, joined to the urban core and each other by winding roads."""
+    from scipy.spatial import cKDTree
+
+    empty = _Rural(_Lines.of([], _LOC, _UNNAMED), np.zeros((0, 2)), np.zeros(0), np.zeros(0))
+    blocked = shapely.union_all([core, barriers.zones])
+    land = shapely.difference(poly, blocked)
+    if land.is_empty or n_villages <= 0:
+        return empty
+    terrain = _terrain(rng)
+    raster = _build_raster(rng, land, terrain)
+    if raster.n < 2:
+        return empty
+    _add_crossings(rng, raster, poly, core, barriers, list(rng.permutation(_BRIDGE_NAMES)))
+    _link_raster_components(raster, poly, blocked)
+    tree = cKDTree(raster.xy)
+
+    # settlements: villages in the valleys, a few of them township seats spread far apart
+    spacing = 0.75 * math.sqrt(land.area / n_villages)
+    villages = _poisson_disc(rng, raster.xy, np.exp(-0.6 * raster.terrain), n_villages, spacing)
+    towns = _town_seats(raster.xy[villages], villages, n_towns, core)
+
+    # gates: ends of urban streets on the edge of the core, each joined to its nearest rural node
+    u, v, deg, nxy = _topology(urban.geom)
+    ends = shapely.points(nxy)
+    gate = (deg == 1) & shapely.dwithin(ends, core.boundary, 0.05) & ~shapely.dwithin(ends, poly.boundary, 0.5)
+    gates: list[tuple[int, Any]] = []
+    if gate.any():
+        dist, near = tree.query(nxy[gate], k=1)
+        for (gx, gy), dd, nn in zip(nxy[gate], dist, near):
+            seg = shapely.LineString([(gx, gy), raster.xy[nn]])
+            if dd <= 2.0 * raster.cell and poly.covers(seg) and not seg.intersects(barriers.zones):
+                if shapely.intersection(seg, core).length < 0.05:
+                    gates.append((int(nn), seg))
+
+    exits = _exits(poly, core, barriers, raster, tree)
+
+    graph = raster.graph()
+    n_comp, comp = csgraph.connected_components(graph, directed=False)
+    sources = sorted({g for g, _ in gates})
+    served = set(comp[sources].tolist()) if sources else set()
+    settlement_nodes = list(dict.fromkeys(towns + villages.tolist()))
+    for s in settlement_nodes:  # a piece of land the core does not reach gets its own root
+        if comp[s] not in served:
+            sources.append(s)
+            served.add(comp[s])
+
+    used = np.full(len(raster.eu), -1, dtype=np.int64)  # road class per edge: 0 county, 1 township, 2 village
+    used_name = np.full(len(raster.eu), "", dtype=object)
+    lo, hi = np.minimum(raster.eu, raster.ev), np.maximum(raster.eu, raster.ev)
+    key = lo * raster.n + hi
+    order = np.lexsort((raster.ew, key))
+    skey = key[order]
+
+    def edges_of(path: list[int]) -> np.ndarray:
+        a, b = np.asarray(path[:-1], dtype=np.int64), np.asarray(path[1:], dtype=np.int64)
+        k = np.minimum(a, b) * raster.n + np.maximum(a, b)
+        return order[np.searchsorted(skey, k)]  # the cheapest edge between each two nodes
+
+    def mark(path: list[int], cls: int, name: str) -> None:
+        if len(path) < 2:
+            return
+        e = edges_of(path)
+        new = used[e] < 0
+        used[e[new]] = cls
+        used_name[e[new]] = name
+
+    def factor(cheap: float) -> np.ndarray:
+        return np.where(used >= 0, cheap, 1.0)
+
+    if not sources:
+        return empty
+    _, pred, _ = csgraph.dijkstra(graph, directed=False, indices=sources, min_only=True, return_predecessors=True)
+    for i, t in enumerate(towns):  # county roads: township seat to the city
+        mark(_path(pred, t), 0, f"县道X{101 + i}")
+    if len(towns) >= 2:  # township roads: each seat to its two nearest seats
+        txy = raster.xy[towns]
+        pairs = set()
+        for i in range(len(towns)):
+            dd = np.hypot(*(txy - txy[i]).T)
+            for j in np.argsort(dd, kind="stable")[1:3]:
+                pairs.add((min(i, int(j)), max(i, int(j))))
+        for number, (i, j) in enumerate(sorted(pairs), start=1):
+            if comp[towns[i]] != comp[towns[j]]:
+                continue
+            _, pred1 = csgraph.dijkstra(raster.graph(factor(0.5)), directed=False, indices=towns[i],
+                                        return_predecessors=True)
+            mark(_path(pred1, towns[j]), 1, f"乡道Y{number:03d}")
+    wanted = list(dict.fromkeys(settlement_nodes + [x for x, _ in exits]))
+    remaining = np.array([s for s in wanted if s not in sources], dtype=np.int64)
+    for rnd in range(4):  # village roads, nearest villages first, each round joining the roads built so far
+        if len(remaining) == 0:
+            break
+        touched = np.unique(np.r_[raster.eu[used >= 0], raster.ev[used >= 0], sources]).astype(np.int64)
+        dist, pred2, _ = csgraph.dijkstra(raster.graph(factor(0.3)), directed=False, indices=touched,
+                                          min_only=True, return_predecessors=True)
+        reach = remaining[np.isfinite(dist[remaining])]
+        if len(reach) == 0:
+            break
+        reach = reach[np.argsort(dist[reach], kind="stable")]
+        take = reach[: max(1, math.ceil(len(reach) / (4 - rnd)))]
+        for s in take:
+            mark(_path(pred2, int(s)), 2, _UNNAMED if rng.random() < 0.7 else f"{rng.choice(_VILLAGE_PREFIXES)}村道")
+        remaining = np.setdiff1d(remaining, take)
+    unreached = int(np.isin(remaining, settlement_nodes).sum())
+    _village_loops(rng, raster, settlement_nodes, comp, spacing, used, edges_of, mark)
+
+    lines = _raster_lines(raster, used, used_name)
+    kinds = {0: _ART, 1: _SEC, 2: _LOC}
+    node_cls = np.full(raster.n, 9, dtype=np.int64)
+    node_name = np.full(raster.n, "", dtype=object)
+    for e in np.flatnonzero(used >= 0)[np.argsort(-used[used >= 0], kind="stable")]:
+        for node in (raster.eu[e], raster.ev[e]):
+            node_cls[node], node_name[node] = used[e], used_name[e]
+    gate_lines = [(seg, kinds[int(node_cls[g])], str(node_name[g])) for g, seg in gates + exits if node_cls[g] < 9]
+    town_lines = _town_streets(rng, raster.xy[[t for t in towns if node_cls[t] < 9]], land, names)
+    parts = [lines, town_lines]
+    if gate_lines:
+        parts.append(_Lines.of([g for g, _, _ in gate_lines], np.array([k for _, k, _ in gate_lines]),
+                               np.array([n for _, _, n in gate_lines], dtype=object)))
+    sxy = raster.xy[settlement_nodes] if settlement_nodes else np.zeros((0, 2))
+    is_town = np.isin(settlement_nodes, towns)
+    weight = np.exp(rng.normal(0.0, 0.45, len(settlement_nodes))) * np.where(is_town, 4.0, 1.0)
+    sigma = np.where(is_town, 200.0, rng.uniform(60.0, 140.0, len(settlement_nodes)))
+    return _Rural(_concat(*parts), sxy, weight, sigma, len(settlement_nodes) - len(towns), len(towns), unreached)
+
+
+def _village_loops(
+    rng: np.random.Generator,
+    raster: _Raster,
+    nodes: list[int],
+    comp: np.ndarray,
+    spacing: float,
+    used: np.ndarray,
+    edges_of: Callable[[list[int]], np.ndarray],
+    mark: Callable[[list[int], int, str], None],
+) -> None:
+    """Close the tree of village roads into loops: roads between neighbouring settlements.
+
+    About half of the short Delaunay pairs of settlements get their shortest raster path,
+    kept only when most of it is new road (not a detour along roads already built).
+    """
+    from scipy.spatial import Delaunay
+
+    if len(nodes) < 4:
+        return
+    sxy = raster.xy[nodes]
+    try:
+        tri = Delaunay(sxy)
+    except Exception:  # pragma: no cover - collinear settlements
+        return
+    s = tri.simplices
+    pairs = np.unique(np.sort(np.r_[s[:, [0, 1]], s[:, [1, 2]], s[:, [0, 2]]], axis=1), axis=0)
+    gap = np.hypot(*(sxy[pairs[:, 0]] - sxy[pairs[:, 1]]).T)
+    node_arr = np.asarray(nodes)
+    pairs = pairs[(gap < 2.5 * spacing / 0.75) & (comp[node_arr[pairs[:, 0]]] == comp[node_arr[pairs[:, 1]]])]
+    pairs = pairs[rng.random(len(pairs)) < 0.85]
+    pairs = pairs[rng.permutation(len(pairs))]
+    if len(pairs) == 0:
+        return
+    graph = raster.graph()
+    limit = 6.0 * spacing / 0.75 * float(np.exp(0.6 * raster.terrain).mean())
+    starts = np.unique(pairs[:, 0])
+    for b0 in range(0, len(starts), 32):
+        batch = starts[b0:b0 + 32]
+        _, pred = csgraph.dijkstra(graph, directed=False, indices=node_arr[batch], limit=limit,
+                                   return_predecessors=True)
+        row = {int(v): i for i, v in enumerate(batch)}
+        for a, b in pairs[np.isin(pairs[:, 0], batch)]:
+            p = pred[row[int(a)]]
+            target = int(node_arr[b])
+            if p[target] < 0:
+                continue
+            path = _path(p, target)
+            if len(path) >= 2 and (used[edges_of(path)] >= 0).mean() <= 0.4:
+                mark(path, 2, _UNNAMED)
+
+
+def _raster_lines(raster: _Raster, used: np.ndarray, used_name: np.ndarray) -> _Lines:
+    """The used raster edges as smoothed polylines between junctions (crossings and links kept straight)."""
+    kinds = {0: _ART, 1: _SEC, 2: _LOC}
+    edges = np.flatnonzero(used >= 0)
+    special = np.array([bool(raster.special[e]) for e in edges], dtype=bool)
+    plain = edges[~special]
+    deg = np.bincount(np.r_[raster.eu[edges], raster.ev[edges]], minlength=raster.n)
+    brk = deg != 2
+    brk[raster.eu[edges[special]]] = True
+    brk[raster.ev[edges[special]]] = True
+    inc: dict[int, list[int]] = {}
+    for e in plain:
+        inc.setdefault(int(raster.eu[e]), []).append(int(e))
+        inc.setdefault(int(raster.ev[e]), []).append(int(e))
+    for node, es in inc.items():  # a change of road class or name is a chain end too
+        if len(es) == 2 and (used[es[0]], used_name[es[0]]) != (used[es[1]], used_name[es[1]]):
+            brk[node] = True
+    geoms: list[Any] = []
+    kind: list[int] = []
+    name: list[str] = []
+    seen: set[int] = set()
+
+    def walk(start: int, e: int) -> None:
+        e0 = e
+        nodes = [start]
+        at = start
+        while True:
+            seen.add(e)
+            at = int(raster.ev[e] if raster.eu[e] == at else raster.eu[e])
+            nodes.append(at)
+            if brk[at] or at == start:
+                break
+            nxt = [x for x in inc[at] if x not in seen]
+            if not nxt:
+                break
+            e = nxt[0]
+        geoms.append(shapely.LineString(_chaikin(raster.xy[nodes])))
+        kind.append(kinds[int(used[e0])])
+        name.append(str(used_name[e0]))
+
+    for node in sorted(inc):
+        if brk[node]:
+            for e in inc[node]:
+                if e not in seen:
+                    walk(node, e)
+    for e in plain:  # closed loops without a junction
+        if int(e) not in seen:
+            walk(int(raster.eu[e]), int(e))
+    for e in edges[special]:
+        road = kinds[int(used[e])]
+        for geom, k, nm in raster.special[e]:
+            geoms.append(geom)
+            kind.append(road if k < 0 else k)
+            name.append(nm or str(used_name[e]))
+    if not geoms:
+        return _Lines.of([], _LOC, _UNNAMED)
+    return _Lines.of(geoms, np.asarray(kind), np.array(name, dtype=object))
+
+
+def _town_streets(rng: np.random.Generator, centres: np.ndarray, land: Any, names: _NamePool) -> _Lines:
+    """A small street grid (3 × 3 streets, ~1 km²) around each township seat."""
+    geoms: list[Any] = []
+    kinds: list[int] = []
+    labels: list[str] = []
+    for c in centres:
+        ang = rng.uniform(0, np.pi)
+        d = np.array([math.cos(ang), math.sin(ang)])
+        n = np.array([-d[1], d[0]])
+        reach = rng.uniform(350.0, 500.0)
+        step = rng.uniform(160.0, 220.0)
+        disc = shapely.Point(c).buffer(reach + 30.0)
+        area = shapely.intersection(land, disc).buffer(-5.0)
+        for axis, other in ((d, n), (n, d)):
+            for k, off in enumerate((-step, 0.0, step)):
+                line = shapely.LineString([c + off * other - reach * axis, c + off * other + reach * axis])
+                for piece in shapely.get_parts(shapely.intersection(line, area)):
+                    if shapely.get_type_id(piece) == 1 and piece.length > 60.0:
+                        geoms.append(piece)
+                        kinds.append(_SEC if k == 1 else _LOC)
+                        labels.append(names.next_local())
+    if not geoms:
+        return _Lines.of([], _LOC, _UNNAMED)
+    return _Lines.of(geoms, np.asarray(kinds), np.array(labels, dtype=object))
+
+
+def _finish_network(lines: _Lines, poly: Any) -> tuple[_Lines, list[float]]:
+    """Node urban and rural streets together; keep every piece of network longer than 1 km.
+
+    Returns the streets and the street length (m) of each connected component kept, largest first.
+    """
+    net = _drop_near_duplicates(_node(lines))
+    net = _prune_short_dangles(net, 5.0)
+    net = _node(_contract_short(net, poly, 8.0))
+    net = _prune_short_dangles(_drop_near_duplicates(net), 5.0)
+    u, v, _, xy = _topology(net.geom)
+    comp = _components(u, v, len(xy))[u]
+    length = shapely.length(net.geom)
+    totals = np.bincount(comp, weights=length)
+    keep_comp = totals >= min(1000.0, totals.max())
+    net = net.take(keep_comp[comp])
+    return _merge_chains(net), sorted(totals[keep_comp].tolist(), reverse=True)
+
+
+def _drop_near_duplicates(lines: _Lines, gap: float = 3.0, overlap: float = 10.0) -> _Lines:
+    """Drop segments running alongside another within ``gap`` m for more than ``overlap`` m.
+
+    Streets grown independently (a township's street grid over a village road) can run a
+    metre apart; such near-duplicates make sliver blocks no real map has. Of each pair the
+    lower-priority kind (then the shorter) goes.
+    """
+    for _ in range(3):
+        geoms = lines.geom
+        i, j = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=gap)
+        sel = i < j
+        i, j = i[sel], j[sel]
+        if len(i) == 0:
+            return lines
+        along = shapely.length(shapely.intersection(geoms[i], shapely.buffer(geoms[j], gap, quad_segs=2)))
+        back = shapely.length(shapely.intersection(geoms[j], shapely.buffer(geoms[i], gap, quad_segs=2)))
+        bad = np.minimum(along, back) - 2 * gap > overlap
+        if not bad.any():
+            return lines
+        i, j = i[bad], j[bad]
+        length = shapely.length(geoms)
+        worse = np.where((lines.kind[i] > lines.kind[j]) | ((lines.kind[i] == lines.kind[j]) & (length[i] < length[j])), i, j)
+        keep = np.ones(len(lines), dtype=bool)
+        keep[worse] = False
+        lines = lines.take(keep)
+    return lines
+
+
+def _rural_population(
+    rng: np.random.Generator,
+    poly: Any,
+    core: Any,
+    streets: _Lines,
+    barriers: _Barriers,
+    rural: _Rural,
+    total: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Address points clustered around villages and township seats, set back from the roads."""
+    k = len(rural.settlements)
+    if k == 0 or total <= 0:
+        return np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
+    share = rural.weight / rural.weight.sum() * total
+    n_pts = np.maximum(1, np.round(share / _PEOPLE_PER_POINT)).astype(np.int64)
+    if n_pts.sum() > 25_000:
+        n_pts = np.maximum(1, np.round(n_pts * 25_000 / n_pts.sum())).astype(np.int64)
+    all_tree = shapely.STRtree(streets.geom)
+    art_tree = shapely.STRtree(streets.geom[np.isin(streets.kind, (_ART, _BRIDGE))])
+    shapely.prepare(core)
+    got = np.zeros(k, dtype=np.int64)
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    owner: list[np.ndarray] = []
+    for _ in range(12):
+        need = n_pts - got
+        if (need <= 0).all():
+            break
+        draw = np.repeat(np.arange(k), np.maximum(need, 0) * 2)
+        x = rural.settlements[draw, 0] + rng.normal(0.0, 1.0, len(draw)) * rural.sigma[draw]
+        y = rural.settlements[draw, 1] + rng.normal(0.0, 1.0, len(draw)) * rural.sigma[draw]
+        ok = shapely.contains_xy(poly, x, y) & ~shapely.contains_xy(core, x, y) & ~barriers.contains_xy(x, y)
+        pts = shapely.points(x, y)
+        ok[all_tree.query(pts, predicate="dwithin", distance=11.0)[0]] = False
+        ok[art_tree.query(pts, predicate="dwithin", distance=20.0)[0]] = False
+        draw, x, y = draw[ok], x[ok], y[ok]
+        rank = np.arange(len(draw)) - np.searchsorted(draw, draw)  # position within its settlement
+        take = rank < need[draw]
+        xs.append(x[take])
+        ys.append(y[take])
+        owner.append(draw[take])
+        got += np.bincount(draw[take], minlength=k)
+    x, y, who = np.concatenate(xs), np.concatenate(ys), np.concatenate(owner)
+    if len(who) == 0:
+        return np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
+    # residents: each settlement's share (settlements without any point pass theirs on)
+    share = np.where(got > 0, share, 0.0)
+    share *= total / share.sum()
+    w = np.exp(rng.normal(0.0, 0.5, len(who)))
+    per_point = share[who] * w / np.bincount(who, weights=w, minlength=k)[who]
+    people = np.maximum(1, np.round(per_point)).astype(np.int64)
+    return shapely.points(x, y), people
+
+
+def _exact_total(people: np.ndarray, target: int) -> np.ndarray:
+    """Adjust rounded residents per point (each ≥ 1) so that they sum to ``target`` exactly."""
+    people = people.copy()
+    diff = int(target - people.sum())
+    order = np.argsort(-people, kind="stable")
+    if diff > 0:
+        add = np.full(len(people), diff // len(people))
+        add[order[: diff % len(people)]] += 1
+        people += add
+    while diff < 0:
+        room = people[order] - 1
+        cut = np.minimum(room, -diff)
+        cut = np.minimum(cut, np.maximum(1, room // 2))
+        cut[np.cumsum(cut) > -diff] = 0
+        if cut.sum() == 0:
+            break
+        people[order] -= cut
+        diff += int(cut.sum())
+    return people
+
+
+def _link_components(
+    faces: np.ndarray, adj: sparse.csr_matrix, w: np.ndarray, groups: np.ndarray | None
+) -> tuple[sparse.csr_matrix, int]:
+    """Join blocks cut off from the rest (islands, exclaves) to their nearest block.
+
+    Without ``groups`` only minor pieces (< 2 % of the area and weight) are joined, to the
+    nearest block of a major piece; with ``groups`` (given subdistricts) every piece of a
+    group but its largest is joined to the nearest block of that largest piece.
+    Returns the adjacency with these virtual edges and the number of pieces joined.
+    """
+    n = len(faces)
+    key = np.zeros(n, dtype=np.int64) if groups is None else groups
+    area = shapely.area(faces)
+    extra_i: list[int] = []
+    extra_j: list[int] = []
+    for g in np.unique(key):
+        idx = np.flatnonzero(key == g)
+        n_comp, lab = csgraph.connected_components(adj[idx][:, idx], directed=False)
+        if n_comp == 1:
+            continue
+        a_share = np.bincount(lab, weights=area[idx]) / area[idx].sum()
+        w_share = np.bincount(lab, weights=w[idx]) / max(w[idx].sum(), 1e-9)
+        if groups is None:
+            major = (a_share >= 0.02) | (w_share >= 0.02)
+        else:
+            major = np.zeros(n_comp, dtype=bool)
+        major[int(np.argmax(a_share + w_share))] = True
+        mfaces = idx[major[lab]]
+        mtree = shapely.STRtree(faces[mfaces])
+        for c in np.flatnonzero(~major):
+            members = idx[lab == c]
+            qi, ti = mtree.query_nearest(faces[members], return_distance=False, all_matches=False)
+            dist = shapely.distance(faces[members[qi]], faces[mfaces[ti]])
+            best = int(np.argmin(dist))
+            extra_i.append(int(members[qi[best]]))
+            extra_j.append(int(mfaces[ti[best]]))
+    if not extra_i:
+        return adj, 0
+    link = sparse.coo_matrix((np.ones(2 * len(extra_i)), (extra_i + extra_j, extra_j + extra_i)), shape=(n, n))
+    return (adj + link).tocsr(), len(extra_i)
+
+
+def _pieces_by_class(cls: np.ndarray, adj: sparse.csr_matrix, w: np.ndarray) -> list[tuple[np.ndarray, int]]:
+    """Connected pieces of urban (1) and rural (0) blocks; pieces < 5 % of their class's weight change class."""
+    cls = cls.copy()
+    _, comp = csgraph.connected_components(adj, directed=False)
+    for _ in range(6):
+        changed = False
+        for c in np.unique(comp):
+            for k in (0, 1):
+                idx = np.flatnonzero((comp == c) & (cls == k))
+                if len(idx) == 0:
+                    continue
+                n_p, lab = csgraph.connected_components(adj[idx][:, idx], directed=False)
+                if n_p == 1:
+                    continue
+                pw = np.bincount(lab, weights=w[idx])
+                small = (pw < 0.05 * pw.sum()) & (np.arange(n_p) != int(np.argmax(pw)))
+                if small.any():
+                    cls[idx[small[lab]]] = 1 - k
+                    changed = True
+        if not changed:
+            break
+    out: list[tuple[np.ndarray, int]] = []
+    for c in np.unique(comp):
+        for k in (1, 0):
+            idx = np.flatnonzero((comp == c) & (cls == k))
+            if len(idx) == 0:
+                continue
+            n_p, lab = csgraph.connected_components(adj[idx][:, idx], directed=False)
+            out += [(idx[lab == p], k) for p in range(n_p)]
+    return out
+
+
+def _names(rng: np.random.Generator, pool: tuple[str, ...] | list[str], n: int, suffix: str, taken: set[str]) -> list[str]:
+    """``n`` unique names from a seeded permutation of ``pool``, numbered ones when it runs out."""
+    out: list[str] = []
+    for p in rng.permutation(list(pool)):
+        if len(out) == n:
+            break
+        if f"{p}{suffix}" not in taken:
+            out.append(f"{p}{suffix}")
+    i = 1
+    while len(out) < n:
+        if f"第{i}{suffix}" not in taken and f"第{i}{suffix}" not in out:
+            out.append(f"第{i}{suffix}")
+        i += 1
+    taken.update(out)
+    return out
+
+
+def _given_communities(
+    rng: np.random.Generator,
+    faces: np.ndarray,
+    w: np.ndarray,
+    block_pop: np.ndarray,
+    adj: sparse.csr_matrix,
+    urban_face: np.ndarray,
+    opt: _GivenOptions,
+    sub_of_face: np.ndarray | None,
+    rural_km2: float,
+) -> tuple[list[_Community], np.ndarray, sparse.csr_matrix, list[str]]:
+    """Subdistricts (街道 in the core, 镇 outside, or the given polygons), communities inside each."""
+    notes: list[str] = []
+    xy = shapely.get_coordinates(shapely.point_on_surface(faces))
+    adj_v, n_linked = _link_components(faces, adj, w, sub_of_face)
+    if n_linked:
+        notes.append(f"{n_linked} pieces of land cut off from the rest (islands, exclaves or slivers without "
+                     "streets) were joined to the community nearest to them")
+    subs: list[tuple[np.ndarray, int]] = []  # (blocks, urban?)
+    if sub_of_face is not None:
+        for s in range(int(sub_of_face.max()) + 1):
+            idx = np.flatnonzero(sub_of_face == s)
+            subs.append((idx, int(w[idx][urban_face[idx]].sum() >= 0.5 * w[idx].sum())))
+    else:
+        pieces = _pieces_by_class(urban_face.astype(np.int64), adj_v, w)
+        urban_pop = float(block_pop[urban_face].sum())
+        want = {1: int(np.clip(round(urban_pop / 100_000), 1, 8)), 0: int(np.clip(round(rural_km2 / 250.0), 1, 8))}
+        have = {k: sum(1 for _, c in pieces if c == k) for k in (0, 1)}
+        want = {k: (max(want[k], have[k]) if have[k] else 0) for k in (0, 1)}
+        if opt.n_subdistricts is not None:
+            total = opt.n_subdistricts
+            if total < have[0] + have[1]:
+                raise DataError(
+                    f"n_subdistricts={total} is fewer than the {have[0] + have[1]} separate pieces the land falls "
+                    "into (urban core, rural land, exclaves); pass at least that many or leave it out"
+                )
+            if have[0] and have[1]:
+                urban_k = int(round(total * want[1] / (want[0] + want[1])))
+                urban_k = int(np.clip(urban_k, have[1], total - have[0]))
+                want = {1: urban_k, 0: total - urban_k}
+            else:
+                want = {k: (total if have[k] else 0) for k in (0, 1)}
+        for k in (1, 0):
+            mine = [p for p, c in pieces if c == k]
+            if not mine:
+                continue
+            counts = _allocate(np.array([w[p].sum() for p in mine]), want[k], 1)
+            for p, m in zip(mine, counts):
+                for part in _bisect(rng, p, int(min(m, len(p))), xy, w, adj_v):
+                    subs.append((part, k))
+    n_sub = len(subs)
+    sub_w = np.array([w[s].sum() for s, _ in subs])
+    if opt.n_communities is not None:
+        if opt.n_communities < n_sub:
+            raise DataError(
+                f"n_communities={opt.n_communities} is fewer than the {n_sub} subdistricts; every subdistrict "
+                f"needs a community: pass n_communities >= {n_sub} (or fewer n_subdistricts)"
+            )
+        per_sub = _allocate(sub_w, opt.n_communities, 2 if opt.n_communities >= 2 * n_sub else 1)
+    else:
+        per_sub = np.array([max(2, round(block_pop[s].sum() / 20_000)) if k else 2 for s, k in subs])
+    per_sub = np.minimum(per_sub, [len(s) for s, _ in subs])
+    code = opt.code
+    sub_xy = np.array([np.average(xy[s], axis=0, weights=w[s] + 1e-9) for s, _ in subs])
+    sub_order = _reading_order(sub_xy[:, 0], sub_xy[:, 1])
+    taken: set[str] = set()
+    urban_names = _names(rng, list(_SUBDISTRICT_NAMES) + list(_COMMUNITY_PREFIXES), sum(k for _, k in subs), "街道", taken)
+    town_names = _names(rng, _TOWN_NAMES, sum(1 - k for _, k in subs), "镇", taken)
+    comm_taken: set[str] = set()
+    out: list[_Community] = []
+    comm_of_face = np.full(len(faces), -1, dtype=np.int64)
+    seq = {1: 0, 0: 100}
+    for rank, s in enumerate(sub_order):
+        units, urban = subs[s]
+        seq[urban] += 1
+        sub_code = f"{code}{seq[urban]:03d}"
+        if opt.subdistrict_names is not None:
+            sub_name = opt.subdistrict_names[s]
+        else:
+            sub_name = urban_names.pop() if urban else town_names.pop()
+        groups = _bisect(rng, units, int(per_sub[s]), xy, w, adj_v)
+        gxy = np.array([np.average(xy[g], axis=0, weights=w[g] + 1e-9) for g in groups])
+        urban_group = [bool(w[g][urban_face[g]].sum() >= 0.5 * w[g].sum()) for g in groups]
+        labels = {True: iter(_names(rng, _COMMUNITY_PREFIXES, sum(urban_group), "社区", comm_taken)),
+                  False: iter(_names(rng, _VILLAGE_PREFIXES, len(groups) - sum(urban_group), "村", comm_taken))}
+        numbers = {True: 0, False: 200}
+        for g in _reading_order(gxy[:, 0], gxy[:, 1]):
+            numbers[urban_group[g]] += 1
+            comm_of_face[groups[g]] = len(out)
+            out.append(_Community(groups[g], f"{sub_code}{numbers[urban_group[g]]:03d}", next(labels[urban_group[g]]),
+                                  sub_code, sub_name, rank, shapely.coverage_union_all(faces[groups[g]])))
+    return out, comm_of_face, adj_v, notes
+
+
+def _prepare_subdistricts(poly: Any, geoms: list[Any]) -> tuple[list[Any], list[str]]:
+    """Clip given subdistricts to the boundary, settle overlaps (first wins) and fill gaps (longest shared edge)."""
+    notes: list[str] = []
+    clipped = shapely.intersection(shapely.set_precision(np.asarray(geoms, dtype=object), _GRID), poly)
+    out: list[Any] = []
+    taken: Any = shapely.Polygon()
+    overlap = 0.0
+    for g in clipped:
+        own = shapely.difference(g, taken)
+        overlap += max(0.0, g.area - own.area)
+        out.append(own)
+        taken = shapely.union(taken, own)
+    gaps = shapely.get_parts(shapely.difference(poly, taken))
+    gaps = gaps[shapely.area(gaps) > 0]
+    for gap in gaps:
+        shared = np.array([shapely.intersection(gap.boundary, o.boundary).length if not o.is_empty else 0.0
+                           for o in out])
+        k = int(np.argmax(shared)) if shared.max() > 0 else int(np.argmin([gap.distance(o) for o in out]))
+        out[k] = shapely.union(out[k], gap)
+    empty = [i for i, o in enumerate(out) if o.is_empty or o.area < 1.0]
+    if empty:
+        raise DataError(
+            f"subdistricts {empty} (by position) lie outside the boundary or under earlier ones; "
+            "pass subdistrict polygons that belong to this boundary"
+        )
+    gap_area = float(np.sum(shapely.area(gaps))) if len(gaps) else 0.0
+    if overlap > 1.0 or gap_area > 1.0:
+        notes.append(f"subdistricts: clipped to the boundary; {overlap / 1e6:.3f} km² of overlap went to the "
+                     f"subdistrict listed first and {gap_area / 1e6:.3f} km² of gaps ({len(gaps)} pieces) to the "
+                     "neighbour sharing the longest edge")
+    return [shapely.set_precision(o, _GRID) for o in out], notes
+
+
+def _build_given(
+    streams: list[np.random.Generator], poly: Any, out_crs: pyproj.CRS, opt: _GivenOptions
+) -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
+    """Grow a synthetic city and countryside inside the given (real) boundary ``poly``."""
+    (rng_core, rng_dens, rng_barrier, rng_art, rng_local, rng_edit, rng_pop, rng_part, rng_grid,
+     rng_rural, *_) = streams
+    notes: list[str] = []
+    area_km2 = poly.area / 1e6
+    main = _main_part(poly)
+    if opt.centre is None:
+        centre, jitter = _interior_point(main), True
+    else:
+        centre, jitter = (float(opt.centre[0]), float(opt.centre[1])), False
+        if not poly.contains(shapely.Point(centre)):
+            raise DataError(
+                f"centre {centre} lies outside the boundary; pass a point inside it, in the boundary's own "
+                "coordinates (e.g. the GCJ-02 lon/lat of the town hall for a GCJ-02 boundary)"
+            )
+    urban_km2 = (area_km2 if area_km2 <= _ALL_URBAN_KM2 else _DEFAULT_URBAN_KM2) if opt.urban_km2 is None else opt.urban_km2
+    if not urban_km2 > 0:
+        raise DataError(f"urban_km2 must be positive, got {opt.urban_km2!r}")
+    core = _urban_core(rng_core, poly, centre, min(urban_km2, area_km2) * 1e6)
+    all_urban = core is poly
+    if not all_urban and not core.contains(shapely.Point(centre)):
+        centre = _interior_point(core)
+    shapely.prepare(core)
+    scale = float(np.clip(math.sqrt(core.area / 45e6), 0.35, 2.0))
+    density = _urban_density(rng_dens, core, centre, scale, jitter)
+    river = _make_river(rng_barrier, poly, density.core, scale)
+    rail = _make_railway(rng_barrier, poly, density.core, river, scale)
+    barriers = _Barriers(river, rail, poly)
+    core_barriers = barriers if all_urban else _Barriers(river, rail, core)
+    names = _NamePool(rng_local)
+    rural_km2 = 0.0 if all_urban else (poly.area - core.area) / 1e6
+    n_villages = int(min(_MAX_VILLAGES, rural_km2 / _VILLAGE_KM2)) if rural_km2 >= 2.0 else 0
+    n_towns = 0 if rural_km2 < 20.0 else int(np.clip(round(rural_km2 / 250.0), 1, 8))
+    urban_budget = max(2500.0, _MAX_SEGMENTS_GIVEN - 1500.0 - (5 * n_villages + 40 * n_towns + 300 if n_villages else 0))
+    major = _major_streets(rng_art, core, density, core_barriers, names)
+    local = _local_lines(rng_local, core, density, major, core_barriers, names, (0.0, max(500.0, urban_budget - len(major))))
+    urban = _edit_locals(rng_edit, core, density, _concat(major, local), core_barriers, names)
+    if not all_urban:  # a ring road along the edge of the city closes its outermost blocks
+        edge = shapely.difference(core.boundary, shapely.union(poly.boundary.buffer(0.05), barriers.zones))
+        ring = shapely.get_parts(shapely.line_merge(edge) if edge.geom_type == "MultiLineString" else edge)
+        ring = ring[(shapely.get_type_id(ring) == 1) & (shapely.length(ring) > 20.0)]
+        if len(ring):
+            urban = _concat(urban, _Lines.of(ring, _SEC, "外环路"))
+    rural = _rural_network(rng_rural, poly, core, urban, barriers, names, n_villages, n_towns)
+    streets, lengths = _finish_network(_concat(urban, rural.lines), poly)
+
+    sub_geoms: list[Any] | None = None
+    extra = None
+    if opt.subdistricts is not None:
+        sub_geoms, sub_notes = _prepare_subdistricts(poly, opt.subdistricts)
+        notes += sub_notes
+        extra = shapely.get_parts(shapely.boundary(np.asarray(sub_geoms, dtype=object)))
+    streets, faces, outline = _close_with_boundary(streets, poly, extra)
+    rep = shapely.point_on_surface(faces)
+    urban_face = shapely.contains(core, rep) if not all_urban else np.ones(len(faces), dtype=bool)
+    sub_of_face = None
+    if sub_geoms is not None:
+        qi, si = shapely.STRtree(np.asarray(sub_geoms, dtype=object)).query(rep, predicate="within")
+        sub_of_face = np.full(len(faces), -1, dtype=np.int64)
+        sub_of_face[qi[::-1]] = si[::-1]  # the first subdistrict wins on a shared edge
+        lost = np.flatnonzero(sub_of_face < 0)
+        if len(lost):
+            sub_of_face[lost] = shapely.STRtree(np.asarray(sub_geoms, dtype=object)).query_nearest(
+                rep[lost], all_matches=False)[1]
+
+    # residents: the urban core at the default district's densities, villages at rural ones
+    urban_total = int(round(_CORE_PEOPLE_PER_KM2 * _density_integral(core, density) / 1e6))
+    rural_total = int(round(_RURAL_PEOPLE_PER_KM2 * rural_km2)) if len(rural.settlements) else 0
+    if opt.population is not None:
+        k = opt.population / max(urban_total + rural_total, 1)
+        urban_total = int(round(urban_total * k))
+        rural_total = opt.population - urban_total
+    n_points = int(np.clip(urban_total / _PEOPLE_PER_POINT, min(2_000, urban_total), 45_000))
+    pts_u, pop_u = _population(rng_pop, core, faces[urban_face], streets, barriers, density, urban_total, n_points)
+    pts_r, pop_r = _rural_population(rng_pop, poly, core, streets, barriers, rural, rural_total)
+    people_xy = np.concatenate([np.asarray(pts_u, dtype=object), np.asarray(pts_r, dtype=object)])
+    people_n = np.concatenate([pop_u, pop_r]).astype(np.int64)
+    if opt.population is not None:
+        people_n = _exact_total(people_n, opt.population)
+    people = (people_xy, people_n)
+    block_pop = _points_per_face(people, faces)
+
+    adjacency = _face_adjacency(faces)
+    area = shapely.area(faces)
+    w = block_pop + area * (0.2 * max(block_pop.sum(), 1.0) / area.sum())  # land weighs 1/6 of all weight
+    communities, comm_of_face, adj_v, comm_notes = _given_communities(
+        rng_part, faces, w, block_pop, adjacency, urban_face, opt, sub_of_face, rural_km2)
+    notes += comm_notes
+    if not 1 <= opt.n_grids <= len(faces):
+        raise InfeasibleError(f"cannot draw {opt.n_grids} existing grids from {len(faces)} street blocks; "
+                              f"pass n_grids_existing between 1 and {len(faces)}")
+    grids = _grids(rng_grid, faces, block_pop, adj_v, communities, comm_of_face, opt.n_grids, weight=w)
+    frames = _frames(outline, streets, communities, people, grids, barriers, out_crs, name=opt.name, code=opt.code)
+
+    kinds = np.array([int(k) for k in streets.kind])
+    rural_len = float(shapely.length(rural.lines.geom).sum()) / 1e3 if len(rural.lines) else 0.0
+    notes.insert(0, (
+        f"synthetic content inside the real boundary ({area_km2:,.1f} km²): the streets, communities, "
+        f"population and existing grids are generated (seeded), only the boundary is real"))
+    if all_urban:
+        notes.append(f"urban throughout: the whole boundary is built up as one city ({area_km2:,.1f} km²)")
+    else:
+        notes.append(
+            f"urban core: {core.area / 1e6:,.1f} km² of dense streets around ({centre[0]:.0f}, {centre[1]:.0f}) "
+            f"in {out_crs.name}; rural land: {rural_km2:,.1f} km² with {rural.n_villages} villages and "
+            f"{rural.n_towns} township seats joined by about {rural_len:,.0f} km of winding county, township "
+            f"and village roads (set urban_km2= or centre= to change the core)")
+    density_text = f"{_CORE_PEOPLE_PER_KM2:,.0f}/km² at the city's peak" + (
+        f", about {_RURAL_PEOPLE_PER_KM2:.0f}/km² in the countryside" if len(pop_r) else "")
+    notes.append(
+        f"population: {int(people_n.sum()):,} residents ({int(pop_u.sum()):,} urban, {int(pop_r.sum()):,} rural) on "
+        f"{len(people_n):,} address points ({density_text})" + (
+            f", scaled to population={opt.population:,}" if opt.population is not None else
+            "; pass population= to set the real total"))
+    bridges = int((kinds == _BRIDGE).sum())
+    notes.append(f"streets: {len(streets):,} segments, {shapely.length(streets.geom).sum() / 1e3:,.0f} km, "
+                 f"{bridges} bridges over the synthetic river {_RIVER_NAME}, railway {_RAILWAY_NAME}")
+    if len(lengths) > 1:
+        notes.append(f"the street network has {len(lengths)} connected components (parts of the land no road "
+                     f"can reach inside the boundary); their lengths: "
+                     + ", ".join(f"{x / 1e3:,.1f} km" for x in lengths[:8]) + (" ..." if len(lengths) > 8 else ""))
+    if rural.unreached:
+        notes.append(f"{rural.unreached} villages have no road (no room for one inside the boundary)")
+    return frames, notes
+
+
 # --------------------------------------------------------------------------- frames
 
 
@@ -1490,8 +2701,10 @@ def _frames(
     grids: list[tuple[np.ndarray, str, str, Any]],
     barriers: _Barriers,
     crs: pyproj.CRS,
+    name: str = DISTRICT_NAME,
+    code: str = DISTRICT_CODE,
 ) -> dict[str, gpd.GeoDataFrame]:
-    boundary = gpd.GeoDataFrame({"name": [DISTRICT_NAME], "code": [DISTRICT_CODE]}, geometry=[outline], crs=crs)
+    boundary = gpd.GeoDataFrame({"name": [name], "code": [code]}, geometry=[outline], crs=crs)
     start = shapely.get_coordinates(shapely.get_point(streets.geom, 0))
     order = np.lexsort((start[:, 1], start[:, 0], np.array(streets.name, dtype=str), streets.kind))
     streets = streets.take(order)

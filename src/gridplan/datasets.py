@@ -1,12 +1,15 @@
 """Data sets: the offline synthetic sample district and loaders for real files.
 
-:func:`sample_district` needs nothing but gridplan itself. The loaders for real
-data (:func:`county_boundary`, :func:`xicheng_subdistricts`,
-:func:`changan_streets`) read the GeoPackages that accompany the project's
-tests (``shared/data``); point them at the folder with ``data_dir=`` or the
-``GRIDPLAN_SHARED_DATA`` environment variable. County boundaries there are
-published by map vendors in **GCJ-02**: the loaders convert them with
-:mod:`gridplan.crs`, they never treat them as WGS84.
+:func:`sample_district` needs nothing but gridplan itself: without a boundary it
+builds the fictional 示例区; with ``boundary=`` (a real county outline, say) it
+grows synthetic streets, communities, population and existing grids **inside
+that real boundary**, in the local metric CRS gridplan picks for it. The
+loaders for real data (:func:`county_boundary`, :func:`real_district`,
+:func:`xicheng_subdistricts`, :func:`changan_streets`) read the GeoPackages that
+accompany the project's tests (``shared/data``); point them at the folder with
+``data_dir=`` or the ``GRIDPLAN_SHARED_DATA`` environment variable. County
+boundaries there are published by map vendors in **GCJ-02**: the loaders convert
+them with :mod:`gridplan.crs`, they never treat them as WGS84.
 
 Examples
 --------
@@ -23,15 +26,29 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
+import shapely
 
 from . import _io
 from . import crs as gcrs
 from .district import District
-from .errors import DataError
+from .errors import CRSError, DataError
 
-__all__ = ["sample_district", "find_data_dir", "county_boundary", "xicheng_subdistricts", "changan_streets", "COUNTIES", "sample_roster"]
+__all__ = [
+    "sample_district",
+    "real_district",
+    "find_data_dir",
+    "county_boundary",
+    "xicheng_subdistricts",
+    "changan_streets",
+    "COUNTIES",
+    "REAL_BOUNDARIES",
+    "SEATS",
+    "sample_roster",
+]
 
 SAMPLE_NAME = "示例区 (Sample district, synthetic)"
+SYNTHETIC_TAG = "real boundary; synthetic streets, communities and population"
 
 COUNTIES = {
     "522723": "贵定县 Guiding county (Qiannan, Guizhou)",
@@ -40,45 +57,240 @@ COUNTIES = {
     "410181": "巩义市 Gongyi (Zhengzhou)",
     "410102": "中原区 Zhongyuan district (Zhengzhou)",
 }
-"""Adcodes of the real county-level boundaries shipped with the test data."""
+"""Adcodes of the real county-level boundaries in ``county_boundaries_gcj02.gpkg``."""
+
+REAL_BOUNDARIES = {**COUNTIES, "110102": "西城区 Xicheng district (Beijing)"}
+"""Every real boundary :func:`county_boundary` reads: :data:`COUNTIES` plus Xicheng
+(``xicheng_boundary_gcj02.gpkg``)."""
+
+SEATS = {
+    "522723": (107.233, 26.578),
+    "370102": (117.076, 36.666),
+    "511102": (103.761, 29.552),
+    "410181": (113.022, 34.748),
+    "410102": (113.613, 34.748),
+    "110102": (116.366, 39.912),
+}
+"""Approximate centres of the built-up towns (GCJ-02 lon/lat, to about a kilometre), used by
+:func:`real_district` as the centre of the synthetic urban core. They are rounded positions
+of each district's government seat, not survey data; pass ``centre=`` for a better one."""
+
+_AUTO: Any = object()
 
 
 @lru_cache(maxsize=8)
-def _sample_frames(seed: int) -> dict[str, gpd.GeoDataFrame]:
+def _sample_frames(seed: int, n_grids: int = 12, n_communities: int | None = None) -> dict[str, gpd.GeoDataFrame]:
     from ._synthetic import build_sample_frames
 
-    return build_sample_frames(seed)
+    return build_sample_frames(seed, n_grids=n_grids, n_communities=n_communities)
 
 
-def sample_district(seed: int = 0) -> District:
-    """A synthetic but realistic district of 30-60 km², built offline.
+def _boundary_district(boundary: Any, *, crs: Any, metric_crs: Any, repair: bool) -> District:
+    """The boundary as a District in its metric CRS (remembering the CRS it came in)."""
+    if isinstance(boundary, District):
+        if metric_crs is None:
+            return boundary
+        frame = boundary.boundary
+        out = District.from_frames(frame, metric_crs=metric_crs, name=boundary.name, code=boundary.code)
+        out.source_crs, out.notes = boundary.source_crs, boundary.notes + out.notes
+        return out
+    if isinstance(boundary, (shapely.Polygon, shapely.MultiPolygon)):
+        if crs is None:
+            raise CRSError(
+                "a shapely boundary carries no CRS; say which its coordinates are in, e.g. crs='GCJ-02' "
+                "for Amap/Tencent lon/lat, crs='EPSG:4326' for WGS84 or crs='EPSG:4545' for metres"
+            )
+        boundary = gpd.GeoDataFrame(geometry=[boundary])
+    if not isinstance(boundary, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        raise DataError(
+            f"boundary must be a District, a GeoDataFrame/GeoSeries or a shapely (Multi)Polygon, got "
+            f"{type(boundary).__name__}"
+        )
+    return District.from_frames(boundary, crs=crs, metric_crs=metric_crs, repair=repair)
 
-    An irregular boundary; an organic street network (warped arterial grid,
-    secondary and local streets thinning from a dense core, dead ends, a river
-    crossed by a few bridges and a railway crossed by a few streets; 2,000-6,000
-    segments in one connected component); 10-20 communities in 2-4 subdistricts
-    tiling the boundary along streets; 200k-400k residents as unevenly clustered
-    address points (column ``population``); and an existing, unbalanced plan of
-    12 grids (the "before" of a 12 → 15 redraw). It lies near Guiding county,
-    Guizhou, in CGCS2000 / 3-degree Gauss-Krüger CM 108E (EPSG:4545). Same seed,
-    identical district. Everything about it is synthetic, and it says so
-    (``district.synthetic``, summaries and map titles).
+
+def _centre_xy(centre: Any, base: District) -> tuple[float, float] | None:
+    if centre is None:
+        return None
+    if isinstance(centre, shapely.Point):
+        x, y = centre.x, centre.y
+    else:
+        try:
+            x, y = (float(v) for v in centre)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"centre must be an (x, y) pair or a shapely Point, got {centre!r}") from exc
+    cx, cy = gcrs.transform(x, y, source=base.source_crs, target=base.crs)
+    return float(cx), float(cy)
+
+
+def sample_district(
+    seed: int = 0,
+    *,
+    boundary: Any = None,
+    crs: Any = None,
+    n_grids_existing: int = 12,
+    urban_km2: float | None = None,
+    centre: Any = None,
+    population: int | None = None,
+    n_communities: int | None = None,
+    n_subdistricts: int | None = None,
+    subdistricts: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
+    metric_crs: Any = None,
+    repair: bool = False,
+) -> District:
+    """A synthetic but realistic district, built offline: fictional, or inside a real boundary.
+
+    **Without** ``boundary``: the fictional 示例区 of 30-60 km² near Guiding county,
+    Guizhou, in CGCS2000 / 3-degree Gauss-Krüger CM 108E (EPSG:4545): an irregular
+    boundary; an organic street network (warped arterial grid, secondary and local
+    streets thinning from a dense core, dead ends, a river crossed by a few bridges and
+    a railway crossed by a few streets; 2,000-6,000 segments in one connected component);
+    10-20 communities in 2-4 subdistricts tiling the boundary along streets; 200k-400k
+    residents as unevenly clustered address points (column ``population``); and an
+    existing, unbalanced plan of 12 grids (the "before" of a 12 → 15 redraw).
+
+    **With** ``boundary``: the boundary is kept exactly as given (multipolygons, islands,
+    holes and slivers included; coordinates snapped to 1 cm in the metric CRS) and
+    filled with synthetic content, so the result stays small enough to work with in
+    minutes whatever the boundary's size:
+
+    * an **urban core** of ``urban_km2`` around ``centre``: the same kind of city as the
+      default district (arterial grid, local streets, river, railway, 18,000 people/km²
+      at the peak), scaled to the core's size. By default a boundary of up to 120 km²
+      is urban throughout, a larger one (a county) gets a 30 km² county seat;
+    * **rural land** everywhere else: villages (one per ~2.2 km², at most 700) and
+      township seats with a small street grid, joined by winding county, township and
+      village roads grown as shortest paths over a terrain-like cost surface, with loops
+      between neighbouring villages; about 100 residents per km²;
+    * subdistricts (街道 in the core, 镇 outside, or your ``subdistricts``) with
+      communities (社区 / 村) inside each, tiling the boundary along streets; parts of
+      the boundary too small for streets (islands, slivers) join the nearest community;
+    * an existing, unbalanced plan of ``n_grids_existing`` grids.
+
+    Everything but the boundary is synthetic, and every output says so:
+    ``district.synthetic``, ``district.notes`` (what was made, sizes, densities,
+    components), ``summary()["streets_are"]``, the district name and map titles. Same
+    seed, identical district.
 
     Parameters
     ----------
     seed : int
         Seed of the generator.
+    boundary : District, GeoDataFrame, GeoSeries or shapely (Multi)Polygon, optional
+        The real outline, in any CRS :meth:`District.from_frames` reads (lon/lat in
+        WGS84, CGCS2000, GCJ-02, BD-09, or metres); a shapely geometry needs ``crs=``.
+    crs : CRS-like, optional
+        What the coordinates of ``boundary`` and ``subdistricts`` are in where their tags
+        do not say it, as in :meth:`District.from_frames`: ``"GCJ-02"`` for Amap/Tencent
+        data tagged EPSG:4326 (never treated as WGS84), ``"BD-09"``, ``"EPSG:4326"``, ...
+        Layers in different datums: load one first (e.g. :func:`county_boundary`).
+    n_grids_existing : int, default 12
+        Grids of the existing plan.
+    urban_km2 : float, optional
+        Size of the urban core (with ``boundary``).
+    centre : (x, y) or shapely Point, optional
+        Centre of the urban core, in the coordinates the boundary came in (e.g. GCJ-02
+        lon/lat of the town hall). Default: the centroid of the boundary's largest part
+        when it lies well inside, else the centre of its largest inscribed circle.
+    population : int, optional
+        Total residents (with ``boundary``); by default modelled from the densities above.
+    n_communities, n_subdistricts : int, optional
+        Numbers of communities and subdistricts (defaults: with ``boundary``, about one
+        community per 20,000 urban residents and two per township; one subdistrict per
+        100,000 urban residents and one township per 250 km² of rural land).
+    subdistricts : GeoDataFrame or GeoSeries, optional
+        Real subdistrict polygons (e.g. :func:`xicheng_subdistricts`) used as the
+        subdistrict layer (names from a ``name`` column), clipped to the boundary (gaps
+        go to the neighbour with the longest shared edge), with synthetic communities
+        inside each. Without ``boundary`` their union is the boundary.
+    metric_crs : CRS-like, optional
+        Force the working CRS (default: :func:`gridplan.crs.metric_crs` of the boundary,
+        the CGCS2000 3-degree Gauss-Krüger zone in China).
+    repair : bool
+        Repair invalid input polygons with ``make_valid`` (noted) instead of raising.
 
     Returns
     -------
     District
+        ``source_crs`` is the CRS the boundary came in, so ``district.to_source_crs(...)``
+        returns results in it (e.g. GCJ-02 for an Amap base map).
+
+    Raises
+    ------
+    CRSError
+        A shapely boundary without ``crs=``, lon/lat mistaken for metres, an unknown CRS.
+    GeometryError
+        An empty, invalid (unless ``repair=True``) or too small (< 4 km²) boundary.
+    DataError
+        Options out of range, options that need ``boundary`` passed without it, a
+        ``centre`` outside the boundary, subdistricts outside it.
+
+    Examples
+    --------
+    A GCJ-02 outline (as Amap publishes it) near Guiding county:
+
+    >>> import shapely
+    >>> d = sample_district(seed=0, boundary=shapely.box(107.20, 26.55, 107.26, 26.60), crs="GCJ-02")
+    >>> d.synthetic, d.crs.to_epsg(), d.source_crs, len(d.grids), round(d.area_km2, 1)
+    (True, 4545, 'GCJ-02', 12, 33.1)
+    >>> d.summary()["streets_are"]
+    'synthetic'
     """
-    frames = _sample_frames(int(seed))
+    from ._synthetic import build_sample
+
+    if boundary is None and subdistricts is None:
+        given = {"urban_km2": urban_km2, "centre": centre, "population": population,
+                 "n_subdistricts": n_subdistricts, "crs": crs, "metric_crs": metric_crs}
+        passed = [k for k, v in given.items() if v is not None]
+        if passed:
+            raise DataError(f"{', '.join(passed)} only apply with boundary= (or subdistricts=); pass one or drop them")
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise DataError(f"seed must be a non-negative integer, got {seed!r}")
+        if isinstance(n_grids_existing, bool) or not isinstance(n_grids_existing, int):
+            raise DataError(f"n_grids_existing must be a whole number >= 1, got {n_grids_existing!r}")
+        frames = _sample_frames(int(seed), n_grids_existing, n_communities)
+        layers = {k: frames[k] for k in ("boundary", "streets", "communities", "population", "grids")}
+        district = District.from_frames(**layers, name=SAMPLE_NAME, code=str(frames["boundary"]["code"].iloc[0]),
+                                        synthetic=True)
+        district.notes.append(f"synthetic sample district (seed={seed}): streets, communities, population and grids are generated")
+        return district
+
+    sub_frame = None
+    if subdistricts is not None:
+        if not isinstance(subdistricts, (gpd.GeoDataFrame, gpd.GeoSeries)):
+            raise DataError(f"subdistricts must be a GeoDataFrame or GeoSeries of polygons, got {type(subdistricts).__name__}")
+        sub_frame = subdistricts if isinstance(subdistricts, gpd.GeoDataFrame) else gpd.GeoDataFrame(geometry=subdistricts)
+    if boundary is None:
+        assert sub_frame is not None
+        base = District.from_frames(sub_frame, crs=crs, metric_crs=metric_crs, repair=repair,
+                                    name=_first(sub_frame, "district", ""), code=_first(sub_frame, "district_adcode", ""))
+        base.notes.append(f"boundary: the union of the {len(sub_frame)} given subdistricts")
+    else:
+        base = _boundary_district(boundary, crs=crs, metric_crs=metric_crs, repair=repair)
+    sub_geoms = sub_names = None
+    if sub_frame is not None:
+        subs = District.from_frames(sub_frame, crs=crs, metric_crs=base.crs, repair=repair).boundary
+        sub_geoms = list(subs.geometry.values)
+        sub_names = ([str(v) for v in subs["name"]] if "name" in subs
+                     else [f"第{i + 1}街道" for i in range(len(subs))])
+    frames, notes = build_sample(
+        seed, boundary=base.shape, crs=base.crs, n_grids=n_grids_existing, n_communities=n_communities,
+        urban_km2=urban_km2, centre=_centre_xy(centre, base), population=population,
+        n_subdistricts=n_subdistricts, subdistricts=sub_geoms, subdistrict_names=sub_names,
+        name=base.name or "district", code=base.code or None,
+    )
     layers = {k: frames[k] for k in ("boundary", "streets", "communities", "population", "grids")}
-    district = District.from_frames(**layers, name=SAMPLE_NAME, code=str(frames["boundary"]["code"].iloc[0]),
-                                    synthetic=True)
-    district.notes.append(f"synthetic sample district (seed={seed}): streets, communities, population and grids are generated")
+    label = f"{base.name or 'district'} ({SYNTHETIC_TAG})"
+    district = District.from_frames(**layers, metric_crs=base.crs, name=label, code=base.code, synthetic=True)
+    district.source_crs = base.source_crs
+    district.notes = base.notes + notes + [
+        f"seed={seed}: same seed, same district; nothing here but the boundary"
+        + (" and the subdistrict polygons" if sub_frame is not None else "") + " is real"]
     return district
+
+
+def _first(frame: pd.DataFrame, column: str, default: str) -> str:
+    return str(frame[column].iloc[0]) if column in frame and len(frame) else default
 
 
 def find_data_dir(path: str | Path | None = None) -> Path:
@@ -111,18 +323,78 @@ def county_boundary(adcode: str | int, *, data_dir: str | Path | None = None, **
     Parameters
     ----------
     adcode : str or int
-        One of :data:`COUNTIES` (names such as 市中区 are not unique in China; the adcode is).
+        One of :data:`REAL_BOUNDARIES`: the five :data:`COUNTIES` of
+        ``county_boundaries_gcj02.gpkg`` or ``"110102"`` (Xicheng, Beijing, from
+        ``xicheng_boundary_gcj02.gpkg``). Names such as 市中区 are not unique in China; the
+        adcode is.
     data_dir : path, optional
         Folder of the real data (see :func:`find_data_dir`).
     **kwargs
         Passed to :meth:`District.from_frames` (e.g. ``metric_crs=``).
+
+    Returns
+    -------
+    District
+        Boundary only, converted GCJ-02 → WGS84 → the local CGCS2000 Gauss-Krüger zone;
+        ``source_crs`` is ``"GCJ-02"``. Grow synthetic streets in it with
+        ``sample_district(boundary=county_boundary(adcode))`` or :func:`real_district`.
     """
     folder = find_data_dir(data_dir)
-    frame = _io.read_layer(folder / "county_boundaries_gcj02.gpkg", "county_boundaries_gcj02")
-    rows = frame[frame["adcode"].astype(str) == str(adcode)]
-    if rows.empty:
-        raise DataError(f"no boundary with adcode {adcode!r}; available: {sorted(frame['adcode'].astype(str))}")
-    return District.from_frames(rows.reset_index(drop=True), crs=gcrs.GCJ02, **kwargs)
+    files = [("county_boundaries_gcj02.gpkg", "county_boundaries_gcj02"), ("xicheng_boundary_gcj02.gpkg", "xicheng_boundary_gcj02")]
+    available: list[str] = []
+    for file, layer in files:
+        if not (folder / file).exists():
+            continue
+        frame = _io.read_layer(folder / file, layer)
+        rows = frame[frame["adcode"].astype(str) == str(adcode)]
+        if not rows.empty:
+            return District.from_frames(rows.reset_index(drop=True), crs=gcrs.GCJ02, **kwargs)
+        available += sorted(frame["adcode"].astype(str))
+    raise DataError(f"no boundary with adcode {adcode!r}; available: {available}")
+
+
+def real_district(
+    adcode: str | int,
+    *,
+    seed: int = 0,
+    data_dir: str | Path | None = None,
+    centre: Any = _AUTO,
+    subdistricts: Any = _AUTO,
+    **kwargs: Any,
+) -> District:
+    """Synthetic streets, communities and population inside a real boundary from ``shared/data``.
+
+    ``real_district("522723", seed=0)`` is
+    ``sample_district(boundary=county_boundary("522723"), centre=SEATS["522723"], seed=0)``:
+    the synthetic urban core sits on the (approximate) real town centre of :data:`SEATS`.
+    For Xicheng (``"110102"``) the 15 real subdistricts (:func:`xicheng_subdistricts`)
+    are the subdistrict layer.
+
+    Parameters
+    ----------
+    adcode : str or int
+        One of :data:`REAL_BOUNDARIES`.
+    seed : int
+    data_dir : path, optional
+        Folder of the real data (see :func:`find_data_dir`).
+    centre : (lon, lat) in GCJ-02, or None, optional
+        Centre of the urban core; default :data:`SEATS`; ``None``: the boundary's interior point.
+    subdistricts : GeoDataFrame or None, optional
+        Default: Xicheng's 15 real subdistricts for ``"110102"``, none elsewhere.
+    **kwargs
+        Passed to :func:`sample_district` (``urban_km2=``, ``population=``,
+        ``n_grids_existing=``, ``n_communities=``, ...).
+
+    Returns
+    -------
+    District
+    """
+    boundary = county_boundary(adcode, data_dir=data_dir)
+    if centre is _AUTO:
+        centre = SEATS.get(str(adcode))
+    if subdistricts is _AUTO:
+        subdistricts = xicheng_subdistricts(data_dir=data_dir) if str(adcode) == "110102" else None
+    return sample_district(seed, boundary=boundary, centre=centre, subdistricts=subdistricts, **kwargs)
 
 
 def xicheng_subdistricts(*, data_dir: str | Path | None = None) -> gpd.GeoDataFrame:
