@@ -379,8 +379,10 @@ class GridIndex:
         ``subdistrict`` column, for the ``community`` of :meth:`assign`. A GridPlan brings its
         own (from its units).
     routes : RoutePlan or mapping, optional
-        Road chiefs: anything with an ``edges`` table mapping street edge → ``chief``, or a
-        mapping street id → chief name. Until given, ``road_chief`` is the nearest street id.
+        Road chiefs: anything with an ``edges`` table mapping street edge → ``chief`` (a
+        :class:`~gridplan.routes.RoutePlan`), or a mapping street edge id (the index of the
+        street network's ``edges``) → chief name. Until given, ``road_chief`` is the nearest
+        street edge id.
     overlaps : {"raise", "first"}
         Overlapping grid polygons raise a :class:`~gridplan.errors.GeometryError` naming the
         pairs; ``"first"`` gives every overlap to the grid listed first (and says so in
