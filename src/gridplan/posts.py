@@ -11,11 +11,15 @@ chooses such posts on the street network of a :class:`~gridplan.grids.GridPlan`:
 * ``objective="p-median"``: the p-median problem — minimise the residents' total
   walking distance to their nearest post.
 
-Both keep at least ``min_per_grid`` posts in every grid and are solved exactly as
-mixed-integer programmes with HiGHS (:func:`scipy.optimize.milp`); the result reports
-the solver status, the objective, the best bound and the optimality gap. Instances
-too big for the exact model (see :data:`EXACT_MAX_PAIRS`) are solved by a greedy +
-interchange heuristic whose gap is measured against the LP relaxation.
+Both keep at least ``min_per_grid`` posts in every grid. Both start from a greedy +
+interchange solution and prove how good it is: coverage against all demand any post could
+reach, then (if that leaves more than ``mip_gap``) the covering MILP with HiGHS
+(:func:`scipy.optimize.milp`); p-median against a Lagrangian bound, then the MILP on the
+candidates the bound cannot rule out when that model is small enough
+(:data:`PMEDIAN_EXACT_MAX_PAIRS`). The result reports the solver status, the objective,
+the best bound and the optimality gap; models too big for the MILP (see
+:data:`EXACT_MAX_PAIRS`) keep the heuristic answer with its gap to the bound (the LP
+relaxation for coverage, the Lagrangian bound for p-median).
 
 Walking distance
 ----------------
@@ -972,6 +976,57 @@ def _stations(net: StreetNetwork, csr: sparse.csr_matrix, dem: _Demand, cand: np
     return out
 
 
+# --------------------------------------------------------------------------- shared set-up
+def _inputs(plan: "GridPlan", demand: Any, candidates: Any, streets: Any, notes: list[str]
+            ) -> tuple[StreetNetwork, _Locator, _Demand, np.ndarray, np.ndarray]:
+    """The network, locator, demand and candidates (nodes ascending, grid positions) of a model."""
+    net, district = _network_for(plan, streets)
+    if net.n_nodes == 0:
+        raise NetworkError("the street network has no nodes")
+    if plan.units.crs is not None and not pyproj.CRS(plan.units.crs).equals(net.crs):
+        raise CRSError(f"the plan is in {pyproj.CRS(plan.units.crs).to_string()} but the streets are in "
+                       f"{net.crs.to_string()}; pass the district the plan was cut from")
+    loc = _Locator(plan)
+    dem = _demand(plan, district, demand, net, loc, notes)
+    cand, cand_grid = _candidates(plan, candidates, net, loc, notes)
+    return net, loc, dem, cand, cand_grid
+
+
+@dataclass
+class _WalkMatrix:
+    """The walking distances a model of :func:`place_posts` works on, as one dense matrix.
+
+    ``distance[i, j]`` is demand point i's snap distance plus the street distance from its node
+    to candidate j (inf when unreachable); ``weight`` the demand weights; ``cand_nodes`` the
+    candidates' street node ids (ascending) and ``cand_grid`` their grid codes.
+    """
+
+    distance: np.ndarray
+    weight: np.ndarray
+    cand_nodes: np.ndarray
+    cand_grid: np.ndarray
+    demand: gpd.GeoDataFrame
+    notes: list[str]
+
+
+def _walk_matrix(plan: "GridPlan", *, demand: Any = "population", candidates: Any = "street_nodes",
+                 streets: Any = None, dtype: Any = np.float64) -> _WalkMatrix:
+    """Demand x candidate walking distances exactly as :func:`place_posts` sees them.
+
+    For comparisons with other solvers (``benchmarks/bench_posts.py``): the same demand points,
+    snap distances, candidates and street distances, as a dense matrix (demand rows x candidate
+    columns; mind the memory: 8 bytes per pair with the default ``dtype``).
+    """
+    notes: list[str] = []
+    net, loc, dem, cand, cand_grid = _inputs(plan, demand, candidates, streets, notes)
+    d = csgraph.dijkstra(net.to_sparse(), directed=False, indices=cand)  # candidates x nodes
+    dist = np.empty((len(dem.frame), len(cand)), dtype=dtype)
+    node, snap = dem.node, dem.snap
+    for sl in _chunks(len(node), len(cand)):
+        dist[sl] = d[:, node[sl]].T + snap[sl, None]
+    return _WalkMatrix(dist, dem.weight, cand, loc.codes[cand_grid].astype(str), dem.frame, notes)
+
+
 # --------------------------------------------------------------------------- entry point
 def place_posts(
     plan: "GridPlan",
@@ -1063,7 +1118,9 @@ def place_posts(
     its list, which proves the truncated model's optimum optimal for the full problem.
 
     Heuristic: greedy (grid minimums first), then best-improvement interchange (Teitz & Bart
-    1968); its bound is the LP relaxation of the same (truncated, for p-median) model.
+    1968). Its bound: for coverage the demand any candidate covers, then the MILP's dual bound or
+    the LP relaxation; for p-median the Lagrangian relaxation of the assignment constraints
+    (subgradient optimisation, Beasley 1993), which also rules out candidates for the MILP.
     """
     from .grids import GridPlan
 
@@ -1090,15 +1147,7 @@ def place_posts(
         raise InfeasibleError(f"n_posts={p} is too few: {k} grids × min_per_grid={mpg} need at least {k * mpg} posts; "
                               f"ask for n_posts >= {k * mpg} or lower min_per_grid")
     notes: list[str] = []
-    net, district = _network_for(plan, streets)
-    if net.n_nodes == 0:
-        raise NetworkError("the street network has no nodes")
-    if plan.units.crs is not None and not pyproj.CRS(plan.units.crs).equals(net.crs):
-        raise CRSError(f"the plan is in {pyproj.CRS(plan.units.crs).to_string()} but the streets are in "
-                       f"{net.crs.to_string()}; pass the district the plan was cut from")
-    loc = _Locator(plan)
-    dem = _demand(plan, district, demand, net, loc, notes)
-    cand, cand_grid = _candidates(plan, candidates, net, loc, notes)
+    net, loc, dem, cand, cand_grid = _inputs(plan, demand, candidates, streets, notes)
     if len(cand) < p:
         raise InfeasibleError(f"n_posts={p} but there are only {len(cand)} candidate nodes; ask for fewer posts "
                               "or give more candidates")
