@@ -8,6 +8,7 @@ import warnings
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
@@ -303,3 +304,75 @@ def test_more_posts_never_cover_less(small, weights, walk):
         # every demand point counted once: served demand adds up to the covered demand
         assert res.posts["demand_served"].sum() == pytest.approx(cov.overall["covered"])
         assert cov.points["post"].notna().all()
+
+
+# --------------------------------------------------------------------------- bad input of the issue
+def test_fewer_posts_than_grids_with_one_per_grid(medium):
+    _, plan = medium
+    assert plan.n_grids == 4
+    with pytest.raises(InfeasibleError, match=r"n_posts=3 is too few: 4 grids .* need at least 4 posts"):
+        place_posts(plan, 3, min_per_grid=1, progress=False)
+    res = place_posts(plan, 3, min_per_grid=0, stations=None, progress=False)  # allowed without the minimum
+    assert res.n_posts == 3
+
+
+@pytest.fixture(scope="module")
+def island():
+    """The 4 x 4 street grid plus a street piece of its own (no link to the rest) inside the district."""
+    layers = metric_layers(n_streets=4, size=1500.0)
+    x0, y0 = 422000.0, 2937000.0
+    streets = layers["streets"]
+    piece = gpd.GeoDataFrame({"name": ["孤路"], "kind": "local"},
+                             geometry=[shapely.LineString([(x0 + 200, y0 + 700), (x0 + 300, y0 + 800)])], crs=4545)
+    layers["streets"] = gpd.GeoDataFrame(pd.concat([streets, piece], ignore_index=True), crs=4545)
+    district = District.from_frames(**layers)
+    assert district.network.n_components == 2
+    plan = partition(district, 2, units="cells", seed=0)
+    main = district.network.largest_component()
+    nodes = district.network.nodes
+    cand = nodes[nodes.geometry.distance(main.nodes.geometry.union_all()) < 1e-6][["geometry"]]
+    pts = gpd.GeoDataFrame({"weight": [10.0, 7.0, 5.0]},
+                           geometry=[shapely.Point(x0 + 520, y0 + 480),   # on the main streets
+                                     shapely.Point(x0 + 250, y0 + 752),   # by the cut-off piece
+                                     shapely.Point(x0 + 4000, y0 + 750)],  # far outside the district
+                           crs=4545)
+    return district, plan, cand, pts
+
+
+@pytest.mark.parametrize("objective", ["coverage", "p-median"])
+def test_demand_outside_the_networks_reach(island, objective):
+    """Demand on streets no candidate can reach, and demand far from every street: kept, reported, never covered."""
+    district, plan, cand, pts = island
+    res = place_posts(plan, 2, demand=pts, candidates=cand, max_walk_m=1200, objective=objective, stations=None,
+                      progress=False)
+    cov = res.coverage()
+    o = cov.overall
+    assert o["demand"] == 22 and o["unreachable"] == 7  # the cut-off piece: no post can be walked to
+    assert o["covered"] == 10  # the far point is reachable but 2.5 km from the nearest street
+    assert sorted(cov.uncovered["weight"]) == [5.0, 7.0]
+    assert not np.isfinite(cov.points["walk_m"].to_numpy()[1]) and cov.points["post"].isna().sum() == 1
+    assert res.posts["demand_served"].sum() == pytest.approx(10)
+    notes = " ".join(res.notes)
+    assert "farther than 1200 m from every street node" in notes
+    assert "parts of the network with no post" in notes
+    if objective == "p-median":
+        assert "left out of the objective" in notes
+        assert np.isfinite(res.params["objective_value"]) and res.params["status"] == "optimal"
+    else:
+        assert "cannot be covered" in notes
+
+
+# --------------------------------------------------------------------------- same seed, same result
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(weights=st.lists(st.integers(1, 20), min_size=6, max_size=6), seed=st.integers(0, 2**31 - 1),
+       objective=st.sampled_from(["coverage", "p-median"]), method=st.sampled_from(["auto", "heuristic"]))
+def test_same_seed_same_result_property(small, weights, seed, objective, method):
+    _, plan = small
+    x0, y0 = 422000.0, 2937000.0
+    xy = [(100, 100), (700, 200), (1400, 1400), (800, 900), (300, 1200), (1200, 300)]
+    pts = gpd.GeoDataFrame({"weight": np.asarray(weights, float)},
+                           geometry=[shapely.Point(x0 + a, y0 + b) for a, b in xy], crs=4545)
+    kw = dict(demand=pts, max_walk_m=600, objective=objective, method=method, seed=seed, progress=False)
+    a, b = place_posts(plan, 3, **kw), place_posts(plan, 3, **kw)
+    assert a.posts.drop(columns="geometry").equals(b.posts.drop(columns="geometry"))
+    assert a.params["objective_value"] == b.params["objective_value"] and a.notes == b.notes

@@ -474,6 +474,30 @@ def test_invariants_random_rosters(seed, n, formula):
 
 
 
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 14), formula=st.sampled_from(["1+1", "1+2+1", "1+2+2"]),
+       strict=st.booleans())
+def test_same_seed_same_result_random_rosters(seed, n, formula, strict):
+    """Same roster, same seed: the same people in the same grids on the same shifts (or the same error)."""
+    rng = np.random.default_rng(seed)
+    model = StaffingModel.parse(formula)
+    roster = random_roster(rng, n, DEFAULT3[:len(model.roles)])
+    kw = dict(model=model, posts=toy_posts(3), distance="euclidean", seed=seed, strict=strict)
+    outcomes = []
+    for _ in range(2):
+        try:
+            s = assign_staff(toy_grids(3), roster, **kw)
+        except InfeasibleError as exc:
+            outcomes.append(str(exc))
+        else:
+            outcomes.append([s.assignments.drop(columns="post"), s.vacancies, s.unassigned, s.teams])
+    if isinstance(outcomes[0], str) or isinstance(outcomes[1], str):
+        assert outcomes[0] == outcomes[1]
+        return
+    for a, b in zip(*outcomes):
+        pd.testing.assert_frame_equal(pd.DataFrame(a), pd.DataFrame(b))
+
+
 def test_posts_from_place_posts_feed_staffing_and_patrols(small_plan, small_roster):
     """A Posts result (index P01.., S01..) is what staff report to and where patrols start."""
     from gridplan.posts import place_posts
