@@ -7,10 +7,12 @@ import sys
 
 import geopandas as gpd
 import pandas as pd
+import pytest
 
 from gridplan.cli import main
 from gridplan.district import District
 from gridplan.grids import GridPlan
+from gridplan.posts import Posts
 
 
 def test_help_and_version(capsys):
@@ -50,6 +52,47 @@ def test_demo_writes_map_tables_and_layers(tmp_path):
     assert inside["chief"].notna().all() and (inside["chief"].str.split("-R").str[0] == inside["grid"]).all()
     grids = pd.read_csv(out / "patrol_grids.csv", index_col="code")
     assert (grids["max_length"] >= grids["lower_bound"] - 1e-6).all()
+    codes = set(plan.grids["code"])
+    # posts: 42 key posts, at least one per grid, one liaison station per community, and their coverage
+    for name in ("posts.png", "coverage.png", "posts.gpkg", "posts.csv", "coverage_grids.csv",
+                 "coverage_communities.csv"):
+        assert (out / name).stat().st_size > 0, name
+    posts = Posts.read_file(out / "posts.gpkg", streets=d)
+    assert posts.n_posts == 42 and posts.n_stations == len(d.communities)
+    table = pd.read_csv(out / "posts.csv", index_col="post", dtype={"grid": str, "community": str})
+    assert len(table) == 42 + len(d.communities) and set(table["kind"]) == {"post", "station"}
+    own = table[table["kind"] == "post"]
+    assert set(own["grid"]) == codes  # every grid has a post
+    assert sorted(table.loc[table["kind"] == "station", "community"]) == sorted(d.communities["code"])
+    assert posts.params["status"] == "optimal" and posts.params["gap"] <= posts.params["mip_gap"] + 1e-12
+    cover = pd.read_csv(out / "coverage_grids.csv", index_col="grid", dtype={"grid": str})
+    assert set(cover.index) == codes and cover["share"].between(0, 1).all()
+    assert cover["covered"].sum() == pytest.approx(own["demand_served"].sum())
+    assert cover["covered"].sum() / cover["demand"].sum() > 0.99
+    assert pd.read_csv(out / "coverage_communities.csv")["demand"].sum() == pytest.approx(cover["demand"].sum())
+    # staffing: "1+2+2" in every grid on early/middle/late shifts, nobody twice, nobody lost
+    for name in ("staffing.png", "staffing_assignments.csv", "staffing_teams.csv", "staffing_vacancies.csv",
+                 "staffing_unassigned.csv", "staffing_shifts.csv"):
+        assert (out / name).stat().st_size > 0, name
+    a = pd.read_csv(out / "staffing_assignments.csv", dtype={"grid": str})
+    un = pd.read_csv(out / "staffing_unassigned.csv")
+    assert a["id"].is_unique and not set(a["id"]) & set(un["id"]) and len(a) + len(un) == 98
+    teams = pd.read_csv(out / "staffing_teams.csv", index_col="grid", dtype={"grid": str})
+    vac = pd.read_csv(out / "staffing_vacancies.csv", dtype={"grid": str})
+    assert set(teams.index) == codes and set(a["grid"]) <= codes
+    assert int(teams["missing"].sum()) == (int(vac["missing"].sum()) if len(vac) else 0)
+    full = teams.index[teams["complete"]]
+    assert (a[a["grid"].isin(full)].groupby("grid")["role"].value_counts().unstack()[["leader", "officer", "worker"]]
+            == [1, 2, 2]).all().all()
+    assert a.loc[a["role"] == "leader", "party_member"].all()
+    officers = a[a["role"] == "officer"]
+    assert not officers.duplicated(["grid", "shift"]).any()  # the two officers of a grid on different shifts
+    assert a["post_id"].isin(own.index).all() and (own.loc[a["post_id"], "grid"].to_numpy() == a["grid"]).all()
+    shifts = pd.read_csv(out / "staffing_shifts.csv", index_col=[0, 1], dtype={"grid": str})
+    assert len(shifts) == 15 * 3 and list(shifts.columns) == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    readme = (out / "README.txt").read_text(encoding="utf-8")
+    for word in ("posts (42 key posts", "coverage:", "staffing ('1+2+2'", "staffing_shifts.csv", "posts.gpkg"):
+        assert word in readme, word
 
 
 def test_console_script_runs():

@@ -171,11 +171,14 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger) -> int:
         plan.grids.drop(columns="geometry").to_csv(out / f"plan_{name}_grids.csv", index=False)
         wrote(f"plan_{name}_grids.csv")
 
-    # road-chief patrols of the redrawn plan: every grid's streets shared by its chiefs
+    # key posts and liaison stations of the redrawn plan (Guiding: 42 posts for 15 grids)
+    posts, cover = _demo_posts(redraw, seed, out, wrote, log)
+
+    # road-chief patrols of the redrawn plan: every grid's streets shared by its chiefs, from the grid's first post
     from .routes import balance_routes
 
     t2 = time.perf_counter()
-    patrols = balance_routes(redraw, chiefs_per_grid=2, depot="centroid", seed=seed,
+    patrols = balance_routes(redraw, chiefs_per_grid=2, depot="post", posts=posts, seed=seed,
                               progress=log.isEnabledFor(logging.INFO))
     log.info("balanced %d patrols in %.1f s: %r", patrols.n_routes, time.perf_counter() - t2, patrols)
     fig, ax = plt.subplots(figsize=(10, 10))
@@ -193,9 +196,23 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger) -> int:
     patrols.frequency().to_csv(out / "patrol_frequency.csv")
     wrote("patrol_frequency.csv")
 
+    # "1+2+2" teams on early/middle/late shifts from the sample roster, reporting to the posts
+    staffing = _demo_staffing(redraw, posts, seed, out, wrote, log)
+
+    o = cover.overall
     lines = [f"gridplan demo (seed={seed})", "", summary.to_string(), "", "plans:", table.to_string(), "",
-             "patrols (2 road chiefs per grid of the redrawn plan):", patrols.summary().to_string(), "", "notes:"]
-    lines += [f"- {n}" for n in district.notes + patrols.notes]
+             f"posts ({posts.n_posts} key posts, at least one per grid, and {posts.n_stations} liaison stations, one "
+             f"per community, on the redrawn plan; maximal covering of the 15-minute life circle, {o['max_walk_m']:.0f} m "
+             f"walking along the streets, solved with mip_gap=1e-3):", posts.summary().to_string(), "",
+             f"coverage: {o['covered']:,.0f} of {o['demand']:,.0f} residents ({o['share']:.2%}) within "
+             f"{o['max_walk_m']:.0f} m of a post; lowest grid {cover.per_grid['share'].min():.2%}, lowest community "
+             f"{cover.per_community['share'].min():.2%}; mean walk {o['mean_walk_m']:.0f} m", "",
+             "patrols (2 road chiefs per grid of the redrawn plan, starting from the grid's first post):",
+             patrols.summary().to_string(), "",
+             "staffing ('1+2+2': 1 leader, a Party member; 2 officers on different shifts; 2 workers; early/middle/"
+             "late shifts; sample roster; home-to-post distance along the streets, solved exactly):",
+             staffing.summary().to_string(), "", "notes:"]
+    lines += [f"- {n}" for n in district.notes + posts.notes + patrols.notes + staffing.notes]
     lines += ["", "files:"] + [f"- {name}" for name in written]
     (out / "README.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     log.info("wrote %s", out / "README.txt")
@@ -203,6 +220,74 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger) -> int:
     log.info("done in %.1f s", time.perf_counter() - t0)
     return 0
 
+
+
+def _demo_posts(plan, seed, out, wrote, log):  # type: ignore[no-untyped-def]
+    """Demo: 42 posts (scaled to the number of grids) and one station per community, with their coverage."""
+    import matplotlib.pyplot as plt
+
+    from .posts import place_posts
+
+    t = time.perf_counter()
+    n_posts = max(plan.n_grids, round(42 * plan.n_grids / 15))
+    # mip_gap=1e-3: the interchange solution is proven within 0.1 % in seconds; the exact optimum takes a minute more
+    posts = place_posts(plan, n_posts, min_per_grid=1, stations="community", mip_gap=1e-3, seed=seed,
+                        progress=log.isEnabledFor(logging.INFO))
+    cover = posts.coverage()
+    log.info("placed %s in %.1f s; %r", posts, time.perf_counter() - t, cover)
+    fig, ax = plt.subplots(figsize=(10, 10))
+    posts.plot(ax=ax, title=f"{posts.n_posts} key posts and {posts.n_stations} liaison stations (synthetic streets)")
+    fig.savefig(out / "posts.png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    wrote("posts.png")
+    fig, ax = plt.subplots(figsize=(10, 10))
+    cover.plot(ax=ax)
+    fig.savefig(out / "coverage.png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    wrote("coverage.png")
+    posts.to_file(out / "posts.gpkg")
+    wrote("posts.gpkg")
+    table = posts.posts.drop(columns="geometry").assign(x=posts.posts.geometry.x.round(2),
+                                                         y=posts.posts.geometry.y.round(2))
+    table.to_csv(out / "posts.csv")
+    wrote("posts.csv")
+    cover.per_grid.to_csv(out / "coverage_grids.csv")
+    wrote("coverage_grids.csv")
+    cover.per_community.to_csv(out / "coverage_communities.csv")
+    wrote("coverage_communities.csv")
+    return posts, cover
+
+
+def _demo_staffing(plan, posts, seed, out, wrote, log):  # type: ignore[no-untyped-def]
+    """Demo: "1+2+2" teams on staggered shifts from the sample roster; tables, the week's duty table and a map."""
+    import matplotlib.pyplot as plt
+
+    from .datasets import sample_roster
+    from .staffing import assign_staff
+
+    t = time.perf_counter()
+    roster = sample_roster(plan, seed=seed)
+    staffing = assign_staff(plan, roster, model="1+2+2", posts=posts, seed=seed)
+    log.info("staffed %r in %.1f s", staffing, time.perf_counter() - t)
+    a = staffing.assignments
+    a.drop(columns="post").assign(post_x=a.geometry.x.round(2), post_y=a.geometry.y.round(2),
+                                  distance_m=a["distance_m"].round(1)).to_csv(
+        out / "staffing_assignments.csv", index=False)
+    wrote("staffing_assignments.csv")
+    staffing.teams.to_csv(out / "staffing_teams.csv")
+    wrote("staffing_teams.csv")
+    staffing.vacancies.to_csv(out / "staffing_vacancies.csv", index=False)
+    wrote("staffing_vacancies.csv")
+    staffing.unassigned.to_csv(out / "staffing_unassigned.csv", index=False)
+    wrote("staffing_unassigned.csv")
+    staffing.shift_table().to_csv(out / "staffing_shifts.csv")
+    wrote("staffing_shifts.csv")
+    fig, ax = plt.subplots(figsize=(10, 10))
+    staffing.plot(ax=ax)
+    fig.savefig(out / "staffing.png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    wrote("staffing.png")
+    return staffing
 
 def _locate(args: argparse.Namespace, log: logging.Logger) -> int:
     import geopandas as gpd
