@@ -90,8 +90,22 @@ def test_demo_writes_map_tables_and_layers(tmp_path):
     assert a["post_id"].isin(own.index).all() and (own.loc[a["post_id"], "grid"].to_numpy() == a["grid"]).all()
     shifts = pd.read_csv(out / "staffing_shifts.csv", index_col=[0, 1], dtype={"grid": str})
     assert len(shifts) == 15 * 3 and list(shifts.columns) == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    # the 12 vs 15 simulation and the report
+    for name in ("simulation_comparison.csv", "simulation_existing_12_grids.csv", "simulation_redrawn_15_grids.csv",
+                 "simulation_12_15.png", "report.html"):
+        assert (out / name).stat().st_size > 0, name
+    cmp = pd.read_csv(out / "simulation_comparison.csv", index_col="kpi")
+    assert {"compliance_7min", "compliance_1d", "compliance_all", "face_to_face_min"} <= set(cmp.index)
+    assert cmp["A"].notna().all() and cmp["B"].notna().all()
+    assert cmp.loc["compliance_7min", ["A", "B"]].between(0, 1).all()
+    sim15 = pd.read_csv(out / "simulation_redrawn_15_grids.csv", index_col="grid", dtype={"grid": str})
+    assert set(sim15.index) == codes
+    assert len(pd.read_csv(out / "simulation_existing_12_grids.csv")) == 12
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "compliance_7min" in html or "7min" in html
     readme = (out / "README.txt").read_text(encoding="utf-8")
-    for word in ("posts (42 key posts", "coverage:", "staffing ('1+2+2'", "staffing_shifts.csv", "posts.gpkg"):
+    for word in ("posts (42 key posts", "coverage:", "staffing ('1+2+2'", "staffing_shifts.csv", "posts.gpkg",
+                 "simulation (", "report.html"):
         assert word in readme, word
 
 

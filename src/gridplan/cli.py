@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
     demo.add_argument("--seed", type=int, default=0, help="seed of the sample district and the plans (default: 0)")
     demo.add_argument("--grids", type=int, default=15, help="number of grids to draw (default: 15, as Guiding county's 12 -> 15)")
+    demo.add_argument("--runs", type=int, default=30, help="simulated weeks per plan in the 12 vs 15 comparison "
+                      "(default: 30)")
     loc = sub.add_parser(
         "locate",
         help="route incidents in a CSV to grid, community, street and 7123 deadline, streaming in chunks",
@@ -103,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger) -> int:
+def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger, runs: int = 30) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -199,6 +201,15 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger) -> int:
     # "1+2+2" teams on early/middle/late shifts from the sample roster, reporting to the posts
     staffing = _demo_staffing(redraw, posts, seed, out, wrote, log)
 
+    # the 12 existing grids vs the redrawn ones: simulated weeks of incidents, patrols and responses
+    sim_before, sim_after, sim_table = _demo_simulation(before, redraw, posts, staffing, patrols, seed, runs, out,
+                                                        wrote, log)
+    from .report import write_report
+
+    write_report(redraw, out / "report.html", previous=before, posts=posts, staffing=staffing, routes=patrols,
+                 simulation=sim_after)
+    wrote("report.html")
+
     o = cover.overall
     lines = [f"gridplan demo (seed={seed})", "", summary.to_string(), "", "plans:", table.to_string(), "",
              f"posts ({posts.n_posts} key posts, at least one per grid, and {posts.n_stations} liaison stations, one "
@@ -211,8 +222,12 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger) -> int:
              patrols.summary().to_string(), "",
              "staffing ('1+2+2': 1 leader, a Party member; 2 officers on different shifts; 2 workers; early/middle/"
              "late shifts; sample roster; home-to-post distance along the streets, solved exactly):",
-             staffing.summary().to_string(), "", "notes:"]
+             staffing.summary().to_string(), "",
+             f"simulation ({runs} weeks per plan; the 12 existing grids (A) vs the {redraw.n_grids} redrawn ones (B), "
+             "each with its own posts, '1+2+2' teams and patrols; B - A with a 95 % interval and Welch's p-value):",
+             sim_table.round(4).to_string(), "", "notes:"]
     lines += [f"- {n}" for n in district.notes + posts.notes + patrols.notes + staffing.notes]
+    lines += [f"- simulation, 12 grids: {n}" for n in sim_before.notes]
     lines += ["", "files:"] + [f"- {name}" for name in written]
     (out / "README.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     log.info("wrote %s", out / "README.txt")
@@ -256,6 +271,35 @@ def _demo_posts(plan, seed, out, wrote, log):  # type: ignore[no-untyped-def]
     cover.per_community.to_csv(out / "coverage_communities.csv")
     wrote("coverage_communities.csv")
     return posts, cover
+
+
+def _demo_simulation(before, after, posts, staffing, patrols, seed, runs, out, wrote, log):  # type: ignore[no-untyped-def]
+    """Demo: the 12 existing grids vs the redrawn plan over simulated weeks (KPIs, comparison, maps)."""
+    import matplotlib.pyplot as plt
+
+    from .simulate import simulate
+
+    t = time.perf_counter()
+    progress = log.isEnabledFor(logging.INFO)
+    # the existing plan gets its own posts, teams and (quicker) patrols, derived by simulate
+    sim_before = simulate(before, runs=runs, seed=seed, progress=progress)
+    sim_after = simulate(after, posts=posts, staffing=staffing, routes=patrols, runs=runs, seed=seed, progress=progress)
+    log.info("simulated %d weeks of each plan in %.1f s:\n  12 grids: %r\n  %d grids: %r", runs,
+             time.perf_counter() - t, sim_before, after.n_grids, sim_after)
+    table = sim_before.compare(sim_after)
+    table.to_csv(out / "simulation_comparison.csv")
+    wrote("simulation_comparison.csv")
+    for name, res in (("existing_12", sim_before), (f"redrawn_{after.n_grids}", sim_after)):
+        res.per_grid.to_csv(out / f"simulation_{name}_grids.csv")
+        wrote(f"simulation_{name}_grids.csv")
+    fig, axes = plt.subplots(1, 2, figsize=(16, 7.5))
+    sim_before.plot(ax=axes[0], column="compliance_7min", title="12 existing grids: face to face within 7 min")
+    sim_after.plot(ax=axes[1], column="compliance_7min",
+                   title=f"{after.n_grids} redrawn grids: face to face within 7 min")
+    fig.savefig(out / "simulation_12_15.png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    wrote("simulation_12_15.png")
+    return sim_before, sim_after, table
 
 
 def _demo_staffing(plan, posts, seed, out, wrote, log):  # type: ignore[no-untyped-def]
@@ -436,7 +480,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.propagate = False
     try:
         if args.command == "demo":
-            return _demo(Path(args.out), args.seed, args.grids, log)
+            return _demo(Path(args.out), args.seed, args.grids, log, runs=args.runs)
         if args.command == "locate":
             return _locate(args, log)
         if args.command == "report":
