@@ -137,26 +137,33 @@ def check_streets(f: dict[str, gpd.GeoDataFrame], max_segments: int = 6000, min_
     check_one_component(streets)
 
 
-def check_barriers(f: dict[str, gpd.GeoDataFrame]) -> None:
-    """Only the 3-5 bridges touch the river; only 2-4 segments cross the railway."""
+def check_barriers(
+    f: dict[str, gpd.GeoDataFrame], bridges: tuple[int, int] = (3, 5), crossings: tuple[int, int] = (2, 4)
+) -> None:
+    """Only bridges touch the river, each spanning it; few segments cross the railway.
+
+    ``bridges`` and ``crossings`` bound their numbers (the default district: 3-5 and 2-4).
+    """
     streets = f["streets"]
     water = f["river"].geometry.iloc[0]
     track = f["railway"].geometry.iloc[0]
     wet = streets.geometry.intersects(water)
     assert (streets.loc[wet, "kind"] == "bridge").all(), "a non-bridge street enters the river"
-    bridges = streets[streets["kind"] == "bridge"]
-    assert 3 <= len(bridges) <= 5
-    assert bridges.geometry.crosses(water).all(), "each bridge spans the river"
+    spans = streets[streets["kind"] == "bridge"]
+    assert bridges[0] <= len(spans) <= bridges[1]
+    assert spans.geometry.crosses(water).all(), "each bridge spans the river"
     crossing = streets.geometry.intersects(track)
-    assert 2 <= crossing.sum() <= 4, f"{crossing.sum()} streets cross the railway"
+    assert crossings[0] <= crossing.sum() <= crossings[1], f"{crossing.sum()} streets cross the railway"
 
 
-def check_people(f: dict[str, gpd.GeoDataFrame], lo: int = 200_000, hi: int = 400_000) -> None:
+def check_people(
+    f: dict[str, gpd.GeoDataFrame], lo: int = 200_000, hi: int = 400_000, points: tuple[int, int] = (20_000, 50_000)
+) -> None:
     people, outline = f["population"], f["boundary"].geometry.iloc[0]
     assert people["population"].dtype == np.int64
     assert (people["population"] >= 1).all()
     assert lo <= people["population"].sum() <= hi
-    assert 20_000 <= len(people) <= 50_000
+    assert points[0] <= len(people) <= points[1]
     assert shapely.contains(outline, people.geometry.values).all()
     assert not people.geometry.intersects(f["river"].geometry.iloc[0]).any()
     gap = shapely.STRtree(f["streets"].geometry.values).query_nearest(
@@ -165,20 +172,43 @@ def check_people(f: dict[str, gpd.GeoDataFrame], lo: int = 200_000, hi: int = 40
     assert gap.min() >= 10.0, "address points sit in blocks, set back from street centrelines"
 
 
-def check_communities(f: dict[str, gpd.GeoDataFrame]) -> None:
+def check_communities(
+    f: dict[str, gpd.GeoDataFrame],
+    n: tuple[int, int] = (10, 20),
+    n_sub: tuple[int, int] = (2, 4),
+    *,
+    rural: bool = False,
+    contiguous: bool = True,
+) -> None:
+    """Communities tile the boundary along streets, with 12-digit codes in their subdistricts.
+
+    ``rural=True`` also allows townships (镇, codes 1xx) and villages (村, codes 2xx) as
+    in a given boundary's countryside; ``contiguous=False`` allows communities holding
+    islands.
+    """
     comm, outline = f["communities"], f["boundary"].geometry.iloc[0]
-    assert 10 <= len(comm) <= 20
-    check_tiles(comm, outline)
+    assert n[0] <= len(comm) <= n[1]
+    check_tiles(comm, outline, contiguous=contiguous)
     assert comm["code"].is_unique
     assert comm["code"].str.fullmatch(r"\d{12}").all()
     assert comm["subdistrict_code"].str.fullmatch(r"\d{9}").all()
     assert (comm["code"].str[:9] == comm["subdistrict_code"]).all()
-    assert comm["code"].str.startswith(DISTRICT_CODE).all()
-    assert comm["name"].str.endswith("社区").all() and comm["name"].is_unique
-    assert comm["subdistrict"].str.endswith("街道").all()
+    assert comm["code"].str.startswith(f["boundary"]["code"].iloc[0]).all()
+    assert comm["name"].is_unique
+    if rural:
+        village = comm["name"].str.endswith("村")
+        assert (village | comm["name"].str.endswith("社区")).all()
+        assert (comm.loc[village, "code"].str[9] == "2").all() and (comm.loc[~village, "code"].str[9] == "0").all()
+        town = comm["subdistrict"].str.endswith("镇")
+        assert (town | comm["subdistrict"].str.endswith("街道")).all()
+        assert (comm.loc[town, "subdistrict_code"].str[6] == "1").all()
+    else:
+        assert comm["name"].str.endswith("社区").all()
+        assert comm["subdistrict"].str.endswith("街道").all()
     subs = comm.dissolve("subdistrict_code")
-    assert 2 <= len(subs) <= 4
-    assert (subs.geometry.geom_type == "Polygon").all(), "each subdistrict is contiguous"
+    assert n_sub[0] <= len(subs) <= n_sub[1]
+    if contiguous:
+        assert (subs.geometry.geom_type == "Polygon").all(), "each subdistrict is contiguous"
     assert (comm.groupby("subdistrict_code")["subdistrict"].nunique() == 1).all()
     # community lines run along streets or the district boundary
     lines = np.r_[f["streets"].geometry.values, shapely.get_parts(outline.boundary)]
@@ -190,13 +220,13 @@ def grid_population(f: dict[str, gpd.GeoDataFrame]) -> pd.Series:
     return j.groupby("index_right")["population"].sum().reindex(f["grids"].index, fill_value=0)
 
 
-def check_grids(f: dict[str, gpd.GeoDataFrame]) -> None:
+def check_grids(f: dict[str, gpd.GeoDataFrame], n: int = 12, *, contiguous: bool = True) -> None:
     grids, comm, outline = f["grids"], f["communities"], f["boundary"].geometry.iloc[0]
-    assert len(grids) == 12
-    check_tiles(grids, outline)
+    assert len(grids) == n
+    check_tiles(grids, outline, contiguous=contiguous)
     assert grids["code"].is_unique
     assert grids["code"].str.fullmatch(r"\d{14}").all()
-    assert grids["name"].tolist() == [f"第{i}网格" for i in range(1, 13)]
+    assert grids["name"].tolist() == [f"第{i}网格" for i in range(1, n + 1)]
     # code = community holding most of the grid's area + 2-digit sequence
     g, c = shapely.STRtree(comm.geometry.values).query(grids.geometry.values, predicate="intersects")
     area = shapely.area(shapely.intersection(grids.geometry.values[g], comm.geometry.values[c]))
@@ -384,38 +414,73 @@ def given_frames() -> dict[str, gpd.GeoDataFrame]:
     return build_sample_frames(3, boundary=_given_outline(100.0))
 
 
-def test_given_boundary_100km2():
+@functools.lru_cache(maxsize=None)
+def county_frames() -> dict[str, gpd.GeoDataFrame]:
+    """A 300 km² county: a 20 km² town in rural land."""
+    return build_sample_frames(4, boundary=_given_outline(300.0), urban_km2=20.0)
+
+
+def street_density(streets: gpd.GeoDataFrame, area: shapely.Geometry) -> float:
+    """Street km per km² inside ``area``."""
+    return float(shapely.length(shapely.intersection(streets.geometry.values, area)).sum() / area.area * 1e3)
+
+
+def test_given_boundary_100km2_is_urban_throughout():
     f = given_frames()
     outline = f["boundary"].geometry.iloc[0]
-    assert abs(outline.area - _given_outline(100.0).area) < 1e-6 * outline.area
+    assert shapely.symmetric_difference(outline, _given_outline(100.0)).area < 1e-6 * outline.area
     check_streets(f, max_segments=8000)
-    check_barriers(f)
-    check_communities(f)
+    check_barriers(f, bridges=(3, 12), crossings=(2, 12))
+    check_communities(f, n=(20, 60), n_sub=(4, 10))
+    check_grids(f)
+    check_people(f, lo=400_000, hi=1_500_000, points=(20_000, 50_000))
+    # a city everywhere: even the emptiest km² of the rim has streets
+    rim = shapely.difference(outline, outline.buffer(-1000))
+    assert street_density(f["streets"], rim) > 4.0
+
+
+def test_given_county_has_town_and_countryside():
+    f = county_frames()
+    outline = f["boundary"].geometry.iloc[0]
+    assert shapely.symmetric_difference(outline, _given_outline(300.0)).area < 1e-6 * outline.area
+    check_streets(f, min_segments=1500, max_segments=8000)
+    check_barriers(f, bridges=(3, 40), crossings=(2, 40))
+    check_communities(f, n=(8, 60), n_sub=(2, 12), rural=True)
     check_grids(f)
     people = f["population"]
-    assert shapely.contains(outline, people.geometry.values).all()
-    assert people["population"].sum() > 200_000
-    assert people["population"].dtype == np.int64 and (people["population"] >= 1).all()
+    check_people(f, lo=150_000, hi=800_000, points=(10_000, 70_000))
+    streets = f["streets"]
+    core = outline.centroid.buffer(1500)
+    countryside = shapely.difference(outline, outline.centroid.buffer(6000))
+    assert street_density(streets, core) > 5 * street_density(streets, countryside), "a town, then sparse roads"
+    assert street_density(streets, countryside) > 0.3, "the countryside has roads"
+    rural_people = people[shapely.contains(countryside, people.geometry.values)]["population"].sum()
+    per_km2 = rural_people / countryside.area * 1e6
+    assert 30 <= per_km2 <= 400, f"{per_km2:.0f} people/km² in the countryside"
+    assert people["population"].sum() > 5 * rural_people
+    assert (f["communities"]["name"].str.endswith("村")).any() and (f["communities"]["subdistrict"].str.endswith("镇")).any()
+    assert streets["name"].str.startswith("县道").any(), "county roads join the townships to the town"
 
 
 def test_given_multipolygon():
-    main = _given_outline(60.0)
+    main = _given_outline(30.0)
     c = main.centroid
-    island = shapely.Point(c.x + 9000, c.y + 9000).buffer(1800)
+    island = shapely.Point(c.x + 7000, c.y + 7000).buffer(1400)
     f = build_sample_frames(5, boundary=shapely.MultiPolygon([main, island]))
     outline = f["boundary"].geometry.iloc[0]
     assert outline.geom_type == "MultiPolygon"
     check_tiles(f["communities"], outline)
-    check_tiles(f["grids"], outline)
+    check_tiles(f["grids"], outline, contiguous=False)
     check_noded(f["streets"])
+    assert f["streets"].geometry.intersects(island).any(), "the 6 km² island has streets"
     # one connected network per part
     g = endpoint_graph(f["streets"])
-    assert nx.number_connected_components(g) <= 2
+    assert nx.number_connected_components(g) == 2
 
 
 def test_given_boundary_with_hole():
     c = _given_outline(10.0).centroid
-    square = shapely.box(c.x - 4000, c.y - 4000, c.x + 4000, c.y + 4000)
+    square = shapely.box(c.x - 3000, c.y - 3000, c.x + 3000, c.y + 3000)
     hole = shapely.Point(c.x + 1500, c.y + 1000).buffer(600)
     f = build_sample_frames(2, boundary=square.difference(hole))
     outline = f["boundary"].geometry.iloc[0]
@@ -423,8 +488,22 @@ def test_given_boundary_with_hole():
     assert not f["streets"].geometry.intersects(hole.buffer(-1)).any()
     assert not f["population"].geometry.intersects(hole).any()
     check_streets(f, min_segments=1000)
-    check_communities(f)
+    check_communities(f, n=(10, 40), n_sub=(1, 8))
     check_tiles(f["grids"], outline)
+
+
+def test_given_options():
+    outline = _given_outline(12.0)
+    f = build_sample_frames(1, boundary=outline, n_grids=15, n_communities=15, n_subdistricts=3,
+                            population=123_456, name="某区", code="123456")
+    check_grids(f, 15)
+    check_communities(f, n=(15, 15), n_sub=(3, 3))
+    assert f["population"]["population"].sum() == 123_456
+    assert f["boundary"]["name"].iloc[0] == "某区" and f["communities"]["code"].str.startswith("123456").all()
+    with pytest.raises(DataError, match="fewer than the 3 subdistricts"):
+        build_sample_frames(1, boundary=outline, n_communities=2, n_subdistricts=3)
+    with pytest.raises(DataError, match="outside the boundary"):
+        build_sample_frames(1, boundary=outline, centre=(0.0, 0.0))
 
 
 @pytest.mark.parametrize(
@@ -451,6 +530,19 @@ def test_bad_seed_and_crs_raise():
         build_sample_frames(0, boundary=_given_outline(50.0), crs="EPSG:4326")
     with pytest.raises(DataError):
         build_sample_frames(0, crs="EPSG:32648")  # the default district is EPSG:4545 only
+    with pytest.raises(DataError, match="only apply to a given boundary"):
+        build_sample_frames(0, urban_km2=10.0)
+    with pytest.raises(DataError, match="n_grids_existing"):
+        build_sample_frames(0, n_grids=0)
+
+
+def test_default_district_options():
+    f = build_sample_frames(0, n_grids=15, n_communities=15)
+    check_grids(f, 15)
+    check_communities(f, n=(15, 15))
+    base = frames(0)
+    for key in ("boundary", "streets", "population"):  # only the partitions change
+        assert_geodataframe_equal(f[key], base[key], check_less_precise=False)
 
 
 # --------------------------------------------------------------------------- the checks can fail

@@ -2227,8 +2227,7 @@ def _finish_network(lines: _Lines, poly: Any) -> tuple[_Lines, list[float]]:
 
     Returns the streets and the street length (m) of each connected component kept, largest first.
     """
-    net = _drop_near_duplicates(_node(lines))
-    net = _prune_short_dangles(net, 5.0)
+    net = _prune_short_dangles(_node(lines), 5.0)
     net = _node(_contract_short(net, poly, 8.0))
     net = _prune_short_dangles(_drop_near_duplicates(net), 5.0)
     u, v, _, xy = _topology(net.geom)
@@ -2240,27 +2239,68 @@ def _finish_network(lines: _Lines, poly: Any) -> tuple[_Lines, list[float]]:
     return _merge_chains(net), sorted(totals[keep_comp].tolist(), reverse=True)
 
 
+def _absorb_specks(faces: np.ndarray, streets: _Lines, min_area: float = 20.0) -> tuple[np.ndarray, list[float]]:
+    """Merge specks of blocks (streets crossing given subdistrict lines at a shallow angle)
+    into the neighbour across a non-street edge, so the subdistrict line moves, not a street.
+
+    Returns the blocks and the areas of the specks merged.
+    """
+    faces = faces.copy()
+    moved: list[float] = []
+    tree = shapely.STRtree(streets.geom)
+    for i in np.argsort(shapely.area(faces), kind="stable"):
+        if faces[i] is None or shapely.area(faces[i]) >= min_area:
+            if faces[i] is not None and shapely.area(faces[i]) >= min_area:
+                break
+            continue
+        live = np.flatnonzero([f is not None for f in faces])
+        cand = live[shapely.touches(faces[live], faces[i]) | shapely.intersects(faces[live], faces[i])]
+        cand = cand[cand != i]
+        if len(cand) == 0:
+            continue
+        shared = shapely.intersection(shapely.boundary(faces[cand]), faces[i].boundary)
+        near = streets.geom[tree.query(faces[i], predicate="dwithin", distance=0.05)]
+        on_street = shapely.union_all(near).buffer(0.01) if len(near) else shapely.Polygon()
+        off = shapely.length(shapely.difference(shared, on_street))
+        score = np.where(off > 0, off + 1e6, shapely.length(shared))
+        j = int(cand[int(np.argmax(score))])
+        merged = shapely.union(faces[j], faces[i])
+        if merged.geom_type != "Polygon":
+            continue
+        moved.append(float(shapely.area(faces[i])))
+        faces[j], faces[i] = merged, None
+    return np.array([f for f in faces if f is not None], dtype=object), moved
+
+
 def _drop_near_duplicates(lines: _Lines, gap: float = 3.0, overlap: float = 10.0) -> _Lines:
     """Drop segments running alongside another within ``gap`` m for more than ``overlap`` m.
 
     Streets grown independently (a township's street grid over a village road) can run a
-    metre apart; such near-duplicates make sliver blocks no real map has. Of each pair the
-    lower-priority kind (then the shorter) goes.
+    metre apart; such near-duplicates make sliver blocks no real map has. Only lines marked
+    ``editable`` are checked (against all). Of each pair the lower-priority kind (then the
+    shorter) goes.
     """
     for _ in range(3):
         geoms = lines.geom
-        i, j = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=gap)
-        sel = i < j
+        mine = np.flatnonzero(lines.editable)  # only lines marked editable are checked (the rural ones)
+        q, j = shapely.STRtree(geoms).query(geoms[mine], predicate="dwithin", distance=gap)
+        i = mine[q]
+        sel = (i != j) & ~(lines.editable[j] & (j < i))  # each pair once
         i, j = i[sel], j[sel]
         if len(i) == 0:
             return lines
-        along = shapely.length(shapely.intersection(geoms[i], shapely.buffer(geoms[j], gap, quad_segs=2)))
-        back = shapely.length(shapely.intersection(geoms[j], shapely.buffer(geoms[i], gap, quad_segs=2)))
+        length = shapely.length(geoms)
+        long = (length[i] > overlap) & (length[j] > overlap)
+        i, j = i[long], j[long]
+        used = np.unique(np.r_[i, j])
+        halo = np.empty(len(geoms), dtype=object)
+        halo[used] = shapely.buffer(geoms[used], gap, quad_segs=1)
+        along = shapely.length(shapely.intersection(geoms[i], halo[j]))
+        back = shapely.length(shapely.intersection(geoms[j], halo[i]))
         bad = np.minimum(along, back) - 2 * gap > overlap
         if not bad.any():
             return lines
         i, j = i[bad], j[bad]
-        length = shapely.length(geoms)
         worse = np.where((lines.kind[i] > lines.kind[j]) | ((lines.kind[i] == lines.kind[j]) & (length[i] < length[j])), i, j)
         keep = np.ones(len(lines), dtype=bool)
         keep[worse] = False
@@ -2608,6 +2648,8 @@ def _build_given(
         if len(ring):
             urban = _concat(urban, _Lines.of(ring, _SEC, "外环路"))
     rural = _rural_network(rng_rural, poly, core, urban, barriers, names, n_villages, n_towns)
+    urban.editable[:] = False  # the city was checked by its own steps; rural lines get the near-duplicate check
+    rural.lines.editable[:] = True
     streets, lengths = _finish_network(_concat(urban, rural.lines), poly)
 
     sub_geoms: list[Any] | None = None
@@ -2617,6 +2659,11 @@ def _build_given(
         notes += sub_notes
         extra = shapely.get_parts(shapely.boundary(np.asarray(sub_geoms, dtype=object)))
     streets, faces, outline = _close_with_boundary(streets, poly, extra)
+    if extra is not None:
+        faces, moved = _absorb_specks(faces, streets)
+        if moved:
+            notes.append(f"subdistricts: {len(moved)} specks of land under 20 m² ({sum(moved):.1f} m² in all), cut off "
+                         "where a synthetic street crosses a subdistrict line, joined the block across that line")
     rep = shapely.point_on_surface(faces)
     urban_face = shapely.contains(core, rep) if not all_urban else np.ones(len(faces), dtype=bool)
     sub_of_face = None
