@@ -16,8 +16,7 @@ How the district is built (each step is one private function below):
    enter a zone except at the 3-5 chosen bridges and 2-4 railway crossings, picked so that
    every part of the district stays reachable (:func:`_pick_crossings`).
 4. **Arterials** (:func:`_arterial_lines`): a warped grid at ~760-940 m spacing plus a
-   partial ring road, some arterials ending at a T. With a given, large boundary only an
-   urban box gets the 800 m grid; the rest gets a rural grid at ~2.5 km.
+   partial ring road, some arterials ending at a T.
 5. **Secondary and local streets** (:func:`_local_lines`): the faces of the major network
    ("superblocks") are filled with a jittered, slightly bent, locally oriented street grid
    whose spacing (95-330 m) follows the density (the checkered road pattern of
@@ -35,6 +34,20 @@ How the district is built (each step is one private function below):
 
 Everything is vectorised with shapely 2 array functions; the default district builds in
 about 2 s. Use :func:`gridplan.datasets.sample_district` rather than this module directly.
+
+**A given (real) boundary** (:func:`_build_given`) is kept as it is and filled in two zones:
+an *urban core* (:func:`_urban_core`: an irregular blob of ``urban_km2`` around the centre,
+clipped to the boundary; the whole boundary when it is small) gets steps 2-6 above with the
+core as their outline and the densities scaled to its size, closed by a ring road on its
+edge; the *rural land* around it gets villages and township seats on a terrain-like cost
+raster, joined by county roads (seat to town), township roads (town to town), village
+roads and loops between neighbouring villages, all grown as shortest paths on that raster
+and smoothed (:func:`_rural_network`), plus roads leaving the district every ~2.5 km of
+boundary; they cross the river and the railway only on bridges and level crossings.
+Subdistricts (街道 in the core, 镇 outside, or given polygons) and communities (社区 / 村)
+are contiguous unions of blocks; islands and slivers too small for streets join the
+nearest community (:func:`_link_components`). The street budget (at most 8,000 segments,
+≤ 500 villages) keeps any boundary, even a 1,600 km² county, to a few seconds.
 """
 
 from __future__ import annotations
@@ -87,7 +100,6 @@ _MAX_SEGMENTS_DEFAULT = 6000
 _MAX_SEGMENTS_GIVEN = 8000
 _MIN_GIVEN_AREA = 4e6  # m²: smaller boundaries cannot hold 12 grids of street blocks
 _MAX_PARTS = 4  # subdistricts must be contiguous and there are at most 4 of them
-_URBAN_HALF = 4600.0  # m: half-size of the urban box of 800 m arterials (given boundary)
 _CORE_PEOPLE_PER_KM2 = 18000.0  # people per km² where density == 1 (given boundary)
 
 _ARTERIAL_NAMES = (
@@ -1982,7 +1994,7 @@ def _rural_network(
     towns = _town_seats(raster.xy[villages], villages, n_towns, core)
 
     # gates: ends of urban streets on the edge of the core, each joined to its nearest rural node
-    u, v, deg, nxy = _topology(urban.geom)
+    _, _, deg, nxy = _topology(urban.geom)
     ends = shapely.points(nxy)
     gate = (deg == 1) & shapely.dwithin(ends, core.boundary, 0.05) & ~shapely.dwithin(ends, poly.boundary, 0.5)
     gates: list[tuple[int, Any]] = []
@@ -1997,7 +2009,7 @@ def _rural_network(
     exits = _exits(poly, core, barriers, raster, tree)
 
     graph = raster.graph()
-    n_comp, comp = csgraph.connected_components(graph, directed=False)
+    _, comp = csgraph.connected_components(graph, directed=False)
     sources = sorted({g for g, _ in gates})
     served = set(comp[sources].tolist()) if sources else set()
     settlement_nodes = list(dict.fromkeys(towns + villages.tolist()))

@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import numbers
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -244,11 +245,11 @@ def sample_district(
         passed = [k for k, v in given.items() if v is not None]
         if passed:
             raise DataError(f"{', '.join(passed)} only apply with boundary= (or subdistricts=); pass one or drop them")
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
             raise DataError(f"seed must be a non-negative integer, got {seed!r}")
-        if isinstance(n_grids_existing, bool) or not isinstance(n_grids_existing, int):
+        if isinstance(n_grids_existing, bool) or not isinstance(n_grids_existing, numbers.Integral):
             raise DataError(f"n_grids_existing must be a whole number >= 1, got {n_grids_existing!r}")
-        frames = _sample_frames(int(seed), n_grids_existing, n_communities)
+        frames = _sample_frames(int(seed), int(n_grids_existing), n_communities)
         layers = {k: frames[k] for k in ("boundary", "streets", "communities", "population", "grids")}
         district = District.from_frames(**layers, name=SAMPLE_NAME, code=str(frames["boundary"]["code"].iloc[0]),
                                         synthetic=True)
