@@ -64,8 +64,9 @@ def check_district(district: District, real_shape: shapely.Geometry, *, islands:
     ``real_shape`` is the boundary as given, in the district's CRS.
     """
     outline = district.shape
-    # the boundary is the real one (snapped to the 1 cm grid), never a hull or a core
-    assert shapely.hausdorff_distance(outline, real_shape) < 0.01
+    # the boundary is the real one, never a hull or a core: snapped to the 1 cm grid, then noded
+    # with the streets by snap rounding on that grid, a vertex moves by at most 2 × 0.71 cm
+    assert shapely.hausdorff_distance(outline, real_shape) < 0.015
     assert shapely.symmetric_difference(outline, real_shape).area <= 0.01 * real_shape.length
     # synthetic, and it says so everywhere
     assert district.synthetic and district.summary()["streets_are"] == "synthetic"

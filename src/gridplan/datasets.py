@@ -151,18 +151,20 @@ def sample_district(
     existing, unbalanced plan of 12 grids (the "before" of a 12 → 15 redraw).
 
     **With** ``boundary``: the boundary is kept exactly as given (multipolygons, islands,
-    holes and slivers included; coordinates snapped to 1 cm in the metric CRS) and
-    filled with synthetic content, so the result stays small enough to work with in
-    minutes whatever the boundary's size:
+    holes and slivers included; snapped to a 1 cm grid in the metric CRS, so vertices move
+    by at most 1.5 cm) and filled with synthetic content, so the result stays small enough
+    to work with in minutes whatever the boundary's size:
 
     * an **urban core** of ``urban_km2`` around ``centre``: the same kind of city as the
       default district (arterial grid, local streets, river, railway, 18,000 people/km²
-      at the peak), scaled to the core's size. By default a boundary of up to 120 km²
-      is urban throughout, a larger one (a county) gets a 30 km² county seat;
-    * **rural land** everywhere else: villages (one per ~2.2 km², at most 700) and
+      at the peak), scaled to the core's size and closed by a ring road. By default a
+      boundary of up to 120 km² is urban throughout, a larger one (a county) gets a
+      30 km² county seat;
+    * **rural land** everywhere else: villages (one per ~3 km², at most 500) and
       township seats with a small street grid, joined by winding county, township and
       village roads grown as shortest paths over a terrain-like cost surface, with loops
-      between neighbouring villages; about 100 residents per km²;
+      between neighbouring villages and roads leaving the district every ~2.5 km of
+      boundary; about 100 residents per km²;
     * subdistricts (街道 in the core, 镇 outside, or your ``subdistricts``) with
       communities (社区 / 村) inside each, tiling the boundary along streets; parts of
       the boundary too small for streets (islands, slivers) join the nearest community;
