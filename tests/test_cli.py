@@ -24,7 +24,8 @@ def test_help_and_version(capsys):
 
 def test_demo_writes_map_tables_and_layers(tmp_path):
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--seed", "0", "--quiet"]) == 0
+    # a quicker patrol search and fewer simulated weeks than the default, to keep CI short
+    assert main(["demo", "--out", str(out), "--seed", "0", "--effort", "0.2", "--runs", "10", "--quiet"]) == 0
     for name in ("district.png", "district_summary.csv", "communities.csv", "district.gpkg", "README.txt",
                  "grids_12_15.png", "plan_metrics.csv", "redraw_transfers.png", "redraw_transfers.csv",
                  "plan_partition_15.gpkg", "plan_resplit_12_to_15.gpkg", "plan_existing_12.gpkg"):
