@@ -122,6 +122,31 @@ def test_heuristic_reports_gap_to_lp_bound(small, objective):
     assert (res.posts.groupby("grid").size() >= 1).all() and len(res.posts) == 3
 
 
+def test_time_limit_caps_the_lp_bound(medium, monkeypatch):
+    """The LP relaxation that bounds a heuristic answer stays within time_limit (it had 120 s of its own)."""
+    import time
+
+    import gridplan.posts as gposts
+
+    _, plan = medium
+    deadlines = []
+    solve = gposts._solve_coverage
+
+    def spy(*args, **kwargs):
+        if kwargs.get("relax"):
+            deadlines.append(args[5])
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(gposts, "_solve_coverage", spy)
+    t0 = time.perf_counter()
+    res = place_posts(plan, 5, max_walk_m=600, method="heuristic", stations=None, time_limit=30, progress=False)
+    assert deadlines and all(d <= t0 + 30 + 0.5 for d in deadlines), (deadlines, t0)
+    assert res.params["objective_value"] <= res.params["bound"] + 1e-6
+    monkeypatch.setattr(gposts, "_LP_SECONDS", 0.0)  # no time left: no LP, the coverable demand bounds
+    res = place_posts(plan, 5, max_walk_m=600, method="heuristic", stations=None, time_limit=30, progress=False)
+    assert any("no time left" in n for n in res.notes) and res.params["bound"] >= res.params["objective_value"]
+
+
 # --------------------------------------------------------------------------- constraints and stations
 def test_grid_minimum_stations_and_ids(medium):
     district, plan = medium

@@ -1080,7 +1080,8 @@ def place_posts(
     time_limit : float, optional
         Seconds for the solver (HiGHS ``time_limit``; for p-median shared by its rounds). When
         it stops HiGHS early, the best solution found is returned with its bound and gap and
-        ``params["status"] == "time_limit"``.
+        ``params["status"] == "time_limit"``. It also caps the LP relaxation that bounds a
+        heuristic answer (otherwise given up to 120 s).
     mip_gap : float
         Relative optimality gap at which HiGHS stops (default 1e-4, HiGHS's own default: proven
         within 0.01 % of the optimum); 0 proves the optimum exactly, which on near-total coverage
@@ -1291,10 +1292,16 @@ def _place_coverage(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndar
             bound = min(coverable, max(value, float(-dual) if dual is not None and np.isfinite(dual) else coverable))
             return _Solution(chosen, status, value, bound, _gap(value, bound, True), "exact",
                              time.perf_counter() - t, detail)
-    lp = _solve_coverage(rows, p, cand_grid, k, mpg, time.perf_counter() + _LP_SECONDS, relax=True)
-    bound = min(coverable, float(-lp.fun)) if lp.x is not None and int(lp.status) == 0 else coverable
-    if not (lp.x is not None and int(lp.status) == 0):
-        notes.append(f"the LP relaxation did not finish within {_LP_SECONDS:.0f} s: the bound is the coverable demand")
+    # the LP bound gets at most _LP_SECONDS, and never more than what is left of time_limit
+    lp_seconds = _LP_SECONDS if deadline is None else min(_LP_SECONDS, deadline - time.perf_counter())
+    if lp_seconds <= 0:
+        lp = None
+        notes.append("no time left of time_limit for the LP relaxation: the bound is the coverable demand")
+    else:
+        lp = _solve_coverage(rows, p, cand_grid, k, mpg, time.perf_counter() + lp_seconds, relax=True)
+    bound = min(coverable, float(-lp.fun)) if lp is not None and lp.x is not None and int(lp.status) == 0 else coverable
+    if lp is not None and not (lp.x is not None and int(lp.status) == 0):
+        notes.append(f"the LP relaxation did not finish within {lp_seconds:.0f} s: the bound is the coverable demand")
     return _Solution(chosen, "heuristic", value, bound, _gap(value, bound, True), "heuristic",
                      time.perf_counter() - t, detail)
 
