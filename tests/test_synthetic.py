@@ -62,8 +62,8 @@ def endpoint_graph(streets: gpd.GeoDataFrame) -> nx.MultiGraph:
     a = shapely.get_coordinates(shapely.get_point(geoms, 0))
     b = shapely.get_coordinates(shapely.get_point(geoms, -1))
     g = nx.MultiGraph()
-    for i, (p, q) in enumerate(zip(map(tuple, a), map(tuple, b))):
-        g.add_edge(p, q, key=i)
+    for i, (p, q, length) in enumerate(zip(map(tuple, a), map(tuple, b), shapely.length(geoms))):
+        g.add_edge(p, q, key=i, length=float(length))
     return g
 
 

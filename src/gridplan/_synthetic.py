@@ -902,7 +902,7 @@ def _major_streets(
     for bar, other, stem, kind in ((barriers.river, barriers.rail, "滨河", _SEC), (barriers.rail, barriers.river, "铁路", _LOC)):
         edge = shapely.difference(shapely.intersection(bar.zone.exterior, poly), other.zone)
         pieces = shapely.get_parts(edge)
-        pieces = pieces[shapely.get_type_id(pieces) == 1]
+        pieces = pieces[(shapely.get_type_id(pieces) == 1) & (shapely.length(pieces) > 0)]
         if len(pieces) == 0:
             continue
         mids = shapely.line_interpolate_point(pieces, 0.5, normalized=True)
@@ -1792,7 +1792,12 @@ def _segment_ok(seg: Any, poly: Any, blocked: Any) -> bool:
 def _add_crossings(
     rng: np.random.Generator, raster: _Raster, poly: Any, core: Any, barriers: _Barriers, names: list[str]
 ) -> None:
-    """Bridges and level crossings every 3-4 km where the river and railway run through rural land."""
+    """Bridges and level crossings where the river and railway run through rural land.
+
+    Places are tried every 250 m along each rural stretch; valid ones (straight across, both
+    approaches on free land) are kept at least 3 km (river) / 4 km (railway) apart, so even a
+    short stretch gets one. Unused crossings are never built.
+    """
     from scipy.spatial import cKDTree
 
     if raster.n == 0:
@@ -1805,7 +1810,10 @@ def _add_crossings(
         for piece in shapely.get_parts(shapely.intersection(bar.line, rural)):
             if shapely.get_type_id(piece) != 1:
                 continue
-            for s in np.arange(rng.uniform(0.3, 1.0) * step, piece.length, step):
+            taken: list[float] = []
+            for s in np.arange(rng.uniform(0.0, 250.0), piece.length, 250.0):
+                if any(abs(s - t) < step for t in taken):
+                    continue
                 p = piece.interpolate(s)
                 at = bar.line.line_locate_point(p)
                 a, b = bar.line.interpolate(at - 5.0), bar.line.interpolate(at + 5.0)
@@ -1829,6 +1837,7 @@ def _add_crossings(
                 name = names[len(raster.special) % len(names)] if label == "river" else "铁路道口"
                 cost = 3.0 * (app_a.length + span.length + app_b.length) + 2.0 * raster.cell
                 raster.add_edge(int(na), int(nb), cost, [(app_a, -1, ""), (span, kind, name), (app_b, -1, "")])
+                taken.append(float(s))
 
 
 def _link_raster_components(raster: _Raster, poly: Any, blocked: Any) -> None:
@@ -1967,12 +1976,17 @@ def _rural_network(
     poly: Any,
     core: Any,
     urban: _Lines,
+    ring: np.ndarray,
     barriers: _Barriers,
     names: _NamePool,
     n_villages: int,
     n_towns: int,
 ) -> _Rural:
-    """Villages and township seats on rural land, joined to the urban core and each other by winding roads."""
+    """Villages and township seats on rural land, joined to the urban core and each other by winding roads.
+
+    Roads start at the ends of the city's streets on the edge of the core (gates), or, for
+    land no such end reaches, at the nearest point of the ring road ``ring``.
+    """
     from scipy.spatial import cKDTree
 
     empty = _Rural(_Lines.of([], _LOC, _UNNAMED), np.zeros((0, 2)), np.zeros(0), np.zeros(0))
@@ -1997,19 +2011,52 @@ def _rural_network(
     _, _, deg, nxy = _topology(urban.geom)
     ends = shapely.points(nxy)
     gate = (deg == 1) & shapely.dwithin(ends, core.boundary, 0.05) & ~shapely.dwithin(ends, poly.boundary, 0.5)
-    gates: list[tuple[int, Any]] = []
-    if gate.any():
-        dist, near = tree.query(nxy[gate], k=1)
-        for (gx, gy), dd, nn in zip(nxy[gate], dist, near):
-            seg = shapely.LineString([(gx, gy), raster.xy[nn]])
-            if dd <= 2.0 * raster.cell and poly.covers(seg) and not seg.intersects(barriers.zones):
-                if shapely.intersection(seg, core).length < 0.05:
-                    gates.append((int(nn), seg))
-
     exits = _exits(poly, core, barriers, raster, tree)
-
     graph = raster.graph()
     _, comp = csgraph.connected_components(graph, directed=False)
+
+    def connector(g: np.ndarray, node: int, reach: float) -> Any:
+        seg = shapely.LineString([g, raster.xy[node]])
+        if seg.length <= reach and poly.covers(seg) and not seg.intersects(barriers.zones):
+            if shapely.intersection(seg, core).length < 0.05:
+                return seg
+        return None
+
+    gates: list[tuple[int, Any]] = []
+    gate_xy = nxy[gate]
+    if len(gate_xy):
+        _, near = tree.query(gate_xy, k=1)
+        for g, nn in zip(gate_xy, near):
+            seg = connector(g, int(nn), 2.0 * raster.cell)
+            if seg is not None:
+                gates.append((int(nn), seg))
+        # a piece of rural land the nearest-node gates miss (cut off by the river or the
+        # railway) takes the nearest gate on its side
+        reached = {int(comp[n]) for n, _ in gates}
+        wanted = {int(comp[n]) for n in villages.tolist() + [x for x, _ in exits]}
+        for c in sorted(wanted - reached):
+            members = np.flatnonzero(comp == c)
+            dist, k = cKDTree(raster.xy[members]).query(gate_xy, k=1)
+            found = False
+            for gi in np.argsort(dist, kind="stable")[:5]:
+                seg = connector(gate_xy[gi], int(members[k[gi]]), 3.0 * raster.cell)
+                if seg is not None:
+                    gates.append((int(members[k[gi]]), seg))
+                    found = True
+                    break
+            if not found and len(ring):
+                pts = shapely.points(raster.xy[members])
+                qi, ri = shapely.STRtree(ring).query_nearest(pts, max_distance=3.0 * raster.cell, all_matches=False)
+                if len(qi):
+                    d2 = shapely.distance(pts[qi], ring[ri])
+                    for t in np.argsort(d2, kind="stable")[:5]:
+                        node = int(members[qi[t]])
+                        a = shapely.line_interpolate_point(ring[ri[t]], shapely.line_locate_point(ring[ri[t]], pts[qi[t]]))
+                        seg = connector(shapely.get_coordinates(a)[0], node, 3.0 * raster.cell)
+                        if seg is not None:
+                            gates.append((node, seg))
+                            break
+
     sources = sorted({g for g, _ in gates})
     served = set(comp[sources].tolist()) if sources else set()
     settlement_nodes = list(dict.fromkeys(towns + villages.tolist()))
@@ -2078,7 +2125,8 @@ def _rural_network(
     unreached = int(np.isin(remaining, settlement_nodes).sum())
     _village_loops(rng, raster, settlement_nodes, comp, spacing, used, edges_of, mark)
 
-    lines = _raster_lines(raster, used, used_name)
+    pinned = np.array([g for g, _ in gates + exits] + towns, dtype=np.int64)  # connectors end there
+    lines = _raster_lines(raster, used, used_name, pinned)
     kinds = {0: _ART, 1: _SEC, 2: _LOC}
     node_cls = np.full(raster.n, 9, dtype=np.int64)
     node_name = np.full(raster.n, "", dtype=object)
@@ -2149,14 +2197,19 @@ def _village_loops(
                 mark(path, 2, _UNNAMED)
 
 
-def _raster_lines(raster: _Raster, used: np.ndarray, used_name: np.ndarray) -> _Lines:
-    """The used raster edges as smoothed polylines between junctions (crossings and links kept straight)."""
+def _raster_lines(raster: _Raster, used: np.ndarray, used_name: np.ndarray, pinned: np.ndarray) -> _Lines:
+    """The used raster edges as smoothed polylines between junctions (crossings and links kept straight).
+
+    ``pinned`` nodes (where connectors and township streets attach) end chains, so smoothing
+    never moves a road off them.
+    """
     kinds = {0: _ART, 1: _SEC, 2: _LOC}
     edges = np.flatnonzero(used >= 0)
     special = np.array([bool(raster.special[e]) for e in edges], dtype=bool)
     plain = edges[~special]
     deg = np.bincount(np.r_[raster.eu[edges], raster.ev[edges]], minlength=raster.n)
     brk = deg != 2
+    brk[pinned] = True
     brk[raster.eu[edges[special]]] = True
     brk[raster.ev[edges[special]]] = True
     inc: dict[int, list[int]] = {}
@@ -2239,7 +2292,8 @@ def _finish_network(lines: _Lines, poly: Any) -> tuple[_Lines, list[float]]:
 
     Returns the streets and the street length (m) of each connected component kept, largest first.
     """
-    net = _prune_short_dangles(_node(lines), 5.0)
+    net = _node(_snap_dangles(_node(lines), 1.0))
+    net = _prune_short_dangles(net, 5.0)
     net = _node(_contract_short(net, poly, 8.0))
     net = _prune_short_dangles(_drop_near_duplicates(net), 5.0)
     u, v, _, xy = _topology(net.geom)
@@ -2249,6 +2303,41 @@ def _finish_network(lines: _Lines, poly: Any) -> tuple[_Lines, list[float]]:
     keep_comp = totals >= min(1000.0, totals.max())
     net = net.take(keep_comp[comp])
     return _merge_chains(net), sorted(totals[keep_comp].tolist(), reverse=True)
+
+
+def _snap_dangles(lines: _Lines, tol: float) -> _Lines:
+    """Move street ends that stop within ``tol`` m of another street onto it.
+
+    The city's clean-up moves street ends by a few centimetres after the rural roads were
+    anchored to them; without this the two would miss each other by that much.
+    """
+    u, v, deg, xy = _topology(lines.geom)
+    free = np.flatnonzero(deg == 1)
+    if len(free) == 0:
+        return lines
+    pts = shapely.points(xy[free])
+    qi, si = shapely.STRtree(lines.geom).query(pts, predicate="dwithin", distance=tol)
+    own = (u[si] == free[qi]) | (v[si] == free[qi])
+    qi, si = qi[~own], si[~own]
+    if len(qi) == 0:
+        return lines
+    dist = shapely.distance(pts[qi], lines.geom[si])
+    order = np.lexsort((dist, qi))
+    first = np.r_[True, qi[order][1:] != qi[order][:-1]]
+    qi, si = qi[order][first], si[order][first]
+    target = shapely.get_coordinates(shapely.line_interpolate_point(
+        lines.geom[si], shapely.line_locate_point(lines.geom[si], pts[qi])))
+    move = dict(zip(free[qi].tolist(), map(tuple, target)))
+    geoms = lines.geom.copy()
+    for e in np.flatnonzero(np.isin(u, list(move)) | np.isin(v, list(move))):
+        c = shapely.get_coordinates(geoms[e]).copy()
+        if int(u[e]) in move:
+            c[0] = move[int(u[e])]
+        if int(v[e]) in move:
+            c[-1] = move[int(v[e])]
+        geoms[e] = shapely.LineString(c)
+    out = _Lines(geoms, lines.kind, lines.name, lines.editable)
+    return out.take(shapely.length(out.geom) > 0)
 
 
 def _absorb_specks(faces: np.ndarray, streets: _Lines, min_area: float = 20.0) -> tuple[np.ndarray, list[float]]:
@@ -2313,9 +2402,30 @@ def _drop_near_duplicates(lines: _Lines, gap: float = 3.0, overlap: float = 10.0
         if not bad.any():
             return lines
         i, j = i[bad], j[bad]
-        worse = np.where((lines.kind[i] > lines.kind[j]) | ((lines.kind[i] == lines.kind[j]) & (length[i] < length[j])), i, j)
+        worse = np.unique(np.where(
+            (lines.kind[i] > lines.kind[j]) | ((lines.kind[i] == lines.kind[j]) & (length[i] < length[j])), i, j))
         keep = np.ones(len(lines), dtype=bool)
         keep[worse] = False
+        # a near-duplicate goes only if the network stays connected without it
+        u, v, _, xy = _topology(geoms)
+        label = _components(u[keep], v[keep], len(xy))
+        has_other = np.bincount(np.r_[u[keep], v[keep]], minlength=len(xy)) > 0
+        parent = {int(c): int(c) for c in np.unique(label)}
+
+        def find(a: int) -> int:
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            return a
+
+        for e in worse:
+            if has_other[u[e]] and has_other[v[e]]:
+                a, b = find(int(label[u[e]])), find(int(label[v[e]]))
+                if a != b:
+                    parent[a] = b
+                    keep[e] = True
+        if keep.all():
+            return lines
         lines = lines.take(keep)
     return lines
 
@@ -2653,13 +2763,17 @@ def _build_given(
     major = _major_streets(rng_art, core, density, core_barriers, names)
     local = _local_lines(rng_local, core, density, major, core_barriers, names, (0.0, max(500.0, urban_budget - len(major))))
     urban = _edit_locals(rng_edit, core, density, _concat(major, local), core_barriers, names)
+    ring = np.zeros(0, dtype=object)
     if not all_urban:  # a ring road along the edge of the city closes its outermost blocks
         edge = shapely.difference(core.boundary, shapely.union(poly.boundary.buffer(0.05), barriers.zones))
         ring = shapely.get_parts(shapely.line_merge(edge) if edge.geom_type == "MultiLineString" else edge)
         ring = ring[(shapely.get_type_id(ring) == 1) & (shapely.length(ring) > 20.0)]
-        if len(ring):
-            urban = _concat(urban, _Lines.of(ring, _SEC, "外环路"))
-    rural = _rural_network(rng_rural, poly, core, urban, barriers, names, n_villages, n_towns)
+        # only pieces the city's streets reach (a piece between the river and the railway may not)
+        ring = ring[np.isin(np.arange(len(ring)), shapely.STRtree(urban.geom).query(
+            ring, predicate="dwithin", distance=0.05)[0])]
+    rural = _rural_network(rng_rural, poly, core, urban, ring, barriers, names, n_villages, n_towns)
+    if len(ring):
+        urban = _concat(urban, _Lines.of(ring, _SEC, "外环路"))
     urban.editable[:] = False  # the city was checked by its own steps; rural lines get the near-duplicate check
     rural.lines.editable[:] = True
     streets, lengths = _finish_network(_concat(urban, rural.lines), poly)
