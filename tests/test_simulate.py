@@ -171,6 +171,8 @@ def test_groupings_add_up_and_ledger_is_consistent(study):
     disp = run0[~run0["source"].isin(["patrol", "grid_staff"])]
     assert res.runs.loc[0, "compliance_7min"] == pytest.approx((disp["face_to_face_min"] <= 7).mean())
     assert res.runs.loc[0, "compliance_all"] == pytest.approx(run0["deadline_met"].mean())
+    assert res.runs.loc[0, "compliance_7min"] == pytest.approx(disp["respond_met"].mean())
+    assert run0.loc[run0["source"].isin(["patrol", "grid_staff"]), "respond_met"].all()
     small = run0[run0["severity"] == "small"]
     assert res.runs.loc[0, "compliance_1d"] == pytest.approx((small["resolution_h"] <= 24).mean())
 

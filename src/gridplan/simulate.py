@@ -623,6 +623,7 @@ def _run(ctx: _Context, seed: np.random.SeedSequence, keep: bool) -> dict[str, A
             "type": a["type"], "pool": pool, "loc": loc, "u": a["u"], "occurred": a["t"], "discovered": discovered,
             "arrived": arrive, "resolved": resolved, "severity": a["sev"], "source": src, "grid": grid,
             "community": comm, "shift": period, "responder": responder, "deadline_met": found & met,
+            "respond_met": found & np.isfinite(arrive) & ff_ok,
         }
     return out
 
@@ -681,7 +682,10 @@ class SimulationResult:
         closed within their limit), ``compliance_all``.
     incidents : GeoDataFrame
         Every case of the first run(s) (``keep_incidents``): a ledger (台账) with times as
-        timestamps from ``start``.
+        timestamps from ``start``; ``respond_met`` says the case was face to face within the
+        response limit (7 minutes; at once for cases found by patrols or staff), ``deadline_met``
+        that it was closed within the limit of its level (1 / 2 / 3 days). The problem type is
+        the ``"type"`` column (``ledger["type"]``: ``ledger.type`` is the geometry type).
     plan, posts, staffing, routes
         What was simulated (derived ones included).
     params : dict
@@ -1160,6 +1164,7 @@ def _ledger(ctx: _Context, cases: dict[str, np.ndarray], run: int, model: Incide
         "discovery_min": cases["discovered"] - cases["occurred"],
         "face_to_face_min": cases["arrived"] - cases["discovered"],
         "resolution_h": (cases["resolved"] - cases["discovered"]) / 60.0,
+        "respond_met": cases["respond_met"],
         "deadline_met": cases["deadline_met"],
     })
     for c in ("discovery_min", "face_to_face_min", "resolution_h"):
