@@ -731,17 +731,8 @@ class SimulationResult:
         sums, index = self._groups[by]
         k = _kpis(sums, self._days, self._names)  # each (runs, groups)
         if not ci:
-            with np.errstate(invalid="ignore"):
-                import warnings
-
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    return pd.DataFrame({name: np.nanmean(v, axis=0) for name, v in k.items()}, index=index)
-        cols = {}
-        for name, v in k.items():
-            cols[name] = _interval(v, level)
-        frame = pd.concat({name: pd.DataFrame(c, index=index) for name, c in cols.items()}, axis=1)
-        return frame
+            return pd.DataFrame({name: _interval(v, level)["mean"] for name, v in k.items()}, index=index)
+        return pd.concat({name: pd.DataFrame(_interval(v, level), index=index) for name, v in k.items()}, axis=1)
 
     @property
     def per_grid(self) -> pd.DataFrame:
