@@ -228,6 +228,9 @@ def test_every_boundary_form_gives_the_same_district():
         for key in LAYERS:
             assert_geodataframe_equal(getattr(other, key), getattr(d, key), check_less_precise=False)
     assert sample_district(0, boundary=metric).name.startswith("方区")
+    reused = sample_district(0, boundary=d)  # a district with streets: only its outline is used
+    assert any("only the outline of the given district was used" in s for s in reused.notes)
+    assert shapely.hausdorff_distance(reused.shape, d.shape) < 0.015
 
 
 def test_different_seeds_differ_inside_one_boundary():

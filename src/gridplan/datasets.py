@@ -182,6 +182,7 @@ def sample_district(
     boundary : District, GeoDataFrame, GeoSeries or shapely (Multi)Polygon, optional
         The real outline, in any CRS :meth:`District.from_frames` reads (lon/lat in
         WGS84, CGCS2000, GCJ-02, BD-09, or metres); a shapely geometry needs ``crs=``.
+        Of a District only the outline is used (the notes say so if it had other layers).
     crs : CRS-like, optional
         What the coordinates of ``boundary`` and ``subdistricts`` are in where their tags
         do not say it, as in :meth:`District.from_frames`: ``"GCJ-02"`` for Amap/Tencent
@@ -270,6 +271,8 @@ def sample_district(
         base.notes.append(f"boundary: the union of the {len(sub_frame)} given subdistricts")
     else:
         base = _boundary_district(boundary, crs=crs, metric_crs=metric_crs, repair=repair)
+    ignored = [k for k in ("streets", "communities", "population", "grids")
+               if isinstance(boundary, District) and len(getattr(boundary, k))]
     sub_geoms = sub_names = None
     if sub_frame is not None:
         subs = District.from_frames(sub_frame, crs=crs, metric_crs=base.crs, repair=repair).boundary
@@ -286,6 +289,9 @@ def sample_district(
     label = f"{base.name or 'district'} ({SYNTHETIC_TAG})"
     district = District.from_frames(**layers, metric_crs=base.crs, name=label, code=base.code, synthetic=True)
     district.source_crs = base.source_crs
+    if ignored:
+        notes.append(f"only the outline of the given district was used; its {', '.join(ignored)} were replaced "
+                     "by synthetic ones")
     district.notes = base.notes + notes + [
         f"seed={seed}: same seed, same district; nothing here but the boundary"
         + (" and the subdistrict polygons" if sub_frame is not None else "") + " is real"]
