@@ -222,13 +222,32 @@ def test_partition_properties(case, k, seed):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GridplanWarning)  # cells cut at sharp corners may be islands
         units = build_units(district, "cells", cell_size=150, weight={"population": 0.8, "area": 0.2})
-    plan = partition(district, k, units=units, seed=seed, tolerance=0.05)
-    check_plan(plan, k, 0.05)  # many light cells: balance within 5 % is always reachable
+    w = units.frame["weight"].to_numpy(float)
+
+    def light(n: int) -> bool:  # no cell holds more than a third of a grid's workload
+        return w.max() <= w.sum() / n / 3
+
+    def balanced_or_refused(make, n):  # noqa: ANN001, ANN202
+        if light(n):
+            out = make()
+            check_plan(out, n, 0.05)  # many light cells: balance within 5 % is reachable
+            return out
+        try:  # a heavy cell (a dense cluster in a small district) may make ±5 % unreachable
+            out = make()
+        except InfeasibleError as exc:
+            assert "±5.0%" in str(exc)
+            return None
+        check_plan(out, n, 0.05)
+        return out
+
+    plan = balanced_or_refused(lambda: partition(district, k, units=units, seed=seed, tolerance=0.05), k)
+    if plan is None:
+        return
     again = partition(district, k, units=units, seed=seed, tolerance=0.05)
     assert np.array_equal(plan.labels, again.labels)
-    new = resplit(plan, k + 1, seed=seed, tolerance=0.05)
-    check_plan(new, k + 1, 0.05)
-    assert len(new.units) == len(plan.units)
+    new = balanced_or_refused(lambda: resplit(plan, k + 1, seed=seed, tolerance=0.05), k + 1)
+    if new is not None:
+        assert len(new.units) == len(plan.units)
 
 
 def test_sample_district_regression():

@@ -167,6 +167,8 @@ def read_carp(path):
 
 
 def proven_optima():
+    if not (BENCH / "optima.csv").is_file():  # the benchmark instances live in ../shared/bench
+        return [pytest.param(None, 0, 0.0, marks=pytest.mark.skip(reason=f"benchmark instances not found in {BENCH}"))]
     table = pd.read_csv(BENCH / "optima.csv")
     return [(r.instance, int(r.k), float(r.optimum_high)) for r in table.itertuples() if r.status == "optimal"]
 

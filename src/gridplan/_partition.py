@@ -1280,6 +1280,8 @@ class _Search:
             viol = [p for p in range(self.k) if W[p] > hi or W[p] < lo]
             if not viol:
                 return True
+            if time.perf_counter() > self.deadline:
+                break
             viol.sort(key=lambda p: (-max(W[p] - hi, lo - W[p]), p))
             improved = False
             for p in viol:
@@ -1319,6 +1321,8 @@ class _Search:
         while stack:
             part, wp, frontier, seen = stack.pop()
             budget[0] -= 1
+            if budget[0] % 1024 == 0 and time.perf_counter() > self.deadline:
+                budget[0] = -1  # out of time: give up like an exhausted budget
             if budget[0] < 0:
                 return None
             if lo <= wp <= hi:
@@ -1391,6 +1395,8 @@ class _Search:
         left = [budget]
         for size in range(1, max_parts):
             for extra in _combinations(near, size):
+                if time.perf_counter() > self.deadline:
+                    return False
                 total = W[p] + sum(W[q] for q in extra)
                 r = size + 1
                 if not r * lo <= total <= r * hi:
@@ -1439,6 +1445,8 @@ class _Search:
             viol = [p for p in range(self.k) if W[p] > hi or W[p] < lo]
             if not viol:
                 return True
+            if time.perf_counter() > self.deadline:
+                return False
             improved = False
             adjp = self.part_graph()
             viol.sort(key=lambda p: -max(W[p] - hi, lo - W[p]))

@@ -281,10 +281,22 @@ def _demo_simulation(before, after, posts, staffing, patrols, seed, runs, out, w
 
     from .simulate import simulate
 
+    from .datasets import sample_roster
+    from .posts import place_posts
+    from .routes import balance_routes
+    from .staffing import assign_staff
+
     t = time.perf_counter()
     progress = log.isEnabledFor(logging.INFO)
-    # the existing plan gets its own posts, teams and (quicker) patrols, derived by simulate
-    sim_before = simulate(before, runs=runs, seed=seed, progress=progress)
+    # the existing plan gets its own posts (Guiding's ratio, 42 for 15 grids), teams and quicker patrols
+    posts12 = place_posts(before, max(before.n_grids, round(42 * before.n_grids / 15)), mip_gap=1e-3, time_limit=10,
+                          seed=seed, progress=False)
+    staff12 = assign_staff(before, sample_roster(before, seed=seed), posts=posts12, seed=seed)
+    routes12 = balance_routes(before, chiefs_per_grid=2, posts=posts12, effort=0.05, seed=seed, progress=False)
+    sim_before = simulate(before, posts=posts12, staffing=staff12, routes=routes12, runs=runs, seed=seed,
+                          progress=progress)
+    sim_before.notes.insert(0, f"posts: {posts12.n_posts} ({posts12.params['status']}, gap {posts12.params['gap']:.2%},"
+                               " 10 s); patrols at effort 0.05")
     sim_after = simulate(after, posts=posts, staffing=staffing, routes=patrols, runs=runs, seed=seed, progress=progress)
     log.info("simulated %d weeks of each plan in %.1f s:\n  12 grids: %r\n  %d grids: %r", runs,
              time.perf_counter() - t, sim_before, after.n_grids, sim_after)
