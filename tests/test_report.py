@@ -343,18 +343,27 @@ def test_cli_report_end_to_end(small, tmp_path):
     s["posts"].to_file(tmp_path / "posts.gpkg")
     s["routes"].to_file(tmp_path / "patrols.gpkg")
     s["district"].to_file(tmp_path / "district.gpkg")
+    s["staffing"].to_file(tmp_path / "staffing.gpkg")
+    s["sim"].to_file(tmp_path / "sim.gpkg")
     out = tmp_path / "report.html"
     assert main(["report", str(tmp_path / "plan.gpkg"), "--out", str(out), "--previous", str(tmp_path / "old.gpkg"),
                  "--posts", str(tmp_path / "posts.gpkg"), "--routes", str(tmp_path / "patrols.gpkg"),
+                 "--staffing", str(tmp_path / "staffing.gpkg"), "--simulation", str(tmp_path / "sim.gpkg"),
                  "--streets", str(tmp_path / "district.gpkg"), "--top", "3", "--quiet"]) == 0
     page = _Page(out.read_text(encoding="utf-8"))
-    assert page.sections == ["summary", "grids", "rankings", "change", "posts", "patrols"]
+    assert page.sections == ["summary", "grids", "rankings", "change", "posts", "staffing", "patrols", "simulation"]
+    # the saved staffing and simulation give the same sections as the objects in memory
+    direct = _Page(plan_report(s["plan"], staffing=s["staffing"], simulation=s["sim"], top=3))
+    for caption in ("Staffing", "Key figures", "Per grid", "Lowest compliance: 3 grids"):
+        assert page.table(caption).rows == direct.table(caption).rows, caption
     t = page.grid_table()
     g = s["plan"].grids.set_index("code")
     assert list(t.index) == list(g.index)
     assert list(t["population"]) == [f"{v:,.0f}" for v in g["population"]]
     lengths = s["routes"].routes.groupby("grid")["length"].max().reindex(g.index)
     assert list(t["longest patrol km"]) == [_km(v / 1000) for v in lengths]
+    teams = s["staffing"].teams.reindex(g.index)
+    assert list(t["staff"]) == [f"{v:,.0f}" for v in teams["size"]]
     cover = s["posts"].coverage().per_grid["share"].reindex(g.index)  # posts read with their streets
     assert list(t["covered (15 min walk)"]) == [f"{100 * v:.1f} %" for v in cover]
     assert set(t["communities"]) <= {"东社区", "西社区", "东社区, 西社区"}  # names from the district
@@ -365,7 +374,27 @@ def test_cli_report_end_to_end(small, tmp_path):
     assert main(["report", str(tmp_path / "plan.gpkg"), "--out", str(tmp_path / "alone.html"), "--quiet"]) == 0
     alone = _Page((tmp_path / "alone.html").read_text(encoding="utf-8"))
     assert alone.sections == ["summary", "grids", "rankings"]
-    assert dict(alone.table("Plan").rows)["streets, communities, population"].startswith("not known")
+    # the saved plan remembers that its district's data were given, not generated
+    assert dict(alone.table("Plan").rows)["streets, communities, population"] == "as given"
+
+
+def test_saved_plan_of_a_synthetic_district_says_synthetic(tmp_path):
+    district = District.from_frames(**metric_layers(), synthetic=True)
+    plan = partition(district, 2, seed=0)
+    assert plan.synthetic and "synthetic streets" in repr(plan)
+    ax = plan.plot()
+    assert ax.get_title().endswith("synthetic streets")
+    plan.to_file(tmp_path / "plan.gpkg")
+    back = GridPlan.read_file(tmp_path / "plan.gpkg")
+    assert back.synthetic is True and back.params["synthetic"] is True and "synthetic streets" in repr(back)
+    assert main(["report", str(tmp_path / "plan.gpkg"), "--out", str(tmp_path / "r.html"), "--quiet"]) == 0
+    facts = dict(_Page((tmp_path / "r.html").read_text(encoding="utf-8")).table("Plan").rows)
+    assert facts["streets, communities, population"].startswith("synthetic")
+    # a plan saved before gridplan kept the flag: not known
+    del back.params["synthetic"]
+    assert back.synthetic is None and "synthetic" not in repr(back)
+    facts = dict(_Page(plan_report(back)).table("Plan").rows)
+    assert facts["streets, communities, population"].startswith("not known")
 
 
 def test_cli_report_errors(small, tmp_path, capsys, monkeypatch):
@@ -377,6 +406,10 @@ def test_cli_report_errors(small, tmp_path, capsys, monkeypatch):
     assert main(["report", str(tmp_path / "plan.gpkg"), "--out", str(tmp_path / "r.html"),
                  "--routes", str(tmp_path / "plan.gpkg")]) == 2
     assert "has no 'routes' layer" in capsys.readouterr().err
+    for option, kind in (("--simulation", "SimulationResult"), ("--staffing", "Staffing")):
+        assert main(["report", str(tmp_path / "plan.gpkg"), "--out", str(tmp_path / "r.html"),
+                     option, str(tmp_path / "plan.gpkg")]) == 2
+        assert f"holds a gridplan 'GridPlan', not a '{kind}'" in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
 
 

@@ -70,13 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a self-contained HTML report of a plan (summary, per-grid table, rankings, maps)",
         description="Write one HTML page about a plan saved by GridPlan.to_file: its summary and metrics, a "
         "per-grid table, rankings, maps as embedded images, and, when given, the change from a previous plan, "
-        "key posts and patrols per grid. The page loads nothing from the internet.",
+        "key posts, staffing, patrols per grid and simulation KPIs. The page loads nothing from the internet.",
     )
     rep.add_argument("plan", help="the plan (.gpkg written by GridPlan.to_file or `gridplan demo`)")
     rep.add_argument("--out", required=True, help="HTML file to write")
     rep.add_argument("--previous", default=None, help="the plan it replaces (.gpkg), for the change table (e.g. 12 -> 15)")
     rep.add_argument("--posts", default=None, help="key posts (.gpkg written by Posts.to_file)")
     rep.add_argument("--routes", default=None, help="patrols (.gpkg written by RoutePlan.to_file, its 'routes' layer)")
+    rep.add_argument("--staffing", default=None, help="teams per grid (.gpkg written by Staffing.to_file)")
+    rep.add_argument("--simulation", default=None, help="simulation KPIs (.gpkg written by SimulationResult.to_file, "
+                     "e.g. by `gridplan simulate`)")
     rep.add_argument("--streets", default=None, help="the district (.gpkg written by District.to_file, or a file with "
                      "boundary/streets/communities layers): streets on the maps, community names, post coverage")
     rep.add_argument("--title", default=None, help="page title (default: district name and number of grids)")
@@ -392,7 +395,8 @@ def _report(args: argparse.Namespace, log: logging.Logger) -> int:
     from .errors import DataError
     from .grids import GridPlan
     from .posts import Posts
-    from .report import write_report
+    from .report import read_simulation, write_report
+    from .staffing import Staffing
 
     plan = GridPlan.read_file(args.plan)
     district = None
@@ -412,8 +416,10 @@ def _report(args: argparse.Namespace, log: logging.Logger) -> int:
         if "routes" not in layers:
             raise DataError(f"{args.routes} has no 'routes' layer (it has {layers}); write patrols with RoutePlan.to_file")
         routes = gpd.read_file(args.routes, layer="routes")
-    out = write_report(plan, args.out, previous=previous, posts=posts, routes=routes, title=args.title,
-                       interactive=args.interactive, top=args.top)
+    staffing = Staffing.read_file(args.staffing) if args.staffing else None
+    simulation = read_simulation(args.simulation) if args.simulation else None
+    out = write_report(plan, args.out, previous=previous, posts=posts, staffing=staffing, routes=routes,
+                       simulation=simulation, title=args.title, interactive=args.interactive, top=args.top)
     log.info("wrote %s (%.0f kB)", out, out.stat().st_size / 1024)
     return 0
 

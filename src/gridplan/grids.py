@@ -155,8 +155,10 @@ class GridPlan:
     adjacency : scipy.sparse.csr_matrix
         Units' shared boundary lengths (m).
     params : dict
-        Everything that made the plan (method, n_grids, tolerance, seed, weight, ...).
+        Everything that made the plan (method, n_grids, tolerance, seed, weight, ``synthetic``, ...).
     notes : list of str
+    synthetic : bool or None
+        The district's streets, communities and population were generated (see the property).
     district : District or None
         The district the plan was cut from (set by :func:`partition`, :func:`resplit` and
         :meth:`from_district_grids`; not stored by :meth:`to_file`). Patrol routing uses its streets.
@@ -277,13 +279,24 @@ class GridPlan:
         m = self.metrics()
         return (f"<GridPlan {m['n_grids']} grids of {m['n_units']} {self.params.get('units', 'units')}, "
                 f"balance {m['balance_min']:.3f}-{m['balance_max']:.3f}, PP mean {m['pp_mean']:.3f}, "
-                f"{'contiguous' if m['contiguous'] else 'NOT contiguous'}>")
+                f"{'contiguous' if m['contiguous'] else 'NOT contiguous'}"
+                f"{', synthetic streets' if self.synthetic else ''}>")
+
+    @property
+    def synthetic(self) -> bool | None:
+        """True when the plan was cut from a synthetic district (generated streets, communities and
+        population, e.g. :func:`~gridplan.datasets.sample_district`), False for given data, None when
+        not known (a plan saved by an older gridplan). Kept in :attr:`params` and in saved plans."""
+        value = self.params.get("synthetic")
+        return None if value is None else bool(value)
 
     def _repr_html_(self) -> str:
         m = self.metrics()
         rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>"
                        for k, v in m.items())
         table = self.grids.drop(columns="geometry").round(3).to_html(max_rows=20)
+        if self.synthetic:
+            rows += "<tr><th style='text-align:left'>streets</th><td>synthetic (generated, not real data)</td></tr>"
         return f"<div><b>gridplan GridPlan</b><table>{rows}</table><details><summary>grids</summary>{table}</details></div>"
 
     # ------------------------------------------------------------------ comparison
@@ -416,7 +429,7 @@ class GridPlan:
                             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.7, "lw": 0})
         m = self.metrics()
         gplot.finish(ax, title or f"{self.n_grids} grids · balance {m['balance_min']:.2f}-{m['balance_max']:.2f}"
-                                  f" · PP {m['pp_mean']:.2f}")
+                                  f" · PP {m['pp_mean']:.2f}" + (" · synthetic streets" if self.synthetic else ""))
         return ax
 
     def explore(self, column: str | None = None, **kwargs: Any) -> Any:
@@ -548,7 +561,7 @@ class GridPlan:
                  else np.array([f"{i + 1:02d}" for i in present], dtype=object))
         params = {"method": "existing", "n_grids": len(present), "units": u.kind, "weight": u.params["weight"],
                   "weight_by": u.weight_by, "tolerance": None, "seed": None, "district_code": district.code,
-                  "district": district.name, "source_crs": district.source_crs}
+                  "district": district.name, "source_crs": district.source_crs, "synthetic": bool(district.synthetic)}
         plan = cls(u.frame, remap, u.adjacency, params=params, notes=notes, codes=codes, source_crs=district.source_crs)
         plan.district = district
         return plan
@@ -741,7 +754,8 @@ def partition(
     labels = _solve(u, n, tolerance=tol, seed=seed, groups=groups, locked=lock, time_limit=time_limit, strict=strict)
     params = {"method": method, "n_grids": n, "units": u.kind, "weight": u.params["weight"], "weight_by": u.weight_by,
               "tolerance": tol, "seed": seed, "respect": respect, "locked": list(locked or []), "strict": strict,
-              "district": district.name, "district_code": district.code, "source_crs": district.source_crs}
+              "district": district.name, "district_code": district.code, "source_crs": district.source_crs,
+              "synthetic": bool(district.synthetic)}
     codes = None
     if lock is not None and old is not None:
         codes = _codes_keeping(old, labels, lock, u)

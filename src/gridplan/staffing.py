@@ -1047,6 +1047,76 @@ class Staffing:
         ax.autoscale_view()
         return _plot.finish(ax, title, legend=legend)
 
+    # ------------------------------------------------------------------ files
+    _TABLES = ("teams", "vacancies", "unassigned", "requirements")
+
+    def to_file(self, path: Any) -> Any:
+        """Save the staffing to a GeoPackage (read it back with :meth:`read_file`).
+
+        Layers: ``assignments`` (points: the post each person reports to), ``posts``, ``grids``,
+        and the tables ``teams``, ``vacancies``, ``unassigned`` and ``requirements``; the model,
+        shifts, parameters and notes go with them. Returns the path.
+        """
+        from . import _io
+
+        def table(frame: pd.DataFrame) -> gpd.GeoDataFrame:
+            return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame), index=frame.index,
+                                                                   crs=self.crs))
+
+        frames = {"assignments": self.assignments, "posts": self.posts,
+                  **{name: table(getattr(self, name)) for name in self._TABLES}}
+        if isinstance(self._grids, gpd.GeoDataFrame):
+            frames["grids"] = self._grids
+        m = self.model
+        params = {**self.params, "notes": self.notes, "shifts_saved": list(self.shifts),
+                  "crs_wkt": None if self.crs is None else pyproj.CRS(self.crs).to_wkt(),
+                  "staffing_model": {"roles": list(m.roles), "counts": list(m.counts),
+                                     "n_per_workload": m.n_per_workload, "n_min": m.n_min,
+                                     "leader_party_member": m.leader_party_member,
+                                     "officers_split_shifts": m.officers_split_shifts}}
+        return _io.write_frames(path, "Staffing", frames, params)
+
+    @classmethod
+    def read_file(cls, path: Any) -> "Staffing":
+        """Load a staffing saved with :meth:`to_file`: the same teams, assignments, vacancies and notes.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, geopandas as gpd, pandas as pd, shapely
+        >>> grids = gpd.GeoDataFrame({"code": ["A"], "weight": [1.0]}, geometry=[shapely.box(0, 0, 100, 100)], crs=4545)
+        >>> roster = pd.DataFrame({"id": ["p1", "p2"], "role": ["leader", "officer"], "party_member": [True, False],
+        ...                        "x": [40.0, 60.0], "y": [50.0, 50.0]})
+        >>> s = assign_staff(grids, roster, model="1+1", distance="euclidean")
+        >>> back = Staffing.read_file(s.to_file(pathlib.Path(tempfile.mkdtemp()) / "staffing.gpkg"))
+        >>> back.teams.equals(s.teams), back.model == s.model, repr(back) == repr(s)
+        (True, True, True)
+        """
+        from . import _io
+
+        frames, params = _io.read_frames(path, "Staffing")
+        spec = params.pop("staffing_model")
+        wkt = params.pop("crs_wkt")
+        crs = None if wkt is None else pyproj.CRS.from_wkt(wkt)
+        self = cls.__new__(cls)
+        self.model = StaffingModel(roles=tuple(spec["roles"]), counts=tuple(spec["counts"]),
+                                   n_per_workload=spec["n_per_workload"], n_min=spec["n_min"],
+                                   leader_party_member=spec["leader_party_member"],
+                                   officers_split_shifts=spec["officers_split_shifts"])
+        self.shifts = tuple(params.pop("shifts_saved"))
+        self.notes = list(params.pop("notes"))
+        self.params = params
+        self.crs = crs
+
+        def geo(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+            return frame if crs is None else frame.set_crs(crs, allow_override=True)
+
+        self.assignments = geo(frames["assignments"])
+        self.posts = geo(frames["posts"])
+        self._grids = geo(frames["grids"]) if "grids" in frames else None
+        for name in cls._TABLES:
+            setattr(self, name, pd.DataFrame(frames[name].drop(columns=frames[name].geometry.name)))
+        return self
+
 
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
