@@ -341,3 +341,66 @@ def test_cli_simulate_compares_two_plans(study, tmp_path):
     assert "compliance_7min" in cmp.index
     assert main(["simulate", "--plan", str(tmp_path / "two.gpkg"), "--district", str(tmp_path / "district.gpkg"),
                  "--workers", "0", "-q"]) == 2
+
+
+# ----------------------------------------------------------------------------- configurable sources
+def _renamed_types(old: str, new: str) -> pd.DataFrame:
+    t = default_types()
+    t["sources"] = [{(new if k == old else k): w for k, w in mix.items()} for mix in t["sources"]]
+    return t
+
+
+def test_sources_can_be_renamed_added_and_dropped(study):
+    base = _sim(study, days=2, runs=3, seed=4, keep_incidents=3)
+    # a pure rename (same order, same weights) draws the same cases under the new names
+    names = {s: s for s in SOURCES}
+    names.update({"photo_app": "wechat_app", "patrol": "road_chief", "grid_staff": "self_found"})
+    labels = dict(zip(names.values(), ["12345", "12319", "路长", "网格员", "微信随手拍", "媒体", "上级", "社区", "视频"]))
+    types = _renamed_types("photo_app", "wechat_app")
+    model = IncidentModel(types=types, sources=labels, discovery_sources=("road_chief", "self_found"))
+    assert model.sources["wechat_app"] == "微信随手拍" and "photo_app" not in model.reporting_sources()
+    renamed = _sim(study, days=2, runs=3, seed=4, keep_incidents=3, model=model)
+    pd.testing.assert_frame_equal(renamed.runs, base.runs)
+    assert list(renamed.per_source.index) == list(model.sources)
+    pd.testing.assert_frame_equal(renamed.per_source, base.per_source.rename(index=names))
+    assert renamed.incidents["source"].tolist() == base.incidents["source"].map(names).tolist()
+    assert {"road_chief", "wechat_app"} <= set(renamed.incidents["source"])
+    assert renamed.params["model"]["sources"] == labels
+    # an added source: the 110 police line takes half of the noise complaints
+    types = default_types()
+    types.at["noise", "sources"] = {"hotline_12345": 0.25, "hotline_12319": 0.25, "police_110": 0.5}
+    added = _sim(study, days=2, runs=3, seed=4, keep_incidents=3, model=IncidentModel(types=types,
+                                                                                      sources=[*SOURCES, "police_110"]))
+    assert list(added.per_source.index) == [*SOURCES, "police_110"]
+    led = added.incidents
+    assert set(led["source"]) <= set(SOURCES) | {"police_110"}
+    noise = led[led["type"] == "noise"]
+    assert (noise["source"] == "police_110").any() and (led.loc[led["type"] != "noise", "source"] != "police_110").all()
+    per = added.per_source["incidents_per_day"]
+    assert per.sum() == pytest.approx(added.runs["incidents"].mean() / 2)
+    assert per["police_110"] == pytest.approx((led["source"] == "police_110").sum() / (3 * 2))
+    # a dropped source no problem type uses
+    types = default_types()
+    types["sources"] = [{k: w for k, w in mix.items() if k != "media"} for mix in types["sources"]]
+    fewer = IncidentModel(types=types, sources=[s for s in SOURCES if s != "media"])
+    assert "media" not in _sim(study, days=1, runs=2, model=fewer).per_source.index
+
+
+def test_sources_are_checked():
+    with pytest.raises(DataError, match=r"type 'drainage' names sources \['media'\] that the model does not have"):
+        IncidentModel(sources=[s for s in SOURCES if s != "media"])
+    with pytest.raises(DataError, match=r"type 'street_vending' names sources \['hotline_12345'\]"):
+        IncidentModel(sources=[s for s in SOURCES if s != "hotline_12345"])
+    with pytest.raises(DataError, match="sources lacks \\['patrol'\\].*discovery_sources"):
+        IncidentModel(sources=[s for s in SOURCES if s != "patrol"])
+    with pytest.raises(DataError, match="finds those cases itself"):
+        IncidentModel(types=_renamed_types("photo_app", "self_found"), sources=[*SOURCES, "self_found"],
+                      discovery_sources=("patrol", "self_found"))
+    with pytest.raises(DataError, match="discovery_sources must be two different"):
+        IncidentModel(discovery_sources=("patrol", "patrol"))
+    with pytest.raises(DataError, match="repeat"):
+        IncidentModel(sources=[*SOURCES, "media"])
+    with pytest.raises(DataError, match="list of source names"):
+        IncidentModel(sources="hotline_12345")
+    with pytest.raises(DataError, match="non-empty text"):
+        IncidentModel(sources=[*SOURCES, ""])

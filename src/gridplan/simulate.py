@@ -21,10 +21,10 @@ The model (:class:`IncidentModel`)
   walk and resuming where the last shift ended); grid staff on duty at a post within
   ``staff_watch_m`` notice it; or a citizen reports it (exponential delay with the type's mean,
   through one of the citizen sources). Other problems (dog keeping, noise, fly charging
-  cables) are reported by citizens after a short delay. Every case carries one of the 9
-  sources of the domain: 12345 and 12319 hotlines, road-chief patrol, grid-staff
-  self-discovery, citizen photo apps (随手拍), media, higher-level referral, community reports,
-  IoT/video.
+  cables) are reported by citizens after a short delay. Every case carries one of the model's
+  sources, by default the 9 of the domain: 12345 and 12319 hotlines, road-chief patrol,
+  grid-staff self-discovery, citizen photo apps (随手拍), media, higher-level referral, community
+  reports, IoT/video (``IncidentModel(sources=...)`` renames, adds or drops them).
 * **Face to face.** A reported case is answered by the on-duty member of the grid's team
   (:class:`~gridplan.staffing.Staffing`) who can be there first: travelling from their post
   along the streets at ``response_speed_m_per_min`` (e-bike by default; 80 m/min on foot),
@@ -92,15 +92,16 @@ DAY = 1440.0  # minutes
 
 SOURCES = ("hotline_12345", "hotline_12319", "patrol", "grid_staff", "photo_app", "media", "referral",
            "community", "iot_video")
-"""The 9 incident sources (9大类事件来源). ``patrol`` and ``grid_staff`` are found by the simulation
-itself (road chiefs walking past, staff at their posts); the others report."""
+"""The 9 default incident sources (9大类事件来源). ``patrol`` and ``grid_staff`` are found by the
+simulation itself (road chiefs walking past, staff at their posts); the others report. A model can
+use other sources: ``IncidentModel(sources=...)``."""
 
 SOURCE_LABELS = {
     "hotline_12345": "12345政务服务热线", "hotline_12319": "12319城管热线", "patrol": "路长巡查",
     "grid_staff": "网格员自主发现", "photo_app": "随手拍", "media": "媒体曝光", "referral": "上级交办",
     "community": "社区上报", "iot_video": "物联感知/视频",
 }
-_FOUND = ("patrol", "grid_staff")
+_FOUND = ("patrol", "grid_staff")  # the default discovery_sources of IncidentModel
 
 
 def _profile(hours: Sequence[float]) -> np.ndarray:
@@ -171,6 +172,24 @@ def default_types() -> pd.DataFrame:
     return frame
 
 
+def _source_names(value: Any) -> dict[str, str]:
+    """``IncidentModel(sources=...)`` as a dict name → label (checked)."""
+    if isinstance(value, Mapping):
+        items = [(k, v) for k, v in value.items()]
+    elif isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray, pd.Index)):
+        raise DataError(f"sources must be a list of source names or a dict name -> label, got {value!r}")
+    else:
+        items = [(k, SOURCE_LABELS.get(k, k) if isinstance(k, str) else k) for k in value]
+    bad = [k for k, v in items if not (isinstance(k, str) and k and isinstance(v, str))]
+    if bad or not items:
+        raise DataError(f"sources must be non-empty text names (and text labels), got {list(value)!r}")
+    names = [k for k, _ in items]
+    dup = sorted({k for k in names if names.count(k) > 1})
+    if dup:
+        raise DataError(f"sources must not repeat names; {dup} appear more than once")
+    return dict(items)
+
+
 def _hours(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
         raise DataError(f"{name} must be a finite number of hours, got {value!r}")
@@ -213,12 +232,26 @@ class IncidentModel:
     handling_h : mapping
         Severity → ``(mean hours, gamma shape)`` of the handling after the visit (small matters
         not solved on site: follow-up in the grid; larger: community; hard: subdistrict).
+    sources : sequence of str or mapping
+        The incident sources (default the 9 of :data:`SOURCES`), as names or as a mapping
+        name → label (names alone take their label from ``SOURCE_LABELS`` or keep the name).
+        Stored as a dict name → label, in order; the KPI table by source and the ledger use
+        these names. Every source in the ``sources`` weights of ``types`` must be one of them.
+    discovery_sources : (str, str)
+        The two ``sources`` the simulation finds itself: cases found by road-chief patrols and by
+        grid staff at their posts (default ``("patrol", "grid_staff")``). Both must be in
+        ``sources``, and no problem type may name them among its reporting sources.
 
     Examples
     --------
     >>> m = IncidentModel(rate_scale=2.0)
     >>> m.shift_windows()["early"]
     (360.0, 480.0)
+    >>> t = default_types()
+    >>> t.at["noise", "sources"] = {"hotline_12345": 0.5, "wechat": 0.5}
+    >>> m = IncidentModel(types=t, sources=[*SOURCES, "wechat"])
+    >>> len(m.sources), m.sources["wechat"], m.reporting_sources()[-1]
+    (10, 'wechat', 'wechat')
     >>> IncidentModel(rate_scale=-1)
     Traceback (most recent call last):
     ...
@@ -240,8 +273,22 @@ class IncidentModel:
     solve_on_site: float = 0.6
     handling_h: Mapping[str, tuple[float, float]] = field(
         default_factory=lambda: {"small": (6.0, 2.0), "larger": (24.0, 3.0), "hard": (48.0, 4.0)})
+    sources: Sequence[str] | Mapping[str, str] = SOURCES
+    discovery_sources: tuple[str, str] = _FOUND
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "sources", _source_names(self.sources))
+        found = self.discovery_sources
+        if (isinstance(found, str) or not isinstance(found, Sequence) or len(found) != 2
+                or not all(isinstance(f, str) for f in found) or found[0] == found[1]):
+            raise DataError(f"discovery_sources must be two different source names (road-chief patrol, grid staff), "
+                            f"got {found!r}")
+        object.__setattr__(self, "discovery_sources", tuple(found))
+        missing = [f for f in found if f not in self.sources]
+        if missing:
+            raise DataError(f"sources lacks {missing}: the simulation itself finds cases by road-chief patrols and by "
+                            f"grid staff ({list(found)}), so sources must keep them; add them to sources=, or name "
+                            "yours with discovery_sources=(patrol source, staff source)")
         for name in ("rate_scale", "patrol_sight_m", "staff_watch_m", "staff_notice_min"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v >= 0):
@@ -279,10 +326,16 @@ class IncidentModel:
         for name, src in t["sources"].items():
             if not isinstance(src, Mapping) or not src:
                 raise DataError(f"sources of type {name!r} must be a non-empty dict of source -> weight")
-            unknown = [s for s in src if s not in SOURCES or s in _FOUND]
+            found = [s for s in src if s in self.discovery_sources]
+            if found:
+                raise DataError(f"type {name!r} names {found} among its reporting sources, but the simulation finds "
+                                f"those cases itself (patrols and staff: {list(self.discovery_sources)}); use some of "
+                                f"{self.reporting_sources()}")
+            unknown = [s for s in src if s not in self.sources]
             if unknown:
-                raise DataError(f"type {name!r} names unknown reporting sources {unknown}; use some of "
-                                f"{[s for s in SOURCES if s not in _FOUND]} ('patrol' and 'grid_staff' are simulated)")
+                raise DataError(f"type {name!r} names sources {unknown} that the model does not have; its reporting "
+                                f"sources are {self.reporting_sources()}: add them to IncidentModel(sources=...) or "
+                                "change the type's sources weights")
             w = np.array(list(src.values()), dtype=float)
             if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
                 raise DataError(f"source weights of type {name!r} must be >= 0 with a positive sum, got {src}")
@@ -306,6 +359,10 @@ class IncidentModel:
         for name in ("small", "larger", "hard"):
             if self.limits.severity(name) is None:
                 raise DataError(f"limits must know the severities small, larger and hard (or aliases); {name!r} is unknown")
+
+    def reporting_sources(self) -> list[str]:
+        """The sources through which citizens and others report (all but :attr:`discovery_sources`)."""
+        return [s for s in self.sources if s not in self.discovery_sources]
 
     def shift_windows(self) -> dict[str, tuple[float, float]]:
         """Shift name → ``(start minute of the day, length in minutes)``."""
@@ -348,6 +405,7 @@ class IncidentModel:
             "staff_watch_m": self.staff_watch_m, "staff_notice_min": self.staff_notice_min,
             "onsite_min": dict(self.onsite_min), "solve_on_site": self.solve_on_site,
             "handling_h": {k: list(v) for k, v in self.handling_h.items()},
+            "sources": dict(self.sources), "discovery_sources": list(self.discovery_sources),
         }
 
 
@@ -397,7 +455,9 @@ class _Context:
     t_report_min: np.ndarray
     t_profile: np.ndarray  # (T, 24)
     t_sev: np.ndarray  # (T, 3)
-    t_src: np.ndarray  # (T, len(SOURCES)) reporting-source probabilities
+    t_src: np.ndarray  # (T, number of the model's sources) reporting-source probabilities
+    src_patrol: int  # column of t_src of the cases found by patrols
+    src_staff: int  # ... and by grid staff
     onsite: np.ndarray  # mean minutes by severity
     handling: np.ndarray  # (3, 2) mean minutes, shape
     solve_on_site: float
@@ -466,7 +526,7 @@ def _run(ctx: _Context, seed: np.random.SeedSequence, keep: bool) -> dict[str, A
         sev = rng.choice(3, size=n, p=ctx.t_sev[j])
         rep = ctx.t_report_min[j]
         report = t + (rng.exponential(rep, n) if np.isfinite(rep) else np.full(n, np.inf))
-        src = rng.choice(len(SOURCES), size=n, p=ctx.t_src[j])
+        src = rng.choice(ctx.t_src.shape[1], size=n, p=ctx.t_src[j])
         parts["type"].append(np.full(n, j))
         parts["pool"].append(np.full(n, pool))
         parts["loc"].append(loc)
@@ -517,7 +577,7 @@ def _run(ctx: _Context, seed: np.random.SeedSequence, keep: bool) -> dict[str, A
             staff_seen[sel] = nxt + notice[sel]
     discovered = np.minimum(np.minimum(patrol, staff_seen), a["report"])
     by = np.where(a["report"] <= np.minimum(patrol, staff_seen), 0, np.where(patrol <= staff_seen, 1, 2))
-    src = np.where(by == 1, SOURCES.index("patrol"), np.where(by == 2, SOURCES.index("grid_staff"), a["src"]))
+    src = np.where(by == 1, ctx.src_patrol, np.where(by == 2, ctx.src_staff, a["src"]))
     found = np.isfinite(discovered)
 
     # ---- face to face: reported cases dispatched to the grid's on-duty staff
@@ -610,7 +670,7 @@ def _run(ctx: _Context, seed: np.random.SeedSequence, keep: bool) -> dict[str, A
         stats[f"n_l{k}"] = (found & (a["sev"] == k)).astype(float)
         stats[f"met_l{k}"] = (found & (a["sev"] == k) & met).astype(float)
     keys = {"grid": (grid, len(ctx.grid_codes)), "community": (comm, len(ctx.community_codes)),
-            "source": (src, len(SOURCES)), "shift": (period, S + 1), "type": (a["type"], T)}
+            "source": (src, ctx.t_src.shape[1]), "shift": (period, S + 1), "type": (a["type"], T)}
     names = list(stats)
     out: dict[str, Any] = {"total": np.array([stats[k].sum() for k in names])}
     for key, (lab, size) in keys.items():
@@ -714,7 +774,7 @@ class SimulationResult:
             "grid": (np.stack([o["grid"] for o in outs]), pd.Index(ctx.grid_codes.astype(str), name="grid")),
             "community": (np.stack([o["community"] for o in outs]),
                           pd.Index(ctx.community_codes.astype(str), name="community")),
-            "source": (np.stack([o["source"] for o in outs]), pd.Index(list(SOURCES), name="source")),
+            "source": (np.stack([o["source"] for o in outs]), pd.Index(list(model.sources), name="source")),
             "shift": (np.stack([o["shift"] for o in outs]), pd.Index(shift_names, name="shift")),
             "type": (np.stack([o["type"] for o in outs]), pd.Index(list(model.types.index), name="type")),
         }
@@ -1090,10 +1150,11 @@ def _build_context(plan: "GridPlan", posts: Any, staffing: "Staffing", routes: "
     residents = float(pw.sum())
     drv = np.where(t["driver"].to_numpy() == "population", residents / 1e4, street_km)
     lam = t["rate"].to_numpy(float) * drv * model.rate_scale
-    src_p = np.zeros((len(t), len(SOURCES)))
+    source_names = list(model.sources)
+    src_p = np.zeros((len(t), len(source_names)))
     for j, s in enumerate(t["sources"]):
         for name, w in s.items():
-            src_p[j, SOURCES.index(name)] = float(w)
+            src_p[j, source_names.index(name)] = float(w)
     src_p /= src_p.sum(axis=1, keepdims=True)
     sev = t[["p_small", "p_larger", "p_hard"]].to_numpy(float)
     sev = sev / sev.sum(axis=1, keepdims=True)
@@ -1110,6 +1171,7 @@ def _build_context(plan: "GridPlan", posts: Any, staffing: "Staffing", routes: "
         t_pool=np.where(t["driver"].to_numpy() == "population", 0, 1), t_lambda=lam,
         t_visible=t["visible"].to_numpy(bool), t_report_min=pd.to_numeric(t["report_h"]).to_numpy(float) * 60.0,
         t_profile=np.stack([PROFILES[p] for p in t["profile"]]), t_sev=sev, t_src=src_p,
+        src_patrol=source_names.index(model.discovery_sources[0]), src_staff=source_names.index(model.discovery_sources[1]),
         onsite=np.array([model.onsite_min[s] for s in ("small", "larger", "hard")], dtype=float),
         handling=np.array([[model.handling_h[s][0] * 60.0, model.handling_h[s][1]] for s in ("small", "larger", "hard")]),
         solve_on_site=float(model.solve_on_site), respond_min=model.limits.respond.total_seconds() / 60.0,
@@ -1146,7 +1208,7 @@ def _ledger(ctx: _Context, cases: dict[str, np.ndarray], run: int, model: Incide
     frame = pd.DataFrame({
         "run": run,
         "type": types[cases["type"]], "label": labels[cases["type"]],
-        "source": np.asarray(SOURCES, dtype=object)[cases["source"]],
+        "source": np.asarray(list(model.sources), dtype=object)[cases["source"]],
         "severity": sev_names[cases["severity"]], "level": level[cases["severity"]],
         "grid": ctx.grid_codes[cases["grid"]], "community": ctx.community_codes[cases["community"]],
         "shift": shift_names[cases["shift"]],
