@@ -404,3 +404,125 @@ def test_sources_are_checked():
         IncidentModel(sources="hotline_12345")
     with pytest.raises(DataError, match="non-empty text"):
         IncidentModel(sources=[*SOURCES, ""])
+
+
+# ----------------------------------------------------------------------------- configurable sources
+def _renamed_types(old: str, new: str) -> pd.DataFrame:
+    t = default_types()
+    t["sources"] = [{(new if k == old else k): w for k, w in mix.items()} for mix in t["sources"]]
+    return t
+
+
+def test_sources_can_be_renamed_added_and_dropped(study):
+    base = _sim(study, days=2, runs=3, seed=4, keep_incidents=3)
+    # a pure rename (same order, same weights) draws the same cases under the new names
+    names = {s: s for s in SOURCES}
+    names.update({"photo_app": "wechat_app", "patrol": "road_chief", "grid_staff": "self_found"})
+    labels = dict(zip(names.values(), ["12345", "12319", "路长", "网格员", "微信随手拍", "媒体", "上级", "社区", "视频"]))
+    types = _renamed_types("photo_app", "wechat_app")
+    model = IncidentModel(types=types, sources=labels, discovery_sources=("road_chief", "self_found"))
+    assert model.sources["wechat_app"] == "微信随手拍" and "photo_app" not in model.reporting_sources()
+    renamed = _sim(study, days=2, runs=3, seed=4, keep_incidents=3, model=model)
+    pd.testing.assert_frame_equal(renamed.runs, base.runs)
+    assert list(renamed.per_source.index) == list(model.sources)
+    pd.testing.assert_frame_equal(renamed.per_source, base.per_source.rename(index=names))
+    assert renamed.incidents["source"].tolist() == base.incidents["source"].map(names).tolist()
+    assert {"road_chief", "wechat_app"} <= set(renamed.incidents["source"])
+    assert renamed.params["model"]["sources"] == labels
+    # an added source: the 110 police line takes half of the noise complaints
+    types = default_types()
+    types.at["noise", "sources"] = {"hotline_12345": 0.25, "hotline_12319": 0.25, "police_110": 0.5}
+    added = _sim(study, days=2, runs=3, seed=4, keep_incidents=3, model=IncidentModel(types=types,
+                                                                                      sources=[*SOURCES, "police_110"]))
+    assert list(added.per_source.index) == [*SOURCES, "police_110"]
+    led = added.incidents
+    assert set(led["source"]) <= set(SOURCES) | {"police_110"}
+    noise = led[led["type"] == "noise"]
+    assert (noise["source"] == "police_110").any() and (led.loc[led["type"] != "noise", "source"] != "police_110").all()
+    per = added.per_source["incidents_per_day"]
+    assert per.sum() == pytest.approx(added.runs["incidents"].mean() / 2)
+    assert per["police_110"] == pytest.approx((led["source"] == "police_110").sum() / (3 * 2))
+    # a dropped source no problem type uses
+    types = default_types()
+    types["sources"] = [{k: w for k, w in mix.items() if k != "media"} for mix in types["sources"]]
+    fewer = IncidentModel(types=types, sources=[s for s in SOURCES if s != "media"])
+    assert "media" not in _sim(study, days=1, runs=2, model=fewer).per_source.index
+
+
+def test_sources_are_checked():
+    with pytest.raises(DataError, match=r"type 'drainage' names sources \['media'\] that the model does not have"):
+        IncidentModel(sources=[s for s in SOURCES if s != "media"])
+    with pytest.raises(DataError, match=r"type 'street_vending' names sources \['hotline_12345'\]"):
+        IncidentModel(sources=[s for s in SOURCES if s != "hotline_12345"])
+    with pytest.raises(DataError, match="sources lacks \\['patrol'\\].*discovery_sources"):
+        IncidentModel(sources=[s for s in SOURCES if s != "patrol"])
+    with pytest.raises(DataError, match="finds those cases itself"):
+        IncidentModel(types=_renamed_types("photo_app", "self_found"), sources=[*SOURCES, "self_found"],
+                      discovery_sources=("patrol", "self_found"))
+    with pytest.raises(DataError, match="discovery_sources must be two different"):
+        IncidentModel(discovery_sources=("patrol", "patrol"))
+    with pytest.raises(DataError, match="repeat"):
+        IncidentModel(sources=[*SOURCES, "media"])
+    with pytest.raises(DataError, match="list of source names"):
+        IncidentModel(sources="hotline_12345")
+    with pytest.raises(DataError, match="non-empty text"):
+        IncidentModel(sources=[*SOURCES, ""])
+
+
+# ----------------------------------------------------------------------------- paired comparisons, share intervals
+def test_compare_pairs_runs_that_share_their_incidents(study):
+    plan, *_ = study
+    a = _sim(study, days=2, runs=8, seed=0)
+    walk = _sim(study, days=2, runs=8, seed=0, model=IncidentModel(response_speed_m_per_min=80.0))
+    assert a.pairs_with(walk) and a.params["incident_stream"] == walk.params["incident_stream"]
+    cmp = a.compare(walk)
+    assert cmp.attrs["method"] == "paired" and (cmp["method"] == "paired").all()
+    # the paired interval by hand: a t-interval of the run-by-run differences
+    from scipy import stats
+
+    d = (walk.runs["face_to_face_min"] - a.runs["face_to_face_min"]).to_numpy()
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d))
+    row = cmp.loc["face_to_face_min"]
+    assert row["pairs"] == 8 and row["difference"] == pytest.approx(d.mean())
+    assert (row["low"], row["high"]) == pytest.approx((d.mean() - half, d.mean() + half))
+    assert row["p_value"] == pytest.approx(2 * stats.t.sf(abs(d.mean()) / (d.std(ddof=1) / math.sqrt(len(d))), len(d) - 1))
+    # the same incidents: no difference in counts, and pairing removes their noise from the interval
+    assert cmp.loc["incidents", ["difference", "low", "high"]].tolist() == [0, 0, 0]
+    assert cmp.loc["incidents", "p_value"] == 1
+    welch = a.compare(walk, method="welch")
+    assert welch.attrs["method"] == "welch" and (welch["pairs"] == 0).all()
+    assert welch.loc["incidents", "high"] > 0
+    for kpi in ("face_to_face_min", "compliance_7min"):
+        assert cmp.loc[kpi, "high"] - cmp.loc[kpi, "low"] < welch.loc[kpi, "high"] - welch.loc[kpi, "low"]
+    # other seed, other number of runs, another plan (other street pieces): Welch
+    assert a.compare(_sim(study, days=2, runs=8, seed=1)).attrs["method"] == "welch"
+    assert a.compare(_sim(study, days=2, runs=6, seed=0)).attrs["method"] == "welch"
+    three = simulate(partition(plan.district, 3, units="cells", seed=0), days=2, runs=8, seed=0, progress=False)
+    assert not a.pairs_with(three) and a.compare(three).attrs["method"] == "welch"
+    assert a.compare(three, method="paired").attrs["method"] == "paired"  # valid for any two studies of equal runs
+    with pytest.raises(DataError, match="as many runs"):
+        a.compare(_sim(study, days=2, runs=6, seed=0), method="paired")
+    with pytest.raises(DataError, match="method"):
+        a.compare(walk, method="exact")
+
+
+def test_share_intervals_stay_within_0_and_1(study):
+    from gridplan.simulate import _interval
+
+    plan, posts, staffing, routes = study
+    nobody = copy.copy(staffing)
+    nobody.assignments = staffing.assignments.iloc[:0]
+    for res in (_sim(study, days=1, runs=3, seed=2), _sim(study, days=1, runs=3, seed=2, staffing=nobody)):
+        shares = [c for c in res.runs.columns if c.startswith("compliance_") or c.endswith("_share")]
+        s = res.summary()
+        assert (s.loc[shares, "low"].dropna() >= 0).all() and (s.loc[shares, "high"].dropna() <= 1).all()
+        assert (s["low"] <= s["mean"] + 1e-12).where(s["low"].notna(), True).all()
+        ci = res.table("grid", ci=True)
+        for kpi in shares:
+            assert (ci[(kpi, "low")].dropna() >= 0).all() and (ci[(kpi, "high")].dropna() <= 1).all()
+    # with 3 runs the plain t-interval of a share reaches outside [0, 1]: the cut is real
+    raw = _interval(res.runs[shares].to_numpy(float), 0.95)
+    assert (np.nan_to_num(raw["low"]) < 0).any() or (np.nan_to_num(raw["high"], nan=0) > 1).any()
+    assert res.summary().loc["unmet_per_day", "mean"] > 0  # nobody on duty: unmet, never divided by zero
+    cmp = _sim(study, days=1, runs=3, seed=2).compare(res, method="welch")
+    assert (cmp.loc[shares, "low"].dropna() >= -1).all() and (cmp.loc[shares, "high"].dropna() <= 1).all()

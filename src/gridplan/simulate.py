@@ -784,7 +784,8 @@ class SimulationResult:
         """KPIs by ``"grid"``, ``"community"``, ``"source"``, ``"shift"`` or ``"type"``.
 
         With ``ci=True`` the columns are (KPI, ``mean`` / ``low`` / ``high`` / ``runs``): a
-        t-interval of the mean over the runs in which the KPI is defined.
+        t-interval of the mean over the runs in which the KPI is defined. The intervals of shares
+        (``compliance_*``, ``*_share``) are cut to [0, 1], where their mean lies.
         """
         if by not in self._groups:
             raise DataError(f"by must be one of {list(self._groups)}, got {by!r}")
@@ -792,7 +793,8 @@ class SimulationResult:
         k = _kpis(sums, self._days, self._names)  # each (runs, groups)
         if not ci:
             return pd.DataFrame({name: _interval(v, level)["mean"] for name, v in k.items()}, index=index)
-        return pd.concat({name: pd.DataFrame(_interval(v, level), index=index) for name, v in k.items()}, axis=1)
+        return pd.concat({name: pd.DataFrame(_interval(v, level, _bounds(name)), index=index) for name, v in k.items()},
+                         axis=1)
 
     @property
     def per_grid(self) -> pd.DataFrame:
@@ -816,46 +818,119 @@ class SimulationResult:
         return self.table("type")
 
     def summary(self, *, level: float = 0.95) -> pd.DataFrame:
-        """Overall KPIs: mean, standard deviation and a ``level`` confidence interval over the runs."""
+        """Overall KPIs: mean, standard deviation and a ``level`` confidence interval over the runs.
+
+        The interval is a t-interval of the mean over the runs in which the KPI is defined; for
+        shares (``compliance_*``, ``*_share``) it is cut to [0, 1] (the mean of shares lies there,
+        so the cut interval covers it at least as often; with few runs the t-interval alone can
+        reach below 0 or above 1).
+        """
         rows = {}
         for col in self.runs.columns:
             v = self.runs[col].to_numpy(float)[:, None]
-            iv = _interval(v, level)
+            iv = _interval(v, level, _bounds(col))
             ok = np.isfinite(v[:, 0])
             rows[col] = {"mean": iv["mean"][0], "std": float(np.std(v[ok, 0], ddof=1)) if ok.sum() > 1 else np.nan,
                          "low": iv["low"][0], "high": iv["high"][0], "runs": int(ok.sum())}
         return pd.DataFrame(rows).T.rename_axis("kpi")
 
-    def compare(self, other: "SimulationResult", *, level: float = 0.95) -> pd.DataFrame:
-        """This result (A) against another (B): means, difference B - A, its interval and Welch's p-value."""
-        from scipy import stats
+    def pairs_with(self, other: "SimulationResult") -> bool:
+        """Whether run ``i`` of both studies saw the same incidents (common random numbers).
 
+        True when both have the same seed and number of runs and draw their arrivals from the same
+        inputs (problem types, rates, days, sources, population points and swept streets: the
+        ``incident_stream`` key of :attr:`params`): e.g. one plan with other teams, speeds or
+        patrols. Two plans whose road chiefs sweep other street pieces draw correlated but not
+        identical incidents, and are not paired.
+        """
+        if not isinstance(other, SimulationResult):
+            raise DataError(f"pairs_with takes another SimulationResult, got {type(other).__name__}")
+        key_a, key_b = self.params.get("incident_stream"), other.params.get("incident_stream")
+        return (self.params.get("seed") == other.params.get("seed") and len(self.runs) == len(other.runs)
+                and key_a is not None and key_a == key_b)
+
+    def compare(self, other: "SimulationResult", *, level: float = 0.95, method: str = "auto") -> pd.DataFrame:
+        """This result (A) against another (B): means, difference B - A, its interval and p-value.
+
+        Parameters
+        ----------
+        other : SimulationResult
+        level : float
+            Confidence level of the interval of the difference.
+        method : {"auto", "paired", "welch"}
+            ``"paired"``: a t-interval and t-test of the run-by-run differences ``B[i] - A[i]``
+            (runs where the KPI is defined in both); right when run ``i`` of both saw the same
+            incidents (common random numbers), and much sharper then. ``"welch"``: Welch's
+            unpaired interval and test. ``"auto"`` (default) pairs when :meth:`pairs_with` says
+            both studies share their incidents run by run, else uses Welch.
+
+        Returns
+        -------
+        DataFrame
+            Index ``kpi``; columns ``A`` and ``B`` (means over the runs where the KPI is
+            defined), ``difference`` (B - A; paired: the mean of the run-by-run differences, the
+            same when the KPI is defined in every run), ``low`` and ``high`` (its ``level``
+            interval; cut to [-1, 1] for shares), ``p_value`` (no difference), ``pairs`` (runs
+            used in a paired comparison, 0 for Welch) and ``method`` (``"paired"`` or
+            ``"welch"``, also in ``.attrs["method"]``).
+
+        Examples
+        --------
+        >>> import gridplan
+        >>> from gridplan.grids import partition
+        >>> plan = partition(gridplan.District.from_frames(**_example_layers()), 2, units="cells", seed=0)
+        >>> a = simulate(plan, days=1, runs=4, seed=0, progress=False)
+        >>> walk = IncidentModel(response_speed_m_per_min=80)
+        >>> b = simulate(plan, posts=a.posts, staffing=a.staffing, routes=a.routes, model=walk, days=1, runs=4, seed=0,
+        ...              progress=False)
+        >>> a.compare(b).attrs["method"], a.compare(b, method="welch").attrs["method"]
+        ('paired', 'welch')
+        """
         if not isinstance(other, SimulationResult):
             raise DataError(f"compare takes another SimulationResult, got {type(other).__name__}")
+        if method not in ("auto", "paired", "welch"):
+            raise DataError(f"method must be 'auto', 'paired' or 'welch', got {method!r}")
+        if method == "auto":
+            method = "paired" if self.pairs_with(other) else "welch"
+        elif method == "paired" and len(self.runs) != len(other.runs):
+            raise DataError(f"a paired comparison needs as many runs in both studies ({len(self.runs)} vs "
+                            f"{len(other.runs)}); use method='welch'")
         rows = {}
         for col in self.runs.columns:
             if col not in other.runs.columns:
                 continue
-            a = self.runs[col].to_numpy(float)
-            b = other.runs[col].to_numpy(float)
-            a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-            row = {"A": a.mean() if len(a) else np.nan, "B": b.mean() if len(b) else np.nan}
+            a_all = self.runs[col].to_numpy(float)
+            b_all = other.runs[col].to_numpy(float)
+            a, b = a_all[np.isfinite(a_all)], b_all[np.isfinite(b_all)]
+            row: dict[str, Any] = {"A": a.mean() if len(a) else np.nan, "B": b.mean() if len(b) else np.nan}
             row["difference"] = row["B"] - row["A"]
-            if len(a) > 1 and len(b) > 1:
+            row["low"] = row["high"] = row["p_value"] = np.nan
+            row["pairs"] = 0
+            if method == "paired":
+                both = np.isfinite(a_all) & np.isfinite(b_all)
+                d = b_all[both] - a_all[both]
+                row["pairs"] = int(both.sum())
+                if len(d):
+                    row["difference"] = float(d.mean())  # over the runs of both; = B - A when defined in every run
+                if len(d) > 1:
+                    se = float(d.std(ddof=1)) / math.sqrt(len(d))
+                    dof = len(d) - 1
+                    row.update(_t_interval(row["difference"], se, dof, level))
+            elif len(a) > 1 and len(b) > 1:
                 va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
                 se = math.sqrt(va + vb)
-                if se > 0:
-                    dof = (va + vb) ** 2 / ((va ** 2) / (len(a) - 1) + (vb ** 2) / (len(b) - 1))
-                    q = float(stats.t.ppf(0.5 + level / 2, dof))
-                    row["low"], row["high"] = row["difference"] - q * se, row["difference"] + q * se
-                    row["p_value"] = float(2 * stats.t.sf(abs(row["difference"]) / se, dof))
-                else:
-                    row["low"] = row["high"] = row["difference"]
-                    row["p_value"] = 1.0 if row["difference"] == 0 else 0.0
-            else:
-                row["low"] = row["high"] = row["p_value"] = np.nan
+                dof = (va + vb) ** 2 / ((va ** 2) / (len(a) - 1) + (vb ** 2) / (len(b) - 1)) if se > 0 else 1.0
+                row.update(_t_interval(row["difference"], se, dof, level))
+            lo_hi = _bounds(col)
+            if lo_hi is not None and np.isfinite(row["low"]):
+                row["low"], row["high"] = max(row["low"], -1.0), min(row["high"], 1.0)
+            row["method"] = method
             rows[col] = row
-        return pd.DataFrame(rows).T.rename_axis("kpi")
+        out = pd.DataFrame.from_dict(rows, orient="index")
+        out["pairs"] = out["pairs"].astype(np.int64)
+        out.index.name = "kpi"
+        out.attrs["method"] = method
+        return out
 
     def to_file(self, path: Any) -> Any:
         """Write every table to a GeoPackage: ``per_grid`` (with the grid polygons), ``incidents``
@@ -927,8 +1002,23 @@ class SimulationResult:
         raise DataError(f"kind must be 'map' or 'runs', got {kind!r}")
 
 
-def _interval(v: np.ndarray, level: float) -> dict[str, np.ndarray]:
-    """Mean and t-interval over axis 0, ignoring NaN."""
+def _bounds(kpi: str) -> tuple[float, float] | None:
+    """Range of a KPI's mean: [0, 1] for shares (compliance and found shares), else none."""
+    return (0.0, 1.0) if kpi.startswith("compliance_") or kpi.endswith("_share") else None
+
+
+def _t_interval(diff: float, se: float, dof: float, level: float) -> dict[str, float]:
+    """``level`` t-interval and two-sided p-value of a difference with standard error ``se``."""
+    from scipy import stats
+
+    if se > 0:
+        q = float(stats.t.ppf(0.5 + level / 2, dof))
+        return {"low": diff - q * se, "high": diff + q * se, "p_value": float(2 * stats.t.sf(abs(diff) / se, dof))}
+    return {"low": diff, "high": diff, "p_value": 1.0 if diff == 0 else 0.0}
+
+
+def _interval(v: np.ndarray, level: float, bounds: tuple[float, float] | None = None) -> dict[str, np.ndarray]:
+    """Mean and t-interval over axis 0, ignoring NaN; the interval cut to ``bounds`` when given."""
     from scipy import stats
 
     ok = np.isfinite(v)
@@ -939,7 +1029,10 @@ def _interval(v: np.ndarray, level: float) -> dict[str, np.ndarray]:
         var = np.where(cnt > 1, (np.where(ok, v - mean, 0.0) ** 2).sum(axis=0) / np.maximum(cnt - 1, 1), np.nan)
         q = stats.t.ppf(0.5 + level / 2, np.maximum(cnt - 1, 1))
         half = q * np.sqrt(var / np.maximum(cnt, 1))
-    return {"mean": mean, "low": mean - half, "high": mean + half, "runs": cnt}
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = np.clip(low, *bounds), np.clip(high, *bounds)
+    return {"mean": mean, "low": low, "high": high, "runs": cnt}
 
 
 # ============================================================================ building a study
@@ -1181,9 +1274,29 @@ def _build_context(plan: "GridPlan", posts: Any, staffing: "Staffing", routes: "
     )
     facts = {"residents": residents, "street_km": street_km, "expected_per_day": dict(zip(t.index, lam.tolist())),
              "population_points": int(len(ppts)), "street_edges": int(len(st_rows)), "staff": int(len(a)),
-             "chiefs": int(len(chief_len)), "posts": int(len(pxy_posts))}
+             "chiefs": int(len(chief_len)), "posts": int(len(pxy_posts)),
+             "incident_stream": _stream_key(ctx, list(t.index), source_names, pxy, st_geoms)}
     geo = {"pop_xy": pxy, "st_geoms": st_geoms}
     return ctx, {**facts, "_geo": geo}
+
+
+def _stream_key(ctx: _Context, types: list[str], sources: list[str], pop_xy: np.ndarray, st_geoms: np.ndarray) -> str:
+    """Fingerprint of everything the arrivals of a run are drawn from.
+
+    Two studies with equal keys and the same seed draw the same incidents in run ``i`` (the same
+    types, places, times, severities, report delays and reporting sources): only what follows
+    (patrols, staff, handling) differs. :meth:`SimulationResult.compare` pairs their runs then.
+    """
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(repr((ctx.days, types, sources)).encode("utf-8"))
+    for arr in (ctx.t_lambda, ctx.t_pool, ctx.t_profile, ctx.t_sev, ctx.t_report_min, ctx.t_src, ctx.pop_weight,
+                ctx.st_len, pop_xy, shapely.get_num_coordinates(st_geoms), shapely.get_coordinates(st_geoms)):
+        a = np.ascontiguousarray(arr)
+        h.update(repr((a.dtype.str, a.shape)).encode("ascii"))
+        h.update(a.tobytes())
+    return h.hexdigest()[:16]
 
 
 def _ledger(ctx: _Context, cases: dict[str, np.ndarray], run: int, model: IncidentModel, geo: dict[str, Any],
