@@ -320,17 +320,19 @@ def test_to_file_writes_every_table(study, tmp_path):
     assert len(gpd.read_file(path, layer="incidents")) == len(res.incidents)
 
 
-def test_cli_simulate_compares_two_plans(study, tmp_path):
+def test_cli_simulate_compares_two_plans(study, tmp_path, capsys, monkeypatch):
+    import logging
+
     from gridplan.cli import main
 
+    monkeypatch.setattr(logging.getLogger("gridplan.cli"), "handlers", [])  # log to this test's stderr
     plan, *_ = study
-    plan.district.to_file(tmp_path / "district.gpkg")
-    plan.to_file(tmp_path / "two.gpkg")
+    plan.to_file(tmp_path / "two.gpkg", district=True)  # the plan file holds its district: no --district
     three = partition(plan.district, 3, units="cells", seed=0)
-    three.to_file(tmp_path / "three.gpkg")
+    three.to_file(tmp_path / "three.gpkg")  # without its district: it uses the first plan's
     out = tmp_path / "sim"
     code = main(["simulate", "--plan", str(tmp_path / "two.gpkg"), "--compare", str(tmp_path / "three.gpkg"),
-                 "--district", str(tmp_path / "district.gpkg"), "--runs", "3", "--days", "2", "--out", str(out), "-q"])
+                 "--runs", "3", "--days", "2", "--out", str(out)])
     assert code == 0
     for name in ("plan_summary.csv", "plan_per_grid.csv", "compare_per_grid.csv", "comparison.csv",
                  "plan_compliance.png", "plan_simulation.gpkg"):
@@ -339,71 +341,11 @@ def test_cli_simulate_compares_two_plans(study, tmp_path):
     assert len(per_grid) == 3
     cmp = pd.read_csv(out / "comparison.csv", index_col=0)
     assert "compliance_7min" in cmp.index
-    assert main(["simulate", "--plan", str(tmp_path / "two.gpkg"), "--district", str(tmp_path / "district.gpkg"),
-                 "--workers", "0", "-q"]) == 2
-
-
-# ----------------------------------------------------------------------------- configurable sources
-def _renamed_types(old: str, new: str) -> pd.DataFrame:
-    t = default_types()
-    t["sources"] = [{(new if k == old else k): w for k, w in mix.items()} for mix in t["sources"]]
-    return t
-
-
-def test_sources_can_be_renamed_added_and_dropped(study):
-    base = _sim(study, days=2, runs=3, seed=4, keep_incidents=3)
-    # a pure rename (same order, same weights) draws the same cases under the new names
-    names = {s: s for s in SOURCES}
-    names.update({"photo_app": "wechat_app", "patrol": "road_chief", "grid_staff": "self_found"})
-    labels = dict(zip(names.values(), ["12345", "12319", "路长", "网格员", "微信随手拍", "媒体", "上级", "社区", "视频"]))
-    types = _renamed_types("photo_app", "wechat_app")
-    model = IncidentModel(types=types, sources=labels, discovery_sources=("road_chief", "self_found"))
-    assert model.sources["wechat_app"] == "微信随手拍" and "photo_app" not in model.reporting_sources()
-    renamed = _sim(study, days=2, runs=3, seed=4, keep_incidents=3, model=model)
-    pd.testing.assert_frame_equal(renamed.runs, base.runs)
-    assert list(renamed.per_source.index) == list(model.sources)
-    pd.testing.assert_frame_equal(renamed.per_source, base.per_source.rename(index=names))
-    assert renamed.incidents["source"].tolist() == base.incidents["source"].map(names).tolist()
-    assert {"road_chief", "wechat_app"} <= set(renamed.incidents["source"])
-    assert renamed.params["model"]["sources"] == labels
-    # an added source: the 110 police line takes half of the noise complaints
-    types = default_types()
-    types.at["noise", "sources"] = {"hotline_12345": 0.25, "hotline_12319": 0.25, "police_110": 0.5}
-    added = _sim(study, days=2, runs=3, seed=4, keep_incidents=3, model=IncidentModel(types=types,
-                                                                                      sources=[*SOURCES, "police_110"]))
-    assert list(added.per_source.index) == [*SOURCES, "police_110"]
-    led = added.incidents
-    assert set(led["source"]) <= set(SOURCES) | {"police_110"}
-    noise = led[led["type"] == "noise"]
-    assert (noise["source"] == "police_110").any() and (led.loc[led["type"] != "noise", "source"] != "police_110").all()
-    per = added.per_source["incidents_per_day"]
-    assert per.sum() == pytest.approx(added.runs["incidents"].mean() / 2)
-    assert per["police_110"] == pytest.approx((led["source"] == "police_110").sum() / (3 * 2))
-    # a dropped source no problem type uses
-    types = default_types()
-    types["sources"] = [{k: w for k, w in mix.items() if k != "media"} for mix in types["sources"]]
-    fewer = IncidentModel(types=types, sources=[s for s in SOURCES if s != "media"])
-    assert "media" not in _sim(study, days=1, runs=2, model=fewer).per_source.index
-
-
-def test_sources_are_checked():
-    with pytest.raises(DataError, match=r"type 'drainage' names sources \['media'\] that the model does not have"):
-        IncidentModel(sources=[s for s in SOURCES if s != "media"])
-    with pytest.raises(DataError, match=r"type 'street_vending' names sources \['hotline_12345'\]"):
-        IncidentModel(sources=[s for s in SOURCES if s != "hotline_12345"])
-    with pytest.raises(DataError, match="sources lacks \\['patrol'\\].*discovery_sources"):
-        IncidentModel(sources=[s for s in SOURCES if s != "patrol"])
-    with pytest.raises(DataError, match="finds those cases itself"):
-        IncidentModel(types=_renamed_types("photo_app", "self_found"), sources=[*SOURCES, "self_found"],
-                      discovery_sources=("patrol", "self_found"))
-    with pytest.raises(DataError, match="discovery_sources must be two different"):
-        IncidentModel(discovery_sources=("patrol", "patrol"))
-    with pytest.raises(DataError, match="repeat"):
-        IncidentModel(sources=[*SOURCES, "media"])
-    with pytest.raises(DataError, match="list of source names"):
-        IncidentModel(sources="hotline_12345")
-    with pytest.raises(DataError, match="non-empty text"):
-        IncidentModel(sources=[*SOURCES, ""])
+    # two plans: the incidents fall on other street pieces, so the runs are not paired
+    assert set(cmp["method"]) == {"welch"}
+    err = capsys.readouterr().err
+    assert f"compare: using the district saved in {tmp_path / 'two.gpkg'}" in err and "Welch's unpaired" in err
+    assert main(["simulate", "--plan", str(tmp_path / "two.gpkg"), "--workers", "0", "-q"]) == 2
 
 
 # ----------------------------------------------------------------------------- configurable sources
@@ -526,3 +468,63 @@ def test_share_intervals_stay_within_0_and_1(study):
     assert res.summary().loc["unmet_per_day", "mean"] > 0  # nobody on duty: unmet, never divided by zero
     cmp = _sim(study, days=1, runs=3, seed=2).compare(res, method="welch")
     assert (cmp.loc[shares, "low"].dropna() >= -1).all() and (cmp.loc[shares, "high"].dropna() <= 1).all()
+
+
+# ----------------------------------------------------------------------------- command line: the issue's command
+def test_cli_simulate_plan_alone_on_two_workers(study, tmp_path):
+    """``gridplan simulate --plan PLAN.gpkg --runs N --workers 2``: the district comes from the plan file."""
+    pytest.importorskip("distributed", reason="dask.distributed is in the [test] extra")
+    from gridplan.cli import main
+    from gridplan.grids import GridPlan
+
+    plan, *_ = study
+    path = plan.to_file(tmp_path / "plan.gpkg", district=True)
+    back = GridPlan.read_file(path)
+    assert back.params == plan.params
+    for layer in ("boundary", "streets", "population", "communities", "grids"):
+        pd.testing.assert_frame_equal(getattr(back.district, layer), getattr(plan.district, layer), check_like=False)
+    assert back.district.crs.equals(plan.district.crs) and back.district.notes == plan.district.notes
+    assert GridPlan.read_file(plan.to_file(tmp_path / "bare.gpkg")).district is None
+    out = tmp_path / "sim"
+    assert main(["simulate", "--plan", str(path), "--runs", "4", "--days", "1", "--workers", "2", "--out", str(out),
+                 "-q"]) == 0
+    runs = pd.read_csv(out / "plan_runs.csv", index_col="run")
+    assert len(runs) == 4 and len(pd.read_csv(out / "plan_per_grid.csv")) == 2
+    # the same study in one process gives the same numbers
+    serial = simulate(back, days=1, runs=4, seed=0, progress=False)
+    assert np.allclose(runs["compliance_7min"], serial.runs["compliance_7min"], equal_nan=True)
+    assert np.array_equal(runs["incidents"], serial.runs["incidents"])
+
+
+def test_cli_simulate_says_what_to_pass_without_a_district(study, tmp_path, capsys, monkeypatch):
+    import logging
+
+    from gridplan.cli import main
+
+    monkeypatch.setattr(logging.getLogger("gridplan.cli"), "handlers", [])  # log to this test's stderr
+    plan, *_ = study
+    plan.to_file(tmp_path / "plan.gpkg")
+    assert main(["simulate", "--plan", str(tmp_path / "plan.gpkg"), "--runs", "2", "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert "does not hold its district" in err and "--district" in err and "district=True" in err
+    with pytest.raises(DataError, match="district=True needs"):
+        plan.to_file(tmp_path / "plan.geojson", district=True)
+    from gridplan.grids import GridPlan
+
+    with pytest.raises(DataError, match="does not know its district"):
+        GridPlan.read_file(tmp_path / "plan.gpkg").to_file(tmp_path / "again.gpkg", district=True)
+    # --district gives it (the study then starts: here it stops at once on --runs 0)
+    plan.district.to_file(tmp_path / "district.gpkg")
+    assert main(["simulate", "--plan", str(tmp_path / "plan.gpkg"), "--district", str(tmp_path / "district.gpkg"),
+                 "--runs", "0", "--out", str(tmp_path / "s")]) == 2
+    assert "runs must be an integer >= 1" in capsys.readouterr().err
+    # a compare plan without its district takes the first plan's only when it is a plan of that district
+    plan.to_file(tmp_path / "with.gpkg", district=True)
+    out = tmp_path / "cmp"
+    layers = _example_layers()
+    for k in layers:
+        layers[k] = layers[k].set_geometry(layers[k].translate(5000, 0))
+    partition(gridplan.District.from_frames(**layers), 2, units="cells", seed=0).to_file(tmp_path / "elsewhere.gpkg")
+    assert main(["simulate", "--plan", str(tmp_path / "with.gpkg"), "--compare", str(tmp_path / "elsewhere.gpkg"),
+                 "--runs", "2", "--out", str(out)]) == 2
+    assert "is not a plan of the district saved in" in capsys.readouterr().err

@@ -96,8 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
         "With --compare, the same study of a second plan (e.g. the 12 existing grids vs the 15 redrawn ones).",
     )
     sim.add_argument("--plan", required=True, help="the plan (.gpkg written by GridPlan.to_file or `gridplan demo`)")
-    sim.add_argument("--district", required=True, help="its district (.gpkg written by District.to_file, e.g. the "
-                     "demo's district.gpkg): streets, population and communities")
+    sim.add_argument("--district", default=None, help="its district (.gpkg written by District.to_file, e.g. the "
+                     "demo's district.gpkg): streets, population and communities (default: the district saved in the "
+                     "plan file by GridPlan.to_file(path, district=True))")
     sim.add_argument("--compare", default=None, help="a second plan of the same district to simulate and compare")
     sim.add_argument("--runs", type=int, default=100, help="independent runs (default: 100)")
     sim.add_argument("--days", type=int, default=7, help="days per run (default: 7)")
@@ -439,12 +440,30 @@ def _simulate(args: argparse.Namespace, log: logging.Logger) -> int:
 
     if args.workers < 1:
         raise DataError(f"--workers must be at least 1, got {args.workers}")
-    district = District.read_file(args.district)
+    paths = {"plan": args.plan, **({"compare": args.compare} if args.compare else {})}
+    plans = {name: GridPlan.read_file(path) for name, path in paths.items()}
+    if args.district is not None:
+        district = District.read_file(args.district)
+        for plan in plans.values():
+            plan.district = district
+    else:  # the district saved in the plan file; a plan without one uses the other plan's
+        holder = next((name for name, p in plans.items() if p.district is not None), None)
+        known = plans[holder].district if holder is not None else None
+        for name, plan in plans.items():
+            if plan.district is not None:
+                continue
+            if known is None or holder is None:
+                raise DataError(f"{paths[name]} does not hold its district, and simulate needs its streets and "
+                                "population: pass --district DISTRICT.gpkg (written by District.to_file, e.g. the "
+                                "demo's district.gpkg), or save the plan with GridPlan.to_file(path, district=True)")
+            outside = plan.grids.geometry.union_all().difference(known.shape).area
+            if not plan.grids.crs.equals(known.crs) or outside > 1e-3 * known.shape.area:
+                raise DataError(f"{paths[name]} does not hold its district and is not a plan of the district saved in "
+                                f"{paths[holder]}: pass --district DISTRICT.gpkg")
+            log.info("%s: using the district saved in %s", name, paths[holder])
+            plan.district = known
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    plans = {"plan": GridPlan.read_file(args.plan)}
-    if args.compare:
-        plans["compare"] = GridPlan.read_file(args.compare)
     with contextlib.ExitStack() as stack:
         client = None
         if args.workers > 1:
@@ -457,7 +476,6 @@ def _simulate(args: argparse.Namespace, log: logging.Logger) -> int:
             client = stack.enter_context(Client(cluster))
         results = {}
         for name, plan in plans.items():
-            plan.district = district
             t0 = time.perf_counter()
             res = simulate(plan, runs=args.runs, days=args.days, seed=args.seed, client=client,
                            progress=not args.quiet)
@@ -477,7 +495,9 @@ def _simulate(args: argparse.Namespace, log: logging.Logger) -> int:
     if "compare" in results:
         cmp = results["plan"].compare(results["compare"])
         cmp.to_csv(out / "comparison.csv")
-        log.info("plan (A) vs compare (B):\n%s", cmp.round(4).to_string())
+        how = ("paired differences run by run (both saw the same incidents)" if cmp.attrs["method"] == "paired" else
+               "Welch's unpaired interval (the runs did not see the same incidents)")
+        log.info("plan (A) vs compare (B), %s:\n%s", how, cmp.round(4).to_string())
     log.info("wrote %s", out)
     return 0
 

@@ -161,7 +161,8 @@ class GridPlan:
         The district's streets, communities and population were generated (see the property).
     district : District or None
         The district the plan was cut from (set by :func:`partition`, :func:`resplit` and
-        :meth:`from_district_grids`; not stored by :meth:`to_file`). Patrol routing uses its streets.
+        :meth:`from_district_grids`; saved with the plan by ``to_file(path, district=True)`` and then
+        restored by :meth:`read_file`). Patrol routing and simulation use its streets.
     """
 
     def __init__(
@@ -470,11 +471,15 @@ class GridPlan:
         return write_report(self, path, **kwargs)
 
     # ------------------------------------------------------------------ files
-    def to_file(self, path: str | Path, *, crs: Any = None) -> Path:
+    def to_file(self, path: str | Path, *, crs: Any = None, district: bool = False) -> Path:
         """Save the plan.
 
         ``.gpkg``: lossless (units, grids, adjacency, parameters, notes); read it back with
-        :meth:`read_file`. ``.geojson``/``.json`` and ``.shp``: the grids layer only, for
+        :meth:`read_file`. With ``district=True`` the file also holds the plan's :attr:`district`
+        (its boundary, streets, communities, population and existing grids as ``district_*``
+        layers), so that :meth:`read_file` gives back a plan that knows its streets (e.g. for
+        ``gridplan simulate --plan PLAN.gpkg`` without ``--district``).
+        ``.geojson``/``.json`` and ``.shp``: the grids layer only, for
         desktop GIS and web maps (a Shapefile gets a ``.cpg`` saying UTF-8 so Chinese names
         survive; ``communities`` and ``subdistrict`` become ``comm_codes`` and ``subdist``,
         as dBASE names have at most 10 characters). ``crs`` converts the exported layer, e.g. ``crs="GCJ-02"`` for display on
@@ -482,12 +487,24 @@ class GridPlan:
         """
         path = Path(path)
         suffix = path.suffix.lower()
+        if district and (suffix != ".gpkg" or crs is not None):
+            raise DataError("district=True needs the lossless GeoPackage: a .gpkg path and no crs=")
+        if district and self.district is None:
+            raise DataError("the plan does not know its district (a plan read from a file saved without it?); set "
+                            "plan.district = District.read_file(...) first, or save with district=False")
         if suffix == ".gpkg" and crs is None:
             coo = sparse.triu(self.adjacency).tocoo()
             adj = gpd.GeoDataFrame({"i": coo.row.astype(np.int64), "j": coo.col.astype(np.int64), "length_m": coo.data},
                                    geometry=gpd.GeoSeries([None] * len(coo.data), crs=self.crs))
             params = {**self.params, "notes": self.notes, "source_crs": self.source_crs, "crs": self.crs.to_wkt()}
             frames = {"grids": self.grids, "units": self.units.assign(label=self.labels), "adjacency": adj}
+            if district:
+                from .district import LAYERS
+
+                d = self.district
+                frames.update({f"district_{k}": getattr(d, k) for k in LAYERS})
+                params["stored_district"] = {"name": d.name, "code": d.code, "source_crs": d.source_crs,
+                                             "crs": d.crs.to_wkt(), "notes": d.notes, "synthetic": d.synthetic}
             return _io.write_frames(path, "GridPlan", frames, params)
         out = self.grids if crs is None else gcrs.to_crs(self.grids, crs)
         if suffix in (".geojson", ".json"):
@@ -504,10 +521,11 @@ class GridPlan:
 
     @classmethod
     def read_file(cls, path: str | Path) -> "GridPlan":
-        """Load a plan saved with :meth:`to_file` to a ``.gpkg``."""
+        """Load a plan saved with :meth:`to_file` to a ``.gpkg`` (with its :attr:`district` when saved with it)."""
         frames, params = _io.read_frames(path, "GridPlan")
         crs = pyproj.CRS.from_wkt(params.pop("crs"))
         notes = params.pop("notes")
+        stored = params.pop("stored_district", None)
         units = frames["units"].set_crs(crs, allow_override=True)
         labels = units.pop("label").to_numpy()
         codes_by_label = pd.Series(units["grid"].to_numpy(), index=labels).groupby(level=0).first()
@@ -518,6 +536,13 @@ class GridPlan:
         plan = cls(units.drop(columns="grid"), labels, m, params=params, notes=notes,
                    codes=codes_by_label.sort_index().to_numpy(), source_crs=params.get("source_crs"))
         plan.grids = frames["grids"].set_crs(crs, allow_override=True)
+        if stored is not None:
+            from .district import LAYERS, District
+
+            dcrs = pyproj.CRS.from_wkt(stored["crs"])
+            layers = {k: frames[f"district_{k}"].set_crs(dcrs, allow_override=True) for k in LAYERS}
+            plan.district = District(layers, crs=dcrs, source_crs=stored["source_crs"], name=stored["name"],
+                                     code=stored["code"], notes=stored["notes"], synthetic=stored["synthetic"])
         return plan
 
     @classmethod
