@@ -268,8 +268,9 @@ def test_life_circle_coverage(study):
 # ----------------------------------------------------------------------------- bad input
 def test_bad_input(study):
     plan, posts, staffing, routes = study
-    with pytest.raises(DataError, match="days"):
-        _sim(study, days=0)
+    for days in (0, -3, 1.5, True):
+        with pytest.raises(DataError, match="days must be an integer >= 1"):
+            _sim(study, days=days)
     with pytest.raises(DataError, match="runs"):
         _sim(study, runs=0)
     with pytest.raises(DataError, match="GridPlan"):
@@ -468,6 +469,49 @@ def test_share_intervals_stay_within_0_and_1(study):
     assert res.summary().loc["unmet_per_day", "mean"] > 0  # nobody on duty: unmet, never divided by zero
     cmp = _sim(study, days=1, runs=3, seed=2).compare(res, method="welch")
     assert (cmp.loc[shares, "low"].dropna() >= -1).all() and (cmp.loc[shares, "high"].dropna() <= 1).all()
+
+
+# ----------------------------------------------------------------------------- more bad input, coverage, progress
+def test_refuses_parts_in_another_crs(study):
+    from gridplan.posts import place_posts
+    from gridplan.routes import balance_routes
+
+    plan, *_ = study
+    layers = {k: v.to_crs(32649) for k, v in _example_layers().items()}
+    utm = partition(gridplan.District.from_frames(**layers, metric_crs=32649), 2, units="cells", seed=0)
+    assert list(utm.grids["code"]) == list(plan.grids["code"]) and not utm.grids.crs.equals(plan.grids.crs)
+    staff = assign_staff(utm, sample_roster(utm, seed=0), seed=0)
+    with pytest.raises(DataError, match="staff assignments are in EPSG:32649, the plan in EPSG:4545"):
+        _sim(study, staffing=staff)
+    with pytest.raises(DataError, match="posts are in EPSG:32649, the plan in EPSG:4545"):
+        _sim(study, posts=place_posts(utm, 2, max_walk_m=800, progress=False))
+    with pytest.raises(DataError, match="routes are in EPSG:32649, the plan in EPSG:4545"):
+        _sim(study, routes=balance_routes(utm, chiefs_per_grid=1, effort=0.05, seed=0, progress=False), days=1, runs=1)
+
+
+def test_life_circle_per_community_adds_up():
+    from gridplan.posts import place_posts
+
+    layers = _example_layers()
+    x0, y0 = 422000.0, 2937000.0
+    layers["communities"] = gpd.GeoDataFrame(
+        {"code": ["990101001001", "990101001002"], "name": ["西社区", "东社区"]}, crs=4545,
+        geometry=[shapely.box(x0, y0, x0 + 1000, y0 + 2000), shapely.box(x0 + 1000, y0, x0 + 2000, y0 + 2000)])
+    plan = partition(gridplan.District.from_frames(**layers), 2, units="cells", seed=0)
+    lc = coverage(plan, place_posts(plan, 2, max_walk_m=800, progress=False), minutes=5)
+    per = lc.per_community
+    assert list(per.index) == ["990101001001", "990101001002"]
+    assert per["demand"].sum() == pytest.approx(float(lc.overall["demand"]))
+    assert per["covered"].sum() == pytest.approx(float(lc.overall["covered"]))
+    assert lc.per_grid["demand"].sum() == pytest.approx(float(lc.overall["demand"]))
+    assert ((per["share"] >= 0) & (per["share"] <= 1)).all()
+
+
+def test_progress_bar_smoke(study, capsys):
+    plan, *_ = study
+    res = simulate(plan, days=1, runs=2, seed=0, progress=True)  # defaults derived with their own progress bars
+    assert len(res.runs) == 2
+    assert "simulate" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------------- command line: the command
