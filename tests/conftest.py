@@ -1,4 +1,4 @@
-"""Shared test fixtures: paths to ../shared/data and the sample district."""
+"""Shared test fixtures: paths to the real data (../shared/data, else cases/data) and the sample district."""
 
 from __future__ import annotations
 
@@ -14,11 +14,27 @@ import shapely
 matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("GRIDPLAN_SHARED_DATA", ROOT.parent / "shared" / "data"))
+CASES_DATA = ROOT / "cases" / "data"
+"""The copies of the real boundaries that ship with the case notebooks (county boundaries, Xicheng)."""
+
+
+def _real_data() -> Path:
+    """$GRIDPLAN_SHARED_DATA, else ../shared/data, else cases/data (a clean checkout has the boundaries there)."""
+    if os.environ.get("GRIDPLAN_SHARED_DATA"):
+        return Path(os.environ["GRIDPLAN_SHARED_DATA"])
+    shared = ROOT.parent / "shared" / "data"
+    if shared.is_dir() or not (CASES_DATA / "county_boundaries_gcj02.gpkg").is_file():
+        return shared
+    return CASES_DATA
+
+
+SHARED_DATA = _real_data()
+"""Folder of the real boundaries the tests read (county_boundaries_gcj02, xicheng_boundary_gcj02,
+xicheng_subdistricts): every one of them is also in cases/data."""
 
 needs_shared = pytest.mark.skipif(
     not SHARED_DATA.is_dir(),
-    reason=f"real data folder {SHARED_DATA} not present (set GRIDPLAN_SHARED_DATA to use it)",
+    reason=f"real data folder {SHARED_DATA} not present, nor cases/data (set GRIDPLAN_SHARED_DATA to use it)",
 )
 
 

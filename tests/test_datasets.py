@@ -30,6 +30,7 @@ from gridplan.datasets import (
     REAL_BOUNDARIES,
     SEATS,
     county_boundary,
+    find_data_dir,
     real_district,
     sample_district,
     xicheng_subdistricts,
@@ -194,6 +195,26 @@ def test_xicheng_real_subdistricts_are_the_subdistrict_layer():
         iou = row.geometry.intersection(truth).area / row.geometry.union(truth).area
         assert iou > 0.98, f"{name}: IoU {iou:.3f}"
     assert (d.communities.groupby("subdistrict").size() >= 2).all()
+
+
+def test_find_data_dir_prefers_shared_data_and_falls_back_to_cases_data(tmp_path, monkeypatch):
+    monkeypatch.delenv("GRIDPLAN_SHARED_DATA", raising=False)
+    repo = tmp_path / "work" / "gridplan"
+    cases = repo / "cases" / "data"
+    cases.mkdir(parents=True)
+    (repo / "notebooks").mkdir()
+    (cases / "county_boundaries_gcj02.gpkg").write_bytes(b"")
+    for where in (repo, repo / "notebooks"):  # a clean checkout: its own copies, from the root or a folder in it
+        monkeypatch.chdir(where)
+        assert find_data_dir() == cases.resolve()
+    shared = tmp_path / "work" / "shared" / "data"
+    shared.mkdir(parents=True)
+    (shared / "county_boundaries_gcj02.gpkg").write_bytes(b"")
+    assert find_data_dir() == shared.resolve()  # shared/data beside the checkout comes first
+    assert find_data_dir(cases) == cases
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataError, match="real data folder not found"):
+        find_data_dir()
 
 
 # --------------------------------------------------------------------------- without shared data

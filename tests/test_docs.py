@@ -3,7 +3,8 @@
 Every page of the guide says on its first line whether the docs test runs it
 (``<!-- docs-test: run -->``) or not (``<!-- docs-test: skip -->``, with a visible
 reason at the top). The ```python blocks of a runnable page are executed in order
-in one namespace per page, in a temporary folder, with matplotlib's Agg backend;
+in one namespace per page, in a temporary folder holding a copy of ``cases/data`` (so that
+examples written to run from the root of a checkout find the real boundaries), with matplotlib's Agg backend;
 ```python no-run blocks are shown but not executed (the text says why). The
 examples assert what they promise, so a changed API or behaviour fails here.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import pkgutil
 import re
+import shutil
 import time
 import warnings
 from pathlib import Path
@@ -103,6 +105,7 @@ RUNNABLE = [name for name in PAGES if (DOCS / name).is_file() and _text(name).st
 def test_page_examples_run(name, tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 
+    shutil.copytree(ROOT / "cases" / "data", tmp_path / "cases" / "data")  # as from the root of a checkout
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     text = _text(name)

@@ -305,8 +305,11 @@ def _first(frame: pd.DataFrame, column: str, default: str) -> str:
 def find_data_dir(path: str | Path | None = None) -> Path:
     """Folder of the real test data (``shared/data``).
 
-    Looks at ``path``, then ``$GRIDPLAN_SHARED_DATA``, then ``shared/data`` beside the
-    current folder or any of its parents.
+    Looks at ``path``, then ``$GRIDPLAN_SHARED_DATA``, then ``shared/data`` (or ``data``) in the
+    current folder or any of its parents, and last in their ``cases/data``: the copies of the
+    real boundaries that ship with gridplan's case notebooks, so that a checkout of the
+    repository finds them from its root or any folder in it (they hold the county and Xicheng
+    boundaries, not the Chang'an streets).
     """
     candidates: list[Path] = []
     if path is not None:
@@ -317,6 +320,7 @@ def find_data_dir(path: str | Path | None = None) -> Path:
         here = Path.cwd().resolve()
         for folder in (here, *here.parents):
             candidates += [folder / "shared" / "data", folder / "data"]
+        candidates += [folder / "cases" / "data" for folder in (here, *here.parents)]
     for c in candidates:
         if (c / "county_boundaries_gcj02.gpkg").exists() or (c / "xicheng_subdistricts.gpkg").exists():
             return c
