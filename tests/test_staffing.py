@@ -453,6 +453,21 @@ def test_sample_roster(small_plan):
         sample_roster("district")
 
 
+def test_sample_roster_takes_district_as_the_issue_names_it(small_plan):
+    """sample_roster(district, seed=0): a District or a plan, by position or as district=."""
+    by_name = sample_roster(district=small_plan, seed=3)
+    pd.testing.assert_frame_equal(by_name, sample_roster(small_plan, seed=3))
+    from_district = sample_roster(district=small_plan.district, seed=3)
+    assert len(from_district) == math.ceil(1.3 * 5 * 15)  # a district alone: sized for 15 grids
+    with pytest.warns(FutureWarning, match="district="):  # the 0.1.0 keyword still works, with a warning
+        old = sample_roster(district_or_plan=small_plan, seed=3)
+    pd.testing.assert_frame_equal(old, by_name)
+    with pytest.raises(DataError, match="once"):
+        sample_roster(small_plan, district_or_plan=small_plan)
+    with pytest.raises(DataError, match="District or a GridPlan"):
+        sample_roster()
+
+
 # ---------------------------------------------------------------------- invariants
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 12), formula=st.sampled_from(["1+1", "1+2+1", "2+1+0", "1+2+2"]))

@@ -422,7 +422,8 @@ def changan_streets(*, data_dir: str | Path | None = None) -> gpd.GeoDataFrame:
     return _io.read_layer(folder / "changan_roads.gpkg", "changan_roads")
 
 
-def sample_roster(district_or_plan: Any, seed: int = 0, n_people: int | None = None) -> Any:
+def sample_roster(district: Any = None, seed: int = 0, n_people: int | None = None, *,
+                  district_or_plan: Any = None) -> Any:
     """A synthetic roster of grid staff for :func:`gridplan.staffing.assign_staff`.
 
     Enough people for "1+2+2" teams in every grid plus about 30 % spare
@@ -436,11 +437,14 @@ def sample_roster(district_or_plan: Any, seed: int = 0, n_people: int | None = N
 
     Parameters
     ----------
-    district_or_plan : District or GridPlan
-        A plan must carry its district (plans made by ``partition`` do).
+    district : District or GridPlan
+        A plan must carry its district (plans made by ``partition`` do); with a plan the roster
+        is sized for its number of grids.
     seed : int
     n_people : int, optional
         Roster size (at least 3).
+    district_or_plan : District or GridPlan, optional
+        Deprecated keyword name of ``district`` (gridplan 0.1.0); gives a ``FutureWarning``.
 
     Returns
     -------
@@ -460,14 +464,23 @@ def sample_roster(district_or_plan: Any, seed: int = 0, n_people: int | None = N
     import pandas as pd
     import shapely
 
-    if isinstance(district_or_plan, District):
-        district, n_grids = district_or_plan, 15
-    elif hasattr(district_or_plan, "grids") and hasattr(district_or_plan, "district"):
-        district, n_grids = district_or_plan.district, len(district_or_plan.grids)
+    if district_or_plan is not None:
+        if district is not None:
+            raise DataError("pass the district (or plan) once: sample_roster(district, ...)")
+        import warnings
+
+        warnings.warn("sample_roster(district_or_plan=...) is deprecated: the parameter is now called district, "
+                      "sample_roster(district=...)", FutureWarning, stacklevel=2)
+        district = district_or_plan
+    source = district
+    if isinstance(source, District):
+        n_grids = 15
+    elif hasattr(source, "grids") and hasattr(source, "district"):
+        district, n_grids = source.district, len(source.grids)
         if district is None:
             raise DataError("the plan carries no district (read from a file?); pass the District instead")
     else:
-        raise DataError(f"sample_roster needs a District or a GridPlan, got {type(district_or_plan).__name__}")
+        raise DataError(f"sample_roster needs a District or a GridPlan, got {type(source).__name__}")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise DataError(f"seed must be a whole number, got {seed!r}")
     n = math.ceil(1.3 * 5 * n_grids) if n_people is None else n_people
