@@ -104,6 +104,13 @@ def test_demo_writes_map_tables_and_layers(tmp_path):
     assert len(pd.read_csv(out / "simulation_existing_12_grids.csv")) == 12
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "compliance_7min" in html or "7min" in html
+    # the saved staffing and simulation feed `gridplan report`
+    for name in ("staffing.gpkg", "simulation_existing_12.gpkg", "simulation_redrawn_15.gpkg"):
+        assert (out / name).stat().st_size > 0, name
+    assert main(["report", str(out / "plan_resplit_12_to_15.gpkg"), "--staffing", str(out / "staffing.gpkg"),
+                 "--simulation", str(out / "simulation_redrawn_15.gpkg"), "--out", str(tmp_path / "r.html"), "-q"]) == 0
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert '<section id="staffing">' in page and '<section id="simulation">' in page
     readme = (out / "README.txt").read_text(encoding="utf-8")
     for word in ("posts (42 key posts", "coverage:", "staffing ('1+2+2'", "staffing_shifts.csv", "posts.gpkg",
                  "simulation (", "report.html"):

@@ -310,6 +310,8 @@ def _demo_simulation(before, after, posts, staffing, patrols, seed, runs, out, w
     for name, res in (("existing_12", sim_before), (f"redrawn_{after.n_grids}", sim_after)):
         res.per_grid.to_csv(out / f"simulation_{name}_grids.csv")
         wrote(f"simulation_{name}_grids.csv")
+        res.to_file(out / f"simulation_{name}.gpkg")  # for `gridplan report --simulation`
+        wrote(f"simulation_{name}.gpkg")
     fig, axes = plt.subplots(1, 2, figsize=(16, 7.5))
     sim_before.plot(ax=axes[0], column="compliance_7min", title="12 existing grids: face to face within 7 min")
     sim_after.plot(ax=axes[1], column="compliance_7min",
@@ -349,6 +351,8 @@ def _demo_staffing(plan, posts, seed, out, wrote, log):  # type: ignore[no-untyp
     fig.savefig(out / "staffing.png", dpi=120, bbox_inches="tight")
     plt.close(fig)
     wrote("staffing.png")
+    staffing.to_file(out / "staffing.gpkg")
+    wrote("staffing.gpkg")
     return staffing
 
 def _locate(args: argparse.Namespace, log: logging.Logger) -> int:
