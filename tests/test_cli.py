@@ -65,7 +65,7 @@ def test_demo_writes_map_tables_and_layers(tmp_path):
     own = table[table["kind"] == "post"]
     assert set(own["grid"]) == codes  # every grid has a post
     assert sorted(table.loc[table["kind"] == "station", "community"]) == sorted(d.communities["code"])
-    assert posts.params["status"] == "optimal" and posts.params["gap"] <= posts.params["mip_gap"] + 1e-12
+    assert posts.params["status"] in ("optimal", "within_gap") and posts.params["gap"] <= posts.params["mip_gap"] + 1e-12
     cover = pd.read_csv(out / "coverage_grids.csv", index_col="grid", dtype={"grid": str})
     assert set(cover.index) == codes and cover["share"].between(0, 1).all()
     assert cover["covered"].sum() == pytest.approx(own["demand_served"].sum())

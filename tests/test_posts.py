@@ -110,14 +110,16 @@ def test_heuristic_reports_gap_to_lp_bound(small, objective):
     res = place_posts(plan, 3, max_walk_m=600, objective=objective, method="heuristic", stations=None, progress=False)
     exact = _brute(district, plan, 3, 600, objective, 1)
     p = res.params
-    assert p["method"] == "heuristic" and p["status"] in ("heuristic", "optimal")
+    assert p["method"] == "heuristic" and p["status"] in ("heuristic", "within_gap", "optimal")
     if objective == "coverage":
         assert p["objective_value"] <= exact + 1e-6 <= p["bound"] + 2e-6
         assert p["gap"] == pytest.approx(max(0.0, p["bound"] - p["objective_value"]) / p["objective_value"])
     else:
         assert p["bound"] - 1e-6 <= exact <= p["objective_value"] + 1e-6
         assert p["gap"] == pytest.approx((p["objective_value"] - p["bound"]) / p["objective_value"])
-    if p["status"] == "optimal":  # proven by the bound
+    if p["status"] == "optimal":  # the bound meets the answer
+        assert p["gap"] <= 1e-12 and p["objective_value"] == pytest.approx(exact, rel=1e-9)
+    elif p["status"] == "within_gap":  # proven by the bound
         assert p["objective_value"] == pytest.approx(exact, rel=p["mip_gap"] + 1e-9)
     assert (res.posts.groupby("grid").size() >= 1).all() and len(res.posts) == 3
 
@@ -401,3 +403,119 @@ def test_same_seed_same_result_property(small, weights, seed, objective, method)
     a, b = place_posts(plan, 3, **kw), place_posts(plan, 3, **kw)
     assert a.posts.drop(columns="geometry").equals(b.posts.drop(columns="geometry"))
     assert a.params["objective_value"] == b.params["objective_value"] and a.notes == b.notes
+
+
+# --------------------------------------------------------------------------- method="exact" and the status
+@pytest.mark.parametrize("objective", ["coverage", "p-median"])
+@pytest.mark.parametrize("p,walk,mpg", [(3, 500.0, 1), (4, 600.0, 2)])
+def test_method_exact_reaches_the_milp_and_matches_brute_force(small, objective, p, walk, mpg):
+    """method="exact" hands the model to HiGHS even when the heuristic's bound is within mip_gap."""
+    district, plan = small
+    kw = dict(max_walk_m=walk, objective=objective, min_per_grid=mpg, stations=None, progress=False)
+    exact = place_posts(plan, p, method="exact", mip_gap=0.5, **kw)
+    heur = place_posts(plan, p, method="heuristic", **kw)
+    expected = _brute(district, plan, p, walk, objective, mpg)
+    e = exact.params
+    assert e["method"] == "exact" or e["gap"] <= 1e-12  # only a bound meeting the answer exactly skips HiGHS
+    assert e["objective_value"] == pytest.approx(expected, rel=1e-6, abs=1e-6)
+    assert e["status"] == "optimal" and e["gap"] <= 1e-4
+    if objective == "coverage":  # never worse than the heuristic
+        assert e["objective_value"] >= heur.params["objective_value"] - 1e-9
+    else:
+        assert e["objective_value"] <= heur.params["objective_value"] + 1e-6
+
+
+@pytest.mark.parametrize("objective", ["coverage", "p-median"])
+def test_method_exact_keeps_the_heuristic_when_highs_stops_without_a_solution(small, medium, monkeypatch, objective):
+    """HiGHS stopping at time_limit with nothing better: the interchange answer, status time_limit, its gap."""
+    from types import SimpleNamespace
+
+    import gridplan.posts as gposts
+
+    # instances where the heuristic's bound leaves a gap, so that method="exact" goes on to HiGHS
+    _, plan = small if objective == "coverage" else medium
+    kw = dict(max_walk_m=500, objective=objective, stations=None, progress=False)
+    heur = place_posts(plan, 4, method="heuristic", **kw)
+    stopped = SimpleNamespace(x=None, status=1, fun=None, message="Time limit reached", mip_dual_bound=None)
+    if objective == "coverage":
+        solve = gposts._solve_coverage
+        monkeypatch.setattr(gposts, "_solve_coverage",
+                            lambda *a, **k: solve(*a, **k) if k.get("relax") else stopped)
+    else:
+        monkeypatch.setattr(gposts, "_solve_pmedian_lists", lambda *a, **k: (stopped, 0.0))
+    res = place_posts(plan, 4, method="exact", mip_gap=0, **kw)
+    assert any("without a solution: kept the interchange solution" in n for n in res.notes)  # HiGHS was asked
+    assert res.posts["node"].tolist() == heur.posts["node"].tolist()
+    p = res.params
+    assert p["objective_value"] == pytest.approx(heur.params["objective_value"])
+    assert np.isfinite(p["gap"]) and p["bound"] == pytest.approx(heur.params["bound"])
+    # the LP bound (coverage) may still prove the answer optimal; otherwise HiGHS's stop is the status
+    assert p["status"] == ("optimal" if p["gap"] <= 1e-12 else "time_limit")
+    if objective == "p-median":
+        assert p["status"] == "time_limit"
+
+
+def test_status_is_optimal_only_when_proven():
+    from gridplan.posts import HIGHS_MIP_REL_GAP, STATUSES, _final_status
+
+    assert HIGHS_MIP_REL_GAP == 1e-4 and STATUSES == ("optimal", "within_gap", "time_limit", "heuristic")
+    # a bound meeting the answer exactly proves it, whatever found it
+    assert _final_status("optimal", "heuristic", 0.0, 1e-3) == "optimal"
+    assert _final_status("heuristic", "heuristic", 0.0, 1e-4) == "optimal"
+    # HiGHS's "optimal" within its own tolerance is optimal; above it (a looser mip_gap) only within the gap
+    assert _final_status("optimal", "exact", 5e-5, 1e-4) == "optimal"
+    assert _final_status("optimal", "exact", 5e-4, 1e-3) == "within_gap"
+    # a heuristic answer a bound proves within mip_gap is not called optimal
+    assert _final_status("optimal", "heuristic", 5e-5, 1e-4) == "within_gap"
+    assert _final_status("heuristic", "heuristic", 5e-4, 1e-3) == "within_gap"
+    assert _final_status("heuristic", "heuristic", 5e-3, 1e-3) == "heuristic"
+    assert _final_status("heuristic", "heuristic", float("nan"), 1e-3) == "heuristic"
+    assert _final_status("time_limit", "exact", 2e-2, 1e-4) == "time_limit"
+    assert _final_status("time_limit", "exact", 5e-4, 1e-3) == "within_gap"
+    assert _final_status("time_limit", "heuristic", 0.0, 0.0) == "optimal"
+    assert _final_status("infeasible", "exact", float("nan"), 1e-4) == "infeasible"
+
+
+def test_within_gap_when_proven_only_within_mip_gap(small, medium):
+    """A loose mip_gap: the answer is proven within it, and says within_gap, not optimal."""
+    _, plan = small
+    kw = dict(max_walk_m=700, stations=None, progress=False)
+    loose = place_posts(plan, 4, mip_gap=0.5, **kw)  # the interchange answer, certified by the coverable demand
+    tight = place_posts(plan, 4, mip_gap=0, **kw)
+    lp, tp = loose.params, tight.params
+    assert lp["method"] == "heuristic" and 1e-12 < lp["gap"] <= 0.5 and lp["status"] == "within_gap"
+    assert tp["status"] == "optimal" and tp["gap"] <= 1e-4
+    assert lp["objective_value"] <= tp["objective_value"] + 1e-9 <= lp["bound"] + 2e-9
+    assert "proven within that gap" in " ".join(loose.notes)
+    # HiGHS stopping at a mip_gap above its own tolerance: within_gap too
+    _, plan = medium
+    res = place_posts(plan, 6, mip_gap=0.5, **kw)
+    p = res.params
+    assert p["method"] == "exact" and p["gap"] <= 0.5
+    assert p["status"] == ("optimal" if p["gap"] <= 1e-4 else "within_gap")
+
+
+# --------------------------------------------------------------------------- per-community coverage
+def test_per_community_lists_every_community(small, tmp_path):
+    """Communities without demand are rows too (demand 0, share NaN), also after a save and reload."""
+    district, plan = small
+    codes = sorted(district.communities["code"].astype(str))
+    assert len(codes) == 2
+    x0, y0 = 422000.0, 2937000.0
+    # demand only in one community (the units tell which)
+    first = plan.units[plan.units["community"] == codes[0]].geometry.union_all()
+    pt = shapely.point_on_surface(first)
+    pts = gpd.GeoDataFrame({"weight": [10.0, 4.0]}, geometry=[pt, shapely.Point(pt.x + 1, pt.y + 1)], crs=4545)
+    res = place_posts(plan, 2, demand=pts, max_walk_m=800, stations=None, progress=False)
+    table = res.coverage().per_community
+    assert list(table.index) == codes and table.index.name == "community"
+    assert table.loc[codes[0], "demand"] == 14 and table.loc[codes[1], "demand"] == 0
+    assert table.loc[codes[1], "covered"] == 0 and np.isnan(table.loc[codes[1], "share"])
+    assert table["demand"].sum() == pytest.approx(res.coverage().overall["demand"])
+    back = Posts.read_file(res.to_file(tmp_path / "posts.gpkg"), streets=district)
+    pd.testing.assert_frame_equal(back.coverage().per_community, table)
+    # demand outside every community keeps its own row, so the table still adds up
+    outside = gpd.GeoDataFrame({"weight": [3.0]}, geometry=[shapely.Point(x0 + 4000, y0 + 750)], crs=4545)
+    res = place_posts(plan, 2, demand=pd.concat([pts, outside]), max_walk_m=800, stations=None, progress=False)
+    table = res.coverage().per_community
+    assert list(table.index[:2]) == codes and table["demand"].sum() == pytest.approx(17)

@@ -15,11 +15,23 @@ Both keep at least ``min_per_grid`` posts in every grid. Both start from a greed
 interchange solution and prove how good it is: coverage against all demand any post could
 reach, then (if that leaves more than ``mip_gap``) the covering MILP with HiGHS
 (:func:`scipy.optimize.milp`); p-median against a Lagrangian bound, then the MILP on the
-candidates the bound cannot rule out when that model is small enough
-(:data:`PMEDIAN_EXACT_MAX_PAIRS`). The result reports the solver status, the objective,
-the best bound and the optimality gap; models too big for the MILP (see
-:data:`EXACT_MAX_PAIRS`) keep the heuristic answer with its gap to the bound (the LP
-relaxation for coverage, the Lagrangian bound for p-median).
+candidates the bound cannot rule out when that model is small enough. Which instances reach
+the MILP with ``method="auto"``:
+
+* coverage: up to :data:`EXACT_MAX_PAIRS` (3,000,000) demand-row/candidate links; the 42 posts
+  of the sample district (about 2,700 candidates) are well inside.
+* p-median: up to :data:`PMEDIAN_EXACT_MAX_PAIRS` (250,000) demand nodes × candidates left
+  after the Lagrangian reduction, e.g. 500 demand nodes × 500 candidates. District-scale
+  instances are beyond it (42 posts on the sample district: about 2,500 demand nodes × 2,700
+  candidates, none ruled out) and keep the heuristic answer with its gap to the Lagrangian
+  bound (about 1 % there). ``method="exact"`` hands any instance to HiGHS; give it a
+  ``time_limit``: on the sample district HiGHS improves neither the heuristic answer nor its
+  bound in 260 s, and the heuristic answer comes back with ``status="time_limit"`` and its gap.
+
+The result reports the solver status (``"optimal"`` only for a proven optimum, see
+:class:`Posts`), the objective, the best bound and the optimality gap; models too big for the
+MILP keep the heuristic answer with its gap to the bound (the LP relaxation for coverage, the
+Lagrangian bound for p-median).
 
 Walking distance
 ----------------
@@ -86,24 +98,32 @@ if TYPE_CHECKING:  # pragma: no cover
     from .grids import GridPlan
 
 __all__ = ["Posts", "Coverage", "place_posts", "OBJECTIVES", "LIFE_CIRCLE_M", "EXACT_MAX_PAIRS",
-           "PMEDIAN_EXACT_MAX_PAIRS", "MAX_CANDIDATES"]
+           "PMEDIAN_EXACT_MAX_PAIRS", "MAX_CANDIDATES", "HIGHS_MIP_REL_GAP", "STATUSES"]
 
 OBJECTIVES = ("coverage", "p-median")
 LIFE_CIRCLE_M = 1200.0
 """The 15-minute community life circle as a walking distance: 15 min × 80 m/min."""
 EXACT_MAX_PAIRS = 3_000_000
-"""Largest model solved exactly with ``method="auto"``: (demand row, candidate) pairs in the
-coverage matrix (coverage) or in the nearest-candidate lists (p-median). Larger instances use the
-greedy + interchange heuristic, with the gap measured against the LP relaxation."""
+"""Largest coverage model that ``method="auto"`` hands to the MILP: (demand row, candidate) links
+of the covering matrix. Larger instances keep the greedy + interchange answer, with its gap to the
+LP relaxation."""
 PMEDIAN_EXACT_MAX_PAIRS = 250_000
 """Largest p-median instance (demand nodes x candidates left after the Lagrangian reduction) that
-``method="auto"`` hands to the MILP when the heuristic and the Lagrangian bound leave a gap."""
+``method="auto"`` hands to the MILP when the heuristic and the Lagrangian bound leave a gap; larger
+ones keep the interchange answer with its gap to the Lagrangian bound. Not raised: on the sample
+district (2,529 demand nodes x 2,661 candidates, none ruled out at a 1.6 % Lagrangian gap) HiGHS
+finds neither a better solution nor a better bound in 260 s."""
 _LIST_PAIRS = 4_000_000  # p-median: nearest-candidate list entries kept for the heuristic and the bound
 MAX_CANDIDATES = 6000
 """``candidates="street_nodes"`` keeps every street node inside the grids up to this many; beyond
 it degree-2 nodes (bends and mid-block joints) are dropped, then every k-th node in id order."""
 _LP_SECONDS = 120.0  # cap on the LP relaxation that bounds a heuristic solution
 _STATUS = {0: "optimal", 1: "time_limit", 2: "infeasible", 3: "unbounded", 4: "error"}
+HIGHS_MIP_REL_GAP = 1e-4
+"""HiGHS's own default relative MIP gap: an exact solve that HiGHS reports optimal with a gap up to this
+counts as ``status == "optimal"`` (see :class:`Posts`)."""
+STATUSES = ("optimal", "within_gap", "time_limit", "heuristic")
+"""The values of ``Posts.params["status"]`` (see :class:`Posts`)."""
 
 
 # --------------------------------------------------------------------------- inputs
@@ -676,7 +696,10 @@ class Coverage:
         ``demand``, ``covered``, ``share``, ``mean_walk_m``, ``max_walk_found_m`` (over the reachable
         demand), ``unreachable`` (demand with no post on its part of the network).
     per_grid, per_community : DataFrame
-        ``demand``, ``covered``, ``share``, ``mean_walk_m`` per grid code / community code.
+        ``demand``, ``covered``, ``share``, ``mean_walk_m`` per grid code / community code. Every
+        grid of the plan and every community of the district is listed, also those without demand
+        (``demand`` and ``covered`` 0; a community's ``share`` and ``mean_walk_m`` are then NaN);
+        demand outside every community is the row ``""``.
     points : GeoDataFrame
         Every demand point: ``weight``, ``node``, ``snap_m``, ``grid``, ``community``, ``post`` (its
         nearest post), ``walk_m`` (snap + street distance, inf if unreachable), ``covered``.
@@ -748,8 +771,21 @@ class Posts:
         the posts' values add up to the covered demand); a station's is its community's demand
         within ``max_walk_m`` of it.
     params : dict
-        Every argument, the seed and the solver's ``status``, ``objective``, ``bound``, ``gap``,
-        ``seconds``, ``method`` ("exact" or "heuristic"), ``covered_share`` and ``mean_walk_m``.
+        Every argument, the seed and the solver's ``status``, ``objective_value``, ``bound``,
+        ``gap`` (relative: how far from the optimum the answer can be), ``seconds``, ``method``
+        ("exact" when HiGHS solved the MILP, "heuristic" for the greedy + interchange answer),
+        ``covered_share`` and ``mean_walk_m``. ``status`` is one of :data:`STATUSES`:
+
+        * ``"optimal"``: a proven optimum: HiGHS solved the exact model and proved it within its
+          own tolerance (``gap`` <= :data:`HIGHS_MIP_REL_GAP`, 0.01 %), or a bound meets the answer
+          exactly (``gap`` == 0).
+        * ``"within_gap"``: proven within ``mip_gap`` of the optimum (``gap`` <= ``mip_gap``) but not
+          proven optimal: a heuristic answer that a bound certifies, or HiGHS stopping at a
+          ``mip_gap`` above its own tolerance.
+        * ``"time_limit"``: HiGHS stopped at ``time_limit`` before reaching ``mip_gap``; the best
+          solution found, with its bound and ``gap``.
+        * ``"heuristic"``: the heuristic answer with its ``gap`` to the bound, larger than
+          ``mip_gap`` (the model was too big for the MILP, or ``method="heuristic"``).
     notes : list of str
         What was done on the way (snapping, reprojection, uncoverable demand, thinning).
     demand : GeoDataFrame
@@ -757,13 +793,15 @@ class Posts:
     """
 
     def __init__(self, posts: gpd.GeoDataFrame, *, params: dict[str, Any], notes: list[str],
-                 demand: gpd.GeoDataFrame, network: StreetNetwork | None, grids: gpd.GeoDataFrame | None) -> None:
+                 demand: gpd.GeoDataFrame, network: StreetNetwork | None, grids: gpd.GeoDataFrame | None,
+                 communities: list[str] | None = None) -> None:
         self.posts = posts
         self.params = dict(params)
         self.notes = list(notes)
         self.demand = demand
         self._network = network
         self._grids = grids
+        self._communities = None if communities is None else [str(c) for c in communities]
 
     @property
     def n_posts(self) -> int:
@@ -825,8 +863,15 @@ class Posts:
         per_grid = table("grid")
         if self._grids is not None:
             per_grid = per_grid.reindex(pd.Index(self._grids["code"].astype(str), name="grid"), fill_value=0.0)
+        per_community = table("community")
+        if self._communities is not None:
+            # every community of the district, also those without demand (demand 0, share NaN); demand
+            # outside every community (community "") stays as its own row so that the table adds up
+            extra = [c for c in per_community.index if c not in set(self._communities)]
+            per_community = per_community.reindex(pd.Index(self._communities + extra, name="community"))
+            per_community[["demand", "covered"]] = per_community[["demand", "covered"]].fillna(0.0)
         return Coverage(max_walk_m=walk, speed_m_per_min=speed, minutes=walk / speed, overall=overall,
-                        per_grid=per_grid, per_community=table("community"), points=d,
+                        per_grid=per_grid, per_community=per_community, points=d,
                         uncovered=d[~d["covered"].to_numpy()], posts=self.posts, grids=self._grids)
 
     # ------------------------------------------------------------------ display
@@ -891,7 +936,8 @@ class Posts:
     # ------------------------------------------------------------------ files
     def to_file(self, path: str | Path) -> Path:
         """Save posts, demand points, parameters and notes to a GeoPackage (read back with :meth:`read_file`)."""
-        params = {**self.params, "notes": self.notes, "crs": pyproj.CRS(self.posts.crs).to_wkt()}
+        params = {**self.params, "notes": self.notes, "crs": pyproj.CRS(self.posts.crs).to_wkt(),
+                  "community_codes": self._communities}
         frames = {"posts": self.posts, "demand": self.demand}
         if self._grids is not None:
             frames["grids"] = self._grids
@@ -903,6 +949,7 @@ class Posts:
         frames, params = _io.read_frames(path, "Posts")
         crs = pyproj.CRS.from_wkt(params.pop("crs"))
         notes = params.pop("notes")
+        communities = params.pop("community_codes", None)  # files from gridplan 0.1.0 lack it
         net = None
         if streets is not None:
             net = streets if isinstance(streets, StreetNetwork) else getattr(streets, "network", None)
@@ -911,7 +958,8 @@ class Posts:
         grids = frames.get("grids")
         return cls(frames["posts"].set_crs(crs, allow_override=True), params=params, notes=notes,
                    demand=frames["demand"].set_crs(crs, allow_override=True), network=net,
-                   grids=None if grids is None else grids.set_crs(crs, allow_override=True))
+                   grids=None if grids is None else grids.set_crs(crs, allow_override=True),
+                   communities=communities)
 
 
 def _fmt(v: Any) -> str:
@@ -1076,17 +1124,25 @@ def place_posts(
     streets : District or StreetNetwork, optional
         The streets, when the plan does not know its district (a plan read from a file).
     method : {"auto", "exact", "heuristic"}
-        ``"auto"``: exact MILP up to :data:`EXACT_MAX_PAIRS`, else the heuristic.
+        Every method starts with greedy + interchange and its bound. ``"auto"``: returns that
+        answer when the bound proves it within ``mip_gap``, else solves the MILP with HiGHS when
+        the model is within :data:`EXACT_MAX_PAIRS` (coverage) or :data:`PMEDIAN_EXACT_MAX_PAIRS`
+        (p-median), else returns the heuristic answer with its gap. ``"exact"``: always the MILP,
+        whatever its size (unless the bound already meets the answer exactly); if HiGHS stops at
+        ``time_limit`` without a better solution, the heuristic answer comes back with its gap.
+        ``"heuristic"``: never the MILP (bounds only).
     time_limit : float, optional
-        Seconds for the solver (HiGHS ``time_limit``; for p-median shared by its rounds). When
-        it stops HiGHS early, the best solution found is returned with its bound and gap and
+        Seconds for the whole call's solving (heuristic, bounds and HiGHS ``time_limit``; for
+        p-median shared by its rounds). When it stops HiGHS early, the best solution found (the
+        heuristic's, if HiGHS found none better) is returned with its bound and gap and
         ``params["status"] == "time_limit"``. It also caps the LP relaxation that bounds a
         heuristic answer (otherwise given up to 120 s).
     mip_gap : float
-        Relative optimality gap at which HiGHS stops (default 1e-4, HiGHS's own default: proven
-        within 0.01 % of the optimum); 0 proves the optimum exactly, which on near-total coverage
-        can take long (many solutions differ by a handful of residents). ``params["gap"]`` is the
-        gap achieved.
+        Relative optimality gap to stop at (default 1e-4, HiGHS's own default): a heuristic
+        answer that a bound proves within it is returned at once (``"within_gap"``), and HiGHS
+        stops when it reaches it. 0 proves the optimum exactly, which on near-total coverage can
+        take long (many solutions differ by a handful of residents). ``params["gap"]`` is the
+        gap achieved, ``params["status"]`` says what is proven (see :class:`Posts`).
     seed : int
         Tie-breaks of the heuristic; the exact solver is deterministic.
     progress : bool
@@ -1176,6 +1232,8 @@ def place_posts(
         sol = _place_pmedian(csr, cand, cand_grid, dem, walk, p, k, mpg, method, seed, deadline, progress, notes,
                              float(mip_gap))
 
+    sol.status = _final_status(sol.status, sol.method, sol.gap, float(mip_gap))
+
     # ------------------------------------------------------------- the result table
     chosen_nodes = cand[sol.chosen]
     order = np.lexsort((chosen_nodes, loc.codes[cand_grid[sol.chosen]]))  # by grid code, then node
@@ -1223,7 +1281,18 @@ def place_posts(
         **sol.detail,
     }
     grids = plan.grids[["code", "geometry"]].copy()
-    return Posts(frame, params=params, notes=notes, demand=dem.frame, network=net, grids=grids)
+    district = plan.district if streets is None or isinstance(streets, StreetNetwork) else streets
+    return Posts(frame, params=params, notes=notes, demand=dem.frame, network=net, grids=grids,
+                 communities=_community_codes(loc, district))
+
+
+def _community_codes(loc: _Locator, district: Any) -> list[str]:
+    """Every community code of the plan's units and of the district's community layer, sorted."""
+    codes = {str(c) for c in loc.community if c}
+    comm = getattr(district, "communities", None)
+    if isinstance(comm, pd.DataFrame) and "code" in comm.columns:
+        codes |= {str(c) for c in comm["code"].dropna() if str(c)}
+    return sorted(codes)
 
 
 def _too_big(pairs: int, method: str, notes: list[str], limit: int = 0) -> bool:
@@ -1242,6 +1311,24 @@ def _too_big(pairs: int, method: str, notes: list[str], limit: int = 0) -> bool:
 
 def _status(res: Any) -> str:
     return _STATUS.get(int(res.status), str(res.status))
+
+
+def _final_status(raw: str, method: str, gap: float, mip_gap: float) -> str:
+    """The reported status: "optimal" only for a proven optimum (see :class:`Posts`).
+
+    ``raw`` is what the model code found: "optimal" when HiGHS or a bound proved the answer within
+    ``mip_gap``, "heuristic" for an unproven heuristic answer, "time_limit" when HiGHS stopped early.
+    The status says what is proven, whatever found the answer: a gap of 0 is optimal, a gap
+    within ``mip_gap`` (and above HiGHS's own tolerance for an exact solve) is within_gap.
+    """
+    if raw not in ("optimal", "heuristic", "time_limit"):
+        return raw
+    ok = bool(np.isfinite(gap))
+    if ok and (gap <= 1e-12 or (raw == "optimal" and method == "exact" and gap <= HIGHS_MIP_REL_GAP + 1e-12)):
+        return "optimal"
+    if raw == "optimal" or (ok and gap <= mip_gap + 1e-12):
+        return "within_gap"
+    return raw
 
 
 def _place_coverage(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarray, dem: _Demand, walk: float,
@@ -1269,11 +1356,15 @@ def _place_coverage(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndar
     value = float(rows.weight @ (np.asarray(a[:, chosen].sum(axis=1)).ravel() > 0))
     detail["heuristic_value"] = value
     coverable = float(rows.weight.sum())
-    if _gap(value, coverable, True) <= mip_gap:
-        notes.append("coverage: the interchange solution is within mip_gap of all demand that any post could "
-                     "cover: optimal within the gap")
+    gap0 = _gap(value, coverable, True)
+    if gap0 <= 1e-12 or (gap0 <= mip_gap and method != "exact"):
+        notes.append("coverage: the interchange solution covers all demand that any post could cover: optimal"
+                     if gap0 <= 1e-12 else
+                     f"coverage: the interchange solution is within mip_gap={mip_gap:g} of all demand that any post "
+                     "could cover, so proven within that gap of the optimum")
         return _Solution(chosen, "optimal", value, coverable, _gap(value, coverable, True), "heuristic",
                          time.perf_counter() - t, detail)
+    raw = "heuristic"
     if not _too_big(pairs, method, notes):
         # 2. the exact model
         res = _solve_coverage(rows, p, cand_grid, k, mpg, deadline, mip_gap=mip_gap, fixed_out=out)
@@ -1283,6 +1374,7 @@ def _place_coverage(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndar
                 raise InfeasibleError("the coverage model is infeasible: the grid minimums cannot be met with "
                                       f"n_posts={p}")
             notes.append(f"HiGHS stopped ({res.message}) without a solution: kept the interchange solution")
+            raw = "time_limit" if status == "time_limit" else "heuristic"
         else:
             exact = np.flatnonzero(res.x[:rows.m] > 0.5)
             got = float(rows.weight @ (np.asarray(a[:, exact].sum(axis=1)).ravel() > 0))
@@ -1302,7 +1394,7 @@ def _place_coverage(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndar
     bound = min(coverable, float(-lp.fun)) if lp is not None and lp.x is not None and int(lp.status) == 0 else coverable
     if lp is not None and not (lp.x is not None and int(lp.status) == 0):
         notes.append(f"the LP relaxation did not finish within {lp_seconds:.0f} s: the bound is the coverable demand")
-    return _Solution(chosen, "heuristic", value, bound, _gap(value, bound, True), "heuristic",
+    return _Solution(chosen, raw, value, bound, _gap(value, bound, True), "heuristic",
                      time.perf_counter() - t, detail)
 
 
@@ -1467,9 +1559,11 @@ def _place_pmedian(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarr
     pairs = len(clients) * int((~out).sum())
     detail["model_pairs"] = pairs
     method_used = "heuristic"
-    status = "optimal" if _gap(upper, lb, False) <= mip_gap else "heuristic"
+    gap0 = _gap(upper, lb, False)
+    status = "optimal" if gap0 <= 1e-12 or (gap0 <= mip_gap and method != "exact") else "heuristic"
     if status == "optimal":
-        notes.append(f"p-median: the interchange solution is proven within {mip_gap:.2%} of the optimum by the "
+        notes.append("p-median: the interchange solution meets the Lagrangian bound: optimal" if gap0 <= 1e-12 else
+                     f"p-median: the interchange solution is proven within mip_gap={mip_gap:g} of the optimum by the "
                      "Lagrangian bound")
     elif not _too_big(pairs, method, notes, PMEDIAN_EXACT_MAX_PAIRS):
         # 3. the exact model on the candidates the Lagrangian test could not rule out
@@ -1500,6 +1594,8 @@ def _place_pmedian(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarr
                 notes.append(f"p-median: HiGHS stopped ({st}); the result is the best solution found, with its gap")
         else:
             notes.append(f"p-median: HiGHS stopped ({st}) without a solution: kept the interchange solution")
+            if st == "time_limit":
+                status = "time_limit"
     return _Solution(np.sort(chosen), status, upper + snap_const, lb + snap_const,
                      _gap(upper + snap_const, lb + snap_const, False), method_used, time.perf_counter() - t, detail)
 
