@@ -829,6 +829,7 @@ class _Search:
         self.c_cut = 0.0
         self.c_group = 0.0
         self.c_worst = 0.0
+        self.pp_floor = 0.0
         # resplit: unit -> part its old part is matched to (-1: none)
         self.home = None if old is None else old.tolist()
         self.c_home = old_weight
@@ -842,7 +843,16 @@ class _Search:
 
     def f(self, a: float, p: float) -> float:
         pp = _FOUR_PI * a / (p * p)
+        if pp < self.pp_floor:  # a part pushed below the worst shape so far: heavily penalised
+            return pp - self.c_worst / pp - 50.0 * (self.pp_floor - pp)
         return pp - self.c_worst / pp
+
+    def set_floor(self) -> None:
+        """Protect the worst shape: moves that push a part's Polsby-Popper below
+        the current minimum are penalised (the minimum never gets worse)."""
+        self.pp_floor = min(
+            (_FOUR_PI * a / (p * p) for a, p, c in zip(self.A, self.P, self.cnt) if c), default=0.0
+        )
 
     # -- connectivity -------------------------------------------------------------------
 
@@ -1044,6 +1054,17 @@ class _Search:
                 and (allowed is None or lab[v] in allowed)
             ]
         return total
+
+    def reset(self, labels: np.ndarray) -> None:
+        """Replace the labelling and recompute the part sums."""
+        W, A, P, cnt = _part_stats(self.adj, labels, self.k, self.w_arr, self.ar_arr, self.pe_arr)
+        self.W, self.A, self.P, self.cnt = W.tolist(), A.tolist(), P.tolist(), cnt.tolist()
+        self.lab = labels.astype(np.int64).tolist()
+        self.mem = [set() for _ in range(self.k)]
+        for v, a in enumerate(self.lab):
+            self.mem[a].add(v)
+        if self.home is not None:
+            self.moved = float(self.w_arr[labels != np.asarray(self.home)].sum())
 
     # -- balance repair -------------------------------------------------------------------
 
@@ -1424,18 +1445,19 @@ class _Search:
                     return False
         return False
 
-    def repair(self, max_rounds: int = 400) -> bool:
+    def repair(self, max_rounds: int = 400, exact: bool = True) -> bool:
         """Push workload along part-graph paths until every part is within bounds.
 
         Every chain of moves is kept only if it lowers the total violation of the
-        bounds, so the repair never makes the balance worse.
+        bounds, so the repair never makes the balance worse.  ``exact=False`` skips
+        the exhaustive re-pack (for extra starts once a balanced plan is known).
         """
         lo, hi, W = self.lo, self.hi, self.W
         mean = self.mean
         if self.home is None:  # resplit: keep the path repair
             if self.chain_repair():
                 return True
-            for p in range(self.k):
+            for p in range(self.k if exact else 0):
                 if not lo <= W[p] <= hi:
                     self.repack(p)
             if all(lo <= x <= hi for x in W):
@@ -1507,24 +1529,33 @@ class _Search:
 
 
 def _metis_init(
-    adj: sp.csr_array, k: int, w: np.ndarray, tolerance: float, seed: int
+    adj: sp.csr_array, k: int, w: np.ndarray, tolerance: float, seed: int,
+    plain: bool = False,
 ) -> np.ndarray | None:
     """A METIS k-way partition (contiguous option) as a starting plan, or None.
 
     Workloads and shared lengths are scaled to integers; METIS minimises the cut
     length within its balance factor, which gives compact, nearly balanced parts
-    for the local search to repair and reshape.
+    for the local search to repair and reshape.  With ``plain``, METIS runs as a
+    user would call it (cut edges counted, not their length; its own seed and
+    balance factor): the search then starts from that very plan and only improves
+    it, so the result is never less compact than plain METIS when METIS balances.
     """
     if _pymetis is None or not USE_METIS:
         return None
     n = adj.shape[0]
     vw = np.maximum(1, np.round(w * (1e8 / w.sum()))).astype(np.int64)
-    ew = np.maximum(1, np.round(adj.data * (1e3 / adj.data.max()))).astype(np.int64)
-    opts = _pymetis.Options(contig=1, seed=int(seed),
-                            ufactor=max(1, int(round(1000 * tolerance))))
+    kw: dict = {}
+    if plain:  # METIS as a user would call it: unit cut edges, its default seed and balance
+        vw = np.maximum(1, np.rint(w * (1000.0 / w.mean()))).astype(np.int64)
+        opts = _pymetis.Options(contig=1)
+    else:
+        kw["eweights"] = np.maximum(1, np.round(adj.data * (1e3 / adj.data.max()))).astype(np.int64)
+        opts = _pymetis.Options(contig=1, seed=int(seed),
+                                ufactor=max(1, int(round(1000 * tolerance))))
     try:
         graph = _pymetis.CSRAdjacency(adj.indptr.astype(np.int64), adj.indices.astype(np.int64))
-        _, parts = _pymetis.part_graph(k, graph, vweights=vw, eweights=ew, options=opts)
+        _, parts = _pymetis.part_graph(k, graph, vweights=vw, options=opts, **kw)
     except Exception:  # pragma: no cover - METIS failure: fall back on own starts
         return None
     lab = np.asarray(parts, dtype=np.int64)
@@ -1912,6 +1943,11 @@ def partition_graph(
         methods[1] = "coordinates"
     locked = None if fixed_arr is None else fixed_arr >= 0
     cands: list[tuple[tuple[float, float], int, np.ndarray]] = []
+    if use_metis:  # plain METIS as an extra start, when it already balances
+        lab = _run_once(adj, k, w, ar, pe, lo, hi, tolerance, groups, fixed_arr,
+                        np.random.default_rng([seed & 0xFFFFFFFF, 11]), deadline, "metis0", xy)
+        if lab is not None:
+            cands.append((_plan_key(adj, lab, k, w, ar, pe, tolerance), n_tries, lab))
     for attempt in range(n_tries):
         if attempt and time.perf_counter() > deadline:
             break
@@ -1919,8 +1955,12 @@ def partition_graph(
         method = methods[attempt % len(methods)]
         if method == "metis" and methods[: attempt % len(methods)].count("metis") % 2:
             method = "metis2"
+        # the first two starts get the full repair; later ones skip the costly exact
+        # re-pack once a balanced plan is in hand
+        exact = attempt < 2 or not any(c[0][0] == 0.0 for c in cands)
         lab = _run_once(
-            adj, k, w, ar, pe, lo, hi, tolerance, groups, fixed_arr, sub, deadline, method, xy
+            adj, k, w, ar, pe, lo, hi, tolerance, groups, fixed_arr, sub, deadline, method, xy,
+            exact,
         )
         if lab is None:
             continue
@@ -2003,6 +2043,8 @@ def _polish_plan(
     xy: np.ndarray | None = None,
 ) -> np.ndarray:
     s = _new_search(adj, labels, k, w, ar, pe, lo, hi, groups, locked, rng, deadline, xy)
+    if s.violation() == 0:
+        s.set_floor()
     _polish(s, rng, budget, deadline)
     s.refine()
     if s.violation() > 0:
@@ -2026,13 +2068,21 @@ def _run_once(
     deadline: float,
     method: str = "bisection",
     xy: np.ndarray | None = None,
+    exact: bool = True,
 ) -> np.ndarray | None:
+    """One start: an initial plan, balance repair, refinement (``exact=False``:
+    no exhaustive re-pack, for extra starts once a balanced plan is known)."""
     if method.startswith("metis"):
         # every other METIS start gets a looser balance (more room for compact cuts)
         loose = 2.0 if method == "metis2" else 1.0
-        labels = _metis_init(adj, k, w, loose * tolerance, int(rng.integers(2**31 - 1)))
+        labels = _metis_init(adj, k, w, loose * tolerance, int(rng.integers(2**31 - 1)),
+                             plain=method == "metis0")
         if labels is None:
             return None
+        if method == "metis0":
+            pw = np.bincount(labels, weights=w, minlength=k)
+            if pw.min() < lo or pw.max() > hi or not _is_contiguous(adj, labels, k):
+                return None  # only a plan METIS balanced itself is worth starting from
     elif fixed is None and method == "bisection":
         labels = _bisection_init(adj, k, w, ar, pe, rng)
     elif method == "coordinates" and xy is not None:
@@ -2043,15 +2093,17 @@ def _run_once(
     labels = _ensure_nonempty(adj, _make_contiguous(adj, labels, w, k), w, k, locked)
     s = _new_search(adj, labels, k, w, ar, pe, lo, hi, groups, locked, rng, deadline, xy)
     s.diffuse()
-    s.repair()
+    s.repair(exact=exact)
     if s.violation() > 0 and w.max() <= hi:
         # re-split pairs around the parts still outside the bounds
         _polish(s, rng, 2 * k, deadline, balance_only=True)
-        s.repair()
+        s.repair(exact=exact)
+    if s.violation() == 0:
+        s.set_floor()
     s.refine()
     if s.violation() > 0:
         s.diffuse()
-        s.repair()
+        s.repair(exact=exact)
     return np.asarray(s.lab, dtype=np.int64)
 
 
@@ -2589,6 +2641,8 @@ def resplit_graph(
     lb_weight = max(0.0, 1.0 - retained_ub) * total
     s.budget = max(s.moved, BUDGET_RATIO * lb_weight) + 1e-12 * total
     s.c_home = HOME_WEIGHT / mean
+    if s.violation() == 0:
+        s.set_floor()
     s.refine()
     _polish(s, rng, _polish_budget(n, k), deadline)
     s.refine()

@@ -295,9 +295,9 @@ class GridPlan:
         m = self.metrics()
         rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>"
                        for k, v in m.items())
-        table = self.grids.drop(columns="geometry").round(3).to_html(max_rows=20)
         if self.synthetic:
             rows += "<tr><th style='text-align:left'>streets</th><td>synthetic (generated, not real data)</td></tr>"
+        table = self.grids.drop(columns="geometry").round(3).to_html(max_rows=20)
         return f"<div><b>gridplan GridPlan</b><table>{rows}</table><details><summary>grids</summary>{table}</details></div>"
 
     # ------------------------------------------------------------------ comparison
