@@ -24,9 +24,10 @@ the MILP with ``method="auto"``:
   after the Lagrangian reduction, e.g. 500 demand nodes × 500 candidates. District-scale
   instances are beyond it (42 posts on the sample district: about 2,500 demand nodes × 2,700
   candidates, none ruled out) and keep the heuristic answer with its gap to the Lagrangian
-  bound (about 1 % there). ``method="exact"`` hands any instance to HiGHS; give it a
+  bound (about 1.4 % there). ``method="exact"`` hands any instance to HiGHS; give it a
   ``time_limit``: on the sample district HiGHS improves neither the heuristic answer nor its
-  bound in 260 s, and the heuristic answer comes back with ``status="time_limit"`` and its gap.
+  bound in about 250 s, and the heuristic answer comes back with ``status="time_limit"`` and
+  its gap.
 
 The result reports the solver status (``"optimal"`` only for a proven optimum, see
 :class:`Posts`), the objective, the best bound and the optimality gap; models too big for the
@@ -111,8 +112,8 @@ PMEDIAN_EXACT_MAX_PAIRS = 250_000
 """Largest p-median instance (demand nodes x candidates left after the Lagrangian reduction) that
 ``method="auto"`` hands to the MILP when the heuristic and the Lagrangian bound leave a gap; larger
 ones keep the interchange answer with its gap to the Lagrangian bound. Not raised: on the sample
-district (2,529 demand nodes x 2,661 candidates, none ruled out at a 1.6 % Lagrangian gap) HiGHS
-finds neither a better solution nor a better bound in 260 s."""
+district (2,529 demand nodes x 2,661 candidates, none ruled out: the Lagrangian bound leaves about
+1.4 %) HiGHS finds neither a better solution nor a better bound in about 250 s."""
 _LIST_PAIRS = 4_000_000  # p-median: nearest-candidate list entries kept for the heuristic and the bound
 MAX_CANDIDATES = 6000
 """``candidates="street_nodes"`` keeps every street node inside the grids up to this many; beyond
