@@ -174,7 +174,7 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger, runs: int = 3
     change.transfers.to_csv(out / "redraw_transfers.csv", index=False)
     wrote("redraw_transfers.csv")
     for name, plan in plans.items():
-        plan.to_file(out / f"plan_{name}.gpkg")
+        plan.to_file(out / f"plan_{name}.gpkg", district=True)  # `gridplan simulate --plan` needs no --district
         wrote(f"plan_{name}.gpkg")
         plan.grids.drop(columns="geometry").to_csv(out / f"plan_{name}_grids.csv", index=False)
         wrote(f"plan_{name}_grids.csv")
