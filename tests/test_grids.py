@@ -275,3 +275,81 @@ def test_sample_district_regression():
     assert s["disruption_lower_bound"] == pytest.approx(0.2262, abs=1e-3)
     assert s["ratio_to_bound"] <= 1.15  # 1.112 today
     assert new.metrics()["pp_mean"] >= 0.38  # 0.410 today
+
+
+# ---------------------------------------------------------------------- grids nested in communities
+def _strip_town(n_comm: int) -> District:
+    """The 4 km town with ``n_comm`` vertical strip communities of equal width (2 blocks each or more)."""
+    layers = metric_layers(n_streets=21)
+    x0, y0, x1, y1 = layers["boundary"].total_bounds
+    xs = np.linspace(x0, x1, n_comm + 1)
+    layers["communities"] = gpd.GeoDataFrame(
+        {"code": [f"9901990010{i:02d}" for i in range(n_comm)], "name": [f"社区{i}" for i in range(n_comm)],
+         "subdistrict": "甲街道"}, geometry=[shapely.box(xs[i], y0, xs[i + 1], y1) for i in range(n_comm)],
+        crs=layers["boundary"].crs)
+    return District.from_frames(**layers)
+
+
+def _nesting_holds(plan: GridPlan) -> bool:
+    """Every grid lies inside one community, or every community it touches lies wholly inside it."""
+    u = plan.units
+    home = u.groupby("community")["grid"].nunique()
+    for _, comms in u.groupby("grid")["community"]:
+        names = comms.unique()
+        if len(names) > 1 and (home[names] > 1).any():
+            return False
+    return True
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n_comm=st.sampled_from([2, 4, 5, 10]), n=st.integers(1, 14), seed=st.integers(0, 3))
+def test_nested_grids_never_cross_community_lines(n_comm: int, n: int, seed: int) -> None:
+    town = _strip_town(n_comm)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridplanWarning)  # balance is what the communities allow
+        plan = partition(town, n, nested=True, strict=False, seed=seed, tolerance=0.03, weight="area")
+    check_plan(plan, n, None)
+    assert _nesting_holds(plan)
+    assert plan.params["nested"] is True
+    if n >= n_comm and n % n_comm == 0:  # equal communities (by area) divide into whole grids: balance holds
+        m = plan.metrics()
+        assert m["balance_max"] <= 1.03 + 1e-9 and m["balance_min"] >= 0.97 - 1e-9
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridplanWarning)
+        again = partition(town, n, nested=True, strict=False, seed=seed, tolerance=0.03, weight="area")
+    np.testing.assert_array_equal(plan.labels, again.labels)
+
+
+def test_nested_grids_split_and_group_communities():
+    town = _strip_town(4)
+    inside = partition(town, 8, nested=True, seed=0, weight="area")  # two grids in every community
+    assert inside.units.groupby("grid")["community"].nunique().max() == 1
+    assert inside.units.groupby("community")["grid"].nunique().tolist() == [2, 2, 2, 2]
+    whole = partition(town, 2, nested=True, seed=0, weight="area")  # two communities per grid, none cut
+    assert whole.units.groupby("community")["grid"].nunique().max() == 1
+    assert any("2 are unions of whole communities" in n for n in whole.notes)
+    # three grids for four equal communities: not within ±3 %, said and refused unless strict=False
+    with pytest.raises(InfeasibleError, match="nested in communities"):
+        partition(town, 3, nested=True, seed=0, weight="area")
+    with pytest.warns(GridplanWarning, match="nested in communities"):
+        loose = partition(town, 3, nested=True, strict=False, seed=0, weight="area")
+    assert _nesting_holds(loose)
+
+
+def test_nested_needs_communities():
+    layers = metric_layers(n_streets=9)
+    layers.pop("communities")
+    with pytest.raises(DataError, match="communities layer"):
+        partition(District.from_frames(**layers), 2, nested=True)
+
+
+def test_partition_on_given_polygons(town):
+    f = build_units(town).frame.iloc[::7]
+    compounds = gpd.GeoDataFrame({"name": [f"小区{i}" for i in range(len(f))]},
+                                 geometry=f.geometry.buffer(-20).values, crs=town.crs)
+    plan = partition(town, 6, units=compounds, seed=0)
+    check_plan(plan, 6, 0.03)
+    assert plan.params["units"] == "polygons"
+    # every compound lies in exactly one grid
+    own = plan.units[plan.units["polygon"] != ""]
+    assert own["polygon"].is_unique and len(own) == len(compounds)

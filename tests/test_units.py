@@ -6,6 +6,7 @@ import warnings
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from scipy.sparse.csgraph import connected_components
 
 from gridplan.district import District
-from gridplan.errors import DataError, GridplanWarning
+from gridplan.errors import CRSError, DataError, GeometryError, GridplanWarning
 from gridplan.units import build_units
 
 from .conftest import metric_layers
@@ -174,3 +175,84 @@ def test_cells_tile_any_polygon(n, radius, seed, shape):
     assert f["area_m2"].sum() == pytest.approx(poly.area, rel=1e-9)
     assert shapely.union_all(f.geometry.values).symmetric_difference(poly).area < 1e-6 * poly.area
     assert (f["weight"] > 0).all()
+
+
+# ---------------------------------------------------------------------- units from given polygons (compounds)
+def _compounds(square):
+    x0, y0, _, _ = square.shape.bounds
+    box = shapely.box
+    geoms = [
+        box(x0 + 550, y0 + 550, x0 + 950, y0 + 950),          # inside one street block
+        box(x0 + 1300, y0 + 1300, x0 + 1700, y0 + 1700),      # straddles the street at +1500
+        box(x0 + 1600, y0 + 1600, x0 + 1800, y0 + 1800),      # overlaps the one before
+        box(x0 - 3000, y0 - 3000, x0 - 2000, y0 - 2000),      # outside the district
+        shapely.Polygon([(x0 + 2600, y0 + 2600), (x0 + 2900, y0 + 2900), (x0 + 2900, y0 + 2600),
+                         (x0 + 2600, y0 + 2900)]),            # bow-tie: invalid
+    ]
+    f = gpd.GeoDataFrame({"name": ["甲小区", "乙小区", "丙小区", "外", "丁小区"], "households": [120, 300, 80, 5, 40]},
+                         geometry=geoms, crs=square.crs, index=pd.Index(["c1", "c2", "c3", "c4", "c5"]))
+    return f.to_crs("EPSG:4326")  # any CRS: gridplan converts
+
+
+def test_units_from_given_polygons(square):
+    comp = _compounds(square)
+    units = build_units(square, comp)
+    f = units.frame
+    assert units.kind == "polygons"
+    # the units tile the district: nothing lost, nothing twice
+    assert f["area_m2"].sum() == pytest.approx(square.shape.area, rel=1e-9)
+    assert shapely.union_all(f.geometry.values).area == pytest.approx(square.shape.area, rel=1e-9)
+    assert f["population"].sum() == pytest.approx(square.population_total)
+    given = f[f["polygon"] != ""].set_index("polygon")
+    assert sorted(given.index) == ["c1", "c2", "c3", "c5"]  # c4 lies outside
+    assert given.loc["c1", "area_m2"] == pytest.approx(400 * 400, rel=1e-6)
+    assert given.loc["c2", "area_m2"] == pytest.approx(400 * 400, rel=1e-6)  # whole, across the street
+    assert given.loc["c3", "area_m2"] == pytest.approx(200 * 200 - 100 * 100, rel=1e-6)  # the overlap went to c2
+    assert given.loc["c2", "name"] == "乙小区" and given.loc["c1", "households"] == 120
+    assert f.loc[f["polygon"] == "", "name"].isna().all()
+    notes = " ".join(units.notes)
+    assert "overlap" in notes and "outside the district" in notes and "repaired 1 invalid" in notes
+    # the rest are street blocks, still connected to the compounds
+    assert connected_components(units.adjacency, directed=False)[0] == 1
+    assert (f["polygon"] == "").sum() >= 64
+
+
+def test_given_polygons_bad_input(square):
+    comp = _compounds(square)
+    with pytest.raises(CRSError, match="no CRS"):
+        build_units(square, comp.set_crs(None, allow_override=True))
+    with pytest.raises(GeometryError, match="Polygons"):
+        build_units(square, gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)], crs=square.crs))
+    with pytest.raises(GeometryError, match="inside the district"):
+        build_units(square, comp.iloc[[3]])
+    with pytest.raises(GeometryError, match="empty"):
+        build_units(square, comp.iloc[[]])
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 3600), st.floats(0, 3600), st.floats(20, 900), st.floats(20, 900)),
+                min_size=1, max_size=6))
+def test_given_polygons_tile_the_district(square, rects):
+    x0, y0, _, _ = square.shape.bounds
+    geoms = [shapely.box(x0 + x, y0 + y, x0 + x + w, y0 + y + h) for x, y, w, h in rects]
+    comp = gpd.GeoDataFrame(geometry=geoms, crs=square.crs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridplanWarning)
+        units = build_units(square, comp)
+    f = units.frame
+    assert f["area_m2"].sum() == pytest.approx(square.shape.area, rel=1e-7)
+    assert shapely.union_all(f.geometry.values).area == pytest.approx(square.shape.area, rel=1e-7)
+    # each given polygon is at most one unit: its part not claimed by an earlier polygon, plus at most
+    # street-space slivers (< min_area) merged into it
+    given = f[f["polygon"] != ""]
+    assert given["polygon"].is_unique
+    for _, row in given.iterrows():
+        i = int(row["polygon"])
+        own = shapely.difference(shapely.intersection(geoms[i], square.shape), shapely.union_all(geoms[:i]))
+        assert shapely.difference(own, row.geometry).area < 1e-3
+        extra = shapely.get_parts(shapely.difference(row.geometry, own))
+        extra = extra[shapely.area(extra) > 0]
+        area, pp = shapely.area(extra), 4 * np.pi * shapely.area(extra) / shapely.length(extra) ** 2
+        mn, thin = units.params["min_area"], units.params["min_thinness"]
+        assert ((area < mn) | ((pp < thin) & (area < 25 * mn))).all()  # the block rules' slivers
+    assert connected_components(units.adjacency, directed=False)[0] == 1

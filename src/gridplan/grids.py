@@ -661,6 +661,9 @@ def _finish(units: Units, labels: np.ndarray, params: dict[str, Any], notes: lis
         scope = "the grids not locked" if (~free).any() else "grid"
         msg = (f"no plan within ±{tolerance:.1%} was found: {scope} workloads range {lo:.3f}-{hi:.3f} of the mean "
                f"(off by {max(hi - 1, 1 - lo) - tolerance:.1%})")
+        if params.get("nested"):
+            msg += ("; grids nested in communities are only as balanced as the communities' workloads divide "
+                    "into whole grids")
         if strict:
             raise InfeasibleError(msg + "; use a larger tolerance, smaller units, or strict=False for the best plan")
         plan.notes.append(msg)
@@ -668,14 +671,129 @@ def _finish(units: Units, labels: np.ndarray, params: dict[str, Any], notes: lis
     return plan
 
 
+def _nest_adjacency(adj: sparse.csr_matrix, groups: np.ndarray, w: np.ndarray, n: int
+                    ) -> tuple[sparse.csr_matrix, list[str]]:
+    """The unit graph without the edges between groups (communities), so that every grid
+    stays inside one group; detached fragments of a group (not its heaviest piece) lighter
+    than half a grid keep their link to the neighbouring piece they share most boundary
+    with, and the notes say so."""
+    coo = sparse.triu(adj, k=1).tocoo()
+    r, c, d = coo.row, coo.col, coo.data
+    same = groups[r] == groups[c]
+    inner = sparse.csr_matrix((np.ones(int(same.sum())), (r[same], c[same])), shape=adj.shape)
+    _, piece = connected_components(inner, directed=False)
+    half = 0.5 * w.sum() / n
+    pw0 = np.bincount(piece, weights=w)
+    group_of = np.zeros(len(pw0), np.int64)
+    group_of[piece] = groups
+    main = pd.Series(pw0).groupby(group_of).idxmax().to_numpy()  # each community's heaviest piece
+    fragment = np.ones(len(pw0), bool)
+    fragment[main] = False
+    joined = 0
+    while True:
+        pw = np.bincount(piece, weights=w, minlength=len(pw0))
+        pr, pc = piece[r], piece[c]
+        cross = pr != pc
+        if not cross.any():
+            break
+        edges = pd.DataFrame({"a": np.r_[pr[cross], pc[cross]], "b": np.r_[pc[cross], pr[cross]],
+                              "len": np.r_[d[cross], d[cross]]})
+        a_ = edges["a"].to_numpy()
+        edges = edges[(pw[a_] < half) & fragment[a_]]
+        if edges.empty:
+            break
+        edges = edges.groupby(["a", "b"], as_index=False)["len"].sum()
+        # the lightest small piece joins the neighbour it shares most boundary with
+        a = int(min(edges["a"].unique(), key=lambda x: (pw[x], x)))
+        cand = edges[edges["a"] == a].sort_values(["len", "b"], ascending=[False, True])
+        piece[piece == a] = int(cand["b"].iloc[0])
+        fragment[a] = False
+        joined += 1
+    keep = piece[r] == piece[c]
+    out = sparse.csr_matrix((np.r_[d[keep], d[keep]], (np.r_[r[keep], c[keep]], np.r_[c[keep], r[keep]])),
+                            shape=adj.shape)
+    notes = []
+    if joined:
+        notes.append(f"nested: {joined} detached fragment(s) of a community lighter than half a grid joined the "
+                     "neighbouring piece they share most boundary with (their grid crosses that community line)")
+    return out, notes
+
+
+def _allocate(comp_w: np.ndarray, n: int) -> np.ndarray:
+    """Grids per piece (at least one each) keeping the heaviest grid-to-be as light as possible:
+    start from the rounded shares, then add grids where the workload per grid is highest, or take
+    them where removing one raises it least."""
+    mu = comp_w.sum() / n
+    alloc = np.maximum(1, np.rint(comp_w / mu).astype(int))
+    while alloc.sum() < n:
+        alloc[np.argmax(comp_w / alloc)] += 1
+    while alloc.sum() > n:
+        after = np.where(alloc > 1, comp_w / np.maximum(alloc - 1, 1), np.inf)
+        alloc[np.argmin(after)] -= 1
+    return alloc
+
+
+def _nested_blocks(q: sparse.csr_matrix, pw: np.ndarray, pa: np.ndarray, pp: np.ndarray, n: int, *,
+                   tolerance: float, seed: int, time_limit: float | None) -> list[tuple[list[int], int]]:
+    """Plan nested grids: ``(pieces, grids)`` blocks, each one piece cut into one or more grids
+    or a group of whole pieces making one grid.  Pieces of a grid and a half or more get whole
+    grids of their own; the rest get one grid each where the grids suffice, else they are grouped
+    on their own adjacency graph.  ``q`` is the pieces' adjacency (shared lengths), ``pw``/``pa``/``pp`` their workload,
+    area and perimeter."""
+    p = len(pw)
+    mu = pw.sum() / n
+
+    def grouped(members: np.ndarray, k: int) -> list[tuple[list[int], int]]:
+        if len(members) <= k:
+            alloc = _allocate(pw[members], k)
+            return [([int(m)], int(a)) for m, a in zip(members, alloc)]
+        sub = q[members][:, members]
+        kw = dict(areas=pa[members], perimeters=pp[members], seed=seed, time_limit=time_limit)
+        # whole pieces rarely balance within the tolerance: search at widening tolerances and
+        # keep the plan whose worst grid is nearest the mean
+        best = None
+        for tol in sorted({tolerance, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0}):
+            if tol < tolerance:
+                continue
+            res = partition_graph(sub, pw[members], k, tolerance=tol, strict=False, **kw)
+            dev = max(res.balance_max - 1.0, 1.0 - res.balance_min)
+            if best is None or dev < best[0] - 1e-12:
+                best = (dev, res.labels)
+            if res.feasible:
+                break
+        lab = best[1]
+        return [([int(m) for m in members[lab == g]], 1) for g in range(k)]
+
+    heavy = np.flatnonzero(pw >= 1.5 * mu)
+    k_heavy = np.maximum(2, np.rint(pw[heavy] / mu).astype(int))
+    rest = np.setdiff1d(np.arange(p), heavy)
+    n_rest = n - int(k_heavy.sum())
+    if len(heavy) and len(rest) and n_rest >= 1:
+        n_c, cc = connected_components(q[rest][:, rest], directed=False)
+        if n_c <= n_rest:
+            out = [([int(h)], int(k)) for h, k in zip(heavy, k_heavy)]
+            for c, k in enumerate(_allocate(np.bincount(cc, weights=pw[rest]), n_rest)):
+                out += grouped(rest[cc == c], int(k))
+            return out
+    return grouped(np.arange(p), n)
+
+
 def _solve(units: Units, n: int, *, tolerance: float, seed: int, groups: np.ndarray | None, locked: np.ndarray | None,
-           time_limit: float | None, strict: bool, old_labels: np.ndarray | None = None) -> np.ndarray:
-    """Run the kernel, keeping locked grids exactly as they are (they are cut out of the graph)."""
+           time_limit: float | None, strict: bool, old_labels: np.ndarray | None = None,
+           nest: np.ndarray | None = None, notes: list[str] | None = None) -> np.ndarray:
+    """Run the kernel, keeping locked grids exactly as they are (they are cut out of the graph).
+
+    With ``nest`` (a group id per unit), grids never cross group lines: the graph is cut at them
+    and every piece gets its own grids."""
     f = units.frame
     w = f["weight"].to_numpy(dtype=float)
     w = np.where(w > 0, w, max(w.mean(), 1e-12) * 1e-9)  # empty units (parks, water) still belong somewhere
     areas, perims = f["area_m2"].to_numpy(float), f["perimeter_m"].to_numpy(float)
     adj = units.adjacency
+    if nest is not None:
+        adj, nest_notes = _nest_adjacency(sparse.csr_matrix(adj), nest, w, n)
+        if notes is not None:
+            notes.extend(nest_notes)
     free = np.ones(len(f), bool) if locked is None else locked < 0
     n_locked = 0 if locked is None else len(np.unique(locked[locked >= 0]))
     n_free = n - n_locked
@@ -689,6 +807,39 @@ def _solve(units: Units, n: int, *, tolerance: float, seed: int, groups: np.ndar
     sub = adj[idx][:, idx]
     n_comp, comp = connected_components(sub, directed=False)
     comp_w = np.bincount(comp, weights=w[idx])
+    if nest is not None:
+        # pieces of a grid and a half or more get whole grids of their own; the others make one grid
+        # each, or, where they outnumber the grids left, are grouped, whole, into one grid per group
+        full = units.adjacency[idx][:, idx]
+        ind = sparse.csr_matrix((np.ones(len(idx)), (np.arange(len(idx)), comp)), shape=(len(idx), n_comp))
+        q = sparse.csr_matrix(ind.T @ full @ ind)
+        inside = q.diagonal()
+        q.setdiag(0)
+        q.eliminate_zeros()
+        pa = np.bincount(comp, weights=areas[idx], minlength=n_comp)
+        pp = np.bincount(comp, weights=perims[idx], minlength=n_comp) - inside
+        blocks = _nested_blocks(q, comp_w, pa, pp, n_free, tolerance=tolerance, seed=seed, time_limit=time_limit)
+        offset = 0
+        for pieces, k in blocks:
+            members = idx[np.isin(comp, pieces)]
+            if k == 1:
+                labels[members] = offset
+            else:
+                a = adj[members][:, members]
+                cen = shapely.centroid(np.asarray(f.geometry.values)[members])
+                res = partition_graph(a, w[members], k, areas=areas[members], perimeters=perims[members],
+                                      tolerance=tolerance, seed=seed, time_limit=time_limit, strict=strict,
+                                      centroids=np.column_stack([shapely.get_x(cen), shapely.get_y(cen)]))
+                labels[members] = offset + res.labels
+            offset += k
+        if notes is not None:
+            union = sum(1 for pieces, k in blocks if k == 1 and len(pieces) > 1)
+            single = sum(1 for pieces, k in blocks if k == 1 and len(pieces) == 1)
+            split = [k for pieces, k in blocks if k > 1]
+            notes.append(f"nested: {n_comp} community pieces, {n_free} grids: {single} grids are one community "
+                         f"(piece) each, {union} are unions of whole communities, {sum(split)} lie inside the "
+                         f"{len(split)} communities cut into several grids")
+        return labels
     if n_comp > n_free:
         raise InfeasibleError(f"the locked grids cut the free units into {n_comp} pieces, more than the {n_free} "
                               "grids left to draw; lock fewer grids or ask for more")
@@ -727,6 +878,7 @@ def partition(
     tolerance: float = 0.03,
     seed: int = 0,
     respect: str | None = "communities",
+    nested: bool = False,
     method: str = "multilevel",
     locked: Sequence[str] | None = None,
     strict: bool = True,
@@ -747,7 +899,19 @@ def partition(
     seed : int
         Same seed, same plan.
     respect : {"communities", None}
-        Keep grid lines on community lines where balance allows.
+        Keep grid lines on community lines where balance allows (a preference, weighed
+        against compactness under the hard balance bound).
+    nested : bool
+        Make community lines hard: no grid line runs through a community where it could
+        run on a community line.  With at least as many grids as communities, every grid
+        lies inside one community: each community gets whole grids (at least one; as many
+        as keep its grids' workload closest to the district's mean) and is cut on its own.
+        With fewer grids than communities, every grid is a union of whole communities (the
+        communities are partitioned on their own adjacency graph).  A piece of a community
+        lighter than half a grid (a small community, or a detached corner of one) goes
+        with the neighbouring piece it shares most boundary with, and the notes say so.  Balance is then what the communities allow: outside the
+        tolerance, ``strict=True`` raises :class:`InfeasibleError` and ``strict=False``
+        returns the plan with a warning saying by how much it misses.
     method : {"multilevel"}
         Multilevel partitioning with contiguity-preserving boundary refinement.
     locked : list of str, optional
@@ -772,19 +936,29 @@ def partition(
     u = _units_for(district, units, weight)
     n = _check_n(n_grids, len(u))
     groups = None
-    if respect == "communities" and (u.frame["community"] != "").any():
+    has_communities = bool((u.frame["community"] != "").any())
+    if respect == "communities" and has_communities:
         groups = pd.factorize(u.frame["community"])[0]
+    nest = None
+    if nested:
+        if not has_communities:
+            raise DataError("nested=True keeps grids inside communities, but no unit lies in a community; give the "
+                            "district a communities layer (District.from_frames(communities=...))")
+        nest = pd.factorize(u.frame["community"])[0]
     old = GridPlan.from_district_grids(district, units=u) if locked else None
     lock = _locked_labels(u, locked, old)
-    labels = _solve(u, n, tolerance=tol, seed=seed, groups=groups, locked=lock, time_limit=time_limit, strict=strict)
+    notes = list(u.notes)
+    labels = _solve(u, n, tolerance=tol, seed=seed, groups=groups, locked=lock, time_limit=time_limit, strict=strict,
+                    nest=nest, notes=notes)
     params = {"method": method, "n_grids": n, "units": u.kind, "weight": u.params["weight"], "weight_by": u.weight_by,
-              "tolerance": tol, "seed": seed, "respect": respect, "locked": list(locked or []), "strict": strict,
+              "tolerance": tol, "seed": seed, "respect": respect, "nested": bool(nested),
+              "locked": list(locked or []), "strict": strict,
               "district": district.name, "district_code": district.code, "source_crs": district.source_crs,
               "synthetic": bool(district.synthetic)}
     codes = None
     if lock is not None and old is not None:
         codes = _codes_keeping(old, labels, lock, u)
-    plan = _finish(u, labels, params, list(u.notes), district.source_crs, strict, tol, codes)
+    plan = _finish(u, labels, params, notes, district.source_crs, strict, tol, codes)
     plan.district = district
     return plan
 

@@ -41,7 +41,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from .errors import DataError, GeometryError, GridplanWarning
+from .errors import CRSError, DataError, GeometryError, GridplanWarning
 
 if TYPE_CHECKING:  # pragma: no cover
     from .district import District
@@ -49,6 +49,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Units", "build_units", "UNIT_KINDS"]
 
 UNIT_KINDS = ("blocks", "communities", "cells")
+_COMPUTED = {"geometry", "area_m2", "perimeter_m", "population", "street_m", "incidents", "community",
+             "subdistrict", "weight", "grid", "polygon"}
 FACTORS = ("population", "street_m", "area_m2", "incidents")
 _FACTOR_NAMES = {"street_length": "street_m", "area": "area_m2", "street_km": "street_m"}  # user words -> columns
 _SHARED_TOL = 0.5  # m: boundaries closer than this count as shared (real community layers are not noded)
@@ -104,9 +106,12 @@ def _polygon_parts(geoms: np.ndarray) -> np.ndarray:
     return parts[np.isin(shapely.get_type_id(parts), [3])]
 
 
-def _blocks(district: "District", *, min_area: float, min_thinness: float) -> tuple[np.ndarray, list[str]]:
+def _faces(district: "District", extra: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """The faces of the district's street, boundary, community (and ``extra``) lines inside it."""
     shape = district.shape
-    lines = [shapely.get_parts(shapely.intersection(district.streets.geometry.values, shape))]
+    lines = [shapely.get_parts(shapely.intersection(np.asarray(district.streets.geometry.values), shape))]
+    if extra is not None:
+        lines.append(shapely.get_parts(shapely.intersection(extra, shape)))
     lines.append(shapely.get_parts(shapely.boundary(_polygon_parts(np.asarray(district.boundary.geometry.values)))))
     if len(district.communities):
         lines.append(shapely.get_parts(shapely.boundary(_polygon_parts(np.asarray(district.communities.geometry.values)))))
@@ -116,22 +121,97 @@ def _blocks(district: "District", *, min_area: float, min_thinness: float) -> tu
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
     faces = faces[shapely.area(faces) > 0]
     inside = shapely.covers(shapely.buffer(shape, 0.01), shapely.point_on_surface(faces))
-    faces = faces[inside]
-    notes = [f"blocks: polygonized {len(linework)} street, boundary and community lines into {len(faces)} faces"]
-    faces, merged = _merge_slivers(faces, min_area=min_area, min_thinness=min_thinness)
+    return faces[inside], len(linework)
+
+
+def _check_cover(faces: np.ndarray, shape: shapely.Geometry, what: str) -> None:
+    covered = float(shapely.area(shapely.union_all(faces))) if len(faces) else 0.0
+    missing = shape.area - covered
+    if missing > max(1.0, 1e-6 * shape.area):
+        raise GeometryError(
+            f"{what} cover {covered / 1e6:.3f} of {shape.area / 1e6:.3f} km²; the boundary could not be "
+            "polygonized. Check that the boundary is valid (repair=True) and the layers are in the same CRS"
+        )
+
+
+def _blocks(district: "District", *, min_area: float, min_thinness: float) -> tuple[np.ndarray, list[str]]:
+    faces, n_lines = _faces(district)
+    notes = [f"blocks: polygonized {n_lines} street, boundary and community lines into {len(faces)} faces"]
+    faces, merged, _ = _merge_slivers(faces, min_area=min_area, min_thinness=min_thinness)
     if merged:
         notes.append(
             f"blocks: merged {merged} slivers (area < {min_area:g} m² or Polsby-Popper < {min_thinness:g}) "
             "into the neighbour sharing the longest edge"
         )
-    covered = float(shapely.area(shapely.union_all(faces))) if len(faces) else 0.0
-    missing = shape.area - covered
-    if missing > max(1.0, 1e-6 * shape.area):
-        raise GeometryError(
-            f"street blocks cover {covered / 1e6:.3f} of {shape.area / 1e6:.3f} km²; the boundary could not be "
-            "polygonized. Check that the boundary is valid (repair=True) and the streets are in the same CRS"
-        )
+    _check_cover(faces, district.shape, "street blocks")
     return faces, notes
+
+
+def _given(district: "District", polygons: Any, *, min_area: float, min_thinness: float
+           ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Units from the user's polygons (e.g. residential compounds), the rest of the district as
+    street blocks (or the pieces the boundary and community lines leave).  Returns the unit
+    polygons, the position of the given polygon each comes from (-1: the rest) and notes."""
+    from .crs import crs_label, to_crs
+
+    if isinstance(polygons, gpd.GeoSeries):
+        polygons = gpd.GeoDataFrame(geometry=polygons)
+    if polygons.crs is None:
+        raise CRSError("the unit polygons have no CRS; set it (frame.set_crs(...); GCJ-02 files: "
+                       "gridplan.crs.to_crs(frame, 'EPSG:4326', source='GCJ-02'))")
+    if len(polygons) == 0:
+        raise GeometryError("the unit polygons are empty; give at least one polygon, or use units='blocks'")
+    geoms = np.asarray(to_crs(polygons, district.crs).geometry.values)
+    notes = []
+    bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    poly = np.isin(shapely.get_type_id(geoms), [3, 6])
+    if (~bad & ~poly).any():
+        rows = polygons.index[~bad & ~poly][:5].tolist()
+        raise GeometryError(f"unit polygons must be (Multi)Polygons; rows {rows} are not")
+    invalid = ~bad & ~shapely.is_valid(geoms)
+    if invalid.any():
+        geoms[invalid] = [shapely.union_all(_polygon_parts(np.array([shapely.make_valid(g)]))) for g in geoms[invalid]]
+        notes.append(f"polygons: repaired {int(invalid.sum())} invalid polygon(s) (make_valid)")
+    if bad.any():
+        notes.append(f"polygons: left out {int(bad.sum())} empty or missing geometries (rows "
+                     f"{polygons.index[bad][:5].tolist()})")
+    clipped = shapely.intersection(geoms, district.shape)
+    outside = ~bad & (shapely.area(clipped) <= 1.0)
+    if outside.any():
+        notes.append(f"polygons: {int(outside.sum())} lie outside the district ({crs_label(district.crs)}), "
+                     f"left out (rows {polygons.index[outside][:5].tolist()})")
+    use = np.flatnonzero(~bad & ~outside)
+    if len(use) == 0:
+        raise GeometryError("none of the unit polygons lies inside the district; check their CRS (GCJ-02 data "
+                            "tagged EPSG:4326 must be converted with gridplan.crs.to_crs(..., source='GCJ-02'))")
+    clipped = clipped[use]
+    faces, _ = _faces(district, shapely.boundary(_polygon_parts(clipped)))
+    # every face belongs to the first given polygon holding it (file order settles overlaps)
+    pts = shapely.point_on_surface(faces)
+    tree = shapely.STRtree(clipped)
+    fi, gi = tree.query(pts, predicate="within")
+    owner = np.full(len(faces), -1)
+    order = np.lexsort((gi, fi))
+    fi, gi = fi[order], gi[order]
+    first = np.r_[True, fi[1:] != fi[:-1]] if len(fi) else np.zeros(0, bool)
+    owner[fi[first]] = gi[first]
+    overlapping = len(np.unique(fi)) < len(fi)
+    if overlapping:
+        area = float(shapely.area(faces[np.unique(fi[~first])]).sum())
+        notes.append(f"polygons: the given polygons overlap ({area:,.0f} m²); each overlap went to the polygon "
+                     "listed first")
+    units = [shapely.coverage_union_all(faces[owner == g]) for g in range(len(use)) if (owner == g).any()]
+    ids = [use[g] for g in range(len(use)) if (owner == g).any()]
+    rest = faces[owner < 0]
+    all_faces = np.array(units + list(rest), dtype=object)
+    src = np.r_[np.asarray(ids, dtype=np.int64), np.full(len(rest), -1)]
+    merged_faces, merged, roots = _merge_slivers(all_faces, min_area=min_area, min_thinness=min_thinness,
+                                                 keep=src >= 0)
+    what = "street blocks" if len(district.streets) else "pieces"
+    notes.insert(0, f"polygons: {len(units)} given polygons as units, the rest of the district as "
+                    f"{int((src[roots] < 0).sum())} {what}" + (f" ({merged} slivers merged)" if merged else ""))
+    _check_cover(merged_faces, district.shape, "the polygons and the rest")
+    return merged_faces, src[roots], notes
 
 
 def _node_lines(lines: np.ndarray) -> shapely.Geometry:
@@ -167,13 +247,19 @@ def _shared_lengths(geoms: np.ndarray, tol: float = _SHARED_TOL) -> tuple[np.nda
     return left[keep], right[keep], length[keep]
 
 
-def _merge_slivers(faces: np.ndarray, *, min_area: float, min_thinness: float) -> tuple[np.ndarray, int]:
-    """Merge faces that are too small or too thin into their longest-shared-edge neighbour."""
+def _merge_slivers(faces: np.ndarray, *, min_area: float, min_thinness: float, keep: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, int, np.ndarray]:
+    """Merge faces that are too small or too thin into their longest-shared-edge neighbour.
+
+    Faces flagged in ``keep`` are never merged away (others may merge into them).  Returns the
+    faces, the number merged and, per face returned, the input face it grew from."""
     total = 0
+    roots = np.arange(len(faces))
+    keep = np.zeros(len(faces), bool) if keep is None else np.asarray(keep, bool)
     for _ in range(10):  # merging can create new neighbours; a few rounds settle it
         area = shapely.area(faces)
         pp = 4 * np.pi * area / np.maximum(shapely.length(faces) ** 2, 1e-12)
-        small = (area < min_area) | ((pp < min_thinness) & (area < 25 * min_area))
+        small = ((area < min_area) | ((pp < min_thinness) & (area < 25 * min_area))) & ~keep
         if not small.any() or len(faces) < 2:
             break
         left, right, length = _shared_lengths(faces)
@@ -202,7 +288,9 @@ def _merge_slivers(faces: np.ndarray, *, min_area: float, min_thinness: float) -
         order = np.argsort(target, kind="stable")
         groups = np.split(order, np.flatnonzero(np.diff(target[order])) + 1)
         faces = np.array([faces[g[0]] if len(g) == 1 else shapely.coverage_union_all(faces[g]) for g in groups])
-    return faces, total
+        survivors = np.array([target[g[0]] for g in groups])
+        roots, keep = roots[survivors], keep[survivors]
+    return faces, total, roots
 
 
 def _cells(district: "District", size: float, shape_kind: str) -> np.ndarray:
@@ -433,9 +521,17 @@ def build_units(
     Parameters
     ----------
     district : District
-    kind : {"blocks", "communities", "cells"}, optional
+    kind : {"blocks", "communities", "cells"} or GeoDataFrame, optional
         Default ``"blocks"`` when the district has streets, else ``"communities"``
-        when it has communities, else ``"cells"``.
+        when it has communities, else ``"cells"``.  A GeoDataFrame (or GeoSeries) of
+        polygons in any CRS, such as old residential compounds (老旧小区) or parcels,
+        makes each polygon (clipped to the district) one unit and the rest of the
+        district street blocks (kind ``"polygons"``): the frame's ``polygon`` column
+        names the source row ("" for the rest), and the polygons' own columns ride
+        along (except those gridplan computes, such as ``population``: put a count of
+        your own in another column and pass ``weight=`` its name).  Invalid polygons
+        are repaired, overlaps go to the polygon listed first, and polygons outside
+        the district are left out; the notes say so.
     weight : str or dict, optional
         The workload: ``"population"``, ``"street_length"``, ``"area"``,
         ``"incidents"``, any unit column, or a dict of factors such as
@@ -464,12 +560,19 @@ def build_units(
     GeometryError
         The boundary cannot be cut into blocks.
     """
+    given = None
+    if isinstance(kind, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        given, kind = kind, "polygons"
     if kind is None:
         kind = "blocks" if len(district.streets) else ("communities" if len(district.communities) else "cells")
-    if kind not in UNIT_KINDS:
-        raise DataError(f"units={kind!r} is not a unit kind; use one of {list(UNIT_KINDS)}")
+    if given is None and kind not in UNIT_KINDS:
+        raise DataError(f"units={kind!r} is not a unit kind; use one of {list(UNIT_KINDS)} or a GeoDataFrame of "
+                        "unit polygons (e.g. residential compounds)")
     notes: list[str] = []
-    if kind == "blocks":
+    source = None
+    if given is not None:
+        geoms, source, notes = _given(district, given, min_area=min_area, min_thinness=min_thinness)
+    elif kind == "blocks":
         if len(district.streets) == 0:
             raise DataError("units='blocks' needs streets; this district has none. Use units='communities' or 'cells'")
         geoms, notes = _blocks(district, min_area=min_area, min_thinness=min_thinness)
@@ -482,9 +585,19 @@ def build_units(
     else:
         geoms = _cells(district, cell_size, cell_shape)
         notes.append(f"cells: {len(geoms)} {cell_shape} cells of {cell_size:g} m clipped to the boundary")
-    geoms = geoms[_order_units(geoms)]
+    order = _order_units(geoms)
+    geoms = geoms[order]
     frame = gpd.GeoDataFrame(geometry=gpd.GeoSeries(geoms, crs=district.crs))
     frame.index.name = "unit"
+    if given is not None:
+        src = source[order]
+        labels = np.asarray(given.index.astype(str), dtype=object)
+        frame["polygon"] = pd.array(np.where(src >= 0, labels[np.maximum(src, 0)], ""), dtype="str")
+        if isinstance(given, gpd.GeoDataFrame):  # the given attributes (names, ...) ride along
+            for col in given.columns:
+                if col != given.geometry.name and col not in _COMPUTED:
+                    vals = given[col].to_numpy()
+                    frame[col] = pd.Series(np.where(src >= 0, vals[np.maximum(src, 0)], None), index=frame.index)
     frame["area_m2"] = shapely.area(geoms)
     frame["perimeter_m"] = shapely.length(geoms)
     pop = np.zeros(len(geoms))
