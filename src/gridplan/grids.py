@@ -720,25 +720,22 @@ def _nest_adjacency(adj: sparse.csr_matrix, groups: np.ndarray, w: np.ndarray, n
 
 
 def _allocate(comp_w: np.ndarray, n: int) -> np.ndarray:
-    """Grids per piece (at least one each) keeping the heaviest grid-to-be as light as possible:
-    start from the rounded shares, then add grids where the workload per grid is highest, or take
-    them where removing one raises it least."""
-    mu = comp_w.sum() / n
-    alloc = np.maximum(1, np.rint(comp_w / mu).astype(int))
+    """Grids per piece, at least one each, so that the heaviest workload per grid is as light
+    as it can be: one grid each, then every further grid to the piece with the most workload
+    per grid (the D'Hondt rule, which minimises that maximum)."""
+    alloc = np.ones(len(comp_w), dtype=int)
     while alloc.sum() < n:
         alloc[np.argmax(comp_w / alloc)] += 1
-    while alloc.sum() > n:
-        after = np.where(alloc > 1, comp_w / np.maximum(alloc - 1, 1), np.inf)
-        alloc[np.argmin(after)] -= 1
     return alloc
 
 
 def _nested_blocks(q: sparse.csr_matrix, pw: np.ndarray, pa: np.ndarray, pp: np.ndarray, n: int, *,
                    tolerance: float, seed: int, time_limit: float | None) -> list[tuple[list[int], int]]:
     """Plan nested grids: ``(pieces, grids)`` blocks, each one piece cut into one or more grids
-    or a group of whole pieces making one grid.  Pieces of a grid and a half or more get whole
-    grids of their own; the rest get one grid each where the grids suffice, else they are grouped
-    on their own adjacency graph.  ``q`` is the pieces' adjacency (shared lengths), ``pw``/``pa``/``pp`` their workload,
+    or a group of whole pieces making one grid.  With at least as many grids as pieces, every
+    piece gets the number of grids that keeps the heaviest grid lightest (at least one); with
+    fewer, pieces of a grid and a half or more get whole grids of their own and the rest are
+    grouped on their own adjacency graph, one grid per group.  ``q`` is the pieces' adjacency (shared lengths), ``pw``/``pa``/``pp`` their workload,
     area and perimeter."""
     p = len(pw)
     mu = pw.sum() / n
@@ -752,7 +749,7 @@ def _nested_blocks(q: sparse.csr_matrix, pw: np.ndarray, pa: np.ndarray, pp: np.
         # whole pieces rarely balance within the tolerance: search at widening tolerances and
         # keep the plan whose worst grid is nearest the mean
         best = None
-        for tol in sorted({tolerance, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0}):
+        for tol in sorted({tolerance, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 0.95}):
             if tol < tolerance:
                 continue
             res = partition_graph(sub, pw[members], k, tolerance=tol, strict=False, **kw)
@@ -764,6 +761,8 @@ def _nested_blocks(q: sparse.csr_matrix, pw: np.ndarray, pa: np.ndarray, pp: np.
         lab = best[1]
         return [([int(m) for m in members[lab == g]], 1) for g in range(k)]
 
+    if p <= n:  # a grid or more for every piece: as many as keep the grids nearest the mean
+        return grouped(np.arange(p), n)
     heavy = np.flatnonzero(pw >= 1.5 * mu)
     k_heavy = np.maximum(2, np.rint(pw[heavy] / mu).astype(int))
     rest = np.setdiff1d(np.arange(p), heavy)
