@@ -1794,6 +1794,27 @@ def _polish(
     return accepted
 
 
+def _polish_worst(s: "_Search", rng: np.random.Generator, deadline: float, share: float = 0.01,
+                  tries: int = 6) -> int:
+    """Harder re-splits around the worst-shaped parts (the worst ``share``, at least three):
+    each is re-split with every neighbour from ``tries`` seed pairs.  Returns the re-splits kept."""
+    if s.k < 2 or s.violation() > 0:
+        return 0
+    kept = 0
+    pp = [_FOUR_PI * s.A[p] / (s.P[p] * s.P[p]) for p in range(s.k)]
+    worst = sorted(range(s.k), key=lambda p: (pp[p], p))[: max(3, int(share * s.k))]
+    adjp = s.part_graph()
+    for a in worst:
+        s.set_floor()
+        for b in sorted(adjp[a]):
+            if time.perf_counter() > deadline:
+                return kept
+            if _pair_resplit(s, min(a, b), max(a, b), rng, tries=tries):
+                kept += 1
+                adjp = s.part_graph()
+    return kept
+
+
 # ----------------------------------------------------------------------------------------
 # public kernel
 # ----------------------------------------------------------------------------------------
@@ -2046,6 +2067,7 @@ def _polish_plan(
     if s.violation() == 0:
         s.set_floor()
     _polish(s, rng, budget, deadline)
+    _polish_worst(s, rng, deadline)
     s.refine()
     if s.violation() > 0:
         s.diffuse()
