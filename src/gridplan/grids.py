@@ -806,6 +806,20 @@ def _solve(units: Units, n: int, *, tolerance: float, seed: int, groups: np.ndar
     sub = adj[idx][:, idx]
     n_comp, comp = connected_components(sub, directed=False)
     comp_w = np.bincount(comp, weights=w[idx])
+
+    def cut(members: np.ndarray, k: int) -> np.ndarray:
+        """Labels 0..k-1 of ``members`` (a connected piece) in ``k`` grids."""
+        a = adj[members][:, members]
+        kw: dict[str, Any] = dict(areas=areas[members], perimeters=perims[members], tolerance=tolerance, seed=seed,
+                                  time_limit=time_limit, strict=strict)
+        if old_labels is not None:
+            _, old_sub = np.unique(old_labels[members], return_inverse=True)
+            return resplit_graph(a, w[members], old_sub, k, **kw).labels
+        cen = shapely.centroid(np.asarray(f.geometry.values)[members])
+        inner = None if groups is None or nest is not None else groups[members]  # nested: one community
+        return partition_graph(a, w[members], k, groups=inner,
+                               centroids=np.column_stack([shapely.get_x(cen), shapely.get_y(cen)]), **kw).labels
+
     if nest is not None:
         # pieces of a grid and a half or more get whole grids of their own; the others make one grid
         # each, or, where they outnumber the grids left, are grouped, whole, into one grid per group
@@ -821,15 +835,7 @@ def _solve(units: Units, n: int, *, tolerance: float, seed: int, groups: np.ndar
         offset = 0
         for pieces, k in blocks:
             members = idx[np.isin(comp, pieces)]
-            if k == 1:
-                labels[members] = offset
-            else:
-                a = adj[members][:, members]
-                cen = shapely.centroid(np.asarray(f.geometry.values)[members])
-                res = partition_graph(a, w[members], k, areas=areas[members], perimeters=perims[members],
-                                      tolerance=tolerance, seed=seed, time_limit=time_limit, strict=strict,
-                                      centroids=np.column_stack([shapely.get_x(cen), shapely.get_y(cen)]))
-                labels[members] = offset + res.labels
+            labels[members] = offset + (0 if k == 1 else cut(members, k))
             offset += k
         if notes is not None:
             union = sum(1 for pieces, k in blocks if k == 1 and len(pieces) > 1)
@@ -853,17 +859,7 @@ def _solve(units: Units, n: int, *, tolerance: float, seed: int, groups: np.ndar
     for c in range(n_comp):
         members = idx[comp == c]
         k = int(alloc[c])
-        a = adj[members][:, members]
-        kw: dict[str, Any] = dict(areas=areas[members], perimeters=perims[members], tolerance=tolerance, seed=seed,
-                                  time_limit=time_limit, strict=strict)
-        if old_labels is not None:
-            _, old_sub = np.unique(old_labels[members], return_inverse=True)
-            res = resplit_graph(a, w[members], old_sub, k, **kw)
-        else:
-            cen = shapely.centroid(np.asarray(f.geometry.values)[members])
-            res = partition_graph(a, w[members], k, groups=None if groups is None else groups[members],
-                                  centroids=np.column_stack([shapely.get_x(cen), shapely.get_y(cen)]), **kw)
-        labels[members] = offset + res.labels
+        labels[members] = offset + cut(members, k)
         offset += k
     return labels
 
