@@ -60,6 +60,16 @@ def read_layer(path: str | Path, layer: str) -> gpd.GeoDataFrame:
     return gpd.read_file(path, layer=layer)
 
 
+def table_layer(frame: pd.DataFrame, crs: Any) -> gpd.GeoDataFrame:
+    """A plain table as a layer :func:`write_frames` can store (an empty geometry column)."""
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame), index=frame.index, crs=crs))
+
+
+def plain_table(layer: gpd.GeoDataFrame) -> pd.DataFrame:
+    """A layer written by :func:`table_layer`, read back by :func:`read_frames`, without its geometry."""
+    return pd.DataFrame(layer.drop(columns=layer.geometry.name))
+
+
 def write_frames(path: str | Path, kind: str, frames: Mapping[str, gpd.GeoDataFrame], params: Mapping[str, Any]) -> Path:
     """Write ``frames`` as layers of a new GeoPackage at ``path``, with metadata.
 

@@ -847,12 +847,14 @@ class _Search:
             return pp - self.c_worst / pp - 50.0 * (self.pp_floor - pp)
         return pp - self.c_worst / pp
 
+    def pp(self, p: int) -> float:
+        """Polsby-Popper of part ``p``."""
+        return _FOUR_PI * self.A[p] / (self.P[p] * self.P[p])
+
     def set_floor(self) -> None:
         """Protect the worst shape: moves that push a part's Polsby-Popper below
         the current minimum are penalised (the minimum never gets worse)."""
-        self.pp_floor = min(
-            (_FOUR_PI * a / (p * p) for a, p, c in zip(self.A, self.P, self.cnt) if c), default=0.0
-        )
+        self.pp_floor = min((self.pp(p) for p in range(self.k) if self.cnt[p]), default=0.0)
 
     # -- connectivity -------------------------------------------------------------------
 
@@ -1054,17 +1056,6 @@ class _Search:
                 and (allowed is None or lab[v] in allowed)
             ]
         return total
-
-    def reset(self, labels: np.ndarray) -> None:
-        """Replace the labelling and recompute the part sums."""
-        W, A, P, cnt = _part_stats(self.adj, labels, self.k, self.w_arr, self.ar_arr, self.pe_arr)
-        self.W, self.A, self.P, self.cnt = W.tolist(), A.tolist(), P.tolist(), cnt.tolist()
-        self.lab = labels.astype(np.int64).tolist()
-        self.mem = [set() for _ in range(self.k)]
-        for v, a in enumerate(self.lab):
-            self.mem[a].add(v)
-        if self.home is not None:
-            self.moved = float(self.w_arr[labels != np.asarray(self.home)].sum())
 
     # -- balance repair -------------------------------------------------------------------
 
@@ -1764,7 +1755,7 @@ def _polish(
     while done < max_tries:
         improved = False
         adjp = s.part_graph()
-        pp = [_FOUR_PI * s.A[p] / (s.P[p] * s.P[p]) for p in range(k)]
+        pp = [s.pp(p) for p in range(k)]
         viol = [max(s.W[p] - s.hi, s.lo - s.W[p], 0.0) for p in range(k)]
         order = sorted(range(k), key=lambda p: (-viol[p], pp[p], p))
         if balance_only:
@@ -1784,7 +1775,7 @@ def _polish(
                     version[a] += 1
                     version[b] += 1
                     for p in (a, b):
-                        pp[p] = _FOUR_PI * s.A[p] / (s.P[p] * s.P[p])
+                        pp[p] = s.pp(p)
                 tried[key] = (version[key[0]], version[key[1]])
             else:
                 continue
@@ -1801,7 +1792,7 @@ def _polish_worst(s: "_Search", rng: np.random.Generator, deadline: float, share
     if s.k < 2 or s.violation() > 0:
         return 0
     kept = 0
-    pp = [_FOUR_PI * s.A[p] / (s.P[p] * s.P[p]) for p in range(s.k)]
+    pp = [s.pp(p) for p in range(s.k)]
     worst = sorted(range(s.k), key=lambda p: (pp[p], p))[: max(3, int(share * s.k))]
     adjp = s.part_graph()
     for a in worst:

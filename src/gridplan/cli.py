@@ -452,11 +452,11 @@ def _simulate(args: argparse.Namespace, log: logging.Logger) -> int:
             plan.district = district
     else:  # the district saved in the plan file; a plan without one uses the other plan's
         holder = next((name for name, p in plans.items() if p.district is not None), None)
-        known = plans[holder].district if holder is not None else None
+        known = None if holder is None else plans[holder].district
         for name, plan in plans.items():
             if plan.district is not None:
                 continue
-            if known is None or holder is None:
+            if known is None:
                 raise DataError(f"{paths[name]} does not hold its district, and simulate needs its streets and "
                                 "population: pass --district DISTRICT.gpkg (written by District.to_file, e.g. the "
                                 "demo's district.gpkg), or save the plan with GridPlan.to_file(path, district=True)")

@@ -458,20 +458,27 @@ class District:
 
         :meth:`read_file` gives back an equal district (CRS, columns, dtypes, index, notes).
         """
-        frames = {k: getattr(self, k) for k in LAYERS}
-        params = {"name": self.name, "code": self.code, "source_crs": self.source_crs,
-                  "crs": self.crs.to_wkt(), "notes": self.notes, "synthetic": self.synthetic}
-        return _io.write_frames(path, "District", frames, params)
+        return _io.write_frames(path, "District", *self._stored())
 
     @classmethod
     def read_file(cls, path: str | Path) -> "District":
         """Load a district saved with :meth:`to_file`."""
-        frames, params = _io.read_frames(path, "District")
+        return cls._restored(*_io.read_frames(path, "District"))
+
+    def _stored(self) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, Any]]:
+        """The layers and metadata a saved district holds (also inside a plan saved with its district)."""
+        frames = {k: getattr(self, k) for k in LAYERS}
+        params = {"name": self.name, "code": self.code, "source_crs": self.source_crs,
+                  "crs": self.crs.to_wkt(), "notes": self.notes, "synthetic": self.synthetic}
+        return frames, params
+
+    @classmethod
+    def _restored(cls, frames: dict[str, gpd.GeoDataFrame], params: dict[str, Any]) -> "District":
+        """The district :meth:`_stored` describes."""
         crs = pyproj.CRS.from_wkt(params["crs"])
-        for k, f in frames.items():
-            frames[k] = f.set_crs(crs, allow_override=True)
-        return cls(frames, crs=crs, source_crs=params["source_crs"], name=params["name"],
-                   code=params["code"], notes=params["notes"], synthetic=params["synthetic"])
+        return cls({k: f.set_crs(crs, allow_override=True) for k, f in frames.items()}, crs=crs,
+                   source_crs=params["source_crs"], name=params["name"], code=params["code"],
+                   notes=params["notes"], synthetic=params["synthetic"])
 
     # ------------------------------------------------------------------ derived facts
     @property

@@ -494,17 +494,13 @@ class GridPlan:
                             "plan.district = District.read_file(...) first, or save with district=False")
         if suffix == ".gpkg" and crs is None:
             coo = sparse.triu(self.adjacency).tocoo()
-            adj = gpd.GeoDataFrame({"i": coo.row.astype(np.int64), "j": coo.col.astype(np.int64), "length_m": coo.data},
-                                   geometry=gpd.GeoSeries([None] * len(coo.data), crs=self.crs))
+            adj = _io.table_layer(pd.DataFrame({"i": coo.row.astype(np.int64), "j": coo.col.astype(np.int64),
+                                                "length_m": coo.data}), self.crs)
             params = {**self.params, "notes": self.notes, "source_crs": self.source_crs, "crs": self.crs.to_wkt()}
             frames = {"grids": self.grids, "units": self.units.assign(label=self.labels), "adjacency": adj}
             if district:
-                from .district import LAYERS
-
-                d = self.district
-                frames.update({f"district_{k}": getattr(d, k) for k in LAYERS})
-                params["stored_district"] = {"name": d.name, "code": d.code, "source_crs": d.source_crs,
-                                             "crs": d.crs.to_wkt(), "notes": d.notes, "synthetic": d.synthetic}
+                layers, params["stored_district"] = self.district._stored()
+                frames.update({f"district_{k}": f for k, f in layers.items()})
             return _io.write_frames(path, "GridPlan", frames, params)
         out = self.grids if crs is None else gcrs.to_crs(self.grids, crs)
         if suffix in (".geojson", ".json"):
@@ -539,10 +535,7 @@ class GridPlan:
         if stored is not None:
             from .district import LAYERS, District
 
-            dcrs = pyproj.CRS.from_wkt(stored["crs"])
-            layers = {k: frames[f"district_{k}"].set_crs(dcrs, allow_override=True) for k in LAYERS}
-            plan.district = District(layers, crs=dcrs, source_crs=stored["source_crs"], name=stored["name"],
-                                     code=stored["code"], notes=stored["notes"], synthetic=stored["synthetic"])
+            plan.district = District._restored({k: frames[f"district_{k}"] for k in LAYERS}, stored)
         return plan
 
     @classmethod
@@ -735,8 +728,8 @@ def _nested_blocks(q: sparse.csr_matrix, pw: np.ndarray, pa: np.ndarray, pp: np.
     or a group of whole pieces making one grid.  With at least as many grids as pieces, every
     piece gets the number of grids that keeps the heaviest grid lightest (at least one); with
     fewer, pieces of a grid and a half or more get whole grids of their own and the rest are
-    grouped on their own adjacency graph, one grid per group.  ``q`` is the pieces' adjacency (shared lengths), ``pw``/``pa``/``pp`` their workload,
-    area and perimeter."""
+    grouped on their own adjacency graph, one grid per group.  ``q`` is the pieces' adjacency
+    (shared lengths), ``pw``/``pa``/``pp`` their workload, area and perimeter."""
     p = len(pw)
     mu = pw.sum() / n
 

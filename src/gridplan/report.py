@@ -1020,8 +1020,7 @@ def read_simulation(path: str | Path) -> SavedSimulation:
     for name in ("summary", "runs", "per_grid", "per_community", "per_source", "per_shift", "per_type"):
         if name not in frames:
             raise DataError(f"{str(path)!r} has no {name!r} layer; write simulations with SimulationResult.to_file")
-        frame = frames[name]
-        tables[name] = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+        tables[name] = _io.plain_table(frames[name])
     per_grid = frames["per_grid"]
     return SavedSimulation(tables, grids=per_grid[[per_grid.geometry.name]], incidents=frames.get("incidents"),
                            params=params, notes=notes)

@@ -939,15 +939,11 @@ class SimulationResult:
         from . import _io
 
         crs = self.plan.grids.crs
-
-        def table(frame: pd.DataFrame) -> gpd.GeoDataFrame:
-            return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame), index=frame.index, crs=crs))
-
         grids = self.plan.grids[["code", "geometry"]].set_index("code")
         per_grid = gpd.GeoDataFrame(self.per_grid.join(grids), geometry="geometry", crs=crs)
-        frames = {"per_grid": per_grid, "runs": table(self.runs), "summary": table(self.summary()),
-                  "per_community": table(self.per_community), "per_source": table(self.per_source),
-                  "per_shift": table(self.per_shift), "per_type": table(self.per_type)}
+        tables = {"runs": self.runs, "summary": self.summary(), "per_community": self.per_community,
+                  "per_source": self.per_source, "per_shift": self.per_shift, "per_type": self.per_type}
+        frames = {"per_grid": per_grid, **{name: _io.table_layer(t, crs) for name, t in tables.items()}}
         if len(self.incidents):
             frames["incidents"] = self.incidents
         params = {k: v for k, v in self.params.items() if k != "plan"}

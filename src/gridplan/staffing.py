@@ -1059,12 +1059,8 @@ class Staffing:
         """
         from . import _io
 
-        def table(frame: pd.DataFrame) -> gpd.GeoDataFrame:
-            return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame), index=frame.index,
-                                                                   crs=self.crs))
-
         frames = {"assignments": self.assignments, "posts": self.posts,
-                  **{name: table(getattr(self, name)) for name in self._TABLES}}
+                  **{name: _io.table_layer(getattr(self, name), self.crs) for name in self._TABLES}}
         if isinstance(self._grids, gpd.GeoDataFrame):
             frames["grids"] = self._grids
         m = self.model
@@ -1114,7 +1110,7 @@ class Staffing:
         self.posts = geo(frames["posts"])
         self._grids = geo(frames["grids"]) if "grids" in frames else None
         for name in cls._TABLES:
-            setattr(self, name, pd.DataFrame(frames[name].drop(columns=frames[name].geometry.name)))
+            setattr(self, name, _io.plain_table(frames[name]))
         return self
 
 

@@ -200,11 +200,11 @@ def _given(district: "District", polygons: Any, *, min_area: float, min_thinness
         area = float(shapely.area(faces[np.unique(fi[~first])]).sum())
         notes.append(f"polygons: the given polygons overlap ({area:,.0f} m²); each overlap went to the polygon "
                      "listed first")
-    units = [shapely.coverage_union_all(faces[owner == g]) for g in range(len(use)) if (owner == g).any()]
-    ids = [use[g] for g in range(len(use)) if (owner == g).any()]
+    held = np.unique(owner[owner >= 0])  # given polygons holding at least one face
+    units = [shapely.coverage_union_all(faces[owner == g]) for g in held]
     rest = faces[owner < 0]
     all_faces = np.array(units + list(rest), dtype=object)
-    src = np.r_[np.asarray(ids, dtype=np.int64), np.full(len(rest), -1)]
+    src = np.r_[use[held], np.full(len(rest), -1)]
     merged_faces, merged, roots = _merge_slivers(all_faces, min_area=min_area, min_thinness=min_thinness,
                                                  keep=src >= 0)
     what = "street blocks" if len(district.streets) else "pieces"
@@ -591,13 +591,16 @@ def build_units(
     frame.index.name = "unit"
     if given is not None:
         src = source[order]
-        labels = np.asarray(given.index.astype(str), dtype=object)
-        frame["polygon"] = pd.array(np.where(src >= 0, labels[np.maximum(src, 0)], ""), dtype="str")
+        own, row = src >= 0, np.maximum(src, 0)  # units from a given polygon, and its row
+
+        def carried(values: np.ndarray, missing: Any) -> np.ndarray:
+            return np.where(own, np.asarray(values, dtype=object)[row], missing)
+
+        frame["polygon"] = pd.array(carried(given.index.astype(str), ""), dtype="str")
         if isinstance(given, gpd.GeoDataFrame):  # the given attributes (names, ...) ride along
             for col in given.columns:
                 if col != given.geometry.name and col not in _COMPUTED:
-                    vals = given[col].to_numpy()
-                    frame[col] = pd.Series(np.where(src >= 0, vals[np.maximum(src, 0)], None), index=frame.index)
+                    frame[col] = pd.Series(carried(given[col].to_numpy(), None), index=frame.index)
     frame["area_m2"] = shapely.area(geoms)
     frame["perimeter_m"] = shapely.length(geoms)
     pop = np.zeros(len(geoms))
