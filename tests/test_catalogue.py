@@ -168,3 +168,32 @@ def test_deadlines_by_category_then_severity():
     assert d["respond_by"].iloc[0] == pd.Timestamp("2026-09-30 16:07")
     cal_days = deadlines(t[:1], ["无照经营游商"], severity=["hard"], rule=RULE_7123)
     assert cal_days["deadline"].iloc[0] == pd.Timestamp("2026-10-03 16:00")
+
+
+def test_assign_adds_category_department_and_deadline():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from gridplan.locate import GridIndex
+
+    grids = gpd.GeoDataFrame({"code": ["A", "B"]}, geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100)], crs=4545)
+    index = GridIndex(grids)
+    cases = pd.DataFrame({"x": [50.0, 150.0, 150.0, 500.0], "y": [50.0] * 4,
+                          "cat": ["暴露垃圾", "井盖异响", "dragons", "道路不洁"], "sev": [1, 3, 2, 1],
+                          "t": pd.to_datetime(["2026-09-30 16:00"] * 4)}, index=[10, 11, 12, 13])
+    cal = WorkCalendar(holidays=HOLIDAYS, workdays=WORKDAYS)
+    city = load_catalogue(pd.DataFrame({"code": ["LX-9"], "kind": ["部件"], "minor_name": ["井盖异响"]}))  # no department
+    out = index.assign(cases, severity="sev", time="t", category="cat", catalogue=city, calendar=cal,
+                       default_department="指挥中心")
+    assert list(out.index) == [10, 11, 12, 13]
+    assert out["category_id"].tolist()[:2] == ["E0102", "LX-9"] and pd.isna(out["category_id"].iloc[2])
+    assert out["department"].tolist() == ["sanitation", "指挥中心", "指挥中心", "sanitation"]
+    assert out["deadline"].iloc[0] == pd.Timestamp("2026-10-08 16:00")  # 1 working day (E0102's own limit)
+    assert out["deadline"].iloc[2] == pd.Timestamp("2026-10-09 16:00")  # 2 working days: larger, by severity
+    assert out["limit_rule"].tolist() == ["category", "severity", "severity", "category"]
+    assert out["deadline"].iloc[1] == pd.Timestamp("2026-10-10 16:00")  # 3 working days (hard), make-up Saturday
+    r = out["reason"].tolist()
+    assert pd.isna(r[0]) and "no department" in r[1] and "unknown category 'dragons'" in r[2]
+    assert "outside every grid" in r[3]
+    plain = index.assign(cases.drop(columns="cat"), severity="sev", time="t")
+    assert plain["deadline"].iloc[2] == pd.Timestamp("2026-10-02 16:00")  # calendar 7123 without the catalogue

@@ -46,7 +46,7 @@ from ._workclock import WorkCalendar
 from .errors import DataError
 
 __all__ = ["Catalogue", "load_catalogue", "WorkCalendar", "DeadlineRule", "RULE_7123", "TYPE_CATEGORIES",
-           "EXTENSIONS", "deadlines", "STANDARD", "LIMIT_UNITS"]
+           "EXTENSIONS", "deadlines", "dispatch", "STANDARD", "LIMIT_UNITS", "DEFAULT_DEPARTMENT"]
 
 STANDARD = "GB/T 30428.2-2013 (replaces CJ/T 214-2007)"
 """The standard the catalogue's categories follow."""
@@ -497,7 +497,7 @@ def deadlines(reported: Any, categories: Any, *, severity: Any = None, catalogue
     bad_sev = ~sev_known & pd.notna(pd.Series(sev_in)).to_numpy()
     if bad_sev.any():
         msg = np.array([f"unknown severity {s!r}: {default}" for s in sev_in[bad_sev]], dtype=object)
-        reason[bad_sev] = np.where(reason[bad_sev] == None, msg, reason[bad_sev] + "; " + msg)  # noqa: E711
+        reason[bad_sev] = _join(reason[bad_sev], msg)
     respond = base + int(rule.respond_min * 60e9)
     respond[base == np.iinfo(np.int64).min] = np.iinfo(np.int64).min
     return pd.DataFrame({
@@ -505,9 +505,104 @@ def deadlines(reported: Any, categories: Any, *, severity: Any = None, catalogue
         "department": pd.array(catalogue.column(ids, "department"), dtype="string"),
         "level": pd.array(level, dtype="string"),
         "limit_value": np.where(use_cat, value, level_days),
-        "limit_unit": pd.array(np.where(use_cat, unit_s, "work_days" if rule.mode == "working" else "days"), dtype="string"),
-        "limit_rule": pd.array(np.where(use_cat, "category", "severity"), dtype="string"),
+        "limit_unit": pd.array(np.where(use_cat, unit_s, _obj("work_days" if rule.mode == "working" else "days")),
+                               dtype="string"),
+        "limit_rule": pd.array(_pick(use_cat, "category", "severity"), dtype="string"),
         "respond_by": respond.view("datetime64[ns]"),
         "deadline": deadline.view("datetime64[ns]"),
         "reason": pd.array(reason, dtype="string"),
     })
+
+
+# ============================================================================ dispatch (used by GridIndex.assign)
+_DISPATCH_CHUNK = 1 << 16  # cases dispatched at a time (about 15 MB of temporaries)
+DEFAULT_DEPARTMENT = "城管指挥中心 (command centre)"
+"""Where cases without a known category or department are dispatched unless the caller says otherwise."""
+
+
+def _obj(value: str) -> np.ndarray:
+    """A 0-d object array: ``np.where`` with it keeps one shared str instead of a new one per row."""
+    out = np.empty((), dtype=object)
+    out[()] = value
+    return out
+
+
+def _pick(mask: np.ndarray, yes: str, no: str) -> np.ndarray:
+    """``yes`` where mask else ``no``, as an object array of two shared strings."""
+    return np.array([no, yes], dtype=object)[np.asarray(mask, dtype=np.int8)]
+
+
+def _join(a: Any, b: Any) -> np.ndarray:
+    """Reasons joined by "; " element by element (None, NaN and "" are no reason); None where neither has one."""
+    a = np.asarray(pd.Series(np.asarray(a, dtype=object)).fillna("").to_numpy(dtype=object))
+    b = np.asarray(pd.Series(np.asarray(b, dtype=object)).fillna("").to_numpy(dtype=object))
+    a, b = np.broadcast_arrays(a, b)
+    out = np.where(a == "", b, a).astype(object)
+    both = (a != "") & (b != "")
+    if both.any():
+        out[both] = a[both] + "; " + b[both]
+    out[out == ""] = None
+    return out
+
+
+def rule_from_limits(limits: Any, *, working: bool) -> DeadlineRule:
+    """A :class:`DeadlineRule` with the severities, levels and limits of a :class:`~gridplan.locate.TimeLimits`."""
+    levels = {s: (lv, pd.Timedelta(td) / pd.Timedelta(days=1)) for s, (lv, td) in limits.levels.items()}
+    levels = {limits.default: levels[limits.default], **levels}  # the first level is the default severity
+    return DeadlineRule(respond_min=pd.Timedelta(limits.respond) / pd.Timedelta(minutes=1), levels=levels,
+                        mode="working" if working else "calendar")
+
+
+def dispatch(categories: Any, *, reported: Any = None, severity: Any = None, catalogue: Catalogue | None = None,
+             calendar: WorkCalendar | None = None, rule: DeadlineRule | None = None, limits: Any = None,
+             default_department: str = DEFAULT_DEPARTMENT) -> pd.DataFrame:
+    """Category, department and (with report times) the deadline of every case: what ``assign`` adds.
+
+    Unknown categories and categories without a department are kept, dispatched to
+    ``default_department`` and given a reason. Returns columns ``category_id``, ``category_name``,
+    ``kind``, ``department``, ``limit_rule`` and, with ``reported``, ``respond_by`` and
+    ``deadline``, plus ``reason``.
+    """
+    catalogue = load_catalogue() if catalogue is None else catalogue
+    if rule is None and limits is not None:
+        rule = rule_from_limits(limits, working=calendar is not None)
+    rule = RULE_7123 if rule is None else rule
+    cats = np.asarray(categories, dtype=object)
+    if len(cats) > _DISPATCH_CHUNK:  # bounded temporaries: the peak memory does not grow with the number of cases
+        parts = []
+        for i in range(0, len(cats), _DISPATCH_CHUNK):
+            part = slice(i, i + _DISPATCH_CHUNK)
+            parts.append(dispatch(cats[part], reported=None if reported is None else np.asarray(reported)[part],
+                                  severity=None if severity is None else np.asarray(severity, dtype=object)[part],
+                                  catalogue=catalogue, calendar=calendar, rule=rule, limits=limits,
+                                  default_department=default_department))
+        return pd.concat(parts, ignore_index=True)
+    if severity is not None and limits is not None:  # the index's TimeLimits names the severities
+        codes, uniq = pd.factorize(pd.Series(np.asarray(severity, dtype=object)), use_na_sentinel=True)
+        names = np.array([limits.severity(u) or u for u in uniq] + [limits.default], dtype=object)
+        severity = names[codes]
+    if reported is not None:
+        out = deadlines(reported, cats, severity=severity, catalogue=catalogue, calendar=calendar, rule=rule)
+    else:
+        ids, known = catalogue.lookup(cats)
+        use = np.isfinite(catalogue.column(ids, "limit_value").astype(float)) & rule.use_category_limits
+        reason = np.where(known, None, np.array([f"unknown category {c!r}" for c in cats], dtype=object))
+        out = pd.DataFrame({"category_id": pd.array(ids, dtype="string"),
+                            "department": pd.array(catalogue.column(ids, "department"), dtype="string"),
+                            "limit_rule": pd.array(_pick(use, "category", "severity"), dtype="string"),
+                            "reason": pd.array(reason, dtype="string")})
+    ids = out["category_id"].to_numpy(dtype=object, na_value=None)
+    dept = out["department"].to_numpy(dtype=object, na_value=None)
+    no_dept = np.array([d is None or d == "" for d in dept])
+    known = np.array([i is not None for i in ids])
+    why = out["reason"].to_numpy(dtype=object, na_value=None)
+    extra = np.full(len(ids), None, dtype=object)
+    extra[no_dept] = f"category has no department: dispatched to {default_department}"
+    extra[~known] = f"dispatched to {default_department}"
+    why = _join(why, extra)
+    out["department"] = pd.array(np.where(no_dept, _obj(default_department), dept), dtype="string")
+    out["reason"] = pd.array(why, dtype="string")
+    out.insert(1, "category_name", pd.array(catalogue.column(ids, "minor_name"), dtype="string"))
+    out.insert(2, "kind", pd.array(catalogue.column(ids, "kind"), dtype="string"))
+    keep = ["category_id", "category_name", "kind", "department", "limit_rule", "respond_by", "deadline", "reason"]
+    return out[[c for c in keep if c in out.columns]]

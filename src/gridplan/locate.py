@@ -823,6 +823,10 @@ class GridIndex:
         severity: str | None = None,
         time: str | None = None,
         limits: TimeLimits = TIME_LIMITS_7123,
+        category: str | None = None,
+        catalogue: Any = None,
+        calendar: Any = None,
+        default_department: str | None = None,
     ) -> Any:
         """Route incidents: grid, community, nearest street and road chief, level and deadline.
 
@@ -845,6 +849,20 @@ class GridIndex:
             otherwise the time allowed (Timedelta).
         limits : TimeLimits
             Who handles which severity by when ("7123" by default).
+        category : str, optional
+            Column with each case's category (a :mod:`gridplan.catalogue` id, a minor name such
+            as ``"暴露垃圾"``, a city code or a gridplan type). Adds ``category_id``,
+            ``category_name``, ``kind``, ``department`` and ``limit_rule``; with ``time`` the
+            ``deadline`` is the category's own limit when the catalogue has one, else the
+            severity's, in working time when a ``calendar`` is given. Unknown categories and
+            categories without a department are kept, dispatched to ``default_department`` and
+            given a reason.
+        catalogue : Catalogue, optional
+            Default :func:`gridplan.catalogue.load_catalogue`.
+        calendar : WorkCalendar, optional
+            Working days and hours for the deadlines (severity limits then count working days).
+        default_department : str, optional
+            Where cases of unknown category go (default ``catalogue.DEFAULT_DEPARTMENT``).
 
         Returns
         -------
@@ -857,7 +875,9 @@ class GridIndex:
             missing; several reasons are joined by "; "). No row is ever dropped.
         """
         if _is_dask(incidents):
-            kw = {"x": x, "y": y, "crs": crs, "severity": severity, "time": time, "limits": limits}
+            kw = {"x": x, "y": y, "crs": crs, "severity": severity, "time": time, "limits": limits,
+                  "category": category, "catalogue": catalogue, "calendar": calendar,
+                  "default_department": default_department}
             meta = self.assign(incidents._meta, **kw)
             return incidents.map_partitions(self.assign, meta=meta, **kw)
         if not isinstance(incidents, pd.DataFrame):
@@ -897,8 +917,38 @@ class GridIndex:
         else:
             out["respond_by"] = pd.to_timedelta(np.full(len(out), limits.respond))
             out["deadline"] = limit.to_numpy()
+        if category is not None:  # the standard case model: category, department, deadline (gridplan.catalogue)
+            why = self._dispatch(out, incidents, why, category=category, time=time, severity=severity, limits=limits,
+                                 catalogue=catalogue, calendar=calendar, default_department=default_department)
         out["reason"] = pd.array(np.where(why == "", None, why), dtype="string")
         return out
+
+    @staticmethod
+    def _dispatch(out: pd.DataFrame, incidents: pd.DataFrame, why: np.ndarray, *, category: str, time: str | None,
+                  severity: str | None, limits: TimeLimits, catalogue: Any, calendar: Any,
+                  default_department: str | None) -> np.ndarray:
+        """Add the catalogue's columns to ``out`` (see :func:`gridplan.catalogue.dispatch`); the reasons joined."""
+        from . import catalogue as _catalogue
+
+        if category not in incidents.columns:
+            raise DataError(f"category column {category!r} is not in the incidents; columns are {list(incidents.columns)}")
+        added = ("category_id", "category_name", "kind", "department", "limit_rule")
+        clash = [c for c in added if c in incidents.columns and c != category]
+        if clash:
+            raise DataError(f"incidents already have column(s) {clash} that assign adds; rename or drop them first")
+        d = _catalogue.dispatch(
+            incidents[category].to_numpy(dtype=object),
+            reported=None if time is None else incidents[time].to_numpy(),
+            severity=None if severity is None else incidents[severity].to_numpy(dtype=object),
+            catalogue=catalogue, calendar=calendar, limits=limits,
+            default_department=default_department or _catalogue.DEFAULT_DEPARTMENT)
+        for c in added:
+            out[c] = d[c].array
+        if time is not None:
+            out["respond_by"] = d["respond_by"].to_numpy()
+            out["deadline"] = d["deadline"].to_numpy()
+        more = d["reason"].to_numpy(dtype=object, na_value="")
+        return np.where(more == "", why, np.where(why == "", more, why + "; " + more))
 
     def _communities_at(self, x: np.ndarray, y: np.ndarray, located: np.ndarray) -> tuple[Any, Any]:
         ctx = self._lookup_context()
