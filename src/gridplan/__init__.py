@@ -11,7 +11,9 @@ from . import crs, errors
 from .datasets import sample_district
 from .district import District
 from .errors import GridplanError
+from .evaluation import evaluate
 from .network import StreetNetwork
 
 __version__ = "0.1.0"
-__all__ = ["crs", "errors", "District", "StreetNetwork", "GridplanError", "sample_district", "__version__"]
+__all__ = ["crs", "errors", "District", "StreetNetwork", "GridplanError", "sample_district", "__version__",
+           "evaluate"]

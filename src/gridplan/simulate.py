@@ -74,6 +74,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import _caseflow
 from .errors import DataError
 from .locate import TIME_LIMITS_7123, TimeLimits
 
@@ -1357,6 +1358,7 @@ def simulate(
     keep_incidents: int = 1,
     start: Any = "2026-01-05",
     progress: bool = True,
+    loop: Any = None,
 ) -> SimulationResult:
     """Simulate ``runs`` independent periods of ``days`` days of incidents over a plan.
 
@@ -1393,6 +1395,11 @@ def simulate(
         Date and time at which every run starts (for the ledger's timestamps).
     progress : bool
         Show a progress bar over runs (and while deriving defaults).
+    loop : CaseLoop or False, optional
+        The closed loop every kept case goes through (:mod:`gridplan._caseflow`: reported, filed,
+        dispatched, handled with escalation grid → community → squad, feedback, verified by
+        supervisors on beats with rework, closed; category, department and deadline from the
+        catalogue). Default ``CaseLoop()`` (its numbers are assumptions); ``False`` leaves it out.
 
     Returns
     -------
@@ -1493,11 +1500,16 @@ def simulate(
         outs = [o for f in futures for o in f.result()]
     seconds_runs = time.perf_counter() - t1
     frames = [_ledger(ctx, o["cases"], i, model, geo, start_ts, plan.grids.crs) for i, o in enumerate(outs) if "cases" in o]
+    if loop is not False:  # the closed loop of every kept case (gridplan._caseflow)
+        loop = _caseflow.CaseLoop() if loop is None else loop
+        frames = [_caseflow.loop_simulated(f, loop=loop, plan=plan, routes=routes, types=model.types, start=start_ts,
+                                           seed=[int(seed), i, 7123]) for i, f in enumerate(frames)]
     incidents = pd.concat(frames, ignore_index=True) if frames else gpd.GeoDataFrame(
         {"run": pd.Series(dtype=int)}, geometry=gpd.GeoSeries([], crs=plan.grids.crs))
     params = {"days": days, "runs": runs, "seed": int(seed), "start": str(start_ts), "workers": workers,
               "derived": derived, "model": model.params(), **facts, "seconds_runs": seconds_runs,
-              "seconds": time.perf_counter() - t0, "plan": dict(plan.params)}
+              "seconds": time.perf_counter() - t0, "plan": dict(plan.params),
+              "loop": None if loop is False else loop.params()}
     return SimulationResult(plan=plan, posts=posts, staffing=staffing, routes=routes, model=model, outs=outs, ctx=ctx,
                             params=params, notes=notes, incidents=incidents)
 
