@@ -121,6 +121,24 @@ PROFILES: dict[str, np.ndarray] = {
 }
 """Hour-of-day profiles of the arrival intensity (each sums to 1)."""
 
+def _profile_array(p: Any) -> np.ndarray | None:
+    """A type's arrival profile as 168 hour-of-week weights summing to 1 (None when malformed).
+
+    A name of :data:`PROFILES` or 24 weights repeat every day; 168 weights (a fitted model's) give
+    each hour of the week its own.
+    """
+    if isinstance(p, str):
+        return np.tile(PROFILES[p], 7) / 7.0 if p in PROFILES else None
+    try:
+        a = np.asarray(p, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if a.shape not in ((24,), (168,)) or not (np.isfinite(a).all() and (a >= 0).all() and a.sum() > 0):
+        return None
+    a = np.tile(a, 7) if len(a) == 24 else a
+    return a / a.sum()
+
+
 _TYPE_COLUMNS = ("label", "driver", "rate", "visible", "report_h", "profile", "p_small", "p_larger", "p_hard",
                  "sources")
 
@@ -242,6 +260,14 @@ class IncidentModel:
         The two ``sources`` the simulation finds itself: cases found by road-chief patrols and by
         grid staff at their posts (default ``("patrol", "grid_staff")``). Both must be in
         ``sources``, and no problem type may name them among its reporting sources.
+    unit_intensity : DataFrame, optional
+        Relative intensity of every type (columns) in every unit of the plan (index: the units'
+        index), multiplying the population or street weights (a fitted model's, smoothed; 1 =
+        as the residents or streets say).
+    loop : CaseLoop, optional
+        The closed loop's parameters (a fitted model's); ``simulate(loop=None)`` uses them.
+    fit_report : FitReport, optional
+        How well a fitted model reproduces its ledger (:meth:`fit`).
 
     Examples
     --------
@@ -276,6 +302,16 @@ class IncidentModel:
         default_factory=lambda: {"small": (6.0, 2.0), "larger": (24.0, 3.0), "hard": (48.0, 4.0)})
     sources: Sequence[str] | Mapping[str, str] = SOURCES
     discovery_sources: tuple[str, str] = _FOUND
+    unit_intensity: pd.DataFrame | None = None
+    loop: Any = None
+    fit_report: Any = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def fit(cls, ledger: pd.DataFrame, plan: "GridPlan", **kw: Any) -> "IncidentModel":
+        """A model fitted to a bureau's case ledger (see :func:`gridplan._fit.fit_model` for the method)."""
+        from ._fit import fit_model
+
+        return fit_model(cls, ledger, plan, **kw)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sources", _source_names(self.sources))
@@ -313,9 +349,10 @@ class IncidentModel:
         bad = t.index[~t["driver"].isin(["population", "street"])].tolist()
         if bad:
             raise DataError(f"driver must be 'population' or 'street'; not so for types {bad}")
-        bad = t.index[~t["profile"].isin(list(PROFILES))].tolist()
+        bad = [name for name, p in t["profile"].items() if _profile_array(p) is None]
         if bad:
-            raise DataError(f"profile must be one of {sorted(PROFILES)}; not so for types {bad}")
+            raise DataError(f"profile must be one of {sorted(PROFILES)} or 24 (hour of day) / 168 (hour of week, Monday "
+                            f"00-01 first) weights >= 0 with a positive sum; not so for types {bad}")
         rep = pd.to_numeric(t["report_h"], errors="coerce")
         bad = t.index[~(rep > 0)].tolist()
         if bad:
@@ -397,6 +434,7 @@ class IncidentModel:
         """Everything of the model as plain values (stored in results)."""
         t = self.types.copy()
         t["sources"] = t["sources"].map(dict)
+        t["profile"] = t["profile"].map(lambda p: p if isinstance(p, str) else [float(v) for v in np.asarray(p)])
         return {
             "types": t.reset_index().to_dict(orient="records"), "shifts": {k: list(v) for k, v in self.shifts.items()},
             "patrol_shifts": list(self.patrol_shifts), "respond_min": self.limits.respond.total_seconds() / 60,
@@ -407,6 +445,7 @@ class IncidentModel:
             "onsite_min": dict(self.onsite_min), "solve_on_site": self.solve_on_site,
             "handling_h": {k: list(v) for k, v in self.handling_h.items()},
             "sources": dict(self.sources), "discovery_sources": list(self.discovery_sources),
+            "fitted": self.fit_report is not None,
         }
 
 
@@ -468,6 +507,11 @@ class _Context:
     patrol_speed: float
     watch_m: float
     notice_min: float
+    t_week: np.ndarray | None = None  # (T, 168) hour-of-week profiles of a fitted model
+    start_weekday: int = 0
+    t_unit_factor: np.ndarray | None = None  # (T, units) relative intensity of a fitted model
+    pop_unit: np.ndarray | None = None
+    st_unit: np.ndarray | None = None
 
 
 # ---------------------------------------------------------------------------- time helpers (minutes)
@@ -517,12 +561,20 @@ def _run(ctx: _Context, seed: np.random.SeedSequence, keep: bool) -> dict[str, A
         n = int(rng.poisson(ctx.t_lambda[j] * days))
         pool = int(ctx.t_pool[j])
         w = ctx.pop_weight if pool == 0 else ctx.st_len
+        if ctx.t_unit_factor is not None:  # a fitted model: relative intensity per unit
+            w = w * ctx.t_unit_factor[j][ctx.pop_unit if pool == 0 else ctx.st_unit]
         if n == 0 or w.sum() <= 0:
             continue
         cdf = np.cumsum(w)
         loc = np.minimum(np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right"), len(w) - 1)
-        day = rng.integers(0, days, n)
-        hour = rng.choice(24, size=n, p=ctx.t_profile[j])
+        if ctx.t_week is not None:  # a fitted model: hour of the week
+            weekday = (ctx.start_weekday + np.arange(days)) % 7
+            cells = ctx.t_week[j][(weekday[:, None] * 24 + np.arange(24)[None, :]).ravel()]
+            cell = rng.choice(days * 24, size=n, p=cells / cells.sum())
+            day, hour = cell // 24, cell % 24
+        else:
+            day = rng.integers(0, days, n)
+            hour = rng.choice(24, size=n, p=ctx.t_profile[j])
         t = day * DAY + hour * 60.0 + rng.random(n) * 60.0
         sev = rng.choice(3, size=n, p=ctx.t_sev[j])
         rep = ctx.t_report_min[j]
@@ -1260,7 +1312,7 @@ def _build_context(plan: "GridPlan", posts: Any, staffing: "Staffing", routes: "
         grid_windows=grid_windows, shift_windows=np.array(list(windows.values()), dtype=float).reshape(-1, 2),
         t_pool=np.where(t["driver"].to_numpy() == "population", 0, 1), t_lambda=lam,
         t_visible=t["visible"].to_numpy(bool), t_report_min=pd.to_numeric(t["report_h"]).to_numpy(float) * 60.0,
-        t_profile=np.stack([PROFILES[p] for p in t["profile"]]), t_sev=sev, t_src=src_p,
+        t_profile=np.stack([_profile_array(p).reshape(7, 24).sum(axis=0) for p in t["profile"]]), t_sev=sev, t_src=src_p,
         src_patrol=source_names.index(model.discovery_sources[0]), src_staff=source_names.index(model.discovery_sources[1]),
         onsite=np.array([model.onsite_min[s] for s in ("small", "larger", "hard")], dtype=float),
         handling=np.array([[model.handling_h[s][0] * 60.0, model.handling_h[s][1]] for s in ("small", "larger", "hard")]),
@@ -1269,6 +1321,12 @@ def _build_context(plan: "GridPlan", posts: Any, staffing: "Staffing", routes: "
         response_speed=float(model.response_speed_m_per_min), patrol_speed=float(model.patrol_speed_m_per_min),
         watch_m=float(model.staff_watch_m), notice_min=float(model.staff_notice_min),
     )
+    if any(not isinstance(p, str) and len(np.asarray(p)) == 168 for p in t["profile"]):
+        ctx.t_week = np.stack([_profile_array(p) for p in t["profile"]])
+    if model.unit_intensity is not None:
+        ui = model.unit_intensity.reindex(index=units.index, columns=t.index).fillna(1.0)
+        ctx.t_unit_factor = ui.to_numpy(dtype=float).T
+        ctx.pop_unit, ctx.st_unit = punit, mid_unit
     facts = {"residents": residents, "street_km": street_km, "expected_per_day": dict(zip(t.index, lam.tolist())),
              "population_points": int(len(ppts)), "street_edges": int(len(st_rows)), "staff": int(len(a)),
              "chiefs": int(len(chief_len)), "posts": int(len(pxy_posts)),
@@ -1289,7 +1347,8 @@ def _stream_key(ctx: _Context, types: list[str], sources: list[str], pop_xy: np.
     h = hashlib.sha256()
     h.update(repr((ctx.days, types, sources)).encode("utf-8"))
     for arr in (ctx.t_lambda, ctx.t_pool, ctx.t_profile, ctx.t_sev, ctx.t_report_min, ctx.t_src, ctx.pop_weight,
-                ctx.st_len, pop_xy, shapely.get_num_coordinates(st_geoms), shapely.get_coordinates(st_geoms)):
+                ctx.st_len, pop_xy, shapely.get_num_coordinates(st_geoms), shapely.get_coordinates(st_geoms),
+                *(a for a in (ctx.t_week, ctx.t_unit_factor) if a is not None)):
         a = np.ascontiguousarray(arr)
         h.update(repr((a.dtype.str, a.shape)).encode("ascii"))
         h.update(a.tobytes())
@@ -1473,6 +1532,7 @@ def simulate(
                        f"{routes.n_routes} road chiefs, longest walk {routes.max_length / 1000:.1f} km")
     notes += [f"derived {d}" for d in derived]
     ctx, facts = _build_context(plan, posts, staffing, routes, model, days, notes)
+    ctx.start_weekday = int(start_ts.weekday())
     geo = facts.pop("_geo")
 
     children = np.random.SeedSequence(int(seed)).spawn(runs)
@@ -1501,7 +1561,7 @@ def simulate(
     seconds_runs = time.perf_counter() - t1
     frames = [_ledger(ctx, o["cases"], i, model, geo, start_ts, plan.grids.crs) for i, o in enumerate(outs) if "cases" in o]
     if loop is not False:  # the closed loop of every kept case (gridplan._caseflow)
-        loop = _caseflow.CaseLoop() if loop is None else loop
+        loop = (model.loop or _caseflow.CaseLoop()) if loop is None else loop
         frames = [_caseflow.loop_simulated(f, loop=loop, plan=plan, routes=routes, types=model.types, start=start_ts,
                                            seed=[int(seed), i, 7123]) for i, f in enumerate(frames)]
     incidents = pd.concat(frames, ignore_index=True) if frames else gpd.GeoDataFrame(
