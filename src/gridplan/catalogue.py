@@ -283,7 +283,8 @@ class Catalogue:
 
         ax = _plot.axes(ax, figsize=(8, 4))
         s = self.summary()["minors"]
-        labels = [f"{k[0][0].upper()}{k[1]} {k[2]}" for k in s.index]
+        en = self.table.groupby(["kind", "major_code", "major_name"], sort=True)["major_en"].first()
+        labels = [_plot.label(f"{k[0][0].upper()}{k[1]} {k[2]} ({en[k]})", f"{k[0][0].upper()}{k[1]}") for k in s.index]
         ax.barh(labels, s.to_numpy(), color=["#4c78a8" if k[0] == "component" else "#f58518" for k in s.index])
         ax.set_xlabel("minor categories")
         ax.invert_yaxis()

@@ -327,7 +327,8 @@ class Evaluation:
             return _plot.finish(ax, title or f"{column} per {self.by}, {period} (red/black flags outlined)")
         ax = _plot.axes(ax, figsize=(8, max(3, 0.25 * len(r))))
         colours = r["flag"].map({"red": "#d62728", "black": "black"}).fillna("#9ecae1").tolist()
-        ax.barh(r.index.astype(str), r[column].to_numpy(dtype=float), color=colours)
+        names = [_plot.label(str(g), f"#{i + 1}") for i, g in enumerate(r.index)]
+        ax.barh(names, r[column].to_numpy(dtype=float), color=colours)
         ax.invert_yaxis()
         ax.set_xlabel(column)
         ax.set_title(title or f"{column} per {self.by}, {period}: red flags red, black flags black")

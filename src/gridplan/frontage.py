@@ -249,7 +249,7 @@ class Frontage:
             colour = sub.map({"red": "#d62728", "black": "black"}).fillna("#9e9e9e").reindex(self.units.index)
         has = self.units.geometry.notna()
         self.units[has].plot(ax=ax, color=colour[has].tolist(), linewidth=3)
-        return _plot.finish(ax, title or f"门前三包: {int(has.sum())} frontage stretches (red / black flags)")
+        return _plot.finish(ax, title or _plot.label(f"门前三包 (frontage): {int(has.sum())} stretches, red / black flags"))
 
     def explore(self, **kw: Any) -> Any:
         return self.units[self.units.geometry.notna()].explore(**kw)

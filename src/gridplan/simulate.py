@@ -38,6 +38,11 @@ The model (:class:`IncidentModel`)
   (:data:`~gridplan.locate.TIME_LIMITS_7123`), counted from its registration.
 * A grid with nobody on a team leaves its reported cases **unmet**: they are counted, never
   divided by zero.
+* **The closed loop** (``loop=``, :mod:`gridplan._caseflow`): every kept case of the ledger is
+  filed, dispatched to its department (:mod:`gridplan.catalogue`), handled with escalation grid →
+  community → squad, fed back, verified by supervisors on beats (with rework) and closed, each
+  step time-stamped; ``gridplan.evaluate`` ranks grids, departments and streets from it. Its
+  numbers are assumptions unless fitted to a ledger (:meth:`IncidentModel.fit`).
 
 Runs are independent, each with its own seed spawned from one :class:`numpy.random.SeedSequence`,
 so results are identical whether the runs go one after another or on the workers of a
