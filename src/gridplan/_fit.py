@@ -102,7 +102,7 @@ class FitReport:
 
     def __repr__(self) -> str:
         s = self.summary()
-        return (f"<FitReport: {int(s['cases']):,} cases, {s['types']} types over {s['days']:g} days, "
+        return (f"<FitReport: {int(s['cases']):,} cases, {int(s['types'])} types over {s['days']:g} days, "
                 f"max |grid residual| {s['max_abs_grid_residual']:.2f}>")
 
     def _repr_html_(self) -> str:

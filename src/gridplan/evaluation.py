@@ -276,12 +276,20 @@ class Evaluation:
             raise DataError(f"color must be 'red' or 'black', got {color!r}")
         return self.table[self.table["flag"] == color]
 
+    def _default_period(self) -> str | None:
+        """The last period in which some group is ranked (else the last period)."""
+        periods = sorted(p for p in self.table.index.get_level_values("period").unique() if p != "(not reported)")
+        if not periods:
+            return None
+        ranked = self.table[self.table["rank"].notna()].index.get_level_values("period")
+        return sorted(set(ranked) & set(periods))[-1] if len(ranked) else periods[-1]
+
     def ranking(self, period: str | None = None) -> pd.DataFrame:
-        """One period's ranked groups, best first (default the last period)."""
+        """One period's ranked groups, best first (default: the last period in which groups are ranked)."""
         periods = [p for p in self.table.index.get_level_values("period").unique() if p != "(not reported)"]
         if not periods:
             return self.table.iloc[:0]
-        period = sorted(periods)[-1] if period is None else period
+        period = self._default_period() if period is None else period
         if period not in periods:
             raise DataError(f"no period {period!r}; the ledger has {sorted(periods)}")
         sub = self.table.xs(period, level="period")
@@ -309,8 +317,7 @@ class Evaluation:
         from . import plot as _plot
 
         r = self.ranking(period)
-        period = period or (sorted(p for p in self.table.index.get_level_values("period").unique()
-                                   if p != "(not reported)")[-1])
+        period = period or self._default_period()
         if grids is not None:
             frame = getattr(grids, "grids", grids).copy()
             key = frame["code"].astype(str) if "code" in frame else frame.index.astype(str)

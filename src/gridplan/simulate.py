@@ -94,6 +94,11 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["IncidentModel", "SimulationResult", "LifeCircle", "simulate", "coverage", "SOURCES", "PROFILES",
            "default_types"]
 
+# the closed loop's parameters (gridplan._caseflow), public here
+from ._caseflow import LEDGER_STEPS, CaseLoop, HandlingChain, Supervisors  # noqa: E402
+
+__all__ += ["CaseLoop", "HandlingChain", "Supervisors", "LEDGER_STEPS"]
+
 DAY = 1440.0  # minutes
 
 SOURCES = ("hotline_12345", "hotline_12319", "patrol", "grid_staff", "photo_app", "media", "referral",
