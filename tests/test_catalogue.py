@@ -197,3 +197,9 @@ def test_assign_adds_category_department_and_deadline():
     assert "outside every grid" in r[3]
     plain = index.assign(cases.drop(columns="cat"), severity="sev", time="t")
     assert plain["deadline"].iloc[2] == pd.Timestamp("2026-10-02 16:00")  # calendar 7123 without the catalogue
+
+
+def test_majors_table_names_them_as_the_standard_does():
+    m = load_catalogue(extensions=False).majors()
+    assert m.xs("component", level="kind")["major_name_full"].tolist() == [n + "类" for n in COMPONENT_MAJORS.values()]
+    assert m.xs("event", level="kind")["major_name_full"].tolist() == [n + "类" for n in EVENT_MAJORS.values()]

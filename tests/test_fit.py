@@ -91,3 +91,14 @@ def test_too_small_a_ledger_is_refused(known):
         IncidentModel.fit(ledger.head(150), plan)
     with pytest.raises(DataError, match="'type' or 'category'"):
         IncidentModel.fit(pd.DataFrame(ledger.drop(columns=["type", "geometry", "category_id", "category_name"])), plan)
+
+
+def test_plain_coordinates_give_the_same_fit_as_geometry(known):
+    plan, model, res, ledger = known
+    plain = pd.DataFrame(ledger.drop(columns="geometry"))
+    plain["x"], plain["y"] = ledger.geometry.x.to_numpy(), ledger.geometry.y.to_numpy()
+    a = IncidentModel.fit(ledger, plan)
+    b = IncidentModel.fit(plain, plan)
+    pd.testing.assert_frame_equal(a.unit_intensity, b.unit_intensity)
+    assert (b.fit_report.per_type["per_day"] * b.fit_report.params["days"]).round().astype(int).equals(
+        b.fit_report.per_type["cases"])

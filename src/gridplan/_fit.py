@@ -57,7 +57,7 @@ class FitReport:
     Attributes
     ----------
     per_type : DataFrame
-        Index type: ``cases``, ``driver``, ``rate``, ``own_profile`` (enough cases for its own
+        Index type: ``cases``, ``per_day`` (cases per day of the span), ``driver``, ``rate``, ``own_profile`` (enough cases for its own
         hour-of-week profile), ``chi2``, ``dof``, ``p_value``: Pearson's chi-square of the
         hour-of-week counts on held-out days (the profile fitted on even days tested on odd
         ones and back), so a profile that only memorises its ledger is not rewarded.
@@ -244,8 +244,8 @@ def fit_model(cls: Any, ledger: pd.DataFrame, plan: Any, *, base: Any = None, da
         :class:`~gridplan.simulate.IncidentModel`.
     ledger : DataFrame or GeoDataFrame
         One row per case: ``type`` (or ``category``), report times (``reported``; else
-        ``discovered``), optionally ``source``/``reported_by``, ``severity``, point geometry,
-        ``grid`` and the closed loop's steps.
+        ``discovered``), optionally ``source``/``reported_by``, ``severity``, point geometry (or
+        ``x``/``y`` columns in the plan's CRS), ``grid`` and the closed loop's steps.
     plan : GridPlan
         The plan the model is for (its units' residents and street length are the drivers).
     base : IncidentModel, optional
@@ -344,7 +344,7 @@ def fit_model(cls: Any, ledger: pd.DataFrame, plan: Any, *, base: Any = None, da
             k = np.array([sev.get(s, 0) + 1.0 for s in ("small", "larger", "hard")])
             row["p_small"], row["p_larger"], row["p_hard"] = (k / k.sum()).tolist()
         rows[name] = row
-        per_type[name] = {"cases": n, "driver": row["driver"], "rate": row["rate"], "own_profile": own,
+        per_type[name] = {"cases": n, "per_day": n / span, "driver": row["driver"], "rate": row["rate"], "own_profile": own,
                           "profile_smoothing": k_best,
                           "chi2": chi2, "dof": dof, "p_value": float(stats.chi2.sf(chi2, max(dof, 1)))}
     fitted_types = pd.DataFrame(rows).T
@@ -357,7 +357,7 @@ def fit_model(cls: Any, ledger: pd.DataFrame, plan: Any, *, base: Any = None, da
     loop, loop_fit = _fit_loop(led, base.loop or CaseLoop())
     mix = src_col.astype(str).value_counts(normalize=True) if src_col is not None else pd.Series(dtype=float)
     report = FitReport(per_type=pd.DataFrame(per_type).T.rename_axis("type").astype(
-        {"cases": int, "rate": float, "chi2": float, "dof": int, "p_value": float, "own_profile": bool,
+        {"cases": int, "per_day": float, "rate": float, "chi2": float, "dof": int, "p_value": float, "own_profile": bool,
          "profile_smoothing": float}),
         per_grid=per_grid, sources=mix, loop=loop_fit,
         params={"days": span, "min_cases": min_cases, "min_per_type": min_per_type, "smoothing": smoothing,
@@ -380,6 +380,12 @@ def _spatial(led: pd.DataFrame, types: np.ndarray, plan: Any, fitted: pd.DataFra
         if led.crs is not None and not led.crs.equals(units.crs):
             g = g.to_crs(units.crs)
         unit = _units_at(units, np.asarray(g.values))
+    elif {"x", "y"} <= set(led.columns):  # plain coordinates, in the plan's CRS
+        import shapely
+
+        x = pd.to_numeric(led["x"], errors="coerce").to_numpy(float)
+        y = pd.to_numeric(led["y"], errors="coerce").to_numpy(float)
+        unit = _units_at(units, shapely.points(np.where(np.isfinite(x), x, np.nan), np.where(np.isfinite(y), y, np.nan)))
     ui = None
     grid_obs = pd.Series(0.0, index=codes)
     grid_exp = pd.Series(0.0, index=codes)

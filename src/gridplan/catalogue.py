@@ -169,6 +169,21 @@ class Catalogue:
         pos = self.table.index.get_indexer(pd.Index(ids, dtype=object))
         return values[pos]  # -1 → the filler at the end
 
+    def majors(self) -> pd.DataFrame:
+        """The major categories: kind, code, name (also with the standard's 类 suffix), English gloss, minors.
+
+        Examples
+        --------
+        >>> load_catalogue(extensions=False).majors().loc[("event", "05"), "major_name_full"]
+        '街面秩序类'
+        """
+        t = self.table[self.table["major_code"] != ""]
+        g = t.groupby(["kind", "major_code"], sort=True)
+        out = g[["major_name", "major_en"]].first()
+        out["major_name_full"] = out["major_name"] + "类"
+        out["minors"] = g.size()
+        return out[["major_name", "major_name_full", "major_en", "minors"]]
+
     # ------------------------------------------------------------------ building
     def extend(self, city: Any, *, code: str = "code", maps_to: str = "maps_to", name: str | None = None) -> "Catalogue":
         """This catalogue with a city's categories: new codes, overrides, departments and limits.

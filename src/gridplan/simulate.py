@@ -103,9 +103,10 @@ DAY = 1440.0  # minutes
 
 SOURCES = ("hotline_12345", "hotline_12319", "patrol", "grid_staff", "photo_app", "media", "referral",
            "community", "iot_video")
-"""The 9 default incident sources (9大类事件来源). ``patrol`` and ``grid_staff`` are found by the
-simulation itself (road chiefs walking past, staff at their posts); the others report. A model can
-use other sources: ``IncidentModel(sources=...)``."""
+"""The 9 default incident sources: gridplan's **reading** of Lixia's "9大类事件来源" (seed 001 gives the
+number, not the names). ``patrol`` and ``grid_staff`` are found by the simulation itself (road chiefs
+walking past, staff at their posts); the others report. A model can use other sources:
+``IncidentModel(sources=...)``, or fit them to a ledger (``IncidentModel.fit``)."""
 
 SOURCE_LABELS = {
     "hotline_12345": "12345政务服务热线", "hotline_12319": "12319城管热线", "patrol": "路长巡查",
