@@ -191,3 +191,13 @@ def test_loop_is_reproducible_and_seed_sensitive():
     c = synthetic_ledger(500, seed=5, days=5)
     pd.testing.assert_frame_equal(a, b)
     assert not a["closed"].equals(c["closed"])
+
+
+def test_time_zone_aware_ledgers_are_evaluated_on_their_wall_clock(ledger):
+    local = ledger.copy()
+    for c in ("reported", "filed", "dispatched", "handled", "verified", "closed", "deadline"):
+        local[c] = local[c].dt.tz_localize("Asia/Shanghai")
+    local = local.drop(columns="on_time")
+    a = evaluate(ledger.drop(columns="on_time"), by="grid", period="M")
+    b = evaluate(local, by="grid", period="M")
+    pd.testing.assert_frame_equal(a.table, b.table)

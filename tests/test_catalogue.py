@@ -203,3 +203,14 @@ def test_majors_table_names_them_as_the_standard_does():
     m = load_catalogue(extensions=False).majors()
     assert m.xs("component", level="kind")["major_name_full"].tolist() == [n + "类" for n in COMPONENT_MAJORS.values()]
     assert m.xs("event", level="kind")["major_name_full"].tolist() == [n + "类" for n in EVENT_MAJORS.values()]
+
+
+def test_calendar_edge_cases():
+    one = WorkCalendar(holidays="2026-10-01/2026-10-02")  # a single range given as a string
+    assert not one.is_working_day(["2026-10-02"])[0]
+    with pytest.raises(DataError, match="no working day"):
+        WorkCalendar(weekend=(0, 1, 2, 3, 4, 5, 6)).add("2026-03-02 09:00", hours=1)
+    with pytest.raises(DataError, match=">= 0"):
+        WorkCalendar().add("2026-03-02 09:00", hours=-1)
+    cal = WorkCalendar(hours=4)  # one window 9-13
+    assert cal.add("2026-03-02 12:00", hours=2)[0] == pd.Timestamp("2026-03-03 10:00")

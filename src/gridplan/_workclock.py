@@ -61,6 +61,8 @@ def _date(value: Any, what: str) -> _dt.date:
 
 def _ranges(values: Iterable[Any], what: str) -> list[tuple[_dt.date, _dt.date, str]]:
     """Dates or ranges ('a/b', (a, b)) as sorted, checked, non-overlapping (first, last, as given)."""
+    if isinstance(values, (str, _dt.date)):  # one date or range given on its own
+        values = [values]
     out = []
     for v in values:
         if isinstance(v, str) and "/" in v:

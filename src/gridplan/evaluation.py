@@ -78,8 +78,8 @@ def _steps(ledger: pd.DataFrame) -> dict[str, np.ndarray]:
             v = pd.to_datetime(ledger[c], errors="raise")
         except (TypeError, ValueError) as exc:
             raise DataError(f"column {c!r} must hold timestamps: {exc}") from exc
-        if getattr(v.dt, "tz", None) is not None:
-            v = v.dt.tz_convert("UTC").dt.tz_localize(None)
+        if getattr(v.dt, "tz", None) is not None:  # periods by the ledger's own wall clock (e.g. Asia/Shanghai)
+            v = v.dt.tz_localize(None)
         out[c] = v.to_numpy(dtype="datetime64[ns]")
     return out
 
@@ -167,7 +167,8 @@ def evaluate(ledger: pd.DataFrame, *, by: str = "grid", period: str | None = "M"
     if "on_time" in ledger.columns:
         on_time = ledger["on_time"].astype("boolean").fillna(False).to_numpy(dtype=bool) & has["handled"]
     elif "deadline" in ledger.columns:
-        dl = pd.to_datetime(ledger["deadline"], errors="coerce").to_numpy(dtype="datetime64[ns]")
+        dl = pd.to_datetime(ledger["deadline"], errors="coerce")
+        dl = (dl.dt.tz_localize(None) if getattr(dl.dt, "tz", None) is not None else dl).to_numpy(dtype="datetime64[ns]")
         on_time = has["handled"] & ~np.isnat(dl) & (steps["handled"] <= dl)
     else:
         raise DataError("the ledger needs 'deadline' (or 'on_time') for the on-time handling rate")
