@@ -102,3 +102,15 @@ def test_plain_coordinates_give_the_same_fit_as_geometry(known):
     pd.testing.assert_frame_equal(a.unit_intensity, b.unit_intensity)
     assert (b.fit_report.per_type["per_day"] * b.fit_report.params["days"]).round().astype(int).equals(
         b.fit_report.per_type["cases"])
+
+
+def test_fit_report_round_trips(known, tmp_path):
+    from gridplan._fit import FitReport
+
+    plan, model, res, ledger = known
+    rep = IncidentModel.fit(ledger, plan).fit_report
+    back = FitReport.read_file(rep.to_file(tmp_path / "fit.gpkg"))
+    pd.testing.assert_frame_equal(back.per_type, rep.per_type, check_dtype=False)
+    pd.testing.assert_frame_equal(back.per_grid, rep.per_grid, check_dtype=False)
+    assert back.loop["rework_share"] == pytest.approx(rep.loop["rework_share"])
+    assert back.summary().equals(rep.summary())

@@ -100,6 +100,26 @@ class FitReport:
         ax.set_title(title or "Fit per grid")
         return ax
 
+    def to_file(self, path: Any) -> Any:
+        """Write the tables and parameters to a GeoPackage (read back with :meth:`read_file`)."""
+        from . import _io
+
+        tables = {"per_type": self.per_type.reset_index(), "per_grid": self.per_grid.reset_index(),
+                  "sources": self.sources.rename("share").rename_axis("source").reset_index()}
+        frames = {k: _io.table_layer(v, "EPSG:4326") for k, v in tables.items()}  # no geometry: any CRS
+        return _io.write_frames(path, "FitReport", frames, {**self.params, "loop": self.loop})
+
+    @classmethod
+    def read_file(cls, path: Any) -> "FitReport":
+        from . import _io
+
+        frames, params = _io.read_frames(path, "FitReport")
+        loop = params.pop("loop", {})
+        sources = _io.plain_table(frames["sources"]).set_index("source")["share"]
+        return cls(per_type=_io.plain_table(frames["per_type"]).set_index("type"),
+                   per_grid=_io.plain_table(frames["per_grid"]).set_index("grid"), sources=sources, loop=loop,
+                   params=params)
+
     def __repr__(self) -> str:
         s = self.summary()
         return (f"<FitReport: {int(s['cases']):,} cases, {int(s['types'])} types over {s['days']:g} days, "

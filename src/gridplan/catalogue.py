@@ -292,6 +292,15 @@ class Catalogue:
             table[c] = extra[c] if c in extra else ""
         return cls(table, aliases=dict(TYPE_CATEGORIES), params={"source": str(path)})
 
+    def to_file(self, path: Any) -> Path:
+        """Same as :meth:`to_csv` (a catalogue is one plain table)."""
+        return self.to_csv(path)
+
+    @classmethod
+    def read_file(cls, path: Any) -> "Catalogue":
+        """Same as :meth:`read_csv`."""
+        return cls.read_csv(path)
+
     def plot(self, ax: Any = None, *, title: str | None = None) -> Any:
         """Minor categories per major category (bars), components and events side by side."""
         from . import plot as _plot
