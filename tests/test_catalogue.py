@@ -214,3 +214,11 @@ def test_calendar_edge_cases():
         WorkCalendar().add("2026-03-02 09:00", hours=-1)
     cal = WorkCalendar(hours=4)  # one window 9-13
     assert cal.add("2026-03-02 12:00", hours=2)[0] == pd.Timestamp("2026-03-03 10:00")
+
+
+def test_deadlines_keep_the_reports_time_zone():
+    cal = WorkCalendar(holidays=HOLIDAYS, workdays=WORKDAYS)
+    t = pd.to_datetime(["2026-09-30 16:00"]).tz_localize("Asia/Shanghai")
+    d = deadlines(t, ["道路不洁"], calendar=cal, rule=DeadlineRule(mode="working"))
+    assert d["deadline"].iloc[0] == pd.Timestamp("2026-10-08 12:00", tz="Asia/Shanghai")
+    assert d["respond_by"].iloc[0] == pd.Timestamp("2026-09-30 16:07", tz="Asia/Shanghai")

@@ -477,6 +477,9 @@ def deadlines(reported: Any, categories: Any, *, severity: Any = None, catalogue
     catalogue = load_catalogue() if catalogue is None else catalogue
     calendar = WorkCalendar(name="default Mon-Fri 9-12/13-18 (assumption)") if calendar is None else calendar
     t0 = pd.DatetimeIndex(pd.to_datetime(pd.Series(reported), errors="coerce")).as_unit("ns")
+    tz = t0.tz
+    if tz is not None:  # limits run on the wall clock of the report's zone
+        t0 = t0.tz_localize(None)
     n = len(t0)
     ids, known = catalogue.lookup(categories)
     if len(ids) != n:
@@ -525,6 +528,11 @@ def deadlines(reported: Any, categories: Any, *, severity: Any = None, catalogue
         reason[bad_sev] = _join(reason[bad_sev], msg)
     respond = base + int(rule.respond_min * 60e9)
     respond[base == np.iinfo(np.int64).min] = np.iinfo(np.int64).min
+    respond_ts = pd.DatetimeIndex(respond.view("datetime64[ns]"))
+    deadline_ts = pd.DatetimeIndex(deadline.view("datetime64[ns]"))
+    if tz is not None:
+        respond_ts = respond_ts.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+        deadline_ts = deadline_ts.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
     return pd.DataFrame({
         "category_id": pd.array(ids, dtype="string"),
         "department": pd.array(catalogue.column(ids, "department"), dtype="string"),
@@ -533,8 +541,8 @@ def deadlines(reported: Any, categories: Any, *, severity: Any = None, catalogue
         "limit_unit": pd.array(np.where(use_cat, unit_s, _obj("work_days" if rule.mode == "working" else "days")),
                                dtype="string"),
         "limit_rule": pd.array(_pick(use_cat, "category", "severity"), dtype="string"),
-        "respond_by": respond.view("datetime64[ns]"),
-        "deadline": deadline.view("datetime64[ns]"),
+        "respond_by": respond_ts,
+        "deadline": deadline_ts,
         "reason": pd.array(reason, dtype="string"),
     })
 

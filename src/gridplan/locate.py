@@ -944,9 +944,9 @@ class GridIndex:
             default_department=default_department or _catalogue.DEFAULT_DEPARTMENT)
         for c in added:
             out[c] = d[c].array
-        if time is not None:
-            out["respond_by"] = d["respond_by"].to_numpy()
-            out["deadline"] = d["deadline"].to_numpy()
+        if time is not None:  # .array: a time zone of the report times is kept
+            out["respond_by"] = d["respond_by"].array
+            out["deadline"] = d["deadline"].array
         more = d["reason"].to_numpy(dtype=object, na_value="")
         return np.where(more == "", why, np.where(why == "", more, why + "; " + more))
 
