@@ -21,7 +21,8 @@ The **composite score** is ``100 * sum(w_k * x_k) / sum(w_k)`` over the rates ``
 where less is better, such as rework, enters as ``1 - x``). The standards name the indicators but
 the weights are set by each city's assessment rules; gridplan's defaults, on-time handling 0.5,
 closing 0.3, no rework 0.2, are an **assumption** (one published district scheme weights the
-on-time closing rate 60 of 100 points), so pass your city's ``weights``.
+on-time closing rate 60 of 100 points, https://max.book118.com/html/2023/0710/7161143001005132.shtm),
+so pass your city's ``weights``.
 
 Rankings: within each period the groups with at least ``min_cases`` filed cases are ranked by
 score; the top ``red`` and the bottom ``black`` get red and black flags (红黑旗, as Gongyi rates
