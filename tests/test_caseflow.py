@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 import gridplan
-from gridplan._caseflow import LEDGER_STEPS, CaseLoop, HandlingChain, Supervisors, synthetic_ledger
+from gridplan._caseflow import (
+    LEDGER_STEPS,
+    CaseLoop,
+    HandlingChain,
+    Supervisors,
+    synthetic_ledger,
+)
 from gridplan.errors import DataError
 from gridplan.evaluation import Evaluation, evaluate
 
@@ -87,7 +93,6 @@ def test_indicators_add_up_and_match_a_direct_count(ledger):
     ver = sub[sub["verified"].notna()]
     assert row["rework_rate"] == pytest.approx((ver["rework"] > 0).mean())
     assert row["mean_handling_h"] == pytest.approx(((disp["handled"] - disp["dispatched"]).dt.total_seconds() / 3600).mean())
-    w = {"on_time_rate": 0.5, "closing_rate": 0.3, "rework_rate": 0.2}
     expect = 100 * (0.5 * row["on_time_rate"] + 0.3 * row["closing_rate"] + 0.2 * (1 - row["rework_rate"]))
     assert row["score"] == pytest.approx(expect)
     assert ((t["score"] >= 0) & (t["score"] <= 100)).all()

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridplan.catalogue import (EXTENSIONS, RULE_7123, TYPE_CATEGORIES, DeadlineRule, WorkCalendar, deadlines,
-                                load_catalogue)
+from gridplan.catalogue import (
+    EXTENSIONS,
+    RULE_7123,
+    TYPE_CATEGORIES,
+    DeadlineRule,
+    WorkCalendar,
+    deadlines,
+    load_catalogue,
+)
 from gridplan.errors import DataError
 from gridplan.simulate import default_types
 

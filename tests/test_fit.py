@@ -9,7 +9,13 @@ import pytest
 import gridplan
 from gridplan.errors import DataError
 from gridplan.grids import partition
-from gridplan.simulate import PROFILES, IncidentModel, _example_layers, default_types, simulate
+from gridplan.simulate import (
+    PROFILES,
+    IncidentModel,
+    _example_layers,
+    default_types,
+    simulate,
+)
 
 STEPS = ["occurred", "discovered", "arrived", "resolved", "reported", "filed", "dispatched", "handled", "feedback",
          "verified", "closed", "deadline", "whistle"]

@@ -20,16 +20,24 @@ yours, or fit them to a ledger (:meth:`gridplan.simulate.IncidentModel.fit`).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .catalogue import Catalogue, DeadlineRule, RULE_7123, WorkCalendar, deadlines, load_catalogue
+from .catalogue import (
+    RULE_7123,
+    Catalogue,
+    DeadlineRule,
+    WorkCalendar,
+    deadlines,
+    load_catalogue,
+)
 from .errors import DataError
 
-__all__ = ["CaseLoop", "HandlingChain", "Supervisors", "close_loop", "synthetic_ledger", "LEDGER_STEPS"]
+__all__ = ["LEDGER_STEPS", "CaseLoop", "HandlingChain", "Supervisors", "close_loop", "synthetic_ledger"]
 
 LEDGER_STEPS = ("reported", "filed", "dispatched", "handled", "feedback", "verified", "closed")
 """The time-stamped steps of a case, in order."""
@@ -400,7 +408,7 @@ def close_loop(ledger: pd.DataFrame, *, loop: CaseLoop, start: pd.Timestamp, see
         for name in LEDGER_STEPS:
             after = steps[name] > cut
             if name != "reported":
-                reason[after & ~late & (reason == None)] = f"open at the snapshot (not yet {name})"  # noqa: E711
+                reason[after & ~late & (reason == None)] = f"open at the snapshot (not yet {name})"
             late |= after
             steps[name] = np.where(late, np.nan, steps[name])
         reason[np.isnan(steps["reported"]) & is_reported] = "reported after the snapshot"

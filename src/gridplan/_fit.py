@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,7 +41,7 @@ from ._caseflow import CaseLoop
 from .catalogue import TYPE_CATEGORIES, load_catalogue
 from .errors import DataError
 
-__all__ = ["fit_model", "FitReport", "MIN_CASES", "MIN_PER_TYPE"]
+__all__ = ["MIN_CASES", "MIN_PER_TYPE", "FitReport", "fit_model"]
 
 MIN_CASES = 200
 """Fewest cases a ledger needs to be fitted at all."""
@@ -110,7 +110,7 @@ class FitReport:
         return _io.write_frames(path, "FitReport", frames, {**self.params, "loop": self.loop})
 
     @classmethod
-    def read_file(cls, path: Any) -> "FitReport":
+    def read_file(cls, path: Any) -> FitReport:
         from . import _io
 
         frames, params = _io.read_frames(path, "FitReport")

@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import numbers
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -34,10 +34,11 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,8 +46,20 @@ import pandas as pd
 from ._workclock import WorkCalendar
 from .errors import DataError
 
-__all__ = ["Catalogue", "load_catalogue", "WorkCalendar", "DeadlineRule", "RULE_7123", "TYPE_CATEGORIES",
-           "EXTENSIONS", "deadlines", "dispatch", "STANDARD", "LIMIT_UNITS", "DEFAULT_DEPARTMENT"]
+__all__ = [
+    "DEFAULT_DEPARTMENT",
+    "EXTENSIONS",
+    "LIMIT_UNITS",
+    "RULE_7123",
+    "STANDARD",
+    "TYPE_CATEGORIES",
+    "Catalogue",
+    "DeadlineRule",
+    "WorkCalendar",
+    "deadlines",
+    "dispatch",
+    "load_catalogue",
+]
 
 STANDARD = "GB/T 30428.2-2013 (replaces CJ/T 214-2007)"
 """The standard the catalogue's categories follow."""
@@ -185,7 +198,7 @@ class Catalogue:
         return out[["major_name", "major_name_full", "major_en", "minors"]]
 
     # ------------------------------------------------------------------ building
-    def extend(self, city: Any, *, code: str = "code", maps_to: str = "maps_to", name: str | None = None) -> "Catalogue":
+    def extend(self, city: Any, *, code: str = "code", maps_to: str = "maps_to", name: str | None = None) -> Catalogue:
         """This catalogue with a city's categories: new codes, overrides, departments and limits.
 
         Parameters
@@ -265,7 +278,7 @@ class Catalogue:
         keep = table.drop(index=[c for c in add.index if c in table.index])
         table = pd.concat([keep, add[table.columns]])
         table.index.name = "id"
-        params = {**self.params, "city": name or self.params.get("city") or "city", "city_rows": int(len(add))}
+        params = {**self.params, "city": name or self.params.get("city") or "city", "city_rows": len(add)}
         return Catalogue(table, aliases=aliases, params=params)
 
     # ------------------------------------------------------------------ protocol
@@ -283,7 +296,7 @@ class Catalogue:
         return path
 
     @classmethod
-    def read_csv(cls, path: Any) -> "Catalogue":
+    def read_csv(cls, path: Any) -> Catalogue:
         """Read a catalogue written by :meth:`to_csv`."""
         t = pd.read_csv(path, dtype=str, keep_default_na=False, comment=None).set_index("id")
         extra = t[[c for c in ("maps_to", "origin") if c in t.columns]]
@@ -297,7 +310,7 @@ class Catalogue:
         return self.to_csv(path)
 
     @classmethod
-    def read_file(cls, path: Any) -> "Catalogue":
+    def read_file(cls, path: Any) -> Catalogue:
         """Same as :meth:`read_csv`."""
         return cls.read_csv(path)
 
@@ -495,7 +508,7 @@ def deadlines(reported: Any, categories: Any, *, severity: Any = None, catalogue
     level_days = np.array([float(rule.levels[s][1]) for s in names])[scodes]
     value = catalogue.column(ids, "limit_value").astype(float)
     unit = catalogue.column(ids, "limit_unit")
-    use_cat = rule.use_category_limits & np.isfinite(value) & (unit != None) & (unit != "")  # noqa: E711
+    use_cat = rule.use_category_limits & np.isfinite(value) & (unit != None) & (unit != "")
     deadline = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
     base = t0.asi8
 

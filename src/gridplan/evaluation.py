@@ -49,14 +49,15 @@ True
 from __future__ import annotations
 
 import html
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .errors import DataError
 
-__all__ = ["evaluate", "Evaluation", "DEFAULT_WEIGHTS", "STEPS", "BY"]
+__all__ = ["BY", "DEFAULT_WEIGHTS", "STEPS", "Evaluation", "evaluate"]
 
 STEPS = ("reported", "filed", "dispatched", "handled", "verified", "closed")
 """Step columns a ledger must have (timestamps; NaT where the case stopped earlier)."""
@@ -95,15 +96,15 @@ def _order_problems(steps: Mapping[str, np.ndarray]) -> np.ndarray:
         has = ~np.isnat(t)
         gap = has & np.isnat(steps[names[i - 1]])
         for earlier in names[:i]:
-            bad = has & ~np.isnat(steps[earlier]) & (t < steps[earlier]) & (why == None)  # noqa: E711
+            bad = has & ~np.isnat(steps[earlier]) & (t < steps[earlier]) & (why == None)
             why[bad] = f"{later} before {earlier}"
-        why[gap & (why == None)] = f"{later} without {names[i - 1]}"  # noqa: E711
+        why[gap & (why == None)] = f"{later} without {names[i - 1]}"
     return why
 
 
 def evaluate(ledger: pd.DataFrame, *, by: str = "grid", period: str | None = "M",
              weights: Mapping[str, float] | None = None, red: float = 0.1, black: float = 0.1, min_cases: int = 5,
-             strict: bool = False) -> "Evaluation":
+             strict: bool = False) -> Evaluation:
     """Indicators, composite score and red/black-flag rankings of a ledger (see the module docstring).
 
     Parameters
@@ -147,7 +148,7 @@ def evaluate(ledger: pd.DataFrame, *, by: str = "grid", period: str | None = "M"
         raise DataError(f"weights must map some of {list(_RATES)} to weights >= 0 with a positive sum; got {weights}")
     steps = _steps(ledger)
     why = _order_problems(steps)
-    bad = why != None  # noqa: E711
+    bad = why != None
     if bad.any() and strict:
         rows = ledger.index[bad][:5].tolist()
         raise DataError(f"{int(bad.sum())} cases have steps out of order (rows {rows}: {list(why[bad][:5])}); fix the "
@@ -362,7 +363,7 @@ class Evaluation:
         return _io.write_frames(path, "Evaluation", frames, self.params)
 
     @classmethod
-    def read_file(cls, path: Any) -> "Evaluation":
+    def read_file(cls, path: Any) -> Evaluation:
         from . import _io
 
         frames, params = _io.read_frames(path, "Evaluation")
@@ -375,7 +376,7 @@ class Evaluation:
                 f"{int(s['red'].sum())} red and {int(s['black'].sum())} black flags>")
 
     def _repr_html_(self) -> str:
-        fmt = lambda x: f"{x:,.3f}"  # noqa: E731
+        fmt = lambda x: f"{x:,.3f}"
         return (f"<div><b>{html.escape(repr(self)[1:-1])}</b>{self.summary().to_html(float_format=fmt)}"
                 f"<details><summary>ranking, last period</summary>{self.ranking().to_html(float_format=fmt)}"
                 "</details></div>")

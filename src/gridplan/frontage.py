@@ -30,7 +30,8 @@ Examples
 from __future__ import annotations
 
 import html
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -40,7 +41,7 @@ import shapely
 from .catalogue import load_catalogue
 from .errors import CRSError, DataError, GeometryError
 
-__all__ = ["assign_frontage", "sample_frontage_units", "Frontage", "FRONTAGE_CATEGORIES"]
+__all__ = ["FRONTAGE_CATEGORIES", "Frontage", "assign_frontage", "sample_frontage_units"]
 
 FRONTAGE_CATEGORIES = ("E0102", "E0104", "E0201", "E0501", "E0504", "E0506", "E0507")
 """Catalogue ids of the problems a frontage unit answers for (gridplan's reading of 门前三包:
@@ -62,7 +63,7 @@ def _streets_frame(streets: Any) -> gpd.GeoDataFrame:
 
 
 def assign_frontage(units: gpd.GeoDataFrame, streets: Any, *, frontage_m: float = DEFAULT_FRONTAGE_M,
-                    max_distance_m: float = 60.0) -> "Frontage":
+                    max_distance_m: float = 60.0) -> Frontage:
     """The street stretch in front of every frontage unit (see the module docstring).
 
     Parameters
@@ -126,7 +127,7 @@ def assign_frontage(units: gpd.GeoDataFrame, streets: Any, *, frontage_m: float 
     out["point"] = shapely.to_wkt(geoms, rounding_precision=3)
     out["reason"] = pd.array(np.where(near, None, f"no street within {max_distance_m:g} m"), dtype="string")
     frame = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(stretch, index=units.index, crs=street.crs))
-    params = {"frontage_m": float(frontage_m), "max_distance_m": float(max_distance_m), "units": int(len(units)),
+    params = {"frontage_m": float(frontage_m), "max_distance_m": float(max_distance_m), "units": len(units),
               "synthetic": bool(units["synthetic"].any()) if "synthetic" in units else False}
     return Frontage(frame, params=params)
 
@@ -263,7 +264,7 @@ class Frontage:
         return _io.write_frames(path, "Frontage", frames, self.params)
 
     @classmethod
-    def read_file(cls, path: Any) -> "Frontage":
+    def read_file(cls, path: Any) -> Frontage:
         from . import _io
 
         frames, params = _io.read_frames(path, "Frontage")
