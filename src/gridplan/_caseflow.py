@@ -329,13 +329,14 @@ def close_loop(ledger: pd.DataFrame, *, loop: CaseLoop, start: pd.Timestamp, see
     seen = np.ones(n, bool) if visible is None else np.asarray(visible, dtype=bool)
 
     # ---- supervisors on beats: find visible problems first, verify handled ones
-    sup = loop.supervisors if grid_street_km else None
+    street_km = dict(grid_street_km or {})
+    sup = loop.supervisors if street_km else None
     if sup is not None:
-        beat_of = sup.beats(list(grid_street_km))
+        beat_of = sup.beats(list(street_km))
         n_beats = max(beat_of.values()) + 1
         km = np.zeros(n_beats)
         for g, b in beat_of.items():
-            km[b] += float(grid_street_km[g])
+            km[b] += float(street_km[g])
         loop_min = km * 1000.0 / sup.speed_m_per_min
         phase = rng.random(n_beats)
         beat = np.array([beat_of.get(g, -1) for g in grid], dtype=np.int64)
@@ -434,8 +435,9 @@ def close_loop(ledger: pd.DataFrame, *, loop: CaseLoop, start: pd.Timestamp, see
     out["rework"] = rework
     closed_ok = np.isfinite(steps["closed"])
     reason[closed_ok & capped] = None
-    out["stop_reason"] = pd.array(np.where(closed_ok, None, reason), dtype="string")
-    out["closing_note"] = pd.array(np.where(closed_ok & capped, f"closed after {loop.max_rework} reworks", None),
+    nothing = np.empty((), dtype=object)  # None, kept as one object by np.where
+    out["stop_reason"] = pd.array(np.where(closed_ok, nothing, reason), dtype="string")
+    out["closing_note"] = pd.array(np.where(closed_ok & capped, f"closed after {loop.max_rework} reworks", nothing),
                                    dtype="string")
     return out
 

@@ -177,8 +177,9 @@ class Catalogue:
     def column(self, ids: np.ndarray, name: str) -> np.ndarray:
         """``table[name]`` of each id (None / NaN where the id is None)."""
         col = self.table[name]
-        filler = np.nan if name == "limit_value" else None
-        values = np.append(col.to_numpy(dtype=object), filler)
+        values = np.empty(len(col) + 1, dtype=object)
+        values[:-1] = col.to_numpy(dtype=object)
+        values[-1] = np.nan if name == "limit_value" else None
         pos = self.table.index.get_indexer(pd.Index(ids, dtype=object))
         return values[pos]  # -1 → the filler at the end
 
@@ -500,10 +501,10 @@ def deadlines(reported: Any, categories: Any, *, severity: Any = None, catalogue
     sev_in = np.full(n, None, dtype=object) if severity is None else np.asarray(severity, dtype=object)
     scodes, suniq = pd.factorize(pd.Series(sev_in), use_na_sentinel=True)
     default = next(iter(rule.levels))
-    names = [s if s in rule.levels else _SEVERITY_ALIASES.get(s, _SEVERITY_ALIASES.get(str(s).strip()))
-             for s in suniq] + [default]
-    sev_known = np.array([s in rule.levels for s in names])[scodes]
-    names = [s if s in rule.levels else default for s in names]
+    given: list[Any] = [s if s in rule.levels else _SEVERITY_ALIASES.get(s, _SEVERITY_ALIASES.get(str(s).strip()))
+                        for s in suniq] + [default]
+    sev_known = np.array([s in rule.levels for s in given])[scodes]
+    names: list[str] = [str(s) if s in rule.levels else default for s in given]
     level = np.array([rule.levels[s][0] for s in names], dtype=object)[scodes]
     level_days = np.array([float(rule.levels[s][1]) for s in names])[scodes]
     value = catalogue.column(ids, "limit_value").astype(float)
@@ -566,7 +567,7 @@ DEFAULT_DEPARTMENT = "城管指挥中心 (command centre)"
 """Where cases without a known category or department are dispatched unless the caller says otherwise."""
 
 
-def _obj(value: str) -> np.ndarray:
+def _obj(value: Any) -> np.ndarray:
     """A 0-d object array: ``np.where`` with it keeps one shared str instead of a new one per row."""
     out = np.empty((), dtype=object)
     out[()] = value
@@ -632,7 +633,7 @@ def dispatch(categories: Any, *, reported: Any = None, severity: Any = None, cat
     else:
         ids, known = catalogue.lookup(cats)
         use = np.isfinite(catalogue.column(ids, "limit_value").astype(float)) & rule.use_category_limits
-        reason = np.where(known, None, np.array([f"unknown category {c!r}" for c in cats], dtype=object))
+        reason = np.where(known, _obj(None), np.array([f"unknown category {c!r}" for c in cats], dtype=object))
         out = pd.DataFrame({"category_id": pd.array(ids, dtype="string"),
                             "department": pd.array(catalogue.column(ids, "department"), dtype="string"),
                             "limit_rule": pd.array(_pick(use, "category", "severity"), dtype="string"),

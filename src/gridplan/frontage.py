@@ -123,9 +123,10 @@ def assign_frontage(units: gpd.GeoDataFrame, streets: Any, *, frontage_m: float 
         stretch[i] = substring(line, max(lo[i], 0.0), min(hi[i], line.length))
     ids = street["street"].astype(str).to_numpy(dtype=object) if "street" in street else street.index.astype(str).to_numpy()
     out = units.drop(columns=units.geometry.name).copy()
-    out["street"] = np.where(near, ids[np.maximum(edge, 0)], None)
+    nothing = np.empty((), dtype=object)  # None, kept as one object by np.where
+    out["street"] = np.where(near, ids[np.maximum(edge, 0)], nothing)
     out["point"] = shapely.to_wkt(geoms, rounding_precision=3)
-    out["reason"] = pd.array(np.where(near, None, f"no street within {max_distance_m:g} m"), dtype="string")
+    out["reason"] = pd.array(np.where(near, nothing, f"no street within {max_distance_m:g} m"), dtype="string")
     frame = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(stretch, index=units.index, crs=street.crs))
     params = {"frontage_m": float(frontage_m), "max_distance_m": float(max_distance_m), "units": len(units),
               "synthetic": bool(units["synthetic"].any()) if "synthetic" in units else False}
