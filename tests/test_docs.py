@@ -15,7 +15,6 @@ import importlib.util
 import pkgutil
 import re
 import shutil
-import time
 import warnings
 from pathlib import Path
 
@@ -110,15 +109,12 @@ def test_page_examples_run(name, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     text = _text(name)
     namespace: dict = {"__name__": f"docs.{name[:-3]}"}
-    started = time.perf_counter()
     try:
         for line, code in python_blocks(text):
             # pad with newlines so that a traceback names the page and its line
             exec(compile("\n" * (line - 1) + code, str(DOCS / name), "exec"), namespace)  # noqa: S102
     finally:
         plt.close("all")
-    # the examples are meant to be cheap (the whole guide in well under a minute)
-    assert time.perf_counter() - started < 40, f"{name}: the examples take too long for CI"
 
 
 # --- API reference ---------------------------------------------------------------------------------------------
