@@ -1,0 +1,129 @@
+"""One point from a caller's CRS into a :class:`~gridplan.locate.GridIndex`: the low-latency path.
+
+:meth:`GridIndex.locate_one` with ``crs=`` must convert the point (GCJ-02 → WGS84 → the grids'
+metric CRS, say) before it can look it up. Done exactly, one point costs a few microseconds
+(:func:`gridplan.crs.point_transformer`). Most points do not need it exactly: a point deep inside
+a raster cell that no grid boundary touches has its answer whatever its last millimetres are.
+
+So each input CRS gets a table: the exact conversion at the nodes of a ``_TABLE_CELLS`` x
+``_TABLE_CELLS`` lattice over the grids' extent (in the input CRS), interpolated bilinearly
+in between. Both conversions are smooth at the scale of a table cell (the shortest wave of the
+GCJ-02 offset is 1/3 degree, about 30 km; a table cell over a district is tens of metres), so
+the interpolation error is a few tenths of a millimetre. The table measures it where bilinear
+interpolation errs most, at the centre of every table cell, and keeps ``_SAFETY`` times the
+largest as its bound. A point whose interpolated position lies more than that bound inside an
+interior raster cell gets that cell's answer, which is the answer of every point of the cell,
+the exactly converted one included: the same answer :meth:`GridIndex.locate` gives. Every
+other point (near a cell edge, in a boundary cell, off the table) is converted exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+import pyproj
+
+from . import crs as _crs
+
+_TABLE_CELLS = 256  # lattice cells per side: (257 x 257) nodes, 1 MB of floats per input CRS
+_SAFETY = 4.0  # the bound kept: this many times the largest interpolation error measured
+_MARGIN = 0.02  # the table reaches this share of the grids' extent beyond it on every side
+_EDGE_SAMPLES = 64  # points per side of the grids' bounding box converted to find the table's extent
+UNSURE = object()
+"""What :meth:`PointPath.fast` returns when the point must be converted exactly."""
+
+
+class PointPath:
+    """The conversion of single points from ``crs`` into an index's CRS: exact, and a certified shortcut.
+
+    Parameters
+    ----------
+    crs : CRS-like
+        The points' CRS (``"GCJ-02"``, ``"BD-09"``, ``4326`` ...).
+    index_crs : pyproj.CRS
+        The index's CRS.
+    bounds : tuple of float
+        The grids' bounding box in ``index_crs``.
+    """
+
+    def __init__(self, crs: Any, index_crs: pyproj.CRS, bounds: tuple[float, float, float, float]) -> None:
+        parsed = _crs.parse_crs(crs)
+        self.crs = parsed
+        self.geographic = isinstance(parsed, str) or parsed.is_geographic
+        self.exact: Callable[[float, float], tuple[float, float]] = _crs.point_transformer(parsed, index_crs)
+        self.error_bound = math.inf
+        self._table: tuple[Any, ...] | None = None
+        self._build_table(index_crs, bounds)
+
+    def _build_table(self, index_crs: pyproj.CRS, bounds: tuple[float, float, float, float]) -> None:
+        xmin, ymin, xmax, ymax = bounds
+        t = np.linspace(0.0, 1.0, _EDGE_SAMPLES)
+        ex = np.concatenate([xmin + t * (xmax - xmin), np.full_like(t, xmax), xmax - t * (xmax - xmin), np.full_like(t, xmin)])
+        ey = np.concatenate([np.full_like(t, ymin), ymin + t * (ymax - ymin), np.full_like(t, ymax), ymax - t * (ymax - ymin)])
+        with np.errstate(invalid="ignore"):
+            sx, sy = _crs.transform(ex, ey, source=index_crs, target=self.crs)
+        if not (np.isfinite(sx).all() and np.isfinite(sy).all()):
+            return  # the grids do not map into the input CRS everywhere: exact conversion only
+        w, e, s, n = sx.min(), sx.max(), sy.min(), sy.max()
+        pad_x, pad_y = _MARGIN * max(e - w, 1e-9), _MARGIN * max(n - s, 1e-9)
+        w, e, s, n = w - pad_x, e + pad_x, s - pad_y, n + pad_y
+        cells = _TABLE_CELLS
+        gx, gy = np.meshgrid(np.linspace(w, e, cells + 1), np.linspace(s, n, cells + 1))
+        with np.errstate(invalid="ignore"):
+            tx, ty = _crs.transform(gx.ravel(), gy.ravel(), source=self.crs, target=index_crs)
+        cx, cy = np.meshgrid(w + (np.arange(cells) + 0.5) * (e - w) / cells, s + (np.arange(cells) + 0.5) * (n - s) / cells)
+        with np.errstate(invalid="ignore"):
+            ux, uy = _crs.transform(cx.ravel(), cy.ravel(), source=self.crs, target=index_crs)
+        if not all(np.isfinite(a).all() for a in (tx, ty, ux, uy)):
+            return
+        TX, TY = tx.reshape(cells + 1, cells + 1), ty.reshape(cells + 1, cells + 1)
+        # bilinear interpolation at a cell's centre is the mean of its four corners
+        mx = (TX[:-1, :-1] + TX[:-1, 1:] + TX[1:, :-1] + TX[1:, 1:]) / 4.0
+        my = (TY[:-1, :-1] + TY[:-1, 1:] + TY[1:, :-1] + TY[1:, 1:]) / 4.0
+        worst = float(np.max(np.maximum(np.abs(mx.ravel() - ux), np.abs(my.ravel() - uy))))
+        magnitude = float(np.max(np.abs(np.concatenate([tx, ty]))))
+        self.error_bound = _SAFETY * worst + 1e-12 * magnitude  # plus rounding of the coordinates
+        self._table = (float(w), float(s), cells / (e - w), cells / (n - s), cells, tx.tolist(), ty.tolist())
+
+    def interpolate(self, x: float, y: float) -> tuple[float, float] | None:
+        """``(x, y)`` in the index CRS from the table (within :attr:`error_bound`), or ``None`` off the table."""
+        table = self._table
+        if table is None:
+            return None
+        w, s, inv_x, inv_y, cells, tx, ty = table
+        u = (x - w) * inv_x
+        v = (y - s) * inv_y
+        if not (0.0 <= u < cells and 0.0 <= v < cells):  # NaN too
+            return None
+        i, j = int(u), int(v)
+        fu, fv = u - i, v - j
+        k = j * (cells + 1) + i
+        k2 = k + cells + 1
+        gu, gv = 1.0 - fu, 1.0 - fv
+        return ((tx[k] * gu + tx[k + 1] * fu) * gv + (tx[k2] * gu + tx[k2 + 1] * fu) * fv,
+                (ty[k] * gu + ty[k + 1] * fu) * gv + (ty[k2] * gu + ty[k2 + 1] * fu) * fv)
+
+    def fast(self, x: float, y: float, grid: tuple[Any, ...]) -> Any:
+        """The grid code of ``(x, y)`` (``None`` outside) when the table settles it, else :data:`UNSURE`.
+
+        ``grid`` is the index's ``_fast`` tuple (raster origin, inverse cell size, size, raster, codes).
+        """
+        p = self.interpolate(x, y)
+        if p is None:
+            return UNSURE
+        px, py = p
+        x0, y0, inv, width, height, raster, codes = grid
+        cu = (px - x0) * inv
+        cv = (py - y0) * inv
+        if not (0.0 <= cu < width and 0.0 <= cv < height):
+            return UNSURE
+        ci, cj = int(cu), int(cv)
+        val = raster[cj * width + ci]
+        if val < -1:  # a boundary cell: the exact position decides
+            return UNSURE
+        m = self.error_bound * inv
+        if m < cu - ci < 1.0 - m and m < cv - cj < 1.0 - m:
+            return codes[val] if val >= 0 else None
+        return UNSURE
