@@ -32,7 +32,7 @@ _SAFETY = 4.0  # the bound kept: this many times the largest interpolation error
 _MARGIN = 0.02  # the table reaches this share of the grids' extent beyond it on every side
 _EDGE_SAMPLES = 64  # points per side of the grids' bounding box converted to find the table's extent
 UNSURE = object()
-"""What :meth:`PointPath.fast` returns when the point must be converted exactly."""
+"""What :attr:`PointPath.fast` returns when the point must be converted exactly."""
 
 
 class PointPath:
@@ -46,9 +46,22 @@ class PointPath:
         The index's CRS.
     bounds : tuple of float
         The grids' bounding box in ``index_crs``.
+    grid : tuple
+        The index's ``_fast`` tuple (raster origin, inverse cell size, size, raster, codes).
+
+    Attributes
+    ----------
+    exact : callable
+        ``exact(x, y)``: the point in the index CRS, converted exactly.
+    fast : callable
+        ``fast(x, y)``: the point's grid code (``None`` outside) when the table settles it,
+        else :data:`UNSURE`.
+    error_bound : float
+        The table's interpolation error bound, in the index CRS's units (``inf`` without a table).
     """
 
-    def __init__(self, crs: Any, index_crs: pyproj.CRS, bounds: tuple[float, float, float, float]) -> None:
+    def __init__(self, crs: Any, index_crs: pyproj.CRS, bounds: tuple[float, float, float, float],
+                 grid: tuple[Any, ...]) -> None:
         parsed = _crs.parse_crs(crs)
         self.crs = parsed
         self.geographic = isinstance(parsed, str) or parsed.is_geographic
@@ -56,6 +69,7 @@ class PointPath:
         self.error_bound = math.inf
         self._table: tuple[Any, ...] | None = None
         self._build_table(index_crs, bounds)
+        self.fast: Callable[[float, float], Any] = self.fast_for(grid)
 
     def _build_table(self, index_crs: pyproj.CRS, bounds: tuple[float, float, float, float]) -> None:
         xmin, ymin, xmax, ymax = bounds
@@ -105,25 +119,42 @@ class PointPath:
         return ((tx[k] * gu + tx[k + 1] * fu) * gv + (tx[k2] * gu + tx[k2 + 1] * fu) * fv,
                 (ty[k] * gu + ty[k + 1] * fu) * gv + (ty[k2] * gu + ty[k2 + 1] * fu) * fv)
 
-    def fast(self, x: float, y: float, grid: tuple[Any, ...]) -> Any:
-        """The grid code of ``(x, y)`` (``None`` outside) when the table settles it, else :data:`UNSURE`.
-
-        ``grid`` is the index's ``_fast`` tuple (raster origin, inverse cell size, size, raster, codes).
-        """
-        p = self.interpolate(x, y)
-        if p is None:
-            return UNSURE
-        px, py = p
+    def fast_for(self, grid: tuple[Any, ...]) -> Callable[[float, float], Any]:
+        """``fast(x, y)``: the grid code of the point (``None`` outside) when the table settles it, else
+        :data:`UNSURE`. ``grid`` is the index's ``_fast`` tuple (raster origin, inverse cell size, size,
+        raster, codes). The constants are bound into the function: this is the per-request path."""
+        if self._table is None:
+            return _unsure
+        w, s, inv_x, inv_y, cells, tx, ty = self._table
         x0, y0, inv, width, height, raster, codes = grid
-        cu = (px - x0) * inv
-        cv = (py - y0) * inv
-        if not (0.0 <= cu < width and 0.0 <= cv < height):
-            return UNSURE
-        ci, cj = int(cu), int(cv)
-        val = raster[cj * width + ci]
-        if val < -1:  # a boundary cell: the exact position decides
-            return UNSURE
-        m = self.error_bound * inv
-        if m < cu - ci < 1.0 - m and m < cv - cj < 1.0 - m:
+        row = cells + 1
+        m = self.error_bound * inv  # the bound in raster cells
+        hi = 1.0 - m
+        unsure = UNSURE
+
+        def fast(x: float, y: float) -> Any:
+            u = (x - w) * inv_x
+            v = (y - s) * inv_y
+            if not (0.0 <= u < cells and 0.0 <= v < cells):  # off the table; NaN too
+                return unsure
+            i, j = int(u), int(v)
+            fu, fv = u - i, v - j
+            k = j * row + i
+            k2 = k + row
+            gu, gv = 1.0 - fu, 1.0 - fv
+            cu = ((tx[k] * gu + tx[k + 1] * fu) * gv + (tx[k2] * gu + tx[k2 + 1] * fu) * fv - x0) * inv
+            cv = ((ty[k] * gu + ty[k + 1] * fu) * gv + (ty[k2] * gu + ty[k2 + 1] * fu) * fv - y0) * inv
+            if not (0.0 <= cu < width and 0.0 <= cv < height):
+                return unsure
+            ci, cj = int(cu), int(cv)
+            val = raster[cj * width + ci]
+            # a boundary cell (val < -1), or too near a cell edge: the exact position decides
+            if val < -1 or not (m < cu - ci < hi and m < cv - cj < hi):
+                return unsure
             return codes[val] if val >= 0 else None
-        return UNSURE
+
+        return fast
+
+
+def _unsure(x: float, y: float) -> Any:
+    return UNSURE

@@ -382,14 +382,20 @@ def _locate(args: argparse.Namespace, log: logging.Logger) -> int:
         for i, chunk in enumerate(pd.read_csv(fh, chunksize=args.chunksize)):
             routed = index.assign(chunk, x=args.x, y=args.y, crs=args.crs, severity=args.severity, time=args.time)
             routed.to_csv(out, mode="w" if i == 0 else "a", header=i == 0, index=False)
-            counts["rows"] += len(routed)
-            counts["located"] += int(routed["grid"].notna().sum())
-            counts["outside"] += int((routed["reason"] == "outside every grid").sum())
-            counts["flagged"] += int(routed["reason"].notna().sum())
+            for key, n in _locate_counts(routed).items():
+                counts[key] += n
             bar.update(fh.tell() - bar.n)
     log.info("wrote %s: %d rows, %d located, %d outside every grid, %d with a reason (%.1f s)", out,
              counts["rows"], counts["located"], counts["outside"], counts["flagged"], time.perf_counter() - t0)
     return 0
+
+
+def _locate_counts(routed: pd.DataFrame) -> dict[str, int]:
+    """Rows, rows located, rows outside every grid (whatever else their reason says), rows with a reason."""
+    reason = routed["reason"].astype("string")
+    outside = routed["grid"].isna() & reason.str.contains("outside every grid", regex=False).fillna(False)
+    return {"rows": len(routed), "located": int(routed["grid"].notna().sum()), "outside": int(outside.sum()),
+            "flagged": int(reason.notna().sum())}
 
 
 def _report(args: argparse.Namespace, log: logging.Logger) -> int:

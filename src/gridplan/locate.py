@@ -794,15 +794,16 @@ class GridIndex:
         CRSError
             Unknown ``crs``; or lon/lat given to an index in metres without ``crs``.
         """
-        try:
-            x, y = float(x), float(y)
-        except (TypeError, ValueError):
-            raise DataError(f"locate_one needs two numbers, got {x!r} and {y!r}") from None
+        if x.__class__ is not float or y.__class__ is not float:
+            try:
+                x, y = float(x), float(y)
+            except (TypeError, ValueError):
+                raise DataError(f"locate_one needs two numbers, got {x!r} and {y!r}") from None
         if crs is not None:
-            path = self._paths.get(crs) if isinstance(crs, (str, int)) else None
+            path = self._paths.get(crs) if crs.__class__ in (str, int) else None
             if path is None:
                 path = self._point_path(crs)
-            code = path.fast(x, y, self._fast)
+            code = path.fast(x, y)
             if code is not _UNSURE:
                 return code
             if path.geographic and not (-180.0 <= x <= 180.0 and -90.0 <= y <= 90.0):
@@ -827,7 +828,8 @@ class GridIndex:
         """The single-point conversion from ``crs`` (built once per CRS; see ``gridplan._pointpath``)."""
         key = crs if isinstance(crs, (str, int)) else _crs._crs_key(pyproj.CRS.from_user_input(crs))
         if key not in self._paths:
-            self._paths[key] = PointPath(crs, self.crs, tuple(float(v) for v in shapely.total_bounds(self._geoms)))
+            bounds = tuple(float(v) for v in shapely.total_bounds(self._geoms))
+            self._paths[key] = PointPath(crs, self.crs, bounds, self._fast)
         path = self._paths[key]
         if isinstance(crs, (str, int)):
             self._paths[crs] = path
