@@ -96,7 +96,7 @@ def test_demo_writes_map_tables_and_layers(tmp_path):
                  "simulation_12_15.png", "report.html"):
         assert (out / name).stat().st_size > 0, name
     cmp = pd.read_csv(out / "simulation_comparison.csv", index_col="kpi")
-    assert {"compliance_7min", "compliance_1d", "compliance_all", "face_to_face_min"} <= set(cmp.index)
+    assert {"compliance_7min", "compliance_1d", "compliance_deadline", "face_to_face_min"} <= set(cmp.index)
     assert cmp["A"].notna().all() and cmp["B"].notna().all()
     assert cmp.loc["compliance_7min", ["A", "B"]].between(0, 1).all()
     sim15 = pd.read_csv(out / "simulation_redrawn_15_grids.csv", index_col="grid", dtype={"grid": str})

@@ -344,3 +344,18 @@ def test_assign_dask_matches_in_memory(square_district):
     pd.testing.assert_frame_equal(pd.DataFrame(got.drop(columns="geometry")),
                                   pd.DataFrame(index.assign(g, severity="severity").drop(columns="geometry")),
                                   check_dtype=False)
+
+
+def test_cases_above_grid_level_without_communities_get_their_grid_and_a_reason():
+    grids = voronoi_grids(3, 6)  # grid polygons only: no community or subdistrict is known anywhere
+    index = GridIndex(grids)
+    rng = np.random.default_rng(4)
+    xmin, ymin, xmax, ymax = grids.total_bounds
+    df = pd.DataFrame({"x": rng.uniform(xmin, xmax, 60), "y": rng.uniform(ymin, ymax, 60),
+                       "sev": np.tile(["small", "larger", "hard"], 20)})
+    out = index.assign(df, severity="sev")
+    assert out["grid"].notna().all() and out["handler"].notna().all()
+    above = out["level"] != "grid"
+    assert (out.loc[above, "handler"] == out.loc[above, "grid"]).all()
+    assert out.loc[above, "reason"].str.match(r"no (community|subdistrict) known here: handled by its grid").all()
+    assert out.loc[~above, "reason"].isna().all() and (out.loc[~above, "handler"] == out.loc[~above, "grid"]).all()

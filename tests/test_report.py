@@ -203,9 +203,9 @@ def test_rankings_order_the_grids(small, full_page):
     assert slow.rows[0][0] == per["face_to_face_min"].idxmax()
     values = [float(r[1].replace(",", "")) for r in slow.rows]
     assert values == sorted(values, reverse=True)
-    low = page.table("Lowest compliance: 4 grids (compliance_all)")
+    low = page.table("Lowest compliance: 4 grids (compliance_deadline)")
     shares = [float(r[1].rstrip(" %")) for r in low.rows]
-    assert shares == sorted(shares) and shares[0] == pytest.approx(100 * per["compliance_all"].min(), abs=0.05)
+    assert shares == sorted(shares) and shares[0] == pytest.approx(100 * per["compliance_deadline"].min(), abs=0.05)
 
 
 def test_simulation_kpis_every_column_shown(small, full_page):

@@ -158,9 +158,15 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger, runs: int = 3
     table.to_csv(out / "plan_metrics.csv", index_label="plan")
     wrote("plan_metrics.csv")
     fig, axes = plt.subplots(1, 3, figsize=(21, 7.5))
+    from . import plot as gplot
+
+    # workload over the mean on one colour scale: a grid at 0.97 of the mean looks the same in every panel
+    low, high = gplot.colour_range(*(p.grids["weight"] / p.grids["weight"].mean() for p in plans.values()))
+    spread = max(1.0 - low, high - 1.0, 0.01)
+    vmin, vmax = 1.0 - spread, 1.0 + spread  # centred on the mean: blue below, red above
     for ax, (name, plan) in zip(axes, plans.items()):
         m = plan.metrics()
-        plan.plot(ax=ax, column="weight", labels=False,
+        plan.plot(ax=ax, column="balance", labels=False, vmin=vmin, vmax=vmax, cmap="RdBu_r",
                   title=f"{name.replace('_', ' ')}: balance {m['balance_min']:.2f}-{m['balance_max']:.2f}, PP {m['pp_mean']:.2f}")
     fig.savefig(out / "grids_12_15.png", dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -313,8 +319,12 @@ def _demo_simulation(before, after, posts, staffing, patrols, seed, runs, out, w
         res.to_file(out / f"simulation_{name}.gpkg")  # for `gridplan report --simulation`
         wrote(f"simulation_{name}.gpkg")
     fig, axes = plt.subplots(1, 2, figsize=(16, 7.5))
-    sim_before.plot(ax=axes[0], column="compliance_7min", title="12 existing grids: face to face within 7 min")
-    sim_after.plot(ax=axes[1], column="compliance_7min",
+    from . import plot as gplot
+
+    vmin, vmax = gplot.colour_range(sim_before.per_grid["compliance_7min"], sim_after.per_grid["compliance_7min"])
+    sim_before.plot(ax=axes[0], column="compliance_7min", title="12 existing grids: face to face within 7 min",
+                    vmin=vmin, vmax=vmax)
+    sim_after.plot(ax=axes[1], column="compliance_7min", vmin=vmin, vmax=vmax,
                    title=f"{after.n_grids} redrawn grids: face to face within 7 min")
     fig.savefig(out / "simulation_12_15.png", dpi=110, bbox_inches="tight")
     plt.close(fig)

@@ -925,8 +925,14 @@ class GridIndex:
         level, limit, unknown = limits.resolve(sev.to_numpy(dtype=object))
         why = np.where(unknown, np.where(why == "", "unknown severity", why + "; unknown severity"), why)
         out["level"] = pd.array(level, dtype="string")
-        handler = np.where(level == "grid", out["grid"].to_numpy(dtype=object),
+        grid_code = out["grid"].to_numpy(dtype=object)
+        handler = np.where(level == "grid", grid_code,
                            np.where(level == "community", np.asarray(comm, dtype=object), np.asarray(sub, dtype=object)))
+        # a community- or subdistrict-level case where no community is known: its grid handles it, and says so
+        orphan = located & pd.isna(handler)
+        handler = np.where(orphan, grid_code, handler)
+        msg = np.array([f"no {lv} known here: handled by its grid" for lv in level], dtype=str)
+        why = np.where(orphan, np.where(why == "", msg, np.char.add(np.char.add(why.astype(str), "; "), msg)), why)
         out["handler"] = pd.array(np.where(located, handler, None), dtype="string")
         if time is not None:
             t0 = pd.to_datetime(incidents[time], errors="coerce").to_numpy()
