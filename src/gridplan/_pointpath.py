@@ -10,8 +10,9 @@ So each input CRS gets a table: the exact conversion at the nodes of a ``_TABLE_
 in between. Both conversions are smooth at the scale of a table cell (the shortest wave of the
 GCJ-02 offset is 1/3 degree, about 30 km; a table cell over a district is tens of metres), so
 the interpolation error is a few tenths of a millimetre. The table measures it where bilinear
-interpolation errs most, at the centre of every table cell, and keeps ``_SAFETY`` times the
-largest as its bound. A point whose interpolated position lies more than that bound inside an
+interpolation errs most for a map whose second derivatives are constant over a cell, at the
+centre and the edge midpoints of every table cell, and keeps ``_SAFETY`` times the largest as
+its bound (the second derivatives change by about 1 % across a table cell). A point whose interpolated position lies more than that bound inside an
 interior raster cell gets that cell's answer, which is the answer of every point of the cell,
 the exactly converted one included: the same answer :meth:`GridIndex.locate` gives. Every
 other point (near a cell edge, in a boundary cell, off the table) is converted exactly.
@@ -87,16 +88,26 @@ class PointPath:
         gx, gy = np.meshgrid(np.linspace(w, e, cells + 1), np.linspace(s, n, cells + 1))
         with np.errstate(invalid="ignore"):
             tx, ty = _crs.transform(gx.ravel(), gy.ravel(), source=self.crs, target=index_crs)
-        cx, cy = np.meshgrid(w + (np.arange(cells) + 0.5) * (e - w) / cells, s + (np.arange(cells) + 0.5) * (n - s) / cells)
-        with np.errstate(invalid="ignore"):
-            ux, uy = _crs.transform(cx.ravel(), cy.ravel(), source=self.crs, target=index_crs)
-        if not all(np.isfinite(a).all() for a in (tx, ty, ux, uy)):
+        if not (np.isfinite(tx).all() and np.isfinite(ty).all()):
             return
         TX, TY = tx.reshape(cells + 1, cells + 1), ty.reshape(cells + 1, cells + 1)
-        # bilinear interpolation at a cell's centre is the mean of its four corners
-        mx = (TX[:-1, :-1] + TX[:-1, 1:] + TX[1:, :-1] + TX[1:, 1:]) / 4.0
-        my = (TY[:-1, :-1] + TY[:-1, 1:] + TY[1:, :-1] + TY[1:, 1:]) / 4.0
-        worst = float(np.max(np.maximum(np.abs(mx.ravel() - ux), np.abs(my.ravel() - uy))))
+        xs, ys = np.linspace(w, e, cells + 1), np.linspace(s, n, cells + 1)
+        xm, ym = (xs[:-1] + xs[1:]) / 2.0, (ys[:-1] + ys[1:]) / 2.0
+        # where bilinear interpolation errs most for a map with (locally) constant second derivatives:
+        # cell centres (the mean of 4 corners) and edge midpoints (the mean of 2)
+        probes = [
+            (np.meshgrid(xm, ym), (TX[:-1, :-1] + TX[:-1, 1:] + TX[1:, :-1] + TX[1:, 1:]) / 4.0,
+             (TY[:-1, :-1] + TY[:-1, 1:] + TY[1:, :-1] + TY[1:, 1:]) / 4.0),
+            (np.meshgrid(xm, ys), (TX[:, :-1] + TX[:, 1:]) / 2.0, (TY[:, :-1] + TY[:, 1:]) / 2.0),
+            (np.meshgrid(xs, ym), (TX[:-1, :] + TX[1:, :]) / 2.0, (TY[:-1, :] + TY[1:, :]) / 2.0),
+        ]
+        worst = 0.0
+        for (px, py), mx, my in probes:
+            with np.errstate(invalid="ignore"):
+                ux, uy = _crs.transform(px.ravel(), py.ravel(), source=self.crs, target=index_crs)
+            if not (np.isfinite(ux).all() and np.isfinite(uy).all()):
+                return
+            worst = max(worst, float(np.max(np.maximum(np.abs(mx.ravel() - ux), np.abs(my.ravel() - uy)))))
         magnitude = float(np.max(np.abs(np.concatenate([tx, ty]))))
         self.error_bound = _SAFETY * worst + 1e-12 * magnitude  # plus rounding of the coordinates
         self._table = (float(w), float(s), cells / (e - w), cells / (n - s), cells, tx.tolist(), ty.tolist())
