@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     print(patrols.summary().to_string())
 
     # the street file has no residents: posts cover the street blocks' street length instead
-    posts = place_posts(plan, N_POSTS, demand="street_length", seed=SEED, progress=False)
+    posts = place_posts(plan, N_POSTS, demand="street_m", seed=SEED, progress=False)
     t = step(f"{N_POSTS} key posts covering street length", t0)
     print(posts.summary().to_string())
 

@@ -6,16 +6,17 @@ metric CRS, say) before it can look it up. Done exactly, one point costs a few m
 a raster cell that no grid boundary touches has its answer whatever its last millimetres are.
 
 So each input CRS gets a table: the exact conversion at the nodes of a ``_TABLE_CELLS`` x
-``_TABLE_CELLS`` lattice over the grids' extent (in the input CRS), interpolated bilinearly
-in between. Both conversions are smooth at the scale of a table cell (the shortest wave of the
-GCJ-02 offset is 1/3 degree, about 30 km; a table cell over a district is tens of metres), so
-the interpolation error is a few tenths of a millimetre. The table measures it where bilinear
-interpolation errs most for a map whose second derivatives are constant over a cell, at the
-centre and the edge midpoints of every table cell, and keeps ``_SAFETY`` times the largest as
-its bound (the second derivatives change by about 1 % across a table cell). A point whose interpolated position lies more than that bound inside an
-interior raster cell gets that cell's answer, which is the answer of every point of the cell,
-the exactly converted one included: the same answer :meth:`GridIndex.locate` gives. Every
-other point (near a cell edge, in a boundary cell, off the table) is converted exactly.
+``_TABLE_CELLS`` lattice over the grids' extent (in the input CRS), interpolated bilinearly in
+between. Both conversions are smooth at the scale of a table cell (the shortest wave of the
+GCJ-02 offset is 1/3 degree, about 30 km, BD-09's about 13 km; a table cell over a district is
+about a hundred metres), so the interpolation error is about a millimetre for GCJ-02 and a few
+centimetres for BD-09. The table measures it where bilinear interpolation errs most for a map
+whose second derivatives are constant over a cell, at the centre and the edge midpoints of every
+table cell, and keeps ``_SAFETY`` times the largest as its bound (the second derivatives change
+by a few per cent across a table cell). A point whose interpolated position lies more than that
+bound inside an interior raster cell gets that cell's answer, which is the answer of every point
+of the cell, the exactly converted one included: the same answer :meth:`GridIndex.locate` gives.
+Every other point (near a cell edge, in a boundary cell, off the table) is converted exactly.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import pyproj
 
 from . import crs as _crs
 
-_TABLE_CELLS = 256  # lattice cells per side: (257 x 257) nodes, 1 MB of floats per input CRS
+_TABLE_CELLS = 128  # lattice cells per side: 16,384 cells of 8 coefficients, about 5 MB per input CRS
 _SAFETY = 4.0  # the bound kept: this many times the largest interpolation error measured
 _MARGIN = 0.02  # the table reaches this share of the grids' extent beyond it on every side
 _EDGE_SAMPLES = 64  # points per side of the grids' bounding box converted to find the table's extent
@@ -69,6 +70,7 @@ class PointPath:
         self.exact: Callable[[float, float], tuple[float, float]] = _crs.point_transformer(parsed, index_crs)
         self.error_bound = math.inf
         self._table: tuple[Any, ...] | None = None
+        self._coef_metres: list[tuple[float, ...]] | None = None
         self._build_table(index_crs, bounds)
         self.fast: Callable[[float, float], Any] = self.fast_for(grid)
 
@@ -110,35 +112,45 @@ class PointPath:
             worst = max(worst, float(np.max(np.maximum(np.abs(mx.ravel() - ux), np.abs(my.ravel() - uy)))))
         magnitude = float(np.max(np.abs(np.concatenate([tx, ty]))))
         self.error_bound = _SAFETY * worst + 1e-12 * magnitude  # plus rounding of the coordinates
-        self._table = (float(w), float(s), cells / (e - w), cells / (n - s), cells, tx.tolist(), ty.tolist())
+        self._table = (float(w), float(s), cells / (e - w), cells / (n - s), cells, TX, TY)
+
+    def _coefficients(self, origin: tuple[float, float], scale: float) -> list[tuple[float, ...]]:
+        """Per table cell, the bilinear map ``(fu, fv) -> ((X - x0) * scale, (Y - y0) * scale)`` as
+        ``a + b * fu + c * fv + d * fu * fv`` for X then Y: 8 numbers, row-major over the cells."""
+        _, _, _, _, cells, TX, TY = self._table  # type: ignore[misc]
+        out = []
+        for T, o in ((TX, origin[0]), (TY, origin[1])):
+            t = (T - o) * scale
+            out += [t[:-1, :-1], t[:-1, 1:] - t[:-1, :-1], t[1:, :-1] - t[:-1, :-1],
+                    t[1:, 1:] - t[1:, :-1] - t[:-1, 1:] + t[:-1, :-1]]
+        return list(map(tuple, np.stack([a.ravel() for a in out], axis=1).tolist()))
 
     def interpolate(self, x: float, y: float) -> tuple[float, float] | None:
         """``(x, y)`` in the index CRS from the table (within :attr:`error_bound`), or ``None`` off the table."""
-        table = self._table
-        if table is None:
+        if self._table is None:
             return None
-        w, s, inv_x, inv_y, cells, tx, ty = table
+        w, s, inv_x, inv_y, cells, _, _ = self._table
         u = (x - w) * inv_x
         v = (y - s) * inv_y
         if not (0.0 <= u < cells and 0.0 <= v < cells):  # NaN too
             return None
+        if self._coef_metres is None:
+            self._coef_metres = self._coefficients((0.0, 0.0), 1.0)
         i, j = int(u), int(v)
         fu, fv = u - i, v - j
-        k = j * (cells + 1) + i
-        k2 = k + cells + 1
-        gu, gv = 1.0 - fu, 1.0 - fv
-        return ((tx[k] * gu + tx[k + 1] * fu) * gv + (tx[k2] * gu + tx[k2 + 1] * fu) * fv,
-                (ty[k] * gu + ty[k + 1] * fu) * gv + (ty[k2] * gu + ty[k2 + 1] * fu) * fv)
+        a, b, c, d, e, f, g, h = self._coef_metres[j * cells + i]
+        return a + fu * (b + fv * d) + fv * c, e + fu * (f + fv * h) + fv * g
 
     def fast_for(self, grid: tuple[Any, ...]) -> Callable[[float, float], Any]:
         """``fast(x, y)``: the grid code of the point (``None`` outside) when the table settles it, else
         :data:`UNSURE`. ``grid`` is the index's ``_fast`` tuple (raster origin, inverse cell size, size,
-        raster, codes). The constants are bound into the function: this is the per-request path."""
+        raster, codes). The table is turned into raster-cell units and bound into the function with
+        the other constants: this is the per-request path."""
         if self._table is None:
             return _unsure
-        w, s, inv_x, inv_y, cells, tx, ty = self._table
+        w, s, inv_x, inv_y, cells, _, _ = self._table
         x0, y0, inv, width, height, raster, codes = grid
-        row = cells + 1
+        coef = self._coefficients((x0, y0), inv)
         m = self.error_bound * inv  # the bound in raster cells
         hi = 1.0 - m
         unsure = UNSURE
@@ -150,11 +162,9 @@ class PointPath:
                 return unsure
             i, j = int(u), int(v)
             fu, fv = u - i, v - j
-            k = j * row + i
-            k2 = k + row
-            gu, gv = 1.0 - fu, 1.0 - fv
-            cu = ((tx[k] * gu + tx[k + 1] * fu) * gv + (tx[k2] * gu + tx[k2 + 1] * fu) * fv - x0) * inv
-            cv = ((ty[k] * gu + ty[k + 1] * fu) * gv + (ty[k2] * gu + ty[k2 + 1] * fu) * fv - y0) * inv
+            a, b, c, d, e, f, g, h = coef[j * cells + i]
+            cu = a + fu * (b + fv * d) + fv * c
+            cv = e + fu * (f + fv * h) + fv * g
             if not (0.0 <= cu < width and 0.0 <= cv < height):
                 return unsure
             ci, cj = int(cu), int(cv)

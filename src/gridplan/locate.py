@@ -929,10 +929,13 @@ class GridIndex:
         handler = np.where(level == "grid", grid_code,
                            np.where(level == "community", np.asarray(comm, dtype=object), np.asarray(sub, dtype=object)))
         # a community- or subdistrict-level case where no community is known: its grid handles it, and says so
-        orphan = located & pd.isna(handler)
-        handler = np.where(orphan, grid_code, handler)
-        msg = np.array([f"no {lv} known here: handled by its grid" for lv in level], dtype=str)
-        why = np.where(orphan, np.where(why == "", msg, np.char.add(np.char.add(why.astype(str), "; "), msg)), why)
+        orphan = np.flatnonzero(located & pd.isna(handler))
+        if len(orphan):
+            handler[orphan] = grid_code[orphan]
+            msg = np.char.add(np.char.add("no ", np.asarray(level[orphan], dtype=str)), " known here: handled by its grid")
+            old = np.asarray(why[orphan], dtype=str)
+            why = why.astype(object)
+            why[orphan] = np.where(old == "", msg, np.char.add(np.char.add(old, "; "), msg))
         out["handler"] = pd.array(np.where(located, handler, None), dtype="string")
         if time is not None:
             t0 = pd.to_datetime(incidents[time], errors="coerce").to_numpy()
