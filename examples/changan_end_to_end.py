@@ -40,6 +40,7 @@ import shapely
 
 import gridplan
 from gridplan import crs as gcrs
+from gridplan.datasets import sample_roster
 from gridplan.grids import partition
 from gridplan.locate import GridIndex
 from gridplan.posts import place_posts
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     t = step(f"{N_POSTS} key posts covering street length", t0)
     print(posts.summary().to_string())
 
-    roster = gridplan.sample_roster(plan, seed=SEED)
+    roster = sample_roster(plan, seed=SEED)
     staffing = assign_staff(plan, roster, posts=posts, seed=SEED)
     t = step(f'"1+2+2" teams from a sample roster of {len(roster)} people', t0)
     print(staffing.summary().to_string())

@@ -31,7 +31,7 @@ from . import crs as _crs
 
 _TABLE_CELLS = 128  # lattice cells per side: 16,384 cells of 8 coefficients, about 5 MB per input CRS
 _SAFETY = 4.0  # the bound kept: this many times the largest interpolation error measured
-_MARGIN = 0.02  # the table reaches this share of the grids' extent beyond it on every side
+_MARGIN = 0.1  # the table reaches this share of the grids' extent beyond it on every side (points just outside)
 _EDGE_SAMPLES = 64  # points per side of the grids' bounding box converted to find the table's extent
 UNSURE = object()
 """What :attr:`PointPath.fast` returns when the point must be converted exactly."""
@@ -166,7 +166,8 @@ class PointPath:
             cu = a + fu * (b + fv * d) + fv * c
             cv = e + fu * (f + fv * h) + fv * g
             if not (0.0 <= cu < width and 0.0 <= cv < height):
-                return unsure
+                # off the raster: the exact point is off it too or in its rim (2 cells wide, outside every grid)
+                return None if m < 1.0 else unsure
             ci, cj = int(cu), int(cv)
             val = raster[cj * width + ci]
             # a boundary cell (val < -1), or too near a cell edge: the exact position decides
