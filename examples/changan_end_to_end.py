@@ -45,7 +45,7 @@ from gridplan.grids import partition
 from gridplan.locate import GridIndex
 from gridplan.posts import place_posts
 from gridplan.routes import balance_routes
-from gridplan.simulate import simulate
+from gridplan.simulate import IncidentModel, default_types, simulate
 from gridplan.staffing import assign_staff
 
 ROADS = "changan_roads.gpkg"
@@ -75,9 +75,10 @@ def district_from_roads(roads: gpd.GeoDataFrame) -> gridplan.District:
 
 
 def day_of_complaints(district: gridplan.District, seed: int) -> pd.DataFrame:
-    """Synthetic complaints on the streets, reported in GCJ-02 lon/lat over one day, severities 1/2/3."""
+    """Synthetic complaints along the district's streets, reported in GCJ-02 lon/lat over one day, severities 1/2/3."""
     rng = np.random.default_rng(seed)
     edges = district.network.edges
+    edges = edges[edges.geometry.centroid.within(district.boundary.union_all())]  # the district's own streets
     lengths = edges.length.to_numpy()
     picks = rng.choice(len(edges), N_COMPLAINTS, p=lengths / lengths.sum())
     pts = shapely.line_interpolate_point(edges.geometry.values[picks], rng.uniform(0, 1, N_COMPLAINTS), normalized=True)
@@ -146,8 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     one = complaints.iloc[0]
     assert index.locate_one(one.lon, one.lat, crs="GCJ-02") == routed["grid"].iloc[0]
 
-    result = simulate(plan, posts=posts, staffing=staffing, routes=patrols, days=2, runs=3, seed=SEED, progress=False)
-    t = step("simulated: 3 runs of 2 days", t0)
+    # no residents in the street file: only the problems that arise along streets (vending, parking, litter ...)
+    types = default_types()
+    model = IncidentModel(types=types[types["driver"] == "street"])
+    result = simulate(plan, posts=posts, staffing=staffing, routes=patrols, model=model, days=2, runs=3, seed=SEED,
+                      progress=False)
+    t = step("simulated: 3 runs of 2 days (street problems)", t0)
     print(result.summary().round(3).to_string())
 
     routed.to_csv(out / "complaints_routed.csv", index=False)
