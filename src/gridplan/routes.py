@@ -495,7 +495,7 @@ class RoutePlan:
 
     def _colours(self) -> tuple[list[Any], list[tuple[str, str, str]]]:
         """A colour per chief and the legend: every chief its own colour while they fit in
-        :data:`_CHIEF_COLOURS`; beyond, one colour per grid (its chiefs in two shades), one entry per grid."""
+        :data:`_CHIEF_COLOURS`; beyond, one colour per grid (its chiefs in shades of it), one entry per grid."""
         from matplotlib.colors import to_rgb
 
         from . import plot as _plot

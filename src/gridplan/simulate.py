@@ -1279,9 +1279,14 @@ def _build_context(plan: "GridPlan", posts: Any, staffing: "Staffing", routes: "
     src_p /= src_p.sum(axis=1, keepdims=True)
     sev = t[["p_small", "p_larger", "p_hard"]].to_numpy(float)
     sev = sev / sev.sum(axis=1, keepdims=True)
+    pop_comm = ucomm_idx[punit] if len(punit) else np.zeros(0, np.int64)
+    if len(pw) == 0:  # no residents: one placeholder of weight 0, never drawn, keeps the lookups by pool simple
+        pw, pop_grid, pop_comm, pnode, psnap, pchief, poff, pop_watch = (
+            np.zeros(1), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1),
+            np.full(1, -1, np.int64), np.zeros(1), np.full(1, np.inf))
     ctx = _Context(
         days=days, grid_codes=codes.astype(object), community_codes=comm_codes.astype(object),
-        pop_weight=pw, pop_grid=pop_grid, pop_comm=ucomm_idx[punit] if len(punit) else np.zeros(0, np.int64),
+        pop_weight=pw, pop_grid=pop_grid, pop_comm=pop_comm,
         pop_node=pnode, pop_snap=psnap, pop_chief=pchief, pop_offset=poff,
         st_len=elen_all[st_rows] / 1000.0, st_grid=st_grid, st_comm=st_comm, st_u=eu, st_v=ev,
         st_chief=e_chief[st_rows], st_offset=e_off[st_rows], st_forward=e_fwd[st_rows],
