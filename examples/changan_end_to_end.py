@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     plan.to_file(out / "plan.gpkg")
     for name, obj in (("plan", plan), ("patrols", patrols), ("posts", posts), ("simulation", result)):
         ax = obj.plot()
-        ax.figure.savefig(out / f"{name}.png", dpi=80)
+        ax.figure.savefig(out / f"{name}.png", dpi=80, bbox_inches="tight")
         ax.figure.clf()
     step(f"wrote {out}", t0)
     return 0

@@ -65,8 +65,10 @@ def test_patrol_legend_names_every_chief_or_colours_by_grid(town_plan):
     legend = ax.get_legend()
     texts = [t.get_text() for t in legend.get_texts()]
     assert len(texts) == town_plan.n_grids  # one entry per grid ...
-    named = " ".join(texts)
-    assert all(str(c) in named for c in rp.lengths.index)  # ... naming every chief
+    labels = dict(zip(town_plan.grids["code"], gplot.short_labels(town_plan.grids["code"])))
+    named = {t.split(": ")[0].removeprefix("grid "): t.split(": ")[1].split(", ") for t in texts}
+    for grid, chief in zip(rp.routes["grid"], rp.lengths.index):  # ... naming every chief, under its grid
+        assert str(chief).removeprefix(f"{grid}-") in named[labels[grid]]
     handles = legend.legend_handles
     assert len({h.get_color() for h in handles}) == len(handles)  # no colour reused
     fig = ax.figure

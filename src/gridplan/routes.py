@@ -516,8 +516,11 @@ class RoutePlan:
             shade = 1.0 - 0.35 * (k % 3) / 2.0  # the grid's second and third chief: darker
             colours.append(tuple(v * shade for v in to_rgb(base[g])))
         labels = dict(zip(codes, _plot.short_labels(codes)))
-        legend = [(f"grid {labels[g]}: " + ", ".join(c for c, gg in zip(chiefs, grid) if gg == g), _hex(base[g]), "-")
-                  for g in codes]
+        def own(chief: str, g: str) -> str:  # chiefs are named after their grid: "<grid>-R1" reads "R1" here
+            return chief[len(g) + 1:] if chief.startswith(g + "-") else chief
+
+        legend = [(f"grid {labels[g]}: " + ", ".join(own(c, g) for c, gg in zip(chiefs, grid) if gg == g),
+                   _hex(base[g]), "-") for g in codes]
         return colours, legend
 
     def explore(self, **kwargs: Any) -> Any:
