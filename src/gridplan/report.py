@@ -677,12 +677,25 @@ def _routes_section(plan: GridPlan, routes: Any) -> str:
     else:
         import geopandas as gpd
 
+        from matplotlib.colors import to_hex
+
+        from .routes import _CHIEF_COLOURS, _distinct
+
         plan.grids.boundary.plot(ax=ax, color="#222222", linewidth=1.2, zorder=3)
+        legend = []
         if isinstance(rf, gpd.GeoDataFrame) and rf.geometry.notna().any():
-            rf.to_crs(plan.crs).plot(ax=ax, column="chief" if "chief" in rf else None, categorical=True,
-                                     cmap="tab20", linewidth=1.6, zorder=2)
+            # every chief its own colour; past 20 chiefs, one colour per grid (as RoutePlan.plot does)
+            by = "chief" if "chief" in rf else None
+            if by and rf["chief"].nunique() > _CHIEF_COLOURS and "grid" in rf and rf["grid"].notna().all():
+                by = "grid"
+            frame = rf.to_crs(plan.crs)
+            keys = list(dict.fromkeys(frame[by].astype(str))) if by else ["patrols"]
+            for key, colour in zip(keys, _distinct(len(keys))):
+                part = frame[frame[by].astype(str) == key] if by else frame
+                part.plot(ax=ax, color=colour, linewidth=1.6, zorder=2)
+                legend.append((f"grid {key}" if by == "grid" else key, to_hex(colour), "-"))
         gplot.finish(ax, f"Road-chief patrols: {len(rf)} chiefs, longest "
-                         f"{float(rf['length'].max()) / 1000:.1f} km")
+                         f"{float(rf['length'].max()) / 1000:.1f} km", legend=legend)
     mapped = _img(fig, "map of the road-chief patrols", "Every street coloured by the road chief who walks it.")
     notes = _notes(getattr(routes, "notes", []) or [])
     body = f'<div class="cols"><div>{"".join(parts)}{notes}</div><div>{mapped}</div></div>'
