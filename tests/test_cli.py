@@ -9,7 +9,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from gridplan.cli import main
+from gridplan.cli import _locate_counts, main
 from gridplan.district import District
 from gridplan.grids import GridPlan
 from gridplan.posts import Posts
@@ -96,7 +96,7 @@ def test_demo_writes_map_tables_and_layers(tmp_path):
                  "simulation_12_15.png", "report.html"):
         assert (out / name).stat().st_size > 0, name
     cmp = pd.read_csv(out / "simulation_comparison.csv", index_col="kpi")
-    assert {"compliance_7min", "compliance_1d", "compliance_all", "face_to_face_min"} <= set(cmp.index)
+    assert {"compliance_7min", "compliance_1d", "compliance_deadline", "face_to_face_min"} <= set(cmp.index)
     assert cmp["A"].notna().all() and cmp["B"].notna().all()
     assert cmp.loc["compliance_7min", ["A", "B"]].between(0, 1).all()
     sim15 = pd.read_csv(out / "simulation_redrawn_15_grids.csv", index_col="grid", dtype={"grid": str})
@@ -147,4 +147,13 @@ def test_locate_streams_a_csv_in_chunks(tmp_path, sample_plan_15):
     assert (got.loc[ok, "grid"].astype(str).to_numpy() == expect[ok.to_numpy()]).all()
     assert got.loc[7, "reason"].startswith("missing") and (got["reason"] == "outside every grid").sum() > 0
     assert set(got.loc[ok, "level"]) == {"grid", "community", "subdistrict"}
+    # the summary counts every row outside, also those whose severity is unknown as well
+    index = GridIndex(sample_plan_15)
+    odd = df.assign(sev=np.where(np.arange(2500) % 2 == 0, "no such level", df["sev"].astype(str)))
+    routed = index.assign(odd, x="lng", y="lat", crs="GCJ-02", severity="sev")
+    counts = _locate_counts(routed)
+    truly_outside = int(((index.codes_at(x, y) == None) & df["lng"].notna().to_numpy()).sum())  # noqa: E711
+    assert counts["outside"] == truly_outside > 0
+    assert counts["rows"] == 2500 and counts["located"] + counts["outside"] + 1 == 2500
+    assert counts["flagged"] == int(routed["reason"].notna().sum()) > counts["outside"]
     assert main(["locate", str(tmp_path / "missing.csv"), "--grids", str(plan_path), "--out", str(out)]) == 2

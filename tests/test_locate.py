@@ -185,8 +185,7 @@ def test_bad_points():
         index.locate([107.25, 107.26], [26.6, 26.61])
     with pytest.raises(CRSError, match="lon/lat"):
         index.locate_one(107.25, 26.6)
-    with pytest.raises(DataError, match="NaN"):
-        index.locate_one(float("nan"), 1.0)
+    assert index.locate_one(float("nan"), 1.0) is None  # as locate answers INVALID: never an exception
     assert index.locate([np.nan], [1.0]).tolist() == [INVALID]
     assert index.locate([], []).tolist() == []
 
@@ -345,3 +344,18 @@ def test_assign_dask_matches_in_memory(square_district):
     pd.testing.assert_frame_equal(pd.DataFrame(got.drop(columns="geometry")),
                                   pd.DataFrame(index.assign(g, severity="severity").drop(columns="geometry")),
                                   check_dtype=False)
+
+
+def test_cases_above_grid_level_without_communities_get_their_grid_and_a_reason():
+    grids = voronoi_grids(3, 6)  # grid polygons only: no community or subdistrict is known anywhere
+    index = GridIndex(grids)
+    rng = np.random.default_rng(4)
+    xmin, ymin, xmax, ymax = grids.total_bounds
+    df = pd.DataFrame({"x": rng.uniform(xmin, xmax, 60), "y": rng.uniform(ymin, ymax, 60),
+                       "sev": np.tile(["small", "larger", "hard"], 20)})
+    out = index.assign(df, severity="sev")
+    assert out["grid"].notna().all() and out["handler"].notna().all()
+    above = out["level"] != "grid"
+    assert (out.loc[above, "handler"] == out.loc[above, "grid"]).all()
+    assert out.loc[above, "reason"].str.match(r"no (community|subdistrict) known here: handled by its grid").all()
+    assert out.loc[~above, "reason"].isna().all() and (out.loc[~above, "handler"] == out.loc[~above, "grid"]).all()

@@ -203,9 +203,9 @@ def test_rankings_order_the_grids(small, full_page):
     assert slow.rows[0][0] == per["face_to_face_min"].idxmax()
     values = [float(r[1].replace(",", "")) for r in slow.rows]
     assert values == sorted(values, reverse=True)
-    low = page.table("Lowest compliance: 4 grids (compliance_all)")
+    low = page.table("Lowest compliance: 4 grids (compliance_deadline)")
     shares = [float(r[1].rstrip(" %")) for r in low.rows]
-    assert shares == sorted(shares) and shares[0] == pytest.approx(100 * per["compliance_all"].min(), abs=0.05)
+    assert shares == sorted(shares) and shares[0] == pytest.approx(100 * per["compliance_deadline"].min(), abs=0.05)
 
 
 def test_simulation_kpis_every_column_shown(small, full_page):
@@ -580,3 +580,12 @@ def test_report_in_headless_browser_devtools(report_file, tmp_path):
     shot = tmp_path / "devtools.png"
     shot.write_bytes(png)
     _not_blank(shot, 1280, 1800)
+
+
+def test_simulations_saved_under_the_old_kpi_name_read_back_under_the_new_one():
+    from gridplan.report import _renamed_kpis
+
+    old = pd.DataFrame({"compliance_7min": [0.4], "compliance_all": [0.98]}, index=["G1"])
+    assert list(_renamed_kpis(old).columns) == ["compliance_7min", "compliance_deadline"]
+    summary = pd.DataFrame({"mean": [0.4, 0.98]}, index=["compliance_7min", "compliance_all"])
+    assert list(_renamed_kpis(summary).index) == ["compliance_7min", "compliance_deadline"]

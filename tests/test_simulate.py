@@ -170,7 +170,7 @@ def test_groupings_add_up_and_ledger_is_consistent(study):
     run0 = led[led["run"] == 0]
     disp = run0[~run0["source"].isin(["patrol", "grid_staff"])]
     assert res.runs.loc[0, "compliance_7min"] == pytest.approx((disp["face_to_face_min"] <= 7).mean())
-    assert res.runs.loc[0, "compliance_all"] == pytest.approx(run0["deadline_met"].mean())
+    assert res.runs.loc[0, "compliance_deadline"] == pytest.approx(run0["deadline_met"].mean())
     assert res.runs.loc[0, "compliance_7min"] == pytest.approx(disp["respond_met"].mean())
     assert run0.loc[run0["source"].isin(["patrol", "grid_staff"]), "respond_met"].all()
     small = run0[run0["severity"] == "small"]
@@ -190,7 +190,7 @@ def test_more_staff_never_worse_on_average(study):
     assert a.summary().loc["unmet_per_day", "mean"] == 0 == b.summary().loc["unmet_per_day", "mean"]
     assert b.runs["face_to_face_min"].mean() <= a.runs["face_to_face_min"].mean()
     assert b.runs["compliance_7min"].mean() >= a.runs["compliance_7min"].mean()
-    assert b.runs["compliance_all"].mean() >= a.runs["compliance_all"].mean() - 0.01
+    assert b.runs["compliance_deadline"].mean() >= a.runs["compliance_deadline"].mean() - 0.01
 
 
 def test_grid_without_staff_reports_unmet_cases(study):
@@ -242,6 +242,12 @@ def test_display(study):
         res.plot(kind="pie")
     with pytest.raises(DataError, match="column"):
         res.plot(column="nope")
+    # the deadline KPI's old name still works, with a FutureWarning naming the new one
+    assert "compliance_all" not in res.per_grid.columns and "closed by their deadline" in repr(res)
+    with pytest.warns(FutureWarning, match="compliance_deadline"):
+        ax3 = res.plot(column="compliance_all")
+    assert ax3.get_title().startswith("compliance_deadline")
+    plt.close("all")
 
 
 # ----------------------------------------------------------------------------- coverage

@@ -593,7 +593,7 @@ class District:
         """
         from . import plot as gplot
 
-        ax = gplot.axes(ax)
+        ax = gplot.axes(ax, bounds=self.boundary.total_bounds)
         if population and len(self.population):
             gplot.density(ax, self.population, weight="population")
         if len(self.communities):

@@ -410,23 +410,32 @@ class GridPlan:
 
     # ------------------------------------------------------------------ display
     def plot(self, ax: "Axes | None" = None, *, column: str | None = None, labels: bool = True,
-             title: str | None = None, cmap: str | None = None) -> "Axes":
-        """Map the grids, coloured by ``column`` of :attr:`grids` (default: one colour per grid)."""
+             title: str | None = None, cmap: str | None = None, vmin: float | None = None,
+             vmax: float | None = None) -> "Axes":
+        """Map the grids, coloured by ``column`` of :attr:`grids` (default: one colour per grid).
+
+        ``column="balance"`` colours by workload over the mean workload, the measure that compares
+        across plans with different numbers of grids. Labels are the shortest tails of the codes that
+        tell the grids apart. Give panels compared side by side one colour scale with ``vmin``/``vmax``
+        (see :func:`gridplan.plot.colour_range`).
+        """
         from . import plot as gplot
 
-        ax = gplot.axes(ax)
         g = self.grids
+        if column == "balance" and "balance" not in g.columns:
+            g = g.assign(balance=g["weight"] / g["weight"].mean())
+        ax = gplot.axes(ax, bounds=g.total_bounds)
         if column is None:
             g.plot(ax=ax, column="code", categorical=True, cmap=cmap or "tab20", edgecolor="white", linewidth=0.3,
                    alpha=0.85)
         else:
             g.plot(ax=ax, column=column, cmap=cmap or "YlOrRd", legend=True, edgecolor="white", linewidth=0.3,
-                   legend_kwds={"shrink": 0.6, "label": column})
+                   vmin=vmin, vmax=vmax, legend_kwds={"shrink": 0.6, "label": column})
         g.boundary.plot(ax=ax, color="black", linewidth=1.0)
         if labels and self.n_grids <= 60:
             pts = g.geometry.representative_point()
-            for code, p in zip(g["code"], pts):
-                ax.annotate(code[-4:], (p.x, p.y), ha="center", va="center", fontsize=7,
+            for text, p in zip(gplot.short_labels(g["code"]), pts):
+                ax.annotate(text, (p.x, p.y), ha="center", va="center", fontsize=7,
                             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.7, "lw": 0})
         m = self.metrics()
         gplot.finish(ax, title or f"{self.n_grids} grids · balance {m['balance_min']:.2f}-{m['balance_max']:.2f}"

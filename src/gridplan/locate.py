@@ -57,6 +57,8 @@ import shapely
 from scipy import ndimage
 
 from . import crs as _crs
+from ._pointpath import UNSURE as _UNSURE
+from ._pointpath import PointPath
 from .errors import CRSError, DataError, GeometryError
 
 __all__ = ["GridIndex", "TimeLimits", "TIME_LIMITS_7123", "OUTSIDE", "INVALID"]
@@ -439,6 +441,7 @@ class GridIndex:
         self._build_raster(cell_size)
         self.metric_crs = self.crs if self.crs.is_projected else _crs.metric_crs(self.grids)
         self._transformers: dict[str, Any] = {}
+        self._paths: dict[Any, PointPath] = {}
         self._streets = streets
         self._communities = communities
         self._routes = routes
@@ -667,7 +670,7 @@ class GridIndex:
     # ------------------------------------------------------------------ CRS handling
     def _transformer(self, crs: Any) -> tuple[Any, Any]:
         """(datum conversion to WGS84 or None, pyproj transformer to the index CRS) for ``crs``."""
-        key = crs if isinstance(crs, str) else pyproj.CRS(crs).to_wkt()
+        key = crs if isinstance(crs, (str, int)) else pyproj.CRS(crs).to_wkt()
         if key not in self._transformers:
             parsed = _crs.parse_crs(crs)
             if isinstance(parsed, str):
@@ -773,14 +776,39 @@ class GridIndex:
     def locate_one(self, x: float, y: float, *, crs: Any = None) -> str | None:
         """Grid code of one point, or ``None`` outside every grid: the low-latency path.
 
+        About a microsecond in the index CRS and a few with ``crs=`` (WGS84, GCJ-02, BD-09 ...):
+        the conversion into the index CRS is built once per ``crs`` and most points are settled by
+        an interpolation table with a measured error bound, without converting them exactly (see
+        ``gridplan._pointpath``). The answer is always the one :meth:`locate` gives for the point.
+
+        Returns
+        -------
+        str or None
+            ``None`` outside every grid, and for NaN, infinite or out-of-range coordinates (lon/lat
+            beyond ±180/±90 with a geographic ``crs``), as :meth:`locate` answers :data:`INVALID`.
+
         Raises
         ------
         DataError
-            NaN or infinite coordinates.
+            Coordinates that are not numbers.
+        CRSError
+            Unknown ``crs``; or lon/lat given to an index in metres without ``crs``.
         """
+        if x.__class__ is not float or y.__class__ is not float:
+            try:
+                x, y = float(x), float(y)
+            except (TypeError, ValueError):
+                raise DataError(f"locate_one needs two numbers, got {x!r} and {y!r}") from None
         if crs is not None:
-            xs, ys = self.to_index_crs(x, y, crs=crs)
-            x, y = float(xs[0]), float(ys[0])
+            path = self._paths.get(crs) if crs.__class__ in (str, int) else None
+            if path is None:
+                path = self._point_path(crs)
+            code = path.fast(x, y)
+            if code is not _UNSURE:
+                return code
+            if path.geographic and not (-180.0 <= x <= 180.0 and -90.0 <= y <= 90.0):
+                return None  # NaN too
+            x, y = path.exact(x, y)
         x0, y0, inv, width, height, raster, codes = self._fast
         u = (x - x0) * inv
         v = (y - y0) * inv
@@ -792,16 +820,25 @@ class GridIndex:
                 return None
             pos = self._boundary_one(x, y, -3 - val)
             return None if pos < 0 else codes[pos]
-        if not (math.isfinite(x) and math.isfinite(y)):
-            raise DataError(f"the point ({x}, {y}) has NaN or infinite coordinates; give finite numbers")
         if crs is None and self.crs.is_projected and abs(x) <= 180 and abs(y) <= 90:
             self._check_lonlat_mistake(np.array([x]), np.array([y]), np.array([OUTSIDE]), None)
-        return None
+        return None  # outside the raster, NaN and infinite values included
+
+    def _point_path(self, crs: Any) -> PointPath:
+        """The single-point conversion from ``crs`` (built once per CRS; see ``gridplan._pointpath``)."""
+        key = crs if isinstance(crs, (str, int)) else _crs._crs_key(pyproj.CRS.from_user_input(crs))
+        if key not in self._paths:
+            bounds = tuple(float(v) for v in shapely.total_bounds(self._geoms))
+            self._paths[key] = PointPath(crs, self.crs, bounds, self._fast)
+        path = self._paths[key]
+        if isinstance(crs, (str, int)):
+            self._paths[crs] = path
+        return path
 
     # ------------------------------------------------------------------ pickling (dask workers)
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for name in ("_fast", "_views", "_tree", "_context"):
+        for name in ("_fast", "_views", "_tree", "_context", "_paths"):
             state.pop(name, None)
         return state
 
@@ -810,6 +847,7 @@ class GridIndex:
         shapely.prepare(self._geoms)
         self._tree = shapely.STRtree(self._geoms)
         self._context = None
+        self._paths = {}
         self._make_views()
 
     # ------------------------------------------------------------------ incidents
@@ -907,8 +945,17 @@ class GridIndex:
         level, limit, unknown = limits.resolve(sev.to_numpy(dtype=object))
         why = np.where(unknown, np.where(why == "", "unknown severity", why + "; unknown severity"), why)
         out["level"] = pd.array(level, dtype="string")
-        handler = np.where(level == "grid", out["grid"].to_numpy(dtype=object),
+        grid_code = out["grid"].to_numpy(dtype=object)
+        handler = np.where(level == "grid", grid_code,
                            np.where(level == "community", np.asarray(comm, dtype=object), np.asarray(sub, dtype=object)))
+        # a community- or subdistrict-level case where no community is known: its grid handles it, and says so
+        orphan = np.flatnonzero(located & pd.isna(handler))
+        if len(orphan):
+            handler[orphan] = grid_code[orphan]
+            msg = np.char.add(np.char.add("no ", np.asarray(level[orphan], dtype=str)), " known here: handled by its grid")
+            old = np.asarray(why[orphan], dtype=str)
+            why = why.astype(object)
+            why[orphan] = np.where(old == "", msg, np.char.add(np.char.add(old, "; "), msg))
         out["handler"] = pd.array(np.where(located, handler, None), dtype="string")
         if time is not None:
             t0 = pd.to_datetime(incidents[time], errors="coerce").to_numpy()

@@ -6,8 +6,11 @@ legend and a scale bar, so that figures from different modules look alike.
 
 from __future__ import annotations
 
+import logging
 import re
-from typing import TYPE_CHECKING, Iterable, Sequence
+import shutil
+import subprocess
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 
@@ -15,11 +18,18 @@ if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     from matplotlib.axes import Axes
 
-__all__ = ["axes", "density", "streets", "finish", "scale_bar", "label", "STREET_STYLE"]
+__all__ = ["axes", "density", "streets", "finish", "scale_bar", "label", "short_labels", "figsize_for",
+           "colour_range", "cjk_font", "STREET_STYLE"]
 
 CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "SimHei",
-             "Microsoft YaHei", "PingFang SC", "Heiti SC")
+             "Microsoft YaHei", "PingFang SC", "Heiti SC", "Noto Sans CJK JP")
 _cjk_font: list[str | None] = []
+_MAP_SIDE_IN = 8.0  # height of a map figure, inches; its width follows the shape of the data
+_MAX_WIDE = 2.2  # widest figure: this many times its height
+_MIN_NARROW = 0.6  # narrowest: this share of its height
+_LEGEND_INSIDE_MAX = 6  # legends with more entries go beside the map, never over it
+_POINT_MARKERS = frozenset("o^sxvD*P+.")
+log = logging.getLogger("gridplan")
 _CJK = re.compile("[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]+")
 
 STREET_STYLE = {
@@ -31,13 +41,46 @@ STREET_STYLE = {
 }
 
 
+def _fontconfig_cjk_files() -> list[str]:
+    """Font files fontconfig knows for Chinese (``fc-list :lang=zh``), e.g. Debian's fonts-noto-cjk."""
+    if shutil.which("fc-list") is None:
+        return []
+    try:
+        out = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return sorted({line.split(":")[0].strip() for line in out.splitlines() if line.strip()})
+
+
 def _find_cjk_font() -> str | None:
     if not _cjk_font:
         from matplotlib import font_manager
 
         names = {f.name for f in font_manager.fontManager.ttflist}
-        _cjk_font.append(next((n for n in CJK_FONTS if n in names), None))
+        found = next((n for n in CJK_FONTS if n in names), None)
+        if found is None:  # installed after matplotlib built its font cache: ask fontconfig
+            for path in _fontconfig_cjk_files():
+                try:
+                    font_manager.fontManager.addfont(path)
+                    name = font_manager.FontProperties(fname=path).get_name()
+                except (OSError, RuntimeError, ValueError):
+                    continue
+                if found is None or name in CJK_FONTS:
+                    found = name
+                if name in CJK_FONTS:
+                    break
+        if found is None:
+            log.warning(
+                "no font with Chinese characters found: maps drop the Chinese part of names; install one "
+                "(Debian/Ubuntu: apt-get install fonts-noto-cjk; or any of %s) to see them", ", ".join(CJK_FONTS))
+        _cjk_font.append(found)
     return _cjk_font[0]
+
+
+def cjk_font() -> str | None:
+    """The font gridplan draws Chinese names with (``None`` when the machine has none: names lose their
+    Chinese part, and the ``gridplan`` logger says so once)."""
+    return _find_cjk_font()
 
 
 def label(text: str, fallback: str = "") -> str:
@@ -66,14 +109,65 @@ def label(text: str, fallback: str = "") -> str:
     return re.sub(r"\s{2,}", " ", rest) or fallback
 
 
-def axes(ax: "Axes | None" = None, *, figsize: tuple[float, float] = (8, 8)) -> "Axes":
-    """Return ``ax`` or a new Axes on a new figure."""
+def figsize_for(bounds: Sequence[float] | None, *, height: float = _MAP_SIDE_IN) -> tuple[float, float]:
+    """A map figure's size for data with these bounds ``(xmin, ymin, xmax, ymax)``: wide districts get wide figures.
+
+    >>> figsize_for((0, 0, 30_000, 10_000))
+    (17.6, 8.0)
+    >>> figsize_for((0, 0, 10_000, 10_000)), figsize_for(None)
+    ((8.0, 8.0), (8.0, 8.0))
+    """
+    if bounds is None:
+        return (height, height)
+    xmin, ymin, xmax, ymax = (float(v) for v in bounds)
+    w, h = xmax - xmin, ymax - ymin
+    ratio = w / h if h > 0 and w > 0 and np.isfinite(w / h) else 1.0
+    return (round(height * float(np.clip(ratio, _MIN_NARROW, _MAX_WIDE)), 2), height)
+
+
+def axes(ax: "Axes | None" = None, *, figsize: tuple[float, float] | None = None,
+         bounds: Sequence[float] | None = None) -> "Axes":
+    """Return ``ax`` or a new Axes on a new figure, shaped for data with ``bounds`` unless ``figsize`` is given."""
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt
 
-    _, ax = plt.subplots(figsize=figsize)
+    _, ax = plt.subplots(figsize=figsize or figsize_for(bounds))
     return ax
+
+
+def short_labels(codes: Sequence[Any], *, min_chars: int = 4) -> list[str]:
+    """The shortest tails of the codes (at least ``min_chars``) that tell every code apart: map labels.
+
+    Unit-grid codes share their first digits (the community), so their last 4 digits repeat from one
+    community to the next; the labels grow until no two are the same.
+
+    >>> short_labels(["520101010101", "520101020101", "520101020102"])
+    ['10101', '20101', '20102']
+    >>> short_labels(["A", "B"])
+    ['A', 'B']
+    """
+    text = [str(c) for c in codes]
+    longest = max((len(t) for t in text), default=0)
+    for k in range(min_chars, longest + 1):
+        tails = [t[-k:] for t in text]
+        if len(set(tails)) == len(set(text)):
+            return tails
+    return text
+
+
+def colour_range(*values: Any) -> tuple[float, float]:
+    """One ``(vmin, vmax)`` over all the values: panels compared side by side share one colour scale.
+
+    >>> colour_range([0.9, 1.0], [0.97, 1.05])
+    (0.9, 1.05)
+    """
+    finite = [np.asarray(v, dtype=float).ravel() for v in values]
+    allv = np.concatenate(finite) if finite else np.zeros(0)
+    allv = allv[np.isfinite(allv)]
+    if len(allv) == 0:
+        return (0.0, 1.0)
+    return (float(allv.min()), float(allv.max()))
 
 
 def density(ax: "Axes", points: "gpd.GeoDataFrame", *, weight: str | None = None, gridsize: int = 60) -> None:
@@ -112,8 +206,13 @@ def scale_bar(ax: "Axes") -> None:
     ax.text(bx + length / 2, by + (y1 - y0) * 0.012, label, ha="center", va="bottom", fontsize=8, zorder=10)
 
 
-def finish(ax: "Axes", title: str, *, legend: Sequence[tuple[str, str, str]] | Iterable[tuple[str, str, str]] = ()) -> "Axes":
-    """Equal aspect, no ticks, a scale bar, a title and line-legend entries ``(label, colour, style)``."""
+def finish(ax: "Axes", title: str, *, legend: Sequence[tuple[str, str, Any]] | Iterable[tuple[str, str, Any]] = ()) -> "Axes":
+    """Equal aspect, no ticks, a scale bar, a title and legend entries ``(label, colour, style)``.
+
+    ``style`` is a line style (``"-"``, ``"--"``, ``":"``, a dash tuple) for lines, or a marker
+    (``"o"``, ``"^"``, ``"s"``, ``"x"`` ...) for points, drawn as a point. Legends of more than
+    a few entries are put beside the map, not over it.
+    """
     from matplotlib.lines import Line2D
 
     ax.set_aspect("equal")
@@ -123,7 +222,15 @@ def finish(ax: "Axes", title: str, *, legend: Sequence[tuple[str, str, str]] | I
     ax.set_ylabel("")
     ax.set_title(label(title, "map"))
     scale_bar(ax)
-    handles = [Line2D([0], [0], color=c, linestyle=s, label=lbl) for lbl, c, s in legend]
-    if handles:
+    handles = [
+        Line2D([0], [0], color=c, marker=s, linestyle="none", markersize=7, markeredgecolor="black",
+               markeredgewidth=0.4, label=label(lbl, lbl)) if isinstance(s, str) and s in _POINT_MARKERS
+        else Line2D([0], [0], color=c, linestyle=s, label=label(lbl, lbl))
+        for lbl, c, s in legend
+    ]
+    if len(handles) > _LEGEND_INSIDE_MAX:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, framealpha=0.9,
+                  ncol=1 + (len(handles) - 1) // 32, borderaxespad=0.0)
+    elif handles:
         ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.8)
     return ax

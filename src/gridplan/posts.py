@@ -733,7 +733,7 @@ class Coverage:
         """Map covered (green) and uncovered (red) demand points, the grids and the posts."""
         from . import plot as gplot
 
-        ax = gplot.axes(ax)
+        ax = gplot.axes(ax, bounds=None if self.grids is None else self.grids.total_bounds)
         if self.grids is not None:
             self.grids.boundary.plot(ax=ax, color="black", linewidth=1.0, zorder=2)
         pts = self.points
@@ -746,7 +746,8 @@ class Coverage:
         _plot_posts(ax, self.posts)
         gplot.finish(ax, title or f"{self.overall['share']:.1%} of demand within {self.max_walk_m:.0f} m "
                                   f"({self.minutes:.0f} min) of a post",
-                     legend=[("covered", "#31a354", "-"), ("not covered", "#de2d26", "-")])
+                     legend=[("covered", "#31a354", "o"), ("not covered", "#de2d26", "o"), ("post", "#d62728", "^"),
+                             ("station", "#3182bd", "s")])
         return ax
 
 
@@ -906,7 +907,7 @@ class Posts:
         """Map the posts (red triangles) and stations (blue squares) on the grids and streets."""
         from . import plot as gplot
 
-        ax = gplot.axes(ax)
+        ax = gplot.axes(ax, bounds=self.posts.total_bounds if self._grids is None else self._grids.total_bounds)
         if self._network is not None:
             self._network.edges.plot(ax=ax, color="#a6a6a6", linewidth=0.5, zorder=1)
         if self._grids is not None:
@@ -915,7 +916,7 @@ class Posts:
         p = self.params
         gplot.finish(ax, title or f"{self.n_posts} posts, {self.n_stations} stations · "
                                   f"{p.get('covered_share', float('nan')):.1%} within {p['max_walk_m']:.0f} m",
-                     legend=[("post", "#d62728", "-"), ("station", "#3182bd", "-")])
+                     legend=[("post", "#d62728", "^"), ("station", "#3182bd", "s")])
         return ax
 
     def explore(self, **kwargs: Any) -> Any:

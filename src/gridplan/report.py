@@ -42,6 +42,7 @@ import pandas as pd
 
 from .errors import DataError, GridplanWarning
 from .grids import GridPlan, PlanComparison
+from .simulate import _RENAMED_KPIS, DEADLINE_KPI
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -291,11 +292,13 @@ def _notes(notes: Iterable[str]) -> str:
 # --------------------------------------------------------------------------- maps
 
 
-def _figure(figsize: tuple[float, float] = (8.0, 8.0)) -> tuple["Figure", "Axes"]:
-    """A figure outside pyplot: nothing global changes, nothing is left open."""
+def _figure(plan: GridPlan | None = None) -> tuple["Figure", "Axes"]:
+    """A figure outside pyplot (nothing global changes, nothing is left open), shaped like the plan's area."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=figsize, dpi=100)
+    from . import plot as gplot
+
+    fig = Figure(figsize=gplot.figsize_for(None if plan is None else plan.grids.total_bounds), dpi=100)
     return fig, fig.add_subplot()
 
 
@@ -318,7 +321,7 @@ def _draw_streets(ax: "Axes", plan: GridPlan) -> None:
 
 
 def _map_plan(plan: GridPlan) -> str:
-    fig, ax = _figure()
+    fig, ax = _figure(plan)
     plan.plot(ax=ax, column="weight", title=f"{plan.n_grids} grids by workload ({plan.params.get('weight_by') or 'weight'})")
     _draw_streets(ax, plan)
     return _img(fig, f"map of the {plan.n_grids} grids coloured by workload",
@@ -328,7 +331,7 @@ def _map_plan(plan: GridPlan) -> str:
 def _map_choropleth(plan: GridPlan, values: pd.Series, label: str, *, share: bool, title: str) -> str:
     from . import plot as gplot
 
-    fig, ax = _figure()
+    fig, ax = _figure(plan)
     g = plan.grids[["code", "geometry"]].copy()
     g["value"] = values.reindex(g["code"].astype(str)).to_numpy(dtype=float) * (100 if share else 1)
     has = g["value"].notna()
@@ -407,7 +410,7 @@ def _time_columns(frame: pd.DataFrame) -> list[Any]:
 
 def _main_compliance(columns: Sequence[Any]) -> Any:
     """The overall compliance column if there is one, else the first."""
-    return next((c for c in columns if re.fullmatch(r"(compliance|on_time)(_all|_overall|_total)?", str(c), re.I)),
+    return next((c for c in columns if re.fullmatch(r"(compliance|on_time)(_deadline|_all|_overall|_total)?", str(c), re.I)),
                 columns[0])
 
 
@@ -614,7 +617,7 @@ def _posts_section(plan: GridPlan, posts: Any, coverage: Any, coverage_note: str
                                f"({coverage.minutes:.0f} min walk)", formats={"share": _fmt_pct}))
     elif coverage_note:
         parts.append(f'<p class="note">{_e(coverage_note)}</p>')
-    fig, ax = _figure()
+    fig, ax = _figure(plan)
     plan.grids.boundary.plot(ax=ax, color="black", linewidth=1.0, zorder=2)
     _draw_streets(ax, plan)
     from . import plot as gplot
@@ -627,7 +630,7 @@ def _posts_section(plan: GridPlan, posts: Any, coverage: Any, coverage_note: str
             mine.plot(ax=ax, marker=marker, color=colour, edgecolor="black", linewidth=0.5, markersize=55, zorder=6)
     n_p, n_s = int((frame["kind"] == "post").sum()), int((frame["kind"] == "station").sum())
     gplot.finish(ax, f"{n_p} key posts, {n_s} liaison stations",
-                 legend=[("key post (triangle)", "#d62728", "-"), ("liaison station (square)", "#3182bd", "-")])
+                 legend=[("key post", "#d62728", "^"), ("liaison station", "#3182bd", "s")])
     mapped = _img(fig, "map of key posts and liaison stations", "Key posts (red triangles) and liaison stations "
                   "(blue squares) on the grid lines.")
     notes = _notes(getattr(posts, "notes", []) or [])
@@ -668,18 +671,31 @@ def _routes_section(plan: GridPlan, routes: Any) -> str:
     if rf["grid"].isna().all() or (rf["grid"].astype(str) == "None").all():
         parts.append('<p class="note">The patrols were routed on the whole network, not per grid, so the grid '
                      "table has no patrol columns.</p>")
-    fig, ax = _figure()
+    fig, ax = _figure(plan)
     if hasattr(routes, "plot") and hasattr(routes, "edges"):
         routes.plot(ax=ax, grids=plan, deadhead=False)
     else:
         import geopandas as gpd
 
+        from matplotlib.colors import to_hex
+
+        from .routes import _CHIEF_COLOURS, _distinct
+
         plan.grids.boundary.plot(ax=ax, color="#222222", linewidth=1.2, zorder=3)
+        legend = []
         if isinstance(rf, gpd.GeoDataFrame) and rf.geometry.notna().any():
-            rf.to_crs(plan.crs).plot(ax=ax, column="chief" if "chief" in rf else None, categorical=True,
-                                     cmap="tab20", linewidth=1.6, zorder=2)
+            # every chief its own colour; past 20 chiefs, one colour per grid (as RoutePlan.plot does)
+            by = "chief" if "chief" in rf else None
+            if by and rf["chief"].nunique() > _CHIEF_COLOURS and "grid" in rf and rf["grid"].notna().all():
+                by = "grid"
+            frame = rf.to_crs(plan.crs)
+            keys = list(dict.fromkeys(frame[by].astype(str))) if by else ["patrols"]
+            for key, colour in zip(keys, _distinct(len(keys))):
+                part = frame[frame[by].astype(str) == key] if by else frame
+                part.plot(ax=ax, color=colour, linewidth=1.6, zorder=2)
+                legend.append((f"grid {key}" if by == "grid" else key, to_hex(colour), "-"))
         gplot.finish(ax, f"Road-chief patrols: {len(rf)} chiefs, longest "
-                         f"{float(rf['length'].max()) / 1000:.1f} km")
+                         f"{float(rf['length'].max()) / 1000:.1f} km", legend=legend)
     mapped = _img(fig, "map of the road-chief patrols", "Every street coloured by the road chief who walks it.")
     notes = _notes(getattr(routes, "notes", []) or [])
     body = f'<div class="cols"><div>{"".join(parts)}{notes}</div><div>{mapped}</div></div>'
@@ -703,7 +719,7 @@ def _change_section(change: PlanComparison) -> str:
                              _Col("weight", "workload"), _Col("population", "population", _fmt_int),
                              _Col("n_units", "units", _fmt_int)], caption="Transfers: what moves where")
                  if len(tr) else '<p class="note">Nothing moves.</p>')
-    fig, ax = _figure()
+    fig, ax = _figure(change.new)
     change.plot(ax=ax)
     mapped = _img(fig, "map of the units that change grid", "Old grid lines (blue), new grid lines (red, dashed) and "
                   "the units that change grid (orange).")
@@ -976,9 +992,15 @@ class SavedSimulation:
         s = self._summary["mean"] if "mean" in self._summary else pd.Series(dtype=float)
         facts = [f"{self.params.get('runs', '?')} runs x {self.params.get('days', '?')} days",
                  f"{len(self.per_grid)} grids"]
-        if "compliance_all" in s:
-            facts.append(f"all limits met {float(s['compliance_all']):.1%}")
+        if DEADLINE_KPI in s:
+            facts.append(f"closed by their deadline {float(s[DEADLINE_KPI]):.1%}")
         return f"<SavedSimulation: {', '.join(facts)}>"
+
+
+def _renamed_kpis(table: pd.DataFrame) -> pd.DataFrame:
+    """A table saved by an older gridplan, with its KPIs under their current names (``compliance_all``)."""
+    renames = {old: new for old, new in _RENAMED_KPIS.items() if old in table.columns or old in table.index}
+    return table.rename(columns=renames, index=renames) if renames else table
 
 
 def read_simulation(path: str | Path) -> SavedSimulation:
@@ -1020,7 +1042,7 @@ def read_simulation(path: str | Path) -> SavedSimulation:
     for name in ("summary", "runs", "per_grid", "per_community", "per_source", "per_shift", "per_type"):
         if name not in frames:
             raise DataError(f"{str(path)!r} has no {name!r} layer; write simulations with SimulationResult.to_file")
-        tables[name] = _io.plain_table(frames[name])
+        tables[name] = _renamed_kpis(_io.plain_table(frames[name]))
     per_grid = frames["per_grid"]
     return SavedSimulation(tables, grids=per_grid[[per_grid.geometry.name]], incidents=frames.get("incidents"),
                            params=params, notes=notes)

@@ -461,24 +461,26 @@ class RoutePlan:
 
     # ------------------------------------------------------------------ display & export
     def plot(self, ax: "Axes | None" = None, *, deadhead: bool = True, grids: Any = None, title: str | None = None) -> "Axes":
-        """Map of the patrols: every street coloured by its chief, deadhead walking dashed."""
-        from matplotlib import colormaps
+        """Map of the patrols: every street coloured by its chief, deadhead walking dashed.
 
+        Up to 20 chiefs each get their own colour and legend entry; with more, per-grid patrols are
+        coloured by grid (the grid's chiefs in shades of its colour), one legend entry per grid
+        naming its chiefs. The legend sits beside the map when long.
+        """
         from . import plot as _plot
 
         if not isinstance(self.edges, gpd.GeoDataFrame):
             raise DataError("the network has no geometry to draw; use plan.routes and plan.edges as tables")
-        ax = _plot.axes(ax)
+        e = self.edges
+        ax = _plot.axes(ax, bounds=e.total_bounds)
         if grids is not None:
             frame = getattr(grids, "grids", grids)
             frame.to_crs(self.crs).boundary.plot(ax=ax, color="#222222", linewidth=1.2, zorder=3)
-        e = self.edges
         if (e["route"] < 0).any():
             e[e["route"] < 0].plot(ax=ax, color="#d0d0d0", linewidth=0.5, zorder=1)
-        cmap = colormaps["tab20"] if self.n_routes > 10 else colormaps["tab10"]
-        legend = []
+        colours, legend = self._colours()
         for i, chief in enumerate(self.lengths.index):
-            colour = cmap(i % cmap.N)
+            colour = colours[i]
             mine = e[e["route"] == i]
             if len(mine):
                 mine.plot(ax=ax, color=colour, linewidth=1.8, zorder=2)
@@ -487,11 +489,39 @@ class RoutePlan:
                 if walked:  # by position: edge ids may be tuples (networkx multigraphs)
                     dead = np.fromiter((x in walked for x in e.index), dtype=bool, count=len(e))
                     e[dead].plot(ax=ax, color=colour, linewidth=1.0, linestyle=(0, (2, 2)), zorder=2)
-            if i < 20:
-                legend.append((str(chief), _hex(colour), "-"))
         title = title or (f"Road-chief patrols: {self.n_routes} chiefs, longest {self.max_length / 1000:.1f} km "
                           f"(gap ≤ {self.gap:.1%})")
         return _plot.finish(ax, title, legend=legend)
+
+    def _colours(self) -> tuple[list[Any], list[tuple[str, str, str]]]:
+        """A colour per chief and the legend: every chief its own colour while they fit in
+        :data:`_CHIEF_COLOURS`; beyond, one colour per grid (its chiefs in shades of it), one entry per grid."""
+        from matplotlib.colors import to_rgb
+
+        from . import plot as _plot
+
+        chiefs = [str(c) for c in self.lengths.index]
+        grid = self.routes["grid"] if "grid" in self.routes.columns else pd.Series([None] * len(chiefs))
+        grid = [None if pd.isna(g) else str(g) for g in grid]
+        per_grid = all(g is not None for g in grid)
+        if len(chiefs) <= _CHIEF_COLOURS or not per_grid:
+            colours = _distinct(len(chiefs))
+            return colours, [(c, _hex(col), "-") for c, col in zip(chiefs, colours)]
+        codes = list(dict.fromkeys(grid))
+        base = dict(zip(codes, _distinct(len(codes))))
+        seen: dict[str, int] = {}
+        colours = []
+        for g in grid:
+            k = seen[g] = seen.get(g, -1) + 1
+            shade = 1.0 - 0.35 * (k % 3) / 2.0  # the grid's second and third chief: darker
+            colours.append(tuple(v * shade for v in to_rgb(base[g])))
+        labels = dict(zip(codes, _plot.short_labels(codes)))
+        def own(chief: str, g: str) -> str:  # chiefs are named after their grid: "<grid>-R1" reads "R1" here
+            return chief[len(g) + 1:] if chief.startswith(g + "-") else chief
+
+        legend = [(f"grid {labels[g]}: " + ", ".join(own(c, g) for c, gg in zip(chiefs, grid) if gg == g),
+                   _hex(base[g]), "-") for g in codes]
+        return colours, legend
 
     def explore(self, **kwargs: Any) -> Any:
         """Interactive map (folium, through geopandas) of the routes, coloured by chief."""
@@ -517,6 +547,20 @@ class RoutePlan:
                 edges[col] = _storable(edges[col])
         edges.to_file(path, layer="edges", driver="GPKG")
         return path
+
+
+_CHIEF_COLOURS = 20  # chiefs drawn each in its own colour; more are coloured by grid
+
+
+def _distinct(n: int) -> list[Any]:
+    """``n`` colours no two alike: tab10 / tab20, else evenly spaced hues of a cyclic map."""
+    from matplotlib import colormaps
+
+    if n <= 10:
+        return [colormaps["tab10"](i) for i in range(n)]
+    if n <= 20:
+        return [colormaps["tab20"](i) for i in range(n)]
+    return [colormaps["hsv"](i / n) for i in range(n)]
 
 
 def _storable(col: pd.Series) -> pd.Series:

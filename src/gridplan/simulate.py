@@ -71,6 +71,7 @@ import html
 import math
 import numbers
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -92,7 +93,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .staffing import Staffing
 
 __all__ = ["IncidentModel", "SimulationResult", "LifeCircle", "simulate", "coverage", "SOURCES", "PROFILES",
-           "default_types"]
+           "default_types", "DEADLINE_KPI", "kpi_name"]
 
 # the closed loop's parameters (gridplan._caseflow), public here
 from ._caseflow import LEDGER_STEPS, CaseLoop, HandlingChain, Supervisors  # noqa: E402
@@ -761,6 +762,29 @@ def _run_batch(ctx: _Context, seeds: Sequence[np.random.SeedSequence], keep: Seq
     return [_run(ctx, s, k) for s, k in zip(seeds, keep)]
 
 
+DEADLINE_KPI = "compliance_deadline"
+"""Share of the found cases (every level) closed within the limit of their level (1 / 2 / 3 days)."""
+_RENAMED_KPIS = {"compliance_all": DEADLINE_KPI}  # old name (gridplan 0.1.0) -> new name
+
+
+def kpi_name(name: str) -> str:
+    """The current name of a KPI; an old name gives a ``FutureWarning`` and its new name.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     kpi_name("compliance_all"), caught[0].category.__name__
+    ('compliance_deadline', 'FutureWarning')
+    """
+    if name in _RENAMED_KPIS:
+        new = _RENAMED_KPIS[name]
+        warnings.warn(f"the KPI {name!r} is now called {new!r} (it is the share of found cases closed within "
+                      f"the limit of their level); {name!r} will stop working in a later version",
+                      FutureWarning, stacklevel=3)
+        return new
+    return name
+
+
 def _kpis(s: np.ndarray, days: int, names: Mapping[str, str]) -> dict[str, np.ndarray]:
     """KPIs from summed statistics (last axis = :data:`_STAT_NAMES`); NaN where undefined."""
     i = {k: j for j, k in enumerate(_STAT_NAMES)}
@@ -781,7 +805,7 @@ def _kpis(s: np.ndarray, days: int, names: Mapping[str, str]) -> dict[str, np.nd
         names["small"]: ratio("met_l0", "n_l0"),
         names["larger"]: ratio("met_l1", "n_l1"),
         names["hard"]: ratio("met_l2", "n_l2"),
-        "compliance_all": ratio("met", "found"),
+        DEADLINE_KPI: ratio("met", "found"),
         "resolution_h": ratio("res_sum", "resolved") / 60.0,
         "unmet_per_day": s[..., i["unmet"]] / days,
         "undiscovered_per_day": (s[..., i["n"]] - s[..., i["found"]]) / days,
@@ -803,7 +827,9 @@ class SimulationResult:
         e.g. no hard case in a grid, are left out of its mean). Compliance columns:
         ``compliance_7min`` (face to face within the response limit, over dispatched cases),
         ``compliance_1d`` / ``compliance_2d`` / ``compliance_3d`` (small / larger / hard cases
-        closed within their limit), ``compliance_all``.
+        closed within their limit), ``compliance_deadline`` (found cases of every level closed
+        within the limit of their level; formerly ``compliance_all``, which it does not measure:
+        the 7-minute response is not part of it).
     incidents : GeoDataFrame
         Every case of the first run(s) (``keep_incidents``): a ledger (台账) with times as
         timestamps from ``start``; ``respond_met`` says the case was face to face within the
@@ -1018,7 +1044,7 @@ class SimulationResult:
         s = self.summary()["mean"]
         return (f"<SimulationResult: {self.params['runs']} runs x {self._days} days, {s['incidents_per_day']:.0f} "
                 f"cases/day, face to face {s['face_to_face_min']:.1f} min, {self._names['respond']} "
-                f"{s[self._names['respond']]:.1%}, all limits met {s['compliance_all']:.1%}>")
+                f"{s[self._names['respond']]:.1%}, closed by their deadline {s[DEADLINE_KPI]:.1%}>")
 
     def _repr_html_(self) -> str:
         return (f"<div><b>{html.escape(self.__repr__()[1:-1])}</b>"
@@ -1026,24 +1052,30 @@ class SimulationResult:
                 f"<details><summary>per grid</summary>{self.per_grid.to_html(float_format=lambda x: f'{x:,.3f}')}"
                 "</details></div>")
 
-    def plot(self, ax: "Axes | None" = None, *, kind: str = "map", column: str = "compliance_all",
-             title: str | None = None) -> "Axes":
+    def plot(self, ax: "Axes | None" = None, *, kind: str = "map", column: str = DEADLINE_KPI,
+             title: str | None = None, vmin: float | None = None, vmax: float | None = None) -> "Axes":
         """Draw the result.
 
-        ``kind="map"``: the grids coloured by a per-grid KPI (default ``compliance_all``).
+        ``kind="map"``: the grids coloured by a per-grid KPI (default ``compliance_deadline``); shares are
+        drawn on the fixed scale 0-1 unless ``vmin``/``vmax`` say otherwise, so maps of two studies
+        compare (give other KPIs one scale with :func:`gridplan.plot.colour_range`).
         ``kind="runs"``: the distribution over the runs of the compliance KPIs (box plots).
         """
         from . import plot as _plot
 
+        column = kpi_name(column)
         if kind == "map":
             if column not in self.per_grid.columns:
                 raise DataError(f"column must be a KPI of per_grid: {list(self.per_grid.columns)}")
-            ax = _plot.axes(ax)
+            ax = _plot.axes(ax, bounds=self.plan.grids.total_bounds)
             g = self.plan.grids.copy()
             g["kpi"] = self.per_grid[column].reindex(g["code"].astype(str)).to_numpy()
+            share = _bounds(column) is not None
+            if share and vmin is None and vmax is None:
+                vmin, vmax = 0.0, 1.0
             g.plot(ax=ax, column="kpi", cmap="RdYlGn" if "compliance" in column or "share" in column else "viridis_r",
                    legend=True, edgecolor="black", linewidth=0.8, missing_kwds={"color": "lightgrey"},
-                   legend_kwds={"shrink": 0.6, "label": column})
+                   vmin=vmin, vmax=vmax, legend_kwds={"shrink": 0.6, "label": column})
             for _, r in g.iterrows():
                 p = r.geometry.representative_point()
                 if np.isfinite(r["kpi"]):
@@ -1311,9 +1343,14 @@ def _build_context(plan: "GridPlan", posts: Any, staffing: "Staffing", routes: "
     src_p /= src_p.sum(axis=1, keepdims=True)
     sev = t[["p_small", "p_larger", "p_hard"]].to_numpy(float)
     sev = sev / sev.sum(axis=1, keepdims=True)
+    pop_comm = ucomm_idx[punit] if len(punit) else np.zeros(0, np.int64)
+    if len(pw) == 0:  # no residents: one placeholder of weight 0, never drawn, keeps the lookups by pool simple
+        pw, pop_grid, pop_comm, pnode, psnap, pchief, poff, pop_watch = (
+            np.zeros(1), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1),
+            np.full(1, -1, np.int64), np.zeros(1), np.full(1, np.inf))
     ctx = _Context(
         days=days, grid_codes=codes.astype(object), community_codes=comm_codes.astype(object),
-        pop_weight=pw, pop_grid=pop_grid, pop_comm=ucomm_idx[punit] if len(punit) else np.zeros(0, np.int64),
+        pop_weight=pw, pop_grid=pop_grid, pop_comm=pop_comm,
         pop_node=pnode, pop_snap=psnap, pop_chief=pchief, pop_offset=poff,
         st_len=elen_all[st_rows] / 1000.0, st_grid=st_grid, st_comm=st_comm, st_u=eu, st_v=ev,
         st_chief=e_chief[st_rows], st_offset=e_off[st_rows], st_forward=e_fwd[st_rows],

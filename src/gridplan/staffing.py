@@ -1040,7 +1040,7 @@ class Staffing:
             ax.scatter(shapely.get_x(p.geometry.values), shapely.get_y(p.geometry.values), marker="^", s=40,
                        c="black", zorder=5)
         n_un = len(un)
-        legend = [("home → post (colour: grid)", "#1f77b4", "-")] + ([("unassigned (x)", "#9e9e9e", ":")] if n_un else [])
+        legend = [("home → post (colour: grid)", "#1f77b4", "-")] + ([("unassigned", "#9e9e9e", "x")] if n_un else [])
         title = title or (f"Staffing '{self.model.formula}': {len(a)} people in {len(codes)} grids, "
                           f"{self.total_distance_m / 1000:.1f} km home-to-post"
                           + (f", {n_un} unassigned" if n_un else ""))
