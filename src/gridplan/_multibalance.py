@@ -17,10 +17,10 @@ Method
    from cumulative sums: each side must hold its share ``k1 / k`` of *every*
    measure (by the ham-sandwich theorem a line halving two measures exists), and
    among the balanced cuts whose sides are connected the most compact wins; the
-   sides are cut again until every part is one grid.  Without unit centroids the
-   single-measure kernel (:func:`~gridplan._partition.partition_graph`) cuts the
-   graph on a *combined* workload ``sum_j x_j / t_j``; a redraw starts from
-   :func:`~gridplan._partition.resplit_graph` on that workload.
+   sides are cut again until every part is one grid.  Without unit centroids a
+   spectral layout (Laplacian eigenvectors) stands in for them.  A redraw starts
+   from :func:`~gridplan._partition.resplit_graph` on a *combined* workload
+   ``sum_j x_j / t_j`` (the tightest measures weigh most), then from fresh cuts.
 3. **Vector repair.**  Boundary units move to a neighbouring part when the donor
    stays connected and the total violation drops (among such moves the most
    compact one is taken); when no single move helps, *ejection chains* (as in
@@ -28,7 +28,8 @@ Method
    its box to a neighbour, which passes one on, and so on, kept only if the
    total violation drops; a unit *swap* between two neighbouring parts trades
    one measure for another (a part rich in streets and poor in residents gives
-   a street-heavy unit and takes a resident-heavy one).
+   a street-heavy unit and takes a resident-heavy one); a part still outside its
+   box is cut again together with its neighbours (a region re-split).
 4. **Pair re-splits.**  The union of two neighbouring parts is cut again by the
    best straight or graph line (as in step 2, both sides in their boxes), kept if
    the violation drops or the shapes improve; parts outside their boxes first,
@@ -60,7 +61,6 @@ from ._partition import (
     _check_graph,
     _is_contiguous,
     _make_contiguous,
-    partition_graph,
     resplit_graph,
 )
 from .errors import DataError, InfeasibleError
@@ -85,9 +85,20 @@ CUT_CANDIDATES = 60
 CUT_SLACK = 0.25
 PAIR_ANGLES = 24
 GRAPH_ORDERS = 8
+#: Parts re-cut together by a region re-split (a part outside its box and its neighbours).
+REGION_PARTS = 4
+REGION_ROUNDS = 4
+#: Graphs up to this size get a dense eigen-decomposition for their spectral layout.
+SPECTRAL_DENSE = 800
+#: Regions (or whole graphs) up to this many units are first packed exactly, within a budget of sets.
+EXACT_UNITS = 40
+EXACT_BUDGET = 200_000
 FALLBACK_CANDIDATES = 12
 #: Starts by recursive straight cuts; pair re-split sweeps (x 3 k attempts) per phase.
 BISECTION_STARTS = 2
+#: Small graphs (SMALL_UNITS / n starts, at most SMALL_STARTS) get more starts: they are cheap.
+SMALL_STARTS = 8
+SMALL_UNITS = 400
 PAIR_SWEEPS = 2
 #: Workload of units with none of the measures (parks, water): a hair above zero.
 EMPTY_FLOOR = 1e-9
@@ -270,6 +281,7 @@ def _line_split(g: _Geometry, members: np.ndarray, box1: tuple[np.ndarray, np.nd
     bad = (sizes < min_sizes[0]) | (n - sizes < min_sizes[1])
     miss = np.where(bad, np.inf, np.round(miss, 6))
     flat = np.lexsort((-obj.ravel(), miss.ravel()))
+    nbr = _neighbour_lists(rows, cols, n)
     seen: set[bytes] = set()
     fallback: tuple[tuple[float, float], np.ndarray] | None = None
     for f in flat[: CUT_CANDIDATES * 4]:
@@ -282,13 +294,13 @@ def _line_split(g: _Geometry, members: np.ndarray, box1: tuple[np.ndarray, np.nd
         if sig in seen:
             continue
         seen.add(sig)
-        n_pieces, piece = _side_pieces(rows, cols, side, n)
+        n_pieces, piece = _side_pieces(nbr, side)
         if n_pieces == 2:
             return side, float(miss[i, a]), float(obj[i, a])
         if len(seen) > FALLBACK_CANDIDATES or (fallback is not None and fallback[0][0] <= miss[i, a]):
             continue
         # stray pieces of either side go over; then the cut is scored again
-        side = _whole_sides(rows, cols, side, xs, piece)
+        side = _whole_sides(nbr, side, xs, piece)
         if side.sum() < min_sizes[0] or (~side).sum() < min_sizes[1]:
             continue
         m_side = float(_box_miss(xs[side].sum(axis=0), *box1, g.tol) + _box_miss(xs[~side].sum(axis=0), *box2, g.tol))
@@ -336,14 +348,38 @@ def _graph_keys(sub: sp.csr_array, pts: np.ndarray, *, n_pairs: int) -> np.ndarr
     return np.column_stack(cols)
 
 
-def _side_pieces(rows: np.ndarray, cols: np.ndarray, side: np.ndarray, n: int) -> tuple[int, np.ndarray]:
-    """Connected pieces of a two-sided labelling (edges given once, as ``rows``/``cols``)."""
-    same = side[rows] == side[cols]
-    g = sp.csr_array((np.ones(int(same.sum())), (rows[same], cols[same])), shape=(n, n))
-    return connected_components(g, directed=False)
+def _neighbour_lists(rows: np.ndarray, cols: np.ndarray, n: int) -> list[list[int]]:
+    nbr: list[list[int]] = [[] for _ in range(n)]
+    for r, c in zip(rows.tolist(), cols.tolist()):
+        nbr[r].append(c)
+        nbr[c].append(r)
+    return nbr
 
 
-def _whole_sides(rows: np.ndarray, cols: np.ndarray, side: np.ndarray, x: np.ndarray,
+def _side_pieces(nbr: list[list[int]], side: np.ndarray) -> tuple[int, np.ndarray]:
+    """Connected pieces of a two-sided labelling (a breadth-first search per piece; on the
+    small graphs of a cut this is much cheaper than building a sparse matrix)."""
+    flags = side.tolist()
+    n = len(flags)
+    piece = [-1] * n
+    count = 0
+    for start in range(n):
+        if piece[start] >= 0:
+            continue
+        flag = flags[start]
+        piece[start] = count
+        stack = [start]
+        while stack:
+            v = stack.pop()
+            for u in nbr[v]:
+                if piece[u] < 0 and flags[u] == flag:
+                    piece[u] = count
+                    stack.append(u)
+        count += 1
+    return count, np.asarray(piece, dtype=np.int64)
+
+
+def _whole_sides(nbr: list[list[int]], side: np.ndarray, x: np.ndarray,
                  piece: np.ndarray | None = None) -> np.ndarray:
     """Stray pieces of either side (all but its heaviest piece) go to the other side."""
     side = side.copy()
@@ -351,7 +387,7 @@ def _whole_sides(rows: np.ndarray, cols: np.ndarray, side: np.ndarray, x: np.nda
     weight = x.sum(axis=1) + 1e-9
     for _ in range(3):
         if piece is None:
-            n_pieces, piece = _side_pieces(rows, cols, side, n)
+            n_pieces, piece = _side_pieces(nbr, side)
         else:
             n_pieces = int(piece.max()) + 1
         if n_pieces <= 2:
@@ -375,11 +411,14 @@ def _angles(rng: np.random.Generator, n: int = 0) -> np.ndarray:
     return rng.uniform(0, np.pi / n) + np.arange(n) * (np.pi / n)
 
 
-def _bisection_start(g: _Geometry, k: int, rng: np.random.Generator) -> np.ndarray:
+def _bisection_start(g: _Geometry, k: int, rng: np.random.Generator, members: np.ndarray | None = None
+                     ) -> np.ndarray:
     """Recursive straight cuts, each side holding its share of every measure (within
-    :data:`CUT_SLACK` of the tolerance per part), as compact as the cuts allow."""
+    :data:`CUT_SLACK` of the tolerance per part), as compact as the cuts allow.  With
+    ``members``, only those units are cut (labels 0..k-1 of ``members``, in order)."""
+    every = np.arange(g.adj.shape[0]) if members is None else np.asarray(members)
     labels = np.zeros(g.adj.shape[0], np.int64)
-    stack = [(np.arange(g.adj.shape[0]), k, 0)]
+    stack = [(every, k, 0)]
     angles = _angles(rng)
     slack = CUT_SLACK * g.tol
     while stack:
@@ -397,12 +436,97 @@ def _bisection_start(g: _Geometry, k: int, rng: np.random.Generator) -> np.ndarr
             cum = np.cumsum(g.x[members][np.argsort(proj)].sum(axis=1))
             side[np.argsort(proj)[: max(k1, int(np.searchsorted(cum, cum[-1] * k1 / parts)))]] = True
             tri = sp.triu(g.adj[members][:, members], k=1).tocoo()
-            side = _whole_sides(tri.row, tri.col, side, g.x[members])
+            side = _whole_sides(_neighbour_lists(tri.row, tri.col, members.size), side, g.x[members])
         else:
             side = found[0]
         stack.append((members[side], k1, first))
         stack.append((members[~side], k2, first + k1))
-    return labels
+    return labels[every]
+
+
+# ----------------------------------------------------------------------------------------
+# exact packing of small pieces
+# ----------------------------------------------------------------------------------------
+
+
+class _Packer:
+    """Exhaustive search for ``r`` connected parts within their boxes (small pieces only).
+
+    Every connected set holding the piece's lowest unit is grown once (the standard
+    enumeration of connected induced subgraphs: a set grows only by units above its
+    seed, through an extension list, so each set is generated once); a set within the
+    box is tried as a part and the rest, piece by piece, is packed the same way.  The
+    work is bounded by ``budget`` sets, so a failure is "not found", not "impossible".
+    """
+
+    def __init__(self, nbr: list[list[int]], x: np.ndarray, lo: np.ndarray, hi: np.ndarray, budget: int) -> None:
+        self.nbr, self.x, self.lo, self.hi = nbr, x, lo, hi
+        self.budget = budget
+
+    def _components(self, units: set[int]) -> list[set[int]]:
+        out, seen = [], set()
+        for u in sorted(units):
+            if u in seen:
+                continue
+            comp, stack = {u}, [u]
+            seen.add(u)
+            while stack:
+                v = stack.pop()
+                for w in self.nbr[v]:
+                    if w in units and w not in seen:
+                        seen.add(w)
+                        comp.add(w)
+                        stack.append(w)
+            out.append(comp)
+        return out
+
+    def _counts(self, comps: list[set[int]], r: int) -> list[int] | None:
+        """Parts per component: every component's sums must fit a whole number of boxes."""
+        counts = []
+        for comp in comps:
+            total = self.x[sorted(comp)].sum(axis=0)
+            lo_n = np.ceil(np.max(total / self.hi) - 1e-9)
+            hi_n = np.floor(np.min(np.where(self.lo > 0, total / np.maximum(self.lo, 1e-300), np.inf)) + 1e-9)
+            if lo_n > hi_n or hi_n < 1:
+                return None
+            counts.append(int(max(lo_n, 1)))
+        return counts if sum(counts) == r else None
+
+    def pack(self, units: set[int], r: int) -> list[set[int]] | None:
+        total = self.x[sorted(units)].sum(axis=0)
+        if (total > r * self.hi + 1e-9).any() or (total < r * self.lo - 1e-9).any():
+            return None
+        if r == 1:
+            return [units]
+        start = min(units)
+        stack: list[tuple[set[int], set[int], np.ndarray]] = [({start}, {w for w in self.nbr[start] if w in units},
+                                                               self.x[start].copy())]
+        while stack and self.budget > 0:
+            current, extension, sums = stack.pop()
+            self.budget -= 1
+            if (sums >= self.lo - 1e-9).all() and (sums <= self.hi + 1e-9).all():
+                rest = units - current
+                comps = self._components(rest)
+                counts = self._counts(comps, r - 1)
+                if counts is not None:
+                    found = [current]
+                    for comp, c in zip(comps, counts):
+                        sub = self.pack(comp, c)
+                        if sub is None:
+                            break
+                        found += sub
+                    else:
+                        return found
+            if (sums > self.hi + 1e-9).any():
+                continue
+            ext = sorted(extension)
+            for i, w in enumerate(ext):
+                grown = current | {w}
+                more = set(ext[i + 1:]) | {y for y in self.nbr[w] if y in units and y not in grown and y > start
+                                           and not any(y in self.nbr[z] for z in current if z != w)
+                                           and y not in extension}
+                stack.append((grown, more, sums + self.x[w]))
+        return None
 
 
 # ----------------------------------------------------------------------------------------
@@ -694,6 +818,57 @@ class _MultiSearch(_Search):
                 break
         return kept
 
+    # -- region re-splits ---------------------------------------------------------------
+    def region_split(self, p: int, g: _Geometry) -> bool:
+        """Cut part ``p`` and its neighbours again by recursive straight cuts; kept if the
+        total violation drops (the new parts take the old ids by largest overlap)."""
+        from scipy.optimize import linear_sum_assignment
+
+        parts = [p, *sorted(self.part_graph()[p], key=lambda q: (-self.pviol[q], q))[: REGION_PARTS - 1]]
+        members = np.fromiter(sorted(set().union(*(self.mem[q] for q in parts))), np.int64)
+        if len(parts) < 2 or any(self.locked[v] for v in members.tolist()):
+            return False
+        lab = None
+        if members.size <= EXACT_UNITS:
+            lab = self._exact(members, len(parts))
+        if lab is None:
+            lab = _bisection_start(g, len(parts), self.rng, members)
+        sums = np.stack([g.x[members[lab == i]].sum(axis=0) for i in range(len(parts))])
+        new_v = sum(self._part_violation(row.tolist()) for row in sums)
+        if new_v >= sum(self.pviol[q] for q in parts) - VIOLATION_EPS:
+            return False
+        old = np.fromiter((parts.index(self.lab[v]) for v in members.tolist()), np.int64, members.size)
+        overlap = np.zeros((len(parts), len(parts)))
+        np.add.at(overlap, (lab, old), 1.0)
+        r, c = linear_sum_assignment(overlap, maximize=True)
+        to_part = np.empty(len(parts), np.int64)
+        to_part[r] = np.asarray(parts)[c]
+        for v, i in zip(members.tolist(), lab.tolist()):  # units leave first (no part empties midway)
+            if self.lab[v] != to_part[i]:
+                self.move(v, int(to_part[i]))
+        return True
+
+    def _exact(self, members: np.ndarray, r: int) -> np.ndarray | None:
+        """Labels 0..r-1 of ``members`` packed exactly within the boxes, or None."""
+        pos = {v: i for i, v in enumerate(members.tolist())}
+        nbr = [[pos[u] for u in self.nbr[v] if u in pos] for v in members.tolist()]
+        x = np.asarray([self.x[v] for v in members.tolist()])
+        packer = _Packer(nbr, x, np.asarray(self.mlo), np.asarray(self.mhi), EXACT_BUDGET)
+        found = packer.pack(set(range(members.size)), r)
+        if found is None:
+            return None
+        lab = np.empty(members.size, np.int64)
+        for i, part in enumerate(found):
+            lab[sorted(part)] = i
+        return lab
+
+    def region_repair(self, g: _Geometry) -> int:
+        kept = 0
+        for p in self.violated_parts():
+            if self.pviol[p] > 0 and time.perf_counter() <= self.deadline and self.region_split(p, g):
+                kept += 1
+        return kept
+
     # -- compactness under the boxes -----------------------------------------------------
     def multi_refine(self, max_passes: int = REFINE_PASSES, cap: int = 400) -> int:
         """Compactness moves that keep the violation from growing (no part leaves its box)."""
@@ -755,20 +930,41 @@ def _search_for(adj: sp.csr_array, labels: np.ndarray, k: int, scaled: np.ndarra
     return _MultiSearch(base, scaled, tol)
 
 
-def _improve(s: _MultiSearch, geo: _Geometry | None, k: int) -> np.ndarray:
-    """Repair, pair re-splits, repair again, then compactness moves under the boxes."""
+def _improve(s: _MultiSearch, geo: _Geometry, k: int) -> np.ndarray:
+    """Pair re-splits, repair (moves, swaps, chains, region re-splits), pair re-splits for
+    shape, then compactness moves under the boxes."""
     budget = PAIR_SWEEPS * 3 * k
-    if geo is not None:
-        s.pair_polish(geo, budget)
+    s.pair_polish(geo, budget)
     s.repair_all()
+    for _ in range(REGION_ROUNDS):
+        if s.multi_violation() == 0 or not s.region_repair(geo):
+            break
+        s.repair_all()
     if s.multi_violation() == 0:
         s.set_floor()
-    if geo is not None:
-        s.pair_polish(geo, budget)
+    s.pair_polish(geo, budget)
     s.multi_refine()
     if s.multi_violation() > 0:
         s.repair_all()
     return np.asarray(s.lab, dtype=np.int64)
+
+
+def _spectral_xy(adj: sp.csr_array) -> np.ndarray:
+    """Coordinates from the graph alone (the Fiedler vector and the next one of the Laplacian,
+    a spectral layout), for straight cuts when no unit centroids are given."""
+    n = adj.shape[0]
+    if n < 4:
+        return np.column_stack([np.arange(n, dtype=float), np.zeros(n)])
+    a = sp.csr_array((np.ones(adj.nnz), adj.indices, adj.indptr), shape=adj.shape)
+    lap = sp.diags_array(np.asarray(a.sum(axis=1)).ravel()) - a
+    if n <= SPECTRAL_DENSE:
+        _, vec = np.linalg.eigh(lap.toarray())
+    else:
+        from scipy.sparse.linalg import eigsh
+
+        v0 = np.random.default_rng(0).uniform(-1, 1, n)
+        _, vec = eigsh(lap.astype(float), k=3, sigma=-1e-3, which="LM", v0=v0)
+    return np.asarray(vec[:, 1:3], dtype=float)
 
 
 def _centroids(centroids: np.ndarray | None, n: int) -> np.ndarray | None:
@@ -781,26 +977,20 @@ def _centroids(centroids: np.ndarray | None, n: int) -> np.ndarray | None:
 
 
 def _starts(adj: sp.csr_array, k: int, scaled: np.ndarray, tol: np.ndarray, combined: np.ndarray, ar: np.ndarray,
-            pe: np.ndarray, groups: np.ndarray | None, geo: _Geometry | None, old_labels: np.ndarray | None,
+            pe: np.ndarray, groups: np.ndarray | None, geo: _Geometry, old_labels: np.ndarray | None,
             seed: int, time_limit: float | None):  # type: ignore[no-untyped-def]
-    """Starting plans, each with its home labels (redraws) or None: recursive straight cuts
-    (given centroids), else the single-measure kernel on the combined workload; for redraws
-    the kernel's least-disruption redraw on the combined workload."""
+    """Starting plans, each with its home labels (redraws) or None: recursive straight cuts;
+    for redraws first the kernel's least-disruption redraw on the combined workload."""
     kw = dict(areas=ar, perimeters=pe, tolerance=float(tol.min()), strict=False, time_limit=time_limit)
     sub_seed = int(np.random.default_rng([seed & 0xFFFFFFFF, 0]).integers(2**31 - 1))
     if old_labels is not None:
         res = resplit_graph(adj, combined, np.asarray(old_labels), k, seed=sub_seed, **kw)
         yield res.labels, _home(res.matching, np.asarray(old_labels))
-        if geo is None:
-            return
         for attempt in range(BISECTION_STARTS):  # fresh cuts, matched to the old plan (tried when the
             lab = _bisection_start(geo, k, np.random.default_rng([seed & 0xFFFFFFFF, 100 + attempt]))  # first misses)
             yield lab, _home(_matching(lab, np.asarray(old_labels), combined, k), np.asarray(old_labels))
         return
-    if geo is None:
-        yield partition_graph(adj, combined, k, groups=groups, seed=sub_seed, **kw).labels, None
-        return
-    for attempt in range(BISECTION_STARTS):
+    for attempt in range(max(BISECTION_STARTS, min(SMALL_STARTS, SMALL_UNITS // max(adj.shape[0], 1)))):
         yield _bisection_start(geo, k, np.random.default_rng([seed & 0xFFFFFFFF, 100 + attempt])), None
 
 
@@ -879,7 +1069,9 @@ def partition_multi(
     scaled = _scaled(x, k)
     combined = _combined(scaled, tol)
     xy = _centroids(centroids, n)
-    geo = _Geometry(adj, xy, scaled, tol, ar, pe) if xy is not None else None
+    if xy is None:
+        xy = _spectral_xy(adj)
+    geo = _Geometry(adj, xy, scaled, tol, ar, pe)
     best: tuple[tuple[float, float], np.ndarray] | None = None
     for attempt, start in enumerate(_starts(adj, k, scaled, tol, combined, ar, pe, groups, geo, old_labels, seed,
                                             time_limit)):
@@ -895,6 +1087,16 @@ def partition_multi(
         if best is None or key < best[0]:
             best = (key, labels)
     assert best is not None
+    if best[0][0] > 0 and n <= EXACT_UNITS:  # a small graph: exhaustive search before giving up
+        s = _search_for(adj, best[1], k, scaled, tol, combined, ar, pe, groups, np.random.default_rng(seed), deadline,
+                        None)
+        exact = s._exact(np.arange(n), k)
+        if exact is not None:
+            s = _search_for(adj, exact, k, scaled, tol, combined, ar, pe, groups, np.random.default_rng(seed),
+                            deadline, None)
+            s.set_floor()
+            s.multi_refine()
+            best = (_plan_key(s), np.asarray(s.lab, dtype=np.int64))
     labels = _make_contiguous(adj, best[1], _combined(scaled, tol), k)
     spread = measure_spreads(x, labels, k)
     feasible = bool((spread[:, 1] <= 1 + tol + 1e-9).all() and (spread[:, 0] >= 1 - tol - 1e-9).all())

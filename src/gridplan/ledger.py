@@ -72,8 +72,8 @@ HEADERS: dict[str, tuple[str, ...]] = {
 DATUMS = ("EPSG:4326", "GCJ-02", "BD-09")
 #: The stated datum is wrong when fewer than this share of points fall in the district and
 #: another datum places at least DATUM_MARGIN more of them inside.
-DATUM_INSIDE = 0.9
-DATUM_MARGIN = 0.1
+DATUM_INSIDE = 0.98
+DATUM_MARGIN = 0.03
 #: Valid longitude/latitude ranges (degrees).
 LON_RANGE = (-180.0, 180.0)
 LAT_RANGE = (-90.0, 90.0)
