@@ -11,8 +11,8 @@ downloads by default; **pyosmium** reads PBF fast but is a low-level handler API
 already has from osmnx is accepted as it is (``source=`` a networkx
 ``MultiDiGraph``) and converted without importing osmnx.
 
-What is kept: every way segment between OSM nodes (``u``, ``v`` are the OSM node
-ids, ``osm_id`` the way), ``name``, ``highway`` (road class), ``oneway``,
+What is kept: every way segment between OSM nodes (``osm_u``, ``osm_v`` are the
+OSM node ids, ``osm_id`` the way), ``name``, ``highway`` (road class), ``oneway``,
 ``bridge``, ``tunnel`` (booleans), ``layer`` (integer, 0 when absent) and
 ``lanes``.  A two-way street is one line (walked both ways on foot); a dual
 carriageway is mapped in OSM as two one-way ways, so it is two lines: two
@@ -21,6 +21,7 @@ streets to sweep, and its length counts twice in street length and workload.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -108,14 +109,17 @@ def _read_pbf(path: Path, network_type: str, bounding_box: Any) -> gpd.GeoDataFr
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise DataError("reading .osm.pbf needs pyrosm: pip install 'gridplan[osm]'") from exc
     osm = pyrosm.OSM(str(path), bounding_box=bounding_box)
-    nodes_edges = osm.get_network(network_type=NETWORK_TYPES[network_type], nodes=True, extra_attributes=["layer"])
+    with warnings.catch_warnings():  # "Could not find any edges": gridplan says it in its own error
+        warnings.filterwarnings("ignore", message="Could not find any", category=UserWarning)
+        nodes_edges = osm.get_network(network_type=NETWORK_TYPES[network_type], nodes=True,
+                                      extra_attributes=["layer"])
     if nodes_edges is None:
         return gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs="EPSG:4326"))
     _, edges = nodes_edges
     if edges is None or len(edges) == 0:
         return gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs="EPSG:4326"))
-    frame = edges.rename(columns={"id": "osm_id"})
-    keep = ["osm_id", "u", "v", *[c for c in ATTRIBUTES if c in frame.columns]]
+    frame = edges.rename(columns={"id": "osm_id", "u": "osm_u", "v": "osm_v"})
+    keep = ["osm_id", "osm_u", "osm_v", *[c for c in ATTRIBUTES if c in frame.columns]]
     frame = gpd.GeoDataFrame(frame[keep], geometry=frame.geometry.values, crs=edges.crs or "EPSG:4326")
     return frame.reset_index(drop=True)
 
@@ -146,7 +150,7 @@ def _from_graph(graph: Any) -> gpd.GeoDataFrame:
             if key in seen:
                 continue
             seen.add(key)
-        rows.append({"osm_id": _first(data.get("osmid")), "u": u, "v": v,
+        rows.append({"osm_id": _first(data.get("osmid")), "osm_u": u, "osm_v": v,
                      **{c: _first(data.get(c)) for c in ATTRIBUTES if c != "oneway"}, "oneway": oneway,
                      "geometry": geom})
     if not rows:
@@ -181,9 +185,7 @@ def read_osm_streets(source: Any, *, network_type: str = "all", boundary: Any = 
                             "BBBike); for .osm XML use osmnx.graph_from_xml and pass the graph")
         bbox = None
         if boundary is not None:
-            bbox = shapely.box(*gpd.GeoSeries([boundary], crs=crs or "EPSG:4326").to_crs("EPSG:4326").total_bounds) \
-                if isinstance(boundary, shapely.Geometry) else shapely.box(*_boundary_frame(boundary, crs)
-                                                                           .to_crs("EPSG:4326").total_bounds)
+            bbox = shapely.box(*_boundary_frame(boundary, crs).to_crs("EPSG:4326").total_bounds)
         streets = _read_pbf(path, network_type, bbox)
         notes.append(f"streets: {len(streets)} OpenStreetMap way segments read from {path.name} with pyrosm "
                      f"(network_type={network_type!r})")
@@ -196,10 +198,12 @@ def read_osm_streets(source: Any, *, network_type: str = "all", boundary: Any = 
         notes.append(f"streets: {len(streets)} edges of the osmnx graph (two-way streets once)")
     else:
         raise DataError(f"District.from_osm takes a .osm.pbf path or an osmnx graph, got {type(source).__name__}")
+    if len(streets) == 0 and boundary is not None:
+        raise DataError("no OpenStreetMap street lies within the boundary: the extract and the boundary do not "
+                        "overlap (check the boundary's CRS and the extract's area)")
     if len(streets) == 0:
-        raise DataError(f"no {network_type!r} streets in the OpenStreetMap data"
-                        + (" within the boundary" if boundary is not None else "")
-                        + "; check the extract covers the district, or use network_type='all'")
+        raise DataError(f"no {network_type!r} streets in the OpenStreetMap data; check the extract, or use "
+                        "network_type='all'")
     return street_attributes(streets), notes
 
 
@@ -209,13 +213,25 @@ _NO_WALK = {"motorway", "motorway_link", "trunk", "trunk_link"}
 
 
 def _boundary_frame(boundary: Any, crs: Any) -> gpd.GeoDataFrame:
+    """The boundary as a GeoDataFrame with a CRS (a GCJ-02 or BD-09 boundary converted to WGS84)."""
     if isinstance(boundary, gpd.GeoDataFrame):
-        return boundary if crs is None else boundary.set_crs(crs, allow_override=True)
-    if isinstance(boundary, gpd.GeoSeries):
-        return gpd.GeoDataFrame(geometry=boundary if crs is None else boundary.set_crs(crs, allow_override=True))
-    if isinstance(boundary, shapely.Geometry):
-        return gpd.GeoDataFrame(geometry=[boundary], crs=crs or "EPSG:4326")
-    raise DataError(f"boundary must be a GeoDataFrame, GeoSeries or shapely polygon, got {type(boundary).__name__}")
+        frame = boundary
+    elif isinstance(boundary, gpd.GeoSeries):
+        frame = gpd.GeoDataFrame(geometry=boundary)
+    elif isinstance(boundary, shapely.Geometry):
+        frame = gpd.GeoDataFrame(geometry=[boundary], crs="EPSG:4326" if crs is None else None)
+    else:
+        raise DataError(f"boundary must be a GeoDataFrame, GeoSeries or shapely polygon, got {type(boundary).__name__}")
+    if crs is not None:
+        from . import crs as gcrs
+
+        parsed = gcrs.parse_crs(crs)
+        if isinstance(parsed, str):  # GCJ-02 / BD-09: PROJ does not know them
+            return gcrs.to_crs(frame.set_crs("EPSG:4326", allow_override=True), "EPSG:4326", source=parsed)
+        return frame.set_crs(parsed, allow_override=True)
+    if frame.crs is None:
+        raise CRSError("the boundary has no CRS; set one or pass crs= (e.g. 'EPSG:4326', 'GCJ-02')")
+    return frame
 
 
 def district_from_osm(cls: type["District"], source: Any, *, boundary: Any = None, network_type: str = "all",
@@ -229,8 +245,6 @@ def district_from_osm(cls: type["District"], source: Any, *, boundary: Any = Non
         notes.append("boundary: none given; the area the streets enclose (the largest union of street blocks)")
     else:
         bframe = _boundary_frame(boundary, crs)
-        if bframe.crs is None:
-            raise CRSError("the boundary has no CRS; pass crs= (e.g. 'EPSG:4326' or 'GCJ-02')")
         shape = shapely.union_all(bframe.to_crs(streets.crs).geometry.values)
         inside = shapely.intersects(np.asarray(streets.geometry.values), shape)
         if not inside.any():

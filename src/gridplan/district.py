@@ -433,7 +433,7 @@ class District:
         Returns
         -------
         District
-            Streets keep ``osm_id``, ``u``/``v`` (OSM node ids), ``name``, ``highway``,
+            Streets keep ``osm_id``, ``osm_u``/``osm_v`` (OSM node ids), ``name``, ``highway``,
             ``oneway``, ``bridge``, ``tunnel``, ``layer`` and ``lanes`` (see
             ``docs/streets.md``).
         """
