@@ -20,7 +20,14 @@ __all__: list[str] = []
 
 #: The planner's words for unit columns (the grid table's own column name in brackets).
 MEASURE_COLUMNS = {"street_km": "street_m", "street_length": "street_m", "street_m": "street_m",
-                   "area": "area_m2", "area_km2": "area_m2", "area_m2": "area_m2", "population": "population"}
+                   "area": "area_m2", "area_km2": "area_m2", "area_m2": "area_m2", "population": "population",
+                   "patrol_km": "patrol_m", "patrol_m": "patrol_m"}
+
+#: A street network's odd-degree nodes are paired up by a patrol's repeated walking (the Chinese postman
+#: tour repeats a shortest matching of them); half the distance from each odd node to its nearest other
+#: odd node is that node's share of a lower bound on the repetition.  Straight-line distances are taken
+#: times this detour factor (street distance over straight-line distance in a street grid).
+DETOUR = 1.3
 
 
 def check_balance(balance: Any) -> dict[str, float]:
@@ -66,6 +73,31 @@ def measure_matrix(frame: pd.DataFrame, balance: Mapping[str, float]) -> np.ndar
                             "units that workload (build_units(..., workload={...}))")
         cols.append(values)
     return np.column_stack(cols)
+
+
+def patrol_lengths(frame: pd.DataFrame, district: Any) -> np.ndarray:
+    """Street length plus an estimate of the repeated walking a patrol needs, per unit (m).
+
+    A road chief's closed walk covers every street once plus a shortest pairing of the
+    network's odd-degree junctions (the Chinese postman's repetition).  Each odd node adds
+    half the distance to its nearest other odd node (times :data:`DETOUR`), a unit-additive
+    estimate of that pairing, to the unit holding it.  Balancing ``patrol_km`` balances the
+    chiefs' walks where ``street_km`` balances only the streets (dead ends and odd junctions
+    make some grids' walks much longer than their street length)."""
+    from scipy.spatial import cKDTree
+
+    from .units import _point_owner
+
+    nodes = district.network.nodes
+    odd = nodes[nodes["degree"] % 2 == 1]
+    extra = np.zeros(len(frame))
+    if len(odd) >= 2:
+        xy = odd[["x", "y"]].to_numpy()
+        dist, _ = cKDTree(xy).query(xy, k=2)
+        share = 0.5 * DETOUR * dist[:, 1]
+        pidx, uidx = _point_owner(np.asarray(frame.geometry.values), np.asarray(odd.geometry.values))
+        np.add.at(extra, uidx, share[pidx])
+    return frame["street_m"].to_numpy(dtype=float) + extra
 
 
 def combined_weight(x: np.ndarray, tolerances: np.ndarray) -> np.ndarray:

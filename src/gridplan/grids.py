@@ -284,12 +284,15 @@ class GridPlan:
             dtype=object,
         )
 
-    def spreads(self) -> pd.DataFrame:
+    def spreads(self, measures: Iterable[str] | None = None) -> pd.DataFrame:
         """Lightest and heaviest grid over the mean of every measure: the balanced ones (with their
-        tolerance and whether it is met), else population and street length."""
+        tolerance and whether it is met), else population and street length; or the ``measures``
+        named (unit columns such as ``"cases"``, or ``"street_km"``, ``"area"``)."""
         balance = self.params.get("balance") or {
             name: np.nan for name, col in (("population", "population"), ("street_km", "street_m"))
             if col in self.units and float(self.units[col].sum()) > 0}
+        if measures is not None:
+            balance = {name: balance.get(name, np.nan) for name in measures}
         if not balance:
             return pd.DataFrame(columns=["min", "max", "tolerance", "within", "off_by"])
         return _balance.spreads(self.units, self.labels, self.n_grids, balance)
@@ -907,13 +910,18 @@ def _cut_balanced(adj: sparse.csr_matrix, frame: gpd.GeoDataFrame, k: int, balan
     return res.labels
 
 
-def _with_balance(u: Units, balance: Any) -> tuple[Units, dict[str, float] | None]:
-    """The units with their ``weight`` set to the combined measures when ``balance`` is given."""
+def _with_balance(u: Units, balance: Any, district: "District | None" = None) -> tuple[Units, dict[str, float] | None]:
+    """The units with their ``weight`` set to the combined measures when ``balance`` is given
+    (and ``patrol_m`` computed from the district's network when ``patrol_km`` is asked for)."""
     if balance is None:
         return u, None
     bal = _balance.check_balance(balance)
-    x = _balance.measure_matrix(u.frame, bal)
     frame = u.frame.copy()
+    if any(_balance.MEASURE_COLUMNS.get(m) == "patrol_m" for m in bal) and "patrol_m" not in frame:
+        if district is None or len(district.streets) == 0:
+            raise DataError("balance on 'patrol_km' needs the district's streets; partition a District with streets")
+        frame["patrol_m"] = _balance.patrol_lengths(frame, district)
+    x = _balance.measure_matrix(frame, bal)
     frame["weight"] = _balance.combined_weight(x, np.array(list(bal.values())))
     label = _balance.label(bal)
     return Units(frame=frame, adjacency=u.adjacency, kind=u.kind, weight_by=label,
@@ -997,7 +1005,7 @@ def partition(
     if respect not in ("communities", None):
         raise DataError(f"respect={respect!r}: use 'communities' or None")
     tol = _check_tolerance(tolerance)
-    u, bal = _with_balance(_units_for(district, units, weight), balance)
+    u, bal = _with_balance(_units_for(district, units, weight), balance, district)
     n = _check_n(n_grids, len(u))
     groups = None
     has_communities = bool((u.frame["community"] != "").any())
@@ -1099,7 +1107,7 @@ def resplit(
         raise DataError(f"resplit needs a GridPlan or a District with a grids layer, got {type(plan).__name__}")
     u = Units(frame=old.units.drop(columns="grid"), adjacency=old.adjacency, kind=str(old.params.get("units")),
               weight_by=str(old.params.get("weight_by")), params={"weight": old.params.get("weight")})
-    u, bal = _with_balance(u, balance)
+    u, bal = _with_balance(u, balance, old.district)
     n = _check_n(n_grids, len(u))
     lock = None
     if locked:
