@@ -110,3 +110,23 @@ def test_vendor_attributes_in_one_form():
         street_attributes(lines.assign(layer=["1", "upper", "0"]))
     with pytest.raises(DataError, match="oneway"):
         street_attributes(lines.assign(oneway=["yes", "maybe", "no"]))
+
+
+def test_complaint_routing_names_the_street(district):
+    """An incident on an OpenStreetMap street is routed to that street, by id and by name."""
+    from gridplan.grids import partition
+    from gridplan.locate import GridIndex
+
+    plan = partition(district, 3, units="cells", seed=0, strict=False)
+    net = district.network.edges
+    named = net[(net["name"] != "") & (net.length > 50)]
+    picks = named.iloc[:: max(1, len(named) // 20)]
+    pts = picks.geometry.interpolate(0.5, normalized=True)
+    incidents = gpd.GeoDataFrame({"x": pts.x, "y": pts.y}, geometry=pts, crs=district.crs)
+    inside = incidents[shapely.within(np.asarray(incidents.geometry.values), district.shape)]
+    out = GridIndex(plan, streets=district).assign(inside.drop(columns="geometry"), x="x", y="y",
+                                                   crs=district.crs)
+    routed = out[out["grid"].notna()]
+    assert len(routed) >= 5
+    expected = picks.loc[routed.index, "name"]
+    assert (routed["street_name"] == expected).mean() >= 0.9  # the point lies on that street (crossings aside)

@@ -120,15 +120,16 @@ def spreads(units: pd.DataFrame, labels: np.ndarray, k: int, balance: Mapping[st
         total = np.bincount(labels, weights=x[:, j], minlength=k)
         mean = total.mean()
         lo, hi = float(total.min() / mean), float(total.max() / mean)
+        given = bool(np.isfinite(tol))  # a measure reported, not balanced, has no tolerance to meet
         rows.append({"measure": name, "min": lo, "max": hi, "tolerance": tol,
-                     "within": bool(hi <= 1 + tol + 1e-9 and lo >= 1 - tol - 1e-9),
-                     "off_by": max(0.0, hi - 1 - tol, 1 - tol - lo)})
+                     "within": bool(hi <= 1 + tol + 1e-9 and lo >= 1 - tol - 1e-9) if given else None,
+                     "off_by": max(0.0, hi - 1 - tol, 1 - tol - lo) if given else np.nan})
     return pd.DataFrame(rows).set_index("measure")
 
 
 def miss_message(table: pd.DataFrame) -> str:
     """Which measures miss their tolerance, and by how much."""
-    bad = table[~table["within"]]
+    bad = table[table["within"] == False]  # noqa: E712  (None: not balanced, not a miss)
     parts = [f"{m} ranges {r['min']:.3f}-{r['max']:.3f} of the mean, outside ±{r['tolerance']:.1%} by "
              f"{r['off_by']:.1%}" for m, r in bad.iterrows()]
     return "no plan within every tolerance was found: " + "; ".join(parts)

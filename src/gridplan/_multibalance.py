@@ -99,6 +99,8 @@ BISECTION_STARTS = 2
 #: Small graphs (SMALL_UNITS / n starts, at most SMALL_STARTS) get more starts: they are cheap.
 SMALL_STARTS = 8
 SMALL_UNITS = 400
+#: Above this many units a second start is only tried when the first misses a tolerance.
+LARGE_UNITS = 2000
 PAIR_SWEEPS = 2
 #: Workload of units with none of the measures (parks, water): a hair above zero.
 EMPTY_FLOOR = 1e-9
@@ -1076,9 +1078,9 @@ def partition_multi(
     for attempt, start in enumerate(_starts(adj, k, scaled, tol, combined, ar, pe, groups, geo, old_labels, seed,
                                             time_limit)):
         labels0, home = start
-        if attempt and (time.perf_counter() > deadline or (old_labels is not None and best is not None
-                                                           and best[0][0] == 0)):
-            break  # out of time, or a redraw within the tolerances: fresh cuts would move more
+        if attempt and (time.perf_counter() > deadline or (best is not None and best[0][0] == 0
+                                                           and (old_labels is not None or n > LARGE_UNITS))):
+            break  # out of time; a redraw within the tolerances (fresh cuts would move more); a big graph done
         labels0 = _make_contiguous(adj, labels0, combined, k)
         s = _search_for(adj, labels0, k, scaled, tol, combined, ar, pe, groups,
                         np.random.default_rng([seed & 0xFFFFFFFF, attempt, 1]), deadline, home)
