@@ -101,6 +101,8 @@ SMALL_STARTS = 8
 SMALL_UNITS = 400
 #: Above this many units a second start is only tried when the first misses a tolerance.
 LARGE_UNITS = 2000
+#: Starts tried (graphs up to LARGE_UNITS) while no plan meets every tolerance.
+RETRY_STARTS = 6
 PAIR_SWEEPS = 2
 #: Workload of units with none of the measures (parks, water): a hair above zero.
 EMPTY_FLOOR = 1e-9
@@ -992,8 +994,12 @@ def _starts(adj: sp.csr_array, k: int, scaled: np.ndarray, tol: np.ndarray, comb
             lab = _bisection_start(geo, k, np.random.default_rng([seed & 0xFFFFFFFF, 100 + attempt]))  # first misses)
             yield lab, _home(_matching(lab, np.asarray(old_labels), combined, k), np.asarray(old_labels))
         return
-    for attempt in range(max(BISECTION_STARTS, min(SMALL_STARTS, SMALL_UNITS // max(adj.shape[0], 1)))):
-        yield _bisection_start(geo, k, np.random.default_rng([seed & 0xFFFFFFFF, 100 + attempt])), None
+    for attempt in range(max(RETRY_STARTS, _planned_starts(adj.shape[0]))):  # the later ones only while no
+        yield _bisection_start(geo, k, np.random.default_rng([seed & 0xFFFFFFFF, 100 + attempt])), None  # plan fits
+
+
+def _planned_starts(n: int) -> int:
+    return max(BISECTION_STARTS, min(SMALL_STARTS, SMALL_UNITS // max(n, 1)))
 
 
 def _plan_key(s: _MultiSearch) -> tuple[float, float]:
@@ -1078,9 +1084,11 @@ def partition_multi(
     for attempt, start in enumerate(_starts(adj, k, scaled, tol, combined, ar, pe, groups, geo, old_labels, seed,
                                             time_limit)):
         labels0, home = start
-        if attempt and (time.perf_counter() > deadline or (best is not None and best[0][0] == 0
-                                                           and (old_labels is not None or n > LARGE_UNITS))):
-            break  # out of time; a redraw within the tolerances (fresh cuts would move more); a big graph done
+        fits = best is not None and best[0][0] == 0
+        if attempt and (time.perf_counter() > deadline or (fits and (old_labels is not None or n > LARGE_UNITS))
+                        or (attempt >= _planned_starts(n) and (fits or n > LARGE_UNITS))):
+            break  # out of time; a redraw or a big graph within the tolerances; the planned starts done and a
+            # plan fits (more starts are tried, up to RETRY_STARTS, only while none does)
         labels0 = _make_contiguous(adj, labels0, combined, k)
         s = _search_for(adj, labels0, k, scaled, tol, combined, ar, pe, groups,
                         np.random.default_rng([seed & 0xFFFFFFFF, attempt, 1]), deadline, home)
