@@ -289,7 +289,7 @@ def _line_split(g: _Geometry, members: np.ndarray, box1: tuple[np.ndarray, np.nd
     seen: set[bytes] = set()
     fallback: tuple[tuple[float, float], np.ndarray] | None = None
     for f in flat[: CUT_CANDIDATES * 4]:
-        i, a = np.unravel_index(int(f), miss.shape)
+        i, a = (int(t) for t in np.unravel_index(int(f), miss.shape))
         if not np.isfinite(miss[i, a]) or len(seen) >= CUT_CANDIDATES:
             break
         side = np.zeros(n, bool)
@@ -985,10 +985,10 @@ def _starts(adj: sp.csr_array, k: int, scaled: np.ndarray, tol: np.ndarray, comb
             seed: int, time_limit: float | None):  # type: ignore[no-untyped-def]
     """Starting plans, each with its home labels (redraws) or None: recursive straight cuts;
     for redraws first the kernel's least-disruption redraw on the combined workload."""
-    kw = dict(areas=ar, perimeters=pe, tolerance=float(tol.min()), strict=False, time_limit=time_limit)
     sub_seed = int(np.random.default_rng([seed & 0xFFFFFFFF, 0]).integers(2**31 - 1))
     if old_labels is not None:
-        res = resplit_graph(adj, combined, np.asarray(old_labels), k, seed=sub_seed, **kw)
+        res = resplit_graph(adj, combined, np.asarray(old_labels), k, areas=ar, perimeters=pe,
+                            tolerance=float(tol.min()), strict=False, time_limit=time_limit, seed=sub_seed)
         yield res.labels, _home(res.matching, np.asarray(old_labels))
         for attempt in range(BISECTION_STARTS):  # fresh cuts, matched to the old plan (tried when the
             lab = _bisection_start(geo, k, np.random.default_rng([seed & 0xFFFFFFFF, 100 + attempt]))  # first misses)

@@ -666,8 +666,8 @@ def sample_ledger(district: District, n_cases: int = 2000, *, seed: int = 0, crs
 
 def _uniform_in(shape: Any, n: int, rng: Any) -> Any:
     minx, miny, maxx, maxy = shape.bounds
-    out = []
-    while sum(len(o) for o in out) < n:
+    out: list[Any] = []
+    while sum(int(len(o)) for o in out) < n:
         cand = np.column_stack([rng.uniform(minx, maxx, 4 * n), rng.uniform(miny, maxy, 4 * n)])
         out.append(cand[shapely.contains_xy(shape, cand[:, 0], cand[:, 1])])
     return np.vstack(out)[:n]
