@@ -136,3 +136,17 @@ def test_real_lixia_boundary_with_a_gcj02_ledger():
     assert (cases["reason"] == "").sum() == 392
     with pytest.raises(CRSError, match="GCJ-02"):
         read_ledger(raw, crs="BD-09", district=d)
+
+
+def test_posts_where_the_cases_are(district, raw):
+    """A ledger is demand for posts: only usable rows count, and the notes say how many were left out."""
+    from gridplan.grids import partition
+    from gridplan.posts import place_posts
+
+    cases = read_ledger(raw, district=district)
+    plan = partition(district, 4, units="communities", seed=0, tolerance=0.3, strict=False)
+    posts = place_posts(plan, 8, demand=cases, progress=False)
+    assert posts.n_posts == 8
+    assert any("40 ledger rows with a reason" in n for n in posts.notes)
+    usable = int((cases["reason"] == "").sum())
+    assert any(f"{usable} points" in n for n in posts.notes)
