@@ -51,6 +51,9 @@ def test_demo_writes_map_tables_and_layers(tmp_path):
     assert len(routes) == 30 and set(routes["grid"]) == set(plan.grids["code"])
     inside = edges[edges["grid"].notna()]
     assert inside["chief"].notna().all() and (inside["chief"].str.split("-R").str[0] == inside["grid"]).all()
+    # patrol-aware grids (issue 20): street length balanced too, the walks come out balanced across grids
+    walks = pd.read_csv(out / "patrol_balance.csv", index_col="plan")["longest_over_shortest"]
+    assert walks.iloc[1] <= 1.3 < walks.iloc[0]
     grids = pd.read_csv(out / "patrol_grids.csv", index_col="code")
     assert (grids["max_length"] >= grids["lower_bound"] - 1e-6).all()
     codes = set(plan.grids["code"])

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -46,6 +47,8 @@ __all__ = [
     "REAL_BOUNDARIES",
     "SEATS",
     "sample_roster",
+    "sample_ledger",
+    "LEDGER_CATEGORIES",
 ]
 
 SAMPLE_NAME = "示例区 (Sample district, synthetic)"
@@ -539,3 +542,132 @@ def sample_roster(district: Any = None, seed: int = 0, n_people: int | None = No
     })
     out.attrs["crs"] = district.crs.to_string()
     return out
+
+
+LEDGER_CATEGORIES = {
+    "A01": ("exposed garbage", "population"),
+    "A02": ("street vending", "population"),
+    "A03": ("illegal advertising", "population"),
+    "B01": ("illegal parking", "street"),
+    "B02": ("damaged road surface", "street"),
+    "B03": ("missing manhole cover", "street"),
+}
+"""Illustrative case categories of :func:`sample_ledger` (code: (name, driver)); made up for the
+synthetic ledger, not the national standard's codes."""
+
+
+def sample_ledger(district: District, n_cases: int = 2000, *, seed: int = 0, crs: Any = "GCJ-02",
+                  broken: float = 0.02, start: str = "2024-01-01", days: int = 90,
+                  street_share: float = 0.5) -> pd.DataFrame:
+    """A **synthetic** case ledger (案件台账) for a district, as a bureau would export it.
+
+    Not real cases: ``n_cases`` rows drawn so that about ``1 - street_share`` of the cases
+    come from residents (drawn from the district's population points in proportion to their
+    residents) and ``street_share`` from streets (uniformly along the street lines), with
+    illustrative categories (:data:`LEDGER_CATEGORIES`), sources, report and close times over
+    ``days`` days from ``start``.  A share ``broken`` of rows is deliberately broken as real
+    exports are (coordinates missing or ``0, 0``, an unparseable time, closed before reported,
+    a repeated case id), so :func:`gridplan.ledger.read_ledger` has something to report.
+    Headers are Chinese (案件编号, 小类, 案件来源, 上报时间, 结案时间, 经度, 纬度) and the column
+    ``synthetic`` is True on every row; ``attrs["synthetic"]`` says so too.
+
+    Parameters
+    ----------
+    district : District
+    n_cases : int
+    seed : int
+        Same seed, same ledger.
+    crs : str
+        Datum of the written lon/lat: ``"GCJ-02"`` (default), ``"BD-09"`` or ``"EPSG:4326"``.
+    broken : float
+        Share of rows to break (0 for a clean ledger).
+    start, days
+        The period covered.
+    street_share : float
+        Share of cases drawn along streets rather than at residents.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> ledger = sample_ledger(sample_district(seed=0), 200, seed=0)
+    >>> len(ledger), bool(ledger["synthetic"].all())
+    (200, True)
+    """
+    if not isinstance(n_cases, (int, np.integer)) or n_cases < 1:
+        raise DataError(f"n_cases must be a positive whole number, got {n_cases!r}")
+    if not 0 <= broken < 1 or not 0 <= street_share <= 1:
+        raise DataError("broken and street_share are shares between 0 and 1")
+    rng = np.random.default_rng(seed)
+    n_street = int(round(n_cases * street_share)) if len(district.streets) else 0
+    n_people = n_cases - n_street
+    pts = []
+    if n_people:
+        if len(district.population):
+            pop = district.population
+            w = pop["population"].to_numpy(float)
+            pick = rng.choice(len(pop), n_people, p=w / w.sum())
+            xy = shapely.get_coordinates(np.asarray(pop.geometry.values)[pick])
+            xy = xy + rng.normal(0, 25.0, xy.shape)  # a case happens near, not at, the residents' point
+        else:
+            xy = _uniform_in(district.shape, n_people, rng)
+        pts.append(xy)
+    if n_street:
+        lines = np.asarray(district.streets.geometry.values)
+        length = shapely.length(lines)
+        pick = rng.choice(len(lines), n_street, p=length / length.sum())
+        along = shapely.line_interpolate_point(lines[pick], rng.uniform(0, 1, n_street), normalized=True)
+        pts.append(shapely.get_coordinates(along))
+    xy = np.vstack(pts)
+    kind = np.r_[np.zeros(n_people, bool), np.ones(n_street, bool)]
+    order = rng.permutation(n_cases)
+    xy, kind = xy[order], kind[order]
+    lon, lat = gcrs.to_wgs84(xy[:, 0], xy[:, 1], district.crs)
+    lon, lat = gcrs.from_wgs84(lon, lat, crs)
+    codes = np.array(list(LEDGER_CATEGORIES))
+    people_codes = [c for c, (_, d) in LEDGER_CATEGORIES.items() if d == "population"]
+    street_codes = [c for c, (_, d) in LEDGER_CATEGORIES.items() if d == "street"]
+    category = np.where(kind, rng.choice(street_codes, n_cases), rng.choice(people_codes, n_cases))
+    source = rng.choice(["巡查上报 patrol", "12345热线 hotline", "市民上报 app", "视频发现 camera"], n_cases,
+                        p=[0.55, 0.25, 0.12, 0.08])
+    t0 = pd.Timestamp(start)
+    reported = t0 + pd.to_timedelta(rng.uniform(0, days * 86400, n_cases), unit="s")
+    closed = reported + pd.to_timedelta(rng.gamma(2.0, 6.0, n_cases), unit="h")
+    frame = pd.DataFrame({
+        "案件编号": [f"SYN{seed:03d}-{i:06d}" for i in range(n_cases)],
+        "小类": category,
+        "案件来源": source,
+        "上报时间": reported.strftime("%Y-%m-%d %H:%M:%S"),
+        "结案时间": closed.strftime("%Y-%m-%d %H:%M:%S"),
+        "经度": np.round(lon, 6).astype(object),
+        "纬度": np.round(lat, 6).astype(object),
+        "synthetic": True,
+    })
+    n_bad = int(round(broken * n_cases))
+    if n_bad:
+        rows = rng.choice(n_cases, n_bad, replace=False)
+        for j, r in enumerate(rows):
+            kind_of = j % 4
+            if kind_of == 0:
+                frame.loc[r, ["经度", "纬度"]] = ("", "") if j % 8 == 0 else (0, 0)
+            elif kind_of == 1:
+                frame.loc[r, "上报时间"] = "2024-13-45 25:61"
+            elif kind_of == 2:
+                frame.loc[r, "结案时间"] = (pd.Timestamp(frame.loc[r, "上报时间"]) - pd.Timedelta(hours=3)
+                                         ).strftime("%Y-%m-%d %H:%M:%S")
+            else:
+                frame.loc[r, "案件编号"] = frame.loc[(r + 1) % n_cases, "案件编号"]
+    frame.attrs["synthetic"] = True
+    frame.attrs["crs"] = gcrs.crs_label(crs)
+    return frame
+
+
+def _uniform_in(shape: Any, n: int, rng: Any) -> Any:
+    minx, miny, maxx, maxy = shape.bounds
+    out: list[Any] = []
+    while sum(int(len(o)) for o in out) < n:
+        cand = np.column_stack([rng.uniform(minx, maxx, 4 * n), rng.uniform(miny, maxy, 4 * n)])
+        out.append(cand[shapely.contains_xy(shape, cand[:, 0], cand[:, 1])])
+    return np.vstack(out)[:n]

@@ -412,6 +412,36 @@ class District:
         return population
 
     @classmethod
+    def from_osm(cls, source: Any, *, boundary: Any = None, network_type: str = "all", crs: Any = None,
+                 **kwargs: Any) -> "District":
+        """A district whose streets come from OpenStreetMap (the ``[osm]`` extra).
+
+        Parameters
+        ----------
+        source : str, Path or networkx.MultiDiGraph
+            A ``.osm.pbf`` extract (read with pyrosm) or a graph made by osmnx.
+        boundary : GeoDataFrame, GeoSeries or shapely polygon, optional
+            The district outline; streets outside it are left out (and none inside is a
+            :class:`~gridplan.errors.DataError`).  Default: the area the streets enclose.
+        network_type : {"all", "drive", "walk"}
+            Which ways count as streets (pyrosm's ``all``, ``driving``, ``walking`` filters).
+        crs : CRS-like, optional
+            The boundary's CRS when it carries none (e.g. ``"GCJ-02"``).
+        **kwargs
+            Passed to :meth:`from_frames` (``name``, ``code``, ``communities``, ...).
+
+        Returns
+        -------
+        District
+            Streets keep ``osm_id``, ``osm_u``/``osm_v`` (OSM node ids), ``name``, ``highway``,
+            ``oneway``, ``bridge``, ``tunnel``, ``layer`` and ``lanes`` (see
+            ``docs/streets.md``).
+        """
+        from ._osm import district_from_osm
+
+        return district_from_osm(cls, source, boundary=boundary, network_type=network_type, crs=crs, **kwargs)
+
+    @classmethod
     def from_file(
         cls,
         path: str | Path,

@@ -41,6 +41,8 @@ from scipy.sparse.csgraph import connected_components
 
 from . import _io
 from . import crs as gcrs
+from . import _balance
+from ._multibalance import partition_multi
 from ._partition import partition_graph, resplit_graph
 from .errors import DataError, GeometryError, GridplanWarning, InfeasibleError
 from .units import Units, build_units
@@ -225,6 +227,10 @@ class GridPlan:
             },
             geometry=gpd.GeoSeries(geoms, crs=u.crs),
         )
+        for name in self.params.get("balance") or {}:  # balanced measures the table lacks (e.g. cases)
+            col = _balance.MEASURE_COLUMNS.get(name, name)
+            if col not in ("population", "street_m", "area_m2") and col in u:
+                frame.insert(len(frame.columns) - 1, col, total(col))
         frame.index.name = "grid"
         return frame
 
@@ -262,7 +268,8 @@ class GridPlan:
                 "n_units": len(self.units),
                 "balance_max": bmax,
                 "balance_min": bmin,
-                "within_tolerance": bool(tol is not None and bmax <= 1 + tol + 1e-9 and bmin >= 1 - tol - 1e-9),
+                "within_tolerance": bool(tol is not None and bmax <= 1 + tol + 1e-9 and bmin >= 1 - tol - 1e-9)
+                if not self.params.get("balance") else bool(self.spreads()["within"].all()),
                 "pp_mean": float(pp.mean()),
                 "pp_min": float(pp.min()),
                 "cut_edges": int(cut.sum()),
@@ -271,10 +278,31 @@ class GridPlan:
                 "weight_by": self.params.get("weight_by", ""),
                 "tolerance": tol,
                 "seed": self.params.get("seed"),
+                **self._measure_metrics(),
             },
             name="metrics",
             dtype=object,
         )
+
+    def spreads(self, measures: Iterable[str] | None = None) -> pd.DataFrame:
+        """Lightest and heaviest grid over the mean of every measure: the balanced ones (with their
+        tolerance and whether it is met), else population and street length; or the ``measures``
+        named (unit columns such as ``"cases"``, or ``"street_km"``, ``"area"``)."""
+        balance = self.params.get("balance") or {
+            name: np.nan for name, col in (("population", "population"), ("street_km", "street_m"))
+            if col in self.units and float(self.units[col].sum()) > 0}
+        if measures is not None:
+            balance = {name: balance.get(name, np.nan) for name in measures}
+        if not balance:
+            return pd.DataFrame(columns=["min", "max", "tolerance", "within", "off_by"])
+        return _balance.spreads(self.units, self.labels, self.n_grids, balance)
+
+    def _measure_metrics(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, row in self.spreads().iterrows():
+            out[f"{name}_min"] = float(row["min"])
+            out[f"{name}_max"] = float(row["max"])
+        return out
 
     def __repr__(self) -> str:
         m = self.metrics()
@@ -656,6 +684,16 @@ def _finish(units: Units, labels: np.ndarray, params: dict[str, Any], notes: lis
             strict: bool, tolerance: float, codes: Sequence[str] | None = None) -> GridPlan:
     plan = GridPlan(units.frame, labels, units.adjacency, params=params, notes=notes, codes=codes,
                     source_crs=source_crs)
+    if params.get("balance"):
+        table = plan.spreads()
+        if not table["within"].all():
+            msg = _balance.miss_message(table)
+            if strict:
+                raise InfeasibleError(msg + "; raise that measure's tolerance, use smaller units, or strict=False "
+                                      "for the best plan")
+            plan.notes.append(msg)
+            warnings.warn(msg, GridplanWarning, stacklevel=3)
+        return plan
     free = ~plan.grids["code"].isin(params.get("locked") or [])
     w = plan.grids.loc[free, "weight"].to_numpy(dtype=float)
     hi, lo = float(w.max() / w.mean()), float(w.min() / w.mean())
@@ -781,7 +819,8 @@ def _nested_blocks(q: sparse.csr_matrix, pw: np.ndarray, pa: np.ndarray, pp: np.
 
 def _solve(units: Units, n: int, *, tolerance: float, seed: int, groups: np.ndarray | None, locked: np.ndarray | None,
            time_limit: float | None, strict: bool, old_labels: np.ndarray | None = None,
-           nest: np.ndarray | None = None, notes: list[str] | None = None) -> np.ndarray:
+           nest: np.ndarray | None = None, notes: list[str] | None = None,
+           balance: dict[str, float] | None = None) -> np.ndarray:
     """Run the kernel, keeping locked grids exactly as they are (they are cut out of the graph).
 
     With ``nest`` (a group id per unit), grids never cross group lines: the graph is cut at them
@@ -814,6 +853,9 @@ def _solve(units: Units, n: int, *, tolerance: float, seed: int, groups: np.ndar
         a = adj[members][:, members]
         kw: dict[str, Any] = dict(areas=areas[members], perimeters=perims[members], tolerance=tolerance, seed=seed,
                                   time_limit=time_limit, strict=strict)
+        if balance:
+            return _cut_balanced(a, f.iloc[members], k, balance, kw, None if old_labels is None else old_labels[members],
+                                 None if groups is None or nest is not None else groups[members])
         if old_labels is not None:
             _, old_sub = np.unique(old_labels[members], return_inverse=True)
             return resplit_graph(a, w[members], old_sub, k, **kw).labels
@@ -866,6 +908,36 @@ def _solve(units: Units, n: int, *, tolerance: float, seed: int, groups: np.ndar
     return labels
 
 
+def _cut_balanced(adj: sparse.csr_matrix, frame: gpd.GeoDataFrame, k: int, balance: dict[str, float],
+                  kw: dict[str, Any], old_labels: np.ndarray | None, groups: np.ndarray | None) -> np.ndarray:
+    """Labels of a connected piece cut into ``k`` grids balanced on every measure of ``balance``."""
+    cen = shapely.centroid(np.asarray(frame.geometry.values))
+    res = partition_multi(adj, _balance.measure_matrix(frame, balance), np.array(list(balance.values())), k,
+                          names=list(balance), areas=kw["areas"], perimeters=kw["perimeters"], seed=kw["seed"],
+                          groups=groups, centroids=np.column_stack([shapely.get_x(cen), shapely.get_y(cen)]),
+                          old_labels=old_labels, time_limit=kw["time_limit"], strict=False)
+    return res.labels
+
+
+def _with_balance(u: Units, balance: Any, district: "District | None" = None) -> tuple[Units, dict[str, float] | None]:
+    """The units with their ``weight`` set to the combined measures when ``balance`` is given
+    (and ``patrol_m`` computed from the district's network when ``patrol_km`` is asked for)."""
+    if balance is None:
+        return u, None
+    bal = _balance.check_balance(balance)
+    frame = u.frame.copy()
+    if any(_balance.MEASURE_COLUMNS.get(m) == "patrol_m" for m in bal) and "patrol_m" not in frame:
+        if district is None or len(district.streets) == 0:
+            raise DataError("balance on 'patrol_km' needs the district's streets; partition a District with streets")
+        frame["patrol_m"] = _balance.patrol_lengths(frame, district)
+    x = _balance.measure_matrix(frame, bal)
+    frame["weight"] = _balance.combined_weight(x, np.array(list(bal.values())))
+    label = _balance.label(bal)
+    return Units(frame=frame, adjacency=u.adjacency, kind=u.kind, weight_by=label,
+                 params={**u.params, "weight": None, "balance": bal}, notes=[*u.notes, f"weight: {label}"],
+                 islands=u.islands), bal
+
+
 def partition(
     district: "District",
     n_grids: int,
@@ -880,6 +952,7 @@ def partition(
     locked: Sequence[str] | None = None,
     strict: bool = True,
     time_limit: float | None = None,
+    balance: dict[str, float] | None = None,
 ) -> GridPlan:
     """Cut a district into ``n_grids`` balanced, contiguous, compact grids.
 
@@ -920,17 +993,28 @@ def partition(
         return the best plan with a :class:`GridplanWarning` saying by how much it misses.
     time_limit : float, optional
         Seconds for the improvement phase.
+    balance : dict, optional
+        Several workloads at once, each with its own tolerance, e.g.
+        ``{"population": 0.05, "street_km": 0.10, "cases": 0.10}``: every grid within
+        ±5 % of the mean population, ±10 % of the mean street length and ±10 % of the
+        mean number of cases (``cases`` counted per unit by
+        ``build_units(district, workload={"cases": ledger})``, passed as ``units=``).
+        Replaces ``weight=`` and ``tolerance=``; ``strict=False`` returns the best plan
+        and the warning names every measure that misses, by how much.
+        :meth:`GridPlan.spreads` and :meth:`GridPlan.metrics` report every measure.
 
     Returns
     -------
     GridPlan
     """
+    if balance is not None and weight is not None:
+        raise DataError("give either weight= (one workload) or balance= (several, each with its tolerance), not both")
     if method not in METHODS:
         raise DataError(f"method={method!r} is unknown; use one of {list(METHODS)}")
     if respect not in ("communities", None):
         raise DataError(f"respect={respect!r}: use 'communities' or None")
     tol = _check_tolerance(tolerance)
-    u = _units_for(district, units, weight)
+    u, bal = _with_balance(_units_for(district, units, weight), balance, district)
     n = _check_n(n_grids, len(u))
     groups = None
     has_communities = bool((u.frame["community"] != "").any())
@@ -946,12 +1030,14 @@ def partition(
     lock = _locked_labels(u, locked, old)
     notes = list(u.notes)
     labels = _solve(u, n, tolerance=tol, seed=seed, groups=groups, locked=lock, time_limit=time_limit, strict=strict,
-                    nest=nest, notes=notes)
+                    nest=nest, notes=notes, balance=bal)
     params = {"method": method, "n_grids": n, "units": u.kind, "weight": u.params["weight"], "weight_by": u.weight_by,
               "tolerance": tol, "seed": seed, "respect": respect, "nested": bool(nested),
               "locked": list(locked or []), "strict": strict,
               "district": district.name, "district_code": district.code, "source_crs": district.source_crs,
               "synthetic": bool(district.synthetic)}
+    if bal:
+        params["balance"] = bal
     codes = None
     if lock is not None and old is not None:
         codes = _codes_keeping(old, labels, lock, u)
@@ -990,6 +1076,7 @@ def resplit(
     time_limit: float | None = None,
     units: Units | str | None = None,
     weight: Any = None,
+    balance: dict[str, float] | None = None,
 ) -> GridPlan:
     """Redraw an existing plan into ``n_grids`` grids with the least disruption.
 
@@ -1005,6 +1092,10 @@ def resplit(
         As in :func:`partition`; locked grids keep their shape and code.
     units, weight
         Only when ``plan`` is a District: the units and workload to use.
+    balance : dict, optional
+        Several workloads at once, each with its tolerance, as in :func:`partition`
+        (replaces ``tolerance=``); the redraw starts from the least-disruption redraw
+        on the combined workload.
 
     Returns
     -------
@@ -1025,6 +1116,7 @@ def resplit(
         raise DataError(f"resplit needs a GridPlan or a District with a grids layer, got {type(plan).__name__}")
     u = Units(frame=old.units.drop(columns="grid"), adjacency=old.adjacency, kind=str(old.params.get("units")),
               weight_by=str(old.params.get("weight_by")), params={"weight": old.params.get("weight")})
+    u, bal = _with_balance(u, balance, old.district)
     n = _check_n(n_grids, len(u))
     lock = None
     if locked:
@@ -1034,9 +1126,13 @@ def resplit(
             raise DataError(f"locked grids {unknown} are not in the existing plan; its codes are {list(codes)}")
         lock = np.where(np.isin(codes[old.labels], list(locked)), old.labels, -1)
     labels = _solve(u, n, tolerance=tol, seed=seed, groups=None, locked=lock, time_limit=time_limit, strict=strict,
-                    old_labels=old.labels)
+                    old_labels=old.labels, balance=bal)
     params = {**old.params, "method": "resplit", "n_grids": n, "tolerance": tol, "seed": seed,
               "locked": list(locked or []), "strict": strict, "previous_n_grids": old.n_grids}
+    if bal:
+        params.update(balance=bal, weight_by=u.weight_by)
+    else:
+        params.pop("balance", None)
     codes = _codes_keeping(old, labels, lock, u) if lock is not None else None
     new = _finish(u, labels, params, list(old.notes), old.source_crs, strict, tol, codes)
     new.previous = old

@@ -307,7 +307,7 @@ def _cross(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray) -> np
     return ax * by - ay * bx
 
 
-_ASSIGN_COLUMNS = ("grid", "community", "subdistrict", "street", "road_chief", "level", "handler",
+_ASSIGN_COLUMNS = ("grid", "community", "subdistrict", "street", "street_name", "road_chief", "level", "handler",
                    "respond_by", "deadline", "reason")
 _XY_NAMES = (("x", "y"), ("lon", "lat"), ("lng", "lat"), ("longitude", "latitude"), ("经度", "纬度"))
 
@@ -907,6 +907,7 @@ class GridIndex:
         Same type as ``incidents``
             The same rows in the same order with the same index, plus ``grid`` (code),
             ``community``, ``subdistrict``, ``street`` (nearest street within the grid),
+            ``street_name`` (that street's ``name`` where the streets have one, e.g. from OpenStreetMap),
             ``road_chief`` (that street's chief when routes are known, else the street id),
             ``level``, ``handler`` (the grid code, community or subdistrict that handles it),
             ``respond_by``, ``deadline`` and ``reason`` (why a row could not be routed, else
@@ -940,8 +941,8 @@ class GridIndex:
         out["grid"] = pd.array(np.where(located, np.append(self.codes, None)[pos], None), dtype="string")
         comm, sub = self._communities_at(px, py, located)
         out["community"], out["subdistrict"] = comm, sub
-        street, chief = self._streets_at(px, py, pos)
-        out["street"], out["road_chief"] = street, chief
+        street, chief, name = self._streets_at(px, py, pos)
+        out["street"], out["street_name"], out["road_chief"] = street, pd.array(name, dtype="string"), chief
         level, limit, unknown = limits.resolve(sev.to_numpy(dtype=object))
         why = np.where(unknown, np.where(why == "", "unknown severity", why + "; unknown severity"), why)
         out["level"] = pd.array(level, dtype="string")
@@ -1009,12 +1010,14 @@ class GridIndex:
         comm[~located] = sub[~located] = None
         return pd.array(comm, dtype="string"), pd.array(sub, dtype="string")
 
-    def _streets_at(self, x: np.ndarray, y: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _streets_at(self, x: np.ndarray, y: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Nearest street (id), its road chief and its name (None where the streets have no names)."""
         ctx = self._lookup_context()
         street = np.full(len(x), None, dtype=object)
         chief = np.full(len(x), None, dtype=object)
+        name = np.full(len(x), None, dtype=object)
         if ctx["streets"] is None:
-            return street, chief
+            return street, chief, name
         edges, tr, per_grid, trees, chiefs = ctx["streets"]
         mx, my = (x, y) if tr is None else tr.transform(x, y)
         pts = shapely.points(np.asarray(mx), np.asarray(my))
@@ -1031,11 +1034,13 @@ class GridIndex:
         ok = edge >= 0
         ids = edges["street"].to_numpy(dtype=object) if "street" in edges.columns else edges.index.to_numpy(dtype=object)
         street[ok] = ids[edge[ok]]
+        if "name" in edges.columns:  # the street's own name (OpenStreetMap, a vendor layer)
+            name[ok] = edges["name"].to_numpy(dtype=object)[edge[ok]]
         if chiefs is not None:
             chief[ok] = chiefs.reindex(edges.index[edge[ok]]).to_numpy(dtype=object)
         else:
             chief[ok] = street[ok]
-        return street, chief
+        return street, chief, name
 
     def _lookup_context(self) -> dict[str, Any]:
         """Communities and streets for :meth:`assign`, built once on first use."""

@@ -270,6 +270,12 @@ def _demand(plan: "GridPlan", district: "District | None", demand: Any, net: Str
             raise DataError(f"demand={demand!r} is neither 'population' nor a column of plan.units; "
                             f"use one of {cols} or a GeoDataFrame of points with a 'weight' column")
     elif isinstance(demand, gpd.GeoDataFrame):
+        if "reason" in demand.columns and "case_id" in demand.columns:  # a case ledger (gridplan.ledger)
+            usable = (demand["reason"].fillna("") == "").to_numpy()
+            if not usable.all():
+                notes.append(f"demand: {int((~usable).sum())} ledger rows with a reason (bad coordinates, times, "
+                             "categories) left out; see ledger['reason']")
+            demand = demand[usable]
         if "weight" not in demand.columns:
             raise DataError("demand points need a 'weight' column (residents per point); "
                             "use gdf.assign(weight=1) to count every point once")

@@ -504,6 +504,39 @@ def _join_islands(geoms: np.ndarray, adj: sparse.csr_matrix) -> tuple[sparse.csr
     return adj.tocsr(), islands
 
 
+def _workload_columns(geoms: np.ndarray, district: "District", workload: Mapping[str, Any] | None,
+                      notes: list[str]) -> dict[str, np.ndarray]:
+    """Point workloads (case ledgers, ...) summed per unit: ``weight`` (else 1) per point."""
+    if workload is None:
+        return {}
+    if not isinstance(workload, Mapping):
+        raise DataError("workload= takes a dict of point layers, e.g. {'cases': ledger}")
+    out: dict[str, np.ndarray] = {}
+    for name, points in workload.items():
+        if name in _COMPUTED:
+            raise DataError(f"workload name {name!r} is a column gridplan computes; call it e.g. 'cases'")
+        if not isinstance(points, gpd.GeoDataFrame):
+            raise DataError(f"workload[{name!r}] must be a GeoDataFrame of points (read_ledger gives one), "
+                            f"got {type(points).__name__}")
+        if points.crs is None:
+            raise CRSError(f"workload[{name!r}] has no CRS; read it with gridplan.ledger.read_ledger or set_crs")
+        w = (pd.to_numeric(points["weight"], errors="coerce").fillna(0.0).to_numpy(float) if "weight" in points
+             else np.ones(len(points)))
+        usable = ~(points.geometry.isna() | points.geometry.is_empty).to_numpy() & (w > 0)
+        pts = np.asarray(points.to_crs(district.crs).geometry.values)[usable]
+        counts = np.zeros(len(geoms))
+        pidx, uidx = _point_owner(geoms, pts)
+        np.add.at(counts, uidx, w[usable][pidx])
+        out[name] = counts
+        skipped = len(points) - int(usable.sum())
+        notes.append(f"workload {name!r}: {len(pidx)} of {len(points)} points counted in units"
+                     + (f"; {skipped} rows without a usable point or with weight 0 (see their 'reason')"
+                        if skipped else "")
+                     + (f"; {int(usable.sum()) - len(pidx)} outside every unit" if int(usable.sum()) > len(pidx)
+                        else ""))
+    return out
+
+
 # ---------------------------------------------------------------------- entry point
 def build_units(
     district: "District",
@@ -511,6 +544,7 @@ def build_units(
     *,
     weight: Any = None,
     incidents: gpd.GeoDataFrame | None = None,
+    workload: Mapping[str, gpd.GeoDataFrame] | None = None,
     cell_size: float = 250.0,
     cell_shape: str = "square",
     min_area: float = 2_000.0,
@@ -542,6 +576,12 @@ def build_units(
     incidents : GeoDataFrame of points, optional
         Expected or past incidents; counted per unit as ``incidents`` (a
         ``count`` or ``weight`` column is summed if present).
+    workload : dict of GeoDataFrames, optional
+        Point workloads counted per unit into a column of that name, e.g.
+        ``{"cases": ledger}`` with a ledger read by :func:`gridplan.ledger.read_ledger`
+        (its ``weight`` column is summed: 1 per usable case, or category weights from
+        :func:`gridplan.ledger.weigh`; rows with a ``reason`` count 0 and the notes say
+        how many). Balance on it with ``partition(..., balance={"cases": 0.1})``.
     cell_size : float
         Edge length (square) or flat-to-flat width (hex) of cells, metres.
     cell_shape : {"square", "hex"}
@@ -617,6 +657,8 @@ def build_units(
         pidx, uidx = _point_owner(geoms, np.asarray(incidents.to_crs(district.crs).geometry.values))
         np.add.at(counts, uidx, vals[pidx])
         frame["incidents"] = counts
+    for name, col in _workload_columns(geoms, district, workload, notes).items():
+        frame[name] = col
     comm, sub = _community_of(geoms, district.communities)
     frame["community"] = pd.array(comm, dtype="str")
     frame["subdistrict"] = pd.array(sub, dtype="str")

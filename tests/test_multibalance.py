@@ -1,0 +1,193 @@
+"""Grids balanced on several measures at once (``partition(..., balance=...)``, ``_multibalance``)."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.sparse.csgraph import connected_components
+
+import gridplan
+from gridplan._multibalance import measure_spreads, partition_multi
+from gridplan.errors import DataError, GridplanError, GridplanWarning, InfeasibleError
+from gridplan.grids import GridPlan, partition, resplit
+from gridplan.units import build_units
+
+
+def lattice(rows: int, cols: int) -> tuple[sp.csr_array, np.ndarray]:
+    """Rook adjacency of unit squares (shared length 1) and their centres."""
+    a = sp.kron(sp.eye(rows), sp.diags([1, 1], [-1, 1], (cols, cols))) + sp.kron(
+        sp.diags([1, 1], [-1, 1], (rows, rows)), sp.eye(cols))
+    xy = np.array([(c + 0.5, r + 0.5) for r in range(rows) for c in range(cols)], float)
+    return sp.csr_array(a), xy
+
+
+def brute_force_feasible(adj: sp.csr_array, x: np.ndarray, tol: np.ndarray, k: int) -> bool:
+    """Is there any contiguous k-partition within every box? (every labelling, first unit in part 0)"""
+    n = adj.shape[0]
+    coo = adj.tocoo()
+    mean = x.sum(axis=0) / k
+    for rest in itertools.product(range(k), repeat=n - 1):
+        lab = np.array((0, *rest))
+        if len(set(rest) | {0}) != k:
+            continue
+        W = np.stack([np.bincount(lab, weights=x[:, j], minlength=k) for j in range(x.shape[1])], axis=1)
+        if ((W > (1 + tol) * mean + 1e-9) | (W < (1 - tol) * mean - 1e-9)).any():
+            continue
+        same = lab[coo.row] == lab[coo.col]
+        g = sp.csr_array((np.ones(int(same.sum())), (coo.row[same], coo.col[same])), shape=(n, n))
+        if connected_components(g, directed=False)[0] == k:
+            return True
+    return False
+
+
+def run(adj, x, tol, k, xy=None, **kw):
+    n = adj.shape[0]
+    return partition_multi(adj, x, np.asarray(tol, float), k, names=[f"m{j}" for j in range(x.shape[1])],
+                           areas=np.ones(n), perimeters=np.full(n, 4.0), centroids=xy, **kw)
+
+
+def contiguous(adj: sp.csr_array, lab: np.ndarray, k: int) -> bool:
+    coo = adj.tocoo()
+    same = lab[coo.row] == lab[coo.col]
+    n = adj.shape[0]
+    g = sp.csr_array((np.ones(int(same.sum())), (coo.row[same], coo.col[same])), shape=(n, n))
+    return connected_components(g, directed=False)[0] == k and np.bincount(lab, minlength=k).min() > 0
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(0, 6), min_size=18, max_size=18), st.floats(0.1, 0.4), st.booleans())
+def test_finds_a_feasible_plan_whenever_brute_force_does(values, tolerance, with_xy):
+    """3 x 3 lattice, two measures, 3 parts: the oracle enumerates every labelling."""
+    adj, xy = lattice(3, 3)
+    x = np.asarray(values, float).reshape(9, 2) + np.array([1.0, 0.0])  # measure 0 > 0 everywhere
+    x[0, 1] += 1  # measure 1 is not zero everywhere
+    tol = np.array([tolerance, tolerance])
+    res = run(adj, x, tol, 3, xy if with_xy else None, strict=False)
+    assert res.labels.shape == (9,) and set(res.labels.tolist()) == {0, 1, 2}
+    assert contiguous(adj, res.labels, 3) and res.contiguous
+    spread = measure_spreads(x, res.labels, 3)
+    assert np.allclose(spread, res.spread)
+    if brute_force_feasible(adj, x, tol, 3):
+        assert res.feasible, (x.tolist(), tolerance)
+    else:
+        assert not res.feasible
+
+
+def test_two_measures_pulling_apart_on_a_lattice():
+    """Measure 0 lives on the left, measure 1 on the right: every part must take some of both."""
+    adj, xy = lattice(12, 12)
+    col = np.tile(np.arange(12), 12)
+    x = np.column_stack([np.where(col < 6, 3.0, 1.0), np.where(col < 6, 1.0, 3.0)])
+    res = run(adj, x, [0.05, 0.05], 4, xy, seed=0)
+    assert res.feasible and res.contiguous
+    assert (np.abs(res.spread - 1) <= 0.05 + 1e-9).all()
+    same = run(adj, x, [0.05, 0.05], 4, xy, seed=0)
+    assert np.array_equal(res.labels, same.labels)  # same seed, same plan
+
+
+def test_kernel_errors_name_the_measure():
+    adj, xy = lattice(4, 4)
+    x = np.ones((16, 2))
+    with pytest.raises(DataError, match="tolerance of 'm1'"):
+        run(adj, x, [0.1, -0.1], 2, xy)
+    x0 = x.copy()
+    x0[:, 1] = 0
+    with pytest.raises(DataError, match="no unit has any 'm1'"):
+        run(adj, x0, [0.1, 0.1], 2, xy)
+    heavy = x.copy()
+    heavy[5, 1] = 40  # one unit holds more than a part's share of m1
+    with pytest.raises(InfeasibleError, match="m1"):
+        run(adj, heavy, [0.1, 0.1], 2, xy)
+    res = run(adj, heavy, [0.1, 0.1], 2, xy, strict=False)
+    assert not res.feasible and res.worst()[0] == "m1" and res.worst()[1] > 0.5
+
+
+# ---------------------------------------------------------------------- through partition()
+@pytest.fixture(scope="module")
+def district():
+    return gridplan.sample_district(seed=0)
+
+
+@pytest.fixture(scope="module")
+def balanced(district):
+    return partition(district, 8, balance={"population": 0.05, "street_km": 0.10}, seed=0)
+
+
+def test_partition_balances_every_measure(balanced):
+    table = balanced.spreads()
+    assert list(table.index) == ["population", "street_km"] and table["within"].all()
+    g = balanced.grids
+    for col, tol in (("population", 0.05), ("street_km", 0.10)):  # independent of spreads(): the grid table
+        share = g[col] / g[col].mean()
+        assert share.max() <= 1 + tol + 1e-9 and share.min() >= 1 - tol - 1e-9
+    m = balanced.metrics()
+    assert m["contiguous"] and m["within_tolerance"]
+    assert {"population_min", "population_max", "street_km_min", "street_km_max"} <= set(m.index)
+    assert balanced.params["balance"] == {"population": 0.05, "street_km": 0.10}
+    assert balanced.units["grid"].notna().all() and len(balanced.units) == balanced.grids["n_units"].sum()
+
+
+def test_balanced_plan_survives_a_round_trip(balanced, tmp_path):
+    path = balanced.to_file(tmp_path / "plan.gpkg")
+    back = GridPlan.read_file(path)
+    assert back.params["balance"] == balanced.params["balance"]
+    assert back.spreads().round(9).equals(balanced.spreads().round(9))
+
+
+def test_population_plan_reports_street_spread_too(sample_plan_15):
+    m = sample_plan_15.metrics()
+    assert m["street_km_max"] > 1.3  # a population-only plan leaves street length unbalanced
+
+
+def test_cases_from_a_ledger_as_a_third_measure(district):
+    from gridplan.datasets import sample_ledger
+    from gridplan.ledger import read_ledger
+
+    ledger = read_ledger(sample_ledger(district, 1200, seed=3), district=district)
+    units = build_units(district, workload={"cases": ledger})
+    assert units.frame["cases"].sum() == (ledger["reason"] == "").sum()
+    plan = partition(district, 6, units=units, balance={"population": 0.05, "street_km": 0.1, "cases": 0.1}, seed=1)
+    assert plan.spreads()["within"].all() and "cases" in plan.grids.columns
+    assert plan.grids["cases"].sum() == units.frame["cases"].sum()
+
+
+def test_infeasible_balance_names_the_measure_and_the_miss(district):
+    """17 communities cannot make 5 grids within ±2 % on both measures."""
+    bal = {"population": 0.02, "street_km": 0.02}
+    with pytest.raises(InfeasibleError, match=r"population ranges .*outside ±2\.0% by"):
+        partition(district, 5, units="communities", balance=bal, seed=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plan = partition(district, 5, units="communities", balance=bal, seed=0, strict=False)
+    assert any(issubclass(w.category, GridplanWarning) and "population" in str(w.message) for w in caught)
+    table = plan.spreads()
+    assert (~table["within"]).any() and (table["off_by"] > 0).any()
+    assert plan.notes and "population" in plan.notes[-1] and plan.metrics()["contiguous"]
+
+
+@pytest.mark.parametrize("balance, message", [
+    ({"population": -0.05}, "between 0 and 1"),
+    ({"population": 0.05, "cases": 0.1}, "workload="),
+    ({}, "dict of measures"),
+    ({"street_km": 0.1, "street_length": 0.1}, "twice"),
+])
+def test_bad_balance_is_a_typed_error(district, balance, message):
+    with pytest.raises(GridplanError, match=message):
+        partition(district, 5, balance=balance)
+
+
+def test_weight_and_balance_together_is_an_error(district):
+    with pytest.raises(DataError, match="not both"):
+        partition(district, 5, weight="population", balance={"population": 0.05})
+
+
+def test_resplit_takes_balance(district):
+    plan = resplit(district, 14, balance={"population": 0.05, "street_km": 0.10}, seed=0)
+    assert plan.spreads()["within"].all() and plan.metrics()["contiguous"]
+    assert plan.previous is not None and plan.previous.n_grids == 12
