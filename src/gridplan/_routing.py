@@ -186,11 +186,11 @@ def _components(n: int, u: np.ndarray, v: np.ndarray, nodes: np.ndarray) -> list
     return [nodes[lab == c] for c in np.unique(lab)]
 
 
-def _connectors(dist: _Distances, comps: list[np.ndarray]) -> list[tuple[int, int]]:
-    """Node pairs whose shortest paths join the components (an MST over component distances)."""
+def _connectors(dist: _Distances, comps: list[np.ndarray]) -> tuple[list[tuple[int, int]], float]:
+    """Node pairs whose shortest paths join the components (an MST over component distances), and its length."""
     c = len(comps)
     if c <= 1:
-        return []
+        return [], 0.0
     cost = np.full((c, c), np.inf)
     arg = {}
     for i, ci in enumerate(comps):
@@ -204,7 +204,8 @@ def _connectors(dist: _Distances, comps: list[np.ndarray]) -> list[tuple[int, in
     if not np.isfinite(cost[~np.eye(c, dtype=bool)]).all():
         raise RuntimeError("required edges in different components of the network")
     mst = csgraph.minimum_spanning_tree(sparse.csr_matrix(cost + 1e-12)).tocoo()  # inf-free here
-    return [arg[(min(i, j), max(i, j))] for i, j in zip(mst.row, mst.col)]
+    pairs = [arg[(min(i, j), max(i, j))] for i, j in zip(mst.row, mst.col)]
+    return pairs, float(sum(cost[i, j] for i, j in zip(mst.row, mst.col)))
 
 
 def _odd_matching(dist: _Distances, odd: np.ndarray) -> tuple[list[tuple[int, int]], float, bool]:
@@ -310,6 +311,8 @@ class _Augmented:
     cpp_bound: float  # lower bound on the optimal (rural) postman tour
     cpp_exact: bool
     deadhead: float  # added length of the augmentation
+    pieces: int = 1  # components of the required edges and the depot
+    connect: float = 0.0  # length of the shortest connections joining them (an MST over their distances)
 
 
 def _augment(dist: _Distances, u: np.ndarray, v: np.ndarray, w: np.ndarray, req: np.ndarray, depot: int) -> _Augmented:
@@ -317,7 +320,8 @@ def _augment(dist: _Distances, u: np.ndarray, v: np.ndarray, w: np.ndarray, req:
     nodes = np.unique(np.r_[u[req], v[req], depot])
     comps = _components(dist.n, u[req], v[req], nodes)
     added = 0.0
-    for a, b in _connectors(dist, comps):
+    connectors, connect = _connectors(dist, comps)
+    for a, b in connectors:
         for e, x, y in dist.path(a, b):
             edges.append((e, x, y))
             added += w[e]
@@ -330,14 +334,18 @@ def _augment(dist: _Distances, u: np.ndarray, v: np.ndarray, w: np.ndarray, req:
         for e, x, y in dist.path(a, b):
             edges.append((e, x, y))
             added += w[e]
-    # a lower bound on any closed walk covering the required edges: their length plus a minimum
-    # T-join of their odd nodes (the optimal postman tour when they and the depot are connected;
-    # the rural case is NP-hard, so the connectors are left out of the bound)
+    # a lower bound on any closed walk covering the required edges: their length plus the larger
+    # of (a) a minimum T-join of their odd nodes and (b) the MST joining their components and the
+    # depot. (a) is the optimal postman tour when they and the depot are connected. (b): the
+    # walk's deadhead, with every component shrunk to a point, is a closed walk through all of
+    # them, so it is at least a travelling-salesman tour of them, hence at least their minimum
+    # spanning tree (distances between components; passing through a third one never shortens
+    # an MST). The rural case is NP-hard, so neither is exact when there are several components.
     if len(comps) > 1:
         req_deg = np.bincount(u[req], minlength=dist.n) + np.bincount(v[req], minlength=dist.n)
         _, match_bound, _ = _odd_matching(dist, np.flatnonzero(req_deg % 2))
-    bound = float(w[req].sum()) + match_bound
-    return _Augmented(edges, bound, exact and len(comps) == 1, added)
+    bound = float(w[req].sum()) + max(match_bound, connect)
+    return _Augmented(edges, bound, exact and len(comps) == 1, added, len(comps), connect)
 
 
 def _euler_tour(aug: list[tuple[int, int, int]], n: int, depot: int, rng: np.random.Generator) -> list[tuple[int, int, int]]:
@@ -853,6 +861,8 @@ class Solution:
     iterations: int
     stopped_by: str
     seconds: float
+    pieces: int = 1  # parts of the required edges (and the depot) that do not touch
+    connect: float = 0.0  # shortest connections joining them (walked as deadhead at least once)
 
 
 def solve(
@@ -883,7 +893,7 @@ def solve(
     far = float(np.max(np.minimum(d0[u[req]] + w[req] + d0[v[req]], np.inf))) if len(req) else 0.0
     if len(req) == 0:
         empty = [np.zeros(0, np.int64) for _ in range(k)]
-        return Solution([[] for _ in range(k)], np.zeros(k), empty, 0.0, 0.0, True, 0.0, 0.0, 0, 0, "done", 0.0)
+        return Solution([[] for _ in range(k)], np.zeros(k), empty, 0.0, 0.0, True, 0.0, 0.0, 0, 0, "done", 0.0, 0, 0.0)
     aug = _augment(dist, u, v, w, req, depot)
     lb = max(aug.cpp_bound / k, far)
     m = len(req)
@@ -958,4 +968,6 @@ def solve(
         iterations=it,
         stopped_by=stopped,
         seconds=time.perf_counter() - t0,
+        pieces=aug.pieces,
+        connect=aug.connect,
     )

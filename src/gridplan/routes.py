@@ -47,6 +47,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from . import _grid_streets as _grid_streets_mod
 from . import _routing
 from .errors import DataError, GridplanWarning, NetworkError
 from .network import StreetNetwork
@@ -534,40 +535,12 @@ def _hex(colour: Sequence[float]) -> str:
 
 
 # --------------------------------------------------------------------------- per grid
-def _split_at_grids(network: StreetNetwork, plan: "GridPlan") -> tuple[StreetNetwork, np.ndarray]:
-    """The network cut at the grid lines; per edge the grid position owning it (-1 none)."""
-    grids = plan.grids.to_crs(network.crs) if not pyproj.CRS(plan.grids.crs).equals(network.crs) else plan.grids
-    polys = np.asarray(grids.geometry.values)
-    e = network.edges
-    lines = np.asarray(e.geometry.values)
-    gi, ei = shapely.STRtree(lines).query(polys, predicate="intersects")
-    order = np.lexsort((ei, gi))  # grid position first: on a shared grid line the first grid wins
-    gi, ei = gi[order], ei[order]
-    parts = shapely.intersection(lines[ei], polys[gi])
-    rows_geom, rows_grid, rows_edge = [], [], []
-    for g, edge, part in zip(gi, ei, parts):
-        for p in shapely.get_parts(shapely.line_merge(part) if part.geom_type == "MultiLineString" else part):
-            if p.geom_type == "LineString" and p.length > 0:
-                rows_geom.append(p)
-                rows_grid.append(g)
-                rows_edge.append(edge)
-    # whole edges last: any piece outside every grid stays as travel-only street
-    rows_geom.extend(lines.tolist())
-    rows_grid.extend([-1] * len(lines))
-    rows_edge.extend(range(len(lines)))
-    frame = gpd.GeoDataFrame({"grid_pos": rows_grid, "source_edge": rows_edge}, geometry=rows_geom, crs=network.crs)
-    split = StreetNetwork.from_lines(frame, snap_tolerance=1e-3)
-    se = split.edges
-    src = se["source_edge"].to_numpy(np.int64)
-    se["street"] = e["street"].to_numpy(object)[src] if "street" in e.columns else e.index.to_numpy(object)[src]
-    se["source_edge"] = e.index.to_numpy()[src]
-    grid = se.pop("grid_pos").to_numpy(np.int64)
-    out = StreetNetwork(se, split.nodes[["x", "y"]].to_numpy(float), crs=network.crs, noding_report=split.noding_report)
-    return out, grid
-
-
 def _grid_depots(plan: "GridPlan", net: _Net, mask_by_grid: list[np.ndarray], depot: Any, posts: Any,
                  notes: list[str]) -> list[int | None]:
+    """Every grid's depot node: on the part of the network holding most of the grid's streets.
+
+    The node is the grid's street node (on that part) nearest the grid's post, else its centre.
+    """
     codes = plan.grids["code"].astype(str).tolist()
     post_pts: dict[str, shapely.Point] = {}
     if depot == "post":
@@ -588,13 +561,16 @@ def _grid_depots(plan: "GridPlan", net: _Net, mask_by_grid: list[np.ndarray], de
                 notes.append(f"no post for grids {missing[:5]}{'...' if len(missing) > 5 else ''}: their patrols start at the grid centre")
     elif depot not in ("centroid", "post", None):
         raise DataError(f"per-grid depot must be 'post' or 'centroid', got {depot!r}")
+    comp = _components(net)
     out: list[int | None] = []
     for i, code in enumerate(codes):
         mask = mask_by_grid[i]
         if not mask.any():
             out.append(None)
             continue
-        ends = np.unique(np.r_[net.u[mask], net.v[mask]])
+        main = int(pd.Series(net.w[mask]).groupby(comp[net.u[mask]]).sum().idxmax())
+        on_main = mask & (comp[net.u] == main)
+        ends = np.unique(np.r_[net.u[on_main], net.v[on_main]])
         pt = post_pts.get(code)
         if pt is None:
             poly = plan.grids.geometry.iloc[i]
@@ -605,6 +581,23 @@ def _grid_depots(plan: "GridPlan", net: _Net, mask_by_grid: list[np.ndarray], de
         d = np.hypot(net.xy[ends, 0] - pt.x, net.xy[ends, 1] - pt.y)
         out.append(int(ends[np.argmin(d)]))
     return out
+
+
+def _unreachable(net: _Net, mask: np.ndarray, depot: int, code: str, components: str, notes: list[str]) -> np.ndarray:
+    """The grid's edges in another part of the network than its depot (no walk from it reaches them)."""
+    comp = _components(net)
+    lost = mask & (comp[net.u] != comp[depot])
+    if not lost.any():
+        return lost
+    ids = [net.edge_ids[e] for e in np.flatnonzero(lost)]
+    what = (f"grid {code}: {int(lost.sum())} street edges ({net.w[lost].sum() / 1000:.2f} km) cannot be reached from "
+            f"the grid's depot at all (no street joins them to the rest of the network), edges "
+            f"{ids[:10]}{' ...' if len(ids) > 10 else ''}")
+    if components == "raise":
+        raise NetworkError(f"{what}. Connect them (StreetNetwork.from_lines with a larger snap_tolerance, or add the "
+                           "missing links), or leave components at its default to patrol the rest and list these")
+    notes.append(f"{what}: they have no chief")
+    return lost
 
 
 # --------------------------------------------------------------------------- entry point
@@ -619,12 +612,13 @@ def balance_routes(
     posts: Any = None,
     streets: Any = None,
     chiefs: Sequence[str] | None = None,
-    components: str = "raise",
+    components: str | None = None,
     snap: bool = True,
     seed: int = 0,
     time_limit: float | None = None,
     effort: float = 1.0,
     progress: bool = True,
+    client: Any = None,
 ) -> RoutePlan:
     """Balanced road-chief patrols: k closed walks covering every street, the longest as short as possible.
 
@@ -656,10 +650,12 @@ def balance_routes(
         (a plan read from a file).
     chiefs : sequence of str, optional
         Names of the chiefs (one per walk). Default ``R01``...; per grid ``<grid code>-R1``...
-    components : {"raise", "largest"}
-        What to do when the required streets are not all reachable from the depot: raise
-        :class:`~gridplan.errors.NetworkError` listing the parts, or route the depot's part
-        and report what was left out in ``notes``.
+    components : {"raise", "largest"}, optional
+        What to do when the required streets are not all reachable from the depot (they lie
+        in parts of the network no street joins): raise :class:`~gridplan.errors.NetworkError`
+        listing the parts (naming the grid per grid), or route the depot's part and report what
+        was left out in ``notes`` (per grid also in ``per_grid``). Default: ``"raise"`` for one
+        network, ``"largest"`` per grid (real street data always has stray pieces).
     snap : bool
         Snap a depot point to the nearest node (default) or refuse.
     seed : int
@@ -672,6 +668,10 @@ def balance_routes(
         Scales the number of tours split and of improvement rounds (default 1).
     progress : bool
         Show a progress bar over grids (per-grid mode).
+    client : dask.distributed.Client, optional
+        Per-grid mode: route the grids on the client's workers (the ``[distributed]`` extra).
+        Grids are independent problems, so the same seed gives the identical plan serially
+        and on any number of workers (without ``time_limit``).
 
     Returns
     -------
@@ -690,11 +690,15 @@ def balance_routes(
         if n_routes is not None:
             raise DataError("per-grid patrols take chiefs_per_grid=, not n_routes")
         return _per_grid(network, chiefs_per_grid=chiefs_per_grid, depot="post" if depot is None else depot,
-                         posts=posts, streets=streets, weight=weight, chiefs=chiefs, components=components,
-                         seed=seed, time_limit=time_limit, effort=effort, progress=progress)
+                         posts=posts, streets=streets, weight=weight, chiefs=chiefs,
+                         components="largest" if components is None else components,
+                         seed=seed, time_limit=time_limit, effort=effort, progress=progress, client=client)
     if n_routes is None:
         raise DataError("give n_routes, the number of chiefs to share the network")
     k = _check_k(n_routes, "n_routes")
+    components = "raise" if components is None else components
+    if client is not None:
+        raise DataError("client= farms out the grids of a GridPlan; one network is routed here (pass client=None)")
     notes: list[str] = []
     net = _as_net(network, weight, notes)
     _check_weights(net)
@@ -728,21 +732,56 @@ def _sol_params(sol: _routing.Solution) -> dict[str, Any]:
             "stopped_by": sol.stopped_by, "seconds": round(sol.seconds, 3)}
 
 
-def _solve(net: _Net, mask: np.ndarray, depot: int, k: int, dist: _routing._Distances, *, seed: int,
-           time_limit: float | None, effort: float) -> _routing.Solution:
+@dataclass
+class _Task:
+    """One routing problem, self-contained so that it can run on a worker.
+
+    The network is the part around the streets to walk (``edges``/``nodes`` map its edges and
+    nodes back to the whole network; None when it is the whole network).
+    """
+
+    n: int
+    u: np.ndarray
+    v: np.ndarray
+    w: np.ndarray
+    mask: np.ndarray
+    depot: int
+    k: int
+    seed: int
+    time_limit: float | None
+    effort: float
+    edges: np.ndarray | None = None
+    nodes: np.ndarray | None = None
+
+
+def _search_effort(m: int, effort: float) -> tuple[int, int]:
+    """Random postman tours split and ruin-and-recreate rounds for m required edges."""
+    starts = int(np.clip(effort * 20000 // max(m, 1), 8, 400 * min(effort, 1.0)))
+    iterations = int(np.clip(effort * 60000 // max(m, 1), 20, 1000 * effort))
+    return starts, iterations
+
+
+def _check_effort(effort: float, time_limit: float | None) -> None:
     if not (np.isfinite(effort) and effort > 0):
         raise DataError(f"effort must be a positive number, got {effort!r}")
     if time_limit is not None and not (np.isfinite(time_limit) and time_limit > 0):
         raise DataError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
-    m = int(mask.sum())
-    starts = int(np.clip(effort * 20000 // max(m, 1), 8, 400 * min(effort, 1.0)))
-    iterations = int(np.clip(effort * 60000 // max(m, 1), 20, 1000 * effort))
-    return _routing.solve(net.n, net.u, net.v, net.w, mask, depot, k, seed=seed, time_limit=time_limit,
-                          starts=starts, iterations=iterations, dist=dist)
+
+
+def _run_task(task: _Task) -> _routing.Solution:
+    """Solve one task; walks and served edges in the whole network's edge and node ids."""
+    starts, iterations = _search_effort(int(task.mask.sum()), task.effort)
+    sol = _routing.solve(task.n, task.u, task.v, task.w, task.mask, task.depot, task.k, seed=task.seed,
+                         time_limit=task.time_limit, starts=starts, iterations=iterations)
+    if task.edges is not None and task.nodes is not None:
+        eid, nodes = task.edges, task.nodes
+        sol.walks = [[(int(eid[e]), int(nodes[a]), int(nodes[b])) for e, a, b in wk] for wk in sol.walks]
+        sol.served = [eid[s] for s in sol.served]
+    return sol
 
 
 class _Local:
-    """Solve on the part of the network around the required streets (so distances stay small).
+    """Routing tasks on the part of the network around the required streets (so distances stay small).
 
     The part holds every node within ``radius`` of the required streets and the depot along the
     network; the radius doubles until they are connected inside it, so walks between pieces of a
@@ -755,7 +794,8 @@ class _Local:
         cw = np.where(net.w > 0, net.w, 1e-12)
         self.csr = sparse.csr_matrix((np.r_[cw, cw], (np.r_[net.u, net.v], np.r_[net.v, net.u])), shape=(net.n, net.n))
 
-    def solve(self, mask: np.ndarray, depot: int, k: int, **kw: Any) -> _routing.Solution:
+    def task(self, mask: np.ndarray, depot: int, k: int, *, seed: int, time_limit: float | None,
+             effort: float) -> _Task:
         net = self.net
         ends = np.unique(np.r_[net.u[mask], net.v[mask], depot])
         span = float(net.w[mask].sum())
@@ -766,8 +806,7 @@ class _Local:
             keep = inside[net.u] & inside[net.v]
             nodes = np.flatnonzero(inside)
             if len(nodes) == net.n:
-                keep = np.ones(len(net.u), bool)
-                break
+                return _Task(net.n, net.u, net.v, net.w, mask, depot, k, seed, time_limit, effort)
             new = np.full(net.n, -1)
             new[nodes] = np.arange(len(nodes))
             sub = sparse.coo_matrix((np.ones(int(keep.sum())), (new[net.u[keep]], new[net.v[keep]])),
@@ -776,76 +815,123 @@ class _Local:
             if len(np.unique(lab[new[ends]])) == 1:
                 break
             radius *= 2
-        if keep.all():
-            return _solve(net, mask, depot, k, _routing._Distances(net.n, net.u, net.v, net.w), **kw)
         eid = np.flatnonzero(keep)
-        local = _Net(n=len(nodes), u=new[net.u[eid]], v=new[net.v[eid]], w=net.w[eid], edge_ids=net.edge_ids[eid],
-                     node_labels=nodes, xy=None, geoms=None, street=net.street[eid], crs=net.crs, network=None)
-        sol = _solve(local, mask[eid], int(new[depot]), k, _routing._Distances(local.n, local.u, local.v, local.w), **kw)
-        sol.walks = [[(int(eid[e]), int(nodes[a]), int(nodes[b])) for e, a, b in wk] for wk in sol.walks]
-        sol.served = [eid[s] for s in sol.served]
-        return sol
+        return _Task(len(nodes), new[net.u[eid]], new[net.v[eid]], net.w[eid], mask[eid], int(new[depot]), k,
+                     seed, time_limit, effort, edges=eid, nodes=nodes)
+
+    def solve(self, mask: np.ndarray, depot: int, k: int, *, seed: int, time_limit: float | None,
+              effort: float) -> _routing.Solution:
+        _check_effort(effort, time_limit)
+        return _run_task(self.task(mask, depot, k, seed=seed, time_limit=time_limit, effort=effort))
+
+
+def _run_all(tasks: list[_Task], *, client: Any, progress: bool) -> list[_routing.Solution]:
+    """Solve the tasks here or on a dask.distributed client (same results either way), in order."""
+    from tqdm.auto import tqdm
+
+    if client is None:
+        return [_run_task(t) for t in tqdm(tasks, desc="patrols", unit="grid", disable=not progress)]
+    _check_client(client)
+    from distributed import as_completed
+
+    futures = client.map(_run_task, tasks, pure=False)
+    bar = tqdm(total=len(tasks), desc="patrols", unit="grid", disable=not progress)
+    for _ in as_completed(futures):
+        bar.update(1)
+    bar.close()
+    return client.gather(futures)
+
+
+def _check_client(client: Any) -> None:
+    """A dask.distributed client that is open and has workers, else a DataError (never a hang)."""
+    if not hasattr(client, "map") or not hasattr(client, "scheduler_info"):
+        raise DataError(f"client must be a dask.distributed.Client, got {type(client).__name__}")
+    status = getattr(client, "status", "running")
+    if status != "running":
+        raise DataError(f"the dask client is {status}; start a new Client (or pass client=None to route here)")
+    if not client.scheduler_info().get("workers"):
+        raise DataError("the dask client has no workers; start some (e.g. LocalCluster(n_workers=2)) or pass client=None")
+
+
+@dataclass
+class _GridStreets:
+    """A plan's streets per grid: the cut network, every edge's grid, the grid's depot and unreachable edges."""
+
+    net: _Net
+    codes: list[str]
+    masks: list[np.ndarray]
+    depots: list[int | None]
+    lost: list[np.ndarray]
+
+
+def _grid_streets(plan: "GridPlan", network: StreetNetwork, *, weight: str, depot: Any, posts: Any,
+                  components: str, notes: list[str]) -> _GridStreets:
+    split, owner, cand = _grid_streets_mod.split_at_grids(network, plan)
+    net = _from_street_network(split, weight)
+    _check_weights(net)
+    settled = _grid_streets_mod.settle_grid_lines(net.n, net.u, net.v, net.w, owner, cand)
+    shared = owner == _grid_streets_mod.SHARED
+    notes.append(f"streets cut where they cross grid lines: {network.n_edges} edges became {split.n_edges}; "
+                 f"{int(shared.sum())} edges ({net.w[shared].sum() / 1000:.2f} km) run along a grid line and went to the "
+                 "grid they keep connected (the one whose pieces they join most, else the nearest)")
+    codes = plan.grids["code"].astype(str).tolist()
+    net.grid = np.where(settled >= 0, np.asarray(codes, dtype=object)[np.maximum(settled, 0)], None)
+    masks = [settled == i for i in range(len(codes))]
+    depots = _grid_depots(plan, net, masks, depot, posts, notes)
+    lost = []
+    for i, code in enumerate(codes):
+        node = depots[i]
+        gone = (_unreachable(net, masks[i], node, code, components, notes) if node is not None
+                else np.zeros(len(net.u), bool))
+        masks[i] = masks[i] & ~gone
+        lost.append(gone)
+    return _GridStreets(net, codes, masks, depots, lost)
 
 
 def _per_grid(plan: "GridPlan", *, chiefs_per_grid: int, depot: Any, posts: Any, streets: Any, weight: str,
               chiefs: Sequence[str] | None, components: str, seed: int, time_limit: float | None, effort: float,
-              progress: bool) -> RoutePlan:
+              progress: bool, client: Any = None) -> RoutePlan:
     k = _check_k(chiefs_per_grid, "chiefs_per_grid")
+    _check_effort(effort, time_limit)
     source = streets if streets is not None else plan.district
     if source is None:
         raise DataError("the plan does not know its streets (read from a file?): pass streets=district or a StreetNetwork")
     network = source if isinstance(source, StreetNetwork) else getattr(source, "network", None)
     if not isinstance(network, StreetNetwork):
         raise DataError(f"streets must be a District or a StreetNetwork, got {type(source).__name__}")
+    if components not in ("raise", "largest"):
+        raise DataError(f"components must be 'raise' or 'largest', got {components!r}")
     notes: list[str] = []
-    split, grid_of_edge = _split_at_grids(network, plan)
-    notes.append(f"streets cut at the grid lines: {network.n_edges} edges became {split.n_edges}; "
-                 "an edge on a grid line belongs to the first grid (by code) it bounds")
-    net = _from_street_network(split, weight)
-    net.grid = np.where(grid_of_edge >= 0, plan.grids["code"].astype(str).to_numpy(object)[np.maximum(grid_of_edge, 0)], None)
-    _check_weights(net)
-    codes = plan.grids["code"].astype(str).tolist()
-    masks = [grid_of_edge == i for i in range(len(codes))]
-    depots = _grid_depots(plan, net, masks, depot, posts, notes)
+    gs = _grid_streets(plan, network, weight=weight, depot=depot, posts=posts, components=components, notes=notes)
+    net, codes = gs.net, gs.codes
     local = _Local(net)
+    todo = [i for i, node in enumerate(gs.depots) if node is not None]
+    tasks = [local.task(gs.masks[i], int(gs.depots[i]), k, seed=seed, time_limit=time_limit,  # type: ignore[arg-type]
+                        effort=effort) for i in todo]
+    sols: dict[int, _routing.Solution] = dict(zip(todo, _run_all(tasks, client=client, progress=progress)))
     walks, served, names, route_grid, route_depot, rows = [], [], [], [], [], []
     required = np.zeros(len(net.u), bool)
     bound = 0.0
     seconds = 0.0
-    from tqdm.auto import tqdm
-
-    for i in tqdm(range(len(codes)), desc="patrols", unit="grid", disable=not progress):
-        code, mask, node = codes[i], masks[i], depots[i]
-        gnames = [f"{code}-R{j + 1}" for j in range(k)]
-        if node is None:
+    for i, code in enumerate(codes):
+        mask, node, sol = gs.masks[i], gs.depots[i], sols.get(i)
+        if sol is None:
             notes.append(f"grid {code} has no streets: its {k} chiefs have nothing to walk")
-            sol = None
         else:
-            mask = _restrict_component(net, mask, node, components, notes)
-            sol = local.solve(mask, node, k, seed=seed, time_limit=time_limit, effort=effort)
             required |= mask
             bound = max(bound, sol.lower_bound)
             seconds += sol.seconds
-        pieces = _routing._components(net.n, net.u[mask], net.v[mask], np.unique(np.r_[net.u[mask], net.v[mask]])) \
-            if mask.any() else []
-        if len(pieces) > 1:
-            notes.append(f"grid {code}: its streets form {len(pieces)} pieces that do not touch; "
-                         "the chiefs walk between them through neighbouring streets (deadhead)")
+            if sol.pieces > 1:
+                notes.append(f"grid {code}: its streets form {sol.pieces - (0 if _depot_on(net, mask, node) else 1)} "
+                             f"pieces that do not touch; they are joined through {sol.connect / 1000:.2f} km of the "
+                             "shortest streets outside them, walked as deadhead")
         gw = sol.walks if sol else [[] for _ in range(k)]
-        gs = sol.served if sol else [np.zeros(0, np.int64) for _ in range(k)]
         walks += gw
-        served += gs
-        names += gnames
+        served += sol.served if sol else [np.zeros(0, np.int64) for _ in range(k)]
+        names += [f"{code}-R{j + 1}" for j in range(k)]
         route_grid += [code] * k
         route_depot += [node if node is not None else 0] * k
-        L = sol.lengths if sol else np.zeros(k)
-        tot = float(L.sum())
-        rows.append({"code": code, "chiefs": k, "streets_km": float(net.w[mask].sum()) / 1000,
-                     "max_length": float(L.max()), "lower_bound": sol.lower_bound if sol else 0.0,
-                     "gap": float(L.max() / sol.lower_bound - 1) if sol and sol.lower_bound > 0 else 0.0,
-                     "pieces": len(pieces), "deadhead_share": (tot - float(net.w[mask].sum())) / tot if tot > 0 else 0.0,
-                     "depot": net.node_labels[node] if node is not None else None,
-                     "stopped_by": sol.stopped_by if sol else None})
+        rows.append(_grid_row(net, code, k, mask, gs.lost[i], node, sol))
     if chiefs is not None:
         names = list(chiefs)
         if len(names) != len(walks) or len(set(names)) != len(names):
@@ -853,7 +939,41 @@ def _per_grid(plan: "GridPlan", *, chiefs_per_grid: int, depot: Any, posts: Any,
     per_grid = pd.DataFrame(rows).set_index("code")
     params = {"mode": "per_grid", "chiefs_per_grid": k, "depot": depot, "weight": weight, "seed": seed,
               "time_limit": time_limit, "effort": effort, "components": components, "seconds": round(seconds, 3),
-              "grids": len(codes)}
+              "grids": len(codes), "workers": _workers(client), **_plan_identity(plan, net)}
     return RoutePlan(net=net, walks=walks, chiefs=names, grids=route_grid, depots=route_depot, served=served,
                      required=required, lower_bound=bound, per_grid=per_grid, params=params, notes=notes)
 
+
+def _depot_on(net: _Net, mask: np.ndarray, node: int | None) -> bool:
+    return node is not None and bool(np.any((net.u[mask] == node) | (net.v[mask] == node)))
+
+
+def _grid_row(net: _Net, code: str, k: int, mask: np.ndarray, lost: np.ndarray, node: int | None,
+              sol: _routing.Solution | None) -> dict[str, Any]:
+    L = sol.lengths if sol is not None else np.zeros(k)
+    tot = float(L.sum())
+    req = float(net.w[mask].sum())
+    lb = sol.lower_bound if sol is not None else 0.0
+    return {"code": code, "chiefs": k, "streets_km": req / 1000,
+            "max_length": float(L.max()), "lower_bound": lb,
+            "gap": float(L.max() / lb - 1) if lb > 0 else 0.0,
+            "pieces": (sol.pieces - (0 if _depot_on(net, mask, node) else 1)) if sol is not None else 0,
+            "connect_km": (sol.connect / 1000) if sol is not None else 0.0,
+            "deadhead_share": (tot - req) / tot if tot > 0 else 0.0,
+            "unreachable_km": float(net.w[lost].sum()) / 1000, "unreachable_edges": int(lost.sum()),
+            "depot": net.node_labels[node] if node is not None else None,
+            "stopped_by": sol.stopped_by if sol is not None else None}
+
+
+def _workers(client: Any) -> int:
+    if client is None:
+        return 1
+    return max(1, len(client.scheduler_info().get("workers", {})))
+
+
+def _plan_identity(plan: "GridPlan", net: _Net) -> dict[str, Any]:
+    """What a saved RoutePlan must match to be used with a plan again (see RoutePlan.read_file)."""
+    district = plan.district
+    return {"plan_grids": "|".join(plan.grids["code"].astype(str)),
+            "plan_district": str(getattr(district, "code", "") or "") if district is not None else "",
+            "network_edges": len(net.u)}
