@@ -32,6 +32,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import numbers
 import warnings
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from . import _grid_streets as _grid_streets_mod
-from . import _routing
+from . import _io, _routing
 from .errors import DataError, GridplanWarning, NetworkError
 from .network import StreetNetwork
 
@@ -504,21 +505,112 @@ class RoutePlan:
         return e.explore(**kwargs)
 
     def to_file(self, path: str | Path) -> Path:
-        """Write the ``routes`` and ``edges`` layers to a GeoPackage (metric CRS)."""
+        """Save the plan to a GeoPackage: lossless, read it back with :meth:`read_file`.
+
+        Layers ``routes`` and ``edges`` (readable by any GIS), the network's ``nodes``, the
+        walks step by step, ``per_grid`` and the parameters and notes. Node labels and edge ids
+        that are not whole numbers (networkx graphs with tuple labels) are stored as text.
+        """
         if not isinstance(self.routes, gpd.GeoDataFrame):
             raise DataError("the network has no geometry; write plan.routes / plan.edges as tables instead")
-        path = Path(path)
+        net = self._net
+        text = not all(isinstance(x, numbers.Integral) for x in net.node_labels) or \
+            not all(isinstance(x, numbers.Integral) for x in net.edge_ids)
+        label = (lambda x: str(x)) if text else (lambda x: int(x))
         routes = self.routes.copy()
-        routes["grid"] = routes["grid"].astype("string")
-        routes["depot"] = _storable(routes["depot"])
-        routes.to_file(path, layer="routes", driver="GPKG")
-        edges = self.edges.reset_index()
-        for col in ("edge", "street", "u", "v", "source_edge"):
-            if col in edges:
-                edges[col] = _storable(edges[col])
-        edges.to_file(path, layer="edges", driver="GPKG")
-        return path
+        routes["depot"] = [label(x) for x in routes["depot"]]
+        edges = self.edges.copy()
+        edges.index = pd.Index([label(x) for x in edges.index], name="edge")
+        for col in ("u", "v"):
+            edges[col] = [label(x) for x in edges[col]]
+        if "street" in edges:
+            edges["street"] = _storable_ids(edges["street"])
+        steps = [(i, j, label(e), label(n)) for i, (wk, nodes) in enumerate(zip(self.walk_edges, self.walks))
+                 for j, (e, n) in enumerate(zip(wk, nodes[1:]))]
+        walks = pd.DataFrame(steps, columns=["route", "step", "edge", "node"])
+        crs = net.crs
+        nodes = gpd.GeoDataFrame({"node": [label(x) for x in net.node_labels]}, crs=crs,
+                                 geometry=shapely.points(net.xy) if net.xy is not None else [None] * net.n)
+        frames = {"routes": routes, "edges": edges, "nodes": nodes, "walks": _io.table_layer(walks, crs)}
+        if self.per_grid is not None:
+            frames["per_grid"] = _io.table_layer(self.per_grid.assign(depot=[None if x is None else label(x) for x in
+                                                                             self.per_grid["depot"]]), crs)
+        if self.network is not None:
+            ne = pd.DataFrame(self.network.edges.drop(columns="geometry"))
+            for col in ("street", "source_edge"):
+                if col in ne:
+                    ne[col] = _storable_ids(ne[col])
+            frames["network_edges"] = _io.table_layer(ne, crs)
+        objects = {name: [c for c in cols if c in obj.columns and obj[c].dtype == object]
+                   for name, obj, cols in (("edges", self.edges, ["street", "grid"]),
+                                           ("per_grid", self.per_grid, ["depot", "stopped_by"]),
+                                           ("network_edges", self.network.edges if self.network is not None else None,
+                                            ["street", "source_edge"]))
+                   if obj is not None}
+        params = {"params": self.params, "notes": self.notes, "lower_bound": self.lower_bound, "objects": objects,
+                  "chiefs": [str(c) for c in self.lengths.index], "labels_as_text": text,
+                  "crs": crs.to_wkt() if crs is not None else None}
+        return _io.write_frames(path, "RoutePlan", frames, json.loads(json.dumps(params, default=_jsonable)))
 
+    @classmethod
+    def read_file(cls, path: str | Path, *, streets: Any = None) -> "RoutePlan":
+        """Read a plan saved by :meth:`to_file` (the same class, equal tables and walks).
+
+        Parameters
+        ----------
+        path : str or Path
+        streets : District or StreetNetwork, optional
+            The streets the plan is meant for: checked against the streets the plan was made
+            from (per grid: the network cut at the grid lines), so that a file made for another
+            district is refused.
+
+        Raises
+        ------
+        DataError
+            Not a RoutePlan file, or made for other streets than ``streets``.
+        """
+        frames, stored = _io.read_frames(path, "RoutePlan")
+        for name, cols in stored.get("objects", {}).items():  # columns of mixed Python objects in memory
+            for col in cols:
+                frame = frames[name]
+                frame[col] = pd.Series([None if pd.isna(x) else x for x in frame[col]], index=frame.index, dtype=object)
+        crs = pyproj.CRS(stored["crs"]) if stored.get("crs") else None
+        edges, nodes = frames["edges"], frames["nodes"]
+        node_labels = _object_array(nodes["node"].tolist())
+        pos = {x: i for i, x in enumerate(node_labels)}
+        has_xy = bool(len(nodes)) and not nodes.geometry.isna().any()
+        xy = shapely.get_coordinates(nodes.geometry.values) if has_xy else None
+        network = None
+        if "network_edges" in frames:
+            ne = _io.plain_table(frames["network_edges"])
+            ne = gpd.GeoDataFrame(ne, geometry=edges.geometry.reindex(ne.index).values, crs=crs)
+            network = StreetNetwork(ne, xy, crs=crs)
+        net = _Net(n=len(node_labels), u=np.array([pos[x] for x in edges["u"]], dtype=np.int64),
+                   v=np.array([pos[x] for x in edges["v"]], dtype=np.int64), w=edges["length"].to_numpy(float),
+                   edge_ids=edges.index, node_labels=node_labels, xy=xy, geoms=np.asarray(edges.geometry.values),
+                   street=edges["street"].to_numpy(object) if "street" in edges else edges.index.to_numpy(object),
+                   crs=crs, network=network,
+                   grid=edges["grid"].to_numpy(object) if "grid" in edges else None)
+        if streets is not None:
+            _check_same_streets(net, streets, path)
+        plan = cls.__new__(cls)
+        plan._net, plan.network = net, network
+        plan.params, plan.notes = dict(stored["params"]), list(stored["notes"])
+        plan.per_grid = _io.plain_table(frames["per_grid"]) if "per_grid" in frames else None
+        plan.lower_bound = float(stored["lower_bound"])
+        chiefs = stored["chiefs"]
+        routes = frames["routes"]
+        walks = _io.plain_table(frames["walks"])
+        by_route = {int(r): g for r, g in walks.groupby("route", sort=True)}
+        plan.walk_edges = [by_route[i]["edge"].tolist() if i in by_route else [] for i in range(len(chiefs))]
+        plan.walks = [[routes["depot"].iloc[i]] + (by_route[i]["node"].tolist() if i in by_route else [])
+                      for i in range(len(chiefs))]
+        plan.lengths = pd.Series(routes["length"].to_numpy(float), index=pd.Index(chiefs, name="chief"), name="length")
+        plan.routes = routes
+        edges = edges.copy()
+        edges["u"], edges["v"] = net.node_labels[net.u], net.node_labels[net.v]
+        plan.edges = edges
+        return plan
 
 def _storable(col: pd.Series) -> pd.Series:
     """Whole numbers stay numbers in a GeoPackage; node labels like (x, y) tuples become text."""
@@ -528,6 +620,54 @@ def _storable(col: pd.Series) -> pd.Series:
         return pd.to_numeric(col, errors="raise").astype(np.int64)
     except (TypeError, ValueError):
         return col.astype(str)
+
+
+def _storable_ids(col: pd.Series) -> pd.Series | np.ndarray | list[Any]:
+    """Ids of mixed Python objects as a GeoPackage can hold them: whole numbers as numbers, else text."""
+    if col.dtype != object:
+        return col
+    vals = col.tolist()
+    if all(isinstance(x, numbers.Integral) for x in vals):
+        return np.array(vals, dtype=np.int64)
+    if all(isinstance(x, str) for x in vals):
+        return col
+    return [None if x is None else str(x) for x in vals]
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, (np.ndarray, tuple)):
+        return list(obj)
+    return str(obj)
+
+
+def _check_same_streets(net: _Net, streets: Any, path: Any) -> None:
+    """Refuse a saved plan whose streets are not ``streets`` (per grid: not cut from them)."""
+    network = streets if isinstance(streets, StreetNetwork) else getattr(streets, "network", None)
+    if not isinstance(network, StreetNetwork):
+        raise DataError(f"streets must be a District or a StreetNetwork, got {type(streets).__name__}")
+    theirs = network.edges
+    mine = net.network.edges if net.network is not None else None
+    if mine is not None and "source_edge" in mine.columns:
+        got = pd.Series(net.w, index=mine["source_edge"].to_numpy()).groupby(level=0).sum()
+    elif mine is not None:
+        got = pd.Series(net.w, index=mine.index)
+    else:
+        got = pd.Series(net.w, index=net.edge_ids)
+    want = theirs["length"].reindex(got.index)
+    same_crs = net.crs is None or pyproj.CRS(theirs.crs).equals(net.crs)
+    if not same_crs or want.isna().any() or not np.allclose(got.to_numpy(), want.to_numpy(), rtol=0, atol=0.05):
+        bad = int(want.isna().sum()) if not want.isna().all() else len(got)
+        raise DataError(
+            f"{str(path)!r} holds patrols made for other streets than the ones given (another district or plan): "
+            f"{bad if want.isna().any() else int((~np.isclose(got, want, atol=0.05)).sum())} of its {len(got)} street "
+            "edges do not match in id and length"
+            + ("" if same_crs else f", and its CRS is {net.crs.name} not {pyproj.CRS(theirs.crs).name}")
+            + "; pass the District the patrols were computed for, or compute them again with balance_routes"
+        )
 
 
 def _hex(colour: Sequence[float]) -> str:
