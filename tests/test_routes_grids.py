@@ -231,3 +231,20 @@ def test_route_plan_of_another_plan_or_district_is_refused(block_plan, block_rou
             GridIndex(other_plan, routes=routes)
     with pytest.raises(DataError, match="chief"):
         GridIndex(block_plan, routes=block_routes.edges.drop(columns="chief"))
+
+
+# --------------------------------------------------------------------------- issue 23: grids on dask
+def test_per_grid_patrols_on_dask_are_identical_to_serial(block_plan, block_routes):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        rp = balance_routes(block_plan, chiefs_per_grid=2, seed=0, effort=0.1, progress=False, client=client)
+    assert rp.params["workers"] == 2
+    pd.testing.assert_frame_equal(rp.edges, block_routes.edges)  # edge by edge: same chief, same route
+    pd.testing.assert_frame_equal(rp.routes, block_routes.routes)
+    pd.testing.assert_frame_equal(rp.per_grid, block_routes.per_grid)
+    assert rp.walks == block_routes.walks and rp.walk_edges == block_routes.walk_edges
+    with pytest.raises(DataError, match="client"):
+        balance_routes(block_plan, chiefs_per_grid=2, progress=False, client=client)  # closed now
+    with pytest.raises(DataError, match="dask.distributed.Client"):
+        balance_routes(block_plan, chiefs_per_grid=2, progress=False, client=object())

@@ -51,7 +51,10 @@ from scipy.sparse import csgraph
 
 _FULL_MATRIX = 2500  # nodes: up to this, one all-pairs Dijkstra (<= 50 MB)
 _ROW_CACHE_BYTES = 96 * 2**20  # else: at most this much in cached single-source rows
-_EXACT_MATCHING = 150  # odd nodes: up to this, an exact minimum-weight perfect matching
+_EXACT_MATCHING = 400  # odd nodes: up to this, an exact minimum-weight perfect matching
+_MATCH_UNIT = 1e-3  # the exact matching's distance unit (a millimetre for street networks in metres)
+_TIE_RANGE = 1 << 20  # tie-breaks per unit (see _exact_matching)
+_TIE_SEED = 20_240_617
 _ASSIGNMENT_BOUND = 3000  # odd nodes: up to this, the assignment relaxation (an odd-by-odd table, <= 72 MB)
 _LOCAL_RADIUS = 3.0  # near-pair distance table: pairs within this many median required edge lengths
 _GRANULAR = 300  # required edges: beyond this, relocation only tries near positions
@@ -214,13 +217,11 @@ def _odd_matching(dist: _Distances, odd: np.ndarray) -> tuple[list[tuple[int, in
         return [], 0.0, True
     if len(odd) <= _EXACT_MATCHING:
         d = np.array([dist.row(int(s))[odd] for s in odd])
-        g = nx.Graph()
-        iu, ju = np.triu_indices(len(odd), 1)
-        g.add_weighted_edges_from(zip(iu.tolist(), ju.tolist(), d[iu, ju].tolist()))
-        m = nx.min_weight_matching(g)
-        pairs = [(int(odd[i]), int(odd[j])) for i, j in sorted((min(p), max(p)) for p in m)]
+        m = _exact_matching(d)
+        pairs = [(int(odd[i]), int(odd[j])) for i, j in m]
         total = float(sum(d[i, j] for i, j in m))
-        return pairs, total, True
+        # optimal for the distances rounded to _MATCH_UNIT: within half a unit per pair of the optimum
+        return pairs, max(0.0, total - len(m) * _MATCH_UNIT), True
     # large: chunked Dijkstra rows between odd nodes. With the whole odd-by-odd table (up to
     # _ASSIGNMENT_BOUND odd nodes) the assignment relaxation (every odd node picks a partner, a
     # permutation without fixed points; a perfect matching is one, counted twice) gives both a
@@ -267,6 +268,37 @@ def _odd_matching(dist: _Distances, odd: np.ndarray) -> tuple[list[tuple[int, in
             if sum(D[i, j] for i, j in cyc_pairs) < sum(D[i, j] for i, j in greedy):
                 pairs = cyc_pairs
     return [(int(odd[i]), int(odd[j])) for i, j in pairs], bound, False
+
+
+def _exact_matching(d: np.ndarray) -> list[tuple[int, int]]:
+    """A minimum-weight perfect matching of the complete graph with distances ``d`` (even order).
+
+    Blossom algorithm on integer weights: the distances in units of ``_MATCH_UNIT`` times
+    ``_TIE_RANGE`` plus a fixed pseudo-random tie-break per pair, so that the optimum is (almost
+    surely) unique and rustworkx (Rust, the ``[fast]`` extra, ~50x faster) and networkx (pure
+    Python, the fallback) return the same matching. Returns sorted pairs of positions.
+    """
+    n = len(d)
+    iu, ju = np.triu_indices(n, 1)
+    finite = np.isfinite(d[iu, ju])
+    top = float(d[iu, ju][finite].max()) if finite.any() else 1.0
+    units = np.round(np.where(finite, d[iu, ju], top * (n + 1)) / _MATCH_UNIT).astype(np.int64)
+    tie = np.random.default_rng(_TIE_SEED).integers(0, _TIE_RANGE, len(iu))
+    cost = units * _TIE_RANGE + tie
+    weight = (int(cost.max()) + 1 - cost).tolist()  # maximum weight, maximum cardinality = minimum cost, perfect
+    edges = list(zip(iu.tolist(), ju.tolist(), weight))
+    try:
+        import rustworkx as rx
+    except ImportError:  # pragma: no cover - exercised where the [fast] extra is missing
+        g = nx.Graph()
+        g.add_weighted_edges_from(edges)
+        found = nx.max_weight_matching(g, maxcardinality=True)
+    else:
+        rg = rx.PyGraph()
+        rg.add_nodes_from(range(n))
+        rg.add_edges_from(edges)
+        found = rx.max_weight_matching(rg, max_cardinality=True, weight_fn=lambda w: w)
+    return sorted((min(a, b), max(a, b)) for a, b in found)
 
 
 def _pair_nearest(left: list[int], dist_from: Any) -> list[tuple[int, int]]:
@@ -863,6 +895,7 @@ class Solution:
     seconds: float
     pieces: int = 1  # parts of the required edges (and the depot) that do not touch
     connect: float = 0.0  # shortest connections joining them (walked as deadhead at least once)
+    trace: list[tuple[int, float, float]] = field(default_factory=list)  # (round, seconds, longest) at every new best
 
 
 def solve(
@@ -879,8 +912,14 @@ def solve(
     starts: int | None = None,
     iterations: int | None = None,
     dist: _Distances | None = None,
+    target_gap: float = 0.0,
+    patience: int | None = None,
 ) -> Solution:
-    """Min-max k rural postman: k closed walks from ``depot`` covering every required edge."""
+    """Min-max k rural postman: k closed walks from ``depot`` covering every required edge.
+
+    The ruin-and-recreate rounds stop after ``iterations``, or once the longest walk is within
+    ``target_gap`` of the lower bound, or after ``patience`` rounds without a new best.
+    """
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     u = np.asarray(u, dtype=np.int64)
@@ -937,12 +976,16 @@ def solve(
     stopped = "iterations"
     max_size = max(2, min(m // 2, int(np.ceil(2.5 * m / k)), 60))
     current = best
+    trace = [(0, time.perf_counter() - t0, _objective(best)[0])]
     while it < iterations:
         if search.out_of_time():
             stopped = "time_limit"
             break
-        if _objective(best)[0] <= target * (1 + 1e-9):
-            stopped = "lower_bound"
+        if _objective(best)[0] <= target * (1 + max(target_gap, 1e-9)):
+            stopped = "lower_bound" if target_gap <= 0 else "target_gap"
+            break
+        if patience is not None and it - trace[-1][0] >= patience:
+            stopped = "patience"
             break
         it += 1
         size = int(rng.integers(2, max_size + 1))
@@ -950,6 +993,7 @@ def solve(
         threshold = 0.02 * (1 - it / iterations)
         if _objective(cand) < _objective(best):
             best = current = cand
+            trace.append((it, time.perf_counter() - t0, _objective(best)[0]))
         elif _objective(cand)[0] <= _objective(best)[0] * (1 + threshold):
             current = cand
     walks = [prob.walk(r) for r in best]
@@ -970,4 +1014,5 @@ def solve(
         seconds=time.perf_counter() - t0,
         pieces=aug.pieces,
         connect=aug.connect,
+        trace=trace,
     )

@@ -757,6 +757,7 @@ def balance_routes(
     seed: int = 0,
     time_limit: float | None = None,
     effort: float = 1.0,
+    target_gap: float | None = None,
     progress: bool = True,
     client: Any = None,
 ) -> RoutePlan:
@@ -806,6 +807,10 @@ def balance_routes(
         may stop earlier and the result can differ between machines (``params["stopped_by"]``).
     effort : float
         Scales the number of tours split and of improvement rounds (default 1).
+    target_gap : float, optional
+        Stop improving once the longest walk is within this share of the lower bound.
+        Default: 0.005 per grid (and a grid's search also stops after a quarter of its
+        rounds without a better plan), 0 for one network (the full ``effort``).
     progress : bool
         Show a progress bar over grids (per-grid mode).
     client : dask.distributed.Client, optional
@@ -832,7 +837,8 @@ def balance_routes(
         return _per_grid(network, chiefs_per_grid=chiefs_per_grid, depot="post" if depot is None else depot,
                          posts=posts, streets=streets, weight=weight, chiefs=chiefs,
                          components="largest" if components is None else components,
-                         seed=seed, time_limit=time_limit, effort=effort, progress=progress, client=client)
+                         seed=seed, time_limit=time_limit, effort=effort, progress=progress, client=client,
+                         target_gap=PER_GRID_TARGET_GAP if target_gap is None else target_gap)
     if n_routes is None:
         raise DataError("give n_routes, the number of chiefs to share the network")
     k = _check_k(n_routes, "n_routes")
@@ -847,7 +853,8 @@ def balance_routes(
         raise DataError("no edge to patrol: the network has no edges, or required= selects none")
     node = _resolve_depot(net, depot, mask, snap=snap, notes=notes)
     mask = _restrict_component(net, mask, node, components, notes)
-    sol = _Local(net).solve(mask, node, k, seed=seed, time_limit=time_limit, effort=effort)
+    tg = 0.0 if target_gap is None else _check_gap(target_gap)
+    sol = _Local(net).solve(mask, node, k, seed=seed, time_limit=time_limit, effort=effort, target_gap=tg)
     names = list(chiefs) if chiefs is not None else [f"R{i + 1:02d}" for i in range(k)]
     if len(names) != k or len(set(names)) != k:
         raise DataError(f"chiefs must be {k} distinct names, got {list(names)}")
@@ -859,7 +866,7 @@ def balance_routes(
     elif idle:
         notes.append(f"{idle} of {k} chiefs have nothing to walk: more chiefs would not shorten the longest walk")
     params = {"n_routes": k, "depot": net.node_labels[node], "weight": weight, "seed": seed, "time_limit": time_limit,
-              "effort": effort, "required_edges": int(mask.sum()), "components": components,
+              "effort": effort, "target_gap": tg, "required_edges": int(mask.sum()), "components": components,
               **_sol_params(sol)}
     return RoutePlan(net=net, walks=sol.walks, chiefs=names, grids=[None] * k, depots=[node] * k,
                      served=sol.served, required=mask, lower_bound=sol.lower_bound, per_grid=None,
@@ -892,6 +899,15 @@ class _Task:
     effort: float
     edges: np.ndarray | None = None
     nodes: np.ndarray | None = None
+    target_gap: float = 0.0
+    patience: float | None = None  # share of the rounds without a new best after which the search stops
+
+
+PER_GRID_TARGET_GAP = 0.005
+"""Per grid, the search stops once the longest walk is within 0.5 % of the grid's lower bound."""
+PER_GRID_PATIENCE = 0.25
+"""Per grid, the search stops after a quarter of its rounds without a new best (at least ``_MIN_PATIENCE``)."""
+_MIN_PATIENCE = 40
 
 
 def _search_effort(m: int, effort: float) -> tuple[int, int]:
@@ -899,6 +915,12 @@ def _search_effort(m: int, effort: float) -> tuple[int, int]:
     starts = int(np.clip(effort * 20000 // max(m, 1), 8, 400 * min(effort, 1.0)))
     iterations = int(np.clip(effort * 60000 // max(m, 1), 20, 1000 * effort))
     return starts, iterations
+
+
+def _check_gap(target_gap: Any) -> float:
+    if isinstance(target_gap, bool) or not isinstance(target_gap, numbers.Real) or not (0 <= target_gap < 1):
+        raise DataError(f"target_gap must be a share between 0 and 1 (0.005 = 0.5 %), got {target_gap!r}")
+    return float(target_gap)
 
 
 def _check_effort(effort: float, time_limit: float | None) -> None:
@@ -911,8 +933,10 @@ def _check_effort(effort: float, time_limit: float | None) -> None:
 def _run_task(task: _Task) -> _routing.Solution:
     """Solve one task; walks and served edges in the whole network's edge and node ids."""
     starts, iterations = _search_effort(int(task.mask.sum()), task.effort)
+    patience = None if task.patience is None else max(_MIN_PATIENCE, int(task.patience * iterations))
     sol = _routing.solve(task.n, task.u, task.v, task.w, task.mask, task.depot, task.k, seed=task.seed,
-                         time_limit=task.time_limit, starts=starts, iterations=iterations)
+                         time_limit=task.time_limit, starts=starts, iterations=iterations,
+                         target_gap=task.target_gap, patience=patience)
     if task.edges is not None and task.nodes is not None:
         eid, nodes = task.edges, task.nodes
         sol.walks = [[(int(eid[e]), int(nodes[a]), int(nodes[b])) for e, a, b in wk] for wk in sol.walks]
@@ -935,7 +959,7 @@ class _Local:
         self.csr = sparse.csr_matrix((np.r_[cw, cw], (np.r_[net.u, net.v], np.r_[net.v, net.u])), shape=(net.n, net.n))
 
     def task(self, mask: np.ndarray, depot: int, k: int, *, seed: int, time_limit: float | None,
-             effort: float) -> _Task:
+             effort: float, target_gap: float = 0.0, patience: float | None = None) -> _Task:
         net = self.net
         ends = np.unique(np.r_[net.u[mask], net.v[mask], depot])
         span = float(net.w[mask].sum())
@@ -946,7 +970,8 @@ class _Local:
             keep = inside[net.u] & inside[net.v]
             nodes = np.flatnonzero(inside)
             if len(nodes) == net.n:
-                return _Task(net.n, net.u, net.v, net.w, mask, depot, k, seed, time_limit, effort)
+                return _Task(net.n, net.u, net.v, net.w, mask, depot, k, seed, time_limit, effort,
+                             target_gap=target_gap, patience=patience)
             new = np.full(net.n, -1)
             new[nodes] = np.arange(len(nodes))
             sub = sparse.coo_matrix((np.ones(int(keep.sum())), (new[net.u[keep]], new[net.v[keep]])),
@@ -957,12 +982,13 @@ class _Local:
             radius *= 2
         eid = np.flatnonzero(keep)
         return _Task(len(nodes), new[net.u[eid]], new[net.v[eid]], net.w[eid], mask[eid], int(new[depot]), k,
-                     seed, time_limit, effort, edges=eid, nodes=nodes)
+                     seed, time_limit, effort, edges=eid, nodes=nodes, target_gap=target_gap, patience=patience)
 
     def solve(self, mask: np.ndarray, depot: int, k: int, *, seed: int, time_limit: float | None,
-              effort: float) -> _routing.Solution:
+              effort: float, target_gap: float = 0.0) -> _routing.Solution:
         _check_effort(effort, time_limit)
-        return _run_task(self.task(mask, depot, k, seed=seed, time_limit=time_limit, effort=effort))
+        return _run_task(self.task(mask, depot, k, seed=seed, time_limit=time_limit, effort=effort,
+                                   target_gap=target_gap))
 
 
 def _run_all(tasks: list[_Task], *, client: Any, progress: bool) -> list[_routing.Solution]:
@@ -1030,9 +1056,10 @@ def _grid_streets(plan: "GridPlan", network: StreetNetwork, *, weight: str, depo
 
 def _per_grid(plan: "GridPlan", *, chiefs_per_grid: int, depot: Any, posts: Any, streets: Any, weight: str,
               chiefs: Sequence[str] | None, components: str, seed: int, time_limit: float | None, effort: float,
-              progress: bool, client: Any = None) -> RoutePlan:
+              progress: bool, client: Any = None, target_gap: float = PER_GRID_TARGET_GAP) -> RoutePlan:
     k = _check_k(chiefs_per_grid, "chiefs_per_grid")
     _check_effort(effort, time_limit)
+    target_gap = _check_gap(target_gap)
     source = streets if streets is not None else plan.district
     if source is None:
         raise DataError("the plan does not know its streets (read from a file?): pass streets=district or a StreetNetwork")
@@ -1047,7 +1074,7 @@ def _per_grid(plan: "GridPlan", *, chiefs_per_grid: int, depot: Any, posts: Any,
     local = _Local(net)
     todo = [i for i, node in enumerate(gs.depots) if node is not None]
     tasks = [local.task(gs.masks[i], int(gs.depots[i]), k, seed=seed, time_limit=time_limit,  # type: ignore[arg-type]
-                        effort=effort) for i in todo]
+                        effort=effort, target_gap=target_gap, patience=PER_GRID_PATIENCE) for i in todo]
     sols: dict[int, _routing.Solution] = dict(zip(todo, _run_all(tasks, client=client, progress=progress)))
     walks, served, names, route_grid, route_depot, rows = [], [], [], [], [], []
     required = np.zeros(len(net.u), bool)
@@ -1078,7 +1105,8 @@ def _per_grid(plan: "GridPlan", *, chiefs_per_grid: int, depot: Any, posts: Any,
             raise DataError(f"chiefs must be {len(walks)} distinct names ({k} per grid), got {len(names)}")
     per_grid = pd.DataFrame(rows).set_index("code")
     params = {"mode": "per_grid", "chiefs_per_grid": k, "depot": depot, "weight": weight, "seed": seed,
-              "time_limit": time_limit, "effort": effort, "components": components, "seconds": round(seconds, 3),
+              "time_limit": time_limit, "effort": effort, "target_gap": target_gap, "patience": PER_GRID_PATIENCE,
+              "components": components, "seconds": round(seconds, 3),
               "grids": len(codes), "workers": _workers(client), **_plan_identity(plan, net)}
     return RoutePlan(net=net, walks=walks, chiefs=names, grids=route_grid, depots=route_depot, served=served,
                      required=required, lower_bound=bound, per_grid=per_grid, params=params, notes=notes)
