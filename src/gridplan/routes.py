@@ -8,10 +8,12 @@ one as short as it can:
 
 * on a whole network (a :class:`~gridplan.network.StreetNetwork`, a networkx graph or
   a GeoDataFrame of lines) with ``n_routes`` chiefs, or
-* per grid, on a :class:`~gridplan.grids.GridPlan`: every grid's streets (cut at the
-  grid lines; a street on a grid line goes to the grid listed first) are split among
-  ``chiefs_per_grid`` chiefs from the grid's post or centre, travelling through the
-  whole network between pieces of a grid that do not touch.
+* per grid, on a :class:`~gridplan.grids.GridPlan`: every grid's streets (cut where they
+  cross grid lines; a street along a grid line goes to the grid it keeps connected, see
+  ``gridplan._grid_streets``) are split among ``chiefs_per_grid`` chiefs from the grid's
+  post or centre, travelling through the shortest streets outside the grid between pieces
+  that do not touch. Grids are independent problems and may run on a dask.distributed
+  client (``client=``) with identical results.
 
 The algorithm (route first, cluster second with an exact min-max split of many random
 postman tours, then local search and ruin-and-recreate on the routes; see
@@ -309,8 +311,11 @@ class RoutePlan:
         Every edge of the routed network: ``u``, ``v``, ``length``, ``street``, ``grid``, ``required``,
         ``chief`` (the chief who sweeps it; None for travel-only edges), ``route``, geometry.
     per_grid : DataFrame or None
-        Per-grid mode: one row per grid with ``chiefs``, ``max_length``, ``lower_bound``, ``gap``,
-        ``pieces`` (parts of the grid's streets that do not touch), ``deadhead_share``.
+        Per-grid mode: one row per grid with ``chiefs``, ``streets_km``, ``max_length``,
+        ``lower_bound``, ``gap``, ``pieces`` (parts of the grid's streets that do not touch),
+        ``connect_km`` (the shortest connections joining them), ``deadhead_share``,
+        ``unreachable_km`` and ``unreachable_edges`` (streets no walk from the depot reaches),
+        ``depot``, ``stopped_by``.
     network : StreetNetwork or None
         The routed network (per grid: the streets cut at the grid lines); its edge ids are
         the index of :attr:`edges`, as :class:`gridplan.locate.GridIndex` ``routes=`` needs.
