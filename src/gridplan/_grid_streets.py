@@ -26,7 +26,7 @@ harder on real streets than it looks:
 from __future__ import annotations
 
 import heapq
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Iterator
 
 import geopandas as gpd
 import numpy as np
@@ -133,11 +133,12 @@ def _intervals(lengths: np.ndarray, cuts: tuple[np.ndarray, np.ndarray]) -> tupl
     return edge[nxt], pos[nxt], pos[np.r_[False, nxt[:-1]]]
 
 
-def _merge_intervals(edge_of: np.ndarray, start: np.ndarray, end: np.ndarray, labels: list[tuple[int, ...]]):
+def _merge_intervals(edge_of: np.ndarray, start: np.ndarray, end: np.ndarray,
+                     labels: list[tuple[int, ...]]) -> Iterator[tuple[int, list[tuple[float, float, tuple[int, ...]]]]]:
     """Per edge, its pieces (start, end, grids nearby): equal neighbours merged, short ones absorbed."""
     bounds = np.flatnonzero(np.r_[True, edge_of[1:] != edge_of[:-1], True])
     for a, b in zip(bounds[:-1], bounds[1:]):
-        pieces = [[float(start[i]), float(end[i]), labels[i]] for i in range(a, b)]
+        pieces: list[list[Any]] = [[float(start[i]), float(end[i]), labels[i]] for i in range(a, b)]
         changed = True
         while changed and len(pieces) > 1:
             changed = False
@@ -216,10 +217,10 @@ def settle_grid_lines(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, owner
         pieces.add_edge(int(owner[e]), int(u[e]), int(v[e]))
         degrees.add_edge(int(owner[e]), int(u[e]), int(v[e]))
     has_streets = set(owner[owner >= 0].tolist())
-    nodes_of = [np.unique(np.r_[u[r], v[r]]) for r in runs]
+    nodes_of = [np.unique(np.r_[u[run], v[run]]) for run in runs]
     ends_of = []
-    for r in runs:
-        x, c = np.unique(np.r_[u[r], v[r]], return_counts=True)
+    for run in runs:
+        x, c = np.unique(np.r_[u[run], v[run]], return_counts=True)
         ends_of.append(x[c % 2 == 1])
     near = _NearestStreets(n, u, v, w, owner)
     heap: list[tuple[tuple[int, float, int], int, int]] = []

@@ -1031,7 +1031,11 @@ class GridIndex:
         grids_m = self._geoms if tr is None else np.asarray(self.grids.to_crs(ecrs).geometry.values)
         chief = None
         if chiefs is not None:
-            table = chiefs.edges["chief"] if chiefs.edges is not None else chiefs.mapping.reindex(edges.index)
+            if chiefs.edges is not None:
+                table = chiefs.edges["chief"]
+            else:
+                assert chiefs.mapping is not None
+                table = chiefs.mapping.reindex(edges.index)
             chief = np.asarray(pd.Series(table).astype(object).where(pd.Series(table).notna(), None).to_numpy(), dtype=object)
         if chief is not None and "grid" in edges.columns:  # per-grid patrols: a grid's own streets with a chief
             code_of = pd.Series(np.arange(len(self.codes)), index=pd.Index(self.codes))

@@ -589,6 +589,7 @@ class RoutePlan:
         if "network_edges" in frames:
             ne = _io.plain_table(frames["network_edges"])
             ne = gpd.GeoDataFrame(ne, geometry=edges.geometry.reindex(ne.index).values, crs=crs)
+            assert xy is not None and crs is not None
             network = StreetNetwork(ne, xy, crs=crs)
         net = _Net(n=len(node_labels), u=np.array([pos[x] for x in edges["u"]], dtype=np.int64),
                    v=np.array([pos[x] for x in edges["v"]], dtype=np.int64), w=edges["length"].to_numpy(float),
@@ -670,7 +671,7 @@ def _check_same_streets(net: _Net, streets: Any, path: Any) -> None:
             f"{str(path)!r} holds patrols made for other streets than the ones given (another district or plan): "
             f"{bad if want.isna().any() else int((~np.isclose(got, want, atol=0.05)).sum())} of its {len(got)} street "
             "edges do not match in id and length"
-            + ("" if same_crs else f", and its CRS is {net.crs.name} not {pyproj.CRS(theirs.crs).name}")
+            + ("" if same_crs or net.crs is None else f", and its CRS is {net.crs.name} not {pyproj.CRS(theirs.crs).name}")
             + "; pass the District the patrols were computed for, or compute them again with balance_routes"
         )
 
@@ -923,7 +924,7 @@ def _search_effort(m: int, effort: float) -> tuple[int, int]:
 
 
 def _check_gap(target_gap: Any) -> float:
-    if isinstance(target_gap, bool) or not isinstance(target_gap, numbers.Real) or not (0 <= target_gap < 1):
+    if isinstance(target_gap, bool) or not isinstance(target_gap, numbers.Real) or not (0 <= float(target_gap) < 1):
         raise DataError(f"target_gap must be a share between 0 and 1 (0.005 = 0.5 %), got {target_gap!r}")
     return float(target_gap)
 
@@ -1081,7 +1082,12 @@ def _per_grid(plan: "GridPlan", *, chiefs_per_grid: int, depot: Any, posts: Any,
     tasks = [local.task(gs.masks[i], int(gs.depots[i]), k, seed=seed, time_limit=time_limit,  # type: ignore[arg-type]
                         effort=effort, target_gap=target_gap, patience=PER_GRID_PATIENCE) for i in todo]
     sols: dict[int, _routing.Solution] = dict(zip(todo, _run_all(tasks, client=client, progress=progress)))
-    walks, served, names, route_grid, route_depot, rows = [], [], [], [], [], []
+    walks: list[list[tuple[int, int, int]]] = []
+    served: list[np.ndarray] = []
+    names: list[str] = []
+    route_grid: list[str | None] = []
+    route_depot: list[int] = []
+    rows: list[dict[str, Any]] = []
     required = np.zeros(len(net.u), bool)
     bound = 0.0
     seconds = 0.0
