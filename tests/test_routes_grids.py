@@ -183,7 +183,7 @@ def _chiefs_in_their_grid(plan, rp: RoutePlan, tmp_path, *, n: int, seed: int) -
     frame = pd.DataFrame({"x": pts.geometry.x, "y": pts.geometry.y})
     path = rp.to_file(tmp_path / "patrols.gpkg")
     back = RoutePlan.read_file(path, streets=plan.district)
-    for routes in (rp, back, path, str(path), back.edges):
+    for routes in (rp, back, path, str(path), back.edges, gpd.read_file(path, layer="edges")):
         out = GridIndex(plan, routes=routes, cell_size=50.0).assign(frame, x="x", y="y", crs=plan.grids.crs)
         _check_chiefs(out, pts, rp)
 
