@@ -19,7 +19,9 @@ harder on real streets than it looks:
    counts as joined); a run that joins none goes to the grid it touches, else to the grid
    whose streets are nearest along the network (the least added deadhead); remaining ties
    go to the grid where it leaves fewer odd junctions (each costs deadhead to pair up),
-   then to the grid listed first.
+   then to the grid listed first. A last pass moves a run to another of its grids wherever
+   that leaves fewer pieces in the two grids together, or as many but spread more evenly
+   (the greedy's order can strand a run; a grid is never left without streets).
    Every choice is deterministic.
 """
 
@@ -251,6 +253,60 @@ def settle_grid_lines(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, owner
             degrees.add_edge(g, int(u[e]), int(v[e]))
         has_streets.add(g)
         near.add(g)
+    return _improve_runs(u, v, owner, cand, runs)
+
+
+def _count_pieces(u: np.ndarray, v: np.ndarray) -> int:
+    """Parts of the edges (u, v) that do not touch."""
+    if not len(u):
+        return 0
+    nodes, inv = np.unique(np.r_[u, v], return_inverse=True)
+    m = len(u)
+    adj = sparse.coo_matrix((np.ones(m), (inv[:m], inv[m:])), shape=(len(nodes), len(nodes)))
+    return int(csgraph.connected_components(adj, directed=False)[0])
+
+
+def _improve_runs(u: np.ndarray, v: np.ndarray, owner: np.ndarray, cand: list[tuple[int, ...]],
+                  runs: list[np.ndarray], passes: int = 2) -> np.ndarray:
+    """Move a run to another of its grids when that leaves fewer pieces in the two grids together.
+
+    The greedy hands runs out one at a time; this pass undoes choices that a later run made
+    worse (up to ``passes`` sweeps, in run order, so it is deterministic).
+    """
+    edges_of = {g: set(np.flatnonzero(owner == g).tolist()) for g in np.unique(owner[owner >= 0]).tolist()}
+
+    def pieces(g: int) -> int:  # a grid left without streets counts as one piece: never empty a grid to win
+        e = np.fromiter(edges_of.get(g, ()), dtype=np.int64)
+        return max(1, _count_pieces(u[e], v[e]))
+
+    for _ in range(passes):
+        moved = False
+        for run in runs:
+            g = int(owner[run[0]])
+            others = [h for h in cand[int(run[0])] if h != g]
+            if not others:
+                continue
+            mine = set(run.tolist())
+            before_g = pieces(g)
+            edges_of[g] -= mine
+            after_g = pieces(g)
+            best, best_delta = g, (0, 0)
+            for h in others:
+                before_h = pieces(h)
+                edges_of.setdefault(h, set()).update(mine)
+                after_h = pieces(h)
+                edges_of[h] -= mine
+                # fewer pieces in all; at equal count, pieces spread more evenly (the worst grid first)
+                delta = ((after_g + after_h) - (before_g + before_h),
+                         (after_g ** 2 + after_h ** 2) - (before_g ** 2 + before_h ** 2))
+                if delta < best_delta:
+                    best, best_delta = h, delta
+            edges_of.setdefault(best, set()).update(mine)
+            if best != g:
+                owner[run] = best
+                moved = True
+        if not moved:
+            break
     return owner
 
 
