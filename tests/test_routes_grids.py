@@ -248,3 +248,11 @@ def test_per_grid_patrols_on_dask_are_identical_to_serial(block_plan, block_rout
         balance_routes(block_plan, chiefs_per_grid=2, progress=False, client=client)  # closed now
     with pytest.raises(DataError, match="dask.distributed.Client"):
         balance_routes(block_plan, chiefs_per_grid=2, progress=False, client=object())
+
+
+def test_bad_search_options_are_refused(block_plan):
+    for bad in (dict(target_gap=-0.1), dict(target_gap=1.5), dict(target_gap="small"), dict(components="some")):
+        with pytest.raises(DataError):
+            balance_routes(block_plan, chiefs_per_grid=1, progress=False, **bad)
+    with pytest.raises(DataError, match="client"):
+        balance_routes(block_plan.district.network, 2, client=object())
