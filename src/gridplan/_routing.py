@@ -51,7 +51,10 @@ from scipy.sparse import csgraph
 
 _FULL_MATRIX = 2500  # nodes: up to this, one all-pairs Dijkstra (<= 50 MB)
 _ROW_CACHE_BYTES = 96 * 2**20  # else: at most this much in cached single-source rows
-_EXACT_MATCHING = 150  # odd nodes: up to this, an exact minimum-weight perfect matching
+_EXACT_MATCHING = 400  # odd nodes: up to this, an exact minimum-weight perfect matching
+_MATCH_UNIT = 1e-3  # the exact matching's distance unit (a millimetre for street networks in metres)
+_TIE_RANGE = 1 << 20  # tie-breaks per unit (see _exact_matching)
+_TIE_SEED = 20_240_617
 _ASSIGNMENT_BOUND = 3000  # odd nodes: up to this, the assignment relaxation (an odd-by-odd table, <= 72 MB)
 _LOCAL_RADIUS = 3.0  # near-pair distance table: pairs within this many median required edge lengths
 _GRANULAR = 300  # required edges: beyond this, relocation only tries near positions
@@ -186,11 +189,11 @@ def _components(n: int, u: np.ndarray, v: np.ndarray, nodes: np.ndarray) -> list
     return [nodes[lab == c] for c in np.unique(lab)]
 
 
-def _connectors(dist: _Distances, comps: list[np.ndarray]) -> list[tuple[int, int]]:
-    """Node pairs whose shortest paths join the components (an MST over component distances)."""
+def _connectors(dist: _Distances, comps: list[np.ndarray]) -> tuple[list[tuple[int, int]], float]:
+    """Node pairs whose shortest paths join the components (an MST over component distances), and its length."""
     c = len(comps)
     if c <= 1:
-        return []
+        return [], 0.0
     cost = np.full((c, c), np.inf)
     arg = {}
     for i, ci in enumerate(comps):
@@ -204,7 +207,8 @@ def _connectors(dist: _Distances, comps: list[np.ndarray]) -> list[tuple[int, in
     if not np.isfinite(cost[~np.eye(c, dtype=bool)]).all():
         raise RuntimeError("required edges in different components of the network")
     mst = csgraph.minimum_spanning_tree(sparse.csr_matrix(cost + 1e-12)).tocoo()  # inf-free here
-    return [arg[(min(i, j), max(i, j))] for i, j in zip(mst.row, mst.col)]
+    pairs = [arg[(min(i, j), max(i, j))] for i, j in zip(mst.row, mst.col)]
+    return pairs, float(sum(cost[i, j] for i, j in zip(mst.row, mst.col)))
 
 
 def _odd_matching(dist: _Distances, odd: np.ndarray) -> tuple[list[tuple[int, int]], float, bool]:
@@ -213,13 +217,11 @@ def _odd_matching(dist: _Distances, odd: np.ndarray) -> tuple[list[tuple[int, in
         return [], 0.0, True
     if len(odd) <= _EXACT_MATCHING:
         d = np.array([dist.row(int(s))[odd] for s in odd])
-        g = nx.Graph()
-        iu, ju = np.triu_indices(len(odd), 1)
-        g.add_weighted_edges_from(zip(iu.tolist(), ju.tolist(), d[iu, ju].tolist()))
-        m = nx.min_weight_matching(g)
-        pairs = [(int(odd[i]), int(odd[j])) for i, j in sorted((min(p), max(p)) for p in m)]
+        m = _exact_matching(d)
+        pairs = [(int(odd[i]), int(odd[j])) for i, j in m]
         total = float(sum(d[i, j] for i, j in m))
-        return pairs, total, True
+        # optimal for the distances rounded to _MATCH_UNIT: within half a unit per pair of the optimum
+        return pairs, max(0.0, total - len(m) * _MATCH_UNIT), True
     # large: chunked Dijkstra rows between odd nodes. With the whole odd-by-odd table (up to
     # _ASSIGNMENT_BOUND odd nodes) the assignment relaxation (every odd node picks a partner, a
     # permutation without fixed points; a perfect matching is one, counted twice) gives both a
@@ -268,6 +270,37 @@ def _odd_matching(dist: _Distances, odd: np.ndarray) -> tuple[list[tuple[int, in
     return [(int(odd[i]), int(odd[j])) for i, j in pairs], bound, False
 
 
+def _exact_matching(d: np.ndarray) -> list[tuple[int, int]]:
+    """A minimum-weight perfect matching of the complete graph with distances ``d`` (even order).
+
+    Blossom algorithm on integer weights: the distances in units of ``_MATCH_UNIT`` times
+    ``_TIE_RANGE`` plus a fixed pseudo-random tie-break per pair, so that the optimum is (almost
+    surely) unique and rustworkx (Rust, the ``[fast]`` extra, ~50x faster) and networkx (pure
+    Python, the fallback) return the same matching. Returns sorted pairs of positions.
+    """
+    n = len(d)
+    iu, ju = np.triu_indices(n, 1)
+    finite = np.isfinite(d[iu, ju])
+    top = float(d[iu, ju][finite].max()) if finite.any() else 1.0
+    units = np.round(np.where(finite, d[iu, ju], top * (n + 1)) / _MATCH_UNIT).astype(np.int64)
+    tie = np.random.default_rng(_TIE_SEED).integers(0, _TIE_RANGE, len(iu))
+    cost = units * _TIE_RANGE + tie
+    weight = (int(cost.max()) + 1 - cost).tolist()  # maximum weight, maximum cardinality = minimum cost, perfect
+    edges = list(zip(iu.tolist(), ju.tolist(), weight))
+    try:
+        import rustworkx as rx
+    except ImportError:  # pragma: no cover - exercised where the [fast] extra is missing
+        g = nx.Graph()
+        g.add_weighted_edges_from(edges)
+        found = nx.max_weight_matching(g, maxcardinality=True)
+    else:
+        rg = rx.PyGraph()
+        rg.add_nodes_from(range(n))
+        rg.add_edges_from(edges)
+        found = rx.max_weight_matching(rg, max_cardinality=True, weight_fn=lambda w: w)
+    return sorted((min(a, b), max(a, b)) for a, b in found)
+
+
 def _pair_nearest(left: list[int], dist_from: Any) -> list[tuple[int, int]]:
     """Pair the positions in ``left`` greedily: each with its nearest remaining one."""
     out = []
@@ -310,6 +343,8 @@ class _Augmented:
     cpp_bound: float  # lower bound on the optimal (rural) postman tour
     cpp_exact: bool
     deadhead: float  # added length of the augmentation
+    pieces: int = 1  # components of the required edges and the depot
+    connect: float = 0.0  # length of the shortest connections joining them (an MST over their distances)
 
 
 def _augment(dist: _Distances, u: np.ndarray, v: np.ndarray, w: np.ndarray, req: np.ndarray, depot: int) -> _Augmented:
@@ -317,7 +352,8 @@ def _augment(dist: _Distances, u: np.ndarray, v: np.ndarray, w: np.ndarray, req:
     nodes = np.unique(np.r_[u[req], v[req], depot])
     comps = _components(dist.n, u[req], v[req], nodes)
     added = 0.0
-    for a, b in _connectors(dist, comps):
+    connectors, connect = _connectors(dist, comps)
+    for a, b in connectors:
         for e, x, y in dist.path(a, b):
             edges.append((e, x, y))
             added += w[e]
@@ -330,14 +366,18 @@ def _augment(dist: _Distances, u: np.ndarray, v: np.ndarray, w: np.ndarray, req:
         for e, x, y in dist.path(a, b):
             edges.append((e, x, y))
             added += w[e]
-    # a lower bound on any closed walk covering the required edges: their length plus a minimum
-    # T-join of their odd nodes (the optimal postman tour when they and the depot are connected;
-    # the rural case is NP-hard, so the connectors are left out of the bound)
+    # a lower bound on any closed walk covering the required edges: their length plus the larger
+    # of (a) a minimum T-join of their odd nodes and (b) the MST joining their components and the
+    # depot. (a) is the optimal postman tour when they and the depot are connected. (b): the
+    # walk's deadhead, with every component shrunk to a point, is a closed walk through all of
+    # them, so it is at least a travelling-salesman tour of them, hence at least their minimum
+    # spanning tree (distances between components; passing through a third one never shortens
+    # an MST). The rural case is NP-hard, so neither is exact when there are several components.
     if len(comps) > 1:
         req_deg = np.bincount(u[req], minlength=dist.n) + np.bincount(v[req], minlength=dist.n)
         _, match_bound, _ = _odd_matching(dist, np.flatnonzero(req_deg % 2))
-    bound = float(w[req].sum()) + match_bound
-    return _Augmented(edges, bound, exact and len(comps) == 1, added)
+    bound = float(w[req].sum()) + max(match_bound, connect)
+    return _Augmented(edges, bound, exact and len(comps) == 1, added, len(comps), connect)
 
 
 def _euler_tour(aug: list[tuple[int, int, int]], n: int, depot: int, rng: np.random.Generator) -> list[tuple[int, int, int]]:
@@ -853,6 +893,9 @@ class Solution:
     iterations: int
     stopped_by: str
     seconds: float
+    pieces: int = 1  # parts of the required edges (and the depot) that do not touch
+    connect: float = 0.0  # shortest connections joining them (walked as deadhead at least once)
+    trace: list[tuple[int, float, float]] = field(default_factory=list)  # (round, seconds, longest) at every new best
 
 
 def solve(
@@ -869,8 +912,14 @@ def solve(
     starts: int | None = None,
     iterations: int | None = None,
     dist: _Distances | None = None,
+    target_gap: float = 0.0,
+    patience: int | None = None,
 ) -> Solution:
-    """Min-max k rural postman: k closed walks from ``depot`` covering every required edge."""
+    """Min-max k rural postman: k closed walks from ``depot`` covering every required edge.
+
+    The ruin-and-recreate rounds stop after ``iterations``, or once the longest walk is within
+    ``target_gap`` of the lower bound, or after ``patience`` rounds without a new best.
+    """
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     u = np.asarray(u, dtype=np.int64)
@@ -883,7 +932,7 @@ def solve(
     far = float(np.max(np.minimum(d0[u[req]] + w[req] + d0[v[req]], np.inf))) if len(req) else 0.0
     if len(req) == 0:
         empty = [np.zeros(0, np.int64) for _ in range(k)]
-        return Solution([[] for _ in range(k)], np.zeros(k), empty, 0.0, 0.0, True, 0.0, 0.0, 0, 0, "done", 0.0)
+        return Solution([[] for _ in range(k)], np.zeros(k), empty, 0.0, 0.0, True, 0.0, 0.0, 0, 0, "done", 0.0, 0, 0.0)
     aug = _augment(dist, u, v, w, req, depot)
     lb = max(aug.cpp_bound / k, far)
     m = len(req)
@@ -927,12 +976,16 @@ def solve(
     stopped = "iterations"
     max_size = max(2, min(m // 2, int(np.ceil(2.5 * m / k)), 60))
     current = best
+    trace = [(0, time.perf_counter() - t0, _objective(best)[0])]
     while it < iterations:
         if search.out_of_time():
             stopped = "time_limit"
             break
-        if _objective(best)[0] <= target * (1 + 1e-9):
-            stopped = "lower_bound"
+        if _objective(best)[0] <= target * (1 + max(target_gap, 1e-9)):
+            stopped = "lower_bound" if target_gap <= 0 else "target_gap"
+            break
+        if patience is not None and it - trace[-1][0] >= patience:
+            stopped = "patience"
             break
         it += 1
         size = int(rng.integers(2, max_size + 1))
@@ -940,6 +993,7 @@ def solve(
         threshold = 0.02 * (1 - it / iterations)
         if _objective(cand) < _objective(best):
             best = current = cand
+            trace.append((it, time.perf_counter() - t0, _objective(best)[0]))
         elif _objective(cand)[0] <= _objective(best)[0] * (1 + threshold):
             current = cand
     walks = [prob.walk(r) for r in best]
@@ -958,4 +1012,7 @@ def solve(
         iterations=it,
         stopped_by=stopped,
         seconds=time.perf_counter() - t0,
+        pieces=aug.pieces,
+        connect=aug.connect,
+        trace=trace,
     )

@@ -348,18 +348,58 @@ def _coordinates(frame: pd.DataFrame, x: str | None, y: str | None, crs: Any) ->
     return xs, ys, why, crs
 
 
-def _chief_table(routes: Any) -> pd.Series | None:
-    """Street edge → road chief, from a RoutePlan-like object (``.edges`` with ``chief``) or a mapping."""
+@dataclass
+class _Chiefs:
+    """Road chiefs for :meth:`GridIndex.assign`: the patrolled edges, or a plain edge -> chief mapping."""
+
+    edges: gpd.GeoDataFrame | None  # the routed network's edges with ``chief`` (and ``grid`` per grid)
+    mapping: pd.Series | None  # edge id of the street network -> chief
+    plan_grids: str | None  # the grid codes the patrols were made for ("|"-joined), when known
+
+
+def _chiefs(routes: Any) -> _Chiefs | None:
+    """Road chiefs from a RoutePlan, its saved file, its ``edges`` layer, or a mapping edge -> chief."""
     if routes is None:
         return None
+    from pathlib import Path
+
+    if isinstance(routes, (str, Path)):
+        from .routes import RoutePlan
+
+        routes = RoutePlan.read_file(routes)
     edges = getattr(routes, "edges", None)
     if isinstance(edges, pd.DataFrame) and "chief" in edges.columns:
-        return edges["chief"]
+        params = getattr(routes, "params", {}) or {}
+        if not isinstance(edges, gpd.GeoDataFrame):
+            return _Chiefs(None, edges["chief"], params.get("plan_grids"))
+        return _Chiefs(edges, None, params.get("plan_grids"))
+    if isinstance(routes, gpd.GeoDataFrame):
+        if "chief" not in routes.columns:
+            raise DataError("routes= got a GeoDataFrame without a 'chief' column; pass a RoutePlan, the file saved by "
+                            "RoutePlan.to_file, or its 'edges' layer")
+        return _Chiefs(routes, None, None)
     if isinstance(routes, pd.Series):
-        return routes
+        return _Chiefs(None, routes, None)
     if isinstance(routes, Mapping):
-        return pd.Series(dict(routes))
-    raise DataError("routes must be a RoutePlan (edges with a 'chief' column), a Series or a mapping edge -> chief")
+        return _Chiefs(None, pd.Series(dict(routes)), None)
+    raise DataError("routes must be a RoutePlan, the path of a file saved by RoutePlan.to_file, its 'edges' layer "
+                    "(a GeoDataFrame with 'chief'), or a mapping street edge id -> chief")
+
+
+def _check_chiefs_fit(chiefs: _Chiefs, codes: np.ndarray) -> None:
+    """Refuse patrols made for another plan: grid codes that are not the index's."""
+    mine = set(codes.tolist())
+    if chiefs.plan_grids is not None and set(chiefs.plan_grids.split("|")) != mine:
+        theirs = chiefs.plan_grids.split("|")
+        raise DataError(f"the patrols were made for another plan (grids {theirs[:3]}{' ...' if len(theirs) > 3 else ''}, "
+                        f"{len(theirs)} in all) than this index ({len(mine)} grids); compute them for this plan with "
+                        "balance_routes(plan, ...)")
+    if chiefs.edges is not None and "grid" in chiefs.edges.columns:
+        used = set(chiefs.edges["grid"].dropna().astype(str).tolist())
+        if used - mine:
+            extra = sorted(used - mine)
+            raise DataError(f"the patrols' streets belong to grids {extra[:5]} that are not in this index: they were made "
+                            "for another plan or district; compute them for this plan with balance_routes(plan, ...)")
 
 
 # ----------------------------------------------------------------------------- the index
@@ -380,11 +420,14 @@ class GridIndex:
         Community polygons with a ``code`` (else ``name``, else the index) and optional
         ``subdistrict`` column, for the ``community`` of :meth:`assign`. A GridPlan brings its
         own (from its units).
-    routes : RoutePlan or mapping, optional
-        Road chiefs: anything with an ``edges`` table mapping street edge → ``chief`` (a
-        :class:`~gridplan.routes.RoutePlan`), or a mapping street edge id (the index of the
-        street network's ``edges``) → chief name. Until given, ``road_chief`` is the nearest
-        street edge id.
+    routes : RoutePlan, path, GeoDataFrame or mapping, optional
+        Road chiefs: a :class:`~gridplan.routes.RoutePlan`, the path of a file saved by its
+        ``to_file``, or that file's ``edges`` layer (a GeoDataFrame with ``chief`` and, per
+        grid, ``grid``); or a mapping street edge id (the index of the street network's
+        ``edges``) → chief name. A complaint inside a grid then gets the chief of the nearest
+        street *of that grid* that has a chief. Patrols made for another plan are refused
+        with a :class:`~gridplan.errors.DataError`. Until given, ``road_chief`` is the
+        nearest street edge id.
     overlaps : {"raise", "first"}
         Overlapping grid polygons raise a :class:`~gridplan.errors.GeometryError` naming the
         pairs; ``"first"`` gives every overlap to the grid listed first (and says so in
@@ -444,7 +487,9 @@ class GridIndex:
         self._paths: dict[Any, PointPath] = {}
         self._streets = streets
         self._communities = communities
-        self._routes = routes
+        self._routes = _chiefs(routes)
+        if self._routes is not None:
+            _check_chiefs_fit(self._routes, self.codes)
         self._context: Any = None
 
     # ------------------------------------------------------------------ build
@@ -1011,7 +1056,8 @@ class GridIndex:
         return pd.array(comm, dtype="string"), pd.array(sub, dtype="string")
 
     def _streets_at(self, x: np.ndarray, y: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Nearest street (id), its road chief and its name (None where the streets have no names)."""
+        """Nearest street of each point's grid (id), its chief (the nearest street of the grid that has one) and
+        its name (None where the streets have no names)."""
         ctx = self._lookup_context()
         street = np.full(len(x), None, dtype=object)
         chief = np.full(len(x), None, dtype=object)
@@ -1025,8 +1071,8 @@ class GridIndex:
         for g in np.unique(pos[pos >= 0]):
             rows = np.flatnonzero(pos == g)
             cand = per_grid.get(int(g))
-            if cand is None or len(cand) == 0:  # no street inside the grid: the nearest anywhere
-                cand = np.arange(len(edges))
+            if cand is None or len(cand) == 0:
+                continue  # no street of this grid: neither street nor chief (never another grid's)
             if int(g) not in trees:
                 trees[int(g)] = shapely.STRtree(np.asarray(edges.geometry.values)[cand])
             hit_pt, hit_edge = trees[int(g)].query_nearest(pts[rows], all_matches=False)
@@ -1037,7 +1083,7 @@ class GridIndex:
         if "name" in edges.columns:  # the street's own name (OpenStreetMap, a vendor layer)
             name[ok] = edges["name"].to_numpy(dtype=object)[edge[ok]]
         if chiefs is not None:
-            chief[ok] = chiefs.reindex(edges.index[edge[ok]]).to_numpy(dtype=object)
+            chief[ok] = chiefs[edge[ok]]
         else:
             chief[ok] = street[ok]
         return street, chief, name
@@ -1065,24 +1111,49 @@ class GridIndex:
         streets = self._streets
         if district is not None:
             streets = district.network
-        if getattr(self._routes, "network", None) is not None:
-            streets = self._routes.network  # per-grid patrols cut the streets at grid lines: their edge ids
+        chiefs = self._routes
+        if chiefs is not None and chiefs.edges is not None:
+            streets = chiefs.edges  # the patrolled network (per grid: the streets cut at grid lines) and its chiefs
         if streets is not None:
-            edges = streets.edges if hasattr(streets, "edges") and isinstance(streets.edges, gpd.GeoDataFrame) else streets
-            if not isinstance(edges, gpd.GeoDataFrame):
-                raise DataError("streets must be a StreetNetwork, a District or a GeoDataFrame of lines")
-            if edges.crs is None:
-                raise CRSError("the streets have no CRS; set it with streets.set_crs(...)")
-            if not pyproj.CRS(edges.crs).is_projected:
-                edges = edges.to_crs(self.metric_crs)
-            ecrs = pyproj.CRS(edges.crs)
-            tr = None if ecrs.equals(self.crs) else pyproj.Transformer.from_crs(self.crs, ecrs, always_xy=True)
-            grids_m = self._geoms if tr is None else np.asarray(self.grids.to_crs(ecrs).geometry.values)
-            g_idx, e_idx = shapely.STRtree(np.asarray(edges.geometry.values)).query(grids_m, predicate="intersects")
-            per_grid = {int(g): e_idx[g_idx == g] for g in np.unique(g_idx)}
-            ctx["streets"] = (edges, tr, per_grid, {}, _chief_table(self._routes))
+            ctx["streets"] = self._street_context(streets, chiefs)
         self._context = ctx
         return ctx
+
+    def _street_context(self, streets: Any, chiefs: "_Chiefs | None") -> tuple[Any, ...]:
+        """Street edges (metric), the transformer to them, per grid the candidate edges, trees, chiefs."""
+        edges = streets.edges if hasattr(streets, "edges") and isinstance(streets.edges, gpd.GeoDataFrame) else streets
+        if not isinstance(edges, gpd.GeoDataFrame):
+            raise DataError("streets must be a StreetNetwork, a District or a GeoDataFrame of lines")
+        if edges.crs is None:
+            raise CRSError("the streets have no CRS; set it with streets.set_crs(...)")
+        if not pyproj.CRS(edges.crs).is_projected:
+            edges = edges.to_crs(self.metric_crs)
+        ecrs = pyproj.CRS(edges.crs)
+        tr = None if ecrs.equals(self.crs) else pyproj.Transformer.from_crs(self.crs, ecrs, always_xy=True)
+        grids_m = self._geoms if tr is None else np.asarray(self.grids.to_crs(ecrs).geometry.values)
+        chief = None
+        if chiefs is not None:
+            if chiefs.edges is not None:
+                table = chiefs.edges["chief"]
+            else:
+                assert chiefs.mapping is not None
+                table = chiefs.mapping.reindex(edges.index)
+            chief = np.asarray(pd.Series(table).astype(object).where(pd.Series(table).notna(), None).to_numpy(), dtype=object)
+        if chief is not None and "grid" in edges.columns:  # per-grid patrols: a grid's own streets with a chief
+            code_of = pd.Series(np.arange(len(self.codes)), index=pd.Index(self.codes))
+            gpos = code_of.reindex(edges["grid"].astype(object).where(edges["grid"].notna(), None)).to_numpy()
+            has = np.array([c is not None for c in chief]) & ~np.isnan(gpos.astype(float))
+            e_idx = np.flatnonzero(has)
+            g_idx = gpos[e_idx].astype(np.int64)
+        else:
+            g_idx, e_idx = shapely.STRtree(np.asarray(edges.geometry.values)).query(grids_m, predicate="intersects")
+            if chief is not None:  # only streets somebody patrols
+                keep = np.array([c is not None for c in chief])[e_idx]
+                g_idx, e_idx = g_idx[keep], e_idx[keep]
+        order = np.lexsort((e_idx, g_idx))
+        g_idx, e_idx = g_idx[order], e_idx[order]
+        per_grid = {int(g): e_idx[g_idx == g] for g in np.unique(g_idx)}
+        return edges, tr, per_grid, {}, chief
 
     # ------------------------------------------------------------------ facts
     @property

@@ -8,10 +8,12 @@ one as short as it can:
 
 * on a whole network (a :class:`~gridplan.network.StreetNetwork`, a networkx graph or
   a GeoDataFrame of lines) with ``n_routes`` chiefs, or
-* per grid, on a :class:`~gridplan.grids.GridPlan`: every grid's streets (cut at the
-  grid lines; a street on a grid line goes to the grid listed first) are split among
-  ``chiefs_per_grid`` chiefs from the grid's post or centre, travelling through the
-  whole network between pieces of a grid that do not touch.
+* per grid, on a :class:`~gridplan.grids.GridPlan`: every grid's streets (cut where they
+  cross grid lines; a street along a grid line goes to the grid it keeps connected, see
+  ``gridplan._grid_streets``) are split among ``chiefs_per_grid`` chiefs from the grid's
+  post or centre, travelling through the shortest streets outside the grid between pieces
+  that do not touch. Grids are independent problems and may run on a dask.distributed
+  client (``client=``) with identical results.
 
 The algorithm (route first, cluster second with an exact min-max split of many random
 postman tours, then local search and ruin-and-recreate on the routes; see
@@ -32,6 +34,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import numbers
 import warnings
 from dataclasses import dataclass
@@ -47,7 +50,8 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from . import _routing
+from . import _grid_streets as _grid_streets_mod
+from . import _io, _routing
 from .errors import DataError, GridplanWarning, NetworkError
 from .network import StreetNetwork
 
@@ -307,8 +311,11 @@ class RoutePlan:
         Every edge of the routed network: ``u``, ``v``, ``length``, ``street``, ``grid``, ``required``,
         ``chief`` (the chief who sweeps it; None for travel-only edges), ``route``, geometry.
     per_grid : DataFrame or None
-        Per-grid mode: one row per grid with ``chiefs``, ``max_length``, ``lower_bound``, ``gap``,
-        ``pieces`` (parts of the grid's streets that do not touch), ``deadhead_share``.
+        Per-grid mode: one row per grid with ``chiefs``, ``streets_km``, ``max_length``,
+        ``lower_bound``, ``gap``, ``pieces`` (parts of the grid's streets that do not touch),
+        ``connect_km`` (the shortest connections joining them), ``deadhead_share``,
+        ``unreachable_km`` and ``unreachable_edges`` (streets no walk from the depot reaches),
+        ``depot``, ``stopped_by``.
     network : StreetNetwork or None
         The routed network (per grid: the streets cut at the grid lines); its edge ids are
         the index of :attr:`edges`, as :class:`gridplan.locate.GridIndex` ``routes=`` needs.
@@ -533,21 +540,113 @@ class RoutePlan:
         return e.explore(**kwargs)
 
     def to_file(self, path: str | Path) -> Path:
-        """Write the ``routes`` and ``edges`` layers to a GeoPackage (metric CRS)."""
+        """Save the plan to a GeoPackage: lossless, read it back with :meth:`read_file`.
+
+        Layers ``routes`` and ``edges`` (readable by any GIS), the network's ``nodes``, the
+        walks step by step, ``per_grid`` and the parameters and notes. Node labels and edge ids
+        that are not whole numbers (networkx graphs with tuple labels) are stored as text.
+        """
         if not isinstance(self.routes, gpd.GeoDataFrame):
             raise DataError("the network has no geometry; write plan.routes / plan.edges as tables instead")
-        path = Path(path)
+        net = self._net
+        text = not all(isinstance(x, numbers.Integral) for x in net.node_labels) or \
+            not all(isinstance(x, numbers.Integral) for x in net.edge_ids)
+        label = (lambda x: str(x)) if text else (lambda x: int(x))
         routes = self.routes.copy()
-        routes["grid"] = routes["grid"].astype("string")
-        routes["depot"] = _storable(routes["depot"])
-        routes.to_file(path, layer="routes", driver="GPKG")
-        edges = self.edges.reset_index()
-        for col in ("edge", "street", "u", "v", "source_edge"):
-            if col in edges:
-                edges[col] = _storable(edges[col])
-        edges.to_file(path, layer="edges", driver="GPKG")
-        return path
+        routes["depot"] = [label(x) for x in routes["depot"]]
+        edges = self.edges.copy()
+        edges.index = pd.Index([label(x) for x in edges.index], name="edge")
+        for col in ("u", "v"):
+            edges[col] = [label(x) for x in edges[col]]
+        if "street" in edges:
+            edges["street"] = _storable_ids(edges["street"])
+        steps = [(i, j, label(e), label(n)) for i, (wk, nodes) in enumerate(zip(self.walk_edges, self.walks))
+                 for j, (e, n) in enumerate(zip(wk, nodes[1:]))]
+        walks = pd.DataFrame(steps, columns=["route", "step", "edge", "node"])
+        crs = net.crs
+        nodes = gpd.GeoDataFrame({"node": [label(x) for x in net.node_labels]}, crs=crs,
+                                 geometry=shapely.points(net.xy) if net.xy is not None else [None] * net.n)
+        frames = {"routes": routes, "edges": edges, "nodes": nodes, "walks": _io.table_layer(walks, crs)}
+        if self.per_grid is not None:
+            frames["per_grid"] = _io.table_layer(self.per_grid.assign(depot=[None if x is None else label(x) for x in
+                                                                             self.per_grid["depot"]]), crs)
+        if self.network is not None:
+            ne = pd.DataFrame(self.network.edges.drop(columns="geometry"))
+            for col in ("street", "source_edge"):
+                if col in ne:
+                    ne[col] = _storable_ids(ne[col])
+            frames["network_edges"] = _io.table_layer(ne, crs)
+        objects = {name: [c for c in cols if c in obj.columns and obj[c].dtype == object]
+                   for name, obj, cols in (("edges", self.edges, ["street", "grid"]),
+                                           ("per_grid", self.per_grid, ["depot", "stopped_by"]),
+                                           ("network_edges", self.network.edges if self.network is not None else None,
+                                            ["street", "source_edge"]))
+                   if obj is not None}
+        params = {"params": self.params, "notes": self.notes, "lower_bound": self.lower_bound, "objects": objects,
+                  "chiefs": [str(c) for c in self.lengths.index], "labels_as_text": text,
+                  "crs": crs.to_wkt() if crs is not None else None}
+        return _io.write_frames(path, "RoutePlan", frames, json.loads(json.dumps(params, default=_jsonable)))
 
+    @classmethod
+    def read_file(cls, path: str | Path, *, streets: Any = None) -> "RoutePlan":
+        """Read a plan saved by :meth:`to_file` (the same class, equal tables and walks).
+
+        Parameters
+        ----------
+        path : str or Path
+        streets : District or StreetNetwork, optional
+            The streets the plan is meant for: checked against the streets the plan was made
+            from (per grid: the network cut at the grid lines), so that a file made for another
+            district is refused.
+
+        Raises
+        ------
+        DataError
+            Not a RoutePlan file, or made for other streets than ``streets``.
+        """
+        frames, stored = _io.read_frames(path, "RoutePlan")
+        for name, cols in stored.get("objects", {}).items():  # columns of mixed Python objects in memory
+            for col in cols:
+                frame = frames[name]
+                frame[col] = pd.Series([None if pd.isna(x) else x for x in frame[col]], index=frame.index, dtype=object)
+        crs = pyproj.CRS(stored["crs"]) if stored.get("crs") else None
+        edges, nodes = frames["edges"], frames["nodes"]
+        node_labels = _object_array(nodes["node"].tolist())
+        pos = {x: i for i, x in enumerate(node_labels)}
+        has_xy = bool(len(nodes)) and not nodes.geometry.isna().any()
+        xy = shapely.get_coordinates(nodes.geometry.values) if has_xy else None
+        network = None
+        if "network_edges" in frames:
+            ne = _io.plain_table(frames["network_edges"])
+            ne = gpd.GeoDataFrame(ne, geometry=edges.geometry.reindex(ne.index).values, crs=crs)
+            assert xy is not None and crs is not None
+            network = StreetNetwork(ne, xy, crs=crs)
+        net = _Net(n=len(node_labels), u=np.array([pos[x] for x in edges["u"]], dtype=np.int64),
+                   v=np.array([pos[x] for x in edges["v"]], dtype=np.int64), w=edges["length"].to_numpy(float),
+                   edge_ids=edges.index, node_labels=node_labels, xy=xy, geoms=np.asarray(edges.geometry.values),
+                   street=edges["street"].to_numpy(object) if "street" in edges else edges.index.to_numpy(object),
+                   crs=crs, network=network,
+                   grid=edges["grid"].to_numpy(object) if "grid" in edges else None)
+        if streets is not None:
+            _check_same_streets(net, streets, path)
+        plan = cls.__new__(cls)
+        plan._net, plan.network = net, network
+        plan.params, plan.notes = dict(stored["params"]), list(stored["notes"])
+        plan.per_grid = _io.plain_table(frames["per_grid"]) if "per_grid" in frames else None
+        plan.lower_bound = float(stored["lower_bound"])
+        chiefs = stored["chiefs"]
+        routes = frames["routes"]
+        walks = _io.plain_table(frames["walks"])
+        by_route = {int(r): g for r, g in walks.groupby("route", sort=True)}
+        plan.walk_edges = [by_route[i]["edge"].tolist() if i in by_route else [] for i in range(len(chiefs))]
+        plan.walks = [[routes["depot"].iloc[i]] + (by_route[i]["node"].tolist() if i in by_route else [])
+                      for i in range(len(chiefs))]
+        plan.lengths = pd.Series(routes["length"].to_numpy(float), index=pd.Index(chiefs, name="chief"), name="length")
+        plan.routes = routes
+        edges = edges.copy()
+        edges["u"], edges["v"] = net.node_labels[net.u], net.node_labels[net.v]
+        plan.edges = edges
+        return plan
 
 _CHIEF_COLOURS = 20  # chiefs drawn each in its own colour; more are coloured by grid
 
@@ -573,45 +672,65 @@ def _storable(col: pd.Series) -> pd.Series:
         return col.astype(str)
 
 
+def _storable_ids(col: pd.Series) -> pd.Series | np.ndarray | list[Any]:
+    """Ids of mixed Python objects as a GeoPackage can hold them: whole numbers as numbers, else text."""
+    if col.dtype != object:
+        return col
+    vals = col.tolist()
+    if all(isinstance(x, numbers.Integral) for x in vals):
+        return np.array(vals, dtype=np.int64)
+    if all(isinstance(x, str) for x in vals):
+        return col
+    return [None if x is None else str(x) for x in vals]
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, (np.ndarray, tuple)):
+        return list(obj)
+    return str(obj)
+
+
+def _check_same_streets(net: _Net, streets: Any, path: Any) -> None:
+    """Refuse a saved plan whose streets are not ``streets`` (per grid: not cut from them)."""
+    network = streets if isinstance(streets, StreetNetwork) else getattr(streets, "network", None)
+    if not isinstance(network, StreetNetwork):
+        raise DataError(f"streets must be a District or a StreetNetwork, got {type(streets).__name__}")
+    theirs = network.edges
+    mine = net.network.edges if net.network is not None else None
+    if mine is not None and "source_edge" in mine.columns:
+        got = pd.Series(net.w, index=mine["source_edge"].to_numpy()).groupby(level=0).sum()
+    elif mine is not None:
+        got = pd.Series(net.w, index=mine.index)
+    else:
+        got = pd.Series(net.w, index=net.edge_ids)
+    want = theirs["length"].reindex(got.index)
+    same_crs = net.crs is None or pyproj.CRS(theirs.crs).equals(net.crs)
+    if not same_crs or want.isna().any() or not np.allclose(got.to_numpy(), want.to_numpy(), rtol=0, atol=0.05):
+        bad = int(want.isna().sum()) if not want.isna().all() else len(got)
+        raise DataError(
+            f"{str(path)!r} holds patrols made for other streets than the ones given (another district or plan): "
+            f"{bad if want.isna().any() else int((~np.isclose(got, want, atol=0.05)).sum())} of its {len(got)} street "
+            "edges do not match in id and length"
+            + ("" if same_crs or net.crs is None else f", and its CRS is {net.crs.name} not {pyproj.CRS(theirs.crs).name}")
+            + "; pass the District the patrols were computed for, or compute them again with balance_routes"
+        )
+
+
 def _hex(colour: Sequence[float]) -> str:
     return "#" + "".join(f"{int(round(c * 255)):02x}" for c in colour[:3])
 
 
 # --------------------------------------------------------------------------- per grid
-def _split_at_grids(network: StreetNetwork, plan: "GridPlan") -> tuple[StreetNetwork, np.ndarray]:
-    """The network cut at the grid lines; per edge the grid position owning it (-1 none)."""
-    grids = plan.grids.to_crs(network.crs) if not pyproj.CRS(plan.grids.crs).equals(network.crs) else plan.grids
-    polys = np.asarray(grids.geometry.values)
-    e = network.edges
-    lines = np.asarray(e.geometry.values)
-    gi, ei = shapely.STRtree(lines).query(polys, predicate="intersects")
-    order = np.lexsort((ei, gi))  # grid position first: on a shared grid line the first grid wins
-    gi, ei = gi[order], ei[order]
-    parts = shapely.intersection(lines[ei], polys[gi])
-    rows_geom, rows_grid, rows_edge = [], [], []
-    for g, edge, part in zip(gi, ei, parts):
-        for p in shapely.get_parts(shapely.line_merge(part) if part.geom_type == "MultiLineString" else part):
-            if p.geom_type == "LineString" and p.length > 0:
-                rows_geom.append(p)
-                rows_grid.append(g)
-                rows_edge.append(edge)
-    # whole edges last: any piece outside every grid stays as travel-only street
-    rows_geom.extend(lines.tolist())
-    rows_grid.extend([-1] * len(lines))
-    rows_edge.extend(range(len(lines)))
-    frame = gpd.GeoDataFrame({"grid_pos": rows_grid, "source_edge": rows_edge}, geometry=rows_geom, crs=network.crs)
-    split = StreetNetwork.from_lines(frame, snap_tolerance=1e-3)
-    se = split.edges
-    src = se["source_edge"].to_numpy(np.int64)
-    se["street"] = e["street"].to_numpy(object)[src] if "street" in e.columns else e.index.to_numpy(object)[src]
-    se["source_edge"] = e.index.to_numpy()[src]
-    grid = se.pop("grid_pos").to_numpy(np.int64)
-    out = StreetNetwork(se, split.nodes[["x", "y"]].to_numpy(float), crs=network.crs, noding_report=split.noding_report)
-    return out, grid
-
-
 def _grid_depots(plan: "GridPlan", net: _Net, mask_by_grid: list[np.ndarray], depot: Any, posts: Any,
                  notes: list[str]) -> list[int | None]:
+    """Every grid's depot node: on the part of the network holding most of the grid's streets.
+
+    The node is the grid's street node (on that part) nearest the grid's post, else its centre.
+    """
     codes = plan.grids["code"].astype(str).tolist()
     post_pts: dict[str, shapely.Point] = {}
     if depot == "post":
@@ -632,13 +751,16 @@ def _grid_depots(plan: "GridPlan", net: _Net, mask_by_grid: list[np.ndarray], de
                 notes.append(f"no post for grids {missing[:5]}{'...' if len(missing) > 5 else ''}: their patrols start at the grid centre")
     elif depot not in ("centroid", "post", None):
         raise DataError(f"per-grid depot must be 'post' or 'centroid', got {depot!r}")
+    comp = _components(net)
     out: list[int | None] = []
     for i, code in enumerate(codes):
         mask = mask_by_grid[i]
         if not mask.any():
             out.append(None)
             continue
-        ends = np.unique(np.r_[net.u[mask], net.v[mask]])
+        main = int(pd.Series(net.w[mask]).groupby(comp[net.u[mask]]).sum().idxmax())
+        on_main = mask & (comp[net.u] == main)
+        ends = np.unique(np.r_[net.u[on_main], net.v[on_main]])
         pt = post_pts.get(code)
         if pt is None:
             poly = plan.grids.geometry.iloc[i]
@@ -649,6 +771,23 @@ def _grid_depots(plan: "GridPlan", net: _Net, mask_by_grid: list[np.ndarray], de
         d = np.hypot(net.xy[ends, 0] - pt.x, net.xy[ends, 1] - pt.y)
         out.append(int(ends[np.argmin(d)]))
     return out
+
+
+def _unreachable(net: _Net, mask: np.ndarray, depot: int, code: str, components: str, notes: list[str]) -> np.ndarray:
+    """The grid's edges in another part of the network than its depot (no walk from it reaches them)."""
+    comp = _components(net)
+    lost = mask & (comp[net.u] != comp[depot])
+    if not lost.any():
+        return lost
+    ids = [net.edge_ids[e] for e in np.flatnonzero(lost)]
+    what = (f"grid {code}: {int(lost.sum())} street edges ({net.w[lost].sum() / 1000:.2f} km) cannot be reached from "
+            f"the grid's depot at all (no street joins them to the rest of the network), edges "
+            f"{ids[:10]}{' ...' if len(ids) > 10 else ''}")
+    if components == "raise":
+        raise NetworkError(f"{what}. Connect them (StreetNetwork.from_lines with a larger snap_tolerance, or add the "
+                           "missing links), or leave components at its default to patrol the rest and list these")
+    notes.append(f"{what}: they have no chief")
+    return lost
 
 
 # --------------------------------------------------------------------------- entry point
@@ -663,12 +802,14 @@ def balance_routes(
     posts: Any = None,
     streets: Any = None,
     chiefs: Sequence[str] | None = None,
-    components: str = "raise",
+    components: str | None = None,
     snap: bool = True,
     seed: int = 0,
     time_limit: float | None = None,
     effort: float = 1.0,
+    target_gap: float | None = None,
     progress: bool = True,
+    client: Any = None,
 ) -> RoutePlan:
     """Balanced road-chief patrols: k closed walks covering every street, the longest as short as possible.
 
@@ -700,10 +841,12 @@ def balance_routes(
         (a plan read from a file).
     chiefs : sequence of str, optional
         Names of the chiefs (one per walk). Default ``R01``...; per grid ``<grid code>-R1``...
-    components : {"raise", "largest"}
-        What to do when the required streets are not all reachable from the depot: raise
-        :class:`~gridplan.errors.NetworkError` listing the parts, or route the depot's part
-        and report what was left out in ``notes``.
+    components : {"raise", "largest"}, optional
+        What to do when the required streets are not all reachable from the depot (they lie
+        in parts of the network no street joins): raise :class:`~gridplan.errors.NetworkError`
+        listing the parts (naming the grid per grid), or route the depot's part and report what
+        was left out in ``notes`` (per grid also in ``per_grid``). Default: ``"raise"`` for one
+        network, ``"largest"`` per grid (real street data always has stray pieces).
     snap : bool
         Snap a depot point to the nearest node (default) or refuse.
     seed : int
@@ -714,8 +857,16 @@ def balance_routes(
         may stop earlier and the result can differ between machines (``params["stopped_by"]``).
     effort : float
         Scales the number of tours split and of improvement rounds (default 1).
+    target_gap : float, optional
+        Stop improving once the longest walk is within this share of the lower bound.
+        Default: 0.005 per grid (and a grid's search also stops after a quarter of its
+        rounds without a better plan), 0 for one network (the full ``effort``).
     progress : bool
         Show a progress bar over grids (per-grid mode).
+    client : dask.distributed.Client, optional
+        Per-grid mode: route the grids on the client's workers (the ``[distributed]`` extra).
+        Grids are independent problems, so the same seed gives the identical plan serially
+        and on any number of workers (without ``time_limit``).
 
     Returns
     -------
@@ -734,11 +885,16 @@ def balance_routes(
         if n_routes is not None:
             raise DataError("per-grid patrols take chiefs_per_grid=, not n_routes")
         return _per_grid(network, chiefs_per_grid=chiefs_per_grid, depot="post" if depot is None else depot,
-                         posts=posts, streets=streets, weight=weight, chiefs=chiefs, components=components,
-                         seed=seed, time_limit=time_limit, effort=effort, progress=progress)
+                         posts=posts, streets=streets, weight=weight, chiefs=chiefs,
+                         components="largest" if components is None else components,
+                         seed=seed, time_limit=time_limit, effort=effort, progress=progress, client=client,
+                         target_gap=PER_GRID_TARGET_GAP if target_gap is None else target_gap)
     if n_routes is None:
         raise DataError("give n_routes, the number of chiefs to share the network")
     k = _check_k(n_routes, "n_routes")
+    components = "raise" if components is None else components
+    if client is not None:
+        raise DataError("client= farms out the grids of a GridPlan; one network is routed here (pass client=None)")
     notes: list[str] = []
     net = _as_net(network, weight, notes)
     _check_weights(net)
@@ -747,7 +903,8 @@ def balance_routes(
         raise DataError("no edge to patrol: the network has no edges, or required= selects none")
     node = _resolve_depot(net, depot, mask, snap=snap, notes=notes)
     mask = _restrict_component(net, mask, node, components, notes)
-    sol = _Local(net).solve(mask, node, k, seed=seed, time_limit=time_limit, effort=effort)
+    tg = 0.0 if target_gap is None else _check_gap(target_gap)
+    sol = _Local(net).solve(mask, node, k, seed=seed, time_limit=time_limit, effort=effort, target_gap=tg)
     names = list(chiefs) if chiefs is not None else [f"R{i + 1:02d}" for i in range(k)]
     if len(names) != k or len(set(names)) != k:
         raise DataError(f"chiefs must be {k} distinct names, got {list(names)}")
@@ -759,7 +916,7 @@ def balance_routes(
     elif idle:
         notes.append(f"{idle} of {k} chiefs have nothing to walk: more chiefs would not shorten the longest walk")
     params = {"n_routes": k, "depot": net.node_labels[node], "weight": weight, "seed": seed, "time_limit": time_limit,
-              "effort": effort, "required_edges": int(mask.sum()), "components": components,
+              "effort": effort, "target_gap": tg, "required_edges": int(mask.sum()), "components": components,
               **_sol_params(sol)}
     return RoutePlan(net=net, walks=sol.walks, chiefs=names, grids=[None] * k, depots=[node] * k,
                      served=sol.served, required=mask, lower_bound=sol.lower_bound, per_grid=None,
@@ -772,21 +929,73 @@ def _sol_params(sol: _routing.Solution) -> dict[str, Any]:
             "stopped_by": sol.stopped_by, "seconds": round(sol.seconds, 3)}
 
 
-def _solve(net: _Net, mask: np.ndarray, depot: int, k: int, dist: _routing._Distances, *, seed: int,
-           time_limit: float | None, effort: float) -> _routing.Solution:
+@dataclass
+class _Task:
+    """One routing problem, self-contained so that it can run on a worker.
+
+    The network is the part around the streets to walk (``edges``/``nodes`` map its edges and
+    nodes back to the whole network; None when it is the whole network).
+    """
+
+    n: int
+    u: np.ndarray
+    v: np.ndarray
+    w: np.ndarray
+    mask: np.ndarray
+    depot: int
+    k: int
+    seed: int
+    time_limit: float | None
+    effort: float
+    edges: np.ndarray | None = None
+    nodes: np.ndarray | None = None
+    target_gap: float = 0.0
+    patience: float | None = None  # share of the rounds without a new best after which the search stops
+
+
+PER_GRID_TARGET_GAP = 0.005
+"""Per grid, the search stops once the longest walk is within 0.5 % of the grid's lower bound."""
+PER_GRID_PATIENCE = 0.25
+"""Per grid, the search stops after a quarter of its rounds without a new best (at least ``_MIN_PATIENCE``)."""
+_MIN_PATIENCE = 40
+
+
+def _search_effort(m: int, effort: float) -> tuple[int, int]:
+    """Random postman tours split and ruin-and-recreate rounds for m required edges."""
+    starts = int(np.clip(effort * 20000 // max(m, 1), 8, 400 * min(effort, 1.0)))
+    iterations = int(np.clip(effort * 60000 // max(m, 1), 20, 1000 * effort))
+    return starts, iterations
+
+
+def _check_gap(target_gap: Any) -> float:
+    if isinstance(target_gap, bool) or not isinstance(target_gap, numbers.Real) or not (0 <= float(target_gap) < 1):
+        raise DataError(f"target_gap must be a share between 0 and 1 (0.005 = 0.5 %), got {target_gap!r}")
+    return float(target_gap)
+
+
+def _check_effort(effort: float, time_limit: float | None) -> None:
     if not (np.isfinite(effort) and effort > 0):
         raise DataError(f"effort must be a positive number, got {effort!r}")
     if time_limit is not None and not (np.isfinite(time_limit) and time_limit > 0):
         raise DataError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
-    m = int(mask.sum())
-    starts = int(np.clip(effort * 20000 // max(m, 1), 8, 400 * min(effort, 1.0)))
-    iterations = int(np.clip(effort * 60000 // max(m, 1), 20, 1000 * effort))
-    return _routing.solve(net.n, net.u, net.v, net.w, mask, depot, k, seed=seed, time_limit=time_limit,
-                          starts=starts, iterations=iterations, dist=dist)
+
+
+def _run_task(task: _Task) -> _routing.Solution:
+    """Solve one task; walks and served edges in the whole network's edge and node ids."""
+    starts, iterations = _search_effort(int(task.mask.sum()), task.effort)
+    patience = None if task.patience is None else max(_MIN_PATIENCE, int(task.patience * iterations))
+    sol = _routing.solve(task.n, task.u, task.v, task.w, task.mask, task.depot, task.k, seed=task.seed,
+                         time_limit=task.time_limit, starts=starts, iterations=iterations,
+                         target_gap=task.target_gap, patience=patience)
+    if task.edges is not None and task.nodes is not None:
+        eid, nodes = task.edges, task.nodes
+        sol.walks = [[(int(eid[e]), int(nodes[a]), int(nodes[b])) for e, a, b in wk] for wk in sol.walks]
+        sol.served = [eid[s] for s in sol.served]
+    return sol
 
 
 class _Local:
-    """Solve on the part of the network around the required streets (so distances stay small).
+    """Routing tasks on the part of the network around the required streets (so distances stay small).
 
     The part holds every node within ``radius`` of the required streets and the depot along the
     network; the radius doubles until they are connected inside it, so walks between pieces of a
@@ -799,7 +1008,8 @@ class _Local:
         cw = np.where(net.w > 0, net.w, 1e-12)
         self.csr = sparse.csr_matrix((np.r_[cw, cw], (np.r_[net.u, net.v], np.r_[net.v, net.u])), shape=(net.n, net.n))
 
-    def solve(self, mask: np.ndarray, depot: int, k: int, **kw: Any) -> _routing.Solution:
+    def task(self, mask: np.ndarray, depot: int, k: int, *, seed: int, time_limit: float | None,
+             effort: float, target_gap: float = 0.0, patience: float | None = None) -> _Task:
         net = self.net
         ends = np.unique(np.r_[net.u[mask], net.v[mask], depot])
         span = float(net.w[mask].sum())
@@ -810,8 +1020,8 @@ class _Local:
             keep = inside[net.u] & inside[net.v]
             nodes = np.flatnonzero(inside)
             if len(nodes) == net.n:
-                keep = np.ones(len(net.u), bool)
-                break
+                return _Task(net.n, net.u, net.v, net.w, mask, depot, k, seed, time_limit, effort,
+                             target_gap=target_gap, patience=patience)
             new = np.full(net.n, -1)
             new[nodes] = np.arange(len(nodes))
             sub = sparse.coo_matrix((np.ones(int(keep.sum())), (new[net.u[keep]], new[net.v[keep]])),
@@ -820,84 +1030,173 @@ class _Local:
             if len(np.unique(lab[new[ends]])) == 1:
                 break
             radius *= 2
-        if keep.all():
-            return _solve(net, mask, depot, k, _routing._Distances(net.n, net.u, net.v, net.w), **kw)
         eid = np.flatnonzero(keep)
-        local = _Net(n=len(nodes), u=new[net.u[eid]], v=new[net.v[eid]], w=net.w[eid], edge_ids=net.edge_ids[eid],
-                     node_labels=nodes, xy=None, geoms=None, street=net.street[eid], crs=net.crs, network=None)
-        sol = _solve(local, mask[eid], int(new[depot]), k, _routing._Distances(local.n, local.u, local.v, local.w), **kw)
-        sol.walks = [[(int(eid[e]), int(nodes[a]), int(nodes[b])) for e, a, b in wk] for wk in sol.walks]
-        sol.served = [eid[s] for s in sol.served]
-        return sol
+        return _Task(len(nodes), new[net.u[eid]], new[net.v[eid]], net.w[eid], mask[eid], int(new[depot]), k,
+                     seed, time_limit, effort, edges=eid, nodes=nodes, target_gap=target_gap, patience=patience)
+
+    def solve(self, mask: np.ndarray, depot: int, k: int, *, seed: int, time_limit: float | None,
+              effort: float, target_gap: float = 0.0) -> _routing.Solution:
+        _check_effort(effort, time_limit)
+        return _run_task(self.task(mask, depot, k, seed=seed, time_limit=time_limit, effort=effort,
+                                   target_gap=target_gap))
+
+
+def _run_all(tasks: list[_Task], *, client: Any, progress: bool) -> list[_routing.Solution]:
+    """Solve the tasks here or on a dask.distributed client (same results either way), in order."""
+    from tqdm.auto import tqdm
+
+    if client is None:
+        return [_run_task(t) for t in tqdm(tasks, desc="patrols", unit="grid", disable=not progress)]
+    _check_client(client)
+    from distributed import as_completed
+
+    futures = client.map(_run_task, tasks, pure=False)
+    bar = tqdm(total=len(tasks), desc="patrols", unit="grid", disable=not progress)
+    for _ in as_completed(futures):
+        bar.update(1)
+    bar.close()
+    return client.gather(futures)
+
+
+def _check_client(client: Any) -> None:
+    """A dask.distributed client that is open and has workers, else a DataError (never a hang)."""
+    if not hasattr(client, "map") or not hasattr(client, "scheduler_info"):
+        raise DataError(f"client must be a dask.distributed.Client, got {type(client).__name__}")
+    status = getattr(client, "status", "running")
+    if status != "running":
+        raise DataError(f"the dask client is {status}; start a new Client (or pass client=None to route here)")
+    if not client.scheduler_info().get("workers"):
+        raise DataError("the dask client has no workers; start some (e.g. LocalCluster(n_workers=2)) or pass client=None")
+
+
+@dataclass
+class _GridStreets:
+    """A plan's streets per grid: the cut network, every edge's grid, the grid's depot and unreachable edges."""
+
+    net: _Net
+    codes: list[str]
+    masks: list[np.ndarray]
+    depots: list[int | None]
+    lost: list[np.ndarray]
+
+
+def _grid_streets(plan: "GridPlan", network: StreetNetwork, *, weight: str, depot: Any, posts: Any,
+                  components: str, notes: list[str]) -> _GridStreets:
+    split, owner, cand = _grid_streets_mod.split_at_grids(network, plan)
+    net = _from_street_network(split, weight)
+    _check_weights(net)
+    settled = _grid_streets_mod.settle_grid_lines(net.n, net.u, net.v, net.w, owner, cand)
+    shared = owner == _grid_streets_mod.SHARED
+    notes.append(f"streets cut where they cross grid lines: {network.n_edges} edges became {split.n_edges}; "
+                 f"{int(shared.sum())} edges ({net.w[shared].sum() / 1000:.2f} km) run along a grid line and went to the "
+                 "grid they keep connected (the one whose pieces they join most, else the nearest)")
+    codes = plan.grids["code"].astype(str).tolist()
+    net.grid = np.where(settled >= 0, np.asarray(codes, dtype=object)[np.maximum(settled, 0)], None)
+    masks = [settled == i for i in range(len(codes))]
+    depots = _grid_depots(plan, net, masks, depot, posts, notes)
+    lost = []
+    for i, code in enumerate(codes):
+        node = depots[i]
+        gone = (_unreachable(net, masks[i], node, code, components, notes) if node is not None
+                else np.zeros(len(net.u), bool))
+        masks[i] = masks[i] & ~gone
+        lost.append(gone)
+    return _GridStreets(net, codes, masks, depots, lost)
 
 
 def _per_grid(plan: "GridPlan", *, chiefs_per_grid: int, depot: Any, posts: Any, streets: Any, weight: str,
               chiefs: Sequence[str] | None, components: str, seed: int, time_limit: float | None, effort: float,
-              progress: bool) -> RoutePlan:
+              progress: bool, client: Any = None, target_gap: float = PER_GRID_TARGET_GAP) -> RoutePlan:
     k = _check_k(chiefs_per_grid, "chiefs_per_grid")
+    _check_effort(effort, time_limit)
+    target_gap = _check_gap(target_gap)
     source = streets if streets is not None else plan.district
     if source is None:
         raise DataError("the plan does not know its streets (read from a file?): pass streets=district or a StreetNetwork")
     network = source if isinstance(source, StreetNetwork) else getattr(source, "network", None)
     if not isinstance(network, StreetNetwork):
         raise DataError(f"streets must be a District or a StreetNetwork, got {type(source).__name__}")
+    if components not in ("raise", "largest"):
+        raise DataError(f"components must be 'raise' or 'largest', got {components!r}")
     notes: list[str] = []
-    split, grid_of_edge = _split_at_grids(network, plan)
-    notes.append(f"streets cut at the grid lines: {network.n_edges} edges became {split.n_edges}; "
-                 "an edge on a grid line belongs to the first grid (by code) it bounds")
-    net = _from_street_network(split, weight)
-    net.grid = np.where(grid_of_edge >= 0, plan.grids["code"].astype(str).to_numpy(object)[np.maximum(grid_of_edge, 0)], None)
-    _check_weights(net)
-    codes = plan.grids["code"].astype(str).tolist()
-    masks = [grid_of_edge == i for i in range(len(codes))]
-    depots = _grid_depots(plan, net, masks, depot, posts, notes)
+    gs = _grid_streets(plan, network, weight=weight, depot=depot, posts=posts, components=components, notes=notes)
+    net, codes = gs.net, gs.codes
     local = _Local(net)
-    walks, served, names, route_grid, route_depot, rows = [], [], [], [], [], []
+    todo = [i for i, node in enumerate(gs.depots) if node is not None]
+    tasks = [local.task(gs.masks[i], int(gs.depots[i]), k, seed=seed, time_limit=time_limit,  # type: ignore[arg-type]
+                        effort=effort, target_gap=target_gap, patience=PER_GRID_PATIENCE) for i in todo]
+    sols: dict[int, _routing.Solution] = dict(zip(todo, _run_all(tasks, client=client, progress=progress)))
+    walks: list[list[tuple[int, int, int]]] = []
+    served: list[np.ndarray] = []
+    names: list[str] = []
+    route_grid: list[str | None] = []
+    route_depot: list[int] = []
+    rows: list[dict[str, Any]] = []
     required = np.zeros(len(net.u), bool)
     bound = 0.0
     seconds = 0.0
-    from tqdm.auto import tqdm
-
-    for i in tqdm(range(len(codes)), desc="patrols", unit="grid", disable=not progress):
-        code, mask, node = codes[i], masks[i], depots[i]
-        gnames = [f"{code}-R{j + 1}" for j in range(k)]
-        if node is None:
+    for i, code in enumerate(codes):
+        mask, node, sol = gs.masks[i], gs.depots[i], sols.get(i)
+        if sol is None:
             notes.append(f"grid {code} has no streets: its {k} chiefs have nothing to walk")
-            sol = None
         else:
-            mask = _restrict_component(net, mask, node, components, notes)
-            sol = local.solve(mask, node, k, seed=seed, time_limit=time_limit, effort=effort)
             required |= mask
             bound = max(bound, sol.lower_bound)
             seconds += sol.seconds
-        pieces = _routing._components(net.n, net.u[mask], net.v[mask], np.unique(np.r_[net.u[mask], net.v[mask]])) \
-            if mask.any() else []
-        if len(pieces) > 1:
-            notes.append(f"grid {code}: its streets form {len(pieces)} pieces that do not touch; "
-                         "the chiefs walk between them through neighbouring streets (deadhead)")
+            if sol.pieces > 1:
+                notes.append(f"grid {code}: its streets form {sol.pieces - (0 if _depot_on(net, mask, node) else 1)} "
+                             f"pieces that do not touch; they are joined through {sol.connect / 1000:.2f} km of the "
+                             "shortest streets outside them, walked as deadhead")
         gw = sol.walks if sol else [[] for _ in range(k)]
-        gs = sol.served if sol else [np.zeros(0, np.int64) for _ in range(k)]
         walks += gw
-        served += gs
-        names += gnames
+        served += sol.served if sol else [np.zeros(0, np.int64) for _ in range(k)]
+        names += [f"{code}-R{j + 1}" for j in range(k)]
         route_grid += [code] * k
         route_depot += [node if node is not None else 0] * k
-        L = sol.lengths if sol else np.zeros(k)
-        tot = float(L.sum())
-        rows.append({"code": code, "chiefs": k, "streets_km": float(net.w[mask].sum()) / 1000,
-                     "max_length": float(L.max()), "lower_bound": sol.lower_bound if sol else 0.0,
-                     "gap": float(L.max() / sol.lower_bound - 1) if sol and sol.lower_bound > 0 else 0.0,
-                     "pieces": len(pieces), "deadhead_share": (tot - float(net.w[mask].sum())) / tot if tot > 0 else 0.0,
-                     "depot": net.node_labels[node] if node is not None else None,
-                     "stopped_by": sol.stopped_by if sol else None})
+        rows.append(_grid_row(net, code, k, mask, gs.lost[i], node, sol))
     if chiefs is not None:
         names = list(chiefs)
         if len(names) != len(walks) or len(set(names)) != len(names):
             raise DataError(f"chiefs must be {len(walks)} distinct names ({k} per grid), got {len(names)}")
     per_grid = pd.DataFrame(rows).set_index("code")
     params = {"mode": "per_grid", "chiefs_per_grid": k, "depot": depot, "weight": weight, "seed": seed,
-              "time_limit": time_limit, "effort": effort, "components": components, "seconds": round(seconds, 3),
-              "grids": len(codes)}
+              "time_limit": time_limit, "effort": effort, "target_gap": target_gap, "patience": PER_GRID_PATIENCE,
+              "components": components, "seconds": round(seconds, 3),
+              "grids": len(codes), "workers": _workers(client), **_plan_identity(plan, net)}
     return RoutePlan(net=net, walks=walks, chiefs=names, grids=route_grid, depots=route_depot, served=served,
                      required=required, lower_bound=bound, per_grid=per_grid, params=params, notes=notes)
 
+
+def _depot_on(net: _Net, mask: np.ndarray, node: int | None) -> bool:
+    return node is not None and bool(np.any((net.u[mask] == node) | (net.v[mask] == node)))
+
+
+def _grid_row(net: _Net, code: str, k: int, mask: np.ndarray, lost: np.ndarray, node: int | None,
+              sol: _routing.Solution | None) -> dict[str, Any]:
+    L = sol.lengths if sol is not None else np.zeros(k)
+    tot = float(L.sum())
+    req = float(net.w[mask].sum())
+    lb = sol.lower_bound if sol is not None else 0.0
+    return {"code": code, "chiefs": k, "streets_km": req / 1000,
+            "max_length": float(L.max()), "lower_bound": lb,
+            "gap": float(L.max() / lb - 1) if lb > 0 else 0.0,
+            "pieces": (sol.pieces - (0 if _depot_on(net, mask, node) else 1)) if sol is not None else 0,
+            "connect_km": (sol.connect / 1000) if sol is not None else 0.0,
+            "deadhead_share": (tot - req) / tot if tot > 0 else 0.0,
+            "unreachable_km": float(net.w[lost].sum()) / 1000, "unreachable_edges": int(lost.sum()),
+            "depot": net.node_labels[node] if node is not None else None,
+            "stopped_by": sol.stopped_by if sol is not None else None}
+
+
+def _workers(client: Any) -> int:
+    if client is None:
+        return 1
+    return max(1, len(client.scheduler_info().get("workers", {})))
+
+
+def _plan_identity(plan: "GridPlan", net: _Net) -> dict[str, Any]:
+    """What a saved RoutePlan must match to be used with a plan again (see RoutePlan.read_file)."""
+    district = plan.district
+    return {"plan_grids": "|".join(plan.grids["code"].astype(str)),
+            "plan_district": str(getattr(district, "code", "") or "") if district is not None else "",
+            "network_edges": len(net.u)}
