@@ -9,6 +9,7 @@ import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
 
+from gridplan._precision import PRECISION
 from gridplan import crs as gcrs
 from gridplan.district import LAYERS, District
 from gridplan.errors import CRSError, DataError, GeometryError, GridplanWarning, LayerNotFoundError
@@ -73,7 +74,8 @@ def test_gcj02_input_is_converted_not_treated_as_wgs84():
     raw = shapely.get_coordinates(gcj.geometry)
     wlon, wlat = gcrs.gcj02_to_wgs84(raw[:, 0], raw[:, 1])
     truth = np.column_stack(gcrs.transform(wlon, wlat, source=4326, target=as_gcj.crs))
-    assert np.abs(shapely.get_coordinates(as_gcj.boundary.geometry) - truth).max() < 1e-3
+    # to the precision grid: every coordinate is rounded to 1 cm (at most half of it off)
+    assert np.abs(shapely.get_coordinates(as_gcj.boundary.geometry) - truth).max() <= PRECISION / 2 + 1e-9
     assert as_gcj.source_crs == "GCJ-02"
     back = as_gcj.to_source_crs(as_gcj.boundary)
     assert np.allclose(back.total_bounds, gcj.total_bounds, atol=1e-8)

@@ -28,7 +28,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from . import _io
+from . import _io, _precision
 from . import crs as gcrs
 from .errors import CRSError, DataError, GeometryError, GridplanWarning
 
@@ -170,6 +170,40 @@ def _metric_target(boundary: gpd.GeoDataFrame, source: str | pyproj.CRS, request
     return target, f"picked {gcrs.crs_label(target)}, {kind} of the district, for metric work"
 
 
+def _on_precision_grid(frames: dict[str, gpd.GeoDataFrame], notes: list[str]) -> dict[str, gpd.GeoDataFrame]:
+    """Every layer rounded to the :data:`~gridplan._precision.PRECISION` grid (one origin for all);
+    rows that collapse on it are dropped and named in ``notes`` (and a warning)."""
+    # lines and polygons set the grid (points take no part in noding; many random ones would hide it)
+    geoms = [np.asarray(f.geometry.values) for k, f in frames.items() if len(f) and k != "population"]
+    origin = _precision.grid_origin(shapely.get_coordinates(np.concatenate(geoms)) if geoms else np.empty((0, 2)))
+    notes.append(f"precision: coordinates rounded to a {_precision.PRECISION * 100:g} cm grid (origin "
+                 f"({origin[0] * 1e3:.3f}, {origin[1] * 1e3:.3f}) mm, the circular mean of the coordinates modulo "
+                 "1 cm) before noding, so float noise and shifts give the same units and plans")
+    out = {}
+    for key, frame in frames.items():
+        if not len(frame):
+            out[key] = frame
+            continue
+        snapped = _precision.snap_geometries(np.asarray(frame.geometry.values), origin)
+        frame = frame.copy()
+        frame[frame.geometry.name] = gpd.GeoSeries(snapped, index=frame.index, crs=frame.crs)
+        collapsed = np.asarray(shapely.is_empty(snapped))
+        if collapsed.any():
+            if key == "boundary" and collapsed.all():
+                raise GeometryError("the boundary collapses on the 1 cm precision grid (it is thinner than 1 cm); "
+                                    "check the boundary's CRS and units")
+            if key == "streets" and collapsed.all():
+                raise DataError("every street is shorter than the 1 cm precision grid; check the street layer's CRS")
+            what = {"streets": "shorter than", "population": "at"}.get(key, "thinner than")
+            msg = (f"{key}: dropped {int(collapsed.sum())} of {len(frame)} rows that collapse on the "
+                   f"{_precision.PRECISION * 100:g} cm precision grid ({what} 1 cm): rows {_labels(frame.index, collapsed)}")
+            notes.append(msg)
+            warnings.warn(msg, GridplanWarning, stacklevel=4)
+            frame = frame[~collapsed]
+        out[key] = frame
+    return out
+
+
 class District:
     """A district's layers in one local metric CRS, validated.
 
@@ -237,6 +271,7 @@ class District:
         population_column: str = "population",
         name: str | None = None,
         code: str | None = None,
+        grid_code: str = "code",
         repair: bool = False,
         synthetic: bool = False,
     ) -> "District":
@@ -268,6 +303,11 @@ class District:
         name, code : str, optional
             District name and adcode; taken from the boundary's ``name``/``adcode``/``code``
             columns when not given.
+        grid_code : str, default "code"
+            The column of ``grids`` holding the existing grids' own codes.  They are kept
+            (as ``grids["code"]``; a different column named ``code`` is kept as ``code_source``)
+            and a redraw (:func:`gridplan.grids.resplit`) keeps them for every grid that
+            continues an old one.
         repair : bool
             Repair invalid polygons with :func:`shapely.make_valid` (reported in
             :attr:`notes`) instead of raising :class:`~gridplan.errors.GeometryError`.
@@ -320,6 +360,9 @@ class District:
         for key in ("boundary", "communities", "grids"):
             if key in frames and len(frames[key]):
                 frames[key] = cls._validate_polygons(key, frames[key], repair=repair, notes=notes)
+        frames = _on_precision_grid(frames, notes)
+        if "grids" in frames:
+            frames["grids"] = cls._grid_codes(frames["grids"], grid_code, notes)
         district_shape = frames["boundary"].geometry.union_all()
         if "streets" in frames:
             cls._check_streets(frames["streets"], district_shape, notes)
@@ -366,6 +409,31 @@ class District:
                 f"the {key} layer has polygons of zero area (rows {_labels(frame.index, zero)}); drop them"
             )
         return frame
+
+    @staticmethod
+    def _grid_codes(grids: gpd.GeoDataFrame, column: str, notes: list[str]) -> gpd.GeoDataFrame:
+        """The grids layer with the user's codes in ``code`` (checked: present and unique)."""
+        if column == "code" and "code" not in grids:
+            return grids
+        if column not in grids:
+            raise DataError(f"grid_code={column!r} is not a column of the grids layer; its columns are "
+                            f"{[c for c in grids.columns if c != grids.geometry.name]}")
+        values = grids[column]
+        missing = values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
+        dup = values.astype(str).duplicated(keep=False).to_numpy() & ~missing
+        if missing.any() or dup.any():
+            raise DataError(f"the grids layer's {column!r} codes must be present and unique: rows "
+                            f"{_labels(grids.index, missing | dup)} have none or share one; fix the codes or "
+                            "pass grid_code= for the column that holds them")
+        if column == "code":
+            return grids
+        grids = grids.copy()
+        if "code" in grids:
+            grids = grids.rename(columns={"code": "code_source"})
+            notes.append("grids: the 'code' column is kept as 'code_source'; codes come from "
+                         f"{column!r} (grid_code=)")
+        grids["code"] = values.astype(str).to_numpy()
+        return grids
 
     @staticmethod
     def _check_streets(streets: gpd.GeoDataFrame, shape: shapely.Geometry, notes: list[str]) -> None:

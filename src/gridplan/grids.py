@@ -42,6 +42,7 @@ from scipy.sparse.csgraph import connected_components
 from . import _io
 from . import crs as gcrs
 from ._partition import partition_graph, resplit_graph
+from ._precision import QUANTUM, quantize
 from .errors import DataError, GeometryError, GridplanWarning, InfeasibleError
 from .units import Units, build_units
 
@@ -115,6 +116,67 @@ def _grid_codes(geoms: np.ndarray, community: np.ndarray, district_code: str) ->
         for seq, i in enumerate(order, start=1):
             codes[i] = f"{b}{seq:0{width}d}"
     return codes
+
+
+_SEQ_WIDTH = 2
+"""Digits of a grid's sequence number within its community (more when a community has 100 grids)."""
+
+
+def _match_grids(new_labels: np.ndarray, old_labels: np.ndarray, w: np.ndarray, k_new: int, k_old: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """One-to-one matching of new grids to old ones keeping the most workload in place (Hungarian
+    method on the new x old overlap); returns the old grid of every new one (-1: none) and the overlap."""
+    overlap = np.zeros((k_new, k_old))
+    known = old_labels >= 0
+    np.add.at(overlap, (new_labels[known], old_labels[known]), w[known])
+    rows, cols = linear_sum_assignment(overlap, maximize=True)
+    match = np.full(k_new, -1)
+    match[rows] = cols
+    return match, overlap
+
+
+def _fresh_codes(geoms: np.ndarray, community: np.ndarray, district_code: str, used: set[str]) -> np.ndarray:
+    """Codes never used before for new grids: community code + the next sequence number after every
+    number that community has used (north→south in bands, west→east within a band, as
+    :func:`_grid_codes` numbers a first plan)."""
+    standard = _grid_codes(geoms, community, district_code)
+    base = np.array([c if c else (district_code or "000000").ljust(12, "0") for c in community], dtype=object)
+    out = np.empty(len(geoms), dtype=object)
+    for b in sorted(set(base)):
+        taken = [int(c[len(b):]) for c in used if c.startswith(b) and c[len(b):].isdigit()]
+        start = max(taken, default=0)
+        members = sorted(np.flatnonzero(base == b), key=lambda i: int(standard[i][len(b):]))
+        width = max(_SEQ_WIDTH, len(str(start + len(members))))
+        for n, i in enumerate(members, start=start + 1):
+            code = f"{b}{n:0{width}d}"
+            while code in used:  # only for codes the user wrote in this pattern but longer
+                n += len(members)
+                code = f"{b}{n:0{width}d}"
+            out[i] = code
+    return out
+
+
+def _continuing_codes(old: "GridPlan", labels: np.ndarray, u: Units, keep: np.ndarray) -> tuple[np.ndarray, set[str]]:
+    """Codes for a redraw of ``old``: a new grid matched to an old one (:func:`_match_grids`, as
+    :meth:`GridPlan.compare` matches them) keeps its code where ``keep[old grid]``; every other grid
+    gets a code never used in the district (``old``'s codes and the codes it retired).  Returns the
+    codes and the set of codes ever used."""
+    k = int(labels.max()) + 1
+    w = u.frame["weight"].to_numpy(dtype=float)
+    match, overlap = _match_grids(labels, old.labels, w, k, old.n_grids)
+    old_codes = old.grids["code"].astype(str).to_numpy()
+    used = set(old_codes) | set(old.params.get("retired_codes") or [])
+    codes = np.full(k, "", dtype=object)
+    for g in range(k):
+        m = match[g]
+        if m >= 0 and keep[m] and overlap[g, m] > 0:
+            codes[g] = old_codes[m]
+    new = np.flatnonzero(codes == "")
+    if len(new):
+        geoms = _part_geometry(np.asarray(u.frame.geometry.values), labels, k)[new]
+        comm = _dominant(u.frame["community"].astype(str).to_numpy(), w, labels, k)[new]
+        codes[new] = _fresh_codes(geoms, comm, str(old.params.get("district_code", "")), used)
+    return codes, used | set(codes)
 
 
 def _dominant(values: np.ndarray, weights: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
@@ -314,12 +376,10 @@ class GridPlan:
         old_labels = other._labels_on(self)
         w = self.units["weight"].to_numpy(dtype=float)
         k_new, k_old = self.n_grids, other.n_grids
-        overlap = np.zeros((k_new, k_old))
         known = old_labels >= 0
-        np.add.at(overlap, (self.labels[known], old_labels[known]), w[known])
-        rows, cols = linear_sum_assignment(overlap, maximize=True)
+        match, overlap = _match_grids(self.labels, old_labels, w, k_new, k_old)
         total = float(w.sum())
-        retained = float(overlap[rows, cols].sum())
+        retained = float(overlap[np.flatnonzero(match >= 0), match[match >= 0]].sum())
         tol = float(self.params.get("tolerance") or 0.0)
         mean_new = total / k_new
         old_w = np.bincount(old_labels[known], weights=w[known], minlength=k_old)
@@ -327,9 +387,12 @@ class GridPlan:
         # new grids beyond the old count are unmatched, and each holds at least (1 - tol) x mean
         unmatched = max(0, k_new - k_old) * (1 - tol) * mean_new
         lb = max(0.0, 1 - float(terms.sum()) / total, unmatched / total)
-        match = np.full(k_new, -1)
-        match[rows] = cols
         new_codes, old_codes = self.grids["code"].to_numpy(), other.grids["code"].to_numpy()
+        # a new grid whose code an old grid it does not continue had (independent plans number their
+        # grids alike) is named so, so that no transfer reads as a grid moving to itself
+        code_of_old = {c: i for i, c in enumerate(old_codes)}
+        shown = np.array([c if code_of_old.get(c, m) == m else f"{c} (new grid)" for c, m in zip(new_codes, match)],
+                         dtype=object)
         matching = pd.DataFrame({
             "new": new_codes,
             "old": [old_codes[m] if m >= 0 else "" for m in match],
@@ -341,7 +404,7 @@ class GridPlan:
         moved[known] = match[self.labels[known]] != old_labels[known]
         tr = pd.DataFrame({
             "old": np.where(known, old_codes[np.maximum(old_labels, 0)], ""),
-            "new": new_codes[self.labels], "weight": w, "population": pop, "n_units": 1, "moved": moved,
+            "new": shown[self.labels], "weight": w, "population": pop, "n_units": 1, "moved": moved,
         })
         transfers = (tr[tr["moved"]].groupby(["old", "new"], sort=True)[["weight", "population", "n_units"]].sum()
                      .reset_index().sort_values(["weight", "old", "new"], ascending=[False, True, True], ignore_index=True))
@@ -539,9 +602,14 @@ class GridPlan:
         return plan
 
     @classmethod
-    def from_district_grids(cls, district: "District", *, units: Units | str | None = None, weight: Any = None) -> "GridPlan":
+    def from_district_grids(cls, district: "District", *, units: Units | str | None = None, weight: Any = None,
+                            code: str | None = None) -> "GridPlan":
         """The district's existing grids layer as a plan on its units (each unit goes to the grid
         covering most of it), e.g. the 12 grids before a redraw.
+
+        The grids keep their own codes: the ``code`` column of the grids layer (or the column
+        named by ``code=``, or by ``grid_code=`` when the district was built); a layer without
+        one is numbered "01", "02", ... in its row order, and the notes say so.
 
         Units outside every existing grid go to the nearest one, and the uncovered area is
         reported with a :class:`~gridplan.errors.GridplanWarning`.
@@ -575,14 +643,38 @@ class GridPlan:
                 "code", pd.Series(np.setdiff1d(np.arange(len(old)), present))).tolist()]
             raise GeometryError(f"existing grids {lost} hold no unit (too small or outside the district); fix the grid layer")
         remap = np.searchsorted(present, labels)
-        codes = (district.grids["code"].astype(str).to_numpy()[present] if "code" in district.grids
-                 else np.array([f"{i + 1:02d}" for i in present], dtype=object))
+        column = code or "code"
+        if column in district.grids:
+            codes = _checked_codes(district.grids[column], column)[present]
+        elif code is not None:
+            raise DataError(f"code={code!r} is not a column of the district's grids layer; its columns are "
+                            f"{[c for c in district.grids.columns if c != district.grids.geometry.name]}")
+        else:
+            codes = np.array([f"{i + 1:02d}" for i in present], dtype=object)
+            notes.append(f"existing grids: the grids layer has no 'code' column, so its {len(present)} grids are "
+                         "numbered 01, 02, ... in row order; pass code='your column' (resplit) or "
+                         "grid_code='your column' (District.from_frames) to keep your own codes")
         params = {"method": "existing", "n_grids": len(present), "units": u.kind, "weight": u.params["weight"],
                   "weight_by": u.weight_by, "tolerance": None, "seed": None, "district_code": district.code,
                   "district": district.name, "source_crs": district.source_crs, "synthetic": bool(district.synthetic)}
         plan = cls(u.frame, remap, u.adjacency, params=params, notes=notes, codes=codes, source_crs=district.source_crs)
         plan.district = district
         return plan
+
+
+def _checked_codes(column: pd.Series, name: str) -> np.ndarray:
+    """The existing grids' codes as strings; missing or repeated codes are refused (they would make two
+    grids one in every table)."""
+    missing = column.isna().to_numpy() | (column.astype(str).str.strip() == "").to_numpy()
+    if missing.any():
+        raise DataError(f"the grids layer's {name!r} column has no code in rows {column.index[missing][:5].tolist()}; "
+                        "give every existing grid a code")
+    codes = column.astype(str).to_numpy(dtype=object)
+    dup = pd.Series(codes).duplicated(keep=False).to_numpy()
+    if dup.any():
+        raise DataError(f"the grids layer's {name!r} column repeats codes {sorted(set(codes[dup]))[:5]} (rows "
+                        f"{column.index[dup][:5].tolist()}); every existing grid needs its own code")
+    return codes
 
 
 def _fmt(v: Any) -> str:
@@ -808,10 +900,10 @@ def _solve(units: Units, n: int, *, tolerance: float, seed: int, groups: np.ndar
         if old_labels is not None:
             _, old_sub = np.unique(old_labels[members], return_inverse=True)
             return resplit_graph(a, w[members], old_sub, k, **kw).labels
-        cen = shapely.centroid(np.asarray(f.geometry.values)[members])
+        cen = shapely.get_coordinates(shapely.centroid(np.asarray(f.geometry.values)[members]))
+        cen = quantize(cen - cen.min(axis=0), QUANTUM["centroid_m"])  # a shifted copy gives the same numbers
         inner = None if groups is None or nest is not None else groups[members]  # nested: one community
-        return partition_graph(a, w[members], k, groups=inner,
-                               centroids=np.column_stack([shapely.get_x(cen), shapely.get_y(cen)]), **kw).labels
+        return partition_graph(a, w[members], k, groups=inner, centroids=cen, **kw).labels
 
     if nest is not None:
         # pieces of a grid and a half or more get whole grids of their own; the others make one grid
@@ -944,30 +1036,12 @@ def partition(
               "district": district.name, "district_code": district.code, "source_crs": district.source_crs,
               "synthetic": bool(district.synthetic)}
     codes = None
-    if lock is not None and old is not None:
-        codes = _codes_keeping(old, labels, lock, u)
+    if lock is not None and old is not None:  # locked grids keep their codes; the others get unused ones
+        codes, used = _continuing_codes(old, labels, u, keep=old.grids["code"].isin(list(locked or [])).to_numpy())
+        params["retired_codes"] = sorted(used - set(codes))
     plan = _finish(u, labels, params, notes, district.source_crs, strict, tol, codes)
     plan.district = district
     return plan
-
-
-def _codes_keeping(old: GridPlan, labels: np.ndarray, lock: np.ndarray, u: Units) -> np.ndarray:
-    """Codes for a plan with locked grids: locked grids keep their codes, new grids get fresh ones."""
-    k = int(labels.max()) + 1
-    geoms = _part_geometry(np.asarray(u.frame.geometry.values), labels, k)
-    comm = _dominant(u.frame["community"].astype(str).to_numpy(), u.frame["weight"].to_numpy(float), labels, k)
-    fresh = _grid_codes(geoms, comm, str(old.params.get("district_code", "")))
-    old_codes = old.grids["code"].to_numpy()
-    codes = fresh.copy()
-    for g in range(k):
-        members = lock[labels == g]
-        if (members >= 0).all():
-            codes[g] = old_codes[members[0]]
-    taken = set(codes[[g for g in range(k) if (lock[labels == g] >= 0).all()]])
-    for g in range(k):
-        while codes[g] in taken and not (lock[labels == g] >= 0).all():
-            codes[g] = codes[g] + "N"
-    return codes
 
 
 def resplit(
@@ -981,8 +1055,15 @@ def resplit(
     time_limit: float | None = None,
     units: Units | str | None = None,
     weight: Any = None,
+    code: str | None = None,
 ) -> GridPlan:
     """Redraw an existing plan into ``n_grids`` grids with the least disruption.
+
+    Codes mean the same grid before and after: every new grid that continues an old one (the
+    one-to-one matching that keeps the most workload in place, as :meth:`GridPlan.compare` matches
+    them) keeps the old grid's code; every other new grid gets a code never used before in the
+    district (neither by the old plan nor by any grid an earlier redraw retired: ``params
+    ["retired_codes"]`` remembers them), numbered after the codes its community has used.
 
     Parameters
     ----------
@@ -996,6 +1077,10 @@ def resplit(
         As in :func:`partition`; locked grids keep their shape and code.
     units, weight
         Only when ``plan`` is a District: the units and workload to use.
+    code : str, optional
+        Only when ``plan`` is a District: the column of its grids layer holding the existing
+        grids' codes (default: the district's ``grid_code`` column, ``"code"`` unless
+        :meth:`~gridplan.district.District.from_frames` was told otherwise).
 
     Returns
     -------
@@ -1007,10 +1092,11 @@ def resplit(
 
     tol = _check_tolerance(tolerance)
     if isinstance(plan, District):
-        old = GridPlan.from_district_grids(plan, units=units, weight=weight)
+        old = GridPlan.from_district_grids(plan, units=units, weight=weight, code=code)
     elif isinstance(plan, GridPlan):
-        if units is not None or weight is not None:
-            raise DataError("units= and weight= apply when resplitting a District; a GridPlan keeps its own")
+        if units is not None or weight is not None or code is not None:
+            raise DataError("units=, weight= and code= apply when resplitting a District; a GridPlan keeps its own "
+                            "units, workload and codes")
         old = plan
     else:
         raise DataError(f"resplit needs a GridPlan or a District with a grids layer, got {type(plan).__name__}")
@@ -1028,8 +1114,13 @@ def resplit(
                     old_labels=old.labels)
     params = {**old.params, "method": "resplit", "n_grids": n, "tolerance": tol, "seed": seed,
               "locked": list(locked or []), "strict": strict, "previous_n_grids": old.n_grids}
-    codes = _codes_keeping(old, labels, lock, u) if lock is not None else None
-    new = _finish(u, labels, params, list(old.notes), old.source_crs, strict, tol, codes)
+    codes, used = _continuing_codes(old, labels, u, keep=np.ones(old.n_grids, dtype=bool))
+    params["retired_codes"] = sorted(used - set(codes))
+    kept = int(np.isin(codes, old.grids["code"].astype(str).to_numpy()).sum())
+    notes = [*old.notes, f"codes: {kept} grids continue an old grid and keep its code, {n - kept} new grids got "
+                         f"codes never used before" + (f"; retired: {', '.join(params['retired_codes'])}"
+                                                        if params["retired_codes"] else "")]
+    new = _finish(u, labels, params, notes, old.source_crs, strict, tol, codes)
     new.previous = old
     new.district = old.district
     return new

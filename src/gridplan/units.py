@@ -41,6 +41,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from ._precision import PRECISION, QUANTUM, grid_origin, quantize, snap_geometries
 from .errors import CRSError, DataError, GeometryError, GridplanWarning
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,6 +56,12 @@ FACTORS = ("population", "street_m", "area_m2", "incidents")
 _FACTOR_NAMES = {"street_length": "street_m", "area": "area_m2", "street_km": "street_m"}  # user words -> columns
 _SHARED_TOL = 0.5  # m: boundaries closer than this count as shared (real community layers are not noded)
 _MIN_SHARED = 1.0  # m: shorter contacts (corner touches, digitising noise) are not adjacency
+SNAP_M = 1.0
+"""Metres: a street end this close to another line (street, boundary, community line) joins it before
+blocks are polygonized, as in :meth:`gridplan.network.StreetNetwork.from_lines`."""
+RING_SNAP_M = 5 * PRECISION
+"""Metres: street vertices this close to a boundary or community line move onto it (a street drawn
+along the boundary, off it by noise or a centimetre, runs on it); real geometry is left as drawn."""
 
 
 @dataclass
@@ -109,19 +116,63 @@ def _polygon_parts(geoms: np.ndarray) -> np.ndarray:
 def _faces(district: "District", extra: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """The faces of the district's street, boundary, community (and ``extra``) lines inside it."""
     shape = district.shape
-    lines = [shapely.get_parts(shapely.intersection(np.asarray(district.streets.geometry.values), shape))]
+    rings = [shapely.get_parts(shapely.boundary(_polygon_parts(np.asarray(district.boundary.geometry.values))))]
+    if len(district.communities):
+        rings.append(shapely.get_parts(shapely.boundary(_polygon_parts(np.asarray(district.communities.geometry.values)))))
+    rings_all = np.concatenate(rings)
+    streets = _snap_to_rings(np.asarray(district.streets.geometry.values), rings_all)
+    lines = [shapely.get_parts(shapely.intersection(streets, shape))]
     if extra is not None:
         lines.append(shapely.get_parts(shapely.intersection(extra, shape)))
-    lines.append(shapely.get_parts(shapely.boundary(_polygon_parts(np.asarray(district.boundary.geometry.values)))))
-    if len(district.communities):
-        lines.append(shapely.get_parts(shapely.boundary(_polygon_parts(np.asarray(district.communities.geometry.values)))))
-    linework = np.concatenate(lines)
-    linework = linework[np.isin(shapely.get_type_id(linework), [1, 2])]
-    noded = _node_lines(linework)
-    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
-    faces = faces[shapely.area(faces) > 0]
+    linework = np.concatenate([*lines, rings_all])
+    linework = linework[np.isin(shapely.get_type_id(linework), [1, 2]) & (shapely.length(linework) > 0)]
+    # node and polygonize on the precision grid moved to the origin (exact multiples of 1 cm, which
+    # the network's micrometre noding grid keeps): a shifted copy of the district gives the same faces
+    origin = grid_origin(shapely.get_coordinates(rings_all))
+    local = snap_geometries(shapely.transform(linework, lambda c: c - origin), np.zeros(2))
+    local = local[~shapely.is_empty(local)]
+    faces = shapely.get_parts(shapely.polygonize(_snapped_linework(local, district.crs)))
+    faces = shapely.transform(faces[shapely.area(faces) > 0], lambda c: c + origin)
     inside = shapely.covers(shapely.buffer(shape, 0.01), shapely.point_on_surface(faces))
-    return faces[inside], len(linework)
+    return _canonical(faces[inside]), len(linework)
+
+
+def _snap_to_rings(streets: np.ndarray, rings: np.ndarray) -> np.ndarray:
+    """Streets whose vertices lie within :data:`RING_SNAP_M` of a boundary or community line snapped
+    onto it (:func:`shapely.snap`): a street drawn along the boundary, a hair inside or outside it,
+    runs on it, so that no noise-thin face between the two decides the blocks."""
+    if len(streets) == 0 or len(rings) == 0:
+        return streets
+    near = np.unique(shapely.STRtree(rings).query(streets, predicate="dwithin", distance=RING_SNAP_M)[0])
+    if len(near) == 0:
+        return streets
+    out = streets.copy()
+    out[near] = shapely.snap(streets[near], shapely.multilinestrings(rings), RING_SNAP_M)
+    return out
+
+
+def _snapped_linework(linework: np.ndarray, crs: Any) -> np.ndarray:
+    """The linework noded as the street network is: dangling ends within :data:`SNAP_M` of another
+    line join it (a street stopping a few centimetres short of the boundary closes its block), so
+    that near-misses smaller than the snap distance never decide whether a block exists."""
+    from .network import StreetNetwork
+
+    if len(linework) == 0:
+        return linework
+    frame = gpd.GeoDataFrame(geometry=gpd.GeoSeries(linework, crs=crs))
+    try:
+        return np.asarray(StreetNetwork.from_lines(frame, snap_tolerance=SNAP_M).edges.geometry.values)
+    except shapely.errors.GEOSException:  # pragma: no cover - depends on GEOS robustness
+        return shapely.get_parts(_node_lines(linework))
+
+
+def _canonical(faces: np.ndarray) -> np.ndarray:
+    """Faces normalized (ring start and orientation fixed) in an order that depends on their shape
+    and place only, never on the order of the input rows."""
+    faces = shapely.normalize(faces)
+    first = shapely.get_coordinates(shapely.get_point(shapely.get_exterior_ring(faces), 0))
+    cen = shapely.get_coordinates(shapely.centroid(faces))
+    return faces[np.lexsort((cen[:, 0], cen[:, 1], first[:, 0], first[:, 1]))]
 
 
 def _check_cover(faces: np.ndarray, shape: shapely.Geometry, what: str) -> None:
@@ -359,7 +410,10 @@ def _order_units(geoms: np.ndarray) -> np.ndarray:
     """Deterministic unit order: west→east within bands north→south (by representative point)."""
     pts = shapely.point_on_surface(geoms)
     x, y = shapely.get_x(pts), shapely.get_y(pts)
-    return np.lexsort((np.round(x, 3), -np.round(y, 3)))
+    if len(x) == 0:
+        return np.arange(0)
+    # on the precision grid relative to the district's corner: a shifted copy sorts the same way
+    return np.lexsort((np.round((x - x.min()) / PRECISION), -np.round((y - y.min()) / PRECISION)))
 
 
 # ---------------------------------------------------------------------- attributes
@@ -465,6 +519,7 @@ def _weights(frame: pd.DataFrame, weight: Any, has_population: bool) -> tuple[np
 def _adjacency(geoms: np.ndarray) -> sparse.csr_matrix:
     n = len(geoms)
     left, right, length = _shared_lengths(geoms)
+    length = quantize(length, QUANTUM["shared_m"])
     adj = sparse.coo_matrix((np.r_[length, length], (np.r_[left, right], np.r_[right, left])), shape=(n, n))
     return adj.tocsr()
 
@@ -601,15 +656,16 @@ def build_units(
             for col in given.columns:
                 if col != given.geometry.name and col not in _COMPUTED:
                     frame[col] = pd.Series(carried(given[col].to_numpy(), None), index=frame.index)
-    frame["area_m2"] = shapely.area(geoms)
-    frame["perimeter_m"] = shapely.length(geoms)
+    frame["area_m2"] = quantize(shapely.area(geoms), QUANTUM["area_m2"])
+    frame["perimeter_m"] = quantize(shapely.length(geoms), QUANTUM["perimeter_m"])
     pop = np.zeros(len(geoms))
     has_population = len(district.population) > 0
     if has_population:
         pidx, uidx = _point_owner(geoms, np.asarray(district.population.geometry.values))
         np.add.at(pop, uidx, district.population["population"].to_numpy(dtype=float)[pidx])
     frame["population"] = pop
-    frame["street_m"] = _street_lengths(geoms, np.asarray(district.streets.geometry.values)) if len(district.streets) else 0.0
+    frame["street_m"] = (quantize(_street_lengths(geoms, np.asarray(district.streets.geometry.values)), QUANTUM["street_m"])
+                         if len(district.streets) else 0.0)
     if incidents is not None:
         counts = np.zeros(len(geoms))
         col = next((c for c in ("count", "weight") if c in incidents), None)
