@@ -15,9 +15,13 @@ count, every unit within 1 cm of one of the reference's: Hausdorff distance), an
 grids with the reference plan's (grids matched one-to-one by IoU, Hungarian method): mean and lowest
 IoU.  IoU 1 everywhere means the same plan.
 
-The district boundary is the concave hull of the roads moved 150 m inwards and simplified to 20 m:
-an outline that crosses streets as a real administrative boundary does (the shared data has no
-Chang'an boundary).
+The shared data has no Chang'an boundary; two outlines stand in for one (``--boundary``):
+
+* ``inner``: the concave hull of the roads moved 150 m inwards and simplified to 20 m, an outline
+  that crosses streets as an administrative boundary does;
+* ``hull``: the concave hull of the road vertices itself, an outline drawn along the outermost
+  roads (it shares their vertices, so a shift of the roads against it decides which rim blocks
+  close: the case that splits the block count).
 
 Run (``--label`` only names the rows; the code measured is whatever ``gridplan`` imports)::
 
@@ -49,8 +53,10 @@ N_GRIDS = 15
 SAME_UNIT_M = 0.01  # units within this Hausdorff distance of a reference unit count as the same
 
 
-def boundary_of(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def boundary_of(roads: gpd.GeoDataFrame, kind: str = "inner") -> gpd.GeoDataFrame:
     hull = shapely.concave_hull(shapely.multipoints(shapely.get_coordinates(roads.geometry.values)), ratio=0.05)
+    if kind == "hull":
+        return gpd.GeoDataFrame({"name": ["长安区 (roads' hull)"]}, geometry=[hull], crs=roads.crs)
     metric = gcrs.metric_crs(tuple(roads.total_bounds))
     inner = gpd.GeoSeries([hull], crs=roads.crs).to_crs(metric).buffer(-150).simplify(20)
     return gpd.GeoDataFrame({"name": ["长安区 (roads' outline)"]}, geometry=inner.to_crs(roads.crs))
@@ -96,12 +102,18 @@ def matched_iou(ref: np.ndarray, other: np.ndarray) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--label", default="", help="names the code measured (e.g. before / after)")
+    parser.add_argument("--boundary", default="inner,hull", help="outlines to run: inner, hull or both")
     args = parser.parse_args()
     if not (DATA / "changan_roads.gpkg").exists():
         print(f"skipped: {DATA / 'changan_roads.gpkg'} not found (the shared real data)")
         return
     roads = gpd.read_file(DATA / "changan_roads.gpkg")
-    boundary = boundary_of(roads)
+    for kind in args.boundary.split(","):
+        run(roads, kind, args.label)
+
+
+def run(roads: gpd.GeoDataFrame, kind: str, label: str) -> None:
+    boundary = boundary_of(roads, kind)
     results = {}
     for name, (b, s, crs) in variants(roads, boundary).items():
         start = time.perf_counter()
@@ -116,8 +128,8 @@ def main() -> None:
     ref_units, ref_plan = results["WGS84"][0], results["WGS84"][1]
     ref_u = np.asarray(ref_units.frame.geometry.values)
     ref_g = np.asarray(ref_plan.grids.geometry.values)
-    label = f" ({args.label})" if args.label else ""
-    print(f"gridplan {gridplan.__file__}{label}: {len(roads)} Chang'an road links, "
+    label = f" ({label})" if label else ""
+    print(f"\ngridplan {gridplan.__file__}{label}: {len(roads)} Chang'an road links, boundary {kind!r}, "
           f"{N_GRIDS} grids, seed 0, weight street length")
     print("| input | units | islands (warned) | same units as WGS84 | plan IoU mean | plan IoU min | s |")
     print("|---|---|---|---|---|---|---|")

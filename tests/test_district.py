@@ -112,7 +112,7 @@ def test_lonlat_tagged_as_metres_and_metres_tagged_as_degrees():
     m = metric_layers()["boundary"].set_crs(4326, allow_override=True)
     with pytest.raises(CRSError, match="look like metres"):
         District.from_frames(m)
-    with pytest.raises(CRSError, match="always lon/lat"):
+    with pytest.raises(CRSError, match="names the datum of the lon/lat layers, but every layer"):
         District.from_frames(metric_layers()["boundary"], crs="GCJ-02")
     with pytest.raises(CRSError, match="not a projected CRS"):
         District.from_frames(lonlat_box(), metric_crs=4326)
@@ -246,3 +246,24 @@ def test_real_county_boundaries_from_gcj02():
     assert county_boundary("522723", data_dir=SHARED_DATA).crs.to_epsg() == 4545  # 107.2E -> CM 108E
     with pytest.raises(DataError, match="no boundary with adcode"):
         county_boundary("110101", data_dir=SHARED_DATA)
+
+
+def test_mixed_sources_projected_layers_used_as_tagged():
+    """GCJ-02 roads (tagged EPSG:4326) beside a population layer correctly tagged CGCS2000 Gauss-Krüger."""
+    truth = metric_layers()
+    lonlat = {k: truth[k].to_crs(4326) for k in ("boundary", "streets")}
+    gcj = {k: gcrs.to_crs(f, "GCJ-02", source="EPSG:4326") for k, f in lonlat.items()}
+    d = District.from_frames(**gcj, population=truth["population"], crs="GCJ-02")
+    assert any("population: tagged with the projected EPSG:4545" in n for n in d.notes)
+    assert d.population_total == truth["population"]["population"].sum()
+    # the GCJ-02 layers were converted, the projected one used as tagged: they line up again
+    np.testing.assert_allclose(shapely.get_coordinates(d.population.geometry.values),
+                               shapely.get_coordinates(truth["population"].geometry.values), atol=PRECISION)
+    assert d.boundary.geometry.iloc[0].symmetric_difference(truth["boundary"].geometry.iloc[0]).area < 100
+    # or one CRS per layer
+    untagged = gcj["streets"].set_crs(None, allow_override=True)
+    d2 = District.from_frames(gcj["boundary"], streets=untagged, population=truth["population"],
+                              crs={"boundary": "GCJ-02", "streets": "GCJ-02"})
+    assert d2.streets.length.sum() == pytest.approx(d.streets.length.sum(), rel=1e-9)
+    with pytest.raises(DataError, match="crs= names layers"):
+        District.from_frames(gcj["boundary"], crs={"roads": "GCJ-02"})

@@ -115,13 +115,10 @@ def _looks_lonlat(frame: gpd.GeoDataFrame) -> bool:
 def _resolve_crs(name: str, frame: gpd.GeoDataFrame, crs: Any) -> str | pyproj.CRS:
     """The CRS the layer's coordinates are really in (GCJ-02/BD-09 or a pyproj CRS)."""
     parsed = gcrs.parse_crs(crs) if crs is not None else None
-    if isinstance(parsed, str):  # GCJ-02 or BD-09
+    if isinstance(parsed, str):  # GCJ-02 or BD-09: the datum of the lon/lat layers
         if frame.crs is not None and not pyproj.CRS(frame.crs).is_geographic:
-            raise CRSError(
-                f"crs={parsed!r} says the layers are lon/lat in {parsed}, but the {name} layer is tagged "
-                f"with the projected {gcrs.crs_label(frame.crs)}; GCJ-02/BD-09 data are always lon/lat. "
-                f"Give the {name} layer its true CRS tag or convert it first"
-            )
+            # GCJ-02/BD-09 data are always lon/lat: a layer tagged with a projected CRS is used as tagged
+            return _resolve_crs(name, frame, None)
         if not _looks_lonlat(frame):
             raise CRSError(
                 f"crs={parsed!r} says lon/lat, but the {name} layer's coordinates {tuple(np.round(frame.total_bounds, 1))} "
@@ -151,6 +148,37 @@ def _resolve_crs(name: str, frame: gpd.GeoDataFrame, crs: Any) -> str | pyproj.C
             f"tag it with its projected CRS, e.g. {name}.set_crs('EPSG:4545', allow_override=True)"
         )
     return found
+
+
+def _layer_crs(crs: Any, layer: str) -> Any:
+    """The ``crs=`` that applies to one layer: the mapping's entry, or the one CRS for all."""
+    if isinstance(crs, Mapping):
+        return crs.get(layer)
+    return crs
+
+
+def _names_datum(crs: Any) -> bool:
+    """True for ``"GCJ-02"``/``"BD-09"`` (and their aliases)."""
+    return crs is not None and isinstance(gcrs.parse_crs(crs), str)
+
+
+def _check_crs_option(crs: Any, frames: Mapping[str, gpd.GeoDataFrame]) -> None:
+    if isinstance(crs, Mapping):
+        unknown = sorted(set(crs) - set(LAYERS))
+        if unknown:
+            raise DataError(f"crs= names layers {unknown} that a district does not have; use some of {list(LAYERS)}, "
+                            "e.g. crs={'streets': 'GCJ-02', 'population': 'EPSG:4545'}")
+        return
+    parsed = gcrs.parse_crs(crs) if crs is not None else None
+    if isinstance(parsed, str):
+        lonlat = [k for k, f in frames.items() if len(f) and (f.crs is None or pyproj.CRS(f.crs).is_geographic)]
+        if not lonlat:
+            tags = ", ".join(f"{k} {gcrs.crs_label(f.crs)}" for k, f in frames.items() if len(f))
+            raise CRSError(
+                f"crs={parsed!r} names the datum of the lon/lat layers, but every layer is tagged with a projected "
+                f"CRS ({tags}); GCJ-02/BD-09 data are always lon/lat. Give the layers their true CRS tags, or pass "
+                "crs= per layer, e.g. crs={'streets': 'GCJ-02'}"
+            )
 
 
 def _metric_target(boundary: gpd.GeoDataFrame, source: str | pyproj.CRS, requested: Any) -> tuple[pyproj.CRS, str]:
@@ -290,11 +318,14 @@ class District:
             counts 1 if the column is absent).
         grids : GeoDataFrame, optional
             Existing management grids (the "before" of a redraw).
-        crs : CRS-like, optional
+        crs : CRS-like or dict, optional
             The CRS the coordinates are in, where the layers' own tags do not say it:
-            ``"GCJ-02"`` or ``"BD-09"`` for vendor lon/lat data (tagged EPSG:4326 or
-            untagged), or any pyproj CRS for untagged layers. Layers tagged with a
-            projected CRS are reprojected from their tag.
+            ``"GCJ-02"`` or ``"BD-09"`` names the datum of the lon/lat layers (vendor
+            data tagged EPSG:4326, or untagged), any pyproj CRS applies to untagged
+            layers. Layers tagged with a projected CRS are used as tagged (a population
+            layer in CGCS2000 Gauss-Krüger beside GCJ-02 roads), and the notes say so.
+            A dict gives each layer its own, e.g. ``{"streets": "GCJ-02", "population":
+            "EPSG:4545"}`` (layers it leaves out follow their tags).
         metric_crs : CRS-like, optional
             Force the working CRS; by default data already in metres stay in their CRS,
             lon/lat data go to :func:`gridplan.crs.metric_crs` of the boundary.
@@ -339,7 +370,8 @@ class District:
         for key, frame in frames.items():
             if len(frame):
                 _check_geometries(key, frame)
-        sources = {k: _resolve_crs(k, f, crs) for k, f in frames.items() if len(f)}
+        _check_crs_option(crs, frames)
+        sources = {k: _resolve_crs(k, f, _layer_crs(crs, k)) for k, f in frames.items() if len(f)}
         target, note = _metric_target(frames["boundary"], sources["boundary"], metric_crs)
         notes.append(note)
         source_label = _crs_string(sources["boundary"])
@@ -349,6 +381,9 @@ class District:
                 frames[key] = frame.set_crs(target, allow_override=True)
                 continue
             same = not isinstance(src, str) and pyproj.CRS(src).equals(target)
+            if _names_datum(_layer_crs(crs, key)) and not isinstance(src, str):
+                notes.append(f"{key}: tagged with the projected {gcrs.crs_label(src)}, used as tagged "
+                             f"(crs={_layer_crs(crs, key)!r} names the datum of the lon/lat layers)")
             if not same:
                 frames[key] = gcrs.to_crs(frame, target, source=src)
                 if _crs_string(src) != source_label:

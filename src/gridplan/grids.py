@@ -44,7 +44,7 @@ from . import crs as gcrs
 from ._partition import partition_graph, resplit_graph
 from ._precision import QUANTUM, quantize
 from .errors import DataError, GeometryError, GridplanWarning, InfeasibleError
-from .units import Units, build_units
+from .units import Units, build_units, split_heavy_units
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -720,6 +720,41 @@ def _units_for(district: "District", units: Any, weight: Any) -> Units:
     return build_units(district, units, weight=weight)
 
 
+HEAVY_RETRY_SHARES = (0.5, 0.25)
+"""When a plan with the too-heavy units split still misses the tolerance, :func:`partition` splits
+units heavier than these shares of a grid's mean workload too, one share after the other."""
+
+
+def _heavy_units(u: Units, district: "District", n_grids: Any, tol: float, *, split: bool, strict: bool,
+                 share: float | None = None) -> Units:
+    """The units with every unit heavier than ``share`` (default ``1 + tol``) of a grid's mean workload
+    split into cells (``split``), or, for units too heavy for one grid, refused with a message naming
+    them (``strict``)."""
+    if isinstance(n_grids, bool) or not isinstance(n_grids, (int, np.integer)) or n_grids < 1:
+        return u  # _check_n says what is wrong
+    w = u.frame["weight"].to_numpy(dtype=float)
+    share = 1 + tol if share is None else share
+    heavy = np.flatnonzero(w > share * w.sum() / int(n_grids))
+    if not len(heavy):
+        return u
+    if split:
+        return split_heavy_units(u, district, n_grids=int(n_grids), tolerance=tol, share=share)[0]
+    heavy = np.flatnonzero(w > (1 + tol) * w.sum() / int(n_grids))
+    if not len(heavy):
+        return u
+    if strict:
+        mean = w.sum() / int(n_grids)
+        pts = shapely.point_on_surface(np.asarray(u.frame.geometry.values)[heavy[:3]])
+        named = "; ".join(f"unit {i} weighs {w[i] / mean:.2f} x a grid's mean workload (around ({p.x:.0f}, {p.y:.0f}))"
+                          for i, p in zip(heavy, pts))
+        raise InfeasibleError(
+            f"{len(heavy)} unit(s) alone weigh more than a grid may (1 + tolerance = {1 + tol:.2f} x the mean): {named}"
+            f"{' and more' if len(heavy) > 3 else ''}; pass split_heavy=True to cut them into cells, ask for fewer "
+            "grids, or strict=False for the best plan anyway"
+        )
+    return u
+
+
 def _locked_labels(units: Units, locked: Sequence[str] | None, old: GridPlan | None) -> np.ndarray | None:
     """-1 for free units, else the position of the locked grid in ``old`` holding the unit."""
     if not locked:
@@ -963,6 +998,7 @@ def partition(
     locked: Sequence[str] | None = None,
     strict: bool = True,
     time_limit: float | None = None,
+    split_heavy: bool = True,
 ) -> GridPlan:
     """Cut a district into ``n_grids`` balanced, contiguous, compact grids.
 
@@ -1003,6 +1039,16 @@ def partition(
         return the best plan with a :class:`GridplanWarning` saying by how much it misses.
     time_limit : float, optional
         Seconds for the improvement phase.
+    split_heavy : bool
+        A unit that alone weighs more than a grid may (``1 + tolerance`` times the mean: a large
+        campus, park or rural block) is cut into square cells clipped to it, each at most
+        ``tolerance`` times the mean where the workload allows
+        (:func:`gridplan.units.split_heavy_units`), and the notes name it.  Should the plan still
+        miss the tolerance, units heavier than half a grid, then a quarter, are split too
+        (:data:`HEAVY_RETRY_SHARES`; not for ``units="communities"`` or ``nested=True``, where
+        whole communities are the point).  With ``False`` a unit too heavy for one grid is refused
+        with :class:`InfeasibleError` naming it (or, with ``strict=False``, kept whole in a plan
+        outside the tolerance).
 
     Returns
     -------
@@ -1013,7 +1059,36 @@ def partition(
     if respect not in ("communities", None):
         raise DataError(f"respect={respect!r}: use 'communities' or None")
     tol = _check_tolerance(tolerance)
-    u = _units_for(district, units, weight)
+    given = _units_for(district, units, weight)
+    options = dict(tol=tol, seed=seed, respect=respect, nested=nested, method=method, locked=locked,
+                   time_limit=time_limit, split_heavy=split_heavy)
+    _check_n(n_grids, len(given))  # more grids than units is refused before anything is split
+    retry = split_heavy and not nested and given.kind != "communities"  # whole communities stay whole if they can
+    shares = [1 + tol, *(s for s in HEAVY_RETRY_SHARES if s < 1 + tol and retry)] if split_heavy else [None]
+    for attempt, share in enumerate(shares):
+        last = attempt == len(shares) - 1
+        u = _heavy_units(given, district, n_grids, tol, split=split_heavy, strict=strict, share=share)
+        if attempt and len(u) == len(previous):
+            continue  # nothing heavier than this share: the same units as the last try
+        previous = u
+        try:
+            plan = _partition_units(district, u, n_grids, strict=strict if last else True, **options)
+        except InfeasibleError:
+            if last:
+                raise
+            continue
+        if attempt:
+            plan.notes.append(f"heavy units: with only the units too heavy for one grid split, no plan within "
+                              f"±{tol:.1%} was found; units heavier than {share:g} x a grid's mean workload were "
+                              "split too")
+        return plan
+    return _partition_units(district, previous, n_grids, strict=strict, **options)
+
+
+def _partition_units(district: "District", u: Units, n_grids: Any, *, tol: float, seed: int, respect: str | None,
+                     nested: bool, method: str, locked: Sequence[str] | None, strict: bool,
+                     time_limit: float | None, split_heavy: bool) -> GridPlan:
+    """:func:`partition` on given units."""
     n = _check_n(n_grids, len(u))
     groups = None
     has_communities = bool((u.frame["community"] != "").any())
@@ -1032,7 +1107,7 @@ def partition(
                     nest=nest, notes=notes)
     params = {"method": method, "n_grids": n, "units": u.kind, "weight": u.params["weight"], "weight_by": u.weight_by,
               "tolerance": tol, "seed": seed, "respect": respect, "nested": bool(nested),
-              "locked": list(locked or []), "strict": strict,
+              "locked": list(locked or []), "strict": strict, "split_heavy": bool(split_heavy),
               "district": district.name, "district_code": district.code, "source_crs": district.source_crs,
               "synthetic": bool(district.synthetic)}
     codes = None
