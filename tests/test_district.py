@@ -267,3 +267,17 @@ def test_mixed_sources_projected_layers_used_as_tagged():
     assert d2.streets.length.sum() == pytest.approx(d.streets.length.sum(), rel=1e-9)
     with pytest.raises(DataError, match="crs= names layers"):
         District.from_frames(gcj["boundary"], crs={"roads": "GCJ-02"})
+
+
+def test_following_the_explode_advice_works():
+    layers = metric_layers()
+    x0, y0 = layers["boundary"].total_bounds[:2]
+    parts = [shapely.LineString([(x0 + 100, y0 + 100), (x0 + 300, y0 + 300)]), shapely.Point(x0, y0)]
+    gc = gpd.GeoDataFrame({"name": ["集合"]}, geometry=[shapely.GeometryCollection(parts)], crs=4545, index=[99])
+    streets = pd.concat([layers["streets"], gc])
+    with pytest.raises(GeometryError, match=r"streets.explode\(index_parts=True\)"):
+        District.from_frames(layers["boundary"], streets=streets)
+    streets = streets.explode(index_parts=True)
+    streets = streets[streets.geom_type.isin(["LineString", "MultiLineString"])]
+    d = District.from_frames(layers["boundary"], streets=streets)
+    assert (99, 0) in set(d.network.edges["street"])

@@ -185,10 +185,15 @@ def test_duplicates_and_half_overlaps_leave_one_edge_per_stretch():
     # 0-5 is drawn twice (one extra), 5-10 three times (two extra)
     assert net.noding_report["duplicate_pieces_removed"] == 3
     assert net.noding_report["overlap_length_removed_m"] == pytest.approx(10 + 10 + 10 - 15)
-    # attributes come from the row with the lowest position, not the lowest label
-    by_span = {tuple(np.round(shapely.get_coordinates(g)[[0, -1], 0])): s for g, s in zip(edges.geometry, edges.street)}
-    assert by_span == {(0.0, 5.0): "z", (5.0, 10.0): "z", (10.0, 15.0): "x"}
-    assert set(edges.name) == {"first", "later"}
+    # attributes come from the row with the lowest index label, whatever the row order
+    by_span = {tuple(np.round(np.sort(shapely.get_coordinates(g)[[0, -1], 0]))): s
+               for g, s in zip(edges.geometry, edges.street)}
+    assert by_span == {(0.0, 5.0): "y", (5.0, 10.0): "x", (10.0, 15.0): "x"}
+    assert set(edges.name) == {"copy", "later"}
+    for seed in range(3):
+        shuffled = StreetNetwork.from_lines(lines.sample(frac=1.0, random_state=seed)).edges
+        pd.testing.assert_frame_equal(shuffled.drop(columns="geometry"), edges.drop(columns="geometry"))
+        assert shuffled.geometry.geom_equals_exact(edges.geometry, tolerance=0).all()
     # no node is left at the vertices inside the overlaps (x=3, x=8)
     assert sorted(net.nodes.x) == [0, 5, 10, 15]
     assert_edges_match_nodes(net)

@@ -37,7 +37,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .network import StreetNetwork
 
-__all__ = ["District", "LAYERS"]
+__all__ = ["District", "LAYERS", "PRECISION"]
+
+PRECISION = _precision.PRECISION
+"""Metres: every coordinate of a district lies on one grid of this spacing (1 cm); see
+:meth:`District.from_frames` and the user guide's "precision grid"."""
 
 LAYERS = ("boundary", "streets", "communities", "population", "grids")
 """The layers a district holds, in the order they are validated and saved."""
@@ -83,10 +87,13 @@ def _check_geometries(name: str, frame: gpd.GeoDataFrame) -> None:
     if wrong.any():
         found = sorted({shapely.get_type_id(g) for g in geoms[wrong]})
         found_names = [shapely.GeometryType(t).name.title() for t in found]
+        collection = int(shapely.GeometryType.GEOMETRYCOLLECTION) in found
         raise GeometryError(
             f"the {name} layer must hold {' or '.join(_KINDS[name])} geometries, but rows "
             f"{_labels(frame.index, wrong)} are {', '.join(found_names)}; filter or convert them "
-            f"(for areas given as points use a buffer, for population polygons use .representative_point())"
+            + (f"(explode collections first: {name} = {name}.explode(index_parts=True), which keeps each part's "
+               f"row in a unique index, then keep the {' and '.join(_KINDS[name])} rows)" if collection else
+               "(for areas given as points use a buffer, for population polygons use .representative_point())")
         )
     coords, idx = shapely.get_coordinates(geoms, return_index=True)
     bad = ~np.isfinite(coords).all(axis=1)
@@ -342,6 +349,7 @@ class District:
         repair : bool
             Repair invalid polygons with :func:`shapely.make_valid` (reported in
             :attr:`notes`) instead of raising :class:`~gridplan.errors.GeometryError`.
+
         synthetic : bool
             Mark generated data (its streets are said to be synthetic everywhere).
 
@@ -357,7 +365,16 @@ class District:
             Empty, invalid (unless ``repair=True``), wrong-type or NaN geometries.
         DataError
             Streets entirely outside the boundary, a street layer with no lines,
-            negative or NaN population.
+            negative or NaN population, missing or repeated grid codes, every street
+            shorter than the precision.
+
+        Notes
+        -----
+        Every layer is put on one grid of :data:`PRECISION` (1 cm) in the metric CRS, whose
+        origin is the circular mean of the coordinates modulo 1 cm (:mod:`gridplan._precision`),
+        so that floating-point noise and constant shifts give the same units and plans. Rows
+        that collapse on the grid (a street shorter than 1 cm, a polygon thinner than 1 cm) are
+        dropped; :attr:`notes` and a :class:`~gridplan.errors.GridplanWarning` name them.
         """
         given = {"boundary": boundary, "streets": streets, "communities": communities,
                  "population": population, "grids": grids}

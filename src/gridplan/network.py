@@ -19,13 +19,13 @@ turns such a layer into a graph whose nodes are real junctions and dead ends:
    become one node, and nodes the rounding adds inside an overlap are removed
    again, so every node is a junction, a dead end or the end of an input line;
 4. **map** every noded piece back to the input part it lies on (an STRtree
-   query; among duplicates the row with the lowest position wins) and orient it
+   query; among duplicates the row with the lowest index label wins) and orient it
    like that part;
 5. number nodes 0..n-1 by ascending (x, y).
 
-The result depends on the input only, never on chance; row order matters only
-for which of several duplicated rows gives its attributes (and direction) to the
-shared edge.
+The result depends on the input only, never on chance nor on row order: rows
+are taken in the order of their index labels, so among duplicated rows the one
+with the lowest label gives its attributes (and direction) to the shared edge.
 
 What each step did is counted in :attr:`StreetNetwork.noding_report`.
 
@@ -531,6 +531,15 @@ def _explode(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     return parts[keep], row[keep], n_parts
 
 
+def _canonical_rows(index: pd.Index) -> np.ndarray:
+    """Row positions sorted by index label (labels of mixed types: by type name, then text)."""
+    try:
+        return np.asarray(index.argsort(kind="stable"))
+    except TypeError:
+        keys = [(type(v).__name__, str(v)) for v in index]
+        return np.asarray(sorted(range(len(keys)), key=keys.__getitem__))
+
+
 def _rename_reserved(columns: list[str]) -> dict[str, str]:
     taken = set(columns) | set(_RESERVED)
     renames: dict[str, str] = {}
@@ -648,7 +657,7 @@ class StreetNetwork:
         an input line stays a node (also where two lines simply continue each
         other); degree-2 nodes are not merged away. Duplicated or overlapping
         pieces become one edge whose attributes and direction come from the row
-        with the lowest position; the number of pieces and the length removed are
+        with the lowest index label; the number of pieces and the length removed are
         in :attr:`noding_report`. Coordinates are rounded to 1 µm.
 
         Examples
@@ -667,6 +676,8 @@ class StreetNetwork:
         """
         geoms = _check_lines(lines)
         crs = _check_crs(lines.crs)
+        order = _canonical_rows(lines.index)  # every tie below is broken by index label, never by row order
+        lines, geoms = lines.iloc[order], geoms[order]
         tol = _check_tolerance(snap_tolerance)
         report: dict[str, Any] = {"input_rows": len(lines)}
 
