@@ -131,7 +131,8 @@ def _faces(district: "District", extra: np.ndarray | None = None) -> tuple[np.nd
     origin = grid_origin(shapely.get_coordinates(rings_all))
     local = snap_geometries(shapely.transform(linework, lambda c: c - origin), np.zeros(2))
     local = local[~shapely.is_empty(local)]
-    faces = shapely.get_parts(shapely.polygonize(_snapped_linework(local, district.crs)))
+    local = local[np.argsort(shapely.to_wkb(shapely.normalize(local)), kind="stable")]  # row order never breaks a tie
+    faces = shapely.get_parts(shapely.polygonize(_snapped_linework(local)))
     faces = shapely.transform(faces[shapely.area(faces) > 0], lambda c: c + origin)
     inside = shapely.covers(shapely.buffer(shape, 0.01), shapely.point_on_surface(faces))
     return _canonical(faces[inside]), len(linework)
@@ -151,7 +152,7 @@ def _snap_to_rings(streets: np.ndarray, rings: np.ndarray) -> np.ndarray:
     return out
 
 
-def _snapped_linework(linework: np.ndarray, crs: Any) -> np.ndarray:
+def _snapped_linework(linework: np.ndarray) -> np.ndarray:
     """The linework noded as the street network is: dangling ends within :data:`SNAP_M` of another
     line join it (a street stopping a few centimetres short of the boundary closes its block), so
     that near-misses smaller than the snap distance never decide whether a block exists."""
