@@ -9,6 +9,7 @@ import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
 
+from gridplan._precision import PRECISION
 from gridplan import crs as gcrs
 from gridplan.district import LAYERS, District
 from gridplan.errors import CRSError, DataError, GeometryError, GridplanWarning, LayerNotFoundError
@@ -73,7 +74,8 @@ def test_gcj02_input_is_converted_not_treated_as_wgs84():
     raw = shapely.get_coordinates(gcj.geometry)
     wlon, wlat = gcrs.gcj02_to_wgs84(raw[:, 0], raw[:, 1])
     truth = np.column_stack(gcrs.transform(wlon, wlat, source=4326, target=as_gcj.crs))
-    assert np.abs(shapely.get_coordinates(as_gcj.boundary.geometry) - truth).max() < 1e-3
+    # to the precision grid: every coordinate is rounded to 1 cm (at most half of it off)
+    assert np.abs(shapely.get_coordinates(as_gcj.boundary.geometry) - truth).max() <= PRECISION / 2 + 1e-9
     assert as_gcj.source_crs == "GCJ-02"
     back = as_gcj.to_source_crs(as_gcj.boundary)
     assert np.allclose(back.total_bounds, gcj.total_bounds, atol=1e-8)
@@ -110,7 +112,7 @@ def test_lonlat_tagged_as_metres_and_metres_tagged_as_degrees():
     m = metric_layers()["boundary"].set_crs(4326, allow_override=True)
     with pytest.raises(CRSError, match="look like metres"):
         District.from_frames(m)
-    with pytest.raises(CRSError, match="always lon/lat"):
+    with pytest.raises(CRSError, match="names the datum of the lon/lat layers, but every layer"):
         District.from_frames(metric_layers()["boundary"], crs="GCJ-02")
     with pytest.raises(CRSError, match="not a projected CRS"):
         District.from_frames(lonlat_box(), metric_crs=4326)
@@ -244,3 +246,38 @@ def test_real_county_boundaries_from_gcj02():
     assert county_boundary("522723", data_dir=SHARED_DATA).crs.to_epsg() == 4545  # 107.2E -> CM 108E
     with pytest.raises(DataError, match="no boundary with adcode"):
         county_boundary("110101", data_dir=SHARED_DATA)
+
+
+def test_mixed_sources_projected_layers_used_as_tagged():
+    """GCJ-02 roads (tagged EPSG:4326) beside a population layer correctly tagged CGCS2000 Gauss-Krüger."""
+    truth = metric_layers()
+    lonlat = {k: truth[k].to_crs(4326) for k in ("boundary", "streets")}
+    gcj = {k: gcrs.to_crs(f, "GCJ-02", source="EPSG:4326") for k, f in lonlat.items()}
+    d = District.from_frames(**gcj, population=truth["population"], crs="GCJ-02")
+    assert any("population: tagged with the projected EPSG:4545" in n for n in d.notes)
+    assert d.population_total == truth["population"]["population"].sum()
+    # the GCJ-02 layers were converted, the projected one used as tagged: they line up again
+    np.testing.assert_allclose(shapely.get_coordinates(d.population.geometry.values),
+                               shapely.get_coordinates(truth["population"].geometry.values), atol=PRECISION)
+    assert d.boundary.geometry.iloc[0].symmetric_difference(truth["boundary"].geometry.iloc[0]).area < 100
+    # or one CRS per layer
+    untagged = gcj["streets"].set_crs(None, allow_override=True)
+    d2 = District.from_frames(gcj["boundary"], streets=untagged, population=truth["population"],
+                              crs={"boundary": "GCJ-02", "streets": "GCJ-02"})
+    assert d2.streets.length.sum() == pytest.approx(d.streets.length.sum(), rel=1e-9)
+    with pytest.raises(DataError, match="crs= names layers"):
+        District.from_frames(gcj["boundary"], crs={"roads": "GCJ-02"})
+
+
+def test_following_the_explode_advice_works():
+    layers = metric_layers()
+    x0, y0 = layers["boundary"].total_bounds[:2]
+    parts = [shapely.LineString([(x0 + 100, y0 + 100), (x0 + 300, y0 + 300)]), shapely.Point(x0, y0)]
+    gc = gpd.GeoDataFrame({"name": ["集合"]}, geometry=[shapely.GeometryCollection(parts)], crs=4545, index=[99])
+    streets = pd.concat([layers["streets"], gc])
+    with pytest.raises(GeometryError, match=r"streets.explode\(index_parts=True\)"):
+        District.from_frames(layers["boundary"], streets=streets)
+    streets = streets.explode(index_parts=True)
+    streets = streets[streets.geom_type.isin(["LineString", "MultiLineString"])]
+    d = District.from_frames(layers["boundary"], streets=streets)
+    assert (99, 0) in set(d.network.edges["street"])

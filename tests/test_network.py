@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -184,10 +185,15 @@ def test_duplicates_and_half_overlaps_leave_one_edge_per_stretch():
     # 0-5 is drawn twice (one extra), 5-10 three times (two extra)
     assert net.noding_report["duplicate_pieces_removed"] == 3
     assert net.noding_report["overlap_length_removed_m"] == pytest.approx(10 + 10 + 10 - 15)
-    # attributes come from the row with the lowest position, not the lowest label
-    by_span = {tuple(np.round(shapely.get_coordinates(g)[[0, -1], 0])): s for g, s in zip(edges.geometry, edges.street)}
-    assert by_span == {(0.0, 5.0): "z", (5.0, 10.0): "z", (10.0, 15.0): "x"}
-    assert set(edges.name) == {"first", "later"}
+    # attributes come from the row with the lowest index label, whatever the row order
+    by_span = {tuple(np.round(np.sort(shapely.get_coordinates(g)[[0, -1], 0]))): s
+               for g, s in zip(edges.geometry, edges.street)}
+    assert by_span == {(0.0, 5.0): "y", (5.0, 10.0): "x", (10.0, 15.0): "x"}
+    assert set(edges.name) == {"copy", "later"}
+    for seed in range(3):
+        shuffled = StreetNetwork.from_lines(lines.sample(frac=1.0, random_state=seed)).edges
+        pd.testing.assert_frame_equal(shuffled.drop(columns="geometry"), edges.drop(columns="geometry"))
+        assert shuffled.geometry.geom_equals_exact(edges.geometry, tolerance=0).all()
     # no node is left at the vertices inside the overlaps (x=3, x=8)
     assert sorted(net.nodes.x) == [0, 5, 10, 15]
     assert_edges_match_nodes(net)
@@ -275,8 +281,10 @@ def test_attributes_are_carried_to_edges_and_graph():
         lanes=[4, 2],
         length=[10.0, 10.0],  # clashes with the computed edge length
     )
-    with pytest.warns(GridplanWarning, match="'length' -> 'length_source'"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a `length` column is common in real road data: no warning
         net = StreetNetwork.from_lines(lines)
+    assert net.noding_report["renamed_columns"] == {"length": "length_source"}
     edges = net.edges
     assert list(edges.columns) == ["u", "v", "key", "length", "street", "name", "lanes", "length_source", "geometry"]
     assert edges.index.name == "edge"
@@ -449,9 +457,23 @@ def test_rows_that_are_not_lines():
     with pytest.raises(GeometryError, match="'bad-point', 'bad-poly'") as err:
         StreetNetwork.from_lines(lines)
     assert "geom_type.isin" in str(err.value) and "Point, Polygon" in str(err.value)
-    collection = shapely.GeometryCollection([LINE])
-    with pytest.raises(GeometryError, match="explode"):
-        StreetNetwork.from_lines(frame([LINE, collection], index=["a", "gc"]))
+    collection = shapely.GeometryCollection([LineString([(0, 50), (10, 50)]), Point(3, 3)])
+    lines = frame([LINE, collection], index=["a", "gc"])
+    with pytest.raises(GeometryError, match="explode") as err:
+        StreetNetwork.from_lines(lines)
+    # following the advice works: explode(index_parts=True), then keep the lines
+    assert "lines.explode(index_parts=True)" in str(err.value)
+    lines = lines.explode(index_parts=True)
+    lines = lines[lines.geom_type.isin(["LineString", "MultiLineString"])]
+    net = StreetNetwork.from_lines(lines)
+    assert set(net.edges["street"]) == {("a", 0), ("gc", 0)}
+
+
+def test_other_clashing_columns_warn():
+    lines = frame([LINE], u=[7])
+    with pytest.warns(GridplanWarning, match="'u' -> 'u_source'"):
+        net = StreetNetwork.from_lines(lines)
+    assert net.noding_report["renamed_columns"] == {"u": "u_source"} and net.edges["u_source"].tolist() == [7]
 
 
 def test_missing_and_empty_geometries():
@@ -583,9 +605,9 @@ def test_changan_network(changan):
     with pytest.raises(CRSError, match="lon/lat"):
         StreetNetwork.from_lines(changan)
     utm = changan.to_crs(32649)  # the CRS the data README measured 470.8 km in
-    with pytest.warns(GridplanWarning, match="'length' -> 'length_source'"):
-        net = StreetNetwork.from_lines(utm)
+    net = StreetNetwork.from_lines(utm)  # its `length` column is kept as length_source, without a warning
     report = net.noding_report
+    assert report["renamed_columns"] == {"length": "length_source"}
 
     # Two-way carriageways are drawn as two *offset* one-way links, not on top of each
     # other: no link duplicates another, so nothing is dissolved and the total stays the
@@ -627,8 +649,7 @@ def test_changan_network(changan):
     np.testing.assert_allclose(d[0], [ref[i] for i in range(main.n_nodes)], rtol=1e-12)
 
     # row order only decides which duplicate wins; with none here the network is the same
-    with pytest.warns(GridplanWarning):
-        shuffled = StreetNetwork.from_lines(utm.sample(frac=1.0, random_state=1))
+    shuffled = StreetNetwork.from_lines(utm.sample(frac=1.0, random_state=1))
     cols = ["u", "v", "length", "street"]
     a = net.edges[cols].sort_values(cols).reset_index(drop=True)
     b = shuffled.edges[cols].sort_values(cols).reset_index(drop=True)

@@ -28,7 +28,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from . import _io
+from . import _io, _precision
 from . import crs as gcrs
 from .errors import CRSError, DataError, GeometryError, GridplanWarning
 
@@ -37,7 +37,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .network import StreetNetwork
 
-__all__ = ["District", "LAYERS"]
+__all__ = ["District", "LAYERS", "PRECISION"]
+
+PRECISION = _precision.PRECISION
+"""Metres: every coordinate of a district lies on one grid of this spacing (1 cm); see
+:meth:`District.from_frames` and the user guide's "precision grid"."""
 
 LAYERS = ("boundary", "streets", "communities", "population", "grids")
 """The layers a district holds, in the order they are validated and saved."""
@@ -83,10 +87,13 @@ def _check_geometries(name: str, frame: gpd.GeoDataFrame) -> None:
     if wrong.any():
         found = sorted({shapely.get_type_id(g) for g in geoms[wrong]})
         found_names = [shapely.GeometryType(t).name.title() for t in found]
+        collection = int(shapely.GeometryType.GEOMETRYCOLLECTION) in found
         raise GeometryError(
             f"the {name} layer must hold {' or '.join(_KINDS[name])} geometries, but rows "
             f"{_labels(frame.index, wrong)} are {', '.join(found_names)}; filter or convert them "
-            f"(for areas given as points use a buffer, for population polygons use .representative_point())"
+            + (f"(explode collections first: {name} = {name}.explode(index_parts=True), which keeps each part's "
+               f"row in a unique index, then keep the {' and '.join(_KINDS[name])} rows)" if collection else
+               "(for areas given as points use a buffer, for population polygons use .representative_point())")
         )
     coords, idx = shapely.get_coordinates(geoms, return_index=True)
     bad = ~np.isfinite(coords).all(axis=1)
@@ -115,13 +122,10 @@ def _looks_lonlat(frame: gpd.GeoDataFrame) -> bool:
 def _resolve_crs(name: str, frame: gpd.GeoDataFrame, crs: Any) -> str | pyproj.CRS:
     """The CRS the layer's coordinates are really in (GCJ-02/BD-09 or a pyproj CRS)."""
     parsed = gcrs.parse_crs(crs) if crs is not None else None
-    if isinstance(parsed, str):  # GCJ-02 or BD-09
+    if isinstance(parsed, str):  # GCJ-02 or BD-09: the datum of the lon/lat layers
         if frame.crs is not None and not pyproj.CRS(frame.crs).is_geographic:
-            raise CRSError(
-                f"crs={parsed!r} says the layers are lon/lat in {parsed}, but the {name} layer is tagged "
-                f"with the projected {gcrs.crs_label(frame.crs)}; GCJ-02/BD-09 data are always lon/lat. "
-                f"Give the {name} layer its true CRS tag or convert it first"
-            )
+            # GCJ-02/BD-09 data are always lon/lat: a layer tagged with a projected CRS is used as tagged
+            return _resolve_crs(name, frame, None)
         if not _looks_lonlat(frame):
             raise CRSError(
                 f"crs={parsed!r} says lon/lat, but the {name} layer's coordinates {tuple(np.round(frame.total_bounds, 1))} "
@@ -153,6 +157,37 @@ def _resolve_crs(name: str, frame: gpd.GeoDataFrame, crs: Any) -> str | pyproj.C
     return found
 
 
+def _layer_crs(crs: Any, layer: str) -> Any:
+    """The ``crs=`` that applies to one layer: the mapping's entry, or the one CRS for all."""
+    if isinstance(crs, Mapping):
+        return crs.get(layer)
+    return crs
+
+
+def _names_datum(crs: Any) -> bool:
+    """True for ``"GCJ-02"``/``"BD-09"`` (and their aliases)."""
+    return crs is not None and isinstance(gcrs.parse_crs(crs), str)
+
+
+def _check_crs_option(crs: Any, frames: Mapping[str, gpd.GeoDataFrame]) -> None:
+    if isinstance(crs, Mapping):
+        unknown = sorted(set(crs) - set(LAYERS))
+        if unknown:
+            raise DataError(f"crs= names layers {unknown} that a district does not have; use some of {list(LAYERS)}, "
+                            "e.g. crs={'streets': 'GCJ-02', 'population': 'EPSG:4545'}")
+        return
+    parsed = gcrs.parse_crs(crs) if crs is not None else None
+    if isinstance(parsed, str):
+        lonlat = [k for k, f in frames.items() if len(f) and (f.crs is None or pyproj.CRS(f.crs).is_geographic)]
+        if not lonlat:
+            tags = ", ".join(f"{k} {gcrs.crs_label(f.crs)}" for k, f in frames.items() if len(f))
+            raise CRSError(
+                f"crs={parsed!r} names the datum of the lon/lat layers, but every layer is tagged with a projected "
+                f"CRS ({tags}); GCJ-02/BD-09 data are always lon/lat. Give the layers their true CRS tags, or pass "
+                "crs= per layer, e.g. crs={'streets': 'GCJ-02'}"
+            )
+
+
 def _metric_target(boundary: gpd.GeoDataFrame, source: str | pyproj.CRS, requested: Any) -> tuple[pyproj.CRS, str]:
     if requested is not None:
         target = gcrs.parse_crs(requested)
@@ -168,6 +203,40 @@ def _metric_target(boundary: gpd.GeoDataFrame, source: str | pyproj.CRS, request
     target = gcrs.metric_crs(tuple(lonlat.total_bounds))
     kind = "the CGCS2000 3-degree Gauss-Krüger zone" if 4534 <= (target.to_epsg() or 0) <= 4554 else "the UTM zone"
     return target, f"picked {gcrs.crs_label(target)}, {kind} of the district, for metric work"
+
+
+def _on_precision_grid(frames: dict[str, gpd.GeoDataFrame], notes: list[str]) -> dict[str, gpd.GeoDataFrame]:
+    """Every layer rounded to the :data:`~gridplan._precision.PRECISION` grid (one origin for all);
+    rows that collapse on it are dropped and named in ``notes`` (and a warning)."""
+    # lines and polygons set the grid (points take no part in noding; many random ones would hide it)
+    geoms = [np.asarray(f.geometry.values) for k, f in frames.items() if len(f) and k != "population"]
+    origin = _precision.grid_origin(shapely.get_coordinates(np.concatenate(geoms)) if geoms else np.empty((0, 2)))
+    notes.append(f"precision: coordinates rounded to a {_precision.PRECISION * 100:g} cm grid (origin "
+                 f"({origin[0] * 1e3:.3f}, {origin[1] * 1e3:.3f}) mm, the circular mean of the coordinates modulo "
+                 "1 cm) before noding, so float noise and shifts give the same units and plans")
+    out = {}
+    for key, frame in frames.items():
+        if not len(frame):
+            out[key] = frame
+            continue
+        snapped = _precision.snap_geometries(np.asarray(frame.geometry.values), origin)
+        frame = frame.copy()
+        frame[frame.geometry.name] = gpd.GeoSeries(snapped, index=frame.index, crs=frame.crs)
+        collapsed = np.asarray(shapely.is_empty(snapped))
+        if collapsed.any():
+            if key == "boundary" and collapsed.all():
+                raise GeometryError("the boundary collapses on the 1 cm precision grid (it is thinner than 1 cm); "
+                                    "check the boundary's CRS and units")
+            if key == "streets" and collapsed.all():
+                raise DataError("every street is shorter than the 1 cm precision grid; check the street layer's CRS")
+            what = {"streets": "shorter than", "population": "at"}.get(key, "thinner than")
+            msg = (f"{key}: dropped {int(collapsed.sum())} of {len(frame)} rows that collapse on the "
+                   f"{_precision.PRECISION * 100:g} cm precision grid ({what} 1 cm): rows {_labels(frame.index, collapsed)}")
+            notes.append(msg)
+            warnings.warn(msg, GridplanWarning, stacklevel=4)
+            frame = frame[~collapsed]
+        out[key] = frame
+    return out
 
 
 class District:
@@ -237,6 +306,7 @@ class District:
         population_column: str = "population",
         name: str | None = None,
         code: str | None = None,
+        grid_code: str = "code",
         repair: bool = False,
         synthetic: bool = False,
     ) -> "District":
@@ -255,11 +325,14 @@ class District:
             counts 1 if the column is absent).
         grids : GeoDataFrame, optional
             Existing management grids (the "before" of a redraw).
-        crs : CRS-like, optional
+        crs : CRS-like or dict, optional
             The CRS the coordinates are in, where the layers' own tags do not say it:
-            ``"GCJ-02"`` or ``"BD-09"`` for vendor lon/lat data (tagged EPSG:4326 or
-            untagged), or any pyproj CRS for untagged layers. Layers tagged with a
-            projected CRS are reprojected from their tag.
+            ``"GCJ-02"`` or ``"BD-09"`` names the datum of the lon/lat layers (vendor
+            data tagged EPSG:4326, or untagged), any pyproj CRS applies to untagged
+            layers. Layers tagged with a projected CRS are used as tagged (a population
+            layer in CGCS2000 Gauss-Krüger beside GCJ-02 roads), and the notes say so.
+            A dict gives each layer its own, e.g. ``{"streets": "GCJ-02", "population":
+            "EPSG:4545"}`` (layers it leaves out follow their tags).
         metric_crs : CRS-like, optional
             Force the working CRS; by default data already in metres stay in their CRS,
             lon/lat data go to :func:`gridplan.crs.metric_crs` of the boundary.
@@ -268,9 +341,15 @@ class District:
         name, code : str, optional
             District name and adcode; taken from the boundary's ``name``/``adcode``/``code``
             columns when not given.
+        grid_code : str, default "code"
+            The column of ``grids`` holding the existing grids' own codes.  They are kept
+            (as ``grids["code"]``; a different column named ``code`` is kept as ``code_source``)
+            and a redraw (:func:`gridplan.grids.resplit`) keeps them for every grid that
+            continues an old one.
         repair : bool
             Repair invalid polygons with :func:`shapely.make_valid` (reported in
             :attr:`notes`) instead of raising :class:`~gridplan.errors.GeometryError`.
+
         synthetic : bool
             Mark generated data (its streets are said to be synthetic everywhere).
 
@@ -286,7 +365,16 @@ class District:
             Empty, invalid (unless ``repair=True``), wrong-type or NaN geometries.
         DataError
             Streets entirely outside the boundary, a street layer with no lines,
-            negative or NaN population.
+            negative or NaN population, missing or repeated grid codes, every street
+            shorter than the precision.
+
+        Notes
+        -----
+        Every layer is put on one grid of :data:`PRECISION` (1 cm) in the metric CRS, whose
+        origin is the circular mean of the coordinates modulo 1 cm (:mod:`gridplan._precision`),
+        so that floating-point noise and constant shifts give the same units and plans. Rows
+        that collapse on the grid (a street shorter than 1 cm, a polygon thinner than 1 cm) are
+        dropped; :attr:`notes` and a :class:`~gridplan.errors.GridplanWarning` name them.
         """
         given = {"boundary": boundary, "streets": streets, "communities": communities,
                  "population": population, "grids": grids}
@@ -299,7 +387,8 @@ class District:
         for key, frame in frames.items():
             if len(frame):
                 _check_geometries(key, frame)
-        sources = {k: _resolve_crs(k, f, crs) for k, f in frames.items() if len(f)}
+        _check_crs_option(crs, frames)
+        sources = {k: _resolve_crs(k, f, _layer_crs(crs, k)) for k, f in frames.items() if len(f)}
         target, note = _metric_target(frames["boundary"], sources["boundary"], metric_crs)
         notes.append(note)
         source_label = _crs_string(sources["boundary"])
@@ -309,6 +398,9 @@ class District:
                 frames[key] = frame.set_crs(target, allow_override=True)
                 continue
             same = not isinstance(src, str) and pyproj.CRS(src).equals(target)
+            if _names_datum(_layer_crs(crs, key)) and not isinstance(src, str):
+                notes.append(f"{key}: tagged with the projected {gcrs.crs_label(src)}, used as tagged "
+                             f"(crs={_layer_crs(crs, key)!r} names the datum of the lon/lat layers)")
             if not same:
                 frames[key] = gcrs.to_crs(frame, target, source=src)
                 if _crs_string(src) != source_label:
@@ -320,6 +412,9 @@ class District:
         for key in ("boundary", "communities", "grids"):
             if key in frames and len(frames[key]):
                 frames[key] = cls._validate_polygons(key, frames[key], repair=repair, notes=notes)
+        frames = _on_precision_grid(frames, notes)
+        if "grids" in frames:
+            frames["grids"] = cls._grid_codes(frames["grids"], grid_code, notes)
         district_shape = frames["boundary"].geometry.union_all()
         if "streets" in frames:
             cls._check_streets(frames["streets"], district_shape, notes)
@@ -366,6 +461,31 @@ class District:
                 f"the {key} layer has polygons of zero area (rows {_labels(frame.index, zero)}); drop them"
             )
         return frame
+
+    @staticmethod
+    def _grid_codes(grids: gpd.GeoDataFrame, column: str, notes: list[str]) -> gpd.GeoDataFrame:
+        """The grids layer with the user's codes in ``code`` (checked: present and unique)."""
+        if column == "code" and "code" not in grids:
+            return grids
+        if column not in grids:
+            raise DataError(f"grid_code={column!r} is not a column of the grids layer; its columns are "
+                            f"{[c for c in grids.columns if c != grids.geometry.name]}")
+        values = grids[column]
+        missing = values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
+        dup = values.astype(str).duplicated(keep=False).to_numpy() & ~missing
+        if missing.any() or dup.any():
+            raise DataError(f"the grids layer's {column!r} codes must be present and unique: rows "
+                            f"{_labels(grids.index, missing | dup)} have none or share one; fix the codes or "
+                            "pass grid_code= for the column that holds them")
+        if column == "code":
+            return grids
+        grids = grids.copy()
+        if "code" in grids:
+            grids = grids.rename(columns={"code": "code_source"})
+            notes.append("grids: the 'code' column is kept as 'code_source'; codes come from "
+                         f"{column!r} (grid_code=)")
+        grids["code"] = values.astype(str).to_numpy()
+        return grids
 
     @staticmethod
     def _check_streets(streets: gpd.GeoDataFrame, shape: shapely.Geometry, notes: list[str]) -> None:

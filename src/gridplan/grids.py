@@ -44,8 +44,9 @@ from . import crs as gcrs
 from . import _balance
 from ._multibalance import partition_multi
 from ._partition import partition_graph, resplit_graph
+from ._precision import QUANTUM, quantize
 from .errors import DataError, GeometryError, GridplanWarning, InfeasibleError
-from .units import Units, build_units
+from .units import Units, build_units, split_heavy_units
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -117,6 +118,67 @@ def _grid_codes(geoms: np.ndarray, community: np.ndarray, district_code: str) ->
         for seq, i in enumerate(order, start=1):
             codes[i] = f"{b}{seq:0{width}d}"
     return codes
+
+
+_SEQ_WIDTH = 2
+"""Digits of a grid's sequence number within its community (more when a community has 100 grids)."""
+
+
+def _match_grids(new_labels: np.ndarray, old_labels: np.ndarray, w: np.ndarray, k_new: int, k_old: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """One-to-one matching of new grids to old ones keeping the most workload in place (Hungarian
+    method on the new x old overlap); returns the old grid of every new one (-1: none) and the overlap."""
+    overlap = np.zeros((k_new, k_old))
+    known = old_labels >= 0
+    np.add.at(overlap, (new_labels[known], old_labels[known]), w[known])
+    rows, cols = linear_sum_assignment(overlap, maximize=True)
+    match = np.full(k_new, -1)
+    match[rows] = cols
+    return match, overlap
+
+
+def _fresh_codes(geoms: np.ndarray, community: np.ndarray, district_code: str, used: set[str]) -> np.ndarray:
+    """Codes never used before for new grids: community code + the next sequence number after every
+    number that community has used (north→south in bands, west→east within a band, as
+    :func:`_grid_codes` numbers a first plan)."""
+    standard = _grid_codes(geoms, community, district_code)
+    base = np.array([c if c else (district_code or "000000").ljust(12, "0") for c in community], dtype=object)
+    out = np.empty(len(geoms), dtype=object)
+    for b in sorted(set(base)):
+        taken = [int(c[len(b):]) for c in used if c.startswith(b) and c[len(b):].isdigit()]
+        start = max(taken, default=0)
+        members = sorted(np.flatnonzero(base == b), key=lambda i: int(standard[i][len(b):]))
+        width = max(_SEQ_WIDTH, len(str(start + len(members))))
+        for n, i in enumerate(members, start=start + 1):
+            code = f"{b}{n:0{width}d}"
+            while code in used:  # only for codes the user wrote in this pattern but longer
+                n += len(members)
+                code = f"{b}{n:0{width}d}"
+            out[i] = code
+    return out
+
+
+def _continuing_codes(old: "GridPlan", labels: np.ndarray, u: Units, keep: np.ndarray) -> tuple[np.ndarray, set[str]]:
+    """Codes for a redraw of ``old``: a new grid matched to an old one (:func:`_match_grids`, as
+    :meth:`GridPlan.compare` matches them) keeps its code where ``keep[old grid]``; every other grid
+    gets a code never used in the district (``old``'s codes and the codes it retired).  Returns the
+    codes and the set of codes ever used."""
+    k = int(labels.max()) + 1
+    w = u.frame["weight"].to_numpy(dtype=float)
+    match, overlap = _match_grids(labels, old.labels, w, k, old.n_grids)
+    old_codes = old.grids["code"].astype(str).to_numpy()
+    used = set(old_codes) | set(old.params.get("retired_codes") or [])
+    codes = np.full(k, "", dtype=object)
+    for g in range(k):
+        m = match[g]
+        if m >= 0 and keep[m] and overlap[g, m] > 0:
+            codes[g] = old_codes[m]
+    new = np.flatnonzero(codes == "")
+    if len(new):
+        geoms = _part_geometry(np.asarray(u.frame.geometry.values), labels, k)[new]
+        comm = _dominant(u.frame["community"].astype(str).to_numpy(), w, labels, k)[new]
+        codes[new] = _fresh_codes(geoms, comm, str(old.params.get("district_code", "")), used)
+    return codes, used | set(codes)
 
 
 def _dominant(values: np.ndarray, weights: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
@@ -342,12 +404,10 @@ class GridPlan:
         old_labels = other._labels_on(self)
         w = self.units["weight"].to_numpy(dtype=float)
         k_new, k_old = self.n_grids, other.n_grids
-        overlap = np.zeros((k_new, k_old))
         known = old_labels >= 0
-        np.add.at(overlap, (self.labels[known], old_labels[known]), w[known])
-        rows, cols = linear_sum_assignment(overlap, maximize=True)
+        match, overlap = _match_grids(self.labels, old_labels, w, k_new, k_old)
         total = float(w.sum())
-        retained = float(overlap[rows, cols].sum())
+        retained = float(overlap[np.flatnonzero(match >= 0), match[match >= 0]].sum())
         tol = float(self.params.get("tolerance") or 0.0)
         mean_new = total / k_new
         old_w = np.bincount(old_labels[known], weights=w[known], minlength=k_old)
@@ -355,9 +415,12 @@ class GridPlan:
         # new grids beyond the old count are unmatched, and each holds at least (1 - tol) x mean
         unmatched = max(0, k_new - k_old) * (1 - tol) * mean_new
         lb = max(0.0, 1 - float(terms.sum()) / total, unmatched / total)
-        match = np.full(k_new, -1)
-        match[rows] = cols
         new_codes, old_codes = self.grids["code"].to_numpy(), other.grids["code"].to_numpy()
+        # a new grid whose code an old grid it does not continue had (independent plans number their
+        # grids alike) is named so, so that no transfer reads as a grid moving to itself
+        code_of_old = {c: i for i, c in enumerate(old_codes)}
+        shown = np.array([c if code_of_old.get(c, m) == m else f"{c} (new grid)" for c, m in zip(new_codes, match)],
+                         dtype=object)
         matching = pd.DataFrame({
             "new": new_codes,
             "old": [old_codes[m] if m >= 0 else "" for m in match],
@@ -369,7 +432,7 @@ class GridPlan:
         moved[known] = match[self.labels[known]] != old_labels[known]
         tr = pd.DataFrame({
             "old": np.where(known, old_codes[np.maximum(old_labels, 0)], ""),
-            "new": new_codes[self.labels], "weight": w, "population": pop, "n_units": 1, "moved": moved,
+            "new": shown[self.labels], "weight": w, "population": pop, "n_units": 1, "moved": moved,
         })
         transfers = (tr[tr["moved"]].groupby(["old", "new"], sort=True)[["weight", "population", "n_units"]].sum()
                      .reset_index().sort_values(["weight", "old", "new"], ascending=[False, True, True], ignore_index=True))
@@ -576,9 +639,14 @@ class GridPlan:
         return plan
 
     @classmethod
-    def from_district_grids(cls, district: "District", *, units: Units | str | None = None, weight: Any = None) -> "GridPlan":
+    def from_district_grids(cls, district: "District", *, units: Units | str | None = None, weight: Any = None,
+                            code: str | None = None) -> "GridPlan":
         """The district's existing grids layer as a plan on its units (each unit goes to the grid
         covering most of it), e.g. the 12 grids before a redraw.
+
+        The grids keep their own codes: the ``code`` column of the grids layer (or the column
+        named by ``code=``, or by ``grid_code=`` when the district was built); a layer without
+        one is numbered "01", "02", ... in its row order, and the notes say so.
 
         Units outside every existing grid go to the nearest one, and the uncovered area is
         reported with a :class:`~gridplan.errors.GridplanWarning`.
@@ -612,14 +680,38 @@ class GridPlan:
                 "code", pd.Series(np.setdiff1d(np.arange(len(old)), present))).tolist()]
             raise GeometryError(f"existing grids {lost} hold no unit (too small or outside the district); fix the grid layer")
         remap = np.searchsorted(present, labels)
-        codes = (district.grids["code"].astype(str).to_numpy()[present] if "code" in district.grids
-                 else np.array([f"{i + 1:02d}" for i in present], dtype=object))
+        column = code or "code"
+        if column in district.grids:
+            codes = _checked_codes(district.grids[column], column)[present]
+        elif code is not None:
+            raise DataError(f"code={code!r} is not a column of the district's grids layer; its columns are "
+                            f"{[c for c in district.grids.columns if c != district.grids.geometry.name]}")
+        else:
+            codes = np.array([f"{i + 1:02d}" for i in present], dtype=object)
+            notes.append(f"existing grids: the grids layer has no 'code' column, so its {len(present)} grids are "
+                         "numbered 01, 02, ... in row order; pass code='your column' (resplit) or "
+                         "grid_code='your column' (District.from_frames) to keep your own codes")
         params = {"method": "existing", "n_grids": len(present), "units": u.kind, "weight": u.params["weight"],
                   "weight_by": u.weight_by, "tolerance": None, "seed": None, "district_code": district.code,
                   "district": district.name, "source_crs": district.source_crs, "synthetic": bool(district.synthetic)}
         plan = cls(u.frame, remap, u.adjacency, params=params, notes=notes, codes=codes, source_crs=district.source_crs)
         plan.district = district
         return plan
+
+
+def _checked_codes(column: pd.Series, name: str) -> np.ndarray:
+    """The existing grids' codes as strings; missing or repeated codes are refused (they would make two
+    grids one in every table)."""
+    missing = column.isna().to_numpy() | (column.astype(str).str.strip() == "").to_numpy()
+    if missing.any():
+        raise DataError(f"the grids layer's {name!r} column has no code in rows {column.index[missing][:5].tolist()}; "
+                        "give every existing grid a code")
+    codes = column.astype(str).to_numpy(dtype=object)
+    dup = pd.Series(codes).duplicated(keep=False).to_numpy()
+    if dup.any():
+        raise DataError(f"the grids layer's {name!r} column repeats codes {sorted(set(codes[dup]))[:5]} (rows "
+                        f"{column.index[dup][:5].tolist()}); every existing grid needs its own code")
+    return codes
 
 
 def _fmt(v: Any) -> str:
@@ -663,6 +755,41 @@ def _units_for(district: "District", units: Any, weight: Any) -> Units:
             raise DataError("weight= applies when gridplan builds the units; it is already set on the Units given")
         return units
     return build_units(district, units, weight=weight)
+
+
+HEAVY_RETRY_SHARES = (0.5, 0.25)
+"""When a plan with the too-heavy units split still misses the tolerance, :func:`partition` splits
+units heavier than these shares of a grid's mean workload too, one share after the other."""
+
+
+def _heavy_units(u: Units, district: "District", n_grids: Any, tol: float, *, split: bool, strict: bool,
+                 share: float | None = None) -> Units:
+    """The units with every unit heavier than ``share`` (default ``1 + tol``) of a grid's mean workload
+    split into cells (``split``), or, for units too heavy for one grid, refused with a message naming
+    them (``strict``)."""
+    if isinstance(n_grids, bool) or not isinstance(n_grids, (int, np.integer)) or n_grids < 1:
+        return u  # _check_n says what is wrong
+    w = u.frame["weight"].to_numpy(dtype=float)
+    share = 1 + tol if share is None else share
+    heavy = np.flatnonzero(w > share * w.sum() / int(n_grids))
+    if not len(heavy):
+        return u
+    if split:
+        return split_heavy_units(u, district, n_grids=int(n_grids), tolerance=tol, share=share)[0]
+    heavy = np.flatnonzero(w > (1 + tol) * w.sum() / int(n_grids))
+    if not len(heavy):
+        return u
+    if strict:
+        mean = w.sum() / int(n_grids)
+        pts = shapely.point_on_surface(np.asarray(u.frame.geometry.values)[heavy[:3]])
+        named = "; ".join(f"unit {i} weighs {w[i] / mean:.2f} x a grid's mean workload (around ({p.x:.0f}, {p.y:.0f}))"
+                          for i, p in zip(heavy, pts))
+        raise InfeasibleError(
+            f"{len(heavy)} unit(s) alone weigh more than a grid may (1 + tolerance = {1 + tol:.2f} x the mean): {named}"
+            f"{' and more' if len(heavy) > 3 else ''}; pass split_heavy=True to cut them into cells, ask for fewer "
+            "grids, or strict=False for the best plan anyway"
+        )
+    return u
 
 
 def _locked_labels(units: Units, locked: Sequence[str] | None, old: GridPlan | None) -> np.ndarray | None:
@@ -859,10 +986,10 @@ def _solve(units: Units, n: int, *, tolerance: float, seed: int, groups: np.ndar
         if old_labels is not None:
             _, old_sub = np.unique(old_labels[members], return_inverse=True)
             return resplit_graph(a, w[members], old_sub, k, **kw).labels
-        cen = shapely.centroid(np.asarray(f.geometry.values)[members])
+        cen = shapely.get_coordinates(shapely.centroid(np.asarray(f.geometry.values)[members]))
+        cen = quantize(cen - cen.min(axis=0), QUANTUM["centroid_m"])  # a shifted copy gives the same numbers
         inner = None if groups is None or nest is not None else groups[members]  # nested: one community
-        return partition_graph(a, w[members], k, groups=inner,
-                               centroids=np.column_stack([shapely.get_x(cen), shapely.get_y(cen)]), **kw).labels
+        return partition_graph(a, w[members], k, groups=inner, centroids=cen, **kw).labels
 
     if nest is not None:
         # pieces of a grid and a half or more get whole grids of their own; the others make one grid
@@ -953,6 +1080,7 @@ def partition(
     strict: bool = True,
     time_limit: float | None = None,
     balance: dict[str, float] | None = None,
+    split_heavy: bool = True,
 ) -> GridPlan:
     """Cut a district into ``n_grids`` balanced, contiguous, compact grids.
 
@@ -1002,6 +1130,17 @@ def partition(
         Replaces ``weight=`` and ``tolerance=``; ``strict=False`` returns the best plan
         and the warning names every measure that misses, by how much.
         :meth:`GridPlan.spreads` and :meth:`GridPlan.metrics` report every measure.
+    split_heavy : bool
+        A unit that alone weighs more than a grid may (``1 + tolerance`` times the mean: a large
+        campus, park or rural block) is cut into square cells clipped to it, each at most
+        ``tolerance`` times the mean where the workload allows
+        (:func:`gridplan.units.split_heavy_units`), and the notes name it.  Should the plan still
+        miss the tolerance, units heavier than half a grid, then a quarter, are split too
+        (:data:`HEAVY_RETRY_SHARES`; not for ``units="communities"`` or ``nested=True``, where
+        whole communities are the point).  With ``False`` a unit too heavy for one grid is refused
+        with :class:`InfeasibleError` naming it (or, with ``strict=False``, kept whole in a plan
+        outside the tolerance).  Not with ``balance=``: there the multi-measure kernel names the
+        measure that misses.
 
     Returns
     -------
@@ -1014,7 +1153,37 @@ def partition(
     if respect not in ("communities", None):
         raise DataError(f"respect={respect!r}: use 'communities' or None")
     tol = _check_tolerance(tolerance)
-    u, bal = _with_balance(_units_for(district, units, weight), balance, district)
+    given, bal = _with_balance(_units_for(district, units, weight), balance, district)
+    split_heavy = bool(split_heavy) and not bal  # several measures: the multi-measure kernel says which one misses
+    options = dict(tol=tol, seed=seed, respect=respect, nested=nested, method=method, locked=locked,
+                   time_limit=time_limit, split_heavy=split_heavy, bal=bal)
+    _check_n(n_grids, len(given))  # more grids than units is refused before anything is split
+    retry = split_heavy and not nested and given.kind != "communities"  # whole communities stay whole if they can
+    shares = [1 + tol, *(s for s in HEAVY_RETRY_SHARES if s < 1 + tol and retry)] if split_heavy else [None]
+    for attempt, share in enumerate(shares):
+        last = attempt == len(shares) - 1
+        u = _heavy_units(given, district, n_grids, tol, split=split_heavy, strict=strict, share=share)
+        if attempt and len(u) == len(previous):
+            continue  # nothing heavier than this share: the same units as the last try
+        previous = u
+        try:
+            plan = _partition_units(district, u, n_grids, strict=strict if last else True, **options)
+        except InfeasibleError:
+            if last:
+                raise
+            continue
+        if attempt:
+            plan.notes.append(f"heavy units: with only the units too heavy for one grid split, no plan within "
+                              f"±{tol:.1%} was found; units heavier than {share:g} x a grid's mean workload were "
+                              "split too")
+        return plan
+    return _partition_units(district, previous, n_grids, strict=strict, **options)
+
+
+def _partition_units(district: "District", u: Units, n_grids: Any, *, tol: float, seed: int, respect: str | None,
+                     nested: bool, method: str, locked: Sequence[str] | None, strict: bool,
+                     time_limit: float | None, split_heavy: bool, bal: dict[str, float] | None) -> GridPlan:
+    """:func:`partition` on given units."""
     n = _check_n(n_grids, len(u))
     groups = None
     has_communities = bool((u.frame["community"] != "").any())
@@ -1033,36 +1202,18 @@ def partition(
                     nest=nest, notes=notes, balance=bal)
     params = {"method": method, "n_grids": n, "units": u.kind, "weight": u.params["weight"], "weight_by": u.weight_by,
               "tolerance": tol, "seed": seed, "respect": respect, "nested": bool(nested),
-              "locked": list(locked or []), "strict": strict,
+              "locked": list(locked or []), "strict": strict, "split_heavy": bool(split_heavy),
               "district": district.name, "district_code": district.code, "source_crs": district.source_crs,
               "synthetic": bool(district.synthetic)}
     if bal:
         params["balance"] = bal
     codes = None
-    if lock is not None and old is not None:
-        codes = _codes_keeping(old, labels, lock, u)
+    if lock is not None and old is not None:  # locked grids keep their codes; the others get unused ones
+        codes, used = _continuing_codes(old, labels, u, keep=old.grids["code"].isin(list(locked or [])).to_numpy())
+        params["retired_codes"] = sorted(used - set(codes))
     plan = _finish(u, labels, params, notes, district.source_crs, strict, tol, codes)
     plan.district = district
     return plan
-
-
-def _codes_keeping(old: GridPlan, labels: np.ndarray, lock: np.ndarray, u: Units) -> np.ndarray:
-    """Codes for a plan with locked grids: locked grids keep their codes, new grids get fresh ones."""
-    k = int(labels.max()) + 1
-    geoms = _part_geometry(np.asarray(u.frame.geometry.values), labels, k)
-    comm = _dominant(u.frame["community"].astype(str).to_numpy(), u.frame["weight"].to_numpy(float), labels, k)
-    fresh = _grid_codes(geoms, comm, str(old.params.get("district_code", "")))
-    old_codes = old.grids["code"].to_numpy()
-    codes = fresh.copy()
-    for g in range(k):
-        members = lock[labels == g]
-        if (members >= 0).all():
-            codes[g] = old_codes[members[0]]
-    taken = set(codes[[g for g in range(k) if (lock[labels == g] >= 0).all()]])
-    for g in range(k):
-        while codes[g] in taken and not (lock[labels == g] >= 0).all():
-            codes[g] = codes[g] + "N"
-    return codes
 
 
 def resplit(
@@ -1077,8 +1228,15 @@ def resplit(
     units: Units | str | None = None,
     weight: Any = None,
     balance: dict[str, float] | None = None,
+    code: str | None = None,
 ) -> GridPlan:
     """Redraw an existing plan into ``n_grids`` grids with the least disruption.
+
+    Codes mean the same grid before and after: every new grid that continues an old one (the
+    one-to-one matching that keeps the most workload in place, as :meth:`GridPlan.compare` matches
+    them) keeps the old grid's code; every other new grid gets a code never used before in the
+    district (neither by the old plan nor by any grid an earlier redraw retired: ``params
+    ["retired_codes"]`` remembers them), numbered after the codes its community has used.
 
     Parameters
     ----------
@@ -1096,6 +1254,10 @@ def resplit(
         Several workloads at once, each with its tolerance, as in :func:`partition`
         (replaces ``tolerance=``); the redraw starts from the least-disruption redraw
         on the combined workload.
+    code : str, optional
+        Only when ``plan`` is a District: the column of its grids layer holding the existing
+        grids' codes (default: the district's ``grid_code`` column, ``"code"`` unless
+        :meth:`~gridplan.district.District.from_frames` was told otherwise).
 
     Returns
     -------
@@ -1107,10 +1269,11 @@ def resplit(
 
     tol = _check_tolerance(tolerance)
     if isinstance(plan, District):
-        old = GridPlan.from_district_grids(plan, units=units, weight=weight)
+        old = GridPlan.from_district_grids(plan, units=units, weight=weight, code=code)
     elif isinstance(plan, GridPlan):
-        if units is not None or weight is not None:
-            raise DataError("units= and weight= apply when resplitting a District; a GridPlan keeps its own")
+        if units is not None or weight is not None or code is not None:
+            raise DataError("units=, weight= and code= apply when resplitting a District; a GridPlan keeps its own "
+                            "units, workload and codes")
         old = plan
     else:
         raise DataError(f"resplit needs a GridPlan or a District with a grids layer, got {type(plan).__name__}")
@@ -1133,8 +1296,13 @@ def resplit(
         params.update(balance=bal, weight_by=u.weight_by)
     else:
         params.pop("balance", None)
-    codes = _codes_keeping(old, labels, lock, u) if lock is not None else None
-    new = _finish(u, labels, params, list(old.notes), old.source_crs, strict, tol, codes)
+    codes, used = _continuing_codes(old, labels, u, keep=np.ones(old.n_grids, dtype=bool))
+    params["retired_codes"] = sorted(used - set(codes))
+    kept = int(np.isin(codes, old.grids["code"].astype(str).to_numpy()).sum())
+    notes = [*old.notes, f"codes: {kept} grids continue an old grid and keep its code, {n - kept} new grids got "
+                         f"codes never used before" + (f"; retired: {', '.join(params['retired_codes'])}"
+                                                        if params["retired_codes"] else "")]
+    new = _finish(u, labels, params, notes, old.source_crs, strict, tol, codes)
     new.previous = old
     new.district = old.district
     return new

@@ -19,13 +19,13 @@ turns such a layer into a graph whose nodes are real junctions and dead ends:
    become one node, and nodes the rounding adds inside an overlap are removed
    again, so every node is a junction, a dead end or the end of an input line;
 4. **map** every noded piece back to the input part it lies on (an STRtree
-   query; among duplicates the row with the lowest position wins) and orient it
+   query; among duplicates the row with the lowest index label wins) and orient it
    like that part;
 5. number nodes 0..n-1 by ascending (x, y).
 
-The result depends on the input only, never on chance; row order matters only
-for which of several duplicated rows gives its attributes (and direction) to the
-shared edge.
+The result depends on the input only, never on chance nor on row order: rows
+are taken in the order of their index labels, so among duplicated rows the one
+with the lowest label gives its attributes (and direction) to the shared edge.
 
 What each step did is counted in :attr:`StreetNetwork.noding_report`.
 
@@ -86,6 +86,8 @@ _SNAP_ROUNDS = 5
 """Rounds of endpoint-onto-line snapping (a second round re-snaps onto lines whose own end moved)."""
 _LINE_TYPES = ("LineString", "MultiLineString", "LinearRing")
 _RESERVED = ("u", "v", "key", "length", "street", "geometry")
+_EXPECTED_CLASHES = ("length",)
+"""Source columns renamed without a warning: real road layers carry their own ``length``."""
 _SHOW = 5  # offending index labels named in error messages
 
 
@@ -190,7 +192,8 @@ def _check_lines(lines: Any) -> np.ndarray:
             f"{int(bad.sum())} row(s) of lines are not lines ({found}): rows {_labels(lines.index, bad)}; "
             "keep only the lines with "
             "lines = lines[lines.geom_type.isin(['LineString', 'MultiLineString'])] "
-            "(explode GeometryCollections first with lines.explode())"
+            "(explode GeometryCollections first with lines = lines.explode(index_parts=True), which keeps "
+            "every part's source row in a unique index)"
         )
     coords, owner = shapely.get_coordinates(geoms, return_index=True)
     finite = np.isfinite(coords).all(axis=1)
@@ -528,6 +531,15 @@ def _explode(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     return parts[keep], row[keep], n_parts
 
 
+def _canonical_rows(index: pd.Index) -> np.ndarray:
+    """Row positions sorted by index label (labels of mixed types: by type name, then text)."""
+    try:
+        return np.asarray(index.argsort(kind="stable"))
+    except TypeError:
+        keys = [(type(v).__name__, str(v)) for v in index]
+        return np.asarray(sorted(range(len(keys)), key=keys.__getitem__))
+
+
 def _rename_reserved(columns: list[str]) -> dict[str, str]:
     taken = set(columns) | set(_RESERVED)
     renames: dict[str, str] = {}
@@ -612,7 +624,9 @@ class StreetNetwork:
             ignored. Columns other than the geometry are carried onto the edges;
             columns named ``u``, ``v``, ``key``, ``length``, ``street`` or
             ``geometry`` would clash with edge fields and are kept as
-            ``<name>_source`` (with a :class:`~gridplan.errors.GridplanWarning`).
+            ``<name>_source`` (``noding_report["renamed_columns"]`` lists them; a
+            :class:`~gridplan.errors.GridplanWarning` for all but ``length``, which
+            real road layers usually have).
         snap_tolerance : float, default 1.0
             Metres. A dangling endpoint (one touching no other line) within this
             distance of another endpoint moves onto it; failing that, within this
@@ -643,7 +657,7 @@ class StreetNetwork:
         an input line stays a node (also where two lines simply continue each
         other); degree-2 nodes are not merged away. Duplicated or overlapping
         pieces become one edge whose attributes and direction come from the row
-        with the lowest position; the number of pieces and the length removed are
+        with the lowest index label; the number of pieces and the length removed are
         in :attr:`noding_report`. Coordinates are rounded to 1 µm.
 
         Examples
@@ -662,6 +676,8 @@ class StreetNetwork:
         """
         geoms = _check_lines(lines)
         crs = _check_crs(lines.crs)
+        order = _canonical_rows(lines.index)  # every tie below is broken by index label, never by row order
+        lines, geoms = lines.iloc[order], geoms[order]
         tol = _check_tolerance(snap_tolerance)
         report: dict[str, Any] = {"input_rows": len(lines)}
 
@@ -733,7 +749,7 @@ class StreetNetwork:
         )
         report["junctions_noded"] = int(np.unique(ni[inside]).size)
 
-        edges = cls._edge_frame(lines, pieces, piece_len, u, v, src_row[source], crs)
+        edges = cls._edge_frame(lines, pieces, piece_len, u, v, src_row[source], crs, report)
         report["output_edges"] = len(edges)
         report["nodes"] = len(node_xy)
         report["snap_tolerance"] = tol
@@ -748,6 +764,7 @@ class StreetNetwork:
         v: np.ndarray,
         row: np.ndarray,
         crs: pyproj.CRS,
+        report: dict[str, Any],
     ) -> gpd.GeoDataFrame:
         lo, hi = np.minimum(u, v), np.maximum(u, v)
         order = np.lexsort((row, length, hi, lo))
@@ -757,15 +774,19 @@ class StreetNetwork:
         key = np.arange(len(u)) - start
         attrs = pd.DataFrame(lines.drop(columns=lines.geometry.name)).iloc[row].reset_index(drop=True)
         renames = _rename_reserved(list(attrs.columns))
-        if renames:
+        report["renamed_columns"] = dict(renames)
+        # a source ``length`` (most real road layers have one) is expected: kept as length_source and
+        # said in the noding report; other clashes are surprising and warn
+        surprising = {a: b for a, b in renames.items() if a not in _EXPECTED_CLASHES}
+        if surprising:
             warnings.warn(
                 "columns of lines clash with edge fields and were kept under new names: "
-                + ", ".join(f"{a!r} -> {b!r}" for a, b in renames.items())
+                + ", ".join(f"{a!r} -> {b!r}" for a, b in surprising.items())
                 + "; rename or drop them before StreetNetwork.from_lines to silence this",
                 GridplanWarning,
                 stacklevel=3,
             )
-            attrs = attrs.rename(columns=renames)
+        attrs = attrs.rename(columns=renames)
         core = pd.DataFrame(
             {
                 "u": u.astype(np.int64),

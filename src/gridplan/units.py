@@ -41,12 +41,13 @@ import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from ._precision import PRECISION, QUANTUM, grid_origin, quantize, snap_geometries
 from .errors import CRSError, DataError, GeometryError, GridplanWarning
 
 if TYPE_CHECKING:  # pragma: no cover
     from .district import District
 
-__all__ = ["Units", "build_units", "UNIT_KINDS"]
+__all__ = ["Units", "build_units", "split_heavy_units", "UNIT_KINDS"]
 
 UNIT_KINDS = ("blocks", "communities", "cells")
 _COMPUTED = {"geometry", "area_m2", "perimeter_m", "population", "street_m", "incidents", "community",
@@ -55,6 +56,12 @@ FACTORS = ("population", "street_m", "area_m2", "incidents")
 _FACTOR_NAMES = {"street_length": "street_m", "area": "area_m2", "street_km": "street_m"}  # user words -> columns
 _SHARED_TOL = 0.5  # m: boundaries closer than this count as shared (real community layers are not noded)
 _MIN_SHARED = 1.0  # m: shorter contacts (corner touches, digitising noise) are not adjacency
+SNAP_M = 1.0
+"""Metres: a street end this close to another line (street, boundary, community line) joins it before
+blocks are polygonized, as in :meth:`gridplan.network.StreetNetwork.from_lines`."""
+RING_SNAP_M = 5 * PRECISION
+"""Metres: street vertices this close to a boundary or community line move onto it (a street drawn
+along the boundary, off it by noise or a centimetre, runs on it); real geometry is left as drawn."""
 
 
 @dataclass
@@ -109,19 +116,70 @@ def _polygon_parts(geoms: np.ndarray) -> np.ndarray:
 def _faces(district: "District", extra: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """The faces of the district's street, boundary, community (and ``extra``) lines inside it."""
     shape = district.shape
-    lines = [shapely.get_parts(shapely.intersection(np.asarray(district.streets.geometry.values), shape))]
+    rings = [shapely.get_parts(shapely.boundary(_polygon_parts(np.asarray(district.boundary.geometry.values))))]
+    if len(district.communities):
+        rings.append(shapely.get_parts(shapely.boundary(_polygon_parts(np.asarray(district.communities.geometry.values)))))
+    rings_all = np.concatenate(rings)
+    streets = _snap_to_rings(np.asarray(district.streets.geometry.values), rings_all)
+    lines = [shapely.get_parts(shapely.intersection(streets, shape))]
     if extra is not None:
         lines.append(shapely.get_parts(shapely.intersection(extra, shape)))
-    lines.append(shapely.get_parts(shapely.boundary(_polygon_parts(np.asarray(district.boundary.geometry.values)))))
-    if len(district.communities):
-        lines.append(shapely.get_parts(shapely.boundary(_polygon_parts(np.asarray(district.communities.geometry.values)))))
-    linework = np.concatenate(lines)
-    linework = linework[np.isin(shapely.get_type_id(linework), [1, 2])]
-    noded = _node_lines(linework)
-    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
-    faces = faces[shapely.area(faces) > 0]
+    linework = np.concatenate([*lines, rings_all])
+    linework = linework[np.isin(shapely.get_type_id(linework), [1, 2]) & (shapely.length(linework) > 0)]
+    # node and polygonize on the precision grid moved to the origin (exact multiples of 1 cm, which
+    # the network's micrometre noding grid keeps): a shifted copy of the district gives the same faces
+    origin = grid_origin(shapely.get_coordinates(rings_all))
+    local = snap_geometries(shapely.transform(linework, lambda c: c - origin), np.zeros(2))
+    local = local[~shapely.is_empty(local)]
+    local = local[np.argsort(shapely.to_wkb(shapely.normalize(local)), kind="stable")]  # row order never breaks a tie
+    faces = shapely.get_parts(shapely.polygonize(_snapped_linework(local)))
+    faces = shapely.transform(faces[shapely.area(faces) > 0], lambda c: c + origin)
     inside = shapely.covers(shapely.buffer(shape, 0.01), shapely.point_on_surface(faces))
-    return faces[inside], len(linework)
+    return _canonical(faces[inside]), len(linework)
+
+
+def _snap_to_rings(streets: np.ndarray, rings: np.ndarray) -> np.ndarray:
+    """Streets whose vertices lie within :data:`RING_SNAP_M` of a boundary or community line snapped
+    onto it (:func:`shapely.snap`): a street drawn along the boundary, a hair inside or outside it,
+    runs on it, so that no noise-thin face between the two decides the blocks."""
+    if len(streets) == 0 or len(rings) == 0:
+        return streets
+    near = np.unique(shapely.STRtree(rings).query(streets, predicate="dwithin", distance=RING_SNAP_M)[0])
+    if len(near) == 0:
+        return streets
+    out = streets.copy()
+    out[near] = shapely.snap(streets[near], shapely.multilinestrings(rings), RING_SNAP_M)
+    return out
+
+
+def _snapped_linework(linework: np.ndarray) -> np.ndarray:
+    """The linework noded as the street network is: dangling ends within :data:`SNAP_M` of another
+    line join it (a street stopping a few centimetres short of the boundary closes its block), so
+    that near-misses smaller than the snap distance never decide whether a block exists."""
+    from . import network as gn
+
+    if len(linework) == 0:
+        return linework
+    try:
+        parts, row, _ = gn._explode(linework)
+        xy, part_of = shapely.get_coordinates(parts, return_index=True)
+        p = gn._Parts(xy.copy(), part_of, row)
+        dangling, junctions = gn._dangling_ends(p, gn._node_lines(p.geoms)[0], SNAP_M)
+        joined = gn._snap_to_endpoints(p, dangling, junctions, SNAP_M)
+        gn._snap_to_lines(p, np.setdiff1d(np.flatnonzero(dangling), joined), SNAP_M)
+        lines = p.geoms[shapely.length(p.geoms) > 0]
+        return gn._node_lines(lines)[0]
+    except shapely.errors.GEOSException:  # pragma: no cover - depends on GEOS robustness
+        return shapely.get_parts(_node_lines(linework))
+
+
+def _canonical(faces: np.ndarray) -> np.ndarray:
+    """Faces normalized (ring start and orientation fixed) in an order that depends on their shape
+    and place only, never on the order of the input rows."""
+    faces = shapely.normalize(faces)
+    first = shapely.get_coordinates(shapely.get_point(shapely.get_exterior_ring(faces), 0))
+    cen = shapely.get_coordinates(shapely.centroid(faces))
+    return faces[np.lexsort((cen[:, 0], cen[:, 1], first[:, 0], first[:, 1]))]
 
 
 def _check_cover(faces: np.ndarray, shape: shapely.Geometry, what: str) -> None:
@@ -359,7 +417,10 @@ def _order_units(geoms: np.ndarray) -> np.ndarray:
     """Deterministic unit order: west→east within bands north→south (by representative point)."""
     pts = shapely.point_on_surface(geoms)
     x, y = shapely.get_x(pts), shapely.get_y(pts)
-    return np.lexsort((np.round(x, 3), -np.round(y, 3)))
+    if len(x) == 0:
+        return np.arange(0)
+    # on the precision grid relative to the district's corner: a shifted copy sorts the same way
+    return np.lexsort((np.round((x - x.min()) / PRECISION), -np.round((y - y.min()) / PRECISION)))
 
 
 # ---------------------------------------------------------------------- attributes
@@ -465,6 +526,7 @@ def _weights(frame: pd.DataFrame, weight: Any, has_population: bool) -> tuple[np
 def _adjacency(geoms: np.ndarray) -> sparse.csr_matrix:
     n = len(geoms)
     left, right, length = _shared_lengths(geoms)
+    length = quantize(length, QUANTUM["shared_m"])
     adj = sparse.coo_matrix((np.r_[length, length], (np.r_[left, right], np.r_[right, left])), shape=(n, n))
     return adj.tocsr()
 
@@ -625,46 +687,75 @@ def build_units(
     else:
         geoms = _cells(district, cell_size, cell_shape)
         notes.append(f"cells: {len(geoms)} {cell_shape} cells of {cell_size:g} m clipped to the boundary")
-    order = _order_units(geoms)
-    geoms = geoms[order]
-    frame = gpd.GeoDataFrame(geometry=gpd.GeoSeries(geoms, crs=district.crs))
-    frame.index.name = "unit"
+    extra = None
     if given is not None:
-        src = source[order]
-        own, row = src >= 0, np.maximum(src, 0)  # units from a given polygon, and its row
+        own, row = source >= 0, np.maximum(source, 0)  # units from a given polygon, and its row
 
         def carried(values: np.ndarray, missing: Any) -> np.ndarray:
             return np.where(own, np.asarray(values, dtype=object)[row], missing)
 
-        frame["polygon"] = pd.array(carried(given.index.astype(str), ""), dtype="str")
+        extra = pd.DataFrame({"polygon": pd.array(carried(given.index.astype(str), ""), dtype="str")})
         if isinstance(given, gpd.GeoDataFrame):  # the given attributes (names, ...) ride along
             for col in given.columns:
                 if col != given.geometry.name and col not in _COMPUTED:
-                    frame[col] = pd.Series(carried(given[col].to_numpy(), None), index=frame.index)
-    frame["area_m2"] = shapely.area(geoms)
-    frame["perimeter_m"] = shapely.length(geoms)
+                    extra[col] = carried(given[col].to_numpy(), None)
+    params = {"kind": kind, "weight": weight if not isinstance(weight, Mapping) else dict(weight),
+              "cell_size": cell_size, "cell_shape": cell_shape, "min_area": min_area, "min_thinness": min_thinness,
+              "workload": sorted(workload) if isinstance(workload, Mapping) else []}
+    return _assemble(district, geoms, kind=kind, weight=weight, incidents=incidents, extra=extra, notes=notes,
+                     params=params, workload=workload)
+
+
+def _factors(district: "District", geoms: np.ndarray, incidents: gpd.GeoDataFrame | None) -> pd.DataFrame:
+    """The workload factors of polygons: area, perimeter, residents, street length (and incidents)."""
+    out = pd.DataFrame({"area_m2": quantize(shapely.area(geoms), QUANTUM["area_m2"]),
+                        "perimeter_m": quantize(shapely.length(geoms), QUANTUM["perimeter_m"])})
     pop = np.zeros(len(geoms))
-    has_population = len(district.population) > 0
-    if has_population:
+    if len(district.population):
         pidx, uidx = _point_owner(geoms, np.asarray(district.population.geometry.values))
         np.add.at(pop, uidx, district.population["population"].to_numpy(dtype=float)[pidx])
-    frame["population"] = pop
-    frame["street_m"] = _street_lengths(geoms, np.asarray(district.streets.geometry.values)) if len(district.streets) else 0.0
+    out["population"] = pop
+    out["street_m"] = (quantize(_street_lengths(geoms, np.asarray(district.streets.geometry.values)), QUANTUM["street_m"])
+                       if len(district.streets) else 0.0)
     if incidents is not None:
         counts = np.zeros(len(geoms))
         col = next((c for c in ("count", "weight") if c in incidents), None)
         vals = incidents[col].to_numpy(dtype=float) if col else np.ones(len(incidents))
         pidx, uidx = _point_owner(geoms, np.asarray(incidents.to_crs(district.crs).geometry.values))
         np.add.at(counts, uidx, vals[pidx])
-        frame["incidents"] = counts
+        out["incidents"] = counts
+    return out
+
+
+def _assemble(district: "District", geoms: np.ndarray, *, kind: str, weight: Any,
+              incidents: gpd.GeoDataFrame | None, extra: pd.DataFrame | None, notes: list[str],
+              params: dict[str, Any], workload: Mapping[str, gpd.GeoDataFrame] | None = None) -> Units:
+    """Units from their polygons: ordered, with attributes, workload, adjacency and islands joined.
+    ``extra`` holds columns aligned with ``geoms`` that ride along (given polygons' attributes);
+    ``workload`` point layers are counted per unit (:func:`_workload_columns`)."""
+    order = _order_units(geoms)
+    geoms = geoms[order]
+    frame = gpd.GeoDataFrame(geometry=gpd.GeoSeries(geoms, crs=district.crs))
+    frame.index.name = "unit"
+    if extra is not None:
+        for col in (c for c in extra.columns if c != "incidents"):
+            values = extra[col].to_numpy()[order]
+            frame[col] = pd.array(values, dtype="str") if col == "polygon" else pd.Series(values, index=frame.index)
+    factors = _factors(district, geoms, incidents)
+    for col in factors.columns:
+        frame[col] = factors[col].to_numpy()
+    if extra is not None and "incidents" in extra and "incidents" not in factors:
+        frame["incidents"] = extra["incidents"].to_numpy(dtype=float)[order]
+    notes = list(notes)
     for name, col in _workload_columns(geoms, district, workload, notes).items():
         frame[name] = col
     comm, sub = _community_of(geoms, district.communities)
     frame["community"] = pd.array(comm, dtype="str")
     frame["subdistrict"] = pd.array(sub, dtype="str")
-    values, label = _weights(frame, weight, has_population and pop.sum() > 0)
+    has_population = len(district.population) > 0 and frame["population"].sum() > 0
+    values, label = _weights(frame, weight, has_population)
     frame["weight"] = values
-    notes.append(f"weight: {label}")
+    notes = [*notes, f"weight: {label}"]
     adj = _adjacency(geoms)
     adj, islands = _join_islands(geoms, adj)
     if islands:
@@ -672,7 +763,150 @@ def build_units(
         msg = (f"{len(islands)} groups of units were not connected to the rest (islands: units {shown}); "
                "each was joined to its nearest unit so grids can include it")
         notes.append(msg)
-        warnings.warn(msg, GridplanWarning, stacklevel=2)
-    params = {"kind": kind, "weight": weight if not isinstance(weight, Mapping) else dict(weight),
-              "cell_size": cell_size, "cell_shape": cell_shape, "min_area": min_area, "min_thinness": min_thinness}
+        warnings.warn(msg, GridplanWarning, stacklevel=3)
     return Units(frame=frame, adjacency=adj, kind=kind, weight_by=label, params=params, notes=notes, islands=islands)
+
+
+# ---------------------------------------------------------------------- heavy units
+MIN_CELL_M = 10.0
+"""Metres: heavy units are not cut into cells smaller than this (a single heavy point stays whole)."""
+
+
+def _piece_weight(units: Units, district: "District", pieces: np.ndarray, parent: np.ndarray,
+                  incidents: gpd.GeoDataFrame | None) -> np.ndarray:
+    """The workload of pieces of units, as :func:`build_units` weighs a unit: population, street
+    length, area and incidents are measured on the piece; any other weight column is shared out by
+    area."""
+    f = units.frame
+    spec = units.params.get("weight")
+    if spec is None:
+        spec = units.weight_by
+    spec = "street_m" if spec == "street_length" else spec
+    factors = _factors(district, pieces, incidents)
+    if isinstance(spec, Mapping):
+        out = np.zeros(len(pieces))
+        for name, coef in spec.items():
+            key = _FACTOR_NAMES.get(name, name)
+            col = factors[key].to_numpy() if key in factors else (
+                f[key].to_numpy(float)[parent] * factors["area_m2"].to_numpy() / f["area_m2"].to_numpy(float)[parent])
+            out += float(coef) * col / np.nansum(f[key].to_numpy(float)) * len(f)
+        return out
+    key = _FACTOR_NAMES.get(spec, spec)
+    if key in factors:
+        return factors[key].to_numpy(dtype=float)
+    return f[key].to_numpy(float)[parent] * factors["area_m2"].to_numpy() / f["area_m2"].to_numpy(float)[parent]
+
+
+def _quadtree(units: Units, district: "District", heavy: np.ndarray, target: float,
+              incidents: gpd.GeoDataFrame | None) -> tuple[np.ndarray, np.ndarray]:
+    """Cut each heavy unit into square cells clipped to it, halving every cell heavier than
+    ``target`` (down to :data:`MIN_CELL_M`); returns the pieces (polygon parts) and their unit."""
+    geoms = np.asarray(units.frame.geometry.values)
+    minx, miny, maxx, maxy = shapely.bounds(geoms[heavy]).T
+    side = np.maximum(maxx - minx, maxy - miny)
+    boxes = shapely.box(minx, miny, minx + side, miny + side)
+    owner, done, done_owner = heavy.copy(), [], []
+    while len(boxes):
+        pieces = shapely.intersection(boxes, geoms[owner])
+        parts, idx = shapely.get_parts(pieces, return_index=True)
+        keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)
+        parts, idx = parts[keep], idx[keep]
+        w = _piece_weight(units, district, parts, owner[idx], incidents)
+        size = shapely.bounds(boxes)[:, 2] - shapely.bounds(boxes)[:, 0]
+        light = (w <= target) | (size[idx] / 2 < MIN_CELL_M)
+        split = np.unique(idx[~light])  # a cell with one heavy part is halved whole
+        final = ~np.isin(idx, split)
+        done.append(parts[final])
+        done_owner.append(owner[idx][final])
+        if not len(split):
+            break
+        bx0, by0, bx1, by1 = shapely.bounds(boxes[split]).T
+        hx, hy = (bx0 + bx1) / 2, (by0 + by1) / 2
+        boxes = np.concatenate([shapely.box(bx0, by0, hx, hy), shapely.box(hx, by0, bx1, hy),
+                                shapely.box(bx0, hy, hx, by1), shapely.box(hx, hy, bx1, by1)])
+        owner = np.tile(owner[split], 4)
+    return np.concatenate(done), np.concatenate(done_owner)
+
+
+def _noded_with(units: Units, geoms: np.ndarray, heavy: np.ndarray, pieces: np.ndarray, owner: np.ndarray
+                ) -> np.ndarray:
+    """The neighbours of split units with the cells' new corners on their outlines (snapped within a
+    micrometre), so that shared boundaries are measured exactly on both sides."""
+    adj = units.adjacency.tocsr()
+    for h in heavy:
+        near = np.setdiff1d(adj.indices[adj.indptr[h]:adj.indptr[h + 1]], heavy)
+        if len(near):
+            corners = shapely.multipoints(shapely.get_coordinates(pieces[owner == h]))
+            geoms[near] = shapely.snap(geoms[near], corners, 1e-6)
+    return geoms
+
+
+def split_heavy_units(units: Units, district: "District", *, n_grids: int, tolerance: float,
+                      share: float | None = None, incidents: gpd.GeoDataFrame | None = None
+                      ) -> tuple[Units, list[str]]:
+    """Units with every unit too heavy for a grid cut into cells clipped to it.
+
+    A unit is too heavy when it alone weighs more than a grid may: ``(1 + tolerance)`` times the
+    mean grid workload (the total over ``n_grids``), or more than ``share`` times the mean when
+    given.  Its cells are square and as large as they
+    can be while weighing at most ``tolerance`` times the mean (a quadtree: a cell heavier than
+    that is halved, down to :data:`MIN_CELL_M`), so the grids can be balanced to the tolerance;
+    the cells of one unit tile it exactly and carry its attributes.  Returns the new units and
+    notes naming every unit split (its id, community and a point inside it) and any cell still
+    too heavy (a single heavy point cannot be cut).
+
+    Examples
+    --------
+    >>> import gridplan
+    >>> d = gridplan.sample_district(seed=0)
+    >>> u = build_units(d, "communities")
+    >>> finer, notes = split_heavy_units(u, d, n_grids=40, tolerance=0.03)
+    >>> len(finer) > len(u), bool(finer.frame["weight"].max() <= 1.03 * finer.frame["weight"].sum() / 40)
+    (True, True)
+    """
+    total = float(units.frame["weight"].sum())
+    share = 1 + tolerance if share is None else share
+    limit, target = share * total / n_grids, tolerance * total / n_grids
+    w = units.frame["weight"].to_numpy(dtype=float)
+    heavy = np.flatnonzero(w > limit)
+    if not len(heavy):
+        return units, []
+    pieces, owner = _quadtree(units, district, heavy, target, incidents)
+    geoms = _noded_with(units, np.asarray(units.frame.geometry.values).copy(), heavy, pieces, owner)
+    rest = np.setdiff1d(np.arange(len(geoms)), heavy)
+    all_geoms = np.concatenate([geoms[rest], pieces])
+    parent = np.concatenate([rest, owner])
+    carried = [c for c in units.frame.columns if c not in _COMPUTED or c == "polygon"]
+    extra = pd.DataFrame({c: units.frame[c].to_numpy()[parent] for c in carried}, index=np.arange(len(parent)))
+    by_area = shapely.area(all_geoms) / units.frame["area_m2"].to_numpy(float)[parent]
+    if "incidents" in units.frame and incidents is None:  # counted on points not at hand: shared out by area
+        extra["incidents"] = units.frame["incidents"].to_numpy(float)[parent] * by_area
+    for name in units.params.get("workload", []):  # point workloads (cases, ...): shared out by area, not copied
+        extra[name] = units.frame[name].to_numpy(float)[parent] * by_area
+    notes = []
+    for h in heavy:
+        pt = shapely.point_on_surface(geoms[h])
+        comm = units.frame["community"].iloc[h]
+        notes.append(f"heavy units: unit {h} ({w[h]:,.6g}, {w[h] * n_grids / total:.2f} x a grid's mean workload"
+                     f"{', community ' + comm if comm else ''}, around ({pt.x:.0f}, {pt.y:.0f})) was split into "
+                     f"{int((owner == h).sum())} cells clipped to it, none heavier than {target:,.6g} where the "
+                     "workload allows")
+    params = {**units.params, "split_heavy": {"n_grids": n_grids, "tolerance": tolerance, "share": share,
+                                              "units": heavy.tolist()}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridplanWarning)  # islands are reported in the notes below
+        out = _assemble(district, all_geoms, kind=units.kind, weight=units.params.get("weight"), incidents=incidents,
+                        extra=extra, notes=[n for n in units.notes if not n.startswith("weight:")], params=params)
+    new_w = out.frame["weight"].to_numpy(float)
+    still = new_w > share * new_w.sum() / n_grids
+    if still.any():
+        notes.append(f"heavy units: {int(still.sum())} cells still weigh more than {share:.2f} x a grid's mean workload "
+                     f"({_label_ids(np.flatnonzero(still))}): "
+                     "their workload sits on points too close together to cut apart")
+    out.notes.extend(notes)
+    return out, notes
+
+
+def _label_ids(ids: np.ndarray, limit: int = 5) -> str:
+    shown = ", ".join(str(int(i)) for i in ids[:limit])
+    return f"units {shown}" + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
