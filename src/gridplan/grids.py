@@ -504,16 +504,20 @@ class GridPlan:
             return _io.write_frames(path, "GridPlan", frames, params)
         out = self.grids if crs is None else gcrs.to_crs(self.grids, crs)
         if suffix in (".geojson", ".json"):
-            out.to_file(path, driver="GeoJSON")
-        elif suffix == ".shp":
+            return _io.atomic_write(path, lambda tmp: out.to_file(tmp, driver="GeoJSON"), verify=_io.verify_rows(len(out)))
+        if suffix == ".shp":
             out = out.rename(columns=_SHP_NAMES)  # dBASE names are at most 10 characters
-            out.to_file(path, driver="ESRI Shapefile", encoding="UTF-8")
-            path.with_suffix(".cpg").write_text("UTF-8", encoding="ascii")
-        elif suffix == ".gpkg":
-            out.to_file(path, layer="grids", driver="GPKG")
-        else:
-            raise DataError(f"unknown file type {path.suffix!r}; use .gpkg (lossless), .geojson or .shp")
-        return path
+
+            def shapefile(tmp: Path) -> None:
+                out.to_file(tmp, driver="ESRI Shapefile", encoding="UTF-8")
+                tmp.with_suffix(".cpg").write_text("UTF-8", encoding="ascii")
+
+            return _io.atomic_write(path, shapefile, verify=_io.verify_rows(len(out)),
+                                    companions=(".shx", ".dbf", ".prj", ".cpg"))
+        if suffix == ".gpkg":
+            return _io.atomic_write(path, lambda tmp: out.to_file(tmp, layer="grids", driver="GPKG"),
+                                    verify=_io.verify_rows(len(out)))
+        raise DataError(f"unknown file type {path.suffix!r}; use .gpkg (lossless), .geojson or .shp")
 
     @classmethod
     def read_file(cls, path: str | Path) -> "GridPlan":
@@ -524,13 +528,15 @@ class GridPlan:
         stored = params.pop("stored_district", None)
         units = frames["units"].set_crs(crs, allow_override=True)
         labels = units.pop("label").to_numpy()
+        _check_saved_layers(path, units, labels, frames["grids"], frames["adjacency"])
         codes_by_label = pd.Series(units["grid"].to_numpy(), index=labels).groupby(level=0).first()
         adj = frames["adjacency"]
         n = len(units)
         m = sparse.coo_matrix((np.r_[adj["length_m"], adj["length_m"]], (np.r_[adj["i"], adj["j"]], np.r_[adj["j"], adj["i"]])),
                               shape=(n, n)).tocsr()
-        plan = cls(units.drop(columns="grid"), labels, m, params=params, notes=notes,
-                   codes=codes_by_label.sort_index().to_numpy(), source_crs=params.get("source_crs"))
+        with _io.reading(path, "units, grids and adjacency"):
+            plan = cls(units.drop(columns="grid"), labels, m, params=params, notes=notes,
+                       codes=codes_by_label.sort_index().to_numpy(), source_crs=params.get("source_crs"))
         plan.grids = frames["grids"].set_crs(crs, allow_override=True)
         if stored is not None:
             from .district import LAYERS, District
@@ -588,6 +594,30 @@ class GridPlan:
 def _fmt(v: Any) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
+
+def _check_saved_layers(path: Any, units: gpd.GeoDataFrame, labels: np.ndarray, grids: gpd.GeoDataFrame,
+                        adjacency: pd.DataFrame) -> None:
+    """A saved plan's layers must agree (a grid row deleted or a unit's code edited in desktop GIS is refused)."""
+    def bad(what: str) -> DataError:
+        return DataError(f"{str(path)!r}: the plan's layers disagree: {what}; the file was edited outside gridplan, "
+                         "save the plan again or restore the file from a backup")
+
+    unit_codes, grid_codes = set(units["grid"].astype(str)), set(grids["code"].astype(str))
+    if grids["code"].duplicated().any():
+        raise bad(f"grid codes {sorted(grids.loc[grids['code'].duplicated(), 'code'].astype(str))} appear twice")
+    if unit_codes != grid_codes:
+        lost, empty = sorted(unit_codes - grid_codes), sorted(grid_codes - unit_codes)
+        raise bad(f"{int(units['grid'].astype(str).isin(lost).sum())} units refer to grids {lost[:5]} missing from "
+                  f"the grids layer" if lost else f"grids {empty[:5]} have no units")
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu" or len(labels) and (labels.min() < 0 or labels.max() >= len(grids)):
+        raise bad("unit labels outside the grids layer")
+    pairs = pd.Series(units["grid"].astype(str).to_numpy(), index=labels)
+    if pairs.groupby(level=0).nunique().gt(1).any():
+        raise bad("units of one grid label carry different grid codes")
+    ij = adjacency[["i", "j"]].to_numpy()
+    if len(ij) and (ij.min() < 0 or ij.max() >= len(units)):
+        raise bad("the adjacency refers to units that are not in the units layer")
 
 @dataclass
 class PlanComparison:

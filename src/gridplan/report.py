@@ -926,9 +926,9 @@ def write_report(plan: GridPlan, path: str | Path, **kwargs: Any) -> Path:
     if path.is_dir():
         raise DataError(f"{str(path)!r} is a folder; give the path of the HTML file to write, e.g. {path / 'report.html'}")
     page = plan_report(plan, **kwargs)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+    from . import _io
+
+    return _io.write_text(path, page)  # atomic: a failed write leaves the old page
 
 
 # --------------------------------------------------------------------------- saved inputs

@@ -47,7 +47,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from . import _routing
+from . import _io, _routing
 from .errors import DataError, GridplanWarning, NetworkError
 from .network import StreetNetwork
 
@@ -510,13 +510,21 @@ class RoutePlan:
         routes = self.routes.copy()
         routes["grid"] = routes["grid"].astype("string")
         routes["depot"] = _storable(routes["depot"])
-        routes.to_file(path, layer="routes", driver="GPKG")
         edges = self.edges.reset_index()
         for col in ("edge", "street", "u", "v", "source_edge"):
             if col in edges:
                 edges[col] = _storable(edges[col])
-        edges.to_file(path, layer="edges", driver="GPKG")
-        return path
+
+        def write(tmp: Path) -> None:  # atomic: a failed save leaves the old file
+            routes.to_file(tmp, layer="routes", driver="GPKG")
+            edges.to_file(tmp, layer="edges", driver="GPKG")
+
+        def verify(tmp: Path) -> None:
+            for name, frame in (("routes", routes), ("edges", edges)):
+                if len(_io.read_layer(tmp, name)) != len(frame):
+                    raise DataError(f"layer {name!r} did not come back whole; nothing was replaced")
+
+        return _io.atomic_write(path, write, verify=verify)
 
 
 def _storable(col: pd.Series) -> pd.Series:
