@@ -56,6 +56,7 @@ import pyproj
 import shapely
 from scipy import ndimage
 
+from . import _times
 from . import crs as _crs
 from .errors import CRSError, DataError, GeometryError
 
@@ -307,6 +308,7 @@ def _cross(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray) -> np
 
 _ASSIGN_COLUMNS = ("grid", "community", "subdistrict", "street", "road_chief", "level", "handler",
                    "respond_by", "deadline", "reason")
+_LONLAT_CHINA = (60.0, 0.0, 150.0, 60.0)  # lon/lat box around China and its neighbours (lon_min, lat_min, lon_max, lat_max)
 _XY_NAMES = (("x", "y"), ("lon", "lat"), ("lng", "lat"), ("longitude", "latitude"), ("经度", "纬度"))
 
 
@@ -326,6 +328,9 @@ def _coordinates(frame: pd.DataFrame, x: str | None, y: str | None, crs: Any) ->
         if crs is None and frame.crs is not None:
             crs = frame.crs
     else:
+        if (x is None) != (y is None):
+            raise DataError(f"x= and y= go together: got only {'x' if y is None else 'y'}={x if y is None else y!r}; "
+                            "give both coordinate columns, or neither")
         if x is None or y is None:
             lower = {str(c).lower(): c for c in frame.columns}
             pair = next(((lower[a], lower[b]) for a, b in _XY_NAMES if a in lower and b in lower), None)
@@ -715,8 +720,11 @@ class GridIndex:
     def _check_lonlat_mistake(self, x: np.ndarray, y: np.ndarray, pos: np.ndarray, crs: Any) -> None:
         if crs is not None or not self.crs.is_projected or len(x) == 0:
             return
-        finite = np.isfinite(x) & np.isfinite(y)
-        if finite.any() and (pos[finite] == OUTSIDE).all() and (np.abs(x[finite]) <= 180).all() and (
+        # (0, 0) is a failed GPS fix, not lon/lat: only batches that look like lon/lat in or near China are refused
+        finite = np.isfinite(x) & np.isfinite(y) & ~((x == 0) & (y == 0))
+        china = (x[finite] >= _LONLAT_CHINA[0]) & (x[finite] <= _LONLAT_CHINA[2]) & (y[finite] >= _LONLAT_CHINA[1]) & (
+            y[finite] <= _LONLAT_CHINA[3])
+        if finite.any() and china.any() and (pos[finite] == OUTSIDE).all() and (np.abs(x[finite]) <= 180).all() and (
             np.abs(y[finite]) <= 90
         ).all():
             raise CRSError(
@@ -823,6 +831,7 @@ class GridIndex:
         severity: str | None = None,
         time: str | None = None,
         limits: TimeLimits = TIME_LIMITS_7123,
+        timezone: str = _times.DEFAULT_TIMEZONE,
     ) -> Any:
         """Route incidents: grid, community, nearest street and road chief, level and deadline.
 
@@ -845,6 +854,10 @@ class GridIndex:
             otherwise the time allowed (Timedelta).
         limits : TimeLimits
             Who handles which severity by when ("7123" by default).
+        timezone : str
+            The district's time zone (default ``"Asia/Shanghai"``): times without a zone are local
+            time there; times with one (``"+08:00"``, ``"Z"``, a tz-aware column) are converted to it,
+            and ``attrs["notes"]`` says how many. Unreadable or missing times get a ``reason``.
 
         Returns
         -------
@@ -857,11 +870,14 @@ class GridIndex:
             missing; several reasons are joined by "; "). No row is ever dropped.
         """
         if _is_dask(incidents):
-            kw = {"x": x, "y": y, "crs": crs, "severity": severity, "time": time, "limits": limits}
+            kw = {"x": x, "y": y, "crs": crs, "severity": severity, "time": time, "limits": limits, "timezone": timezone}
             meta = self.assign(incidents._meta, **kw)
             return incidents.map_partitions(self.assign, meta=meta, **kw)
         if not isinstance(incidents, pd.DataFrame):
             raise DataError(f"assign needs a DataFrame or GeoDataFrame of incidents, got {type(incidents).__name__}")
+        if not isinstance(limits, TimeLimits):
+            raise DataError(f"limits must be a TimeLimits (e.g. TIME_LIMITS_7123), got {type(limits).__name__}")
+        _times.check_timezone(timezone)
         clash = [c for c in _ASSIGN_COLUMNS if c in incidents.columns and c not in (x, y, severity, time)]
         if clash:
             raise DataError(
@@ -876,6 +892,8 @@ class GridIndex:
             px, py = self.to_index_crs(xs, ys, crs=crs)
         pos = self._positions(px, py, crs)
         why = np.where((why == "") & (pos == INVALID), f"coordinate out of range for {_crs.crs_label(crs or self.crs)}", why)
+        zero = (xs == 0) & (ys == 0) & (pos < 0)
+        why = np.where((why == "") & zero, "at (0, 0): a failed GPS fix?", why)
         why = np.where((why == "") & (pos == OUTSIDE), "outside every grid", why)
         out = incidents.copy()
         located = pos >= 0
@@ -890,10 +908,15 @@ class GridIndex:
         handler = np.where(level == "grid", out["grid"].to_numpy(dtype=object),
                            np.where(level == "community", np.asarray(comm, dtype=object), np.asarray(sub, dtype=object)))
         out["handler"] = pd.array(np.where(located, handler, None), dtype="string")
-        if time is not None:
-            t0 = pd.to_datetime(incidents[time], errors="coerce").to_numpy()
+        if time is not None:  # zoned times converted to local time (said in attrs["notes"]); unreadable ones get a reason
+            local, bad_time, converted = _times.local_times(incidents[time], timezone)
+            why = np.where(bad_time == "", why, np.where(why == "", bad_time, why + "; " + bad_time))
+            t0 = local.to_numpy()
             out["respond_by"] = t0 + np.timedelta64(limits.respond)
             out["deadline"] = t0 + limit.to_numpy()
+            if converted:
+                out.attrs["notes"] = [f"{converted} report times carried a time zone and were converted to {timezone} "
+                                      "local time"]
         else:
             out["respond_by"] = pd.to_timedelta(np.full(len(out), limits.respond))
             out["deadline"] = limit.to_numpy()

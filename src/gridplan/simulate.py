@@ -74,6 +74,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import _validate
 from .errors import DataError
 from .locate import TIME_LIMITS_7123, TimeLimits
 
@@ -1336,12 +1337,6 @@ def _ledger(ctx: _Context, cases: dict[str, np.ndarray], run: int, model: Incide
     return gpd.GeoDataFrame(frame, geometry=shapely.points(xy[order]), crs=crs)
 
 
-def _check_int(value: Any, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < low:
-        raise DataError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def simulate(
     plan: "GridPlan",
     *,
@@ -1410,18 +1405,24 @@ def simulate(
     if not isinstance(plan, GridPlan):
         raise DataError(f"simulate needs a GridPlan (from partition, resplit or GridPlan.read_file), got "
                         f"{type(plan).__name__}")
-    days = _check_int(days, "days", 1)
-    runs = _check_int(runs, "runs", 1)
-    keep_incidents = _check_int(keep_incidents, "keep_incidents", 0)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise DataError(f"seed must be an integer >= 0, got {seed!r}")
+    runs = _validate.integer(runs, "runs", minimum=1)
+    keep_incidents = _validate.integer(keep_incidents, "keep_incidents", minimum=0)
+    seed = _validate.seed(seed)
     model = IncidentModel() if model is None else model
     if not isinstance(model, IncidentModel):
         raise DataError(f"model must be an IncidentModel, got {type(model).__name__}")
     try:
         start_ts = pd.Timestamp(start)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise DataError(f"start must be a date/time, got {start!r}") from exc
+    if start_ts is pd.NaT or start_ts.tzinfo is not None:
+        raise DataError(f"start must be a local date/time without a time zone, got {start!r}")
+    # the ledger's timestamps must fit pandas' nanosecond range: refuse up front, not after the work
+    max_days = int((pd.Timestamp.max - start_ts) / pd.Timedelta(days=1)) - 1
+    days = _validate.integer(days, "days", minimum=1)
+    if days > max_days:
+        raise DataError(f"days={days} from start {start_ts} runs past {pd.Timestamp.max:%Y-%m-%d}, the last date a "
+                        f"ledger timestamp can hold; simulate at most {max_days} days (or more runs of fewer days)")
     notes: list[str] = []
     derived: list[str] = []
     if posts is not None:
