@@ -90,14 +90,16 @@ def number(value: Any, name: str, *, minimum: float | None = None, maximum: floa
     """
     if value is None and allow_none:
         return None
+    positive = above == 0 and minimum is None and maximum is None and below is None
+    wanted = "a positive number" if positive else f"a number{_bounds(minimum, maximum, above, below)}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise DataError(f"{name} must be a number{_bounds(minimum, maximum, above, below)}, got {_given(value)}")
+        raise DataError(f"{name} must be {wanted}, got {_given(value)}")
     v = float(value)
     if math.isnan(v) or (math.isinf(v) and not allow_inf):
-        raise DataError(f"{name} must be a finite number{_bounds(minimum, maximum, above, below)}, got {v}")
+        raise DataError(f"{name} must be a finite {wanted[2:]}, got {v}")
     if ((minimum is not None and v < minimum) or (maximum is not None and v > maximum)
             or (above is not None and v <= above) or (below is not None and v >= below)):
-        raise DataError(f"{name} must be a number{_bounds(minimum, maximum, above, below)}, got {v:g}")
+        raise DataError(f"{name} must be {wanted}, got {v:g}")
     return v
 
 

@@ -24,6 +24,14 @@ EXIT_ERROR = 2
 """Exit code of every failed command (a one-line message on stderr; ``--verbose`` adds the traceback)."""
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Log to whatever ``sys.stderr`` is at the time (a redirected or captured stream too)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with errors as one line (``gridplan: error: ...``) and exit code 2."""
 
@@ -641,8 +649,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(args.version_string)
         return 0
     log = logging.getLogger("gridplan.cli")
-    if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+    if not any(isinstance(h, _Stderr) for h in log.handlers):
+        handler = _Stderr()
         handler.setFormatter(logging.Formatter("%(message)s"))
         log.addHandler(handler)
     log.setLevel(logging.ERROR if args.quiet else logging.INFO)

@@ -28,7 +28,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from . import _io
+from . import _io, _validate
 from . import crs as gcrs
 from .errors import CRSError, DataError, GeometryError, GridplanWarning
 
@@ -160,6 +160,13 @@ def _metric_target(boundary: gpd.GeoDataFrame, source: str | pyproj.CRS, request
             raise CRSError(
                 f"metric_crs={requested!r} is not a projected CRS in metres; pass e.g. 'EPSG:4545' "
                 "or leave it out to let gridplan choose"
+            )
+        units = {a.unit_name for a in target.axis_info}
+        if not units <= {"metre", "meter"}:
+            raise CRSError(
+                f"metric_crs={requested!r} ({gcrs.crs_label(target)}) measures in {', '.join(sorted(units))}, not "
+                "metres, and gridplan's distances, areas and tolerances are metres; pass a CRS in metres (e.g. the "
+                "CGCS2000 Gauss-Krüger zone 'EPSG:4545') or leave metric_crs out to let gridplan choose"
             )
         return target, f"metric CRS {gcrs.crs_label(target)} as requested"
     if not isinstance(source, str) and not source.is_geographic and source.axis_info[0].unit_name in ("metre", "meter"):
@@ -320,6 +327,11 @@ class District:
         for key in ("boundary", "communities", "grids"):
             if key in frames and len(frames[key]):
                 frames[key] = cls._validate_polygons(key, frames[key], repair=repair, notes=notes)
+        if "grids" in frames and "code" in frames["grids"]:  # caught at input, not later by GridIndex
+            dup = frames["grids"]["code"].astype(str)
+            if dup.duplicated().any():
+                raise DataError(f"the grids layer repeats codes {sorted(set(dup[dup.duplicated()]))[:6]}; every "
+                                "existing grid needs its own code: fix the codes (or drop the 'code' column)")
         district_shape = frames["boundary"].geometry.union_all()
         if "streets" in frames:
             cls._check_streets(frames["streets"], district_shape, notes)
@@ -383,6 +395,8 @@ class District:
     def _check_population(
         population: gpd.GeoDataFrame, shape: shapely.Geometry, column: str, notes: list[str]
     ) -> gpd.GeoDataFrame:
+        if column not in population and column != "population":  # a misspelt column is refused, not counted as 1s
+            _validate.column(population, column, "population_column=: the population")
         if column not in population:
             population = population.copy()
             population[column] = 1

@@ -39,7 +39,7 @@ from scipy import sparse
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import connected_components
 
-from . import _io
+from . import _io, _validate
 from . import crs as gcrs
 from ._partition import partition_graph, resplit_graph
 from .errors import DataError, GeometryError, GridplanWarning, InfeasibleError
@@ -72,10 +72,18 @@ def _check_n(n_grids: Any, n_units: int, what: str = "n_grids") -> int:
 
 
 def _check_tolerance(tolerance: Any) -> float:
-    tol = float(tolerance)
-    if not (0 < tol < 1) or not np.isfinite(tol):
+    if isinstance(tolerance, (int, float, np.number)) and not isinstance(tolerance, bool) and not 0 < tolerance < 1:
         raise DataError(f"tolerance must be a fraction between 0 and 1 (e.g. 0.03 for ±3 %), got {tolerance!r}")
-    return tol
+    return _validate.number(tolerance, "tolerance (a fraction, e.g. 0.03 for ±3 %)", above=0, below=1)
+
+
+def _check_options(seed: Any, strict: Any, time_limit: Any, locked: Any) -> tuple[int, bool, float | None, list[str]]:
+    """The options partition and resplit share, checked (seed, strict, time_limit, locked)."""
+    if locked is not None and (isinstance(locked, (str, bytes)) or not isinstance(locked, Iterable)):
+        raise DataError(f"locked must be a list of grid codes, e.g. locked=['A01'], got {locked!r}")
+    return (_validate.seed(seed), _validate.boolean(strict, "strict"),
+            _validate.number(time_limit, "time_limit (seconds)", above=0, allow_none=True),
+            [str(c) for c in locked] if locked is not None else [])
 
 
 def _part_geometry(units: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
@@ -385,6 +393,8 @@ class GridPlan:
         if (pos < 0).any():
             raise DataError(f"unknown unit ids {ids[pos < 0][:5].tolist()}; use ids from plan.units.index")
         codes = self.grids["code"].to_numpy()
+        if not isinstance(grid, str):
+            raise DataError(f"grid must be one grid code (a string such as {codes[0]!r}), got {grid!r}")
         hit = np.flatnonzero(codes == grid)
         if len(hit) == 0:
             raise DataError(f"no grid with code {grid!r}; codes are plan.grids['code'], e.g. {codes[0]!r}")
@@ -869,8 +879,10 @@ def _solve(units: Units, n: int, *, tolerance: float, seed: int, groups: np.ndar
                          f"{len(split)} communities cut into several grids")
         return labels
     if n_comp > n_free:
-        raise InfeasibleError(f"the locked grids cut the free units into {n_comp} pieces, more than the {n_free} "
-                              "grids left to draw; lock fewer grids or ask for more")
+        why = ("the locked grids cut the free units" if n_locked else "the district falls") + f" into {n_comp} pieces"
+        raise InfeasibleError(f"{why} that do not touch (separate parts of the district), more than the {n_free} grids "
+                              "to draw, and no grid may span two pieces; ask for at least "
+                              f"{n_comp + n_locked} grids" + (" or lock fewer" if n_locked else ""))
     # parts per piece in proportion to weight (largest remainder), at least one each
     share = comp_w / comp_w.sum() * n_free
     alloc = np.maximum(1, np.floor(share).astype(int))
@@ -946,11 +958,11 @@ def partition(
     -------
     GridPlan
     """
-    if method not in METHODS:
-        raise DataError(f"method={method!r} is unknown; use one of {list(METHODS)}")
-    if respect not in ("communities", None):
-        raise DataError(f"respect={respect!r}: use 'communities' or None")
+    _validate.choice(method, "method", list(METHODS))
+    _validate.choice(respect, "respect", ("communities", None))
+    nested = _validate.boolean(nested, "nested")
     tol = _check_tolerance(tolerance)
+    seed, strict, time_limit, locked = _check_options(seed, strict, time_limit, locked)
     u = _units_for(district, units, weight)
     n = _check_n(n_grids, len(u))
     groups = None
@@ -1036,6 +1048,7 @@ def resplit(
     from .district import District
 
     tol = _check_tolerance(tolerance)
+    seed, strict, time_limit, locked = _check_options(seed, strict, time_limit, locked)
     if isinstance(plan, District):
         old = GridPlan.from_district_grids(plan, units=units, weight=weight)
     elif isinstance(plan, GridPlan):

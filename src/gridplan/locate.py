@@ -56,7 +56,7 @@ import pyproj
 import shapely
 from scipy import ndimage
 
-from . import _times
+from . import _times, _validate
 from . import crs as _crs
 from .errors import CRSError, DataError, GeometryError
 
@@ -339,9 +339,8 @@ def _coordinates(frame: pd.DataFrame, x: str | None, y: str | None, crs: Any) ->
                     f"cannot find coordinate columns among {list(frame.columns)}; pass x= and y= (e.g. x='lon', y='lat')"
                 )
             x, y = pair
-        missing = [c for c in (x, y) if c not in frame.columns]
-        if missing:
-            raise DataError(f"coordinate column(s) {missing} not in the incidents; columns are {list(frame.columns)}")
+        for c in (x, y):
+            _validate.column(frame, c, "coordinate")
         xs = pd.to_numeric(frame[x], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         ys = pd.to_numeric(frame[y], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         given = frame[x].notna().to_numpy() & frame[y].notna().to_numpy()
@@ -422,10 +421,8 @@ class GridIndex:
         frame, plan = _grid_frame(grids)
         if code is None:
             codes = frame["code"] if "code" in frame.columns else pd.Series(frame.index, index=frame.index)
-        elif code in frame.columns:
-            codes = frame[code]
         else:
-            raise DataError(f"code column {code!r} is not in the grids; columns are {list(frame.columns)}")
+            codes = frame[_validate.column(frame, code, "code=: the grids' code")]
         self.codes = np.asarray(codes.astype(str).to_numpy(), dtype=object)
         if len(set(self.codes)) != len(self.codes):
             dup = pd.Series(self.codes).duplicated(keep=False).to_numpy()
@@ -455,9 +452,7 @@ class GridIndex:
         span = max(xmax - xmin, ymax - ymin, 1e-12)
         if cell_size is None:
             cell_size = math.sqrt(max((xmax - xmin) * (ymax - ymin), span * span / _MAX_CELLS) / _MAX_CELLS)
-        cell_size = float(cell_size)
-        if not (math.isfinite(cell_size) and cell_size > 0):
-            raise DataError(f"cell_size must be a positive number, got {cell_size!r}")
+        cell_size = _validate.number(cell_size, "cell_size", above=0)
         width = int(math.ceil((xmax - xmin) / cell_size)) + 4
         height = int(math.ceil((ymax - ymin) / cell_size)) + 4
         if width * height > 1 << 28:
@@ -672,7 +667,11 @@ class GridIndex:
     # ------------------------------------------------------------------ CRS handling
     def _transformer(self, crs: Any) -> tuple[Any, Any]:
         """(datum conversion to WGS84 or None, pyproj transformer to the index CRS) for ``crs``."""
-        key = crs if isinstance(crs, str) else pyproj.CRS(crs).to_wkt()
+        if isinstance(crs, str):
+            key = crs
+        else:
+            first = _crs.parse_crs(crs)  # a gridplan CRSError for anything pyproj cannot read
+            key = first if isinstance(first, str) else first.to_wkt()
         if key not in self._transformers:
             parsed = _crs.parse_crs(crs)
             if isinstance(parsed, str):
@@ -884,8 +883,7 @@ class GridIndex:
                 f"incidents already have column(s) {clash} that assign adds; rename or drop them first"
             )
         for name, col in (("severity", severity), ("time", time)):
-            if col is not None and col not in incidents.columns:
-                raise DataError(f"{name} column {col!r} is not in the incidents; columns are {list(incidents.columns)}")
+            _validate.column(incidents, col, f"{name}=: the incidents' {name}", allow_none=True)
         sev = incidents[severity] if severity is not None else pd.Series([None] * len(incidents), dtype=object)
         xs, ys, why, crs = _coordinates(incidents, x, y, crs)
         with np.errstate(invalid="ignore"):

@@ -36,7 +36,7 @@ import numbers
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import geopandas as gpd
 import networkx as nx
@@ -47,7 +47,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from . import _io, _routing
+from . import _io, _routing, _validate
 from .errors import DataError, GridplanWarning, NetworkError
 from .network import StreetNetwork
 
@@ -182,10 +182,11 @@ def _check_weights(net: _Net) -> None:
         )
 
 
+_MAX_CHIEFS = 10_000  # more chiefs than this on one network is a typo, and would only make empty walks
+
+
 def _check_k(k: Any, what: str) -> int:
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or int(k) < 1:
-        raise DataError(f"{what} must be a whole number of chiefs >= 1, got {k!r}")
-    return int(k)
+    return _validate.integer(k, f"{what} (chiefs)", minimum=1, maximum=_MAX_CHIEFS)
 
 
 def _required_mask(net: _Net, required: Any) -> np.ndarray:
@@ -694,6 +695,15 @@ def balance_routes(
     """
     from .grids import GridPlan
 
+    seed = _validate.seed(seed)
+    effort = _validate.number(effort, "effort", above=0)
+    time_limit = _validate.number(time_limit, "time_limit (seconds)", above=0, allow_none=True)
+    _validate.choice(components, "components", ("raise", "largest"))
+    snap = _validate.boolean(snap, "snap")
+    if not isinstance(weight, str):
+        raise DataError(f"weight must be the name of an edge column (e.g. 'length'), got {weight!r}")
+    if chiefs is not None and (isinstance(chiefs, (str, bytes)) or not isinstance(chiefs, Iterable)):
+        raise DataError(f"chiefs must be a list of names, one per chief, got {chiefs!r}")
     if isinstance(network, GridPlan):
         if n_routes is not None:
             raise DataError("per-grid patrols take chiefs_per_grid=, not n_routes")

@@ -1337,6 +1337,9 @@ def _ledger(ctx: _Context, cases: dict[str, np.ndarray], run: int, model: Incide
     return gpd.GeoDataFrame(frame, geometry=shapely.points(xy[order]), crs=crs)
 
 
+_MAX_RUNS = 1_000_000  # more runs than this is a typo (each run simulates every day of every grid)
+
+
 def simulate(
     plan: "GridPlan",
     *,
@@ -1405,7 +1408,16 @@ def simulate(
     if not isinstance(plan, GridPlan):
         raise DataError(f"simulate needs a GridPlan (from partition, resplit or GridPlan.read_file), got "
                         f"{type(plan).__name__}")
-    runs = _validate.integer(runs, "runs", minimum=1)
+    runs = _validate.integer(runs, "runs", minimum=1, maximum=_MAX_RUNS)
+    from .posts import Posts
+    from .routes import RoutePlan
+    from .staffing import Staffing
+
+    for what, given, kind in (("posts", posts, Posts), ("staffing", staffing, Staffing), ("routes", routes, RoutePlan)):
+        if given is not None and not isinstance(given, kind):
+            raise DataError(f"{what} must be a {kind.__name__} (or None to derive it), got {type(given).__name__}")
+    if client is not None and not all(hasattr(client, a) for a in ("scheduler_info", "scatter", "submit")):
+        raise DataError(f"client must be a dask.distributed.Client (or None), got {type(client).__name__}")
     keep_incidents = _validate.integer(keep_incidents, "keep_incidents", minimum=0)
     seed = _validate.seed(seed)
     model = IncidentModel() if model is None else model
@@ -1594,6 +1606,10 @@ def coverage(plan: "GridPlan", posts: "Posts", *, minutes: float = 15.0, speed_m
     for v, name in ((minutes, "minutes"), (speed_m_per_min, "speed_m_per_min"), (buffer_m, "buffer_m")):
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v > 0):
             raise DataError(f"{name} must be a positive number, got {v!r}")
+    from .posts import Posts
+
+    if not isinstance(posts, Posts):
+        raise DataError(f"posts must be the Posts of place_posts(plan, ...), got {type(posts).__name__}")
     _check_same_plan(plan, _grids_of(posts), "posts")
     walk = float(minutes) * float(speed_m_per_min)
     cov = posts.coverage(walk, speed_m_per_min=float(speed_m_per_min), include_stations=include_stations)
