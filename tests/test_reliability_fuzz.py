@@ -191,7 +191,7 @@ def test_fuzz_truncated_and_corrupted_files(cut, flips):
 _LAYERS = ["grids", "units", "adjacency", "gridplan_meta"]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(layer=st.sampled_from(_LAYERS), action=st.sampled_from(["delete", "update", "drop_column"]),
        row=st.integers(1, 60), value=st.one_of(st.none(), st.integers(-5, 10**6), st.text(max_size=8), st.floats()))
 def test_fuzz_files_edited_outside_gridplan(layer, action, row, value):

@@ -21,6 +21,7 @@ good file untouched.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
@@ -553,6 +554,18 @@ def _restore_v1(series: pd.Series, spec: Any) -> pd.Series:
     if spec == "geometry" or str(series.dtype) == spec:
         return series
     return series.astype(spec)
+
+
+def guarded_read(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a ``read_file``: a damaged file's low-level errors become a :class:`DataError` naming it."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        path = kwargs.get("path", next((a for a in args if isinstance(a, (str, Path))), "the file"))
+        with reading(path, "layers and metadata"):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 @contextlib.contextmanager

@@ -475,6 +475,7 @@ class District:
         return _io.write_frames(path, "District", *self._stored())
 
     @classmethod
+    @_io.guarded_read
     def read_file(cls, path: str | Path) -> "District":
         """Load a district saved with :meth:`to_file`."""
         return cls._restored(*_io.read_frames(path, "District"))

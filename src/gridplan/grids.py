@@ -388,8 +388,14 @@ class GridPlan:
         in pieces (or the receiving grid not touching the units) is refused with
         :class:`InfeasibleError` unless ``allow_split=True``; emptying a grid is always refused.
         """
-        ids = np.atleast_1d(np.asarray(list(units) if not np.isscalar(units) else [units]))
-        pos = self.units.index.get_indexer(ids)
+        if units is None or isinstance(units, (str, bytes, dict, float)) or not (
+                np.isscalar(units) or isinstance(units, Iterable)):
+            raise DataError(f"units must be unit ids (the index of plan.units) or a list of them, got {units!r}")
+        ids = np.atleast_1d(np.asarray(list(units) if not np.isscalar(units) else [units], dtype=object))
+        try:
+            pos = self.units.index.get_indexer(pd.Index(ids, dtype=self.units.index.dtype))
+        except (TypeError, ValueError, OverflowError):
+            pos = np.full(len(ids), -1)
         if (pos < 0).any():
             raise DataError(f"unknown unit ids {ids[pos < 0][:5].tolist()}; use ids from plan.units.index")
         codes = self.grids["code"].to_numpy()
@@ -530,6 +536,7 @@ class GridPlan:
         raise DataError(f"unknown file type {path.suffix!r}; use .gpkg (lossless), .geojson or .shp")
 
     @classmethod
+    @_io.guarded_read
     def read_file(cls, path: str | Path) -> "GridPlan":
         """Load a plan saved with :meth:`to_file` to a ``.gpkg`` (with its :attr:`district` when saved with it)."""
         frames, params = _io.read_frames(path, "GridPlan")

@@ -928,6 +928,7 @@ class Posts:
         return _io.write_frames(path, "Posts", frames, params)
 
     @classmethod
+    @_io.guarded_read
     def read_file(cls, path: str | Path, *, streets: Any = None) -> "Posts":
         """Load posts saved with :meth:`to_file`; pass ``streets=`` (District or StreetNetwork) for coverage."""
         frames, params = _io.read_frames(path, "Posts")

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from . import _io
 from .errors import DataError, GridplanWarning
 from .grids import GridPlan, PlanComparison
 
@@ -981,6 +982,7 @@ class SavedSimulation:
         return f"<SavedSimulation: {', '.join(facts)}>"
 
 
+@_io.guarded_read
 def read_simulation(path: str | Path) -> SavedSimulation:
     """Read the tables of a simulation saved by :meth:`SimulationResult.to_file
     <gridplan.simulate.SimulationResult.to_file>` (e.g. by ``gridplan simulate``), for :func:`plan_report`.

@@ -1430,7 +1430,7 @@ def simulate(
     if start_ts is pd.NaT or start_ts.tzinfo is not None:
         raise DataError(f"start must be a local date/time without a time zone, got {start!r}")
     # the ledger's timestamps must fit pandas' nanosecond range: refuse up front, not after the work
-    max_days = int((pd.Timestamp.max - start_ts) / pd.Timedelta(days=1)) - 1
+    max_days = (pd.Timestamp.max.to_pydatetime(warn=False) - start_ts.to_pydatetime(warn=False)).days - 1
     days = _validate.integer(days, "days", minimum=1)
     if days > max_days:
         raise DataError(f"days={days} from start {start_ts} runs past {pd.Timestamp.max:%Y-%m-%d}, the last date a "

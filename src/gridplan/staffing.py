@@ -64,7 +64,7 @@ import shapely
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from . import _validate
+from . import _io, _validate
 from . import crs as gcrs
 from .errors import CRSError, DataError, GridplanWarning, InfeasibleError
 from .network import StreetNetwork
@@ -1072,6 +1072,7 @@ class Staffing:
         return _io.write_frames(path, "Staffing", frames, params)
 
     @classmethod
+    @_io.guarded_read
     def read_file(cls, path: Any) -> "Staffing":
         """Load a staffing saved with :meth:`to_file`: the same teams, assignments, vacancies and notes.
 
