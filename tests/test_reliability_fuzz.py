@@ -55,8 +55,10 @@ def _world() -> dict[str, Any]:
     b = plan.grids.total_bounds
     incidents = pd.DataFrame({"x": [b[0] + 100, b[2] - 100], "y": [b[1] + 100, b[3] - 100], "sev": [1, 3],
                               "t": ["2026-03-02 08:00", "2026-03-02T09:00:00+08:00"]})
+    folder = Path(tempfile.mkdtemp(prefix="gridplan-fuzz-"))
     return {"layers": layers, "town": town, "plan": plan, "posts": posts, "roster": roster,
-            "index": GridIndex(plan), "incidents": incidents}
+            "index": GridIndex(plan), "incidents": incidents, "folder": folder,
+            "plan_path": plan.to_file(folder / "plan.gpkg"), "town_path": town.to_file(folder / "town.gpkg")}
 
 
 def _targets() -> dict[str, tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], list[str]]]:
@@ -70,9 +72,21 @@ def _targets() -> dict[str, tuple[Callable[..., Any], tuple[Any, ...], dict[str,
     from gridplan.staffing import assign_staff
     from gridplan.units import build_units
 
+    from gridplan import crs as gcrs
+    from gridplan.report import plan_report
+
     w = _world()
     town, plan = w["town"], w["plan"]
     return {
+        "GridPlan.read_file": (GridPlan.read_file, (w["plan_path"],), {}, ["path"]),
+        "GridPlan.to_file": (plan.to_file, (w["folder"] / "out.gpkg",), {}, ["path", "crs", "district"]),
+        "District.from_file": (District.from_file, (w["town_path"],), {}, ["path", "layers", "crs", "metric_crs"]),
+        "compare": (plan.compare, (plan,), {}, ["other"]),
+        "crs.transform": (gcrs.transform, ([107.21], [26.56]), {"source": "GCJ-02", "target": "EPSG:4545"},
+                          ["x", "y", "source", "target"]),
+        "crs.metric_crs": (gcrs.metric_crs, ((107.1, 26.5, 107.3, 26.7),), {}, ["geometry_or_bounds"]),
+        "plan_report": (plan_report, (plan,), {}, ["previous", "posts", "staffing", "routes", "simulation", "title",
+                                                   "interactive", "top"]),
         "partition": (partition, (town, 3), {"seed": 0},
                       ["n_grids", "units", "weight", "tolerance", "seed", "respect", "nested", "method", "locked",
                        "strict", "time_limit"]),
@@ -158,8 +172,7 @@ def test_fuzz_wrong_arity_is_a_type_error():
 # ----------------------------------------------------------------------------------------- files
 @lru_cache(maxsize=1)
 def _saved_plan() -> bytes:
-    folder = Path(tempfile.mkdtemp(prefix="gridplan-fuzz-"))
-    return _world()["plan"].to_file(folder / "plan.gpkg").read_bytes()
+    return _world()["plan_path"].read_bytes()
 
 
 def _consistent(plan: GridPlan) -> None:

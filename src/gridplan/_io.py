@@ -53,6 +53,13 @@ _READ_ERRORS = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, p
 
 
 # ---------------------------------------------------------------- atomic writes
+def as_path(path: Any, what: str = "path") -> Path:
+    """``path`` as a :class:`~pathlib.Path`; anything but a str or path-like is a :class:`DataError`."""
+    if isinstance(path, (str, os.PathLike)) and str(path).strip():
+        return Path(path)
+    raise DataError(f"{what} must be a file path (a str or pathlib.Path), got {path!r}")
+
+
 def _writable_target(path: Path) -> Path:
     if path.exists() and path.is_dir():
         raise DataError(f"{str(path)!r} is a folder; give a file name to write to")
@@ -76,7 +83,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], Any], *, verify: Call
     moved just before the main file. Errors of the operating system (a read-only
     folder, a full disk) become :class:`DataError` saying so; the old file stays.
     """
-    path = _writable_target(Path(path))
+    path = _writable_target(as_path(path))
     try:
         tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".gridplan-tmp", dir=path.parent))
     except OSError as exc:
@@ -196,8 +203,7 @@ def _encode(s: pd.Series, where: str) -> tuple[pd.Series, dict[str, Any]]:
     spec: dict[str, Any] = {"dtype": _dtype_spec(dtype), "codec": "native"}
     if isinstance(dtype, gpd.array.GeometryDtype):
         spec.update(codec="wkb", crs=None if s.crs is None else s.crs.to_wkt())
-        return pd.Series([None if g is None else shapely.to_wkb(g, hex=True) for g in s.array], index=s.index,
-                         dtype=object), spec
+        return pd.Series(_wkb(s), index=s.index, dtype=object), spec
     if isinstance(dtype, pd.CategoricalDtype):
         cats, cat_spec = _encode(pd.Series(dtype.categories), f"{where} (categories)")
         spec.update(codec="codes", categories=[_plain(v) if not _is_null(v) else None for v in cats],
@@ -244,8 +250,8 @@ def _decode(s: pd.Series, spec: Mapping[str, Any]) -> pd.Series:
     """The column :func:`_encode` stored, as it was."""
     codec, dtype = spec["codec"], spec["dtype"]
     if codec == "wkb":
-        geoms = [None if v is None or _is_null(v) else shapely.from_wkb(v) for v in s]
-        return gpd.GeoSeries(geoms, index=s.index, crs=spec["crs"], name=s.name)
+        text = np.array([None if v is None or _is_null(v) else v for v in s], dtype=object)
+        return gpd.GeoSeries(shapely.from_wkb(text), index=s.index, crs=spec["crs"], name=s.name)
     if codec == "codes":
         cats = _decode(pd.Series(spec["categories"], dtype=object), spec["categories_spec"])
         codes = pd.to_numeric(s).fillna(-1).astype(np.int64).to_numpy()
@@ -274,7 +280,7 @@ def _decode(s: pd.Series, spec: Mapping[str, Any]) -> pd.Series:
 # ---------------------------------------------------------------- layers
 def list_layers(path: str | Path) -> list[str]:
     """Names of the layers in a vector file; a clear error if the file is missing or unreadable."""
-    path = Path(path)
+    path = as_path(path)
     if not path.exists():
         raise DataError(f"file {str(path)!r} does not exist; check the path")
     if path.is_dir() and path.suffix.lower() != ".gdb":
@@ -371,7 +377,7 @@ def write_frames(path: str | Path, kind: str, frames: Mapping[str, gpd.GeoDataFr
     file as it was. A column that would not come back equal raises :class:`DataError`
     naming the layer and the column.
     """
-    path = Path(path)
+    path = as_path(path)
     if path.suffix.lower() != ".gpkg":
         raise DataError(f"gridplan saves to GeoPackage; give a path ending in .gpkg, not {path.name!r}")
     for name in frames:
@@ -417,7 +423,10 @@ def _assert_same(name: str, frame: gpd.GeoDataFrame, back: gpd.GeoDataFrame) -> 
     for col in frame.columns:
         a, b = frame[col], back[col]
         if isinstance(a.dtype, gpd.array.GeometryDtype):
-            same = np.array_equal(_wkb(a), _wkb(b))
+            ga, gb = np.asarray(a.array, dtype=object), np.asarray(b.array, dtype=object)
+            nulls = shapely.is_missing(ga)
+            same = bool(np.array_equal(nulls, shapely.is_missing(gb))
+                        and shapely.equals_identical(ga[~nulls], gb[~nulls]).all())  # exact, Z included
         else:
             try:
                 pd.testing.assert_series_equal(a, b, check_exact=True, check_names=False, check_freq=False)
@@ -430,7 +439,7 @@ def _assert_same(name: str, frame: gpd.GeoDataFrame, back: gpd.GeoDataFrame) -> 
 
 
 def _wkb(s: pd.Series) -> np.ndarray:
-    return np.array([None if g is None else shapely.to_wkb(g, hex=True) for g in s.array], dtype=object)
+    return np.asarray(shapely.to_wkb(np.asarray(s.array, dtype=object), hex=True), dtype=object)
 
 
 def _first_line(exc: BaseException) -> str:

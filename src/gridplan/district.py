@@ -458,6 +458,9 @@ class District:
                     f"{str(path)!r} has no 'boundary' layer (it has {available}); say which layer is which, "
                     "e.g. layers={'boundary': 'district', 'streets': 'roads'}"
                 )
+        if not isinstance(layers, Mapping):
+            raise DataError(f"layers must map district layers to the file's layer names, e.g. "
+                            f"{{'boundary': 'district', 'streets': 'roads'}}, got {layers!r}")
         unknown = set(layers) - set(LAYERS)
         if unknown:
             raise DataError(f"unknown district layers {sorted(unknown)}; use some of {list(LAYERS)}")

@@ -319,6 +319,8 @@ class GridPlan:
         min(old, new) largest terms), and the new grids beyond the old count, each holding at
         least (1 − tolerance) × mean, retain nothing.
         """
+        if not isinstance(other, GridPlan):
+            raise DataError(f"compare needs another GridPlan (the old plan), got {type(other).__name__}")
         old_labels = other._labels_on(self)
         w = self.units["weight"].to_numpy(dtype=float)
         k_new, k_old = self.n_grids, other.n_grids
@@ -501,7 +503,7 @@ class GridPlan:
         as dBASE names have at most 10 characters). ``crs`` converts the exported layer, e.g. ``crs="GCJ-02"`` for display on
         Amap/Tencent base maps (only for exports; the GeoPackage stays in the plan's CRS).
         """
-        path = Path(path)
+        path = _io.as_path(path)
         suffix = path.suffix.lower()
         if district and (suffix != ".gpkg" or crs is not None):
             raise DataError("district=True needs the lossless GeoPackage: a .gpkg path and no crs=")

@@ -923,12 +923,10 @@ def write_report(plan: GridPlan, path: str | Path, **kwargs: Any) -> Path:
     >>> out.read_text(encoding="utf-8").count('class="grid-row"')
     3
     """
-    path = Path(path)
+    path = _io.as_path(path)
     if path.is_dir():
         raise DataError(f"{str(path)!r} is a folder; give the path of the HTML file to write, e.g. {path / 'report.html'}")
     page = plan_report(plan, **kwargs)
-    from . import _io
-
     return _io.write_text(path, page)  # atomic: a failed write leaves the old page
 
 

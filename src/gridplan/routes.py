@@ -507,7 +507,7 @@ class RoutePlan:
         """Write the ``routes`` and ``edges`` layers to a GeoPackage (metric CRS)."""
         if not isinstance(self.routes, gpd.GeoDataFrame):
             raise DataError("the network has no geometry; write plan.routes / plan.edges as tables instead")
-        path = Path(path)
+        path = _io.as_path(path)
         routes = self.routes.copy()
         routes["grid"] = routes["grid"].astype("string")
         routes["depot"] = _storable(routes["depot"])
