@@ -458,7 +458,8 @@ def _csv_chunks(src: Path, encoding: str, chunksize: int):  # type: ignore[no-un
 
 
 def _locate(args: argparse.Namespace, log: logging.Logger) -> int:
-    import geopandas as gpd
+    import hashlib
+
     from tqdm.auto import tqdm
 
     from . import _io, _validate
@@ -481,23 +482,31 @@ def _locate(args: argparse.Namespace, log: logging.Logger) -> int:
     counts = {"rows": 0, "located": 0, "outside": 0, "flagged": 0, "zoned": 0}
     t0 = time.perf_counter()
 
+    written = hashlib.sha256()
+
     def write(tmp: Path) -> None:
-        with tqdm(total=src.stat().st_size, unit="B", unit_scale=True, desc="locate", disable=args.quiet) as bar:
+        with open(tmp, "wb") as fh, tqdm(total=src.stat().st_size, unit="B", unit_scale=True, desc="locate",
+                                         disable=args.quiet) as bar:
             for i, (chunk, done) in enumerate(_csv_chunks(src, encoding, chunksize)):
                 routed = index.assign(chunk, x=args.x, y=args.y, crs=args.crs, severity=args.severity, time=args.time,
                                       timezone=args.timezone)
                 counts["zoned"] += sum(int(n.split()[0]) for n in routed.attrs.get("notes", []))
-                routed.to_csv(tmp, mode="w" if i == 0 else "a", header=i == 0, index=False, encoding="utf-8")
+                data = routed.to_csv(None, header=i == 0, index=False).encode("utf-8")
+                fh.write(data)
+                written.update(data)
                 counts["rows"] += len(routed)
                 counts["located"] += int(routed["grid"].notna().sum())
                 counts["outside"] += int((routed["reason"] == "outside every grid").sum())
                 counts["flagged"] += int(routed["reason"].notna().sum())
                 bar.update(done - bar.n)
 
-    def verify(tmp: Path) -> None:
-        back = sum(len(c) for c, _ in _csv_chunks(tmp, "utf-8", 200_000))
-        if back != counts["rows"]:
-            raise DataError(f"{out}: {back} rows read back, {counts['rows']} written; the old file is unchanged")
+    def verify(tmp: Path) -> None:  # the bytes on disk are the bytes written (SHA-256 of both)
+        back = hashlib.sha256()
+        with open(tmp, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                back.update(block)
+        if back.digest() != written.digest():
+            raise DataError(f"{out}: the file read back differs from what was written; the old file is unchanged")
 
     _io.atomic_write(out, write, verify=verify)
     if counts["zoned"]:
