@@ -21,7 +21,14 @@ import shapely
 
 from gridplan import District, _io
 from gridplan.cli import main
-from gridplan.errors import CRSError, DataError, GridplanError, GridplanWarning, InfeasibleError, LayerNotFoundError
+from gridplan.errors import (
+    CRSError,
+    DataError,
+    GridplanError,
+    GridplanWarning,
+    InfeasibleError,
+    LayerNotFoundError,
+)
 from gridplan.grids import GridPlan, partition
 from gridplan.locate import GridIndex
 
@@ -206,7 +213,7 @@ def test_files_truncated_corrupted_and_foreign_files(tmp_path, plan):
     good = plan.to_file(tmp_path / "plan.gpkg").read_bytes()
     cases = {"truncated.gpkg": good[: len(good) // 3], "empty.gpkg": b"",
              "noise.gpkg": bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8)),
-             "text.gpkg": "code,x\nA,1\n".encode()}
+             "text.gpkg": b"code,x\nA,1\n"}
     for name, data in cases.items():
         (tmp_path / name).write_bytes(data)
         with pytest.raises(DataError):
@@ -505,7 +512,7 @@ def test_cli_console_script_error_exit_code(tmp_path):
     """The installed entry point, not just main(): exit status 2 and one line on stderr."""
     proc = subprocess.run([sys.executable, "-m", "gridplan.cli", "locate", str(tmp_path / "none.csv"), "--grids",
                            str(tmp_path / "none.gpkg"), "--out", str(tmp_path / "o.csv")],
-                          capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+                          capture_output=True, text=True, check=False, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0
     assert proc.stderr.startswith("gridplan: error:")
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import sqlite3
 import tempfile
 import warnings
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,17 +64,16 @@ def _world() -> dict[str, Any]:
 
 def _targets() -> dict[str, tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], list[str]]]:
     """name -> (function, valid positional arguments, valid keywords, parameters to fuzz)."""
+    from gridplan import crs as gcrs
     from gridplan.datasets import sample_roster
     from gridplan.locate import GridIndex
     from gridplan.network import StreetNetwork
     from gridplan.posts import place_posts
+    from gridplan.report import plan_report
     from gridplan.routes import balance_routes
     from gridplan.simulate import coverage, simulate
     from gridplan.staffing import assign_staff
     from gridplan.units import build_units
-
-    from gridplan import crs as gcrs
-    from gridplan.report import plan_report
 
     w = _world()
     town, plan = w["town"], w["plan"]
@@ -159,7 +159,7 @@ def test_fuzz_every_target_runs_with_its_valid_arguments():
     """The fuzz harness is honest: each target succeeds with its base arguments."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for name, (func, args, kwargs, _) in _targets().items():
+        for func, args, kwargs, _ in _targets().values():
             func(*args, **kwargs)
 
 

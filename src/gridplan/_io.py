@@ -28,8 +28,9 @@ import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np

@@ -23,7 +23,7 @@ import pandas as pd
 
 from .errors import DataError
 
-__all__ = ["DEFAULT_TIMEZONE", "local_times", "check_timezone"]
+__all__ = ["DEFAULT_TIMEZONE", "check_timezone", "local_times"]
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 """Zone of naive times and target of zoned ones (China Standard Time, UTC+8, no daylight saving)."""
@@ -35,7 +35,7 @@ def check_timezone(tz: Any) -> str:
         raise DataError(f"timezone must be a zone name such as 'Asia/Shanghai', got {tz!r}")
     try:
         pd.Timestamp("2026-01-01").tz_localize(tz)
-    except Exception:  # pytz/zoneinfo raise several kinds; any means "unknown zone"
+    except (KeyError, ValueError, TypeError, OSError):  # zoneinfo/pytz: unknown zone (KeyError subclasses)
         raise DataError(f"unknown timezone {tz!r}; use an IANA zone name such as 'Asia/Shanghai' or 'UTC'") from None
     return tz
 

@@ -26,13 +26,14 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
 from .errors import DataError
 
-__all__ = ["seed", "integer", "number", "choice", "boolean", "column", "columns"]
+__all__ = ["boolean", "choice", "column", "columns", "integer", "number", "seed"]
 
 _SEED_MAX = 2**128  # numpy's SeedSequence takes any non-negative int; keep params JSON-friendly and bounded
 
