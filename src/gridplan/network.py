@@ -51,7 +51,6 @@ Examples
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +65,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
+from . import _validate
 from .crs import crs_label
 from .errors import CRSError, DataError, GeometryError, GridplanWarning, NetworkError
 
@@ -133,18 +133,8 @@ def _check_crs(crs: Any) -> pyproj.CRS:
 
 
 def _check_tolerance(snap_tolerance: Any) -> float:
-    if isinstance(snap_tolerance, bool) or not isinstance(snap_tolerance, numbers.Real):
-        raise DataError(
-            f"snap_tolerance must be a number of metres, got {type(snap_tolerance).__name__}; "
-            "pass e.g. snap_tolerance=1.0, or 0 to switch snapping off"
-        )
-    tol = float(snap_tolerance)
-    if not np.isfinite(tol) or tol < 0:
-        raise DataError(
-            f"snap_tolerance must be a finite number of metres >= 0, got {snap_tolerance!r}; "
-            "pass e.g. snap_tolerance=1.0, or 0 to switch snapping off"
-        )
-    return tol
+    return _validate.number(snap_tolerance, "snap_tolerance (metres; e.g. 1.0, or 0 to switch snapping off)",
+                            minimum=0)
 
 
 def _check_lines(lines: Any) -> np.ndarray:

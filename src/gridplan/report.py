@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from . import _io
+from . import _io, _validate
 from .errors import DataError, GridplanWarning
 from .grids import GridPlan, PlanComparison
 
@@ -823,9 +823,7 @@ def plan_report(
     """
     if not isinstance(plan, GridPlan):
         raise DataError(f"plan_report needs a GridPlan, got {type(plan).__name__}")
-    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
-        raise DataError(f"top must be a whole number of grids >= 1, got {top!r}")
-    top = int(min(top, plan.n_grids))
+    top = min(_validate.integer(top, "top", minimum=1), plan.n_grids)  # grids per ranking
     if previous is None or previous is True:
         old = plan.previous
         if previous is True and old is None:
