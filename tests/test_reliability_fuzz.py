@@ -223,3 +223,60 @@ def test_fuzz_files_edited_outside_gridplan(layer, action, row, value):
             else:
                 con.execute(f'ALTER TABLE "{layer}" DROP COLUMN "{col}"')
         _read_or_refuse(path)
+
+
+@lru_cache(maxsize=1)
+def _method_calls() -> dict[str, Callable[[Any], Any]]:
+    """name -> a method of a result called with one bad argument."""
+    from gridplan.routes import balance_routes
+    from gridplan.simulate import simulate
+    from gridplan.staffing import assign_staff
+
+    w = _world()
+    plan = w["plan"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridplanWarning)
+        sim = simulate(plan, posts=w["posts"], days=1, runs=2, seed=0, progress=False)
+        routes = balance_routes(plan, chiefs_per_grid=1, effort=0.02, progress=False)
+        staff = assign_staff(plan, w["roster"], seed=0)
+    net = plan.district.network
+    return {
+        "GridPlan.plot(column)": lambda v: plan.plot(column=v),
+        "SimulationResult.table(by)": lambda v: sim.table(by=v),
+        "SimulationResult.table(level)": lambda v: sim.table(ci=True, level=v),
+        "SimulationResult.summary(level)": lambda v: sim.summary(level=v),
+        "SimulationResult.compare(other)": lambda v: sim.compare(v),
+        "SimulationResult.compare(method)": lambda v: sim.compare(sim, method=v),
+        "SimulationResult.plot(kind)": lambda v: sim.plot(kind=v),
+        "SimulationResult.plot(column)": lambda v: sim.plot(column=v),
+        "Staffing.shift_table(grid)": lambda v: staff.shift_table(v),
+        "Staffing.shift_table(label)": lambda v: staff.shift_table(label=v),
+        "RoutePlan.frequency(speed)": lambda v: routes.frequency(speed_m_per_min=v),
+        "RoutePlan.frequency(shift)": lambda v: routes.frequency(shift_hours=v),
+        "RoutePlan.revisit_interval": lambda v: routes.revisit_interval(speed_m_per_min=v),
+        "StreetNetwork.nearest_nodes": lambda v: net.nearest_nodes(v, v),
+        "StreetNetwork.shortest_path_lengths": lambda v: net.shortest_path_lengths(v),
+        "StreetNetwork.shortest_path_lengths(cutoff)": lambda v: net.shortest_path_lengths([0], cutoff=v),
+        "Posts.plot(title)": lambda v: w["posts"].plot(title=v),
+        "District.to_source_crs": lambda v: plan.district.to_source_crs(v),
+        "GridIndex.codes_at": lambda v: w["index"].codes_at(v, v),
+        "GridIndex.locate_one": lambda v: w["index"].locate_one(v, v),
+    }
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzz_result_methods_bad_arguments_raise_only_gridplan_errors(data):
+    import matplotlib.pyplot as plt
+
+    calls = _method_calls()
+    name = data.draw(st.sampled_from(sorted(calls)))
+    value = data.draw(BAD_VALUES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            calls[name](value)
+        except GridplanError:
+            pass
+        finally:
+            plt.close("all")

@@ -544,6 +544,8 @@ class District:
         For GCJ-02 and BD-09 sources the result is lon/lat in that datum, tagged EPSG:4326
         as map vendors expect.
         """
+        if not isinstance(frame, (gpd.GeoDataFrame, gpd.GeoSeries)):
+            raise DataError(f"to_source_crs needs a GeoDataFrame of this district, got {type(frame).__name__}")
         return gcrs.to_crs(frame, self.source_crs)
 
     def summary(self) -> pd.Series:

@@ -432,6 +432,7 @@ class GridPlan:
         """Map the grids, coloured by ``column`` of :attr:`grids` (default: one colour per grid)."""
         from . import plot as gplot
 
+        _validate.column(self.grids, column, "column=: the grids'", allow_none=True)
         ax = gplot.axes(ax)
         g = self.grids
         if column is None:

@@ -788,6 +788,8 @@ class GridIndex:
         if crs is not None:
             xs, ys = self.to_index_crs(x, y, crs=crs)
             x, y = float(xs[0]), float(ys[0])
+        elif type(x) is not float or type(y) is not float:  # the fast path takes floats; check anything else once
+            x, y = _validate.number(x, "x", allow_inf=True), _validate.number(y, "y", allow_inf=True)
         x0, y0, inv, width, height, raster, codes = self._fast
         u = (x - x0) * inv
         v = (y - y0) * inv

@@ -1016,8 +1016,7 @@ class StreetNetwork:
                 f"sources {src[bad][:_SHOW].tolist()} are not node ids of this network "
                 f"(0..{self.n_nodes - 1}); use net.nearest_nodes(x, y) to find node ids"
             )
-        if cutoff is not None and not (np.isfinite(cutoff) and cutoff >= 0):
-            raise DataError(f"cutoff must be a finite number of metres >= 0 or None, got {cutoff!r}")
+        cutoff = _validate.number(cutoff, "cutoff (metres)", minimum=0, allow_none=True)
         if src.size == 0:
             return np.empty((0, self.n_nodes))
         limit = np.inf if cutoff is None else float(cutoff)

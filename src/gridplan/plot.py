@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
+from .errors import DataError
+
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     from matplotlib.axes import Axes
@@ -121,6 +123,8 @@ def finish(ax: "Axes", title: str, *, legend: Sequence[tuple[str, str, str]] | I
     ax.set_yticks([])
     ax.set_xlabel("")
     ax.set_ylabel("")
+    if not isinstance(title, str):
+        raise DataError(f"title must be text, got {title!r}")
     ax.set_title(label(title, "map"))
     scale_bar(ax)
     handles = [Line2D([0], [0], color=c, linestyle=s, label=lbl) for lbl, c, s in legend]

@@ -423,10 +423,8 @@ class RoutePlan:
             passes when the walk is repeated (one sweep; a whole shift when the walk is
             longer than the shift, and then some streets are not reached every shift).
         """
-        if not (np.isfinite(speed_m_per_min) and speed_m_per_min > 0):
-            raise DataError(f"speed_m_per_min must be a positive number, got {speed_m_per_min!r}")
-        if not (np.isfinite(shift_hours) and shift_hours > 0):
-            raise DataError(f"shift_hours must be a positive number of hours, got {shift_hours!r}")
+        speed_m_per_min = _validate.number(speed_m_per_min, "speed_m_per_min", above=0)
+        shift_hours = _validate.number(shift_hours, "shift_hours", above=0)
         sweep = self.lengths / speed_m_per_min
         shift = shift_hours * 60.0
         out = pd.DataFrame({

@@ -788,8 +788,8 @@ class SimulationResult:
         t-interval of the mean over the runs in which the KPI is defined. The intervals of shares
         (``compliance_*``, ``*_share``) are cut to [0, 1], where their mean lies.
         """
-        if by not in self._groups:
-            raise DataError(f"by must be one of {list(self._groups)}, got {by!r}")
+        _validate.choice(by, "by", list(self._groups))
+        level = _validate.number(level, "level (a confidence level)", above=0, below=1)
         sums, index = self._groups[by]
         k = _kpis(sums, self._days, self._names)  # each (runs, groups)
         if not ci:
@@ -826,6 +826,7 @@ class SimulationResult:
         so the cut interval covers it at least as often; with few runs the t-interval alone can
         reach below 0 or above 1).
         """
+        level = _validate.number(level, "level (a confidence level)", above=0, below=1)
         rows = {}
         for col in self.runs.columns:
             v = self.runs[col].to_numpy(float)[:, None]
@@ -972,8 +973,9 @@ class SimulationResult:
         """
         from . import plot as _plot
 
+        _validate.choice(kind, "kind", ("map", "runs"))
         if kind == "map":
-            if column not in self.per_grid.columns:
+            if not isinstance(column, str) or column not in self.per_grid.columns:
                 raise DataError(f"column must be a KPI of per_grid: {list(self.per_grid.columns)}")
             ax = _plot.axes(ax)
             g = self.plan.grids.copy()

@@ -971,10 +971,11 @@ class Staffing:
             Column of the assignments to name people by (e.g. ``"id"``).
         """
         a = self.assignments
-        if label not in a.columns:
-            raise DataError(f"label={label!r} is not a column of the assignments ({list(a.columns)})")
+        _validate.column(a, label, "label=: the assignments'")
         codes = list(self.teams.index)
         if grid is not None:
+            if not isinstance(grid, (str, list, tuple, np.ndarray, pd.Index, pd.Series)):
+                raise DataError(f"grid must be a grid code or a list of codes, got {grid!r}")
             want = [grid] if isinstance(grid, str) else list(grid)
             bad = [c for c in want if c not in codes]
             if bad:
