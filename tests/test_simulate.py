@@ -275,7 +275,7 @@ def test_life_circle_coverage(study):
 def test_bad_input(study):
     plan, posts, staffing, routes = study
     for days in (0, -3, 1.5, True):
-        with pytest.raises(DataError, match="days must be an integer >= 1"):
+        with pytest.raises(DataError, match="days must be a whole number >= 1"):
             _sim(study, days=days)
     with pytest.raises(DataError, match="runs"):
         _sim(study, runs=0)
@@ -567,7 +567,7 @@ def test_cli_simulate_says_what_to_pass_without_a_district(study, tmp_path, caps
     plan.district.to_file(tmp_path / "district.gpkg")
     assert main(["simulate", "--plan", str(tmp_path / "plan.gpkg"), "--district", str(tmp_path / "district.gpkg"),
                  "--runs", "0", "--out", str(tmp_path / "s")]) == 2
-    assert "runs must be an integer >= 1" in capsys.readouterr().err
+    assert "runs must be a whole number from 1 to" in capsys.readouterr().err
     # a compare plan without its district takes the first plan's only when it is a plan of that district
     plan.to_file(tmp_path / "with.gpkg", district=True)
     out = tmp_path / "cmp"

@@ -327,7 +327,13 @@ def build_sample(
     block_pop = _points_per_face(people, faces)
 
     adjacency = _face_adjacency(faces)
+    if n_communities is not None and n_communities > len(faces) // _MIN_BLOCKS_PER_COMMUNITY:
+        raise InfeasibleError(f"n_communities={n_communities} is too many for the sample district's {len(faces)} street "
+                              f"blocks; ask for at most {len(faces) // _MIN_BLOCKS_PER_COMMUNITY}")
     communities, comm_of_face = _communities(rng_part, faces, block_pop, adjacency, n_communities)
+    if n_communities is not None and len(communities) != n_communities:  # never fewer than asked for, silently
+        raise InfeasibleError(f"the sample district's {len(faces)} street blocks made {len(communities)} communities, "
+                              f"not the {n_communities} asked for; ask for fewer (e.g. {len(communities)})")
     if n_grids > len(faces):  # pragma: no cover - the default district has over 1,000 blocks
         raise InfeasibleError(f"cannot draw {n_grids} grids from {len(faces)} street blocks")
     grids = _grids(rng_grid, faces, block_pop, adjacency, communities, comm_of_face, n_grids)
@@ -1426,6 +1432,9 @@ class _Community:
     sub_name: str
     sub_index: int
     geometry: Any = None
+
+
+_MIN_BLOCKS_PER_COMMUNITY = 2  # the default district's communities hold at least two street blocks each
 
 
 def _communities(

@@ -14,21 +14,42 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import NoReturn, Sequence
+
+from . import _io
 
 __all__ = ["main", "build_parser"]
+
+EXIT_ERROR = 2
+"""Exit code of every failed command (a one-line message on stderr; ``--verbose`` adds the traceback)."""
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Log to whatever ``sys.stderr`` is at the time (a redirected or captured stream too)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with errors as one line (``gridplan: error: ...``) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_ERROR, f"gridplan: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``gridplan`` argument parser (sub-commands: ``demo``, ``locate``)."""
     from . import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gridplan",
         description="Grid-based city management (网格化城市管理): districts, grids, patrols, incidents.",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    parser.add_argument("--verbose", action="store_true", help="on an error, print the traceback too")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser(
         "demo",
@@ -39,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", default="demo", help="output folder (default: ./demo)")
     demo.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
+    demo.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="on an error, print the traceback too")
     demo.add_argument("--seed", type=int, default=0, help="seed of the sample district and the plans (default: 0)")
     demo.add_argument("--grids", type=int, default=15, help="number of grids to draw (default: 15, as Guiding county's 12 -> 15)")
     demo.add_argument("--effort", type=float, default=1.0, help="search effort of the patrol routing (default: 1; "
@@ -64,7 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     loc.add_argument("--code", default=None, help="grid code column of a plain grid layer (default: code)")
     loc.add_argument("--streets", default=None, help="street lines file, for the nearest street of each incident")
     loc.add_argument("--chunksize", type=int, default=200_000, help="rows per chunk (default: 200000)")
+    loc.add_argument("--timezone", default="Asia/Shanghai", help="the district's time zone: --time values without "
+                     "a zone are local time there, values with one are converted to it (default: Asia/Shanghai)")
+    loc.add_argument("--encoding", default=None, help="text encoding of the CSV (default: UTF-8, then GB18030/GBK "
+                     "when the file is not UTF-8)")
     loc.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
+    loc.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help="on an error, print the traceback too")
     rep = sub.add_parser(
         "report",
         help="write a self-contained HTML report of a plan (summary, per-grid table, rankings, maps)",
@@ -87,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--interactive", action="store_true",
                      help="add an interactive folium map (needs folium; the map loads tiles from the internet)")
     rep.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
+    rep.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help="on an error, print the traceback too")
     sim = sub.add_parser(
         "simulate",
         help="simulate incidents, patrols and responses over a plan many times; KPIs and 7123 compliance per grid",
@@ -107,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "processes (needs the [distributed] extra; default: 1, no Dask)")
     sim.add_argument("--out", default="simulation", help="output folder (default: ./simulation)")
     sim.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
+    sim.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help="on an error, print the traceback too")
     parser.set_defaults(version_string=f"gridplan {__version__}")
     return parser
 
@@ -132,15 +165,15 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger, runs: int = 3
     district = sample_district(seed=seed)
     log.info("built %r in %.1f s", district, time.perf_counter() - t0)
     summary = district.summary()
-    summary.to_csv(out / "district_summary.csv", header=["value"], index_label="fact")
+    _io.write_csv(out / "district_summary.csv", summary, header=["value"], index_label="fact")
     wrote("district_summary.csv")
     communities = district.communities.drop(columns="geometry").copy()
     communities["area_km2"] = (district.communities.area / 1e6).round(3)
-    communities.to_csv(out / "communities.csv", index=False)
+    _io.write_csv(out / "communities.csv", communities, index=False)
     wrote("communities.csv")
     fig, ax = plt.subplots(figsize=(9, 9))
     district.plot(ax=ax)
-    fig.savefig(out / "district.png", dpi=130, bbox_inches="tight")
+    _savefig(fig, out / "district.png", dpi=130, bbox_inches="tight")
     plt.close(fig)
     wrote("district.png")
     district.to_file(out / "district.gpkg")
@@ -155,7 +188,7 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger, runs: int = 3
     metrics = pd.DataFrame({name: plan.metrics() for name, plan in plans.items()}).T
     comparison = pd.DataFrame({name: plan.compare(before).summary for name, plan in plans.items() if plan is not before}).T
     table = metrics.join(comparison[["disruption", "disruption_lower_bound", "ratio_to_bound"]])
-    table.to_csv(out / "plan_metrics.csv", index_label="plan")
+    _io.write_csv(out / "plan_metrics.csv", table, index_label="plan")
     wrote("plan_metrics.csv")
     fig, axes = plt.subplots(1, 3, figsize=(21, 7.5))
     from . import plot as gplot
@@ -168,21 +201,21 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger, runs: int = 3
         m = plan.metrics()
         plan.plot(ax=ax, column="balance", labels=False, vmin=vmin, vmax=vmax, cmap="RdBu_r",
                   title=f"{name.replace('_', ' ')}: balance {m['balance_min']:.2f}-{m['balance_max']:.2f}, PP {m['pp_mean']:.2f}")
-    fig.savefig(out / "grids_12_15.png", dpi=110, bbox_inches="tight")
+    _savefig(fig, out / "grids_12_15.png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     wrote("grids_12_15.png")
     change = redraw.compare(before)
     fig, ax = plt.subplots(figsize=(9, 9))
     change.plot(ax=ax)
-    fig.savefig(out / "redraw_transfers.png", dpi=120, bbox_inches="tight")
+    _savefig(fig, out / "redraw_transfers.png", dpi=120, bbox_inches="tight")
     plt.close(fig)
     wrote("redraw_transfers.png")
-    change.transfers.to_csv(out / "redraw_transfers.csv", index=False)
+    _io.write_csv(out / "redraw_transfers.csv", change.transfers, index=False)
     wrote("redraw_transfers.csv")
     for name, plan in plans.items():
         plan.to_file(out / f"plan_{name}.gpkg", district=True)  # `gridplan simulate --plan` needs no --district
         wrote(f"plan_{name}.gpkg")
-        plan.grids.drop(columns="geometry").to_csv(out / f"plan_{name}_grids.csv", index=False)
+        _io.write_csv(out / f"plan_{name}_grids.csv", plan.grids.drop(columns="geometry"), index=False)
         wrote(f"plan_{name}_grids.csv")
 
     # key posts and liaison stations of the redrawn plan (Guiding: 42 posts for 15 grids)
@@ -199,15 +232,15 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger, runs: int = 3
     patrols.plot(ax=ax, grids=redraw, deadhead=False,
                  title=f"Road-chief patrols (synthetic streets): {patrols.n_routes} chiefs in {redraw.n_grids} grids, "
                        f"longest {patrols.max_length / 1000:.1f} km")
-    fig.savefig(out / "patrols.png", dpi=120, bbox_inches="tight")
+    _savefig(fig, out / "patrols.png", dpi=120, bbox_inches="tight")
     plt.close(fig)
     wrote("patrols.png")
     patrols.to_file(out / "patrols.gpkg")
     wrote("patrols.gpkg")
     patrol_table = patrols.per_grid.join(patrols.routes.groupby("grid")["length"].min().rename("min_length"))
-    patrol_table.to_csv(out / "patrol_grids.csv")
+    _io.write_csv(out / "patrol_grids.csv", patrol_table)
     wrote("patrol_grids.csv")
-    patrols.frequency().to_csv(out / "patrol_frequency.csv")
+    _io.write_csv(out / "patrol_frequency.csv", patrols.frequency())
     wrote("patrol_frequency.csv")
     patrol_balance = _demo_patrol_aware(district, patrols, n_grids, seed, effort, out, wrote, log)
 
@@ -245,7 +278,7 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger, runs: int = 3
     lines += [f"- {n}" for n in district.notes + posts.notes + patrols.notes + staffing.notes]
     lines += [f"- simulation, 12 grids: {n}" for n in sim_before.notes]
     lines += ["", "files:"] + [f"- {name}" for name in written]
-    (out / "README.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _io.write_text(out / "README.txt", "\n".join(lines) + "\n")
     log.info("wrote %s", out / "README.txt")
     log.info("\n%s", table[["balance_min", "balance_max", "pp_mean", "pp_min", "cut_edges", "contiguous", "disruption"]].to_string())
     log.info("done in %.1f s", time.perf_counter() - t0)
@@ -309,23 +342,23 @@ def _demo_posts(plan, seed, out, wrote, log):  # type: ignore[no-untyped-def]
     log.info("placed %s in %.1f s; %r", posts, time.perf_counter() - t, cover)
     fig, ax = plt.subplots(figsize=(10, 10))
     posts.plot(ax=ax, title=f"{posts.n_posts} key posts and {posts.n_stations} liaison stations (synthetic streets)")
-    fig.savefig(out / "posts.png", dpi=120, bbox_inches="tight")
+    _savefig(fig, out / "posts.png", dpi=120, bbox_inches="tight")
     plt.close(fig)
     wrote("posts.png")
     fig, ax = plt.subplots(figsize=(10, 10))
     cover.plot(ax=ax)
-    fig.savefig(out / "coverage.png", dpi=120, bbox_inches="tight")
+    _savefig(fig, out / "coverage.png", dpi=120, bbox_inches="tight")
     plt.close(fig)
     wrote("coverage.png")
     posts.to_file(out / "posts.gpkg")
     wrote("posts.gpkg")
     table = posts.posts.drop(columns="geometry").assign(x=posts.posts.geometry.x.round(2),
                                                          y=posts.posts.geometry.y.round(2))
-    table.to_csv(out / "posts.csv")
+    _io.write_csv(out / "posts.csv", table)
     wrote("posts.csv")
-    cover.per_grid.to_csv(out / "coverage_grids.csv")
+    _io.write_csv(out / "coverage_grids.csv", cover.per_grid)
     wrote("coverage_grids.csv")
-    cover.per_community.to_csv(out / "coverage_communities.csv")
+    _io.write_csv(out / "coverage_communities.csv", cover.per_community)
     wrote("coverage_communities.csv")
     return posts, cover
 
@@ -356,10 +389,10 @@ def _demo_simulation(before, after, posts, staffing, patrols, seed, runs, out, w
     log.info("simulated %d weeks of each plan in %.1f s:\n  12 grids: %r\n  %d grids: %r", runs,
              time.perf_counter() - t, sim_before, after.n_grids, sim_after)
     table = sim_before.compare(sim_after)
-    table.to_csv(out / "simulation_comparison.csv")
+    _io.write_csv(out / "simulation_comparison.csv", table)
     wrote("simulation_comparison.csv")
     for name, res in (("existing_12", sim_before), (f"redrawn_{after.n_grids}", sim_after)):
-        res.per_grid.to_csv(out / f"simulation_{name}_grids.csv")
+        _io.write_csv(out / f"simulation_{name}_grids.csv", res.per_grid)
         wrote(f"simulation_{name}_grids.csv")
         res.to_file(out / f"simulation_{name}.gpkg")  # for `gridplan report --simulation`
         wrote(f"simulation_{name}.gpkg")
@@ -371,7 +404,7 @@ def _demo_simulation(before, after, posts, staffing, patrols, seed, runs, out, w
                     vmin=vmin, vmax=vmax)
     sim_after.plot(ax=axes[1], column="compliance_7min", vmin=vmin, vmax=vmax,
                    title=f"{after.n_grids} redrawn grids: face to face within 7 min")
-    fig.savefig(out / "simulation_12_15.png", dpi=110, bbox_inches="tight")
+    _savefig(fig, out / "simulation_12_15.png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     wrote("simulation_12_15.png")
     return sim_before, sim_after, table
@@ -389,57 +422,149 @@ def _demo_staffing(plan, posts, seed, out, wrote, log):  # type: ignore[no-untyp
     staffing = assign_staff(plan, roster, model="1+2+2", posts=posts, seed=seed)
     log.info("staffed %r in %.1f s", staffing, time.perf_counter() - t)
     a = staffing.assignments
-    a.drop(columns="post").assign(post_x=a.geometry.x.round(2), post_y=a.geometry.y.round(2),
-                                  distance_m=a["distance_m"].round(1)).to_csv(
-        out / "staffing_assignments.csv", index=False)
+    _io.write_csv(out / "staffing_assignments.csv",
+                  a.drop(columns="post").assign(post_x=a.geometry.x.round(2), post_y=a.geometry.y.round(2),
+                                                distance_m=a["distance_m"].round(1)), index=False)
     wrote("staffing_assignments.csv")
-    staffing.teams.to_csv(out / "staffing_teams.csv")
+    _io.write_csv(out / "staffing_teams.csv", staffing.teams)
     wrote("staffing_teams.csv")
-    staffing.vacancies.to_csv(out / "staffing_vacancies.csv", index=False)
+    _io.write_csv(out / "staffing_vacancies.csv", staffing.vacancies, index=False)
     wrote("staffing_vacancies.csv")
-    staffing.unassigned.to_csv(out / "staffing_unassigned.csv", index=False)
+    _io.write_csv(out / "staffing_unassigned.csv", staffing.unassigned, index=False)
     wrote("staffing_unassigned.csv")
-    staffing.shift_table().to_csv(out / "staffing_shifts.csv")
+    _io.write_csv(out / "staffing_shifts.csv", staffing.shift_table())
     wrote("staffing_shifts.csv")
     fig, ax = plt.subplots(figsize=(10, 10))
     staffing.plot(ax=ax)
-    fig.savefig(out / "staffing.png", dpi=120, bbox_inches="tight")
+    _savefig(fig, out / "staffing.png", dpi=120, bbox_inches="tight")
     plt.close(fig)
     wrote("staffing.png")
     staffing.to_file(out / "staffing.gpkg")
     wrote("staffing.gpkg")
     return staffing
 
-def _locate(args: argparse.Namespace, log: logging.Logger) -> int:
-    import geopandas as gpd
+def _csv_encoding(src: Path, given: str | None, log: logging.Logger) -> str:
+    """The text encoding of a CSV: ``given`` if any, else UTF-8 (with or without BOM), else GB18030 (GBK's superset)."""
+    import codecs
+
+    from .errors import DataError
+
+    if given is not None:
+        try:
+            return codecs.lookup(given).name
+        except LookupError:
+            raise DataError(f"unknown --encoding {given!r}; use e.g. utf-8, gbk, gb18030 or big5") from None
+    for encoding in _CSV_ENCODINGS:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with open(src, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    decoder.decode(block)
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        if encoding != _CSV_ENCODINGS[0]:
+            log.info("%s is not UTF-8; read it as %s (GBK's superset, what Chinese Excel often writes)", src, encoding)
+        return encoding
+    raise DataError(f"{src} is neither UTF-8 nor GBK/GB18030 text; say its encoding with --encoding (e.g. big5)")
+
+
+_CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+def _read_grids(path: str) -> object:
+    """A plan saved by GridPlan.to_file, or the first layer of any file of grid polygons."""
+    from . import _io
+    from .errors import DataError
+    from .grids import GridPlan
+
+    if _io.META_LAYER in _io.list_layers(path):
+        return GridPlan.read_file(path)
+    frame = _io.read_vector(path)
+    if len(frame) == 0:
+        raise DataError(f"--grids {path} has no grid polygons")
+    return frame
+
+
+def _csv_chunks(src: Path, encoding: str, chunksize: int):  # type: ignore[no-untyped-def]
+    """(chunk, bytes read so far) of a CSV, every parsing failure a DataError naming the file."""
     import pandas as pd
+
+    from .errors import DataError
+
+    with open(src, "rb") as fh:
+        try:
+            reader = pd.read_csv(fh, chunksize=chunksize, encoding=encoding)
+            any_rows = False
+            for chunk in reader:
+                any_rows = True
+                yield chunk, fh.tell()
+            if not any_rows:  # a header without rows: an empty output with the same columns
+                fh.seek(0)
+                yield pd.read_csv(fh, nrows=0, encoding=encoding), fh.tell()
+        except pd.errors.EmptyDataError:
+            raise DataError(f"{src} is empty: a CSV with a header row (e.g. id,lon,lat) is expected") from None
+        except pd.errors.ParserError as exc:
+            raise DataError(f"{src} is not a well-formed CSV: {str(exc).strip()}; fix that row (a stray comma or "
+                            "quote?) and run again") from None
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{src} cannot be read as {encoding} ({exc.reason} at byte {exc.start}); give its "
+                            "encoding with --encoding") from None
+
+
+def _locate(args: argparse.Namespace, log: logging.Logger) -> int:
+    import hashlib
+
     from tqdm.auto import tqdm
 
-    from .errors import DataError, GridplanError
-    from .grids import GridPlan
+    from . import _io, _validate
+    from .errors import DataError
     from .locate import GridIndex
 
     src, out = Path(args.input), Path(args.out)
     if not src.is_file():
         raise DataError(f"input file {src} does not exist")
-    grids: object
-    try:
-        grids = GridPlan.read_file(args.grids)
-    except (GridplanError, OSError, ValueError):
-        grids = gpd.read_file(args.grids)
-    streets = gpd.read_file(args.streets) if args.streets else None
+    chunksize = _validate.integer(args.chunksize, "--chunksize", minimum=1)
+    if (args.x is None) != (args.y is None):
+        raise DataError("--x and --y go together: give both coordinate columns, or neither (then x/y, lon/lat, "
+                        "lng/lat or longitude/latitude are looked for)")
+    _io.refuse_overwriting_inputs(out, {"input": src, "--grids": args.grids, "--streets": args.streets})
+    encoding = _csv_encoding(src, args.encoding, log)
+    grids = _read_grids(args.grids)
+    streets = _io.read_vector(args.streets) if args.streets else None
     index = GridIndex(grids, code=args.code, streets=streets)
     log.info("%s", index)
-    counts = {"rows": 0, "located": 0, "outside": 0, "flagged": 0}
+    counts = {"rows": 0, "located": 0, "outside": 0, "flagged": 0, "zoned": 0}
     t0 = time.perf_counter()
-    with open(src, "rb") as fh, tqdm(total=src.stat().st_size, unit="B", unit_scale=True, desc="locate",
-                                      disable=args.quiet) as bar:
-        for i, chunk in enumerate(pd.read_csv(fh, chunksize=args.chunksize)):
-            routed = index.assign(chunk, x=args.x, y=args.y, crs=args.crs, severity=args.severity, time=args.time)
-            routed.to_csv(out, mode="w" if i == 0 else "a", header=i == 0, index=False)
-            for key, n in _locate_counts(routed).items():
-                counts[key] += n
-            bar.update(fh.tell() - bar.n)
+
+    written = hashlib.sha256()
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh, tqdm(total=src.stat().st_size, unit="B", unit_scale=True, desc="locate",
+                                         disable=args.quiet) as bar:
+            for i, (chunk, done) in enumerate(_csv_chunks(src, encoding, chunksize)):
+                routed = index.assign(chunk, x=args.x, y=args.y, crs=args.crs, severity=args.severity, time=args.time,
+                                      timezone=args.timezone)
+                counts["zoned"] += sum(int(n.split()[0]) for n in routed.attrs.get("notes", []))
+                data = routed.to_csv(None, header=i == 0, index=False).encode("utf-8")
+                fh.write(data)
+                written.update(data)
+                for key, n in _locate_counts(routed).items():
+                    counts[key] += n
+                bar.update(done - bar.n)
+
+    def verify(tmp: Path) -> None:  # the bytes on disk are the bytes written (SHA-256 of both)
+        back = hashlib.sha256()
+        with open(tmp, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                back.update(block)
+        if back.digest() != written.digest():
+            raise DataError(f"{out}: the file read back differs from what was written; the old file is unchanged")
+
+    _io.atomic_write(out, write, verify=verify)
+    if counts["zoned"]:
+        log.info("%d report times carried a time zone and were converted to %s local time", counts["zoned"],
+                 args.timezone)
     log.info("wrote %s: %d rows, %d located, %d outside every grid, %d with a reason (%.1f s)", out,
              counts["rows"], counts["located"], counts["outside"], counts["flagged"], time.perf_counter() - t0)
     return 0
@@ -453,10 +578,18 @@ def _locate_counts(routed: pd.DataFrame) -> dict[str, int]:
             "flagged": int(reason.notna().sum())}
 
 
-def _report(args: argparse.Namespace, log: logging.Logger) -> int:
-    import geopandas as gpd
-    import pyogrio
+def _savefig(fig, path: Path, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    """Save a figure atomically (a failed save leaves the old image)."""
+    from . import _io
 
+    def verify(tmp: Path) -> None:
+        if tmp.stat().st_size == 0:
+            raise OSError(f"{path}: the image written is empty")
+
+    _io.atomic_write(path, lambda tmp: fig.savefig(tmp, **kwargs), verify=verify)
+
+
+def _report(args: argparse.Namespace, log: logging.Logger) -> int:
     from .district import District
     from .errors import DataError
     from .grids import GridPlan
@@ -464,6 +597,9 @@ def _report(args: argparse.Namespace, log: logging.Logger) -> int:
     from .report import read_simulation, write_report
     from .staffing import Staffing
 
+    _io.refuse_overwriting_inputs(args.out, {"plan": args.plan, "--previous": args.previous, "--posts": args.posts,
+                                             "--routes": args.routes, "--staffing": args.staffing,
+                                             "--simulation": args.simulation, "--streets": args.streets})
     plan = GridPlan.read_file(args.plan)
     district = None
     if args.streets:
@@ -476,12 +612,10 @@ def _report(args: argparse.Namespace, log: logging.Logger) -> int:
     posts = Posts.read_file(args.posts, streets=district) if args.posts else None
     routes = None
     if args.routes:
-        if not Path(args.routes).is_file():
-            raise DataError(f"routes file {args.routes} does not exist")
-        layers = [str(name) for name in pyogrio.list_layers(args.routes)[:, 0]]
-        if "routes" not in layers:
-            raise DataError(f"{args.routes} has no 'routes' layer (it has {layers}); write patrols with RoutePlan.to_file")
-        routes = gpd.read_file(args.routes, layer="routes")
+        if "routes" not in _io.list_layers(args.routes):
+            raise DataError(f"{args.routes} has no 'routes' layer (it has {_io.list_layers(args.routes)}); write "
+                            "patrols with RoutePlan.to_file")
+        routes = _io.read_layer(args.routes, "routes")
     staffing = Staffing.read_file(args.staffing) if args.staffing else None
     simulation = read_simulation(args.simulation) if args.simulation else None
     out = write_report(plan, args.out, previous=previous, posts=posts, staffing=staffing, routes=routes,
@@ -506,6 +640,9 @@ def _simulate(args: argparse.Namespace, log: logging.Logger) -> int:
     if args.workers < 1:
         raise DataError(f"--workers must be at least 1, got {args.workers}")
     paths = {"plan": args.plan, **({"compare": args.compare} if args.compare else {})}
+    for what, given in {**paths, "district": args.district}.items():
+        if given is not None and Path(args.out).exists() and _io.same_file(args.out, given):
+            raise DataError(f"--out {args.out} is the {what} file; give a folder for the outputs")
     plans = {name: GridPlan.read_file(path) for name, path in paths.items()}
     if args.district is not None:
         district = District.read_file(args.district)
@@ -547,19 +684,19 @@ def _simulate(args: argparse.Namespace, log: logging.Logger) -> int:
             log.info("%s: %r (%.1f s)", name, res, time.perf_counter() - t0)
             results[name] = res
             res.to_file(out / f"{name}_simulation.gpkg")
-            res.summary().to_csv(out / f"{name}_summary.csv")
-            res.runs.to_csv(out / f"{name}_runs.csv")
-            res.per_grid.to_csv(out / f"{name}_per_grid.csv")
-            res.per_source.to_csv(out / f"{name}_per_source.csv")
-            res.per_shift.to_csv(out / f"{name}_per_shift.csv")
+            _io.write_csv(out / f"{name}_summary.csv", res.summary())
+            _io.write_csv(out / f"{name}_runs.csv", res.runs)
+            _io.write_csv(out / f"{name}_per_grid.csv", res.per_grid)
+            _io.write_csv(out / f"{name}_per_source.csv", res.per_source)
+            _io.write_csv(out / f"{name}_per_shift.csv", res.per_shift)
             fig, axes = plt.subplots(1, 2, figsize=(16, 7))
             res.plot(ax=axes[0])
             res.plot(ax=axes[1], kind="runs")
-            fig.savefig(out / f"{name}_compliance.png", dpi=110, bbox_inches="tight")
+            _savefig(fig, out / f"{name}_compliance.png", dpi=110, bbox_inches="tight")
             plt.close(fig)
     if "compare" in results:
         cmp = results["plan"].compare(results["compare"])
-        cmp.to_csv(out / "comparison.csv")
+        _io.write_csv(out / "comparison.csv", cmp)
         how = ("paired differences run by run (both saw the same incidents)" if cmp.attrs["method"] == "paired" else
                "Welch's unpaired interval (the runs did not see the same incidents)")
         log.info("plan (A) vs compare (B), %s:\n%s", how, cmp.round(4).to_string())
@@ -568,35 +705,45 @@ def _simulate(args: argparse.Namespace, log: logging.Logger) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the process exit code."""
+    """Run the command line; returns the process exit code (0, or 2 after a one-line error message)."""
+    import traceback
+
     from .errors import GridplanError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, message already printed)
+        return int(exc.code or 0)
     if args.version:
         print(args.version_string)
         return 0
     log = logging.getLogger("gridplan.cli")
-    if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+    if not any(isinstance(h, _Stderr) for h in log.handlers):
+        handler = _Stderr()
         handler.setFormatter(logging.Formatter("%(message)s"))
         log.addHandler(handler)
     log.setLevel(logging.ERROR if args.quiet else logging.INFO)
     log.propagate = False
+    commands = {"demo": lambda: _demo(Path(args.out), args.seed, args.grids, log, runs=args.runs, effort=args.effort),
+                "locate": lambda: _locate(args, log), "report": lambda: _report(args, log),
+                "simulate": lambda: _simulate(args, log)}
     try:
-        if args.command == "demo":
-            return _demo(Path(args.out), args.seed, args.grids, log, runs=args.runs, effort=args.effort)
-        if args.command == "locate":
-            return _locate(args, log)
-        if args.command == "report":
-            return _report(args, log)
-        if args.command == "simulate":
-            return _simulate(args, log)
+        if args.command in commands:
+            return commands[args.command]()
         parser.print_help()
         return 0
-    except GridplanError as exc:
-        log.error("gridplan: error: %s", exc)
-        return 2
+    except KeyboardInterrupt:
+        log.error("gridplan: interrupted")
+        return 130
+    except Exception as exc:  # every failure: one line, exit 2; the traceback only with --verbose
+        if getattr(args, "verbose", False):
+            traceback.print_exc()
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        if not isinstance(exc, GridplanError):
+            message = f"{type(exc).__name__}: {message} (an unexpected error; --verbose shows where)"
+        log.error("gridplan: error: %s", message)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

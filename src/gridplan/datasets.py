@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import _io
+from . import _io, _validate
 from . import crs as gcrs
 from .district import District
 from .errors import CRSError, DataError
@@ -51,6 +51,7 @@ __all__ = [
     "LEDGER_CATEGORIES",
 ]
 
+_MAX_PEOPLE = 10_000_000  # a roster larger than this is a typo
 SAMPLE_NAME = "示例区 (Sample district, synthetic)"
 SYNTHETIC_TAG = "real boundary; synthetic streets, communities and population"
 
@@ -251,10 +252,8 @@ def sample_district(
         passed = [k for k, v in given.items() if v is not None]
         if passed:
             raise DataError(f"{', '.join(passed)} only apply with boundary= (or subdistricts=); pass one or drop them")
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise DataError(f"seed must be a non-negative integer, got {seed!r}")
-        if isinstance(n_grids_existing, bool) or not isinstance(n_grids_existing, numbers.Integral):
-            raise DataError(f"n_grids_existing must be a whole number >= 1, got {n_grids_existing!r}")
+        seed = _validate.seed(seed)
+        n_grids_existing = _validate.integer(n_grids_existing, "n_grids_existing", minimum=1)
         frames = _sample_frames(int(seed), int(n_grids_existing), n_communities)
         layers = {k: frames[k] for k in ("boundary", "streets", "communities", "population", "grids")}
         district = District.from_frames(**layers, name=SAMPLE_NAME, code=str(frames["boundary"]["code"].iloc[0]),
@@ -484,11 +483,9 @@ def sample_roster(district: Any = None, seed: int = 0, n_people: int | None = No
             raise DataError("the plan carries no district (read from a file?); pass the District instead")
     else:
         raise DataError(f"sample_roster needs a District or a GridPlan, got {type(source).__name__}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise DataError(f"seed must be a whole number, got {seed!r}")
+    seed = _validate.seed(seed)
     n = math.ceil(1.3 * 5 * n_grids) if n_people is None else n_people
-    if isinstance(n, bool) or not isinstance(n, int) or n < 3:
-        raise DataError(f"n_people must be a whole number >= 3, got {n_people!r}")
+    n = _validate.integer(n, "n_people", minimum=3, maximum=_MAX_PEOPLE)
     rng = np.random.default_rng(seed)
     n_lead = max(1, round(n / 5))
     n_off = (n - n_lead) // 2

@@ -28,7 +28,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from . import _io, _precision
+from . import _io, _precision, _validate
 from . import crs as gcrs
 from .errors import CRSError, DataError, GeometryError, GridplanWarning
 
@@ -195,6 +195,13 @@ def _metric_target(boundary: gpd.GeoDataFrame, source: str | pyproj.CRS, request
             raise CRSError(
                 f"metric_crs={requested!r} is not a projected CRS in metres; pass e.g. 'EPSG:4545' "
                 "or leave it out to let gridplan choose"
+            )
+        units = {a.unit_name for a in target.axis_info}
+        if not units <= {"metre", "meter"}:
+            raise CRSError(
+                f"metric_crs={requested!r} ({gcrs.crs_label(target)}) measures in {', '.join(sorted(units))}, not "
+                "metres, and gridplan's distances, areas and tolerances are metres; pass a CRS in metres (e.g. the "
+                "CGCS2000 Gauss-Krüger zone 'EPSG:4545') or leave metric_crs out to let gridplan choose"
             )
         return target, f"metric CRS {gcrs.crs_label(target)} as requested"
     if not isinstance(source, str) and not source.is_geographic and source.axis_info[0].unit_name in ("metre", "meter"):
@@ -503,6 +510,8 @@ class District:
     def _check_population(
         population: gpd.GeoDataFrame, shape: shapely.Geometry, column: str, notes: list[str]
     ) -> gpd.GeoDataFrame:
+        if column not in population and column != "population":  # a misspelt column is refused, not counted as 1s
+            _validate.column(population, column, "population_column=: the population")
         if column not in population:
             population = population.copy()
             population[column] = 1
@@ -594,6 +603,9 @@ class District:
                     f"{str(path)!r} has no 'boundary' layer (it has {available}); say which layer is which, "
                     "e.g. layers={'boundary': 'district', 'streets': 'roads'}"
                 )
+        if not isinstance(layers, Mapping):
+            raise DataError(f"layers must map district layers to the file's layer names, e.g. "
+                            f"{{'boundary': 'district', 'streets': 'roads'}}, got {layers!r}")
         unknown = set(layers) - set(LAYERS)
         if unknown:
             raise DataError(f"unknown district layers {sorted(unknown)}; use some of {list(LAYERS)}")
@@ -611,6 +623,7 @@ class District:
         return _io.write_frames(path, "District", *self._stored())
 
     @classmethod
+    @_io.guarded_read
     def read_file(cls, path: str | Path) -> "District":
         """Load a district saved with :meth:`to_file`."""
         return cls._restored(*_io.read_frames(path, "District"))
@@ -676,6 +689,8 @@ class District:
         For GCJ-02 and BD-09 sources the result is lon/lat in that datum, tagged EPSG:4326
         as map vendors expect.
         """
+        if not isinstance(frame, (gpd.GeoDataFrame, gpd.GeoSeries)):
+            raise DataError(f"to_source_crs needs a GeoDataFrame of this district, got {type(frame).__name__}")
         return gcrs.to_crs(frame, self.source_crs)
 
     def summary(self) -> pd.Series:

@@ -39,7 +39,7 @@ from scipy import sparse
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import connected_components
 
-from . import _io
+from . import _io, _validate
 from . import crs as gcrs
 from . import _balance
 from ._multibalance import partition_multi
@@ -75,10 +75,18 @@ def _check_n(n_grids: Any, n_units: int, what: str = "n_grids") -> int:
 
 
 def _check_tolerance(tolerance: Any) -> float:
-    tol = float(tolerance)
-    if not (0 < tol < 1) or not np.isfinite(tol):
+    if isinstance(tolerance, (int, float, np.number)) and not isinstance(tolerance, bool) and not 0 < tolerance < 1:
         raise DataError(f"tolerance must be a fraction between 0 and 1 (e.g. 0.03 for ±3 %), got {tolerance!r}")
-    return tol
+    return _validate.number(tolerance, "tolerance (a fraction, e.g. 0.03 for ±3 %)", above=0, below=1)
+
+
+def _check_options(seed: Any, strict: Any, time_limit: Any, locked: Any) -> tuple[int, bool, float | None, list[str]]:
+    """The options partition and resplit share, checked (seed, strict, time_limit, locked)."""
+    if locked is not None and (isinstance(locked, (str, bytes)) or not isinstance(locked, Iterable)):
+        raise DataError(f"locked must be a list of grid codes, e.g. locked=['A01'], got {locked!r}")
+    return (_validate.seed(seed), _validate.boolean(strict, "strict"),
+            _validate.number(time_limit, "time_limit (seconds)", above=0, allow_none=True),
+            [str(c) for c in locked] if locked is not None else [])
 
 
 def _part_geometry(units: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
@@ -401,6 +409,8 @@ class GridPlan:
         min(old, new) largest terms), and the new grids beyond the old count, each holding at
         least (1 − tolerance) × mean, retain nothing.
         """
+        if not isinstance(other, GridPlan):
+            raise DataError(f"compare needs another GridPlan (the old plan), got {type(other).__name__}")
         old_labels = other._labels_on(self)
         w = self.units["weight"].to_numpy(dtype=float)
         k_new, k_old = self.n_grids, other.n_grids
@@ -471,11 +481,19 @@ class GridPlan:
         in pieces (or the receiving grid not touching the units) is refused with
         :class:`InfeasibleError` unless ``allow_split=True``; emptying a grid is always refused.
         """
-        ids = np.atleast_1d(np.asarray(list(units) if not np.isscalar(units) else [units]))
-        pos = self.units.index.get_indexer(ids)
+        if units is None or isinstance(units, (str, bytes, dict, float)) or not (
+                np.isscalar(units) or isinstance(units, Iterable)):
+            raise DataError(f"units must be unit ids (the index of plan.units) or a list of them, got {units!r}")
+        ids = np.atleast_1d(np.asarray(list(units) if not np.isscalar(units) else [units], dtype=object))
+        try:
+            pos = self.units.index.get_indexer(pd.Index(ids, dtype=self.units.index.dtype))
+        except (TypeError, ValueError, OverflowError):
+            pos = np.full(len(ids), -1)
         if (pos < 0).any():
             raise DataError(f"unknown unit ids {ids[pos < 0][:5].tolist()}; use ids from plan.units.index")
         codes = self.grids["code"].to_numpy()
+        if not isinstance(grid, str):
+            raise DataError(f"grid must be one grid code (a string such as {codes[0]!r}), got {grid!r}")
         hit = np.flatnonzero(codes == grid)
         if len(hit) == 0:
             raise DataError(f"no grid with code {grid!r}; codes are plan.grids['code'], e.g. {codes[0]!r}")
@@ -512,6 +530,8 @@ class GridPlan:
         """
         from . import plot as gplot
 
+        if column != "balance":  # workload over the mean, computed below
+            _validate.column(self.grids, column, "column=: the grids'", allow_none=True)
         g = self.grids
         if column == "balance" and "balance" not in g.columns:
             g = g.assign(balance=g["weight"] / g["weight"].mean())
@@ -585,7 +605,7 @@ class GridPlan:
         as dBASE names have at most 10 characters). ``crs`` converts the exported layer, e.g. ``crs="GCJ-02"`` for display on
         Amap/Tencent base maps (only for exports; the GeoPackage stays in the plan's CRS).
         """
-        path = Path(path)
+        path = _io.as_path(path)
         suffix = path.suffix.lower()
         if district and (suffix != ".gpkg" or crs is not None):
             raise DataError("district=True needs the lossless GeoPackage: a .gpkg path and no crs=")
@@ -604,18 +624,23 @@ class GridPlan:
             return _io.write_frames(path, "GridPlan", frames, params)
         out = self.grids if crs is None else gcrs.to_crs(self.grids, crs)
         if suffix in (".geojson", ".json"):
-            out.to_file(path, driver="GeoJSON")
-        elif suffix == ".shp":
+            return _io.atomic_write(path, lambda tmp: out.to_file(tmp, driver="GeoJSON"), verify=_io.verify_rows(len(out)))
+        if suffix == ".shp":
             out = out.rename(columns=_SHP_NAMES)  # dBASE names are at most 10 characters
-            out.to_file(path, driver="ESRI Shapefile", encoding="UTF-8")
-            path.with_suffix(".cpg").write_text("UTF-8", encoding="ascii")
-        elif suffix == ".gpkg":
-            out.to_file(path, layer="grids", driver="GPKG")
-        else:
-            raise DataError(f"unknown file type {path.suffix!r}; use .gpkg (lossless), .geojson or .shp")
-        return path
+
+            def shapefile(tmp: Path) -> None:
+                out.to_file(tmp, driver="ESRI Shapefile", encoding="UTF-8")
+                tmp.with_suffix(".cpg").write_text("UTF-8", encoding="ascii")
+
+            return _io.atomic_write(path, shapefile, verify=_io.verify_rows(len(out)),
+                                    companions=(".shx", ".dbf", ".prj", ".cpg"))
+        if suffix == ".gpkg":
+            return _io.atomic_write(path, lambda tmp: out.to_file(tmp, layer="grids", driver="GPKG"),
+                                    verify=_io.verify_rows(len(out)))
+        raise DataError(f"unknown file type {path.suffix!r}; use .gpkg (lossless), .geojson or .shp")
 
     @classmethod
+    @_io.guarded_read
     def read_file(cls, path: str | Path) -> "GridPlan":
         """Load a plan saved with :meth:`to_file` to a ``.gpkg`` (with its :attr:`district` when saved with it)."""
         frames, params = _io.read_frames(path, "GridPlan")
@@ -624,13 +649,15 @@ class GridPlan:
         stored = params.pop("stored_district", None)
         units = frames["units"].set_crs(crs, allow_override=True)
         labels = units.pop("label").to_numpy()
+        _check_saved_layers(path, units, labels, frames["grids"], frames["adjacency"])
         codes_by_label = pd.Series(units["grid"].to_numpy(), index=labels).groupby(level=0).first()
         adj = frames["adjacency"]
         n = len(units)
         m = sparse.coo_matrix((np.r_[adj["length_m"], adj["length_m"]], (np.r_[adj["i"], adj["j"]], np.r_[adj["j"], adj["i"]])),
                               shape=(n, n)).tocsr()
-        plan = cls(units.drop(columns="grid"), labels, m, params=params, notes=notes,
-                   codes=codes_by_label.sort_index().to_numpy(), source_crs=params.get("source_crs"))
+        with _io.reading(path, "units, grids and adjacency"):
+            plan = cls(units.drop(columns="grid"), labels, m, params=params, notes=notes,
+                       codes=codes_by_label.sort_index().to_numpy(), source_crs=params.get("source_crs"))
         plan.grids = frames["grids"].set_crs(crs, allow_override=True)
         if stored is not None:
             from .district import LAYERS, District
@@ -717,6 +744,30 @@ def _checked_codes(column: pd.Series, name: str) -> np.ndarray:
 def _fmt(v: Any) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
+
+def _check_saved_layers(path: Any, units: gpd.GeoDataFrame, labels: np.ndarray, grids: gpd.GeoDataFrame,
+                        adjacency: pd.DataFrame) -> None:
+    """A saved plan's layers must agree (a grid row deleted or a unit's code edited in desktop GIS is refused)."""
+    def bad(what: str) -> DataError:
+        return DataError(f"{str(path)!r}: the plan's layers disagree: {what}; the file was edited outside gridplan, "
+                         "save the plan again or restore the file from a backup")
+
+    unit_codes, grid_codes = set(units["grid"].astype(str)), set(grids["code"].astype(str))
+    if grids["code"].duplicated().any():
+        raise bad(f"grid codes {sorted(grids.loc[grids['code'].duplicated(), 'code'].astype(str))} appear twice")
+    if unit_codes != grid_codes:
+        lost, empty = sorted(unit_codes - grid_codes), sorted(grid_codes - unit_codes)
+        raise bad(f"{int(units['grid'].astype(str).isin(lost).sum())} units refer to grids {lost[:5]} missing from "
+                  f"the grids layer" if lost else f"grids {empty[:5]} have no units")
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu" or len(labels) and (labels.min() < 0 or labels.max() >= len(grids)):
+        raise bad("unit labels outside the grids layer")
+    pairs = pd.Series(units["grid"].astype(str).to_numpy(), index=labels)
+    if pairs.groupby(level=0).nunique().gt(1).any():
+        raise bad("units of one grid label carry different grid codes")
+    ij = adjacency[["i", "j"]].to_numpy()
+    if len(ij) and (ij.min() < 0 or ij.max() >= len(units)):
+        raise bad("the adjacency refers to units that are not in the units layer")
 
 @dataclass
 class PlanComparison:
@@ -1017,8 +1068,10 @@ def _solve(units: Units, n: int, *, tolerance: float, seed: int, groups: np.ndar
                          f"{len(split)} communities cut into several grids")
         return labels
     if n_comp > n_free:
-        raise InfeasibleError(f"the locked grids cut the free units into {n_comp} pieces, more than the {n_free} "
-                              "grids left to draw; lock fewer grids or ask for more")
+        why = ("the locked grids cut the free units" if n_locked else "the district falls") + f" into {n_comp} pieces"
+        raise InfeasibleError(f"{why} that do not touch (separate parts of the district), more than the {n_free} grids "
+                              "to draw, and no grid may span two pieces; ask for at least "
+                              f"{n_comp + n_locked} grids" + (" or lock fewer" if n_locked else ""))
     # parts per piece in proportion to weight (largest remainder), at least one each
     share = comp_w / comp_w.sum() * n_free
     alloc = np.maximum(1, np.floor(share).astype(int))
@@ -1148,11 +1201,11 @@ def partition(
     """
     if balance is not None and weight is not None:
         raise DataError("give either weight= (one workload) or balance= (several, each with its tolerance), not both")
-    if method not in METHODS:
-        raise DataError(f"method={method!r} is unknown; use one of {list(METHODS)}")
-    if respect not in ("communities", None):
-        raise DataError(f"respect={respect!r}: use 'communities' or None")
+    _validate.choice(method, "method", list(METHODS))
+    _validate.choice(respect, "respect", ("communities", None))
+    nested = _validate.boolean(nested, "nested")
     tol = _check_tolerance(tolerance)
+    seed, strict, time_limit, locked = _check_options(seed, strict, time_limit, locked)
     given, bal = _with_balance(_units_for(district, units, weight), balance, district)
     split_heavy = bool(split_heavy) and not bal  # several measures: the multi-measure kernel says which one misses
     options = dict(tol=tol, seed=seed, respect=respect, nested=nested, method=method, locked=locked,
@@ -1268,6 +1321,7 @@ def resplit(
     from .district import District
 
     tol = _check_tolerance(tolerance)
+    seed, strict, time_limit, locked = _check_options(seed, strict, time_limit, locked)
     if isinstance(plan, District):
         old = GridPlan.from_district_grids(plan, units=units, weight=weight, code=code)
     elif isinstance(plan, GridPlan):

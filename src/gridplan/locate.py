@@ -56,6 +56,7 @@ import pyproj
 import shapely
 from scipy import ndimage
 
+from . import _times, _validate
 from . import crs as _crs
 from ._pointpath import UNSURE as _UNSURE
 from ._pointpath import PointPath
@@ -309,6 +310,7 @@ def _cross(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray) -> np
 
 _ASSIGN_COLUMNS = ("grid", "community", "subdistrict", "street", "street_name", "road_chief", "level", "handler",
                    "respond_by", "deadline", "reason")
+_LONLAT_CHINA = (60.0, 0.0, 150.0, 60.0)  # lon/lat box around China and its neighbours (lon_min, lat_min, lon_max, lat_max)
 _XY_NAMES = (("x", "y"), ("lon", "lat"), ("lng", "lat"), ("longitude", "latitude"), ("经度", "纬度"))
 
 
@@ -328,6 +330,9 @@ def _coordinates(frame: pd.DataFrame, x: str | None, y: str | None, crs: Any) ->
         if crs is None and frame.crs is not None:
             crs = frame.crs
     else:
+        if (x is None) != (y is None):
+            raise DataError(f"x= and y= go together: got only {'x' if y is None else 'y'}={x if y is None else y!r}; "
+                            "give both coordinate columns, or neither")
         if x is None or y is None:
             lower = {str(c).lower(): c for c in frame.columns}
             pair = next(((lower[a], lower[b]) for a, b in _XY_NAMES if a in lower and b in lower), None)
@@ -336,9 +341,8 @@ def _coordinates(frame: pd.DataFrame, x: str | None, y: str | None, crs: Any) ->
                     f"cannot find coordinate columns among {list(frame.columns)}; pass x= and y= (e.g. x='lon', y='lat')"
                 )
             x, y = pair
-        missing = [c for c in (x, y) if c not in frame.columns]
-        if missing:
-            raise DataError(f"coordinate column(s) {missing} not in the incidents; columns are {list(frame.columns)}")
+        for c in (x, y):
+            _validate.column(frame, c, "coordinate")
         xs = pd.to_numeric(frame[x], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         ys = pd.to_numeric(frame[y], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         given = frame[x].notna().to_numpy() & frame[y].notna().to_numpy()
@@ -462,10 +466,8 @@ class GridIndex:
         frame, plan = _grid_frame(grids)
         if code is None:
             codes = frame["code"] if "code" in frame.columns else pd.Series(frame.index, index=frame.index)
-        elif code in frame.columns:
-            codes = frame[code]
         else:
-            raise DataError(f"code column {code!r} is not in the grids; columns are {list(frame.columns)}")
+            codes = frame[_validate.column(frame, code, "code=: the grids' code")]
         self.codes = np.asarray(codes.astype(str).to_numpy(), dtype=object)
         if len(set(self.codes)) != len(self.codes):
             dup = pd.Series(self.codes).duplicated(keep=False).to_numpy()
@@ -498,9 +500,7 @@ class GridIndex:
         span = max(xmax - xmin, ymax - ymin, 1e-12)
         if cell_size is None:
             cell_size = math.sqrt(max((xmax - xmin) * (ymax - ymin), span * span / _MAX_CELLS) / _MAX_CELLS)
-        cell_size = float(cell_size)
-        if not (math.isfinite(cell_size) and cell_size > 0):
-            raise DataError(f"cell_size must be a positive number, got {cell_size!r}")
+        cell_size = _validate.number(cell_size, "cell_size", above=0)
         width = int(math.ceil((xmax - xmin) / cell_size)) + 4
         height = int(math.ceil((ymax - ymin) / cell_size)) + 4
         if width * height > 1 << 28:
@@ -715,7 +715,11 @@ class GridIndex:
     # ------------------------------------------------------------------ CRS handling
     def _transformer(self, crs: Any) -> tuple[Any, Any]:
         """(datum conversion to WGS84 or None, pyproj transformer to the index CRS) for ``crs``."""
-        key = crs if isinstance(crs, (str, int)) else pyproj.CRS(crs).to_wkt()
+        if isinstance(crs, (str, int)):
+            key = crs
+        else:
+            first = _crs.parse_crs(crs)  # a gridplan CRSError for anything pyproj cannot read
+            key = first if isinstance(first, str) else first.to_wkt()
         if key not in self._transformers:
             parsed = _crs.parse_crs(crs)
             if isinstance(parsed, str):
@@ -763,8 +767,11 @@ class GridIndex:
     def _check_lonlat_mistake(self, x: np.ndarray, y: np.ndarray, pos: np.ndarray, crs: Any) -> None:
         if crs is not None or not self.crs.is_projected or len(x) == 0:
             return
-        finite = np.isfinite(x) & np.isfinite(y)
-        if finite.any() and (pos[finite] == OUTSIDE).all() and (np.abs(x[finite]) <= 180).all() and (
+        # (0, 0) is a failed GPS fix, not lon/lat: only batches that look like lon/lat in or near China are refused
+        finite = np.isfinite(x) & np.isfinite(y) & ~((x == 0) & (y == 0))
+        china = (x[finite] >= _LONLAT_CHINA[0]) & (x[finite] <= _LONLAT_CHINA[2]) & (y[finite] >= _LONLAT_CHINA[1]) & (
+            y[finite] <= _LONLAT_CHINA[3])
+        if finite.any() and china.any() and (pos[finite] == OUTSIDE).all() and (np.abs(x[finite]) <= 180).all() and (
             np.abs(y[finite]) <= 90
         ).all():
             raise CRSError(
@@ -910,6 +917,7 @@ class GridIndex:
         catalogue: Any = None,
         calendar: Any = None,
         default_department: str | None = None,
+        timezone: str = _times.DEFAULT_TIMEZONE,
     ) -> Any:
         """Route incidents: grid, community, nearest street and road chief, level and deadline.
 
@@ -946,6 +954,10 @@ class GridIndex:
             Working days and hours for the deadlines (severity limits then count working days).
         default_department : str, optional
             Where cases of unknown category go (default ``catalogue.DEFAULT_DEPARTMENT``).
+        timezone : str
+            The district's time zone (default ``"Asia/Shanghai"``): times without a zone are local
+            time there; times with one (``"+08:00"``, ``"Z"``, a tz-aware column) are converted to it,
+            and ``attrs["notes"]`` says how many. Unreadable or missing times get a ``reason``.
 
         Returns
         -------
@@ -961,25 +973,29 @@ class GridIndex:
         if _is_dask(incidents):
             kw = {"x": x, "y": y, "crs": crs, "severity": severity, "time": time, "limits": limits,
                   "category": category, "catalogue": catalogue, "calendar": calendar,
-                  "default_department": default_department}
+                  "default_department": default_department, "timezone": timezone}
             meta = self.assign(incidents._meta, **kw)
             return incidents.map_partitions(self.assign, meta=meta, **kw)
         if not isinstance(incidents, pd.DataFrame):
             raise DataError(f"assign needs a DataFrame or GeoDataFrame of incidents, got {type(incidents).__name__}")
+        if not isinstance(limits, TimeLimits):
+            raise DataError(f"limits must be a TimeLimits (e.g. TIME_LIMITS_7123), got {type(limits).__name__}")
+        _times.check_timezone(timezone)
         clash = [c for c in _ASSIGN_COLUMNS if c in incidents.columns and c not in (x, y, severity, time)]
         if clash:
             raise DataError(
                 f"incidents already have column(s) {clash} that assign adds; rename or drop them first"
             )
         for name, col in (("severity", severity), ("time", time)):
-            if col is not None and col not in incidents.columns:
-                raise DataError(f"{name} column {col!r} is not in the incidents; columns are {list(incidents.columns)}")
+            _validate.column(incidents, col, f"{name}=: the incidents' {name}", allow_none=True)
         sev = incidents[severity] if severity is not None else pd.Series([None] * len(incidents), dtype=object)
         xs, ys, why, crs = _coordinates(incidents, x, y, crs)
         with np.errstate(invalid="ignore"):
             px, py = self.to_index_crs(xs, ys, crs=crs)
         pos = self._positions(px, py, crs)
         why = np.where((why == "") & (pos == INVALID), f"coordinate out of range for {_crs.crs_label(crs or self.crs)}", why)
+        zero = (xs == 0) & (ys == 0) & (pos < 0)
+        why = np.where((why == "") & zero, "at (0, 0): a failed GPS fix?", why)
         why = np.where((why == "") & (pos == OUTSIDE), "outside every grid", why)
         out = incidents.copy()
         located = pos >= 0
@@ -1003,24 +1019,32 @@ class GridIndex:
             why = why.astype(object)
             why[orphan] = np.where(old == "", msg, np.char.add(np.char.add(old, "; "), msg))
         out["handler"] = pd.array(np.where(located, handler, None), dtype="string")
-        if time is not None:
-            t0 = pd.to_datetime(incidents[time], errors="coerce").to_numpy()
+        local = None
+        if time is not None:  # zoned times converted to local time (said in attrs["notes"]); unreadable ones get a reason
+            local, bad_time, converted = _times.local_times(incidents[time], timezone)
+            why = np.where(bad_time == "", why, np.where(why == "", bad_time, why + "; " + bad_time))
+            t0 = local.to_numpy()
             out["respond_by"] = t0 + np.timedelta64(limits.respond)
             out["deadline"] = t0 + limit.to_numpy()
+            if converted:
+                out.attrs["notes"] = [f"{converted} report times carried a time zone and were converted to {timezone} "
+                                      "local time"]
         else:
             out["respond_by"] = pd.to_timedelta(np.full(len(out), limits.respond))
             out["deadline"] = limit.to_numpy()
         if category is not None:  # the standard case model: category, department, deadline (gridplan.catalogue)
-            why = self._dispatch(out, incidents, why, category=category, time=time, severity=severity, limits=limits,
-                                 catalogue=catalogue, calendar=calendar, default_department=default_department)
+            why = self._dispatch(out, incidents, why, category=category, reported=local, severity=severity,
+                                 limits=limits, catalogue=catalogue, calendar=calendar,
+                                 default_department=default_department)
         out["reason"] = pd.array(np.where(why == "", None, why), dtype="string")
         return out
 
     @staticmethod
-    def _dispatch(out: pd.DataFrame, incidents: pd.DataFrame, why: np.ndarray, *, category: str, time: str | None,
-                  severity: str | None, limits: TimeLimits, catalogue: Any, calendar: Any,
+    def _dispatch(out: pd.DataFrame, incidents: pd.DataFrame, why: np.ndarray, *, category: str,
+                  reported: pd.Series | None, severity: str | None, limits: TimeLimits, catalogue: Any, calendar: Any,
                   default_department: str | None) -> np.ndarray:
-        """Add the catalogue's columns to ``out`` (see :func:`gridplan.catalogue.dispatch`); the reasons joined."""
+        """Add the catalogue's columns to ``out`` (see :func:`gridplan.catalogue.dispatch`); the reasons joined.
+        ``reported``: the report times in the district's local time (None without ``time=``)."""
         from . import catalogue as _catalogue
 
         if category not in incidents.columns:
@@ -1031,13 +1055,13 @@ class GridIndex:
             raise DataError(f"incidents already have column(s) {clash} that assign adds; rename or drop them first")
         d = _catalogue.dispatch(
             incidents[category].to_numpy(dtype=object),
-            reported=None if time is None else incidents[time].to_numpy(),
+            reported=None if reported is None else reported.to_numpy(),
             severity=None if severity is None else incidents[severity].to_numpy(dtype=object),
             catalogue=catalogue, calendar=calendar, limits=limits,
             default_department=default_department or _catalogue.DEFAULT_DEPARTMENT)
         for c in added:
             out[c] = d[c].array
-        if time is not None:  # .array: a time zone of the report times is kept
+        if reported is not None:
             out["respond_by"] = d["respond_by"].array
             out["deadline"] = d["deadline"].array
         more = d["reason"].to_numpy(dtype=object, na_value="")

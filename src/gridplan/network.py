@@ -51,7 +51,6 @@ Examples
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +65,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
+from . import _validate
 from .crs import crs_label
 from .errors import CRSError, DataError, GeometryError, GridplanWarning, NetworkError
 
@@ -135,18 +135,8 @@ def _check_crs(crs: Any) -> pyproj.CRS:
 
 
 def _check_tolerance(snap_tolerance: Any) -> float:
-    if isinstance(snap_tolerance, bool) or not isinstance(snap_tolerance, numbers.Real):
-        raise DataError(
-            f"snap_tolerance must be a number of metres, got {type(snap_tolerance).__name__}; "
-            "pass e.g. snap_tolerance=1.0, or 0 to switch snapping off"
-        )
-    tol = float(snap_tolerance)
-    if not np.isfinite(tol) or tol < 0:
-        raise DataError(
-            f"snap_tolerance must be a finite number of metres >= 0, got {snap_tolerance!r}; "
-            "pass e.g. snap_tolerance=1.0, or 0 to switch snapping off"
-        )
-    return tol
+    return _validate.number(snap_tolerance, "snap_tolerance (metres; e.g. 1.0, or 0 to switch snapping off)",
+                            minimum=0)
 
 
 def _check_lines(lines: Any) -> np.ndarray:
@@ -1047,8 +1037,7 @@ class StreetNetwork:
                 f"sources {src[bad][:_SHOW].tolist()} are not node ids of this network "
                 f"(0..{self.n_nodes - 1}); use net.nearest_nodes(x, y) to find node ids"
             )
-        if cutoff is not None and not (np.isfinite(cutoff) and cutoff >= 0):
-            raise DataError(f"cutoff must be a finite number of metres >= 0 or None, got {cutoff!r}")
+        cutoff = _validate.number(cutoff, "cutoff (metres)", minimum=0, allow_none=True)
         if src.size == 0:
             return np.empty((0, self.n_nodes))
         limit = np.inf if cutoff is None else float(cutoff)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 
+from .errors import DataError
+
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     from matplotlib.axes import Axes
@@ -220,6 +222,8 @@ def finish(ax: "Axes", title: str, *, legend: Sequence[tuple[str, str, Any]] | I
     ax.set_yticks([])
     ax.set_xlabel("")
     ax.set_ylabel("")
+    if not isinstance(title, str):
+        raise DataError(f"title must be text, got {title!r}")
     ax.set_title(label(title, "map"))
     scale_bar(ax)
     handles = [

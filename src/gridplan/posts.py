@@ -88,7 +88,7 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csgraph
 
-from . import _io
+from . import _io, _validate
 from .errors import CRSError, DataError, InfeasibleError, NetworkError
 from .network import StreetNetwork
 
@@ -148,25 +148,8 @@ class _Demand:
         return self.frame["weight"].to_numpy(float)
 
 
-def _check_int(value: Any, what: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise DataError(f"{what} must be a whole number, got {value!r}")
-    if int(value) < minimum:
-        raise (InfeasibleError if what == "n_posts" else DataError)(
-            f"{what} must be at least {minimum}, got {int(value)}")
-    return int(value)
-
-
 def _check_positive(value: Any, what: str, *, allow_none: bool = False) -> float | None:
-    if value is None and allow_none:
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = float("nan")
-    if not (np.isfinite(v) and v > 0):
-        raise DataError(f"{what} must be a positive number, got {value!r}")
-    return v
+    return _validate.number(value, what, above=0, allow_none=allow_none)
 
 
 def _network_for(plan: "GridPlan", streets: Any) -> tuple[StreetNetwork, "District | None"]:
@@ -952,6 +935,7 @@ class Posts:
         return _io.write_frames(path, "Posts", frames, params)
 
     @classmethod
+    @_io.guarded_read
     def read_file(cls, path: str | Path, *, streets: Any = None) -> "Posts":
         """Load posts saved with :meth:`to_file`; pass ``streets=`` (District or StreetNetwork) for coverage."""
         frames, params = _io.read_frames(path, "Posts")
@@ -1192,21 +1176,20 @@ def place_posts(
     t0 = time.perf_counter()
     if not isinstance(plan, GridPlan):
         raise DataError(f"plan must be a GridPlan (from gridplan.grids.partition), got {type(plan).__name__}")
-    p = _check_int(n_posts, "n_posts", 1)
-    mpg = _check_int(min_per_grid, "min_per_grid", 0)
-    walk = _check_positive(max_walk_m, "max_walk_m")
-    assert walk is not None
+    if isinstance(n_posts, numbers.Integral) and not isinstance(n_posts, bool) and n_posts < 1:
+        raise InfeasibleError(f"n_posts must be at least 1, got {int(n_posts)}")
+    p = _validate.integer(n_posts, "n_posts", minimum=1)
+    mpg = _validate.integer(min_per_grid, "min_per_grid", minimum=0)
+    walk = float(_check_positive(max_walk_m, "max_walk_m"))
     tl = _check_positive(time_limit, "time_limit", allow_none=True)
-    if isinstance(mip_gap, bool) or not isinstance(mip_gap, numbers.Real) or not (0 <= float(mip_gap) < 1):
-        raise DataError(f"mip_gap must be a relative gap in [0, 1), e.g. 1e-4, got {mip_gap!r}")
+    mip_gap = _validate.number(mip_gap, "mip_gap (a relative gap, e.g. 1e-4)", minimum=0, below=1)
+    seed = _validate.seed(seed)
     obj = {"coverage": "coverage", "p-median": "p-median", "p_median": "p-median", "pmedian": "p-median"}.get(
         str(objective).lower()) if isinstance(objective, str) else None
     if obj is None:
         raise DataError(f"objective={objective!r}: use one of {list(OBJECTIVES)}")
-    if stations not in ("community", None):
-        raise DataError(f"stations={stations!r}: use 'community' or None")
-    if method not in ("auto", "exact", "heuristic"):
-        raise DataError(f"method={method!r}: use 'auto', 'exact' or 'heuristic'")
+    _validate.choice(stations, "stations", ("community", None))
+    _validate.choice(method, "method", ("auto", "exact", "heuristic"))
     k = plan.n_grids
     if p < k * mpg:
         raise InfeasibleError(f"n_posts={p} is too few: {k} grids × min_per_grid={mpg} need at least {k * mpg} posts; "

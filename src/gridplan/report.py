@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from . import _io, _validate
 from .errors import DataError, GridplanWarning
 from .grids import GridPlan, PlanComparison
 from .simulate import _RENAMED_KPIS, DEADLINE_KPI
@@ -838,9 +839,7 @@ def plan_report(
     """
     if not isinstance(plan, GridPlan):
         raise DataError(f"plan_report needs a GridPlan, got {type(plan).__name__}")
-    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
-        raise DataError(f"top must be a whole number of grids >= 1, got {top!r}")
-    top = int(min(top, plan.n_grids))
+    top = min(_validate.integer(top, "top", minimum=1), plan.n_grids)  # grids per ranking
     if previous is None or previous is True:
         old = plan.previous
         if previous is True and old is None:
@@ -938,13 +937,11 @@ def write_report(plan: GridPlan, path: str | Path, **kwargs: Any) -> Path:
     >>> out.read_text(encoding="utf-8").count('class="grid-row"')
     3
     """
-    path = Path(path)
+    path = _io.as_path(path)
     if path.is_dir():
         raise DataError(f"{str(path)!r} is a folder; give the path of the HTML file to write, e.g. {path / 'report.html'}")
     page = plan_report(plan, **kwargs)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+    return _io.write_text(path, page)  # atomic: a failed write leaves the old page
 
 
 # --------------------------------------------------------------------------- saved inputs
@@ -1003,6 +1000,7 @@ def _renamed_kpis(table: pd.DataFrame) -> pd.DataFrame:
     return table.rename(columns=renames, index=renames) if renames else table
 
 
+@_io.guarded_read
 def read_simulation(path: str | Path) -> SavedSimulation:
     """Read the tables of a simulation saved by :meth:`SimulationResult.to_file
     <gridplan.simulate.SimulationResult.to_file>` (e.g. by ``gridplan simulate``), for :func:`plan_report`.

@@ -39,7 +39,7 @@ import numbers
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import geopandas as gpd
 import networkx as nx
@@ -51,7 +51,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from . import _grid_streets as _grid_streets_mod
-from . import _io, _routing
+from . import _io, _routing, _validate
 from .errors import DataError, GridplanWarning, NetworkError
 from .network import StreetNetwork
 
@@ -186,10 +186,11 @@ def _check_weights(net: _Net) -> None:
         )
 
 
+_MAX_CHIEFS = 10_000  # more chiefs than this on one network is a typo, and would only make empty walks
+
+
 def _check_k(k: Any, what: str) -> int:
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or int(k) < 1:
-        raise DataError(f"{what} must be a whole number of chiefs >= 1, got {k!r}")
-    return int(k)
+    return _validate.integer(k, f"{what} (chiefs)", minimum=1, maximum=_MAX_CHIEFS)
 
 
 def _required_mask(net: _Net, required: Any) -> np.ndarray:
@@ -429,10 +430,8 @@ class RoutePlan:
             passes when the walk is repeated (one sweep; a whole shift when the walk is
             longer than the shift, and then some streets are not reached every shift).
         """
-        if not (np.isfinite(speed_m_per_min) and speed_m_per_min > 0):
-            raise DataError(f"speed_m_per_min must be a positive number, got {speed_m_per_min!r}")
-        if not (np.isfinite(shift_hours) and shift_hours > 0):
-            raise DataError(f"shift_hours must be a positive number of hours, got {shift_hours!r}")
+        speed_m_per_min = _validate.number(speed_m_per_min, "speed_m_per_min", above=0)
+        shift_hours = _validate.number(shift_hours, "shift_hours", above=0)
         sweep = self.lengths / speed_m_per_min
         shift = shift_hours * 60.0
         out = pd.DataFrame({
@@ -881,6 +880,15 @@ def balance_routes(
     """
     from .grids import GridPlan
 
+    seed = _validate.seed(seed)
+    effort = _validate.number(effort, "effort", above=0)
+    time_limit = _validate.number(time_limit, "time_limit (seconds)", above=0, allow_none=True)
+    _validate.choice(components, "components", ("raise", "largest"))
+    snap = _validate.boolean(snap, "snap")
+    if not isinstance(weight, str):
+        raise DataError(f"weight must be the name of an edge column (e.g. 'length'), got {weight!r}")
+    if chiefs is not None and (isinstance(chiefs, (str, bytes)) or not isinstance(chiefs, Iterable)):
+        raise DataError(f"chiefs must be a list of names, one per chief, got {chiefs!r}")
     if isinstance(network, GridPlan):
         if n_routes is not None:
             raise DataError("per-grid patrols take chiefs_per_grid=, not n_routes")

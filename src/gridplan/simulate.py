@@ -80,7 +80,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import _caseflow
+from . import _caseflow, _validate
 from .errors import DataError
 from .locate import TIME_LIMITS_7123, TimeLimits
 
@@ -877,8 +877,8 @@ class SimulationResult:
         t-interval of the mean over the runs in which the KPI is defined. The intervals of shares
         (``compliance_*``, ``*_share``) are cut to [0, 1], where their mean lies.
         """
-        if by not in self._groups:
-            raise DataError(f"by must be one of {list(self._groups)}, got {by!r}")
+        _validate.choice(by, "by", list(self._groups))
+        level = _validate.number(level, "level (a confidence level)", above=0, below=1)
         sums, index = self._groups[by]
         k = _kpis(sums, self._days, self._names)  # each (runs, groups)
         if not ci:
@@ -915,6 +915,7 @@ class SimulationResult:
         so the cut interval covers it at least as often; with few runs the t-interval alone can
         reach below 0 or above 1).
         """
+        level = _validate.number(level, "level (a confidence level)", above=0, below=1)
         rows = {}
         for col in self.runs.columns:
             v = self.runs[col].to_numpy(float)[:, None]
@@ -1064,8 +1065,9 @@ class SimulationResult:
         from . import plot as _plot
 
         column = kpi_name(column)
+        _validate.choice(kind, "kind", ("map", "runs"))
         if kind == "map":
-            if column not in self.per_grid.columns:
+            if not isinstance(column, str) or column not in self.per_grid.columns:
                 raise DataError(f"column must be a KPI of per_grid: {list(self.per_grid.columns)}")
             ax = _plot.axes(ax, bounds=self.plan.grids.total_bounds)
             g = self.plan.grids.copy()
@@ -1444,10 +1446,7 @@ def _ledger(ctx: _Context, cases: dict[str, np.ndarray], run: int, model: Incide
     return gpd.GeoDataFrame(frame, geometry=shapely.points(xy[order]), crs=crs)
 
 
-def _check_int(value: Any, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < low:
-        raise DataError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
+_MAX_RUNS = 1_000_000  # more runs than this is a typo (each run simulates every day of every grid)
 
 
 def simulate(
@@ -1524,18 +1523,33 @@ def simulate(
     if not isinstance(plan, GridPlan):
         raise DataError(f"simulate needs a GridPlan (from partition, resplit or GridPlan.read_file), got "
                         f"{type(plan).__name__}")
-    days = _check_int(days, "days", 1)
-    runs = _check_int(runs, "runs", 1)
-    keep_incidents = _check_int(keep_incidents, "keep_incidents", 0)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise DataError(f"seed must be an integer >= 0, got {seed!r}")
+    runs = _validate.integer(runs, "runs", minimum=1, maximum=_MAX_RUNS)
+    from .posts import Posts
+    from .routes import RoutePlan
+    from .staffing import Staffing
+
+    for what, given, kind in (("posts", posts, Posts), ("staffing", staffing, Staffing), ("routes", routes, RoutePlan)):
+        if given is not None and not isinstance(given, kind):
+            raise DataError(f"{what} must be a {kind.__name__} (or None to derive it), got {type(given).__name__}")
+    if client is not None and not all(hasattr(client, a) for a in ("scheduler_info", "scatter", "submit")):
+        raise DataError(f"client must be a dask.distributed.Client (or None), got {type(client).__name__}")
+    keep_incidents = _validate.integer(keep_incidents, "keep_incidents", minimum=0)
+    seed = _validate.seed(seed)
     model = IncidentModel() if model is None else model
     if not isinstance(model, IncidentModel):
         raise DataError(f"model must be an IncidentModel, got {type(model).__name__}")
     try:
         start_ts = pd.Timestamp(start)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise DataError(f"start must be a date/time, got {start!r}") from exc
+    if start_ts is pd.NaT or start_ts.tzinfo is not None:
+        raise DataError(f"start must be a local date/time without a time zone, got {start!r}")
+    # the ledger's timestamps must fit pandas' nanosecond range: refuse up front, not after the work
+    max_days = (pd.Timestamp.max.to_pydatetime(warn=False) - start_ts.to_pydatetime(warn=False)).days - 1
+    days = _validate.integer(days, "days", minimum=1)
+    if days > max_days:
+        raise DataError(f"days={days} from start {start_ts} runs past {pd.Timestamp.max:%Y-%m-%d}, the last date a "
+                        f"ledger timestamp can hold; simulate at most {max_days} days (or more runs of fewer days)")
     notes: list[str] = []
     derived: list[str] = []
     if posts is not None:
@@ -1713,6 +1727,10 @@ def coverage(plan: "GridPlan", posts: "Posts", *, minutes: float = 15.0, speed_m
     for v, name in ((minutes, "minutes"), (speed_m_per_min, "speed_m_per_min"), (buffer_m, "buffer_m")):
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v > 0):
             raise DataError(f"{name} must be a positive number, got {v!r}")
+    from .posts import Posts
+
+    if not isinstance(posts, Posts):
+        raise DataError(f"posts must be the Posts of place_posts(plan, ...), got {type(posts).__name__}")
     _check_same_plan(plan, _grids_of(posts), "posts")
     walk = float(minutes) * float(speed_m_per_min)
     cov = posts.coverage(walk, speed_m_per_min=float(speed_m_per_min), include_stations=include_stations)

@@ -64,6 +64,7 @@ import shapely
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from . import _io, _validate
 from . import crs as gcrs
 from .errors import CRSError, DataError, GridplanWarning, InfeasibleError
 from .network import StreetNetwork
@@ -521,10 +522,8 @@ def _prepare(plan: Any, roster: Any, *, model: Any, posts: Any, shifts: Any, dis
              crs: Any, seed: Any) -> _Problem:
     m = _as_model(model)
     shifts = _check_shifts(shifts)
-    if distance not in ("network", "euclidean"):
-        raise DataError(f"distance must be 'network' or 'euclidean', got {distance!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise DataError(f"seed must be a whole number, got {seed!r}")
+    _validate.choice(distance, "distance", ("network", "euclidean"))
+    seed = _validate.seed(seed)
     grids = _grids_frame(plan)
     if len(grids) == 0:
         raise DataError("the plan has no grids")
@@ -972,10 +971,11 @@ class Staffing:
             Column of the assignments to name people by (e.g. ``"id"``).
         """
         a = self.assignments
-        if label not in a.columns:
-            raise DataError(f"label={label!r} is not a column of the assignments ({list(a.columns)})")
+        _validate.column(a, label, "label=: the assignments'")
         codes = list(self.teams.index)
         if grid is not None:
+            if not isinstance(grid, (str, list, tuple, np.ndarray, pd.Index, pd.Series)):
+                raise DataError(f"grid must be a grid code or a list of codes, got {grid!r}")
             want = [grid] if isinstance(grid, str) else list(grid)
             bad = [c for c in want if c not in codes]
             if bad:
@@ -1073,6 +1073,7 @@ class Staffing:
         return _io.write_frames(path, "Staffing", frames, params)
 
     @classmethod
+    @_io.guarded_read
     def read_file(cls, path: Any) -> "Staffing":
         """Load a staffing saved with :meth:`to_file`: the same teams, assignments, vacancies and notes.
 
@@ -1225,10 +1226,11 @@ def assign_staff(
     See the module docstring.
     """
     t0 = time.perf_counter()
+    time_limit = _validate.number(time_limit, "time_limit (seconds)", above=0)
+    seed = _validate.seed(seed)
+    strict = _validate.boolean(strict, "strict")
     pb = _prepare(plan, roster, model=model, posts=posts, shifts=shifts, distance=distance, streets=streets,
                   crs=crs, seed=seed)
-    if not (np.isfinite(time_limit) and time_limit > 0):
-        raise DataError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
     choice, info = _milp(pb, seed=int(seed), time_limit=float(time_limit))
     params = {**pb.params, "method": "milp", "strict": bool(strict), **info, "seconds_total": time.perf_counter() - t0}
     notes = list(pb.notes)

@@ -41,6 +41,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from . import _validate
 from ._precision import PRECISION, QUANTUM, grid_origin, quantize, snap_geometries
 from .errors import CRSError, DataError, GeometryError, GridplanWarning
 
@@ -531,15 +532,51 @@ def _adjacency(geoms: np.ndarray) -> sparse.csr_matrix:
     return adj.tocsr()
 
 
-def _join_islands(geoms: np.ndarray, adj: sparse.csr_matrix) -> tuple[sparse.csr_matrix, list[list[int]]]:
-    """Connect every component but the largest to its nearest unit elsewhere."""
+_PART_GAP_M = 5_000.0
+"""Parts of a district further apart than this (m) are partitioned apart; nearer ones (islands off a coast,
+across a river) are joined to their nearest unit, with a warning."""
+
+
+def _district_parts(shape: shapely.Geometry, geoms: np.ndarray) -> np.ndarray:
+    """Which separate part of the district each unit lies in (parts within ``_PART_GAP_M`` count as one)."""
+    parts = np.asarray(shapely.get_parts(shape))
+    if len(parts) <= 1 or len(geoms) == 0:
+        return np.zeros(len(geoms), dtype=np.int64)
+    a, b = shapely.STRtree(parts).query(parts, predicate="dwithin", distance=_PART_GAP_M)
+    n_groups, group = connected_components(sparse.coo_matrix((np.ones(len(a)), (a, b)), shape=(len(parts),) * 2),
+                                           directed=False)
+    if n_groups <= 1:
+        return np.zeros(len(geoms), dtype=np.int64)
+    hit = shapely.STRtree(parts).query_nearest(shapely.point_on_surface(geoms), all_matches=False)
+    out = np.zeros(len(geoms), dtype=np.int64)
+    out[hit[0]] = group[hit[1]]
+    return out
+
+
+def _join_islands(geoms: np.ndarray, adj: sparse.csr_matrix,
+                  parts: np.ndarray | None = None) -> tuple[sparse.csr_matrix, list[list[int]]]:
+    """Connect every component but the largest of each district part to its nearest unit in that part.
+
+    Separate parts of a multi-part district (``parts``, from :func:`_district_parts`) stay separate
+    pieces of the graph, so no grid can span two parts."""
+    if parts is not None and len(np.unique(parts)) > 1:
+        adj = adj.tolil()
+        islands: list[list[int]] = []
+        for p in np.unique(parts):
+            members = np.flatnonzero(parts == p)
+            sub, found = _join_islands(geoms[members], sparse.csr_matrix(adj[members][:, members]))
+            coo = sparse.triu(sub).tocoo()
+            for i, j, v in zip(coo.row, coo.col, coo.data):
+                adj[members[i], members[j]] = adj[members[j], members[i]] = v
+            islands += [sorted(members[np.asarray(g)].tolist()) for g in found]
+        return adj.tocsr(), islands
     n_comp, labels = connected_components(adj, directed=False)
     if n_comp <= 1:
         return adj, []
     sizes = np.bincount(labels, weights=shapely.area(geoms))
     main = int(np.argmax(sizes))
     adj = adj.tolil()
-    islands: list[list[int]] = []
+    islands = []
     reached = labels == main
     # attach components one at a time, nearest first, so chains of islands are handled
     pending = [c for c in range(n_comp) if c != main]
@@ -665,6 +702,14 @@ def build_units(
     given = None
     if isinstance(kind, (gpd.GeoDataFrame, gpd.GeoSeries)):
         given, kind = kind, "polygons"
+    cell_size = _validate.number(cell_size, "cell_size (metres)", above=0)
+    _validate.choice(cell_shape, "cell_shape", ("square", "hex"))
+    min_area = _validate.number(min_area, "min_area (m²)", minimum=0)
+    min_thinness = _validate.number(min_thinness, "min_thinness (Polsby-Popper)", minimum=0, maximum=1)
+    if incidents is not None and not isinstance(incidents, gpd.GeoDataFrame):
+        raise DataError(f"incidents must be a GeoDataFrame of points, got {type(incidents).__name__}")
+    if incidents is not None and incidents.crs is None:
+        raise CRSError("the incidents have no CRS; set it with incidents.set_crs(...) (e.g. 'EPSG:4326')")
     if kind is None:
         kind = "blocks" if len(district.streets) else ("communities" if len(district.communities) else "cells")
     if given is None and kind not in UNIT_KINDS:
@@ -724,6 +769,7 @@ def _factors(district: "District", geoms: np.ndarray, incidents: gpd.GeoDataFram
         pidx, uidx = _point_owner(geoms, np.asarray(incidents.to_crs(district.crs).geometry.values))
         np.add.at(counts, uidx, vals[pidx])
         out["incidents"] = counts
+        out.attrs["incidents_outside"] = len(incidents) - len(np.unique(pidx))
     return out
 
 
@@ -747,6 +793,10 @@ def _assemble(district: "District", geoms: np.ndarray, *, kind: str, weight: Any
     if extra is not None and "incidents" in extra and "incidents" not in factors:
         frame["incidents"] = extra["incidents"].to_numpy(dtype=float)[order]
     notes = list(notes)
+    n_out = factors.attrs.get("incidents_outside", 0)
+    if n_out:  # said, not silently left out of the weights
+        notes.append(f"incidents: {n_out} of {len(incidents)} lie outside every unit (outside the district) and "
+                     "are not counted in any unit's weight")
     for name, col in _workload_columns(geoms, district, workload, notes).items():
         frame[name] = col
     comm, sub = _community_of(geoms, district.communities)
@@ -757,7 +807,11 @@ def _assemble(district: "District", geoms: np.ndarray, *, kind: str, weight: Any
     frame["weight"] = values
     notes = [*notes, f"weight: {label}"]
     adj = _adjacency(geoms)
-    adj, islands = _join_islands(geoms, adj)
+    parts = _district_parts(district.shape, geoms)
+    adj, islands = _join_islands(geoms, adj, parts)
+    if parts.max(initial=0) > 0:
+        notes.append(f"the district has {int(parts.max()) + 1} parts more than {_PART_GAP_M / 1000:g} km apart; they are "
+                     "kept apart (grids are drawn part by part, none spans two parts)")
     if islands:
         shown = "; ".join(str(i) for i in islands[:5]) + (" ..." if len(islands) > 5 else "")
         msg = (f"{len(islands)} groups of units were not connected to the rest (islands: units {shown}); "
