@@ -1558,8 +1558,8 @@ class LifeCircle:
         return ax
 
 
-def coverage(plan: "GridPlan", posts: "Posts", *, minutes: float = 15.0, speed_m_per_min: float = 80.0,
-             include_stations: bool = True, buffer_m: float = 100.0) -> LifeCircle:
+def coverage(plan: "GridPlan", posts: "Posts", *, minutes: float = 15.0, speed_m_per_min: float | None = None,
+             include_stations: bool = True, buffer_m: float = 100.0, walk_m: float | None = None) -> LifeCircle:
     """The "15-minute community life circle": residents within ``minutes`` walk of a post or station.
 
     Parameters
@@ -1568,8 +1568,14 @@ def coverage(plan: "GridPlan", posts: "Posts", *, minutes: float = 15.0, speed_m
         The plan the posts were placed on (checked).
     posts : Posts
         From :func:`gridplan.posts.place_posts`.
-    minutes, speed_m_per_min : float
-        Walk time and speed (15 min at 80 m/min = 1,200 m).
+    minutes : float
+        The life circle (5, 10 or 15 minutes).
+    speed_m_per_min : float, optional
+        Walking speed. Default: the walking distances of GB 50180-2018 for the 5-, 10- and
+        15-minute life circles (300 m, 500 m, 1,000 m: :data:`gridplan.posts.LIFE_CIRCLES_M`), and an
+        assumed 80 m/min for other minutes. Given: the distance is ``minutes * speed_m_per_min``.
+    walk_m : float, optional
+        The walking distance itself (overrides both).
     include_stations : bool
         Count liaison stations as service points (default True).
     buffer_m : float
@@ -1590,11 +1596,22 @@ def coverage(plan: "GridPlan", posts: "Posts", *, minutes: float = 15.0, speed_m
     >>> bool(0 < lc.share <= 1), len(lc.isochrones) == len(posts.posts)
     (True, True)
     """
-    for v, name in ((minutes, "minutes"), (speed_m_per_min, "speed_m_per_min"), (buffer_m, "buffer_m")):
+    from .posts import LIFE_CIRCLES_M
+
+    for v, name in ((minutes, "minutes"), (speed_m_per_min, "speed_m_per_min"), (buffer_m, "buffer_m"),
+                    (walk_m, "walk_m (the life-circle distance)")):
+        if v is None and name not in ("minutes", "buffer_m"):
+            continue
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v > 0):
             raise DataError(f"{name} must be a positive number, got {v!r}")
     _check_same_plan(plan, _grids_of(posts), "posts")
-    walk = float(minutes) * float(speed_m_per_min)
+    if walk_m is not None:
+        walk = float(walk_m)
+    elif speed_m_per_min is None and minutes in LIFE_CIRCLES_M:
+        walk = float(LIFE_CIRCLES_M[minutes])  # GB 50180-2018
+    else:
+        walk = float(minutes) * float(80.0 if speed_m_per_min is None else speed_m_per_min)
+    speed_m_per_min = walk / float(minutes)
     cov = posts.coverage(walk, speed_m_per_min=float(speed_m_per_min), include_stations=include_stations)
     net = posts._network
     pts = posts.posts if include_stations else posts.posts[posts.posts["kind"] == "post"]
