@@ -73,7 +73,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .grids import GridPlan
 
-__all__ = ["StaffingModel", "Staffing", "assign_staff", "DEFAULT_ROLES", "SHIFTS", "WEEKDAYS"]
+__all__ = ["StaffingModel", "Staffing", "assign_staff", "roster", "Roster", "DEFAULT_ROLES", "SHIFTS", "WEEKDAYS"]
 
 DEFAULT_ROLES = ("leader", "officer", "worker")
 """Role names of the default reading of "1+2+2": grid leader, law-enforcement officer, grid worker."""
@@ -1279,3 +1279,6 @@ def _greedy_assignment(plan: Any, roster: pd.DataFrame, **kwargs: Any) -> Staffi
     params = {**pb.params, "method": "greedy", "strict": False, "status": "heuristic", "objective": obj,
               "bound": float("nan"), "gap": float("nan"), "seconds": time.perf_counter() - t0}
     return Staffing(pb, choice, params, list(pb.notes))
+
+
+from ._roster import Roster, roster  # noqa: E402  (monthly rosters: gridplan.staffing.roster)
