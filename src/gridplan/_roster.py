@@ -234,7 +234,7 @@ class Roster:
             f = getattr(self, name).copy()
             if "date" in f.columns:
                 f["date"] = pd.to_datetime(f["date"]).dt.strftime("%Y-%m-%d")
-            frames[name] = _io.table_layer(f, None)
+            frames[name] = _io.table_layer(f, "EPSG:4326")
         return _io.write_frames(path, "Roster", frames, {**self.params, "notes": self.notes,
                                                           "shifts_saved": list(self.shifts)})
 
