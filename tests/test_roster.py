@@ -136,3 +136,18 @@ def test_from_staffing_duty_table_plot_and_files(tmp_path):
     pd.testing.assert_frame_equal(back.table, r.table, check_dtype=False)
     assert repr(back) == repr(r)
     assert "<b>gridplan Roster</b>" in r._repr_html_()
+
+
+def test_unavailable_shifts_are_never_worked():
+    people = _team(1)
+    unav = pd.DataFrame({"id": ["g0p0", "g0p3"], "unavailable": ["late", "early;middle"]})
+    r = roster(people, start="2024-10-01", days=21, unavailable=unav)
+    t = r.table.set_index("id")
+    assert not (t.loc["g0p0", "shift"] == "late").any()
+    assert set(t.loc["g0p3", "shift"]) <= {"late", "rest"}
+    assert r.summary()["covered_share"] == 1.0
+    # fairness is among those who can work every shift
+    f = r.fairness.set_index("id")
+    assert f.loc[["g0p0", "g0p3"], "late_target"].isna().all()
+    free = f.drop(index=["g0p0", "g0p3"])
+    assert (free["late_off"].abs() <= 1 + 1e-6).all()

@@ -110,6 +110,25 @@ def _leave_table(leave: Any, ids: pd.Series, dates: pd.DatetimeIndex) -> np.ndar
     return out
 
 
+def _can_work(staffing: Any, unavailable: Any, people: pd.DataFrame, shifts: tuple[str, ...]) -> np.ndarray:
+    """(P, S) bool: the person can work the shift."""
+    from .staffing import _parse_unavailable
+
+    can = np.ones((len(people), len(shifts)), bool)
+    table = unavailable
+    if table is None and isinstance(staffing, pd.DataFrame) and "unavailable" in staffing.columns:
+        table = staffing
+    if table is None:
+        return can
+    if not isinstance(table, pd.DataFrame) or not {"id", "unavailable"} <= set(table.columns):
+        raise DataError("unavailable must be a table with columns id and unavailable (e.g. the roster given to "
+                        "assign_staff)")
+    t = table.assign(id=table["id"].astype(str)).drop_duplicates("id").set_index("id")
+    known = t.reindex(people["id"])
+    ok = _parse_unavailable(known["unavailable"].reset_index(drop=True), people["id"], shifts)
+    return can & ok
+
+
 class Roster:
     """A duty roster over days: who works which shift, who rests, who is on leave (see :func:`roster`).
 
@@ -122,7 +141,8 @@ class Roster:
         One row per grid, day and shift: ``on_duty`` (people), ``covered``.
     fairness : DataFrame
         Per person: days per shift, ``rest``, ``leave``, ``work``, and ``late_target`` (their
-        share of the team's late shifts, by working days) with ``late_off`` (the difference).
+        share of the late shifts of the team members who can work every shift, by working days;
+        NaN for people outside the rule) with ``late_off`` (the difference).
     params : dict
         Every argument, ``status``, ``objective`` (grid-shift-days covered), ``bound``, ``gap``,
         ``seconds``, the problem size.
@@ -262,6 +282,7 @@ def roster(
     days: int = 30,
     rest_days_per_week: int = 1,
     leave: Any = None,
+    unavailable: Any = None,
     fair_within: float = 1.0,
     no_late_then_early: bool = True,
     time_limit: float = 120.0,
@@ -285,10 +306,15 @@ def roster(
     leave : dict or DataFrame, optional
         Leave days: ``{id: [dates]}``, a table ``id, date`` or ``id, start, end``. Leave is neither
         work nor rest: rest days are not counted as leave (《职工带薪年休假条例》第三条).
+    unavailable : DataFrame, optional
+        The shifts people cannot work: ``id`` and ``unavailable`` (a list or a ``";"``-separated
+        string, as for :func:`~gridplan.staffing.assign_staff`; its roster can be passed as is).
+        A staffing *table* with an ``unavailable`` column is read the same way.
     fair_within : float, default 1.0
         Fair rotation: in every grid's team, each person's number of days on each shift is within
         this many days of their share of the team's days on it (share = their working days over
-        the team's), e.g. each person's late shifts within one of the team average.
+        the team's), e.g. each person's late shifts within one of the team average. People who
+        cannot work some shift (``unavailable``) are left out of this rule and of the shares.
     no_late_then_early : bool, default True
         Nobody works the last shift and then the first shift the next day (no quick return).
     time_limit : float, default 120
@@ -350,6 +376,7 @@ def roster(
     if pd.isna(day0):
         raise DataError(f"start must be a date such as '2024-10-01', got {start!r}")
     people, shifts, rules = _people(staffing)
+    can = _can_work(staffing, unavailable, people, shifts)  # (P, S)
     dates = pd.date_range(day0, periods=int(days), freq="D")
     P, D, S = len(people), int(days), len(shifts)
     on_leave = _leave_table(leave, people["id"], dates)
@@ -379,6 +406,7 @@ def roster(
     avail = ~on_leave
     n_x = int(avail.sum()) * S
     xid[np.repeat(avail[:, :, None], S, axis=2)] = np.arange(n_x)
+    banned = xid[:, :, :][np.broadcast_to(~can[:, None, :], xid.shape) & (xid >= 0)]  # shifts a person cannot work
     n_z = G * D * S
     zid = n_x + np.arange(n_z).reshape(G, D, S)
     n = n_x + n_z
@@ -442,36 +470,43 @@ def roster(
                 add(grid_of[po] * D + do, xid[po, do, s], np.ones(len(po)), np.full(G * D, -np.inf),
                     np.repeat(cap, D).astype(float), G * D)
     # fair rotation: |n_ps - share_p * N_gs| <= fair_within
-    team_work = np.bincount(grid_of, weights=work_total, minlength=G)
-    share = np.where(team_work[grid_of] > 0, work_total / np.maximum(team_work[grid_of], 1), 0.0)
+    # among the people who can work every shift (the others' shifts are set by what they cannot work)
+    free = can.all(axis=1)
+    shares = np.zeros((P, S))
     for s in range(S):
+        team_work = np.bincount(grid_of, weights=work_total * free, minlength=G)
+        shares[:, s] = np.where(free & (team_work[grid_of] > 0), work_total / np.maximum(team_work[grid_of], 1), 0)
+        share = shares[:, s]
         rr, cc, vv = [], [], []
-        for p in range(P):
-            mates = np.flatnonzero(grid_of == grid_of[p])
+        for row, p in enumerate(np.flatnonzero(free)):
+            mates = np.flatnonzero((grid_of == grid_of[p]) & free)
             mine = xid[p, avail[p], s]
             coef = {int(c): 1.0 for c in mine}
             for q in mates:
                 for c in xid[q, avail[q], s]:
                     coef[int(c)] = coef.get(int(c), 0.0) - share[p]
-            rr.append(np.full(len(coef), p))
+            rr.append(np.full(len(coef), row))
             cc.append(np.fromiter(coef.keys(), np.int64, len(coef)))
             vv.append(np.fromiter(coef.values(), float, len(coef)))
-        add(np.concatenate(rr), np.concatenate(cc), np.concatenate(vv), np.full(P, -float(fair_within)),
-            np.full(P, float(fair_within)), P)
+        if rr:
+            add(np.concatenate(rr), np.concatenate(cc), np.concatenate(vv), np.full(len(rr), -float(fair_within)),
+                np.full(len(rr), float(fair_within)), len(rr))
 
     a = sparse.csr_matrix((np.concatenate(rows_v), (np.concatenate(rows_r), np.concatenate(rows_c))), shape=(n_rows, n))
     c = np.r_[np.zeros(n_x), -np.ones(n_z)]
     integrality = np.r_[np.ones(n_x), np.zeros(n_z)]
+    ub = np.ones(n)
+    ub[banned] = 0.0
     res = milp(c, constraints=[LinearConstraint(a, np.concatenate(lo), np.concatenate(hi))], integrality=integrality,
-               bounds=Bounds(0, 1), options={"disp": False, "time_limit": float(time_limit),
+               bounds=Bounds(0, ub), options={"disp": False, "time_limit": float(time_limit),
                                              "mip_rel_gap": max(float(mip_gap), 1e-12)})
     status = _STATUS.get(int(res.status), str(res.status))
     if res.x is None:
         if status == "infeasible":
             raise InfeasibleError(
                 f"no roster meets the rotation rules (fair_within={fair_within:g}, no_late_then_early="
-                f"{no_late_then_early}, officers on different shifts) with {r} rest days a week: raise "
-                "fair_within or set no_late_then_early=False")
+                f"{no_late_then_early}, officers on different shifts, shifts people cannot work) with {r} rest days "
+                "a week: raise fair_within or set no_late_then_early=False")
         raise InfeasibleError(f"HiGHS found no roster within time_limit={time_limit:g} s ({status}); raise time_limit")
     value = float(-res.fun)
     dual = getattr(res, "mip_dual_bound", None)
@@ -506,8 +541,8 @@ def roster(
     fair.insert(0, "grid", people["grid"].to_numpy())
     fair.insert(0, "id", people["id"].to_numpy())
     fair["work"] = counts[:, :S].sum(axis=1)
-    late_team = np.bincount(grid_of, weights=counts[:, S - 1], minlength=G)
-    fair["late_target"] = share * late_team[grid_of]
+    late_free = np.bincount(grid_of, weights=counts[:, S - 1] * free, minlength=G)
+    fair["late_target"] = np.where(free, shares[:, S - 1] * late_free[grid_of], np.nan)  # NaN: outside the rule
     fair["late_off"] = fair[shifts[-1]] - fair["late_target"]
     notes = [f"rest days and rotation rules are gridplan's defaults (rest_days_per_week={r}, fair_within="
              f"{fair_within:g}, no_late_then_early={no_late_then_early}); the article names the early/middle/late "
