@@ -283,19 +283,54 @@ def place_pcenter(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarra
     hi_value = ub
     status = "optimal"
     bar = tqdm(desc="p-center bisection", unit="step", disable=not progress)
+
+    def matrix(r: float) -> sparse.csr_matrix:
+        sel = vals_ <= r + 5e-5
+        return sparse.csr_matrix((np.ones(int(sel.sum())), (rows_[sel], cols_[sel])), shape=(len(nodes), len(cand)))
+
+    # 1. the LP relaxation proves radii too short cheaply: bisection on ceil(LP) > p
+    a_lo, a_hi = lo, hi
+    while a_lo < a_hi and (deadline is None or time.perf_counter() < deadline):
+        mid = (a_lo + a_hi) // 2
+        lp, lst, lval, _ = min_cover(matrix(values[mid]), cand_grid, k, mpg, deadline, 1e-9, relax=True)
+        detail["lp_steps"] = detail.get("lp_steps", 0) + 1
+        if lp is not None and lst == "optimal" and math.ceil(lval - 1e-6) > p:
+            a_lo = mid + 1
+        else:
+            a_hi = mid
+    lo = a_lo
+    # 2. the greedy cover finds short radii cheaply: bisection on |greedy cover| <= p (a heuristic: not monotone,
+    #    every cover it finds is feasible)
+    g_lo, g_hi = lo, hi
+    while g_lo < g_hi and (deadline is None or time.perf_counter() < deadline):
+        mid = (g_lo + g_hi) // 2
+        greedy = _greedy_cover(matrix(values[mid]), cand_grid, k, mpg)
+        detail["greedy_steps"] = detail.get("greedy_steps", 0) + 1
+        if len(greedy) <= p:
+            worst = float(_row_min(full[:, greedy].tocsr()).max()) - 1.0
+            if worst < hi_value:
+                best, hi_value = greedy, worst
+                hi = min(hi, int(np.searchsorted(values, worst - 5e-5)))
+            g_hi = min(mid, hi)
+        else:
+            g_lo = mid + 1
+    # 3. the MILP decides the rest
     try:
         while lo < hi:
             mid = (lo + hi) // 2
             r = values[mid]
-            sel = vals_ <= r + 5e-5
-            a = sparse.csr_matrix((np.ones(int(sel.sum())), (rows_[sel], cols_[sel])), shape=(len(nodes), len(cand)))
+            a = matrix(r)
             detail["steps"] += 1
             bar.update(1)
-            lp, lst, lval, _ = min_cover(a, cand_grid, k, mpg, deadline, 1e-9, relax=True)
-            if lp is not None and lst == "optimal" and math.ceil(lval - 1e-6) > p:
-                lo = mid + 1  # even the LP relaxation needs more than p posts
-                continue
-            got, st, val, bnd = min_cover(a, cand_grid, k, mpg, deadline, 0.0)
+            greedy = _greedy_cover(a, cand_grid, k, mpg)
+            if len(greedy) <= p:  # a cover of at most p posts: feasible without the MILP
+                got, st, val, bnd = greedy, "optimal", float(len(greedy)), float("nan")
+            else:
+                lp, lst, lval, _ = min_cover(a, cand_grid, k, mpg, deadline, 1e-9, relax=True)
+                if lp is not None and lst == "optimal" and math.ceil(lval - 1e-6) > p:
+                    lo = mid + 1  # even the LP relaxation needs more than p posts
+                    continue
+                got, st, val, bnd = min_cover(a, cand_grid, k, mpg, deadline, 0.0)
             if got is not None and val <= p:
                 best = got
                 # the cover's true worst walk: per demand node its nearest chosen post
@@ -322,6 +357,39 @@ def place_pcenter(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarra
     detail["distinct_radii"] = int(len(values))
     return _Solution(chosen, status, value, min(bound, value), _gap(value, min(bound, value), False), "exact",
                      time.perf_counter() - t, detail)
+
+
+def _greedy_cover(a: sparse.csr_matrix, cand_grid: np.ndarray, k: int, mpg: int) -> np.ndarray:
+    """Greedy set cover (Chvatal 1979) with the grid minimums first: columns of ``a`` covering every row."""
+    csc = a.tocsc()
+    left = np.ones(a.shape[0], bool)
+    chosen: list[int] = []
+    taken = np.zeros(a.shape[1], bool)
+
+    def gain() -> np.ndarray:
+        g = np.asarray(csc.T @ left.astype(float)).ravel()
+        g[taken] = -1
+        return g
+
+    for g_ in range(k):
+        for _ in range(mpg):
+            gg = gain()
+            gg[cand_grid != g_] = -1
+            j = int(np.argmax(gg))
+            if gg[j] < 0:
+                break
+            chosen.append(j)
+            taken[j] = True
+            left[csc.indices[csc.indptr[j]:csc.indptr[j + 1]]] = False
+    while left.any():
+        gg = gain()
+        j = int(np.argmax(gg))
+        if gg[j] <= 0:
+            return np.arange(a.shape[1])  # some row cannot be covered: no greedy cover
+        chosen.append(j)
+        taken[j] = True
+        left[csc.indices[csc.indptr[j]:csc.indptr[j + 1]]] = False
+    return np.sort(np.asarray(chosen, dtype=np.int64))
 
 
 def _row_min(m: sparse.csr_matrix) -> np.ndarray:
