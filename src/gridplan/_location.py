@@ -288,18 +288,7 @@ def place_pcenter(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarra
         sel = vals_ <= r + 5e-5
         return sparse.csr_matrix((np.ones(int(sel.sum())), (rows_[sel], cols_[sel])), shape=(len(nodes), len(cand)))
 
-    # 1. the LP relaxation proves radii too short cheaply: bisection on ceil(LP) > p
-    a_lo, a_hi = lo, hi
-    while a_lo < a_hi and (deadline is None or time.perf_counter() < deadline):
-        mid = (a_lo + a_hi) // 2
-        lp, lst, lval, _ = min_cover(matrix(values[mid]), cand_grid, k, mpg, deadline, 1e-9, relax=True)
-        detail["lp_steps"] = detail.get("lp_steps", 0) + 1
-        if lp is not None and lst == "optimal" and math.ceil(lval - 1e-6) > p:
-            a_lo = mid + 1
-        else:
-            a_hi = mid
-    lo = a_lo
-    # 2. the greedy cover finds short radii cheaply: bisection on |greedy cover| <= p (a heuristic: not monotone,
+    # 1. the greedy cover finds short radii cheaply: bisection on |greedy cover| <= p (a heuristic: not monotone,
     #    every cover it finds is feasible)
     g_lo, g_hi = lo, hi
     while g_lo < g_hi and (deadline is None or time.perf_counter() < deadline):
@@ -314,6 +303,17 @@ def place_pcenter(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarra
             g_hi = min(mid, hi)
         else:
             g_lo = mid + 1
+    # 2. the LP relaxation proves radii too short cheaply: bisection on ceil(LP) > p
+    a_lo, a_hi = lo, hi
+    while a_lo < a_hi and (deadline is None or time.perf_counter() < deadline):
+        mid = (a_lo + a_hi) // 2
+        lp, lst, lval, _ = min_cover(matrix(values[mid]), cand_grid, k, mpg, deadline, 1e-9, relax=True)
+        detail["lp_steps"] = detail.get("lp_steps", 0) + 1
+        if lp is not None and lst == "optimal" and math.ceil(lval - 1e-6) > p:
+            a_lo = mid + 1
+        else:
+            a_hi = mid
+    lo = max(lo, a_lo)
     # 3. the MILP decides the rest
     try:
         while lo < hi:
