@@ -92,7 +92,8 @@ DAY = 1440.0  # minutes
 
 SOURCES = ("hotline_12345", "hotline_12319", "patrol", "grid_staff", "photo_app", "media", "referral",
            "community", "iot_video")
-"""The 9 default incident sources (9大类事件来源). ``patrol`` and ``grid_staff`` are found by the
+"""The 9 default incident sources. The articles (Lixia, Guiding) say cases come from "9 kinds of sources"
+(9大类事件来源) without naming them: these 9 names are gridplan's assumption. ``patrol`` and ``grid_staff`` are found by the
 simulation itself (road chiefs walking past, staff at their posts); the others report. A model can
 use other sources: ``IncidentModel(sources=...)``."""
 
