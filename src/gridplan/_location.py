@@ -99,17 +99,15 @@ def place_setcover(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarr
                               "coverable": float(rows.weight.sum())}
     if capacity is None:
         greedy = _greedy_cover(a, cand_grid, k, mpg)  # a cover to fall back on (Chvatal's greedy)
+        lp, lst, lval, _ = min_cover(a, cand_grid, k, mpg, deadline, 1e-9, relax=True)  # a bound, whatever happens
+        lp_bound = float(math.ceil(lval - 1e-6)) if lp is not None and lst == "optimal" else 0.0
+        detail.update(greedy_posts=int(len(greedy)), lp_bound=lp_bound)
         chosen, status, value, bound = min_cover(a, cand_grid, k, mpg, deadline, mip_gap)
-        detail["greedy_posts"] = int(len(greedy))
         if chosen is None or len(greedy) < value:
             if chosen is None:
                 notes.append(f"set-cover: HiGHS stopped ({status}) without a cover; kept the greedy cover")
             chosen, value = greedy, float(len(greedy))
-        if status != "optimal" and (deadline is None or time.perf_counter() < deadline):
-            lp, lst, lval, _ = min_cover(a, cand_grid, k, mpg, deadline, 1e-9, relax=True)
-            if lp is not None and lst == "optimal":  # the LP relaxation bounds the count too
-                bound = max(bound if np.isfinite(bound) else 0.0, float(math.ceil(lval - 1e-6)))
-        bound = min(bound, value) if np.isfinite(bound) else 0.0
+        bound = min(max(bound if np.isfinite(bound) else 0.0, lp_bound), value)
         loads = None
     else:
         chosen, status, value, bound, loads = _capacitated(rows, a, None, cand_grid, k, mpg, capacity, deadline,

@@ -1212,7 +1212,8 @@ def place_posts(
         with a demand layer of cases), with ``objective="coverage"`` (maximise the demand served
         within ``max_walk_m`` by exactly ``n_posts`` posts) or ``"set-cover"`` (the fewest posts
         serving every coverable resident). A group of residents at one street node may be split
-        between posts. Each post's ``demand_served`` is then the demand it is assigned (its load).
+        between posts. Each post's ``demand_served`` is then the demand it is assigned (its load);
+        :meth:`Posts.coverage` still measures the walk to the nearest post, without capacities.
 
     Returns
     -------
