@@ -226,7 +226,7 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger, runs: int = 3
              f"{cover.per_community['share'].min():.2%}; mean walk {o['mean_walk_m']:.0f} m", "",
              "patrols (2 road chiefs per grid of the redrawn plan, starting from the grid's first post):",
              patrols.summary().to_string(), "",
-             "staffing ('1+2+2': 1 leader, a Party member; 2 officers on different shifts; 2 workers; early/middle/"
+             "staffing ('1+2+2' in gridplan's reading: 1 leader, a Party member; 2 officers on different shifts; 2 workers; early/middle/"
              "late shifts; sample roster; home-to-post distance along the streets, solved exactly):",
              staffing.summary().to_string(), "",
              f"simulation ({runs} weeks per plan; the 12 existing grids (A) vs the {redraw.n_grids} redrawn ones (B), "
