@@ -98,6 +98,10 @@ def place_setcover(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarr
     detail: dict[str, Any] = {"model_rows": a.shape[0], "model_pairs": int(a.nnz),
                               "coverable": float(rows.weight.sum())}
     if capacity is None:
+        # a node's rows are nested (each adds a band of candidates to the previous one): covering its
+        # first, smallest row covers them all, so set covering needs only that row per node
+        a = a[np.flatnonzero(rows.prev < 0)]
+        detail.update(model_rows=a.shape[0], model_pairs=int(a.nnz))
         greedy = _greedy_cover(a, cand_grid, k, mpg)  # a cover to fall back on (Chvatal's greedy)
         lp, lst, lval, _ = min_cover(a, cand_grid, k, mpg, deadline, 1e-9, relax=True)  # a bound, whatever happens
         lp_bound = float(math.ceil(lval - 1e-6)) if lp is not None and lst == "optimal" else 0.0
@@ -303,6 +307,7 @@ def place_pcenter(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarra
         greedy = _greedy_cover(matrix(values[mid]), cand_grid, k, mpg)
         detail["greedy_steps"] = detail.get("greedy_steps", 0) + 1
         if len(greedy) <= p:
+            greedy = _fill(csr, cand, cand_grid, greedy, nodes, snap, p)  # the spare posts where the walk is worst
             worst = float(_row_min(full[:, greedy].tocsr()).max()) - 1.0
             if worst < hi_value:
                 best, hi_value = greedy, worst
@@ -396,7 +401,19 @@ def _greedy_cover(a: sparse.csr_matrix, cand_grid: np.ndarray, k: int, mpg: int)
         chosen.append(j)
         taken[j] = True
         left[csc.indices[csc.indptr[j]:csc.indptr[j + 1]]] = False
-    return np.sort(np.asarray(chosen, dtype=np.int64))
+    # drop redundant columns, last chosen first: a column whose rows all have another chosen column
+    sel = np.asarray(chosen, dtype=np.int64)
+    times = np.asarray(csc[:, sel].sum(axis=1)).ravel()
+    per_grid = np.bincount(cand_grid[sel], minlength=k)
+    keep = np.ones(len(sel), bool)
+    for i in range(len(sel) - 1, -1, -1):
+        j = sel[i]
+        r = csc.indices[csc.indptr[j]:csc.indptr[j + 1]]
+        if (times[r] >= 2).all() and per_grid[cand_grid[j]] > mpg:
+            keep[i] = False
+            times[r] -= 1
+            per_grid[cand_grid[j]] -= 1
+    return np.sort(sel[keep])
 
 
 def _row_min(m: sparse.csr_matrix) -> np.ndarray:
