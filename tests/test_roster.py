@@ -34,6 +34,10 @@ def _check(r: Roster, people: pd.DataFrame, days: int, rest: int, leave=None):
             block = sh[w:w + 7]
             owed = rest if len(block) == 7 else (rest * len(block)) // 7
             assert (block == "rest").sum() == owed, (pid, w)
+        # any seven consecutive days (so every calendar week) hold at least `rest` days off
+        off = np.isin(sh, ["rest", "leave"]).astype(int)
+        if days >= 7:
+            assert (np.convolve(off, np.ones(7, int), "valid") >= rest).all(), pid
         # nobody works late and then early the next day
         assert not ((sh[:-1] == "late") & (sh[1:] == "early")).any(), pid
         want = set() if leave is None else {pd.Timestamp(d) for d in leave.get(pid, [])}
@@ -49,10 +53,10 @@ def _check(r: Roster, people: pd.DataFrame, days: int, rest: int, leave=None):
     assert int(r.coverage["covered"].sum()) == len(on)
 
 
-@pytest.mark.parametrize("days,rest", [(30, 1), (14, 2), (10, 1)])
-def test_full_teams_cover_every_shift(days, rest):
+@pytest.mark.parametrize("days,rest,start", [(30, 1, "2024-10-01"), (14, 2, "2024-10-03"), (10, 1, "2024-10-06")])
+def test_full_teams_cover_every_shift(days, rest, start):
     people = _team(2)
-    r = roster(people, start="2024-10-01", days=days, rest_days_per_week=rest)
+    r = roster(people, start=start, days=days, rest_days_per_week=rest)
     _check(r, people, days, rest)
     assert r.params["status"] == "optimal" and r.params["gap"] == 0
     assert r.summary()["covered_share"] == 1.0

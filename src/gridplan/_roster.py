@@ -299,8 +299,9 @@ def roster(
         The first day (weeks are counted in seven-day blocks from it).
     days : int, default 30
     rest_days_per_week : int, default 1
-        Rest days (休息日) of every person in every seven-day block: exactly this many, the other days
-        are working days (except leave). The labour law's floor is one a week (《劳动法》第三十八条);
+        Rest days (休息日) of every person in every seven-day block from ``start``: exactly this many,
+        the other days are working days (except leave); and any seven consecutive days (so also every
+        calendar week) hold at least this many days off, rest or leave. The labour law's floor is one a week (《劳动法》第三十八条);
         the value is gridplan's default, not the article's. A last block of fewer than seven days
         gets ``floor(rest_days_per_week * length / 7)``.
     leave : dict or DataFrame, optional
@@ -340,7 +341,9 @@ def roster(
     Notes
     -----
     Binary x[p, d, s] (person p works shift s on day d) for every day the person is not on leave.
-    Rows: at most one shift a day; in every week block exactly (days - leave - rest) working days;
+    Rows: at most one shift a day; in every week block exactly (days - leave - rest) working days; in
+    every seven consecutive days at most 7 - rest_days_per_week working days (so every calendar week
+    has its rest day too, whatever weekday ``start`` is);
     x[p, d, last] + x[p, d + 1, first] <= 1; for every grid, shift and person
     |n_ps - share_p N_gs| <= fair_within (n_ps the person's days on the shift, N_gs the team's);
     under the officers rule at most ceil(officers / shifts) officers of a grid on one shift a day.
@@ -444,6 +447,17 @@ def roster(
             cc.append(c)
         rr_ = np.concatenate(rr)
         add(rr_, np.concatenate(cc), np.ones(len(rr_)), work[:, w].astype(float), work[:, w].astype(float), P)
+    # every seven consecutive days hold at least r days off (rest or leave): so does every calendar week,
+    # whatever weekday the roster starts on
+    if D >= 7:
+        for d0 in range(D - 6):
+            win = np.arange(d0, d0 + 7)
+            off_leave = on_leave[:, win].sum(axis=1)
+            need = np.maximum(0, r - off_leave)            # rest days still needed in the window
+            pp_, dd_ = np.nonzero(avail[:, win])
+            cols = xid[pp_, win[dd_]].ravel()
+            rows = np.repeat(pp_, S)
+            add(rows, cols, np.ones(len(cols)), np.full(P, -np.inf), (7 - off_leave - need).astype(float), P)
     # no quick return
     if no_late_then_early and S >= 2 and D >= 2:
         both = avail[:, :-1] & avail[:, 1:]
@@ -506,7 +520,8 @@ def roster(
             raise InfeasibleError(
                 f"no roster meets the rotation rules (fair_within={fair_within:g}, no_late_then_early="
                 f"{no_late_then_early}, officers on different shifts, shifts people cannot work) with {r} rest days "
-                "a week: raise fair_within or set no_late_then_early=False")
+                "in every week block and in every seven consecutive days: raise fair_within, set "
+                "no_late_then_early=False, or move leave dates")
         raise InfeasibleError(f"HiGHS found no roster within time_limit={time_limit:g} s ({status}); raise time_limit")
     value = float(-res.fun)
     dual = getattr(res, "mip_dual_bound", None)
