@@ -128,6 +128,9 @@ _TYPE_COLUMNS = ("label", "driver", "rate", "visible", "report_h", "profile", "p
 def default_types() -> pd.DataFrame:
     """The default problem types: one row each, editable (``IncidentModel(types=...)``).
 
+    The types, rates, visibility, reporting delays and severity shares are gridplan's assumptions,
+    not figures from the source articles; calibrate them to a city's own case records.
+
     Columns: ``label`` (Chinese name), ``driver`` (``"population"``: rate per 10,000 residents
     per day at population points; ``"street"``: rate per street km per day along the streets),
     ``rate``, ``visible`` (seen from the street by patrols and staff), ``report_h`` (mean hours
