@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import geopandas as gpd
 import pytest
 import shapely
-import geopandas as gpd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gridplan.errors import DataError, InfeasibleError
 from gridplan.staffing import Roster, assign_staff, roster
@@ -155,3 +157,14 @@ def test_unavailable_shifts_are_never_worked():
     assert f.loc[["g0p0", "g0p3"], "late_target"].isna().all()
     free = f.drop(index=["g0p0", "g0p3"])
     assert (free["late_off"].abs() <= 1 + 1e-6).all()
+
+
+@settings(max_examples=5, deadline=None)
+@given(leave_start=st.integers(0, 12), leave_len=st.integers(0, 5), start=st.sampled_from(["2024-10-01", "2024-10-05"]))
+def test_rules_hold_under_random_leave(leave_start, leave_len, start):
+    people = _team(1)
+    days = pd.date_range(start, periods=14)
+    leave = {"g0p2": list(days[leave_start:leave_start + leave_len])}
+    r = roster(people, start=start, days=14, leave=leave)
+    _check(r, people, 14, 1, leave)
+    assert r.params["status"] == "optimal"

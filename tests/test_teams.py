@@ -9,6 +9,8 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gridplan import District
 from gridplan.errors import DataError, InfeasibleError
@@ -106,3 +108,21 @@ def test_errors(district):
         place_teams(district, 2, load="nope", progress=False)
     with pytest.raises(DataError, match="GridPlan"):
         place_teams(district, 2, territory="grids", progress=False)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(loads=st.lists(st.integers(1, 9), min_size=6, max_size=6), p=st.integers(1, 4), balance=st.sampled_from([0.5, 1.0, 3.0]))
+def test_every_unit_in_exactly_one_team_within_balance(district, loads, p, balance):
+    units = _blocks(3, 2, loads=loads)
+    avg = sum(loads) / p
+    try:
+        res = place_teams(district, p, territory=units, load="load", balance=balance, progress=False)
+    except InfeasibleError:
+        # only when balance cannot hold: brute force finds no balanced assignment either
+        assert _brute(district, units, np.array(loads, float), p, balance) == np.inf
+        return
+    t = res.territory
+    assert sorted(t.index) == sorted(units["code"]) and t["team"].notna().all()
+    assert t["team"].nunique() == p == len(res.bases)
+    got = t.groupby("team")["load"].sum()
+    assert (got <= (1 + balance) * avg + 1e-9).all() and (got >= (1 - balance) * avg - 1e-9).all()
