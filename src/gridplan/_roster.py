@@ -347,7 +347,9 @@ def roster(
     x[p, d, last] + x[p, d + 1, first] <= 1; for every grid, shift and person
     |n_ps - share_p N_gs| <= fair_within (n_ps the person's days on the shift, N_gs the team's);
     under the officers rule at most ceil(officers / shifts) officers of a grid on one shift a day.
-    Objective: the most (grid, day, shift) slots with someone on duty (z_gds <= sum_p x_pds).
+    Objective: the most (grid, day, shift) slots with someone on duty (z_gds <= sum_p x_pds). No rule
+    links two grids, so each grid's model is solved on its own (``time_limit`` is shared) and the
+    month's optimum, bound and gap are their sums.
 
     Examples
     --------
@@ -400,8 +402,81 @@ def roster(
             f"{' ...' if len(bad) > _SHOW else ''}. Rest days are not counted as leave (《职工带薪年休假条例》第三条): "
             "take the week's rest days out of the leave dates, or lower rest_days_per_week")
     work = (free - rest_w[None, :])  # (P, W) working days owed
-    work_total = work.sum(axis=1)
+    officer = rules.get("officer")
 
+    # ------------------------------------------------------------------ solve, grid by grid
+    # no rule links two grids (coverage, rotation and the officers' rule are per grid; rest and leave per
+    # person), so the month's optimum is every grid's optimum: smaller models, solved one after another
+    grid_codes, grid_of = np.unique(people["grid"].to_numpy(), return_inverse=True)
+    G = len(grid_codes)
+    shift_of = np.full((P, D), -1, np.int64)
+    shares = np.zeros((P, S))
+    free = np.zeros(P, bool)
+    value = bound = 0.0
+    n = n_rows = 0
+    statuses = []
+    deadline = time.perf_counter() + float(time_limit)
+    for g in range(G):
+        idx = np.flatnonzero(grid_of == g)
+        out = _solve_block(people.iloc[idx], can[idx], on_leave[idx], work[idx], D=D, S=S, r=r, rules=rules,
+                           fair_within=float(fair_within), no_late_then_early=bool(no_late_then_early),
+                           time_limit=max(1.0, deadline - time.perf_counter()), mip_gap=float(mip_gap))
+        shift_of[idx] = out["shift_of"]
+        shares[idx] = out["shares"]
+        free[idx] = out["free"]
+        value += out["value"]
+        bound += out["bound"]
+        n += out["variables"]
+        n_rows += out["constraints"]
+        statuses.append(out["status"])
+    status = "optimal" if all(st == "optimal" for st in statuses) else "time_limit"
+    gap = max(0.0, bound - value) / max(value, 1e-9)
+    n_z = G * D * S
+
+    # ------------------------------------------------------------------ the tables
+    names = np.array([*shifts, REST, LEAVE], dtype=object)
+    code = np.where(on_leave, S + 1, np.where(shift_of >= 0, shift_of, S))
+    table = pd.DataFrame({
+        "id": np.repeat(people["id"].to_numpy(), D), "grid": np.repeat(people["grid"].to_numpy(), D),
+        "role": np.repeat(people["role"].to_numpy(), D), "date": np.tile(dates.to_numpy(), P),
+        "week": np.tile(week + 1, P), "shift": names[code.ravel()]})
+    on_duty = np.zeros((G, D, S), np.int64)
+    pp, dd = np.nonzero(shift_of >= 0)
+    np.add.at(on_duty, (grid_of[pp], dd, shift_of[pp, dd]), 1)
+    coverage = pd.DataFrame({"grid": np.repeat(grid_codes, D * S), "date": np.tile(np.repeat(dates.to_numpy(), S), G),
+                             "shift": np.tile(np.array(shifts, dtype=object), G * D), "on_duty": on_duty.ravel()})
+    coverage["covered"] = coverage["on_duty"] > 0
+    counts = np.stack([(code == s).sum(axis=1) for s in range(S + 2)], axis=1)
+    fair = pd.DataFrame(counts, columns=[*shifts, REST, LEAVE])
+    fair.insert(0, "role", people["role"].to_numpy())
+    fair.insert(0, "grid", people["grid"].to_numpy())
+    fair.insert(0, "id", people["id"].to_numpy())
+    fair["work"] = counts[:, :S].sum(axis=1)
+    late_free = np.bincount(grid_of, weights=counts[:, S - 1] * free, minlength=G)
+    fair["late_target"] = np.where(free, shares[:, S - 1] * late_free[grid_of], np.nan)  # NaN: outside the rule
+    fair["late_off"] = fair[shifts[-1]] - fair["late_target"]
+    notes = [f"rest days and rotation rules are gridplan's defaults (rest_days_per_week={r}, fair_within="
+             f"{fair_within:g}, no_late_then_early={no_late_then_early}); the article names the early/middle/late "
+             "shifts only"]
+    if (~coverage["covered"]).any():
+        notes.append(f"{int((~coverage['covered']).sum())} grid-shift-days have nobody on duty (see .uncovered)")
+    params = {"start": str(day0.date()), "days": D, "rest_days_per_week": r, "fair_within": float(fair_within),
+              "no_late_then_early": bool(no_late_then_early), "time_limit": float(time_limit),
+              "mip_gap": float(mip_gap), "leave_days": int(on_leave.sum()), "source": rules["source"],
+              "officer_rule": officer, "shifts": list(shifts), "people": P, "grids": G, "variables": n,
+              "constraints": n_rows, "status": status, "objective": value, "bound": bound, "gap": gap,
+              "slots": n_z, "seconds": round(time.perf_counter() - t0, 3)}
+    return Roster(table, coverage, fair, shifts, params, notes)
+
+
+def _solve_block(people: pd.DataFrame, can: np.ndarray, on_leave: np.ndarray, work: np.ndarray, *, D: int, S: int,
+                 r: int, rules: dict[str, Any], fair_within: float, no_late_then_early: bool, time_limit: float,
+                 mip_gap: float) -> dict[str, Any]:
+    """The roster MILP for a set of people (one grid: grids share no rule, so each is solved on its own)."""
+    P = len(people)
+    work_total = work.sum(axis=1)
+    week = np.arange(D) // 7
+    W = int(week.max()) + 1
     # ------------------------------------------------------------------ variables
     grid_codes, grid_of = np.unique(people["grid"].to_numpy(), return_inverse=True)
     G = len(grid_codes)
@@ -518,7 +593,7 @@ def roster(
     if res.x is None:
         if status == "infeasible":
             raise InfeasibleError(
-                f"no roster meets the rotation rules (fair_within={fair_within:g}, no_late_then_early="
+                f"grid {people['grid'].iat[0]}: no roster meets the rotation rules (fair_within={fair_within:g}, no_late_then_early="
                 f"{no_late_then_early}, officers on different shifts, shifts people cannot work) with {r} rest days "
                 "in every week block and in every seven consecutive days: raise fair_within, set "
                 "no_late_then_early=False, or move leave dates")
@@ -531,43 +606,11 @@ def roster(
     if status == "optimal" and gap > max(float(mip_gap), 1e-4) + 1e-9:
         status = "time_limit"
 
-    # ------------------------------------------------------------------ the tables
     x = res.x
     shift_of = np.full((P, D), -1, np.int64)
     for s in range(S):
         on = np.zeros((P, D), bool)
         on[avail] = x[xid[avail][:, s]] > 0.5
         shift_of[on] = s
-    names = np.array([*shifts, REST, LEAVE], dtype=object)
-    code = np.where(on_leave, S + 1, np.where(shift_of >= 0, shift_of, S))
-    table = pd.DataFrame({
-        "id": np.repeat(people["id"].to_numpy(), D), "grid": np.repeat(people["grid"].to_numpy(), D),
-        "role": np.repeat(people["role"].to_numpy(), D), "date": np.tile(dates.to_numpy(), P),
-        "week": np.tile(week + 1, P), "shift": names[code.ravel()]})
-    on_duty = np.zeros((G, D, S), np.int64)
-    pp, dd = np.nonzero(shift_of >= 0)
-    np.add.at(on_duty, (grid_of[pp], dd, shift_of[pp, dd]), 1)
-    coverage = pd.DataFrame({"grid": np.repeat(grid_codes, D * S), "date": np.tile(np.repeat(dates.to_numpy(), S), G),
-                             "shift": np.tile(np.array(shifts, dtype=object), G * D), "on_duty": on_duty.ravel()})
-    coverage["covered"] = coverage["on_duty"] > 0
-    counts = np.stack([(code == s).sum(axis=1) for s in range(S + 2)], axis=1)
-    fair = pd.DataFrame(counts, columns=[*shifts, REST, LEAVE])
-    fair.insert(0, "role", people["role"].to_numpy())
-    fair.insert(0, "grid", people["grid"].to_numpy())
-    fair.insert(0, "id", people["id"].to_numpy())
-    fair["work"] = counts[:, :S].sum(axis=1)
-    late_free = np.bincount(grid_of, weights=counts[:, S - 1] * free, minlength=G)
-    fair["late_target"] = np.where(free, shares[:, S - 1] * late_free[grid_of], np.nan)  # NaN: outside the rule
-    fair["late_off"] = fair[shifts[-1]] - fair["late_target"]
-    notes = [f"rest days and rotation rules are gridplan's defaults (rest_days_per_week={r}, fair_within="
-             f"{fair_within:g}, no_late_then_early={no_late_then_early}); the article names the early/middle/late "
-             "shifts only"]
-    if (~coverage["covered"]).any():
-        notes.append(f"{int((~coverage['covered']).sum())} grid-shift-days have nobody on duty (see .uncovered)")
-    params = {"start": str(day0.date()), "days": D, "rest_days_per_week": r, "fair_within": float(fair_within),
-              "no_late_then_early": bool(no_late_then_early), "time_limit": float(time_limit),
-              "mip_gap": float(mip_gap), "leave_days": int(on_leave.sum()), "source": rules["source"],
-              "officer_rule": officer, "shifts": list(shifts), "people": P, "grids": G, "variables": n,
-              "constraints": n_rows, "status": status, "objective": value, "bound": bound, "gap": gap,
-              "slots": n_z, "seconds": round(time.perf_counter() - t0, 3)}
-    return Roster(table, coverage, fair, shifts, params, notes)
+    return {"shift_of": shift_of, "shares": shares, "free": free, "value": value, "bound": bound, "status": status,
+            "variables": n, "constraints": n_rows}
