@@ -269,7 +269,7 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger, runs: int = 3
              f"patrol-aware grids (a fresh plan balanced on {PATROL_BALANCE}; its chiefs start from the grid's "
              "centroid node): the longest road chief's walk over the shortest, against the redrawn plan:",
              patrol_balance.to_string(), "",
-             "staffing ('1+2+2': 1 leader, a Party member; 2 officers on different shifts; 2 workers; early/middle/"
+             "staffing ('1+2+2' in gridplan's reading: 1 leader, a Party member; 2 officers on different shifts; 2 workers; early/middle/"
              "late shifts; sample roster; home-to-post distance along the streets, solved exactly):",
              staffing.summary().to_string(), "",
              f"simulation ({runs} weeks per plan; the 12 existing grids (A) vs the {redraw.n_grids} redrawn ones (B), "

@@ -6,10 +6,20 @@ chooses such posts on the street network of a :class:`~gridplan.grids.GridPlan`:
 
 * ``objective="coverage"``: the maximal covering location problem (MCLP) — exactly
   ``n_posts`` posts so that as many residents as possible live within ``max_walk_m``
-  walking distance of a post. The default 1,200 m is the "15-minute community life
-  circle" (15分钟社区生活圈: 15 minutes at 80 m/min).
+  walking distance of a post. The default 1,000 m is the 15-minute life circle of China's
+  residential planning standard GB 50180-2018 (table 3.0.4: 800-1,000 m; 10 minutes 500 m,
+  5 minutes 300 m: :data:`LIFE_CIRCLES_M`). gridplan 0.1 used 1,200 m (an assumed 80 m/min).
 * ``objective="p-median"``: the p-median problem — minimise the residents' total
   walking distance to their nearest post.
+* ``objective="set-cover"`` (``n_posts=None``): the location set covering problem (LSCP) — the
+  fewest posts so that every resident who can be reached is within ``max_walk_m`` of one
+  (Leshan's question: how many stations so that every community is served).
+* ``objective="p-center"``: ``n_posts`` posts minimising the worst walk of any resident (the
+  "7 minutes face to face" question).
+* ``capacity=``: capacitated coverage — every post serves at most so many residents or cases.
+
+Set covering, p-center and capacitated models are solved exactly with HiGHS (see
+:mod:`gridplan._location`); the rest of this page is about coverage and p-median.
 
 Both keep at least ``min_per_grid`` posts in every grid. Both start from a greedy +
 interchange solution and prove how good it is: coverage against all demand any post could
@@ -98,12 +108,18 @@ if TYPE_CHECKING:  # pragma: no cover
     from .district import District
     from .grids import GridPlan
 
-__all__ = ["Posts", "Coverage", "place_posts", "OBJECTIVES", "LIFE_CIRCLE_M", "EXACT_MAX_PAIRS",
+__all__ = ["Posts", "Coverage", "place_posts", "OBJECTIVES", "LIFE_CIRCLE_M", "LIFE_CIRCLES_M", "life_circle_m",
+           "EXACT_MAX_PAIRS",
            "PMEDIAN_EXACT_MAX_PAIRS", "MAX_CANDIDATES", "HIGHS_MIP_REL_GAP", "STATUSES"]
 
-OBJECTIVES = ("coverage", "p-median")
-LIFE_CIRCLE_M = 1200.0
-"""The 15-minute community life circle as a walking distance: 15 min × 80 m/min."""
+OBJECTIVES = ("coverage", "p-median", "set-cover", "p-center")
+LIFE_CIRCLES_M = {5: 300.0, 10: 500.0, 15: 1000.0}
+"""Walking distance (m) of the 5-, 10- and 15-minute life circles (生活圈居住区) in China's residential
+planning standard GB 50180-2018 《城市居住区规划设计标准》, table 3.0.4: 300 m, 500 m and 800-1,000 m
+(the upper end is used for 15 minutes). Replace an entry, or pass the distance, to use another reading."""
+LIFE_CIRCLE_M = LIFE_CIRCLES_M[15]
+"""The 15-minute life circle's walking distance, 1,000 m (GB 50180-2018: 800-1,000 m); gridplan 0.1
+used 1,200 m (15 min at an assumed 80 m/min)."""
 EXACT_MAX_PAIRS = 3_000_000
 """Largest coverage model that ``method="auto"`` hands to the MILP: (demand row, candidate) links
 of the covering matrix. Larger instances keep the greedy + interchange answer, with its gap to the
@@ -125,6 +141,37 @@ HIGHS_MIP_REL_GAP = 1e-4
 counts as ``status == "optimal"`` (see :class:`Posts`)."""
 STATUSES = ("optimal", "within_gap", "time_limit", "heuristic")
 """The values of ``Posts.params["status"]`` (see :class:`Posts`)."""
+
+
+def life_circle_m(minutes: float = 15, *, table: dict[float, float] | None = None) -> float:
+    """Walking distance (m) of the ``minutes``-minute life circle, from GB 50180-2018 (:data:`LIFE_CIRCLES_M`).
+
+    Parameters
+    ----------
+    minutes : {5, 10, 15}
+        The life circle.
+    table : dict, optional
+        Another reading: minutes -> metres (every distance must be positive).
+
+    Raises
+    ------
+    DataError
+        Minutes the table does not list, or a distance that is not a positive number.
+
+    Examples
+    --------
+    >>> life_circle_m(15), life_circle_m(5), life_circle_m(15, table={15: 800.0})
+    (1000.0, 300.0, 800.0)
+    """
+    tab = LIFE_CIRCLES_M if table is None else table
+    if not isinstance(tab, dict) or not tab:
+        raise DataError(f"table must be a dict of minutes -> metres, e.g. {LIFE_CIRCLES_M}, got {table!r}")
+    for k, v in tab.items():
+        _check_positive(v, f"the {k}-minute life-circle distance (table={{{k}: ...}})")
+    if minutes not in tab:
+        raise DataError(f"there is no {minutes!r}-minute life circle in {dict(tab)}: use one of {sorted(tab)} minutes, "
+                        "or give the walking distance itself (max_walk_m=...)")
+    return float(tab[minutes])
 
 
 # --------------------------------------------------------------------------- inputs
@@ -812,7 +859,8 @@ class Posts:
         max_walk_m : float, optional
             Walking distance (m); default the one the posts were placed for.
         speed_m_per_min : float
-            Walking speed for the minutes shown (80 m/min: 1,200 m is the 15-minute life circle).
+            Walking speed for the minutes shown (an assumed 80 m/min; GB 50180-2018 sets the life circles'
+            distances, not a speed: see :data:`LIFE_CIRCLES_M`).
         include_stations : bool
             Count liaison stations as service points too (default: posts only, as optimised).
         """
@@ -1070,7 +1118,7 @@ def _walk_matrix(plan: "GridPlan", *, demand: Any = "population", candidates: An
 # --------------------------------------------------------------------------- entry point
 def place_posts(
     plan: "GridPlan",
-    n_posts: int,
+    n_posts: int | None,
     *,
     demand: Any = "population",
     candidates: Any = "street_nodes",
@@ -1084,6 +1132,7 @@ def place_posts(
     mip_gap: float = 1e-4,
     seed: int = 0,
     progress: bool = True,
+    capacity: float | None = None,
 ) -> Posts:
     """Place ``n_posts`` grid posts (and a liaison station per community) on the street network.
 
@@ -1091,8 +1140,9 @@ def place_posts(
     ----------
     plan : GridPlan
         The grids; every grid gets at least ``min_per_grid`` posts.
-    n_posts : int
-        Number of posts (Guiding county: 42 for 15 grids).
+    n_posts : int or None
+        Number of posts (Guiding county: 42 for 15 grids); ``None`` with ``objective="set-cover"``,
+        which finds the fewest.
     demand : "population", str or GeoDataFrame
         Who should reach a post. ``"population"`` (default): the district's population points
         weighted by residents (or, without them, the units' population column). Another string:
@@ -1102,10 +1152,19 @@ def place_posts(
         Where posts may stand: every street node inside the grids (thinned above
         :data:`MAX_CANDIDATES`), or given points, each snapped to its nearest street node.
     max_walk_m : float
-        Walking distance that counts as covered (default 1,200 m: the 15-minute life circle).
-    objective : {"coverage", "p-median"}
-        Maximise the demand within ``max_walk_m`` (maximal covering), or minimise the total
-        demand-weighted walking distance to the nearest post (p-median).
+        Walking distance that counts as covered (default 1,000 m: the 15-minute life circle of
+        GB 50180-2018, :data:`LIFE_CIRCLE_M`; see :func:`life_circle_m`).
+    objective : {"coverage", "p-median", "set-cover", "p-center"}
+        ``"coverage"``: maximise the demand within ``max_walk_m`` (maximal covering).
+        ``"p-median"``: minimise the total demand-weighted walking distance to the nearest post.
+        ``"set-cover"`` (LSCP; ``n_posts=None``): the fewest posts so that every resident who can
+        reach a candidate within ``max_walk_m`` is within it of a post (to cover every community
+        instead, pass one demand point per community). ``"p-center"``: ``n_posts`` posts so that the
+        worst walk of any resident (weight > 0) to the nearest post is as short as possible (the
+        7-minute face-to-face question); ``objective_value`` is that worst walk in metres and
+        ``max_walk_m`` only sets the coverage figures. Both are solved exactly with HiGHS
+        (``method="heuristic"`` is refused); p-center by bisection over the distinct walking
+        distances, a set-covering MILP deciding every step.
     min_per_grid : int
         Posts at least in every grid (a street node on a grid line belongs to the grid with the
         lowest code among those whose polygon holds it).
@@ -1139,6 +1198,13 @@ def place_posts(
         Tie-breaks of the heuristic; the exact solver is deterministic.
     progress : bool
         Show progress bars for the distance computations.
+    capacity : float, optional
+        Capacitated coverage: every post serves at most this much demand (residents, or cases
+        with a demand layer of cases), with ``objective="coverage"`` (maximise the demand served
+        within ``max_walk_m`` by exactly ``n_posts`` posts) or ``"set-cover"`` (the fewest posts
+        serving every coverable resident). A group of residents at one street node may be split
+        between posts. Each post's ``demand_served`` is then the demand it is assigned (its load);
+        :meth:`Posts.coverage` still measures the walk to the nearest post, without capacities.
 
     Returns
     -------
@@ -1147,7 +1213,9 @@ def place_posts(
     Raises
     ------
     InfeasibleError
-        ``n_posts`` below 1 or below ``n_grids * min_per_grid``, a grid with too few candidate
+        ``n_posts`` below 1 or below ``n_grids * min_per_grid`` (also a p-center with fewer centres
+        than grids under one post per grid), a capacity too small to serve everyone in a
+        capacitated set cover, a grid with too few candidate
         nodes, more posts than candidates, or (p-median) a part of the network holding demand
         that cannot get a post.
     DataError
@@ -1176,26 +1244,49 @@ def place_posts(
     t0 = time.perf_counter()
     if not isinstance(plan, GridPlan):
         raise DataError(f"plan must be a GridPlan (from gridplan.grids.partition), got {type(plan).__name__}")
-    if isinstance(n_posts, numbers.Integral) and not isinstance(n_posts, bool) and n_posts < 1:
-        raise InfeasibleError(f"n_posts must be at least 1, got {int(n_posts)}")
-    p = _validate.integer(n_posts, "n_posts", minimum=1)
+    obj_name = {"coverage": "coverage", "p-median": "p-median", "p_median": "p-median", "pmedian": "p-median",
+                "set-cover": "set-cover", "set_cover": "set-cover", "lscp": "set-cover", "p-center": "p-center",
+                "p_center": "p-center", "pcenter": "p-center"}.get(
+        str(objective).lower()) if isinstance(objective, str) else None
+    if obj_name == "set-cover":
+        if n_posts is not None:
+            raise DataError(f"objective='set-cover' finds the fewest posts itself: pass n_posts=None, got {n_posts!r} "
+                            "(for a fixed number of posts use objective='coverage')")
+        p = 0
+    else:
+        if isinstance(n_posts, numbers.Integral) and not isinstance(n_posts, bool) and n_posts < 1:
+            raise InfeasibleError(f"n_posts must be at least 1, got {int(n_posts)}")
+        p = _validate.integer(n_posts, "n_posts", minimum=1)
     mpg = _validate.integer(min_per_grid, "min_per_grid", minimum=0)
+    cap = _check_positive(capacity, "capacity", allow_none=True)
+    if cap is not None and obj_name not in ("coverage", "set-cover"):
+        raise DataError(f"capacity= works with objective='coverage' or 'set-cover', not {objective!r}")
+    if obj_name in ("set-cover", "p-center") or cap is not None:
+        if method == "heuristic":
+            raise DataError(f"objective={obj_name!r}{' with capacity=' if cap is not None else ''} is solved exactly: "
+                            "use method='auto' or 'exact'")
     walk = float(_check_positive(max_walk_m, "max_walk_m"))
     tl = _check_positive(time_limit, "time_limit", allow_none=True)
     mip_gap = _validate.number(mip_gap, "mip_gap (a relative gap, e.g. 1e-4)", minimum=0, below=1)
     seed = _validate.seed(seed)
-    obj = {"coverage": "coverage", "p-median": "p-median", "p_median": "p-median", "pmedian": "p-median"}.get(
-        str(objective).lower()) if isinstance(objective, str) else None
+    obj = obj_name
     if obj is None:
         raise DataError(f"objective={objective!r}: use one of {list(OBJECTIVES)}")
     _validate.choice(stations, "stations", ("community", None))
     _validate.choice(method, "method", ("auto", "exact", "heuristic"))
     k = plan.n_grids
-    if p < k * mpg:
+    if obj == "p-center" and p < k * mpg:
+        raise InfeasibleError(f"a p-center with n_posts={p} centres cannot keep min_per_grid={mpg} in each of the "
+                              f"{k} grids: ask for n_posts >= {k * mpg}, or min_per_grid=0 to let centres serve "
+                              "across grid lines")
+    if obj != "set-cover" and p < k * mpg:
         raise InfeasibleError(f"n_posts={p} is too few: {k} grids × min_per_grid={mpg} need at least {k * mpg} posts; "
                               f"ask for n_posts >= {k * mpg} or lower min_per_grid")
     notes: list[str] = []
     net, loc, dem, cand, cand_grid = _inputs(plan, demand, candidates, streets, notes)
+    if obj == "set-cover" and len(cand) < k * mpg:
+        raise InfeasibleError(f"there are only {len(cand)} candidate nodes for {k} grids × min_per_grid={mpg}; "
+                              "lower min_per_grid or give more candidates")
     if len(cand) < p:
         raise InfeasibleError(f"n_posts={p} but there are only {len(cand)} candidate nodes; ask for fewer posts "
                               "or give more candidates")
@@ -1216,7 +1307,18 @@ def place_posts(
     csr = net.to_sparse()
     deadline = None if tl is None else t0 + tl
 
-    if obj == "coverage":
+    from . import _location
+
+    if obj == "set-cover":
+        sol = _location.place_setcover(csr, cand, cand_grid, dem, walk, k, mpg, deadline, float(mip_gap), progress,
+                                       notes, cap)
+        p = len(sol.chosen)
+    elif obj == "p-center":
+        sol = _location.place_pcenter(csr, cand, cand_grid, dem, p, k, mpg, deadline, float(mip_gap), progress, notes)
+    elif cap is not None:
+        sol = _location.place_capacitated_coverage(csr, cand, cand_grid, dem, walk, p, k, mpg, deadline,
+                                                   float(mip_gap), progress, notes, cap)
+    elif obj == "coverage":
         sol = _place_coverage(csr, cand, cand_grid, dem, walk, p, k, mpg, method, seed, deadline, progress, notes,
                               float(mip_gap))
     else:
@@ -1229,12 +1331,15 @@ def place_posts(
     chosen_nodes = cand[sol.chosen]
     order = np.lexsort((chosen_nodes, loc.codes[cand_grid[sol.chosen]]))  # by grid code, then node
     chosen_nodes = chosen_nodes[order]
+    loads = sol.detail.pop("loads", None)
     xy = net.nodes[["x", "y"]].to_numpy(float)
     grid_pos, unit_pos = loc.locate(shapely.points(xy[chosen_nodes]))
     ids = [f"P{i + 1:02d}" for i in range(len(chosen_nodes))]
     near, dist = _nearest_post(net, chosen_nodes, dem.frame)
     cov = dist <= walk + 1e-7
     served = np.bincount(near[cov], weights=dem.weight[cov], minlength=len(chosen_nodes))
+    if loads is not None:  # capacitated: what each post is assigned
+        served = np.asarray(loads, float)[order]
     rows = {"kind": ["post"] * len(chosen_nodes), "grid": list(loc.codes[grid_pos]),
             "community": list(loc.community[unit_pos]), "node": chosen_nodes.tolist(),
             "demand_served": served.tolist()}
@@ -1268,7 +1373,9 @@ def place_posts(
         "status": sol.status, "objective_value": sol.objective, "bound": sol.bound, "gap": sol.gap,
         "method": sol.method, "solver_seconds": round(sol.seconds, 3),
         "seconds": round(time.perf_counter() - t0, 3),
-        "covered": float(w[cov].sum()), "covered_share": float(w[cov].sum() / w.sum()), "mean_walk_m": mean_walk,
+        "covered": float(w[cov].sum()) if loads is None else float(served.sum()),
+        "covered_share": float((w[cov].sum() if loads is None else served.sum()) / w.sum()), "mean_walk_m": mean_walk,
+        "capacity": cap, "worst_walk_m": float(dist[reach].max()) if reach.any() else float("nan"),
         **sol.detail,
     }
     grids = plan.grids[["code", "geometry"]].copy()

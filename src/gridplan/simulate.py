@@ -104,10 +104,10 @@ DAY = 1440.0  # minutes
 
 SOURCES = ("hotline_12345", "hotline_12319", "patrol", "grid_staff", "photo_app", "media", "referral",
            "community", "iot_video")
-"""The 9 default incident sources: gridplan's **reading** of Lixia's "9大类事件来源" (seed 001 gives the
-number, not the names). ``patrol`` and ``grid_staff`` are found by the simulation itself (road chiefs
-walking past, staff at their posts); the others report. A model can use other sources:
-``IncidentModel(sources=...)``, or fit them to a ledger (``IncidentModel.fit``)."""
+"""The 9 default incident sources: gridplan's **reading** (an assumption) of "9大类事件来源": the Lixia
+article (seed 001) gives the number of kinds, not their names. ``patrol`` and ``grid_staff`` are found by
+the simulation itself (road chiefs walking past, staff at their posts); the others report. A model can use
+other sources: ``IncidentModel(sources=...)``, or fit them to a ledger (``IncidentModel.fit``)."""
 
 SOURCE_LABELS = {
     "hotline_12345": "12345政务服务热线", "hotline_12319": "12319城管热线", "patrol": "路长巡查",
@@ -157,6 +157,9 @@ _TYPE_COLUMNS = ("label", "driver", "rate", "visible", "report_h", "profile", "p
 
 def default_types() -> pd.DataFrame:
     """The default problem types: one row each, editable (``IncidentModel(types=...)``).
+
+    The types, rates, visibility, reporting delays and severity shares are gridplan's assumptions,
+    not figures from the source articles; calibrate them to a city's own case records.
 
     Columns: ``label`` (Chinese name), ``driver`` (``"population"``: rate per 10,000 residents
     per day at population points; ``"street"``: rate per street km per day along the streets),
@@ -1692,8 +1695,8 @@ class LifeCircle:
         return ax
 
 
-def coverage(plan: "GridPlan", posts: "Posts", *, minutes: float = 15.0, speed_m_per_min: float = 80.0,
-             include_stations: bool = True, buffer_m: float = 100.0) -> LifeCircle:
+def coverage(plan: "GridPlan", posts: "Posts", *, minutes: float = 15.0, speed_m_per_min: float | None = None,
+             include_stations: bool = True, buffer_m: float = 100.0, walk_m: float | None = None) -> LifeCircle:
     """The "15-minute community life circle": residents within ``minutes`` walk of a post or station.
 
     Parameters
@@ -1702,8 +1705,14 @@ def coverage(plan: "GridPlan", posts: "Posts", *, minutes: float = 15.0, speed_m
         The plan the posts were placed on (checked).
     posts : Posts
         From :func:`gridplan.posts.place_posts`.
-    minutes, speed_m_per_min : float
-        Walk time and speed (15 min at 80 m/min = 1,200 m).
+    minutes : float
+        The life circle (5, 10 or 15 minutes).
+    speed_m_per_min : float, optional
+        Walking speed. Default: the walking distances of GB 50180-2018 for the 5-, 10- and
+        15-minute life circles (300 m, 500 m, 1,000 m: :data:`gridplan.posts.LIFE_CIRCLES_M`), and an
+        assumed 80 m/min for other minutes. Given: the distance is ``minutes * speed_m_per_min``.
+    walk_m : float, optional
+        The walking distance itself (overrides both).
     include_stations : bool
         Count liaison stations as service points (default True).
     buffer_m : float
@@ -1724,7 +1733,12 @@ def coverage(plan: "GridPlan", posts: "Posts", *, minutes: float = 15.0, speed_m
     >>> bool(0 < lc.share <= 1), len(lc.isochrones) == len(posts.posts)
     (True, True)
     """
-    for v, name in ((minutes, "minutes"), (speed_m_per_min, "speed_m_per_min"), (buffer_m, "buffer_m")):
+    from .posts import LIFE_CIRCLES_M
+
+    for v, name in ((minutes, "minutes"), (speed_m_per_min, "speed_m_per_min"), (buffer_m, "buffer_m"),
+                    (walk_m, "walk_m (the life-circle distance)")):
+        if v is None and name not in ("minutes", "buffer_m"):
+            continue
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v > 0):
             raise DataError(f"{name} must be a positive number, got {v!r}")
     from .posts import Posts
@@ -1732,7 +1746,13 @@ def coverage(plan: "GridPlan", posts: "Posts", *, minutes: float = 15.0, speed_m
     if not isinstance(posts, Posts):
         raise DataError(f"posts must be the Posts of place_posts(plan, ...), got {type(posts).__name__}")
     _check_same_plan(plan, _grids_of(posts), "posts")
-    walk = float(minutes) * float(speed_m_per_min)
+    if walk_m is not None:
+        walk = float(walk_m)
+    elif speed_m_per_min is None and minutes in LIFE_CIRCLES_M:
+        walk = float(LIFE_CIRCLES_M[minutes])  # GB 50180-2018
+    else:
+        walk = float(minutes) * float(80.0 if speed_m_per_min is None else speed_m_per_min)
+    speed_m_per_min = walk / float(minutes)
     cov = posts.coverage(walk, speed_m_per_min=float(speed_m_per_min), include_stations=include_stations)
     net = posts._network
     pts = posts.posts if include_stations else posts.posts[posts.posts["kind"] == "post"]

@@ -1,9 +1,11 @@
 """Staffing: "1+2+2" teams for every grid, with staggered shifts, solved exactly.
 
-Guiding county gives every grid a team of **1 + 2 + 2**: one grid leader (网格长,
-a Party-member cadre), two law-enforcement officers (执法队员) and two grid workers
-(网格员/协管员), on staggered early, middle and late shifts (早、中、晚错时值班) so that
-someone is on duty in every grid through the day. :class:`StaffingModel` reads such
+Guiding county configures its grid management teams "in the '1+2+2' mode" (以"1+2+2"的模式配置管理队伍)
+and runs staggered early, middle and late shifts (早、中、晚错时值班). The article does not say
+what the three terms are: gridplan's default **reading** is one grid leader (网格长, a
+Party-member cadre), two law-enforcement officers (执法队员) and two grid workers
+(网格员/协管员), officers on different shifts. It is an assumption, configurable
+(:meth:`StaffingModel.parse` with ``roles=`` and the rules), not the article's statement. :class:`StaffingModel` reads such
 a formula (``"1+2+2"``, ``"1+3+N"`` with N scaled by the grid's workload) and its
 rules; :func:`assign_staff` places the people of a roster into the grids of a
 :class:`~gridplan.grids.GridPlan` and gives each a shift.
@@ -74,10 +76,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .grids import GridPlan
 
-__all__ = ["StaffingModel", "Staffing", "assign_staff", "DEFAULT_ROLES", "SHIFTS", "WEEKDAYS"]
+__all__ = ["StaffingModel", "Staffing", "assign_staff", "roster", "Roster", "DEFAULT_ROLES", "SHIFTS", "WEEKDAYS"]
 
 DEFAULT_ROLES = ("leader", "officer", "worker")
-"""Role names of the default reading of "1+2+2": grid leader, law-enforcement officer, grid worker."""
+"""Role names of gridplan's default *reading* of "1+2+2" (the article gives no breakdown): grid leader,
+law-enforcement officer, grid worker."""
 
 SHIFTS = ("early", "middle", "late")
 """The staggered shifts (早、中、晚错时值班)."""
@@ -1281,3 +1284,6 @@ def _greedy_assignment(plan: Any, roster: pd.DataFrame, **kwargs: Any) -> Staffi
     params = {**pb.params, "method": "greedy", "strict": False, "status": "heuristic", "objective": obj,
               "bound": float("nan"), "gap": float("nan"), "seconds": time.perf_counter() - t0}
     return Staffing(pb, choice, params, list(pb.notes))
+
+
+from ._roster import Roster, roster  # noqa: E402  (monthly rosters: gridplan.staffing.roster)
