@@ -104,8 +104,8 @@ DAY = 1440.0  # minutes
 
 SOURCES = ("hotline_12345", "hotline_12319", "patrol", "grid_staff", "photo_app", "media", "referral",
            "community", "iot_video")
-"""The 9 default incident sources: gridplan's **reading** (an assumption) of "9大类事件来源": the Lixia
-article (seed 001) gives the number of kinds, not their names. ``patrol`` and ``grid_staff`` are found by
+"""The 9 default incident sources: gridplan's **reading** (an assumption) of "9大类事件来源": the Lixia and
+Guiding articles (seeds 001 and 004) give the number of kinds, not their names. ``patrol`` and ``grid_staff`` are found by
 the simulation itself (road chiefs walking past, staff at their posts); the others report. A model can use
 other sources: ``IncidentModel(sources=...)``, or fit them to a ledger (``IncidentModel.fit``)."""
 
