@@ -482,8 +482,8 @@ def plan_city(
         Search effort of the patrol routing (see :func:`~gridplan.routes.balance_routes`).
     roster : DataFrame, optional
         The city's people (see :func:`~gridplan.staffing.assign_staff`; homes in the city's CRS).
-        Default: :func:`~gridplan.datasets.sample_roster` of the plan with 10 % more people than
-        slots (synthetic, said so in the notes). Each person works in the district they live in.
+        Default: :func:`~gridplan.datasets.sample_roster` of the plan (30 % more people than the
+        "1+2+2" slots; synthetic, said so in the notes). Each person works in the district they live in.
     model : str
         Team formula (default "1+2+2").
     staffing_time_limit : float
@@ -742,9 +742,9 @@ def _city_staffing(city: District, plan: Any, plans: list[Any], regions: list[_r
     if roster is None:
         from .datasets import sample_roster
 
-        roster = sample_roster(plan, seed=seed, n_people=max(3, math.ceil(1.1 * slots)))
-        notes.append(f"staffing: a synthetic roster of {len(roster):,} people (sample_roster, 10 % more than the "
-                     f"{slots:,} slots); homes drawn from the residents")
+        roster = sample_roster(plan, seed=seed)
+        notes.append(f"staffing: a synthetic roster of {len(roster):,} people (sample_roster: 30 % more than the "
+                     f"{slots:,} slots of '1+2+2'); homes drawn from the residents")
     if not isinstance(roster, pd.DataFrame) or not {"x", "y"} <= set(roster.columns):
         raise DataError("roster must be a DataFrame with homes as x/y columns in the city's CRS (see assign_staff)")
     homes = shapely.points(roster["x"].to_numpy(float), roster["y"].to_numpy(float))

@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "processes (needs the [distributed] extra; default: 1, no Dask)")
     sim.add_argument("--out", default="simulation", help="output folder (default: ./simulation)")
     sim.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
+    from . import _cli_city
+
+    _cli_city.add_parser(sub)
     parser.set_defaults(version_string=f"gridplan {__version__}")
     return parser
 
@@ -531,6 +534,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _report(args, log)
         if args.command == "simulate":
             return _simulate(args, log)
+        if args.command == "city":
+            from ._cli_city import run as _city
+
+            return _city(args, log)
         parser.print_help()
         return 0
     except GridplanError as exc:
