@@ -199,3 +199,34 @@ def test_cli_city_writes_the_demo_files(tmp_path):
     plan = GridPlan.read_file(out / "plan_city_4.gpkg")
     assert plan.n_grids == 4 and plan.district is not None
     assert main(["city", "--grids", "4", "--streets", "x.gpkg", "-q"]) == 2  # streets without a boundary
+
+
+def test_assign_on_parquet_partitions_matches_in_memory(serial, client, tmp_path):
+    dgpd = pytest.importorskip("dask_geopandas")
+    from gridplan.locate import GridIndex
+
+    rng = np.random.default_rng(0)
+    x0, y0, x1, y1 = serial.plan.grids.total_bounds
+    n = 20_000
+    pts = gpd.GeoDataFrame({"severity": rng.choice(["small", "larger", "hard"], n)},
+                           geometry=gpd.points_from_xy(rng.uniform(x0 - 200, x1 + 200, n),
+                                                       rng.uniform(y0 - 200, y1 + 200, n)), crs=serial.plan.crs)
+    for i, part in enumerate(np.array_split(np.arange(n), 4)):  # four files on disk
+        pts.iloc[part].to_parquet(tmp_path / f"part{i}.parquet")
+    ddf = dgpd.read_parquet(sorted(tmp_path.glob("part*.parquet")))
+    assert ddf.npartitions == 4
+    index = GridIndex(serial.plan)
+    lazy = index.assign(ddf, severity="severity")
+    got = client.compute(lazy).result()
+    expect = index.assign(pts, severity="severity")
+    expect[["street", "road_chief"]] = expect[["street", "road_chief"]].astype("string")  # one type per column
+    pd.testing.assert_frame_equal(pd.DataFrame(got.drop(columns="geometry")),
+                                  pd.DataFrame(expect.drop(columns="geometry")), check_dtype=False)
+    # independent oracle: sjoin puts every point strictly inside a grid in that grid
+    joined = gpd.sjoin(pts, serial.plan.grids[["code", "geometry"]], predicate="within", how="left")
+    inside = joined["code"].notna()
+    assert (expect.loc[inside.index[inside], "grid"].to_numpy() == joined.loc[inside, "code"].to_numpy()).all()
+    # written back partition by partition, nothing gathered
+    lazy.to_parquet(tmp_path / "out")
+    back = dgpd.read_parquet(tmp_path / "out").compute()
+    assert len(back) == n and (back["grid"].isna() == expect["grid"].isna().to_numpy()).all()

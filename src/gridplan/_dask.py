@@ -110,3 +110,33 @@ def run_tasks(fn: Callable[..., Any], items: Sequence[Any], *, shared: Sequence[
             times.task_seconds.append(sec)
     times.wall_seconds = time.perf_counter() - t0
     return results, times
+
+
+# --------------------------------------------------------------------------- locate at scale
+_TEXT_COLUMNS = ("street", "road_chief")  # object columns of assign: strings in a dask frame (one Parquet type)
+
+
+def _assign_partition(part: Any, index: Any, kwargs: dict[str, Any]) -> Any:
+    out = index.assign(part, **kwargs)
+    for col in _TEXT_COLUMNS:
+        out[col] = out[col].astype("string")
+    return out
+
+
+def assign_partitions(index: Any, frame: Any, kwargs: dict[str, Any]) -> Any:
+    """``index.assign`` mapped over the partitions of a dask (-geopandas) frame, lazily.
+
+    The index (tens of MB of raster and boundary segments) enters the task graph **once**, as one
+    delayed object every partition task depends on: the scheduler sends it to each worker once
+    (a bound method in every task would ship it with every partition). Nothing is gathered: the
+    caller computes, or writes with ``to_parquet``, so memory stays bounded by a partition (its
+    rows in and out) plus the index, whatever the number of rows. ``street`` and ``road_chief``
+    come as strings (pandas ``"string"``), so that every partition has one Parquet type.
+    """
+    import uuid
+
+    import dask
+
+    meta = _assign_partition(frame._meta, index, kwargs)
+    shared = dask.delayed(index, name=f"gridindex-{uuid.uuid4().hex}", pure=False)
+    return frame.map_partitions(_assign_partition, shared, kwargs, meta=meta)

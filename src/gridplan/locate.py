@@ -856,10 +856,11 @@ class GridIndex:
             ``respond_by``, ``deadline`` and ``reason`` (why a row could not be routed, else
             missing; several reasons are joined by "; "). No row is ever dropped.
         """
-        if _is_dask(incidents):
+        if _is_dask(incidents):  # partition by partition, the index shipped once per worker
+            from ._dask import assign_partitions
+
             kw = {"x": x, "y": y, "crs": crs, "severity": severity, "time": time, "limits": limits}
-            meta = self.assign(incidents._meta, **kw)
-            return incidents.map_partitions(self.assign, meta=meta, **kw)
+            return assign_partitions(self, incidents, kw)
         if not isinstance(incidents, pd.DataFrame):
             raise DataError(f"assign needs a DataFrame or GeoDataFrame of incidents, got {type(incidents).__name__}")
         clash = [c for c in _ASSIGN_COLUMNS if c in incidents.columns and c not in (x, y, severity, time)]
