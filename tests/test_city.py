@@ -230,3 +230,33 @@ def test_assign_on_parquet_partitions_matches_in_memory(serial, client, tmp_path
     lazy.to_parquet(tmp_path / "out")
     back = dgpd.read_parquet(tmp_path / "out").compute()
     assert len(back) == n and (back["grid"].isna() == expect["grid"].isna().to_numpy()).all()
+
+
+def test_grid_without_streets_is_named(city):
+    # no streets in the east district but a 300 m strip at the seam: grids of square cells there have no street
+    east = city.boundary.geometry.iloc[1]
+    x0, y0, x1, y1 = east.bounds
+    hole = shapely.box(x0 + 300, y0 - 1, x1 + 1, y1 + 1)
+    streets = city.streets[~city.streets.intersects(hole)]
+    from gridplan.district import District
+
+    holed = District.from_frames(city.boundary, streets, city.communities, city.population, synthetic=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridplanWarning)
+        with pytest.raises(InfeasibleError, match=r"posts 990102: grids \['990102\d+'.*fewer candidate nodes"):
+            plan_city(holed, N_GRIDS, units="cells", **OPTIONS)
+
+
+def test_one_boundary_row_in_clusters_of_grids():
+    town = sample_city(1, seed=1, district_km=2.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridplanWarning)
+        res = plan_city(town, 6, clusters=2, **OPTIONS)
+    assert res.params["regions"] == "clusters of grids" and res.params["districts"] == ["C01", "C02"]
+    assert res.times.loc["grids", "parallel"] == False  # noqa: E712 - one partition of the whole city
+    assert sorted(res.params["grids_per_district"].values()) == [3, 3]
+    assert res.plan.n_grids == 6 and res.plan.metrics()["contiguous"]
+    assert (res.posts.posts.query("kind == 'post'").groupby("grid").size() >= 1).all()
+    assert not res.staffing.params["exact_decomposition"]
+    with pytest.raises(DataError, match="clusters= is for a city given as one boundary row"):
+        plan_city(sample_city(2, seed=0, district_km=2.0), 4, clusters=2, **OPTIONS)

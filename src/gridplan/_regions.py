@@ -83,9 +83,9 @@ def owner_of(points: np.ndarray, polygons: Sequence[Any]) -> np.ndarray:
     return owner
 
 
-def split_city(city: District, *, max_walk_m: float) -> list[Region]:
-    """One sub-district per region (see the module docstring)."""
-    regions = region_table(city)
+def split_city(city: District, *, max_walk_m: float, regions: gpd.GeoDataFrame | None = None) -> list[Region]:
+    """One sub-district per region (see the module docstring); regions default to the boundary's rows."""
+    regions = region_table(city) if regions is None else regions
     polys = list(regions.geometry.values)
     reach = REACH_FACTOR * float(max_walk_m)
     streets = city.streets
@@ -102,7 +102,7 @@ def split_city(city: District, *, max_walk_m: float) -> list[Region]:
         if len(comm):
             c = comm[comm_owner == i].copy()
             if len(c):
-                c["geometry"] = shapely.intersection(np.asarray(c.geometry.values), poly)
+                c["geometry"] = _polygonal(shapely.intersection(np.asarray(c.geometry.values), poly))
                 c = c[~c.geometry.is_empty & (c.geometry.area > 0)]
                 layers["communities"] = c.reset_index(drop=True)
         if len(city.population):
@@ -114,6 +114,60 @@ def split_city(city: District, *, max_walk_m: float) -> list[Region]:
                                  **layers)
         out.append(Region(code=code, name=name, polygon=poly, position=i, district=d))
     return out
+
+
+def cluster_grids(plan: Any, k: int) -> np.ndarray:
+    """Region (0..k-1) of every grid of ``plan``: recursive coordinate bisection of the grids' centres.
+
+    Each cut runs across the longer side of the group's extent, at the grid that splits the group's
+    grids in the proportion of the regions asked of each side (ties by grid code), so regions get
+    nearly equal numbers of grids and stay compact. Deterministic.
+    """
+    pts = shapely.point_on_surface(np.asarray(plan.grids.geometry.values))
+    xy = shapely.get_coordinates(pts)
+    codes = plan.grids["code"].astype(str).to_numpy()
+    label = np.zeros(len(xy), dtype=np.int64)
+
+    def split(idx: np.ndarray, parts: int, first: int) -> None:
+        if parts == 1 or len(idx) <= 1:
+            label[idx] = first
+            return
+        span = xy[idx].max(axis=0) - xy[idx].min(axis=0)
+        axis = int(span[1] > span[0])
+        order = idx[np.lexsort((codes[idx], xy[idx, axis]))]
+        left_parts = parts // 2
+        cut = max(1, min(len(order) - 1, round(len(order) * left_parts / parts)))
+        split(order[:cut], left_parts, first)
+        split(order[cut:], parts - left_parts, first + left_parts)
+
+    split(np.arange(len(xy)), min(int(k), len(xy)), 0)
+    return label
+
+
+def sub_plan(plan: Any, grids: np.ndarray) -> Any:
+    """The plan restricted to the grids at positions ``grids`` (units, adjacency and codes kept)."""
+    from .grids import GridPlan
+
+    keep = np.isin(plan.labels, grids)
+    remap = np.full(plan.n_grids, -1, dtype=np.int64)
+    remap[np.sort(grids)] = np.arange(len(grids))
+    units = plan.units[keep].reset_index(drop=True).drop(columns=["grid"])
+    adj = plan.adjacency[keep][:, keep]
+    codes = plan.grids["code"].astype(str).to_numpy()[np.sort(grids)]
+    return GridPlan(units, remap[plan.labels[keep]], adj, params=dict(plan.params), codes=list(codes),
+                    source_crs=plan.source_crs)
+
+
+def _polygonal(geoms: np.ndarray) -> np.ndarray:
+    """Only the polygon parts of each geometry (clipping can leave lines and points on the cut)."""
+    out = []
+    for g in geoms:
+        if g.geom_type in ("Polygon", "MultiPolygon"):
+            out.append(g)
+            continue
+        parts = [p for p in shapely.get_parts(g) if p.geom_type in ("Polygon", "MultiPolygon")]
+        out.append(shapely.union_all(parts) if parts else shapely.Polygon())
+    return np.asarray(out, dtype=object)
 
 
 def allocate(total: int, weights: Sequence[float], *, minimum: int = 1) -> np.ndarray:

@@ -377,6 +377,9 @@ class CityPlan:
         Per step: ``wall_s``, ``task_s`` (sum of the tasks' own times), ``max_task_s``, ``tasks``,
         ``workers``, ``parallel`` (True for the steps run as independent tasks).
     params : dict
+        The arguments, ``grids_per_district``, ``workers`` and ``task_times``: per step, the own
+        time of every task, round by round (the posts' seam rounds run one after another), from
+        which the scaling to more workers is estimated.
     notes : list of str
     """
 
@@ -451,6 +454,7 @@ def plan_city(
     staffing_time_limit: float = 120.0,
     post_options: dict[str, Any] | None = None,
     memory_limit: float | None = None,
+    clusters: int | None = None,
     seed: int = 0,
     progress: bool = True,
 ) -> CityPlan:
@@ -492,6 +496,11 @@ def plan_city(
         More keywords for :func:`~gridplan.posts.place_posts` (e.g. ``mip_gap``, ``time_limit``;
         default ``mip_gap=1e-3``). The seam reconciliation and the city bound are for the coverage
         objective.
+    clusters : int, optional
+        For a city given as one boundary row: cut the whole city into grids at once (serially), then
+        group the grids into this many compact clusters (recursive bisection of their centres), the
+        regions of the later steps. Staffing by cluster is then not exact (people may work across a
+        cluster line; the params say so).
     memory_limit : float, optional
         Bytes one task may use; default the smallest worker's limit (or the machine's memory).
         A city whose estimate (:func:`estimate_memory`) is larger is refused before any work.
@@ -537,14 +546,83 @@ def plan_city(
         raise InfeasibleError(f"n_grids={n_grids} is fewer than the city's {len(city.boundary)} districts; every "
                               "district needs at least one grid")
     workers = _dask.client_workers(client)
+    if clusters is not None:
+        if len(city.boundary) > 1:
+            raise DataError(f"clusters= is for a city given as one boundary row; this one has {len(city.boundary)} "
+                            "district rows, which are the regions already (drop clusters=)")
+        if isinstance(clusters, bool) or not isinstance(clusters, (int, np.integer)) or not 1 <= clusters <= n_grids:
+            raise DataError(f"clusters must be a whole number between 1 and n_grids={n_grids}, got {clusters!r}")
     _check_memory(city, n_grids, float(max_walk_m), memory_limit, client)
     notes: list[str] = []
     rows: dict[str, dict[str, Any]] = {}
-    seeds = np.random.SeedSequence(seed).generate_state(4 * len(city.boundary)).reshape(-1, 4)
+    n_regions = len(city.boundary) if clusters is None else int(clusters)
+    seeds = np.random.SeedSequence(seed).generate_state(4 * n_regions).reshape(-1, 4)
 
     # ---------------------------------------------------------------- grids
+    if clusters is None:
+        plan, plans, regions, codes, grid_share, rows["grids"], task_times = _grids_by_district(
+            city, n_grids, seeds, client=client, progress=progress, units=units, tolerance=tolerance,
+            max_walk_m=float(max_walk_m), seed=seed, notes=notes)
+    else:
+        plan, plans, regions, codes, grid_share, rows["grids"], task_times = _grids_by_cluster(
+            city, n_grids, clusters, workers, units=units, tolerance=tolerance, max_walk_m=float(max_walk_m),
+            seed=seed, notes=notes)
+    by = "districts" if clusters is None else "clusters of grids"
+
+    # ---------------------------------------------------------------- posts
+    posts, rows["posts"] = _city_posts(city, plan, plans, regions, codes, seeds, client=client, progress=progress,
+                                       posts_per_grid=posts_per_grid, min_per_grid=min_per_grid,
+                                       max_walk_m=float(max_walk_m), options=post_options or {}, notes=notes)
+
+    # ---------------------------------------------------------------- patrols
+    frames = [posts.posts[posts.posts["district"] == c] for c in codes]
+    items = [{"region": r, "plan": p, "posts": f, "chiefs": chiefs_per_grid, "seed": int(seeds[i, 2]),
+              "effort": effort} for i, (r, p, f) in enumerate(zip(regions, plans, frames))]
+    out, times = _dask.run_tasks(_patrols_task, items, client=client, progress=progress, desc="patrols", names=codes)
+    task_times["patrols"] = [times.task_seconds]
     t = time.perf_counter()
-    regions = _regions.split_city(city, max_walk_m=float(max_walk_m))
+    routes = gpd.GeoDataFrame(pd.concat([o["routes"].assign(district=c) for c, o in zip(codes, out)]),
+                              geometry="geometry", crs=city.crs)
+    route_grids = pd.concat([o["per_grid"].assign(district=c) for c, o in zip(codes, out)])
+    _warn([f"district {c}: {m}" for c, o in zip(codes, out) for m in o["warned"]], notes)
+    _warn([f"district {c}: {n}" for c, o in zip(codes, out) for n in o["notes"] if "has no streets" in n], notes)
+    rows["patrols"] = _step_row(times, True)
+    rows["patrols"]["wall_s"] += time.perf_counter() - t
+
+    # ---------------------------------------------------------------- staffing
+    staffing, rows["staffing"] = _city_staffing(city, plan, plans, regions, codes, seeds, frames, roster=roster,
+                                                model=model, time_limit=staffing_time_limit, client=client,
+                                                progress=progress, seed=seed, notes=notes)
+    if clusters is not None:
+        staffing.params["exact_decomposition"] = False
+        staffing.notes[:] = [f"staffing solved cluster by cluster ({len(codes)} clusters of grids, each from the "
+                             "people who live in it): exact for each cluster, not for the city, where people could "
+                             "work across a cluster line"]
+
+    # ---------------------------------------------------------------- index and coverage (serial)
+    index, rows["index"] = _serial_step(lambda: GridIndex(plan, streets=city.streets), workers)
+    coverage, rows["coverage"] = _serial_step(lambda: posts.coverage(), workers)
+    times_table = pd.DataFrame.from_dict(rows, orient="index")[
+        ["wall_s", "task_s", "max_task_s", "tasks", "workers", "parallel"]]
+    times_table.index.name = "step"
+    run_params = {"n_grids": n_grids, "regions": by, "districts": codes, "grids_per_district": dict(zip(codes, map(int, grid_share))),
+                  "units": units, "tolerance": tolerance, "posts_per_grid": posts_per_grid,
+                  "min_per_grid": min_per_grid, "max_walk_m": float(max_walk_m), "chiefs_per_grid": chiefs_per_grid,
+                  "effort": effort, "model": model, "seed": seed, "workers": workers,
+                  "seconds": time.perf_counter() - t_start,
+                  "task_times": {**task_times, "posts": rows["posts"].pop("rounds"),
+                                 "staffing": rows["staffing"].pop("rounds")}}
+    notes[:0] = [f"{len(codes)} {by} solved as independent regions ({'on ' + str(workers) + ' Dask worker(s)' if client is not None else 'serially'}); grids never cross a district line"]
+    return CityPlan(city=city, plan=plan, posts=posts, routes=routes, route_grids=route_grids, staffing=staffing,
+                    index=index, coverage=coverage, times=times_table, params=run_params, notes=notes)
+
+
+def _grids_by_district(city: District, n_grids: int, seeds: np.ndarray, *, client: Any, progress: bool,
+                       units: str | None, tolerance: float, max_walk_m: float, seed: int, notes: list[str]
+                       ) -> tuple[Any, ...]:
+    """Every district cut on its own (in parallel), then put together."""
+    t = time.perf_counter()
+    regions = _regions.split_city(city, max_walk_m=max_walk_m)
     split_s = time.perf_counter() - t
     codes = [r.code for r in regions]
     pop = [float(r.district.population["population"].sum()) if len(r.district.population) else 0.0 for r in regions]
@@ -560,52 +638,37 @@ def plan_city(
     params = {"method": "city", "n_grids": n_grids, "units": plans[0].params.get("units"),
               "weight": plans[0].params.get("weight"), "weight_by": plans[0].params.get("weight_by", ""),
               "tolerance": tolerance, "seed": seed, "district": city.name, "district_code": city.code,
-              "source_crs": city.source_crs, "synthetic": bool(city.synthetic),
+              "source_crs": city.source_crs, "synthetic": bool(city.synthetic), "regions": "districts",
               "districts": dict(zip(codes, map(int, grid_share)))}
     plan = _regions.merge_plans(plans, city, params)
-    rows["grids"] = _step_row(times, True)
-    rows["grids"]["wall_s"] += split_s + time.perf_counter() - t
-    for p, r in zip(plans, regions):
-        p.district = None
+    row = _step_row(times, True)
+    row["wall_s"] += split_s + time.perf_counter() - t
+    return plan, plans, regions, codes, grid_share, row, {"grids": [times.task_seconds]}
 
-    # ---------------------------------------------------------------- posts
-    posts, rows["posts"] = _city_posts(city, plan, plans, regions, codes, seeds, client=client, progress=progress,
-                                       posts_per_grid=posts_per_grid, min_per_grid=min_per_grid,
-                                       max_walk_m=float(max_walk_m), options=post_options or {}, notes=notes)
 
-    # ---------------------------------------------------------------- patrols
-    frames = [posts.posts[posts.posts["district"] == c] for c in codes]
-    items = [{"region": r, "plan": p, "posts": f, "chiefs": chiefs_per_grid, "seed": int(seeds[i, 2]),
-              "effort": effort} for i, (r, p, f) in enumerate(zip(regions, plans, frames))]
-    out, times = _dask.run_tasks(_patrols_task, items, client=client, progress=progress, desc="patrols", names=codes)
+def _grids_by_cluster(city: District, n_grids: int, clusters: int, workers: int, *, units: str | None,
+                      tolerance: float, max_walk_m: float, seed: int, notes: list[str]) -> tuple[Any, ...]:
+    """The whole city cut at once (serially), its grids then grouped into ``clusters`` compact regions."""
+    from .grids import partition
+
     t = time.perf_counter()
-    routes = gpd.GeoDataFrame(pd.concat([o["routes"].assign(district=c) for c, o in zip(codes, out)]),
-                              geometry="geometry", crs=city.crs)
-    route_grids = pd.concat([o["per_grid"].assign(district=c) for c, o in zip(codes, out)])
-    _warn([f"district {c}: {m}" for c, o in zip(codes, out) for m in o["warned"]], notes)
-    _warn([f"district {c}: {n}" for c, o in zip(codes, out) for n in o["notes"] if "has no streets" in n], notes)
-    rows["patrols"] = _step_row(times, True)
-    rows["patrols"]["wall_s"] += time.perf_counter() - t
-
-    # ---------------------------------------------------------------- staffing
-    staffing, rows["staffing"] = _city_staffing(city, plan, plans, regions, codes, seeds, frames, roster=roster,
-                                                model=model, time_limit=staffing_time_limit, client=client,
-                                                progress=progress, seed=seed, notes=notes)
-
-    # ---------------------------------------------------------------- index and coverage (serial)
-    index, rows["index"] = _serial_step(lambda: GridIndex(plan, streets=city.streets), workers)
-    coverage, rows["coverage"] = _serial_step(lambda: posts.coverage(), workers)
-    times_table = pd.DataFrame.from_dict(rows, orient="index")[
-        ["wall_s", "task_s", "max_task_s", "tasks", "workers", "parallel"]]
-    times_table.index.name = "step"
-    run_params = {"n_grids": n_grids, "districts": codes, "grids_per_district": dict(zip(codes, map(int, grid_share))),
-                  "units": units, "tolerance": tolerance, "posts_per_grid": posts_per_grid,
-                  "min_per_grid": min_per_grid, "max_walk_m": float(max_walk_m), "chiefs_per_grid": chiefs_per_grid,
-                  "effort": effort, "model": model, "seed": seed, "workers": workers,
-                  "seconds": time.perf_counter() - t_start}
-    notes[:0] = [f"{len(codes)} districts solved as independent regions ({'on ' + str(workers) + ' Dask worker(s)' if client is not None else 'serially'}); grids never cross a district line"]
-    return CityPlan(city=city, plan=plan, posts=posts, routes=routes, route_grids=route_grids, staffing=staffing,
-                    index=index, coverage=coverage, times=times_table, params=run_params, notes=notes)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GridplanWarning)
+        plan = partition(city, n_grids, units=units, seed=seed, tolerance=tolerance, strict=False)
+    _warn([str(w.message) for w in caught if issubclass(w.category, GridplanWarning)], notes)
+    label = _regions.cluster_grids(plan, clusters)
+    k = int(label.max()) + 1
+    codes = [f"C{j + 1:02d}" for j in range(k)]
+    plans = [_regions.sub_plan(plan, np.flatnonzero(label == j)) for j in range(k)]
+    table = gpd.GeoDataFrame({"code": codes, "name": [f"cluster {c}" for c in codes]},
+                             geometry=[p.grids.geometry.union_all() for p in plans], crs=city.crs)
+    regions = _regions.split_city(city, max_walk_m=max_walk_m, regions=table)
+    plan.params.update({"method": "city", "regions": "clusters", "clusters": dict(zip(codes, [p.n_grids for p in plans]))})
+    sec = time.perf_counter() - t
+    notes.append(f"the city was cut into {n_grids} grids at once and its grids grouped into {k} compact clusters "
+                 "(recursive bisection) for the posts, patrols and staffing")
+    row = {"wall_s": sec, "task_s": sec, "max_task_s": sec, "tasks": 1, "workers": workers, "parallel": False}
+    return plan, plans, regions, codes, np.array([p.n_grids for p in plans]), row, {}
 
 
 def _city_demand(city: District, plan: Any) -> gpd.GeoDataFrame:
@@ -644,6 +707,7 @@ def _city_posts(city: District, plan: Any, plans: list[Any], regions: list[_regi
              for i, (r, p, n) in enumerate(zip(regions, plans, n_post))]
     first, times = _dask.run_tasks(_posts_task, items, client=client, progress=progress, desc="posts", names=codes)
     task_s, n_tasks = list(times.task_seconds), len(times.task_seconds)
+    rounds = [list(times.task_seconds)]
     walls = times.wall_seconds
     _warn([f"district {c}: {m}" for c, o in zip(codes, first) for m in o["warned"]], notes)
     current = [o["frame"] for o in first]
@@ -684,6 +748,7 @@ def _city_posts(city: District, plan: Any, plans: list[Any], regions: list[_regi
                                       desc=f"posts at the seams ({c + 1}/{int(colour.max()) + 1})",
                                       names=[codes[it["position"]] for it in items])
             task_s += tt.task_seconds
+            rounds.append(list(tt.task_seconds))
             n_tasks += len(tt.task_seconds)
             walls += tt.wall_seconds
             for it, o in zip(items, out):
@@ -727,7 +792,7 @@ def _city_posts(city: District, plan: Any, plans: list[Any], regions: list[_regi
     posts = CityPosts(frame, params=params, notes=pnotes, city=city, grids=plan.grids[["code", "geometry"]].copy(),
                       demand=demand)
     row = {"wall_s": walls + bookkeeping, "task_s": float(sum(task_s)), "max_task_s": max(task_s, default=0.0),
-           "tasks": n_tasks, "workers": times.workers, "parallel": True}
+           "tasks": n_tasks, "workers": times.workers, "parallel": True, "rounds": rounds}
     return posts, row
 
 
@@ -807,6 +872,7 @@ def _city_staffing(city: District, plan: Any, plans: list[Any], regions: list[_r
                              "the city's"])
     row = _step_row(times, True)
     row["wall_s"] += prep + time.perf_counter() - t
+    row["rounds"] = [times.task_seconds]
     params["seconds"] = row["wall_s"]
     return staffing, row
 
