@@ -113,30 +113,40 @@ def run_tasks(fn: Callable[..., Any], items: Sequence[Any], *, shared: Sequence[
 
 
 # --------------------------------------------------------------------------- locate at scale
-_TEXT_COLUMNS = ("street", "road_chief")  # object columns of assign: strings in a dask frame (one Parquet type)
-
-
 def _assign_partition(part: Any, index: Any, kwargs: dict[str, Any]) -> Any:
-    out = index.assign(part, **kwargs)
-    for col in _TEXT_COLUMNS:
-        out[col] = out[col].astype("string")
-    return out
+    return index.assign(part, **kwargs)
 
 
 def assign_partitions(index: Any, frame: Any, kwargs: dict[str, Any]) -> Any:
     """``index.assign`` mapped over the partitions of a dask (-geopandas) frame, lazily.
 
-    The index (tens of MB of raster and boundary segments) enters the task graph **once**, as one
-    delayed object every partition task depends on: the scheduler sends it to each worker once
-    (a bound method in every task would ship it with every partition). Nothing is gathered: the
+    The index (tens of MB of raster and boundary segments) enters the task graph **once**: scattered
+    to every worker when a ``distributed`` client is running, else as one delayed object every
+    partition task depends on (a bound method in every task would ship it with every partition).
+    Each worker builds the index's community and street lookups once, on its first partition. Nothing is gathered: the
     caller computes, or writes with ``to_parquet``, so memory stays bounded by a partition (its
     rows in and out) plus the index, whatever the number of rows. ``street`` and ``road_chief``
-    come as strings (pandas ``"string"``), so that every partition has one Parquet type.
+    hold street ids or names as objects, as in memory: cast them to ``"string"`` (e.g.
+    ``out.assign(street=out["street"].astype("string"))``) before ``to_parquet``, which needs one
+    type per column.
     """
+    meta = _assign_partition(frame._meta, index, kwargs)
+    return frame.map_partitions(_assign_partition, _shared(index), kwargs, meta=meta)
+
+
+def _shared(obj: Any) -> Any:
+    """``obj`` once in the graph: scattered to every worker of a running client, else one delayed task."""
     import uuid
 
     import dask
 
-    meta = _assign_partition(frame._meta, index, kwargs)
-    shared = dask.delayed(index, name=f"gridindex-{uuid.uuid4().hex}", pure=False)
-    return frame.map_partitions(_assign_partition, shared, kwargs, meta=meta)
+    try:
+        from distributed import get_client
+
+        client = get_client()
+    except (ImportError, ValueError):  # no distributed, or no client running: the local schedulers
+        client = None
+    if client is not None and client.status == "running":
+        [future] = client.scatter([obj], broadcast=True, hash=False)
+        return future
+    return dask.delayed(obj, name=f"gridindex-{uuid.uuid4().hex}", pure=False)
