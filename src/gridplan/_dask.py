@@ -16,8 +16,9 @@ in the caller, naming the item.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .errors import DataError, GridplanError
 
@@ -50,7 +51,7 @@ def client_workers(client: Any) -> int:
     while True:
         try:
             n = len(client.scheduler_info().get("workers", {}))
-        except Exception as exc:  # noqa: BLE001 - any failure to reach the scheduler is the same fault to the user
+        except Exception as exc:
             raise DataError(f"the Dask scheduler does not answer ({type(exc).__name__}: {exc}); start a new client "
                             "or pass client=None to run serially") from exc
         if n:

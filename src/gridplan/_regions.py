@@ -23,8 +23,9 @@ does not depend on how many workers run the regions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np

@@ -64,14 +64,23 @@ import shapely
 
 from . import _dask, _regions
 from .district import District
-from .errors import DataError, GridplanError, GridplanWarning, InfeasibleError
+from .errors import DataError, GridplanWarning, InfeasibleError
 
-__all__ = ["plan_city", "CityPlan", "CityPosts", "CityStaffing", "write_city", "estimate_memory",
-           "POSTS_PER_GRID", "STEPS"]
+__all__ = [
+    "POSTS_PER_GRID",
+    "STEPS",
+    "CityPlan",
+    "CityPosts",
+    "CityStaffing",
+    "estimate_memory",
+    "plan_city",
+    "write_city",
+]
 
 POSTS_PER_GRID = 42 / 15
 """Guiding county's ratio: 42 key posts for 15 grids."""
 STEPS = ("grids", "posts", "patrols", "staffing", "index", "coverage")
+"""The steps of :func:`plan_city`, in order (the rows of :attr:`CityPlan.times`)."""
 _GiB = 1024 ** 3
 
 
@@ -163,13 +172,21 @@ def _posts_task(item: dict[str, Any]) -> dict[str, Any]:
     """Place one region's posts (first pass: its own residents; reconciliation: the residents left)."""
     from .posts import place_posts
 
-    plan = item["plan"]
-    plan.district = item["region"].district
+    whole = item["plan"]
+    district = item["region"].district
+    orphans = _grids_without_nodes(whole, district.network)
+    plan = whole if not len(orphans) else _regions.sub_plan(whole, np.setdiff1d(np.arange(whole.n_grids), orphans))
+    plan.district = district
     kw = dict(item["options"])
     demand = item.get("demand")
     if demand is not None:
         kw.update(demand=demand, stations=None)
     posts, warned = _quietly(place_posts, plan, item["n_posts"], seed=item["seed"], progress=False, **kw)
+    if len(orphans) and demand is None:
+        codes = whole.grids["code"].astype(str).to_numpy()[orphans].tolist()
+        warned.append(f"grids {codes} have no street node of their own (every node on their edge belongs to a "
+                      "neighbouring grid with a lower code, none inside): they get no post, and their residents "
+                      "walk to the neighbours' posts")
     out = {"frame": posts.posts.copy(), "params": dict(posts.params), "notes": list(posts.notes), "warned": warned}
     if demand is not None:  # keep the new posts only when they cover more of this demand than the old ones
         net = plan.district.network
@@ -177,7 +194,23 @@ def _posts_task(item: dict[str, Any]) -> dict[str, Any]:
                     for f in (item["old"], posts.posts[posts.posts["kind"] == "post"]))
         out.update(old_covered=old, new_covered=new)
     plan.district = None
+    whole.district = None
     return out
+
+
+def _grids_without_nodes(plan: Any, net: Any) -> np.ndarray:
+    """Positions of grids that own no street node (a node on a grid line goes to the lowest code, as in
+    :func:`~gridplan.posts.place_posts`): they cannot hold a post of their own."""
+    tree = shapely.STRtree(np.asarray(plan.grids.geometry.values))
+    node_pos, grid_pos = tree.query(np.asarray(net.nodes.geometry.values), predicate="intersects")
+    owner = pd.Series(grid_pos).groupby(node_pos).min()
+    return np.setdiff1d(np.arange(plan.n_grids), owner.unique())
+
+
+def _nodes_of(net: Any, points: gpd.GeoDataFrame) -> np.ndarray:
+    """The street nodes at (nearest to) a frame's points."""
+    geoms = points.geometry.values
+    return np.asarray(net.nearest_nodes(shapely.get_x(geoms), shapely.get_y(geoms)), dtype=np.int64)
 
 
 def _covered(net: Any, demand: gpd.GeoDataFrame, post_nodes: np.ndarray, walk: float) -> float:
@@ -200,8 +233,17 @@ def _patrols_task(item: dict[str, Any]) -> dict[str, Any]:
     plan = item["plan"]
     plan.district = item["region"].district
     routes, warned = _quietly(_balance_routes_serial, plan, chiefs_per_grid=item["chiefs"], depot="post",
-                              posts=item["posts"], seed=item["seed"], effort=item["effort"], progress=False)
+                              posts=item["posts"], seed=item["seed"], effort=item["effort"], progress=False,
+                              components="largest")
     plan.district = None
+    e = routes.edges
+    if "grid" in e.columns:  # streets of a grid its chiefs cannot reach from the depot: left out, said by grid
+        lost = e[e["grid"].notna() & ~e["required"].astype(bool)]
+        lost = lost[lost["grid"].isin(routes.per_grid.index[routes.per_grid["depot"].notna()])]
+        for code, grp in lost.groupby("grid", sort=True):
+            warned.append(f"grid {code}: {len(grp)} street edges ({grp['length'].sum() / 1000:.2f} km) are not "
+                          "connected to the rest of the grid's streets and its depot; they are left out of its "
+                          "patrols (connect them, e.g. with a larger snap tolerance)")
     return {"routes": routes.routes, "per_grid": routes.per_grid, "params": dict(routes.params),
             "notes": list(routes.notes), "warned": warned}
 
@@ -260,7 +302,7 @@ class CityPosts:
         walk = float(self.params["max_walk_m"] if max_walk_m is None else max_walk_m)
         net = self._city.network
         pts = self.posts if include_stations else self.posts[self.posts["kind"] == "post"]
-        pnode = net.nearest_nodes(shapely.get_x(pts.geometry.values), shapely.get_y(pts.geometry.values))
+        pnode = _nodes_of(net, pts)
         dist, src = _regions.nearest_source(net.to_sparse(), pnode)
         d = self.demand.copy()
         node = d["node"].to_numpy(np.int64)
@@ -730,8 +772,7 @@ def _city_posts(city: District, plan: Any, plans: list[Any], regions: list[_regi
             for i in batch:
                 others = pd.concat([f for j, f in enumerate(current) if j != i])
                 others = others[others["kind"] == "post"]
-                onode = net.nearest_nodes(shapely.get_x(others.geometry.values), shapely.get_y(others.geometry.values))
-                dist, _ = _regions.nearest_source(csr, onode, limit=max_walk_m)
+                dist, _ = _regions.nearest_source(csr, _nodes_of(net, others), limit=max_walk_m)
                 free = demand["snap_m"].to_numpy() + dist[demand["node"].to_numpy()] > max_walk_m + 1e-7
                 near = np.asarray(shapely.dwithin(regions[i].polygon, pts, max_walk_m))
                 left = demand.loc[free & near, ["weight", "geometry"]]
@@ -762,15 +803,15 @@ def _city_posts(city: District, plan: Any, plans: list[Any], regions: list[_regi
     # ---- the city's posts, scored on the city's streets
     t = time.perf_counter()
     parts = []
-    for c, f in zip(codes, current):
+    for code, f in zip(codes, current):
         f = f.copy()
-        f.index = pd.Index([f"{c}-{p}" for p in f.index], name="post")
-        f["district"] = c
+        f.index = pd.Index([f"{code}-{p}" for p in f.index], name="post")
+        f["district"] = code
         parts.append(f)
     frame = gpd.GeoDataFrame(pd.concat(parts), geometry="geometry", crs=city.crs)
     frame = frame[["kind", "grid", "community", "district", "demand_served", "geometry"]]
-    post_nodes = net.nearest_nodes(shapely.get_x(frame.geometry.values), shapely.get_y(frame.geometry.values))
-    frame.insert(3, "node", post_nodes.astype(np.int64))
+    post_nodes = _nodes_of(net, frame)
+    frame.insert(3, "node", post_nodes)
     is_post = (frame["kind"] == "post").to_numpy()
     w = demand["weight"].to_numpy(float)
     node, snap = demand["node"].to_numpy(), demand["snap_m"].to_numpy(float)
