@@ -42,9 +42,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from gridplan.city import STEPS, plan_city, write_city  # noqa: E402
-from gridplan.datasets import sample_city  # noqa: E402
-from gridplan.errors import GridplanWarning  # noqa: E402
+from gridplan.city import STEPS, plan_city, write_city
+from gridplan.datasets import sample_city
+from gridplan.errors import GridplanWarning
 
 
 def lpt_makespan(tasks: list[float], workers: int) -> float:
@@ -71,7 +71,7 @@ def estimate(times: pd.DataFrame, task_times: dict, workers: int) -> pd.Series:
     return pd.Series(out, name=f"predicted_{workers}w")
 
 
-def identical(a, b) -> bool:  # noqa: ANN001
+def identical(a, b) -> bool:
     try:
         pd.testing.assert_series_equal(a.plan.grids["code"], b.plan.grids["code"])
         assert a.plan.grids.geometry.geom_equals_exact(b.plan.grids.geometry, 1e-9).all()
@@ -109,6 +109,9 @@ def run_city(args: argparse.Namespace) -> tuple[object, dict]:
         results[name] = res
     base = results["serial"]
     same = {name: identical(base, r) for name, r in results.items() if name != "serial"}
+    summary["task_times_serial"] = {s: sorted((round(t, 2) for rnd in base.params["task_times"].get(s, []) for t in rnd),
+                                              reverse=True) for s in STEPS}
+    summary["times_serial"] = base.times.round(3).to_dict()
     table = pd.DataFrame({name: r.times["wall_s"] for name, r in results.items()})
     table.loc["total"] = table.sum()
     one, two = "1 worker", "2 workers"
@@ -143,7 +146,7 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
 
 
-def run_locate(args: argparse.Namespace, plan) -> dict:  # noqa: ANN001
+def run_locate(args: argparse.Namespace, plan) -> dict:
     import dask_geopandas as dgpd
     import geopandas as gpd
     from dask.distributed import Client, LocalCluster
@@ -207,7 +210,8 @@ def main() -> None:
     p.add_argument("--grids", type=int, default=160)
     p.add_argument("--effort", type=float, default=0.2)
     p.add_argument("--staff-limit", type=float, default=300.0)
-    p.add_argument("--workers", type=lambda s: [int(v) for v in s.split(",")], default=[1, 2])
+    p.add_argument("--workers", type=lambda s: [int(v) for v in s.split(",") if v], default=[1, 2],
+                   help="worker counts after the serial run, e.g. 1,2 ('' for the serial run only)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="write the serial run's files here")
     p.add_argument("--points", type=int, default=0, help="points for locate at scale (0: skip)")

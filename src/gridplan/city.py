@@ -566,8 +566,10 @@ def plan_city(
     Warns
     -----
     GridplanWarning
-        Grids without streets (their chiefs have nothing to walk), districts with no staff or too
-        few people (their vacancies), districts whose partition misses the tolerance.
+        Grids without streets (their chiefs have nothing to walk), grids that own no street node
+        (no post of their own), streets cut off from their grid's depot (left out of its patrols),
+        districts with no staff or too few people (their vacancies), districts whose partition
+        misses the tolerance; each names the district and grid.
 
     Notes
     -----
@@ -575,7 +577,6 @@ def plan_city(
     client (they are serial: one index, one Dijkstra over the city), as do the merging of the
     districts' results and the seams' bookkeeping; these are the serial fractions of the run.
     """
-    from .grids import GridPlan  # noqa: F401 - the city plan is one
     from .locate import GridIndex
 
     t_start = time.perf_counter()
