@@ -178,7 +178,7 @@ def run_locate(args: argparse.Namespace, plan) -> dict:
     print(f"index of {plan.n_grids} grids built in {build:.1f} s; in memory, one partition: "
           f"{mem_rate / 1e6:.2f} M points/s", flush=True)
     rows = []
-    for w in args.workers:
+    for w in args.locate_workers:
         shutil.rmtree(work / "out", ignore_errors=True)
         with LocalCluster(n_workers=w, threads_per_worker=1, memory_limit=args.worker_memory,
                           dashboard_address=None) as lc, Client(lc) as c:
@@ -212,6 +212,7 @@ def main() -> None:
     p.add_argument("--staff-limit", type=float, default=300.0)
     p.add_argument("--workers", type=lambda s: [int(v) for v in s.split(",") if v], default=[1, 2],
                    help="worker counts after the serial run, e.g. 1,2 ('' for the serial run only)")
+    p.add_argument("--locate-workers", type=lambda s: [int(v) for v in s.split(",") if v], default=[1, 2])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="write the serial run's files here")
     p.add_argument("--points", type=int, default=0, help="points for locate at scale (0: skip)")
