@@ -35,9 +35,12 @@ Every step's wall time, its tasks' own times and the workers are kept in
 
 Examples
 --------
+>>> import warnings
 >>> from gridplan.datasets import sample_city
->>> city = sample_city(2, seed=0, district_km=2.5)
->>> res = plan_city(city, 6, effort=0.05, progress=False)
+>>> city = sample_city(2, seed=0, district_km=2.0)
+>>> with warnings.catch_warnings(record=True) as said:  # a small district may leave a slot empty: warned by name
+...     warnings.simplefilter("always")
+...     res = plan_city(city, 6, effort=0.05, progress=False)
 >>> res.plan.n_grids, sorted(res.plan.grids["code"].str[:6].unique())
 (6, ['990101', '990102'])
 >>> bool((res.posts.posts.query("kind == 'post'").groupby("grid").size() >= 1).all())
