@@ -180,13 +180,18 @@ def test_district_without_staff_is_warned_by_name(city, serial):
     assert vac.loc[vac["district"] == "990102", "missing"].sum() == 5 * res.params["grids_per_district"]["990102"]
 
 
-def test_cli_city_writes_the_demo_files(tmp_path):
+def test_cli_city_from_files_writes_the_demo_files(city, tmp_path):
     from gridplan.cli import main
 
+    paths = {}
+    for layer in ("boundary", "streets", "population"):  # a user's own files: one boundary row per district
+        paths[layer] = tmp_path / f"{layer}.gpkg"
+        getattr(city, layer).to_file(paths[layer])
     out = tmp_path / "city"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GridplanWarning)
-        code = main(["city", "--districts", "2", "--district-km", "2", "--grids", "4", "--effort", "0.05",
+        code = main(["city", "--boundary", str(paths["boundary"]), "--streets", str(paths["streets"]),
+                     "--population", str(paths["population"]), "--grids", "4", "--effort", "0.05",
                      "--out", str(out), "-q"])
     assert code == 0
     for name in ("plan_city_4.gpkg", "posts.gpkg", "patrols.gpkg", "coverage_districts.csv", "staffing_teams.csv",
@@ -199,6 +204,8 @@ def test_cli_city_writes_the_demo_files(tmp_path):
     plan = GridPlan.read_file(out / "plan_city_4.gpkg")
     assert plan.n_grids == 4 and plan.district is not None
     assert main(["city", "--grids", "4", "--streets", "x.gpkg", "-q"]) == 2  # streets without a boundary
+    assert main(["city", "--grids", "4", "--boundary", str(paths["boundary"]), "--streets", str(paths["streets"]),
+                 "-q"]) == 2                                                 # no residents for posts and coverage
 
 
 def test_assign_on_parquet_partitions_matches_in_memory(serial, client, tmp_path):
