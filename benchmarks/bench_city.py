@@ -92,7 +92,7 @@ def run_city(args: argparse.Namespace) -> tuple[object, dict]:
     t = time.perf_counter()
     city = sample_city(args.districts, seed=args.seed, district_km=args.district_km)
     print(f"city: {city!r} built in {time.perf_counter() - t:.1f} s (input, not a step)", flush=True)
-    kw = {"seed": args.seed, "effort": args.effort, "progress": False, "staffing_time_limit": args.staff_limit}
+    kw = {"seed": args.seed, "effort": args.effort, "progress": args.progress, "staffing_time_limit": args.staff_limit}
     results, summary = {}, {}
     configs = [("serial", 0)] + [(f"{w} worker{'s' if w > 1 else ''}", w) for w in args.workers]
     for name, w in configs:
@@ -222,6 +222,7 @@ def main() -> None:
     p.add_argument("--plan", default=None, help="with --locate-only: a plan .gpkg")
     p.add_argument("--locate-only", action="store_true")
     p.add_argument("--json", default=None)
+    p.add_argument("--progress", action="store_true", help="progress bars per step (to stderr)")
     args = p.parse_args()
     out: dict = {"args": vars(args)}
     t0 = time.perf_counter()

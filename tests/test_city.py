@@ -279,3 +279,20 @@ def test_one_boundary_row_in_clusters_of_grids():
     assert not res.staffing.params["exact_decomposition"]
     with pytest.raises(DataError, match="clusters= is for a city given as one boundary row"):
         plan_city(sample_city(2, seed=0, district_km=2.0), 4, clusters=2, **OPTIONS)
+
+
+def test_staffing_falls_back_to_the_greedy_when_the_solver_finds_nothing_in_time(city, monkeypatch):
+    from gridplan import staffing
+
+    def no_solution(*args, **kwargs):  # HiGHS stopping at its time limit with no primal solution, as at scale
+        raise InfeasibleError("the staffing solver found no solution (Time limit reached.)")
+
+    monkeypatch.setattr(staffing, "_milp", no_solution)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GridplanWarning)
+        res = plan_city(city, N_GRIDS, **OPTIONS)
+    said = [str(w.message) for w in caught if issubclass(w.category, GridplanWarning)]
+    assert sum("staffed by the nearest-grid greedy" in m for m in said) == 2, said
+    assert res.staffing.params["status"] == "not proven optimal"
+    assert {v["status"] for v in res.staffing.params["per_district"].values()} == {"heuristic"}
+    assert len(res.staffing.assignments) > 0 and res.staffing.assignments["id"].is_unique

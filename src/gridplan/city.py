@@ -256,8 +256,19 @@ def _staffing_task(item: dict[str, Any]) -> dict[str, Any]:
 
     plan = item["plan"]
     plan.district = item["region"].district
-    s, warned = _quietly(assign_staff, plan, item["roster"], model=item["model"], posts=item["posts"],
-                         seed=item["seed"], time_limit=item["time_limit"])
+    try:
+        s, warned = _quietly(assign_staff, plan, item["roster"], model=item["model"], posts=item["posts"],
+                             seed=item["seed"], time_limit=item["time_limit"])
+    except InfeasibleError as exc:  # HiGHS found no solution in time: the nearest-grid greedy, said plainly
+        if "found no solution" not in str(exc):
+            raise
+        from . import staffing as _staffing
+
+        s, warned = _quietly(_staffing._greedy_assignment, plan, item["roster"], model=item["model"],
+                             posts=item["posts"], seed=item["seed"])
+        warned.insert(0, f"the exact staffing solver found no solution within {item['time_limit']:.0f} s ({exc}); "
+                         "this district is staffed by the nearest-grid greedy instead (not proven optimal, shifts "
+                         "not guaranteed covered): raise staffing_time_limit= for the exact answer")
     plan.district = None
     return {"assignments": s.assignments, "teams": s.teams, "vacancies": s.vacancies, "unassigned": s.unassigned,
             "params": dict(s.params), "notes": list(s.notes), "warned": warned}
