@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.sparse import csgraph
 
-from gridplan import _dask
+from gridplan import _dask, _regions
 from gridplan.city import estimate_memory, plan_city
 from gridplan.datasets import sample_city
 from gridplan.errors import DataError, GridplanWarning, InfeasibleError
@@ -296,3 +298,40 @@ def test_staffing_falls_back_to_the_greedy_when_the_solver_finds_nothing_in_time
     assert res.staffing.params["status"] == "not proven optimal"
     assert {v["status"] for v in res.staffing.params["per_district"].values()} == {"heuristic"}
     assert len(res.staffing.assignments) > 0 and res.staffing.assignments["id"].is_unique
+
+
+# --- the region kernels: invariants ---------------------------------------------------------------------------
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1, max_size=20), st.integers(0, 3), st.integers(0, 500))
+def test_allocate_shares_out_exactly_within_one_of_the_quota(weights, minimum, extra):
+    total = minimum * len(weights) + extra
+    share = _regions.allocate(total, weights, minimum=minimum)
+    assert share.sum() == total and (share >= minimum).all()
+    w = np.asarray(weights) if sum(weights) > 0 else np.ones(len(weights))
+    quota = minimum + extra * w / w.sum()
+    assert (np.abs(share - quota) < 1 + 1e-9).all()          # largest remainders: never a whole grid off
+    assert (_regions.allocate(total, weights, minimum=minimum) == share).all()  # deterministic
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 9), st.integers(2, 7), st.integers(2, 7), st.floats(0, 3000))
+def test_colours_keep_same_coloured_regions_apart(k, rows, cols, distance):
+    boxes = [shapely.box(c * 1000.0, r * 1000.0, (c + 1) * 1000.0, (r + 1) * 1000.0)
+             for r in range(rows) for c in range(cols)][: k * 3]
+    colour = _regions.colour_regions(boxes, distance_m=distance)
+    for i in range(len(boxes)):
+        for j in range(i):
+            if colour[i] == colour[j]:
+                assert boxes[i].distance(boxes[j]) > distance
+
+
+def test_clusters_put_every_grid_in_one_compact_cluster(serial):
+    plan = serial.plan
+    for k in (1, 2, 3, plan.n_grids):
+        label = _regions.cluster_grids(plan, k)
+        assert sorted(set(label)) == list(range(k))
+        sizes = np.bincount(label)
+        assert sizes.max() - sizes.min() <= 1 + (plan.n_grids % k > 0)
+        sub = _regions.sub_plan(plan, np.flatnonzero(label == 0))
+        assert set(sub.grids["code"]) == set(plan.grids["code"][label == 0])
+        assert len(sub.units) == int(np.isin(plan.labels, np.flatnonzero(label == 0)).sum())
