@@ -161,9 +161,11 @@ def test_city_too_large_for_the_memory_names_the_step(city):
         plan_city(city, N_GRIDS, memory_limit=50e6, **OPTIONS)
 
 
-def test_fewer_grids_than_districts(city):
+def test_fewer_grids_than_districts_and_other_objectives_are_refused(city):
     with pytest.raises(InfeasibleError, match="fewer than the city's 2 districts"):
         plan_city(city, 1, **OPTIONS)
+    with pytest.raises(DataError, match="are for the coverage objective, got 'p-median'"):
+        plan_city(city, N_GRIDS, post_options={"objective": "p-median"}, **OPTIONS)
 
 
 def test_district_without_staff_is_warned_by_name(city, serial):

@@ -551,7 +551,7 @@ def plan_city(
     post_options : dict, optional
         More keywords for :func:`~gridplan.posts.place_posts` (e.g. ``mip_gap``, ``time_limit``;
         default ``mip_gap=1e-3``). The seam reconciliation and the city bound are for the coverage
-        objective.
+        objective: another ``objective``, ``demand`` or ``min_per_grid`` here is refused.
     clusters : int, optional
         For a city given as one boundary row: cut the whole city into grids at once (serially), then
         group the grids into this many compact clusters (recursive bisection of their centres), the
@@ -609,6 +609,11 @@ def plan_city(
                             "district rows, which are the regions already (drop clusters=)")
         if isinstance(clusters, bool) or not isinstance(clusters, (int, np.integer)) or not 1 <= clusters <= n_grids:
             raise DataError(f"clusters must be a whole number between 1 and n_grids={n_grids}, got {clusters!r}")
+    objective = (post_options or {}).get("objective", "coverage")
+    if objective != "coverage" or "demand" in (post_options or {}) or "min_per_grid" in (post_options or {}):
+        raise DataError("post_options may not change the objective (the seams' reconciliation and the city's bound "
+                        f"are for the coverage objective, got {objective!r}), demand or min_per_grid (use "
+                        "plan_city(min_per_grid=...)); pass mip_gap=, time_limit=, method= or candidates=")
     _check_memory(city, n_grids, float(max_walk_m), memory_limit, client)
     notes: list[str] = []
     rows: dict[str, dict[str, Any]] = {}
