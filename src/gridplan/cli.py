@@ -140,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
     sim.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
                        help="on an error, print the traceback too")
+    from . import _cli_city
+
+    _cli_city.add_parser(sub)
     parser.set_defaults(version_string=f"gridplan {__version__}")
     return parser
 
@@ -729,6 +732,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "locate": lambda: _locate(args, log), "report": lambda: _report(args, log),
                 "simulate": lambda: _simulate(args, log)}
     try:
+        if args.command == "city":
+            from ._cli_city import run as _city
+
+            return _city(args, log)
         if args.command in commands:
             return commands[args.command]()
         parser.print_help()

@@ -49,6 +49,7 @@ __all__ = [
     "sample_roster",
     "sample_ledger",
     "LEDGER_CATEGORIES",
+    "sample_city",
 ]
 
 _MAX_PEOPLE = 10_000_000  # a roster larger than this is a typo
@@ -668,3 +669,37 @@ def _uniform_in(shape: Any, n: int, rng: Any) -> Any:
         cand = np.column_stack([rng.uniform(minx, maxx, 4 * n), rng.uniform(miny, maxy, 4 * n)])
         out.append(cand[shapely.contains_xy(shape, cand[:, 0], cand[:, 1])])
     return np.vstack(out)[:n]
+
+
+def sample_city(n_districts: int = 4, *, seed: int = 0, district_km: float = 6.0) -> District:
+    """A synthetic city: ``n_districts`` synthetic districts side by side, joined at the seams.
+
+    Every district is :func:`sample_district` grown in a ``district_km`` square (urban
+    throughout: arterial grid, local streets, river, railway, communities, residents), laid
+    out in rows; street ends at a shared edge are joined to the neighbour's by short
+    ``"connector"`` streets. Everything is synthetic and says so (``city.synthetic``, the
+    name, the notes). The result is one :class:`District` whose **boundary has one row per
+    district** (``name``, ``code`` ``9901NN``), the regions :func:`gridplan.city.plan_city`
+    solves independently; communities, population and the existing grids carry a
+    ``district`` column.
+
+    Parameters
+    ----------
+    n_districts : int
+        Districts (e.g. 12 × 36 km² for a city of about 3.6 million synthetic residents).
+    seed : int
+        Same seed, same city (each district gets its own seed from it).
+    district_km : float
+        Side of each district's square, 2-11 km.
+
+    Examples
+    --------
+    >>> city = sample_city(2, seed=0, district_km=2.5)
+    >>> city.synthetic, len(city.boundary), sorted(city.boundary["code"])
+    (True, 2, ['990101', '990102'])
+    >>> bool((city.streets["kind"] == "connector").any())
+    True
+    """
+    from ._synthetic_city import build_city
+
+    return build_city(n_districts, seed, district_km)

@@ -970,12 +970,13 @@ class GridIndex:
             ``respond_by``, ``deadline`` and ``reason`` (why a row could not be routed, else
             missing; several reasons are joined by "; "). No row is ever dropped.
         """
-        if _is_dask(incidents):
+        if _is_dask(incidents):  # partition by partition, the index shipped once per worker
+            from ._dask import assign_partitions
+
             kw = {"x": x, "y": y, "crs": crs, "severity": severity, "time": time, "limits": limits,
                   "category": category, "catalogue": catalogue, "calendar": calendar,
                   "default_department": default_department, "timezone": timezone}
-            meta = self.assign(incidents._meta, **kw)
-            return incidents.map_partitions(self.assign, meta=meta, **kw)
+            return assign_partitions(self, incidents, kw)
         if not isinstance(incidents, pd.DataFrame):
             raise DataError(f"assign needs a DataFrame or GeoDataFrame of incidents, got {type(incidents).__name__}")
         if not isinstance(limits, TimeLimits):

@@ -1,0 +1,153 @@
+"""Running independent tasks serially or on a ``dask.distributed`` client, with the same results.
+
+One helper, :func:`run_tasks`, used by :mod:`gridplan.city` for every step of the city
+pipeline: it calls ``fn(item, *shared)`` for every item, in order, and returns the results
+in the items' order, whoever computed them. Serial when ``client`` is None. On a client, the
+shared arguments (a network, an index) are scattered once to every worker, the items are
+submitted with ``pure=False`` and gathered in order, so the results do not depend on the
+number of workers or on which worker finished first. Every task's own wall time is kept
+(:class:`TaskTimes`), the figure the scaling estimate is made from.
+
+A client that is closed or has no workers is refused at once with a
+:class:`~gridplan.errors.DataError` (never a hang); a task that fails raises its own error
+in the caller, naming the item.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import DataError, GridplanError
+
+WAIT_FOR_WORKERS_S = 30.0
+"""How long a client whose cluster is still starting may take to show its first worker."""
+
+
+@dataclass
+class TaskTimes:
+    """Wall time of every task of a step (seconds, in the items' order) and of the whole step."""
+
+    task_seconds: list[float] = field(default_factory=list)
+    wall_seconds: float = 0.0
+    workers: int = 1
+
+    @property
+    def busy_seconds(self) -> float:
+        return float(sum(self.task_seconds))
+
+
+def client_workers(client: Any) -> int:
+    """Number of workers of a usable client; DataError if it is closed or has none."""
+    if client is None:
+        return 1
+    status = getattr(client, "status", None)
+    if status in ("closed", "closing", "failed") or not hasattr(client, "submit"):
+        raise DataError(f"the Dask client is {status or 'not a dask.distributed.Client'}: start a new one, e.g. "
+                        "Client(LocalCluster(n_workers=2)), or pass client=None to run serially")
+    deadline = time.monotonic() + WAIT_FOR_WORKERS_S
+    while True:
+        try:
+            n = len(client.scheduler_info().get("workers", {}))
+        except Exception as exc:
+            raise DataError(f"the Dask scheduler does not answer ({type(exc).__name__}: {exc}); start a new client "
+                            "or pass client=None to run serially") from exc
+        if n:
+            return n
+        if time.monotonic() > deadline:
+            raise DataError(f"the Dask client has no workers (waited {WAIT_FOR_WORKERS_S:.0f} s): start workers "
+                            "(e.g. LocalCluster(n_workers=2)) or pass client=None to run serially")
+        time.sleep(0.2)
+
+
+def _timed(fn: Callable[..., Any], item: Any, *shared: Any) -> tuple[Any, float]:
+    t = time.perf_counter()
+    out = fn(item, *shared)
+    return out, time.perf_counter() - t
+
+
+def run_tasks(fn: Callable[..., Any], items: Sequence[Any], *, shared: Sequence[Any] = (), client: Any = None,
+              progress: bool = False, desc: str = "tasks", names: Sequence[str] | None = None
+              ) -> tuple[list[Any], TaskTimes]:
+    """``[fn(item, *shared) for item in items]``, serially or on ``client``; results in order.
+
+    ``names`` label the items in errors (e.g. the district codes).
+    """
+    from tqdm.auto import tqdm
+
+    labels = list(names) if names is not None else [str(i) for i in range(len(items))]
+    t0 = time.perf_counter()
+    times = TaskTimes(workers=client_workers(client))
+    results: list[Any] = []
+    if client is None:
+        for item, label in tqdm(list(zip(items, labels)), desc=desc, unit="task", disable=not progress):
+            try:
+                out, sec = _timed(fn, item, *shared)
+            except GridplanError as exc:
+                raise type(exc)(f"{desc} {label}: {exc}") from exc
+            results.append(out)
+            times.task_seconds.append(sec)
+    else:
+        from dask.distributed import as_completed
+
+        shared_f = client.scatter(list(shared), broadcast=True) if shared else []
+        futures = [client.submit(_timed, fn, item, *shared_f, pure=False) for item in items]
+        position = {f.key: i for i, f in enumerate(futures)}
+        done: list[Any] = [None] * len(futures)
+        with tqdm(total=len(futures), desc=desc, unit="task", disable=not progress) as bar:
+            for fut in as_completed(futures):
+                i = position[fut.key]
+                try:
+                    done[i] = fut.result()
+                except GridplanError as exc:
+                    for f in futures:
+                        f.cancel()
+                    raise type(exc)(f"{desc} {labels[i]}: {exc}") from exc
+                bar.update(1)
+        for out, sec in done:
+            results.append(out)
+            times.task_seconds.append(sec)
+    times.wall_seconds = time.perf_counter() - t0
+    return results, times
+
+
+# --------------------------------------------------------------------------- locate at scale
+def _assign_partition(part: Any, index: Any, kwargs: dict[str, Any]) -> Any:
+    return index.assign(part, **kwargs)
+
+
+def assign_partitions(index: Any, frame: Any, kwargs: dict[str, Any]) -> Any:
+    """``index.assign`` mapped over the partitions of a dask (-geopandas) frame, lazily.
+
+    The index (tens of MB of raster and boundary segments) enters the task graph **once**: scattered
+    to every worker when a ``distributed`` client is running, else as one delayed object every
+    partition task depends on (a bound method in every task would ship it with every partition).
+    Each worker builds the index's community and street lookups once, on its first partition. Nothing is gathered: the
+    caller computes, or writes with ``to_parquet``, so memory stays bounded by a partition (its
+    rows in and out) plus the index, whatever the number of rows. ``street`` and ``road_chief``
+    hold street ids or names as objects, as in memory: cast them to ``"string"`` (e.g.
+    ``out.assign(street=out["street"].astype("string"))``) before ``to_parquet``, which needs one
+    type per column.
+    """
+    meta = _assign_partition(frame._meta, index, kwargs)
+    return frame.map_partitions(_assign_partition, _shared(index), kwargs, meta=meta)
+
+
+def _shared(obj: Any) -> Any:
+    """``obj`` once in the graph: scattered to every worker of a running client, else one delayed task."""
+    import uuid
+
+    import dask
+
+    try:
+        from distributed import get_client
+
+        client = get_client()
+    except (ImportError, ValueError):  # no distributed, or no client running: the local schedulers
+        client = None
+    if client is not None and client.status == "running":
+        [future] = client.scatter([obj], broadcast=True, hash=False)
+        return future
+    return dask.delayed(obj, name=f"gridindex-{uuid.uuid4().hex}", pure=False)
