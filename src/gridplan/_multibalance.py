@@ -78,6 +78,10 @@ CHAIN_RETRIES = 12
 REPAIR_ROUNDS = 60
 #: Candidate units per part examined for a swap.
 SWAP_CANDIDATES = 40
+#: Compactness swaps: best-gaining boundary units per side of a part pair, pairs tried per part pair.
+SWAP_REFINE_CANDIDATES = 12
+SWAP_REFINE_TRIES = 8
+COMPACT_ROUNDS = 20
 #: Straight cuts: directions tried, candidates examined, and the miss (in tolerance
 #: widths per part) below which candidates count as balanced and the shortest cut wins.
 N_ANGLES = 48
@@ -236,7 +240,11 @@ def _shape_score(A: np.ndarray, P: np.ndarray, c_worst: float) -> np.ndarray:
 
 def _box_miss(S: np.ndarray, lo: np.ndarray, hi: np.ndarray, tol: np.ndarray) -> np.ndarray:
     """How far sums ``S`` (..., m) lie outside ``[lo, hi]``, in tolerance widths, worst measure."""
-    return (np.maximum(0.0, np.maximum(S - hi, lo - S)) / tol).max(axis=-1)
+    d = S - 0.5 * (lo + hi)  # distance from the box's centre, less its half-width, in tolerance widths
+    np.abs(d, out=d)
+    d -= 0.5 * (hi - lo)
+    d /= tol
+    return np.maximum(d.max(axis=-1), 0.0)
 
 
 def _line_split(g: _Geometry, members: np.ndarray, box1: tuple[np.ndarray, np.ndarray],
@@ -352,38 +360,22 @@ def _graph_keys(sub: sp.csr_array, pts: np.ndarray, *, n_pairs: int) -> np.ndarr
     return np.column_stack(cols)
 
 
-def _neighbour_lists(rows: np.ndarray, cols: np.ndarray, n: int) -> list[list[int]]:
-    nbr: list[list[int]] = [[] for _ in range(n)]
-    for r, c in zip(rows.tolist(), cols.tolist()):
-        nbr[r].append(c)
-        nbr[c].append(r)
-    return nbr
+def _neighbour_lists(rows: np.ndarray, cols: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """The edges of a cut's graph (each once), as its connectivity tests take them."""
+    return np.asarray(rows), np.asarray(cols), int(n)
 
 
-def _side_pieces(nbr: list[list[int]], side: np.ndarray) -> tuple[int, np.ndarray]:
-    """Connected pieces of a two-sided labelling (a breadth-first search per piece; on the
-    small graphs of a cut this is much cheaper than building a sparse matrix)."""
-    flags = side.tolist()
-    n = len(flags)
-    piece = [-1] * n
-    count = 0
-    for start in range(n):
-        if piece[start] >= 0:
-            continue
-        flag = flags[start]
-        piece[start] = count
-        stack = [start]
-        while stack:
-            v = stack.pop()
-            for u in nbr[v]:
-                if piece[u] < 0 and flags[u] == flag:
-                    piece[u] = count
-                    stack.append(u)
-        count += 1
-    return count, np.asarray(piece, dtype=np.int64)
+def _side_pieces(edges: tuple[np.ndarray, np.ndarray, int], side: np.ndarray) -> tuple[int, np.ndarray]:
+    """Connected pieces of a two-sided labelling: the edges within a side, one
+    connected-components call (C) per labelling."""
+    rows, cols, n = edges
+    keep = side[rows] == side[cols]
+    g = sp.coo_array((np.ones(int(keep.sum())), (rows[keep], cols[keep])), shape=(n, n))
+    count, piece = connected_components(g, directed=False)
+    return int(count), piece.astype(np.int64)
 
 
-def _whole_sides(nbr: list[list[int]], side: np.ndarray, x: np.ndarray,
+def _whole_sides(nbr: tuple[np.ndarray, np.ndarray, int], side: np.ndarray, x: np.ndarray,
                  piece: np.ndarray | None = None) -> np.ndarray:
     """Stray pieces of either side (all but its heaviest piece) go to the other side."""
     side = side.copy()
@@ -874,6 +866,64 @@ class _MultiSearch(_Search):
         return kept
 
     # -- compactness under the boxes -----------------------------------------------------
+    def _gain_to(self, v: int, b: int) -> float | None:
+        return next((g for g, q in self.gains(v) if q == b), None)
+
+    def swap_refine(self, per_side: int = SWAP_REFINE_CANDIDATES, cap: int = 400) -> int:
+        """Compactness swaps under the boxes: unit ``v`` of part ``a`` goes to its neighbour
+        ``b`` and a unit ``u`` of ``b`` comes back, when neither move alone may be made (a
+        part at the edge of its box) but the pair keeps every part within its box and
+        improves the shapes.  The best-gaining units of each side are paired; the pair's
+        gain is computed exactly (the second gain after the first move) and the pair is
+        undone if it does not pay."""
+        lab, nbr = self.lab, self.nbr
+        done = 0
+        for a, b in sorted({(min(lab[v], lab[u]), max(lab[v], lab[u])) for v in self.boundary() for u in nbr[v]
+                            if lab[u] != lab[v]}):
+            if time.perf_counter() > self.deadline:
+                break
+            side = {}
+            for p, q in ((a, b), (b, a)):
+                cand = []
+                for v in self.mem[p]:
+                    if self.locked[v] or not any(lab[y] == q for y in nbr[v]):
+                        continue
+                    g = self._gain_to(v, q)
+                    if g is not None:
+                        cand.append((g, v))
+                cand.sort(key=lambda t: (-t[0], t[1]))
+                side[p] = cand[:per_side]
+            before = self.pviol[a] + self.pviol[b]
+            pairs = []
+            for gv, v in side[a]:
+                xv = self.x[v]
+                for gu, u in side[b]:
+                    if gv + gu <= 1e-9 or u in nbr[v]:
+                        continue
+                    xu = self.x[u]
+                    wa = [p - q + r for p, q, r in zip(self.Wm[a], xv, xu)]
+                    wb = [p + q - r for p, q, r in zip(self.Wm[b], xv, xu)]
+                    if self._part_violation(wa) + self._part_violation(wb) > before + VIOLATION_EPS:
+                        continue
+                    pairs.append((gv + gu, v, u))
+            pairs.sort(key=lambda t: (-t[0], t[1], t[2]))
+            for _, v, u in pairs[:SWAP_REFINE_TRIES]:
+                if lab[v] != a or lab[u] != b or self.cnt[a] <= 1 or self.cnt[b] <= 1:
+                    continue
+                if not self.removable(v, a, cap):
+                    continue
+                g1 = self._gain_to(v, b)
+                self.move(v, b)
+                g2 = self._gain_to(u, a) if any(lab[y] == a for y in nbr[u]) else None
+                if g1 is not None and g2 is not None and g1 + g2 > 1e-9 and self.removable(u, b, cap):
+                    self.move(u, a)
+                    if self.pviol[a] + self.pviol[b] <= before + VIOLATION_EPS:
+                        done += 1
+                        break
+                    self.move(u, b)
+                self.move(v, a)
+        return done
+
     def multi_refine(self, max_passes: int = REFINE_PASSES, cap: int = 400) -> int:
         """Compactness moves that keep the violation from growing (no part leaves its box)."""
         lab, cnt, nbr = self.lab, self.cnt, self.nbr
@@ -934,6 +984,15 @@ def _search_for(adj: sp.csr_array, labels: np.ndarray, k: int, scaled: np.ndarra
     return _MultiSearch(base, scaled, tol)
 
 
+def _compact(s: _MultiSearch, rounds: int = COMPACT_ROUNDS) -> None:
+    """Compactness moves, then compactness swaps, until neither improves the shapes."""
+    s.multi_refine()
+    for _ in range(rounds):
+        if time.perf_counter() > s.deadline or not s.swap_refine():
+            break
+        s.multi_refine()
+
+
 def _improve(s: _MultiSearch, geo: _Geometry, k: int) -> np.ndarray:
     """Pair re-splits, repair (moves, swaps, chains, region re-splits), pair re-splits for
     shape, then compactness moves under the boxes."""
@@ -947,7 +1006,7 @@ def _improve(s: _MultiSearch, geo: _Geometry, k: int) -> np.ndarray:
     if s.multi_violation() == 0:
         s.set_floor()
     s.pair_polish(geo, budget)
-    s.multi_refine()
+    _compact(s)
     if s.multi_violation() > 0:
         s.repair_all()
     return np.asarray(s.lab, dtype=np.int64)
