@@ -79,9 +79,15 @@ REPAIR_ROUNDS = 60
 #: Candidate units per part examined for a swap.
 SWAP_CANDIDATES = 40
 #: Compactness swaps: best-gaining boundary units per side of a part pair, pairs tried per part pair.
-SWAP_REFINE_CANDIDATES = 12
-SWAP_REFINE_TRIES = 8
-COMPACT_ROUNDS = 20
+SWAP_REFINE_CANDIDATES = 25
+SWAP_REFINE_TRIES = 20
+COMPACT_ROUNDS = 40
+#: Strategic oscillation: weights of the violation (per squared tolerance width, against the
+#: shape objective) in the penalised passes, the schedule repeated OSCILLATION_ROUNDS times,
+#: OSCILLATION_PASSES penalised passes per step.
+OSCILLATION_LAMBDAS = (0.3, 0.1, 0.03)
+OSCILLATION_ROUNDS = 3
+OSCILLATION_PASSES = 3
 #: Straight cuts: directions tried, candidates examined, and the miss (in tolerance
 #: widths per part) below which candidates count as balanced and the shortest cut wins.
 N_ANGLES = 48
@@ -866,10 +872,32 @@ class _MultiSearch(_Search):
         return kept
 
     # -- compactness under the boxes -----------------------------------------------------
+    def penalty_pass(self, lam: float, cap: int = 400) -> int:
+        """One pass of boundary moves on ``shape gain - lam * violation change``: parts may
+        leave their boxes by a little when the shapes gain enough (strategic oscillation)."""
+        lab, cnt = self.lab, self.cnt
+        cand = self.boundary()
+        moved = 0
+        for i in self.rng.permutation(len(cand)).tolist():
+            v = cand[i]
+            a = lab[v]
+            if cnt[a] <= 1:
+                continue
+            best, best_b = 1e-12, -1
+            for g, b in self.gains(v):
+                t = g - lam * self.move_delta(v, a, b)
+                if t > best:
+                    best, best_b = t, b
+            if best_b < 0 or not self.removable(v, a, cap):
+                continue
+            self.move(v, best_b)
+            moved += 1
+        return moved
+
     def _gain_to(self, v: int, b: int) -> float | None:
         return next((g for g, q in self.gains(v) if q == b), None)
 
-    def swap_refine(self, per_side: int = SWAP_REFINE_CANDIDATES, cap: int = 400) -> int:
+    def swap_refine(self, per_side: int | None = None, cap: int = 400) -> int:
         """Compactness swaps under the boxes: unit ``v`` of part ``a`` goes to its neighbour
         ``b`` and a unit ``u`` of ``b`` comes back, when neither move alone may be made (a
         part at the edge of its box) but the pair keeps every part within its box and
@@ -877,6 +905,7 @@ class _MultiSearch(_Search):
         gain is computed exactly (the second gain after the first move) and the pair is
         undone if it does not pay."""
         lab, nbr = self.lab, self.nbr
+        per_side = SWAP_REFINE_CANDIDATES if per_side is None else per_side
         done = 0
         for a, b in sorted({(min(lab[v], lab[u]), max(lab[v], lab[u])) for v in self.boundary() for u in nbr[v]
                             if lab[u] != lab[v]}):
@@ -984,13 +1013,35 @@ def _search_for(adj: sp.csr_array, labels: np.ndarray, k: int, scaled: np.ndarra
     return _MultiSearch(base, scaled, tol)
 
 
-def _compact(s: _MultiSearch, rounds: int = COMPACT_ROUNDS) -> None:
+def _compact(s: _MultiSearch, rounds: int | None = None) -> None:
     """Compactness moves, then compactness swaps, until neither improves the shapes."""
     s.multi_refine()
-    for _ in range(rounds):
+    for _ in range(COMPACT_ROUNDS if rounds is None else rounds):
         if time.perf_counter() > s.deadline or not s.swap_refine():
             break
         s.multi_refine()
+
+
+def _oscillate(s: _MultiSearch) -> None:
+    """Iterated local search by strategic oscillation (Glover's term): from a plan within
+    every box, penalised passes let the shapes improve at the price of a small violation
+    (the weight of the violation falling along :data:`OSCILLATION_LAMBDAS`), the repair
+    brings every part back into its box and the compactness moves and swaps run again; the
+    new plan is kept only if it is within every box and more compact (mean plus half the
+    worst Polsby-Popper), else the old one is restored."""
+    for lam in OSCILLATION_LAMBDAS * OSCILLATION_ROUNDS:
+        if s.multi_violation() > 0 or time.perf_counter() > s.deadline:
+            return
+        saved, before = list(s.lab), _plan_key(s)
+        for _ in range(OSCILLATION_PASSES):
+            if not s.penalty_pass(lam):
+                break
+        s.repair_all()
+        _compact(s)
+        if _plan_key(s) >= before:
+            for v, p in enumerate(saved):
+                if s.lab[v] != p:
+                    s.move(v, p)
 
 
 def _improve(s: _MultiSearch, geo: _Geometry, k: int) -> np.ndarray:
@@ -1007,6 +1058,7 @@ def _improve(s: _MultiSearch, geo: _Geometry, k: int) -> np.ndarray:
         s.set_floor()
     s.pair_polish(geo, budget)
     _compact(s)
+    _oscillate(s)
     if s.multi_violation() > 0:
         s.repair_all()
     return np.asarray(s.lab, dtype=np.int64)
