@@ -37,7 +37,24 @@ Method
 5. **Refinement.**  Fiduccia-Mattheyses-style passes without negative moves on
    the compactness objective of the kernel (mean Polsby-Popper with a penalty on
    the worst shapes and on cut community lines), a move being allowed only if
-   no part leaves its box on any measure.
+   no part leaves its box on any measure; then *compactness swaps*: a part at the
+   edge of a box blocks every single move, so a unit goes to a neighbouring part
+   and one comes back, the pair kept when both parts stay in their boxes and the
+   shapes gain (the best-gaining boundary units of each side are paired).
+6. **Strategic oscillation** (Glover's term; an iterated local search).  From a
+   plan within every box, penalised passes on ``shape gain - lambda * violation
+   change`` let parts leave their boxes by a little where the shapes gain enough
+   (``lambda`` falling along :data:`OSCILLATION_LAMBDAS`), the repair of step 3
+   brings them back and step 5 runs again; the new plan is kept only if it is
+   within every box and more compact, else the old one is restored.
+
+Why the plans are less compact than METIS's on the weighted sum: when measures
+are spread differently (residents in a dense core, street length in the
+outskirts), a grid within every box must hold its share of core *and* of
+outskirts, so grids become wedges or strips reaching from the core outwards;
+a compact plan on the weighted sum (METIS, or the single-measure kernel) leaves
+the core's grids with 1.2-1.6 times the mean of one measure and 0.6-0.75 of
+another (sample district).
 
 The multi-constraint problem is the one METIS solves with ``ncon > 1``
 (Karypis & Kumar 1998, "Multilevel algorithms for multi-constraint graph
