@@ -110,7 +110,7 @@ OSCILLATION_PASSES = 3
 N_ANGLES = 48
 CUT_CANDIDATES = 60
 CUT_SLACK = 0.25
-PAIR_ANGLES = 24
+PAIR_ANGLES = 12
 GRAPH_ORDERS = 8
 #: Parts re-cut together by a region re-split (a part outside its box and its neighbours).
 REGION_PARTS = 4
@@ -924,15 +924,18 @@ class _MultiSearch(_Search):
         lab, nbr = self.lab, self.nbr
         per_side = SWAP_REFINE_CANDIDATES if per_side is None else per_side
         done = 0
-        for a, b in sorted({(min(lab[v], lab[u]), max(lab[v], lab[u])) for v in self.boundary() for u in nbr[v]
-                            if lab[u] != lab[v]}):
+        facing: dict[tuple[int, int], list[int]] = {}  # (part, neighbouring part): its units facing it
+        for v in self.boundary():
+            for q in sorted({lab[u] for u in nbr[v]} - {lab[v]}):
+                facing.setdefault((lab[v], q), []).append(v)
+        for a, b in sorted({(min(p, q), max(p, q)) for p, q in facing}):
             if time.perf_counter() > self.deadline:
                 break
             side = {}
             for p, q in ((a, b), (b, a)):
                 cand = []
-                for v in self.mem[p]:
-                    if self.locked[v] or not any(lab[y] == q for y in nbr[v]):
+                for v in facing.get((p, q), []):
+                    if lab[v] != p or not any(lab[y] == q for y in nbr[v]):
                         continue
                     g = self._gain_to(v, q)
                     if g is not None:
