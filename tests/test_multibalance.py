@@ -91,6 +91,70 @@ def test_two_measures_pulling_apart_on_a_lattice():
     assert np.array_equal(res.labels, same.labels)  # same seed, same plan
 
 
+def _ragged_search(seed: int = 0):
+    """12 x 12 unit squares in four 6 x 6 quadrants with two teeth: unit (0, 5) swapped with
+    (2, 6) and (7, 5) with (9, 6).  Measure 1 alternates by row, so the swaps keep every part
+    within its box; with measure 0 held to ±2 % (one unit is 2.8 % of a part) no single move
+    may undo a tooth, only a swap."""
+    from gridplan import _multibalance as mb
+
+    adj, _ = lattice(12, 12)
+    row = np.repeat(np.arange(12), 12)
+    col = np.tile(np.arange(12), 12)
+    x = np.column_stack([np.ones(144), np.where(row % 2 == 0, 1.0, 3.0)])
+    tol = np.array([0.02, 0.10])
+    k = 4
+    lab = (row // 6) * 2 + col // 6
+    for (r1, c1), (r2, c2) in (((0, 5), (2, 6)), ((7, 5), (9, 6))):
+        i, j = r1 * 12 + c1, r2 * 12 + c2
+        lab[i], lab[j] = lab[j], lab[i]
+    scaled = mb._scaled(x, k)
+    combined = mb._combined(scaled, tol)
+    n = 144
+    s = mb._search_for(adj, lab, k, scaled, tol, combined, np.ones(n), np.full(n, 4.0), None,
+                       np.random.default_rng(seed), float("inf"), None)
+    assert s.multi_violation() == 0 and contiguous(adj, lab, k)
+    return s, adj, x, tol, k
+
+
+def _pp_oracle(adj: sp.csr_array, lab: np.ndarray, k: int) -> np.ndarray:
+    """Polsby-Popper of unit-square parts counted from scratch: 4 sides less the shared ones."""
+    coo = adj.tocoo()
+    area = np.bincount(lab, minlength=k).astype(float)
+    shared = np.bincount(lab[coo.row][lab[coo.row] == lab[coo.col]], minlength=k)
+    perim = 4.0 * area - shared
+    return 4 * np.pi * area / perim**2
+
+
+@pytest.mark.parametrize("step", ["swaps", "oscillation"])
+def test_compaction_keeps_every_box_and_gains_shape(step):
+    """From a ragged plan within every box, compactness swaps and strategic oscillation may
+    only return plans within every box, contiguous, and more compact (PP counted from scratch)."""
+    from gridplan import _multibalance as mb
+
+    s, adj, x, tol, k = _ragged_search()
+    before = _pp_oracle(adj, np.asarray(s.lab), k)
+    if step == "swaps":
+        assert s.multi_refine() == 0  # no single move may undo a tooth
+        assert s.swap_refine() > 0
+    else:
+        mb._oscillate(s)
+    lab = np.asarray(s.lab)
+    after = _pp_oracle(adj, lab, k)
+    spread = measure_spreads(x, lab, k)
+    assert (spread[:, 1] <= 1 + tol + 1e-9).all() and (spread[:, 0] >= 1 - tol - 1e-9).all()
+    assert contiguous(adj, lab, k)
+    assert after.mean() + 0.5 * after.min() > before.mean() + 0.5 * before.min() + 0.01
+    assert np.allclose([s.pp(p) for p in range(k)], after)  # the incremental bookkeeping agrees
+    again, *_ = _ragged_search()
+    if step == "swaps":
+        again.multi_refine()
+        again.swap_refine()
+    else:
+        mb._oscillate(again)
+    assert again.lab == s.lab  # same seed, same plan
+
+
 def test_kernel_errors_name_the_measure():
     adj, xy = lattice(4, 4)
     x = np.ones((16, 2))
