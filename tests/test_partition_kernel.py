@@ -118,6 +118,7 @@ def test_partition_properties(inst: dict) -> None:
     np.testing.assert_array_equal(res.labels, again.labels)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(grid_instances(), st.integers(0, 1000))
 def test_fixed_units_keep_labels(inst: dict, salt: int) -> None:
@@ -141,6 +142,7 @@ def test_fixed_units_keep_labels(inst: dict, salt: int) -> None:
     assert res.feasible
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(grid_instances(), st.integers(-2, 3))
 def test_resplit_properties(inst: dict, dk: int) -> None:
@@ -378,6 +380,7 @@ def test_metis_and_fallback_paths(monkeypatch: pytest.MonkeyPatch, use_metis: bo
     np.testing.assert_array_equal(res.labels, again.labels)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("heavy", [0, 5, 15])
 @pytest.mark.parametrize("big", [100.0, 1e6])
 def test_infeasible_plan_has_no_empty_part(heavy: int, big: float) -> None:
@@ -430,6 +433,7 @@ def _hotspot_case(nx: int, ny: int) -> tuple:
     return adj, w, areas, perims
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("nx, ny, k_old, k_new, tol", [(36, 30, 8, 10, 0.05), (40, 32, 9, 12, 0.03)])
 def test_resplit_near_bound_and_compact(nx: int, ny: int, k_old: int, k_new: int, tol: float) -> None:
     adj, w, areas, perims = _hotspot_case(nx, ny)
