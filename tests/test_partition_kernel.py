@@ -340,6 +340,17 @@ def test_square_grid_is_compact() -> None:
 # ----------------------------------------------------------------------------------------
 
 
+def _polsby_popper(adj: sp.csr_array, labels: np.ndarray, k: int, areas: np.ndarray,
+                   perims: np.ndarray) -> np.ndarray:
+    """4 pi A / P**2 of every part, P = cell perimeters less twice the length shared inside."""
+    out = np.empty(k)
+    for p in range(k):
+        idx = np.flatnonzero(labels == p)
+        perimeter = perims[idx].sum() - adj[idx][:, idx].sum()  # each shared side counted twice
+        out[p] = 4 * np.pi * areas[idx].sum() / perimeter**2
+    return out
+
+
 def _parts_connected(adj: sp.csr_array, labels: np.ndarray, k: int) -> bool:
     """Every one of the ``k`` parts non-empty and connected (checked part by part)."""
     for p in range(k):
@@ -415,6 +426,8 @@ def test_pair_resplit_keeps_guarantees() -> None:
     res = evaluate(adj, out, 4, w, areas, perims, 0.03, 0)
     assert res.contiguous and res.feasible
     assert after > before
+    # independent of the kernel's bookkeeping: the parts' Polsby-Popper from the cells
+    assert _polsby_popper(adj, out, 4, areas, perims).mean() > _polsby_popper(adj, lab, 4, areas, perims).mean()
 
 
 # ----------------------------------------------------------------------------------------
