@@ -351,14 +351,14 @@ def repack(s: Search, p: int, max_parts: int = REPACK_MAX_PARTS, budget: int = R
 
 
 def repair(s: Search, max_rounds: int = PATH_ROUNDS, exact: bool = True) -> bool:
-    """Push workload along part-graph paths until every part is within bounds.
+    """Bring every part within the bounds: ejection chains and exact re-packing (not for
+    resplits, which keep to the path repair), then :func:`path_repair`.
 
     Every chain of moves is kept only if it lowers the total violation of the
     bounds, so the repair never makes the balance worse.  ``exact=False`` skips
     the exhaustive re-pack (for extra starts once a balanced plan is known).
     """
     lo, hi, W = s.lo, s.hi, s.W
-    mean = s.mean
     if s.home is None:  # resplit: keep the path repair
         if chain_repair(s):
             return True
@@ -367,6 +367,16 @@ def repair(s: Search, max_rounds: int = PATH_ROUNDS, exact: bool = True) -> bool
                 repack(s, p)
         if all(lo <= x <= hi for x in W):
             return True
+    return path_repair(s, max_rounds)
+
+
+def path_repair(s: Search, max_rounds: int = PATH_ROUNDS) -> bool:
+    """Push workload along part-graph paths until every part is within bounds.
+
+    Parts outside the bounds are treated worst first, in rounds, until a round helps none.
+    True if every part ends within the bounds.
+    """
+    lo, hi, W = s.lo, s.hi, s.W
     mem = [set(m) for m in s.members()]
     for _ in range(max_rounds):
         viol = [p for p in range(s.k) if W[p] > hi or W[p] < lo]
@@ -380,49 +390,68 @@ def repair(s: Search, max_rounds: int = PATH_ROUNDS, exact: bool = True) -> bool
         for p in viol:
             if lo <= W[p] <= hi:
                 continue
-            heavy = W[p] > hi
-            for frac in PATH_TARGET_SHARES:
-                hi_in = mean + frac * (hi - mean)
-                lo_in = mean - frac * (mean - lo)
-                # parts able to absorb (or give) workload, nearest first
-                prev = {p: -1}
-                dq = deque([p])
-                targets: list[int] = []
-                while dq and len(targets) < PATH_TARGETS:
-                    x = dq.popleft()
-                    if x != p and ((heavy and W[x] < hi_in) or (not heavy and W[x] > lo_in)):
-                        targets.append(x)
-                    for y in sorted(adjp[x]):
-                        if y not in prev:
-                            prev[y] = x
-                            dq.append(y)
-                done = False
-                for target in targets:
-                    path = [target]
-                    while prev[path[-1]] >= 0:
-                        path.append(prev[path[-1]])
-                    path.reverse()  # p ... target
-                    if heavy:
-                        amount = min(W[p] - hi_in, hi_in - W[target])
-                        chain = path
-                    else:
-                        amount = min(lo_in - W[p], W[target] - lo_in)
-                        chain = path[::-1]
-                    amount = max(amount, 1e-12)
-                    before = s.violation()
-                    log: list[tuple[int, int]] = []
-                    # move from the end of the chain backwards so parts refill
-                    for i in range(len(chain) - 2, -1, -1):
-                        got = _transfer(s, chain[i], chain[i + 1], amount, mem, log)
-                        if got <= 0:
-                            break
-                        amount = got
-                    if s.violation() < before - 1e-12 * mean:
-                        improved = done = True
-                        break
-                    _undo(s, log, mem)
-                if done:
-                    break
+            improved |= _repair_part(s, p, adjp, mem)
         if not improved:
             break
     return all(lo <= x <= hi for x in W)
+
+
+def _repair_part(s: Search, p: int, adjp: list[set[int]], mem: list[set[int]]) -> bool:
+    """Move workload between part ``p`` and the nearest parts able to absorb (or give) it,
+    along shortest part-graph paths; True if the violation dropped."""
+    lo, hi, W, mean = s.lo, s.hi, s.W, s.mean
+    heavy = W[p] > hi
+    for frac in PATH_TARGET_SHARES:
+        hi_in = mean + frac * (hi - mean)
+        lo_in = mean - frac * (mean - lo)
+        prev, targets = _path_targets(s, p, adjp, heavy, hi_in, lo_in)
+        for target in targets:
+            path = [target]
+            while prev[path[-1]] >= 0:
+                path.append(prev[path[-1]])
+            path.reverse()  # p ... target
+            if heavy:
+                amount = min(W[p] - hi_in, hi_in - W[target])
+                chain = path
+            else:
+                amount = min(lo_in - W[p], W[target] - lo_in)
+                chain = path[::-1]
+            if _push_along(s, chain, max(amount, 1e-12), mem):
+                return True
+    return False
+
+
+def _path_targets(
+    s: Search, p: int, adjp: list[set[int]], heavy: bool, hi_in: float, lo_in: float
+) -> tuple[dict[int, int], list[int]]:
+    """Breadth-first search of the part graph from ``p``: the predecessor of every part
+    reached, and the nearest parts able to absorb (or give) workload."""
+    W = s.W
+    prev = {p: -1}
+    dq = deque([p])
+    targets: list[int] = []
+    while dq and len(targets) < PATH_TARGETS:
+        x = dq.popleft()
+        if x != p and ((heavy and W[x] < hi_in) or (not heavy and W[x] > lo_in)):
+            targets.append(x)
+        for y in sorted(adjp[x]):
+            if y not in prev:
+                prev[y] = x
+                dq.append(y)
+    return prev, targets
+
+
+def _push_along(s: Search, chain: list[int], amount: float, mem: list[set[int]]) -> bool:
+    """Pass about ``amount`` of workload along ``chain`` (each part to the next), moving
+    from the end backwards so parts refill; kept (True) only if the violation drops."""
+    before = s.violation()
+    log: list[tuple[int, int]] = []
+    for i in range(len(chain) - 2, -1, -1):
+        got = _transfer(s, chain[i], chain[i + 1], amount, mem, log)
+        if got <= 0:
+            break
+        amount = got
+    if s.violation() < before - 1e-12 * s.mean:
+        return True
+    _undo(s, log, mem)
+    return False
