@@ -54,7 +54,7 @@ Modules
 ``build`` (entry points and the default district's steps in order), ``constants``, ``names``,
 ``density``, ``barriers``, ``lines`` (line records, noding), ``urban`` (major and local
 streets), ``irregular`` (step 6), ``blocks`` (blocks and population), ``partitions``
-(subdistricts, communities, grids), and for a given boundary ``options``, ``given``,
+(subdistricts, communities, grids), and for a given boundary ``options``, ``given``, ``raster``,
 ``rural``, ``tidy``, ``admin`` (its subdistricts and communities), then ``frames``.
 """
 
