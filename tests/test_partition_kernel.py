@@ -64,6 +64,17 @@ def assert_valid(res: PartitionResult, adj: sp.csr_array, k: int) -> None:
     assert res.contiguous
 
 
+def _search(adj: sp.csr_array, lab: np.ndarray, k: int, w: np.ndarray, areas: np.ndarray,
+            perims: np.ndarray, tolerance: float = 0.03):
+    """A partition search over ``lab`` with the kernel's default weights, seed 0, no deadline."""
+    from gridplan._partition.problem import Problem, bounds
+    from gridplan._partition.search import Search
+
+    _, lo, hi = bounds(float(w.sum()), k, tolerance)
+    problem = Problem(adj, k, w, areas, perims, lo, hi, tolerance, float("inf"))
+    return Search.for_partition(problem, lab, np.random.default_rng(0))
+
+
 @st.composite
 def grid_instances(draw: st.DrawFn) -> dict:
     nx = draw(st.integers(6, 16))
@@ -107,6 +118,7 @@ def test_partition_properties(inst: dict) -> None:
     np.testing.assert_array_equal(res.labels, again.labels)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(grid_instances(), st.integers(0, 1000))
 def test_fixed_units_keep_labels(inst: dict, salt: int) -> None:
@@ -130,6 +142,7 @@ def test_fixed_units_keep_labels(inst: dict, salt: int) -> None:
     assert res.feasible
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(grid_instances(), st.integers(-2, 3))
 def test_resplit_properties(inst: dict, dk: int) -> None:
@@ -327,22 +340,49 @@ def test_square_grid_is_compact() -> None:
 # ----------------------------------------------------------------------------------------
 
 
+def _polsby_popper(adj: sp.csr_array, labels: np.ndarray, k: int, areas: np.ndarray,
+                   perims: np.ndarray) -> np.ndarray:
+    """4 pi A / P**2 of every part, P = cell perimeters less twice the length shared inside."""
+    out = np.empty(k)
+    for p in range(k):
+        idx = np.flatnonzero(labels == p)
+        perimeter = perims[idx].sum() - adj[idx][:, idx].sum()  # each shared side counted twice
+        out[p] = 4 * np.pi * areas[idx].sum() / perimeter**2
+    return out
+
+
+def _parts_connected(adj: sp.csr_array, labels: np.ndarray, k: int) -> bool:
+    """Every one of the ``k`` parts non-empty and connected (checked part by part)."""
+    for p in range(k):
+        idx = np.flatnonzero(labels == p)
+        if idx.size == 0 or connected_components(adj[idx][:, idx], directed=False)[0] != 1:
+            return False
+    return True
+
+
 @pytest.mark.parametrize("use_metis", [True, False])
 def test_metis_and_fallback_paths(monkeypatch: pytest.MonkeyPatch, use_metis: bool) -> None:
-    import gridplan._partition as kernel
+    from gridplan._partition import starts
 
     if use_metis:
         pytest.importorskip("pymetis")
-        assert kernel._metis_init is not None
-    monkeypatch.setattr(kernel, "USE_METIS", use_metis)
+        assert starts._pymetis is not None  # the METIS path really runs
+    monkeypatch.setattr(starts, "USE_METIS", use_metis)
+    assert starts.metis_available() is use_metis
     adj, areas, perims = grid_graph(18, 14)
     n = adj.shape[0]
     w = np.random.default_rng(3).uniform(1.0, 2.0, n)
+    lab = starts.metis_init(adj, 6, w, 0.03, 0)
     if use_metis:
-        lab = kernel._metis_init(adj, 6, w, 0.03, 0)
+        # a METIS start: one label per unit, all six parts used, each connected (contig=1),
+        # and no part more than METIS's own balance factor allows away from the mean
         assert lab is not None and lab.shape == (n,)
+        assert set(np.unique(lab).tolist()) == set(range(6))
+        assert _parts_connected(adj, lab, 6)
+        loads = np.bincount(lab, weights=w, minlength=6) / (w.sum() / 6)
+        assert loads.max() < 1.5
     else:
-        assert kernel._metis_init(adj, 6, w, 0.03, 0) is None
+        assert lab is None
     res = partition_graph(adj, w, 6, areas=areas, perimeters=perims, tolerance=0.03, seed=4)
     assert_valid(res, adj, 6)
     assert res.feasible
@@ -351,6 +391,7 @@ def test_metis_and_fallback_paths(monkeypatch: pytest.MonkeyPatch, use_metis: bo
     np.testing.assert_array_equal(res.labels, again.labels)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("heavy", [0, 5, 15])
 @pytest.mark.parametrize("big", [100.0, 1e6])
 def test_infeasible_plan_has_no_empty_part(heavy: int, big: float) -> None:
@@ -369,23 +410,24 @@ def test_infeasible_plan_has_no_empty_part(heavy: int, big: float) -> None:
 
 
 def test_pair_resplit_keeps_guarantees() -> None:
-    import gridplan._partition as kernel
+    from gridplan._partition.metrics import evaluate
+    from gridplan._partition.polish import polish
 
     adj, areas, perims = grid_graph(12, 12)
     n = adj.shape[0]
     w = np.ones(n)
     # a poor but valid start: four horizontal strips
     lab = np.repeat(np.arange(4), n // 4)
-    mean, lo, hi = kernel._bounds(float(n), 4, 0.03)
-    s = kernel._new_search(adj, lab, 4, w, areas, perims, lo, hi, None, None,
-                           np.random.default_rng(0), np.inf)
-    before = sum(s.f(s.A[p], s.P[p]) for p in range(4))
-    kernel._polish(s, np.random.default_rng(0), 40, np.inf)
-    after = sum(s.f(s.A[p], s.P[p]) for p in range(4))
+    s = _search(adj, lab, 4, w, areas, perims)
+    before = sum(s.compactness_objective(s.A[p], s.P[p]) for p in range(4))
+    polish(s, np.random.default_rng(0), 40, np.inf)
+    after = sum(s.compactness_objective(s.A[p], s.P[p]) for p in range(4))
     out = np.asarray(s.lab)
-    res = kernel._evaluate(adj, out, 4, w, areas, perims, 0.03, 0)
+    res = evaluate(adj, out, 4, w, areas, perims, 0.03, 0)
     assert res.contiguous and res.feasible
     assert after > before
+    # independent of the kernel's bookkeeping: the parts' Polsby-Popper from the cells
+    assert _polsby_popper(adj, out, 4, areas, perims).mean() > _polsby_popper(adj, lab, 4, areas, perims).mean()
 
 
 # ----------------------------------------------------------------------------------------
@@ -404,6 +446,7 @@ def _hotspot_case(nx: int, ny: int) -> tuple:
     return adj, w, areas, perims
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("nx, ny, k_old, k_new, tol", [(36, 30, 8, 10, 0.05), (40, 32, 9, 12, 0.03)])
 def test_resplit_near_bound_and_compact(nx: int, ny: int, k_old: int, k_new: int, tol: float) -> None:
     adj, w, areas, perims = _hotspot_case(nx, ny)
@@ -438,7 +481,8 @@ def test_resplit_budget_keeps_equal_count_plan() -> None:
 def test_chain_repair_clustered_grid() -> None:
     # heavy clustered cells (a few cells per part in the core): ejection chains must
     # lower the squared balance violation, keep parts contiguous and be deterministic
-    from gridplan import _partition as kp
+    from gridplan._partition.metrics import is_contiguous
+    from gridplan._partition.repair import chain_repair
 
     nx = ny = 24
     adj, areas, perims = grid_graph(nx, ny)
@@ -447,18 +491,16 @@ def test_chain_repair_clustered_grid() -> None:
     w = 1.0 + 6.0 * np.exp(-((xy - [8, 12]) ** 2).sum(1) / 20.0)
     k = 24
     lab = (xy[:, 0] // 4) * 4 + xy[:, 1] // 6  # 6 x 4 blocks: far from balanced
-    mean, lo, hi = kp._bounds(float(w.sum()), k, 0.03)
 
     def run() -> tuple[np.ndarray, float, float]:
-        s = kp._new_search(adj, lab, k, w, areas, perims, lo, hi, None, None,
-                           np.random.default_rng(0), float("inf"))
+        s = _search(adj, lab, k, w, areas, perims)
         before = s.sq_violation()
-        assert s.chain_repair()  # the old path repair stopped ~2 % of a mean part short
+        assert chain_repair(s)  # the old path repair stopped ~2 % of a mean part short
         return np.asarray(s.lab), before, s.sq_violation()
 
     out, before, after = run()
     assert before > 0 and after == 0.0
-    assert kp._is_contiguous(adj, out, k)
+    assert is_contiguous(adj, out, k) and _parts_connected(adj, out, k)
     assert np.bincount(out, minlength=k).min() > 0
     np.testing.assert_array_equal(out, run()[0])
 
@@ -466,7 +508,8 @@ def test_chain_repair_clustered_grid() -> None:
 def test_repack_heavy_cells() -> None:
     # a few heavy cells per part: an exact re-split of a part and its neighbours
     # brings it within the bounds, keeps parts contiguous and is deterministic
-    from gridplan import _partition as kp
+    from gridplan._partition.problem import bounds
+    from gridplan._partition.repair import repack
 
     nx, ny, k = 8, 4, 4
     adj, areas, perims = grid_graph(nx, ny)
@@ -474,19 +517,18 @@ def test_repack_heavy_cells() -> None:
     w = np.random.default_rng(3).uniform(1.0, 2.0, n)
     xy = np.c_[np.arange(n) % nx, np.arange(n) // nx]
     lab = xy[:, 0] // 2  # 2 x 4 blocks of random weights: not balanced
-    mean, lo, hi = kp._bounds(float(w.sum()), k, 0.03)
+    mean, lo, hi = bounds(float(w.sum()), k, 0.03)
 
     def run() -> np.ndarray:
-        s = kp._new_search(adj, lab, k, w, areas, perims, lo, hi, None, None,
-                           np.random.default_rng(0), float("inf"))
+        s = _search(adj, lab, k, w, areas, perims)
         p = int(np.argmax([abs(x - mean) for x in s.W]))
         assert not lo <= s.W[p] <= hi
-        assert s.repack(p)
+        assert repack(s, p)
         assert lo <= s.W[p] <= hi
         return np.asarray(s.lab)
 
     out = run()
-    assert kp._is_contiguous(adj, out, k)
+    assert _parts_connected(adj, out, k)
     np.testing.assert_array_equal(out, run())
 
 

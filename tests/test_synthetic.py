@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from gridplan._synthetic import (
     DISTRICT_CODE,
+    DISTRICT_NAME,
     SAMPLE_CENTRE_LONLAT,
     SAMPLE_EPSG,
     STREET_KINDS,
@@ -44,7 +45,7 @@ SCHEMA = {
 CJK = re.compile(r"^[\u4e00-\u9fff]+$")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def frames_for(seed: int) -> dict[str, gpd.GeoDataFrame]:
     return build_sample_frames(seed)
 
@@ -296,7 +297,7 @@ def test_schema_and_dtypes(seed):
 def test_boundary(seed):
     b = frames(seed)["boundary"]
     assert len(b) == 1
-    assert b["name"].iloc[0] == "示例区" and b["code"].iloc[0] == "990101"
+    assert b["name"].iloc[0] == DISTRICT_NAME and b["code"].iloc[0] == DISTRICT_CODE
     poly = b.geometry.iloc[0]
     assert poly.geom_type == "Polygon" and poly.is_valid and not poly.interiors
     assert 30e6 <= poly.area <= 60e6
@@ -390,6 +391,7 @@ def test_codes_run_north_to_south_then_west_to_east(seed):
     assert sorted(subs.index) == [f"{DISTRICT_CODE}{i:03d}" for i in range(1, len(subs) + 1)]
 
 
+@pytest.mark.slow
 @settings(max_examples=3, deadline=None, derandomize=False, database=None)
 @given(seed=st.integers(min_value=2, max_value=1000))
 def test_invariants_hold_for_any_seed(seed):
@@ -409,12 +411,12 @@ def _given_outline(area_km2: float = 100.0) -> shapely.Polygon:
     return shapely.Polygon(ring * k + [x, y])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def given_frames() -> dict[str, gpd.GeoDataFrame]:
     return build_sample_frames(3, boundary=_given_outline(100.0))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def county_frames() -> dict[str, gpd.GeoDataFrame]:
     """A 300 km² county: a 20 km² town in rural land."""
     return build_sample_frames(4, boundary=_given_outline(300.0), urban_km2=20.0)
@@ -425,6 +427,7 @@ def street_density(streets: gpd.GeoDataFrame, area: shapely.Geometry) -> float:
     return float(shapely.length(shapely.intersection(streets.geometry.values, area)).sum() / area.area * 1e3)
 
 
+@pytest.mark.slow
 def test_given_boundary_100km2_is_urban_throughout():
     f = given_frames()
     outline = f["boundary"].geometry.iloc[0]
@@ -439,6 +442,7 @@ def test_given_boundary_100km2_is_urban_throughout():
     assert street_density(f["streets"], rim) > 4.0
 
 
+@pytest.mark.slow
 def test_given_county_has_town_and_countryside():
     f = county_frames()
     outline = f["boundary"].geometry.iloc[0]
@@ -462,6 +466,7 @@ def test_given_county_has_town_and_countryside():
     assert streets["name"].str.startswith("县道").any(), "county roads join the townships to the town"
 
 
+@pytest.mark.slow
 def test_given_multipolygon():
     main = _given_outline(30.0)
     c = main.centroid
@@ -478,6 +483,7 @@ def test_given_multipolygon():
     assert nx.number_connected_components(g) == 2
 
 
+@pytest.mark.slow
 def test_given_boundary_with_hole():
     c = _given_outline(10.0).centroid
     square = shapely.box(c.x - 3000, c.y - 3000, c.x + 3000, c.y + 3000)
@@ -492,6 +498,7 @@ def test_given_boundary_with_hole():
     check_tiles(f["grids"], outline)
 
 
+@pytest.mark.slow
 def test_given_options():
     outline = _given_outline(12.0)
     f = build_sample_frames(1, boundary=outline, n_grids=15, n_communities=15, n_subdistricts=3,
@@ -536,6 +543,7 @@ def test_bad_seed_and_crs_raise():
         build_sample_frames(0, n_grids=0)
 
 
+@pytest.mark.slow
 def test_default_district_options():
     f = build_sample_frames(0, n_grids=15, n_communities=15)
     check_grids(f, 15)
@@ -603,7 +611,7 @@ def test_check_grids_catches_balanced_plan():
     people = f["population"]
     grid_of = gpd.sjoin(people, f["grids"], predicate="within")["index_right"]
     balanced = pd.Series(1, index=people.index, dtype=np.int64)
-    for g, idx in grid_of.groupby(grid_of).groups.items():
+    for _, idx in grid_of.groupby(grid_of).groups.items():
         balanced[idx[0]] = 20_000 - (len(idx) - 1)  # every grid holds exactly 20,000 people
     f["population"] = people.assign(population=balanced)
     assert grid_population(f).nunique() == 1

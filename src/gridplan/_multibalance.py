@@ -72,14 +72,12 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from ._partition import (
-    _FOUR_PI,
-    _Search,
-    _check_graph,
-    _is_contiguous,
-    _make_contiguous,
-    resplit_graph,
-)
+from ._partition import resplit_graph
+from ._partition.metrics import FOUR_PI as _FOUR_PI
+from ._partition.metrics import is_contiguous as _is_contiguous
+from ._partition.problem import Problem, _check_graph
+from ._partition.search import Search as _Search
+from ._partition.starts import make_contiguous as _make_contiguous
 from .errors import DataError, InfeasibleError
 
 __all__ = ["MultiBalanceResult", "partition_multi", "measure_spreads"]
@@ -793,7 +791,7 @@ class _MultiSearch(_Search):
                  + self._part_violation(g.x[members[~side]].sum(axis=0).tolist()))
         old_v = self.pviol[a] + self.pviol[b]
         old_obj = float(_shape_score(np.array([self.A[a], self.A[b]]), np.array([self.P[a], self.P[b]]),
-                                     self.c_worst).sum())
+                                     self.worst_shape_weight).sum())
         if new_v > old_v + VIOLATION_EPS or (new_v >= old_v - VIOLATION_EPS and obj <= old_obj + 1e-9):
             return False
         lab = self.lab
@@ -816,7 +814,7 @@ class _MultiSearch(_Search):
         while done < max_tries and time.perf_counter() <= self.deadline:
             improved = False
             adjp = self.part_graph()
-            pp = [self.pp(p) for p in range(k)]
+            pp = [self.polsby_popper(p) for p in range(k)]
             for a in sorted(range(k), key=lambda p: (-self.pviol[p], pp[p], p)):
                 for b in sorted(adjp[a], key=lambda q: (-self.pviol[q], pp[q], q)):
                     key = (min(a, b), max(a, b))
@@ -1026,10 +1024,11 @@ def _search_for(adj: sp.csr_array, labels: np.ndarray, k: int, scaled: np.ndarra
                 combined: np.ndarray, ar: np.ndarray, pe: np.ndarray, groups: np.ndarray | None,
                 rng: np.random.Generator, deadline: float, old: np.ndarray | None) -> _MultiSearch:
     mean = float(combined.sum() / k)
-    base = _Search(adj, labels, k, combined, ar, pe, 0.0, math.inf, groups, None, rng, deadline,
-                   old=old, old_weight=(0.5 / mean) if old is not None else 0.0)
-    base.c_group = 0.5 if groups is not None else 0.0
-    base.c_worst = 0.02
+    problem = Problem(adjacency=adj, n_parts=k, weights=combined, areas=ar, perimeters=pe, lo=0.0, hi=math.inf,
+                      tolerance=math.inf, deadline=deadline, groups=groups)
+    base = _Search(problem, labels, rng, home=old, home_weight=(0.5 / mean) if old is not None else 0.0)
+    base.group_cut_weight = 0.5 if groups is not None else 0.0
+    base.worst_shape_weight = 0.02
     return _MultiSearch(base, scaled, tol)
 
 
@@ -1134,7 +1133,7 @@ def _planned_starts(n: int) -> int:
 
 
 def _plan_key(s: _MultiSearch) -> tuple[float, float]:
-    pp = [s.pp(p) for p in range(s.k)]
+    pp = [s.polsby_popper(p) for p in range(s.k)]
     return (round(s.multi_violation(), 9), -(float(np.mean(pp)) + 0.5 * min(pp)))
 
 
