@@ -573,7 +573,7 @@ def _locate(args: argparse.Namespace, log: logging.Logger) -> int:
     return 0
 
 
-def _locate_counts(routed: pd.DataFrame) -> dict[str, int]:
+def _locate_counts(routed: "pandas.DataFrame") -> dict[str, int]:  # noqa: F821 (pandas is imported lazily)
     """Rows, rows located, rows outside every grid (whatever else their reason says), rows with a reason."""
     reason = routed["reason"].astype("string")
     outside = routed["grid"].isna() & reason.str.contains("outside every grid", regex=False).fillna(False)

@@ -1213,6 +1213,7 @@ def partition(
     _check_n(n_grids, len(given))  # more grids than units is refused before anything is split
     retry = split_heavy and not nested and given.kind != "communities"  # whole communities stay whole if they can
     shares = [1 + tol, *(s for s in HEAVY_RETRY_SHARES if s < 1 + tol and retry)] if split_heavy else [None]
+    previous = given
     for attempt, share in enumerate(shares):
         last = attempt == len(shares) - 1
         u = _heavy_units(given, district, n_grids, tol, split=split_heavy, strict=strict, share=share)
