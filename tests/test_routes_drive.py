@@ -197,3 +197,31 @@ def test_changan_one_way_links_are_driven_as_drawn():
     assert (served | ~plan.edges["required"]).all()
     assert plan.edges["name"].str.len().gt(0).mean() > 0.9  # road_name carried to the edges table
     assert plan.max_length >= plan.lower_bound
+
+
+@needs_shared
+def test_per_grid_drives_on_changan_respect_directions_and_name_their_streets():
+    from gridplan.district import District
+    from gridplan.grids import partition
+
+    roads = gpd.read_file(SHARED_DATA / "changan_roads.gpkg")
+    roads = roads[roads.intersects(shapely.box(108.93, 34.15, 108.98, 34.18))].drop(columns=["length"])
+    boundary = gpd.GeoDataFrame({"name": ["长安区 (part)"]},
+                                geometry=[roads.geometry.union_all().convex_hull.buffer(1e-4)], crs=4326)
+    plan = partition(District.from_frames(boundary, streets=roads), 4, seed=0, tolerance=0.4)
+    rp = balance_routes(plan, chiefs_per_grid=2, seed=0, effort=0.05, progress=False, mode="drive")
+    net = rp.network  # the network cut at grid lines: pieces keep their link's dir and drawing direction
+    e = net.edges
+    assert set(e["dir"].unique()) <= {0, 1} and (e["dir"] == 1).any()
+    for nodes, edges in zip(rp.walks, rp.walk_edges):
+        for a, b, eid in zip(nodes, nodes[1:], edges):
+            if e.loc[eid, "dir"] == 1:
+                assert (a, b) == (e.loc[eid, "u"], e.loc[eid, "v"]), f"{eid} driven against its direction"
+    pg = rp.per_grid
+    assert (pg["max_length"] >= pg["lower_bound"] - 1e-6).all()
+    lost = rp.edges["grid"].notna() & ~rp.edges["required"]
+    assert lost.sum() == pg["unreachable_edges"].sum()  # listed, never silently dropped
+    for code in pg.index[pg["unreachable_edges"] > 0]:
+        assert any(n.startswith(f"grid {code}") and "cannot be driven" in n for n in rp.notes)
+    assert rp.routes["names"].str.len().gt(0).all()
+    assert rp.params["travel"] == "drive"

@@ -843,12 +843,39 @@ def _drive_directions(net: _Net, mode: str, notes: list[str]) -> np.ndarray | No
     return net.oneway
 
 
+def _strong_labels(net: _Net, oneway: np.ndarray) -> np.ndarray:
+    _, a, b = _mixed.arcs(net.u, net.v, oneway)
+    adj = sparse.coo_matrix((np.ones(len(a)), (a, b)), shape=(net.n, net.n))
+    return csgraph.connected_components(adj, directed=True, connection="strong")[1]
+
+
+def _drive_depot(net: _Net, mask: np.ndarray, depot: int, oneway: np.ndarray, code: str, notes: list[str]) -> int:
+    """Per grid: a depot a car can leave and come back to from most of the grid's streets.
+
+    When the grid's depot lies outside the part of the one-way system (strongly connected
+    component) holding most of the grid's street length, the depot moves to the nearest
+    street node of that part, with a note.
+    """
+    lab = _strong_labels(net, oneway)
+    inside = mask & (lab[net.u] == lab[net.v])
+    if not inside.any():
+        return depot
+    length = pd.Series(net.w[inside]).groupby(lab[net.u[inside]]).sum()
+    best = int(length.idxmax())
+    if lab[depot] == best or length.get(lab[depot], 0.0) >= length[best]:
+        return depot
+    ends = np.unique(np.r_[net.u[inside], net.v[inside]])
+    ends = ends[lab[ends] == best]
+    node = int(ends[np.argmin(np.hypot(*(net.xy[ends] - net.xy[depot]).T))]) if net.xy is not None else int(ends[0])
+    notes.append(f"grid {code}: mode='drive': the depot {net.node_labels[depot]!r} cannot be driven from and back to "
+                 f"most of the grid's streets (one-way streets), so the chiefs start at node {net.node_labels[node]!r}")
+    return node
+
+
 def _undrivable(net: _Net, mask: np.ndarray, depot: int, oneway: np.ndarray, code: str | None, components: str,
                 notes: list[str]) -> np.ndarray:
     """Required edges a car from the depot cannot reach or cannot leave to come back (other strong component)."""
-    ae, a, b = _mixed.arcs(net.u, net.v, oneway)
-    adj = sparse.coo_matrix((np.ones(len(a)), (a, b)), shape=(net.n, net.n))
-    lab = csgraph.connected_components(adj, directed=True, connection="strong")[1]
+    lab = _strong_labels(net, oneway)
     lost = mask & ((lab[net.u] != lab[depot]) | (lab[net.v] != lab[depot]))
     if not lost.any():
         return lost
@@ -1250,6 +1277,7 @@ def _per_grid(plan: "GridPlan", *, chiefs_per_grid: int, depot: Any, posts: Any,
         for i, code in enumerate(codes):
             node = gs.depots[i]
             if node is not None:
+                node = gs.depots[i] = _drive_depot(net, gs.masks[i], node, oneway, code, notes)
                 gone = _undrivable(net, gs.masks[i], node, oneway, code, components, notes)
                 gs.masks[i] &= ~gone
                 gs.lost[i] |= gone
