@@ -148,9 +148,11 @@ def _balance_flow(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, oneway: n
     street saying whether the flow oriented it, and the cost of the copies.
     """
     excess = np.zeros(n, dtype=np.int64)
-    for _, a, b in fixed:
-        excess[a] += 1
-        excess[b] -= 1
+    for _, x0, y0 in fixed:
+        excess[x0] += 1
+        excess[y0] -= 1
+    if not excess.any():
+        return [], np.zeros(len(two_way_req), bool), 0.0
     g = nx.MultiDiGraph()
     g.add_nodes_from((i, {"demand": int(excess[i])}) for i in range(n))
     ae, a, b = arcs(u, v, oneway)
@@ -162,8 +164,6 @@ def _balance_flow(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, oneway: n
         if x != y:
             g.add_edge(x, y, key=("free", e), weight=0, capacity=1)
             g.add_edge(y, x, key=("free", e), weight=0, capacity=1)
-    if not excess.any():
-        return [], np.zeros(len(two_way_req), bool), 0.0
     flow = nx.min_cost_flow(g)
     added: list[tuple[int, int, int]] = []
     used: dict[int, list[tuple[int, int]]] = {}
@@ -235,7 +235,7 @@ def _directed_euler(arc_list: list[tuple[int, int, int]], n: int, depot: int, rn
 
 
 def solve(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, required: np.ndarray, depot: int, k: int,
-          oneway: np.ndarray, *, seed: int = 0, starts: int = 64, **_: Any) -> _routing.Solution:
+          oneway: np.ndarray, *, seed: int = 0, starts: int = 64, **_options: Any) -> _routing.Solution:
     """Min-max k postman on a mixed network (see the module docstring). Raises :class:`Unreachable`."""
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
