@@ -1095,6 +1095,8 @@ class _Task:
     oneway: np.ndarray | None = None  # mode="drive": per edge 0 two-way, 1 u -> v, -1 v -> u
 
 
+_DRIVE_MIN_TOURS = 200
+"""mode="drive": at least this many random Euler tours are split (times ``effort``; a split is cheap)."""
 PER_GRID_TARGET_GAP = 0.005
 """Per grid, the search stops once the longest walk is within 0.5 % of the grid's lower bound."""
 PER_GRID_PATIENCE = 0.25
@@ -1128,7 +1130,7 @@ def _run_task(task: _Task) -> _routing.Solution:
     patience = None if task.patience is None else max(_MIN_PATIENCE, int(task.patience * iterations))
     if task.oneway is not None:
         sol = _mixed.solve(task.n, task.u, task.v, task.w, task.mask, task.depot, task.k, task.oneway,
-                           seed=task.seed, starts=starts)
+                           seed=task.seed, starts=max(starts, int(_DRIVE_MIN_TOURS * task.effort)))
     else:
         sol = _routing.solve(task.n, task.u, task.v, task.w, task.mask, task.depot, task.k, seed=task.seed,
                          time_limit=task.time_limit, starts=starts, iterations=iterations,
