@@ -225,3 +225,11 @@ def test_per_grid_drives_on_changan_respect_directions_and_name_their_streets():
         assert any(n.startswith(f"grid {code}") and "cannot be driven" in n for n in rp.notes)
     assert rp.routes["names"].str.len().gt(0).all()
     assert rp.params["travel"] == "drive"
+
+
+def test_same_seed_same_drive_and_every_street_named_once():
+    net = StreetNetwork.from_lines(ladder([True, True, False, True, False, False, True]))
+    a = balance_routes(net, 2, depot=(0, 0), seed=3, mode="drive")
+    b = balance_routes(net, 2, depot=(0, 0), seed=3, mode="drive")
+    assert a.walk_edges == b.walk_edges and a.walks == b.walks
+    assert a.edges["route"].ge(0).all()  # every street has its chief
