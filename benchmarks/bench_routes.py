@@ -13,6 +13,8 @@ Four sections, every solution verified independently of gridplan before it is re
    district-wide, k in {2, 3, 4, 6, 8, 10}.
 3. **changan**: the largest component of the real Chang'an (Xi'an) streets, k in {2, 4, 8}.
 4. **grids**: per-grid patrols on the sample district's 15-grid plan, chiefs_per_grid in {1, 2, 3}.
+5. **large**: our own larger graphs (street-like lattices of ~100-2,000 edges, three of the sample
+   district's grids as whole networks), k in {2, 4, 6, 10}: gap to the bound and time.
 
 Baselines on the real-size networks: ``reference.postman_tour`` uses networkx's
 ``min_weight_matching``, which is far too slow on a thousand odd nodes, so the exact FHK is only
@@ -556,13 +558,107 @@ def section_grids(args: argparse.Namespace) -> None:
     print()
 
 
+# ---------------------------------------------------------------------------------------- 5. larger graphs
+LARGE_SIZES = (100, 200, 500, 1000, 2000)
+LARGE_KS = (2, 4, 6, 10)
+
+
+def street_lattice(target_edges: int, seed: int) -> Any:
+    """A street-like test network of about ``target_edges`` edges (our own, not from a library).
+
+    A jittered lattice of blocks 80-160 m wide with about 12 % of its street edges removed (never
+    disconnecting it, so there are dead ends, T junctions and irregular blocks as in real streets),
+    as lines in EPSG:4545 metres.
+    """
+    import geopandas as gpd
+    import shapely
+
+    from gridplan.network import StreetNetwork
+
+    rng = np.random.default_rng(seed)
+    side = max(3, int(round(math.sqrt(target_edges / 2 / 0.88))) + 1)
+    xs = np.cumsum(rng.uniform(80, 160, side))
+    ys = np.cumsum(rng.uniform(80, 160, side))
+    jitter = rng.normal(0, 8, (side, side, 2))
+    pt = lambda i, j: (422000 + xs[i] + jitter[i, j, 0], 2937000 + ys[j] + jitter[i, j, 1])  # noqa: E731
+    pairs = [((i, j), (i + 1, j)) for i in range(side - 1) for j in range(side)]
+    pairs += [((i, j), (i, j + 1)) for i in range(side) for j in range(side - 1)]
+    g = nx.Graph(pairs)
+    for a, b in [pairs[i] for i in rng.permutation(len(pairs))]:
+        if g.number_of_edges() <= target_edges:
+            break
+        g.remove_edge(a, b)
+        if not nx.has_path(g, a, b):
+            g.add_edge(a, b)
+    lines = [shapely.LineString([pt(*a), pt(*b)]) for a, b in g.edges]
+    return StreetNetwork.from_lines(gpd.GeoDataFrame(geometry=lines, crs="EPSG:4545"))
+
+
+def _large_case(label: str, net: Any, ks: tuple[int, ...], args: argparse.Namespace) -> list[dict]:
+    e = net.edges
+    edges = {i: (int(a), int(b), float(w)) for i, a, b, w in zip(e.index, e["u"], e["v"], e["length"])}
+    out = []
+    for k in ks:
+        try:
+            plan, secs = route(net, k, args, components="largest")
+            need = set(plan.edges.index[plan.edges["required"].to_numpy(bool)])
+            depot = plan.params["depot"]
+            check_edge_walks(edges, plan.walks, plan.walk_edges, plan.lengths.to_numpy(), [depot] * k, need)
+            row([label, net.n_nodes, net.n_edges, k, plan.max_length / 1000, plan.lower_bound / 1000,
+                 fmt(plan.max_length / plan.lower_bound, ".3f"), fmt(secs, ".1f"), plan.params.get("stopped_by"), "yes"])
+            out.append({"edges": net.n_edges, "k": k, "ratio": plan.max_length / plan.lower_bound, "seconds": secs})
+        except Exception as ex:  # noqa: BLE001
+            row([label, net.n_nodes, net.n_edges, k, f"error: {err(ex)}", "", "", "", "", "no"])
+    return out
+
+
+def section_large(args: argparse.Namespace) -> None:
+    import geopandas as gpd
+
+    import gridplan
+    from gridplan.grids import partition
+    from gridplan.network import StreetNetwork
+
+    print("## 5. Larger graphs of our own: street-like lattices and the sample district's grids (issue 23)\n")
+    ks = tuple(args.k) if args.k else ((2, 6) if args.quick else LARGE_KS)
+    sizes = (100, 500) if args.quick else LARGE_SIZES
+    print(f"seed {args.seed}, time_limit {args.time_limit}, effort {args.effort}; ratio = longest walk / gridplan's "
+          "lower bound; every plan verified through its edge ids (closed at the depot, every street walked).\n")
+    table(["network", "nodes", "edges", "k", "max km", "LB km", "max/LB", "seconds", "stopped_by", "verified"],
+          "lrrrrrrrll")
+    rows: list[dict] = []
+    for size in sizes:
+        rows += _large_case(f"street lattice ~{size}", street_lattice(size, seed=size), ks, args)
+    d = gridplan.sample_district(seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = partition(d, 15, seed=0)
+    lines = d.network.edges
+    mid = gpd.GeoSeries(lines.geometry.interpolate(0.5, normalized=True), crs=lines.crs)
+    grids = plan.grids.to_crs(lines.crs)
+    street_km = [float(lines.length[mid.within(g)].sum()) for g in grids.geometry]
+    for i in np.argsort(street_km)[[0, len(street_km) // 2, -1]]:
+        inside = lines[mid.within(grids.geometry.iloc[int(i)]).to_numpy()]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            net = StreetNetwork.from_lines(gpd.GeoDataFrame(geometry=inside.geometry.values, crs=lines.crs))
+        rows += _large_case(f"sample grid {grids['code'].iloc[int(i)]}", net, ks, args)
+    if rows:
+        df = pd.DataFrame(rows)
+        small = df[df["edges"] <= 200]
+        print(f"\nmean max/LB {df['ratio'].mean():.3f} (worst {df['ratio'].max():.3f}) over {len(df)} cases; "
+              f"up to 200 edges: slowest {small['seconds'].max() if len(small) else float('nan'):.1f} s; "
+              f"by size: " + ", ".join(f"{int(a)}: {b:.3f}" for a, b in df.groupby(pd.cut(df['edges'], [0, 250, 700, 1500, 5000]), observed=True)['ratio'].mean().items() for a in [a.right]) + "\n")
+
+
 # ---------------------------------------------------------------------------------------- main
-SECTIONS = {"mmkcpp": section_mmkcpp, "district": section_district, "changan": section_changan, "grids": section_grids}
+SECTIONS = {"mmkcpp": section_mmkcpp, "district": section_district, "changan": section_changan, "grids": section_grids,
+            "large": section_large}
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--only", default="all", help="comma-separated sections: mmkcpp, district, changan, grids (default all)")
+    p.add_argument("--only", default="all", help="comma-separated sections: mmkcpp, district, changan, grids, large (default all)")
     p.add_argument("--quick", action="store_true", help="a handful of cases per section (smoke run)")
     p.add_argument("--csv", help="write the per-case mmkcpp table to this CSV file")
     p.add_argument("--graphs", help="mmkcpp: comma-separated graph names (e.g. gdb1,val3A)")

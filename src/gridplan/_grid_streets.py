@@ -91,6 +91,10 @@ def split_at_grids(network: StreetNetwork, plan: "GridPlan") -> tuple[StreetNetw
     src = se["source_edge"].to_numpy(np.int64)
     se["street"] = e["street"].to_numpy(object)[src] if "street" in e.columns else e.index.to_numpy(object)[src]
     se["source_edge"] = e.index.to_numpy()[src]
+    for col in e.columns:  # the street's attributes (name, oneway/dir, road class...): pieces keep the drawing direction
+        if col not in se.columns and col not in ("u", "v", "key", "length", "geometry"):
+            se[col] = e[col].to_numpy()[src]
+    se = se[[c for c in se.columns if c != "geometry"] + ["geometry"]]
     out = StreetNetwork(se, split.nodes[["x", "y"]].to_numpy(float), crs=network.crs, noding_report=split.noding_report)
     cand = [rows_label[p] for p in piece]
     owner = np.array([c[0] if len(c) == 1 else (OUTSIDE if not c else SHARED) for c in cand], dtype=np.int64)

@@ -57,7 +57,7 @@ _TIE_RANGE = 1 << 20  # tie-breaks per unit (see _exact_matching)
 _TIE_SEED = 20_240_617
 _ASSIGNMENT_BOUND = 3000  # odd nodes: up to this, the assignment relaxation (an odd-by-odd table, <= 72 MB)
 _LOCAL_RADIUS = 3.0  # near-pair distance table: pairs within this many median required edge lengths
-_GRANULAR = 300  # required edges: beyond this, relocation only tries near positions
+_GRANULAR = 120  # required edges: beyond this, relocation only tries near positions (was 300: same gap, 1.4-4x faster)
 _NEIGHBOURS = 12  # near required edges per edge in the granular relocation
 _EPS = 1e-9
 _TIE = 1e-6  # weight of a gain on the shorter route of a pair when the longer one stays the same

@@ -51,7 +51,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from . import _grid_streets as _grid_streets_mod
-from . import _io, _routing, _validate
+from . import _io, _mixed, _routing, _validate
 from .errors import DataError, GridplanWarning, NetworkError
 from .network import StreetNetwork
 
@@ -84,6 +84,15 @@ class _Net:
     network: StreetNetwork | None
     grid: np.ndarray | None = None  # per edge: grid position (per-grid mode), -1 travel only
     component: np.ndarray | None = None  # per node: connected component (computed once, on first use)
+    name: np.ndarray | None = None  # per edge: the street's name ("name", else "road_name"), when the data has one
+    oneway: np.ndarray | None = None  # per edge: 0 two-way, 1 one way u -> v, -1 one way v -> u (see _oneway)
+
+
+def _names_along(names: np.ndarray, walk: list[tuple[int, int, int]], served: np.ndarray) -> str:
+    """The named streets a chief serves, in the order first walked, joined by "; "."""
+    mine = set(served.tolist())
+    out = dict.fromkeys(str(names[e]) for e, _, _ in walk if e in mine and names[e])
+    return "; ".join(out)
 
 
 def _from_street_network(net: StreetNetwork, weight: str) -> _Net:
@@ -102,7 +111,50 @@ def _from_street_network(net: StreetNetwork, weight: str) -> _Net:
         street=e["street"].to_numpy(object) if "street" in e.columns else e.index.to_numpy(object),
         crs=net.crs,
         network=net,
+        name=_street_names(e),
+        oneway=_oneway(e),
     )
+
+
+NAME_COLUMNS = ("name", "road_name")
+"""Edge columns holding a street's name, first found wins (OpenStreetMap ``name``, the Chang'an ``road_name``)."""
+_ONEWAY_TRUE = {"yes", "true", "1", "t", "y"}
+_ONEWAY_FALSE = {"no", "false", "0", "f", "n", "", "nan", "none", "<na>"}
+
+
+def _street_names(e: pd.DataFrame) -> np.ndarray | None:
+    for col in NAME_COLUMNS:
+        if col in e.columns:
+            names = e[col].astype("string").fillna("").to_numpy(object)
+            if any(names):
+                return names
+    return None
+
+
+def _oneway(e: pd.DataFrame) -> np.ndarray:
+    """Direction of every edge: 0 two-way, 1 one way as drawn (u -> v), -1 one way against it.
+
+    From ``oneway`` (True/False, OSM ``yes``/``no``/``1``/``-1``) or, without it, ``dir``
+    (1 as drawn, 0 two-way, -1 against, as in the Chang'an data). Edges keep the drawing
+    direction of their street (``u`` is the start of the line). Unreadable values raise.
+    """
+    out = np.zeros(len(e), dtype=np.int64)
+    if "oneway" in e.columns:
+        raw = e["oneway"].astype("string").str.strip().str.lower().fillna("")
+        known = raw.isin(_ONEWAY_TRUE | _ONEWAY_FALSE | {"-1", "reverse"})
+        if not known.all():
+            i = e.index[~known.to_numpy()][0]
+            raise DataError(f"edge {i!r} has oneway={e.loc[i, 'oneway']!r}; use True/False, yes/no, 1/0 or -1")
+        out[raw.isin(_ONEWAY_TRUE).to_numpy()] = 1
+        out[raw.isin({"-1", "reverse"}).to_numpy()] = -1
+    elif "dir" in e.columns:
+        d = pd.to_numeric(e["dir"], errors="coerce")
+        bad = ~d.isin([0, 1, -1]) & e["dir"].notna()
+        if bad.any():
+            i = e.index[bad.to_numpy()][0]
+            raise DataError(f"edge {i!r} has dir={e.loc[i, 'dir']!r}; use 1 (one way as drawn), 0 (two-way) or -1")
+        out[:] = d.fillna(0).to_numpy(np.int64)
+    return out
 
 
 def _from_networkx(g: nx.Graph, weight: str) -> _Net:
@@ -355,6 +407,7 @@ class RoutePlan:
                 "length": lengths[i], "served": served_len, "deadhead": lengths[i] - served_len,
                 "deadhead_share": (lengths[i] - served_len) / lengths[i] if lengths[i] > 0 else 0.0,
                 "n_edges": len(served[i]), "n_streets": len(set(net.street[served[i]].tolist())),
+                **({"names": _names_along(net.name, wk, served[i])} if net.name is not None else {}),
                 "geometry": geom,
             })
         table = pd.DataFrame(rows)
@@ -366,6 +419,8 @@ class RoutePlan:
         }, index=net.edge_ids)
         if net.grid is not None:
             edges.insert(4, "grid", net.grid)
+        if net.name is not None:
+            edges.insert(edges.columns.get_loc("street") + 1, "name", net.name)
         if net.geoms is not None:
             self.routes = gpd.GeoDataFrame(table, geometry="geometry", crs=net.crs)
             self.edges = gpd.GeoDataFrame(edges, geometry=gpd.GeoSeries(net.geoms, index=net.edge_ids), crs=net.crs)
@@ -625,7 +680,8 @@ class RoutePlan:
                    edge_ids=edges.index, node_labels=node_labels, xy=xy, geoms=np.asarray(edges.geometry.values),
                    street=edges["street"].to_numpy(object) if "street" in edges else edges.index.to_numpy(object),
                    crs=crs, network=network,
-                   grid=edges["grid"].to_numpy(object) if "grid" in edges else None)
+                   grid=edges["grid"].to_numpy(object) if "grid" in edges else None,
+                   name=edges["name"].astype("string").fillna("").to_numpy(object) if "name" in edges else None)
         if streets is not None:
             _check_same_streets(net, streets, path)
         plan = cls.__new__(cls)
@@ -772,6 +828,71 @@ def _grid_depots(plan: "GridPlan", net: _Net, mask_by_grid: list[np.ndarray], de
     return out
 
 
+def _drive_directions(net: _Net, mode: str, notes: list[str]) -> np.ndarray | None:
+    """Per edge 0/1/-1 in drive mode (None on foot); a note when the streets say nothing of one-way traffic."""
+    if mode != "drive":
+        return None
+    if net.oneway is None or not net.oneway.any():
+        notes.append("mode='drive': the streets have no one-way street (no oneway or dir column, or none set), "
+                     "so every street is driven either way")
+        return np.zeros(len(net.u), dtype=np.int64) if net.oneway is None else net.oneway
+    n1 = int((net.oneway != 0).sum())
+    notes.append(f"mode='drive': {n1} one-way street edges ({net.w[net.oneway != 0].sum() / 1000:.2f} km) are driven "
+                 "only in their direction")
+    return net.oneway
+
+
+def _strong_labels(net: _Net, oneway: np.ndarray) -> np.ndarray:
+    _, a, b = _mixed.arcs(net.u, net.v, oneway)
+    adj = sparse.coo_matrix((np.ones(len(a)), (a, b)), shape=(net.n, net.n))
+    return csgraph.connected_components(adj, directed=True, connection="strong")[1]
+
+
+def _drive_depot(net: _Net, mask: np.ndarray, depot: int, oneway: np.ndarray, code: str, notes: list[str]) -> int:
+    """Per grid: a depot a car can leave and come back to from most of the grid's streets.
+
+    When the grid's depot lies outside the part of the one-way system (strongly connected
+    component) holding most of the grid's street length, the depot moves to the nearest
+    street node of that part, with a note.
+    """
+    lab = _strong_labels(net, oneway)
+    inside = mask & (lab[net.u] == lab[net.v])
+    if not inside.any():
+        return depot
+    length = pd.Series(net.w[inside]).groupby(lab[net.u[inside]]).sum()
+    best = int(length.idxmax())
+    if lab[depot] == best or length.get(lab[depot], 0.0) >= length[best]:
+        return depot
+    ends = np.unique(np.r_[net.u[inside], net.v[inside]])
+    ends = ends[lab[ends] == best]
+    node = int(ends[np.argmin(np.hypot(*(net.xy[ends] - net.xy[depot]).T))]) if net.xy is not None else int(ends[0])
+    notes.append(f"grid {code}: mode='drive': the depot {net.node_labels[depot]!r} cannot be driven from and back to "
+                 f"most of the grid's streets (one-way streets), so the chiefs start at node {net.node_labels[node]!r}")
+    return node
+
+
+def _undrivable(net: _Net, mask: np.ndarray, depot: int, oneway: np.ndarray, code: str | None, components: str,
+                notes: list[str]) -> np.ndarray:
+    """Required edges a car from the depot cannot reach or cannot leave to come back (other strong component)."""
+    lab = _strong_labels(net, oneway)
+    lost = mask & ((lab[net.u] != lab[depot]) | (lab[net.v] != lab[depot]))
+    if not lost.any():
+        return lost
+    idx = np.flatnonzero(lost)
+    named = [f"{net.edge_ids[e]!r}" + (f" ({net.name[e]})" if net.name is not None and net.name[e] else "")
+             for e in idx[:10]]
+    where = f"grid {code}: " if code is not None else ""
+    what = (f"{where}{len(idx)} street edges ({net.w[lost].sum() / 1000:.2f} km) cannot be driven in their direction "
+            f"and back to the depot (one-way streets lead in and not out, or out and not in): edges "
+            f"{', '.join(named)}{' ...' if len(idx) > 10 else ''}")
+    if components == "raise":
+        raise NetworkError(f"{what}. Check their oneway/dir values (a missing link or a one-way drawn backwards), "
+                           "patrol them on foot (mode='walk'), or pass components='largest' to leave them out and "
+                           "list them")
+    notes.append(f"{what}: left out, they have no chief")
+    return lost
+
+
 def _unreachable(net: _Net, mask: np.ndarray, depot: int, code: str, components: str, notes: list[str]) -> np.ndarray:
     """The grid's edges in another part of the network than its depot (no walk from it reaches them)."""
     comp = _components(net)
@@ -809,6 +930,7 @@ def balance_routes(
     target_gap: float | None = None,
     progress: bool = True,
     client: Any = None,
+    mode: str = "walk",
 ) -> RoutePlan:
     """Balanced road-chief patrols: k closed walks covering every street, the longest as short as possible.
 
@@ -866,6 +988,12 @@ def balance_routes(
         Per-grid mode: route the grids on the client's workers (the ``[distributed]`` extra).
         Grids are independent problems, so the same seed gives the identical plan serially
         and on any number of workers (without ``time_limit``).
+    mode : {"walk", "drive"}
+        ``"walk"`` (default): chiefs on foot may walk a one-way street either way. ``"drive"``:
+        a one-way street (edge column ``oneway`` True/``yes``/``1``, ``-1`` against the drawing,
+        or ``dir`` 1/-1 as in the Chang'an data) is driven only in its direction, two-way
+        streets either way: the mixed postman case, solved by a balancing flow, a matching and
+        an exact split of Euler tours (see docs/routes.md for the bound; no local search).
 
     Returns
     -------
@@ -876,7 +1004,9 @@ def balance_routes(
     DataError
         n_routes < 1, negative/NaN lengths, unknown weight, depot or required edges.
     NetworkError
-        Required streets not reachable from the depot (unless ``components="largest"``).
+        Required streets not reachable from the depot (unless ``components="largest"``); with
+        ``mode="drive"`` also one-way streets that cannot be reached from the depot or left
+        back to it, named.
     """
     from .grids import GridPlan
 
@@ -889,6 +1019,9 @@ def balance_routes(
         raise DataError(f"weight must be the name of an edge column (e.g. 'length'), got {weight!r}")
     if chiefs is not None and (isinstance(chiefs, (str, bytes)) or not isinstance(chiefs, Iterable)):
         raise DataError(f"chiefs must be a list of names, one per chief, got {chiefs!r}")
+    _validate.choice(mode, "mode ('walk': one-way streets walked either way on foot; 'drive': by vehicle)",
+                     ("walk", "drive"))
+
     if isinstance(network, GridPlan):
         if n_routes is not None:
             raise DataError("per-grid patrols take chiefs_per_grid=, not n_routes")
@@ -896,7 +1029,7 @@ def balance_routes(
                          posts=posts, streets=streets, weight=weight, chiefs=chiefs,
                          components="largest" if components is None else components,
                          seed=seed, time_limit=time_limit, effort=effort, progress=progress, client=client,
-                         target_gap=PER_GRID_TARGET_GAP if target_gap is None else target_gap)
+                         target_gap=PER_GRID_TARGET_GAP if target_gap is None else target_gap, mode=mode)
     if n_routes is None:
         raise DataError("give n_routes, the number of chiefs to share the network")
     k = _check_k(n_routes, "n_routes")
@@ -911,8 +1044,15 @@ def balance_routes(
         raise DataError("no edge to patrol: the network has no edges, or required= selects none")
     node = _resolve_depot(net, depot, mask, snap=snap, notes=notes)
     mask = _restrict_component(net, mask, node, components, notes)
+    oneway = _drive_directions(net, mode, notes)
+    if oneway is not None:
+        mask &= ~_undrivable(net, mask, node, oneway, None, components, notes)
+        if not mask.any():
+            raise NetworkError(f"mode='drive': no street to patrol can be driven from the depot and back ({notes[-1]}); "
+                               "move the depot onto the one-way system's main part")
     tg = 0.0 if target_gap is None else _check_gap(target_gap)
-    sol = _Local(net).solve(mask, node, k, seed=seed, time_limit=time_limit, effort=effort, target_gap=tg)
+    sol = _Local(net).solve(mask, node, k, seed=seed, time_limit=time_limit, effort=effort, target_gap=tg,
+                            oneway=oneway)
     names = list(chiefs) if chiefs is not None else [f"R{i + 1:02d}" for i in range(k)]
     if len(names) != k or len(set(names)) != k:
         raise DataError(f"chiefs must be {k} distinct names, got {list(names)}")
@@ -923,7 +1063,8 @@ def balance_routes(
         warnings.warn(msg, GridplanWarning, stacklevel=2)
     elif idle:
         notes.append(f"{idle} of {k} chiefs have nothing to walk: more chiefs would not shorten the longest walk")
-    params = {"n_routes": k, "depot": net.node_labels[node], "weight": weight, "seed": seed, "time_limit": time_limit,
+    params = {"n_routes": k, "mode": mode, "depot": net.node_labels[node], "weight": weight, "seed": seed,
+              "time_limit": time_limit,
               "effort": effort, "target_gap": tg, "required_edges": int(mask.sum()), "components": components,
               **_sol_params(sol)}
     return RoutePlan(net=net, walks=sol.walks, chiefs=names, grids=[None] * k, depots=[node] * k,
@@ -959,8 +1100,11 @@ class _Task:
     nodes: np.ndarray | None = None
     target_gap: float = 0.0
     patience: float | None = None  # share of the rounds without a new best after which the search stops
+    oneway: np.ndarray | None = None  # mode="drive": per edge 0 two-way, 1 u -> v, -1 v -> u
 
 
+_DRIVE_MIN_TOURS = 200
+"""mode="drive": at least this many random Euler tours are split (times ``effort``; a split is cheap)."""
 PER_GRID_TARGET_GAP = 0.005
 """Per grid, the search stops once the longest walk is within 0.5 % of the grid's lower bound."""
 PER_GRID_PATIENCE = 0.25
@@ -992,9 +1136,13 @@ def _run_task(task: _Task) -> _routing.Solution:
     """Solve one task; walks and served edges in the whole network's edge and node ids."""
     starts, iterations = _search_effort(int(task.mask.sum()), task.effort)
     patience = None if task.patience is None else max(_MIN_PATIENCE, int(task.patience * iterations))
-    sol = _routing.solve(task.n, task.u, task.v, task.w, task.mask, task.depot, task.k, seed=task.seed,
+    if task.oneway is not None:
+        sol = _mixed.solve(task.n, task.u, task.v, task.w, task.mask, task.depot, task.k, task.oneway,
+                           seed=task.seed, starts=max(starts, int(_DRIVE_MIN_TOURS * task.effort)))
+    else:
+        sol = _routing.solve(task.n, task.u, task.v, task.w, task.mask, task.depot, task.k, seed=task.seed,
                          time_limit=task.time_limit, starts=starts, iterations=iterations,
-                         target_gap=task.target_gap, patience=patience)
+                             target_gap=task.target_gap, patience=patience)
     if task.edges is not None and task.nodes is not None:
         eid, nodes = task.edges, task.nodes
         sol.walks = [[(int(eid[e]), int(nodes[a]), int(nodes[b])) for e, a, b in wk] for wk in sol.walks]
@@ -1017,8 +1165,12 @@ class _Local:
         self.csr = sparse.csr_matrix((np.r_[cw, cw], (np.r_[net.u, net.v], np.r_[net.v, net.u])), shape=(net.n, net.n))
 
     def task(self, mask: np.ndarray, depot: int, k: int, *, seed: int, time_limit: float | None,
-             effort: float, target_gap: float = 0.0, patience: float | None = None) -> _Task:
+             effort: float, target_gap: float = 0.0, patience: float | None = None,
+             oneway: np.ndarray | None = None) -> _Task:
         net = self.net
+        if oneway is not None:  # a drive may need streets far away to come back: the whole network
+            return _Task(net.n, net.u, net.v, net.w, mask, depot, k, seed, time_limit, effort,
+                         target_gap=target_gap, patience=patience, oneway=oneway)
         ends = np.unique(np.r_[net.u[mask], net.v[mask], depot])
         span = float(net.w[mask].sum())
         radius = max(300.0, 0.05 * span)
@@ -1043,10 +1195,10 @@ class _Local:
                      seed, time_limit, effort, edges=eid, nodes=nodes, target_gap=target_gap, patience=patience)
 
     def solve(self, mask: np.ndarray, depot: int, k: int, *, seed: int, time_limit: float | None,
-              effort: float, target_gap: float = 0.0) -> _routing.Solution:
+              effort: float, target_gap: float = 0.0, oneway: np.ndarray | None = None) -> _routing.Solution:
         _check_effort(effort, time_limit)
         return _run_task(self.task(mask, depot, k, seed=seed, time_limit=time_limit, effort=effort,
-                                   target_gap=target_gap))
+                                   target_gap=target_gap, oneway=oneway))
 
 
 def _run_all(tasks: list[_Task], *, client: Any, progress: bool) -> list[_routing.Solution]:
@@ -1114,7 +1266,8 @@ def _grid_streets(plan: "GridPlan", network: StreetNetwork, *, weight: str, depo
 
 def _per_grid(plan: "GridPlan", *, chiefs_per_grid: int, depot: Any, posts: Any, streets: Any, weight: str,
               chiefs: Sequence[str] | None, components: str, seed: int, time_limit: float | None, effort: float,
-              progress: bool, client: Any = None, target_gap: float = PER_GRID_TARGET_GAP) -> RoutePlan:
+              progress: bool, client: Any = None, target_gap: float = PER_GRID_TARGET_GAP,
+              mode: str = "walk") -> RoutePlan:
     k = _check_k(chiefs_per_grid, "chiefs_per_grid")
     _check_effort(effort, time_limit)
     target_gap = _check_gap(target_gap)
@@ -1129,10 +1282,20 @@ def _per_grid(plan: "GridPlan", *, chiefs_per_grid: int, depot: Any, posts: Any,
     notes: list[str] = []
     gs = _grid_streets(plan, network, weight=weight, depot=depot, posts=posts, components=components, notes=notes)
     net, codes = gs.net, gs.codes
+    oneway = _drive_directions(net, mode, notes)
+    if oneway is not None:
+        for i, code in enumerate(codes):
+            node = gs.depots[i]
+            if node is not None:
+                node = gs.depots[i] = _drive_depot(net, gs.masks[i], node, oneway, code, notes)
+                gone = _undrivable(net, gs.masks[i], node, oneway, code, components, notes)
+                gs.masks[i] &= ~gone
+                gs.lost[i] |= gone
     local = _Local(net)
     todo = [i for i, node in enumerate(gs.depots) if node is not None]
     tasks = [local.task(gs.masks[i], int(gs.depots[i]), k, seed=seed, time_limit=time_limit,  # type: ignore[arg-type]
-                        effort=effort, target_gap=target_gap, patience=PER_GRID_PATIENCE) for i in todo]
+                        effort=effort, target_gap=target_gap, patience=PER_GRID_PATIENCE, oneway=oneway)
+             for i in todo]
     sols: dict[int, _routing.Solution] = dict(zip(todo, _run_all(tasks, client=client, progress=progress)))
     walks: list[list[tuple[int, int, int]]] = []
     served: list[np.ndarray] = []
@@ -1167,7 +1330,7 @@ def _per_grid(plan: "GridPlan", *, chiefs_per_grid: int, depot: Any, posts: Any,
         if len(names) != len(walks) or len(set(names)) != len(names):
             raise DataError(f"chiefs must be {len(walks)} distinct names ({k} per grid), got {len(names)}")
     per_grid = pd.DataFrame(rows).set_index("code")
-    params = {"mode": "per_grid", "chiefs_per_grid": k, "depot": depot, "weight": weight, "seed": seed,
+    params = {"mode": "per_grid", "travel": mode, "chiefs_per_grid": k, "depot": depot, "weight": weight, "seed": seed,
               "time_limit": time_limit, "effort": effort, "target_gap": target_gap, "patience": PER_GRID_PATIENCE,
               "components": components, "seconds": round(seconds, 3),
               "grids": len(codes), "workers": _workers(client), **_plan_identity(plan, net)}
