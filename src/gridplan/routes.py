@@ -1013,7 +1013,8 @@ def balance_routes(
     seed = _validate.seed(seed)
     effort = _validate.number(effort, "effort", above=0)
     time_limit = _validate.number(time_limit, "time_limit (seconds)", above=0, allow_none=True)
-    _validate.choice(components, "components", ("raise", "largest"))
+    _validate.choice(components, "components (None: 'largest' per grid, 'raise' on one network)",
+                     (None, "raise", "largest"))
     snap = _validate.boolean(snap, "snap")
     if not isinstance(weight, str):
         raise DataError(f"weight must be the name of an edge column (e.g. 'length'), got {weight!r}")
