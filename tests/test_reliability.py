@@ -132,6 +132,7 @@ COLUMNS = {
     "tz": lambda n: pd.date_range("2026-03-02 08:00", periods=n, freq="37s", tz="Asia/Shanghai"),
     "td": lambda n: pd.to_timedelta(np.arange(n) * 1001, "us"),
     "mixed": lambda n: pd.Series(([1, "a", 2.5, None, True] * n)[:n], dtype=object),
+    "object_text": lambda n: pd.Series(([None, "甲", "b"] * n)[:n], dtype=object),  # text kept as object, not str
     "nullable_int": lambda n: pd.array(([2**60, None, -3] * n)[:n], dtype="Int64"),
     "big_uint": lambda n: np.array(([2**64 - 1, 0, 5] * n)[:n], dtype="uint64"),
     "boolean": lambda n: pd.array(([True, None, False] * n)[:n], dtype="boolean"),

@@ -266,8 +266,9 @@ def _decode(s: pd.Series, spec: Mapping[str, Any]) -> pd.Series:
         return pd.Series([pd.NA if _is_null(v) else int(v) for v in s], index=s.index, dtype=object).astype(dtype)
     if codec == "json":
         return pd.Series([None if _is_null(v) else json.loads(v) for v in s], index=s.index, dtype=object, name=s.name)
-    if dtype == "object":
-        return pd.Series(s.to_numpy(dtype=object), index=s.index, name=s.name).where(s.notna(), None)
+    if dtype == "object":  # dtype=object: pandas 3 would otherwise infer its string dtype for text
+        values = np.where(s.notna().to_numpy(), s.to_numpy(dtype=object), None)
+        return pd.Series(values, index=s.index, name=s.name, dtype=object)
     if str(s.dtype) == dtype:
         return s
     return s.astype(dtype)
@@ -533,7 +534,7 @@ def _decode_layer(raw: gpd.GeoDataFrame, spec: Mapping[str, Any]) -> gpd.GeoData
     out = gpd.GeoDataFrame(data, index=index, geometry=geom, crs=raw.crs)
     for c in spec["columns"]:  # GeoDataFrame() may infer; pin every dtype
         if str(out[c["name"]].dtype) != str(data[c["name"]].dtype):
-            out[c["name"]] = pd.Series(data[c["name"]], index=index)
+            out[c["name"]] = pd.Series(data[c["name"]], index=index, dtype=data[c["name"]].dtype)
     return out[spec["order"]]
 
 
