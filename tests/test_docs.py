@@ -180,3 +180,18 @@ def test_licence_file_is_the_one_pyproject_names():
     assert re.search(r'^license-files = \["LICENSE"\]$', pyproject, re.M)
     licence = (ROOT / "LICENSE").read_text(encoding="utf-8")
     assert licence.startswith("MIT License") and "gridplan developers" in licence
+
+
+def test_readme_links_resolve():
+    """Every relative link and image of the README points at a file (and a heading) of the checkout."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)", readme)
+    assert len(links) > 20
+    for target, anchor in links:
+        if re.match(r"[a-z]+:", target):  # http:, https:, mailto:
+            continue
+        path = (ROOT / target).resolve()
+        assert path.exists(), f"README.md links to missing {target}"
+        if anchor and path.suffix == ".md":
+            assert anchor in anchors(path.read_text(encoding="utf-8")), f"README.md links to missing {target}#{anchor}"
+    assert all(f"](docs/{name})" in readme for name in PAGES[1:]), "the README's table links every guide page"
