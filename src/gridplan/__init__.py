@@ -8,12 +8,13 @@ named after it (:mod:`gridplan.crs`, :mod:`gridplan.district`,
 from __future__ import annotations
 
 from . import crs, errors
+from . import report as _report  # noqa: F401  (registers GridPlan.report's writer; grids never imports report)
+from ._version import __version__
 from .datasets import sample_district
 from .district import District
 from .errors import GridplanError
 from .evaluation import evaluate
 from .network import StreetNetwork
 
-__version__ = "0.1.0"
 __all__ = ["crs", "errors", "District", "StreetNetwork", "GridplanError", "sample_district", "__version__",
            "evaluate"]
