@@ -161,3 +161,16 @@ def test_protocol_of_the_newer_results(newer, name, tmp_path):
         assert "folium" in type(obj.explore()).__module__
     if "status" in obj.params:
         assert obj.params["status"] in STATUSES
+
+
+def test_plan_comparison_draws_and_explores(sample_plan_15):
+    from gridplan.grids import resplit
+
+    new = resplit(sample_plan_15, 16, seed=0)
+    cmp = new.compare(sample_plan_15)
+    assert cmp.summary["new_grids"] == 16 and cmp.summary["old_grids"] == 15  # summary is a Series field here
+    assert cmp.params["new"]["n_grids"] == 16 and cmp.params["old"]["n_grids"] == 15
+    assert cmp._repr_html_().startswith("<")
+    assert cmp.plot() is not None
+    plt.close("all")
+    assert "folium" in type(cmp.explore()).__module__

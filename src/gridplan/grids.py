@@ -798,6 +798,27 @@ class PlanComparison:
         return (f"<div><b>Plan comparison</b>{self.summary.to_frame().to_html()}"
                 f"<details><summary>transfers</summary>{self.transfers.round(2).to_html(max_rows=30)}</details></div>")
 
+    @property
+    def params(self) -> dict[str, Any]:
+        """What was compared: the parameters of the new plan and of the old one."""
+        return {"new": dict(self.new.params), "old": dict(self.old.params)}
+
+    def explore(self, **kwargs: Any) -> Any:
+        """Interactive folium map: old grid lines, new grid lines, the units that change grid (needs ``[explore]``)."""
+        try:
+            import folium  # noqa: F401
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("PlanComparison.explore needs folium: pip install 'gridplan[explore]'") from exc
+        m = self.old.grids[["code", self.old.grids.geometry.name]].explore(
+            style_kwds={"fillOpacity": 0.0, "color": "#3182bd", "weight": 3}, name="old grids", **kwargs)
+        m = self.new.grids[["code", self.new.grids.geometry.name]].explore(
+            m=m, style_kwds={"fillOpacity": 0.0, "color": "#d62728", "weight": 1, "dashArray": "5"}, name="new grids")
+        if len(self.moved):
+            moved = self.moved.reset_index()
+            m = moved.explore(m=m, color="#fdae6b", name="units that change grid",
+                              tooltip=[c for c in moved.columns if c != moved.geometry.name][:6])
+        return m
+
     def plot(self, ax: "Axes | None" = None) -> "Axes":
         """Map of what moves: old grid lines, new grid lines, and the units that change grid."""
         from . import plot as gplot
