@@ -680,6 +680,7 @@ def _simulate(args: argparse.Namespace, log: logging.Logger) -> int:
                                                        dashboard_address=None))
             client = stack.enter_context(Client(cluster))
         results = {}
+        log.info("staff: a synthetic sample roster per plan (simulate(staffing='sample'); said in the notes)")
         for name, plan in plans.items():
             t0 = time.perf_counter()
             res = simulate(plan, staffing="sample", runs=args.runs, days=args.days, seed=args.seed, client=client,
