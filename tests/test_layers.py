@@ -12,6 +12,7 @@ modules of one private package (``_partition``, ``_synthetic``) may import each 
 from __future__ import annotations
 
 import ast
+import inspect
 from pathlib import Path
 
 import networkx as nx
@@ -159,3 +160,39 @@ def test_no_upward_import():
                                           ("_roster", "staffing"), ("_synthetic_city", "datasets")])
 def test_the_breaks_of_issue_19_stay_fixed(lower, upper):
     assert not _graph().has_edge(f"gridplan.{lower}", f"gridplan.{upper}")
+
+
+def test_walking_speeds_are_named_once():
+    """Residents' walk and road chiefs' patrol: two constants in gridplan._speeds, no literal speed elsewhere."""
+    from gridplan import _speeds, routes, simulate
+    from gridplan._caseflow import Supervisors
+    from gridplan.posts import Posts
+
+    assert (_speeds.RESIDENT_WALK_M_PER_MIN, _speeds.PATROL_WALK_M_PER_MIN) == (80.0, 60.0)
+    assert routes.WALKING_SPEED_M_PER_MIN is _speeds.PATROL_WALK_M_PER_MIN
+    assert simulate.IncidentModel().patrol_speed_m_per_min == _speeds.PATROL_WALK_M_PER_MIN
+    assert Supervisors().speed_m_per_min == _speeds.PATROL_WALK_M_PER_MIN
+    assert inspect.signature(Posts.coverage).parameters["speed_m_per_min"].default == _speeds.RESIDENT_WALK_M_PER_MIN
+    literal = []
+    for path in sorted(PKG.rglob("*.py")):
+        if path.name == "_speeds.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.AnnAssign, ast.Assign)):
+                targets = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
+                names = [t.id if isinstance(t, ast.Name) else getattr(t, "attr", "") for t in targets]
+                value = node.value
+            elif isinstance(node, ast.arguments):
+                args = node.args[len(node.args) - len(node.defaults):] + node.kwonlyargs
+                defaults = list(node.defaults) + list(node.kw_defaults)
+                for arg, value in zip(args, defaults):
+                    if "speed" in arg.arg and not arg.arg.startswith("response") and \
+                            isinstance(value, ast.Constant) and isinstance(value.value, (int, float)):
+                        literal.append(f"{path.name}: {arg.arg}={value.value}")
+                continue
+            else:
+                continue
+            if any(n and ("patrol_speed" in n or n == "speed_m_per_min" or "WALK" in n.upper() and "SPEED" in n.upper())
+                   for n in names) and isinstance(value, ast.Constant) and isinstance(value.value, (int, float)):
+                literal.append(f"{path.name}: {names}={value.value}")
+    assert literal == [], literal
