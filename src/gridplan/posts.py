@@ -1751,6 +1751,7 @@ def coverage(plan: "GridPlan", posts: "Posts", *, minutes: float = 15.0, speed_m
     speed_m_per_min = walk / float(minutes)
     cov = posts.coverage(walk, speed_m_per_min=float(speed_m_per_min), include_stations=include_stations)
     net = posts._network
+    assert net is not None  # posts.coverage above needs (and checks) the network
     pts = posts.posts if include_stations else posts.posts[posts.posts["kind"] == "post"]
     nodes = pts["node"].to_numpy(np.int64)
     d = net.shortest_path_lengths(nodes, cutoff=walk) if len(nodes) else np.zeros((0, net.n_nodes))

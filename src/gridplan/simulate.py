@@ -1686,6 +1686,7 @@ def simulate(
         derived.append(f"routes: balance_routes(plan, chiefs_per_grid=2, posts=posts, effort=0.1) — "
                        f"{routes.n_routes} road chiefs, longest walk {routes.max_length / 1000:.1f} km")
     notes += [f"derived {d}" for d in derived]
+    assert not isinstance(staffing, str)  # "sample" was turned into a Staffing above
     ctx, facts = _build_context(plan, posts, staffing, routes, model, days, notes)
     ctx.start_weekday = int(start_ts.weekday())
     geo = facts.pop("_geo")

@@ -36,7 +36,8 @@ def build_roster(district: Any, n_grids: int, seed: int, n: int) -> pd.DataFrame
     else:
         shape = district.shape
         x0, y0, x1, y1 = shape.bounds
-        xs, ys = [], []
+        xs: list[float] = []
+        ys: list[float] = []
         while len(xs) < n:
             cx, cy = rng.uniform(x0, x1, 4 * n), rng.uniform(y0, y1, 4 * n)
             inside = shapely.contains_xy(shape, cx, cy)
