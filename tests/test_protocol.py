@@ -174,3 +174,19 @@ def test_plan_comparison_draws_and_explores(sample_plan_15):
     assert cmp.plot() is not None
     plt.close("all")
     assert "folium" in type(cmp.explore()).__module__
+
+
+def test_files_saved_with_the_old_status_words_read_back_in_the_new(small, tmp_path):
+    from gridplan import _io
+
+    staffing, routes = small["staffing"], small["routes"]
+    path = staffing.to_file(tmp_path / "staff.gpkg")
+    frames, params = _io.read_frames(path, "Staffing")
+    _io.write_frames(path, "Staffing", frames, {**params, "status": "time limit"})  # as gridplan 0.1 wrote it
+    assert Staffing.read_file(path).params["status"] == "time_limit"
+    path = routes.to_file(tmp_path / "routes.gpkg")
+    frames, params = _io.read_frames(path, "RoutePlan")
+    old = {**params, "params": {k: v for k, v in params["params"].items() if k not in ("status", "gap")}}
+    _io.write_frames(path, "RoutePlan", frames, old)
+    back = RoutePlan.read_file(path)
+    assert back.params["status"] == routes.params["status"] and back.params["gap"] == routes.params["gap"]

@@ -647,6 +647,12 @@ class RoutePlan:
         edges = edges.copy()
         edges["u"], edges["v"] = net.node_labels[net.u], net.node_labels[net.v]
         plan.edges = edges
+        if "status" not in plan.params:  # saved before routes spoke the one status vocabulary
+            if plan.per_grid is not None:
+                plan.params.update(status=_plan_status(plan.per_grid), gap=float(plan.per_grid["gap"].max())
+                                   if len(plan.per_grid) else 0.0)
+            else:
+                plan.params.update(status=route_status(plan.params.get("stopped_by"), plan.gap), gap=plan.gap)
         return plan
 
 _CHIEF_COLOURS = 20  # chiefs drawn each in its own colour; more are coloured by grid
