@@ -44,6 +44,7 @@ from . import _io, _validate
 from .errors import DataError, GridplanWarning
 from .grids import GridPlan, PlanComparison
 from .simulate import SimulationResult
+from .simulate import _renamed as _renamed_kpis  # noqa: F401  (old KPI names of saved studies; kept here)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
