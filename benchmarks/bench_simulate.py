@@ -32,7 +32,7 @@ def main() -> None:
     plan = partition(district, 15, seed=0)
     t_plan = time.perf_counter() - t
     t = time.perf_counter()
-    base = simulate(plan, runs=1, seed=0, progress=False)
+    base = simulate(plan, staffing="sample", runs=1, seed=0, progress=False)
     t_setup = time.perf_counter() - t
     kw = dict(posts=base.posts, staffing=base.staffing, routes=base.routes, seed=0, progress=False, keep_incidents=0)
     rows = []
@@ -73,7 +73,7 @@ def main() -> None:
     # the 12 -> 15 question, with its own derived set-up
     before = GridPlan.from_district_grids(district)
     t = time.perf_counter()
-    b = simulate(before, runs=runs // 10, seed=0, progress=False, keep_incidents=0)
+    b = simulate(before, staffing="sample", runs=runs // 10, seed=0, progress=False, keep_incidents=0)
     a = simulate(plan, runs=runs // 10, **kw)
     cmp = b.compare(a)
     print(f"\n12 existing grids (A) vs 15 grids (B), {runs // 10} runs each ({time.perf_counter() - t:.1f} s with A's set-up):")

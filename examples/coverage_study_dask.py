@@ -29,7 +29,7 @@ def set_up(plan: gridplan.GridPlan) -> dict:
     """Posts, staff and patrols for one plan, with short solver limits."""
     posts = gridplan.place_posts(plan, round(POSTS_PER_GRID * len(plan.grids)), time_limit=5, progress=False)
     staffing = gridplan.assign_staff(plan, gridplan.sample_roster(plan, seed=0), posts=posts)
-    routes = gridplan.balance_routes(plan, chiefs_per_grid=2, posts=posts, effort=0.1, components="raise",
+    routes = gridplan.balance_routes(plan, chiefs_per_grid=2, posts=posts, effort=0.1,
                                      progress=False)
     return {"posts": posts, "staffing": staffing, "routes": routes}
 

@@ -26,7 +26,7 @@ from gridplan.locate import TIME_LIMITS_7123 as RULE
 
 district = gridplan.sample_district(seed=0)
 plan = gridplan.partition(district, 15, seed=0)
-patrols = gridplan.balance_routes(plan, chiefs_per_grid=2, effort=0.1, components="raise", progress=False)
+patrols = gridplan.balance_routes(plan, chiefs_per_grid=2, effort=0.1, progress=False)
 INDEX = gridplan.GridIndex(plan, streets=district, routes=patrols)           # once, at start-up
 CHIEFS = patrols.routes.groupby("grid")["chief"].agg(list).to_dict()       # grid -> its road chiefs
 LEVELS = {s: (level, limit / pd.Timedelta(hours=1)) for s, (level, limit) in RULE.levels.items()}

@@ -163,7 +163,7 @@ def test_simulated_ledger_goes_through_the_loop():
     from gridplan.simulate import _example_layers, simulate
 
     plan = partition(gridplan.District.from_frames(**_example_layers()), 2, units="cells", seed=0)
-    res = simulate(plan, days=3, runs=2, seed=0, keep_incidents=2, progress=False)
+    res = simulate(plan, staffing="sample", days=3, runs=2, seed=0, keep_incidents=2, progress=False)
     led = res.incidents
     assert_steps_in_order(led)
     assert (led["reported"].dropna() <= led.loc[led["reported"].notna(), "discovered"].fillna(pd.Timestamp.max)).all()

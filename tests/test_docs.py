@@ -28,7 +28,7 @@ DOCS = ROOT / "docs"
 # The guide: one page per capability (index.md is the table of contents).
 PAGES = ["index.md", "district-and-crs.md", "streets.md", "grids.md", "ledger.md", "locate.md", "routes.md",
          "posts-and-staffing.md", "city.md", "simulate.md", "catalogue.md", "report.md", "datasets.md", "errors.md",
-         "cli.md"]
+         "cli.md", "results.md"]
 RUN, SKIP = "<!-- docs-test: run -->", "<!-- docs-test: skip -->"
 FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```[ \t]*$", re.S | re.M)
 SKIP_REASON = re.compile(r"^> \*\*Not run by the docs test:\*\* \S", re.M)

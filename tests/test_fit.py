@@ -36,7 +36,7 @@ def known():
     ui.loc[first] = 3.0
     model = IncidentModel(types=types, unit_intensity=ui)
     runs = 8
-    res = simulate(plan, model=model, days=7, runs=runs, seed=1, keep_incidents=runs, progress=False)
+    res = simulate(plan, staffing="sample", model=model, days=7, runs=runs, seed=1, keep_incidents=runs, progress=False)
     ledger = res.incidents.copy()
     shift = pd.to_timedelta(ledger["run"] * 7, unit="D")  # run i is week i of the ledger
     for c in STEPS:

@@ -353,9 +353,9 @@ def test_times_simulate_beyond_the_calendar_is_refused_up_front(plan):
     from gridplan.simulate import simulate
 
     with pytest.raises(DataError, match="at most"):  # refused before any work (it used to fail after all of it)
-        simulate(plan, days=100_000, runs=1, progress=False)
+        simulate(plan, staffing="sample", days=100_000, runs=1, progress=False)
     with pytest.raises(DataError, match="start"):
-        simulate(plan, days=1, runs=1, start="not a date", progress=False)
+        simulate(plan, staffing="sample", days=1, runs=1, start="not a date", progress=False)
 
 
 # ----------------------------------------------------------------------------------------- units

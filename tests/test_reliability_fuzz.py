@@ -236,7 +236,7 @@ def _method_calls() -> dict[str, Callable[[Any], Any]]:
     plan = w["plan"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GridplanWarning)
-        sim = simulate(plan, posts=w["posts"], days=1, runs=2, seed=0, progress=False)
+        sim = simulate(plan, staffing="sample", posts=w["posts"], days=1, runs=2, seed=0, progress=False)
         routes = balance_routes(plan, chiefs_per_grid=1, effort=0.02, progress=False)
         staff = assign_staff(plan, w["roster"], seed=0)
     net = plan.district.network

@@ -40,7 +40,7 @@ def study():
     """A 2 km square district in 2 grids with derived posts, staffing and patrols."""
     district = gridplan.District.from_frames(**_example_layers())
     plan = partition(district, 2, units="cells", seed=0)
-    base = simulate(plan, days=2, runs=2, seed=0, progress=False)
+    base = simulate(plan, staffing="sample", days=2, runs=2, seed=0, progress=False)
     return plan, base.posts, base.staffing, base.routes
 
 
@@ -280,7 +280,7 @@ def test_bad_input(study):
     with pytest.raises(DataError, match="runs"):
         _sim(study, runs=0)
     with pytest.raises(DataError, match="GridPlan"):
-        simulate(plan.grids)
+        simulate(plan.grids, staffing="sample")
     t = default_types()
     t.loc["garbage", "rate"] = -1.0
     with pytest.raises(DataError, match="garbage"):
@@ -310,7 +310,7 @@ def test_refuses_parts_of_another_district(study):
     with pytest.raises(DataError, match="another plan"):
         simulate(three, posts=posts, staffing=staffing, routes=routes, progress=False)
     with pytest.raises(DataError, match="another plan"):
-        simulate(three, routes=routes, progress=False)
+        simulate(three, staffing="sample", routes=routes, progress=False)
 
 
 def test_to_file_writes_every_table(study, tmp_path):
@@ -446,7 +446,7 @@ def test_compare_pairs_runs_that_share_their_incidents(study):
     # other seed, other number of runs, another plan (other street pieces): Welch
     assert a.compare(_sim(study, days=2, runs=8, seed=1)).attrs["method"] == "welch"
     assert a.compare(_sim(study, days=2, runs=6, seed=0)).attrs["method"] == "welch"
-    three = simulate(partition(plan.district, 3, units="cells", seed=0), days=2, runs=8, seed=0, progress=False)
+    three = simulate(partition(plan.district, 3, units="cells", seed=0), staffing="sample", days=2, runs=8, seed=0, progress=False)
     assert not a.pairs_with(three) and a.compare(three).attrs["method"] == "welch"
     assert a.compare(three, method="paired").attrs["method"] == "paired"  # valid for any two studies of equal runs
     with pytest.raises(DataError, match="as many runs"):
@@ -515,7 +515,7 @@ def test_life_circle_per_community_adds_up():
 
 def test_progress_bar_smoke(study, capsys):
     plan, *_ = study
-    res = simulate(plan, days=1, runs=2, seed=0, progress=True)  # defaults derived with their own progress bars
+    res = simulate(plan, staffing="sample", days=1, runs=2, seed=0, progress=True)  # defaults derived with their own progress bars
     assert len(res.runs) == 2
     assert "simulate" in capsys.readouterr().err
 
@@ -541,7 +541,7 @@ def test_cli_simulate_plan_alone_on_two_workers(study, tmp_path):
     runs = pd.read_csv(out / "plan_runs.csv", index_col="run")
     assert len(runs) == 4 and len(pd.read_csv(out / "plan_per_grid.csv")) == 2
     # the same study in one process gives the same numbers
-    serial = simulate(back, days=1, runs=4, seed=0, progress=False)
+    serial = simulate(back, staffing="sample", days=1, runs=4, seed=0, progress=False)
     assert np.allclose(runs["compliance_7min"], serial.runs["compliance_7min"], equal_nan=True)
     assert np.array_equal(runs["incidents"], serial.runs["incidents"])
 
@@ -578,3 +578,24 @@ def test_cli_simulate_says_what_to_pass_without_a_district(study, tmp_path, caps
     assert main(["simulate", "--plan", str(tmp_path / "with.gpkg"), "--compare", str(tmp_path / "elsewhere.gpkg"),
                  "--runs", "2", "--out", str(out)]) == 2
     assert "is not a plan of the district saved in" in capsys.readouterr().err
+
+
+def test_simulate_never_invents_staff_unasked(study):
+    """No staffing: a DataError that says how to get one; "sample" asks for the synthetic roster, and says so."""
+    plan, posts, _, routes = study
+    with pytest.raises(DataError, match=r"staffing=assign_staff\(plan, roster.*staffing='sample'"):
+        simulate(plan, posts=posts, routes=routes, days=1, runs=1, progress=False)
+    with pytest.raises(DataError, match="'sample'"):
+        simulate(plan, posts=posts, staffing="samples", routes=routes, days=1, runs=1, progress=False)
+    res = simulate(plan, posts=posts, staffing="sample", routes=routes, days=1, runs=1, seed=0, progress=False)
+    assert any("SYNTHETIC" in n and "sample_roster(plan, seed=0)" in n for n in res.notes)
+    mine = assign_staff(plan, sample_roster(plan, seed=0), posts=posts, shifts=tuple(res.model.shifts), seed=0)
+    pd.testing.assert_frame_equal(pd.DataFrame(res.staffing.assignments), pd.DataFrame(mine.assignments))
+
+
+def test_coverage_moved_to_posts_and_old_path_works():
+    import gridplan.posts
+    import gridplan.simulate
+
+    assert gridplan.simulate.coverage is gridplan.posts.coverage
+    assert gridplan.simulate.LifeCircle is gridplan.posts.LifeCircle

@@ -15,6 +15,8 @@ those module paths keep working.
 from __future__ import annotations
 
 from . import crs, errors
+from . import report as _report  # noqa: F401  (registers GridPlan.report's writer; grids never imports report)
+from ._version import __version__
 from .datasets import sample_district, sample_roster
 from .district import District
 from .errors import GridplanError
@@ -29,7 +31,6 @@ from .simulate import IncidentModel, SimulationResult, simulate
 from .staffing import Staffing, assign_staff, roster
 from .teams import Teams, place_teams
 
-__version__ = "0.1.0"
 __all__ = [
     # districts and their data
     "District",

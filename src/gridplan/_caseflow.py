@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._speeds import PATROL_WALK_M_PER_MIN
 from .catalogue import (
     RULE_7123,
     Catalogue,
@@ -159,7 +160,7 @@ class Supervisors:
     """
 
     grids_per_beat: int = 3
-    speed_m_per_min: float = 60.0
+    speed_m_per_min: float = PATROL_WALK_M_PER_MIN
     shift: tuple[float, float] = (8.0, 20.0)
     discover: bool = True
     notice_min: float = 5.0

@@ -58,7 +58,7 @@ def min_cover(a: sparse.csr_matrix, cand_grid: np.ndarray, n_grids: int, mpg: in
     Returns the chosen columns (None without a solution), HiGHS's status, the count and its lower
     bound (the LP or MIP dual bound, rounded up for the MILP).
     """
-    from .posts import _status
+    from ._covering import _status
 
     m = a.shape[1]
     cons = [LinearConstraint(a, 1.0, np.inf), *_grid_rows(cand_grid, n_grids, mpg, m)] if a.shape[0] else \
@@ -85,7 +85,7 @@ def place_setcover(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarr
                    k: int, mpg: int, deadline: float | None, mip_gap: float, progress: bool, notes: list[str],
                    capacity: float | None) -> Any:
     """LSCP: the fewest posts with every coverable demand point within ``walk`` (see module doc)."""
-    from .posts import _coverage_rows, _gap, _Solution, _sparse_distances, _status
+    from ._covering import _coverage_rows, _gap, _Solution, _sparse_distances, _status
 
     t = time.perf_counter()
     cov = _sparse_distances(csr, cand, walk, progress, "walking distances")
@@ -134,7 +134,7 @@ def _capacitated(rows: Any, a: sparse.csr_matrix, p: int | None, cand_grid: np.n
     x_rj <= y_j, and the post count and grid minimums. Returns chosen, status, objective, bound and
     the load of every chosen post.
     """
-    from .posts import _status
+    from ._covering import _status
 
     coo = a.tocoo()
     n_r, m = a.shape
@@ -188,7 +188,7 @@ def place_capacitated_coverage(csr: sparse.csr_matrix, cand: np.ndarray, cand_gr
                                walk: float, p: int, k: int, mpg: int, deadline: float | None, mip_gap: float,
                                progress: bool, notes: list[str], capacity: float) -> Any:
     """Maximal covering with capacities: ``p`` posts, each serving at most ``capacity`` demand."""
-    from .posts import _coverage_rows, _gap, _Solution, _sparse_distances
+    from ._covering import _coverage_rows, _gap, _Solution, _sparse_distances
 
     t = time.perf_counter()
     cov = _sparse_distances(csr, cand, walk, progress, "walking distances")
@@ -258,7 +258,7 @@ def place_pcenter(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarra
     """p-center: bisection over the distinct walks, a set-covering MILP deciding every step."""
     from tqdm.auto import tqdm
 
-    from .posts import _gap, _Solution, _sparse_distances
+    from ._covering import _gap, _Solution, _sparse_distances
 
     t = time.perf_counter()
     nodes, snap = _pcenter_demand(dem, csr.shape[0])

@@ -23,6 +23,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from ._shifts import SHIFTS, _parse_unavailable
 from .errors import DataError, InfeasibleError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,12 +39,15 @@ _STATUS = {0: "optimal", 1: "time_limit", 2: "infeasible", 3: "unbounded", 4: "e
 _SHOW = 8
 
 
+def _is_staffing(obj: Any) -> bool:
+    """A :class:`~gridplan.staffing.Staffing` (told by its shape: this kernel sits below staffing)."""
+    return all(hasattr(obj, name) for name in ("assignments", "shifts", "model", "vacancies"))
+
+
 def _people(staffing: Any) -> tuple[pd.DataFrame, tuple[str, ...], dict[str, Any]]:
     """id, grid, role of every person to roster; the shifts; the model's rules."""
-    from .staffing import SHIFTS, Staffing
-
     info: dict[str, Any] = {}
-    if isinstance(staffing, Staffing):
+    if _is_staffing(staffing):
         a = pd.DataFrame(staffing.assignments.drop(columns=staffing.assignments.geometry.name))
         shifts = tuple(staffing.shifts)
         m = staffing.model
@@ -112,8 +116,6 @@ def _leave_table(leave: Any, ids: pd.Series, dates: pd.DatetimeIndex) -> np.ndar
 
 def _can_work(staffing: Any, unavailable: Any, people: pd.DataFrame, shifts: tuple[str, ...]) -> np.ndarray:
     """(P, S) bool: the person can work the shift."""
-    from .staffing import _parse_unavailable
-
     can = np.ones((len(people), len(shifts)), bool)
     table = unavailable
     if table is None and isinstance(staffing, pd.DataFrame) and "unavailable" in staffing.columns:
@@ -221,7 +223,7 @@ class Roster:
         return (f"<div><b>gridplan Roster</b><table>{rows}</table><details><summary>duty table</summary>"
                 f"{self.duty_table().to_html(max_rows=40)}</details></div>")
 
-    def plot(self, ax: "Axes | None" = None, *, title: str | None = None) -> "Axes":
+    def plot(self, ax: Axes | None = None, *, title: str | None = None) -> Axes:
         """The duty table as a chart: one row per person, one column per day, a colour per shift."""
         from matplotlib.colors import ListedColormap
         from matplotlib.patches import Patch
@@ -259,7 +261,7 @@ class Roster:
                                                           "shifts_saved": list(self.shifts)})
 
     @classmethod
-    def read_file(cls, path: Any) -> "Roster":
+    def read_file(cls, path: Any) -> Roster:
         """Load a roster saved with :meth:`to_file`."""
         from . import _io
 

@@ -18,6 +18,7 @@ generator made them.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import geopandas as gpd
 import numpy as np
@@ -83,9 +84,14 @@ def _seam_links(streets: gpd.GeoDataFrame, tiles: list[shapely.Polygon]) -> list
     return links
 
 
-def build_city(n_districts: int, seed: int, district_km: float) -> District:
-    """The sample city as one :class:`District` whose boundary has one row per district."""
-    from .datasets import sample_district
+def build_city(n_districts: int, seed: int, district_km: float, *,
+               make_district: Callable[..., District]) -> District:
+    """The sample city as one :class:`District` whose boundary has one row per district.
+
+    ``make_district`` is :func:`gridplan.datasets.sample_district`, handed down by its caller (this
+    kernel sits below ``datasets`` and never imports it).
+    """
+    sample_district = make_district
 
     if isinstance(n_districts, bool) or not isinstance(n_districts, (int, np.integer)) or n_districts < 1:
         raise DataError(f"n_districts must be a whole number >= 1, got {n_districts!r}")

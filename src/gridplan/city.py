@@ -66,6 +66,7 @@ import pandas as pd
 import shapely
 
 from . import _dask, _regions
+from ._speeds import RESIDENT_WALK_M_PER_MIN
 from .district import District
 from .errors import DataError, GridplanWarning, InfeasibleError
 
@@ -308,7 +309,7 @@ class CityPosts:
     def n_stations(self) -> int:
         return int((self.posts["kind"] == "station").sum())
 
-    def coverage(self, max_walk_m: float | None = None, *, speed_m_per_min: float = 80.0,
+    def coverage(self, max_walk_m: float | None = None, *, speed_m_per_min: float = RESIDENT_WALK_M_PER_MIN,
                  include_stations: bool = False) -> Any:
         """Residents within walking distance of a post on the city's streets (a :class:`~gridplan.posts.Coverage`)."""
         from .posts import Coverage

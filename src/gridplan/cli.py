@@ -41,7 +41,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``gridplan`` argument parser (sub-commands: ``demo``, ``locate``)."""
-    from . import __version__
+    from ._version import __version__
 
     parser = _Parser(
         prog="gridplan",
@@ -680,9 +680,10 @@ def _simulate(args: argparse.Namespace, log: logging.Logger) -> int:
                                                        dashboard_address=None))
             client = stack.enter_context(Client(cluster))
         results = {}
+        log.info("staff: a synthetic sample roster per plan (simulate(staffing='sample'); said in the notes)")
         for name, plan in plans.items():
             t0 = time.perf_counter()
-            res = simulate(plan, runs=args.runs, days=args.days, seed=args.seed, client=client,
+            res = simulate(plan, staffing="sample", runs=args.runs, days=args.days, seed=args.seed, client=client,
                            progress=not args.quiet)
             log.info("%s: %r (%.1f s)", name, res, time.perf_counter() - t0)
             results[name] = res

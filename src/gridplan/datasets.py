@@ -20,7 +20,6 @@ Examples
 
 from __future__ import annotations
 
-import numbers
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -463,9 +462,7 @@ def sample_roster(district: Any = None, seed: int = 0, n_people: int | None = No
     """
     import math
 
-    import numpy as np
-    import pandas as pd
-    import shapely
+    from ._synthetic.roster import build_roster
 
     if district_or_plan is not None:
         if district is not None:
@@ -487,59 +484,7 @@ def sample_roster(district: Any = None, seed: int = 0, n_people: int | None = No
     seed = _validate.seed(seed)
     n = math.ceil(1.3 * 5 * n_grids) if n_people is None else n_people
     n = _validate.integer(n, "n_people", minimum=3, maximum=_MAX_PEOPLE)
-    rng = np.random.default_rng(seed)
-    n_lead = max(1, round(n / 5))
-    n_off = (n - n_lead) // 2
-    roles = np.array(["leader"] * n_lead + ["officer"] * n_off + ["worker"] * (n - n_lead - n_off), dtype=object)
-    party = np.zeros(n, bool)
-    n_party_lead = min(n_lead, max(round(0.85 * n_lead), n_grids + 1))
-    party[rng.choice(n_lead, n_party_lead, replace=False)] = True
-    rest = np.arange(n_lead, n)
-    p_rest = np.where(roles[rest] == "officer", 0.30, 0.15)
-    party[rest] = rng.random(len(rest)) < p_rest
-    perm = rng.permutation(n)  # mix roles along the id sequence
-    roles, party = roles[perm], party[perm]
-
-    pop = district.population
-    if len(pop) and "population" in pop.columns and pop["population"].sum() > 0:
-        w = pop["population"].to_numpy(float)
-        pick = rng.choice(len(pop), n, p=w / w.sum())
-        pts = pop.geometry.values[pick]
-        x = shapely.get_x(pts) + rng.normal(0, 50, n)
-        y = shapely.get_y(pts) + rng.normal(0, 50, n)
-    else:
-        shape = district.shape
-        x0, y0, x1, y1 = shape.bounds
-        xs, ys = [], []
-        while len(xs) < n:
-            cx, cy = rng.uniform(x0, x1, 4 * n), rng.uniform(y0, y1, 4 * n)
-            inside = shapely.contains_xy(shape, cx, cy)
-            xs += cx[inside].tolist()
-            ys += cy[inside].tolist()
-        x, y = np.array(xs[:n]), np.array(ys[:n])
-
-    shifts = ("early", "middle", "late")
-    u = rng.random(n)
-    unavailable = []
-    for i in range(n):
-        k = 2 if u[i] < 0.03 else (1 if u[i] < 0.15 else 0)
-        unavailable.append(";".join(sorted(rng.choice(shifts, k, replace=False), key=shifts.index)) if k else "")
-    family = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗")
-    given = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂")
-    names = [family[rng.integers(len(family))] + "".join(given[j] for j in rng.integers(len(given), size=rng.integers(1, 3)))
-             for _ in range(n)]
-    width = max(3, len(str(n)))
-    out = pd.DataFrame({
-        "id": [f"P{i:0{width}d}" for i in range(1, n + 1)],
-        "name": names,
-        "role": roles,
-        "party_member": party,
-        "x": np.round(x, 1),
-        "y": np.round(y, 1),
-        "unavailable": unavailable,
-    })
-    out.attrs["crs"] = district.crs.to_string()
-    return out
+    return build_roster(district, n_grids, seed, n)
 
 
 LEDGER_CATEGORIES = {
@@ -702,4 +647,4 @@ def sample_city(n_districts: int = 4, *, seed: int = 0, district_km: float = 6.0
     """
     from ._synthetic_city import build_city
 
-    return build_city(n_districts, seed, district_km)
+    return build_city(n_districts, seed, district_km, make_district=sample_district)

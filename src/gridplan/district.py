@@ -693,6 +693,13 @@ class District:
             raise DataError(f"to_source_crs needs a GeoDataFrame of this district, got {type(frame).__name__}")
         return gcrs.to_crs(frame, self.source_crs)
 
+    @property
+    def params(self) -> dict[str, Any]:
+        """What the district is (the result protocol's ``params``): name, code, CRS, the CRS it came in, synthetic."""
+        return {"name": self.name, "code": self.code, "crs": self.crs.to_string() if self.crs is not None else None,
+                "source_crs": str(self.source_crs) if self.source_crs is not None else None,
+                "synthetic": bool(self.synthetic)}
+
     def summary(self) -> pd.Series:
         """Key facts as a Series: area, population, streets, communities, grids, CRS."""
         street_km = float(self.streets.length.sum() / 1e3) if len(self.streets) else 0.0

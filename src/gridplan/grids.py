@@ -28,7 +28,7 @@ import html
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -209,6 +209,12 @@ def _contiguous(adj: sparse.csr_matrix, labels: np.ndarray, k: int) -> np.ndarra
 
 
 # ---------------------------------------------------------------------- the plan
+#: ``(plan_report, write_report)``, registered by :mod:`gridplan.report` when it is imported (the package
+#: root imports it). ``grids`` sits below ``report`` in the layers and never imports it, not even inside a
+#: function: the upper module hands the lower one its writers.
+_REPORT_WRITERS: "tuple[Callable[..., str], Callable[..., Path]] | None" = None
+
+
 class GridPlan:
     """A partition of a district's units into management grids.
 
@@ -318,6 +324,13 @@ class GridPlan:
         g = self.grids
         pp = 4 * np.pi * shapely.area(g.geometry.values) / np.maximum(shapely.length(g.geometry.values) ** 2, 1e-12)
         return pd.Series(pp, index=pd.Index(g["code"], name="code"), name="polsby_popper")
+
+    def summary(self) -> pd.Series:
+        """Headline figures of the plan: :meth:`metrics` (balance, compactness, cut, contiguity) and
+        the method, units and seed that made it (the result protocol's ``summary``)."""
+        m = self.metrics()
+        facts = {key: self.params[key] for key in ("method", "units", "seed") if key in self.params and key not in m}
+        return pd.concat([m.astype(object), pd.Series(facts, dtype=object)]).rename("plan")
 
     def metrics(self) -> pd.Series:
         """Balance, compactness, cut edges and contiguity of the plan.
@@ -584,8 +597,9 @@ class GridPlan:
         >>> plan.report(title="三个网格").count('class="grid-row"')
         3
         """
-        from .report import plan_report, write_report  # report imports grids, not the reverse
-
+        if _REPORT_WRITERS is None:  # pragma: no cover - gridplan/__init__ imports gridplan.report
+            raise ImportError("GridPlan.report needs gridplan.report: import gridplan.report")
+        plan_report, write_report = _REPORT_WRITERS
         if path is None:
             return plan_report(self, **kwargs)
         return write_report(self, path, **kwargs)
@@ -783,6 +797,27 @@ class PlanComparison:
     def _repr_html_(self) -> str:
         return (f"<div><b>Plan comparison</b>{self.summary.to_frame().to_html()}"
                 f"<details><summary>transfers</summary>{self.transfers.round(2).to_html(max_rows=30)}</details></div>")
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """What was compared: the parameters of the new plan and of the old one."""
+        return {"new": dict(self.new.params), "old": dict(self.old.params)}
+
+    def explore(self, **kwargs: Any) -> Any:
+        """Interactive folium map: old grid lines, new grid lines, the units that change grid (needs ``[explore]``)."""
+        try:
+            import folium  # noqa: F401
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("PlanComparison.explore needs folium: pip install 'gridplan[explore]'") from exc
+        m = self.old.grids[["code", self.old.grids.geometry.name]].explore(
+            style_kwds={"fillOpacity": 0.0, "color": "#3182bd", "weight": 3}, name="old grids", **kwargs)
+        m = self.new.grids[["code", self.new.grids.geometry.name]].explore(
+            m=m, style_kwds={"fillOpacity": 0.0, "color": "#d62728", "weight": 1, "dashArray": "5"}, name="new grids")
+        if len(self.moved):
+            moved = self.moved.reset_index()
+            m = moved.explore(m=m, color="#fdae6b", name="units that change grid",
+                              tooltip=[c for c in moved.columns if c != moved.geometry.name][:6])
+        return m
 
     def plot(self, ax: "Axes | None" = None) -> "Axes":
         """Map of what moves: old grid lines, new grid lines, and the units that change grid."""

@@ -85,7 +85,7 @@ import html
 import math
 import numbers
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,6 +99,20 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csgraph
 
 from . import _io, _validate
+from ._covering import (  # noqa: F401  (shared with the _location kernel)
+    _STATUS,
+    HIGHS_MIP_REL_GAP,
+    _chunks,
+    _coverage_rows,
+    _CoverRows,
+    _final_status,
+    _gap,
+    _Solution,
+    _sparse_distances,
+    _status,
+)
+from ._sameplan import _check_same_plan, _grids_of
+from ._speeds import RESIDENT_WALK_M_PER_MIN
 from .errors import CRSError, DataError, InfeasibleError, NetworkError
 from .network import StreetNetwork
 
@@ -108,7 +122,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .district import District
     from .grids import GridPlan
 
-__all__ = ["Posts", "Coverage", "place_posts", "OBJECTIVES", "LIFE_CIRCLE_M", "LIFE_CIRCLES_M", "life_circle_m",
+__all__ = ["Posts", "Coverage", "LifeCircle", "coverage", "place_posts", "OBJECTIVES", "LIFE_CIRCLE_M", "LIFE_CIRCLES_M", "life_circle_m",
            "EXACT_MAX_PAIRS",
            "PMEDIAN_EXACT_MAX_PAIRS", "MAX_CANDIDATES", "HIGHS_MIP_REL_GAP", "STATUSES"]
 
@@ -135,10 +149,6 @@ MAX_CANDIDATES = 6000
 """``candidates="street_nodes"`` keeps every street node inside the grids up to this many; beyond
 it degree-2 nodes (bends and mid-block joints) are dropped, then every k-th node in id order."""
 _LP_SECONDS = 120.0  # cap on the LP relaxation that bounds a heuristic solution
-_STATUS = {0: "optimal", 1: "time_limit", 2: "infeasible", 3: "unbounded", 4: "error"}
-HIGHS_MIP_REL_GAP = 1e-4
-"""HiGHS's own default relative MIP gap: an exact solve that HiGHS reports optimal with a gap up to this
-counts as ``status == "optimal"`` (see :class:`Posts`)."""
 STATUSES = ("optimal", "within_gap", "time_limit", "heuristic")
 """The values of ``Posts.params["status"]`` (see :class:`Posts`)."""
 
@@ -199,7 +209,7 @@ def _check_positive(value: Any, what: str, *, allow_none: bool = False) -> float
     return _validate.number(value, what, above=0, allow_none=allow_none)
 
 
-def _network_for(plan: "GridPlan", streets: Any) -> tuple[StreetNetwork, "District | None"]:
+def _network_for(plan: GridPlan, streets: Any) -> tuple[StreetNetwork, District | None]:
     source = streets if streets is not None else plan.district
     if source is None:
         raise DataError("the plan does not know its district (read from a file?): pass streets=district "
@@ -243,7 +253,7 @@ class _Locator:
     ordered by code), then the lowest unit position, like :class:`gridplan.locate.GridIndex`.
     """
 
-    def __init__(self, plan: "GridPlan") -> None:
+    def __init__(self, plan: GridPlan) -> None:
         self.plan = plan
         self.geoms = np.asarray(plan.units.geometry.values)
         self.tree = shapely.STRtree(self.geoms)
@@ -270,7 +280,7 @@ class _Locator:
         return grid, unit
 
 
-def _demand(plan: "GridPlan", district: "District | None", demand: Any, net: StreetNetwork, loc: _Locator,
+def _demand(plan: GridPlan, district: District | None, demand: Any, net: StreetNetwork, loc: _Locator,
             notes: list[str]) -> _Demand:
     units = plan.units
     unit_pos: np.ndarray | None = None
@@ -341,7 +351,7 @@ def _demand(plan: "GridPlan", district: "District | None", demand: Any, net: Str
     return _Demand(out, source)
 
 
-def _candidates(plan: "GridPlan", candidates: Any, net: StreetNetwork, loc: _Locator,
+def _candidates(plan: GridPlan, candidates: Any, net: StreetNetwork, loc: _Locator,
                 notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Candidate nodes (unique, ascending) and their grid positions."""
     nodes = net.nodes
@@ -386,46 +396,9 @@ def _candidates(plan: "GridPlan", candidates: Any, net: StreetNetwork, loc: _Loc
 
 
 # --------------------------------------------------------------------------- distances
-def _chunks(n_rows: int, n_cols: int, budget: float = 4e6) -> list[slice]:
-    size = max(1, int(budget // max(n_cols, 1)))
-    return [slice(i, min(i + size, n_rows)) for i in range(0, n_rows, size)]
-
-
-def _sparse_distances(csr: sparse.csr_matrix, sources: np.ndarray, limit: float, progress: bool,
-                      desc: str) -> sparse.csr_matrix:
-    """Street distances (len(sources) x n_nodes) within ``limit``, as a sparse matrix of d + 1e-9.
-
-    The tiny offset keeps zero distances (a source to itself) as stored entries.
-    """
-    from tqdm.auto import tqdm
-
-    n = csr.shape[0]
-    parts = []
-    for sl in tqdm(_chunks(len(sources), n), desc=desc, unit="chunk", disable=not progress):
-        d = csgraph.dijkstra(csr, directed=False, indices=sources[sl], limit=limit)
-        r, c = np.nonzero(np.isfinite(d))
-        parts.append(sparse.csr_matrix((d[r, c] + 1e-9, (r, c)), shape=(sl.stop - sl.start, n)))
-    return sparse.vstack(parts).tocsr() if parts else sparse.csr_matrix((0, n))
 
 
 # --------------------------------------------------------------------------- models
-@dataclass
-class _Solution:
-    chosen: np.ndarray  # candidate positions
-    status: str
-    objective: float  # covered demand (coverage) or demand-weighted street distance (p-median)
-    bound: float
-    gap: float
-    method: str
-    seconds: float
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-def _gap(obj: float, bound: float, maximise: bool) -> float:
-    if not (np.isfinite(obj) and np.isfinite(bound)):
-        return float("nan")
-    diff = (bound - obj) if maximise else (obj - bound)
-    return max(0.0, diff) / max(abs(obj), 1e-9)
 
 
 def _grid_rows(cand_grid: np.ndarray, n_grids: int, min_per_grid: int, n_vars: int) -> list[LinearConstraint]:
@@ -441,80 +414,6 @@ def _options(deadline: float | None, mip_gap: float) -> dict[str, Any]:
     if deadline is not None:
         opts["time_limit"] = max(0.1, deadline - time.perf_counter())
     return opts
-
-
-@dataclass
-class _CoverRows:
-    """Demand rows of the covering model, one per (street node, set of covering candidates).
-
-    A point at node i with snap distance s is covered by candidate j when d(j, i) <= max_walk - s,
-    so the points of one node have nested covering sets: a chain of rows, each adding a band of
-    candidates to the previous row's set. ``band[r]`` holds those candidates and ``prev[r]`` the
-    previous row of the chain (-1 for the first).
-    """
-
-    band: list[np.ndarray]
-    prev: np.ndarray
-    weight: np.ndarray
-    row_of_point: np.ndarray
-    m: int
-
-    def matrix(self) -> sparse.csr_matrix:
-        """Rows x candidates 0/1 matrix of the full covering sets."""
-        sets: list[np.ndarray] = []
-        for r, b in enumerate(self.band):
-            sets.append(b if self.prev[r] < 0 else np.r_[sets[self.prev[r]], b])
-        nnz = np.array([len(s) for s in sets], dtype=np.int64)
-        cols = np.concatenate(sets) if sets else np.zeros(0, np.int64)
-        return sparse.csr_matrix((np.ones(len(cols)), (np.repeat(np.arange(len(sets)), nnz), cols)),
-                                 shape=(len(sets), self.m))
-
-    def chain(self) -> sparse.csr_matrix:
-        """Rows x (candidates + rows): z_r - z_prev(r) - sum_{j in band r} y_j (<= 0 in the model)."""
-        n_r = len(self.band)
-        lens = np.array([len(b) for b in self.band], dtype=np.int64)
-        has = self.prev >= 0
-        rows = np.r_[np.repeat(np.arange(n_r), lens), np.arange(n_r), np.flatnonzero(has)]
-        cols = np.r_[np.concatenate(self.band) if n_r else np.zeros(0, np.int64), self.m + np.arange(n_r),
-                     self.m + self.prev[has]]
-        vals = np.r_[-np.ones(int(lens.sum())), np.ones(n_r), -np.ones(int(has.sum()))]
-        return sparse.csr_matrix((vals, (rows, cols)), shape=(n_r, self.m + n_r))
-
-
-def _coverage_rows(cov: sparse.csr_matrix, dem: _Demand, max_walk: float) -> _CoverRows:
-    """Group demand points by (node, number of candidates within max_walk - snap): see :class:`_CoverRows`.
-
-    ``cov`` is candidates x nodes (street distances within max_walk, stored as d + 1e-9).
-    """
-    by_node = cov.T.tocsr()  # nodes x candidates
-    node, snap, w = dem.node, dem.snap, dem.weight
-    row_of_point = np.full(len(node), -1)
-    band: list[np.ndarray] = []
-    prev: list[int] = []
-    weights: list[float] = []
-    order = np.argsort(node, kind="stable")
-    bounds = np.searchsorted(node[order], np.arange(by_node.shape[0] + 1))
-    for i in np.unique(node):
-        pts = order[bounds[i]:bounds[i + 1]]
-        lo, hi = by_node.indptr[i], by_node.indptr[i + 1]
-        if hi == lo:
-            continue
-        cols, d = by_node.indices[lo:hi], by_node.data[lo:hi] - 1e-9
-        srt = np.lexsort((cols, d))
-        cols, d = cols[srt], d[srt]
-        count = np.searchsorted(d, max_walk - snap[pts] + 1e-7, side="right")
-        last, last_k = -1, 0
-        for k in np.unique(count):
-            if k == 0:
-                continue
-            members = pts[count == k]
-            band.append(cols[last_k:k].astype(np.int64))
-            prev.append(last)
-            weights.append(float(w[members].sum()))
-            last, last_k = len(band) - 1, int(k)
-            row_of_point[members] = last
-    return _CoverRows(band, np.asarray(prev, dtype=np.int64), np.asarray(weights, float), row_of_point,
-                      cov.shape[0])
 
 
 def _dominated(a: sparse.csr_matrix, cand_grid: np.ndarray, p: int, min_per_grid: int) -> np.ndarray:
@@ -765,7 +664,7 @@ class Coverage:
                 f"{self.overall.to_frame().to_html()}<details><summary>per grid</summary>"
                 f"{self.per_grid.round(3).to_html()}</details></div>")
 
-    def plot(self, ax: "Axes | None" = None, *, title: str | None = None) -> "Axes":
+    def plot(self, ax: Axes | None = None, *, title: str | None = None) -> Axes:
         """Map covered (green) and uncovered (red) demand points, the grids and the posts."""
         from . import plot as gplot
 
@@ -787,7 +686,63 @@ class Coverage:
         return ax
 
 
-def _plot_posts(ax: "Axes", posts: gpd.GeoDataFrame) -> None:
+    # ------------------------------------------------------------------ the result protocol
+    @property
+    def params(self) -> dict[str, float]:
+        """The walk that made it: ``max_walk_m``, ``speed_m_per_min``, ``minutes``."""
+        return {"max_walk_m": self.max_walk_m, "speed_m_per_min": self.speed_m_per_min, "minutes": self.minutes}
+
+    def summary(self) -> pd.Series:
+        """Headline figures: :attr:`overall` with the walk (``max_walk_m``, ``minutes``)."""
+        walk = {k: v for k, v in self.params.items() if k not in self.overall.index}
+        return pd.concat([self.overall.astype(object), pd.Series(walk, dtype=object)]).rename("coverage")
+
+    def explore(self, **kwargs: Any) -> Any:
+        """Interactive folium map: demand points covered or not, the posts, the grids (needs ``[explore]``)."""
+        try:
+            import folium  # noqa: F401
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("Coverage.explore needs folium: pip install 'gridplan[explore]'") from exc
+        m = None
+        if self.grids is not None:
+            m = self.grids.explore(style_kwds={"fillOpacity": 0.05, "color": "black"}, name="grids", **kwargs)
+            kwargs = {}
+        pts = self.points.reset_index(drop=True)
+        pts = pts.assign(covered=pts["covered"].map({True: "covered", False: "not covered"}))
+        m = pts.explore(m=m, column="covered", categorical=True, cmap=["#31a354", "#de2d26"], name="demand",
+                        marker_kwds={"radius": 3}, **kwargs)
+        return self.posts.reset_index().explore(m=m, color="#d62728", name="posts", marker_kwds={"radius": 6})
+
+    def to_file(self, path: str | Path) -> Path:
+        """Save every table and layer to a GeoPackage, losslessly (read it back with :meth:`read_file`)."""
+        crs = self.points.crs
+        frames = {"overall": _io.table_layer(self.overall.to_frame().T, crs),
+                  "per_grid": _io.table_layer(self.per_grid, crs),
+                  "per_community": _io.table_layer(self.per_community, crs),
+                  "points": self.points, "uncovered": self.uncovered, "posts": self.posts}
+        if self.grids is not None:
+            frames["grids"] = self.grids
+        return _io.write_frames(path, "Coverage", frames, {**self.params, "overall_name": self.overall.name})
+
+    @classmethod
+    def read_file(cls, path: str | Path) -> Coverage:
+        """Read a coverage saved by :meth:`to_file` (the same class, equal tables).
+
+        Raises
+        ------
+        DataError
+            Not a gridplan file, or a file of another result class (named).
+        """
+        frames, params = _io.read_frames(path, "Coverage")
+        overall = _io.plain_table(frames["overall"]).iloc[0].rename(params.get("overall_name"))
+        return cls(max_walk_m=float(params["max_walk_m"]), speed_m_per_min=float(params["speed_m_per_min"]),
+                   minutes=float(params["minutes"]), overall=overall,
+                   per_grid=_io.plain_table(frames["per_grid"]), per_community=_io.plain_table(frames["per_community"]),
+                   points=frames["points"], uncovered=frames["uncovered"], posts=frames["posts"],
+                   grids=frames.get("grids"))
+
+
+def _plot_posts(ax: Axes, posts: gpd.GeoDataFrame) -> None:
     p = posts[posts["kind"] == "post"]
     s = posts[posts["kind"] == "station"]
     if len(p):
@@ -850,7 +805,7 @@ class Posts:
         return int((self.posts["kind"] == "station").sum())
 
     # ------------------------------------------------------------------ coverage
-    def coverage(self, max_walk_m: float | None = None, *, speed_m_per_min: float = 80.0,
+    def coverage(self, max_walk_m: float | None = None, *, speed_m_per_min: float = RESIDENT_WALK_M_PER_MIN,
                  include_stations: bool = False) -> Coverage:
         """Share of demand within walking distance of a post: overall, per grid, per community.
 
@@ -940,7 +895,7 @@ class Posts:
                 f"</details>" + (f"<details><summary>notes ({len(self.notes)})</summary><ul>{notes}</ul></details>"
                                  if notes else "") + "</div>")
 
-    def plot(self, ax: "Axes | None" = None, *, title: str | None = None) -> "Axes":
+    def plot(self, ax: Axes | None = None, *, title: str | None = None) -> Axes:
         """Map the posts (red triangles) and stations (blue squares) on the grids and streets."""
         from . import plot as gplot
 
@@ -984,7 +939,7 @@ class Posts:
 
     @classmethod
     @_io.guarded_read
-    def read_file(cls, path: str | Path, *, streets: Any = None) -> "Posts":
+    def read_file(cls, path: str | Path, *, streets: Any = None) -> Posts:
         """Load posts saved with :meth:`to_file`; pass ``streets=`` (District or StreetNetwork) for coverage."""
         frames, params = _io.read_frames(path, "Posts")
         crs = pyproj.CRS.from_wkt(params.pop("crs"))
@@ -1065,7 +1020,7 @@ def _stations(net: StreetNetwork, csr: sparse.csr_matrix, dem: _Demand, cand: np
 
 
 # --------------------------------------------------------------------------- shared set-up
-def _inputs(plan: "GridPlan", demand: Any, candidates: Any, streets: Any, notes: list[str]
+def _inputs(plan: GridPlan, demand: Any, candidates: Any, streets: Any, notes: list[str]
             ) -> tuple[StreetNetwork, _Locator, _Demand, np.ndarray, np.ndarray]:
     """The network, locator, demand and candidates (nodes ascending, grid positions) of a model."""
     net, district = _network_for(plan, streets)
@@ -1097,7 +1052,7 @@ class _WalkMatrix:
     notes: list[str]
 
 
-def _walk_matrix(plan: "GridPlan", *, demand: Any = "population", candidates: Any = "street_nodes",
+def _walk_matrix(plan: GridPlan, *, demand: Any = "population", candidates: Any = "street_nodes",
                  streets: Any = None, dtype: Any = np.float64) -> _WalkMatrix:
     """Demand x candidate walking distances exactly as :func:`place_posts` sees them.
 
@@ -1117,7 +1072,7 @@ def _walk_matrix(plan: "GridPlan", *, demand: Any = "population", candidates: An
 
 # --------------------------------------------------------------------------- entry point
 def place_posts(
-    plan: "GridPlan",
+    plan: GridPlan,
     n_posts: int | None,
     *,
     demand: Any = "population",
@@ -1407,28 +1362,6 @@ def _too_big(pairs: int, method: str, notes: list[str], limit: int = 0) -> bool:
     return False
 
 
-def _status(res: Any) -> str:
-    return _STATUS.get(int(res.status), str(res.status))
-
-
-def _final_status(raw: str, method: str, gap: float, mip_gap: float) -> str:
-    """The reported status: "optimal" only for a proven optimum (see :class:`Posts`).
-
-    ``raw`` is what the model code found: "optimal" when HiGHS or a bound proved the answer within
-    ``mip_gap``, "heuristic" for an unproven heuristic answer, "time_limit" when HiGHS stopped early.
-    The status says what is proven, whatever found the answer: a gap of 0 is optimal, a gap
-    within ``mip_gap`` (and above HiGHS's own tolerance for an exact solve) is within_gap.
-    """
-    if raw not in ("optimal", "heuristic", "time_limit"):
-        return raw
-    ok = bool(np.isfinite(gap))
-    if ok and (gap <= 1e-12 or (raw == "optimal" and method == "exact" and gap <= HIGHS_MIP_REL_GAP + 1e-12)):
-        return "optimal"
-    if raw == "optimal" or (ok and gap <= mip_gap + 1e-12):
-        return "within_gap"
-    return raw
-
-
 def _place_coverage(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarray, dem: _Demand, walk: float,
                     p: int, k: int, mpg: int, method: str, seed: int, deadline: float | None, progress: bool,
                     notes: list[str], mip_gap: float) -> _Solution:
@@ -1703,3 +1636,156 @@ def _pmedian_value(csr: sparse.csr_matrix, post_nodes: np.ndarray, clients: np.n
     d = csgraph.dijkstra(csr, directed=False, indices=np.unique(post_nodes), min_only=True)[clients]
     ok = np.isfinite(d)
     return float(w[ok] @ d[ok])
+
+
+# --------------------------------------------------------------------------- life-circle coverage (was gridplan.simulate.coverage)
+class LifeCircle:
+    """Coverage of the 15-minute life circle (see :func:`coverage`): a :class:`~gridplan.posts.Coverage` plus isochrones.
+
+    Attributes
+    ----------
+    coverage : Coverage
+        Share of residents within reach, overall (``overall``), ``per_grid``, ``per_community``,
+        the demand points and the uncovered ones.
+    isochrones : GeoDataFrame
+        One row per service point (post or station): its ``kind``, ``grid`` and the area within
+        ``minutes`` along the streets (the reachable streets, buffered by the walk left at their
+        ends, at most ``buffer_m``).
+    minutes, speed_m_per_min : float
+    """
+
+    def __init__(self, cov: Any, isochrones: gpd.GeoDataFrame, minutes: float, speed: float) -> None:
+        self.coverage = cov
+        self.isochrones = isochrones
+        self.minutes = minutes
+        self.speed_m_per_min = speed
+
+    @property
+    def overall(self) -> pd.Series:
+        return self.coverage.overall
+
+    @property
+    def share(self) -> float:
+        return float(self.coverage.overall["share"])
+
+    @property
+    def per_grid(self) -> pd.DataFrame:
+        return self.coverage.per_grid
+
+    @property
+    def per_community(self) -> pd.DataFrame:
+        return self.coverage.per_community
+
+    def __repr__(self) -> str:
+        return (f"<LifeCircle {self.minutes:g} min at {self.speed_m_per_min:g} m/min: {self.share:.1%} of "
+                f"{float(self.coverage.overall['demand']):,.0f} residents, {len(self.isochrones)} service points>")
+
+    def _repr_html_(self) -> str:
+        return self.coverage._repr_html_()
+
+    def plot(self, ax: "Axes | None" = None, *, title: str | None = None) -> "Axes":
+        """Isochrones under the covered/uncovered residents and the posts."""
+        from . import plot as _plot
+
+        ax = _plot.axes(ax)
+        if len(self.isochrones):
+            self.isochrones.plot(ax=ax, color="#74c476", alpha=0.25, linewidth=0, zorder=0)
+        self.coverage.plot(ax=ax, title=title or f"{self.minutes:g}-minute life circle: {self.share:.1%} of residents")
+        return ax
+
+
+def coverage(plan: "GridPlan", posts: "Posts", *, minutes: float = 15.0, speed_m_per_min: float | None = None,
+             include_stations: bool = True, buffer_m: float = 100.0, walk_m: float | None = None) -> LifeCircle:
+    """The "15-minute community life circle": residents within ``minutes`` walk of a post or station.
+
+    Parameters
+    ----------
+    plan : GridPlan
+        The plan the posts were placed on (checked).
+    posts : Posts
+        From :func:`gridplan.posts.place_posts`.
+    minutes : float
+        The life circle (5, 10 or 15 minutes).
+    speed_m_per_min : float, optional
+        Walking speed. Default: the walking distances of GB 50180-2018 for the 5-, 10- and
+        15-minute life circles (300 m, 500 m, 1,000 m: :data:`gridplan.posts.LIFE_CIRCLES_M`), and an
+        assumed 80 m/min for other minutes. Given: the distance is ``minutes * speed_m_per_min``.
+    walk_m : float, optional
+        The walking distance itself (overrides both).
+    include_stations : bool
+        Count liaison stations as service points (default True).
+    buffer_m : float
+        Width of the isochrone around the reachable streets.
+
+    Returns
+    -------
+    LifeCircle
+
+    Examples
+    --------
+    >>> import gridplan
+    >>> from gridplan.grids import partition
+    >>> from gridplan.posts import place_posts
+    >>> from gridplan.simulate import _example_layers
+    >>> plan = partition(gridplan.District.from_frames(**_example_layers()), 2, units="cells", seed=0)
+    >>> posts = place_posts(plan, 2, max_walk_m=800, progress=False)
+    >>> lc = coverage(plan, posts, minutes=10)
+    >>> bool(0 < lc.share <= 1), len(lc.isochrones) == len(posts.posts)
+    (True, True)
+    """
+    for v, name in ((minutes, "minutes"), (speed_m_per_min, "speed_m_per_min"), (buffer_m, "buffer_m"),
+                    (walk_m, "walk_m (the life-circle distance)")):
+        if v is None and name not in ("minutes", "buffer_m"):
+            continue
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v > 0):
+            raise DataError(f"{name} must be a positive number, got {v!r}")
+    if not isinstance(posts, Posts):
+        raise DataError(f"posts must be the Posts of place_posts(plan, ...), got {type(posts).__name__}")
+    _check_same_plan(plan, _grids_of(posts), "posts")
+    if walk_m is not None:
+        walk = float(walk_m)
+    elif speed_m_per_min is None and minutes in LIFE_CIRCLES_M:
+        walk = float(LIFE_CIRCLES_M[minutes])  # GB 50180-2018
+    else:
+        walk = float(minutes) * float(RESIDENT_WALK_M_PER_MIN if speed_m_per_min is None else speed_m_per_min)
+    speed_m_per_min = walk / float(minutes)
+    cov = posts.coverage(walk, speed_m_per_min=float(speed_m_per_min), include_stations=include_stations)
+    net = posts._network
+    assert net is not None  # posts.coverage above needs (and checks) the network
+    pts = posts.posts if include_stations else posts.posts[posts.posts["kind"] == "post"]
+    nodes = pts["node"].to_numpy(np.int64)
+    d = net.shortest_path_lengths(nodes, cutoff=walk) if len(nodes) else np.zeros((0, net.n_nodes))
+    e = net.edges
+    npos = pd.Series(np.arange(net.n_nodes), index=net.nodes.index)
+    u = npos.reindex(e["u"].to_numpy()).to_numpy(np.int64)
+    v = npos.reindex(e["v"].to_numpy()).to_numpy(np.int64)
+    length = e["length"].to_numpy(float)
+    geoms = np.asarray(e.geometry.values)
+    shapes = []
+    for row in d:
+        left_u, left_v = walk - row[u], walk - row[v]
+        full = (left_u >= 0) & (left_v >= 0) & (left_u + left_v >= length)
+        part_u = (left_u > 0) & ~full
+        part_v = (left_v > 0) & ~full
+        pieces = list(geoms[full])
+        if part_u.any():
+            pieces += _substrings(geoms[part_u], 0.0, np.minimum(left_u[part_u], length[part_u]))
+        if part_v.any():
+            pieces += _substrings(geoms[part_v], np.maximum(length[part_v] - left_v[part_v], 0.0), length[part_v])
+        if pieces:
+            shapes.append(shapely.union_all(shapely.buffer(np.asarray(pieces, dtype=object), float(buffer_m),
+                                                           quad_segs=4)))
+        else:
+            shapes.append(shapely.Point())
+    iso = gpd.GeoDataFrame({"kind": pts["kind"].to_numpy() if "kind" in pts else "post",
+                            "grid": pts["grid"].to_numpy()}, geometry=shapes, index=pts.index, crs=net.crs)
+    return LifeCircle(cov, iso, float(minutes), float(speed_m_per_min))
+
+
+def _substrings(lines: np.ndarray, start: Any, end: Any) -> list[Any]:
+    """Parts of lines between distances ``start`` and ``end`` from their first vertex."""
+    from shapely.ops import substring
+
+    start = np.broadcast_to(np.asarray(start, dtype=float), lines.shape)
+    end = np.broadcast_to(np.asarray(end, dtype=float), lines.shape)
+    return [substring(g, float(a), float(b)) for g, a, b in zip(lines, start, end)]

@@ -43,7 +43,8 @@ import pandas as pd
 from . import _io, _validate
 from .errors import DataError, GridplanWarning
 from .grids import GridPlan, PlanComparison
-from .simulate import _RENAMED_KPIS, DEADLINE_KPI
+from .simulate import SimulationResult
+from .simulate import _renamed as _renamed_kpis  # noqa: F401  (old KPI names of saved studies; kept here)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -430,7 +431,7 @@ def _section(anchor: str, title: str, body: str) -> str:
 
 
 def _summary_section(plan: GridPlan, metrics: pd.Series) -> str:
-    from . import __version__
+    from ._version import __version__
     from .crs import crs_label
 
     p = plan.params
@@ -896,7 +897,7 @@ def plan_report(
     lead = (f"{plan.n_grids} grids of {len(plan.units):,} {plan.params.get('units', 'units')}, balance "
             f"{metrics['balance_min']:.3f}–{metrics['balance_max']:.3f} of the mean, Polsby-Popper mean "
             f"{metrics['pp_mean']:.3f}, {'contiguous' if metrics['contiguous'] else 'NOT contiguous'}.")
-    from . import __version__
+    from ._version import __version__
 
     return (
         "<!DOCTYPE html>\n"
@@ -947,61 +948,13 @@ def write_report(plan: GridPlan, path: str | Path, **kwargs: Any) -> Path:
 # --------------------------------------------------------------------------- saved inputs
 
 
-class SavedSimulation:
-    """The KPI tables of a simulation saved by :meth:`SimulationResult.to_file
-    <gridplan.simulate.SimulationResult.to_file>`, read back by :func:`read_simulation`.
-
-    It holds what :func:`plan_report` shows of a simulation (``summary()`` and ``per_grid``), so
-    a saved study can be reported without running it again (``gridplan report --simulation``).
-
-    Attributes
-    ----------
-    runs, per_grid, per_community, per_source, per_shift, per_type : DataFrame
-        As in :class:`~gridplan.simulate.SimulationResult` (``per_grid`` without its polygons).
-    grids : GeoDataFrame
-        The grid polygons of ``per_grid`` (index: grid code).
-    incidents : GeoDataFrame or None
-        The ledger of the first run, when one was saved.
-    params : dict
-        Runs, days, seed, the model, ... as saved.
-    notes : list of str
-    """
-
-    def __init__(self, tables: dict[str, pd.DataFrame], *, grids: Any, incidents: Any, params: dict[str, Any],
-                 notes: list[str]) -> None:
-        self._summary = tables["summary"]
-        self.runs = tables["runs"]
-        self.per_grid = tables["per_grid"]
-        self.per_community = tables["per_community"]
-        self.per_source = tables["per_source"]
-        self.per_shift = tables["per_shift"]
-        self.per_type = tables["per_type"]
-        self.grids = grids
-        self.incidents = incidents
-        self.params = params
-        self.notes = notes
-
-    def summary(self) -> pd.DataFrame:
-        """Overall KPIs as saved: mean, std, low, high, runs per KPI."""
-        return self._summary.copy()
-
-    def __repr__(self) -> str:
-        s = self._summary["mean"] if "mean" in self._summary else pd.Series(dtype=float)
-        facts = [f"{self.params.get('runs', '?')} runs x {self.params.get('days', '?')} days",
-                 f"{len(self.per_grid)} grids"]
-        if DEADLINE_KPI in s:
-            facts.append(f"closed by their deadline {float(s[DEADLINE_KPI]):.1%}")
-        return f"<SavedSimulation: {', '.join(facts)}>"
-
-
-def _renamed_kpis(table: pd.DataFrame) -> pd.DataFrame:
-    """A table saved by an older gridplan, with its KPIs under their current names (``compliance_all``)."""
-    renames = {old: new for old, new in _RENAMED_KPIS.items() if old in table.columns or old in table.index}
-    return table.rename(columns=renames, index=renames) if renames else table
+SavedSimulation = SimulationResult
+"""A saved simulation reads back as a :class:`~gridplan.simulate.SimulationResult` (see its
+``read_file``); the old name is kept for code that refers to it."""
 
 
 @_io.guarded_read
-def read_simulation(path: str | Path) -> SavedSimulation:
+def read_simulation(path: str | Path) -> SimulationResult:
     """Read the tables of a simulation saved by :meth:`SimulationResult.to_file
     <gridplan.simulate.SimulationResult.to_file>` (e.g. by ``gridplan simulate``), for :func:`plan_report`.
 
@@ -1012,7 +965,8 @@ def read_simulation(path: str | Path) -> SavedSimulation:
 
     Returns
     -------
-    SavedSimulation
+    SimulationResult
+        As :meth:`SimulationResult.read_file <gridplan.simulate.SimulationResult.read_file>` gives it.
 
     Raises
     ------
@@ -1025,22 +979,21 @@ def read_simulation(path: str | Path) -> SavedSimulation:
     >>> from gridplan.grids import partition
     >>> from gridplan.simulate import _example_layers, simulate
     >>> plan = partition(gridplan.District.from_frames(**_example_layers()), 2, units="cells", seed=0)
-    >>> result = simulate(plan, days=1, runs=2, seed=0, progress=False)
+    >>> result = simulate(plan, staffing="sample", days=1, runs=2, seed=0, progress=False)
     >>> saved = read_simulation(result.to_file(pathlib.Path(tempfile.mkdtemp()) / "sim.gpkg"))
     >>> saved.summary().equals(result.summary()), saved.per_grid.equals(result.per_grid)
     (True, True)
     >>> 'id="simulation"' in plan_report(plan, simulation=saved)
     True
     """
-    from . import _io
+    return SimulationResult.read_file(path)
 
-    frames, params = _io.read_frames(path, "SimulationResult")
-    notes = list(params.pop("notes", []))
-    tables: dict[str, pd.DataFrame] = {}
-    for name in ("summary", "runs", "per_grid", "per_community", "per_source", "per_shift", "per_type"):
-        if name not in frames:
-            raise DataError(f"{str(path)!r} has no {name!r} layer; write simulations with SimulationResult.to_file")
-        tables[name] = _renamed_kpis(_io.plain_table(frames[name]))
-    per_grid = frames["per_grid"]
-    return SavedSimulation(tables, grids=per_grid[[per_grid.geometry.name]], incidents=frames.get("incidents"),
-                           params=params, notes=notes)
+
+def _register() -> None:
+    """Hand :meth:`GridPlan.report <gridplan.grids.GridPlan.report>` its writers (grids never imports report)."""
+    from . import grids as _grids
+
+    _grids._REPORT_WRITERS = (plan_report, write_report)
+
+
+_register()

@@ -52,6 +52,7 @@ from scipy.sparse import csgraph
 
 from . import _grid_streets as _grid_streets_mod
 from . import _io, _mixed, _routing, _validate
+from ._speeds import PATROL_WALK_M_PER_MIN
 from .errors import DataError, GridplanWarning, NetworkError
 from .network import StreetNetwork
 
@@ -62,8 +63,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["RoutePlan", "balance_routes", "WALKING_SPEED_M_PER_MIN"]
 
-WALKING_SPEED_M_PER_MIN = 60.0
-"""Default patrol speed: an inspecting walk of 3.6 km/h (slower than the 80 m/min life-circle walk)."""
+WALKING_SPEED_M_PER_MIN = PATROL_WALK_M_PER_MIN
+"""Default patrol speed: an inspecting walk of 3.6 km/h (:data:`gridplan._speeds.PATROL_WALK_M_PER_MIN`;
+slower than a resident's :data:`~gridplan._speeds.RESIDENT_WALK_M_PER_MIN`)."""
 
 
 # --------------------------------------------------------------------------- inputs
@@ -701,6 +703,12 @@ class RoutePlan:
         edges = edges.copy()
         edges["u"], edges["v"] = net.node_labels[net.u], net.node_labels[net.v]
         plan.edges = edges
+        if "status" not in plan.params:  # saved before routes spoke the one status vocabulary
+            if plan.per_grid is not None:
+                plan.params.update(status=_plan_status(plan.per_grid), gap=float(plan.per_grid["gap"].max())
+                                   if len(plan.per_grid) else 0.0)
+            else:
+                plan.params.update(status=route_status(plan.params.get("stopped_by"), plan.gap), gap=plan.gap)
         return plan
 
 _CHIEF_COLOURS = 20  # chiefs drawn each in its own colour; more are coloured by grid
@@ -1068,9 +1076,33 @@ def balance_routes(
               "time_limit": time_limit,
               "effort": effort, "target_gap": tg, "required_edges": int(mask.sum()), "components": components,
               **_sol_params(sol)}
-    return RoutePlan(net=net, walks=sol.walks, chiefs=names, grids=[None] * k, depots=[node] * k,
+    plan = RoutePlan(net=net, walks=sol.walks, chiefs=names, grids=[None] * k, depots=[node] * k,
                      served=sol.served, required=mask, lower_bound=sol.lower_bound, per_grid=None,
                      params=params, notes=notes)
+    plan.params.update(status=route_status(sol.stopped_by, plan.gap), gap=plan.gap)
+    return plan
+
+
+def route_status(stopped_by: str | None, gap: float) -> str:
+    """The solver status in gridplan's one vocabulary (see :data:`gridplan.posts.STATUSES`).
+
+    ``"optimal"`` when the longest walk meets the lower bound (gap 0), ``"within_gap"`` when the search
+    stopped at ``target_gap``, ``"time_limit"`` when it ran out of time, ``"heuristic"`` otherwise
+    (it stopped after its iterations or patience, with the gap beside it). ``stopped_by`` says why it
+    stopped.
+    """
+    if np.isfinite(gap) and gap <= 1e-9:
+        return "optimal"
+    return {"target_gap": "within_gap", "time_limit": "time_limit"}.get(str(stopped_by), "heuristic")
+
+
+def _plan_status(per_grid: pd.DataFrame) -> str:
+    """One status for a plan of many grids: the least proven of its grids'."""
+    statuses = {route_status(s, g) for s, g in zip(per_grid["stopped_by"], per_grid["gap"])}
+    for worst in ("time_limit", "heuristic", "within_gap"):
+        if worst in statuses:
+            return worst
+    return "optimal"
 
 
 def _sol_params(sol: _routing.Solution) -> dict[str, Any]:
@@ -1335,6 +1367,7 @@ def _per_grid(plan: "GridPlan", *, chiefs_per_grid: int, depot: Any, posts: Any,
               "time_limit": time_limit, "effort": effort, "target_gap": target_gap, "patience": PER_GRID_PATIENCE,
               "components": components, "seconds": round(seconds, 3),
               "grids": len(codes), "workers": _workers(client), **_plan_identity(plan, net)}
+    params.update(status=_plan_status(per_grid), gap=float(per_grid["gap"].max()) if len(per_grid) else 0.0)
     return RoutePlan(net=net, walks=walks, chiefs=names, grids=route_grid, depots=route_depot, served=served,
                      required=required, lower_bound=bound, per_grid=per_grid, params=params, notes=notes)
 

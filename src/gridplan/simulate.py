@@ -55,7 +55,7 @@ Examples
 >>> from gridplan.simulate import IncidentModel, simulate
 >>> district = gridplan.District.from_frames(**_example_layers())
 >>> plan = partition(district, 2, units="cells", seed=0)
->>> result = simulate(plan, days=2, runs=4, seed=0, progress=False)
+>>> result = simulate(plan, staffing="sample", days=2, runs=4, seed=0, progress=False)
 >>> len(result.runs), sorted(result.per_grid.index) == sorted(plan.grids["code"])
 (4, True)
 >>> bool(0 <= result.summary().loc["compliance_7min", "mean"] <= 1)
@@ -81,6 +81,8 @@ import pandas as pd
 import shapely
 
 from . import _caseflow, _validate
+from ._sameplan import _check_same_plan, _grids_of
+from ._speeds import PATROL_WALK_M_PER_MIN
 from .errors import DataError
 from .locate import TIME_LIMITS_7123, TimeLimits
 
@@ -99,6 +101,9 @@ __all__ = ["IncidentModel", "SimulationResult", "LifeCircle", "simulate", "cover
 from ._caseflow import LEDGER_STEPS, CaseLoop, HandlingChain, Supervisors  # noqa: E402
 
 __all__ += ["CaseLoop", "HandlingChain", "Supervisors", "LEDGER_STEPS"]
+
+# life-circle coverage lives beside the posts it measures; the old path gridplan.simulate.coverage keeps working
+from .posts import LifeCircle, coverage  # noqa: E402
 
 DAY = 1440.0  # minutes
 
@@ -307,7 +312,7 @@ class IncidentModel:
     limits: TimeLimits = TIME_LIMITS_7123
     rate_scale: float = 1.0
     response_speed_m_per_min: float = 250.0
-    patrol_speed_m_per_min: float = 60.0
+    patrol_speed_m_per_min: float = PATROL_WALK_M_PER_MIN
     patrol_sight_m: float = 50.0
     staff_watch_m: float = 150.0
     staff_notice_min: float = 15.0
@@ -846,6 +851,8 @@ class SimulationResult:
     notes : list of str
     """
 
+    _saved: "dict[str, pd.DataFrame] | None" = None  # the per-group tables of a result read from a file
+
     def __init__(self, *, plan: "GridPlan", posts: Any, staffing: Any, routes: Any, model: IncidentModel,
                  outs: list[dict[str, Any]], ctx: _Context, params: dict[str, Any], notes: list[str],
                  incidents: gpd.GeoDataFrame) -> None:
@@ -880,8 +887,13 @@ class SimulationResult:
         t-interval of the mean over the runs in which the KPI is defined. The intervals of shares
         (``compliance_*``, ``*_share``) are cut to [0, 1], where their mean lies.
         """
-        _validate.choice(by, "by", list(self._groups))
+        _validate.choice(by, "by", list(_TABLES))
         level = _validate.number(level, "level (a confidence level)", above=0, below=1)
+        if self._saved is not None:  # read from a file: the means per group, as saved
+            if ci:
+                raise DataError("a SimulationResult read from a file holds the mean KPIs per group, not the runs per "
+                                "group: table(ci=True) needs the study itself (run simulate again, same seed)")
+            return self._saved[_TABLES[by]].copy()
         sums, index = self._groups[by]
         k = _kpis(sums, self._days, self._names)  # each (runs, groups)
         if not ci:
@@ -919,6 +931,8 @@ class SimulationResult:
         reach below 0 or above 1).
         """
         level = _validate.number(level, "level (a confidence level)", above=0, below=1)
+        if self._saved is not None and level == 0.95:
+            return self._summary.copy()
         rows = {}
         for col in self.runs.columns:
             v = self.runs[col].to_numpy(float)[:, None]
@@ -973,7 +987,7 @@ class SimulationResult:
         >>> import gridplan
         >>> from gridplan.grids import partition
         >>> plan = partition(gridplan.District.from_frames(**_example_layers()), 2, units="cells", seed=0)
-        >>> a = simulate(plan, days=1, runs=4, seed=0, progress=False)
+        >>> a = simulate(plan, staffing="sample", days=1, runs=4, seed=0, progress=False)
         >>> walk = IncidentModel(response_speed_m_per_min=80)
         >>> b = simulate(plan, posts=a.posts, staffing=a.staffing, routes=a.routes, model=walk, days=1, runs=4, seed=0,
         ...              progress=False)
@@ -1032,16 +1046,88 @@ class SimulationResult:
         ``per_type``, plus the parameters. Open the layers in desktop GIS or with geopandas."""
         from . import _io
 
-        crs = self.plan.grids.crs
-        grids = self.plan.grids[["code", "geometry"]].set_index("code")
-        per_grid = gpd.GeoDataFrame(self.per_grid.join(grids), geometry="geometry", crs=crs)
+        polygons = self._grid_polygons()
+        crs = polygons.crs
+        grids = polygons[["code", polygons.geometry.name]].set_index("code")
+        per_grid = gpd.GeoDataFrame(self.per_grid.join(grids), geometry=polygons.geometry.name, crs=crs)
         tables = {"runs": self.runs, "summary": self.summary(), "per_community": self.per_community,
                   "per_source": self.per_source, "per_shift": self.per_shift, "per_type": self.per_type}
         frames = {"per_grid": per_grid, **{name: _io.table_layer(t, crs) for name, t in tables.items()}}
         if len(self.incidents):
             frames["incidents"] = self.incidents
         params = {k: v for k, v in self.params.items() if k != "plan"}
-        return _io.write_frames(path, "SimulationResult", frames, {**params, "notes": self.notes})
+        return _io.write_frames(path, "SimulationResult", frames, {**params, "notes": self.notes,
+                                                                   "kpi_names": dict(self._names)})
+
+    @classmethod
+    def read_file(cls, path: Any) -> "SimulationResult":
+        """A result saved by :meth:`to_file`: the same class, its tables equal.
+
+        It holds what a reader needs without running the study again: ``runs``, ``summary()``,
+        the ``per_*`` tables (the means per group), the grid polygons and the first run's ledger
+        (``incidents``), ``params`` and ``notes``; it draws itself (``plot``, ``explore``) and goes
+        into :func:`gridplan.report.plan_report`. What needs the study itself (``plan``, ``posts``,
+        ``staffing``, ``routes``, ``model``; ``table(ci=True)``, ``compare``) is ``None`` or says so.
+
+        Raises
+        ------
+        DataError
+            Not a gridplan file, or a file of another result class (named).
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> import gridplan
+        >>> from gridplan.grids import partition
+        >>> plan = partition(gridplan.District.from_frames(**_example_layers()), 2, units="cells", seed=0)
+        >>> result = simulate(plan, staffing="sample", days=1, runs=2, seed=0, progress=False)
+        >>> back = SimulationResult.read_file(result.to_file(pathlib.Path(tempfile.mkdtemp()) / "sim.gpkg"))
+        >>> type(back).__name__, back.summary().equals(result.summary()), back.per_grid.equals(result.per_grid)
+        ('SimulationResult', True, True)
+        """
+        from . import _io
+
+        frames, params = _io.read_frames(path, "SimulationResult")
+        notes = list(params.pop("notes", []))
+        names = params.pop("kpi_names", None)
+        tables: dict[str, pd.DataFrame] = {}
+        for name in ("summary", "runs", *_TABLES.values()):
+            if name not in frames:
+                raise DataError(f"{str(path)!r} has no {name!r} layer; write simulations with SimulationResult.to_file")
+            tables[name] = _renamed(_io.plain_table(frames[name]))
+        per_grid = frames["per_grid"]
+        grids = gpd.GeoDataFrame({"code": per_grid.index.astype(str)}, geometry=per_grid.geometry.values,
+                                 crs=per_grid.crs)
+        out = cls.__new__(cls)
+        out.plan = out.posts = out.staffing = out.routes = out.model = None
+        out.params, out.notes = params, notes
+        out.incidents = frames.get("incidents")
+        out.runs = tables.pop("runs")
+        out._summary = tables.pop("summary")
+        out._saved, out._grids = tables, grids
+        out._days = int(params.get("days", 0))
+        out._names = dict(names) if names else _names_from(out.runs)
+        return out
+
+    def _grid_polygons(self) -> gpd.GeoDataFrame:
+        """The grid polygons (``code``, geometry): the plan's, or as saved."""
+        return self.plan.grids if self._saved is None else self._grids
+
+    def explore(self, column: str = DEADLINE_KPI, **kwargs: Any) -> Any:
+        """Interactive folium map of a per-grid KPI (default ``compliance_deadline``; needs the ``[explore]`` extra)."""
+        try:
+            import folium  # noqa: F401
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("SimulationResult.explore needs folium: pip install 'gridplan[explore]'") from exc
+        column = kpi_name(column)
+        if not isinstance(column, str) or column not in self.per_grid.columns:
+            raise DataError(f"column must be a KPI of per_grid: {list(self.per_grid.columns)}")
+        g = self._grid_polygons()[["code", self._grid_polygons().geometry.name]].copy()
+        table = self.per_grid
+        for col in table.columns:
+            g[col] = table[col].reindex(g["code"].astype(str)).to_numpy()
+        kwargs.setdefault("cmap", "RdYlGn" if "compliance" in column or "share" in column else "viridis_r")
+        return g.explore(column=column, tooltip=list(g.columns.drop(g.geometry.name)), **kwargs)
 
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:
@@ -1072,8 +1158,8 @@ class SimulationResult:
         if kind == "map":
             if not isinstance(column, str) or column not in self.per_grid.columns:
                 raise DataError(f"column must be a KPI of per_grid: {list(self.per_grid.columns)}")
-            ax = _plot.axes(ax, bounds=self.plan.grids.total_bounds)
-            g = self.plan.grids.copy()
+            g = self._grid_polygons()
+            ax = _plot.axes(ax, bounds=g.total_bounds)
             g["kpi"] = self.per_grid[column].reindex(g["code"].astype(str)).to_numpy()
             share = _bounds(column) is not None
             if share and vmin is None and vmax is None:
@@ -1097,6 +1183,24 @@ class SimulationResult:
             ax.set_title(title or f"Compliance over {self.params['runs']} runs")
             return ax
         raise DataError(f"kind must be 'map' or 'runs', got {kind!r}")
+
+
+_TABLES = {"grid": "per_grid", "community": "per_community", "source": "per_source", "shift": "per_shift",
+           "type": "per_type"}
+"""The groups of :meth:`SimulationResult.table` and the layers that hold them in a saved result."""
+
+
+def _renamed(table: pd.DataFrame) -> pd.DataFrame:
+    """A table saved by an older gridplan, with its KPIs under their current names (``compliance_all``)."""
+    renames = {old: new for old, new in _RENAMED_KPIS.items() if old in table.columns or old in table.index}
+    return table.rename(columns=renames, index=renames) if renames else table
+
+
+def _names_from(runs: pd.DataFrame) -> dict[str, str]:
+    """The limit KPIs of a result saved before it wrote them down: the model's default names, if present."""
+    names = IncidentModel().limit_names()
+    return names if all(v in runs.columns for v in names.values()) else {
+        "respond": next((c for c in runs.columns if c.startswith("compliance_")), DEADLINE_KPI)}
 
 
 def _bounds(kpi: str) -> tuple[float, float] | None:
@@ -1133,33 +1237,6 @@ def _interval(v: np.ndarray, level: float, bounds: tuple[float, float] | None = 
 
 
 # ============================================================================ building a study
-def _check_same_plan(plan: "GridPlan", other_grids: Any, what: str) -> None:
-    """Refuse posts/staffing/routes made for another plan or district."""
-    codes = set(plan.grids["code"].astype(str))
-    if other_grids is None:
-        return
-    if isinstance(other_grids, gpd.GeoDataFrame) and "code" in other_grids:
-        theirs = set(other_grids["code"].astype(str))
-        if theirs != codes:
-            extra = sorted(theirs - codes)[:5]
-            raise DataError(f"the {what} were made for another plan: their grids {extra or sorted(theirs)[:5]} are not "
-                            f"the plan's {len(codes)} grids; make it again from this plan")
-        if other_grids.crs is not None and plan.grids.crs is not None and not other_grids.crs.equals(plan.grids.crs):
-            raise DataError(f"the {what} are in {other_grids.crs.to_string()}, the plan in "
-                            f"{plan.grids.crs.to_string()}: they come from different districts")
-        mine = plan.grids.set_index(plan.grids["code"].astype(str)).geometry
-        them = other_grids.set_index(other_grids["code"].astype(str)).geometry.reindex(mine.index)
-        diff = mine.symmetric_difference(them, align=False).area.to_numpy()
-        bad = diff > 1e-3 * np.maximum(mine.area.to_numpy(), 1.0)
-        if bad.any():
-            raise DataError(f"the {what} were made for grids with the same codes but other shapes ({int(bad.sum())} "
-                            "grids differ): another plan or district; make them again from this plan")
-
-
-def _grids_of(obj: Any) -> Any:
-    return getattr(obj, "_grids", None)
-
-
 def _unit_lookup(plan: "GridPlan", points: np.ndarray) -> np.ndarray:
     """Row of the unit holding each point (-1 outside every unit)."""
     geoms = np.asarray(plan.units.geometry.values)
@@ -1456,7 +1533,7 @@ def simulate(
     plan: "GridPlan",
     *,
     posts: "Posts | None" = None,
-    staffing: "Staffing | None" = None,
+    staffing: "Staffing | str | None" = None,
     routes: "RoutePlan | None" = None,
     model: IncidentModel | None = None,
     days: int = 7,
@@ -1479,9 +1556,12 @@ def simulate(
     posts : Posts, optional
         Grid posts (staff watch around them). Default: ``place_posts(plan, round(2.8 * n_grids))``
         (Guiding's 42 posts for 15 grids), solved to 0.1 % or for at most 30 s (the gap is in the notes).
-    staffing : Staffing, optional
-        The teams and their shifts. Default: ``assign_staff(plan, sample_roster(plan, seed))``
-        ("1+2+2" on early/middle/late shifts), reporting to ``posts``.
+    staffing : Staffing or "sample"
+        The teams and their shifts, from :func:`gridplan.staffing.assign_staff` with your roster.
+        Required: gridplan never invents staff silently. ``"sample"`` asks for a **synthetic**
+        roster, ``assign_staff(plan, sample_roster(plan, seed), posts=posts)`` ("1+2+2" on
+        early/middle/late shifts; said in the notes); without it a :class:`DataError` says how to
+        get one.
     routes : RoutePlan, optional
         Road-chief patrols per grid. Default: ``balance_routes(plan, chiefs_per_grid=2,
         posts=posts, effort=0.1)``.
@@ -1532,6 +1612,8 @@ def simulate(
     from .staffing import Staffing
 
     for what, given, kind in (("posts", posts, Posts), ("staffing", staffing, Staffing), ("routes", routes, RoutePlan)):
+        if what == "staffing" and (given is None or isinstance(given, str)):
+            continue  # checked below: required, or "sample"
         if given is not None and not isinstance(given, kind):
             raise DataError(f"{what} must be a {kind.__name__} (or None to derive it), got {type(given).__name__}")
     if client is not None and not all(hasattr(client, a) for a in ("scheduler_info", "scatter", "submit")):
@@ -1557,7 +1639,14 @@ def simulate(
     derived: list[str] = []
     if posts is not None:
         _check_same_plan(plan, _grids_of(posts), "posts")
-    if staffing is not None:
+    if staffing is None:
+        raise DataError("simulate needs the staff: pass staffing=assign_staff(plan, roster, posts=posts) with your "
+                        "roster (id, role, party_member, home), or staffing='sample' for a synthetic roster "
+                        "(gridplan.datasets.sample_roster); gridplan does not invent staff unasked")
+    if isinstance(staffing, str):
+        if staffing != "sample":
+            raise DataError(f"staffing must be a Staffing (from assign_staff) or 'sample', got {staffing!r}")
+    else:
         _check_same_plan(plan, _grids_of(staffing), "staff assignments")
         if staffing.crs is not None and not plan.grids.crs.equals(staffing.crs):
             raise DataError("the staffing and the plan are in different CRSs: they come from different districts")
@@ -1577,17 +1666,18 @@ def simulate(
         posts = place_posts(plan, n, streets=streets, mip_gap=1e-3, time_limit=30.0, seed=seed, progress=progress)
         derived.append(f"posts: place_posts(plan, {n}, mip_gap=1e-3, time_limit=30) — {posts.n_posts} posts, "
                        f"{posts.n_stations} stations, {posts.params['status']}, gap {posts.params['gap']:.2%}")
-    if staffing is None:
-        from .datasets import sample_roster
+    if isinstance(staffing, str) and staffing == "sample":
+        from ._synthetic.roster import sample_staff_roster
         from .staffing import assign_staff
 
         if getattr(plan, "district", None) is None:
-            raise DataError("without staffing=, simulate draws a sample roster from the plan's district, which a plan "
-                            "read from a file does not have: pass staffing=assign_staff(plan, roster, streets=...)")
-        staffing = assign_staff(plan, sample_roster(plan, seed=seed), posts=posts, streets=streets, seed=seed,
+            raise DataError("staffing='sample' draws a sample roster from the plan's district, which a plan read "
+                            "from a file does not have: pass staffing=assign_staff(plan, roster, streets=...)")
+        staffing = assign_staff(plan, sample_staff_roster(plan, seed=seed), posts=posts, streets=streets, seed=seed,
                                 shifts=tuple(model.shifts))
-        derived.append(f"staffing: assign_staff(plan, sample_roster(plan, seed={seed}), posts=posts) — "
-                       f"{len(staffing.assignments)} people, {int(staffing.vacancies['missing'].sum())} vacancies")
+        derived.append(f"staffing: assign_staff(plan, sample_roster(plan, seed={seed}), posts=posts) — SYNTHETIC "
+                       f"staff: {len(staffing.assignments)} people, {int(staffing.vacancies['missing'].sum())} "
+                       "vacancies")
     if routes is None:
         from .routes import balance_routes
 
@@ -1596,6 +1686,7 @@ def simulate(
         derived.append(f"routes: balance_routes(plan, chiefs_per_grid=2, posts=posts, effort=0.1) — "
                        f"{routes.n_routes} road chiefs, longest walk {routes.max_length / 1000:.1f} km")
     notes += [f"derived {d}" for d in derived]
+    assert not isinstance(staffing, str)  # "sample" was turned into a Staffing above
     ctx, facts = _build_context(plan, posts, staffing, routes, model, days, notes)
     ctx.start_weekday = int(start_ts.weekday())
     geo = facts.pop("_geo")
@@ -1637,161 +1728,6 @@ def simulate(
               "loop": None if loop is False else loop.params()}
     return SimulationResult(plan=plan, posts=posts, staffing=staffing, routes=routes, model=model, outs=outs, ctx=ctx,
                             params=params, notes=notes, incidents=incidents)
-
-
-# ============================================================================ life-circle coverage
-class LifeCircle:
-    """Coverage of the 15-minute life circle (see :func:`coverage`): a :class:`~gridplan.posts.Coverage` plus isochrones.
-
-    Attributes
-    ----------
-    coverage : Coverage
-        Share of residents within reach, overall (``overall``), ``per_grid``, ``per_community``,
-        the demand points and the uncovered ones.
-    isochrones : GeoDataFrame
-        One row per service point (post or station): its ``kind``, ``grid`` and the area within
-        ``minutes`` along the streets (the reachable streets, buffered by the walk left at their
-        ends, at most ``buffer_m``).
-    minutes, speed_m_per_min : float
-    """
-
-    def __init__(self, cov: Any, isochrones: gpd.GeoDataFrame, minutes: float, speed: float) -> None:
-        self.coverage = cov
-        self.isochrones = isochrones
-        self.minutes = minutes
-        self.speed_m_per_min = speed
-
-    @property
-    def overall(self) -> pd.Series:
-        return self.coverage.overall
-
-    @property
-    def share(self) -> float:
-        return float(self.coverage.overall["share"])
-
-    @property
-    def per_grid(self) -> pd.DataFrame:
-        return self.coverage.per_grid
-
-    @property
-    def per_community(self) -> pd.DataFrame:
-        return self.coverage.per_community
-
-    def __repr__(self) -> str:
-        return (f"<LifeCircle {self.minutes:g} min at {self.speed_m_per_min:g} m/min: {self.share:.1%} of "
-                f"{float(self.coverage.overall['demand']):,.0f} residents, {len(self.isochrones)} service points>")
-
-    def _repr_html_(self) -> str:
-        return self.coverage._repr_html_()
-
-    def plot(self, ax: "Axes | None" = None, *, title: str | None = None) -> "Axes":
-        """Isochrones under the covered/uncovered residents and the posts."""
-        from . import plot as _plot
-
-        ax = _plot.axes(ax)
-        if len(self.isochrones):
-            self.isochrones.plot(ax=ax, color="#74c476", alpha=0.25, linewidth=0, zorder=0)
-        self.coverage.plot(ax=ax, title=title or f"{self.minutes:g}-minute life circle: {self.share:.1%} of residents")
-        return ax
-
-
-def coverage(plan: "GridPlan", posts: "Posts", *, minutes: float = 15.0, speed_m_per_min: float | None = None,
-             include_stations: bool = True, buffer_m: float = 100.0, walk_m: float | None = None) -> LifeCircle:
-    """The "15-minute community life circle": residents within ``minutes`` walk of a post or station.
-
-    Parameters
-    ----------
-    plan : GridPlan
-        The plan the posts were placed on (checked).
-    posts : Posts
-        From :func:`gridplan.posts.place_posts`.
-    minutes : float
-        The life circle (5, 10 or 15 minutes).
-    speed_m_per_min : float, optional
-        Walking speed. Default: the walking distances of GB 50180-2018 for the 5-, 10- and
-        15-minute life circles (300 m, 500 m, 1,000 m: :data:`gridplan.posts.LIFE_CIRCLES_M`), and an
-        assumed 80 m/min for other minutes. Given: the distance is ``minutes * speed_m_per_min``.
-    walk_m : float, optional
-        The walking distance itself (overrides both).
-    include_stations : bool
-        Count liaison stations as service points (default True).
-    buffer_m : float
-        Width of the isochrone around the reachable streets.
-
-    Returns
-    -------
-    LifeCircle
-
-    Examples
-    --------
-    >>> import gridplan
-    >>> from gridplan.grids import partition
-    >>> from gridplan.posts import place_posts
-    >>> plan = partition(gridplan.District.from_frames(**_example_layers()), 2, units="cells", seed=0)
-    >>> posts = place_posts(plan, 2, max_walk_m=800, progress=False)
-    >>> lc = coverage(plan, posts, minutes=10)
-    >>> bool(0 < lc.share <= 1), len(lc.isochrones) == len(posts.posts)
-    (True, True)
-    """
-    from .posts import LIFE_CIRCLES_M
-
-    for v, name in ((minutes, "minutes"), (speed_m_per_min, "speed_m_per_min"), (buffer_m, "buffer_m"),
-                    (walk_m, "walk_m (the life-circle distance)")):
-        if v is None and name not in ("minutes", "buffer_m"):
-            continue
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v > 0):
-            raise DataError(f"{name} must be a positive number, got {v!r}")
-    from .posts import Posts
-
-    if not isinstance(posts, Posts):
-        raise DataError(f"posts must be the Posts of place_posts(plan, ...), got {type(posts).__name__}")
-    _check_same_plan(plan, _grids_of(posts), "posts")
-    if walk_m is not None:
-        walk = float(walk_m)
-    elif speed_m_per_min is None and minutes in LIFE_CIRCLES_M:
-        walk = float(LIFE_CIRCLES_M[minutes])  # GB 50180-2018
-    else:
-        walk = float(minutes) * float(80.0 if speed_m_per_min is None else speed_m_per_min)
-    speed_m_per_min = walk / float(minutes)
-    cov = posts.coverage(walk, speed_m_per_min=float(speed_m_per_min), include_stations=include_stations)
-    net = posts._network
-    pts = posts.posts if include_stations else posts.posts[posts.posts["kind"] == "post"]
-    nodes = pts["node"].to_numpy(np.int64)
-    d = net.shortest_path_lengths(nodes, cutoff=walk) if len(nodes) else np.zeros((0, net.n_nodes))
-    e = net.edges
-    npos = pd.Series(np.arange(net.n_nodes), index=net.nodes.index)
-    u = npos.reindex(e["u"].to_numpy()).to_numpy(np.int64)
-    v = npos.reindex(e["v"].to_numpy()).to_numpy(np.int64)
-    length = e["length"].to_numpy(float)
-    geoms = np.asarray(e.geometry.values)
-    shapes = []
-    for row in d:
-        left_u, left_v = walk - row[u], walk - row[v]
-        full = (left_u >= 0) & (left_v >= 0) & (left_u + left_v >= length)
-        part_u = (left_u > 0) & ~full
-        part_v = (left_v > 0) & ~full
-        pieces = list(geoms[full])
-        if part_u.any():
-            pieces += _substrings(geoms[part_u], 0.0, np.minimum(left_u[part_u], length[part_u]))
-        if part_v.any():
-            pieces += _substrings(geoms[part_v], np.maximum(length[part_v] - left_v[part_v], 0.0), length[part_v])
-        if pieces:
-            shapes.append(shapely.union_all(shapely.buffer(np.asarray(pieces, dtype=object), float(buffer_m),
-                                                           quad_segs=4)))
-        else:
-            shapes.append(shapely.Point())
-    iso = gpd.GeoDataFrame({"kind": pts["kind"].to_numpy() if "kind" in pts else "post",
-                            "grid": pts["grid"].to_numpy()}, geometry=shapes, index=pts.index, crs=net.crs)
-    return LifeCircle(cov, iso, float(minutes), float(speed_m_per_min))
-
-
-def _substrings(lines: np.ndarray, start: Any, end: Any) -> list[Any]:
-    """Parts of lines between distances ``start`` and ``end`` from their first vertex."""
-    from shapely.ops import substring
-
-    start = np.broadcast_to(np.asarray(start, dtype=float), lines.shape)
-    end = np.broadcast_to(np.asarray(end, dtype=float), lines.shape)
-    return [substring(g, float(a), float(b)) for g, a, b in zip(lines, start, end)]
 
 
 def _example_layers() -> dict[str, gpd.GeoDataFrame]:

@@ -68,6 +68,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from . import _io, _validate
 from . import crs as gcrs
+from ._shifts import _SHIFT_ALIASES, SHIFTS, _parse_unavailable  # noqa: F401  (SHIFTS is public here; shared with _roster)
 from .errors import CRSError, DataError, GridplanWarning, InfeasibleError
 from .network import StreetNetwork
 
@@ -82,8 +83,6 @@ DEFAULT_ROLES = ("leader", "officer", "worker")
 """Role names of gridplan's default *reading* of "1+2+2" (the article gives no breakdown): grid leader,
 law-enforcement officer, grid worker."""
 
-SHIFTS = ("early", "middle", "late")
-"""The staggered shifts (早、中、晚错时值班)."""
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -91,7 +90,6 @@ _ROLE_ALIASES = {  # Chinese names of the default roles, as rosters write them
     "网格长": "leader", "组长": "leader", "执法队员": "officer", "执法人员": "officer", "队员": "officer",
     "网格员": "worker", "协管员": "worker", "辅助人员": "worker",
 }
-_SHIFT_ALIASES = {"早": "early", "早班": "early", "中": "middle", "中班": "middle", "晚": "late", "晚班": "late"}
 _TRUE = {"true", "t", "yes", "y", "1", "是", "党员", "中共党员"}
 _FALSE = {"false", "f", "no", "n", "0", "否", "非党员", "群众", ""}
 _SHOW = 5
@@ -161,7 +159,7 @@ class StaffingModel:
         n_min: int = 1,
         leader_party_member: bool = True,
         officers_split_shifts: bool = True,
-    ) -> "StaffingModel":
+    ) -> StaffingModel:
         """Read a formula such as ``"1+2+2"`` or ``"1+3+N"``.
 
         Parameters
@@ -360,36 +358,6 @@ def _parse_bool(values: pd.Series, ids: pd.Series) -> tuple[np.ndarray, int]:
     if bad:
         raise DataError(f"party_member must be true/false (or yes/no, 1/0, 是/否); cannot read {bad[:_SHOW]}")
     return out, n_missing
-
-
-def _parse_unavailable(values: pd.Series, ids: pd.Series, shifts: tuple[str, ...]) -> np.ndarray:
-    lookup = {s.casefold(): j for j, s in enumerate(shifts)}
-    if set(shifts) == set(SHIFTS):
-        lookup.update({k: shifts.index(v) for k, v in _SHIFT_ALIASES.items()})
-    out = np.ones((len(values), len(shifts)), bool)
-    bad = []
-    for i, v in enumerate(values.tolist()):
-        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-            continue
-        if isinstance(v, str):
-            items = [t for t in re.split(r"[;,；，]", v)]
-        elif isinstance(v, (list, tuple, set, frozenset, np.ndarray, pd.Series)):
-            items = [str(t) for t in v]
-        else:
-            bad.append((ids.iloc[i], v))
-            continue
-        for t in items:
-            t = t.strip().casefold()
-            if not t:
-                continue
-            if t not in lookup:
-                bad.append((ids.iloc[i], t))
-            else:
-                out[i, lookup[t]] = False
-    if bad:
-        raise DataError(f"unavailable names shifts that are not in shifts={shifts}: {bad[:_SHOW]}; write them as a "
-                        "list or a ';'-separated string of those names")
-    return out
 
 
 def _homes(roster: pd.DataFrame, crs: Any, target: pyproj.CRS | None,
@@ -756,7 +724,7 @@ def _milp(pb: _Problem, *, seed: int, time_limit: float) -> tuple[np.ndarray, di
     res = r2 if r2.x is not None else r1
     sol = res.x
     info["seconds"] = time.perf_counter() - t0
-    status = "optimal" if (stage1_optimal and r2.status == 0) else ("time limit" if r2.status == 1 or r1.status == 1
+    status = "optimal" if (stage1_optimal and r2.status == 0) else ("time_limit" if r2.status == 1 or r1.status == 1
                                                                     else f"failed ({r2.message})")
     xv = sol[:nx_] > 0.5
     choice = np.full(P, -1, dtype=np.int64)
@@ -1010,7 +978,28 @@ class Staffing:
         return (f"<div><b>gridplan Staffing</b><table>{s}</table><details><summary>teams</summary>{teams}</details>"
                 f"<details><summary>vacancies</summary>{vac}</details></div>")
 
-    def plot(self, ax: "Axes | None" = None, *, title: str | None = None) -> "Axes":
+    def explore(self, **kwargs: Any) -> Any:
+        """Interactive folium map: the grids (with their team and vacancies), the posts and each person
+        at their post (needs the ``[explore]`` extra)."""
+        try:
+            import folium  # noqa: F401
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("Staffing.explore needs folium: pip install 'gridplan[explore]'") from exc
+        m = None
+        if isinstance(self._grids, gpd.GeoDataFrame):
+            g = self._grids[["code", self._grids.geometry.name]].copy()
+            team = self.teams.reindex(g["code"].astype(str))
+            for col in ("size", "required", "missing", "uncovered"):
+                if col in team:
+                    g[col] = team[col].to_numpy()
+            m = g.explore(style_kwds={"fillOpacity": 0.05, "color": "black"}, name="grids",
+                          tooltip=list(g.columns.drop(g.geometry.name)), **kwargs)
+            kwargs = {}
+        people = self.assignments.reset_index()
+        return people.explore(m=m, column="grid", categorical=True, marker_kwds={"radius": 5}, name="staff",
+                              tooltip=[c for c in people.columns if c != people.geometry.name][:8], **kwargs)
+
+    def plot(self, ax: Axes | None = None, *, title: str | None = None) -> Axes:
         """Map: grid outlines, posts (triangles), homes coloured by grid, lines from home to post.
 
         People left unassigned with a home are grey crosses.
@@ -1077,7 +1066,7 @@ class Staffing:
 
     @classmethod
     @_io.guarded_read
-    def read_file(cls, path: Any) -> "Staffing":
+    def read_file(cls, path: Any) -> Staffing:
         """Load a staffing saved with :meth:`to_file`: the same teams, assignments, vacancies and notes.
 
         Examples
@@ -1094,6 +1083,8 @@ class Staffing:
         from . import _io
 
         frames, params = _io.read_frames(path, "Staffing")
+        if params.get("status") == "time limit":  # the spelling of files saved before gridplan's one status vocabulary
+            params["status"] = "time_limit"
         spec = params.pop("staffing_model")
         wkt = params.pop("crs_wkt")
         crs = None if wkt is None else pyproj.CRS.from_wkt(wkt)
@@ -1142,7 +1133,7 @@ def _vacancy_reason(pb: _Problem, r: int, n_eligible: int) -> str:
 
 # =========================================================================== entry point
 def assign_staff(
-    plan: "GridPlan | gpd.GeoDataFrame",
+    plan: GridPlan | gpd.GeoDataFrame,
     roster: pd.DataFrame,
     *,
     model: str | StaffingModel = "1+2+2",
