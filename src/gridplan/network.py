@@ -227,16 +227,200 @@ class _Parts:
         self.geoms = shapely.linestrings(self.xy, indices=self.part_of_coord)
 
 
-def _node_lines(geoms: np.ndarray) -> tuple[np.ndarray, int]:
+def _node_lines(geoms: np.ndarray, level: np.ndarray | None = None) -> tuple[np.ndarray, int, np.ndarray | None]:
     """Node and dissolve lines by snap-rounding on the :data:`_GRID`; drop slivers.
 
-    Returns the pieces and the number of pieces shorter than :data:`_MERGE` dropped
-    (rounding slivers, e.g. where a crossing lies a micrometre from a vertex).
+    With ``level`` (one number per line), lines are noded within their level only
+    and joined across levels where they share a point (:func:`_node_levels`).
+    Returns the pieces, the number of pieces shorter than :data:`_MERGE` dropped
+    (rounding slivers, e.g. where a crossing lies a micrometre from a vertex) and
+    the level of each piece (None without ``level``).
     """
-    noded = shapely.get_parts(shapely.union_all(geoms, grid_size=_GRID))
-    noded = noded[shapely.get_type_id(noded) == 1]
+    if level is None:
+        noded = shapely.get_parts(shapely.union_all(geoms, grid_size=_GRID))
+        noded = noded[shapely.get_type_id(noded) == 1]
+        piece_level = None
+    else:
+        noded, piece_level = _node_levels(geoms, level)
     micro = shapely.length(noded) < _MERGE
-    return noded[~micro], int(micro.sum())
+    return noded[~micro], int(micro.sum()), None if piece_level is None else piece_level[~micro]
+
+
+# ---------------------------------------------------------------------- grade separation
+_LEVEL_COLUMNS = ("layer", "bridge", "tunnel")
+"""Columns that say a street runs above or below the others (OpenStreetMap tags; vendor layers alike)."""
+_NOT_A_STRUCTURE = {"", "no", "false", "0", "n", "f", "none", "nan"}
+"""``bridge``/``tunnel`` values that mean "not a bridge/tunnel"; any other value (``yes``, ``viaduct``,
+``culvert``, ``1``, True) means it is one, as OpenStreetMap reads them."""
+
+
+def _structure_flag(values: pd.Series) -> np.ndarray:
+    """A ``bridge``/``tunnel`` column as booleans: missing and ``no``-like values are False."""
+    if values.dtype == bool:
+        return values.to_numpy()
+    text = values.astype("string").str.strip().str.lower().fillna("")
+    return ~text.isin(_NOT_A_STRUCTURE).to_numpy()
+
+
+def _numeric_levels(values: pd.Series, column: str, index: pd.Index) -> np.ndarray:
+    """A level column as floats (NaN where missing); text that is no number is a DataError naming rows."""
+    if values.dtype.kind in "biuf":
+        return values.to_numpy(dtype=float)
+    text = values.astype("string").str.strip()
+    first = text.str.split(";").str[0]  # OSM multi-values "1;2": the first stands, as in District.from_osm
+    number = pd.to_numeric(first, errors="coerce").to_numpy(dtype=float)
+    bad = np.isnan(number) & text.fillna("").ne("").to_numpy() & ~text.str.lower().isin(["nan", "none"]).fillna(
+        False).to_numpy()
+    if bad.any():
+        raise DataError(
+            f"column {column!r} of lines holds values that are not numbers in rows {_labels(index, bad)} "
+            f"(e.g. {values.to_numpy()[bad][0]!r}); a street's level must be a number such as -1, 0, 1 "
+            f"(empty for ground level): fix those rows, e.g. lines[{column!r}] = "
+            f"pd.to_numeric(lines[{column!r}], errors='coerce'), or pass levels=False to node every crossing"
+        )
+    return number
+
+
+def _street_levels(lines: gpd.GeoDataFrame, levels: Any) -> tuple[np.ndarray | None, str]:
+    """The level of every row, or None when all rows are on one level; and what the levels were read from.
+
+    ``levels=True`` reads OpenStreetMap conventions: ``layer`` (a number, 0 when
+    missing), a bridge on layer 0 or without a layer is on layer 1, a tunnel on
+    layer -1 (readers such as ``District.from_osm`` write 0 for a missing layer).
+    ``levels="column"`` takes that numeric column as it is; ``False`` puts every
+    row on one level.
+    """
+    if levels is False or levels is None:
+        return None, "off"
+    if isinstance(levels, str):
+        if levels not in lines.columns:
+            raise DataError(
+                f"levels={levels!r} names no column of lines (columns: {list(lines.columns)}); pass the name of "
+                "a numeric column of street levels, True to read layer/bridge/tunnel, or False"
+            )
+        level = _numeric_levels(lines[levels], levels, lines.index)
+        source = levels
+    elif levels is True:
+        present = [c for c in _LEVEL_COLUMNS if c in lines.columns]
+        if not present:
+            return None, "none (no layer, bridge or tunnel column)"
+        layer = (
+            _numeric_levels(lines["layer"], "layer", lines.index)
+            if "layer" in lines.columns
+            else np.full(len(lines), np.nan)
+        )
+        ground = np.isnan(layer) | (layer == 0)
+        level = np.where(np.isnan(layer), 0.0, layer)
+        if "tunnel" in lines.columns:
+            level[ground & _structure_flag(lines["tunnel"])] = -1.0
+        if "bridge" in lines.columns:
+            level[ground & _structure_flag(lines["bridge"])] = 1.0
+        source = ", ".join(present)
+    else:
+        raise DataError(
+            f"levels={levels!r}: use True (read layer/bridge/tunnel columns), False (node every crossing) "
+            "or the name of a numeric column of street levels"
+        )
+    level = np.where(np.isnan(level), 0.0, level)
+    if np.unique(level).size <= 1:
+        return None, source
+    return level, source
+
+
+def _split_at_shared_points(pieces: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cut pieces where a line of another level really joins them.
+
+    A point joins two levels when a vertex (an end included) of a piece of one
+    level lies within :data:`_GRID` of a piece of another level, as where an
+    OpenStreetMap ramp or bridge shares a node with the street it meets. Every
+    piece passing through such a point is cut there, so both levels get a node
+    at it; a plain crossing without a shared vertex is left alone.
+    """
+    xy, owner = shapely.get_coordinates(pieces, return_index=True)
+    tree = shapely.STRtree(pieces)
+    i, j = tree.query(shapely.points(xy), predicate="dwithin", distance=_GRID)
+    other = level[owner[i]] != level[j]
+    if not other.any():
+        return pieces, level
+    shared = np.unique(xy[i[other]], axis=0)
+    k, q = tree.query(shapely.points(shared), predicate="dwithin", distance=_GRID)
+    at = shapely.line_locate_point(pieces[q], shapely.points(shared[k]))
+    inner = (at > _MERGE) & (at < shapely.length(pieces[q]) - _MERGE)
+    k, q, at = k[inner], q[inner], at[inner]
+    if q.size == 0:
+        return pieces, level
+    cut = np.unique(q)
+    # the vertices of the pieces to cut, with their distance along the piece
+    vxy, vown = shapely.get_coordinates(pieces[cut], return_index=True)
+    step = np.r_[0.0, np.hypot(*np.diff(vxy, axis=0).T)]
+    step[_run_starts(vown)] = 0.0
+    run = np.cumsum(step)
+    vat = run - run[_run_starts(vown)][np.cumsum(_run_starts(vown)) - 1]
+    # each cut point ends one sub-piece (kind 1) and starts the next (kind 2)
+    pos = np.searchsorted(cut, q)
+    piece = np.r_[vown, pos, pos]
+    along = np.r_[vat, at, at]
+    kind = np.r_[np.zeros(len(vown), int), np.ones(len(q), int), np.full(len(q), 2)]
+    coords = np.vstack([vxy, shared[k], shared[k]])
+    order = np.lexsort((kind, along, piece))
+    piece, kind, coords = piece[order], kind[order], coords[order]
+    sub = np.cumsum(_run_starts(piece) | (kind == 2)) - 1
+    subs = shapely.remove_repeated_points(shapely.linestrings(coords, indices=sub), 0.0)
+    sub_piece = piece[_run_starts(sub)]
+    keep = np.ones(len(pieces), dtype=bool)
+    keep[cut] = False
+    return np.r_[pieces[keep], subs], np.r_[level[keep], level[cut][sub_piece]]
+
+
+def _level_key(node: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """One sortable key per (node, level) pair."""
+    return np.rec.fromarrays([np.asarray(node, dtype=np.int64), np.asarray(level, dtype=float)]).astype(
+        [("node", "<i8"), ("level", "<f8")]
+    )
+
+
+def _node_level_keys(u: np.ndarray, v: np.ndarray, piece_level: np.ndarray) -> np.ndarray:
+    """The (node, level) pairs where an edge of that level ends at that node."""
+    return np.unique(_level_key(np.r_[u, v], np.r_[piece_level, piece_level]))
+
+
+def _grade_separated(
+    geoms: np.ndarray, row: np.ndarray, level: np.ndarray, node_xy: np.ndarray, node_keys: np.ndarray
+) -> int:
+    """Count pairs of input rows on different levels that meet somewhere without being joined there.
+
+    Two lines are joined at a point when a node lies there (within :data:`_MERGE`)
+    with edges of both their levels; a crossing (or a stretch drawn on top of each
+    other) anywhere else is grade-separated.
+    """
+    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    pair = (i < j) & (level[i] != level[j])
+    i, j = i[pair], j[pair]
+    if i.size == 0:
+        return 0
+    parts, which = shapely.get_parts(shapely.intersection(geoms[i], geoms[j]), return_index=True)
+    loose = shapely.get_type_id(parts) != 0  # shared stretches are never a joint
+    point = np.flatnonzero(~loose)
+    dist, node = cKDTree(node_xy).query(shapely.get_coordinates(parts[point]), distance_upper_bound=_MERGE)
+    found = np.isfinite(dist)
+    node = np.where(found, node, 0)
+    joined = found.copy()
+    for side in (i, j):
+        joined &= np.isin(_level_key(node, level[side[which[point]]]), node_keys)
+    loose[point[~joined]] = True
+    a, b = row[i[which[loose]]], row[j[which[loose]]]
+    return int(np.unique(np.column_stack([np.minimum(a, b), np.maximum(a, b)]), axis=0).shape[0])
+
+
+def _node_levels(geoms: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Node every level on its own (as :func:`_node_lines` does), then join levels at shared points."""
+    pieces, piece_level = [], []
+    for g in np.unique(level):
+        noded = shapely.get_parts(shapely.union_all(geoms[level == g], grid_size=_GRID))
+        noded = noded[shapely.get_type_id(noded) == 1]
+        pieces.append(noded)
+        piece_level.append(np.full(len(noded), g))
+    return _split_at_shared_points(np.concatenate(pieces), np.concatenate(piece_level))
 
 
 def _number_nodes(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -377,11 +561,14 @@ def _snap_to_endpoints(
     return moved
 
 
-def _snap_to_lines(parts: _Parts, candidates: np.ndarray, tol: float) -> np.ndarray:
+def _snap_to_lines(
+    parts: _Parts, candidates: np.ndarray, tol: float, level: np.ndarray | None = None
+) -> np.ndarray:
     """Move endpoints ``candidates`` onto the nearest point of another line within ``tol``.
 
     Lines closer than :data:`_TOUCH` (a duplicate the end already lies on) are not
-    targets. When a target line's own end moves in the same pass, endpoints that
+    targets, nor lines on another ``level`` (one per part; a street ending under a
+    bridge does not climb onto it). When a target line's own end moves in the same pass, endpoints that
     sat on the moved stretch are projected onto it again (a few rounds at most).
     """
     if candidates.size == 0:
@@ -390,6 +577,8 @@ def _snap_to_lines(parts: _Parts, candidates: np.ndarray, tol: float) -> np.ndar
     i, p = shapely.STRtree(parts.geoms).query(pts, predicate="dwithin", distance=tol)
     d = shapely.distance(pts[i], parts.geoms[p])
     keep = (p != parts.owner[candidates[i]]) & (d > _TOUCH)
+    if level is not None:
+        keep &= level[p] == level[parts.owner[candidates[i]]]
     i, p, d = i[keep], p[keep], d[keep]
     if i.size == 0:
         return np.empty(0, dtype=int)
@@ -410,7 +599,8 @@ def _snap_to_lines(parts: _Parts, candidates: np.ndarray, tol: float) -> np.ndar
 
 
 def _map_pieces(
-    pieces: np.ndarray, parts: np.ndarray, part_row: np.ndarray
+    pieces: np.ndarray, parts: np.ndarray, part_row: np.ndarray,
+    piece_level: np.ndarray | None = None, part_level: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Map noded pieces back to the input parts they lie on, and orient them like those parts.
 
@@ -418,6 +608,8 @@ def _map_pieces(
     of its length all lie within :data:`_COVER` of the part (the noding moves
     coordinates by about one grid cell at most). Among covering parts, the one
     from the lowest row position wins, then the lowest part id.
+
+    With levels, a piece maps only onto parts of its own level.
 
     Returns the oriented pieces, the winning part of each piece, the number of
     parts covering it (>= 1) and an id of the set of covering parts.
@@ -429,11 +621,19 @@ def _map_pieces(
     ok = np.ones(len(pc), dtype=bool)
     for pts in samples[1:]:
         ok &= shapely.dwithin(pts[pc], parts[sc], _COVER)
+    if piece_level is not None and part_level is not None:
+        ok &= piece_level[pc] == part_level[sc]
     pc, sc = pc[ok], sc[ok]
     orphan = np.setdiff1d(np.arange(n), pc)
     if orphan.size:  # numerically odd pieces: fall back to the nearest part(s)
-        oi, os_ = tree.query_nearest(samples[0][orphan], all_matches=True)
-        pc, sc = np.r_[pc, orphan[oi]], np.r_[sc, os_]
+        if piece_level is None or part_level is None:
+            oi, os_ = tree.query_nearest(samples[0][orphan], all_matches=True)
+            pc, sc = np.r_[pc, orphan[oi]], np.r_[sc, os_]
+        else:  # ... of the piece's own level
+            for g in np.unique(piece_level[orphan]):
+                mine, same = orphan[piece_level[orphan] == g], np.flatnonzero(part_level == g)
+                oi, os_ = shapely.STRtree(parts[same]).query_nearest(samples[0][mine], all_matches=True)
+                pc, sc = np.r_[pc, mine[oi]], np.r_[sc, same[os_]]
     order = np.lexsort((sc, part_row[sc], pc))
     pc, sc = pc[order], sc[order]
     source = sc[_run_starts(pc)]
@@ -457,14 +657,15 @@ def _map_pieces(
 def _merge_false_nodes(
     pieces: np.ndarray, cover_set: np.ndarray, u: np.ndarray, v: np.ndarray,
     node_xy: np.ndarray, part_ends: np.ndarray,
-) -> tuple[np.ndarray, int]:
+) -> tuple[np.ndarray, int, np.ndarray]:
     """Join pieces across nodes that the noding put inside a dissolved overlap.
 
     Snap-rounding nodes a line at every vertex of a line overlapping it, so the
     overlap of two copies of a street is cut at each vertex. Such a node has
     degree 2, the same input parts cover the pieces on both sides, and it is no
-    input line's end; the pieces meeting there are merged back. Returns the pieces and
-    how many nodes were removed.
+    input line's end; the pieces meeting there are merged back. Returns the pieces,
+    how many nodes were removed and, for each piece returned, one input piece it
+    was made of.
     """
     n_node = len(node_xy)
     degree = np.bincount(np.r_[u, v], minlength=n_node)
@@ -480,7 +681,7 @@ def _merge_false_nodes(
     false = (a != b) & (cover_set[a] == cover_set[b])
     a, b = a[false], b[false]
     if a.size == 0:
-        return pieces, 0
+        return pieces, 0, np.arange(len(pieces))
     m = len(pieces)
     adj = sparse.coo_matrix((np.ones(a.size), (a, b)), shape=(m, m))
     _, group = csgraph.connected_components(adj, directed=False)
@@ -503,14 +704,17 @@ def _merge_false_nodes(
     end_real = ok_xy & np.isfinite(d_end) & real[np.minimum(n_end, n_node - 1)]
     good &= end_real[0::2] & end_real[1::2]
     if not good.any():
-        return pieces, 0
+        return pieces, 0, np.arange(len(pieces))
     out = list(pieces[~multi])
     keep_group = np.zeros(len(grp_ids), dtype=bool)
     keep_group[good] = True
     out += list(merged[good])
     out += list(pieces[idx[~keep_group[grp_of]]])
+    first_of_group = np.full(len(grp_ids), m)
+    np.minimum.at(first_of_group, grp_of, idx)
+    origin = np.r_[np.flatnonzero(~multi), first_of_group[good], idx[~keep_group[grp_of]]]
     removed = int(size[grp_ids[good]].sum() - good.sum())
-    return np.array(out, dtype=object), removed
+    return np.array(out, dtype=object), removed, origin
 
 
 def _explode(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -603,7 +807,9 @@ class StreetNetwork:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_lines(cls, lines: gpd.GeoDataFrame, *, snap_tolerance: float = 1.0) -> StreetNetwork:
+    def from_lines(
+        cls, lines: gpd.GeoDataFrame, *, snap_tolerance: float = 1.0, levels: bool | str = True
+    ) -> StreetNetwork:
         """Build a noded street network from street lines in a projected metric CRS.
 
         Parameters
@@ -669,6 +875,7 @@ class StreetNetwork:
         order = _canonical_rows(lines.index)  # every tie below is broken by index label, never by row order
         lines, geoms = lines.iloc[order], geoms[order]
         tol = _check_tolerance(snap_tolerance)
+        row_level, level_source = _street_levels(lines, levels)
         report: dict[str, Any] = {"input_rows": len(lines)}
 
         parts, row, n_parts = _explode(geoms)
@@ -684,48 +891,57 @@ class StreetNetwork:
                 "a street network needs lines with length"
             )
         p = _Parts(xy[keep_coord].copy(), new_id[part_of_coord[keep_coord]], row[nonzero])
+        part_level = None if row_level is None else row_level[p.row]
 
         snapped = np.empty(0, dtype=int)
-        noded: tuple[np.ndarray, int] | None = None
+        noded: tuple[np.ndarray, int, np.ndarray | None] | None = None
         if tol > 0:
-            noded = _node_lines(p.geoms)
+            noded = _node_lines(p.geoms, part_level)
             dangling, junctions = _dangling_ends(p, noded[0], tol)
             joined = _snap_to_endpoints(p, dangling, junctions, tol)
             rest = np.setdiff1d(np.flatnonzero(dangling), joined)
-            snapped = np.union1d(joined, _snap_to_lines(p, rest, tol))
+            snapped = np.union1d(joined, _snap_to_lines(p, rest, tol, part_level))
         report["endpoints_snapped"] = int(snapped.size)
         alive = shapely.length(p.geoms) > 0
         zero_dropped += int((~alive).sum())
         src_geoms, src_row = p.geoms[alive], p.row[alive]
+        src_level = None if part_level is None else part_level[alive]
         part_ends = p.ends.reshape(-1, 2, 2)[alive].reshape(-1, 2)
 
         if noded is None or snapped.size or not alive.all():
-            noded = _node_lines(src_geoms)
-        pieces, micro = noded
+            noded = _node_lines(src_geoms, src_level)
+        pieces, micro, piece_level = noded
         report["zero_length_dropped"] = zero_dropped + micro
         if len(pieces) == 0:
             raise NetworkError("noding left no line longer than 10 µm; check the coordinates' units")
-        pieces, source, n_cover, cover_set = _map_pieces(pieces, src_geoms, src_row)
+        pieces, source, n_cover, cover_set = _map_pieces(pieces, src_geoms, src_row, piece_level, src_level)
         n_pieces = len(pieces)
         pieces, node_xy, u, v, kept = _number_nodes(pieces)
         loops = n_pieces - kept.size
         source, n_cover, cover_set = source[kept], n_cover[kept], cover_set[kept]
-        pieces, n_false = _merge_false_nodes(pieces, cover_set, u, v, node_xy, part_ends)
+        piece_level = None if piece_level is None else piece_level[kept]
+        pieces, n_false, origin = _merge_false_nodes(pieces, cover_set, u, v, node_xy, part_ends)
         if n_false:
-            pieces, source, n_cover, _ = _map_pieces(pieces, src_geoms, src_row)
+            piece_level = None if piece_level is None else piece_level[origin]
+            pieces, source, n_cover, _ = _map_pieces(pieces, src_geoms, src_row, piece_level, src_level)
             n_pieces = len(pieces)
             pieces, node_xy, u, v, kept = _number_nodes(pieces)
             loops += n_pieces - kept.size
             source, n_cover = source[kept], n_cover[kept]
+            piece_level = None if piece_level is None else piece_level[kept]
         report["zero_length_dropped"] += loops
         # pieces that only became identical when nearby ends were merged into one node
-        key = pd.Series(shapely.to_wkb(shapely.normalize(pieces)))
+        # (on one level: a tunnel drawn under a street is a street of its own)
+        key = pd.DataFrame({"wkb": shapely.to_wkb(shapely.normalize(pieces))})
+        if piece_level is not None:
+            key["level"] = piece_level
         same = key.iloc[np.lexsort((np.arange(len(key)), src_row[source]))].duplicated()
         twins = np.sort(same.index[same.to_numpy()].to_numpy())
         if twins.size:
             keep = np.ones(len(pieces), dtype=bool)
             keep[twins] = False
             pieces, source, n_cover, u, v = (a[keep] for a in (pieces, source, n_cover, u, v))
+            piece_level = None if piece_level is None else piece_level[keep]
         piece_len = shapely.length(pieces)
         report["duplicate_pieces_removed"] = int((n_cover - 1).sum()) + int(twins.size)
         report["overlap_length_removed_m"] = float(shapely.length(src_geoms).sum() - piece_len.sum())
@@ -733,11 +949,20 @@ class StreetNetwork:
         # nodes placed inside an input line (not at one of its ends)
         node_pts = shapely.points(node_xy)
         ni, si = shapely.STRtree(src_geoms).query(node_pts, predicate="dwithin", distance=_MERGE)
+        if piece_level is not None and src_level is not None:
+            node_on = _node_level_keys(u, v, piece_level)
+            on_level = np.isin(_level_key(ni, src_level[si]), node_on)  # the line has an edge at the node
+            ni, si = ni[on_level], si[on_level]
         ends_of = part_ends.reshape(-1, 2, 2)[si]
         inside = (np.hypot(*(node_xy[ni] - ends_of[:, 0]).T) > _MERGE) & (
             np.hypot(*(node_xy[ni] - ends_of[:, 1]).T) > _MERGE
         )
         report["junctions_noded"] = int(np.unique(ni[inside]).size)
+        report["levels"] = level_source
+        report["grade_separated"] = (
+            0 if piece_level is None or src_level is None
+            else _grade_separated(src_geoms, src_row, src_level, node_xy, _node_level_keys(u, v, piece_level))
+        )
 
         edges = cls._edge_frame(lines, pieces, piece_len, u, v, src_row[source], crs, report)
         report["output_edges"] = len(edges)
