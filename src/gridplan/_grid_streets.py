@@ -85,7 +85,11 @@ def split_at_grids(network: StreetNetwork, plan: "GridPlan") -> tuple[StreetNetw
                 rows_edge.append(edge)
     frame = gpd.GeoDataFrame({"piece": np.arange(len(rows_geom)), "source_edge": rows_edge},
                              geometry=rows_geom, crs=network.crs)
-    split = StreetNetwork.from_lines(frame, snap_tolerance=1e-3)
+    if network.noding_report.get("grade_separated"):
+        # the pieces meet only at their ends: re-noding would join a bridge to the street under it
+        split = StreetNetwork._from_noded_pieces(frame)
+    else:
+        split = StreetNetwork.from_lines(frame, snap_tolerance=1e-3)
     se = split.edges
     piece = se.pop("piece").to_numpy(np.int64)
     src = se["source_edge"].to_numpy(np.int64)

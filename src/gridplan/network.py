@@ -13,8 +13,9 @@ turns such a layer into a graph whose nodes are real junctions and dead ends:
    across a gap meet at their midpoint; a nearly closed ring closes), then onto
    the nearest point of another line (T-junctions; a street overshooting a
    street by less than the tolerance is pulled back onto it);
-3. **node** all lines where they cross or touch, with GEOS snap-rounding on a
-   1 µm grid (``shapely.union_all(..., grid_size=1e-6)``), which also dissolves
+3. **node** all lines where they cross or touch (lines on different levels --
+   ``layer``, ``bridge``, ``tunnel`` -- only where they share a point), with GEOS
+   snap-rounding on a 1 µm grid (``shapely.union_all(..., grid_size=1e-6)``), which also dissolves
    duplicated and overlapping segments into one piece; ends closer than 10 µm
    become one node, and nodes the rounding adds inside an overlap are removed
    again, so every node is a junction, a dead end or the end of an input line;
@@ -772,7 +773,9 @@ class StreetNetwork:
         ``zero_length_dropped``, ``endpoints_snapped``, ``junctions_noded`` (nodes
         placed inside an input line: crossings, T-junctions, ends of overlaps),
         ``duplicate_pieces_removed``, ``overlap_length_removed_m``, ``output_edges``,
-        ``nodes``, ``snap_tolerance``.
+        ``nodes``, ``snap_tolerance``, ``levels`` (what levels were read from) and
+        ``grade_separated`` (pairs of rows crossing on different levels without a
+        junction).
     """
 
     def __init__(
@@ -829,6 +832,14 @@ class StreetNetwork:
             distance of another line it moves onto the nearest point of that line.
             ``0`` switches snapping off (lines closer than 0.5 µm are still joined by
             the noding grid).
+        levels : bool or str, default True
+            Which lines run above or below the others, so that their crossings are
+            not junctions. ``True`` reads the OpenStreetMap columns when ``lines``
+            has any of them: ``layer`` (a number; missing = 0), ``bridge`` and
+            ``tunnel`` (``yes``, ``viaduct``, ``1``, True... mean yes; missing,
+            ``no``, ``0``, False mean no). A bridge without a layer, or on layer 0,
+            is on layer 1; a tunnel so on layer -1. A column name takes that
+            numeric column as the level. ``False`` nodes every crossing as drawn.
 
         Returns
         -------
@@ -837,8 +848,10 @@ class StreetNetwork:
         Raises
         ------
         DataError
-            ``lines`` is not a GeoDataFrame, its index has duplicates, or
-            ``snap_tolerance`` is negative or not a number.
+            ``lines`` is not a GeoDataFrame, its index has duplicates,
+            ``snap_tolerance`` is negative or not a number, a ``layer`` (or
+            ``levels=``) column holds text that is not a number (the rows are
+            named), or ``levels=`` names no column.
         CRSError
             ``lines`` has no CRS, a lon/lat CRS, or units other than metres.
         NetworkError
@@ -848,8 +861,16 @@ class StreetNetwork:
 
         Notes
         -----
-        Lines are noded wherever they cross, so grade-separated crossings (bridges,
-        tunnels, interchange ramps) become junctions as drawn in 2-D. Every end of
+        Lines on one level are noded wherever they cross. Lines on different
+        levels are joined only where they really share a point: a vertex (an end
+        included) of one lying on the other within the 1 µm grid, as where an
+        OpenStreetMap ramp or bridge shares a node with its approach; a plain
+        crossing is grade-separated, no junction, and counted in
+        ``noding_report["grade_separated"]`` (pairs of rows). Dangling ends are not
+        snapped onto lines of another level (nor are other-level lines drawn on
+        top of each other dissolved), so total length is that of
+        ``levels=False`` up to what snapping moves. Without level columns every
+        crossing is a junction as drawn in 2-D. Every end of
         an input line stays a node (also where two lines simply continue each
         other); degree-2 nodes are not merged away. Duplicated or overlapping
         pieces become one edge whose attributes and direction come from the row
@@ -968,6 +989,24 @@ class StreetNetwork:
         report["output_edges"] = len(edges)
         report["nodes"] = len(node_xy)
         report["snap_tolerance"] = tol
+        return cls(edges, node_xy, crs=crs, noding_report=report)
+
+    @classmethod
+    def _from_noded_pieces(cls, lines: gpd.GeoDataFrame) -> StreetNetwork:
+        """Internal: a network of LineStrings that meet only at their ends (pieces of a noded network).
+
+        Nothing is snapped nor noded: ends within 10 µm are one node, so a piece
+        crossing another (a bridge over a street) stays unjoined. Used where a
+        network with grade-separated crossings is cut into pieces again.
+        """
+        crs = _check_crs(lines.crs)
+        geoms = np.asarray(lines.geometry.values, dtype=object)
+        pieces, node_xy, u, v, kept = _number_nodes(geoms)
+        length = shapely.length(pieces)
+        report: dict[str, Any] = {"input_rows": len(lines), "zero_length_dropped": len(geoms) - kept.size}
+        edges = cls._edge_frame(lines, pieces, length, u, v, kept, crs, report)
+        report["output_edges"] = len(edges)
+        report["nodes"] = len(node_xy)
         return cls(edges, node_xy, crs=crs, noding_report=report)
 
     @staticmethod
@@ -1271,9 +1310,13 @@ class StreetNetwork:
 
     # ------------------------------------------------------------------ display
     def summary(self) -> pd.Series:
-        """Key figures: nodes, edges, length, components, largest component's share, dead ends, CRS."""
+        """Key figures: nodes, edges, length, components, largest component's share, dead ends, CRS.
+
+        ``grade_separated`` (pairs of streets crossing on different levels without a
+        junction, see :meth:`from_lines`) is shown when there are any.
+        """
         comps = self.components()
-        return pd.Series(
+        figures = pd.Series(
             {
                 "nodes": self.n_nodes,
                 "edges": self.n_edges,
@@ -1288,6 +1331,11 @@ class StreetNetwork:
             name="StreetNetwork",
             dtype=object,
         )
+        grade_separated = int(self.noding_report.get("grade_separated", 0) or 0)
+        if grade_separated:
+            figures = pd.concat([figures.iloc[:-1], pd.Series({"grade_separated": grade_separated}, dtype=object),
+                                 figures.iloc[-1:]]).rename("StreetNetwork")
+        return figures
 
     def __repr__(self) -> str:
         return (
