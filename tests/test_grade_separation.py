@@ -83,6 +83,8 @@ def _check_separated(net: StreetNetwork) -> None:
         {"layer": [np.nan, -1.0, np.nan, np.nan, np.nan]},
         {"tunnel": [None, "culvert", None, None, None], "bridge": [None] * 5},
         {"z": [0, 3, 0, 0, 0], "levels": "z"},  # a vendor's own level column
+        {"layer": pd.array([None, 1, None, 0, None], dtype="Int64")},  # nullable integers
+        {"bridge": pd.array([None, True, False, None, False], dtype="boolean")},
     ],
 )
 def test_a_crossing_on_another_level_is_no_junction(columns):

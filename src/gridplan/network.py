@@ -266,7 +266,7 @@ def _structure_flag(values: pd.Series) -> np.ndarray:
 def _numeric_levels(values: pd.Series, column: str, index: pd.Index) -> np.ndarray:
     """A level column as floats (NaN where missing); text that is no number is a DataError naming rows."""
     if values.dtype.kind in "biuf":
-        return values.to_numpy(dtype=float)
+        return values.to_numpy(dtype=float, na_value=np.nan)  # nullable Int64/Float64 too
     text = values.astype("string").str.strip()
     first = text.str.split(";").str[0]  # OSM multi-values "1;2": the first stands, as in District.from_osm
     number = pd.to_numeric(first, errors="coerce").to_numpy(dtype=float)
