@@ -484,7 +484,7 @@ def test_drops_too_many_sample_communities_refused_quickly():
 def test_drops_duplicate_existing_grid_codes_caught_at_input():
     layers = metric_layers()
     layers["grids"]["code"] = ["G1", "G1"]
-    with pytest.raises(DataError, match="repeats codes"):
+    with pytest.raises(DataError, match="must be present and unique: rows 0, 1"):
         District.from_frames(**layers)
 
 

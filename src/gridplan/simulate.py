@@ -784,6 +784,8 @@ def kpi_name(name: str) -> str:
     ...     kpi_name("compliance_all"), caught[0].category.__name__
     ('compliance_deadline', 'FutureWarning')
     """
+    if not isinstance(name, str):
+        raise DataError(f"a KPI is named by a string such as {DEADLINE_KPI!r}, got {name!r}")
     if name in _RENAMED_KPIS:
         new = _RENAMED_KPIS[name]
         warnings.warn(f"the KPI {name!r} is now called {new!r} (it is the share of found cases closed within "
