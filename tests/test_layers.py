@@ -33,7 +33,7 @@ LAYERS: list[list[str]] = [
     ["_balance", "_partition"],
     ["_multibalance"],
     ["grids"],
-    ["_location", "_grid_streets", "_regions"],
+    ["_location", "_grid_streets", "_regions", "_mixed"],
     ["posts", "_roster"],
     ["staffing", "teams"],
     ["routes"],
@@ -164,13 +164,14 @@ def test_the_breaks_of_issue_19_stay_fixed(lower, upper):
 
 def test_walking_speeds_are_named_once():
     """Residents' walk and road chiefs' patrol: two constants in gridplan._speeds, no literal speed elsewhere."""
-    from gridplan import _speeds, routes, simulate
+    from gridplan import _speeds, routes
     from gridplan._caseflow import Supervisors
+    from gridplan.simulate import IncidentModel
     from gridplan.posts import Posts
 
     assert (_speeds.RESIDENT_WALK_M_PER_MIN, _speeds.PATROL_WALK_M_PER_MIN) == (80.0, 60.0)
     assert routes.WALKING_SPEED_M_PER_MIN is _speeds.PATROL_WALK_M_PER_MIN
-    assert simulate.IncidentModel().patrol_speed_m_per_min == _speeds.PATROL_WALK_M_PER_MIN
+    assert IncidentModel().patrol_speed_m_per_min == _speeds.PATROL_WALK_M_PER_MIN
     assert Supervisors().speed_m_per_min == _speeds.PATROL_WALK_M_PER_MIN
     assert inspect.signature(Posts.coverage).parameters["speed_m_per_min"].default == _speeds.RESIDENT_WALK_M_PER_MIN
     literal = []

@@ -179,7 +179,7 @@ def test_grid_table_numbers_match_the_plan_and_its_inputs(small, full_page):
         assert r["longest patrol km"] == _km(mine.max() / 1000)
         assert r["shortest patrol km"] == _km(mine.min() / 1000)
         share = posts.coverage().per_grid.loc[code, "share"]
-        assert r["covered (15 min walk)"] == f"{100 * share:.1f} %"
+        assert r["covered (≤ 1,000 m walk)"] == f"{100 * share:.1f} %"
     assert t["key posts"].astype(int).sum() == posts.n_posts
 
 
@@ -289,7 +289,7 @@ def test_duck_typed_simulation_and_plain_route_and_post_layers(small):
     low = page.table("Lowest compliance: 4 grids (compliance_1d)").rows
     assert [r[1] for r in low] == ["50.0 %", "75.0 %", "90.0 %", "100.0 %"]
     t = page.grid_table()
-    assert list(t["road chiefs"]) == ["2"] * 4 and "covered (15 min walk)" not in t.columns
+    assert list(t["road chiefs"]) == ["2"] * 4 and "covered (≤ 1,000 m walk)" not in t.columns
     assert t["key posts"].astype(int).sum() == small["posts"].n_posts
 
 
@@ -365,7 +365,7 @@ def test_cli_report_end_to_end(small, tmp_path):
     teams = s["staffing"].teams.reindex(g.index)
     assert list(t["staff"]) == [f"{v:,.0f}" for v in teams["size"]]
     cover = s["posts"].coverage().per_grid["share"].reindex(g.index)  # posts read with their streets
-    assert list(t["covered (15 min walk)"]) == [f"{100 * v:.1f} %" for v in cover]
+    assert list(t["covered (≤ 1,000 m walk)"]) == [f"{100 * v:.1f} %" for v in cover]
     assert set(t["communities"]) <= {"东社区", "西社区", "东社区, 西社区"}  # names from the district
     assert len(page.table("Heaviest 3 grids").rows) == 3
     facts = dict(page.table("Plan").rows)

@@ -3,7 +3,9 @@
 The verbs and result classes a notebook or a service needs are here, as osmnx
 re-exports its API; each capability lives in the module named after it
 (:mod:`gridplan.grids`, :mod:`gridplan.routes`, :mod:`gridplan.locate`, ...), and
-those module paths keep working.
+those module paths keep working. One name is both: ``gridplan.simulate`` is the
+function; the rest of its module comes with a from-import
+(``from gridplan.simulate import IncidentModel``).
 
 >>> import gridplan
 >>> district = gridplan.sample_district(seed=0)

@@ -530,7 +530,7 @@ def _per_grid_frame(plan: GridPlan, *, posts: Any, coverage: Any, staffing: Any,
             share = coverage.per_grid["share"]
             share.index = share.index.astype(str)
             frame["covered"] = share.reindex(codes).to_numpy(dtype=float)
-            cols.append(_Col("covered", f"covered ({coverage.minutes:.0f} min walk)", _fmt_pct))
+            cols.append(_Col("covered", f"covered (≤ {coverage.max_walk_m:,.0f} m walk)", _fmt_pct))
     if routes is not None:
         rf = _routes_frame(routes)
         per = rf[rf["grid"].notna() & (rf["grid"].astype(str) != "None")]
