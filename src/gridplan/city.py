@@ -312,40 +312,18 @@ class CityPosts:
     def coverage(self, max_walk_m: float | None = None, *, speed_m_per_min: float = RESIDENT_WALK_M_PER_MIN,
                  include_stations: bool = False) -> Any:
         """Residents within walking distance of a post on the city's streets (a :class:`~gridplan.posts.Coverage`)."""
-        from .posts import Coverage
+        from .posts import Coverage, coverage_tables
 
         walk = float(self.params["max_walk_m"] if max_walk_m is None else max_walk_m)
         net = self._city.network
         pts = self.posts if include_stations else self.posts[self.posts["kind"] == "post"]
         pnode = _nodes_of(net, pts)
         dist, src = _regions.nearest_source(net.to_sparse(), pnode)
-        d = self.demand.copy()
-        node = d["node"].to_numpy(np.int64)
-        walk_m = d["snap_m"].to_numpy(float) + dist[node]
+        node = self.demand["node"].to_numpy(np.int64)
+        walk_m = self.demand["snap_m"].to_numpy(float) + dist[node]
         first = pd.Series(pts.index.to_numpy(object)).groupby(pnode).first()
-        d["post"] = pd.array(np.where(src[node] >= 0, first.reindex(src[node]).to_numpy(object), None), dtype="str")
-        d["walk_m"] = walk_m
-        d["covered"] = walk_m <= walk + 1e-7
-        w = d["weight"].to_numpy(float)
-        reach = np.isfinite(walk_m)
-        covered = float(w[d["covered"].to_numpy()].sum())
-        overall = pd.Series({
-            "demand": float(w.sum()), "covered": covered, "share": covered / float(w.sum()),
-            "mean_walk_m": float(np.average(walk_m[reach], weights=w[reach])) if w[reach].sum() > 0 else float("nan"),
-            "max_walk_found_m": float(walk_m[reach].max()) if reach.any() else float("nan"),
-            "unreachable": float(w[~reach].sum()), "max_walk_m": walk, "minutes": walk / speed_m_per_min,
-        }, name="coverage", dtype=object)
-
-        def table(key: str) -> pd.DataFrame:
-            g = d.assign(cw=w * d["covered"].to_numpy(), dw=np.where(reach, w * np.where(reach, walk_m, 0), 0.0),
-                         rw=np.where(reach, w, 0.0))
-            t = g.groupby(key, sort=True)[["weight", "cw", "dw", "rw"]].sum()
-            out = pd.DataFrame({"demand": t["weight"], "covered": t["cw"],
-                                "share": t["cw"] / t["weight"].where(t["weight"] > 0),
-                                "mean_walk_m": t["dw"] / t["rw"].where(t["rw"] > 0)})
-            out.index.name = key
-            return out
-
+        labels = np.where(src[node] >= 0, first.reindex(src[node]).to_numpy(object), None)
+        d, overall, table = coverage_tables(self.demand, labels, walk_m, walk, speed_m_per_min)
         per_grid = table("grid").reindex(pd.Index(self._grids["code"].astype(str), name="grid"), fill_value=0.0)
         cov = Coverage(max_walk_m=walk, speed_m_per_min=speed_m_per_min, minutes=walk / speed_m_per_min,
                        overall=overall, per_grid=per_grid, per_community=table("community"), points=d,

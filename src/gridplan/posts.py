@@ -87,6 +87,7 @@ import numbers
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -829,31 +830,8 @@ class Posts:
         if len(pts) == 0:
             raise DataError("there are no posts to measure coverage from")
         nearest, dist = _nearest_post(self._network, pts["node"].to_numpy(np.int64), self.demand)
-        d = self.demand.copy()
-        d["post"] = pd.array(np.where(nearest >= 0, pts.index.to_numpy(object)[np.maximum(nearest, 0)], None),
-                             dtype="str")
-        d["walk_m"] = dist
-        d["covered"] = dist <= walk + 1e-7
-        w = d["weight"].to_numpy(float)
-        reach = np.isfinite(dist)
-        covered = float(w[d["covered"].to_numpy()].sum())
-        overall = pd.Series({
-            "demand": float(w.sum()), "covered": covered, "share": covered / float(w.sum()),
-            "mean_walk_m": float(np.average(dist[reach], weights=w[reach])) if w[reach].sum() > 0 else float("nan"),
-            "max_walk_found_m": float(dist[reach].max()) if reach.any() else float("nan"),
-            "unreachable": float(w[~reach].sum()), "max_walk_m": walk, "minutes": walk / speed,
-        }, name="coverage", dtype=object)
-
-        def table(key: str) -> pd.DataFrame:
-            g = d.assign(cw=w * d["covered"].to_numpy(), dw=np.where(reach, w * np.where(reach, dist, 0), 0.0),
-                         rw=np.where(reach, w, 0.0))
-            t = g.groupby(key, sort=True)[["weight", "cw", "dw", "rw"]].sum()
-            out = pd.DataFrame({"demand": t["weight"], "covered": t["cw"],
-                                "share": t["cw"] / t["weight"].where(t["weight"] > 0),
-                                "mean_walk_m": t["dw"] / t["rw"].where(t["rw"] > 0)})
-            out.index.name = key
-            return out
-
+        labels = np.where(nearest >= 0, pts.index.to_numpy(object)[np.maximum(nearest, 0)], None)
+        d, overall, table = coverage_tables(self.demand, labels, dist, walk, speed)
         per_grid = table("grid")
         if self._grids is not None:
             per_grid = per_grid.reindex(pd.Index(self._grids["code"].astype(str), name="grid"), fill_value=0.0)
@@ -959,6 +937,41 @@ class Posts:
 
 def _fmt(v: Any) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def coverage_tables(demand: pd.DataFrame, post: np.ndarray, walk_m: np.ndarray, max_walk_m: float,
+                    speed_m_per_min: float) -> tuple[pd.DataFrame, pd.Series, Callable[[str], pd.DataFrame]]:
+    """Coverage figures from each demand point's nearest post and walk (``inf``: no post reachable).
+
+    Returns the demand points with ``post``, ``walk_m`` and ``covered``; the ``overall`` figures; and
+    ``table(key)``, the figures per value of a demand column (``"grid"``, ``"community"``, ...).
+    Unreachable demand counts as uncovered and is left out of the mean walk, never dropped.
+    """
+    d = demand.copy()
+    d["post"] = pd.array(post, dtype="str")
+    d["walk_m"] = walk_m
+    d["covered"] = walk_m <= max_walk_m + 1e-7
+    w = d["weight"].to_numpy(float)
+    reach = np.isfinite(walk_m)
+    covered = float(w[d["covered"].to_numpy()].sum())
+    overall = pd.Series({
+        "demand": float(w.sum()), "covered": covered, "share": covered / float(w.sum()),
+        "mean_walk_m": float(np.average(walk_m[reach], weights=w[reach])) if w[reach].sum() > 0 else float("nan"),
+        "max_walk_found_m": float(walk_m[reach].max()) if reach.any() else float("nan"),
+        "unreachable": float(w[~reach].sum()), "max_walk_m": max_walk_m, "minutes": max_walk_m / speed_m_per_min,
+    }, name="coverage", dtype=object)
+
+    def table(key: str) -> pd.DataFrame:
+        g = d.assign(cw=w * d["covered"].to_numpy(), dw=np.where(reach, w * np.where(reach, walk_m, 0), 0.0),
+                     rw=np.where(reach, w, 0.0))
+        t = g.groupby(key, sort=True)[["weight", "cw", "dw", "rw"]].sum()
+        out = pd.DataFrame({"demand": t["weight"], "covered": t["cw"],
+                            "share": t["cw"] / t["weight"].where(t["weight"] > 0),
+                            "mean_walk_m": t["dw"] / t["rw"].where(t["rw"] > 0)})
+        out.index.name = key
+        return out
+
+    return d, overall, table
 
 
 def _nearest_post(net: StreetNetwork, post_nodes: np.ndarray, demand: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
