@@ -306,32 +306,5 @@ def solve(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, required: np.ndar
 
 def split_tour_directed(nodes: np.ndarray, prefix: np.ndarray, d_from: np.ndarray, d_to: np.ndarray,
                         k: int) -> tuple[list[int], float]:
-    """Optimal min-max split of a closed legal tour with directed depot distances (see ``_routing.split_tour``)."""
-    N = len(nodes) - 1
-    a_key = -(d_from[nodes] - prefix)  # non-decreasing: d_from(next) <= d_from(this) + arc
-    b_val = prefix + d_to[nodes]  # non-decreasing: d_to(this) <= arc + d_to(next)
-
-    def cuts_for(T: float) -> list[int] | None:
-        b = N
-        cuts = [N]
-        while b > 0:
-            a = int(np.searchsorted(a_key, -(T - b_val[b]) - 1e-12 * max(1.0, T), side="left"))
-            if a >= b or len(cuts) > k:
-                return None
-            cuts.append(a)
-            b = a
-        return cuts[::-1]
-
-    lo, hi = 0.0, float(prefix[-1]) + float(d_from[nodes].max()) + float(d_to[nodes].max())
-    best = cuts_for(hi) or [0, N]
-    for _ in range(100):
-        if hi - lo <= 1e-9 * max(1.0, hi):
-            break
-        mid = (lo + hi) / 2
-        c = cuts_for(mid)
-        if c is None:
-            lo = mid
-        else:
-            hi, best = mid, c
-    cost = max(d_from[nodes[a]] + prefix[b] - prefix[a] + d_to[nodes[b]] for a, b in zip(best[:-1], best[1:]))
-    return best, float(cost)
+    """Optimal min-max split of a closed legal tour with directed depot distances (``_routing.split_tour``)."""
+    return _routing.split_tour(nodes, prefix, d_from, k, d_to=d_to)

@@ -416,10 +416,16 @@ def _euler_tour(aug: list[tuple[int, int, int]], n: int, depot: int, rng: np.ran
     return tour
 
 
-def split_tour(nodes: np.ndarray, prefix: np.ndarray, d0: np.ndarray, k: int) -> tuple[list[int], float]:
-    """Optimal min-max split of a closed tour (node positions 0..N) into at most k closed pieces."""
-    a_key = -(d0[nodes] - prefix)  # non-decreasing
-    b_val = prefix + d0[nodes]
+def split_tour(nodes: np.ndarray, prefix: np.ndarray, d0: np.ndarray, k: int,
+               d_to: np.ndarray | None = None) -> tuple[list[int], float]:
+    """Optimal min-max split of a closed tour (node positions 0..N) into at most k closed pieces.
+
+    ``d0``: distance from the depot to each node; ``d_to``: from each node back to the depot when
+    the two differ (one-way streets, ``mode="drive"``), else ``d0`` both ways.
+    """
+    d_from, back = d0, (d0 if d_to is None else d_to)
+    a_key = -(d_from[nodes] - prefix)  # non-decreasing: d_from(next) <= d_from(this) + arc
+    b_val = prefix + back[nodes]  # non-decreasing: back(this) <= arc + back(next)
     N = len(nodes) - 1
 
     def cuts_for(T: float) -> list[int] | None:
@@ -433,9 +439,10 @@ def split_tour(nodes: np.ndarray, prefix: np.ndarray, d0: np.ndarray, k: int) ->
             b = a
         return cuts[::-1]
 
-    lo, hi = 0.0, float(prefix[-1])
-    best = cuts_for(hi)
-    assert best is not None
+    hi = float(prefix[-1])
+    if d_to is not None:
+        hi += float(d_from[nodes].max()) + float(back[nodes].max())
+    lo, best = 0.0, cuts_for(hi) or [0, N]
     for _ in range(100):
         if hi - lo <= 1e-9 * max(1.0, hi):
             break
@@ -445,7 +452,7 @@ def split_tour(nodes: np.ndarray, prefix: np.ndarray, d0: np.ndarray, k: int) ->
             lo = mid
         else:
             hi, best = mid, c
-    cost = max(d0[nodes[a]] + prefix[b] - prefix[a] + d0[nodes[b]] for a, b in itertools.pairwise(best))
+    cost = max(d_from[nodes[a]] + prefix[b] - prefix[a] + back[nodes[b]] for a, b in itertools.pairwise(best))
     return best, float(cost)
 
 
