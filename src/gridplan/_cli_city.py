@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import time
 from pathlib import Path
@@ -73,6 +72,7 @@ def _load_city(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace, log: logging.Logger) -> int:
     """Run ``gridplan city``; returns the exit code."""
+    from . import _dask
     from .city import plan_city, write_city
     from .errors import DataError
 
@@ -82,16 +82,7 @@ def run(args: argparse.Namespace, log: logging.Logger) -> int:
     city = _load_city(args)
     log.info("city: %r (%.1f s)", city, time.perf_counter() - t0)
     memory = None if args.memory is None else args.memory * 1024 ** 3
-    with contextlib.ExitStack() as stack:
-        client = None
-        if args.workers > 1:
-            try:
-                from dask.distributed import Client, LocalCluster
-            except ImportError as exc:
-                raise DataError("--workers > 1 needs dask.distributed: pip install 'gridplan[distributed]'") from exc
-            cluster = stack.enter_context(LocalCluster(n_workers=args.workers, threads_per_worker=1,
-                                                       dashboard_address=None))
-            client = stack.enter_context(Client(cluster))
+    with _dask.local_client(args.workers) as client:
         result = plan_city(city, args.grids, client=client, units=args.units, effort=args.effort,
                            memory_limit=memory, seed=args.seed, progress=log.isEnabledFor(logging.INFO))
     log.info("%r", result)

@@ -15,8 +15,9 @@ in the caller, naming the item.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,3 +152,19 @@ def _shared(obj: Any) -> Any:
         [future] = client.scatter([obj], broadcast=True, hash=False)
         return future
     return dask.delayed(obj, name=f"gridindex-{uuid.uuid4().hex}", pure=False)
+
+
+@contextlib.contextmanager
+def local_client(workers: int) -> Iterator[Any]:
+    """A dask.distributed client on a local cluster of ``workers`` processes (one thread each), closed
+    on exit; ``None`` (work in this process) for one worker. The CLI's ``--workers``."""
+    if workers <= 1:
+        yield None
+        return
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise DataError("--workers > 1 needs dask.distributed: pip install 'gridplan[distributed]'") from exc
+    with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        yield client

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import NoReturn, Sequence
 
-from . import _io
+from . import _dask, _io
 
 __all__ = ["main", "build_parser"]
 
@@ -628,7 +628,6 @@ def _report(args: argparse.Namespace, log: logging.Logger) -> int:
 
 
 def _simulate(args: argparse.Namespace, log: logging.Logger) -> int:
-    import contextlib
 
     import matplotlib
 
@@ -669,16 +668,7 @@ def _simulate(args: argparse.Namespace, log: logging.Logger) -> int:
             plan.district = known
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    with contextlib.ExitStack() as stack:
-        client = None
-        if args.workers > 1:
-            try:
-                from dask.distributed import Client, LocalCluster
-            except ImportError as exc:
-                raise DataError("--workers > 1 needs dask.distributed: pip install 'gridplan[distributed]'") from exc
-            cluster = stack.enter_context(LocalCluster(n_workers=args.workers, threads_per_worker=1,
-                                                       dashboard_address=None))
-            client = stack.enter_context(Client(cluster))
+    with _dask.local_client(args.workers) as client:
         results = {}
         log.info("staff: a synthetic sample roster per plan (simulate(staffing='sample'); said in the notes)")
         for name, plan in plans.items():
