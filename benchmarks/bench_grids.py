@@ -38,9 +38,10 @@ import sys
 import time
 import traceback
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -186,7 +187,7 @@ class Graph:
         return self.adj.shape[0]
 
     @classmethod
-    def from_units(cls, units: Any) -> "Graph":
+    def from_units(cls, units: Any) -> Graph:
         import shapely
 
         f = units.frame

@@ -48,8 +48,9 @@ import signal
 import time
 import traceback
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 

@@ -17,8 +17,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gridplan.errors import GridplanError
 from tests import test_reliability_fuzz as fuzz
+
+from gridplan.errors import GridplanError
 
 BAD = [-1, 0, -0.5, 1.5, 10**19, float("nan"), float("inf"), "abc", "", None, True, [], [1, "a"], {}, {"a": 1},
        object(), np.int64(-1), 2**63, "0.1", (1, 2), -1e-9, b"x", pd.NaT, "EPSG:4326", "GCJ-02",

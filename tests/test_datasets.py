@@ -16,7 +16,6 @@ import re
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-import pandas as pd
 import pyproj
 import pytest
 import shapely
@@ -112,7 +111,7 @@ def check_seat(district: District, seat_xy: tuple[float, float]) -> None:
 REAL = sorted(REAL_BOUNDARIES)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def grown(adcode: str, seed: int = 0) -> District:
     return real_district(adcode, seed=seed, data_dir=SHARED_DATA)
 
@@ -223,7 +222,7 @@ def test_find_data_dir_prefers_shared_data_and_falls_back_to_cases_data(tmp_path
 GCJ_BOX = shapely.box(107.20, 26.55, 107.235, 26.58)  # ~11.6 km² near Guiding, in GCJ-02 lon/lat
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def box_district(seed: int = 0) -> District:
     return sample_district(seed, boundary=GCJ_BOX, crs="GCJ-02")
 
@@ -294,7 +293,7 @@ def messy_boundary() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"name": ["乱区"], "adcode": ["990188"]}, geometry=[shape], crs=4545)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def messy_district() -> District:
     return sample_district(3, boundary=messy_boundary(), urban_km2=8.0)
 

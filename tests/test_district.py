@@ -9,8 +9,8 @@ import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
 
-from gridplan._precision import PRECISION
 from gridplan import crs as gcrs
+from gridplan._precision import PRECISION
 from gridplan.district import LAYERS, District
 from gridplan.errors import CRSError, DataError, GeometryError, GridplanWarning, LayerNotFoundError
 
@@ -228,9 +228,9 @@ def test_explore():
 
 @needs_shared
 def test_real_county_boundaries_from_gcj02():
-    from gridplan.datasets import COUNTIES, county_boundary
-
     import pyproj
+
+    from gridplan.datasets import COUNTIES, county_boundary
 
     # areas the data README quotes (UTM, rounded), and the exact geodesic area of the converted outline
     quoted = {"522723": 1626.9, "370102": 101.4, "511102": 849.7, "410181": 1023.5, "410102": 196.0}

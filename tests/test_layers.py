@@ -166,8 +166,8 @@ def test_walking_speeds_are_named_once():
     """Residents' walk and road chiefs' patrol: two constants in gridplan._speeds, no literal speed elsewhere."""
     from gridplan import _speeds, routes
     from gridplan._caseflow import Supervisors
-    from gridplan.simulate import IncidentModel
     from gridplan.posts import Posts
+    from gridplan.simulate import IncidentModel
 
     assert (_speeds.RESIDENT_WALK_M_PER_MIN, _speeds.PATROL_WALK_M_PER_MIN) == (80.0, 60.0)
     assert routes.WALKING_SPEED_M_PER_MIN is _speeds.PATROL_WALK_M_PER_MIN

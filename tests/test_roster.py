@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
-import geopandas as gpd
 import pytest
 import shapely
 from hypothesis import given, settings

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from .conftest import ROOT, metric_layers
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +21,8 @@ from gridplan.grids import partition
 from gridplan.locate import GridIndex
 from gridplan.network import StreetNetwork
 from gridplan.routes import RoutePlan, balance_routes
+
+from .conftest import ROOT, metric_layers
 
 BENCH = ROOT.parent / "shared" / "bench" / "mmkcpp"
 

@@ -22,7 +22,6 @@ from gridplan.simulate import (
     DAY,
     SOURCES,
     IncidentModel,
-    SimulationResult,
     _clock_time,
     _duty_time,
     _example_layers,

@@ -9,7 +9,8 @@ of the planner's words for them (``street_km``, ``street_length``, ``area``).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -28,7 +28,8 @@ harder on real streets than it looks:
 from __future__ import annotations
 
 import heapq
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -52,7 +53,7 @@ SHARED = -2  # owner of a piece on a grid line until it is settled
 _NEAR_LIMIT = 3000.0  # metres: how far the network is searched for the nearest streets of a grid
 
 
-def split_at_grids(network: StreetNetwork, plan: "GridPlan") -> tuple[StreetNetwork, np.ndarray, list[tuple[int, ...]]]:
+def split_at_grids(network: StreetNetwork, plan: GridPlan) -> tuple[StreetNetwork, np.ndarray, list[tuple[int, ...]]]:
     """The network cut where its streets cross grid lines.
 
     Returns the cut network, per edge its grid position (``OUTSIDE`` outside every grid,

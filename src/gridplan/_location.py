@@ -85,7 +85,7 @@ def place_setcover(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarr
                    k: int, mpg: int, deadline: float | None, mip_gap: float, progress: bool, notes: list[str],
                    capacity: float | None) -> Any:
     """LSCP: the fewest posts with every coverable demand point within ``walk`` (see module doc)."""
-    from ._covering import _coverage_rows, _gap, _Solution, _sparse_distances, _status
+    from ._covering import _coverage_rows, _gap, _Solution, _sparse_distances
 
     t = time.perf_counter()
     cov = _sparse_distances(csr, cand, walk, progress, "walking distances")

@@ -234,8 +234,8 @@ def _boundary_frame(boundary: Any, crs: Any) -> gpd.GeoDataFrame:
     return frame
 
 
-def district_from_osm(cls: type["District"], source: Any, *, boundary: Any = None, network_type: str = "all",
-                      crs: Any = None, **kwargs: Any) -> "District":
+def district_from_osm(cls: type[District], source: Any, *, boundary: Any = None, network_type: str = "all",
+                      crs: Any = None, **kwargs: Any) -> District:
     """See :meth:`gridplan.district.District.from_osm`."""
     streets, notes = read_osm_streets(source, network_type=network_type, boundary=boundary, crs=crs)
     if boundary is None:

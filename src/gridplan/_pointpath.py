@@ -22,7 +22,8 @@ Every other point (near a cell edge, in a boundary cell, off the table) is conve
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pyproj

@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .grids import GridPlan
 
 
-def _check_same_plan(plan: "GridPlan", other_grids: Any, what: str) -> None:
+def _check_same_plan(plan: GridPlan, other_grids: Any, what: str) -> None:
     """Refuse posts/staffing/routes made for another plan or district."""
     codes = set(plan.grids["code"].astype(str))
     if other_grids is None:

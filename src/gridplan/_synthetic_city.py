@@ -18,7 +18,7 @@ generator made them.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import geopandas as gpd
 import numpy as np

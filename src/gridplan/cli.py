@@ -13,8 +13,9 @@ import argparse
 import logging
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, Sequence
+from typing import NoReturn
 
 from . import _dask, _io
 
@@ -370,11 +371,10 @@ def _demo_simulation(before, after, posts, staffing, patrols, seed, runs, out, w
     """Demo: the 12 existing grids vs the redrawn plan over simulated weeks (KPIs, comparison, maps)."""
     import matplotlib.pyplot as plt
 
-    from .simulate import simulate
-
     from .datasets import sample_roster
     from .posts import place_posts
     from .routes import balance_routes
+    from .simulate import simulate
     from .staffing import assign_staff
 
     t = time.perf_counter()
@@ -573,7 +573,7 @@ def _locate(args: argparse.Namespace, log: logging.Logger) -> int:
     return 0
 
 
-def _locate_counts(routed: "pandas.DataFrame") -> dict[str, int]:  # noqa: F821 (pandas is imported lazily)
+def _locate_counts(routed: pandas.DataFrame) -> dict[str, int]:  # noqa: F821 (pandas is imported lazily)
     """Rows, rows located, rows outside every grid (whatever else their reason says), rows with a reason."""
     reason = routed["reason"].astype("string")
     outside = routed["grid"].isna() & reason.str.contains("outside every grid", regex=False).fillna(False)

@@ -34,7 +34,8 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from typing import Any, Callable, Union
+from collections.abc import Callable
+from typing import Any, Union
 
 import numpy as np
 import pyproj

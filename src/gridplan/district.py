@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import html
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -316,7 +317,7 @@ class District:
         grid_code: str = "code",
         repair: bool = False,
         synthetic: bool = False,
-    ) -> "District":
+    ) -> District:
         """Build a district from GeoDataFrames, converting all of them to one metric CRS.
 
         Parameters
@@ -542,7 +543,7 @@ class District:
 
     @classmethod
     def from_osm(cls, source: Any, *, boundary: Any = None, network_type: str = "all", crs: Any = None,
-                 **kwargs: Any) -> "District":
+                 **kwargs: Any) -> District:
         """A district whose streets come from OpenStreetMap (the ``[osm]`` extra).
 
         Parameters
@@ -577,7 +578,7 @@ class District:
         *,
         layers: Mapping[str, str] | None = None,
         **kwargs: Any,
-    ) -> "District":
+    ) -> District:
         """Build a district from layers of a GeoPackage (or any vector file pyogrio reads).
 
         Parameters
@@ -624,7 +625,7 @@ class District:
 
     @classmethod
     @_io.guarded_read
-    def read_file(cls, path: str | Path) -> "District":
+    def read_file(cls, path: str | Path) -> District:
         """Load a district saved with :meth:`to_file`."""
         return cls._restored(*_io.read_frames(path, "District"))
 
@@ -636,7 +637,7 @@ class District:
         return frames, params
 
     @classmethod
-    def _restored(cls, frames: dict[str, gpd.GeoDataFrame], params: dict[str, Any]) -> "District":
+    def _restored(cls, frames: dict[str, gpd.GeoDataFrame], params: dict[str, Any]) -> District:
         """The district :meth:`_stored` describes."""
         crs = pyproj.CRS.from_wkt(params["crs"])
         return cls({k: f.set_crs(crs, allow_override=True) for k, f in frames.items()}, crs=crs,
@@ -671,7 +672,7 @@ class District:
         return float(self.population["population"].to_numpy(dtype=float)[np.asarray(inside)].sum())
 
     @property
-    def network(self) -> "StreetNetwork":
+    def network(self) -> StreetNetwork:
         """The noded street network (:class:`gridplan.network.StreetNetwork`), built once."""
         if self._network is None:
             from .network import StreetNetwork
@@ -758,7 +759,7 @@ class District:
         folium.LayerControl().add_to(m)
         return m
 
-    def plot(self, ax: "Axes | None" = None, *, population: bool = True, title: str | None = None) -> "Axes":
+    def plot(self, ax: Axes | None = None, *, population: bool = True, title: str | None = None) -> Axes:
         """Draw the district: communities, existing grids, streets and population density.
 
         Returns the matplotlib Axes.

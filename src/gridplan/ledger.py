@@ -34,8 +34,9 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -153,7 +154,7 @@ def read_ledger(
     crs: Any = "GCJ-02",
     columns: Mapping[str, str] | None = None,
     categories: Iterable[str] | None = None,
-    district: "District | None" = None,
+    district: District | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a case ledger (CSV, Excel or DataFrame) into points, keeping every row.
 
@@ -286,7 +287,7 @@ def _inside_share(lon: np.ndarray, lat: np.ndarray, shape: Any) -> float:
     return float(shapely.contains_xy(shape, lon, lat).mean())
 
 
-def _in_district(gdf: gpd.GeoDataFrame, district: "District", datum: Any, frame: pd.DataFrame,
+def _in_district(gdf: gpd.GeoDataFrame, district: District, datum: Any, frame: pd.DataFrame,
                  found: Mapping[str, str], ok: np.ndarray) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """The points in the district's CRS, the mask of points outside it; a wrong datum is an error."""
     boundary = gpd.GeoSeries([district.shape], crs=district.crs).to_crs("EPSG:4326").iloc[0]

@@ -1144,7 +1144,7 @@ class GridIndex:
         self._context = ctx
         return ctx
 
-    def _street_context(self, streets: Any, chiefs: "_Chiefs | None") -> tuple[Any, ...]:
+    def _street_context(self, streets: Any, chiefs: _Chiefs | None) -> tuple[Any, ...]:
         """Street edges (metric), the transformer to them, per grid the candidate edges, trees, chiefs."""
         edges = streets.edges if hasattr(streets, "edges") and isinstance(streets.edges, gpd.GeoDataFrame) else streets
         if not isinstance(edges, gpd.GeoDataFrame):

@@ -10,7 +10,8 @@ import logging
 import re
 import shutil
 import subprocess
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -127,8 +128,8 @@ def figsize_for(bounds: Sequence[float] | None, *, height: float = _MAP_SIDE_IN)
     return (round(height * float(np.clip(ratio, _MIN_NARROW, _MAX_WIDE)), 2), height)
 
 
-def axes(ax: "Axes | None" = None, *, figsize: tuple[float, float] | None = None,
-         bounds: Sequence[float] | None = None) -> "Axes":
+def axes(ax: Axes | None = None, *, figsize: tuple[float, float] | None = None,
+         bounds: Sequence[float] | None = None) -> Axes:
     """Return ``ax`` or a new Axes on a new figure, shaped for data with ``bounds`` unless ``figsize`` is given."""
     if ax is not None:
         return ax
@@ -172,7 +173,7 @@ def colour_range(*values: Any) -> tuple[float, float]:
     return (float(allv.min()), float(allv.max()))
 
 
-def density(ax: "Axes", points: "gpd.GeoDataFrame", *, weight: str | None = None, gridsize: int = 60) -> None:
+def density(ax: Axes, points: gpd.GeoDataFrame, *, weight: str | None = None, gridsize: int = 60) -> None:
     """Shade point density (e.g. residents) as hexagons under the other layers."""
     x = points.geometry.x.to_numpy()
     y = points.geometry.y.to_numpy()
@@ -181,7 +182,7 @@ def density(ax: "Axes", points: "gpd.GeoDataFrame", *, weight: str | None = None
               linewidths=0, alpha=0.75, zorder=1)
 
 
-def streets(ax: "Axes", lines: "gpd.GeoDataFrame", *, column: str = "kind") -> None:
+def streets(ax: Axes, lines: gpd.GeoDataFrame, *, column: str = "kind") -> None:
     """Draw street centrelines, wider and darker for more important classes."""
     if column in lines:
         for kind, (width, colour) in STREET_STYLE.items():
@@ -195,7 +196,7 @@ def streets(ax: "Axes", lines: "gpd.GeoDataFrame", *, column: str = "kind") -> N
         rest.plot(ax=ax, linewidth=0.6, color="#737373", zorder=2)
 
 
-def scale_bar(ax: "Axes") -> None:
+def scale_bar(ax: Axes) -> None:
     """A scale bar of a round length in the lower left (the CRS must be in metres)."""
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
@@ -208,7 +209,7 @@ def scale_bar(ax: "Axes") -> None:
     ax.text(bx + length / 2, by + (y1 - y0) * 0.012, label, ha="center", va="bottom", fontsize=8, zorder=10)
 
 
-def finish(ax: "Axes", title: str, *, legend: Sequence[tuple[str, str, Any]] | Iterable[tuple[str, str, Any]] = ()) -> "Axes":
+def finish(ax: Axes, title: str, *, legend: Sequence[tuple[str, str, Any]] | Iterable[tuple[str, str, Any]] = ()) -> Axes:
     """Equal aspect, no ticks, a scale bar, a title and legend entries ``(label, colour, style)``.
 
     ``style`` is a line style (``"-"``, ``"--"``, ``":"``, a dash tuple) for lines, or a marker

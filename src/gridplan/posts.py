@@ -85,9 +85,9 @@ import html
 import math
 import numbers
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -1696,7 +1696,7 @@ class LifeCircle:
     def _repr_html_(self) -> str:
         return self.coverage._repr_html_()
 
-    def plot(self, ax: "Axes | None" = None, *, title: str | None = None) -> "Axes":
+    def plot(self, ax: Axes | None = None, *, title: str | None = None) -> Axes:
         """Isochrones under the covered/uncovered residents and the posts."""
         from . import plot as _plot
 
@@ -1707,7 +1707,7 @@ class LifeCircle:
         return ax
 
 
-def coverage(plan: "GridPlan", posts: "Posts", *, minutes: float = 15.0, speed_m_per_min: float | None = None,
+def coverage(plan: GridPlan, posts: Posts, *, minutes: float = 15.0, speed_m_per_min: float | None = None,
              include_stations: bool = True, buffer_m: float = 100.0, walk_m: float | None = None) -> LifeCircle:
     """The "15-minute community life circle": residents within ``minutes`` walk of a post or station.
 

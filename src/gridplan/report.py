@@ -33,9 +33,10 @@ import io
 import math
 import re
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -294,7 +295,7 @@ def _notes(notes: Iterable[str]) -> str:
 # --------------------------------------------------------------------------- maps
 
 
-def _figure(plan: GridPlan | None = None) -> tuple["Figure", "Axes"]:
+def _figure(plan: GridPlan | None = None) -> tuple[Figure, Axes]:
     """A figure outside pyplot (nothing global changes, nothing is left open), shaped like the plan's area."""
     from matplotlib.figure import Figure
 
@@ -304,18 +305,18 @@ def _figure(plan: GridPlan | None = None) -> tuple["Figure", "Axes"]:
     return fig, fig.add_subplot()
 
 
-def _png(fig: "Figure") -> str:
+def _png(fig: Figure) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _img(fig: "Figure", alt: str, caption: str | None = None) -> str:
+def _img(fig: Figure, alt: str, caption: str | None = None) -> str:
     cap = f"<figcaption>{_e(caption)}</figcaption>" if caption else ""
     return f'<figure><img alt="{_e(alt)}" src="data:image/png;base64,{_png(fig)}">{cap}</figure>'
 
 
-def _draw_streets(ax: "Axes", plan: GridPlan) -> None:
+def _draw_streets(ax: Axes, plan: GridPlan) -> None:
     district = plan.district
     streets = getattr(district, "streets", None)
     if streets is not None and len(streets):
@@ -678,7 +679,6 @@ def _routes_section(plan: GridPlan, routes: Any) -> str:
         routes.plot(ax=ax, grids=plan, deadhead=False)
     else:
         import geopandas as gpd
-
         from matplotlib.colors import to_hex
 
         from .routes import _CHIEF_COLOURS, _distinct

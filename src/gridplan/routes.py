@@ -37,9 +37,10 @@ from __future__ import annotations
 import json
 import numbers
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import networkx as nx
@@ -523,7 +524,7 @@ class RoutePlan:
         return f"<div><b>{self.__repr__()[1:-1]}</b>{s}{r}</div>"
 
     # ------------------------------------------------------------------ display & export
-    def plot(self, ax: "Axes | None" = None, *, deadhead: bool = True, grids: Any = None, title: str | None = None) -> "Axes":
+    def plot(self, ax: Axes | None = None, *, deadhead: bool = True, grids: Any = None, title: str | None = None) -> Axes:
         """Map of the patrols: every street coloured by its chief, deadhead walking dashed.
 
         Up to 20 chiefs each get their own colour and legend entry; with more, per-grid patrols are
@@ -644,7 +645,7 @@ class RoutePlan:
         return _io.write_frames(path, "RoutePlan", frames, json.loads(json.dumps(params, default=_jsonable)))
 
     @classmethod
-    def read_file(cls, path: str | Path, *, streets: Any = None) -> "RoutePlan":
+    def read_file(cls, path: str | Path, *, streets: Any = None) -> RoutePlan:
         """Read a plan saved by :meth:`to_file` (the same class, equal tables and walks).
 
         Parameters
@@ -788,7 +789,7 @@ def _hex(colour: Sequence[float]) -> str:
 
 
 # --------------------------------------------------------------------------- per grid
-def _grid_depots(plan: "GridPlan", net: _Net, mask_by_grid: list[np.ndarray], depot: Any, posts: Any,
+def _grid_depots(plan: GridPlan, net: _Net, mask_by_grid: list[np.ndarray], depot: Any, posts: Any,
                  notes: list[str]) -> list[int | None]:
     """Every grid's depot node: on the part of the network holding most of the grid's streets.
 
@@ -1273,7 +1274,7 @@ class _GridStreets:
     lost: list[np.ndarray]
 
 
-def _grid_streets(plan: "GridPlan", network: StreetNetwork, *, weight: str, depot: Any, posts: Any,
+def _grid_streets(plan: GridPlan, network: StreetNetwork, *, weight: str, depot: Any, posts: Any,
                   components: str, notes: list[str]) -> _GridStreets:
     split, owner, cand = _grid_streets_mod.split_at_grids(network, plan)
     net = _from_street_network(split, weight)
@@ -1297,7 +1298,7 @@ def _grid_streets(plan: "GridPlan", network: StreetNetwork, *, weight: str, depo
     return _GridStreets(net, codes, masks, depots, lost)
 
 
-def _per_grid(plan: "GridPlan", *, chiefs_per_grid: int, depot: Any, posts: Any, streets: Any, weight: str,
+def _per_grid(plan: GridPlan, *, chiefs_per_grid: int, depot: Any, posts: Any, streets: Any, weight: str,
               chiefs: Sequence[str] | None, components: str, seed: int, time_limit: float | None, effort: float,
               progress: bool, client: Any = None, target_gap: float = PER_GRID_TARGET_GAP,
               mode: str = "walk") -> RoutePlan:
@@ -1399,7 +1400,7 @@ def _workers(client: Any) -> int:
     return max(1, len(client.scheduler_info().get("workers", {})))
 
 
-def _plan_identity(plan: "GridPlan", net: _Net) -> dict[str, Any]:
+def _plan_identity(plan: GridPlan, net: _Net) -> dict[str, Any]:
     """What a saved RoutePlan must match to be used with a plan again (see RoutePlan.read_file)."""
     district = plan.district
     return {"plan_grids": "|".join(plan.grids["code"].astype(str)),

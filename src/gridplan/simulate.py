@@ -72,8 +72,9 @@ import math
 import numbers
 import time
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -327,7 +328,7 @@ class IncidentModel:
     fit_report: Any = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def fit(cls, ledger: pd.DataFrame, plan: "GridPlan", **kw: Any) -> "IncidentModel":
+    def fit(cls, ledger: pd.DataFrame, plan: GridPlan, **kw: Any) -> IncidentModel:
         """A model fitted to a bureau's case ledger (see :func:`gridplan._fit.fit_model` for the method)."""
         from ._fit import fit_model
 
@@ -853,9 +854,9 @@ class SimulationResult:
     notes : list of str
     """
 
-    _saved: "dict[str, pd.DataFrame] | None" = None  # the per-group tables of a result read from a file
+    _saved: dict[str, pd.DataFrame] | None = None  # the per-group tables of a result read from a file
 
-    def __init__(self, *, plan: "GridPlan", posts: Any, staffing: Any, routes: Any, model: IncidentModel,
+    def __init__(self, *, plan: GridPlan, posts: Any, staffing: Any, routes: Any, model: IncidentModel,
                  outs: list[dict[str, Any]], ctx: _Context, params: dict[str, Any], notes: list[str],
                  incidents: gpd.GeoDataFrame) -> None:
         self.plan, self.posts, self.staffing, self.routes, self.model = plan, posts, staffing, routes, model
@@ -944,7 +945,7 @@ class SimulationResult:
                          "low": iv["low"][0], "high": iv["high"][0], "runs": int(ok.sum())}
         return pd.DataFrame(rows).T.rename_axis("kpi")
 
-    def pairs_with(self, other: "SimulationResult") -> bool:
+    def pairs_with(self, other: SimulationResult) -> bool:
         """Whether run ``i`` of both studies saw the same incidents (common random numbers).
 
         True when both have the same seed and number of runs and draw their arrivals from the same
@@ -959,7 +960,7 @@ class SimulationResult:
         return (self.params.get("seed") == other.params.get("seed") and len(self.runs) == len(other.runs)
                 and key_a is not None and key_a == key_b)
 
-    def compare(self, other: "SimulationResult", *, level: float = 0.95, method: str = "auto") -> pd.DataFrame:
+    def compare(self, other: SimulationResult, *, level: float = 0.95, method: str = "auto") -> pd.DataFrame:
         """This result (A) against another (B): means, difference B - A, its interval and p-value.
 
         Parameters
@@ -1062,7 +1063,7 @@ class SimulationResult:
                                                                    "kpi_names": dict(self._names)})
 
     @classmethod
-    def read_file(cls, path: Any) -> "SimulationResult":
+    def read_file(cls, path: Any) -> SimulationResult:
         """A result saved by :meth:`to_file`: the same class, its tables equal.
 
         It holds what a reader needs without running the study again: ``runs``, ``summary()``,
@@ -1144,8 +1145,8 @@ class SimulationResult:
                 f"<details><summary>per grid</summary>{self.per_grid.to_html(float_format=lambda x: f'{x:,.3f}')}"
                 "</details></div>")
 
-    def plot(self, ax: "Axes | None" = None, *, kind: str = "map", column: str = DEADLINE_KPI,
-             title: str | None = None, vmin: float | None = None, vmax: float | None = None) -> "Axes":
+    def plot(self, ax: Axes | None = None, *, kind: str = "map", column: str = DEADLINE_KPI,
+             title: str | None = None, vmin: float | None = None, vmax: float | None = None) -> Axes:
         """Draw the result.
 
         ``kind="map"``: the grids coloured by a per-grid KPI (default ``compliance_deadline``); shares are
@@ -1239,7 +1240,7 @@ def _interval(v: np.ndarray, level: float, bounds: tuple[float, float] | None = 
 
 
 # ============================================================================ building a study
-def _unit_lookup(plan: "GridPlan", points: np.ndarray) -> np.ndarray:
+def _unit_lookup(plan: GridPlan, points: np.ndarray) -> np.ndarray:
     """Row of the unit holding each point (-1 outside every unit)."""
     geoms = np.asarray(plan.units.geometry.values)
     tree = shapely.STRtree(geoms)
@@ -1253,7 +1254,7 @@ def _unit_lookup(plan: "GridPlan", points: np.ndarray) -> np.ndarray:
     return out
 
 
-def _build_context(plan: "GridPlan", posts: Any, staffing: "Staffing", routes: "RoutePlan", model: IncidentModel,
+def _build_context(plan: GridPlan, posts: Any, staffing: Staffing, routes: RoutePlan, model: IncidentModel,
                    days: int, notes: list[str]) -> tuple[_Context, dict[str, Any]]:
     net = routes.network
     if net is None or not isinstance(routes.edges, gpd.GeoDataFrame):
@@ -1532,11 +1533,11 @@ _MAX_RUNS = 1_000_000  # more runs than this is a typo (each run simulates every
 
 
 def simulate(
-    plan: "GridPlan",
+    plan: GridPlan,
     *,
-    posts: "Posts | None" = None,
-    staffing: "Staffing | str | None" = None,
-    routes: "RoutePlan | None" = None,
+    posts: Posts | None = None,
+    staffing: Staffing | str | None = None,
+    routes: RoutePlan | None = None,
     model: IncidentModel | None = None,
     days: int = 7,
     runs: int = 100,

@@ -172,7 +172,7 @@ class Teams:
         return (f"<div><b>gridplan Teams</b><table>{rows}</table><details><summary>bases</summary>{table}"
                 "</details></div>")
 
-    def plot(self, ax: "Axes | None" = None, *, title: str | None = None, column: str = "team") -> "Axes":
+    def plot(self, ax: Axes | None = None, *, title: str | None = None, column: str = "team") -> Axes:
         """Map the territories (one colour per team) and the bases (black squares)."""
         from . import plot as gplot
 
@@ -208,7 +208,7 @@ class Teams:
                                  "crs": pyproj.CRS(self.bases.crs).to_wkt()})
 
     @classmethod
-    def read_file(cls, path: str | Path) -> "Teams":
+    def read_file(cls, path: str | Path) -> Teams:
         frames, params = _io.read_frames(path, "Teams")
         crs = pyproj.CRS.from_wkt(params.pop("crs"))
         notes = params.pop("notes")
