@@ -42,9 +42,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from gridplan.city import STEPS, plan_city, write_city
-from gridplan.datasets import sample_city
-from gridplan.errors import GridplanWarning
+from gridplan.city import STEPS, plan_city, write_city  # noqa: E402 (after the sys.path line above)
+from gridplan.datasets import sample_city  # noqa: E402
+from gridplan.errors import GridplanWarning  # noqa: E402
 
 
 def lpt_makespan(tasks: list[float], workers: int) -> float:

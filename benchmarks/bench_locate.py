@@ -181,7 +181,8 @@ def run(args: argparse.Namespace) -> None:
                                           ("shapely STRtree.query within", t_tr, m_tr, tree_build)):
                 print(f"| {layer} | {pname} ({outside:.0%} outside) | {method} | {b:.2f} | {secs:.3f} | "
                       f"{n / secs / 1e6:.2f} | {t_sj / secs:.1f} | "
-                      + (f"{agree:.6%} ({on_boundary.sum()} on a boundary, exact={exact})" if method.startswith("gridplan") else "")
+                      + (f"{agree:.6%} ({on_boundary.sum()} on a boundary, exact={exact})"
+                         if method.startswith("gridplan") else "")
                       + f" | {peak:.1f} |")
             layer = ""  # print the layer name once
             xs, ys = x[:20000].tolist(), y[:20000].tolist()

@@ -144,7 +144,7 @@ def main() -> None:
             unit = "posts" if objective == "set-cover" else "m worst walk"
             lines.append(f"| {case.name} | {n:,} x {m:,} | {objective} | {gv:,.1f} {unit} ({go['status']}, "
                          f"{go['time_s']:.1f} s) | {sv:,.1f} ({so['status']}, {so['time_s']:.1f} s) | {cmp} | {ratio} |")
-        del inst
+        inst = None  # free the matrix before the next case is built (not del: the lambdas above close over it)
     print("\n| case | size | model | gridplan | spopt + CBC | gridplan vs spopt | spopt / gridplan time |")
     print("|---|---|---|---|---|---|---|")
     print("\n".join(lines))

@@ -301,7 +301,7 @@ def main() -> None:
                     "spopt / gridplan time": _ratio(ref, out) if label != "spopt + CBC" else "",
                     "note": out.get("note", ""),
                 })
-        del inst
+        inst = None  # free the matrix before the next case is built (not del: the lambdas above close over it)
     table = pd.DataFrame(rows)
     print()
     print("| " + " | ".join(table.columns) + " |")

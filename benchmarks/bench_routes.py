@@ -388,7 +388,8 @@ def summarise_mmkcpp(rows: list[dict], ks: tuple[int, ...]) -> None:
          + (" (" + ", ".join(f"{a} k={b}" for a, b in zip(worse["instance"], worse["k"])) + ")" if len(worse) else ""), "0"])
     row(["seconds per case: max / mean", f"{secs.max():.2f} / {secs.mean():.2f}", "max < 10"])
     row(["cases over 10 s", f"{int((secs > 10).sum())}", "0"])
-    row(["cases stopped at gridplan's own lower bound (rounded up for integer costs)", f"{int((df['stopped_by'] == 'lower_bound').sum())}", ""])
+    row(["cases stopped at gridplan's own lower bound (rounded up for integer costs)",
+         f"{int((df['stopped_by'] == 'lower_bound').sum())}", ""])
     row(["errors (solve or verification)", f"{errors}", "0"])
 
 
@@ -646,9 +647,10 @@ def section_large(args: argparse.Namespace) -> None:
     if rows:
         df = pd.DataFrame(rows)
         small = df[df["edges"] <= 200]
+        by_size = df.groupby(pd.cut(df["edges"], [0, 250, 700, 1500, 5000]), observed=True)["ratio"].mean()
         print(f"\nmean max/LB {df['ratio'].mean():.3f} (worst {df['ratio'].max():.3f}) over {len(df)} cases; "
               f"up to 200 edges: slowest {small['seconds'].max() if len(small) else float('nan'):.1f} s; "
-              f"by size: " + ", ".join(f"{int(a)}: {b:.3f}" for a, b in df.groupby(pd.cut(df['edges'], [0, 250, 700, 1500, 5000]), observed=True)['ratio'].mean().items() for a in [a.right]) + "\n")
+              "by size: " + ", ".join(f"{int(size.right)}: {ratio:.3f}" for size, ratio in by_size.items()) + "\n")
 
 
 # ---------------------------------------------------------------------------------------- main
@@ -658,7 +660,8 @@ SECTIONS = {"mmkcpp": section_mmkcpp, "district": section_district, "changan": s
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--only", default="all", help="comma-separated sections: mmkcpp, district, changan, grids, large (default all)")
+    p.add_argument("--only", default="all",
+                   help="comma-separated sections: mmkcpp, district, changan, grids, large (default all)")
     p.add_argument("--quick", action="store_true", help="a handful of cases per section (smoke run)")
     p.add_argument("--csv", help="write the per-case mmkcpp table to this CSV file")
     p.add_argument("--graphs", help="mmkcpp: comma-separated graph names (e.g. gdb1,val3A)")

@@ -59,7 +59,8 @@ def main() -> None:
     table = pd.DataFrame(rows)
     base_rate = table.loc[0, "runs/s"]
     table["x single"] = (table["runs/s"] / base_rate).round(2)
-    print(f"# gridplan.simulate, sample district (seed 0), 15 grids, 7 days per run; {platform.processor() or platform.machine()}")
+    print("# gridplan.simulate, sample district (seed 0), 15 grids, 7 days per run; "
+          f"{platform.processor() or platform.machine()}")
     print(f"partition 15 grids: {t_plan:.1f} s; derived posts + staffing + patrols (simulate's defaults): {t_setup:.1f} s")
     print(table.to_string(index=False))
     w2 = table.loc[table["case"].str.contains("2 worker"), "runs/s"].iloc[0]

@@ -41,7 +41,8 @@ def test_synthetic_ledger_steps_in_order_and_reasons(ledger):
     assert (ledger["reported"] >= ledger["occurred"]).all()
     esc = ledger["escalations"] > 0
     assert (ledger.loc[esc, "whistle"] <= ledger.loc[esc, "handled"]).all()
-    assert (ledger.loc[esc, "handled_by"] != "grid").all() and (ledger.loc[~esc & ledger["handled"].notna(), "handled_by"] == "grid").all()
+    assert (ledger.loc[esc, "handled_by"] != "grid").all()
+    assert (ledger.loc[~esc & ledger["handled"].notna(), "handled_by"] == "grid").all()
     assert set(ledger["reported_by"]) >= {"supervisor"}
     dispatched = ledger["dispatched"].notna()
     assert ledger.loc[~dispatched, "on_time"].isna().all()
@@ -102,7 +103,7 @@ def test_indicators_add_up_and_match_a_direct_count(ledger):
 
 def test_rankings_and_flags(ledger):
     ev = evaluate(ledger, by="grid", period="M", red=3, black=0.1, min_cases=20)
-    for p, sub in ev.table.groupby(level="period"):
+    for _, sub in ev.table.groupby(level="period"):
         ranked = sub[sub["rank"].notna()].sort_values("rank")
         if len(ranked) < 5:
             continue

@@ -276,7 +276,7 @@ def test_one_boundary_row_in_clusters_of_grids():
         warnings.simplefilter("ignore", GridplanWarning)
         res = plan_city(town, 6, clusters=2, **OPTIONS)
     assert res.params["regions"] == "clusters of grids" and res.params["districts"] == ["C01", "C02"]
-    assert res.times.loc["grids", "parallel"] == False
+    assert not res.times.loc["grids", "parallel"]
     assert sorted(res.params["grids_per_district"].values()) == [3, 3]
     assert res.plan.n_grids == 6 and res.plan.metrics()["contiguous"]
     assert (res.posts.posts.query("kind == 'post'").groupby("grid").size() >= 1).all()

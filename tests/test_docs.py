@@ -49,7 +49,8 @@ def python_blocks(text: str) -> list[tuple[int, str]]:
 
 
 def test_code_blocks_are_found_as_written():
-    page = "Intro.\n\n```python\nx = 1\n```\n\n```python no-run\nnot_run()\n```\n\n```bash\nls\n```\n\n```python\ny = x + 1\n```\n"
+    page = ("Intro.\n\n```python\nx = 1\n```\n\n```python no-run\nnot_run()\n```\n\n```bash\nls\n```\n\n"
+            "```python\ny = x + 1\n```\n")
     assert python_blocks(page) == [(4, "x = 1\n"), (16, "y = x + 1\n")]
     assert [info for _, info, _ in code_blocks(page)] == ["python", "python no-run", "bash", "python"]
 

@@ -56,7 +56,7 @@ def test_codes_follow_unit_grid_style(town):
     codes = plan.grids["code"]
     assert codes.str.len().eq(14).all()  # 12-digit community code + 2-digit sequence
     assert codes.str.startswith("990199001").all()
-    for comm, g in plan.grids.groupby(codes.str[:12]):
+    for _, g in plan.grids.groupby(codes.str[:12]):
         assert list(g["code"].str[12:]) == [f"{i:02d}" for i in range(1, len(g) + 1)]
 
 

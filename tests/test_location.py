@@ -117,7 +117,7 @@ def _served(D, node, snap, w, sub, walk, capacity):
         if w[i] <= 0:
             continue
         g.add_edge("s", ("r", i), capacity=float(w[i]))
-        for j, s in enumerate(sub):
+        for j in range(len(sub)):
             if walks[i, j] <= walk + 1e-7:
                 g.add_edge(("r", i), ("p", j), capacity=float(w[i]))
     for j in range(len(sub)):

@@ -34,7 +34,8 @@ def test_blocks_of_a_street_grid(square):
     assert np.allclose(f["area_m2"], 500 * 500)
     assert f["area_m2"].sum() == pytest.approx(square.area_km2 * 1e6)
     # every block is bounded by 4 street edges of 500 m; shared edges count half, the district edge whole
-    corner = f.geometry.touches(shapely.Point(square.shape.bounds[:2])) | f.geometry.intersects(shapely.Point(square.shape.bounds[:2]))
+    corner_point = shapely.Point(square.shape.bounds[:2])
+    corner = f.geometry.touches(corner_point) | f.geometry.intersects(corner_point)
     assert f["street_m"].sum() == pytest.approx(square.streets.length.sum())
     assert f.loc[corner, "street_m"].iloc[0] == pytest.approx(2 * 500 + 2 * 250)
     assert f["street_m"].max() == pytest.approx(2 * 500 + 2 * 250)
@@ -106,7 +107,7 @@ def test_bad_weight_columns(square):
     frame = units.frame.copy()
     from gridplan.units import _weights
 
-    for bad, what in ((np.nan, "NaN"), (-3.0, "negative")):
+    for bad in (np.nan, -3.0):
         f = frame.copy()
         f["load"] = 1.0
         f.loc[5, "load"] = bad
@@ -130,7 +131,8 @@ def test_islands_are_joined_with_a_warning():
     layers = metric_layers(n_streets=3, size=1000)
     x0, y0 = layers["boundary"].total_bounds[:2]
     island = shapely.box(x0 + 1500, y0, x0 + 1800, y0 + 300)
-    layers["boundary"] = gpd.GeoDataFrame({"name": ["岛区"]}, geometry=[shapely.MultiPolygon([layers["boundary"].geometry.iloc[0], island])], crs=4545)
+    both = shapely.MultiPolygon([layers["boundary"].geometry.iloc[0], island])
+    layers["boundary"] = gpd.GeoDataFrame({"name": ["岛区"]}, geometry=[both], crs=4545)
     d = District.from_frames(layers["boundary"], streets=layers["streets"], population=layers["population"])
     with pytest.warns(GridplanWarning, match="not connected"):
         units = build_units(d)

@@ -410,7 +410,7 @@ def close_loop(ledger: pd.DataFrame, *, loop: CaseLoop, start: pd.Timestamp, see
         for name in LEDGER_STEPS:
             after = steps[name] > cut
             if name != "reported":
-                reason[after & ~late & (reason == None)] = f"open at the snapshot (not yet {name})"
+                reason[after & ~late & np.equal(reason, None)] = f"open at the snapshot (not yet {name})"
             late |= after
             steps[name] = np.where(late, np.nan, steps[name])
         reason[np.isnan(steps["reported"]) & is_reported] = "reported after the snapshot"

@@ -57,8 +57,9 @@ class FitReport:
     Attributes
     ----------
     per_type : DataFrame
-        Index type: ``cases``, ``per_day`` (cases per day of the span), ``driver``, ``rate``, ``own_profile`` (enough cases for its own
-        hour-of-week profile), ``chi2``, ``dof``, ``p_value``: Pearson's chi-square of the
+        Index type: ``cases``, ``per_day`` (cases per day of the span), ``driver``, ``rate``,
+        ``own_profile`` (enough cases for its own hour-of-week profile), ``chi2``, ``dof``,
+        ``p_value``: Pearson's chi-square of the
         hour-of-week counts on held-out days (the profile fitted on even days tested on odd
         ones and back), so a profile that only memorises its ledger is not rewarded.
     per_grid : DataFrame
@@ -255,7 +256,8 @@ def _fit_loop(ledger: pd.DataFrame, base: CaseLoop) -> tuple[CaseLoop, dict[str,
 
 def fit_model(cls: Any, ledger: pd.DataFrame, plan: Any, *, base: Any = None, days: float | None = None,
               min_cases: int = MIN_CASES, min_per_type: int = MIN_PER_TYPE, smoothing: float = 50.0,
-              profile_smoothing: tuple[float, ...] = SMOOTHING_CANDIDATES, type_column: str | None = None, time_column: str | None = None) -> Any:
+              profile_smoothing: tuple[float, ...] = SMOOTHING_CANDIDATES, type_column: str | None = None,
+              time_column: str | None = None) -> Any:
     """``IncidentModel.fit(ledger, plan, ...)``: see the module docstring.
 
     Parameters

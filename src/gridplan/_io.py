@@ -227,7 +227,7 @@ def _encode(s: pd.Series, where: str) -> tuple[pd.Series, dict[str, Any]]:
         if dtype == np.float16:
             return s.astype(np.float32), spec
         return s, spec
-    if dtype == object:
+    if dtype == np.dtype(object):
         values = [v for v in s if not _is_null(v)]
         if all(isinstance(v, str) for v in values):
             return s, spec

@@ -212,7 +212,8 @@ def _orient_rest(dd: DiDistances, rest: list[tuple[int, int, int]], rng: np.rand
     return out
 
 
-def _directed_euler(arc_list: list[tuple[int, int, int]], n: int, depot: int, rng: np.random.Generator) -> list[tuple[int, int, int]]:
+def _directed_euler(arc_list: list[tuple[int, int, int]], n: int, depot: int,
+                    rng: np.random.Generator) -> list[tuple[int, int, int]]:
     """A random directed Euler tour from the depot (Hierholzer with shuffled out-lists)."""
     out_of: list[list[int]] = [[] for _ in range(n)]
     for i, (_, a, _) in enumerate(arc_list):

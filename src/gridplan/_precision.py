@@ -7,8 +7,8 @@ files, a constant shift of a millimetre), exact computations disagree wherever
 the noise decides whether two lines touch, and the partitioner then amplifies
 the differences.  gridplan therefore puts every layer of a district on one grid
 of :data:`PRECISION` metres in its metric CRS before anything else
-(:func:`snap_geometries`, called by :meth:`gridplan.district.District.from_frames`), and keeps the numbers the partitioner sees on a grid too
-(:func:`quantize`):
+(:func:`snap_geometries`, called by :meth:`gridplan.district.District.from_frames`),
+and keeps the numbers the partitioner sees on a grid too (:func:`quantize`):
 
 1. **The grid's origin** (:func:`grid_origin`, per axis) is the *circular mean*
    of the coordinates modulo the precision (the mean direction of the angles

@@ -304,8 +304,9 @@ def roster(
     rest_days_per_week : int, default 1
         Rest days (休息日) of every person in every seven-day block from ``start``: exactly this many,
         the other days are working days (except leave); and any seven consecutive days (so also every
-        calendar week) hold at least this many days off, rest or leave. The labour law's floor is one a week (《劳动法》第三十八条);
-        the value is gridplan's default, not the article's. A last block of fewer than seven days
+        calendar week) hold at least this many days off, rest or leave. The labour law's floor is
+        one a week (《劳动法》第三十八条); the value is gridplan's default, not the article's. A last
+        block of fewer than seven days
         gets ``floor(rest_days_per_week * length / 7)``.
     leave : dict or DataFrame, optional
         Leave days: ``{id: [dates]}``, a table ``id, date`` or ``id, start, end``. Leave is neither
@@ -596,8 +597,9 @@ def _solve_block(people: pd.DataFrame, can: np.ndarray, on_leave: np.ndarray, wo
     if res.x is None:
         if status == "infeasible":
             raise InfeasibleError(
-                f"grid {people['grid'].iat[0]}: no roster meets the rotation rules (fair_within={fair_within:g}, no_late_then_early="
-                f"{no_late_then_early}, officers on different shifts, shifts people cannot work) with {r} rest days "
+                f"grid {people['grid'].iat[0]}: no roster meets the rotation rules (fair_within={fair_within:g}, "
+                f"no_late_then_early={no_late_then_early}, officers on different shifts, shifts people cannot work) "
+                f"with {r} rest days "
                 "in every week block and in every seven consecutive days: raise fair_within, set "
                 "no_late_then_early=False, or move leave dates")
         raise InfeasibleError(f"HiGHS found no roster within time_limit={time_limit:g} s ({status}); raise time_limit")

@@ -77,7 +77,7 @@ def _ranges(values: Iterable[Any], what: str) -> list[tuple[_dt.date, _dt.date, 
             raise DataError(f"{what}: range {v!r} ends before it starts; write it as 'first/last'")
         out.append((first, last, str(v)))
     out.sort()
-    for (a0, a1, sa), (b0, b1, sb) in zip(out, out[1:]):
+    for (_, a1, sa), (b0, _, sb) in zip(out, out[1:]):
         if b0 <= a1:
             raise DataError(f"{what}: {sa!r} and {sb!r} overlap; give every day once (merge the two ranges)")
     return out

@@ -240,13 +240,14 @@ class Catalogue:
         table = self.table.copy()
         aliases = dict(self.aliases)
         given = [c for c in COLUMNS if c in frame.columns]
-        target = frame[maps_to].fillna("").astype(str).str.strip() if maps_to in frame.columns else pd.Series("", index=frame.index)
+        target = (frame[maps_to].fillna("").astype(str).str.strip() if maps_to in frame.columns
+                  else pd.Series("", index=frame.index))
         unknown = [(c, t) for c, t in zip(codes, target) if t and t not in table.index and t not in self._key_table()]
         if unknown:
             raise DataError(f"maps_to names categories the catalogue does not have: {unknown[:5]}; use a standard id "
                             "(e.g. 'E0102'), a minor name or leave maps_to empty for a city category of its own")
         rows = []
-        for (row_label, row), c, t in zip(frame.iterrows(), codes, target):
+        for (_, row), c, t in zip(frame.iterrows(), codes, target):
             if c in table.index:
                 base = table.loc[c].copy()
                 base["origin"] = "city"
@@ -509,7 +510,7 @@ def deadlines(reported: Any, categories: Any, *, severity: Any = None, catalogue
     level_days = np.array([float(rule.levels[s][1]) for s in names])[scodes]
     value = catalogue.column(ids, "limit_value").astype(float)
     unit = catalogue.column(ids, "limit_unit")
-    use_cat = rule.use_category_limits & np.isfinite(value) & (unit != None) & (unit != "")
+    use_cat = rule.use_category_limits & np.isfinite(value) & np.not_equal(unit, None) & (unit != "")
     deadline = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
     base = t0.asi8
 

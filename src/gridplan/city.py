@@ -646,14 +646,16 @@ def plan_city(
     times_table = pd.DataFrame.from_dict(rows, orient="index")[
         ["wall_s", "task_s", "max_task_s", "tasks", "workers", "parallel"]]
     times_table.index.name = "step"
-    run_params = {"n_grids": n_grids, "regions": by, "districts": codes, "grids_per_district": dict(zip(codes, map(int, grid_share))),
+    run_params = {"n_grids": n_grids, "regions": by, "districts": codes,
+                  "grids_per_district": dict(zip(codes, map(int, grid_share))),
                   "units": units, "tolerance": tolerance, "posts_per_grid": posts_per_grid,
                   "min_per_grid": min_per_grid, "max_walk_m": float(max_walk_m), "chiefs_per_grid": chiefs_per_grid,
                   "effort": effort, "model": model, "seed": seed, "workers": workers,
                   "seconds": time.perf_counter() - t_start,
                   "task_times": {**task_times, "posts": rows["posts"].pop("rounds"),
                                  "staffing": rows["staffing"].pop("rounds")}}
-    notes[:0] = [f"{len(codes)} {by} solved as independent regions ({'on ' + str(workers) + ' Dask worker(s)' if client is not None else 'serially'}); grids never cross a district line"]
+    how = f"on {workers} Dask worker(s)" if client is not None else "serially"
+    notes[:0] = [f"{len(codes)} {by} solved as independent regions ({how}); grids never cross a district line"]
     return CityPlan(city=city, plan=plan, posts=posts, routes=routes, route_grids=route_grids, staffing=staffing,
                     index=index, coverage=coverage, times=times_table, params=run_params, notes=notes)
 

@@ -35,7 +35,7 @@ import functools
 import logging
 import math
 from collections.abc import Callable
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import pyproj
@@ -95,9 +95,9 @@ _NEWTON_KINK_DEG = 1e-3
 _NEWTON_MAX_STEPS = 3
 _CHUNK = 1 << 16  # points converted at a time: bounds temporary memory to a few MB
 
-Number = Union[float, int, np.floating]
+Number = float | int | np.floating
 ArrayLike = Any
-CRSLike = Union[str, int, pyproj.CRS, Any]
+CRSLike = str | int | pyproj.CRS | Any
 
 
 def _as_arrays(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray, bool]:

@@ -258,7 +258,8 @@ def sample_district(
         layers = {k: frames[k] for k in ("boundary", "streets", "communities", "population", "grids")}
         district = District.from_frames(**layers, name=SAMPLE_NAME, code=str(frames["boundary"]["code"].iloc[0]),
                                         synthetic=True)
-        district.notes.append(f"synthetic sample district (seed={seed}): streets, communities, population and grids are generated")
+        district.notes.append(f"synthetic sample district (seed={seed}): streets, communities, population and grids "
+                              "are generated")
         return district
 
     sub_frame = None
@@ -355,7 +356,8 @@ def county_boundary(adcode: str | int, *, data_dir: str | Path | None = None, **
         ``sample_district(boundary=county_boundary(adcode))`` or :func:`real_district`.
     """
     folder = find_data_dir(data_dir)
-    files = [("county_boundaries_gcj02.gpkg", "county_boundaries_gcj02"), ("xicheng_boundary_gcj02.gpkg", "xicheng_boundary_gcj02")]
+    files = [("county_boundaries_gcj02.gpkg", "county_boundaries_gcj02"),
+             ("xicheng_boundary_gcj02.gpkg", "xicheng_boundary_gcj02")]
     available: list[str] = []
     for file, layer in files:
         if not (folder / file).exists():
@@ -569,7 +571,6 @@ def sample_ledger(district: District, n_cases: int = 2000, *, seed: int = 0, crs
     xy, kind = xy[order], kind[order]
     lon, lat = gcrs.to_wgs84(xy[:, 0], xy[:, 1], district.crs)
     lon, lat = gcrs.from_wgs84(lon, lat, crs)
-    codes = np.array(list(LEDGER_CATEGORIES))
     people_codes = [c for c, (_, d) in LEDGER_CATEGORIES.items() if d == "population"]
     street_codes = [c for c, (_, d) in LEDGER_CATEGORIES.items() if d == "street"]
     category = np.where(kind, rng.choice(street_codes, n_cases), rng.choice(people_codes, n_cases))

@@ -96,9 +96,9 @@ def _order_problems(steps: Mapping[str, np.ndarray]) -> np.ndarray:
         has = ~np.isnat(t)
         gap = has & np.isnat(steps[names[i - 1]])
         for earlier in names[:i]:
-            bad = has & ~np.isnat(steps[earlier]) & (t < steps[earlier]) & (why == None)
+            bad = has & ~np.isnat(steps[earlier]) & (t < steps[earlier]) & np.equal(why, None)
             why[bad] = f"{later} before {earlier}"
-        why[gap & (why == None)] = f"{later} without {names[i - 1]}"
+        why[gap & np.equal(why, None)] = f"{later} without {names[i - 1]}"
     return why
 
 
@@ -148,7 +148,7 @@ def evaluate(ledger: pd.DataFrame, *, by: str = "grid", period: str | None = "M"
         raise DataError(f"weights must map some of {list(_RATES)} to weights >= 0 with a positive sum; got {weights}")
     steps = _steps(ledger)
     why = _order_problems(steps)
-    bad = why != None
+    bad = np.not_equal(why, None)
     if bad.any() and strict:
         rows = ledger.index[bad][:5].tolist()
         raise DataError(f"{int(bad.sum())} cases have steps out of order (rows {rows}: {list(why[bad][:5])}); fix the "
@@ -235,7 +235,7 @@ def _rank(table: pd.DataFrame, *, red: float, black: float, min_cases: int) -> p
     table = table.copy()
     table["rank"] = pd.array([pd.NA] * len(table), dtype="Int64")
     table["flag"] = pd.array([""] * len(table), dtype="string")
-    for p, sub in table.groupby(level="period", sort=False):
+    for _, sub in table.groupby(level="period", sort=False):
         eligible = sub[(sub["filed"] >= min_cases) & sub["score"].notna()]
         if eligible.empty:
             table.loc[sub.index, "flag"] = "too few cases"
@@ -376,7 +376,7 @@ class Evaluation:
                 f"{int(s['red'].sum())} red and {int(s['black'].sum())} black flags>")
 
     def _repr_html_(self) -> str:
-        fmt = lambda x: f"{x:,.3f}"
+        fmt = "{:,.3f}".format
         return (f"<div><b>{html.escape(repr(self)[1:-1])}</b>{self.summary().to_html(float_format=fmt)}"
                 f"<details><summary>ranking, last period</summary>{self.ranking().to_html(float_format=fmt)}"
                 "</details></div>")

@@ -97,7 +97,8 @@ def _read(source: Any) -> pd.DataFrame:
         try:
             return pd.read_excel(path, dtype=str)
         except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise DataError("reading Excel needs openpyxl: pip install openpyxl (or gridplan[excel]), or save the sheet as CSV") from exc
+            raise DataError("reading Excel needs openpyxl: pip install openpyxl (or gridplan[excel]), "
+                            "or save the sheet as CSV") from exc
     if suffix in (".csv", ".txt", ""):
         for encoding in ("utf-8-sig", "gb18030"):  # bureaus export UTF-8 or GBK
             try:

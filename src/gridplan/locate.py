@@ -1131,7 +1131,8 @@ class GridIndex:
             c = communities
             name_col = "code" if "code" in c.columns else "name" if "name" in c.columns else None
             names = (c[name_col] if name_col else pd.Series(c.index, index=c.index)).astype(str).to_numpy(dtype=object)
-            subs = (c["subdistrict"].astype(str) if "subdistrict" in c.columns else pd.Series([None] * len(c))).to_numpy(dtype=object)
+            subs = (c["subdistrict"].astype(str) if "subdistrict" in c.columns
+                    else pd.Series([None] * len(c))).to_numpy(dtype=object)
             ctx["communities"] = (GridIndex(c[[c.geometry.name]].reset_index(drop=True), overlaps="first"), names, subs)
         streets = self._streets
         if district is not None:

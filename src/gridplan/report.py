@@ -908,7 +908,8 @@ def plan_report(
         f'<header><h1>{_e(heading)}</h1><p class="lead">{_e(lead)}</p><nav>{nav}</nav></header>\n'
         + "\n".join(s for _, _, s in sections)
         + f'\n<footer>Made with gridplan {_e(__version__)}. Self-contained page: maps are embedded images'
-        + ("; only the interactive map loads data from the internet." if interactive else "; nothing is loaded from the internet.")
+        + ("; only the interactive map loads data from the internet." if interactive
+           else "; nothing is loaded from the internet.")
         + "</footer>\n</main>\n</body>\n</html>\n"
     )
 
