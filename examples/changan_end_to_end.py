@@ -112,31 +112,31 @@ def main(argv: list[str] | None = None) -> int:
 
     roads = gpd.read_file(roads_file)
     district = district_from_roads(roads)
-    t = step(f"district from {len(roads):,} real road links: {district.crs.name}", t0)
+    step(f"district from {len(roads):,} real road links: {district.crs.name}", t0)
     print(district.summary().to_string())
 
     plan = partition(district, N_GRIDS, seed=SEED)
-    t = step(f"{N_GRIDS} grids", t0)
+    step(f"{N_GRIDS} grids", t0)
     print(plan.metrics().to_string())
 
     patrols = balance_routes(plan, chiefs_per_grid=2, seed=SEED, progress=False)
-    t = step("patrols: two road chiefs per grid", t0)
+    step("patrols: two road chiefs per grid", t0)
     print(patrols.summary().to_string())
 
     # the street file has no residents: posts cover the street blocks' street length instead
     posts = place_posts(plan, N_POSTS, demand="street_m", seed=SEED, progress=False)
-    t = step(f"{N_POSTS} key posts covering street length", t0)
+    step(f"{N_POSTS} key posts covering street length", t0)
     print(posts.summary().to_string())
 
     roster = sample_roster(plan, seed=SEED)
     staffing = assign_staff(plan, roster, posts=posts, seed=SEED)
-    t = step(f'"1+2+2" teams from a sample roster of {len(roster)} people', t0)
+    step(f'"1+2+2" teams from a sample roster of {len(roster)} people', t0)
     print(staffing.summary().to_string())
 
     index = GridIndex(plan, streets=district, routes=patrols)
     complaints = day_of_complaints(district, SEED)
     routed = index.assign(complaints, x="lon", y="lat", crs="GCJ-02", severity="severity", time="reported")
-    t = step(f"{len(routed)} GCJ-02 complaints routed", t0)
+    step(f"{len(routed)} GCJ-02 complaints routed", t0)
     inside = routed["grid"].notna()
     chief_grid = patrols.routes.set_index("chief")["grid"] if "grid" in patrols.routes.columns else None
     print(f"in a grid: {inside.mean():.1%}; with a road chief: {routed['road_chief'].notna()[inside].mean():.1%}")
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     model = IncidentModel(types=types[types["driver"] == "street"])
     result = simulate(plan, posts=posts, staffing=staffing, routes=patrols, model=model, days=2, runs=3, seed=SEED,
                       progress=False)
-    t = step("simulated: 3 runs of 2 days (street problems)", t0)
+    step("simulated: 3 runs of 2 days (street problems)", t0)
     print(result.summary().round(3).to_string())
 
     routed.to_csv(out / "complaints_routed.csv", index=False)

@@ -445,7 +445,8 @@ def test_compare_pairs_runs_that_share_their_incidents(study):
     # other seed, other number of runs, another plan (other street pieces): Welch
     assert a.compare(_sim(study, days=2, runs=8, seed=1)).attrs["method"] == "welch"
     assert a.compare(_sim(study, days=2, runs=6, seed=0)).attrs["method"] == "welch"
-    three = simulate(partition(plan.district, 3, units="cells", seed=0), staffing="sample", days=2, runs=8, seed=0, progress=False)
+    three = simulate(partition(plan.district, 3, units="cells", seed=0), staffing="sample", days=2, runs=8, seed=0,
+                     progress=False)
     assert not a.pairs_with(three) and a.compare(three).attrs["method"] == "welch"
     assert a.compare(three, method="paired").attrs["method"] == "paired"  # valid for any two studies of equal runs
     with pytest.raises(DataError, match="as many runs"):
@@ -514,7 +515,8 @@ def test_life_circle_per_community_adds_up():
 
 def test_progress_bar_smoke(study, capsys):
     plan, *_ = study
-    res = simulate(plan, staffing="sample", days=1, runs=2, seed=0, progress=True)  # defaults derived with their own progress bars
+    # the defaults are derived with their own progress bars
+    res = simulate(plan, staffing="sample", days=1, runs=2, seed=0, progress=True)
     assert len(res.runs) == 2
     assert "simulate" in capsys.readouterr().err
 

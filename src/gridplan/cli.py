@@ -188,7 +188,8 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger, runs: int = 3
     fresh = partition(district, n_grids, seed=seed)
     redraw = resplit(district, n_grids, seed=seed)
     log.info("partitioned and redrew %d -> %d grids in %.1f s", before.n_grids, n_grids, time.perf_counter() - t1)
-    plans = {f"existing_{before.n_grids}": before, f"partition_{n_grids}": fresh, f"resplit_{before.n_grids}_to_{n_grids}": redraw}
+    plans = {f"existing_{before.n_grids}": before, f"partition_{n_grids}": fresh,
+             f"resplit_{before.n_grids}_to_{n_grids}": redraw}
     metrics = pd.DataFrame({name: plan.metrics() for name, plan in plans.items()}).T
     comparison = pd.DataFrame({name: plan.compare(before).summary for name, plan in plans.items() if plan is not before}).T
     table = metrics.join(comparison[["disruption", "disruption_lower_bound", "ratio_to_bound"]])
@@ -273,8 +274,8 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger, runs: int = 3
              f"patrol-aware grids (a fresh plan balanced on {PATROL_BALANCE}; its chiefs start from the grid's "
              "centroid node): the longest road chief's walk over the shortest, against the redrawn plan:",
              patrol_balance.to_string(), "",
-             "staffing ('1+2+2' in gridplan's reading: 1 leader, a Party member; 2 officers on different shifts; 2 workers; early/middle/"
-             "late shifts; sample roster; home-to-post distance along the streets, solved exactly):",
+             "staffing ('1+2+2' in gridplan's reading: 1 leader, a Party member; 2 officers on different shifts; "
+             "2 workers; early/middle/late shifts; sample roster; home-to-post distance along the streets, solved exactly):",
              staffing.summary().to_string(), "",
              f"simulation ({runs} weeks per plan; the 12 existing grids (A) vs the {redraw.n_grids} redrawn ones (B), "
              "each with its own posts, '1+2+2' teams and patrols; B - A with a 95 % interval and Welch's p-value):",
@@ -284,7 +285,8 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger, runs: int = 3
     lines += ["", "files:"] + [f"- {name}" for name in written]
     _io.write_text(out / "README.txt", "\n".join(lines) + "\n")
     log.info("wrote %s", out / "README.txt")
-    log.info("\n%s", table[["balance_min", "balance_max", "pp_mean", "pp_min", "cut_edges", "contiguous", "disruption"]].to_string())
+    shown = ["balance_min", "balance_max", "pp_mean", "pp_min", "cut_edges", "contiguous", "disruption"]
+    log.info("\n%s", table[shown].to_string())
     log.info("done in %.1f s", time.perf_counter() - t0)
     return 0
 

@@ -123,8 +123,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .district import District
     from .grids import GridPlan
 
-__all__ = ["Posts", "Coverage", "LifeCircle", "coverage", "place_posts", "OBJECTIVES", "LIFE_CIRCLE_M", "LIFE_CIRCLES_M", "life_circle_m",
-           "EXACT_MAX_PAIRS",
+__all__ = ["Posts", "Coverage", "LifeCircle", "coverage", "place_posts", "OBJECTIVES", "LIFE_CIRCLE_M", "LIFE_CIRCLES_M",
+           "life_circle_m", "EXACT_MAX_PAIRS",
            "PMEDIAN_EXACT_MAX_PAIRS", "MAX_CANDIDATES", "HIGHS_MIP_REL_GAP", "STATUSES"]
 
 OBJECTIVES = ("coverage", "p-median", "set-cover", "p-center")
@@ -1651,7 +1651,7 @@ def _pmedian_value(csr: sparse.csr_matrix, post_nodes: np.ndarray, clients: np.n
     return float(w[ok] @ d[ok])
 
 
-# --------------------------------------------------------------------------- life-circle coverage (was gridplan.simulate.coverage)
+# ------------------------------------------------------------- life-circle coverage (was gridplan.simulate.coverage)
 class LifeCircle:
     """Coverage of the 15-minute life circle (see :func:`coverage`): a :class:`~gridplan.posts.Coverage` plus isochrones.
 

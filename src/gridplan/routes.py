@@ -217,7 +217,8 @@ def _as_float(x: Any) -> float:
 def _as_net(network: Any, weight: str, notes: list[str]) -> _Net:
     if isinstance(network, StreetNetwork):
         return _from_street_network(network, weight)
-    if hasattr(network, "network") and isinstance(getattr(network, "network", None), StreetNetwork) and hasattr(network, "streets"):
+    if (hasattr(network, "network") and isinstance(getattr(network, "network", None), StreetNetwork)
+            and hasattr(network, "streets")):
         return _from_street_network(network.network, weight)  # a District
     if isinstance(network, nx.Graph):
         return _from_networkx(network, weight)
@@ -543,7 +544,7 @@ class RoutePlan:
         if (e["route"] < 0).any():
             e[e["route"] < 0].plot(ax=ax, color="#d0d0d0", linewidth=0.5, zorder=1)
         colours, legend = self._colours()
-        for i, chief in enumerate(self.lengths.index):
+        for i in range(len(self.lengths.index)):
             colour = colours[i]
             mine = e[e["route"] == i]
             if len(mine):
@@ -812,7 +813,8 @@ def _grid_depots(plan: GridPlan, net: _Net, mask_by_grid: list[np.ndarray], depo
                 post_pts.setdefault(code, geom)
             missing = [c for c in codes if c not in post_pts]
             if missing:
-                notes.append(f"no post for grids {missing[:5]}{'...' if len(missing) > 5 else ''}: their patrols start at the grid centre")
+                more = "..." if len(missing) > 5 else ""
+                notes.append(f"no post for grids {missing[:5]}{more}: their patrols start at the grid centre")
     elif depot not in ("centroid", "post", None):
         raise DataError(f"per-grid depot must be 'post' or 'centroid', got {depot!r}")
     comp = _components(net)
