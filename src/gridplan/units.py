@@ -114,8 +114,12 @@ def _polygon_parts(geoms: np.ndarray) -> np.ndarray:
     return parts[np.isin(shapely.get_type_id(parts), [3])]
 
 
-def _faces(district: "District", extra: np.ndarray | None = None) -> tuple[np.ndarray, int]:
-    """The faces of the district's street, boundary, community (and ``extra``) lines inside it."""
+def _faces(district: "District", extra: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """The faces of the district's street, boundary, community (and ``extra``) lines inside it, in the
+    precision grid's own frame: returns the faces with ``origin`` subtracted, ``origin`` and the number
+    of lines.  In that frame two copies of a district that differ by less than the precision have
+    bit-identical linework, hence bit-identical faces; every decision taken on the faces (slivers, the
+    longest shared edge) is taken there, and the result moved back with :func:`_from_grid_frame`."""
     shape = district.shape
     rings = [shapely.get_parts(shapely.boundary(_polygon_parts(np.asarray(district.boundary.geometry.values))))]
     if len(district.communities):
@@ -130,13 +134,23 @@ def _faces(district: "District", extra: np.ndarray | None = None) -> tuple[np.nd
     # node and polygonize on the precision grid moved to the origin (exact multiples of 1 cm, which
     # the network's micrometre noding grid keeps): a shifted copy of the district gives the same faces
     origin = grid_origin(shapely.get_coordinates(rings_all))
-    local = snap_geometries(shapely.transform(linework, lambda c: c - origin), np.zeros(2))
+    local = snap_geometries(_to_grid_frame(linework, origin), np.zeros(2))
     local = local[~shapely.is_empty(local)]
     local = local[np.argsort(shapely.to_wkb(shapely.normalize(local)), kind="stable")]  # row order never breaks a tie
     faces = shapely.get_parts(shapely.polygonize(_snapped_linework(local)))
-    faces = shapely.transform(faces[shapely.area(faces) > 0], lambda c: c + origin)
-    inside = shapely.covers(shapely.buffer(shape, 0.01), shapely.point_on_surface(faces))
-    return _canonical(faces[inside]), len(linework)
+    faces = faces[shapely.area(faces) > 0]
+    inside = shapely.covers(shapely.buffer(_to_grid_frame(shape, origin), 0.01), shapely.point_on_surface(faces))
+    return _canonical(faces[inside]), origin, len(linework)
+
+
+def _to_grid_frame(geoms: Any, origin: np.ndarray) -> Any:
+    """``geoms`` with the precision grid's ``origin`` subtracted (see :func:`_faces`)."""
+    return shapely.transform(geoms, lambda c: c - origin)
+
+
+def _from_grid_frame(geoms: Any, origin: np.ndarray) -> Any:
+    """``geoms`` moved back from the precision grid's frame to the district's coordinates."""
+    return shapely.transform(geoms, lambda c: c + origin)
 
 
 def _snap_to_rings(streets: np.ndarray, rings: np.ndarray) -> np.ndarray:
@@ -194,9 +208,10 @@ def _check_cover(faces: np.ndarray, shape: shapely.Geometry, what: str) -> None:
 
 
 def _blocks(district: "District", *, min_area: float, min_thinness: float) -> tuple[np.ndarray, list[str]]:
-    faces, n_lines = _faces(district)
+    faces, origin, n_lines = _faces(district)
     notes = [f"blocks: polygonized {n_lines} street, boundary and community lines into {len(faces)} faces"]
     faces, merged, _ = _merge_slivers(faces, min_area=min_area, min_thinness=min_thinness)
+    faces = _from_grid_frame(faces, origin)
     if merged:
         notes.append(
             f"blocks: merged {merged} slivers (area < {min_area:g} m² or Polsby-Popper < {min_thinness:g}) "
@@ -244,9 +259,9 @@ def _given(district: "District", polygons: Any, *, min_area: float, min_thinness
         raise GeometryError("none of the unit polygons lies inside the district; check their CRS (GCJ-02 data "
                             "tagged EPSG:4326 must be converted with gridplan.crs.to_crs(..., source='GCJ-02'))")
     clipped = clipped[use]
-    faces, _ = _faces(district, shapely.boundary(_polygon_parts(clipped)))
+    faces, origin, _ = _faces(district, shapely.boundary(_polygon_parts(clipped)))
     # every face belongs to the first given polygon holding it (file order settles overlaps)
-    pts = shapely.point_on_surface(faces)
+    pts = _from_grid_frame(shapely.point_on_surface(faces), origin)
     tree = shapely.STRtree(clipped)
     fi, gi = tree.query(pts, predicate="within")
     owner = np.full(len(faces), -1)
@@ -266,6 +281,7 @@ def _given(district: "District", polygons: Any, *, min_area: float, min_thinness
     src = np.r_[use[held], np.full(len(rest), -1)]
     merged_faces, merged, roots = _merge_slivers(all_faces, min_area=min_area, min_thinness=min_thinness,
                                                  keep=src >= 0)
+    merged_faces = _from_grid_frame(merged_faces, origin)
     what = "street blocks" if len(district.streets) else "pieces"
     notes.insert(0, f"polygons: {len(units)} given polygons as units, the rest of the district as "
                     f"{int((src[roots] < 0).sum())} {what}" + (f" ({merged} slivers merged)" if merged else ""))
@@ -288,8 +304,12 @@ def _node_lines(lines: np.ndarray) -> shapely.Geometry:
         return shapely.union_all(lines, grid_size=1e-3)
 
 
-def _shared_lengths(geoms: np.ndarray, tol: float = _SHARED_TOL) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs (i < j) of polygons sharing more than ``_MIN_SHARED`` m of boundary, and the length."""
+def _shared_lengths(geoms: np.ndarray, tol: float = _SHARED_TOL, *, minimum: float = _MIN_SHARED
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (i < j) of polygons sharing more than ``minimum`` m of boundary, and the length.
+
+    Lengths are rounded to ``QUANTUM["shared_m"]`` before they are compared with ``minimum``, so that
+    floating-point noise never decides whether two units are neighbours."""
     tree = shapely.STRtree(geoms)
     left, right = tree.query(geoms, predicate="dwithin", distance=tol)
     keep = left < right
@@ -297,36 +317,52 @@ def _shared_lengths(geoms: np.ndarray, tol: float = _SHARED_TOL) -> tuple[np.nda
     if len(left) == 0:
         return left, right, np.zeros(0)
     rings = shapely.boundary(geoms)
-    exact = shapely.length(shapely.intersection(rings[left], rings[right]))  # noded linework (blocks, cells)
+    exact = _rounded(shapely.length(shapely.intersection(rings[left], rings[right])), QUANTUM["shared_m"])
     near = shapely.buffer(geoms[right], tol, quad_segs=2)
     # digitised layers (real communities) do not share vertices: measure within tol, minus the ends' overshoot
     approx = np.maximum(shapely.length(shapely.intersection(rings[left], near)) - 2 * tol, 0.0)
-    length = np.where(exact > 0, exact, approx)  # exact wherever the linework is noded
-    keep = length > _MIN_SHARED
+    length = _rounded(np.where(exact > 0, exact, approx), QUANTUM["shared_m"])  # exact wherever the linework is noded
+    keep = length > minimum
     return left[keep], right[keep], length[keep]
+
+
+def _rounded(values: np.ndarray, quantum: float) -> np.ndarray:
+    """``values`` rounded to multiples of ``quantum`` (a speck rounds to zero): the numbers thresholds
+    and rankings are applied to."""
+    return np.round(np.asarray(values, dtype=float) / quantum) * quantum
 
 
 def _merge_slivers(faces: np.ndarray, *, min_area: float, min_thinness: float, keep: np.ndarray | None = None
                    ) -> tuple[np.ndarray, int, np.ndarray]:
     """Merge faces that are too small or too thin into their longest-shared-edge neighbour.
 
-    Faces flagged in ``keep`` are never merged away (others may merge into them).  Returns the
-    faces, the number merged and, per face returned, the input face it grew from."""
+    Faces flagged in ``keep`` are never merged away (others may merge into them).  Areas, outline
+    lengths and shared lengths are rounded (:data:`QUANTUM`) before they are compared, and equal
+    shared edges go to the larger neighbour, then to the first in the faces' order (which depends on
+    their shape and place only, :func:`_canonical`), so noise never picks the neighbour.  A sliver
+    whose contacts are all shorter than ``_MIN_SHARED`` (a speck at a crossing) goes to its longest
+    contact rather than staying a unit of its own.  Returns the faces, the number merged and, per
+    face returned, the input face it grew from."""
     total = 0
     roots = np.arange(len(faces))
     keep = np.zeros(len(faces), bool) if keep is None else np.asarray(keep, bool)
     for _ in range(10):  # merging can create new neighbours; a few rounds settle it
-        area = shapely.area(faces)
-        pp = 4 * np.pi * area / np.maximum(shapely.length(faces) ** 2, 1e-12)
+        area = _rounded(shapely.area(faces), QUANTUM["area_m2"])
+        perimeter = _rounded(shapely.length(faces), QUANTUM["perimeter_m"])
+        pp = _rounded(4 * np.pi * area / np.maximum(perimeter ** 2, 1e-12), 1e-9)
         small = ((area < min_area) | ((pp < min_thinness) & (area < 25 * min_area))) & ~keep
         if not small.any() or len(faces) < 2:
             break
-        left, right, length = _shared_lengths(faces)
-        # best neighbour for each sliver: the longest shared edge, preferring a non-sliver
+        left, right, length = _shared_lengths(faces, minimum=0.0)
+        # best neighbour for each sliver: a contact longer than _MIN_SHARED, preferring a non-sliver, the
+        # longest shared edge, the larger neighbour, the first face
         cand = pd.DataFrame({"a": np.r_[left, right], "b": np.r_[right, left], "len": np.r_[length, length]})
         cand = cand[small[cand["a"].to_numpy()]]
+        cand["edge"] = cand["len"] > _MIN_SHARED
         cand["target_ok"] = ~small[cand["b"].to_numpy()]
-        cand = cand.sort_values(["a", "target_ok", "len", "b"], ascending=[True, False, False, True])
+        cand["area_b"] = area[cand["b"].to_numpy()]
+        cand = cand.sort_values(["a", "edge", "target_ok", "len", "area_b", "b"],
+                                ascending=[True, False, False, False, False, True])
         best = cand.drop_duplicates("a")
         if best.empty:
             break
@@ -573,7 +609,7 @@ def _join_islands(geoms: np.ndarray, adj: sparse.csr_matrix,
     n_comp, labels = connected_components(adj, directed=False)
     if n_comp <= 1:
         return adj, []
-    sizes = np.bincount(labels, weights=shapely.area(geoms))
+    sizes = np.bincount(labels, weights=_rounded(shapely.area(geoms), QUANTUM["area_m2"]))
     main = int(np.argmax(sizes))
     adj = adj.tolil()
     islands = []
@@ -587,7 +623,7 @@ def _join_islands(geoms: np.ndarray, adj: sparse.csr_matrix,
         for c in pending:
             members = np.flatnonzero(labels == c)
             src, dst = tree.query_nearest(geoms[members], return_distance=False, all_matches=False)
-            d = shapely.distance(geoms[members[src]], geoms[reached_idx[dst]])
+            d = _rounded(shapely.distance(geoms[members[src]], geoms[reached_idx[dst]]), PRECISION)
             k = int(np.argmin(d))
             cand = (float(d[k]), c, int(members[src[k]]), int(reached_idx[dst[k]]))
             if best is None or cand < best:
@@ -595,6 +631,7 @@ def _join_islands(geoms: np.ndarray, adj: sparse.csr_matrix,
         _, c, a, b = best  # type: ignore[misc]
         # a nominal contact, never longer than a quarter of either unit's outline (slivers can be tiny)
         contact = min(_MIN_SHARED, 0.25 * float(min(shapely.length(geoms[a]), shapely.length(geoms[b]))))
+        contact = float(quantize(np.array([contact]), QUANTUM["shared_m"])[0])  # noise-free, never zero
         adj[a, b] = contact
         adj[b, a] = contact
         islands.append(sorted(np.flatnonzero(labels == c).tolist()))
