@@ -568,6 +568,10 @@ def _adjacency(geoms: np.ndarray) -> sparse.csr_matrix:
     return adj.tocsr()
 
 
+_ISLAND_CONTACT = 0.2
+"""Share of the shorter outline an island's nominal contact takes (when under ``_MIN_SHARED``): a fifth
+of the outline rounded to a millimetre stays under a quarter of the outline itself for any polygon the
+1 cm precision grid keeps."""
 _PART_GAP_M = 5_000.0
 """Parts of a district further apart than this (m) are partitioned apart; nearer ones (islands off a coast,
 across a river) are joined to their nearest unit, with a warning."""
@@ -629,9 +633,10 @@ def _join_islands(geoms: np.ndarray, adj: sparse.csr_matrix,
             if best is None or cand < best:
                 best = cand
         _, c, a, b = best  # type: ignore[misc]
-        # a nominal contact, never longer than a quarter of either unit's outline (slivers can be tiny)
-        contact = min(_MIN_SHARED, 0.25 * float(min(shapely.length(geoms[a]), shapely.length(geoms[b]))))
-        contact = float(quantize(np.array([contact]), QUANTUM["shared_m"])[0])  # noise-free, never zero
+        # a nominal contact, never longer than a quarter of either unit's outline (slivers can be tiny):
+        # a fifth of the rounded outline, so floating-point noise never changes it
+        outline = float(_rounded(shapely.length(geoms[[a, b]]), QUANTUM["perimeter_m"]).min())
+        contact = min(_MIN_SHARED, _ISLAND_CONTACT * outline) or 1e-9  # never zero: a zero entry is no edge
         adj[a, b] = contact
         adj[b, a] = contact
         islands.append(sorted(np.flatnonzero(labels == c).tolist()))
@@ -891,19 +896,30 @@ def _piece_weight(units: Units, district: "District", pieces: np.ndarray, parent
 def _quadtree(units: Units, district: "District", heavy: np.ndarray, target: float,
               incidents: gpd.GeoDataFrame | None) -> tuple[np.ndarray, np.ndarray]:
     """Cut each heavy unit into square cells clipped to it, halving every cell heavier than
-    ``target`` (down to :data:`MIN_CELL_M`); returns the pieces (polygon parts) and their unit."""
+    ``target`` (down to :data:`MIN_CELL_M`); returns the pieces (polygon parts) and their unit.
+
+    Cell corners lie on the precision grid through the unit's lower-left corner (whole numbers of
+    :data:`PRECISION` from it, halved in integers), so the lengths two cells share are whole
+    centimetres: plain halving gives dyadic fractions (91.5775 m) that sit exactly half-way between
+    two rounded values, where floating-point noise decided how they rounded."""
     geoms = np.asarray(units.frame.geometry.values)
     minx, miny, maxx, maxy = shapely.bounds(geoms[heavy]).T
-    side = np.maximum(maxx - minx, maxy - miny)
-    boxes = shapely.box(minx, miny, minx + side, miny + side)
+    steps = np.round(np.maximum(maxx - minx, maxy - miny) / PRECISION).astype(np.int64) + 1  # covers the unit
     owner, done, done_owner = heavy.copy(), [], []
+    x0, y0 = minx.copy(), miny.copy()  # the grid's corner, per cell
+    i0, j0, i1, j1 = (np.zeros(len(heavy), np.int64), np.zeros(len(heavy), np.int64), steps, steps.copy())
+
+    def cells() -> np.ndarray:
+        return shapely.box(x0 + i0 * PRECISION, y0 + j0 * PRECISION, x0 + i1 * PRECISION, y0 + j1 * PRECISION)
+
+    boxes = cells()
     while len(boxes):
         pieces = shapely.intersection(boxes, geoms[owner])
         parts, idx = shapely.get_parts(pieces, return_index=True)
         keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)
         parts, idx = parts[keep], idx[keep]
         w = _piece_weight(units, district, parts, owner[idx], incidents)
-        size = shapely.bounds(boxes)[:, 2] - shapely.bounds(boxes)[:, 0]
+        size = (i1 - i0) * PRECISION
         light = (w <= target) | (size[idx] / 2 < MIN_CELL_M)
         split = np.unique(idx[~light])  # a cell with one heavy part is halved whole
         final = ~np.isin(idx, split)
@@ -911,25 +927,35 @@ def _quadtree(units: Units, district: "District", heavy: np.ndarray, target: flo
         done_owner.append(owner[idx][final])
         if not len(split):
             break
-        bx0, by0, bx1, by1 = shapely.bounds(boxes[split]).T
-        hx, hy = (bx0 + bx1) / 2, (by0 + by1) / 2
-        boxes = np.concatenate([shapely.box(bx0, by0, hx, hy), shapely.box(hx, by0, bx1, hy),
-                                shapely.box(bx0, hy, hx, by1), shapely.box(hx, hy, bx1, by1)])
-        owner = np.tile(owner[split], 4)
+        a0, b0, a1, b1 = i0[split], j0[split], i1[split], j1[split]
+        ha, hb = (a0 + a1) // 2, (b0 + b1) // 2
+        i0, i1 = np.concatenate([a0, ha, a0, ha]), np.concatenate([ha, a1, ha, a1])
+        j0, j1 = np.concatenate([b0, b0, hb, hb]), np.concatenate([hb, hb, b1, b1])
+        x0, y0, owner = np.tile(x0[split], 4), np.tile(y0[split], 4), np.tile(owner[split], 4)
+        boxes = cells()
     return np.concatenate(done), np.concatenate(done_owner)
 
 
 def _noded_with(units: Units, geoms: np.ndarray, heavy: np.ndarray, pieces: np.ndarray, owner: np.ndarray
-                ) -> np.ndarray:
-    """The neighbours of split units with the cells' new corners on their outlines (snapped within a
-    micrometre), so that shared boundaries are measured exactly on both sides."""
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The neighbours of split units, and the cells of split units next to other split units, with the
+    cells' new corners on their outlines (snapped within a micrometre), so that shared boundaries are
+    measured exactly on both sides.  Cells of two neighbouring split units are noded one unit after the
+    other (the later unit onto the earlier one's noded cells), so both sides end with the same vertices:
+    left unnoded, the length GEOS finds on a slanted shared edge depends on floating-point noise."""
     adj = units.adjacency.tocsr()
+    pieces = pieces.copy()
     for h in heavy:
-        near = np.setdiff1d(adj.indices[adj.indptr[h]:adj.indptr[h + 1]], heavy)
-        if len(near):
-            corners = shapely.multipoints(shapely.get_coordinates(pieces[owner == h]))
-            geoms[near] = shapely.snap(geoms[near], corners, 1e-6)
-    return geoms
+        near = adj.indices[adj.indptr[h]:adj.indptr[h + 1]]
+        light, split = np.setdiff1d(near, heavy), np.intersect1d(near, heavy)
+        mine = owner == h
+        corners = shapely.multipoints(shapely.get_coordinates(pieces[mine]))
+        if len(light):
+            geoms[light] = shapely.snap(geoms[light], corners, 1e-6)
+        if len(split):
+            others = shapely.multipoints(shapely.get_coordinates(pieces[np.isin(owner, split)]))
+            pieces[mine] = shapely.snap(pieces[mine], others, 1e-6)
+    return geoms, pieces
 
 
 def split_heavy_units(units: Units, district: "District", *, n_grids: int, tolerance: float,
@@ -963,7 +989,7 @@ def split_heavy_units(units: Units, district: "District", *, n_grids: int, toler
     if not len(heavy):
         return units, []
     pieces, owner = _quadtree(units, district, heavy, target, incidents)
-    geoms = _noded_with(units, np.asarray(units.frame.geometry.values).copy(), heavy, pieces, owner)
+    geoms, pieces = _noded_with(units, np.asarray(units.frame.geometry.values).copy(), heavy, pieces, owner)
     rest = np.setdiff1d(np.arange(len(geoms)), heavy)
     all_geoms = np.concatenate([geoms[rest], pieces])
     parent = np.concatenate([rest, owner])
