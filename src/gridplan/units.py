@@ -134,6 +134,10 @@ def _faces(district: "District", extra: np.ndarray | None = None) -> tuple[np.nd
     # node and polygonize on the precision grid moved to the origin (exact multiples of 1 cm, which
     # the network's micrometre noding grid keeps): a shifted copy of the district gives the same faces
     origin = grid_origin(shapely.get_coordinates(rings_all))
+    # anchored on the boundary's lowest grid point: the origin is known modulo the precision only (two
+    # copies may differ by one step), and in one frame the two copies' linework is bit-identical
+    lowest = shapely.get_coordinates(rings_all).min(axis=0) - origin
+    origin = origin + np.round(lowest / PRECISION) * PRECISION
     local = snap_geometries(_to_grid_frame(linework, origin), np.zeros(2))
     local = local[~shapely.is_empty(local)]
     local = local[np.argsort(shapely.to_wkb(shapely.normalize(local)), kind="stable")]  # row order never breaks a tie
@@ -456,8 +460,9 @@ def _order_units(geoms: np.ndarray) -> np.ndarray:
     x, y = shapely.get_x(pts), shapely.get_y(pts)
     if len(x) == 0:
         return np.arange(0)
-    # on the precision grid relative to the district's corner: a shifted copy sorts the same way
-    return np.lexsort((np.round((x - x.min()) / PRECISION), -np.round((y - y.min()) / PRECISION)))
+    # rounded relative to the district's corner: a shifted copy sorts the same way.  A millimetre, not the
+    # 1 cm grid: the point of a block between grid lines lies on half-centimetres, ties for a 1 cm rounding
+    return np.lexsort((quantize(x - x.min(), _ORDER_M), -quantize(y - y.min(), _ORDER_M)))
 
 
 # ---------------------------------------------------------------------- attributes
@@ -568,6 +573,8 @@ def _adjacency(geoms: np.ndarray) -> sparse.csr_matrix:
     return adj.tocsr()
 
 
+_ORDER_M = PRECISION / 10
+"""Metres: units are ordered on their points rounded to this."""
 _ISLAND_CONTACT = 0.2
 """Share of the shorter outline an island's nominal contact takes (when under ``_MIN_SHARED``): a fifth
 of the outline rounded to a millimetre stays under a quarter of the outline itself for any polygon the
