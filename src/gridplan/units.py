@@ -905,15 +905,18 @@ def _quadtree(units: Units, district: "District", heavy: np.ndarray, target: flo
     """Cut each heavy unit into square cells clipped to it, halving every cell heavier than
     ``target`` (down to :data:`MIN_CELL_M`); returns the pieces (polygon parts) and their unit.
 
-    Cell corners lie on the precision grid through the unit's lower-left corner (whole numbers of
-    :data:`PRECISION` from it, halved in integers), so the lengths two cells share are whole
-    centimetres: plain halving gives dyadic fractions (91.5775 m) that sit exactly half-way between
-    two rounded values, where floating-point noise decided how they rounded."""
+    Cell corners lie whole numbers of :data:`PRECISION` (halved in integers) from a point half a step
+    below and left of the unit's lower-left corner, so the lengths two cells share are whole
+    centimetres (plain halving gives dyadic fractions such as 91.5775 m, exactly half-way between two
+    rounded values, where floating-point noise decided how they rounded) and no cell edge runs through
+    a point of the 1 cm grid."""
     geoms = np.asarray(units.frame.geometry.values)
     minx, miny, maxx, maxy = shapely.bounds(geoms[heavy]).T
-    steps = np.round(np.maximum(maxx - minx, maxy - miny) / PRECISION).astype(np.int64) + 1  # covers the unit
+    steps = np.round(np.maximum(maxx - minx, maxy - miny) / PRECISION).astype(np.int64) + 2  # covers the unit
     owner, done, done_owner = heavy.copy(), [], []
-    x0, y0 = minx.copy(), miny.copy()  # the grid's corner, per cell
+    # the cells' grid is offset half a step, so no cell edge runs through a point on the 1 cm grid
+    # (residents, street vertices), where noise would decide which cell holds it
+    x0, y0 = minx - PRECISION / 2, miny - PRECISION / 2
     i0, j0, i1, j1 = (np.zeros(len(heavy), np.int64), np.zeros(len(heavy), np.int64), steps, steps.copy())
 
     def cells() -> np.ndarray:
