@@ -145,7 +145,7 @@ def test_compaction_keeps_every_box_and_gains_shape(step):
     assert (spread[:, 1] <= 1 + tol + 1e-9).all() and (spread[:, 0] >= 1 - tol - 1e-9).all()
     assert contiguous(adj, lab, k)
     assert after.mean() + 0.5 * after.min() > before.mean() + 0.5 * before.min() + 0.01
-    assert np.allclose([s.pp(p) for p in range(k)], after)  # the incremental bookkeeping agrees
+    assert np.allclose([s.polsby_popper(p) for p in range(k)], after)  # the incremental bookkeeping agrees
     again, *_ = _ragged_search()
     if step == "swaps":
         again.multi_refine()
