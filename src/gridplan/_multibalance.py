@@ -832,8 +832,9 @@ class _MultiSearch(_Search):
                 break
         return self.multi_violation() == 0
 
-    def repair_all(self) -> float:
-        """Greedy moves, swaps and chains until the violation is zero or nothing helps."""
+    def repair_all(self, *, chains: bool = True) -> float:
+        """Greedy moves, swaps, ejection chains (unless ``chains=False``: they are the dearest
+        step) and exchanges, until the violation is zero or nothing helps."""
         for _ in range(REPAIR_ROUNDS):
             before = self.multi_violation()
             if before == 0 or time.perf_counter() > self.deadline:
@@ -841,7 +842,7 @@ class _MultiSearch(_Search):
             self.greedy_repair()
             if self.multi_violation() > 0:
                 self.swap_repair()
-            if self.multi_violation() > 0:
+            if self.multi_violation() > 0 and chains:
                 self.chain_repair()
             if self.multi_violation() > 0:
                 self.exchange_repair()
@@ -988,7 +989,7 @@ class _MultiSearch(_Search):
             saved, before = list(self.lab), self.multi_violation()
             if not self.region_split(p, g, force=True):
                 continue
-            if self.repair_all() < before - VIOLATION_EPS:
+            if self.repair_all(chains=False) < before - VIOLATION_EPS:  # chains follow in the caller's repair
                 kept += 1
                 continue
             for v, q in enumerate(saved):
