@@ -28,8 +28,11 @@ Method
    its box to a neighbour, which passes one on, and so on, kept only if the
    total violation drops; a unit *swap* between two neighbouring parts trades
    one measure for another (a part rich in streets and poor in residents gives
-   a street-heavy unit and takes a resident-heavy one); a part still outside its
-   box is cut again together with its neighbours (a region re-split).
+   a street-heavy unit and takes a resident-heavy one); an *exchange* does the same
+   across three parts (a unit in from one neighbour, one out to another, every
+   pair scored at once); a part still outside its box is cut again together with
+   parts grown along the part graph towards those with workload to spare (a
+   region re-split), the cut repaired and kept only if the repaired plan is better.
 4. **Pair re-splits.**  The union of two neighbouring parts is cut again by the
    best straight or graph line (as in step 2, both sides in their boxes), kept if
    the violation drops or the shapes improve; parts outside their boxes first,
