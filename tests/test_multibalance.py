@@ -145,7 +145,7 @@ def test_compaction_keeps_every_box_and_gains_shape(step):
     assert (spread[:, 1] <= 1 + tol + 1e-9).all() and (spread[:, 0] >= 1 - tol - 1e-9).all()
     assert contiguous(adj, lab, k)
     assert after.mean() + 0.5 * after.min() > before.mean() + 0.5 * before.min() + 0.01
-    assert np.allclose([s.pp(p) for p in range(k)], after)  # the incremental bookkeeping agrees
+    assert np.allclose([s.polsby_popper(p) for p in range(k)], after)  # the incremental bookkeeping agrees
     again, *_ = _ragged_search()
     if step == "swaps":
         again.multi_refine()
@@ -153,6 +153,64 @@ def test_compaction_keeps_every_box_and_gains_shape(step):
     else:
         mb._oscillate(again)
     assert again.lab == s.lab  # same seed, same plan
+
+
+def test_exchange_repair_takes_one_unit_in_and_gives_one_out():
+    """A path of 9 units in three parts B | A | C.  A is short of measure 0 and at the top of
+    measure 1: taking u2 from B (rich in measure 0, carrying some measure 1) alone pushes A
+    over on measure 1, giving u5 to C alone leaves A short; no single move, swap or chain
+    lowers the violation, but u2 in and u5 out at once puts every part within its box."""
+    from gridplan import _multibalance as mb
+
+    adj = sp.csr_array(sp.diags([1.0, 1.0], [-1, 1], (9, 9)))
+    x = np.array([[4.5, 4.75], [4.5, 4.75], [3.0, 0.5],  # B: (12, 10)
+                  [3.0, 5.0], [3.0, 5.0], [0.0, 0.5],  # A: (6, 10.5), boxes [7, 13] and [9.4, 10.6]
+                  [0.0, 3.0], [6.0, 3.5], [6.0, 3.0]])  # C: (12, 9.5)
+    tol = np.array([0.3, 0.06])
+    k = 3
+    lab = np.repeat([1, 0, 2], 3)
+    scaled = mb._scaled(x, k)
+    s = mb._search_for(adj, lab, k, scaled, tol, mb._combined(scaled, tol), np.ones(9), np.full(9, 4.0), None,
+                       np.random.default_rng(0), float("inf"), None)
+    assert s.multi_violation() > 0
+    assert s.greedy_repair() == 0 and s.swap_repair() == 0 and not s.chain_repair()
+    assert s.lab == lab.tolist()  # the older repairs leave it as it was
+    assert s.exchange_repair() == 1 and s.multi_violation() == 0
+    out = np.asarray(s.lab)
+    assert out.tolist() == [1, 1, 0, 0, 0, 2, 2, 2, 2]
+    spread = measure_spreads(x, out, k)  # counted from scratch, not from the search's sums
+    assert (spread[:, 1] <= 1 + tol + 1e-9).all() and (spread[:, 0] >= 1 - tol - 1e-9).all()
+    assert contiguous(adj, out, k)
+    W = np.stack([np.bincount(out, weights=scaled[:, j], minlength=k) for j in range(2)], axis=1)
+    assert np.allclose(s.Wm, W)  # the incremental bookkeeping agrees
+
+
+def test_region_repair_reaches_past_neighbours_and_keeps_parts_whole():
+    """Region re-splits grow along the part graph to a part that has measure to spare; the
+    repaired plan is kept only if better, and every part stays connected (oracle: scipy)."""
+    from gridplan import _multibalance as mb
+
+    adj, xy = lattice(6, 12)
+    col = np.tile(np.arange(12), 6)
+    lab = col // 3  # four 6 x 3 strips holding 0.42, 0.83, 1.50 and 1.25 x the mean of measure 0
+    x = np.column_stack([np.array([0.5, 1.0, 1.8, 1.5])[lab], np.ones(72)])
+    tol = np.array([0.05, 0.05])
+    k = 4
+    scaled = mb._scaled(x, k)
+    s = mb._search_for(adj, lab, k, scaled, tol, mb._combined(scaled, tol), np.ones(72), np.full(72, 4.0), None,
+                       np.random.default_rng(0), float("inf"), None)
+    geo = mb._Geometry(adj, xy, scaled, tol, np.ones(72), np.full(72, 4.0))
+    # strip 1 (short) grows towards strip 2 (rich), not towards strip 0 (poorer still, and
+    # further outside its box, which a region of the worst neighbours would take first)
+    assert s._region_parts(1) == [1, 2, 0, 3]
+    before = s.multi_violation()
+    s.region_repair(geo)
+    out = np.asarray(s.lab)
+    assert contiguous(adj, out, k)
+    assert s.multi_violation() < before
+    W = np.stack([np.bincount(out, weights=scaled[:, j], minlength=k) for j in range(2)], axis=1)
+    assert np.allclose(s.Wm, W)
+    assert s.multi_violation() == pytest.approx(float(s._viol_rows(W).sum()))
 
 
 def test_kernel_errors_name_the_measure():

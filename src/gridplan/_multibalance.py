@@ -28,8 +28,11 @@ Method
    its box to a neighbour, which passes one on, and so on, kept only if the
    total violation drops; a unit *swap* between two neighbouring parts trades
    one measure for another (a part rich in streets and poor in residents gives
-   a street-heavy unit and takes a resident-heavy one); a part still outside its
-   box is cut again together with its neighbours (a region re-split).
+   a street-heavy unit and takes a resident-heavy one); an *exchange* does the same
+   across three parts (a unit in from one neighbour, one out to another, every
+   pair scored at once); a part still outside its box is cut again together with
+   parts grown along the part graph towards those with workload to spare (a
+   region re-split), the cut repaired and kept only if the repaired plan is better.
 4. **Pair re-splits.**  The union of two neighbouring parts is cut again by the
    best straight or graph line (as in step 2, both sides in their boxes), kept if
    the violation drops or the shapes improve; parts outside their boxes first,
@@ -461,6 +464,16 @@ def _bisection_start(g: _Geometry, k: int, rng: np.random.Generator, members: np
     return labels[every]
 
 
+def _connected_parts(adj: sp.csr_array, members: np.ndarray, lab: np.ndarray, r: int) -> bool:
+    """True if labels ``0..r-1`` of ``members`` make ``r`` non-empty connected parts."""
+    if np.unique(lab).size != r:
+        return False
+    tri = sp.triu(adj[members][:, members], k=1).tocoo()
+    keep = lab[tri.row] == lab[tri.col]
+    g = sp.coo_array((np.ones(int(keep.sum())), (tri.row[keep], tri.col[keep])), shape=(members.size,) * 2)
+    return int(connected_components(g, directed=False)[0]) == r
+
+
 # ----------------------------------------------------------------------------------------
 # exact packing of small pieces
 # ----------------------------------------------------------------------------------------
@@ -678,6 +691,68 @@ class _MultiSearch(_Search):
                 self.move(v, a)
         return done
 
+    # -- exchanges: one unit in, one unit out ----------------------------------------------
+    def _viol_rows(self, W: np.ndarray) -> np.ndarray:
+        """Violation of many part-sum vectors at once, shape (..., m) -> (...)."""
+        lo, hi, inv = np.asarray(self.mlo), np.asarray(self.mhi), np.asarray(self.inv_tol)
+        e = np.maximum(np.maximum(W - hi, lo - W), 0.0) * inv
+        return (e * e).sum(axis=-1)
+
+    def exchange_repair(self) -> int:
+        """A part outside its box takes a unit ``u`` from a neighbour ``b`` and gives a unit
+        ``v`` to a neighbour ``c`` (``c`` may be ``b``: a swap), all pairs scored at once and
+        tried best first until one keeps every part connected and lowers the total violation.
+
+        This is the move a part needs when it is short of one measure and at the edge of
+        another (short of residents, full of street): no single move, and no chain whose
+        every step lowers the part's own violation, can help, but taking a resident-rich
+        unit from one side while giving a street-rich one to the other side does."""
+        done = 0
+        lab, nbr = self.lab, self.nbr
+        X = np.asarray(self.x)
+        for a in self.violated_parts():
+            if self.pviol[a] == 0 or time.perf_counter() > self.deadline:
+                continue
+            W = np.asarray(self.Wm)
+            pv = np.asarray(self.pviol)
+            ins = sorted({(u, lab[u]) for v in self.mem[a] for u in nbr[v]
+                          if lab[u] != a and not self.locked[u] and self.cnt[lab[u]] > 1})
+            outs = sorted({(v, lab[u]) for v in self.mem[a] if not self.locked[v] for u in nbr[v] if lab[u] != a})
+            if not ins or not outs:
+                continue
+            iu = np.fromiter((t[0] for t in ins), np.int64, len(ins))
+            ib = np.fromiter((t[1] for t in ins), np.int64, len(ins))
+            ov = np.fromiter((t[0] for t in outs), np.int64, len(outs))
+            oc = np.fromiter((t[1] for t in outs), np.int64, len(outs))
+            xin, xout = X[iu], X[ov]
+            new_a = self._viol_rows(W[a] + xin[:, None, :] - xout[None, :, :])
+            b_minus = self._viol_rows(W[ib] - xin) - pv[ib]
+            c_plus = self._viol_rows(W[oc] + xout) - pv[oc]
+            same = ib[:, None] == oc[None, :]
+            b_swap = self._viol_rows(W[ib][:, None, :] - xin[:, None, :] + xout[None, :, :]) - pv[ib][:, None]
+            delta = new_a - pv[a] + np.where(same, b_swap, b_minus[:, None] + c_plus[None, :])
+            order = np.argsort(delta, axis=None, kind="stable")
+            for f in order[:SWAP_CANDIDATES * 5].tolist():
+                i, o = divmod(f, len(outs))
+                if delta[i, o] >= -VIOLATION_EPS:
+                    break
+                u, b, v, c = int(iu[i]), int(ib[i]), int(ov[o]), int(oc[o])
+                if lab[u] != b or lab[v] != a or self.cnt[b] <= 1 or not self.removable(u, b):
+                    continue
+                before = self.multi_violation()
+                self.move(u, a)
+                if (lab[v] == a and any(lab[y] == c for y in nbr[v]) and self.removable(v, a)
+                        and self._after_out(v, a, c) < before - VIOLATION_EPS):
+                    self.move(v, c)
+                    done += 1
+                    break
+                self.move(u, b)
+        return done
+
+    def _after_out(self, v: int, a: int, c: int) -> float:
+        """Total violation if unit ``v`` moved from ``a`` to ``c`` now."""
+        return self.multi_violation() + self.move_delta(v, a, c)
+
     # -- ejection chains -----------------------------------------------------------------
     def _chain_step(self, cur: int, visited: set[int], shuffle: bool) -> tuple[int, int] | None:
         """The move out of (or into) part ``cur`` that lowers its own violation most."""
@@ -760,8 +835,9 @@ class _MultiSearch(_Search):
                 break
         return self.multi_violation() == 0
 
-    def repair_all(self) -> float:
-        """Greedy moves, swaps and chains until the violation is zero or nothing helps."""
+    def repair_all(self, *, chains: bool = True) -> float:
+        """Greedy moves, swaps, ejection chains (unless ``chains=False``: they are the dearest
+        step) and exchanges, until the violation is zero or nothing helps."""
         for _ in range(REPAIR_ROUNDS):
             before = self.multi_violation()
             if before == 0 or time.perf_counter() > self.deadline:
@@ -769,8 +845,10 @@ class _MultiSearch(_Search):
             self.greedy_repair()
             if self.multi_violation() > 0:
                 self.swap_repair()
-            if self.multi_violation() > 0:
+            if self.multi_violation() > 0 and chains:
                 self.chain_repair()
+            if self.multi_violation() > 0:
+                self.exchange_repair()
             if self.multi_violation() >= before - VIOLATION_EPS:
                 break
         return self.multi_violation()
@@ -836,12 +914,15 @@ class _MultiSearch(_Search):
         return kept
 
     # -- region re-splits ---------------------------------------------------------------
-    def region_split(self, p: int, g: _Geometry) -> bool:
+    def region_split(self, p: int, g: _Geometry, *, force: bool = False) -> bool:
         """Cut part ``p`` and its neighbours again by recursive straight cuts; kept if the
-        total violation drops (the new parts take the old ids by largest overlap)."""
+        total violation drops (the new parts take the old ids by largest overlap).  With
+        ``force`` the new cut is made whatever its violation (the caller repairs it and
+        judges the result)."""
         from scipy.optimize import linear_sum_assignment
 
-        parts = [p, *sorted(self.part_graph()[p], key=lambda q: (-self.pviol[q], q))[: REGION_PARTS - 1]]
+        parts = (self._region_parts(p) if force else
+                 [p, *sorted(self.part_graph()[p], key=lambda q: (-self.pviol[q], q))[: REGION_PARTS - 1]])
         members = np.fromiter(sorted(set().union(*(self.mem[q] for q in parts))), np.int64)
         if len(parts) < 2 or any(self.locked[v] for v in members.tolist()):
             return False
@@ -850,9 +931,11 @@ class _MultiSearch(_Search):
             lab = self._exact(members, len(parts))
         if lab is None:
             lab = _bisection_start(g, len(parts), self.rng, members)
+        if not _connected_parts(g.adj, members, lab, len(parts)):
+            return False  # a fallback cut left a part in pieces
         sums = np.stack([g.x[members[lab == i]].sum(axis=0) for i in range(len(parts))])
         new_v = sum(self._part_violation(row.tolist()) for row in sums)
-        if new_v >= sum(self.pviol[q] for q in parts) - VIOLATION_EPS:
+        if not force and new_v >= sum(self.pviol[q] for q in parts) - VIOLATION_EPS:
             return False
         old = np.fromiter((parts.index(self.lab[v]) for v in members.tolist()), np.int64, members.size)
         overlap = np.zeros((len(parts), len(parts)))
@@ -864,6 +947,25 @@ class _MultiSearch(_Search):
             if self.lab[v] != to_part[i]:
                 self.move(v, int(to_part[i]))
         return True
+
+    def _region_parts(self, p: int) -> list[int]:
+        """Part ``p`` and up to ``REGION_PARTS - 1`` more, grown along the part graph, each
+        added part the one that brings the region's mean part closest to every box (a part
+        short of residents whose neighbours have none to spare reaches past them to one that
+        has), so that the region can be cut into parts within their boxes."""
+        adjp = self.part_graph()
+        W = np.asarray(self.Wm)
+        parts, total = [p], W[p].copy()
+        while len(parts) < REGION_PARTS:
+            cand = sorted(set().union(*(adjp[q] for q in parts)) - set(parts))
+            if not cand:
+                break
+            r = len(parts) + 1
+            miss = [float(self._viol_rows((total + W[q]) / r)) for q in cand]
+            q = cand[int(np.argmin(miss))]
+            parts.append(q)
+            total += W[q]
+        return parts
 
     def _exact(self, members: np.ndarray, r: int) -> np.ndarray | None:
         """Labels 0..r-1 of ``members`` packed exactly within the boxes, or None."""
@@ -880,10 +982,22 @@ class _MultiSearch(_Search):
         return lab
 
     def region_repair(self, g: _Geometry) -> int:
+        """Region re-splits of the parts outside their boxes, each followed by the repair
+        (a large-neighbourhood step: the new cut need not be better than the old parts, the
+        repaired plan must be); a plan no better than before is restored."""
         kept = 0
         for p in self.violated_parts():
-            if self.pviol[p] > 0 and time.perf_counter() <= self.deadline and self.region_split(p, g):
+            if self.pviol[p] == 0 or time.perf_counter() > self.deadline:
+                continue
+            saved, before = list(self.lab), self.multi_violation()
+            if not self.region_split(p, g, force=True):
+                continue
+            if self.repair_all(chains=False) < before - VIOLATION_EPS:  # chains follow in the caller's repair
                 kept += 1
+                continue
+            for v, q in enumerate(saved):
+                if self.lab[v] != q:
+                    self.move(v, q)
         return kept
 
     # -- compactness under the boxes -----------------------------------------------------
