@@ -403,7 +403,6 @@ def _whole_sides(nbr: tuple[np.ndarray, np.ndarray, int], side: np.ndarray, x: n
                  piece: np.ndarray | None = None) -> np.ndarray:
     """Stray pieces of either side (all but its heaviest piece) go to the other side."""
     side = side.copy()
-    n = side.size
     weight = x.sum(axis=1) + 1e-9
     for _ in range(3):
         if piece is None:

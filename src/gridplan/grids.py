@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import html
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -39,9 +40,8 @@ from scipy import sparse
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import connected_components
 
-from . import _io, _validate
+from . import _balance, _io, _validate
 from . import crs as gcrs
-from . import _balance
 from ._multibalance import partition_multi
 from ._partition import partition_graph, resplit_graph
 from ._precision import QUANTUM, quantize
@@ -166,7 +166,7 @@ def _fresh_codes(geoms: np.ndarray, community: np.ndarray, district_code: str, u
     return out
 
 
-def _continuing_codes(old: "GridPlan", labels: np.ndarray, u: Units, keep: np.ndarray) -> tuple[np.ndarray, set[str]]:
+def _continuing_codes(old: GridPlan, labels: np.ndarray, u: Units, keep: np.ndarray) -> tuple[np.ndarray, set[str]]:
     """Codes for a redraw of ``old``: a new grid matched to an old one (:func:`_match_grids`, as
     :meth:`GridPlan.compare` matches them) keeps its code where ``keep[old grid]``; every other grid
     gets a code never used in the district (``old``'s codes and the codes it retired).  Returns the
@@ -212,7 +212,7 @@ def _contiguous(adj: sparse.csr_matrix, labels: np.ndarray, k: int) -> np.ndarra
 #: ``(plan_report, write_report)``, registered by :mod:`gridplan.report` when it is imported (the package
 #: root imports it). ``grids`` sits below ``report`` in the layers and never imports it, not even inside a
 #: function: the upper module hands the lower one its writers.
-_REPORT_WRITERS: "tuple[Callable[..., str], Callable[..., Path]] | None" = None
+_REPORT_WRITERS: tuple[Callable[..., str], Callable[..., Path]] | None = None
 
 
 class GridPlan:
@@ -412,7 +412,7 @@ class GridPlan:
         return f"<div><b>gridplan GridPlan</b><table>{rows}</table><details><summary>grids</summary>{table}</details></div>"
 
     # ------------------------------------------------------------------ comparison
-    def compare(self, other: "GridPlan") -> "PlanComparison":
+    def compare(self, other: GridPlan) -> PlanComparison:
         """Compare this plan (new) with ``other`` (old): disruption, its lower bound, transfers.
 
         Disruption is the share of workload whose grid changes when every new grid is matched
@@ -472,7 +472,7 @@ class GridPlan:
                                   old_grid=tr.loc[moved, "old"].to_numpy()),
                               new=self, old=other)
 
-    def _labels_on(self, target: "GridPlan") -> np.ndarray:
+    def _labels_on(self, target: GridPlan) -> np.ndarray:
         """This plan's grid positions for ``target``'s units (same units: direct; else by location)."""
         if len(self.units) == len(target.units) and self.units.geometry.geom_equals_exact(
                 target.units.geometry, tolerance=1e-6).all():
@@ -487,7 +487,7 @@ class GridPlan:
         return out
 
     # ------------------------------------------------------------------ editing
-    def reassign(self, units: Iterable[int] | int, grid: str, *, allow_split: bool = False) -> "GridPlan":
+    def reassign(self, units: Iterable[int] | int, grid: str, *, allow_split: bool = False) -> GridPlan:
         """A new plan with ``units`` (unit ids, the index of :attr:`units`) moved to ``grid`` (a code).
 
         Metrics are recomputed; codes of all grids are kept. A move that would leave a grid
@@ -531,9 +531,9 @@ class GridPlan:
         return plan
 
     # ------------------------------------------------------------------ display
-    def plot(self, ax: "Axes | None" = None, *, column: str | None = None, labels: bool = True,
+    def plot(self, ax: Axes | None = None, *, column: str | None = None, labels: bool = True,
              title: str | None = None, cmap: str | None = None, vmin: float | None = None,
-             vmax: float | None = None) -> "Axes":
+             vmax: float | None = None) -> Axes:
         """Map the grids, coloured by ``column`` of :attr:`grids` (default: one colour per grid).
 
         ``column="balance"`` colours by workload over the mean workload, the measure that compares
@@ -575,7 +575,7 @@ class GridPlan:
         return self.grids.explore(column=column or "code", categorical=column is None, tooltip=list(
             c for c in self.grids.columns if c != "geometry"), **kwargs)
 
-    def report(self, path: str | Path | None = None, **kwargs: Any) -> "str | Path":
+    def report(self, path: str | Path | None = None, **kwargs: Any) -> str | Path:
         """A self-contained HTML report of the plan (see :func:`gridplan.report.plan_report`).
 
         Parameters
@@ -655,7 +655,7 @@ class GridPlan:
 
     @classmethod
     @_io.guarded_read
-    def read_file(cls, path: str | Path) -> "GridPlan":
+    def read_file(cls, path: str | Path) -> GridPlan:
         """Load a plan saved with :meth:`to_file` to a ``.gpkg`` (with its :attr:`district` when saved with it)."""
         frames, params = _io.read_frames(path, "GridPlan")
         crs = pyproj.CRS.from_wkt(params.pop("crs"))
@@ -680,8 +680,8 @@ class GridPlan:
         return plan
 
     @classmethod
-    def from_district_grids(cls, district: "District", *, units: Units | str | None = None, weight: Any = None,
-                            code: str | None = None) -> "GridPlan":
+    def from_district_grids(cls, district: District, *, units: Units | str | None = None, weight: Any = None,
+                            code: str | None = None) -> GridPlan:
         """The district's existing grids layer as a plan on its units (each unit goes to the grid
         covering most of it), e.g. the 12 grids before a redraw.
 
@@ -819,7 +819,7 @@ class PlanComparison:
                               tooltip=[c for c in moved.columns if c != moved.geometry.name][:6])
         return m
 
-    def plot(self, ax: "Axes | None" = None) -> "Axes":
+    def plot(self, ax: Axes | None = None) -> Axes:
         """Map of what moves: old grid lines, new grid lines, and the units that change grid."""
         from . import plot as gplot
 
@@ -835,7 +835,7 @@ class PlanComparison:
 
 
 # ---------------------------------------------------------------------- entry points
-def _units_for(district: "District", units: Any, weight: Any) -> Units:
+def _units_for(district: District, units: Any, weight: Any) -> Units:
     if isinstance(units, Units):
         if weight is not None:
             raise DataError("weight= applies when gridplan builds the units; it is already set on the Units given")
@@ -848,7 +848,7 @@ HEAVY_RETRY_SHARES = (0.5, 0.25)
 units heavier than these shares of a grid's mean workload too, one share after the other."""
 
 
-def _heavy_units(u: Units, district: "District", n_grids: Any, tol: float, *, split: bool, strict: bool,
+def _heavy_units(u: Units, district: District, n_grids: Any, tol: float, *, split: bool, strict: bool,
                  share: float | None = None) -> Units:
     """The units with every unit heavier than ``share`` (default ``1 + tol``) of a grid's mean workload
     split into cells (``split``), or, for units too heavy for one grid, refused with a message naming
@@ -1134,7 +1134,7 @@ def _cut_balanced(adj: sparse.csr_matrix, frame: gpd.GeoDataFrame, k: int, balan
     return res.labels
 
 
-def _with_balance(u: Units, balance: Any, district: "District | None" = None) -> tuple[Units, dict[str, float] | None]:
+def _with_balance(u: Units, balance: Any, district: District | None = None) -> tuple[Units, dict[str, float] | None]:
     """The units with their ``weight`` set to the combined measures when ``balance`` is given
     (and ``patrol_m`` computed from the district's network when ``patrol_km`` is asked for)."""
     if balance is None:
@@ -1154,7 +1154,7 @@ def _with_balance(u: Units, balance: Any, district: "District | None" = None) ->
 
 
 def partition(
-    district: "District",
+    district: District,
     n_grids: int,
     *,
     units: Units | str | None = None,
@@ -1195,9 +1195,9 @@ def partition(
         With fewer grids than communities, every grid is a union of whole communities (the
         communities are partitioned on their own adjacency graph).  A piece of a community
         lighter than half a grid (a small community, or a detached corner of one) goes
-        with the neighbouring piece it shares most boundary with, and the notes say so.  Balance is then what the communities allow: outside the
-        tolerance, ``strict=True`` raises :class:`InfeasibleError` and ``strict=False``
-        returns the plan with a warning saying by how much it misses.
+        with the neighbouring piece it shares most boundary with, and the notes say so.  Balance is
+        then what the communities allow: outside the tolerance, ``strict=True`` raises
+        :class:`InfeasibleError` and ``strict=False`` returns the plan with a warning saying by how much it misses.
     method : {"multilevel"}
         Multilevel partitioning with contiguity-preserving boundary refinement.
     locked : list of str, optional
@@ -1269,7 +1269,7 @@ def partition(
     return _partition_units(district, previous, n_grids, strict=strict, **options)
 
 
-def _partition_units(district: "District", u: Units, n_grids: Any, *, tol: float, seed: int, respect: str | None,
+def _partition_units(district: District, u: Units, n_grids: Any, *, tol: float, seed: int, respect: str | None,
                      nested: bool, method: str, locked: Sequence[str] | None, strict: bool,
                      time_limit: float | None, split_heavy: bool, bal: dict[str, float] | None) -> GridPlan:
     """:func:`partition` on given units."""
@@ -1306,7 +1306,7 @@ def _partition_units(district: "District", u: Units, n_grids: Any, *, tol: float
 
 
 def resplit(
-    plan: "GridPlan | District",
+    plan: GridPlan | District,
     n_grids: int,
     *,
     tolerance: float = 0.05,

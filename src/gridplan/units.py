@@ -31,8 +31,9 @@ Examples
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -114,7 +115,7 @@ def _polygon_parts(geoms: np.ndarray) -> np.ndarray:
     return parts[np.isin(shapely.get_type_id(parts), [3])]
 
 
-def _faces(district: "District", extra: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+def _faces(district: District, extra: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """The faces of the district's street, boundary, community (and ``extra``) lines inside it, in the
     precision grid's own frame: returns the faces with ``origin`` subtracted, ``origin`` and the number
     of lines.  In that frame two copies of a district that differ by less than the precision have
@@ -211,7 +212,7 @@ def _check_cover(faces: np.ndarray, shape: shapely.Geometry, what: str) -> None:
         )
 
 
-def _blocks(district: "District", *, min_area: float, min_thinness: float) -> tuple[np.ndarray, list[str]]:
+def _blocks(district: District, *, min_area: float, min_thinness: float) -> tuple[np.ndarray, list[str]]:
     faces, origin, n_lines = _faces(district)
     notes = [f"blocks: polygonized {n_lines} street, boundary and community lines into {len(faces)} faces"]
     faces, merged, _ = _merge_slivers(faces, min_area=min_area, min_thinness=min_thinness)
@@ -225,7 +226,7 @@ def _blocks(district: "District", *, min_area: float, min_thinness: float) -> tu
     return faces, notes
 
 
-def _given(district: "District", polygons: Any, *, min_area: float, min_thinness: float
+def _given(district: District, polygons: Any, *, min_area: float, min_thinness: float
            ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Units from the user's polygons (e.g. residential compounds), the rest of the district as
     street blocks (or the pieces the boundary and community lines leave).  Returns the unit
@@ -392,7 +393,7 @@ def _merge_slivers(faces: np.ndarray, *, min_area: float, min_thinness: float, k
     return faces, total, roots
 
 
-def _cells(district: "District", size: float, shape_kind: str) -> np.ndarray:
+def _cells(district: District, size: float, shape_kind: str) -> np.ndarray:
     if size <= 0 or not np.isfinite(size):
         raise DataError(f"cell_size must be a positive number of metres, got {size!r}")
     shape = district.shape
@@ -652,7 +653,7 @@ def _join_islands(geoms: np.ndarray, adj: sparse.csr_matrix,
     return adj.tocsr(), islands
 
 
-def _workload_columns(geoms: np.ndarray, district: "District", workload: Mapping[str, Any] | None,
+def _workload_columns(geoms: np.ndarray, district: District, workload: Mapping[str, Any] | None,
                       notes: list[str]) -> dict[str, np.ndarray]:
     """Point workloads (case ledgers, ...) summed per unit: ``weight`` (else 1) per point."""
     if workload is None:
@@ -687,7 +688,7 @@ def _workload_columns(geoms: np.ndarray, district: "District", workload: Mapping
 
 # ---------------------------------------------------------------------- entry point
 def build_units(
-    district: "District",
+    district: District,
     kind: str | None = None,
     *,
     weight: Any = None,
@@ -800,7 +801,7 @@ def build_units(
                      params=params, workload=workload)
 
 
-def _factors(district: "District", geoms: np.ndarray, incidents: gpd.GeoDataFrame | None) -> pd.DataFrame:
+def _factors(district: District, geoms: np.ndarray, incidents: gpd.GeoDataFrame | None) -> pd.DataFrame:
     """The workload factors of polygons: area, perimeter, residents, street length (and incidents)."""
     out = pd.DataFrame({"area_m2": quantize(shapely.area(geoms), QUANTUM["area_m2"]),
                         "perimeter_m": quantize(shapely.length(geoms), QUANTUM["perimeter_m"])})
@@ -822,7 +823,7 @@ def _factors(district: "District", geoms: np.ndarray, incidents: gpd.GeoDataFram
     return out
 
 
-def _assemble(district: "District", geoms: np.ndarray, *, kind: str, weight: Any,
+def _assemble(district: District, geoms: np.ndarray, *, kind: str, weight: Any,
               incidents: gpd.GeoDataFrame | None, extra: pd.DataFrame | None, notes: list[str],
               params: dict[str, Any], workload: Mapping[str, gpd.GeoDataFrame] | None = None) -> Units:
     """Units from their polygons: ordered, with attributes, workload, adjacency and islands joined.
@@ -875,7 +876,7 @@ MIN_CELL_M = 10.0
 """Metres: heavy units are not cut into cells smaller than this (a single heavy point stays whole)."""
 
 
-def _piece_weight(units: Units, district: "District", pieces: np.ndarray, parent: np.ndarray,
+def _piece_weight(units: Units, district: District, pieces: np.ndarray, parent: np.ndarray,
                   incidents: gpd.GeoDataFrame | None) -> np.ndarray:
     """The workload of pieces of units, as :func:`build_units` weighs a unit: population, street
     length, area and incidents are measured on the piece; any other weight column is shared out by
@@ -900,7 +901,7 @@ def _piece_weight(units: Units, district: "District", pieces: np.ndarray, parent
     return f[key].to_numpy(float)[parent] * factors["area_m2"].to_numpy() / f["area_m2"].to_numpy(float)[parent]
 
 
-def _quadtree(units: Units, district: "District", heavy: np.ndarray, target: float,
+def _quadtree(units: Units, district: District, heavy: np.ndarray, target: float,
               incidents: gpd.GeoDataFrame | None) -> tuple[np.ndarray, np.ndarray]:
     """Cut each heavy unit into square cells clipped to it, halving every cell heavier than
     ``target`` (down to :data:`MIN_CELL_M`); returns the pieces (polygon parts) and their unit.
@@ -968,7 +969,7 @@ def _noded_with(units: Units, geoms: np.ndarray, heavy: np.ndarray, pieces: np.n
     return geoms, pieces
 
 
-def split_heavy_units(units: Units, district: "District", *, n_grids: int, tolerance: float,
+def split_heavy_units(units: Units, district: District, *, n_grids: int, tolerance: float,
                       share: float | None = None, incidents: gpd.GeoDataFrame | None = None
                       ) -> tuple[Units, list[str]]:
     """Units with every unit too heavy for a grid cut into cells clipped to it.
