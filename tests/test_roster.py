@@ -144,6 +144,26 @@ def test_from_staffing_duty_table_plot_and_files(tmp_path):
     assert "<b>gridplan Roster</b>" in r._repr_html_()
 
 
+def test_plot_colours_any_number_of_shifts():
+    """Four shifts used to crash plot() (None colours); rest and leave keep their greys at any count."""
+    from matplotlib.colors import to_hex
+
+    grids = gpd.GeoDataFrame({"code": ["A"], "weight": [1.0]}, geometry=[shapely.box(0, 0, 100, 100)], crs=4545)
+    ros = pd.DataFrame({"id": [f"p{i}" for i in range(6)], "role": ["leader", "officer", "officer", "officer", "worker",
+                                                                     "worker"], "party_member": True,
+                        "x": np.linspace(0, 100, 6), "y": 50.0})
+    for shifts in [("a", "b", "c", "d"), ("day", "night")]:
+        r = roster(assign_staff(grids, ros, model="1+2+2", distance="euclidean", shifts=shifts),
+                   start="2024-10-01", days=7)
+        ax = r.plot()
+        ax.figure.canvas.draw()
+        legend = {t.get_text(): to_hex(p.get_facecolor()) for t, p in
+                  zip(ax.get_legend().get_texts(), ax.get_legend().get_patches())}
+        assert list(legend) == [*shifts, "rest", "leave"]
+        assert legend["rest"] == "#f0f0f0" and legend["leave"] == "#bdbdbd"
+        assert len({legend[s] for s in shifts}) == len(shifts)  # every shift its own colour
+
+
 def test_unavailable_shifts_are_never_worked():
     people = _team(1)
     unav = pd.DataFrame({"id": ["g0p0", "g0p3"], "unavailable": ["late", "early;middle"]})

@@ -296,6 +296,15 @@ def test_bad_input(study):
         _sim(study, model=IncidentModel(shifts={"day": (8, 20)}, patrol_shifts=("day",)))
 
 
+def test_profile_edited_after_the_model_checked_it(study):
+    """A types table edited after IncidentModel checked it: a DataError naming the type (was an AttributeError)."""
+    model = IncidentModel()
+    name = model.types.index[0]
+    model.types.at[name, "profile"] = "no such profile"
+    with pytest.raises(DataError, match=f"not so for types \\['{name}'\\]"):
+        _sim(study, model=model, days=1, runs=1)
+
+
 def test_refuses_parts_of_another_district(study):
     plan, posts, staffing, routes = study
     layers = _example_layers()

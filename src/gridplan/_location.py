@@ -327,6 +327,7 @@ def place_pcenter(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarra
             a_hi = mid
     lo = max(lo, a_lo)
     # 3. the MILP decides the rest
+    got: np.ndarray | None  # a radius's cover (None: the MILP found none in time)
     try:
         while lo < hi:
             mid = (lo + hi) // 2

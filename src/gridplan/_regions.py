@@ -206,7 +206,8 @@ def merge_plans(plans: Sequence[Any], city: District, params: dict[str, Any]) ->
     """One city GridPlan from the regions' plans (units stacked, adjacency block-diagonal, codes kept)."""
     from .grids import GridPlan
 
-    units, labels, codes, blocks, notes = [], [], [], [], []
+    units, labels, codes, blocks = [], [], [], []
+    notes: list[str] = []
     offset = 0
     for plan in plans:
         u = plan.units.reset_index(drop=True).drop(columns=["grid"], errors="ignore")

@@ -226,16 +226,18 @@ class Roster:
 
     def plot(self, ax: Axes | None = None, *, title: str | None = None) -> Axes:
         """The duty table as a chart: one row per person, one column per day, a colour per shift."""
-        from matplotlib.colors import ListedColormap
+        from matplotlib import colormaps
+        from matplotlib.colors import ListedColormap, to_hex
         from matplotlib.patches import Patch
 
         from . import plot as gplot
 
         ax = gplot.axes(ax)
         kinds = [*self.shifts, REST, LEAVE]
-        colours = ["#fdae61", "#abd9e9", "#2c7bb6", "#f0f0f0", "#bdbdbd"][: len(kinds)]
-        if len(kinds) > len(colours):
-            colours = [None] * len(kinds)
+        shift_colours = ["#fdae61", "#abd9e9", "#2c7bb6"]
+        if len(self.shifts) > len(shift_colours):  # more shifts than named colours: a qualitative palette
+            shift_colours = [to_hex(c) for c in colormaps["tab20"](np.arange(len(self.shifts)) % 20)]
+        colours = [*shift_colours[: len(self.shifts)], "#f0f0f0", "#bdbdbd"]  # rest and leave stay grey
         wide = self.duty_table(labels="en")
         codes = wide.apply(lambda col: col.map({k: i for i, k in enumerate(kinds)})).to_numpy(float)
         ax.imshow(codes, aspect="auto", interpolation="nearest", cmap=ListedColormap(colours), vmin=-0.5,
@@ -571,7 +573,7 @@ def _solve_block(people: pd.DataFrame, can: np.ndarray, on_leave: np.ndarray, wo
         shares[:, s] = np.where(free & (team_work[grid_of] > 0), work_total / np.maximum(team_work[grid_of], 1), 0)
         share = shares[:, s]
         rr, cc, vv = [], [], []
-        for row, p in enumerate(np.flatnonzero(free)):
+        for row, p in enumerate(np.flatnonzero(free).tolist()):
             mates = np.flatnonzero((grid_of == grid_of[p]) & free)
             mine = xid[p, avail[p], s]
             coef = {int(c): 1.0 for c in mine}

@@ -775,6 +775,7 @@ class _Search:
             return False
         improved = False
         for _ in range(50):
+            assert r.G is not None  # every route in the search is oriented (orient sets G)
             X = np.concatenate(([p.depot], r.T[:-1]))  # end before item i
             Y = np.concatenate((r.F[1:], [p.depot]))  # start after item j
             old = r.G[:n, None] + r.G[None, 1:]
@@ -807,6 +808,7 @@ class _Search:
         if len(other) == 0:
             return False
         dep = np.array([p.depot], dtype=np.int64)
+        assert r.G is not None  # every route in the search is oriented (orient sets G)
         Xi, Yi = np.concatenate((dep, r.T[:-1]))[:, None], np.concatenate((r.F[1:], dep))[:, None]
         out_i = (r.G[:-1] + r.G[1:] + p.w[r.E])[:, None]
         ej = np.concatenate([q.E for qi, q in enumerate(routes) if qi != ri])
@@ -878,6 +880,7 @@ class _Search:
                 a, b, ra, rb = b, a, rb, ra
             qi, at = int(tab.R[j]), int(tab.P[j])
             q = routes[qi]
+            assert q.G is not None  # copied or re-oriented above, or built here with its G
             G = np.concatenate((q.G[:at], [ra[tab.X[j]], rb[tab.Y[j]]], q.G[at + 1 :]))
             routes[qi] = _Route(_insert(q.E, at, e), _insert(q.F, at, a), _insert(q.T, at, b), float(new_q[j]), G)
             touched.add(qi)

@@ -322,7 +322,7 @@ class CityPosts:
         node = self.demand["node"].to_numpy(np.int64)
         walk_m = self.demand["snap_m"].to_numpy(float) + dist[node]
         first = pd.Series(pts.index.to_numpy(object)).groupby(pnode).first()
-        labels = np.where(src[node] >= 0, first.reindex(src[node]).to_numpy(object), None)
+        labels = np.where(src[node] >= 0, first.reindex(src[node]).to_numpy(object), np.array(None, dtype=object))
         d, overall, table = coverage_tables(self.demand, labels, walk_m, walk, speed_m_per_min)
         per_grid = table("grid").reindex(pd.Index(self._grids["code"].astype(str), name="grid"), fill_value=0.0)
         cov = Coverage(max_walk_m=walk, speed_m_per_min=speed_m_per_min, minutes=walk / speed_m_per_min,

@@ -15,9 +15,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from . import _dask, _io
+
+if TYPE_CHECKING:
+    import pandas
 
 __all__ = ["main", "build_parser"]
 
@@ -25,7 +28,7 @@ EXIT_ERROR = 2
 """Exit code of every failed command (a one-line message on stderr; ``--verbose`` adds the traceback)."""
 
 
-class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+class _Stderr(logging.StreamHandler):
     """Log to whatever ``sys.stderr`` is at the time (a redirected or captured stream too)."""
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -242,6 +245,7 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger, runs: int = 3
     wrote("patrols.png")
     patrols.to_file(out / "patrols.gpkg")
     wrote("patrols.gpkg")
+    assert patrols.per_grid is not None  # per-grid patrols (chiefs_per_grid=) always carry their grid table
     patrol_table = patrols.per_grid.join(patrols.routes.groupby("grid")["length"].min().rename("min_length"))
     _io.write_csv(out / "patrol_grids.csv", patrol_table)
     wrote("patrol_grids.csv")
@@ -298,7 +302,7 @@ residents stay within ±15 %; on the sample district the longest chief's walk is
 shortest, against 3.4 x for the population-balanced redraw."""
 
 
-def _demo_patrol_aware(district, patrols, n_grids, seed, effort, out, wrote, log):  # type: ignore[no-untyped-def]
+def _demo_patrol_aware(district, patrols, n_grids, seed, effort, out, wrote, log):
     """A plan balanced on residents and street length, its patrols, and the walk table against the redraw."""
     import warnings
 
@@ -333,7 +337,7 @@ def _demo_patrol_aware(district, patrols, n_grids, seed, effort, out, wrote, log
     return table
 
 
-def _demo_posts(plan, seed, out, wrote, log):  # type: ignore[no-untyped-def]
+def _demo_posts(plan, seed, out, wrote, log):
     """Demo: 42 posts (scaled to the number of grids) and one station per community, with their coverage."""
     import matplotlib.pyplot as plt
 
@@ -369,7 +373,7 @@ def _demo_posts(plan, seed, out, wrote, log):  # type: ignore[no-untyped-def]
     return posts, cover
 
 
-def _demo_simulation(before, after, posts, staffing, patrols, seed, runs, out, wrote, log):  # type: ignore[no-untyped-def]
+def _demo_simulation(before, after, posts, staffing, patrols, seed, runs, out, wrote, log):
     """Demo: the 12 existing grids vs the redrawn plan over simulated weeks (KPIs, comparison, maps)."""
     import matplotlib.pyplot as plt
 
@@ -415,7 +419,7 @@ def _demo_simulation(before, after, posts, staffing, patrols, seed, runs, out, w
     return sim_before, sim_after, table
 
 
-def _demo_staffing(plan, posts, seed, out, wrote, log):  # type: ignore[no-untyped-def]
+def _demo_staffing(plan, posts, seed, out, wrote, log):
     """Demo: "1+2+2" teams on staggered shifts from the sample roster; tables, the week's duty table and a map."""
     import matplotlib.pyplot as plt
 
@@ -491,7 +495,7 @@ def _read_grids(path: str) -> object:
     return frame
 
 
-def _csv_chunks(src: Path, encoding: str, chunksize: int):  # type: ignore[no-untyped-def]
+def _csv_chunks(src: Path, encoding: str, chunksize: int):
     """(chunk, bytes read so far) of a CSV, every parsing failure a DataError naming the file."""
     import pandas as pd
 
@@ -575,7 +579,7 @@ def _locate(args: argparse.Namespace, log: logging.Logger) -> int:
     return 0
 
 
-def _locate_counts(routed: pandas.DataFrame) -> dict[str, int]:  # noqa: F821 (pandas is imported lazily)
+def _locate_counts(routed: pandas.DataFrame) -> dict[str, int]:
     """Rows, rows located, rows outside every grid (whatever else their reason says), rows with a reason."""
     reason = routed["reason"].astype("string")
     outside = routed["grid"].isna() & reason.str.contains("outside every grid", regex=False).fillna(False)
@@ -583,7 +587,7 @@ def _locate_counts(routed: pandas.DataFrame) -> dict[str, int]:  # noqa: F821 (p
             "flagged": int(reason.notna().sum())}
 
 
-def _savefig(fig, path: Path, **kwargs) -> None:  # type: ignore[no-untyped-def]
+def _savefig(fig, path: Path, **kwargs) -> None:
     """Save a figure atomically (a failed save leaves the old image)."""
     from . import _io
 
@@ -662,6 +666,7 @@ def _simulate(args: argparse.Namespace, log: logging.Logger) -> int:
                 raise DataError(f"{paths[name]} does not hold its district, and simulate needs its streets and "
                                 "population: pass --district DISTRICT.gpkg (written by District.to_file, e.g. the "
                                 "demo's district.gpkg), or save the plan with GridPlan.to_file(path, district=True)")
+            assert holder is not None  # known is plans[holder].district
             outside = plan.grids.geometry.union_all().difference(known.shape).area
             if not plan.grids.crs.equals(known.crs) or outside > 1e-3 * known.shape.area:
                 raise DataError(f"{paths[name]} does not hold its district and is not a plan of the district saved in "

@@ -648,6 +648,8 @@ def _cached_point_transformer(src_key: Any, dst_key: Any) -> Callable[[float, fl
     src = "EPSG:4326" if first else (src_key if not isinstance(src_key, tuple) else src_key[1])
     dst = "EPSG:4326" if last else (dst_key if not isinstance(dst_key, tuple) else dst_key[1])
     src_crs, dst_crs = parse_crs(src), parse_crs(dst)
+    # the datum keys (GCJ-02, BD-09) were routed through WGS84 above: both ends are pyproj CRS here
+    assert isinstance(src_crs, pyproj.CRS) and isinstance(dst_crs, pyproj.CRS)
     middle = None if src_crs == dst_crs or (src_crs.equals(wgs) and dst_crs.equals(wgs)) else _pyproj_point(
         _transformer(src_crs, dst_crs))
     steps = [f for f in (first, middle, last) if f is not None]

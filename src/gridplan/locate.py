@@ -45,7 +45,7 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +73,7 @@ _BATCH = 1 << 18  # points looked up at a time (about 10 MB of temporaries)
 _CHUNK = 1 << 16  # boundary-cell points tested at a time (their segment pairs take ~0.3 kB each)
 _MAX_CELLS = 1 << 23  # default raster size (32 MB of int32)
 _MAX_SLOTS = 62  # grids per boundary cell tracked in an int64 parity mask
+_NULL = np.array(None, dtype=object)  # None as a 0-d object array: the missing code np.where/np.append fill in
 # reference-point offsets (in cell units) tried in turn, away from any boundary segment
 _REF_OFFSETS = np.array(
     [[0.5, 0.5], [0.3137, 0.7271], [0.7919, 0.2113], [0.1571, 0.4423], [0.6283, 0.8659],
@@ -106,6 +107,8 @@ class TimeLimits:
     >>> rule = TimeLimits()
     >>> rule.resolve(["small", 3, "较大", "x"])[0].tolist()
     ['grid', 'subdistrict', 'community', None]
+    >>> rule.level("较大"), rule.limit("较大")
+    ('community', Timedelta('2 days 00:00:00'))
     >>> TimeLimits(levels={"minor": ("grid", pd.Timedelta(hours=4))}, aliases={}, default="minor").limit("minor")
     Timedelta('0 days 04:00:00')
     """
@@ -156,6 +159,13 @@ class TimeLimits:
         if name is None:
             raise DataError(f"unknown severity {severity!r}; use one of {sorted(self.levels)} or an alias")
         return self.levels[name][1]
+
+    def level(self, severity: Any) -> str:
+        """Level that handles a case of this severity (``"grid"``, ``"community"``, ...)."""
+        name = self.severity(severity)
+        if name is None:
+            raise DataError(f"unknown severity {severity!r}; use one of {sorted(self.levels)} or an alias")
+        return self.levels[name][0]
 
     def resolve(self, severities: Sequence[Any] | pd.Series) -> tuple[np.ndarray, pd.TimedeltaIndex, np.ndarray]:
         """Level, time limit and an "unknown severity" mask for each severity given."""
@@ -485,7 +495,8 @@ class GridIndex:
         self._tree = shapely.STRtree(self._geoms)
         self._build_raster(cell_size)
         self.metric_crs = self.crs if self.crs.is_projected else _crs.metric_crs(self.grids)
-        self._transformers: dict[str, Any] = {}
+        # per CRS key: (datum conversion to WGS84 or None, transformer to the index CRS or None, geographic?)
+        self._transformers: dict[str | int, tuple[Callable[..., Any] | None, pyproj.Transformer | None, bool]] = {}
         self._paths: dict[Any, PointPath] = {}
         self._streets = streets
         self._communities = communities
@@ -620,9 +631,9 @@ class GridIndex:
     def _make_views(self) -> None:
         # locate_one's constants in one tuple: one attribute lookup per call
         self._fast = (float(self._x0), float(self._y0), float(self._inv), self.width, self.height,
-                      memoryview(self._raster), list(self.codes))
+                      memoryview(self._raster), list(self.codes))  # type: ignore[arg-type]  # numpy stubs: __buffer__ 3.12+ only
         self._views = tuple(
-            memoryview(np.ascontiguousarray(arr).ravel())
+            memoryview(np.ascontiguousarray(arr).ravel())  # type: ignore[arg-type]  # numpy stubs: __buffer__ 3.12+ only
             for arr in (self._entries, self._emask, self._init, self._bptr, self._cptr, self._ref,
                         self._fallback_cells, self._cgrid)
         )
@@ -713,7 +724,7 @@ class GridIndex:
         return int(self._exact(np.array([x]), np.array([y]))[0])
 
     # ------------------------------------------------------------------ CRS handling
-    def _transformer(self, crs: Any) -> tuple[Any, Any]:
+    def _transformer(self, crs: Any) -> tuple[Callable[..., Any] | None, pyproj.Transformer | None, bool]:
         """(datum conversion to WGS84 or None, pyproj transformer to the index CRS) for ``crs``."""
         if isinstance(crs, (str, int)):
             key = crs
@@ -823,7 +834,7 @@ class GridIndex:
     def codes_at(self, x: Any, y: Any, *, crs: Any = None) -> np.ndarray:
         """Grid code of every point (``None`` outside or for invalid coordinates)."""
         pos = self.locate(x, y, crs=crs)
-        return np.append(self.codes, None)[np.where(pos >= 0, pos, len(self.codes))]
+        return np.append(self.codes, _NULL)[np.where(pos >= 0, pos, len(self.codes))]
 
     def locate_one(self, x: float, y: float, *, crs: Any = None) -> str | None:
         """Grid code of one point, or ``None`` outside every grid: the low-latency path.
@@ -880,8 +891,8 @@ class GridIndex:
         """The single-point conversion from ``crs`` (built once per CRS; see ``gridplan._pointpath``)."""
         key = crs if isinstance(crs, (str, int)) else _crs._crs_key(pyproj.CRS.from_user_input(crs))
         if key not in self._paths:
-            bounds = tuple(float(v) for v in shapely.total_bounds(self._geoms))
-            self._paths[key] = PointPath(crs, self.crs, bounds, self._fast)
+            x0, y0, x1, y1 = shapely.total_bounds(self._geoms).tolist()
+            self._paths[key] = PointPath(crs, self.crs, (x0, y0, x1, y1), self._fast)
         path = self._paths[key]
         if isinstance(crs, (str, int)):
             self._paths[crs] = path
@@ -987,8 +998,8 @@ class GridIndex:
             raise DataError(
                 f"incidents already have column(s) {clash} that assign adds; rename or drop them first"
             )
-        for name, col in (("severity", severity), ("time", time)):
-            _validate.column(incidents, col, f"{name}=: the incidents' {name}", allow_none=True)
+        for what, col in (("severity", severity), ("time", time)):
+            _validate.column(incidents, col, f"{what}=: the incidents' {what}", allow_none=True)
         sev = incidents[severity] if severity is not None else pd.Series([None] * len(incidents), dtype=object)
         xs, ys, why, crs = _coordinates(incidents, x, y, crs)
         with np.errstate(invalid="ignore"):
@@ -1000,7 +1011,7 @@ class GridIndex:
         why = np.where((why == "") & (pos == OUTSIDE), "outside every grid", why)
         out = incidents.copy()
         located = pos >= 0
-        out["grid"] = pd.array(np.where(located, np.append(self.codes, None)[pos], None), dtype="string")
+        out["grid"] = pd.array(np.where(located, np.append(self.codes, _NULL)[pos], _NULL), dtype="string")
         comm, sub = self._communities_at(px, py, located)
         out["community"], out["subdistrict"] = comm, sub
         street, chief, name = self._streets_at(px, py, pos)
@@ -1019,7 +1030,7 @@ class GridIndex:
             old = np.asarray(why[orphan], dtype=str)
             why = why.astype(object)
             why[orphan] = np.where(old == "", msg, np.char.add(np.char.add(old, "; "), msg))
-        out["handler"] = pd.array(np.where(located, handler, None), dtype="string")
+        out["handler"] = pd.array(np.where(located, handler, _NULL), dtype="string")
         local = None
         if time is not None:  # zoned times converted to local time (said in attrs["notes"]); unreadable ones get a reason
             local, bad_time, converted = _times.local_times(incidents[time], timezone)
@@ -1037,7 +1048,7 @@ class GridIndex:
             why = self._dispatch(out, incidents, why, category=category, reported=local, severity=severity,
                                  limits=limits, catalogue=catalogue, calendar=calendar,
                                  default_department=default_department)
-        out["reason"] = pd.array(np.where(why == "", None, why), dtype="string")
+        out["reason"] = pd.array(np.where(why == "", _NULL, why), dtype="string")
         return out
 
     @staticmethod

@@ -53,7 +53,7 @@ Examples
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import geopandas as gpd
 import networkx as nx
@@ -1197,6 +1197,12 @@ class StreetNetwork:
         )
 
     # ------------------------------------------------------------------ routing helpers
+    @overload
+    def nearest_nodes(self, x: npt.ArrayLike, y: npt.ArrayLike, *, return_dist: Literal[False] = ...) -> np.ndarray: ...
+    @overload
+    def nearest_nodes(
+        self, x: npt.ArrayLike, y: npt.ArrayLike, *, return_dist: Literal[True]
+    ) -> tuple[np.ndarray, np.ndarray]: ...
     def nearest_nodes(
         self, x: npt.ArrayLike, y: npt.ArrayLike, *, return_dist: bool = False
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:

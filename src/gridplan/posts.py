@@ -88,7 +88,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import geopandas as gpd
 import numpy as np
@@ -128,7 +128,7 @@ __all__ = ["Posts", "Coverage", "LifeCircle", "coverage", "place_posts", "OBJECT
            "PMEDIAN_EXACT_MAX_PAIRS", "MAX_CANDIDATES", "HIGHS_MIP_REL_GAP", "STATUSES"]
 
 OBJECTIVES = ("coverage", "p-median", "set-cover", "p-center")
-LIFE_CIRCLES_M = {5: 300.0, 10: 500.0, 15: 1000.0}
+LIFE_CIRCLES_M: dict[float, float] = {5: 300.0, 10: 500.0, 15: 1000.0}
 """Walking distance (m) of the 5-, 10- and 15-minute life circles (生活圈居住区) in China's residential
 planning standard GB 50180-2018 《城市居住区规划设计标准》, table 3.0.4: 300 m, 500 m and 800-1,000 m
 (the upper end is used for 15 minutes). Replace an entry, or pass the distance, to use another reading."""
@@ -206,6 +206,10 @@ class _Demand:
         return self.frame["weight"].to_numpy(float)
 
 
+@overload
+def _check_positive(value: Any, what: str) -> float: ...
+@overload
+def _check_positive(value: Any, what: str, *, allow_none: bool) -> float | None: ...
 def _check_positive(value: Any, what: str, *, allow_none: bool = False) -> float | None:
     return _validate.number(value, what, above=0, allow_none=allow_none)
 
@@ -830,7 +834,7 @@ class Posts:
         if len(pts) == 0:
             raise DataError("there are no posts to measure coverage from")
         nearest, dist = _nearest_post(self._network, pts["node"].to_numpy(np.int64), self.demand)
-        labels = np.where(nearest >= 0, pts.index.to_numpy(object)[np.maximum(nearest, 0)], None)
+        labels = np.where(nearest >= 0, pts.index.to_numpy(object)[np.maximum(nearest, 0)], np.array(None, dtype=object))
         d, overall, table = coverage_tables(self.demand, labels, dist, walk, speed)
         per_grid = table("grid")
         if self._grids is not None:

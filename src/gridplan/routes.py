@@ -1287,7 +1287,7 @@ def _grid_streets(plan: GridPlan, network: StreetNetwork, *, weight: str, depot:
                  f"{int(shared.sum())} edges ({net.w[shared].sum() / 1000:.2f} km) run along a grid line and went to the "
                  "grid they keep connected (the one whose pieces they join most, else the nearest)")
     codes = plan.grids["code"].astype(str).tolist()
-    net.grid = np.where(settled >= 0, np.asarray(codes, dtype=object)[np.maximum(settled, 0)], None)
+    net.grid = np.where(settled >= 0, np.asarray(codes, dtype=object)[np.maximum(settled, 0)], np.array(None, dtype=object))
     masks = [settled == i for i in range(len(codes))]
     depots = _grid_depots(plan, net, masks, depot, posts, notes)
     lost = []

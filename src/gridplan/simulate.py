@@ -157,6 +157,19 @@ def _profile_array(p: Any) -> np.ndarray | None:
     return a / a.sum()
 
 
+def _profile_weights(profiles: pd.Series) -> list[np.ndarray]:
+    """Every type's profile as :func:`_profile_array` weights; a DataError names the malformed ones.
+
+    ``IncidentModel`` checks the profiles, but its ``types`` table can still be edited afterwards.
+    """
+    weights = [_profile_array(p) for p in profiles]
+    bad = [name for name, w in zip(profiles.index, weights) if w is None]
+    if bad:
+        raise DataError(f"profile must be one of {sorted(PROFILES)} or 24 (hour of day) / 168 (hour of week) weights "
+                        f">= 0 with a positive sum; not so for types {bad} (edited after IncidentModel checked them?)")
+    return [w for w in weights if w is not None]
+
+
 _TYPE_COLUMNS = ("label", "driver", "rate", "visible", "report_h", "profile", "p_small", "p_larger", "p_hard",
                  "sources")
 
@@ -349,11 +362,11 @@ class IncidentModel:
                             "yours with discovery_sources=(patrol source, staff source)")
         for name in ("rate_scale", "patrol_sight_m", "staff_watch_m", "staff_notice_min"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v >= 0):
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and float(v) >= 0):
                 raise DataError(f"{name} must be a number >= 0, got {v!r}")
         for name in ("response_speed_m_per_min", "patrol_speed_m_per_min"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v > 0):
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and float(v) > 0):
                 raise DataError(f"{name} must be a positive speed in m/min, got {v!r}")
         if not (0 <= self.solve_on_site <= 1):
             raise DataError(f"solve_on_site must be a share in [0, 1], got {self.solve_on_site!r}")
@@ -385,9 +398,9 @@ class IncidentModel:
         for name, src in t["sources"].items():
             if not isinstance(src, Mapping) or not src:
                 raise DataError(f"sources of type {name!r} must be a non-empty dict of source -> weight")
-            found = [s for s in src if s in self.discovery_sources]
-            if found:
-                raise DataError(f"type {name!r} names {found} among its reporting sources, but the simulation finds "
+            own = [s for s in src if s in self.discovery_sources]
+            if own:
+                raise DataError(f"type {name!r} names {own} among its reporting sources, but the simulation finds "
                                 f"those cases itself (patrols and staff: {list(self.discovery_sources)}); use some of "
                                 f"{self.reporting_sources()}")
             unknown = [s for s in src if s not in self.sources]
@@ -456,6 +469,7 @@ class IncidentModel:
         t = self.types.copy()
         t["sources"] = t["sources"].map(dict)
         t["profile"] = t["profile"].map(lambda p: p if isinstance(p, str) else [float(v) for v in np.asarray(p)])
+        assert isinstance(self.sources, Mapping)  # __post_init__ made it a dict name -> label
         return {
             "types": t.reset_index().to_dict(orient="records"), "shifts": {k: list(v) for k, v in self.shifts.items()},
             "patrol_shifts": list(self.patrol_shifts), "respond_min": self.limits.respond.total_seconds() / 60,
@@ -580,10 +594,10 @@ def _run(ctx: _Context, seed: np.random.SeedSequence, keep: bool) -> dict[str, A
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("type", "pool", "loc", "t", "sev", "report", "src", "u")}
     for j in range(T):
         n = int(rng.poisson(ctx.t_lambda[j] * days))
-        pool = int(ctx.t_pool[j])
-        w = ctx.pop_weight if pool == 0 else ctx.st_len
+        pool_j = int(ctx.t_pool[j])
+        w = ctx.pop_weight if pool_j == 0 else ctx.st_len
         if ctx.t_unit_factor is not None:  # a fitted model: relative intensity per unit
-            w = w * ctx.t_unit_factor[j][ctx.pop_unit if pool == 0 else ctx.st_unit]
+            w = w * ctx.t_unit_factor[j][ctx.pop_unit if pool_j == 0 else ctx.st_unit]
         if n == 0 or w.sum() <= 0:
             continue
         cdf = np.cumsum(w)
@@ -602,7 +616,7 @@ def _run(ctx: _Context, seed: np.random.SeedSequence, keep: bool) -> dict[str, A
         report = t + (rng.exponential(rep, n) if np.isfinite(rep) else np.full(n, np.inf))
         src = rng.choice(ctx.t_src.shape[1], size=n, p=ctx.t_src[j])
         parts["type"].append(np.full(n, j))
-        parts["pool"].append(np.full(n, pool))
+        parts["pool"].append(np.full(n, pool_j))
         parts["loc"].append(loc)
         parts["t"].append(t)
         parts["sev"].append(sev)
@@ -855,6 +869,10 @@ class SimulationResult:
     """
 
     _saved: dict[str, pd.DataFrame] | None = None  # the per-group tables of a result read from a file
+    _summary: pd.DataFrame  # the overall KPIs of a result read from a file
+    _grids: gpd.GeoDataFrame  # the grid polygons of a result read from a file
+    plan: GridPlan | None  # None in a result read from a file (as are posts, staffing, routes)
+    model: IncidentModel | None
 
     def __init__(self, *, plan: GridPlan, posts: Any, staffing: Any, routes: Any, model: IncidentModel,
                  outs: list[dict[str, Any]], ctx: _Context, params: dict[str, Any], notes: list[str],
@@ -1025,7 +1043,7 @@ class SimulationResult:
                     row["difference"] = float(d.mean())  # over the runs of both; = B - A when defined in every run
                 if len(d) > 1:
                     se = float(d.std(ddof=1)) / math.sqrt(len(d))
-                    dof = len(d) - 1
+                    dof: float = len(d) - 1
                     row.update(_t_interval(row["difference"], se, dof, level))
             elif len(a) > 1 and len(b) > 1:
                 va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
@@ -1114,7 +1132,10 @@ class SimulationResult:
 
     def _grid_polygons(self) -> gpd.GeoDataFrame:
         """The grid polygons (``code``, geometry): the plan's, or as saved."""
-        return self.plan.grids if self._saved is None else self._grids
+        if self._saved is not None:
+            return self._grids
+        assert self.plan is not None  # a simulated (not read) result keeps its plan
+        return self.plan.grids
 
     def explore(self, column: str = DEADLINE_KPI, **kwargs: Any) -> Any:
         """Interactive folium map of a per-grid KPI (default ``compliance_deadline``; needs the ``[explore]`` extra)."""
@@ -1445,7 +1466,7 @@ def _build_context(plan: GridPlan, posts: Any, staffing: Staffing, routes: Route
         grid_windows=grid_windows, shift_windows=np.array(list(windows.values()), dtype=float).reshape(-1, 2),
         t_pool=np.where(t["driver"].to_numpy() == "population", 0, 1), t_lambda=lam,
         t_visible=t["visible"].to_numpy(bool), t_report_min=pd.to_numeric(t["report_h"]).to_numpy(float) * 60.0,
-        t_profile=np.stack([_profile_array(p).reshape(7, 24).sum(axis=0) for p in t["profile"]]), t_sev=sev, t_src=src_p,
+        t_profile=np.stack([w.reshape(7, 24).sum(axis=0) for w in _profile_weights(t["profile"])]), t_sev=sev, t_src=src_p,
         src_patrol=source_names.index(model.discovery_sources[0]), src_staff=source_names.index(model.discovery_sources[1]),
         onsite=np.array([model.onsite_min[s] for s in ("small", "larger", "hard")], dtype=float),
         handling=np.array([[model.handling_h[s][0] * 60.0, model.handling_h[s][1]] for s in ("small", "larger", "hard")]),
@@ -1455,7 +1476,7 @@ def _build_context(plan: GridPlan, posts: Any, staffing: Staffing, routes: Route
         watch_m=float(model.staff_watch_m), notice_min=float(model.staff_notice_min),
     )
     if any(not isinstance(p, str) and len(np.asarray(p)) == 168 for p in t["profile"]):
-        ctx.t_week = np.stack([_profile_array(p) for p in t["profile"]])
+        ctx.t_week = np.stack(_profile_weights(t["profile"]))
     if model.unit_intensity is not None:
         ui = model.unit_intensity.reindex(index=units.index, columns=t.index).fillna(1.0)
         ctx.t_unit_factor = ui.to_numpy(dtype=float).T
@@ -1499,7 +1520,7 @@ def _ledger(ctx: _Context, cases: dict[str, np.ndarray], run: int, model: Incide
         pts = shapely.line_interpolate_point(geo["st_geoms"][loc[street]], cases["u"][street], normalized=True)
         xy[street] = shapely.get_coordinates(pts)
     sev_names = np.array(["small", "larger", "hard"], dtype=object)
-    level = np.array([model.limits.levels[model.limits.severity(s)][0] for s in sev_names], dtype=object)
+    level = np.array([model.limits.level(s) for s in sev_names], dtype=object)
 
     def ts(m: np.ndarray) -> pd.Series:
         return pd.Series(pd.to_datetime(np.where(np.isfinite(m), m, np.nan), unit="m", origin=start))

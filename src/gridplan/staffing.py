@@ -55,7 +55,7 @@ import math
 import re
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -233,7 +233,7 @@ class StaffingModel:
         """Name of the officer role (the second), if any."""
         return self.roles[1] if len(self.roles) > 1 else None
 
-    def requirements_for(self, weights: Sequence[float]) -> list[list[int]]:
+    def requirements_for(self, weights: Iterable[float]) -> list[list[int]]:
         """People per role (list per grid) for grids of these workloads."""
         out = []
         for w in weights:
@@ -1022,7 +1022,8 @@ class Staffing:
             px, py = shapely.get_x(a.geometry.values), shapely.get_y(a.geometry.values)
             segs = np.stack([np.column_stack([a["home_x"], a["home_y"]]), np.column_stack([px, py])], axis=1)
             cols = [colour[c] for c in a["grid"]]
-            ax.add_collection(LineCollection(segs, colors=cols, linewidths=0.7, alpha=0.6, zorder=3))
+            # matplotlib's stubs want a sequence of segments; an (N, 2, 2) array is documented input
+            ax.add_collection(LineCollection(segs, colors=cols, linewidths=0.7, alpha=0.6, zorder=3))  # type: ignore[arg-type]
             ax.scatter(a["home_x"], a["home_y"], c=cols, s=14, zorder=4, edgecolors="white", linewidths=0.3)
         un = self.unassigned
         has_home = np.isfinite(un["home_x"].to_numpy(float)) & np.isfinite(un["home_y"].to_numpy(float))
