@@ -38,6 +38,8 @@ from .catalogue import (
 )
 from .errors import DataError
 
+_NONE = np.array(None, dtype=object)  # None as a 0-d array, for elementwise np.equal on object arrays
+
 __all__ = ["LEDGER_STEPS", "CaseLoop", "HandlingChain", "Supervisors", "close_loop", "synthetic_ledger"]
 
 LEDGER_STEPS = ("reported", "filed", "dispatched", "handled", "feedback", "verified", "closed")
@@ -410,7 +412,7 @@ def close_loop(ledger: pd.DataFrame, *, loop: CaseLoop, start: pd.Timestamp, see
         for name in LEDGER_STEPS:
             after = steps[name] > cut
             if name != "reported":
-                reason[after & ~late & np.equal(reason, None)] = f"open at the snapshot (not yet {name})"
+                reason[after & ~late & np.equal(reason, _NONE)] = f"open at the snapshot (not yet {name})"
             late |= after
             steps[name] = np.where(late, np.nan, steps[name])
         reason[np.isnan(steps["reported"]) & is_reported] = "reported after the snapshot"

@@ -46,6 +46,8 @@ import pandas as pd
 from ._workclock import WorkCalendar
 from .errors import DataError
 
+_NONE = np.array(None, dtype=object)  # None as a 0-d array, for elementwise np.equal on object arrays
+
 __all__ = [
     "DEFAULT_DEPARTMENT",
     "EXTENSIONS",
@@ -510,7 +512,7 @@ def deadlines(reported: Any, categories: Any, *, severity: Any = None, catalogue
     level_days = np.array([float(rule.levels[s][1]) for s in names])[scodes]
     value = catalogue.column(ids, "limit_value").astype(float)
     unit = catalogue.column(ids, "limit_unit")
-    use_cat = rule.use_category_limits & np.isfinite(value) & np.not_equal(unit, None) & (unit != "")
+    use_cat = rule.use_category_limits & np.isfinite(value) & np.not_equal(unit, _NONE) & (unit != "")
     deadline = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
     base = t0.asi8
 

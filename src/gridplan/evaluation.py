@@ -57,6 +57,8 @@ import pandas as pd
 
 from .errors import DataError
 
+_NONE = np.array(None, dtype=object)  # None as a 0-d array, for elementwise np.equal on object arrays
+
 __all__ = ["BY", "DEFAULT_WEIGHTS", "STEPS", "Evaluation", "evaluate"]
 
 STEPS = ("reported", "filed", "dispatched", "handled", "verified", "closed")
@@ -96,9 +98,9 @@ def _order_problems(steps: Mapping[str, np.ndarray]) -> np.ndarray:
         has = ~np.isnat(t)
         gap = has & np.isnat(steps[names[i - 1]])
         for earlier in names[:i]:
-            bad = has & ~np.isnat(steps[earlier]) & (t < steps[earlier]) & np.equal(why, None)
+            bad = has & ~np.isnat(steps[earlier]) & (t < steps[earlier]) & np.equal(why, _NONE)
             why[bad] = f"{later} before {earlier}"
-        why[gap & np.equal(why, None)] = f"{later} without {names[i - 1]}"
+        why[gap & np.equal(why, _NONE)] = f"{later} without {names[i - 1]}"
     return why
 
 
@@ -148,7 +150,7 @@ def evaluate(ledger: pd.DataFrame, *, by: str = "grid", period: str | None = "M"
         raise DataError(f"weights must map some of {list(_RATES)} to weights >= 0 with a positive sum; got {weights}")
     steps = _steps(ledger)
     why = _order_problems(steps)
-    bad = np.not_equal(why, None)
+    bad = np.not_equal(why, _NONE)
     if bad.any() and strict:
         rows = ledger.index[bad][:5].tolist()
         raise DataError(f"{int(bad.sum())} cases have steps out of order (rows {rows}: {list(why[bad][:5])}); fix the "
