@@ -69,6 +69,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -817,7 +818,7 @@ class _MultiSearch(_Search):
             self.move(v, a)
         return best_len > 0
 
-    def chain_repair(self, max_rounds: int = 20, retries: int = CHAIN_RETRIES) -> bool:  # type: ignore[override]
+    def chain_repair(self, max_rounds: int = 20, retries: int = CHAIN_RETRIES) -> bool:
         for _ in range(max_rounds):
             bad = self.violated_parts()
             if not bad or time.perf_counter() > self.deadline:
@@ -1225,7 +1226,7 @@ def _centroids(centroids: np.ndarray | None, n: int) -> np.ndarray | None:
 
 def _starts(adj: sp.csr_array, k: int, scaled: np.ndarray, tol: np.ndarray, combined: np.ndarray, ar: np.ndarray,
             pe: np.ndarray, groups: np.ndarray | None, geo: _Geometry, old_labels: np.ndarray | None,
-            seed: int, time_limit: float | None):  # type: ignore[no-untyped-def]
+            seed: int, time_limit: float | None) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
     """Starting plans, each with its home labels (redraws) or None: recursive straight cuts;
     for redraws first the kernel's least-disruption redraw on the combined workload."""
     sub_seed = int(np.random.default_rng([seed & 0xFFFFFFFF, 0]).integers(2**31 - 1))

@@ -542,7 +542,7 @@ def _weights(frame: pd.DataFrame, weight: Any, has_population: bool) -> tuple[np
         values = np.zeros(len(frame))
         parts = []
         for name, coef in weight.items():
-            key = _FACTOR_NAMES.get(name, name)
+            key = _FACTOR_NAMES.get(str(name), str(name))
             if key not in frame:
                 raise DataError(f"weight factor {name!r} is not a unit attribute; use {list(FACTORS)} or a unit column")
             col = pd.to_numeric(frame[key], errors="coerce").to_numpy(dtype=float)
@@ -784,6 +784,7 @@ def build_units(
         notes.append(f"cells: {len(geoms)} {cell_shape} cells of {cell_size:g} m clipped to the boundary")
     extra = None
     if given is not None:
+        assert source is not None  # _given says where every unit came from
         own, row = source >= 0, np.maximum(source, 0)  # units from a given polygon, and its row
 
         def carried(values: np.ndarray, missing: Any) -> np.ndarray:
@@ -844,7 +845,7 @@ def _assemble(district: District, geoms: np.ndarray, *, kind: str, weight: Any,
         frame["incidents"] = extra["incidents"].to_numpy(dtype=float)[order]
     notes = list(notes)
     n_out = factors.attrs.get("incidents_outside", 0)
-    if n_out:  # said, not silently left out of the weights
+    if n_out and incidents is not None:  # said, not silently left out of the weights
         notes.append(f"incidents: {n_out} of {len(incidents)} lie outside every unit (outside the district) and "
                      "are not counted in any unit's weight")
     for name, col in _workload_columns(geoms, district, workload, notes).items():
