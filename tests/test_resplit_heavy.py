@@ -153,3 +153,17 @@ def test_balance_does_not_split(lopsided):
 @given(n=st.integers(3, 6), seed=st.integers(0, 2**16))
 def test_redraw_invariants(lopsided, old, n, seed):
     _check_redraw(old, resplit(lopsided, n, seed=seed), n)
+
+
+def test_point_workloads_are_shared_out_not_copied(lopsided):
+    """A case count per unit (build_units(workload=...)) keeps its total when a unit is cut into cells."""
+    from gridplan.units import build_units
+
+    rng = np.random.default_rng(3)
+    x0, y0, x1, y1 = lopsided.shape.bounds
+    cases = gpd.GeoDataFrame(geometry=gpd.points_from_xy(rng.uniform(x0 + 1, x1 - 1, 300),
+                                                         rng.uniform(y0 + 1, y1 - 1, 300)), crs=lopsided.crs)
+    old = GridPlan.from_district_grids(lopsided, units=build_units(lopsided, workload={"cases": cases}))
+    new = resplit(old, 4, seed=0)
+    assert len(new.units) > len(old.units) and old.units["cases"].sum() == 300
+    assert new.units["cases"].sum() == pytest.approx(300)

@@ -742,6 +742,8 @@ class GridPlan:
         params = {"method": "existing", "n_grids": len(present), "units": u.kind, "weight": u.params["weight"],
                   "weight_by": u.weight_by, "tolerance": None, "seed": None, "district_code": district.code,
                   "district": district.name, "source_crs": district.source_crs, "synthetic": bool(district.synthetic)}
+        if u.params.get("workload"):  # point counts (cases, ...): a redraw that splits a unit shares them out
+            params["workload"] = list(u.params["workload"])
         plan = cls(u.frame, remap, u.adjacency, params=params, notes=notes, codes=codes, source_crs=district.source_crs)
         plan.district = district
         return plan
@@ -1305,6 +1307,8 @@ def _partition_units(district: District, u: Units, n_grids: Any, *, tol: float, 
               "locked": list(locked or []), "strict": strict, "split_heavy": bool(split_heavy),
               "district": district.name, "district_code": district.code, "source_crs": district.source_crs,
               "synthetic": bool(district.synthetic)}
+    if u.params.get("workload"):  # point counts (cases, ...): a redraw that splits a unit shares them out
+        params["workload"] = list(u.params["workload"])
     if bal:
         params["balance"] = bal
     codes = None
@@ -1423,13 +1427,13 @@ def resplit(
 
 
 def _shared_columns(old: GridPlan) -> list[str]:
-    """Workload columns of ``old``'s units that are counts (weighed on, or balanced): a split unit's cells
+    """Workload columns of ``old``'s units that are counts (point workloads, weighed on, or balanced): a split unit's cells
     share them out by area rather than copy them (see :func:`gridplan.units.split_heavy_units`)."""
     from .units import _COMPUTED, _FACTOR_NAMES
 
     spec = old.params.get("weight")
     names = list(spec) if isinstance(spec, dict) else [spec] if isinstance(spec, str) else []
-    names += list(old.params.get("balance") or {})
+    names += [*(old.params.get("balance") or {}), *(old.params.get("workload") or [])]
     cols = {_balance.MEASURE_COLUMNS.get(n, _FACTOR_NAMES.get(n, n)) for n in names}
     return sorted(c for c in cols if c in old.units and c not in _COMPUTED)
 
