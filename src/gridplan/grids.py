@@ -166,14 +166,16 @@ def _fresh_codes(geoms: np.ndarray, community: np.ndarray, district_code: str, u
     return out
 
 
-def _continuing_codes(old: GridPlan, labels: np.ndarray, u: Units, keep: np.ndarray) -> tuple[np.ndarray, set[str]]:
+def _continuing_codes(old: GridPlan, labels: np.ndarray, u: Units, keep: np.ndarray,
+                      old_labels: np.ndarray | None = None) -> tuple[np.ndarray, set[str]]:
     """Codes for a redraw of ``old``: a new grid matched to an old one (:func:`_match_grids`, as
     :meth:`GridPlan.compare` matches them) keeps its code where ``keep[old grid]``; every other grid
-    gets a code never used in the district (``old``'s codes and the codes it retired).  Returns the
-    codes and the set of codes ever used."""
+    gets a code never used in the district (``old``'s codes and the codes it retired).  ``old_labels``:
+    the old grid of every unit of ``u`` (default ``old.labels``, when ``u`` holds ``old``'s units).
+    Returns the codes and the set of codes ever used."""
     k = int(labels.max()) + 1
     w = u.frame["weight"].to_numpy(dtype=float)
-    match, overlap = _match_grids(labels, old.labels, w, k, old.n_grids)
+    match, overlap = _match_grids(labels, old.labels if old_labels is None else old_labels, w, k, old.n_grids)
     old_codes = old.grids["code"].astype(str).to_numpy()
     used = set(old_codes) | set(old.params.get("retired_codes") or [])
     codes = np.full(k, "", dtype=object)
@@ -260,6 +262,8 @@ class GridPlan:
             raise DataError("labels must give every unit a grid 0..k-1, with no grid empty")
         self.adjacency = adjacency.tocsr()
         self.previous: GridPlan | None = None
+        # the grid in ``previous`` of every unit, when the units are not previous's (a redraw split heavy units)
+        self._previous_labels: np.ndarray | None = None
         self.district: District | None = None  # in memory only: the district the plan was cut from
         self.params = dict(params)
         self.notes = list(notes)
@@ -473,7 +477,10 @@ class GridPlan:
                               new=self, old=other)
 
     def _labels_on(self, target: GridPlan) -> np.ndarray:
-        """This plan's grid positions for ``target``'s units (same units: direct; else by location)."""
+        """This plan's grid positions for ``target``'s units (same units: direct; a redraw of this plan that
+        split units: the grid of the unit each cell was cut from; else by location)."""
+        if target.previous is self and target._previous_labels is not None:
+            return target._previous_labels
         if len(self.units) == len(target.units) and self.units.geometry.geom_equals_exact(
                 target.units.geometry, tolerance=1e-6).all():
             return self.labels
@@ -735,6 +742,8 @@ class GridPlan:
         params = {"method": "existing", "n_grids": len(present), "units": u.kind, "weight": u.params["weight"],
                   "weight_by": u.weight_by, "tolerance": None, "seed": None, "district_code": district.code,
                   "district": district.name, "source_crs": district.source_crs, "synthetic": bool(district.synthetic)}
+        if u.params.get("workload"):  # point counts (cases, ...): a redraw that splits a unit shares them out
+            params["workload"] = list(u.params["workload"])
         plan = cls(u.frame, remap, u.adjacency, params=params, notes=notes, codes=codes, source_crs=district.source_crs)
         plan.district = district
         return plan
@@ -848,7 +857,7 @@ HEAVY_RETRY_SHARES = (0.5, 0.25)
 units heavier than these shares of a grid's mean workload too, one share after the other."""
 
 
-def _heavy_units(u: Units, district: District, n_grids: Any, tol: float, *, split: bool, strict: bool,
+def _heavy_units(u: Units, district: District | None, n_grids: Any, tol: float, *, split: bool, strict: bool,
                  share: float | None = None) -> Units:
     """The units with every unit heavier than ``share`` (default ``1 + tol``) of a grid's mean workload
     split into cells (``split``), or, for units too heavy for one grid, refused with a message naming
@@ -860,22 +869,26 @@ def _heavy_units(u: Units, district: District, n_grids: Any, tol: float, *, spli
     heavy = np.flatnonzero(w > share * w.sum() / int(n_grids))
     if not len(heavy):
         return u
-    if split:
+    if split and district is not None:
         return split_heavy_units(u, district, n_grids=int(n_grids), tolerance=tol, share=share)[0]
     heavy = np.flatnonzero(w > (1 + tol) * w.sum() / int(n_grids))
     if not len(heavy):
         return u
     if strict:
-        mean = w.sum() / int(n_grids)
-        pts = shapely.point_on_surface(np.asarray(u.frame.geometry.values)[heavy[:3]])
-        named = "; ".join(f"unit {i} weighs {w[i] / mean:.2f} x a grid's mean workload (around ({p.x:.0f}, {p.y:.0f}))"
-                          for i, p in zip(heavy, pts))
-        raise InfeasibleError(
-            f"{len(heavy)} unit(s) alone weigh more than a grid may (1 + tolerance = {1 + tol:.2f} x the mean): {named}"
-            f"{' and more' if len(heavy) > 3 else ''}; pass split_heavy=True to cut them into cells, ask for fewer "
-            "grids, or strict=False for the best plan anyway"
-        )
+        raise InfeasibleError(_too_heavy(u, heavy, int(n_grids), tol) + "; pass split_heavy=True to cut them into "
+                              "cells, ask for fewer grids, or strict=False for the best plan anyway")
     return u
+
+
+def _too_heavy(u: Units, heavy: np.ndarray, n_grids: int, tol: float) -> str:
+    """Names the first units of ``heavy``: how much heavier than a grid's mean each is, and where."""
+    w = u.frame["weight"].to_numpy(dtype=float)
+    mean = w.sum() / n_grids
+    pts = shapely.point_on_surface(np.asarray(u.frame.geometry.values)[heavy[:3]])
+    named = "; ".join(f"unit {i} weighs {w[i] / mean:.2f} x a grid's mean workload (around ({p.x:.0f}, {p.y:.0f}))"
+                      for i, p in zip(heavy, pts))
+    return (f"{len(heavy)} unit(s) alone weigh more than a grid may (1 + tolerance = {1 + tol:.2f} x the mean): "
+            f"{named}{' and more' if len(heavy) > 3 else ''}")
 
 
 def _locked_labels(units: Units, locked: Sequence[str] | None, old: GridPlan | None) -> np.ndarray | None:
@@ -1294,6 +1307,8 @@ def _partition_units(district: District, u: Units, n_grids: Any, *, tol: float, 
               "locked": list(locked or []), "strict": strict, "split_heavy": bool(split_heavy),
               "district": district.name, "district_code": district.code, "source_crs": district.source_crs,
               "synthetic": bool(district.synthetic)}
+    if u.params.get("workload"):  # point counts (cases, ...): a redraw that splits a unit shares them out
+        params["workload"] = list(u.params["workload"])
     if bal:
         params["balance"] = bal
     codes = None
@@ -1318,6 +1333,7 @@ def resplit(
     weight: Any = None,
     balance: dict[str, float] | None = None,
     code: str | None = None,
+    split_heavy: bool = True,
 ) -> GridPlan:
     """Redraw an existing plan into ``n_grids`` grids with the least disruption.
 
@@ -1347,12 +1363,23 @@ def resplit(
         Only when ``plan`` is a District: the column of its grids layer holding the existing
         grids' codes (default: the district's ``grid_code`` column, ``"code"`` unless
         :meth:`~gridplan.district.District.from_frames` was told otherwise).
+    split_heavy : bool
+        As in :func:`partition`: a unit that alone weighs more than a new grid may (``1 +
+        tolerance`` times the new mean; more grids make the mean lighter) is cut into cells
+        clipped to it (:func:`gridplan.units.split_heavy_units`, needs the plan's
+        :attr:`~GridPlan.district`), and the notes name it; should the redraw still miss the
+        tolerance, units heavier than half a grid, then a quarter, are split too
+        (:data:`HEAVY_RETRY_SHARES`).  Every cell starts in the old grid of the unit it was cut
+        from, so disruption, codes and :meth:`GridPlan.compare` count it there.  With ``False``
+        such a unit is refused with :class:`InfeasibleError` naming it (or, with ``strict=False``,
+        kept whole in a plan outside the tolerance).  Not with ``balance=``, as in :func:`partition`.
 
     Returns
     -------
     GridPlan
         Its ``previous`` attribute is the old plan; ``new.compare(new.previous)`` reports
-        disruption, its lower bound and the transfers.
+        disruption, its lower bound and the transfers (split units' cells counted in the old
+        grid of the unit they were cut from).
     """
     from .district import District
 
@@ -1368,8 +1395,90 @@ def resplit(
     else:
         raise DataError(f"resplit needs a GridPlan or a District with a grids layer, got {type(plan).__name__}")
     u = Units(frame=old.units.drop(columns="grid"), adjacency=old.adjacency, kind=str(old.params.get("units")),
-              weight_by=str(old.params.get("weight_by")), params={"weight": old.params.get("weight")})
+              weight_by=str(old.params.get("weight_by")),
+              params={"weight": old.params.get("weight"), "workload": _shared_columns(old)})
     u, bal = _with_balance(u, balance, old.district)
+    split_heavy = _validate.boolean(split_heavy, "split_heavy") and not bal  # several measures: as partition
+    _check_n(n_grids, len(u))  # more grids than units is refused before anything is split
+    retry = split_heavy and u.kind != "communities"  # whole communities stay whole if they can
+    shares = [1 + tol, *(s for s in HEAVY_RETRY_SHARES if s < 1 + tol and retry)] if split_heavy else [None]
+    options: dict[str, Any] = dict(n_grids=n_grids, tol=tol, seed=seed, locked=locked, time_limit=time_limit,
+                                   bal=bal, split_heavy=split_heavy)
+    previous: tuple[Units, np.ndarray] | None = None
+    for attempt, share in enumerate(shares):
+        last = attempt == len(shares) - 1
+        cut = _heavy_cells(old, u, n_grids, tol, split=split_heavy, strict=strict, share=share)
+        if previous is not None and len(cut[0]) == len(previous[0]):
+            continue  # nothing heavier than this share: the same units as the last try
+        previous = cut
+        try:
+            new = _redraw(old, *cut, strict=strict if last else True, **options)
+        except InfeasibleError:
+            if last:
+                raise
+            continue
+        if attempt:
+            new.notes.append(f"heavy units: with only the units too heavy for one grid split, no redraw within "
+                             f"±{tol:.1%} was found; units heavier than {share:g} x a grid's mean workload were "
+                             "split too")
+        return new
+    assert previous is not None
+    return _redraw(old, *previous, strict=strict, **options)
+
+
+def _shared_columns(old: GridPlan) -> list[str]:
+    """Workload columns of ``old``'s units that are counts (point workloads, weighed on, or balanced): a split unit's cells
+    share them out by area rather than copy them (see :func:`gridplan.units.split_heavy_units`)."""
+    from .units import _COMPUTED, _FACTOR_NAMES
+
+    spec = old.params.get("weight")
+    names = list(spec) if isinstance(spec, dict) else [spec] if isinstance(spec, str) else []
+    names += [*(old.params.get("balance") or {}), *(old.params.get("workload") or [])]
+    cols = {_balance.MEASURE_COLUMNS.get(n, _FACTOR_NAMES.get(n, n)) for n in names}
+    return sorted(c for c in cols if c in old.units and c not in _COMPUTED)
+
+
+def _heavy_cells(old: GridPlan, u: Units, n_grids: Any, tol: float, *, split: bool, strict: bool,
+                 share: float | None) -> tuple[Units, np.ndarray]:
+    """The units for a redraw of ``old`` (heavy ones split into cells as :func:`_heavy_units` does) and
+    the old grid of every one of them: a cell's is the old grid of the unit it was cut from."""
+    w = u.frame["weight"].to_numpy(dtype=float)
+    limit = (1 + tol if share is None else share) * w.sum() / int(n_grids)
+    if not split or not (w > limit).any():
+        return _heavy_units(u, old.district, n_grids, tol, split=False, strict=strict), old.labels
+    if old.district is None:  # split_heavy_units weighs cells on the district's residents and streets
+        heavy = np.flatnonzero(w > (1 + tol) * w.sum() / int(n_grids))
+        if len(heavy):
+            msg = (_too_heavy(u, heavy, int(n_grids), tol) + "; they cannot be split: the plan does not know its "
+                   "district (read from a file saved without it); set plan.district = District.read_file(...) "
+                   "first, ask for fewer grids, or strict=False for the best plan anyway")
+            if strict:
+                raise InfeasibleError(msg)
+            warnings.warn(msg, GridplanWarning, stacklevel=4)
+        return u, old.labels
+    cells = _heavy_units(u, old.district, n_grids, tol, split=True, strict=strict, share=share)
+    return cells, old.labels[_parent_units(u, cells)]
+
+
+def _parent_units(u: Units, cells: Units) -> np.ndarray:
+    """Position in ``u`` of the unit every unit of ``cells`` lies in (most of its area: the cells of
+    a split unit tile it, and the other units are the same polygons, their corners snapped by a micrometre)."""
+    old_g, new_g = np.asarray(u.frame.geometry.values), np.asarray(cells.frame.geometry.values)
+    ci, ui = shapely.STRtree(old_g).query(new_g, predicate="intersects")
+    area = shapely.area(shapely.intersection(new_g[ci], old_g[ui]))
+    df = pd.DataFrame({"c": ci, "u": ui, "a": area}).sort_values(["c", "a", "u"], ascending=[True, False, True])
+    best = df[df["a"] > 0].drop_duplicates("c")
+    parent = np.full(len(new_g), -1)
+    parent[best["c"].to_numpy()] = best["u"].to_numpy()
+    if (parent < 0).any():  # pragma: no cover - cells are cut from the units
+        raise GeometryError(f"split units {np.flatnonzero(parent < 0)[:5].tolist()} lie in no unit of the old plan")
+    return parent
+
+
+def _redraw(old: GridPlan, u: Units, old_labels: np.ndarray, *, n_grids: Any, tol: float, seed: int,
+            locked: Sequence[str], strict: bool, time_limit: float | None, bal: dict[str, float] | None,
+            split_heavy: bool) -> GridPlan:
+    """:func:`resplit` on given units, ``old_labels`` their grids in ``old``."""
     n = _check_n(n_grids, len(u))
     lock = None
     if locked:
@@ -1377,22 +1486,27 @@ def resplit(
         unknown = [c for c in locked if c not in set(codes)]
         if unknown:
             raise DataError(f"locked grids {unknown} are not in the existing plan; its codes are {list(codes)}")
-        lock = np.where(np.isin(codes[old.labels], list(locked)), old.labels, -1)
+        lock = np.where(np.isin(codes[old_labels], list(locked)), old_labels, -1)
     labels = _solve(u, n, tolerance=tol, seed=seed, groups=None, locked=lock, time_limit=time_limit, strict=strict,
-                    old_labels=old.labels, balance=bal)
+                    old_labels=old_labels, balance=bal)
     params = {**old.params, "method": "resplit", "n_grids": n, "tolerance": tol, "seed": seed,
-              "locked": list(locked or []), "strict": strict, "previous_n_grids": old.n_grids}
+              "locked": list(locked or []), "strict": strict, "previous_n_grids": old.n_grids,
+              "split_heavy": bool(split_heavy)}
     if bal:
         params.update(balance=bal, weight_by=u.weight_by)
     else:
         params.pop("balance", None)
-    codes, used = _continuing_codes(old, labels, u, keep=np.ones(old.n_grids, dtype=bool))
+    codes, used = _continuing_codes(old, labels, u, keep=np.ones(old.n_grids, dtype=bool), old_labels=old_labels)
     params["retired_codes"] = sorted(used - set(codes))
     kept = int(np.isin(codes, old.grids["code"].astype(str).to_numpy()).sum())
-    notes = [*old.notes, f"codes: {kept} grids continue an old grid and keep its code, {n - kept} new grids got "
-                         f"codes never used before" + (f"; retired: {', '.join(params['retired_codes'])}"
-                                                        if params["retired_codes"] else "")]
+    split_notes = [note for note in u.notes if note.startswith("heavy units")]
+    notes = [*old.notes, *split_notes,
+             f"codes: {kept} grids continue an old grid and keep its code, {n - kept} new grids got "
+             f"codes never used before" + (f"; retired: {', '.join(params['retired_codes'])}"
+                                            if params["retired_codes"] else "")]
     new = _finish(u, labels, params, notes, old.source_crs, strict, tol, codes)
     new.previous = old
     new.district = old.district
+    if len(u.frame) != len(old.units):
+        new._previous_labels = old_labels
     return new
