@@ -253,7 +253,7 @@ class GridPlan:
         *,
         params: dict[str, Any],
         notes: Sequence[str] = (),
-        codes: Sequence[str] | None = None,
+        codes: Sequence[str] | np.ndarray | None = None,
         source_crs: str | None = None,
     ) -> None:
         labels = np.asarray(labels, dtype=np.int64)
@@ -274,16 +274,16 @@ class GridPlan:
         if codes is None:
             comm = _dominant(units["community"].astype(str).to_numpy(), w, labels, k)
             codes = _grid_codes(geoms, comm, str(self.params.get("district_code", "")))
-        codes = np.asarray(codes, dtype=object)
+        code_of = np.asarray(codes, dtype=object)
         # grid rows ordered by code, so that .grids reads in the coding order
-        order = np.argsort(codes, kind="stable")
+        order = np.argsort(code_of, kind="stable")
         rank = np.empty(k, dtype=np.int64)
         rank[order] = np.arange(k)
         self.labels = rank[labels]
-        geoms, codes = geoms[order], codes[order]
+        geoms, code_of = geoms[order], code_of[order]
         self.units = units.copy()
-        self.units["grid"] = pd.array(codes[self.labels], dtype="str")
-        self.grids = self._grid_table(geoms, codes)
+        self.units["grid"] = pd.array(code_of[self.labels], dtype="str")
+        self.grids = self._grid_table(geoms, code_of)
 
     def _grid_table(self, geoms: np.ndarray, codes: np.ndarray) -> gpd.GeoDataFrame:
         u, lab = self.units, self.labels
@@ -504,7 +504,7 @@ class GridPlan:
         if units is None or isinstance(units, (str, bytes, dict, float)) or not (
                 np.isscalar(units) or isinstance(units, Iterable)):
             raise DataError(f"units must be unit ids (the index of plan.units) or a list of them, got {units!r}")
-        ids = np.atleast_1d(np.asarray(list(units) if not np.isscalar(units) else [units], dtype=object))
+        ids = np.atleast_1d(np.asarray([units] if np.isscalar(units) else list(units), dtype=object))  # type: ignore[arg-type]  # numpy's isscalar does not narrow
         try:
             pos = self.units.index.get_indexer(pd.Index(ids, dtype=self.units.index.dtype))
         except (TypeError, ValueError, OverflowError):
@@ -639,7 +639,7 @@ class GridPlan:
                                                 "length_m": coo.data}), self.crs)
             params = {**self.params, "notes": self.notes, "source_crs": self.source_crs, "crs": self.crs.to_wkt()}
             frames = {"grids": self.grids, "units": self.units.assign(label=self.labels), "adjacency": adj}
-            if district:
+            if district and self.district is not None:  # checked above: district=True needs one
                 layers, params["stored_district"] = self.district._stored()
                 frames.update({f"district_{k}": f for k, f in layers.items()})
             return _io.write_frames(path, "GridPlan", frames, params)
@@ -907,7 +907,7 @@ def _locked_labels(units: Units, locked: Sequence[str] | None, old: GridPlan | N
 
 
 def _finish(units: Units, labels: np.ndarray, params: dict[str, Any], notes: list[str], source_crs: str,
-            strict: bool, tolerance: float, codes: Sequence[str] | None = None) -> GridPlan:
+            strict: bool, tolerance: float, codes: Sequence[str] | np.ndarray | None = None) -> GridPlan:
     plan = GridPlan(units.frame, labels, units.adjacency, params=params, notes=notes, codes=codes,
                     source_crs=source_crs)
     if params.get("balance"):
@@ -1014,7 +1014,7 @@ def _nested_blocks(q: sparse.csr_matrix, pw: np.ndarray, pa: np.ndarray, pp: np.
         kw = dict(areas=pa[members], perimeters=pp[members], seed=seed, time_limit=time_limit)
         # whole pieces rarely balance within the tolerance: search at widening tolerances and
         # keep the plan whose worst grid is nearest the mean
-        best = None
+        best: tuple[float, np.ndarray] | None = None
         for tol in sorted({tolerance, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 0.95}):
             if tol < tolerance:
                 continue
@@ -1024,6 +1024,7 @@ def _nested_blocks(q: sparse.csr_matrix, pw: np.ndarray, pa: np.ndarray, pp: np.
                 best = (dev, res.labels)
             if res.feasible:
                 break
+        assert best is not None  # the widest tolerance is always tried
         lab = best[1]
         return [([int(m) for m in members[lab == g]], 1) for g in range(k)]
 
@@ -1256,8 +1257,8 @@ def partition(
     seed, strict, time_limit, locked = _check_options(seed, strict, time_limit, locked)
     given, bal = _with_balance(_units_for(district, units, weight), balance, district)
     split_heavy = bool(split_heavy) and not bal  # several measures: the multi-measure kernel says which one misses
-    options = dict(tol=tol, seed=seed, respect=respect, nested=nested, method=method, locked=locked,
-                   time_limit=time_limit, split_heavy=split_heavy, bal=bal)
+    options: dict[str, Any] = dict(tol=tol, seed=seed, respect=respect, nested=nested, method=method,
+                                   locked=locked, time_limit=time_limit, split_heavy=split_heavy, bal=bal)
     _check_n(n_grids, len(given))  # more grids than units is refused before anything is split
     retry = split_heavy and not nested and given.kind != "communities"  # whole communities stay whole if they can
     shares = [1 + tol, *(s for s in HEAVY_RETRY_SHARES if s < 1 + tol and retry)] if split_heavy else [None]
