@@ -76,7 +76,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from ._partition import resplit_graph
+from ._partition import partition_graph, resplit_graph
 from ._partition.metrics import FOUR_PI as _FOUR_PI
 from ._partition.metrics import is_contiguous as _is_contiguous
 from ._partition.problem import Problem, _check_graph
@@ -1239,7 +1239,12 @@ def _starts(adj: sp.csr_array, k: int, scaled: np.ndarray, tol: np.ndarray, comb
             yield lab, _home(_matching(lab, np.asarray(old_labels), combined, k), np.asarray(old_labels))
         return
     for attempt in range(max(RETRY_STARTS, _planned_starts(adj.shape[0]))):  # the later ones only while no
-        yield _bisection_start(geo, k, np.random.default_rng([seed & 0xFFFFFFFF, 100 + attempt])), None  # plan fits
+        if attempt == _planned_starts(adj.shape[0]):  # plan fits; the planned cuts all missed: next, the
+            # one-measure kernel's plan on the combined workload (compact, each measure near its mean already)
+            res = partition_graph(adj, combined, k, areas=ar, perimeters=pe, tolerance=float(tol.min()),
+                                  strict=False, time_limit=time_limit, seed=sub_seed)
+            yield res.labels, None
+        yield _bisection_start(geo, k, np.random.default_rng([seed & 0xFFFFFFFF, 100 + attempt])), None
 
 
 def _planned_starts(n: int) -> int:
