@@ -112,6 +112,16 @@ def test_locate_one_equals_locate_hypothesis(index, u, v, crs, vertex, jitter):
         assert index.locate_one(px, py, crs=crs) == index.codes_at([px], [py], crs=crs)[0]
 
 
+@pytest.mark.parametrize("crs", ["EPSG:4326", "GCJ-02", "BD-09"])
+def test_locate_one_equals_locate_on_every_grid_vertex(index, crs):
+    """Points exactly on grid lines: the unsure ones must get locate's own answer (BD-09 vertices flipped)."""
+    verts = shapely.get_coordinates(index.grids.geometry.values)
+    pts = [gcrs.transform(x, y, source=index.crs, target=crs) for x, y in verts.tolist()]
+    px, py = np.array(pts).T
+    one = np.array([index.locate_one(a, b, crs=crs) for a, b in zip(px.tolist(), py.tolist())], dtype=object)
+    assert (one == index.codes_at(px, py, crs=crs)).all()
+
+
 def test_the_interpolation_bound_holds(index):
     rng = np.random.default_rng(5)
     x, y = probes(index, rng, 2000)
