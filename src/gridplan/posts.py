@@ -665,7 +665,7 @@ class Coverage:
                 f"{o['demand']:,.0f} demand>")
 
     def _repr_html_(self) -> str:
-        return (f"<div><b>Coverage within {self.max_walk_m:.0f} m ({self.minutes:.0f} min walk)</b>"
+        return (f"<div><b>Coverage within {self.max_walk_m:.0f} m ({self.minutes:g} min walk)</b>"
                 f"{self.overall.to_frame().to_html()}<details><summary>per grid</summary>"
                 f"{self.per_grid.round(3).to_html()}</details></div>")
 

@@ -617,7 +617,7 @@ def _posts_section(plan: GridPlan, posts: Any, coverage: Any, coverage_note: str
                                formats={"gap": _fmt_pct, "covered_share": _fmt_pct}))
     if coverage is not None:
         parts.append(_kv_table(coverage.overall.items(), caption=f"Coverage within {coverage.max_walk_m:,.0f} m "
-                               f"({coverage.minutes:.0f} min walk)", formats={"share": _fmt_pct}))
+                               f"({coverage.minutes:g} min walk)", formats={"share": _fmt_pct}))
     elif coverage_note:
         parts.append(f'<p class="note">{_e(coverage_note)}</p>')
     fig, ax = _figure(plan)
