@@ -58,6 +58,22 @@ def metric_layers(n_streets: int = 9, size: float = 4000.0) -> dict:
     return dict(boundary=boundary, streets=streets, communities=communities, population=population, grids=grids)
 
 
+def lopsided_layers() -> dict:
+    """:func:`metric_layers` whose east half has no streets: one 8 km² block holding half the residents
+    (too heavy for one grid once there are 3 or more; the existing grids G1 west, G2 east)."""
+    import pandas as pd
+
+    layers = metric_layers(n_streets=9)
+    streets = layers["streets"]
+    x0 = layers["boundary"].total_bounds[0]
+    west = streets.geometry.apply(lambda g: g.bounds[2] <= x0 + 2000 + 1e-6)
+    cross = streets.geometry.apply(lambda g: g.bounds[1] == g.bounds[3])  # east-west streets: keep their west half
+    clipped = streets[cross].copy()
+    clipped["geometry"] = clipped.geometry.intersection(shapely.box(x0, 0, x0 + 2000, 1e8))
+    layers["streets"] = pd.concat([streets[west & ~cross], clipped])
+    return layers
+
+
 @pytest.fixture(scope="session")
 def sample_plan_15():
     """15 grids on the sample district's street blocks (seed 0), shared by the tests that only read it."""

@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
-import shapely
 
 from gridplan.district import District
 from gridplan.errors import InfeasibleError
 from gridplan.grids import partition
 from gridplan.units import build_units, split_heavy_units
 
-from .conftest import metric_layers
+from .conftest import lopsided_layers
 
 
 @pytest.fixture(scope="module")
 def lopsided():
     """A 4 km town whose east half has no streets: one 8 km² block holding half the residents."""
-    layers = metric_layers(n_streets=9)
-    streets = layers["streets"]
-    x0 = layers["boundary"].total_bounds[0]
-    west = streets.geometry.apply(lambda g: g.bounds[2] <= x0 + 2000 + 1e-6)
-    cross = streets.geometry.apply(lambda g: g.bounds[1] == g.bounds[3])  # east-west streets: keep their west half
-    clipped = streets[cross].copy()
-    clipped["geometry"] = clipped.geometry.intersection(shapely.box(x0, 0, x0 + 2000, 1e8))
-    layers["streets"] = pd.concat([streets[west & ~cross], clipped])
-    return District.from_frames(**{k: v for k, v in layers.items() if k != "grids"})
+    return District.from_frames(**{k: v for k, v in lopsided_layers().items() if k != "grids"})
 
 
 def test_heavy_unit_is_split_and_the_plan_meets_the_tolerance(lopsided):

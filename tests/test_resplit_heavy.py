@@ -8,7 +8,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,22 +15,14 @@ from gridplan.district import District
 from gridplan.errors import GridplanWarning, InfeasibleError
 from gridplan.grids import GridPlan, resplit
 
-from .conftest import metric_layers
+from .conftest import lopsided_layers
 
 
 @pytest.fixture(scope="module")
 def lopsided():
     """A 4 km town in two existing grids, G1 (west) and G2 (east); the east half has no streets, so
     G2 is one 8 km² block holding half the residents: too heavy for one grid once there are 3 or more."""
-    layers = metric_layers(n_streets=9)
-    streets = layers["streets"]
-    x0 = layers["boundary"].total_bounds[0]
-    west = streets.geometry.apply(lambda g: g.bounds[2] <= x0 + 2000 + 1e-6)
-    cross = streets.geometry.apply(lambda g: g.bounds[1] == g.bounds[3])  # east-west streets: keep their west half
-    clipped = streets[cross].copy()
-    clipped["geometry"] = clipped.geometry.intersection(shapely.box(x0, 0, x0 + 2000, 1e8))
-    layers["streets"] = pd.concat([streets[west & ~cross], clipped])
-    return District.from_frames(**layers)
+    return District.from_frames(**lopsided_layers())
 
 
 @pytest.fixture(scope="module")
