@@ -34,12 +34,15 @@ def cases_frame(index, n: int, seed: int, catalogue) -> pd.DataFrame:
     names = catalogue.table["minor_name"].replace("", np.nan).dropna().to_numpy(dtype=object)
     cat = names[rng.integers(0, len(names), n)]
     cat[rng.random(n) < 0.02] = "X-unknown"
-    return pd.DataFrame({
-        "x": rng.uniform(x0, x1, n), "y": rng.uniform(y0, y1, n),
-        "severity": rng.integers(1, 4, n),
-        "reported": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.random(n) * 365 * 86400, unit="s"),
-        "category": cat,
-    })
+    return pd.DataFrame(
+        {
+            "x": rng.uniform(x0, x1, n),
+            "y": rng.uniform(y0, y1, n),
+            "severity": rng.integers(1, 4, n),
+            "reported": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.random(n) * 365 * 86400, unit="s"),
+            "category": cat,
+        }
+    )
 
 
 def timed(fn, repeat: int) -> float:
@@ -77,8 +80,11 @@ def main() -> None:
     plan = partition(d, 15, seed=0)
     index = GridIndex(plan, streets=d)
     cat = load_catalogue()
-    cal = WorkCalendar(holidays=["2026-01-01", "2026-02-16/2026-02-22", "2026-10-01/2026-10-07"],
-                       workdays=["2026-02-14", "2026-10-10"], name="benchmark calendar")
+    cal = WorkCalendar(
+        holidays=["2026-01-01", "2026-02-16/2026-02-22", "2026-10-01/2026-10-07"],
+        workdays=["2026-02-14", "2026-10-10"],
+        name="benchmark calendar",
+    )
     cases = cases_frame(index, args.points, 0, cat)
     index.assign(cases.head(1000), severity="severity", time="reported")  # build the lookup context once
 
@@ -86,8 +92,9 @@ def main() -> None:
         return index.assign(cases, x="x", y="y", severity="severity", time="reported")
 
     def with_catalogue():
-        return index.assign(cases, x="x", y="y", severity="severity", time="reported", category="category",
-                            catalogue=cat, calendar=cal)
+        return index.assign(
+            cases, x="x", y="y", severity="severity", time="reported", category="category", catalogue=cat, calendar=cal
+        )
 
     t_plain = timed(plain, args.repeat)
     t_cat = timed(with_catalogue, args.repeat)
@@ -95,11 +102,15 @@ def main() -> None:
     m_cat = peak(with_catalogue)
     out = with_catalogue()
     unknown = int(out["category_id"].isna().sum())
-    print(f"assign {args.points:,} cases: plain {t_plain:.2f} s, with catalogue + working-time deadlines {t_cat:.2f} s "
-          f"-> ratio {t_cat / t_plain:.2f}x")
+    print(
+        f"assign {args.points:,} cases: plain {t_plain:.2f} s, with catalogue + working-time deadlines {t_cat:.2f} s "
+        f"-> ratio {t_cat / t_plain:.2f}x"
+    )
     print(f"peak traced memory: plain {m_plain:.0f} MiB, with catalogue {m_cat:.0f} MiB -> ratio {m_cat / m_plain:.2f}x")
-    print(f"unknown categories kept with a reason: {unknown:,} ({unknown / args.points:.1%}); "
-          f"deadline by category limit: {(out['limit_rule'] == 'category').mean():.1%}")
+    print(
+        f"unknown categories kept with a reason: {unknown:,} ({unknown / args.points:.1%}); "
+        f"deadline by category limit: {(out['limit_rule'] == 'category').mean():.1%}"
+    )
 
     t = cases["reported"]
     t_clock = timed(lambda: cal.add(t, days=3), args.repeat)

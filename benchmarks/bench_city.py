@@ -75,11 +75,13 @@ def identical(a, b) -> bool:
     try:
         pd.testing.assert_series_equal(a.plan.grids["code"], b.plan.grids["code"])
         assert a.plan.grids.geometry.geom_equals_exact(b.plan.grids.geometry, 1e-9).all()
-        pd.testing.assert_frame_equal(pd.DataFrame(a.posts.posts.drop(columns="geometry")),
-                                      pd.DataFrame(b.posts.posts.drop(columns="geometry")))
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(a.posts.posts.drop(columns="geometry")), pd.DataFrame(b.posts.posts.drop(columns="geometry"))
+        )
         pd.testing.assert_series_equal(a.routes["length"], b.routes["length"])
-        pd.testing.assert_frame_equal(pd.DataFrame(a.staffing.assignments.drop(columns="post")),
-                                      pd.DataFrame(b.staffing.assignments.drop(columns="post")))
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(a.staffing.assignments.drop(columns="post")), pd.DataFrame(b.staffing.assignments.drop(columns="post"))
+        )
     except AssertionError as exc:
         print("  NOT identical:", str(exc)[:300])
         return False
@@ -109,8 +111,9 @@ def run_city(args: argparse.Namespace) -> tuple[object, dict]:
         results[name] = res
     base = results["serial"]
     same = {name: identical(base, r) for name, r in results.items() if name != "serial"}
-    summary["task_times_serial"] = {s: sorted((round(t, 2) for rnd in base.params["task_times"].get(s, []) for t in rnd),
-                                              reverse=True) for s in STEPS}
+    summary["task_times_serial"] = {
+        s: sorted((round(t, 2) for rnd in base.params["task_times"].get(s, []) for t in rnd), reverse=True) for s in STEPS
+    }
     summary["times_serial"] = base.times.round(3).to_dict()
     table = pd.DataFrame({name: r.times["wall_s"] for name, r in results.items()})
     table.loc["total"] = table.sum()
@@ -122,18 +125,21 @@ def run_city(args: argparse.Namespace) -> tuple[object, dict]:
         pred16 = estimate(r1.times, r1.params["task_times"], 16)
         table["predicted 2 workers"] = pd.concat([pred2, pd.Series({"total": pred2.sum()})])
         table["predicted 16 workers"] = pd.concat([pred16, pd.Series({"total": pred16.sum()})])
-        tasks = {s: sorted((round(t, 2) for rnd in r1.params["task_times"].get(s, []) for t in rnd), reverse=True)
-                 for s in STEPS}
+        tasks = {s: sorted((round(t, 2) for rnd in r1.params["task_times"].get(s, []) for t in rnd), reverse=True) for s in STEPS}
         summary["task_times_1w"] = tasks
     table["parallel"] = base.times["parallel"].reindex(table.index)
     print("\nwall time per step (s):\n" + table.round(2).to_string())
     print(f"\nidentical to the serial run: {same}")
     r = base
     print(f"\nposts: {r.posts.summary().to_dict()}")
-    print(f"staffing: {r.staffing.summary().to_dict()}; per district: "
-          f"{ {k: v['status'] for k, v in r.staffing.params['per_district'].items()} }")
-    print(f"patrols: {len(r.routes)} chiefs, mean gap to bound {r.route_grids['gap'].mean():.2%}, "
-          f"longest {r.routes['length'].max() / 1000:.1f} km")
+    print(
+        f"staffing: {r.staffing.summary().to_dict()}; per district: "
+        f"{ {k: v['status'] for k, v in r.staffing.params['per_district'].items()} }"
+    )
+    print(
+        f"patrols: {len(r.routes)} chiefs, mean gap to bound {r.route_grids['gap'].mean():.2%}, "
+        f"longest {r.routes['length'].max() / 1000:.1f} km"
+    )
     print(f"plan: {r.plan.metrics().to_dict()}")
     summary.update({"identical": same, "table": table.round(3).to_dict()})
     if args.out:
@@ -162,11 +168,13 @@ def run_locate(args: argparse.Namespace, plan) -> dict:
     n_files = int(np.ceil(args.points / args.partition))
     for i in range(n_files):
         m = min(args.partition, args.points - i * args.partition)
-        g = gpd.GeoDataFrame({"severity": rng.choice(np.array(["small", "larger", "hard"]), m)},
-                             geometry=gpd.points_from_xy(rng.uniform(x0, x1, m), rng.uniform(y0, y1, m)), crs=plan.crs)
+        g = gpd.GeoDataFrame(
+            {"severity": rng.choice(np.array(["small", "larger", "hard"]), m)},
+            geometry=gpd.points_from_xy(rng.uniform(x0, x1, m), rng.uniform(y0, y1, m)),
+            crs=plan.crs,
+        )
         g.to_parquet(work / "in" / f"part{i:05d}.parquet")
-    print(f"\nlocate: wrote {args.points:,} points in {n_files} Parquet files in {time.perf_counter() - t:.1f} s",
-          flush=True)
+    print(f"\nlocate: wrote {args.points:,} points in {n_files} Parquet files in {time.perf_counter() - t:.1f} s", flush=True)
     t = time.perf_counter()
     index = GridIndex(plan)
     build = time.perf_counter() - t
@@ -175,13 +183,17 @@ def run_locate(args: argparse.Namespace, plan) -> dict:
     t = time.perf_counter()
     index.assign(one, severity="severity")
     mem_rate = len(one) / (time.perf_counter() - t)
-    print(f"index of {plan.n_grids} grids built in {build:.1f} s; in memory, one partition: "
-          f"{mem_rate / 1e6:.2f} M points/s", flush=True)
+    print(
+        f"index of {plan.n_grids} grids built in {build:.1f} s; in memory, one partition: {mem_rate / 1e6:.2f} M points/s",
+        flush=True,
+    )
     rows = []
     for w in args.locate_workers:
         shutil.rmtree(work / "out", ignore_errors=True)
-        with LocalCluster(n_workers=w, threads_per_worker=1, memory_limit=args.worker_memory,
-                          dashboard_address=None) as lc, Client(lc) as c:
+        with (
+            LocalCluster(n_workers=w, threads_per_worker=1, memory_limit=args.worker_memory, dashboard_address=None) as lc,
+            Client(lc) as c,
+        ):
             c.run(lambda: None)
             t = time.perf_counter()
             ddf = dgpd.read_parquet(sorted((work / "in").glob("*.parquet")))
@@ -191,14 +203,24 @@ def run_locate(args: argparse.Namespace, plan) -> dict:
             sec = time.perf_counter() - t
             peaks = c.run(_peak_rss_mb)
         rate = args.points / sec
-        rows.append({"workers": w, "seconds": sec, "M points/s": rate / 1e6, "M points/s per worker": rate / w / 1e6,
-                     "peak worker RSS MB": max(peaks.values()), "x in-memory 1 partition": rate / mem_rate})
+        rows.append(
+            {
+                "workers": w,
+                "seconds": sec,
+                "M points/s": rate / 1e6,
+                "M points/s per worker": rate / w / 1e6,
+                "peak worker RSS MB": max(peaks.values()),
+                "x in-memory 1 partition": rate / mem_rate,
+            }
+        )
         print(rows[-1], flush=True)
     table = pd.DataFrame(rows).set_index("workers")
     best = table["M points/s"].max() * 1e6
     print("\n" + table.round(3).to_string())
-    print(f"10^8 points at the best measured rate: {1e8 / best / 60:.1f} min (extrapolated, linear in points: every "
-          "partition is independent and the memory per worker does not grow with the number of points)")
+    print(
+        f"10^8 points at the best measured rate: {1e8 / best / 60:.1f} min (extrapolated, linear in points: every "
+        "partition is independent and the memory per worker does not grow with the number of points)"
+    )
     shutil.rmtree(work, ignore_errors=True)
     return {"locate": table.round(3).to_dict(), "index_build_s": build, "in_memory_rate": mem_rate}
 
@@ -210,8 +232,12 @@ def main() -> None:
     p.add_argument("--grids", type=int, default=160)
     p.add_argument("--effort", type=float, default=0.2)
     p.add_argument("--staff-limit", type=float, default=300.0)
-    p.add_argument("--workers", type=lambda s: [int(v) for v in s.split(",") if v], default=[1, 2],
-                   help="worker counts after the serial run, e.g. 1,2 ('' for the serial run only)")
+    p.add_argument(
+        "--workers",
+        type=lambda s: [int(v) for v in s.split(",") if v],
+        default=[1, 2],
+        help="worker counts after the serial run, e.g. 1,2 ('' for the serial run only)",
+    )
     p.add_argument("--locate-workers", type=lambda s: [int(v) for v in s.split(",") if v], default=[1, 2])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="write the serial run's files here")

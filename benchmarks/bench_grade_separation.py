@@ -31,8 +31,9 @@ DATA = ROOT.parent / "shared" / "data"
 
 def load_before(ref: str):
     """The network module as it was at git commit ``ref``, imported inside the gridplan package."""
-    text = subprocess.run(["git", "-C", str(ROOT), "show", f"{ref}:src/gridplan/network.py"],
-                          check=True, capture_output=True, text=True).stdout
+    text = subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{ref}:src/gridplan/network.py"], check=True, capture_output=True, text=True
+    ).stdout
     path = Path(tempfile.mkdtemp()) / "_network_before.py"
     path.write_text(text)
     spec = importlib.util.spec_from_file_location("gridplan._network_before", path)
@@ -77,20 +78,28 @@ def main() -> None:
         times = {"before": np.inf, "after": np.inf, "after, levels=False": np.inf}
         nets = {}
         for _ in range(args.repeat):  # interleaved: load changes affect all three alike
-            for key, fn in (("before", lambda: Before.from_lines(lines)),
-                            ("after", lambda: StreetNetwork.from_lines(lines)),
-                            ("after, levels=False", lambda: StreetNetwork.from_lines(lines, levels=False))):
+            for key, fn in (
+                ("before", lambda: Before.from_lines(lines)),
+                ("after", lambda: StreetNetwork.from_lines(lines)),
+                ("after, levels=False", lambda: StreetNetwork.from_lines(lines, levels=False)),
+            ):
                 nets[key], t = timed(fn, 1)
                 times[key] = min(times[key], t)
         for key, net in nets.items():
             gs = net.noding_report.get("grade_separated", "-")
-            print(f"| {name} | {key} | {times[key]:.3f} s ({times[key] / times['before']:.2f}x) | {net.n_nodes} | "
-                  f"{net.n_edges} | {net.total_length_km:.3f} | {net.n_components} | {gs} |")
+            print(
+                f"| {name} | {key} | {times[key]:.3f} s ({times[key] / times['before']:.2f}x) | {net.n_nodes} | "
+                f"{net.n_edges} | {net.total_length_km:.3f} | {net.n_components} | {gs} |"
+            )
         for key in ("after", "after, levels=False"):
             a, b = nets["before"].edges, nets[key].edges
-            same = a.drop(columns="geometry").equals(b.drop(columns="geometry")) and len(a) == len(b) and bool(
-                a.geometry.geom_equals_exact(b.geometry, 0).all())
+            same = (
+                a.drop(columns="geometry").equals(b.drop(columns="geometry"))
+                and len(a) == len(b)
+                and bool(a.geometry.geom_equals_exact(b.geometry, 0).all())
+            )
             print(f"|  | edges before == {key} (attributes, geometry) | {same} | | | | | |")
+
 
 if __name__ == "__main__":
     main()

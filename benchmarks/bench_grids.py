@@ -65,8 +65,9 @@ class Row:
     m: dict[str, Any] = field(default_factory=dict)
 
 
-def score(labels: np.ndarray, k: int, w: np.ndarray, area: np.ndarray, perim: np.ndarray,
-          adj: sp.csr_matrix, tol: float = TOL) -> dict[str, Any]:
+def score(
+    labels: np.ndarray, k: int, w: np.ndarray, area: np.ndarray, perim: np.ndarray, adj: sp.csr_matrix, tol: float = TOL
+) -> dict[str, Any]:
     """Balance, contiguity, Polsby-Popper and cut edges of ``labels`` on the unit graph.
 
     Parts are the distinct labels; if there are not ``k`` of them the missing ones count as
@@ -97,8 +98,10 @@ def score(labels: np.ndarray, k: int, w: np.ndarray, area: np.ndarray, perim: np
     pieces = np.array([len(np.unique(comp[lab == g])) for g in range(n_parts)]) if n_parts else np.zeros(0)
     bmax, bmin = float(pw_k.max() / mean), float(pw_k.min() / mean)
     return {
-        "parts": n_parts, "left_out": left_out,
-        "bal_max": bmax, "bal_min": bmin,
+        "parts": n_parts,
+        "left_out": left_out,
+        "bal_max": bmax,
+        "bal_min": bmin,
         "within": bool(n_parts == k and not left_out and bmax <= 1 + tol + 1e-9 and bmin >= 1 - tol - 1e-9),
         "contiguous": bool(n_parts and (pieces == 1).all() and not left_out),
         "split_parts": int((pieces > 1).sum()),
@@ -121,8 +124,13 @@ def _child(conn: Any, fn: Callable[[], tuple[np.ndarray, float, str]]) -> None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             labels, t, note = fn()
-        msgs = sorted({str(c.message).split(";")[0][:90] for c in caught
-                       if "GridplanWarning" in type(c.message).__name__ or "no plan within" in str(c.message)})
+        msgs = sorted(
+            {
+                str(c.message).split(";")[0][:90]
+                for c in caught
+                if "GridplanWarning" in type(c.message).__name__ or "no plan within" in str(c.message)
+            }
+        )
         conn.send(("ok", np.asarray(labels), t, "; ".join([note] + msgs if note else msgs)))
     except BaseException as exc:  # noqa: BLE001 - every failure is a result
         name = type(exc).__name__
@@ -192,8 +200,13 @@ class Graph:
 
         f = units.frame
         pts = shapely.point_on_surface(np.asarray(f.geometry.values))
-        return cls(units.adjacency.tocsr(), f["weight"].to_numpy(float), f["area_m2"].to_numpy(float),
-                   f["perimeter_m"].to_numpy(float), np.column_stack([shapely.get_x(pts), shapely.get_y(pts)]))
+        return cls(
+            units.adjacency.tocsr(),
+            f["weight"].to_numpy(float),
+            f["area_m2"].to_numpy(float),
+            f["perimeter_m"].to_numpy(float),
+            np.column_stack([shapely.get_x(pts), shapely.get_y(pts)]),
+        )
 
 
 def _int_weights(w: np.ndarray) -> np.ndarray:
@@ -210,11 +223,13 @@ def m_gridplan(district: Any, units: Any, k: int, **kw: Any) -> Callable[[], tup
         t = time.perf_counter() - t0
         m = plan.metrics()
         return plan.labels, t, f"own metrics: PP mean {m['pp_mean']:.3f}"
+
     return fn
 
 
-def m_metis(g: Graph, k: int, *, edge_lengths: bool = False, adj: sp.csr_matrix | None = None
-            ) -> Callable[[], tuple[np.ndarray, float, str]]:
+def m_metis(
+    g: Graph, k: int, *, edge_lengths: bool = False, adj: sp.csr_matrix | None = None
+) -> Callable[[], tuple[np.ndarray, float, str]]:
     def fn() -> tuple[np.ndarray, float, str]:
         import pymetis
 
@@ -225,9 +240,16 @@ def m_metis(g: Graph, k: int, *, edge_lengths: bool = False, adj: sp.csr_matrix 
             kw["eweights"] = np.maximum(1, np.rint(a.data)).astype(np.int64)
         vw = _int_weights(g.w)
         t0 = time.perf_counter()
-        _, parts = pymetis.part_graph(k, xadj=a.indptr.astype(np.int64), adjncy=a.indices.astype(np.int64),
-                                      vweights=vw, options=pymetis.Options(contig=1), **kw)
+        _, parts = pymetis.part_graph(
+            k,
+            xadj=a.indptr.astype(np.int64),
+            adjncy=a.indices.astype(np.int64),
+            vweights=vw,
+            options=pymetis.Options(contig=1),
+            **kw,
+        )
         return np.asarray(parts), time.perf_counter() - t0, ""
+
     return fn
 
 
@@ -241,13 +263,13 @@ def m_gerrychain(g: Graph, k: int) -> Callable[[], tuple[np.ndarray, float, str]
         nx.set_node_attributes(nxg, {i: float(v) for i, v in enumerate(g.w)}, "pop")
         graph = GCGraph.from_networkx(nxg)  # gerrychain 1.0 wants its own Graph (node_indices)
         t0 = time.perf_counter()
-        assign = recursive_tree_part(graph, range(k), pop_target=float(g.w.sum()) / k, pop_col="pop",
-                                     epsilon=TOL, rng=0)
+        assign = recursive_tree_part(graph, range(k), pop_target=float(g.w.sum()) / k, pop_col="pop", epsilon=TOL, rng=0)
         t = time.perf_counter() - t0
         labels = np.full(g.n, -1)
         for node, part in assign.items():
             labels[int(node)] = int(part)
         return labels, t, ""
+
     return fn
 
 
@@ -273,6 +295,7 @@ def m_rkm(g: Graph, k: int) -> Callable[[], tuple[np.ndarray, float, str]]:
             warnings.simplefilter("ignore")
             model.solve()
         return np.asarray(model.labels_), time.perf_counter() - t0, "attributes: unit x, y; no balance constraint"
+
     return fn
 
 
@@ -290,8 +313,12 @@ def m_skater(g: Graph, k: int, floor_share: float = 0.5) -> Callable[[], tuple[n
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.solve()
-        return (np.asarray(model.labels_), time.perf_counter() - t0,
-                f"attributes: unit x, y; floor {floor} units ({floor_share:g} × n/k; counts, not workload)")
+        return (
+            np.asarray(model.labels_),
+            time.perf_counter() - t0,
+            f"attributes: unit x, y; floor {floor} units ({floor_share:g} × n/k; counts, not workload)",
+        )
+
     return fn
 
 
@@ -306,8 +333,10 @@ def print_table(title: str, rows: list[Row], extra: str = "") -> None:
     print(f"\n### {title}")
     if extra:
         print(extra)
-    head = (f"{'method':40s} {'status':10s} {'time s':>8s} {'parts':>5s} {'bal max':>8s} {'bal min':>8s} "
-            f"{'±3%':>4s} {'contig':>6s} {'PP mean':>8s} {'PP min':>7s} {'cut':>6s}  note")
+    head = (
+        f"{'method':40s} {'status':10s} {'time s':>8s} {'parts':>5s} {'bal max':>8s} {'bal min':>8s} "
+        f"{'±3%':>4s} {'contig':>6s} {'PP mean':>8s} {'PP min':>7s} {'cut':>6s}  note"
+    )
     print("```")
     print(head)
     for r in rows:
@@ -316,12 +345,16 @@ def print_table(title: str, rows: list[Row], extra: str = "") -> None:
         if m:
             contig = "yes" if m["contiguous"] else f"no({m['split_parts']})"
             extra_note = f"{m['left_out']} units unassigned; " if m["left_out"] else ""
-            print(f"{r.method:40s} {r.status[:10]:10s} {t} {m['parts']:5d} {m['bal_max']:8.3f} {m['bal_min']:8.3f} "
-                  f"{'yes' if m['within'] else 'no':>4s} {contig:>6s} {m['pp_mean']:8.3f} {m['pp_min']:7.3f} "
-                  f"{m['cut']:6d}  {extra_note}{r.note}")
+            print(
+                f"{r.method:40s} {r.status[:10]:10s} {t} {m['parts']:5d} {m['bal_max']:8.3f} {m['bal_min']:8.3f} "
+                f"{'yes' if m['within'] else 'no':>4s} {contig:>6s} {m['pp_mean']:8.3f} {m['pp_min']:7.3f} "
+                f"{m['cut']:6d}  {extra_note}{r.note}"
+            )
         else:
-            print(f"{r.method:40s} {r.status.split(':')[0][:10]:10s} {t} {'':5s} {'':8s} {'':8s} {'':4s} {'':6s} "
-                  f"{'':8s} {'':7s} {'':6s}  {r.note}")
+            print(
+                f"{r.method:40s} {r.status.split(':')[0][:10]:10s} {t} {'':5s} {'':8s} {'':8s} {'':4s} {'':6s} "
+                f"{'':8s} {'':7s} {'':6s}  {r.note}"
+            )
     print("```")
     ref = next((r for r in rows if r.method.startswith("pymetis") and r.m), None)
     ours = [r for r in rows if r.method.startswith("gridplan") and r.m]
@@ -329,14 +362,18 @@ def print_table(title: str, rows: list[Row], extra: str = "") -> None:
         if ref is None:
             print(f"- {o.method}: no pymetis result to compare with")
             continue
-        print(f"- {o.method} / {ref.method}: PP mean ×{o.m['pp_mean'] / ref.m['pp_mean']:.2f} (target ≥ 1.15), "
-              f"PP min ×{o.m['pp_min'] / ref.m['pp_min']:.2f} (target ≥ 1.00), "
-              f"time ×{o.time_s / max(ref.time_s, 1e-9):.0f}")
+        print(
+            f"- {o.method} / {ref.method}: PP mean ×{o.m['pp_mean'] / ref.m['pp_mean']:.2f} (target ≥ 1.15), "
+            f"PP min ×{o.m['pp_min'] / ref.m['pp_min']:.2f} (target ≥ 1.00), "
+            f"time ×{o.time_s / max(ref.time_s, 1e-9):.0f}"
+        )
 
 
 def peers(case: str, g: Graph, k: int, cap: float, *, spopt: bool = True, gerry: bool = True) -> list[Row]:
-    rows = [run_capped(case, "pymetis part_graph contig=1", m_metis(g, k), cap),
-            run_capped(case, "pymetis contig=1 + edge lengths", m_metis(g, k, edge_lengths=True), cap)]
+    rows = [
+        run_capped(case, "pymetis part_graph contig=1", m_metis(g, k), cap),
+        run_capped(case, "pymetis contig=1 + edge lengths", m_metis(g, k, edge_lengths=True), cap),
+    ]
     if gerry:
         rows.append(run_capped(case, "gerrychain recursive_tree_part", m_gerrychain(g, k), cap))
     if spopt:
@@ -347,8 +384,9 @@ def peers(case: str, g: Graph, k: int, cap: float, *, spopt: bool = True, gerry:
 
 def feasibility(g: Graph, k: int) -> str:
     heavy = g.w.max() / (g.w.sum() / k)
-    return (f"{g.n} units, {g.adj.nnz // 2} adjacent pairs; heaviest unit = {heavy:.3f} × mean grid workload"
-            + (" (> 1.03: no plan can be within ±3 %)" if heavy > 1 + TOL else ""))
+    return f"{g.n} units, {g.adj.nnz // 2} adjacent pairs; heaviest unit = {heavy:.3f} × mean grid workload" + (
+        " (> 1.03: no plan can be within ±3 %)" if heavy > 1 + TOL else ""
+    )
 
 
 # ---------------------------------------------------------------------- cases
@@ -372,9 +410,10 @@ def case_sample(args: argparse.Namespace) -> None:
     k = 15
     units = build_units(d)
     g = Graph.from_units(units)
-    rows = [run_capped("sample", "gridplan partition (default)", m_gridplan(d, units, k), args.cap_ours),
-            run_capped("sample", "gridplan partition respect=None", m_gridplan(d, units, k, respect=None),
-                       args.cap_ours)]
+    rows = [
+        run_capped("sample", "gridplan partition (default)", m_gridplan(d, units, k), args.cap_ours),
+        run_capped("sample", "gridplan partition respect=None", m_gridplan(d, units, k, respect=None), args.cap_ours),
+    ]
     rows += peers("sample", g, k, args.cap)
     finish(rows, g, k)
     print_table(f"1. Sample district street blocks (weight = population), {k} grids", rows, feasibility(g, k))
@@ -418,8 +457,9 @@ def case_changan(args: argparse.Namespace) -> None:
         g = Graph.from_units(units)
         rows = [run_capped("changan", "gridplan partition (strict)", m_gridplan(d, units, k), args.cap_ours)]
         if rows[0].status != "ok":
-            rows.append(run_capped("changan", "gridplan partition strict=False",
-                                   m_gridplan(d, units, k, strict=False), args.cap_ours))
+            rows.append(
+                run_capped("changan", "gridplan partition strict=False", m_gridplan(d, units, k, strict=False), args.cap_ours)
+            )
         rows += peers("changan", g, k, args.cap)
         raw = gu._adjacency(np.asarray(units.frame.geometry.values))  # the graph before island joining
         n_comp = connected_components(raw, directed=False)[0]
@@ -429,9 +469,15 @@ def case_changan(args: argparse.Namespace) -> None:
         finish(rows, g, k)
         # a METIS plan on the unjoined graph is scored on the joined graph like the others
         isl = f"; islands joined by build_units: {units.islands}" if units.islands else ""
-        print_table(f"2. Real Chang'an street blocks (weight = {units.weight_by}), {k} grids", rows,
-                    f"District: the area enclosed by the real roads, {d.area_km2:.1f} km²; "
-                    + feasibility(g, k) + isl + "; " + "; ".join(n for n in units.notes if "merged" in n))
+        print_table(
+            f"2. Real Chang'an street blocks (weight = {units.weight_by}), {k} grids",
+            rows,
+            f"District: the area enclosed by the real roads, {d.area_km2:.1f} km²; "
+            + feasibility(g, k)
+            + isl
+            + "; "
+            + "; ".join(n for n in units.notes if "merged" in n),
+        )
         del caught
 
 
@@ -449,8 +495,11 @@ def case_5k(args: argparse.Namespace) -> None:
     rows = [run_capped("5k", "gridplan partition (default)", m_gridplan(d, units, k), args.cap_ours)]
     rows += peers("5k", g, k, args.cap)
     finish(rows, g, k)
-    print_table(f"3. {len(units):,} square cells of {size:g} m on the sample district (weight = population), {k} grids",
-                rows, feasibility(g, k) + "; target: gridplan ≤ 5 s for 5,000 units")
+    print_table(
+        f"3. {len(units):,} square cells of {size:g} m on the sample district (weight = population), {k} grids",
+        rows,
+        feasibility(g, k) + "; target: gridplan ≤ 5 s for 5,000 units",
+    )
 
 
 def case_redraw(args: argparse.Namespace) -> None:
@@ -463,8 +512,10 @@ def case_redraw(args: argparse.Namespace) -> None:
         return
     print("\n### 4. Redraw 12 → 15 on the sample district (street blocks, weight = population)")
     print("```")
-    print(f"{'plan':44s} {'time s':>7s} {'tol':>5s} {'bal max':>8s} {'bal min':>8s} {'contig':>6s} {'PP mean':>8s} "
-          f"{'disruption':>10s} {'lower bnd':>9s} {'ratio':>6s}")
+    print(
+        f"{'plan':44s} {'time s':>7s} {'tol':>5s} {'bal max':>8s} {'bal min':>8s} {'contig':>6s} {'PP mean':>8s} "
+        f"{'disruption':>10s} {'lower bnd':>9s} {'ratio':>6s}"
+    )
     rows = []
     try:
         with warnings.catch_warnings():
@@ -476,8 +527,10 @@ def case_redraw(args: argparse.Namespace) -> None:
             rows.append(("gridplan resplit(district, 15)", t_new, new, new.compare(old).summary))
             tol = float(new.params["tolerance"])
             units = build_units(d)
-            for label, kw in ((f"fresh partition(±{tol:.0%}, no memory)", {"tolerance": tol}),
-                              ("fresh partition(±3%, no memory)", {"tolerance": 0.03})):
+            for label, kw in (
+                (f"fresh partition(±{tol:.0%}, no memory)", {"tolerance": tol}),
+                ("fresh partition(±3%, no memory)", {"tolerance": 0.03}),
+            ):
                 t0 = time.perf_counter()
                 fresh = partition(d, 15, units=units, seed=0, **kw)
                 t = time.perf_counter() - t0
@@ -495,13 +548,17 @@ def case_redraw(args: argparse.Namespace) -> None:
         traceback.print_exc(limit=2)
     for label, t, plan, s in rows:
         m = plan.metrics()
-        print(f"{label:44s} {t:7.2f} {float(plan.params['tolerance']):5.2f} {m['balance_max']:8.3f} "
-              f"{m['balance_min']:8.3f} {'yes' if m['contiguous'] else 'no':>6s} {m['pp_mean']:8.3f} "
-              f"{s['disruption']:10.3f} {s['disruption_lower_bound']:9.3f} {s['ratio_to_bound']:6.2f}")
+        print(
+            f"{label:44s} {t:7.2f} {float(plan.params['tolerance']):5.2f} {m['balance_max']:8.3f} "
+            f"{m['balance_min']:8.3f} {'yes' if m['contiguous'] else 'no':>6s} {m['pp_mean']:8.3f} "
+            f"{s['disruption']:10.3f} {s['disruption_lower_bound']:9.3f} {s['ratio_to_bound']:6.2f}"
+        )
     print("```")
     if rows:
-        print("- target: resplit disruption ≤ 1.15 × the lower bound. The bound (and ratio) of every row is the one "
-              f"for ±{tol:.0%}, resplit's default tolerance; the 'before' is the sample district's existing 12 grids")
+        print(
+            "- target: resplit disruption ≤ 1.15 × the lower bound. The bound (and ratio) of every row is the one "
+            f"for ±{tol:.0%}, resplit's default tolerance; the 'before' is the sample district's existing 12 grids"
+        )
 
 
 def city_district(n_cells_side: int, cell: float, seed: int = 0) -> Any:
@@ -523,8 +580,9 @@ def city_district(n_cells_side: int, cell: float, seed: int = 0) -> Any:
     cl = cl[(cl[:, 0] > x0) & (cl[:, 0] < x0 + side) & (cl[:, 1] > y0) & (cl[:, 1] < y0 + side)]
     pts.append(cl)
     xy = np.vstack(pts)
-    pop = gpd.GeoDataFrame({"population": rng.integers(1, 8, len(xy))}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
-                           crs="EPSG:4545")
+    pop = gpd.GeoDataFrame(
+        {"population": rng.integers(1, 8, len(xy))}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs="EPSG:4545"
+    )
     boundary = gpd.GeoDataFrame(geometry=[shapely.box(x0, y0, x0 + side, y0 + side)], crs="EPSG:4545")
     return District.from_frames(boundary, population=pop, name="synthetic city")
 
@@ -542,13 +600,17 @@ def case_city(args: argparse.Namespace) -> None:
     cap_ours = max(args.cap_ours, 300.0)
     # strict=False: at this scale a clustered population can leave a few grids just outside ±3 %;
     # the plan is still returned (with a warning) and scored like the others
-    rows = [run_capped("city", "gridplan partition strict=False", m_gridplan(d, units, k, strict=False), cap_ours),
-            run_capped("city", "pymetis part_graph contig=1", m_metis(g, k), args.cap),
-            run_capped("city", "pymetis contig=1 + edge lengths", m_metis(g, k, edge_lengths=True), args.cap)]
+    rows = [
+        run_capped("city", "gridplan partition strict=False", m_gridplan(d, units, k, strict=False), cap_ours),
+        run_capped("city", "pymetis part_graph contig=1", m_metis(g, k), args.cap),
+        run_capped("city", "pymetis contig=1 + edge lengths", m_metis(g, k, edge_lengths=True), args.cap),
+    ]
     finish(rows, g, k)
-    print_table(f"5. City scale: {len(units):,} square {cell:g} m cells into {k:,} grids (clustered synthetic "
-                "population)", rows, feasibility(g, k) + f"; building units took {t_units:.1f} s (not in times); "
-                "target: gridplan < 60 s")
+    print_table(
+        f"5. City scale: {len(units):,} square {cell:g} m cells into {k:,} grids (clustered synthetic population)",
+        rows,
+        feasibility(g, k) + f"; building units took {t_units:.1f} s (not in times); target: gridplan < 60 s",
+    )
 
 
 CASES = {"sample": case_sample, "changan": case_changan, "5k": case_5k, "redraw": case_redraw, "city": case_city}
@@ -571,9 +633,11 @@ def main() -> None:
 
     import gridplan
 
-    print(f"bench_grids {dt.date.today()} | Python {platform.python_version()} | gridplan {gridplan.__version__} | "
-          f"pymetis {version('pymetis')} | gerrychain {version('gerrychain')} | "
-          f"spopt {version('spopt')} | networkx {version('networkx')} | cap {args.cap:g} s | {'quick' if args.quick else 'full'}")
+    print(
+        f"bench_grids {dt.date.today()} | Python {platform.python_version()} | gridplan {gridplan.__version__} | "
+        f"pymetis {version('pymetis')} | gerrychain {version('gerrychain')} | "
+        f"spopt {version('spopt')} | networkx {version('networkx')} | cap {args.cap:g} s | {'quick' if args.quick else 'full'}"
+    )
     t0 = time.perf_counter()
     for c in chosen:
         ts = time.perf_counter()

@@ -73,7 +73,8 @@ def voronoi_layer(n: int, side_m: float, per_edge: int, seed: int = 0) -> tuple[
         (ax, ay), (bx, by) = np.asarray(e.coords)[[0, -1]]
         length = np.hypot(bx - ax, by - ay)
         on_frame = (min(ax, bx) == max(ax, bx) and ax in (x0, x0 + side_m)) or (
-            min(ay, by) == max(ay, by) and ay in (y0, y0 + side_m))
+            min(ay, by) == max(ay, by) and ay in (y0, y0 + side_m)
+        )
         t = np.linspace(0, 1, per_edge)
         if on_frame or length < 1:
             segs.append(e)
@@ -171,37 +172,51 @@ def run(args: argparse.Namespace) -> None:
             ref[si] = sg
             one = counts <= 1  # sjoin "within" puts a boundary point in no grid
             on_boundary = (counts == 0) & (pos >= 0)
-            exact = shapely.intersects(grids.geometry.values[pos[on_boundary]],
-                                       shapely.points(x[on_boundary], y[on_boundary])).all() if on_boundary.any() else True
+            exact = (
+                shapely.intersects(grids.geometry.values[pos[on_boundary]], shapely.points(x[on_boundary], y[on_boundary])).all()
+                if on_boundary.any()
+                else True
+            )
             off = one & ~on_boundary
             agree = float((pos[off] == ref[off]).mean())
             outside = float((pos == -1).mean())
-            for method, secs, peak, b in (("gridplan GridIndex.locate", t_ours, m_ours, build),
-                                          ("geopandas.sjoin within", t_sj, m_sj, 0.0),
-                                          ("shapely STRtree.query within", t_tr, m_tr, tree_build)):
-                print(f"| {layer} | {pname} ({outside:.0%} outside) | {method} | {b:.2f} | {secs:.3f} | "
-                      f"{n / secs / 1e6:.2f} | {t_sj / secs:.1f} | "
-                      + (f"{agree:.6%} ({on_boundary.sum()} on a boundary, exact={exact})"
-                         if method.startswith("gridplan") else "")
-                      + f" | {peak:.1f} |")
+            for method, secs, peak, b in (
+                ("gridplan GridIndex.locate", t_ours, m_ours, build),
+                ("geopandas.sjoin within", t_sj, m_sj, 0.0),
+                ("shapely STRtree.query within", t_tr, m_tr, tree_build),
+            ):
+                print(
+                    f"| {layer} | {pname} ({outside:.0%} outside) | {method} | {b:.2f} | {secs:.3f} | "
+                    f"{n / secs / 1e6:.2f} | {t_sj / secs:.1f} | "
+                    + (f"{agree:.6%} ({on_boundary.sum()} on a boundary, exact={exact})" if method.startswith("gridplan") else "")
+                    + f" | {peak:.1f} |"
+                )
             layer = ""  # print the layer name once
             xs, ys = x[:20000].tolist(), y[:20000].tolist()
-            lat = np.array(timeit.repeat(
-                "for a, b in zip(xs, ys): f(a, b)", globals={"f": index.locate_one, "xs": xs, "ys": ys},
-                number=1, repeat=5)).min() / len(xs)
-            loop = np.array(timeit.repeat(
-                "for a, b in zip(xs, ys): f(a, b)", globals={"f": lambda a, b: None, "xs": xs, "ys": ys},
-                number=1, repeat=5)).min() / len(xs)
+            lat = np.array(
+                timeit.repeat(
+                    "for a, b in zip(xs, ys): f(a, b)", globals={"f": index.locate_one, "xs": xs, "ys": ys}, number=1, repeat=5
+                )
+            ).min() / len(xs)
+            loop = np.array(
+                timeit.repeat(
+                    "for a, b in zip(xs, ys): f(a, b)", globals={"f": lambda a, b: None, "xs": xs, "ys": ys}, number=1, repeat=5
+                )
+            ).min() / len(xs)
             per = []
             for a, b in zip(xs[:5000], ys[:5000]):
                 t0 = time.perf_counter_ns()
                 index.locate_one(a, b)
                 per.append(time.perf_counter_ns() - t0)
-            print(f"|  | {pname} | locate_one (20k single calls) | | | | | mean {lat * 1e6:.2f} µs "
-                  f"(loop+call overhead {loop * 1e6:.2f} µs), median per call {np.median(per) / 1e3:.2f} µs | |")
+            print(
+                f"|  | {pname} | locate_one (20k single calls) | | | | | mean {lat * 1e6:.2f} µs "
+                f"(loop+call overhead {loop * 1e6:.2f} µs), median per call {np.median(per) / 1e3:.2f} µs | |"
+            )
         s = index.summary()
-        print(f"|  | | index: {s['raster']} cells of {s['cell_size']:.2f} m, {s['boundary_cells']} boundary cells, "
-              f"{s['memory_mb']:.1f} MB | | | | | | |")
+        print(
+            f"|  | | index: {s['raster']} cells of {s['cell_size']:.2f} m, {s['boundary_cells']} boundary cells, "
+            f"{s['memory_mb']:.1f} MB | | | | | | |"
+        )
 
 
 def main() -> None:

@@ -56,16 +56,31 @@ def run_gridplan(inst: Instance, plan: Any, objective: str, cap: float) -> dict[
 
     c = inst.case
     t = time.perf_counter()
-    res = place_posts(plan, None if objective == "set-cover" else c.p, demand=inst.demand,
-                      candidates=inst.candidates, max_walk_m=c.walk, objective=objective, min_per_grid=c.mpg,
-                      stations=None, mip_gap=0.0, time_limit=cap, progress=False)
+    res = place_posts(
+        plan,
+        None if objective == "set-cover" else c.p,
+        demand=inst.demand,
+        candidates=inst.candidates,
+        max_walk_m=c.walk,
+        objective=objective,
+        min_per_grid=c.mpg,
+        stations=None,
+        mip_gap=0.0,
+        time_limit=cap,
+        progress=False,
+    )
     secs = time.perf_counter() - t
     nodes = res.posts["node"].to_numpy(np.int64)
     cols = np.searchsorted(inst.cand_nodes, nodes)
     p = res.params
-    return {"chosen": cols, "time_s": secs, "status": p["status"], "gap": p["gap"],
-            "note": f"bound {p['bound']:.1f}, gap {p['gap']:.2%}" + (f", {p['steps']} bisection steps"
-                                                                     if objective == "p-center" else "")}
+    return {
+        "chosen": cols,
+        "time_s": secs,
+        "status": p["status"],
+        "gap": p["gap"],
+        "note": f"bound {p['bound']:.1f}, gap {p['gap']:.2%}"
+        + (f", {p['steps']} bisection steps" if objective == "p-center" else ""),
+    }
 
 
 def run_spopt(inst: Instance, objective: str, cap: float) -> dict[str, Any]:
@@ -117,9 +132,12 @@ def main() -> None:
     t0 = time.perf_counter()
     district = gridplan.sample_district(seed=0)
     plan = partition(district, 15, seed=0)
-    print(f"# Location models: gridplan {gridplan.__version__} vs spopt {spopt.__version__} (pulp {pulp.__version__}, "
-          f"CBC); {dt.date.today()}, Python {platform.python_version()}, scipy {scipy.__version__}, "
-          f"{os.cpu_count()} CPUs (shared machine); cap {args.cap:g} s\n", flush=True)
+    print(
+        f"# Location models: gridplan {gridplan.__version__} vs spopt {spopt.__version__} (pulp {pulp.__version__}, "
+        f"CBC); {dt.date.today()}, Python {platform.python_version()}, scipy {scipy.__version__}, "
+        f"{os.cpu_count()} CPUs (shared machine); cap {args.cap:g} s\n",
+        flush=True,
+    )
     lines = []
     for case in cases:
         inst = build(case, plan)
@@ -127,23 +145,35 @@ def main() -> None:
         print(f"## {case.name}: {n:,} x {m:,}, p={case.p}, walk {case.walk:g} m, min_per_grid {case.mpg}", flush=True)
         for objective in args.objectives.split(","):
             got = {}
-            for label, fn in (("gridplan (HiGHS)", lambda: run_gridplan(inst, plan, objective, args.cap)),
-                              ("spopt + CBC", lambda: run_spopt(inst, objective, args.cap))):
+            for label, fn in (
+                ("gridplan (HiGHS)", lambda: run_gridplan(inst, plan, objective, args.cap)),
+                ("spopt + CBC", lambda: run_spopt(inst, objective, args.cap)),
+            ):
                 out = capped(fn, wall, args.mem_gb)
                 value = score(inst, out["chosen"], objective) if out.get("chosen") is not None else float("nan")
                 got[label] = (value, out)
-                print(f"  .. {objective:9s} {label:18s} {out['status']:13s} {out['time_s']:7.1f} s  {value:,.1f}  "
-                      f"{out.get('note', '')}", flush=True)
+                print(
+                    f"  .. {objective:9s} {label:18s} {out['status']:13s} {out['time_s']:7.1f} s  {value:,.1f}  "
+                    f"{out.get('note', '')}",
+                    flush=True,
+                )
             (gv, go), (sv, so) = got["gridplan (HiGHS)"], got["spopt + CBC"]
             if math.isfinite(gv) and math.isfinite(sv):
                 cmp = "same" if abs(gv - sv) <= 1e-6 * max(1.0, abs(sv)) else ("better" if gv < sv else "WORSE")
             else:
                 cmp = "spopt has no result" if math.isfinite(gv) else "-"
-            ratio = (f"{so['time_s'] / go['time_s']:.1f}" if so["status"] in ("optimal", "time_limit")
-                     else f">= {so['time_s'] / go['time_s']:.1f}" if so["status"] == "timeout" else "-")
+            ratio = (
+                f"{so['time_s'] / go['time_s']:.1f}"
+                if so["status"] in ("optimal", "time_limit")
+                else f">= {so['time_s'] / go['time_s']:.1f}"
+                if so["status"] == "timeout"
+                else "-"
+            )
             unit = "posts" if objective == "set-cover" else "m worst walk"
-            lines.append(f"| {case.name} | {n:,} x {m:,} | {objective} | {gv:,.1f} {unit} ({go['status']}, "
-                         f"{go['time_s']:.1f} s) | {sv:,.1f} ({so['status']}, {so['time_s']:.1f} s) | {cmp} | {ratio} |")
+            lines.append(
+                f"| {case.name} | {n:,} x {m:,} | {objective} | {gv:,.1f} {unit} ({go['status']}, "
+                f"{go['time_s']:.1f} s) | {sv:,.1f} ({so['status']}, {so['time_s']:.1f} s) | {cmp} | {ratio} |"
+            )
         inst = None  # free the matrix before the next case is built (not del: the lambdas above close over it)
     print("\n| case | size | model | gridplan | spopt + CBC | gridplan vs spopt | spopt / gridplan time |")
     print("|---|---|---|---|---|---|---|")

@@ -65,9 +65,11 @@ def run_case(name: str, district: Any, units: Any, balance: dict[str, float], k:
             plan = partition(district, k, units=units, balance=balance, seed=0, strict=False)
         return plan.labels, time.perf_counter() - t0, ""
 
-    rows = [bg.run_capped(name, "gridplan partition(balance=)", ours, cap),
-            bg.run_capped(name, "pymetis contig=1, combined weight", bg.m_metis(g, k), cap),
-            bg.run_capped(name, "gerrychain recursive_tree_part, combined", bg.m_gerrychain(g, k), cap)]
+    rows = [
+        bg.run_capped(name, "gridplan partition(balance=)", ours, cap),
+        bg.run_capped(name, "pymetis contig=1, combined weight", bg.m_metis(g, k), cap),
+        bg.run_capped(name, "gerrychain recursive_tree_part, combined", bg.m_gerrychain(g, k), cap),
+    ]
     print(f"\n### {name}: {len(units):,} units, {k} grids, balance {balance}")
     print("```")
     head = " ".join(f"{m[:12]:>13s}" for m in balance)
@@ -82,8 +84,10 @@ def run_case(name: str, district: Any, units: Any, balance: dict[str, float], k:
         inside = all(lo >= 1 - t - 1e-9 and hi <= 1 + t + 1e-9 for (lo, hi), t in zip(sp, tol))
         cells = " ".join(f"{lo:5.3f}-{hi:5.3f}".rjust(13) for lo, hi in sp)
         ratio = (r.time_s / base) if base else float("nan")
-        print(f"{r.method:44s} {r.time_s:7.2f} {ratio:6.2f} {cells} {str(inside):>6s} {str(sc['contiguous']):>6s} "
-              f"{sc['pp_mean']:8.3f} {sc['pp_min']:7.3f}")
+        print(
+            f"{r.method:44s} {r.time_s:7.2f} {ratio:6.2f} {cells} {str(inside):>6s} {str(sc['contiguous']):>6s} "
+            f"{sc['pp_mean']:8.3f} {sc['pp_min']:7.3f}"
+        )
     print("```")
 
 
@@ -99,8 +103,7 @@ def sample_case(args: argparse.Namespace, cells: float | None = None) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         units = build_units(d, kind, workload={"cases": cases}, **({} if cells is None else {"cell_size": cells}))
-    run_case("sample" if cells is None else "5k", d, units,
-             {"population": 0.05, "street_km": 0.10, "cases": 0.10}, 15, args.cap)
+    run_case("sample" if cells is None else "5k", d, units, {"population": 0.05, "street_km": 0.10, "cases": 0.10}, 15, args.cap)
 
 
 def changan_case(args: argparse.Namespace) -> None:
@@ -125,14 +128,22 @@ def osm_case(args: argparse.Namespace) -> None:
     rows = []
     t0 = time.perf_counter()
     d = District.from_osm(pbf)
-    rows.append(("gridplan District.from_osm (pyrosm inside, + district)", time.perf_counter() - t0, len(d.streets),
-                 d.streets.length.sum() / 1e3))
+    rows.append(
+        (
+            "gridplan District.from_osm (pyrosm inside, + district)",
+            time.perf_counter() - t0,
+            len(d.streets),
+            d.streets.length.sum() / 1e3,
+        )
+    )
     t0 = time.perf_counter()
     _, edges = pyrosm.OSM(pbf).get_network(network_type="all", nodes=True)
-    rows.append(("pyrosm get_network(nodes=True) alone", time.perf_counter() - t0, len(edges),
-                 edges.to_crs(d.crs).length.sum() / 1e3))
+    rows.append(
+        ("pyrosm get_network(nodes=True) alone", time.perf_counter() - t0, len(edges), edges.to_crs(d.crs).length.sum() / 1e3)
+    )
     try:
         import osmnx  # noqa: F401
+
         rows.append(("osmnx: cannot read .pbf (graph_from_xml needs .osm XML)", float("nan"), 0, float("nan")))
     except ImportError:
         rows.append(("osmnx: not installed (and it cannot read .pbf)", float("nan"), 0, float("nan")))
@@ -150,8 +161,12 @@ def main() -> None:
     ap.add_argument("--cap", type=float, default=180.0)
     args = ap.parse_args()
     for case in args.cases.split(","):
-        {"sample": lambda: sample_case(args), "changan": lambda: changan_case(args),
-         "5k": lambda: sample_case(args, cells=103.0), "osm": lambda: osm_case(args)}[case]()
+        {
+            "sample": lambda: sample_case(args),
+            "changan": lambda: changan_case(args),
+            "5k": lambda: sample_case(args, cells=103.0),
+            "osm": lambda: osm_case(args),
+        }[case]()
 
 
 if __name__ == "__main__":

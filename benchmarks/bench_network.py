@@ -72,15 +72,25 @@ def main() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", GridplanWarning)
             net, t = best_of(lambda: StreetNetwork.from_lines(lines))
-        rows.append((name, "gridplan StreetNetwork.from_lines", t, net.n_nodes, net.n_edges, net.n_components,
-                     net.total_length_km))
+        rows.append(
+            (name, "gridplan StreetNetwork.from_lines", t, net.n_nodes, net.n_edges, net.n_components, net.total_length_km)
+        )
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 g, tm = best_of(lambda: momepy_recipe(lines))
             length = sum(d["mm_len"] for _, _, d in g.edges(data=True)) / 1e3
-            rows.append((name, "union_all + momepy.gdf_to_nx", tm, g.number_of_nodes(), g.number_of_edges(),
-                         nx.number_connected_components(g), length))
+            rows.append(
+                (
+                    name,
+                    "union_all + momepy.gdf_to_nx",
+                    tm,
+                    g.number_of_nodes(),
+                    g.number_of_edges(),
+                    nx.number_connected_components(g),
+                    length,
+                )
+            )
         except ImportError:
             rows.append((name, "momepy not installed (pip install -e '.[bench]')", np.nan, 0, 0, 0, 0.0))
     print(f"{'case':42s} {'method':36s} {'time s':>7s} {'nodes':>6s} {'edges':>6s} {'comps':>5s} {'km':>8s}")

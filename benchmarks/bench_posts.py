@@ -60,10 +60,10 @@ import numpy as np
 class Case:
     name: str
     grids: list[int] | None  # grid positions; None: all
-    level: str               # "nodes" (aggregated) or "points" (place_posts defaults)
+    level: str  # "nodes" (aggregated) or "points" (place_posts defaults)
     p: int
     walk: float
-    mpg: int                 # min posts per grid
+    mpg: int  # min posts per grid
     note: str = ""
 
 
@@ -85,7 +85,7 @@ class Instance:
     weight: np.ndarray
     cand_nodes: np.ndarray
     cand_grid: np.ndarray
-    demand: Any = None      # GeoDataFrame for place_posts, or "population"
+    demand: Any = None  # GeoDataFrame for place_posts, or "population"
     candidates: Any = None  # GeoDataFrame for place_posts, or "street_nodes"
     matrix_s: float = 0.0
 
@@ -100,23 +100,22 @@ def build(case: Case, plan: Any) -> Instance:
     t = time.perf_counter()
     if case.level == "points":
         m = _walk_matrix(plan)
-        return Instance(case, m.distance, m.weight, m.cand_nodes, m.cand_grid, "population", "street_nodes",
-                        time.perf_counter() - t)
+        return Instance(
+            case, m.distance, m.weight, m.cand_nodes, m.cand_grid, "population", "street_nodes", time.perf_counter() - t
+        )
     net, loc, dem, cand, cand_grid = _inputs(plan, "population", "street_nodes", None, [])
     codes = loc.codes.astype(str)
     keep = set(codes if case.grids is None else codes[case.grids])
     xy = net.nodes[["x", "y"]].to_numpy(float)
     f = dem.frame[dem.frame["grid"].isin(keep)]
     w = f.groupby("node")["weight"].sum()
-    demand = gpd.GeoDataFrame({"weight": w.to_numpy(float)}, geometry=shapely.points(xy[w.index.to_numpy()]),
-                              crs=net.crs)
+    demand = gpd.GeoDataFrame({"weight": w.to_numpy(float)}, geometry=shapely.points(xy[w.index.to_numpy()]), crs=net.crs)
     sel = cand[np.isin(codes[cand_grid], list(keep))]
     candidates = gpd.GeoDataFrame({"node": sel}, geometry=shapely.points(xy[sel]), crs=net.crs)
     m = _walk_matrix(plan, demand=demand, candidates=candidates)
     assert np.array_equal(m.cand_nodes, sel) and len(m.weight) == len(demand)
     assert float(m.distance[np.isfinite(m.distance)].min()) >= 0 and pd.notna(m.weight).all()
-    return Instance(case, m.distance, m.weight, m.cand_nodes, m.cand_grid, demand, candidates,
-                    time.perf_counter() - t)
+    return Instance(case, m.distance, m.weight, m.cand_nodes, m.cand_grid, demand, candidates, time.perf_counter() - t)
 
 
 def score(inst: Instance, chosen: np.ndarray, objective: str) -> float:
@@ -133,16 +132,33 @@ def run_gridplan(inst: Instance, plan: Any, objective: str, mip_gap: float, cap:
 
     c = inst.case
     t = time.perf_counter()
-    res = place_posts(plan, c.p, demand=inst.demand, candidates=inst.candidates, max_walk_m=c.walk,
-                      objective=objective, min_per_grid=c.mpg, stations=None, mip_gap=mip_gap, time_limit=cap,
-                      progress=False)
+    res = place_posts(
+        plan,
+        c.p,
+        demand=inst.demand,
+        candidates=inst.candidates,
+        max_walk_m=c.walk,
+        objective=objective,
+        min_per_grid=c.mpg,
+        stations=None,
+        mip_gap=mip_gap,
+        time_limit=cap,
+        progress=False,
+    )
     secs = time.perf_counter() - t
     nodes = res.posts["node"].to_numpy(np.int64)
     cols = np.searchsorted(inst.cand_nodes, nodes)
     assert np.array_equal(inst.cand_nodes[cols], nodes)
     p = res.params
-    return {"chosen": cols, "time_s": secs, "status": p["status"], "gap": p["gap"], "method": p["method"],
-            "bound": p["bound"], "note": f"{p['method']}, proven gap {p['gap']:.2%}"}
+    return {
+        "chosen": cols,
+        "time_s": secs,
+        "status": p["status"],
+        "gap": p["gap"],
+        "method": p["method"],
+        "bound": p["bound"],
+        "note": f"{p['method']}, proven gap {p['gap']:.2%}",
+    }
 
 
 def run_spopt(inst: Instance, objective: str, cap: float) -> dict[str, Any]:
@@ -168,8 +184,7 @@ def run_spopt(inst: Instance, objective: str, cap: float) -> dict[str, Any]:
     chosen = np.array([j for j, v in enumerate(model.fac_vars) if (v.value() or 0) > 0.5], dtype=np.int64)
     sol = getattr(model.problem, "sol_status", 1)
     status = {1: "optimal", 2: "time_limit"}.get(sol, pulp.LpSolution.get(sol, str(sol)).lower())
-    return {"chosen": chosen, "time_s": secs, "status": status,
-            "note": f"build {built:.1f} s + CBC {secs - built:.1f} s"}
+    return {"chosen": chosen, "time_s": secs, "status": status, "note": f"build {built:.1f} s + CBC {secs - built:.1f} s"}
 
 
 # ---------------------------------------------------------------------- running with a cap
@@ -187,8 +202,9 @@ def _child(conn: Any, fn: Callable[[], dict[str, Any]], mem_gb: float) -> None:
     except BaseException as exc:  # noqa: BLE001 - every failure is a result
         msg = (str(exc).strip().splitlines() or [""])[0][:150]
         kind = "out of memory" if "memory" in msg.lower() or "bad_alloc" in msg else "failed"
-        conn.send({"chosen": None, "status": kind, "note": f"{type(exc).__name__}: {msg}",
-                   "trace": traceback.format_exc(limit=3)})
+        conn.send(
+            {"chosen": None, "status": kind, "note": f"{type(exc).__name__}: {msg}", "trace": traceback.format_exc(limit=3)}
+        )
     finally:
         conn.close()
 
@@ -207,8 +223,12 @@ def capped(fn: Callable[[], dict[str, Any]], wall: float, mem_gb: float) -> dict
         else:
             out = {"chosen": None, "status": "timeout", "time_s": wall, "note": f"no result within {wall:g} s"}
     except EOFError:
-        out = {"chosen": None, "status": "failed", "time_s": time.perf_counter() - t0,
-               "note": f"process died (exit code {proc.exitcode}; killed at the memory limit?)"}
+        out = {
+            "chosen": None,
+            "status": "failed",
+            "time_s": time.perf_counter() - t0,
+            "note": f"process died (exit code {proc.exitcode}; killed at the memory limit?)",
+        }
     finally:
         if proc.pid is not None:
             try:
@@ -255,60 +275,84 @@ def main() -> None:
     t0 = time.perf_counter()
     district = gridplan.sample_district(seed=0)
     plan = partition(district, 15, seed=0)
-    print(f"# Posts: gridplan {gridplan.__version__} vs spopt {spopt.__version__} (pulp {pulp.__version__}, "
-          f"bundled CBC); {dt.date.today()}, Python {platform.python_version()}, scipy {scipy.__version__}, "
-          f"{os.cpu_count()} CPUs; cap {args.cap:g} s, wall {wall:g} s, {args.mem_gb:g} GiB per method; "
-          f"plan built in {time.perf_counter() - t0:.1f} s\n", flush=True)
+    print(
+        f"# Posts: gridplan {gridplan.__version__} vs spopt {spopt.__version__} (pulp {pulp.__version__}, "
+        f"bundled CBC); {dt.date.today()}, Python {platform.python_version()}, scipy {scipy.__version__}, "
+        f"{os.cpu_count()} CPUs; cap {args.cap:g} s, wall {wall:g} s, {args.mem_gb:g} GiB per method; "
+        f"plan built in {time.perf_counter() - t0:.1f} s\n",
+        flush=True,
+    )
     rows = []
     for case in cases:
         inst = build(case, plan)
         n, m = inst.distance.shape
-        print(f"## {case.name}: {n:,} demand x {m:,} candidates, p={case.p}, walk {case.walk:g} m, "
-              f"min_per_grid {case.mpg} ({case.note}); matrix {inst.matrix_s:.1f} s, "
-              f"{inst.distance.nbytes / 2**20:,.0f} MiB", flush=True)
+        print(
+            f"## {case.name}: {n:,} demand x {m:,} candidates, p={case.p}, walk {case.walk:g} m, "
+            f"min_per_grid {case.mpg} ({case.note}); matrix {inst.matrix_s:.1f} s, "
+            f"{inst.distance.nbytes / 2**20:,.0f} MiB",
+            flush=True,
+        )
         for objective in objectives:
             gaps = [0.0] if case.level == "nodes" and case.grids is not None else [1e-4, 1e-3]
             methods: list[tuple[str, Callable[[], dict[str, Any]]]] = [
-                (f"gridplan (mip_gap={g:g})", lambda g=g: run_gridplan(inst, plan, objective, g, args.cap))
-                for g in gaps]
+                (f"gridplan (mip_gap={g:g})", lambda g=g: run_gridplan(inst, plan, objective, g, args.cap)) for g in gaps
+            ]
             methods.append(("spopt + CBC", lambda: run_spopt(inst, objective, args.cap)))
             got = {}
             for label, fn in methods:
                 out = capped(fn, wall, args.mem_gb)
                 value = score(inst, out["chosen"], objective) if out.get("chosen") is not None else float("nan")
                 got[label] = (value, out)
-                print(f"  .. {objective:9s} {label:24s} {out['status']:13s} {out['time_s']:7.1f} s  "
-                      f"{value:,.1f}  {out.get('note', '')}", flush=True)
+                print(
+                    f"  .. {objective:9s} {label:24s} {out['status']:13s} {out['time_s']:7.1f} s  "
+                    f"{value:,.1f}  {out.get('note', '')}",
+                    flush=True,
+                )
             ref_value, ref = got["spopt + CBC"]
             for label, (value, out) in got.items():
                 better = ""
                 if label != "spopt + CBC" and math.isfinite(ref_value) and math.isfinite(value):
                     diff = (value - ref_value) if objective == "coverage" else (ref_value - value)
                     scale = max(abs(ref_value), 1e-9)
-                    better = "same" if abs(diff) <= 1e-9 * scale else ("better" if diff > 0 else "worse") + \
-                        f" ({diff / scale:+.4%})"
+                    better = (
+                        "same" if abs(diff) <= 1e-9 * scale else ("better" if diff > 0 else "worse") + f" ({diff / scale:+.4%})"
+                    )
                 elif label != "spopt + CBC":
                     better = "spopt has no result"
-                rows.append({
-                    "case": case.name, "size": f"{n:,} x {m:,}", "p": case.p, "walk m": int(case.walk),
-                    "objective": objective, "method": label, "status": out["status"],
-                    "value": (f"{value:,.0f}" if objective == "coverage" else f"{value / 1000:,.1f} km")
-                    if math.isfinite(value) else "-",
-                    "share / mean walk": ((f"{value / inst.weight.sum():.3%}" if objective == "coverage"
-                                           else f"{value / inst.weight.sum():.1f} m")
-                                          if math.isfinite(value) else "-"),
-                    "vs spopt": better, "time s": round(float(out["time_s"]), 2),
-                    "spopt / gridplan time": _ratio(ref, out) if label != "spopt + CBC" else "",
-                    "note": out.get("note", ""),
-                })
+                rows.append(
+                    {
+                        "case": case.name,
+                        "size": f"{n:,} x {m:,}",
+                        "p": case.p,
+                        "walk m": int(case.walk),
+                        "objective": objective,
+                        "method": label,
+                        "status": out["status"],
+                        "value": (f"{value:,.0f}" if objective == "coverage" else f"{value / 1000:,.1f} km")
+                        if math.isfinite(value)
+                        else "-",
+                        "share / mean walk": (
+                            (
+                                f"{value / inst.weight.sum():.3%}"
+                                if objective == "coverage"
+                                else f"{value / inst.weight.sum():.1f} m"
+                            )
+                            if math.isfinite(value)
+                            else "-"
+                        ),
+                        "vs spopt": better,
+                        "time s": round(float(out["time_s"]), 2),
+                        "spopt / gridplan time": _ratio(ref, out) if label != "spopt + CBC" else "",
+                        "note": out.get("note", ""),
+                    }
+                )
         inst = None  # free the matrix before the next case is built (not del: the lambdas above close over it)
     table = pd.DataFrame(rows)
     print()
     print("| " + " | ".join(table.columns) + " |")
     print("|" + "---|" * len(table.columns))
     for r in table.itertuples(index=False):
-        print("| " + " | ".join("" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
-                                for v in r) + " |")
+        print("| " + " | ".join("" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in r) + " |")
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
 
 

@@ -55,33 +55,44 @@ def main() -> None:
     staffing = assign_staff(plan, people, seed=0)
     t_staff = time.perf_counter() - t
     ids = staffing.assignments["id"].tolist()
-    leave = {ids[0]: pd.date_range("2024-10-08", periods=6), ids[17]: pd.date_range("2024-10-15", periods=5),
-             ids[40]: pd.date_range("2024-10-21", periods=3)}
+    leave = {
+        ids[0]: pd.date_range("2024-10-08", periods=6),
+        ids[17]: pd.date_range("2024-10-15", periods=5),
+        ids[40]: pd.date_range("2024-10-21", periods=3),
+    }
     t = time.perf_counter()
     r = roster(staffing, start="2024-10-01", days=args.days, rest_days_per_week=1, leave=leave, unavailable=people)
     secs = time.perf_counter() - t
     p = r.params
     slots = 15 * args.days * 3
     tab = r.table
-    rest_ok = all(((g["shift"] == "rest").sum() == (1 if len(g) == 7 else (len(g)) // 7))
-                  for _, g in tab.groupby(["id", "week"]))
+    rest_ok = all(((g["shift"] == "rest").sum() == (1 if len(g) == 7 else (len(g)) // 7)) for _, g in tab.groupby(["id", "week"]))
     quick = 0
     for _, g in tab.sort_values("date").groupby("id"):
         s = g["shift"].to_numpy()
         quick += int(((s[:-1] == "late") & (s[1:] == "early")).sum())
     cyc = cyclic(staffing, args.days, "2024-10-01")
-    print(f"# Roster benchmark; {pd.Timestamp.now().date()}, Python {platform.python_version()}, scipy {scipy.__version__}, "
-          f"{os.cpu_count()} CPUs (shared machine)\n")
-    print(f"staffing: {len(staffing.assignments)} of {len(people)} people in 15 grids ({t_staff:.1f} s, "
-          f"{staffing.params['status']})")
-    print(f"roster: {p['people']} people x {p['days']} days x 3 shifts: {p['variables']:,} variables, "
-          f"{p['constraints']:,} rows; HiGHS {p['status']}, gap {p['gap']:.2%}, {secs:.1f} s")
-    print(f"covered grid-shift-days: {int(p['objective'])} of {slots} (bound {p['bound']:.0f}); leave days "
-          f"{p['leave_days']}")
-    print(f"checks: one rest day per full week {rest_ok}; late-then-early {quick}; max |late - share| "
-          f"{r.fairness['late_off'].abs().max():.2f}")
-    print(f"cyclic rotation (fixed shifts, staggered rest, leave ignored): {covered(cyc, 15, args.days)} of {slots} "
-          "grid-shift-days covered")
+    print(
+        f"# Roster benchmark; {pd.Timestamp.now().date()}, Python {platform.python_version()}, scipy {scipy.__version__}, "
+        f"{os.cpu_count()} CPUs (shared machine)\n"
+    )
+    print(
+        f"staffing: {len(staffing.assignments)} of {len(people)} people in 15 grids ({t_staff:.1f} s, "
+        f"{staffing.params['status']})"
+    )
+    print(
+        f"roster: {p['people']} people x {p['days']} days x 3 shifts: {p['variables']:,} variables, "
+        f"{p['constraints']:,} rows; HiGHS {p['status']}, gap {p['gap']:.2%}, {secs:.1f} s"
+    )
+    print(f"covered grid-shift-days: {int(p['objective'])} of {slots} (bound {p['bound']:.0f}); leave days {p['leave_days']}")
+    print(
+        f"checks: one rest day per full week {rest_ok}; late-then-early {quick}; max |late - share| "
+        f"{r.fairness['late_off'].abs().max():.2f}"
+    )
+    print(
+        f"cyclic rotation (fixed shifts, staggered rest, leave ignored): {covered(cyc, 15, args.days)} of {slots} "
+        "grid-shift-days covered"
+    )
 
 
 if __name__ == "__main__":

@@ -108,8 +108,14 @@ def row(cells: list[Any]) -> None:
     print("| " + " | ".join(fmt(c) if not isinstance(c, str) else c for c in cells) + " |", flush=True)
 
 
-def check_edge_walks(edges: dict[Any, tuple[Any, Any, float]], walks: list[list[Any]], walk_edges: list[list[Any]],
-                     lengths: np.ndarray, depots: list[Any], required: set[Any]) -> None:
+def check_edge_walks(
+    edges: dict[Any, tuple[Any, Any, float]],
+    walks: list[list[Any]],
+    walk_edges: list[list[Any]],
+    lengths: np.ndarray,
+    depots: list[Any],
+    required: set[Any],
+) -> None:
     """Verify a plan through its edge ids: every walk is closed at its depot, its i-th edge joins its
     i-th and (i+1)-th node, the edge lengths add up to the reported length, and the walks together
     traverse every required edge id. ``edges`` maps edge id -> (u, v, length)."""
@@ -207,8 +213,10 @@ def exact_fhk(ref: Any, g: nx.MultiGraph, depot: Any, ks: tuple[int, ...], max_o
     """FHK on an optimal postman tour (reference.py) for every k, or ({}, why it was skipped)."""
     odd = sum(1 for x in g if g.degree(x) % 2)
     if odd > max_odd:
-        return {}, (f"exact FHK skipped: {odd} odd nodes > --fhk-max-odd {max_odd} (networkx min_weight_matching "
-                    f"would take well over a minute)")
+        return {}, (
+            f"exact FHK skipped: {odd} odd nodes > --fhk-max-odd {max_odd} (networkx min_weight_matching "
+            f"would take well over a minute)"
+        )
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
     parent, child = ctx.Pipe(duplex=False)
     p = ctx.Process(target=_exact_fhk_child, args=(child, str(Path(ref.__file__).parent), g, depot, ks), daemon=True)
@@ -232,8 +240,7 @@ def route(network: Any, k: int, args: argparse.Namespace, **kw: Any) -> tuple[An
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        plan = balance_routes(network, k, seed=args.seed, time_limit=args.time_limit, effort=args.effort,
-                              progress=False, **kw)
+        plan = balance_routes(network, k, seed=args.seed, time_limit=args.time_limit, effort=args.effort, progress=False, **kw)
     return plan, time.perf_counter() - t
 
 
@@ -259,11 +266,28 @@ def section_mmkcpp(args: argparse.Namespace) -> None:
         for r in pd.read_csv(MMKCPP / "optima.csv").to_dict("records"):
             optima[(graph_of.get(r["instance"], r["instance"]), int(r["k"]))] = r
     lb_of = {(r["graph"], int(r["k"])): r for r in base[base["instance"] == base["graph"]].to_dict("records")}
-    print(f"{len(graphs)} graphs × k in {list(ks)}; seed {args.seed}, time_limit {args.time_limit}, effort {args.effort}. "
-          "LB = reference lower bound (baseline.csv); FHK = reference.frederickson recomputed in this run; "
-          "optimum = optima.csv ([low, high] where not proven); verified = reference.check_walks and edge ids.\n")
-    cols = ["instance", "set", "nodes", "edges", "k", "LB", "gridplan max", "max/LB", "frederickson_max",
-            "max/FHK", "optimum", "matched?", "seconds", "stopped_by", "verified"]
+    print(
+        f"{len(graphs)} graphs × k in {list(ks)}; seed {args.seed}, time_limit {args.time_limit}, effort {args.effort}. "
+        "LB = reference lower bound (baseline.csv); FHK = reference.frederickson recomputed in this run; "
+        "optimum = optima.csv ([low, high] where not proven); verified = reference.check_walks and edge ids.\n"
+    )
+    cols = [
+        "instance",
+        "set",
+        "nodes",
+        "edges",
+        "k",
+        "LB",
+        "gridplan max",
+        "max/LB",
+        "frederickson_max",
+        "max/FHK",
+        "optimum",
+        "matched?",
+        "seconds",
+        "stopped_by",
+        "verified",
+    ]
     table(cols, "llrrrrrrrrllrll")
     rows: list[dict] = []
     for name in graphs:
@@ -281,8 +305,13 @@ def section_mmkcpp(args: argparse.Namespace) -> None:
                 row([name, name[:3], "", "", k, "", f"error: {err(e)}"] + [""] * 8)
             continue
         for k in ks:
-            r: dict[str, Any] = {"instance": name, "set": name[:3], "nodes": g.number_of_nodes(),
-                                  "edges": g.number_of_edges(), "k": k}
+            r: dict[str, Any] = {
+                "instance": name,
+                "set": name[:3],
+                "nodes": g.number_of_nodes(),
+                "edges": g.number_of_edges(),
+                "k": k,
+            }
             b = lb_of.get((name, k))
             try:
                 r["LB"] = float(b["LB"]) if b is not None else ref.lower_bound(g, depot, k, cpp)
@@ -306,10 +335,19 @@ def section_mmkcpp(args: argparse.Namespace) -> None:
                 check_edge_walks(edges, plan.walks, plan.walk_edges, plan.lengths.to_numpy(), [depot] * k, set(edges))
                 if mx < r["LB"] - EPS:
                     raise AssertionError(f"longest walk {mx} below the reference lower bound {r['LB']}")
-                r.update({"gridplan_max": mx, "gridplan_LB": plan.lower_bound, "ratio": mx / r["LB"],
-                          "ratio_fhk": mx / r["frederickson_max"], "seconds": secs,
-                          "stopped_by": plan.params.get("stopped_by"), "iterations": plan.params.get("iterations"),
-                          "exact_postman": plan.params.get("lower_bound_exact_postman"), "verified": True})
+                r.update(
+                    {
+                        "gridplan_max": mx,
+                        "gridplan_LB": plan.lower_bound,
+                        "ratio": mx / r["LB"],
+                        "ratio_fhk": mx / r["frederickson_max"],
+                        "seconds": secs,
+                        "stopped_by": plan.params.get("stopped_by"),
+                        "iterations": plan.params.get("iterations"),
+                        "exact_postman": plan.params.get("lower_bound_exact_postman"),
+                        "verified": True,
+                    }
+                )
             except Exception as e:  # noqa: BLE001
                 r["error"] = err(e)
             if opt is not None:
@@ -323,21 +361,71 @@ def section_mmkcpp(args: argparse.Namespace) -> None:
                         r["matched_bounds"] = "≤ best found" if r["gridplan_max"] <= hi + EPS else "above best found"
             rows.append(r)
             if "error" in r:
-                cells = [name, r["set"], r["nodes"], r["edges"], k, r["LB"], f"error: {r['error']}", "",
-                         r["frederickson_max"], "", r.get("optimum", ""), "", "", "", "no"]
+                cells = [
+                    name,
+                    r["set"],
+                    r["nodes"],
+                    r["edges"],
+                    k,
+                    r["LB"],
+                    f"error: {r['error']}",
+                    "",
+                    r["frederickson_max"],
+                    "",
+                    r.get("optimum", ""),
+                    "",
+                    "",
+                    "",
+                    "no",
+                ]
             else:
                 matched = r.get("matched", r.get("matched_bounds", ""))
-                cells = [name, r["set"], r["nodes"], r["edges"], k, r["LB"], r["gridplan_max"], fmt(r["ratio"], ".4f"),
-                         r["frederickson_max"], fmt(r["ratio_fhk"], ".4f"), r.get("optimum", ""), matched,
-                         fmt(r["seconds"], ".2f"), r["stopped_by"], "yes"]
+                cells = [
+                    name,
+                    r["set"],
+                    r["nodes"],
+                    r["edges"],
+                    k,
+                    r["LB"],
+                    r["gridplan_max"],
+                    fmt(r["ratio"], ".4f"),
+                    r["frederickson_max"],
+                    fmt(r["ratio_fhk"], ".4f"),
+                    r.get("optimum", ""),
+                    matched,
+                    fmt(r["seconds"], ".2f"),
+                    r["stopped_by"],
+                    "yes",
+                ]
             row(cells)
             if r.get("note"):
                 print(f"|  | note: {r['note']} |" + " |" * (len(cols) - 2))
     summarise_mmkcpp(rows, ks)
     if args.csv:
-        keys = ["instance", "set", "nodes", "edges", "k", "LB", "gridplan_max", "gridplan_LB", "ratio", "frederickson_max",
-                "ratio_fhk", "optimum", "optimum_status", "matched", "matched_bounds", "seconds", "stopped_by",
-                "iterations", "exact_postman", "verified", "error", "note"]
+        keys = [
+            "instance",
+            "set",
+            "nodes",
+            "edges",
+            "k",
+            "LB",
+            "gridplan_max",
+            "gridplan_LB",
+            "ratio",
+            "frederickson_max",
+            "ratio_fhk",
+            "optimum",
+            "optimum_status",
+            "matched",
+            "matched_bounds",
+            "seconds",
+            "stopped_by",
+            "iterations",
+            "exact_postman",
+            "verified",
+            "error",
+            "note",
+        ]
         with open(args.csv, "w", newline="", encoding="utf-8") as f:
             w = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore", lineterminator="\n")
             w.writeheader()
@@ -362,11 +450,13 @@ def summarise_mmkcpp(rows: list[dict], ks: tuple[int, ...]) -> None:
         sub = df[df["set"] == s]
         if sub.empty:
             continue
-        for label, frame, col in (("gridplan max/LB", sub, "ratio"),
-                                  ("FHK max/LB", fhk_ok[fhk_ok["set"] == s], "fhk_ratio")):
+        for label, frame, col in (("gridplan max/LB", sub, "ratio"), ("FHK max/LB", fhk_ok[fhk_ok["set"] == s], "fhk_ratio")):
             per_k = [frame.loc[frame["k"] == k, col].mean() for k in ks]
-            row([s, sub["instance"].nunique(), label] + [fmt(x, ".3f") for x in per_k]
-                + [fmt(np.nanmean(per_k) if not all(map(np.isnan, per_k)) else np.nan, ".3f")])
+            row(
+                [s, sub["instance"].nunique(), label]
+                + [fmt(x, ".3f") for x in per_k]
+                + [fmt(np.nanmean(per_k) if not all(map(np.isnan, per_k)) else np.nan, ".3f")]
+            )
     both = df.dropna(subset=["frederickson_max"])
     mean_ours = float(df["ratio"].mean())
     mean_fhk = float(fhk_ok["fhk_ratio"].mean()) if len(fhk_ok) else float("nan")
@@ -384,12 +474,23 @@ def summarise_mmkcpp(rows: list[dict], ks: tuple[int, ...]) -> None:
     row(["ratio of the means (gridplan / FHK, same cases)", fmt(same, ".4f"), "< 1"])
     row(["proven optima matched", f"{matched} / {len(proven)}", "all"])
     row(["optima.csv 'bounds' cases at or below the best walk found", f"{within} / {len(bounds)}", ""])
-    row(["cases worse than FHK", f"{len(worse)}"
-         + (" (" + ", ".join(f"{a} k={b}" for a, b in zip(worse["instance"], worse["k"])) + ")" if len(worse) else ""), "0"])
+    row(
+        [
+            "cases worse than FHK",
+            f"{len(worse)}"
+            + (" (" + ", ".join(f"{a} k={b}" for a, b in zip(worse["instance"], worse["k"])) + ")" if len(worse) else ""),
+            "0",
+        ]
+    )
     row(["seconds per case: max / mean", f"{secs.max():.2f} / {secs.mean():.2f}", "max < 10"])
     row(["cases over 10 s", f"{int((secs > 10).sum())}", "0"])
-    row(["cases stopped at gridplan's own lower bound (rounded up for integer costs)",
-         f"{int((df['stopped_by'] == 'lower_bound').sum())}", ""])
+    row(
+        [
+            "cases stopped at gridplan's own lower bound (rounded up for integer costs)",
+            f"{int((df['stopped_by'] == 'lower_bound').sum())}",
+            "",
+        ]
+    )
     row(["errors (solve or verification)", f"{errors}", "0"])
 
 
@@ -423,8 +524,15 @@ def network_case(label: str, net: Any, ks: tuple[int, ...], args: argparse.Names
             plan, secs = route(net, k, args, depot=depot)
             check_edge_walks(edges, plan.walks, plan.walk_edges, plan.lengths.to_numpy(), [depot] * k, set(edges))
             mx = plan.max_length
-            cells += [mx / 1000, plan.lower_bound / 1000, fmt(plan.gap, ".1%"), fmt(secs, ".1f"),
-                      plan.params.get("stopped_by"), plan.params.get("lower_bound_exact_postman"), "yes"]
+            cells += [
+                mx / 1000,
+                plan.lower_bound / 1000,
+                fmt(plan.gap, ".1%"),
+                fmt(secs, ".1f"),
+                plan.params.get("stopped_by"),
+                plan.params.get("lower_bound_exact_postman"),
+                "yes",
+            ]
         except Exception as e:  # noqa: BLE001
             mx = float("nan")
             cells += [f"error: {err(e)}", "", "", "", "", "", "no"]
@@ -444,15 +552,35 @@ def network_case(label: str, net: Any, ks: tuple[int, ...], args: argparse.Names
         else:
             cells += ["skipped", "", ""]
         row(cells)
-    print(f"|  | {odd} odd nodes, depot node {depot} (the node nearest the streets' centre, gridplan's default); "
-          f"greedy-matching tour {greedy[1] / 1000:.1f} km in {greedy[2]:.1f} s; " if greedy else f"|  | {greedy_note}; ",
-          end="")
+    print(
+        f"|  | {odd} odd nodes, depot node {depot} (the node nearest the streets' centre, gridplan's default); "
+        f"greedy-matching tour {greedy[1] / 1000:.1f} km in {greedy[2]:.1f} s; "
+        if greedy
+        else f"|  | {greedy_note}; ",
+        end="",
+    )
     print(exact_note + " |" + " |" * 15, flush=True)
 
 
-NET_COLS = ["network", "nodes", "edges", "k", "max km", "LB km", "gap", "seconds", "stopped_by", "postman bound exact",
-            "verified", "FHK greedy-tour max km", "FHK greedy s", "max/FHK greedy", "FHK exact max km", "FHK exact s",
-            "max/FHK exact"]
+NET_COLS = [
+    "network",
+    "nodes",
+    "edges",
+    "k",
+    "max km",
+    "LB km",
+    "gap",
+    "seconds",
+    "stopped_by",
+    "postman bound exact",
+    "verified",
+    "FHK greedy-tour max km",
+    "FHK greedy s",
+    "max/FHK greedy",
+    "FHK exact max km",
+    "FHK exact s",
+    "max/FHK exact",
+]
 NET_ALIGN = "lrrrrrrrlllrrrrrr"
 
 
@@ -463,8 +591,10 @@ def section_district(args: argparse.Namespace) -> None:
     ref = load_reference(MMKCPP) if (MMKCPP / "reference.py").exists() else None
     seeds = (0,) if args.quick else (0, 1, 2)
     ks = tuple(args.k) if args.k else ((2, 4) if args.quick else DISTRICT_KS)
-    print(f"seeds {list(seeds)}, k in {list(ks)}; seed {args.seed}, time_limit {args.time_limit}, effort {args.effort}; "
-          "gap = max / gridplan's lower bound - 1; verified = walks checked through their edge ids.\n")
+    print(
+        f"seeds {list(seeds)}, k in {list(ks)}; seed {args.seed}, time_limit {args.time_limit}, effort {args.effort}; "
+        "gap = max / gridplan's lower bound - 1; verified = walks checked through their edge ids.\n"
+    )
     table(NET_COLS, NET_ALIGN)
     for s in seeds:
         try:
@@ -500,8 +630,10 @@ def section_changan(args: argparse.Namespace) -> None:
     except Exception as e:  # noqa: BLE001
         print(f"error building the network: {err(e)}\n")
         return
-    print(f"{len(roads)} links projected to {crs.to_string()}; {full.n_components} components, the largest "
-          f"{net.n_nodes} nodes / {net.n_edges} edges / {net.total_length_km:.1f} km. k in {list(ks)}.\n")
+    print(
+        f"{len(roads)} links projected to {crs.to_string()}; {full.n_components} components, the largest "
+        f"{net.n_nodes} nodes / {net.n_edges} edges / {net.total_length_km:.1f} km. k in {list(ks)}.\n"
+    )
     table(NET_COLS, NET_ALIGN)
     network_case("Chang'an largest component", net, ks, args, ref)
     print()
@@ -522,21 +654,38 @@ def section_grids(args: argparse.Namespace) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             plan = partition(d, 15, seed=0)
-        print(f"partition(district, 15, seed=0): {time.perf_counter() - t:.1f} s. depot='centroid'; seed {args.seed}, "
-              f"time_limit per grid {tl}{' (--quick)' if args.quick and args.time_limit is None else ''}, "
-              f"effort {args.effort}. wall s = the balance_routes call; solver s = params['seconds'].\n")
+        print(
+            f"partition(district, 15, seed=0): {time.perf_counter() - t:.1f} s. depot='centroid'; seed {args.seed}, "
+            f"time_limit per grid {tl}{' (--quick)' if args.quick and args.time_limit is None else ''}, "
+            f"effort {args.effort}. wall s = the balance_routes call; solver s = params['seconds'].\n"
+        )
     except Exception as e:  # noqa: BLE001
         print(f"error building the plan: {err(e)}\n")
         return
-    table(["chiefs per grid", "routes", "wall s", "solver s", "worst gap", "mean gap", "max route km",
-           "mean deadhead share", "grids in several pieces", "stopped_by", "verified"], "rrrrrrrrrll")
+    table(
+        [
+            "chiefs per grid",
+            "routes",
+            "wall s",
+            "solver s",
+            "worst gap",
+            "mean gap",
+            "max route km",
+            "mean deadhead share",
+            "grids in several pieces",
+            "stopped_by",
+            "verified",
+        ],
+        "rrrrrrrrrll",
+    )
     for c in chiefs:
         try:
             t = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                rp = balance_routes(plan, chiefs_per_grid=c, depot="centroid", seed=args.seed, time_limit=tl,
-                                    effort=args.effort, progress=False)
+                rp = balance_routes(
+                    plan, chiefs_per_grid=c, depot="centroid", seed=args.seed, time_limit=tl, effort=args.effort, progress=False
+                )
             wall = time.perf_counter() - t
             pg = rp.per_grid
             e = rp.edges
@@ -549,9 +698,21 @@ def section_grids(args: argparse.Namespace) -> None:
             if wrong:
                 raise AssertionError(f"{wrong} street edges are swept by a chief of another grid")
             stops = ", ".join(f"{k}: {v}" for k, v in pg["stopped_by"].value_counts().items())
-            row([c, rp.n_routes, fmt(wall, ".1f"), fmt(rp.params.get("seconds"), ".1f"), fmt(pg["gap"].max(), ".1%"),
-                 fmt(pg["gap"].mean(), ".1%"), rp.max_length / 1000, fmt(pg["deadhead_share"].mean(), ".1%"),
-                 int((pg["pieces"] > 1).sum()), stops, "yes"])
+            row(
+                [
+                    c,
+                    rp.n_routes,
+                    fmt(wall, ".1f"),
+                    fmt(rp.params.get("seconds"), ".1f"),
+                    fmt(pg["gap"].max(), ".1%"),
+                    fmt(pg["gap"].mean(), ".1%"),
+                    rp.max_length / 1000,
+                    fmt(pg["deadhead_share"].mean(), ".1%"),
+                    int((pg["pieces"] > 1).sum()),
+                    stops,
+                    "yes",
+                ]
+            )
         except Exception as e:  # noqa: BLE001
             row([c, f"error: {err(e)}"] + [""] * 9)
             if args.verbose:
@@ -605,8 +766,20 @@ def _large_case(label: str, net: Any, ks: tuple[int, ...], args: argparse.Namesp
             need = set(plan.edges.index[plan.edges["required"].to_numpy(bool)])
             depot = plan.params["depot"]
             check_edge_walks(edges, plan.walks, plan.walk_edges, plan.lengths.to_numpy(), [depot] * k, need)
-            row([label, net.n_nodes, net.n_edges, k, plan.max_length / 1000, plan.lower_bound / 1000,
-                 fmt(plan.max_length / plan.lower_bound, ".3f"), fmt(secs, ".1f"), plan.params.get("stopped_by"), "yes"])
+            row(
+                [
+                    label,
+                    net.n_nodes,
+                    net.n_edges,
+                    k,
+                    plan.max_length / 1000,
+                    plan.lower_bound / 1000,
+                    fmt(plan.max_length / plan.lower_bound, ".3f"),
+                    fmt(secs, ".1f"),
+                    plan.params.get("stopped_by"),
+                    "yes",
+                ]
+            )
             out.append({"edges": net.n_edges, "k": k, "ratio": plan.max_length / plan.lower_bound, "seconds": secs})
         except Exception as ex:  # noqa: BLE001
             row([label, net.n_nodes, net.n_edges, k, f"error: {err(ex)}", "", "", "", "", "no"])
@@ -623,10 +796,11 @@ def section_large(args: argparse.Namespace) -> None:
     print("## 5. Larger graphs of our own: street-like lattices and the sample district's grids (issue 23)\n")
     ks = tuple(args.k) if args.k else ((2, 6) if args.quick else LARGE_KS)
     sizes = (100, 500) if args.quick else LARGE_SIZES
-    print(f"seed {args.seed}, time_limit {args.time_limit}, effort {args.effort}; ratio = longest walk / gridplan's "
-          "lower bound; every plan verified through its edge ids (closed at the depot, every street walked).\n")
-    table(["network", "nodes", "edges", "k", "max km", "LB km", "max/LB", "seconds", "stopped_by", "verified"],
-          "lrrrrrrrll")
+    print(
+        f"seed {args.seed}, time_limit {args.time_limit}, effort {args.effort}; ratio = longest walk / gridplan's "
+        "lower bound; every plan verified through its edge ids (closed at the depot, every street walked).\n"
+    )
+    table(["network", "nodes", "edges", "k", "max km", "LB km", "max/LB", "seconds", "stopped_by", "verified"], "lrrrrrrrll")
     rows: list[dict] = []
     for size in sizes:
         rows += _large_case(f"street lattice ~{size}", street_lattice(size, seed=size), ks, args)
@@ -648,20 +822,28 @@ def section_large(args: argparse.Namespace) -> None:
         df = pd.DataFrame(rows)
         small = df[df["edges"] <= 200]
         by_size = df.groupby(pd.cut(df["edges"], [0, 250, 700, 1500, 5000]), observed=True)["ratio"].mean()
-        print(f"\nmean max/LB {df['ratio'].mean():.3f} (worst {df['ratio'].max():.3f}) over {len(df)} cases; "
-              f"up to 200 edges: slowest {small['seconds'].max() if len(small) else float('nan'):.1f} s; "
-              "by size: " + ", ".join(f"{int(size.right)}: {ratio:.3f}" for size, ratio in by_size.items()) + "\n")
+        print(
+            f"\nmean max/LB {df['ratio'].mean():.3f} (worst {df['ratio'].max():.3f}) over {len(df)} cases; "
+            f"up to 200 edges: slowest {small['seconds'].max() if len(small) else float('nan'):.1f} s; "
+            "by size: " + ", ".join(f"{int(size.right)}: {ratio:.3f}" for size, ratio in by_size.items()) + "\n"
+        )
 
 
 # ---------------------------------------------------------------------------------------- main
-SECTIONS = {"mmkcpp": section_mmkcpp, "district": section_district, "changan": section_changan, "grids": section_grids,
-            "large": section_large}
+SECTIONS = {
+    "mmkcpp": section_mmkcpp,
+    "district": section_district,
+    "changan": section_changan,
+    "grids": section_grids,
+    "large": section_large,
+}
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--only", default="all",
-                   help="comma-separated sections: mmkcpp, district, changan, grids, large (default all)")
+    p.add_argument(
+        "--only", default="all", help="comma-separated sections: mmkcpp, district, changan, grids, large (default all)"
+    )
     p.add_argument("--quick", action="store_true", help="a handful of cases per section (smoke run)")
     p.add_argument("--csv", help="write the per-case mmkcpp table to this CSV file")
     p.add_argument("--graphs", help="mmkcpp: comma-separated graph names (e.g. gdb1,val3A)")
@@ -669,8 +851,12 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0, help="balance_routes seed (default 0)")
     p.add_argument("--time-limit", type=float, default=None, help="balance_routes time_limit (default none: fixed work)")
     p.add_argument("--effort", type=float, default=1.0, help="balance_routes effort (default 1)")
-    p.add_argument("--fhk-max-odd", type=int, default=None,
-                   help="try the exact FHK (networkx matching) only below this many odd nodes (default 600; 200 with --quick)")
+    p.add_argument(
+        "--fhk-max-odd",
+        type=int,
+        default=None,
+        help="try the exact FHK (networkx matching) only below this many odd nodes (default 600; 200 with --quick)",
+    )
     p.add_argument("--fhk-cap", type=float, default=60.0, help="seconds allowed for the exact FHK postman tour (default 60)")
     p.add_argument("--verbose", action="store_true", help="print tracebacks of errors")
     args = p.parse_args()
@@ -682,9 +868,11 @@ def main() -> None:
         p.error(f"unknown section(s) {bad}; choose from {list(SECTIONS)}")
     import gridplan
 
-    print(f"# Routes benchmark ({dt.date.today()}): gridplan {getattr(gridplan, '__version__', '?')}, "
-          f"Python {platform.python_version()}, networkx {nx.__version__}, numpy {np.__version__}, "
-          f"{os.cpu_count()} CPUs ({platform.machine()})\n")
+    print(
+        f"# Routes benchmark ({dt.date.today()}): gridplan {getattr(gridplan, '__version__', '?')}, "
+        f"Python {platform.python_version()}, networkx {nx.__version__}, numpy {np.__version__}, "
+        f"{os.cpu_count()} CPUs ({platform.machine()})\n"
+    )
     print("command: " + " ".join([Path(sys.executable).name, *sys.argv]) + "\n")
     t0 = time.perf_counter()
     for s in only:

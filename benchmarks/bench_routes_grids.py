@@ -85,19 +85,31 @@ def worker(case: str, workers: int) -> dict:
         cluster.close()
     pg = rp.per_grid
     routed = pg[pg["max_length"] > 0]
-    return {"wall_s": wall, "solver_s": rp.params.get("seconds"), "mean_gap": float(routed["gap"].mean()),
-            "worst_gap": float(routed["gap"].max()), "mean_deadhead": float(routed["deadhead_share"].mean()),
-            "mean_pieces": float(routed["pieces"].mean()), "max_pieces": int(routed["pieces"].max()),
-            "grids_routed": int(len(routed)), "max_km": rp.max_length / 1000,
-            "unreachable_km": float(pg["unreachable_km"].sum()) if "unreachable_km" in pg else None,
-            "edges": pd.util.hash_pandas_object(rp.edges[["chief", "route"]].astype(str)).sum().item(),
-            "note": note}
+    return {
+        "wall_s": wall,
+        "solver_s": rp.params.get("seconds"),
+        "mean_gap": float(routed["gap"].mean()),
+        "worst_gap": float(routed["gap"].max()),
+        "mean_deadhead": float(routed["deadhead_share"].mean()),
+        "mean_pieces": float(routed["pieces"].mean()),
+        "max_pieces": int(routed["pieces"].max()),
+        "grids_routed": int(len(routed)),
+        "max_km": rp.max_length / 1000,
+        "unreachable_km": float(pg["unreachable_km"].sum()) if "unreachable_km" in pg else None,
+        "edges": pd.util.hash_pandas_object(rp.edges[["chief", "route"]].astype(str)).sum().item(),
+        "note": note,
+    }
 
 
 def run(src: str, case: str, workers: int) -> dict:
     env = {**os.environ, "PYTHONPATH": src, "MPLBACKEND": "Agg"}
-    out = subprocess.run([sys.executable, __file__, "--worker", case, "--workers", str(workers)], env=env,
-                         capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", case, "--workers", str(workers)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -115,8 +127,10 @@ def main() -> None:
         return
     here = str(ROOT / "src")
     print(f"# per-grid patrols, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start\n")
-    print("| case | gridplan | workers | wall s | mean gap | worst gap | mean deadhead | mean pieces | max pieces | "
-          "grids routed | unreachable km | same plan as serial | note |")
+    print(
+        "| case | gridplan | workers | wall s | mean gap | worst gap | mean deadhead | mean pieces | max pieces | "
+        "grids routed | unreachable km | same plan as serial | note |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for case in args.cases.split(","):
         configs = [("this", here, 1), ("this", here, args.workers)]
@@ -132,9 +146,12 @@ def main() -> None:
                 serial_hash = r["edges"]
             same = ("yes" if r["edges"] == serial_hash else "NO") if name == "this" and workers > 1 else ""
             unr = "" if r["unreachable_km"] is None else f"{r['unreachable_km']:.2f}"
-            print(f"| {case} | {name} | {workers} | {r['wall_s']:.1f} | {r['mean_gap']:.2%} | {r['worst_gap']:.2%} | "
-                  f"{r['mean_deadhead']:.1%} | {r['mean_pieces']:.1f} | {r['max_pieces']} | {r['grids_routed']} | {unr} | "
-                  f"{same} | {r['note']} |", flush=True)
+            print(
+                f"| {case} | {name} | {workers} | {r['wall_s']:.1f} | {r['mean_gap']:.2%} | {r['worst_gap']:.2%} | "
+                f"{r['mean_deadhead']:.1%} | {r['mean_pieces']:.1f} | {r['max_pieces']} | {r['grids_routed']} | {unr} | "
+                f"{same} | {r['note']} |",
+                flush=True,
+            )
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
 
 

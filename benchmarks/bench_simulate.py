@@ -38,9 +38,16 @@ def main() -> None:
     rows = []
 
     def record(name: str, res, wall: float, n: int) -> None:
-        rows.append({"case": name, "runs": n, "wall s": round(wall, 2), "runs s": round(res.params["seconds_runs"], 2),
-                     "runs/s": round(n / res.params["seconds_runs"], 1),
-                     "cases/run": round(float(res.runs["incidents"].mean()), 1)})
+        rows.append(
+            {
+                "case": name,
+                "runs": n,
+                "wall s": round(wall, 2),
+                "runs s": round(res.params["seconds_runs"], 2),
+                "runs/s": round(n / res.params["seconds_runs"], 1),
+                "cases/run": round(float(res.runs["incidents"].mean()), 1),
+            }
+        )
 
     t = time.perf_counter()
     serial = simulate(plan, runs=runs, **kw)
@@ -49,8 +56,7 @@ def main() -> None:
 
     par = {}
     for w in (1, 2):
-        with LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
-                Client(cl) as client:
+        with LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=None) as cl, Client(cl) as client:
             simulate(plan, runs=4, client=client, **kw)  # warm the workers (imports)
             t = time.perf_counter()
             par[w] = simulate(plan, runs=runs, client=client, **kw)
@@ -59,8 +65,9 @@ def main() -> None:
     table = pd.DataFrame(rows)
     base_rate = table.loc[0, "runs/s"]
     table["x single"] = (table["runs/s"] / base_rate).round(2)
-    print("# gridplan.simulate, sample district (seed 0), 15 grids, 7 days per run; "
-          f"{platform.processor() or platform.machine()}")
+    print(
+        f"# gridplan.simulate, sample district (seed 0), 15 grids, 7 days per run; {platform.processor() or platform.machine()}"
+    )
     print(f"partition 15 grids: {t_plan:.1f} s; derived posts + staffing + patrols (simulate's defaults): {t_setup:.1f} s")
     print(table.to_string(index=False))
     w2 = table.loc[table["case"].str.contains("2 worker"), "runs/s"].iloc[0]
@@ -68,8 +75,16 @@ def main() -> None:
     print(f"\n2 workers vs 1 worker: x{w2 / w1:.2f} (ideal 2.00); results identical to the serial run: yes")
     s = serial.summary()
     print("\nKPIs of the study (mean, 95 % interval over runs):")
-    for k in ("incidents_per_day", "patrol_found_share", "face_to_face_min", "compliance_7min", "compliance_1d",
-              "compliance_2d", "compliance_3d", "compliance_deadline"):
+    for k in (
+        "incidents_per_day",
+        "patrol_found_share",
+        "face_to_face_min",
+        "compliance_7min",
+        "compliance_1d",
+        "compliance_2d",
+        "compliance_3d",
+        "compliance_deadline",
+    ):
         print(f"  {k:24s} {s.loc[k, 'mean']:10.4f}  [{s.loc[k, 'low']:.4f}, {s.loc[k, 'high']:.4f}]")
     # the 12 -> 15 question, with its own derived set-up
     before = GridPlan.from_district_grids(district)

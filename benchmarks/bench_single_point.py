@@ -82,27 +82,46 @@ def main() -> None:
         index.locate_one(xs[0], ys[0], crs=crs)  # builds the conversion for this crs once
         first = time.perf_counter() - t0
         ours = timed(lambda a, b: index.locate_one(a, b, crs=crs), xs, ys)
-        agree = np.mean([index.locate_one(a, b, crs=crs) == c for a, b, c in
-                         zip(xs, ys, index.codes_at(px, py, crs=crs))])
+        agree = np.mean([index.locate_one(a, b, crs=crs) == c for a, b, c in zip(xs, ys, index.codes_at(px, py, crs=crs))])
         base = float(np.median(ours))
-        print(row(label, f"gridplan locate_one (first call {first * 1e3:.0f} ms; agrees with locate on "
-                         f"{agree:.2%})", ours, None))
+        print(row(label, f"gridplan locate_one (first call {first * 1e3:.0f} ms; agrees with locate on {agree:.2%})", ours, None))
         if crs is not None:
-            tr = pyproj.Transformer.from_crs("EPSG:4326" if isinstance(gcrs.parse_crs(crs), str) else crs,
-                                             index.crs, always_xy=True)
+            tr = pyproj.Transformer.from_crs(
+                "EPSG:4326" if isinstance(gcrs.parse_crs(crs), str) else crs, index.crs, always_xy=True
+            )
             if isinstance(gcrs.parse_crs(crs), str):
                 to_wgs = gcrs.gcj02_to_wgs84 if crs == "GCJ-02" else gcrs.bd09_to_wgs84
-                print(row(label, "gridplan.crs to WGS84 + pyproj Transformer.transform (conversion only)",
-                          timed(lambda a, b: tr.transform(*to_wgs(a, b)), xs, ys), base))
+                print(
+                    row(
+                        label,
+                        "gridplan.crs to WGS84 + pyproj Transformer.transform (conversion only)",
+                        timed(lambda a, b: tr.transform(*to_wgs(a, b)), xs, ys),
+                        base,
+                    )
+                )
             else:
-                print(row(label, "pyproj Transformer.transform, built once (conversion only)",
-                          timed(tr.transform, xs, ys), base))
-            print(row(label, "gridplan.crs.transform (conversion only)",
-                      timed(lambda a, b: gcrs.transform(a, b, source=crs, target=index.crs), xs, ys), base))
+                print(row(label, "pyproj Transformer.transform, built once (conversion only)", timed(tr.transform, xs, ys), base))
+            print(
+                row(
+                    label,
+                    "gridplan.crs.transform (conversion only)",
+                    timed(lambda a, b: gcrs.transform(a, b, source=crs, target=index.crs), xs, ys),
+                    base,
+                )
+            )
             src = "EPSG:4326" if isinstance(gcrs.parse_crs(crs), str) else crs
-            print(row(label, "pyproj Transformer.from_crs + transform per call (conversion only)",
-                      timed(lambda a, b: pyproj.Transformer.from_crs(src, index.crs, always_xy=True).transform(a, b),
-                            xs[:N_REBUILD], ys[:N_REBUILD]), base))
+            print(
+                row(
+                    label,
+                    "pyproj Transformer.from_crs + transform per call (conversion only)",
+                    timed(
+                        lambda a, b: pyproj.Transformer.from_crs(src, index.crs, always_xy=True).transform(a, b),
+                        xs[:N_REBUILD],
+                        ys[:N_REBUILD],
+                    ),
+                    base,
+                )
+            )
 
         def sjoin_one(a: float, b: float) -> None:
             if crs is not None and isinstance(gcrs.parse_crs(crs), str):
@@ -112,8 +131,14 @@ def main() -> None:
                 pt = pt.to_crs(index.crs)
             gpd.sjoin(pt, layer, predicate="within", how="left")
 
-        print(row(label, "geopandas sjoin of one point" + ("" if crs is None else " (to_crs first)"),
-                  timed(sjoin_one, xs[:N_SJOIN], ys[:N_SJOIN]), base))
+        print(
+            row(
+                label,
+                "geopandas sjoin of one point" + ("" if crs is None else " (to_crs first)"),
+                timed(sjoin_one, xs[:N_SJOIN], ys[:N_SJOIN]),
+                base,
+            )
+        )
 
 
 if __name__ == "__main__":

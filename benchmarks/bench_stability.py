@@ -129,15 +129,19 @@ def run(roads: gpd.GeoDataFrame, kind: str, label: str) -> None:
     ref_u = np.asarray(ref_units.frame.geometry.values)
     ref_g = np.asarray(ref_plan.grids.geometry.values)
     label = f" ({label})" if label else ""
-    print(f"\ngridplan {gridplan.__file__}{label}: {len(roads)} Chang'an road links, boundary {kind!r}, "
-          f"{N_GRIDS} grids, seed 0, weight street length")
+    print(
+        f"\ngridplan {gridplan.__file__}{label}: {len(roads)} Chang'an road links, boundary {kind!r}, "
+        f"{N_GRIDS} grids, seed 0, weight street length"
+    )
     print("| input | units | islands (warned) | same units as WGS84 | plan IoU mean | plan IoU min | s |")
     print("|---|---|---|---|---|---|---|")
     for name, (units, plan, warned, seconds) in results.items():
         iou = matched_iou(ref_g, np.asarray(plan.grids.geometry.values))
         same = same_units(np.asarray(units.frame.geometry.values), ref_u)
-        print(f"| {name}{label} | {len(units)} | {len(units.islands)} ({warned}) | {'yes' if same else 'no'} | "
-              f"{iou.mean():.3f} | {iou.min():.3f} | {seconds:.1f} |")
+        print(
+            f"| {name}{label} | {len(units)} | {len(units.islands)} ({warned}) | {'yes' if same else 'no'} | "
+            f"{iou.mean():.3f} | {iou.min():.3f} | {seconds:.1f} |"
+        )
 
 
 if __name__ == "__main__":

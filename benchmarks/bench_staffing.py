@@ -31,8 +31,10 @@ def main() -> None:
     t0 = time.perf_counter()
     district = gridplan.sample_district(seed=0)
     plan = partition(district, args.grids, seed=0)
-    print(f"# Staffing: {args.grids} grids x '1+2+2', {args.people} people, network distances "
-          f"(sample district seed 0, plan built in {time.perf_counter() - t0:.1f} s)\n")
+    print(
+        f"# Staffing: {args.grids} grids x '1+2+2', {args.people} people, network distances "
+        f"(sample district seed 0, plan built in {time.perf_counter() - t0:.1f} s)\n"
+    )
     rows = []
     for seed in args.seeds:
         roster = sample_roster(plan, seed=seed, n_people=args.people)
@@ -43,26 +45,30 @@ def main() -> None:
         greedy = _greedy_assignment(plan, roster, seed=0)
         t_greedy = time.perf_counter() - t
         e, g = exact.summary(), greedy.summary()
-        rows.append({
-            "roster seed": seed,
-            "status": exact.params["status"],
-            "gap": exact.params.get("gap"),
-            "exact s (call)": round(t_exact, 2),
-            "exact s (solver)": round(float(exact.params.get("seconds", np.nan)), 2),
-            "exact km": round(exact.total_distance_m / 1000, 2),
-            "greedy s": round(t_greedy, 2),
-            "greedy km": round(greedy.total_distance_m / 1000, 2),
-            "greedy / exact": round(greedy.total_distance_m / exact.total_distance_m, 4),
-            "vacancies exact/greedy": f"{e['vacancies']}/{g['vacancies']}",
-            "uncovered shifts exact/greedy": f"{e['uncovered_shifts']}/{g['uncovered_shifts']}",
-        })
+        rows.append(
+            {
+                "roster seed": seed,
+                "status": exact.params["status"],
+                "gap": exact.params.get("gap"),
+                "exact s (call)": round(t_exact, 2),
+                "exact s (solver)": round(float(exact.params.get("seconds", np.nan)), 2),
+                "exact km": round(exact.total_distance_m / 1000, 2),
+                "greedy s": round(t_greedy, 2),
+                "greedy km": round(greedy.total_distance_m / 1000, 2),
+                "greedy / exact": round(greedy.total_distance_m / exact.total_distance_m, 4),
+                "vacancies exact/greedy": f"{e['vacancies']}/{g['vacancies']}",
+                "uncovered shifts exact/greedy": f"{e['uncovered_shifts']}/{g['uncovered_shifts']}",
+            }
+        )
     table = pd.DataFrame(rows)
     print("| " + " | ".join(table.columns) + " |")
     print("|" + "---|" * len(table.columns))
     for r in table.itertuples(index=False):
         print("| " + " | ".join(str(v) for v in r) + " |")
-    print(f"\nexact call: max {table['exact s (call)'].max():.2f} s (target < 2 s); "
-          f"greedy is {100 * (table['greedy / exact'].mean() - 1):.1f} % longer on average")
+    print(
+        f"\nexact call: max {table['exact s (call)'].max():.2f} s (target < 2 s); "
+        f"greedy is {100 * (table['greedy / exact'].mean() - 1):.1f} % longer on average"
+    )
 
 
 if __name__ == "__main__":

@@ -21,9 +21,38 @@ from tests import test_reliability_fuzz as fuzz
 
 from gridplan.errors import GridplanError
 
-BAD = [-1, 0, -0.5, 1.5, 10**19, float("nan"), float("inf"), "abc", "", None, True, [], [1, "a"], {}, {"a": 1},
-       object(), np.int64(-1), 2**63, "0.1", (1, 2), -1e-9, b"x", pd.NaT, "EPSG:4326", "GCJ-02",
-       np.random.SeedSequence(1), pd.Timestamp("2026-01-01"), [0], ["x"], 3]
+BAD = [
+    -1,
+    0,
+    -0.5,
+    1.5,
+    10**19,
+    float("nan"),
+    float("inf"),
+    "abc",
+    "",
+    None,
+    True,
+    [],
+    [1, "a"],
+    {},
+    {"a": 1},
+    object(),
+    np.int64(-1),
+    2**63,
+    "0.1",
+    (1, 2),
+    -1e-9,
+    b"x",
+    pd.NaT,
+    "EPSG:4326",
+    "GCJ-02",
+    np.random.SeedSequence(1),
+    pd.Timestamp("2026-01-01"),
+    [0],
+    ["x"],
+    3,
+]
 
 
 class Slow(BaseException):

@@ -86,8 +86,9 @@ def day_of_complaints(district: gridplan.District, seed: int) -> pd.DataFrame:
     y = shapely.get_y(pts) + rng.normal(0, 15, N_COMPLAINTS)
     lon, lat = gcrs.transform(x, y, source=district.crs, target="GCJ-02")
     reported = pd.Timestamp("2026-03-02 07:00") + pd.to_timedelta(np.sort(rng.uniform(0, 14 * 3600, N_COMPLAINTS)), unit="s")
-    return pd.DataFrame({"lon": lon, "lat": lat, "severity": rng.choice([1, 2, 3], N_COMPLAINTS, p=[0.7, 0.25, 0.05]),
-                         "reported": reported})
+    return pd.DataFrame(
+        {"lon": lon, "lat": lat, "severity": rng.choice([1, 2, 3], N_COMPLAINTS, p=[0.7, 0.25, 0.05]), "reported": reported}
+    )
 
 
 def step(name: str, t0: float) -> float:
@@ -103,8 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     roads_file = data_folder(args.data) / ROADS
     if not roads_file.is_file():
-        print(f"SKIP: {roads_file} not found; this example needs the real Chang'an roads "
-              "(pass --data DIR or set GRIDPLAN_SHARED_DATA)")
+        print(
+            f"SKIP: {roads_file} not found; this example needs the real Chang'an roads "
+            "(pass --data DIR or set GRIDPLAN_SHARED_DATA)"
+        )
         return 0
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="gridplan_changan_"))
     out.mkdir(parents=True, exist_ok=True)
@@ -150,8 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     # no residents in the street file: only the problems that arise along streets (vending, parking, litter ...)
     types = default_types()
     model = IncidentModel(types=types[types["driver"] == "street"])
-    result = simulate(plan, posts=posts, staffing=staffing, routes=patrols, model=model, days=2, runs=3, seed=SEED,
-                      progress=False)
+    result = simulate(
+        plan, posts=posts, staffing=staffing, routes=patrols, model=model, days=2, runs=3, seed=SEED, progress=False
+    )
     step("simulated: 3 runs of 2 days (street problems)", t0)
     print(result.summary().round(3).to_string())
 

@@ -21,16 +21,15 @@ from dask.distributed import Client, LocalCluster
 
 import gridplan
 
-RUNS, DAYS = 8, 2           # a study: runs=1000, days=7
-POSTS_PER_GRID = 2.8        # Guiding: 42 key posts for 15 grids
+RUNS, DAYS = 8, 2  # a study: runs=1000, days=7
+POSTS_PER_GRID = 2.8  # Guiding: 42 key posts for 15 grids
 
 
 def set_up(plan: gridplan.GridPlan) -> dict:
     """Posts, staff and patrols for one plan, with short solver limits."""
     posts = gridplan.place_posts(plan, round(POSTS_PER_GRID * len(plan.grids)), time_limit=5, progress=False)
     staffing = gridplan.assign_staff(plan, gridplan.sample_roster(plan, seed=0), posts=posts)
-    routes = gridplan.balance_routes(plan, chiefs_per_grid=2, posts=posts, effort=0.1,
-                                     progress=False)
+    routes = gridplan.balance_routes(plan, chiefs_per_grid=2, posts=posts, effort=0.1, progress=False)
     return {"posts": posts, "staffing": staffing, "routes": routes}
 
 
@@ -43,11 +42,14 @@ def main() -> None:
     new = gridplan.resplit(district, 15, seed=0)
     plans = {"existing_12": new.previous, "redrawn_15": new}
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        results = {name: gridplan.simulate(plan, **set_up(plan), days=DAYS, runs=RUNS, seed=0, client=client,
-                                           progress=False)
-                   for name, plan in plans.items()}
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        results = {
+            name: gridplan.simulate(plan, **set_up(plan), days=DAYS, runs=RUNS, seed=0, client=client, progress=False)
+            for name, plan in plans.items()
+        }
 
     for name, result in results.items():
         print(name, result.summary().round(3).to_string(), sep="\n")

@@ -27,14 +27,14 @@ from gridplan.locate import TIME_LIMITS_7123 as RULE
 district = gridplan.sample_district(seed=0)
 plan = gridplan.partition(district, 15, seed=0)
 patrols = gridplan.balance_routes(plan, chiefs_per_grid=2, effort=0.1, progress=False)
-INDEX = gridplan.GridIndex(plan, streets=district, routes=patrols)           # once, at start-up
-CHIEFS = patrols.routes.groupby("grid")["chief"].agg(list).to_dict()       # grid -> its road chiefs
+INDEX = gridplan.GridIndex(plan, streets=district, routes=patrols)  # once, at start-up
+CHIEFS = patrols.routes.groupby("grid")["chief"].agg(list).to_dict()  # grid -> its road chiefs
 LEVELS = {s: (level, limit / pd.Timedelta(hours=1)) for s, (level, limit) in RULE.levels.items()}
 
 
 def route(lon: float, lat: float, severity: int = 1) -> dict:
     """Grid, road chiefs, level and hours allowed for one Amap/Tencent (GCJ-02) point (JSON-ready)."""
-    grid = INDEX.locate_one(lon, lat, crs="GCJ-02")                          # None outside every grid
+    grid = INDEX.locate_one(lon, lat, crs="GCJ-02")  # None outside every grid
     level, hours = LEVELS[RULE.severity(severity)]
     return {"grid": grid, "road_chiefs": CHIEFS.get(grid, []), "level": level, "deadline_hours": hours}
 
@@ -44,17 +44,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(tempfile.mkdtemp(prefix="gridplan_locate_")))
     out = parser.parse_args().out
     out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)                  # 10,000 complaints in the district's box, as an app sends them
+    rng = np.random.default_rng(0)  # 10,000 complaints in the district's box, as an app sends them
     xmin, ymin, xmax, ymax = plan.grids.total_bounds
-    lon, lat = gridplan.crs.transform(rng.uniform(xmin, xmax, 10_000), rng.uniform(ymin, ymax, 10_000),
-                                      source=plan.crs, target="GCJ-02")
+    lon, lat = gridplan.crs.transform(
+        rng.uniform(xmin, xmax, 10_000), rng.uniform(ymin, ymax, 10_000), source=plan.crs, target="GCJ-02"
+    )
     severity = rng.choice([1, 2, 3], len(lon))
     t = time.perf_counter()
     answers = [route(a, b, s) for a, b, s in zip(lon.tolist(), lat.tolist(), severity.tolist())]
     print(f"route(): {(time.perf_counter() - t) / len(answers) * 1e6:.1f} µs a point; e.g. {answers[0]}")
 
     batch = pd.DataFrame({"lon": lon, "lat": lat, "severity": severity})
-    INDEX.assign(batch.head(10), crs="GCJ-02")      # the first call builds the street lookup: do it at start-up
+    INDEX.assign(batch.head(10), crs="GCJ-02")  # the first call builds the street lookup: do it at start-up
     t = time.perf_counter()
     routed = INDEX.assign(batch, crs="GCJ-02", severity="severity")
     print(f"assign(): {(time.perf_counter() - t) / len(routed) * 1e6:.1f} µs a point in a batch of {len(routed):,}")

@@ -27,7 +27,7 @@ def main() -> None:
     out = parser.parse_args().out
     out.mkdir(parents=True, exist_ok=True)
 
-    source = out / "my_district.gpkg"                  # stands in for your own GeoPackage
+    source = out / "my_district.gpkg"  # stands in for your own GeoPackage
     gridplan.sample_district(seed=0).to_file(source)
 
     # your own file: District.from_file(path, layers={"boundary": "quxian", "streets": "daolu"}, crs="GCJ-02")
@@ -35,7 +35,7 @@ def main() -> None:
     print(district.crs.name, "|", "; ".join(district.notes[:2]))
 
     plan = gridplan.partition(district, N_GRIDS, seed=0)
-    plan.to_file(out / "plan.gpkg")                    # lossless: GridPlan.read_file(out / "plan.gpkg")
+    plan.to_file(out / "plan.gpkg")  # lossless: GridPlan.read_file(out / "plan.gpkg")
     print(plan.metrics().to_string())
     print(plan.grids[["code", "population", "street_km", "area_km2"]].to_string(index=False))
     print(f"wrote {out / 'plan.gpkg'}")

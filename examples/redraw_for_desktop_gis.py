@@ -28,13 +28,13 @@ def main() -> None:
     out = parser.parse_args().out
     out.mkdir(parents=True, exist_ok=True)
 
-    district = gridplan.sample_district(seed=0)        # has an existing layer of 12 grids
+    district = gridplan.sample_district(seed=0)  # has an existing layer of 12 grids
     new = gridplan.resplit(district, 15, seed=0, time_limit=EFFORT_SECONDS)
     change = new.compare(new.previous)
     print(change.summary)
 
-    new.to_file(out / "grids_15.gpkg")                 # lossless, in the district's metric CRS
-    new.to_file(out / "grids_15.shp", crs="GCJ-02")    # desktop GIS over an Amap base map
+    new.to_file(out / "grids_15.gpkg")  # lossless, in the district's metric CRS
+    new.to_file(out / "grids_15.shp", crs="GCJ-02")  # desktop GIS over an Amap base map
     new.to_file(out / "grids_15.geojson", crs="GCJ-02")
     change.transfers.to_csv(out / "transfers_12_15.csv", encoding="utf-8-sig")
     ax = change.plot()

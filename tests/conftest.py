@@ -41,15 +41,17 @@ needs_shared = pytest.mark.skipif(
 def metric_layers(n_streets: int = 9, size: float = 4000.0) -> dict:
     """A square district (default 4 km, streets every 500 m) in EPSG:4545 with streets, communities, population and grids."""
     x0, y0 = 422000.0, 2937000.0
-    boundary = gpd.GeoDataFrame({"name": ["方块区"], "adcode": ["990199"]},
-                                geometry=[shapely.box(x0, y0, x0 + size, y0 + size)], crs=4545)
+    boundary = gpd.GeoDataFrame(
+        {"name": ["方块区"], "adcode": ["990199"]}, geometry=[shapely.box(x0, y0, x0 + size, y0 + size)], crs=4545
+    )
     xs = np.linspace(0, size, n_streets)
     lines = [shapely.LineString([(x0 + v, y0), (x0 + v, y0 + size)]) for v in xs]
     lines += [shapely.LineString([(x0, y0 + v), (x0 + size, y0 + v)]) for v in xs]
     streets = gpd.GeoDataFrame({"name": [f"路{i}" for i in range(len(lines))], "kind": "local"}, geometry=lines, crs=4545)
     communities = gpd.GeoDataFrame(
         {"code": ["990199001001", "990199001002"], "name": ["东社区", "西社区"], "subdistrict": ["甲街道", "甲街道"]},
-        geometry=[shapely.box(x0, y0, x0 + size / 2, y0 + size), shapely.box(x0 + size / 2, y0, x0 + size, y0 + size)], crs=4545,
+        geometry=[shapely.box(x0, y0, x0 + size / 2, y0 + size), shapely.box(x0 + size / 2, y0, x0 + size, y0 + size)],
+        crs=4545,
     )
     rng = np.random.default_rng(1)
     pts = shapely.points(x0 + rng.uniform(1, size - 1, 500), y0 + rng.uniform(1, size - 1, 500))

@@ -25,15 +25,19 @@ def test_xicheng_cases_assigned_dispatched_closed_and_evaluated():
     n = 3000
     cat = load_catalogue()
     names = cat.table.query("origin == 'standard' and minor_name != ''")["minor_name"].to_numpy(dtype=object)
-    cases = pd.DataFrame({
-        "lon": rng.uniform(x0, x1, n), "lat": rng.uniform(y0, y1, n),
-        "category": names[rng.integers(0, len(names), n)],
-        "severity": rng.choice(["small", "larger", "hard"], n, p=[0.8, 0.17, 0.03]),
-        "reported": pd.Timestamp("2026-09-25") + pd.to_timedelta(rng.random(n) * 20 * 86400, unit="s"),
-    })
+    cases = pd.DataFrame(
+        {
+            "lon": rng.uniform(x0, x1, n),
+            "lat": rng.uniform(y0, y1, n),
+            "category": names[rng.integers(0, len(names), n)],
+            "severity": rng.choice(["small", "larger", "hard"], n, p=[0.8, 0.17, 0.03]),
+            "reported": pd.Timestamp("2026-09-25") + pd.to_timedelta(rng.random(n) * 20 * 86400, unit="s"),
+        }
+    )
     cal = WorkCalendar(holidays=["2026-10-01/2026-10-07"], workdays=["2026-09-27", "2026-10-10"])
-    out = index.assign(cases, x="lon", y="lat", crs="EPSG:4326", severity="severity", time="reported",
-                       category="category", calendar=cal)
+    out = index.assign(
+        cases, x="lon", y="lat", crs="EPSG:4326", severity="severity", time="reported", category="category", calendar=cal
+    )
     inside = out["grid"].notna()
     assert 0.3 < inside.mean() < 1.0 and out["category_id"].notna().all()
     assert (out["department"] != "").all()
@@ -49,11 +53,20 @@ def test_xicheng_cases_assigned_dispatched_closed_and_evaluated():
     assert own.any() and np.allclose(minutes[own], (value * per)[own])
     assert cal.is_working_day(dl).all()
     # the closed loop and the evaluation per subdistrict
-    led = pd.DataFrame({"type": out["category_id"], "source": "hotline_12345", "severity": out["severity"],
-                        "grid": out["grid"].fillna("outside"), "community": out["grid"].fillna("outside"),
-                        "occurred": out["reported"], "discovered": out["reported"]})
-    led = close_loop(led, loop=CaseLoop(calendar=cal, rule=DeadlineRule(mode="working")),
-                     start=pd.Timestamp("2026-09-25"), seed=0)
+    led = pd.DataFrame(
+        {
+            "type": out["category_id"],
+            "source": "hotline_12345",
+            "severity": out["severity"],
+            "grid": out["grid"].fillna("outside"),
+            "community": out["grid"].fillna("outside"),
+            "occurred": out["reported"],
+            "discovered": out["reported"],
+        }
+    )
+    led = close_loop(
+        led, loop=CaseLoop(calendar=cal, rule=DeadlineRule(mode="working")), start=pd.Timestamp("2026-09-25"), seed=0
+    )
     ev = gridplan.evaluate(led[led["grid"] != "outside"], by="grid", period=None, min_cases=20, red=3, black=3)
     assert set(ev.table.index.get_level_values("grid")) <= set(subs["name"])
     assert ev.table["reported"].sum() == inside.sum()

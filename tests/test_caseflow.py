@@ -26,7 +26,7 @@ def ledger():
 def assert_steps_in_order(led: pd.DataFrame) -> None:
     s = led[list(LEDGER_STEPS)]
     for i, a in enumerate(LEDGER_STEPS):
-        for b in LEDGER_STEPS[i + 1:]:
+        for b in LEDGER_STEPS[i + 1 :]:
             both = s[a].notna() & s[b].notna()
             assert (s.loc[both, a] <= s.loc[both, b]).all(), (a, b)
         # a step is empty only after the case stopped: no gaps
@@ -121,8 +121,9 @@ def test_ledger_problems_are_kept_with_a_reason_or_refused(ledger, tmp_path):
     bad.loc[bad.index[0], "closed"] = bad.loc[bad.index[0], "reported"] - pd.Timedelta(hours=1)
     bad.loc[bad.index[1], "filed"] = pd.NaT  # dispatched without filed
     ev = evaluate(bad, by="grid", period=None)
-    assert ev.problems["problem"].tolist()[:2] == ["closed before reported", "dispatched without filed"] or \
-        set(ev.problems["problem"]) >= {"closed before reported"}
+    assert ev.problems["problem"].tolist()[:2] == ["closed before reported", "dispatched without filed"] or set(
+        ev.problems["problem"]
+    ) >= {"closed before reported"}
     assert len(ev.problems) == 2
     assert ev.table["reported"].sum() == 300  # still counted as reported
     assert ev.table["filed"].sum() == bad["filed"].notna().sum() - 1  # the out-of-order case is left out
@@ -140,16 +141,18 @@ def test_ledger_problems_are_kept_with_a_reason_or_refused(ledger, tmp_path):
 
 
 def test_evaluate_is_exported_and_works_on_a_plain_frame():
-    plain = pd.DataFrame({
-        "grid": ["A", "A", "B"],
-        "reported": pd.to_datetime(["2026-03-01 08:00", "2026-03-02 08:00", "2026-03-03 08:00"]),
-        "filed": pd.to_datetime(["2026-03-01 08:10", "2026-03-02 08:10", None]),
-        "dispatched": pd.to_datetime(["2026-03-01 08:20", "2026-03-02 08:20", None]),
-        "handled": pd.to_datetime(["2026-03-01 10:20", "2026-03-04 08:20", None]),
-        "verified": pd.to_datetime(["2026-03-01 12:00", "2026-03-04 12:00", None]),
-        "closed": pd.to_datetime(["2026-03-01 13:00", None, None]),
-        "deadline": pd.to_datetime(["2026-03-02 08:20", "2026-03-03 08:20", None]),
-    })
+    plain = pd.DataFrame(
+        {
+            "grid": ["A", "A", "B"],
+            "reported": pd.to_datetime(["2026-03-01 08:00", "2026-03-02 08:00", "2026-03-03 08:00"]),
+            "filed": pd.to_datetime(["2026-03-01 08:10", "2026-03-02 08:10", None]),
+            "dispatched": pd.to_datetime(["2026-03-01 08:20", "2026-03-02 08:20", None]),
+            "handled": pd.to_datetime(["2026-03-01 10:20", "2026-03-04 08:20", None]),
+            "verified": pd.to_datetime(["2026-03-01 12:00", "2026-03-04 12:00", None]),
+            "closed": pd.to_datetime(["2026-03-01 13:00", None, None]),
+            "deadline": pd.to_datetime(["2026-03-02 08:20", "2026-03-03 08:20", None]),
+        }
+    )
     ev = gridplan.evaluate(plain, by="grid", min_cases=1)
     a = ev.table.loc[("2026-03", "A")]
     assert (a["reported"], a["filed"], a["on_time"], a["closed"]) == (2, 2, 1, 1)
@@ -171,11 +174,13 @@ def test_simulated_ledger_goes_through_the_loop():
     assert led["category_id"].notna().all() and led["street"].notna().all()
     assert set(led["handled_by"].dropna()) <= {"grid", "community", "squad"}
     assert res.params["loop"]["assumption"].startswith("every number")
-    again = simulate(plan, days=3, runs=2, seed=0, keep_incidents=2, progress=False, posts=res.posts,
-                     staffing=res.staffing, routes=res.routes)
+    again = simulate(
+        plan, days=3, runs=2, seed=0, keep_incidents=2, progress=False, posts=res.posts, staffing=res.staffing, routes=res.routes
+    )
     pd.testing.assert_frame_equal(again.incidents, led)  # same seed, same ledger
-    off = simulate(plan, days=3, runs=2, seed=0, progress=False, posts=res.posts, staffing=res.staffing,
-                   routes=res.routes, loop=False)
+    off = simulate(
+        plan, days=3, runs=2, seed=0, progress=False, posts=res.posts, staffing=res.staffing, routes=res.routes, loop=False
+    )
     assert "closed" not in off.incidents.columns
     ev = gridplan.evaluate(led, by="street", period="D", min_cases=1)
     assert ev.table["reported"].sum() == led["reported"].notna().sum()

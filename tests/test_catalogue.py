@@ -34,8 +34,10 @@ def test_major_categories_are_the_standards():
     assert ev == EVENT_MAJORS
     assert t.index.is_unique
     # every id is kind letter + major + minor
-    assert all(i == ("C" if k == "component" else "E") + a + (b or "00")
-               for i, k, a, b in zip(t.index, t["kind"], t["major_code"], t["minor_code"]))
+    assert all(
+        i == ("C" if k == "component" else "E") + a + (b or "00")
+        for i, k, a, b in zip(t.index, t["kind"], t["major_code"], t["minor_code"])
+    )
     assert (t["evidence"] != "").all()
     # a limit only where a source gives one, and then with its source
     has = t["limit_value"].notna()
@@ -52,15 +54,17 @@ def test_every_default_type_maps_onto_the_catalogue():
 
 
 def test_city_overrides_and_extends(tmp_path):
-    city = pd.DataFrame({
-        "code": ["LX-0102", "E0501", "LX-DOG"],
-        "maps_to": ["E0102", "", ""],
-        "kind": ["", "", "event"],
-        "minor_name": ["", "", "犬只扰民"],
-        "department": ["历下环卫", "历下执法中队", "社区"],
-        "limit_value": ["2", "1", ""],
-        "limit_unit": ["工作时", "工作日", ""],
-    })
+    city = pd.DataFrame(
+        {
+            "code": ["LX-0102", "E0501", "LX-DOG"],
+            "maps_to": ["E0102", "", ""],
+            "kind": ["", "", "event"],
+            "minor_name": ["", "", "犬只扰民"],
+            "department": ["历下环卫", "历下执法中队", "社区"],
+            "limit_value": ["2", "1", ""],
+            "limit_unit": ["工作时", "工作日", ""],
+        }
+    )
     path = tmp_path / "city.csv"
     city.to_csv(path, index=False)
     cat = load_catalogue(path, name="Lixia")
@@ -76,14 +80,17 @@ def test_city_overrides_and_extends(tmp_path):
     pd.testing.assert_frame_equal(again.table, t, check_dtype=False)
 
 
-@pytest.mark.parametrize("bad, match", [
-    (pd.DataFrame({"maps_to": ["E0102"]}), "code"),
-    (pd.DataFrame({"code": ["A", "A"]}), "unique"),
-    (pd.DataFrame({"code": ["A"], "maps_to": ["E9999"]}), "does not have"),
-    (pd.DataFrame({"code": ["A"], "minor_name": ["x"]}), "kind"),
-    (pd.DataFrame({"code": ["A"], "maps_to": ["E0102"], "limit_value": ["2"], "limit_unit": ["weeks"]}), "limit_unit"),
-    (pd.DataFrame({"code": ["A"], "maps_to": ["E0102"], "limit_value": ["-2"], "limit_unit": ["hours"]}), ">= 0"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (pd.DataFrame({"maps_to": ["E0102"]}), "code"),
+        (pd.DataFrame({"code": ["A", "A"]}), "unique"),
+        (pd.DataFrame({"code": ["A"], "maps_to": ["E9999"]}), "does not have"),
+        (pd.DataFrame({"code": ["A"], "minor_name": ["x"]}), "kind"),
+        (pd.DataFrame({"code": ["A"], "maps_to": ["E0102"], "limit_value": ["2"], "limit_unit": ["weeks"]}), "limit_unit"),
+        (pd.DataFrame({"code": ["A"], "maps_to": ["E0102"], "limit_value": ["-2"], "limit_unit": ["hours"]}), ">= 0"),
+    ],
+)
 def test_bad_city_catalogues_are_refused(bad, match):
     with pytest.raises(DataError, match=match):
         load_catalogue(bad)
@@ -145,16 +152,19 @@ def test_weekends_holidays_and_makeup_days():
     assert pd.isna(cal.add([None], hours=1)[0])
 
 
-@pytest.mark.parametrize("kw, match", [
-    ({"holidays": ["2026-10-01/2026-10-07", "2026-10-05"]}, "overlap"),
-    ({"holidays": ["2026-10-07/2026-10-01"]}, "ends before"),
-    ({"holidays": ["2026-13-45"]}, "not a date"),
-    ({"holidays": ["2026-10-01 08:00"]}, "time of day"),
-    ({"holidays": ["2026-10-10"], "workdays": ["2026-10-10"]}, "both"),
-    ({"hours": ((9, 12), (11, 18))}, "overlap"),
-    ({"hours": ((18, 9),)}, "later hour"),
-    ({"weekend": (7,)}, "weekday"),
-])
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"holidays": ["2026-10-01/2026-10-07", "2026-10-05"]}, "overlap"),
+        ({"holidays": ["2026-10-07/2026-10-01"]}, "ends before"),
+        ({"holidays": ["2026-13-45"]}, "not a date"),
+        ({"holidays": ["2026-10-01 08:00"]}, "time of day"),
+        ({"holidays": ["2026-10-10"], "workdays": ["2026-10-10"]}, "both"),
+        ({"hours": ((9, 12), (11, 18))}, "overlap"),
+        ({"hours": ((18, 9),)}, "later hour"),
+        ({"weekend": (7,)}, "weekday"),
+    ],
+)
 def test_malformed_calendars_are_refused(kw, match):
     with pytest.raises(DataError, match=match):
         WorkCalendar(**kw)
@@ -163,11 +173,20 @@ def test_malformed_calendars_are_refused(kw, match):
 def test_deadlines_by_category_then_severity():
     cal = WorkCalendar(holidays=HOLIDAYS, workdays=WORKDAYS)
     t = pd.to_datetime(["2026-09-30 16:00"] * 4)
-    d = deadlines(t, ["道路不洁", "E0102", "无照经营游商", "nonsense"], severity=["small", "hard", "larger", 3],
-                  calendar=cal, rule=DeadlineRule(mode="working"))
+    d = deadlines(
+        t,
+        ["道路不洁", "E0102", "无照经营游商", "nonsense"],
+        severity=["small", "hard", "larger", 3],
+        calendar=cal,
+        rule=DeadlineRule(mode="working"),
+    )
     # 5 working hours: 16-18 on the 30th, then the holiday week, 3 hours on 8 October
-    assert d["deadline"].tolist() == [pd.Timestamp("2026-10-08 12:00"), pd.Timestamp("2026-10-08 16:00"),
-                                      pd.Timestamp("2026-10-09 16:00"), pd.Timestamp("2026-10-10 16:00")]  # 10 Oct: make-up day
+    assert d["deadline"].tolist() == [
+        pd.Timestamp("2026-10-08 12:00"),
+        pd.Timestamp("2026-10-08 16:00"),
+        pd.Timestamp("2026-10-09 16:00"),
+        pd.Timestamp("2026-10-10 16:00"),
+    ]  # 10 Oct: make-up day
     assert d["limit_rule"].tolist() == ["category", "category", "severity", "severity"]
     assert d["level"].tolist() == ["grid", "subdistrict", "community", "subdistrict"]
     assert d["reason"].isna().tolist() == [True, True, True, False]
@@ -184,13 +203,21 @@ def test_assign_adds_category_department_and_deadline():
 
     grids = gpd.GeoDataFrame({"code": ["A", "B"]}, geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100)], crs=4545)
     index = GridIndex(grids)
-    cases = pd.DataFrame({"x": [50.0, 150.0, 150.0, 500.0], "y": [50.0] * 4,
-                          "cat": ["暴露垃圾", "井盖异响", "dragons", "道路不洁"], "sev": [1, 3, 2, 1],
-                          "t": pd.to_datetime(["2026-09-30 16:00"] * 4)}, index=[10, 11, 12, 13])
+    cases = pd.DataFrame(
+        {
+            "x": [50.0, 150.0, 150.0, 500.0],
+            "y": [50.0] * 4,
+            "cat": ["暴露垃圾", "井盖异响", "dragons", "道路不洁"],
+            "sev": [1, 3, 2, 1],
+            "t": pd.to_datetime(["2026-09-30 16:00"] * 4),
+        },
+        index=[10, 11, 12, 13],
+    )
     cal = WorkCalendar(holidays=HOLIDAYS, workdays=WORKDAYS)
     city = load_catalogue(pd.DataFrame({"code": ["LX-9"], "kind": ["部件"], "minor_name": ["井盖异响"]}))  # no department
-    out = index.assign(cases, severity="sev", time="t", category="cat", catalogue=city, calendar=cal,
-                       default_department="指挥中心")
+    out = index.assign(
+        cases, severity="sev", time="t", category="cat", catalogue=city, calendar=cal, default_department="指挥中心"
+    )
     assert list(out.index) == [10, 11, 12, 13]
     assert out["category_id"].tolist()[:2] == ["E0102", "LX-9"] and pd.isna(out["category_id"].iloc[2])
     assert out["department"].tolist() == ["sanitation", "指挥中心", "指挥中心", "sanitation"]

@@ -38,8 +38,10 @@ def serial(city):
 @pytest.fixture(scope="module")
 def client():
     distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as lc, \
-            distributed.Client(lc) as c:
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as lc,
+        distributed.Client(lc) as c,
+    ):
         yield c
 
 
@@ -131,11 +133,14 @@ def test_dask_gives_identical_results(city, serial, client):
     assert res.params["workers"] == 2
     pd.testing.assert_series_equal(res.plan.grids["code"], serial.plan.grids["code"])
     assert res.plan.grids.geometry.geom_equals_exact(serial.plan.grids.geometry, 1e-9).all()
-    pd.testing.assert_frame_equal(pd.DataFrame(res.posts.posts.drop(columns="geometry")),
-                                  pd.DataFrame(serial.posts.posts.drop(columns="geometry")))
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(res.posts.posts.drop(columns="geometry")), pd.DataFrame(serial.posts.posts.drop(columns="geometry"))
+    )
     pd.testing.assert_series_equal(res.routes["length"], serial.routes["length"])
-    pd.testing.assert_frame_equal(pd.DataFrame(res.staffing.assignments.drop(columns="post")),
-                                  pd.DataFrame(serial.staffing.assignments.drop(columns="post")))
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(res.staffing.assignments.drop(columns="post")),
+        pd.DataFrame(serial.staffing.assignments.drop(columns="post")),
+    )
     assert list(res.times.index) == ["grids", "posts", "patrols", "staffing", "index", "coverage"]
     assert (res.times.loc[["grids", "patrols"], "tasks"] == 2).all()
 
@@ -148,8 +153,7 @@ def test_closed_client_and_client_without_workers_are_refused(city, monkeypatch)
         with pytest.raises(DataError, match="client is closed"):
             plan_city(city, N_GRIDS, client=c, **OPTIONS)
     monkeypatch.setattr(_dask, "WAIT_FOR_WORKERS_S", 0.5)
-    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as lc, \
-            distributed.Client(lc) as c:
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as lc, distributed.Client(lc) as c:
         with pytest.raises(DataError, match="no workers"):
             plan_city(city, N_GRIDS, client=c, **OPTIONS)
 
@@ -194,12 +198,35 @@ def test_cli_city_from_files_writes_the_demo_files(city, tmp_path):
     out = tmp_path / "city"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GridplanWarning)
-        code = main(["city", "--boundary", str(paths["boundary"]), "--streets", str(paths["streets"]),
-                     "--population", str(paths["population"]), "--grids", "4", "--effort", "0.05",
-                     "--out", str(out), "-q"])
+        code = main(
+            [
+                "city",
+                "--boundary",
+                str(paths["boundary"]),
+                "--streets",
+                str(paths["streets"]),
+                "--population",
+                str(paths["population"]),
+                "--grids",
+                "4",
+                "--effort",
+                "0.05",
+                "--out",
+                str(out),
+                "-q",
+            ]
+        )
     assert code == 0
-    for name in ("plan_city_4.gpkg", "posts.gpkg", "patrols.gpkg", "coverage_districts.csv", "staffing_teams.csv",
-                 "times.csv", "report.html", "README.txt"):
+    for name in (
+        "plan_city_4.gpkg",
+        "posts.gpkg",
+        "patrols.gpkg",
+        "coverage_districts.csv",
+        "staffing_teams.csv",
+        "times.csv",
+        "report.html",
+        "README.txt",
+    ):
         assert (out / name).is_file(), name
     times = pd.read_csv(out / "times.csv", index_col="step")
     assert list(times.index) == ["grids", "posts", "patrols", "staffing", "index", "coverage"]
@@ -208,8 +235,9 @@ def test_cli_city_from_files_writes_the_demo_files(city, tmp_path):
     plan = GridPlan.read_file(out / "plan_city_4.gpkg")
     assert plan.n_grids == 4 and plan.district is not None
     assert main(["city", "--grids", "4", "--streets", "x.gpkg", "-q"]) == 2  # streets without a boundary
-    assert main(["city", "--grids", "4", "--boundary", str(paths["boundary"]), "--streets", str(paths["streets"]),
-                 "-q"]) == 2                                                 # no residents for posts and coverage
+    assert (
+        main(["city", "--grids", "4", "--boundary", str(paths["boundary"]), "--streets", str(paths["streets"]), "-q"]) == 2
+    )  # no residents for posts and coverage
 
 
 def test_assign_on_parquet_partitions_matches_in_memory(serial, client, tmp_path):
@@ -219,9 +247,11 @@ def test_assign_on_parquet_partitions_matches_in_memory(serial, client, tmp_path
     rng = np.random.default_rng(0)
     x0, y0, x1, y1 = serial.plan.grids.total_bounds
     n = 20_000
-    pts = gpd.GeoDataFrame({"severity": rng.choice(["small", "larger", "hard"], n)},
-                           geometry=gpd.points_from_xy(rng.uniform(x0 - 200, x1 + 200, n),
-                                                       rng.uniform(y0 - 200, y1 + 200, n)), crs=serial.plan.crs)
+    pts = gpd.GeoDataFrame(
+        {"severity": rng.choice(["small", "larger", "hard"], n)},
+        geometry=gpd.points_from_xy(rng.uniform(x0 - 200, x1 + 200, n), rng.uniform(y0 - 200, y1 + 200, n)),
+        crs=serial.plan.crs,
+    )
     for i, part in enumerate(np.array_split(np.arange(n), 4)):  # four files on disk
         pts.iloc[part].to_parquet(tmp_path / f"part{i}.parquet")
     ddf = dgpd.read_parquet(sorted(tmp_path.glob("part*.parquet")))
@@ -230,8 +260,9 @@ def test_assign_on_parquet_partitions_matches_in_memory(serial, client, tmp_path
     lazy = index.assign(ddf, severity="severity")
     got = client.compute(lazy).result()
     expect = index.assign(pts, severity="severity")
-    pd.testing.assert_frame_equal(pd.DataFrame(got.drop(columns="geometry")),
-                                  pd.DataFrame(expect.drop(columns="geometry")), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(got.drop(columns="geometry")), pd.DataFrame(expect.drop(columns="geometry")), check_dtype=False
+    )
     # independent oracle: sjoin puts every point strictly inside a grid in that grid
     joined = gpd.sjoin(pts, serial.plan.grids[["code", "geometry"]], predicate="within", how="left")
     inside = joined["code"].notna()
@@ -311,15 +342,16 @@ def test_allocate_shares_out_exactly_within_one_of_the_quota(weights, minimum, e
     assert share.sum() == total and (share >= minimum).all()
     w = np.asarray(weights) if sum(weights) > 0 else np.ones(len(weights))
     quota = minimum + extra * w / w.sum()
-    assert (np.abs(share - quota) < 1 + 1e-9).all()          # largest remainders: never a whole grid off
+    assert (np.abs(share - quota) < 1 + 1e-9).all()  # largest remainders: never a whole grid off
     assert (_regions.allocate(total, weights, minimum=minimum) == share).all()  # deterministic
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.integers(1, 9), st.integers(2, 7), st.integers(2, 7), st.floats(0, 3000))
 def test_colours_keep_same_coloured_regions_apart(k, rows, cols, distance):
-    boxes = [shapely.box(c * 1000.0, r * 1000.0, (c + 1) * 1000.0, (r + 1) * 1000.0)
-             for r in range(rows) for c in range(cols)][: k * 3]
+    boxes = [shapely.box(c * 1000.0, r * 1000.0, (c + 1) * 1000.0, (r + 1) * 1000.0) for r in range(rows) for c in range(cols)][
+        : k * 3
+    ]
     colour = _regions.colour_regions(boxes, distance_m=distance)
     for i in range(len(boxes)):
         for j in range(i):

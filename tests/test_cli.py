@@ -26,9 +26,20 @@ def test_demo_writes_map_tables_and_layers(tmp_path):
     out = tmp_path / "demo"
     # a quicker patrol search and fewer simulated weeks than the default, to keep CI short
     assert main(["demo", "--out", str(out), "--seed", "0", "--effort", "0.2", "--runs", "10", "--quiet"]) == 0
-    for name in ("district.png", "district_summary.csv", "communities.csv", "district.gpkg", "README.txt",
-                 "grids_12_15.png", "plan_metrics.csv", "redraw_transfers.png", "redraw_transfers.csv",
-                 "plan_partition_15.gpkg", "plan_resplit_12_to_15.gpkg", "plan_existing_12.gpkg"):
+    for name in (
+        "district.png",
+        "district_summary.csv",
+        "communities.csv",
+        "district.gpkg",
+        "README.txt",
+        "grids_12_15.png",
+        "plan_metrics.csv",
+        "redraw_transfers.png",
+        "redraw_transfers.csv",
+        "plan_partition_15.gpkg",
+        "plan_resplit_12_to_15.gpkg",
+        "plan_existing_12.gpkg",
+    ):
         assert (out / name).stat().st_size > 0, name
     summary = pd.read_csv(out / "district_summary.csv", index_col="fact")["value"]
     assert summary["streets_are"] == "synthetic"
@@ -58,8 +69,7 @@ def test_demo_writes_map_tables_and_layers(tmp_path):
     assert (grids["max_length"] >= grids["lower_bound"] - 1e-6).all()
     codes = set(plan.grids["code"])
     # posts: 42 key posts, at least one per grid, one liaison station per community, and their coverage
-    for name in ("posts.png", "coverage.png", "posts.gpkg", "posts.csv", "coverage_grids.csv",
-                 "coverage_communities.csv"):
+    for name in ("posts.png", "coverage.png", "posts.gpkg", "posts.csv", "coverage_grids.csv", "coverage_communities.csv"):
         assert (out / name).stat().st_size > 0, name
     posts = Posts.read_file(out / "posts.gpkg", streets=d)
     assert posts.n_posts == 42 and posts.n_stations == len(d.communities)
@@ -79,8 +89,14 @@ def test_demo_writes_map_tables_and_layers(tmp_path):
     assert cover["covered"].sum() / cover["demand"].sum() > 0.99
     assert pd.read_csv(out / "coverage_communities.csv")["demand"].sum() == pytest.approx(cover["demand"].sum())
     # staffing: "1+2+2" in every grid on early/middle/late shifts, nobody twice, nobody lost
-    for name in ("staffing.png", "staffing_assignments.csv", "staffing_teams.csv", "staffing_vacancies.csv",
-                 "staffing_unassigned.csv", "staffing_shifts.csv"):
+    for name in (
+        "staffing.png",
+        "staffing_assignments.csv",
+        "staffing_teams.csv",
+        "staffing_vacancies.csv",
+        "staffing_unassigned.csv",
+        "staffing_shifts.csv",
+    ):
         assert (out / name).stat().st_size > 0, name
     a = pd.read_csv(out / "staffing_assignments.csv", dtype={"grid": str})
     un = pd.read_csv(out / "staffing_unassigned.csv")
@@ -90,8 +106,11 @@ def test_demo_writes_map_tables_and_layers(tmp_path):
     assert set(teams.index) == codes and set(a["grid"]) <= codes
     assert int(teams["missing"].sum()) == (int(vac["missing"].sum()) if len(vac) else 0)
     full = teams.index[teams["complete"]]
-    assert (a[a["grid"].isin(full)].groupby("grid")["role"].value_counts().unstack()[["leader", "officer", "worker"]]
-            == [1, 2, 2]).all().all()
+    assert (
+        (a[a["grid"].isin(full)].groupby("grid")["role"].value_counts().unstack()[["leader", "officer", "worker"]] == [1, 2, 2])
+        .all()
+        .all()
+    )
     assert a.loc[a["role"] == "leader", "party_member"].all()
     officers = a[a["role"] == "officer"]
     assert not officers.duplicated(["grid", "shift"]).any()  # the two officers of a grid on different shifts
@@ -99,8 +118,13 @@ def test_demo_writes_map_tables_and_layers(tmp_path):
     shifts = pd.read_csv(out / "staffing_shifts.csv", index_col=[0, 1], dtype={"grid": str})
     assert len(shifts) == 15 * 3 and list(shifts.columns) == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     # the 12 vs 15 simulation and the report
-    for name in ("simulation_comparison.csv", "simulation_existing_12_grids.csv", "simulation_redrawn_15_grids.csv",
-                 "simulation_12_15.png", "report.html"):
+    for name in (
+        "simulation_comparison.csv",
+        "simulation_existing_12_grids.csv",
+        "simulation_redrawn_15_grids.csv",
+        "simulation_12_15.png",
+        "report.html",
+    ):
         assert (out / name).stat().st_size > 0, name
     cmp = pd.read_csv(out / "simulation_comparison.csv", index_col="kpi")
     assert {"compliance_7min", "compliance_1d", "compliance_deadline", "face_to_face_min"} <= set(cmp.index)
@@ -114,13 +138,34 @@ def test_demo_writes_map_tables_and_layers(tmp_path):
     # the saved staffing and simulation feed `gridplan report`
     for name in ("staffing.gpkg", "simulation_existing_12.gpkg", "simulation_redrawn_15.gpkg"):
         assert (out / name).stat().st_size > 0, name
-    assert main(["report", str(out / "plan_resplit_12_to_15.gpkg"), "--staffing", str(out / "staffing.gpkg"),
-                 "--simulation", str(out / "simulation_redrawn_15.gpkg"), "--out", str(tmp_path / "r.html"), "-q"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(out / "plan_resplit_12_to_15.gpkg"),
+                "--staffing",
+                str(out / "staffing.gpkg"),
+                "--simulation",
+                str(out / "simulation_redrawn_15.gpkg"),
+                "--out",
+                str(tmp_path / "r.html"),
+                "-q",
+            ]
+        )
+        == 0
+    )
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert '<section id="staffing">' in page and '<section id="simulation">' in page
     readme = (out / "README.txt").read_text(encoding="utf-8")
-    for word in ("posts (42 key posts", "coverage:", "staffing ('1+2+2'", "staffing_shifts.csv", "posts.gpkg",
-                 "simulation (", "report.html"):
+    for word in (
+        "posts (42 key posts",
+        "coverage:",
+        "staffing ('1+2+2'",
+        "staffing_shifts.csv",
+        "posts.gpkg",
+        "simulation (",
+        "report.html",
+    ):
         assert word in readme, word
 
 
@@ -145,8 +190,26 @@ def test_locate_streams_a_csv_in_chunks(tmp_path, sample_plan_15):
     df.loc[7, "lng"] = None
     df.to_csv(tmp_path / "in.csv", index=False)
     out = tmp_path / "out.csv"
-    assert main(["locate", str(tmp_path / "in.csv"), "--grids", str(plan_path), "--crs", "GCJ-02",
-                 "--severity", "sev", "--out", str(out), "--chunksize", "700", "-q"]) == 0
+    assert (
+        main(
+            [
+                "locate",
+                str(tmp_path / "in.csv"),
+                "--grids",
+                str(plan_path),
+                "--crs",
+                "GCJ-02",
+                "--severity",
+                "sev",
+                "--out",
+                str(out),
+                "--chunksize",
+                "700",
+                "-q",
+            ]
+        )
+        == 0
+    )
     got = pd.read_csv(out, dtype={"grid": str, "community": str})
     assert got["id"].tolist() == list(range(2500))
     expect = GridIndex(sample_plan_15).codes_at(x, y)

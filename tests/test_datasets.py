@@ -92,8 +92,9 @@ def check_district(district: District, real_shape: shapely.Geometry, *, islands:
     assert (people["population"] >= 1).all() and people["population"].dtype == np.int64
     assert shapely.covers(outline, people.geometry.values).all()
     assert district.population_total == people["population"].sum()
-    gap = shapely.STRtree(streets.geometry.values).query_nearest(
-        people.geometry.values, return_distance=True, all_matches=False)[1]
+    gap = shapely.STRtree(streets.geometry.values).query_nearest(people.geometry.values, return_distance=True, all_matches=False)[
+        1
+    ]
     assert gap.min() >= 10.0
 
 
@@ -260,8 +261,7 @@ def test_different_seeds_differ_inside_one_boundary():
 
 
 def test_options_and_errors():
-    d = sample_district(2, boundary=GCJ_BOX, crs="GCJ-02", n_grids_existing=15, n_communities=15,
-                        population=150_000)
+    d = sample_district(2, boundary=GCJ_BOX, crs="GCJ-02", n_grids_existing=15, n_communities=15, population=150_000)
     assert len(d.grids) == 15 and len(d.communities) == 15
     assert d.population_total == 150_000 and any("population=150,000" in s for s in d.notes)
     with pytest.raises(CRSError, match="carries no CRS"):
@@ -286,9 +286,11 @@ def messy_boundary() -> gpd.GeoDataFrame:
     main = shapely.Polygon(np.c_[x + r * np.cos(t), y + r * np.sin(t)])
     main = main.difference(shapely.Point(x + 1800, y - 1200).buffer(500))  # an enclave
     sliver = shapely.box(x - 12, y + 3000, x + 13, y + 6200)  # a 25 m wide strip reaching out
-    islands = [shapely.Point(x + 7200, y + 500).buffer(80),  # 0.02 km²: no room for streets
-               shapely.Point(x - 6500, y - 2500).buffer(310),  # 0.3 km²
-               shapely.box(x + 6000, y - 5200, x + 7400, y - 3800)]  # 2 km²
+    islands = [
+        shapely.Point(x + 7200, y + 500).buffer(80),  # 0.02 km²: no room for streets
+        shapely.Point(x - 6500, y - 2500).buffer(310),  # 0.3 km²
+        shapely.box(x + 6000, y - 5200, x + 7400, y - 3800),
+    ]  # 2 km²
     shape = shapely.union_all([main, sliver, *islands])
     return gpd.GeoDataFrame({"name": ["乱区"], "adcode": ["990188"]}, geometry=[shape], crs=4545)
 
@@ -371,8 +373,13 @@ def star_outlines(draw: st.DrawFn) -> shapely.Polygon:
     return shapely.affinity.translate(shapely.affinity.scale(poly, scale, scale, origin=(0, 0)), 422_000, 2_940_000)
 
 
-@settings(max_examples=3, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow],
-          phases=[Phase.explicit, Phase.reuse, Phase.generate])  # no shrinking: each example takes a second
+@settings(
+    max_examples=3,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)  # no shrinking: each example takes a second
 @given(outline=star_outlines(), seed=st.integers(0, 10_000), urban_km2=st.one_of(st.none(), st.floats(1.5, 6.0)))
 def test_any_simple_outline_gives_a_valid_district(outline, seed, urban_km2):
     frame = gpd.GeoDataFrame(geometry=[outline], crs=4545)

@@ -257,13 +257,17 @@ def test_mixed_sources_projected_layers_used_as_tagged():
     assert any("population: tagged with the projected EPSG:4545" in n for n in d.notes)
     assert d.population_total == truth["population"]["population"].sum()
     # the GCJ-02 layers were converted, the projected one used as tagged: they line up again
-    np.testing.assert_allclose(shapely.get_coordinates(d.population.geometry.values),
-                               shapely.get_coordinates(truth["population"].geometry.values), atol=PRECISION)
+    np.testing.assert_allclose(
+        shapely.get_coordinates(d.population.geometry.values),
+        shapely.get_coordinates(truth["population"].geometry.values),
+        atol=PRECISION,
+    )
     assert d.boundary.geometry.iloc[0].symmetric_difference(truth["boundary"].geometry.iloc[0]).area < 100
     # or one CRS per layer
     untagged = gcj["streets"].set_crs(None, allow_override=True)
-    d2 = District.from_frames(gcj["boundary"], streets=untagged, population=truth["population"],
-                              crs={"boundary": "GCJ-02", "streets": "GCJ-02"})
+    d2 = District.from_frames(
+        gcj["boundary"], streets=untagged, population=truth["population"], crs={"boundary": "GCJ-02", "streets": "GCJ-02"}
+    )
     assert d2.streets.length.sum() == pytest.approx(d.streets.length.sum(), rel=1e-9)
     with pytest.raises(DataError, match="crs= names layers"):
         District.from_frames(gcj["boundary"], crs={"roads": "GCJ-02"})

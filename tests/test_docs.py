@@ -26,9 +26,24 @@ matplotlib.use("Agg")
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 # The guide: one page per capability (index.md is the table of contents).
-PAGES = ["index.md", "district-and-crs.md", "streets.md", "grids.md", "ledger.md", "locate.md", "routes.md",
-         "posts-and-staffing.md", "city.md", "simulate.md", "catalogue.md", "report.md", "datasets.md", "errors.md",
-         "cli.md", "results.md"]
+PAGES = [
+    "index.md",
+    "district-and-crs.md",
+    "streets.md",
+    "grids.md",
+    "ledger.md",
+    "locate.md",
+    "routes.md",
+    "posts-and-staffing.md",
+    "city.md",
+    "simulate.md",
+    "catalogue.md",
+    "report.md",
+    "datasets.md",
+    "errors.md",
+    "cli.md",
+    "results.md",
+]
 RUN, SKIP = "<!-- docs-test: run -->", "<!-- docs-test: skip -->"
 FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```[ \t]*$", re.S | re.M)
 SKIP_REASON = re.compile(r"^> \*\*Not run by the docs test:\*\* \S", re.M)
@@ -49,8 +64,9 @@ def python_blocks(text: str) -> list[tuple[int, str]]:
 
 
 def test_code_blocks_are_found_as_written():
-    page = ("Intro.\n\n```python\nx = 1\n```\n\n```python no-run\nnot_run()\n```\n\n```bash\nls\n```\n\n"
-            "```python\ny = x + 1\n```\n")
+    page = (
+        "Intro.\n\n```python\nx = 1\n```\n\n```python no-run\nnot_run()\n```\n\n```bash\nls\n```\n\n```python\ny = x + 1\n```\n"
+    )
     assert python_blocks(page) == [(4, "x = 1\n"), (16, "y = x + 1\n")]
     assert [info for _, info, _ in code_blocks(page)] == ["python", "python no-run", "bash", "python"]
 

@@ -17,8 +17,21 @@ from gridplan.simulate import (
     simulate,
 )
 
-STEPS = ["occurred", "discovered", "arrived", "resolved", "reported", "filed", "dispatched", "handled", "feedback",
-         "verified", "closed", "deadline", "whistle"]
+STEPS = [
+    "occurred",
+    "discovered",
+    "arrived",
+    "resolved",
+    "reported",
+    "filed",
+    "dispatched",
+    "handled",
+    "feedback",
+    "verified",
+    "closed",
+    "deadline",
+    "whistle",
+]
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +41,11 @@ def known():
     types["visible"] = False
     types["report_h"] = 0.02  # reported at once: the ledger sees (almost) every case
     types["rate"] = [3.0, 2.0, 0.8]
-    types["sources"] = [{"hotline_12345": 0.7, "hotline_12319": 0.3}, {"hotline_12345": 0.5, "community": 0.5},
-                        {"photo_app": 1.0}]
+    types["sources"] = [
+        {"hotline_12345": 0.7, "hotline_12319": 0.3},
+        {"hotline_12345": 0.5, "community": 0.5},
+        {"photo_app": 1.0},
+    ]
     # three times the intensity in the first grid's units
     first = plan.units.index[np.asarray(plan.labels) == 0]
     ui = pd.DataFrame(1.0, index=plan.units.index, columns=types.index)
@@ -72,10 +88,21 @@ def test_fit_recovers_rates_sources_profiles_and_places(known):
 def test_simulating_the_fitted_model_reproduces_the_ledger(known):
     plan, model, res, ledger = known
     fit = IncidentModel.fit(ledger, plan)
-    again = simulate(plan, model=fit, days=7, runs=6, seed=5, keep_incidents=0, progress=False, posts=res.posts,
-                     staffing=res.staffing, routes=res.routes)
-    assert again.summary().at["incidents_per_day", "mean"] == pytest.approx(res.summary().at["incidents_per_day", "mean"],
-                                                                            rel=0.1)
+    again = simulate(
+        plan,
+        model=fit,
+        days=7,
+        runs=6,
+        seed=5,
+        keep_incidents=0,
+        progress=False,
+        posts=res.posts,
+        staffing=res.staffing,
+        routes=res.routes,
+    )
+    assert again.summary().at["incidents_per_day", "mean"] == pytest.approx(
+        res.summary().at["incidents_per_day", "mean"], rel=0.1
+    )
     per_grid = again.per_grid["incidents_per_day"]
     truth = res.per_grid["incidents_per_day"]
     assert (per_grid / truth).between(0.8, 1.25).all()
@@ -106,8 +133,12 @@ def test_plain_coordinates_give_the_same_fit_as_geometry(known):
     a = IncidentModel.fit(ledger, plan)
     b = IncidentModel.fit(plain, plan)
     pd.testing.assert_frame_equal(a.unit_intensity, b.unit_intensity)
-    assert (b.fit_report.per_type["per_day"] * b.fit_report.params["days"]).round().astype(int).equals(
-        b.fit_report.per_type["cases"])
+    assert (
+        (b.fit_report.per_type["per_day"] * b.fit_report.params["days"])
+        .round()
+        .astype(int)
+        .equals(b.fit_report.per_type["cases"])
+    )
 
 
 def test_fit_report_round_trips(known, tmp_path):

@@ -14,14 +14,18 @@ from shapely.geometry import LineString, Point
 from gridplan.errors import CRSError, GeometryError
 from gridplan.frontage import Frontage, assign_frontage, sample_frontage_units
 
-STREETS = gpd.GeoDataFrame({"street": ["east", "north"]},
-                           geometry=[LineString([(0, 0), (200, 0)]), LineString([(0, 0), (0, 200)])], crs=4545)
+STREETS = gpd.GeoDataFrame(
+    {"street": ["east", "north"]}, geometry=[LineString([(0, 0), (200, 0)]), LineString([(0, 0), (0, 200)])], crs=4545
+)
 
 
 def test_stretches_in_front_and_cut_between_neighbours():
-    shops = gpd.GeoDataFrame({"name": ["a", "b", "c", "far"], "frontage_m": [10, 30, 10, 10]},
-                             geometry=[Point(50, 6), Point(60, -7), Point(150, 5), Point(500, 500)], crs=4545,
-                             index=[7, 8, 9, 10])
+    shops = gpd.GeoDataFrame(
+        {"name": ["a", "b", "c", "far"], "frontage_m": [10, 30, 10, 10]},
+        geometry=[Point(50, 6), Point(60, -7), Point(150, 5), Point(500, 500)],
+        crs=4545,
+        index=[7, 8, 9, 10],
+    )
     f = assign_frontage(shops, STREETS)
     u = f.units
     assert list(u.index) == [7, 8, 9, 10]
@@ -48,18 +52,22 @@ def test_stretches_never_overlap(seed, n):
 
 
 def test_attribution_matches_brute_force_and_flags():
-    shops = gpd.GeoDataFrame({"name": ["a", "b", "c"]}, geometry=[Point(50, 6), Point(150, 6), Point(6, 150)], crs=4545,
-                             index=["A", "B", "C"])
+    shops = gpd.GeoDataFrame(
+        {"name": ["a", "b", "c"]}, geometry=[Point(50, 6), Point(150, 6), Point(6, 150)], crs=4545, index=["A", "B", "C"]
+    )
     f = assign_frontage(shops, STREETS, frontage_m=20)
-    cases = gpd.GeoDataFrame({
-        "category_id": ["E0504", "E0504", "E0102", "E0401", "E0504", "E0102"],
-        "reported": pd.to_datetime(["2026-03-02", "2026-03-05", "2026-03-09", "2026-03-10", "2026-04-01", "2026-03-20"]),
-    }, geometry=[Point(52, 3), Point(48, -4), Point(151, 2), Point(150, 1), Point(100, 3), Point(55, 50)], crs=4545)
+    cases = gpd.GeoDataFrame(
+        {
+            "category_id": ["E0504", "E0504", "E0102", "E0401", "E0504", "E0102"],
+            "reported": pd.to_datetime(["2026-03-02", "2026-03-05", "2026-03-09", "2026-03-10", "2026-04-01", "2026-03-20"]),
+        },
+        geometry=[Point(52, 3), Point(48, -4), Point(151, 2), Point(150, 1), Point(100, 3), Point(55, 50)],
+        crs=4545,
+    )
     unit = f.attribute(cases)
     # brute force: nearest stretch within 15 m, only frontage categories
     d = np.array([[p.distance(s) for s in f.units.geometry] for p in cases.geometry])
-    expect = [f.units.index[np.argmin(r)] if r.min() <= 15 and c != "E0401" else None
-              for r, c in zip(d, cases["category_id"])]
+    expect = [f.units.index[np.argmin(r)] if r.min() <= 15 and c != "E0401" else None for r, c in zip(d, cases["category_id"])]
     assert unit.tolist() == expect == ["A", "A", "B", None, None, None]
     flags = f.flags(black_min=2)
     assert flags.loc[("2026-03", "A"), "flag"] == "black" and flags.loc[("2026-03", "B"), "flag"] == ""

@@ -97,8 +97,7 @@ def test_a_crossing_on_another_level_is_no_junction(columns):
     crossing = node_at(planar, 50, 0)
     assert planar.nodes.degree[crossing] == 4 and planar.noding_report["grade_separated"] == 0
     g = planar.graph
-    assert nx.shortest_path_length(g, node_at(planar, 0, 0), node_at(planar, 50, 80), weight="length") == \
-        pytest.approx(130.0)
+    assert nx.shortest_path_length(g, node_at(planar, 0, 0), node_at(planar, 50, 80), weight="length") == pytest.approx(130.0)
     assert planar.total_length_km == pytest.approx(net.total_length_km, abs=1e-9)
     assert "grade_separated" not in planar.summary().index
 
@@ -119,8 +118,7 @@ def test_a_crossing_on_one_level_is_still_a_junction(columns):
     assert net.nodes.degree[crossing] == 4
     assert net.noding_report["grade_separated"] == 0 and net.noding_report["junctions_noded"] == 1
     g = net.graph
-    assert nx.shortest_path_length(g, node_at(net, 0, 0), node_at(net, 50, 80), weight="length") == \
-        pytest.approx(130.0)
+    assert nx.shortest_path_length(g, node_at(net, 0, 0), node_at(net, 50, 80), weight="length") == pytest.approx(130.0)
 
 
 def test_a_ramp_ending_on_a_bridge_joins_it_there():
@@ -143,8 +141,9 @@ def test_a_ramp_ending_on_a_bridge_joins_it_there():
     assert net.n_components == 1
     g = net.graph
     # from the road's west end to the bridge's north end: via the street at x=20 onto the bridge
-    assert nx.shortest_path_length(g, node_at(net, 0, 0), node_at(net, 50, 40), weight="length") == \
-        pytest.approx(20 + 30 + 30 + 70)
+    assert nx.shortest_path_length(g, node_at(net, 0, 0), node_at(net, 50, 40), weight="length") == pytest.approx(
+        20 + 30 + 30 + 70
+    )
 
 
 def test_a_shared_vertex_joins_levels_and_an_end_near_another_level_is_not_snapped_onto_it():
@@ -182,10 +181,20 @@ _segment = st.tuples(_coord, _coord, _coord, _coord).filter(lambda c: np.hypot(c
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(segs=st.lists(_segment, min_size=1, max_size=12),
-       level=st.sampled_from([{"layer": 2}, {"layer": "-1"}, {"bridge": "yes"}, {"tunnel": True},
-                              {"bridge": "no", "layer": 0}, {"bridge": "yes", "layer": 3}]),
-       tol=st.sampled_from([0.0, 1.0]))
+@given(
+    segs=st.lists(_segment, min_size=1, max_size=12),
+    level=st.sampled_from(
+        [
+            {"layer": 2},
+            {"layer": "-1"},
+            {"bridge": "yes"},
+            {"tunnel": True},
+            {"bridge": "no", "layer": 0},
+            {"bridge": "yes", "layer": 3},
+        ]
+    ),
+    tol=st.sampled_from([0.0, 1.0]),
+)
 def test_one_level_for_all_is_todays_network(segs, level, tol):
     geoms = [LineString([(a, b), (c, d)]) for a, b, c, d in segs]
     lines = frame(geoms, **{k: [v] * len(geoms) for k, v in level.items()})
@@ -251,8 +260,7 @@ def test_cutting_at_grid_lines_does_not_join_a_bridge_to_the_street_under_it():
     assert at.size == 1 and split.nodes.degree[at[0]] == 2  # the bridge is cut at the grid line, not joined
     assert split.total_length_km == pytest.approx(net.total_length_km)
     g = split.graph
-    assert nx.shortest_path_length(g, node_at(split, 0, 0), node_at(split, 50, 80), weight="length") == \
-        pytest.approx(230.0)
+    assert nx.shortest_path_length(g, node_at(split, 0, 0), node_at(split, 50, 80), weight="length") == pytest.approx(230.0)
 
 
 # --------------------------------------------------------------------------- real OpenStreetMap data
@@ -291,8 +299,9 @@ def test_helsinki_bridges_and_tunnels(helsinki):
     assert exact.noding_report["junctions_noded"] < planar.noding_report["junctions_noded"] / 10
 
     # grade-separated pairs = segment pairs on different levels that intersect without sharing an OSM node
-    level = np.where((streets.layer == 0) & streets.bridge, 1, np.where((streets.layer == 0) & streets.tunnel, -1,
-                                                                          streets.layer)).astype(int)
+    level = np.where(
+        (streets.layer == 0) & streets.bridge, 1, np.where((streets.layer == 0) & streets.tunnel, -1, streets.layer)
+    ).astype(int)
     geoms = np.asarray(streets.geometry.values)
     i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
     pair = (i < j) & (level[i] != level[j])

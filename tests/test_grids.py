@@ -288,9 +288,14 @@ def _strip_town(n_comm: int) -> District:
     x0, y0, x1, y1 = layers["boundary"].total_bounds
     xs = np.linspace(x0, x1, n_comm + 1)
     layers["communities"] = gpd.GeoDataFrame(
-        {"code": [f"9901990010{i:02d}" for i in range(n_comm)], "name": [f"社区{i}" for i in range(n_comm)],
-         "subdistrict": "甲街道"}, geometry=[shapely.box(xs[i], y0, xs[i + 1], y1) for i in range(n_comm)],
-        crs=layers["boundary"].crs)
+        {
+            "code": [f"9901990010{i:02d}" for i in range(n_comm)],
+            "name": [f"社区{i}" for i in range(n_comm)],
+            "subdistrict": "甲街道",
+        },
+        geometry=[shapely.box(xs[i], y0, xs[i + 1], y1) for i in range(n_comm)],
+        crs=layers["boundary"].crs,
+    )
     return District.from_frames(**layers)
 
 
@@ -351,8 +356,9 @@ def test_nested_needs_communities():
 
 def test_partition_on_given_polygons(town):
     f = build_units(town).frame.iloc[::7]
-    compounds = gpd.GeoDataFrame({"name": [f"小区{i}" for i in range(len(f))]},
-                                 geometry=f.geometry.buffer(-20).values, crs=town.crs)
+    compounds = gpd.GeoDataFrame(
+        {"name": [f"小区{i}" for i in range(len(f))]}, geometry=f.geometry.buffer(-20).values, crs=town.crs
+    )
     plan = partition(town, 6, units=compounds, seed=0)
     check_plan(plan, 6, 0.03)
     assert plan.params["units"] == "polygons"

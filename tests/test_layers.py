@@ -60,8 +60,7 @@ def _top(name: str) -> str:
 
 def _is_type_checking(node: ast.If) -> bool:
     t = node.test
-    return (isinstance(t, ast.Name) and t.id == "TYPE_CHECKING") or (
-        isinstance(t, ast.Attribute) and t.attr == "TYPE_CHECKING")
+    return (isinstance(t, ast.Name) and t.id == "TYPE_CHECKING") or (isinstance(t, ast.Attribute) and t.attr == "TYPE_CHECKING")
 
 
 def _imports(path: Path) -> set[str]:
@@ -156,8 +155,16 @@ def test_no_upward_import():
     assert upward == [], "upward or same-layer imports:\n" + "\n".join(sorted(upward))
 
 
-@pytest.mark.parametrize("lower, upper", [("grids", "report"), ("simulate", "datasets"), ("_location", "posts"),
-                                          ("_roster", "staffing"), ("_synthetic_city", "datasets")])
+@pytest.mark.parametrize(
+    "lower, upper",
+    [
+        ("grids", "report"),
+        ("simulate", "datasets"),
+        ("_location", "posts"),
+        ("_roster", "staffing"),
+        ("_synthetic_city", "datasets"),
+    ],
+)
 def test_the_breaks_of_issue_19_stay_fixed(lower, upper):
     assert not _graph().has_edge(f"gridplan.{lower}", f"gridplan.{upper}")
 
@@ -184,16 +191,26 @@ def test_walking_speeds_are_named_once():
                 names = [t.id if isinstance(t, ast.Name) else getattr(t, "attr", "") for t in targets]
                 value = node.value
             elif isinstance(node, ast.arguments):
-                args = node.args[len(node.args) - len(node.defaults):] + node.kwonlyargs
+                args = node.args[len(node.args) - len(node.defaults) :] + node.kwonlyargs
                 defaults = list(node.defaults) + list(node.kw_defaults)
                 for arg, value in zip(args, defaults):
-                    if "speed" in arg.arg and not arg.arg.startswith("response") and \
-                            isinstance(value, ast.Constant) and isinstance(value.value, (int, float)):
+                    if (
+                        "speed" in arg.arg
+                        and not arg.arg.startswith("response")
+                        and isinstance(value, ast.Constant)
+                        and isinstance(value.value, (int, float))
+                    ):
                         literal.append(f"{path.name}: {arg.arg}={value.value}")
                 continue
             else:
                 continue
-            if any(n and ("patrol_speed" in n or n == "speed_m_per_min" or "WALK" in n.upper() and "SPEED" in n.upper())
-                   for n in names) and isinstance(value, ast.Constant) and isinstance(value.value, (int, float)):
+            if (
+                any(
+                    n and ("patrol_speed" in n or n == "speed_m_per_min" or "WALK" in n.upper() and "SPEED" in n.upper())
+                    for n in names
+                )
+                and isinstance(value, ast.Constant)
+                and isinstance(value.value, (int, float))
+            ):
                 literal.append(f"{path.name}: {names}={value.value}")
     assert literal == [], literal

@@ -55,8 +55,15 @@ def test_every_row_is_kept_and_bad_rows_say_why(district, raw):
 def test_english_headers_x_y_in_cgcs2000_gauss_kruger(district):
     d = district
     pts = np.asarray(d.population.sample(50, random_state=0).geometry.values)
-    frame = pd.DataFrame({"Case ID": [f"c{i}" for i in range(50)], "Type": "B01",
-                          "Reported Time": "2024-03-01 10:00", "X": shapely.get_x(pts), "Y": shapely.get_y(pts)})
+    frame = pd.DataFrame(
+        {
+            "Case ID": [f"c{i}" for i in range(50)],
+            "Type": "B01",
+            "Reported Time": "2024-03-01 10:00",
+            "X": shapely.get_x(pts),
+            "Y": shapely.get_y(pts),
+        }
+    )
     cases = read_ledger(frame, crs=d.crs, district=d)
     assert (cases["reason"] == "").all()
     assert np.allclose(shapely.get_coordinates(cases.geometry.values), shapely.get_coordinates(pts), atol=1e-6)

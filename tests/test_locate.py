@@ -62,8 +62,9 @@ def probe_points(grids: gpd.GeoDataFrame, seed: int, n: int) -> tuple[np.ndarray
 
 # ----------------------------------------------------------------------------- basics
 def test_two_squares_boundary_rule():
-    grids = gpd.GeoDataFrame({"code": ["A", "B"]}, geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)],
-                             crs=4545)
+    grids = gpd.GeoDataFrame(
+        {"code": ["A", "B"]}, geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)], crs=4545
+    )
     index = GridIndex(grids)
     x = np.array([50, 150, 100, 100, 0, 200, 200.0000001, 100, -1e-9, np.nan, np.inf])
     y = np.array([50, 50, 50, 100, 0, 100, 50, 0, 50, 1, 1])
@@ -88,8 +89,7 @@ def test_voronoi_matches_exact_rule_at_any_cell_size(cell_size):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), n=st.integers(1, 30), cells=st.sampled_from([None, 3.0, 40.0]),
-       hole=st.booleans())
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 30), cells=st.sampled_from([None, 3.0, 40.0]), hole=st.booleans())
 def test_property_every_point_located_exactly_once(seed, n, cells, hole):
     grids = voronoi_grids(seed, n, hole=hole)
     index = GridIndex(grids, cell_size=cells)
@@ -129,7 +129,8 @@ def test_gcj02_bd09_cgcs2000_land_where_the_wgs84_truth_does(sample_plan_15):
     assert (index.locate(*gcrs.wgs84_to_gcj02(lon, lat), crs="EPSG:4326") != truth).mean() > 0.02
     glon, glat = gcrs.wgs84_to_gcj02(lon[:50], lat[:50])
     assert [index.locate_one(a, b, crs="GCJ-02") for a, b in zip(glon, glat)] == [
-        None if p < 0 else index.codes[p] for p in truth[:50]]
+        None if p < 0 else index.codes[p] for p in truth[:50]
+    ]
 
 
 def test_lonlat_grids_are_exact_in_their_own_crs():
@@ -147,7 +148,13 @@ def test_multipolygon_grids_and_holes():
     grids = gpd.GeoDataFrame({"code": ["multi", "ring", "island"]}, geometry=[a, ring, b], crs=4545)
     index = GridIndex(grids)
     assert index.codes_at([5, 25, 15, 45, 55, 50], [5, 5, 5, 5, 15, 15]).tolist() == [
-        "multi", "multi", None, "ring", "island", "ring"]
+        "multi",
+        "multi",
+        None,
+        "ring",
+        "island",
+        "ring",
+    ]
 
 
 def test_same_input_same_index():
@@ -222,8 +229,12 @@ def test_time_limits_7123_and_custom():
     level, limit, unknown = rule.resolve([1, "2", "hard", None, "??"])
     assert level.tolist() == ["grid", "community", "subdistrict", "grid", None]
     assert unknown.tolist() == [False, False, False, False, True] and pd.isna(limit[4])
-    night = TimeLimits(respond=pd.Timedelta(minutes=15), levels={"urgent": ("grid", pd.Timedelta(hours=2))},
-                       aliases={"u": "urgent"}, default="urgent")
+    night = TimeLimits(
+        respond=pd.Timedelta(minutes=15),
+        levels={"urgent": ("grid", pd.Timedelta(hours=2))},
+        aliases={"u": "urgent"},
+        default="urgent",
+    )
     assert night.limit("u") == pd.Timedelta(hours=2)
     with pytest.raises(DataError, match="unknown severity"):
         rule.limit("catastrophic")
@@ -245,8 +256,12 @@ def incidents(n: int, seed: int = 0) -> pd.DataFrame:
     y = Y0 + rng.uniform(-200, 4200, n)
     lon, lat = gcrs.wgs84_to_gcj02(*gcrs.to_wgs84(x, y, "EPSG:4545"))
     return pd.DataFrame(
-        {"lon": lon, "lat": lat, "severity": rng.choice(["small", "larger", "hard"], n),
-         "reported": pd.Timestamp("2026-11-23 08:00") + pd.to_timedelta(rng.uniform(0, 86400, n), unit="s")},
+        {
+            "lon": lon,
+            "lat": lat,
+            "severity": rng.choice(["small", "larger", "hard"], n),
+            "reported": pd.Timestamp("2026-11-23 08:00") + pd.to_timedelta(rng.uniform(0, 86400, n), unit="s"),
+        },
         index=pd.Index(np.arange(n) * 3 + 100, name="case"),
     )
 
@@ -265,8 +280,9 @@ def test_assign_routes_every_row(square_district):
     pd.testing.assert_frame_equal(out[df.columns], df)
     assert out.loc[100, "reason"].startswith("missing") and out.loc[109, "reason"] == "non-numeric coordinate"
     assert "out of range" in out.loc[103, "reason"] and out.loc[106, "reason"].endswith("unknown severity")
-    x, y = gcrs.from_wgs84(*gcrs.gcj02_to_wgs84(pd.to_numeric(df["lon"], errors="coerce").to_numpy(float),
-                                                df["lat"].to_numpy(float)), "EPSG:4545")
+    x, y = gcrs.from_wgs84(
+        *gcrs.gcj02_to_wgs84(pd.to_numeric(df["lon"], errors="coerce").to_numpy(float), df["lat"].to_numpy(float)), "EPSG:4545"
+    )
     truth = index.codes_at(x, y)
     ok = out["reason"].isna() | (out["reason"] == "unknown severity")
     assert pd.isna(out.loc[106, "level"]) and pd.isna(out.loc[106, "deadline"])
@@ -281,8 +297,9 @@ def test_assign_routes_every_row(square_district):
     assert (out.loc[located, "subdistrict"] == "甲街道").all()
     edges = d.network.edges.dissolve("street")  # a street may be split into several edges
     grid_geom = d.grids.set_index("code").geometry
-    assert shapely.intersects(edges.geometry.loc[out.loc[located, "street"]].values,
-                              grid_geom.loc[out.loc[located, "grid"]].values).all()
+    assert shapely.intersects(
+        edges.geometry.loc[out.loc[located, "street"]].values, grid_geom.loc[out.loc[located, "grid"]].values
+    ).all()
     assert (out.loc[located, "road_chief"] == out.loc[located, "street"]).all()
     # the nearest street in the grid is no farther than any other street in the grid
     i = out.index[located][0]
@@ -307,9 +324,11 @@ def test_assign_plan_geodataframe_and_chiefs(sample_plan_15):
     index = GridIndex(sample_plan_15, streets=d.network, routes=chiefs)
     rng = np.random.default_rng(3)
     xmin, ymin, xmax, ymax = sample_plan_15.grids.total_bounds
-    pts = gpd.GeoDataFrame({"kind": ["garbage"] * 300},
-                           geometry=gpd.points_from_xy(rng.uniform(xmin, xmax, 300), rng.uniform(ymin, ymax, 300)),
-                           crs=sample_plan_15.grids.crs)
+    pts = gpd.GeoDataFrame(
+        {"kind": ["garbage"] * 300},
+        geometry=gpd.points_from_xy(rng.uniform(xmin, xmax, 300), rng.uniform(ymin, ymax, 300)),
+        crs=sample_plan_15.grids.crs,
+    )
     pts.loc[5, "geometry"] = shapely.box(0, 0, 1, 1)
     out = index.assign(pts)
     assert isinstance(out, gpd.GeoDataFrame) and out.loc[5, "reason"] == "geometry is not a point"
@@ -331,6 +350,7 @@ def test_assign_plan_geodataframe_and_chiefs(sample_plan_15):
 def test_assign_dask_matches_in_memory(square_district):
     import dask.dataframe as dd  # in the [test] extra: the dask path is always tested
     import dask_geopandas as dgpd
+
     d = square_district
     index = GridIndex(d.grids, streets=d)
     df = incidents(600, seed=4)
@@ -341,9 +361,11 @@ def test_assign_dask_matches_in_memory(square_district):
     x, y = gcrs.from_wgs84(*gcrs.gcj02_to_wgs84(df["lon"].to_numpy(), df["lat"].to_numpy()), "EPSG:4545")
     g = gpd.GeoDataFrame(df[["severity"]], geometry=gpd.points_from_xy(x, y), crs=4545)
     got = index.assign(dgpd.from_geopandas(g, npartitions=3), severity="severity").compute()
-    pd.testing.assert_frame_equal(pd.DataFrame(got.drop(columns="geometry")),
-                                  pd.DataFrame(index.assign(g, severity="severity").drop(columns="geometry")),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(got.drop(columns="geometry")),
+        pd.DataFrame(index.assign(g, severity="severity").drop(columns="geometry")),
+        check_dtype=False,
+    )
 
 
 def test_cases_above_grid_level_without_communities_get_their_grid_and_a_reason():
@@ -351,8 +373,9 @@ def test_cases_above_grid_level_without_communities_get_their_grid_and_a_reason(
     index = GridIndex(grids)
     rng = np.random.default_rng(4)
     xmin, ymin, xmax, ymax = grids.total_bounds
-    df = pd.DataFrame({"x": rng.uniform(xmin, xmax, 60), "y": rng.uniform(ymin, ymax, 60),
-                       "sev": np.tile(["small", "larger", "hard"], 20)})
+    df = pd.DataFrame(
+        {"x": rng.uniform(xmin, xmax, 60), "y": rng.uniform(ymin, ymax, 60), "sev": np.tile(["small", "larger", "hard"], 20)}
+    )
     out = index.assign(df, severity="sev")
     assert out["grid"].notna().all() and out["handler"].notna().all()
     above = out["level"] != "grid"

@@ -50,13 +50,11 @@ def _walks(D, node, snap, sub):
 def test_set_cover_is_the_fewest_posts(small, tables, walk, mpg):
     district, plan = small
     D, node, snap, w, grid, cands = tables
-    res = place_posts(plan, None, objective="set-cover", max_walk_m=walk, min_per_grid=mpg, stations=None,
-                      progress=False)
+    res = place_posts(plan, None, objective="set-cover", max_walk_m=walk, min_per_grid=mpg, stations=None, progress=False)
     coverable = _walks(D, node, snap, list(cands)) <= walk + 1e-7
     expected = None
     for p in range(1, len(cands) + 1):
-        if any((_walks(D, node, snap, s)[coverable] <= walk + 1e-7).all()
-               for s in _subsets(cands, grid, plan.n_grids, p, mpg)):
+        if any((_walks(D, node, snap, s)[coverable] <= walk + 1e-7).all() for s in _subsets(cands, grid, plan.n_grids, p, mpg)):
             expected = p
             break
     assert res.n_posts == expected == res.params["n_posts"]
@@ -103,8 +101,16 @@ def test_p_center_row_order_and_seed_do_not_matter(small, p, seed):
     pop = district.population
     demand = pop.rename(columns={"population": "weight"})[["weight", "geometry"]]
     a = place_posts(plan, p, objective="p-center", min_per_grid=0, demand=demand, stations=None, progress=False)
-    b = place_posts(plan, p, objective="p-center", min_per_grid=0, demand=demand.sample(frac=1, random_state=seed),
-                    stations=None, seed=seed, progress=False)
+    b = place_posts(
+        plan,
+        p,
+        objective="p-center",
+        min_per_grid=0,
+        demand=demand.sample(frac=1, random_state=seed),
+        stations=None,
+        seed=seed,
+        progress=False,
+    )
     assert a.params["objective_value"] == pytest.approx(b.params["objective_value"], abs=1e-6)
 
 
@@ -131,8 +137,7 @@ def _served(D, node, snap, w, sub, walk, capacity):
 def test_capacitated_coverage_matches_brute_force(small, tables, p, walk, capacity):
     district, plan = small
     D, node, snap, w, grid, cands = tables
-    res = place_posts(plan, p, max_walk_m=walk, capacity=capacity, min_per_grid=1, stations=None, mip_gap=0,
-                      progress=False)
+    res = place_posts(plan, p, max_walk_m=walk, capacity=capacity, min_per_grid=1, stations=None, mip_gap=0, progress=False)
     expected = max(_served(D, node, snap, w, s, walk, capacity) for s in _subsets(cands, grid, plan.n_grids, p, 1))
     assert res.params["status"] == "optimal"
     assert res.params["objective_value"] == pytest.approx(expected, rel=1e-6)
@@ -145,8 +150,9 @@ def test_capacitated_coverage_matches_brute_force(small, tables, p, walk, capaci
 def test_capacitated_set_cover_and_errors(small, tables):
     district, plan = small
     D, node, snap, w, grid, cands = tables
-    res = place_posts(plan, None, objective="set-cover", max_walk_m=900, capacity=3000, min_per_grid=0,
-                      stations=None, progress=False)
+    res = place_posts(
+        plan, None, objective="set-cover", max_walk_m=900, capacity=3000, min_per_grid=0, stations=None, progress=False
+    )
     assert res.posts["demand_served"].max() <= 3000 + 1e-6
     coverable = _walks(D, node, snap, list(cands)) <= 900 + 1e-7
     assert res.posts["demand_served"].sum() == pytest.approx(w[coverable].sum())

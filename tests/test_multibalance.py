@@ -22,7 +22,8 @@ from gridplan.units import build_units
 def lattice(rows: int, cols: int) -> tuple[sp.csr_array, np.ndarray]:
     """Rook adjacency of unit squares (shared length 1) and their centres."""
     a = sp.kron(sp.eye(rows), sp.diags([1, 1], [-1, 1], (cols, cols))) + sp.kron(
-        sp.diags([1, 1], [-1, 1], (rows, rows)), sp.eye(cols))
+        sp.diags([1, 1], [-1, 1], (rows, rows)), sp.eye(cols)
+    )
     xy = np.array([(c + 0.5, r + 0.5) for r in range(rows) for c in range(cols)], float)
     return sp.csr_array(a), xy
 
@@ -48,8 +49,17 @@ def brute_force_feasible(adj: sp.csr_array, x: np.ndarray, tol: np.ndarray, k: i
 
 def run(adj, x, tol, k, xy=None, **kw):
     n = adj.shape[0]
-    return partition_multi(adj, x, np.asarray(tol, float), k, names=[f"m{j}" for j in range(x.shape[1])],
-                           areas=np.ones(n), perimeters=np.full(n, 4.0), centroids=xy, **kw)
+    return partition_multi(
+        adj,
+        x,
+        np.asarray(tol, float),
+        k,
+        names=[f"m{j}" for j in range(x.shape[1])],
+        areas=np.ones(n),
+        perimeters=np.full(n, 4.0),
+        centroids=xy,
+        **kw,
+    )
 
 
 def contiguous(adj: sp.csr_array, lab: np.ndarray, k: int) -> bool:
@@ -111,8 +121,9 @@ def _ragged_search(seed: int = 0):
     scaled = mb._scaled(x, k)
     combined = mb._combined(scaled, tol)
     n = 144
-    s = mb._search_for(adj, lab, k, scaled, tol, combined, np.ones(n), np.full(n, 4.0), None,
-                       np.random.default_rng(seed), float("inf"), None)
+    s = mb._search_for(
+        adj, lab, k, scaled, tol, combined, np.ones(n), np.full(n, 4.0), None, np.random.default_rng(seed), float("inf"), None
+    )
     assert s.multi_violation() == 0 and contiguous(adj, lab, k)
     return s, adj, x, tol, k
 
@@ -163,15 +174,37 @@ def test_exchange_repair_takes_one_unit_in_and_gives_one_out():
     from gridplan import _multibalance as mb
 
     adj = sp.csr_array(sp.diags([1.0, 1.0], [-1, 1], (9, 9)))
-    x = np.array([[4.5, 4.75], [4.5, 4.75], [3.0, 0.5],  # B: (12, 10)
-                  [3.0, 5.0], [3.0, 5.0], [0.0, 0.5],  # A: (6, 10.5), boxes [7, 13] and [9.4, 10.6]
-                  [0.0, 3.0], [6.0, 3.5], [6.0, 3.0]])  # C: (12, 9.5)
+    x = np.array(
+        [
+            [4.5, 4.75],
+            [4.5, 4.75],
+            [3.0, 0.5],  # B: (12, 10)
+            [3.0, 5.0],
+            [3.0, 5.0],
+            [0.0, 0.5],  # A: (6, 10.5), boxes [7, 13] and [9.4, 10.6]
+            [0.0, 3.0],
+            [6.0, 3.5],
+            [6.0, 3.0],
+        ]
+    )  # C: (12, 9.5)
     tol = np.array([0.3, 0.06])
     k = 3
     lab = np.repeat([1, 0, 2], 3)
     scaled = mb._scaled(x, k)
-    s = mb._search_for(adj, lab, k, scaled, tol, mb._combined(scaled, tol), np.ones(9), np.full(9, 4.0), None,
-                       np.random.default_rng(0), float("inf"), None)
+    s = mb._search_for(
+        adj,
+        lab,
+        k,
+        scaled,
+        tol,
+        mb._combined(scaled, tol),
+        np.ones(9),
+        np.full(9, 4.0),
+        None,
+        np.random.default_rng(0),
+        float("inf"),
+        None,
+    )
     assert s.multi_violation() > 0
     assert s.greedy_repair() == 0 and s.swap_repair() == 0 and not s.chain_repair()
     assert s.lab == lab.tolist()  # the older repairs leave it as it was
@@ -197,8 +230,20 @@ def test_region_repair_reaches_past_neighbours_and_keeps_parts_whole():
     tol = np.array([0.05, 0.05])
     k = 4
     scaled = mb._scaled(x, k)
-    s = mb._search_for(adj, lab, k, scaled, tol, mb._combined(scaled, tol), np.ones(72), np.full(72, 4.0), None,
-                       np.random.default_rng(0), float("inf"), None)
+    s = mb._search_for(
+        adj,
+        lab,
+        k,
+        scaled,
+        tol,
+        mb._combined(scaled, tol),
+        np.ones(72),
+        np.full(72, 4.0),
+        None,
+        np.random.default_rng(0),
+        float("inf"),
+        None,
+    )
     geo = mb._Geometry(adj, xy, scaled, tol, np.ones(72), np.full(72, 4.0))
     # strip 1 (short) grows towards strip 2 (rich), not towards strip 0 (poorer still, and
     # further outside its box, which a region of the worst neighbours would take first)
@@ -293,12 +338,15 @@ def test_infeasible_balance_names_the_measure_and_the_miss(district):
     assert plan.notes and "population" in plan.notes[-1] and plan.metrics()["contiguous"]
 
 
-@pytest.mark.parametrize("balance, message", [
-    ({"population": -0.05}, "between 0 and 1"),
-    ({"population": 0.05, "cases": 0.1}, "workload="),
-    ({}, "dict of measures"),
-    ({"street_km": 0.1, "street_length": 0.1}, "twice"),
-])
+@pytest.mark.parametrize(
+    "balance, message",
+    [
+        ({"population": -0.05}, "between 0 and 1"),
+        ({"population": 0.05, "cases": 0.1}, "workload="),
+        ({}, "dict of measures"),
+        ({"street_km": 0.1, "street_length": 0.1}, "twice"),
+    ],
+)
 def test_bad_balance_is_a_typed_error(district, balance, message):
     with pytest.raises(GridplanError, match=message):
         partition(district, 5, balance=balance)

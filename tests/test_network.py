@@ -57,9 +57,7 @@ def test_cross_is_noded_into_four_edges_with_exact_lengths():
     net = build([LineString([(0, 0), (10, 0)]), LineString([(3, -2), (3, 6)])])
     assert (net.n_nodes, net.n_edges, net.n_components) == (5, 4, 1)
     # node ids follow ascending (x, y)
-    np.testing.assert_array_equal(
-        net.nodes[["x", "y"]].to_numpy(), [[0, 0], [3, -2], [3, 0], [3, 6], [10, 0]]
-    )
+    np.testing.assert_array_equal(net.nodes[["x", "y"]].to_numpy(), [[0, 0], [3, -2], [3, 0], [3, 6], [10, 0]])
     assert sorted(net.edges.length) == [2.0, 3.0, 6.0, 7.0]
     assert net.total_length_km == 0.018
     centre = node_at(net, 3, 0)
@@ -186,8 +184,7 @@ def test_duplicates_and_half_overlaps_leave_one_edge_per_stretch():
     assert net.noding_report["duplicate_pieces_removed"] == 3
     assert net.noding_report["overlap_length_removed_m"] == pytest.approx(10 + 10 + 10 - 15)
     # attributes come from the row with the lowest index label, whatever the row order
-    by_span = {tuple(np.round(np.sort(shapely.get_coordinates(g)[[0, -1], 0]))): s
-               for g, s in zip(edges.geometry, edges.street)}
+    by_span = {tuple(np.round(np.sort(shapely.get_coordinates(g)[[0, -1], 0]))): s for g, s in zip(edges.geometry, edges.street)}
     assert by_span == {(0.0, 5.0): "y", (5.0, 10.0): "x", (10.0, 15.0): "x"}
     assert set(edges.name) == {"copy", "later"}
     for seed in range(3):

@@ -55,8 +55,7 @@ def test_boundary_keeps_streets_inside_and_a_far_boundary_is_an_error(pbf, distr
     assert shapely.intersects(np.asarray(d.streets.geometry.values), shape).all()
     assert 0 < len(d.streets) < len(district.streets)
     with pytest.raises(DataError, match="no OpenStreetMap street"):
-        District.from_osm(pbf, boundary=gpd.GeoDataFrame(geometry=[shapely.box(116.3, 39.8, 116.4, 39.9)],
-                                                          crs="EPSG:4326"))
+        District.from_osm(pbf, boundary=gpd.GeoDataFrame(geometry=[shapely.box(116.3, 39.8, 116.4, 39.9)], crs="EPSG:4326"))
     with pytest.raises(CRSError, match="no CRS"):
         District.from_osm(pbf, boundary=gpd.GeoDataFrame(geometry=[inner]))
 
@@ -83,8 +82,7 @@ def osmnx_style_graph() -> nx.MultiDiGraph:
         attrs = dict(osmid=100 + i, name=f"street {i}", highway="residential", oneway=False, lanes="2")
         g.add_edge(u, v, **attrs)
         g.add_edge(v, u, **attrs)
-    g.add_edge(1, 3, osmid=[200, 201], name=["diagonal", "diag"], highway="primary", oneway=True, bridge="yes",
-               layer="1")
+    g.add_edge(1, 3, osmid=[200, 201], name=["diagonal", "diag"], highway="primary", oneway=True, bridge="yes", layer="1")
     return g
 
 
@@ -98,9 +96,11 @@ def test_osmnx_graph_two_way_streets_once():
 
 
 def test_vendor_attributes_in_one_form():
-    lines = gpd.GeoDataFrame({"oneway": ["yes", "-1", "no"], "bridge": ["T", "", None], "layer": ["1", None, "-1"],
-                              "lanes": ["2;3", "x", 4]},
-                             geometry=[shapely.LineString([(0, 0), (1, 0)])] * 3, crs=4545)
+    lines = gpd.GeoDataFrame(
+        {"oneway": ["yes", "-1", "no"], "bridge": ["T", "", None], "layer": ["1", None, "-1"], "lanes": ["2;3", "x", 4]},
+        geometry=[shapely.LineString([(0, 0), (1, 0)])] * 3,
+        crs=4545,
+    )
     out = street_attributes(lines)
     assert out["oneway"].tolist() == [True, True, False] and out["bridge"].tolist() == [True, False, False]
     assert out["layer"].tolist() == [1, 0, -1] and out["lanes"].iloc[0] == 2 and np.isnan(out["lanes"].iloc[1])
@@ -123,8 +123,7 @@ def test_complaint_routing_names_the_street(district):
     pts = picks.geometry.interpolate(0.5, normalized=True)
     incidents = gpd.GeoDataFrame({"x": pts.x, "y": pts.y}, geometry=pts, crs=district.crs)
     inside = incidents[shapely.within(np.asarray(incidents.geometry.values), district.shape)]
-    out = GridIndex(plan, streets=district).assign(inside.drop(columns="geometry"), x="x", y="y",
-                                                   crs=district.crs)
+    out = GridIndex(plan, streets=district).assign(inside.drop(columns="geometry"), x="x", y="y", crs=district.crs)
     routed = out[out["grid"].notna()]
     assert len(routed) >= 5
     expected = picks.loc[routed.index, "name"]

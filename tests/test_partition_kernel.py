@@ -14,9 +14,7 @@ from scipy.sparse.csgraph import connected_components
 from gridplan._partition import PartitionResult, partition_graph, resplit_graph
 from gridplan.errors import DataError, InfeasibleError
 
-SETTINGS = settings(
-    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 # ----------------------------------------------------------------------------------------
@@ -64,8 +62,9 @@ def assert_valid(res: PartitionResult, adj: sp.csr_array, k: int) -> None:
     assert res.contiguous
 
 
-def _search(adj: sp.csr_array, lab: np.ndarray, k: int, w: np.ndarray, areas: np.ndarray,
-            perims: np.ndarray, tolerance: float = 0.03):
+def _search(
+    adj: sp.csr_array, lab: np.ndarray, k: int, w: np.ndarray, areas: np.ndarray, perims: np.ndarray, tolerance: float = 0.03
+):
     """A partition search over ``lab`` with the kernel's default weights, seed 0, no deadline."""
     from gridplan._partition.problem import Problem, bounds
     from gridplan._partition.search import Search
@@ -101,8 +100,13 @@ def test_partition_properties(inst: dict) -> None:
     adj, k = inst["adj"], inst["k"]
     tol = 0.1
     res = partition_graph(
-        adj, inst["weights"], k, areas=inst["areas"], perimeters=inst["perims"],
-        tolerance=tol, seed=inst["seed"],
+        adj,
+        inst["weights"],
+        k,
+        areas=inst["areas"],
+        perimeters=inst["perims"],
+        tolerance=tol,
+        seed=inst["seed"],
     )
     assert_valid(res, adj, k)
     assert res.feasible
@@ -112,8 +116,13 @@ def test_partition_properties(inst: dict) -> None:
     assert np.all((res.polsby_popper > 0) & (res.polsby_popper <= 1 + 1e-9))
     # deterministic for a seed
     again = partition_graph(
-        adj, inst["weights"], k, areas=inst["areas"], perimeters=inst["perims"],
-        tolerance=tol, seed=inst["seed"],
+        adj,
+        inst["weights"],
+        k,
+        areas=inst["areas"],
+        perimeters=inst["perims"],
+        tolerance=tol,
+        seed=inst["seed"],
     )
     np.testing.assert_array_equal(res.labels, again.labels)
 
@@ -134,8 +143,14 @@ def test_fixed_units_keep_labels(inst: dict, salt: int) -> None:
     nbrs = adj.indices[adj.indptr[start] : adj.indptr[start + 1]]
     fixed[nbrs[:2]] = k - 1
     res = partition_graph(
-        adj, inst["weights"], k, areas=inst["areas"], perimeters=inst["perims"],
-        tolerance=0.15, seed=inst["seed"], fixed=fixed,
+        adj,
+        inst["weights"],
+        k,
+        areas=inst["areas"],
+        perimeters=inst["perims"],
+        tolerance=0.15,
+        seed=inst["seed"],
+        fixed=fixed,
     )
     assert_valid(res, adj, k)
     assert (res.labels[fixed >= 0] == fixed[fixed >= 0]).all()
@@ -152,21 +167,37 @@ def test_resplit_properties(inst: dict, dk: int) -> None:
     k_new = int(np.clip(k_old + dk, 1, max(1, n // 12)))
     tol = 0.1
     old = partition_graph(
-        adj, inst["weights"], k_old, areas=inst["areas"], perimeters=inst["perims"],
-        tolerance=tol, seed=1,
+        adj,
+        inst["weights"],
+        k_old,
+        areas=inst["areas"],
+        perimeters=inst["perims"],
+        tolerance=tol,
+        seed=1,
     ).labels
     # sparse grids with holes may admit no balanced plan for k_new (a near-tree graph):
     # resplit must succeed whenever a fresh partition does
     try:
         partition_graph(
-            adj, inst["weights"], k_new, areas=inst["areas"], perimeters=inst["perims"],
-            tolerance=tol, seed=2,
+            adj,
+            inst["weights"],
+            k_new,
+            areas=inst["areas"],
+            perimeters=inst["perims"],
+            tolerance=tol,
+            seed=2,
         )
     except InfeasibleError:
         assume(False)
     res = resplit_graph(
-        adj, inst["weights"], old * 3 + 7, k_new, areas=inst["areas"],
-        perimeters=inst["perims"], tolerance=tol, seed=inst["seed"],
+        adj,
+        inst["weights"],
+        old * 3 + 7,
+        k_new,
+        areas=inst["areas"],
+        perimeters=inst["perims"],
+        tolerance=tol,
+        seed=inst["seed"],
     )
     assert_valid(res, adj, k_new)
     assert res.feasible
@@ -223,9 +254,7 @@ def test_brute_force_tiny(case: int) -> None:
     else:
         with pytest.raises(InfeasibleError):
             partition_graph(adj, w, k, areas=areas, perimeters=perims, tolerance=tol, seed=case)
-        res = partition_graph(
-            adj, w, k, areas=areas, perimeters=perims, tolerance=tol, seed=case, strict=False
-        )
+        res = partition_graph(adj, w, k, areas=areas, perimeters=perims, tolerance=tol, seed=case, strict=False)
         assert not res.feasible
         assert_valid(res, adj, k)
 
@@ -293,9 +322,7 @@ def test_disconnected_graph() -> None:
     island = sp.block_diag([adj, adj[:2][:, :2]], format="csr")
     n = island.shape[0]
     with pytest.raises(InfeasibleError, match="disconnected: 2 components.*islands must be joined"):
-        partition_graph(
-            island, np.ones(n), 2, areas=np.full(n, 100.0), perimeters=np.full(n, 40.0)
-        )
+        partition_graph(island, np.ones(n), 2, areas=np.full(n, 100.0), perimeters=np.full(n, 40.0))
 
 
 def test_fixed_disconnected_lock(small: tuple) -> None:
@@ -320,9 +347,7 @@ def test_groups_followed_when_balance_allows() -> None:
     adj, areas, perims = grid_graph(8, 4)
     n = adj.shape[0]
     groups = np.tile(np.r_[np.zeros(4), np.ones(4)], 4)
-    res = partition_graph(
-        adj, np.ones(n), 2, areas=areas, perimeters=perims, tolerance=0.0, groups=groups
-    )
+    res = partition_graph(adj, np.ones(n), 2, areas=areas, perimeters=perims, tolerance=0.0, groups=groups)
     for g in (0, 1):
         assert len(np.unique(res.labels[groups == g])) == 1
 
@@ -340,8 +365,7 @@ def test_square_grid_is_compact() -> None:
 # ----------------------------------------------------------------------------------------
 
 
-def _polsby_popper(adj: sp.csr_array, labels: np.ndarray, k: int, areas: np.ndarray,
-                   perims: np.ndarray) -> np.ndarray:
+def _polsby_popper(adj: sp.csr_array, labels: np.ndarray, k: int, areas: np.ndarray, perims: np.ndarray) -> np.ndarray:
     """4 pi A / P**2 of every part, P = cell perimeters less twice the length shared inside."""
     out = np.empty(k)
     for p in range(k):
@@ -536,8 +560,7 @@ def test_centroids_give_straight_cuts() -> None:
     adj, areas, perims = grid_graph(20, 20)
     n = adj.shape[0]
     xy = np.c_[np.arange(n) % 20, np.arange(n) // 20].astype(float)
-    res = partition_graph(adj, np.ones(n), 4, areas=areas, perimeters=perims, tolerance=0.03,
-                          centroids=xy)
+    res = partition_graph(adj, np.ones(n), 4, areas=areas, perimeters=perims, tolerance=0.03, centroids=xy)
     assert res.feasible and res.contiguous
     assert res.polsby_popper.min() > 0.75  # 10 x 10 squares score pi/4 = 0.785
     with pytest.raises(DataError, match="centroids"):

@@ -92,8 +92,7 @@ def _brute(district, plan, p, walk, objective, min_per_grid):
 @pytest.mark.parametrize("p,walk,mpg", [(2, 600.0, 1), (3, 500.0, 1), (3, 700.0, 0), (4, 600.0, 2)])
 def test_exact_matches_brute_force(small, objective, p, walk, mpg):
     district, plan = small
-    res = place_posts(plan, p, max_walk_m=walk, objective=objective, min_per_grid=mpg, stations=None,
-                      mip_gap=0, progress=False)
+    res = place_posts(plan, p, max_walk_m=walk, objective=objective, min_per_grid=mpg, stations=None, mip_gap=0, progress=False)
     expected = _brute(district, plan, p, walk, objective, mpg)
     assert res.params["status"] == "optimal"
     assert res.params["gap"] <= 1e-6
@@ -218,8 +217,9 @@ def test_demand_options(medium):
 def test_far_demand_is_reported_not_dropped(small):
     district, plan = small
     x0, y0 = 422000.0, 2937000.0
-    pts = gpd.GeoDataFrame({"weight": [10.0, 5.0]}, geometry=[shapely.Point(x0 + 250, y0 + 250),
-                                                              shapely.Point(x0 + 3000, y0 + 3000)], crs=4545)
+    pts = gpd.GeoDataFrame(
+        {"weight": [10.0, 5.0]}, geometry=[shapely.Point(x0 + 250, y0 + 250), shapely.Point(x0 + 3000, y0 + 3000)], crs=4545
+    )
     res = place_posts(plan, 2, demand=pts, max_walk_m=600, stations=None, progress=False)
     cov = res.coverage()
     assert cov.overall["demand"] == 15 and cov.overall["covered"] == 10
@@ -312,14 +312,17 @@ def test_plot_explore_files(medium, tmp_path):
 
 # --------------------------------------------------------------------------- invariants
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(weights=st.lists(st.integers(0, 20), min_size=6, max_size=6).filter(lambda w: sum(w) > 0),
-       walk=st.sampled_from([400.0, 600.0, 900.0]))
+@given(
+    weights=st.lists(st.integers(0, 20), min_size=6, max_size=6).filter(lambda w: sum(w) > 0),
+    walk=st.sampled_from([400.0, 600.0, 900.0]),
+)
 def test_more_posts_never_cover_less(small, weights, walk):
     district, plan = small
     x0, y0 = 422000.0, 2937000.0
     xy = [(100, 100), (700, 200), (1400, 1400), (800, 900), (300, 1200), (1200, 300)]
-    pts = gpd.GeoDataFrame({"weight": np.asarray(weights, float)},
-                           geometry=[shapely.Point(x0 + a, y0 + b) for a, b in xy], crs=4545)
+    pts = gpd.GeoDataFrame(
+        {"weight": np.asarray(weights, float)}, geometry=[shapely.Point(x0 + a, y0 + b) for a, b in xy], crs=4545
+    )
     last = -1.0
     for p in (2, 3, 4):
         with warnings.catch_warnings():
@@ -349,8 +352,9 @@ def island():
     layers = metric_layers(n_streets=4, size=1500.0)
     x0, y0 = 422000.0, 2937000.0
     streets = layers["streets"]
-    piece = gpd.GeoDataFrame({"name": ["孤路"], "kind": "local"},
-                             geometry=[shapely.LineString([(x0 + 200, y0 + 700), (x0 + 300, y0 + 800)])], crs=4545)
+    piece = gpd.GeoDataFrame(
+        {"name": ["孤路"], "kind": "local"}, geometry=[shapely.LineString([(x0 + 200, y0 + 700), (x0 + 300, y0 + 800)])], crs=4545
+    )
     layers["streets"] = gpd.GeoDataFrame(pd.concat([streets, piece], ignore_index=True), crs=4545)
     district = District.from_frames(**layers)
     assert district.network.n_components == 2
@@ -358,11 +362,15 @@ def island():
     main = district.network.largest_component()
     nodes = district.network.nodes
     cand = nodes[nodes.geometry.distance(main.nodes.geometry.union_all()) < 1e-6][["geometry"]]
-    pts = gpd.GeoDataFrame({"weight": [10.0, 7.0, 5.0]},
-                           geometry=[shapely.Point(x0 + 520, y0 + 480),   # on the main streets
-                                     shapely.Point(x0 + 250, y0 + 752),   # by the cut-off piece
-                                     shapely.Point(x0 + 4000, y0 + 750)],  # far outside the district
-                           crs=4545)
+    pts = gpd.GeoDataFrame(
+        {"weight": [10.0, 7.0, 5.0]},
+        geometry=[
+            shapely.Point(x0 + 520, y0 + 480),  # on the main streets
+            shapely.Point(x0 + 250, y0 + 752),  # by the cut-off piece
+            shapely.Point(x0 + 4000, y0 + 750),
+        ],  # far outside the district
+        crs=4545,
+    )
     return district, plan, cand, pts
 
 
@@ -370,8 +378,7 @@ def island():
 def test_demand_outside_the_networks_reach(island, objective):
     """Demand on streets no candidate can reach, and demand far from every street: kept, reported, never covered."""
     district, plan, cand, pts = island
-    res = place_posts(plan, 2, demand=pts, candidates=cand, max_walk_m=1200, objective=objective, stations=None,
-                      progress=False)
+    res = place_posts(plan, 2, demand=pts, candidates=cand, max_walk_m=1200, objective=objective, stations=None, progress=False)
     cov = res.coverage()
     o = cov.overall
     assert o["demand"] == 22 and o["unreachable"] == 7  # the cut-off piece: no post can be walked to
@@ -391,14 +398,19 @@ def test_demand_outside_the_networks_reach(island, objective):
 
 # --------------------------------------------------------------------------- same seed, same result
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(weights=st.lists(st.integers(1, 20), min_size=6, max_size=6), seed=st.integers(0, 2**31 - 1),
-       objective=st.sampled_from(["coverage", "p-median"]), method=st.sampled_from(["auto", "heuristic"]))
+@given(
+    weights=st.lists(st.integers(1, 20), min_size=6, max_size=6),
+    seed=st.integers(0, 2**31 - 1),
+    objective=st.sampled_from(["coverage", "p-median"]),
+    method=st.sampled_from(["auto", "heuristic"]),
+)
 def test_same_seed_same_result_property(small, weights, seed, objective, method):
     _, plan = small
     x0, y0 = 422000.0, 2937000.0
     xy = [(100, 100), (700, 200), (1400, 1400), (800, 900), (300, 1200), (1200, 300)]
-    pts = gpd.GeoDataFrame({"weight": np.asarray(weights, float)},
-                           geometry=[shapely.Point(x0 + a, y0 + b) for a, b in xy], crs=4545)
+    pts = gpd.GeoDataFrame(
+        {"weight": np.asarray(weights, float)}, geometry=[shapely.Point(x0 + a, y0 + b) for a, b in xy], crs=4545
+    )
     kw = dict(demand=pts, max_walk_m=600, objective=objective, method=method, seed=seed, progress=False)
     a, b = place_posts(plan, 3, **kw), place_posts(plan, 3, **kw)
     assert a.posts.drop(columns="geometry").equals(b.posts.drop(columns="geometry"))
@@ -439,8 +451,7 @@ def test_method_exact_keeps_the_heuristic_when_highs_stops_without_a_solution(sm
     stopped = SimpleNamespace(x=None, status=1, fun=None, message="Time limit reached", mip_dual_bound=None)
     if objective == "coverage":
         solve = gposts._solve_coverage
-        monkeypatch.setattr(gposts, "_solve_coverage",
-                            lambda *a, **k: solve(*a, **k) if k.get("relax") else stopped)
+        monkeypatch.setattr(gposts, "_solve_coverage", lambda *a, **k: solve(*a, **k) if k.get("relax") else stopped)
     else:
         monkeypatch.setattr(gposts, "_solve_pmedian_lists", lambda *a, **k: (stopped, 0.0))
     res = place_posts(plan, 4, method="exact", mip_gap=0, **kw)

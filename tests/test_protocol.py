@@ -29,8 +29,15 @@ def small():
     posts = place_posts(plan, 2, max_walk_m=800, progress=False)
     routes = balance_routes(plan, chiefs_per_grid=2, posts=posts, effort=0.05, seed=0, progress=False)
     sim = simulate(plan, posts=posts, staffing="sample", routes=routes, days=1, runs=2, seed=0, progress=False)
-    return {"district": district, "plan": plan, "posts": posts, "coverage": posts.coverage(500), "routes": routes,
-            "staffing": sim.staffing, "simulation": sim}
+    return {
+        "district": district,
+        "plan": plan,
+        "posts": posts,
+        "coverage": posts.coverage(500),
+        "routes": routes,
+        "staffing": sim.staffing,
+        "simulation": sim,
+    }
 
 
 def _frames(obj):
@@ -49,8 +56,13 @@ def _frames(obj):
     if name == "Staffing":
         return {"assignments": obj.assignments, "teams": obj.teams, "vacancies": obj.vacancies}
     if name == "SimulationResult":
-        return {"runs": obj.runs, "summary": obj.summary(), "per_grid": obj.per_grid,
-                "per_community": obj.per_community, "per_type": obj.per_type}
+        return {
+            "runs": obj.runs,
+            "summary": obj.summary(),
+            "per_grid": obj.per_grid,
+            "per_community": obj.per_community,
+            "per_type": obj.per_type,
+        }
     raise AssertionError(name)
 
 
@@ -92,9 +104,17 @@ def test_grid_plan_summary_and_comparison(sample_plan_15):
     assert s["seed"] == 0
 
 
-@pytest.mark.parametrize("writer, reader", [("posts", GridPlan), ("plan", Posts), ("simulation", Staffing),
-                                            ("routes", SimulationResult), ("staffing", Coverage),
-                                            ("coverage", RoutePlan)])
+@pytest.mark.parametrize(
+    "writer, reader",
+    [
+        ("posts", GridPlan),
+        ("plan", Posts),
+        ("simulation", Staffing),
+        ("routes", SimulationResult),
+        ("staffing", Coverage),
+        ("coverage", RoutePlan),
+    ],
+)
 def test_read_file_of_another_class_names_it(small, writer, reader, tmp_path):
     path = small[writer].to_file(tmp_path / "x.gpkg")
     with pytest.raises(DataError, match=type(small[writer]).__name__):
@@ -135,10 +155,12 @@ def newer(small):
 
     streets = gpd.GeoDataFrame({"street": ["s1"]}, geometry=[LineString([(0, 0), (100, 0)])], crs=4545)
     shops = gpd.GeoDataFrame({"name": ["a", "b"]}, geometry=[Point(20, 8), Point(30, 8)], crs=4545)
-    return {"teams": place_teams(small["plan"], 2, territory="grids", balance=0.5, progress=False),
-            "roster": roster(small["staffing"], start="2026-01-05", days=7),
-            "evaluation": evaluate(synthetic_ledger(500, seed=1, days=30), by="subdistrict", period="M"),
-            "frontage": assign_frontage(shops, streets, frontage_m=20)}
+    return {
+        "teams": place_teams(small["plan"], 2, territory="grids", balance=0.5, progress=False),
+        "roster": roster(small["staffing"], start="2026-01-05", days=7),
+        "evaluation": evaluate(synthetic_ledger(500, seed=1, days=30), by="subdistrict", period="M"),
+        "frontage": assign_frontage(shops, streets, frontage_m=20),
+    }
 
 
 @pytest.mark.parametrize("name", ["teams", "roster", "evaluation", "frontage"])

@@ -46,8 +46,7 @@ def plan(town) -> GridPlan:
 
 
 def _same_plan(a: GridPlan, b: GridPlan) -> None:
-    pd.testing.assert_frame_equal(pd.DataFrame(a.grids.drop(columns="geometry")),
-                                  pd.DataFrame(b.grids.drop(columns="geometry")))
+    pd.testing.assert_frame_equal(pd.DataFrame(a.grids.drop(columns="geometry")), pd.DataFrame(b.grids.drop(columns="geometry")))
     assert list(a.units["grid"]) == list(b.units["grid"])
 
 
@@ -212,9 +211,12 @@ def test_files_missing_layer_is_layer_not_found(tmp_path, plan):
 
 def test_files_truncated_corrupted_and_foreign_files(tmp_path, plan):
     good = plan.to_file(tmp_path / "plan.gpkg").read_bytes()
-    cases = {"truncated.gpkg": good[: len(good) // 3], "empty.gpkg": b"",
-             "noise.gpkg": bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8)),
-             "text.gpkg": b"code,x\nA,1\n"}
+    cases = {
+        "truncated.gpkg": good[: len(good) // 3],
+        "empty.gpkg": b"",
+        "noise.gpkg": bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8)),
+        "text.gpkg": b"code,x\nA,1\n",
+    }
     for name, data in cases.items():
         (tmp_path / name).write_bytes(data)
         with pytest.raises(DataError):
@@ -236,24 +238,32 @@ def cli_files(tmp_path, plan):
     plan.to_file(tmp_path / "plan.gpkg")
     rng = np.random.default_rng(0)
     b = plan.grids.total_bounds
-    frame = pd.DataFrame({"id": range(30), "x": rng.uniform(b[0], b[2], 30), "y": rng.uniform(b[1], b[3], 30),
-                          "备注": ["路灯损坏"] * 30})
+    frame = pd.DataFrame(
+        {"id": range(30), "x": rng.uniform(b[0], b[2], 30), "y": rng.uniform(b[1], b[3], 30), "备注": ["路灯损坏"] * 30}
+    )
     return tmp_path, frame
 
 
 def _locate(folder: Path, *extra: str) -> int:
-    return main(["locate", str(folder / "in.csv"), "--grids", str(folder / "plan.gpkg"), "--out",
-                 str(folder / "out.csv"), "-q", *extra])
+    return main(
+        ["locate", str(folder / "in.csv"), "--grids", str(folder / "plan.gpkg"), "--out", str(folder / "out.csv"), "-q", *extra]
+    )
 
 
 def test_cli_out_equal_to_input_is_refused(cli_files, capsys):
     folder, frame = cli_files
     frame.to_csv(folder / "in.csv", index=False)
     before = (folder / "in.csv").read_bytes()
-    assert main(["locate", str(folder / "in.csv"), "--grids", str(folder / "plan.gpkg"), "--out",
-                 str(folder / "." / "in.csv"), "-q"]) == 2
-    assert main(["locate", str(folder / "in.csv"), "--grids", str(folder / "plan.gpkg"), "--out",
-                 str(folder / "plan.gpkg"), "-q"]) == 2
+    assert (
+        main(
+            ["locate", str(folder / "in.csv"), "--grids", str(folder / "plan.gpkg"), "--out", str(folder / "." / "in.csv"), "-q"]
+        )
+        == 2
+    )
+    assert (
+        main(["locate", str(folder / "in.csv"), "--grids", str(folder / "plan.gpkg"), "--out", str(folder / "plan.gpkg"), "-q"])
+        == 2
+    )
     assert (folder / "in.csv").read_bytes() == before
     assert "destroy the input" in capsys.readouterr().err
     assert main(["report", str(folder / "plan.gpkg"), "--out", str(folder / "plan.gpkg"), "-q"]) == 2
@@ -334,8 +344,13 @@ def test_cli_usage_errors_exit_2_in_one_line(capsys):
 def test_times_with_zones_are_converted_and_said(plan):
     index = GridIndex(plan)
     x, y = plan.grids.geometry.iloc[0].representative_point().xy
-    inc = pd.DataFrame({"x": [x[0]] * 5, "y": [y[0]] * 5,
-                        "t": ["2026-03-02T08:00:00+08:00", "2026-03-02T00:00:00Z", "2026-03-02 08:00", "soon", None]})
+    inc = pd.DataFrame(
+        {
+            "x": [x[0]] * 5,
+            "y": [y[0]] * 5,
+            "t": ["2026-03-02T08:00:00+08:00", "2026-03-02T00:00:00Z", "2026-03-02 08:00", "soon", None],
+        }
+    )
     out = index.assign(inc, time="t")
     assert list(out["respond_by"].iloc[:3]) == [pd.Timestamp("2026-03-02 08:07")] * 3
     assert "2 report times" in out.attrs["notes"][0]
@@ -362,8 +377,15 @@ def test_times_simulate_beyond_the_calendar_is_refused_up_front(plan):
 def test_units_lonlat_homes_without_crs_are_refused(plan):
     from gridplan.staffing import assign_staff
 
-    roster = pd.DataFrame({"id": ["a", "b"], "role": ["leader", "officer"], "party_member": [True, False],
-                           "x": [107.21, 107.22], "y": [26.56, 26.57]})
+    roster = pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "role": ["leader", "officer"],
+            "party_member": [True, False],
+            "x": [107.21, 107.22],
+            "y": [26.56, 26.57],
+        }
+    )
     with pytest.raises(CRSError, match="lon/lat"):
         assign_staff(plan, roster, model="1+1", distance="euclidean")
 
@@ -416,8 +438,12 @@ def test_parameters_bad_seeds_are_data_errors(plan, seed):
     from gridplan.posts import place_posts
     from gridplan.routes import balance_routes
 
-    for call in (lambda: partition(plan.district, 3, seed=seed), lambda: balance_routes(plan, seed=seed, progress=False),
-                 lambda: place_posts(plan, 4, seed=seed, progress=False), lambda: sample_roster(plan, seed=seed)):
+    for call in (
+        lambda: partition(plan.district, 3, seed=seed),
+        lambda: balance_routes(plan, seed=seed, progress=False),
+        lambda: place_posts(plan, 4, seed=seed, progress=False),
+        lambda: sample_roster(plan, seed=seed),
+    ):
         with pytest.raises(DataError, match="seed"):
             call()
 
@@ -493,11 +519,13 @@ def test_drops_duplicate_existing_grid_codes_caught_at_input():
 def test_batches_keep_every_row_with_a_reason(plan, batch):
     index = GridIndex(plan)
     b = plan.grids.total_bounds
-    frames = {"outside": pd.DataFrame({"x": [b[2] + 1e4] * 3, "y": [b[3] + 1e4] * 3}),
-              "nan": pd.DataFrame({"x": [np.nan] * 3, "y": [np.nan] * 3}),
-              "empty": pd.DataFrame({"x": pd.Series([], dtype=float), "y": pd.Series([], dtype=float)}),
-              "zero": pd.DataFrame({"x": [0.0] * 3, "y": [0.0] * 3}),
-              "mixed_zero": pd.DataFrame({"x": [0.0, np.nan, b[2] + 1e4], "y": [0.0, 1.0, b[3]]})}
+    frames = {
+        "outside": pd.DataFrame({"x": [b[2] + 1e4] * 3, "y": [b[3] + 1e4] * 3}),
+        "nan": pd.DataFrame({"x": [np.nan] * 3, "y": [np.nan] * 3}),
+        "empty": pd.DataFrame({"x": pd.Series([], dtype=float), "y": pd.Series([], dtype=float)}),
+        "zero": pd.DataFrame({"x": [0.0] * 3, "y": [0.0] * 3}),
+        "mixed_zero": pd.DataFrame({"x": [0.0, np.nan, b[2] + 1e4], "y": [0.0, 1.0, b[3]]}),
+    }
     inc = frames[batch].assign(id=lambda f: range(len(f)))
     out = index.assign(inc)
     assert len(out) == len(inc) and list(out["id"]) == list(inc["id"])
@@ -511,9 +539,23 @@ def test_batches_real_lonlat_near_china_still_refused(plan):
 
 def test_cli_console_script_error_exit_code(tmp_path):
     """The installed entry point, not just main(): exit status 2 and one line on stderr."""
-    proc = subprocess.run([sys.executable, "-m", "gridplan.cli", "locate", str(tmp_path / "none.csv"), "--grids",
-                           str(tmp_path / "none.gpkg"), "--out", str(tmp_path / "o.csv")],
-                          capture_output=True, text=True, check=False, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gridplan.cli",
+            "locate",
+            str(tmp_path / "none.csv"),
+            "--grids",
+            str(tmp_path / "none.gpkg"),
+            "--out",
+            str(tmp_path / "o.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0
     assert proc.stderr.startswith("gridplan: error:")
 

@@ -34,8 +34,25 @@ BAD_VALUES = st.one_of(
     st.none(),
     st.booleans(),
     st.lists(st.one_of(st.integers(-3, 3), st.text(max_size=2)), max_size=3),
-    st.sampled_from([object(), np.int64(-1), np.float64("nan"), pd.NaT, b"x", (1, 2), {}, {"a": 1}, -1e-9,
-                     2**63, "0.1", "EPSG:4326", "GCJ-02", np.random.SeedSequence(1), pd.Timestamp("2026-01-01")]),
+    st.sampled_from(
+        [
+            object(),
+            np.int64(-1),
+            np.float64("nan"),
+            pd.NaT,
+            b"x",
+            (1, 2),
+            {},
+            {"a": 1},
+            -1e-9,
+            2**63,
+            "0.1",
+            "EPSG:4326",
+            "GCJ-02",
+            np.random.SeedSequence(1),
+            pd.Timestamp("2026-01-01"),
+        ]
+    ),
 )
 
 
@@ -54,12 +71,27 @@ def _world() -> dict[str, Any]:
         posts = place_posts(plan, 4, seed=0, progress=False)
         roster = sample_roster(plan, seed=0)
     b = plan.grids.total_bounds
-    incidents = pd.DataFrame({"x": [b[0] + 100, b[2] - 100], "y": [b[1] + 100, b[3] - 100], "sev": [1, 3],
-                              "t": ["2026-03-02 08:00", "2026-03-02T09:00:00+08:00"]})
+    incidents = pd.DataFrame(
+        {
+            "x": [b[0] + 100, b[2] - 100],
+            "y": [b[1] + 100, b[3] - 100],
+            "sev": [1, 3],
+            "t": ["2026-03-02 08:00", "2026-03-02T09:00:00+08:00"],
+        }
+    )
     folder = Path(tempfile.mkdtemp(prefix="gridplan-fuzz-"))
-    return {"layers": layers, "town": town, "plan": plan, "posts": posts, "roster": roster,
-            "index": GridIndex(plan), "incidents": incidents, "folder": folder,
-            "plan_path": plan.to_file(folder / "plan.gpkg"), "town_path": town.to_file(folder / "town.gpkg")}
+    return {
+        "layers": layers,
+        "town": town,
+        "plan": plan,
+        "posts": posts,
+        "roster": roster,
+        "index": GridIndex(plan),
+        "incidents": incidents,
+        "folder": folder,
+        "plan_path": plan.to_file(folder / "plan.gpkg"),
+        "town_path": town.to_file(folder / "town.gpkg"),
+    }
 
 
 def _targets() -> dict[str, tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], list[str]]]:
@@ -82,43 +114,98 @@ def _targets() -> dict[str, tuple[Callable[..., Any], tuple[Any, ...], dict[str,
         "GridPlan.to_file": (plan.to_file, (w["folder"] / "out.gpkg",), {}, ["path", "crs", "district"]),
         "District.from_file": (District.from_file, (w["town_path"],), {}, ["path", "layers", "crs", "metric_crs"]),
         "compare": (plan.compare, (plan,), {}, ["other"]),
-        "crs.transform": (gcrs.transform, ([107.21], [26.56]), {"source": "GCJ-02", "target": "EPSG:4545"},
-                          ["x", "y", "source", "target"]),
+        "crs.transform": (
+            gcrs.transform,
+            ([107.21], [26.56]),
+            {"source": "GCJ-02", "target": "EPSG:4545"},
+            ["x", "y", "source", "target"],
+        ),
         "crs.metric_crs": (gcrs.metric_crs, ((107.1, 26.5, 107.3, 26.7),), {}, ["geometry_or_bounds"]),
-        "plan_report": (plan_report, (plan,), {}, ["previous", "posts", "staffing", "routes", "simulation", "title",
-                                                   "interactive", "top"]),
-        "partition": (partition, (town, 3), {"seed": 0},
-                      ["n_grids", "units", "weight", "tolerance", "seed", "respect", "nested", "method", "locked",
-                       "strict", "time_limit"]),
-        "build_units": (build_units, (town,), {}, ["kind", "weight", "incidents", "cell_size", "cell_shape",
-                                                    "min_area", "min_thinness"]),
+        "plan_report": (
+            plan_report,
+            (plan,),
+            {},
+            ["previous", "posts", "staffing", "routes", "simulation", "title", "interactive", "top"],
+        ),
+        "partition": (
+            partition,
+            (town, 3),
+            {"seed": 0},
+            ["n_grids", "units", "weight", "tolerance", "seed", "respect", "nested", "method", "locked", "strict", "time_limit"],
+        ),
+        "build_units": (
+            build_units,
+            (town,),
+            {},
+            ["kind", "weight", "incidents", "cell_size", "cell_shape", "min_area", "min_thinness"],
+        ),
         "GridIndex": (GridIndex, (plan,), {}, ["code", "streets", "communities", "routes", "overlaps", "cell_size"]),
-        "assign": (w["index"].assign, (w["incidents"],), {"severity": "sev", "time": "t"},
-                   ["incidents", "x", "y", "crs", "severity", "time", "limits", "timezone"]),
+        "assign": (
+            w["index"].assign,
+            (w["incidents"],),
+            {"severity": "sev", "time": "t"},
+            ["incidents", "x", "y", "crs", "severity", "time", "limits", "timezone"],
+        ),
         "locate": (w["index"].locate, (np.array([423000.0]), np.array([2938000.0])), {}, ["x", "y", "crs"]),
-        "place_posts": (place_posts, (plan, 4), {"seed": 0, "progress": False},
-                        ["n_posts", "demand", "candidates", "max_walk_m", "objective", "min_per_grid", "stations",
-                         "method", "time_limit", "mip_gap", "seed"]),
-        "balance_routes": (balance_routes, (plan,), {"chiefs_per_grid": 1, "seed": 0, "progress": False,
-                                                     "effort": 0.02},
-                           ["n_routes", "depot", "weight", "required", "chiefs_per_grid", "posts", "chiefs",
-                            "components", "snap", "seed", "time_limit", "effort"]),
-        "assign_staff": (assign_staff, (plan, w["roster"]), {"seed": 0},
-                         ["roster", "model", "posts", "shifts", "distance", "strict", "streets", "crs", "seed",
-                          "time_limit"]),
-        "simulate": (simulate, (plan,), {"posts": w["posts"], "staffing": "sample", "days": 1, "runs": 2, "seed": 0,
-                                         "progress": False},
-                     ["posts", "staffing", "routes", "model", "days", "runs", "seed", "client", "keep_incidents",
-                      "start"]),
-        "coverage": (coverage, (plan, w["posts"]), {}, ["posts", "minutes", "speed_m_per_min", "include_stations",
-                                                         "buffer_m"]),
+        "place_posts": (
+            place_posts,
+            (plan, 4),
+            {"seed": 0, "progress": False},
+            [
+                "n_posts",
+                "demand",
+                "candidates",
+                "max_walk_m",
+                "objective",
+                "min_per_grid",
+                "stations",
+                "method",
+                "time_limit",
+                "mip_gap",
+                "seed",
+            ],
+        ),
+        "balance_routes": (
+            balance_routes,
+            (plan,),
+            {"chiefs_per_grid": 1, "seed": 0, "progress": False, "effort": 0.02},
+            [
+                "n_routes",
+                "depot",
+                "weight",
+                "required",
+                "chiefs_per_grid",
+                "posts",
+                "chiefs",
+                "components",
+                "snap",
+                "seed",
+                "time_limit",
+                "effort",
+            ],
+        ),
+        "assign_staff": (
+            assign_staff,
+            (plan, w["roster"]),
+            {"seed": 0},
+            ["roster", "model", "posts", "shifts", "distance", "strict", "streets", "crs", "seed", "time_limit"],
+        ),
+        "simulate": (
+            simulate,
+            (plan,),
+            {"posts": w["posts"], "staffing": "sample", "days": 1, "runs": 2, "seed": 0, "progress": False},
+            ["posts", "staffing", "routes", "model", "days", "runs", "seed", "client", "keep_incidents", "start"],
+        ),
+        "coverage": (coverage, (plan, w["posts"]), {}, ["posts", "minutes", "speed_m_per_min", "include_stations", "buffer_m"]),
         "sample_roster": (sample_roster, (plan,), {"seed": 0}, ["seed", "n_people"]),
-        "reassign": (plan.reassign, ([0], str(plan.grids["code"].iloc[1])), {"allow_split": True},
-                     ["units", "grid"]),
+        "reassign": (plan.reassign, ([0], str(plan.grids["code"].iloc[1])), {"allow_split": True}, ["units", "grid"]),
         "from_lines": (StreetNetwork.from_lines, (w["layers"]["streets"],), {}, ["lines", "snap_tolerance"]),
-        "from_frames": (District.from_frames, (w["layers"]["boundary"],), {},
-                        ["streets", "communities", "population", "grids", "crs", "metric_crs", "population_column",
-                         "name", "code", "repair"]),
+        "from_frames": (
+            District.from_frames,
+            (w["layers"]["boundary"],),
+            {},
+            ["streets", "communities", "population", "grids", "crs", "metric_crs", "population_column", "name", "code", "repair"],
+        ),
         "posts.coverage": (w["posts"].coverage, (), {}, ["max_walk_m", "speed_m_per_min", "include_stations"]),
     }
 
@@ -128,8 +215,9 @@ def _call(name: str, param: str, value: Any) -> None:
 
     func, args, kwargs, _ = _targets()[name]
     args, kwargs = list(args), dict(kwargs)
-    names = [p.name for p in inspect.signature(func).parameters.values()
-             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    names = [
+        p.name for p in inspect.signature(func).parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
     if param in names and names.index(param) < len(args):
         args[names.index(param)] = value
     else:
@@ -206,8 +294,12 @@ _LAYERS = ["grids", "units", "adjacency", "gridplan_meta"]
 
 
 @settings(max_examples=20, deadline=None)
-@given(layer=st.sampled_from(_LAYERS), action=st.sampled_from(["delete", "update", "drop_column"]),
-       row=st.integers(1, 60), value=st.one_of(st.none(), st.integers(-5, 10**6), st.text(max_size=8), st.floats()))
+@given(
+    layer=st.sampled_from(_LAYERS),
+    action=st.sampled_from(["delete", "update", "drop_column"]),
+    row=st.integers(1, 60),
+    value=st.one_of(st.none(), st.integers(-5, 10**6), st.text(max_size=8), st.floats()),
+)
 def test_fuzz_files_edited_outside_gridplan(layer, action, row, value):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "plan.gpkg"

@@ -125,15 +125,21 @@ def small():
     routes = balance_routes(plan, chiefs_per_grid=2, posts=posts, progress=False, effort=0.2)
     sim = simulate(plan, posts=posts, staffing=staffing, routes=routes, days=1, runs=3, seed=0, progress=False)
     old = GridPlan.from_district_grids(district)
-    return {"district": district, "plan": plan, "posts": posts, "staffing": staffing, "routes": routes, "sim": sim,
-            "old": old}
+    return {"district": district, "plan": plan, "posts": posts, "staffing": staffing, "routes": routes, "sim": sim, "old": old}
 
 
 @pytest.fixture(scope="module")
 def full_page(small):
     s = small
-    return plan_report(s["plan"], previous=s["old"], posts=s["posts"], staffing=s["staffing"], routes=s["routes"],
-                       simulation=s["sim"], title="方块区 report")
+    return plan_report(
+        s["plan"],
+        previous=s["old"],
+        posts=s["posts"],
+        staffing=s["staffing"],
+        routes=s["routes"],
+        simulation=s["sim"],
+        title="方块区 report",
+    )
 
 
 # --------------------------------------------------------------------------- content
@@ -149,7 +155,7 @@ def test_page_is_self_contained_utf8_html_with_embedded_maps(full_page):
         assert img["alt"]
         prefix = "data:image/png;base64,"
         assert img["src"].startswith(prefix)
-        assert base64.b64decode(img["src"][len(prefix):], validate=True).startswith(PNG_MAGIC)
+        assert base64.b64decode(img["src"][len(prefix) :], validate=True).startswith(PNG_MAGIC)
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", full_page)
     assert "<script" not in full_page and "@import" not in full_page and "url(" not in full_page
     assert page.sections == ["summary", "grids", "rankings", "change", "posts", "staffing", "patrols", "simulation"]
@@ -272,8 +278,10 @@ def test_duck_typed_simulation_and_plain_route_and_post_layers(small):
     codes = list(plan.grids["code"])
 
     class Result:  # the documented contract: summary() and per_grid, nothing else
-        per_grid = pd.DataFrame({"response_minutes": [12.5, 30.25, 7.0, 18.0],
-                                 "compliance_1d": [0.5, 1.0, 0.75, 0.9]}, index=pd.Index(codes, name="grid"))
+        per_grid = pd.DataFrame(
+            {"response_minutes": [12.5, 30.25, 7.0, 18.0], "compliance_1d": [0.5, 1.0, 0.75, 0.9]},
+            index=pd.Index(codes, name="grid"),
+        )
 
         def summary(self):
             return pd.Series({"incidents": 120, "compliance_1d": 0.8, "response_minutes": 16.9375})
@@ -346,10 +354,32 @@ def test_cli_report_end_to_end(small, tmp_path):
     s["staffing"].to_file(tmp_path / "staffing.gpkg")
     s["sim"].to_file(tmp_path / "sim.gpkg")
     out = tmp_path / "report.html"
-    assert main(["report", str(tmp_path / "plan.gpkg"), "--out", str(out), "--previous", str(tmp_path / "old.gpkg"),
-                 "--posts", str(tmp_path / "posts.gpkg"), "--routes", str(tmp_path / "patrols.gpkg"),
-                 "--staffing", str(tmp_path / "staffing.gpkg"), "--simulation", str(tmp_path / "sim.gpkg"),
-                 "--streets", str(tmp_path / "district.gpkg"), "--top", "3", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(tmp_path / "plan.gpkg"),
+                "--out",
+                str(out),
+                "--previous",
+                str(tmp_path / "old.gpkg"),
+                "--posts",
+                str(tmp_path / "posts.gpkg"),
+                "--routes",
+                str(tmp_path / "patrols.gpkg"),
+                "--staffing",
+                str(tmp_path / "staffing.gpkg"),
+                "--simulation",
+                str(tmp_path / "sim.gpkg"),
+                "--streets",
+                str(tmp_path / "district.gpkg"),
+                "--top",
+                "3",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     page = _Page(out.read_text(encoding="utf-8"))
     assert page.sections == ["summary", "grids", "rankings", "change", "posts", "staffing", "patrols", "simulation"]
     # the saved staffing and simulation give the same sections as the objects in memory
@@ -403,20 +433,32 @@ def test_cli_report_errors(small, tmp_path, capsys, monkeypatch):
     small["plan"].to_file(tmp_path / "plan.gpkg")
     assert main(["report", str(tmp_path / "nope.gpkg"), "--out", str(tmp_path / "r.html")]) == 2
     assert "does not exist" in capsys.readouterr().err
-    assert main(["report", str(tmp_path / "plan.gpkg"), "--out", str(tmp_path / "r.html"),
-                 "--routes", str(tmp_path / "plan.gpkg")]) == 2
+    assert (
+        main(["report", str(tmp_path / "plan.gpkg"), "--out", str(tmp_path / "r.html"), "--routes", str(tmp_path / "plan.gpkg")])
+        == 2
+    )
     assert "has no 'routes' layer" in capsys.readouterr().err
     for option, kind in (("--simulation", "SimulationResult"), ("--staffing", "Staffing")):
-        assert main(["report", str(tmp_path / "plan.gpkg"), "--out", str(tmp_path / "r.html"),
-                     option, str(tmp_path / "plan.gpkg")]) == 2
+        assert (
+            main(["report", str(tmp_path / "plan.gpkg"), "--out", str(tmp_path / "r.html"), option, str(tmp_path / "plan.gpkg")])
+            == 2
+        )
         assert f"holds a gridplan 'GridPlan', not a '{kind}'" in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
 
 
 # --------------------------------------------------------------------------- in a real browser
-BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--hide-scrollbars"]
+BROWSER_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
 
 
 def _browser() -> str | None:
@@ -434,7 +476,7 @@ BROWSER = _browser()
 needs_browser = pytest.mark.skipif(
     BROWSER is None,
     reason="no headless browser: Chromium/Chrome not found (chromium, chromium-browser, google-chrome on PATH, "
-           "or GRIDPLAN_BROWSER); on Debian install it with `apt-get install -y --no-install-recommends chromium`",
+    "or GRIDPLAN_BROWSER); on Debian install it with `apt-get install -y --no-install-recommends chromium`",
 )
 
 
@@ -461,8 +503,9 @@ def _not_blank(png: Path, width: int, height: int) -> None:
 @needs_browser
 def test_report_in_headless_browser_dom_and_screenshot(report_file, full_page, tmp_path):
     url = report_file.as_uri()
-    dom = subprocess.run([BROWSER, *BROWSER_FLAGS, f"--user-data-dir={tmp_path / 'profile1'}", "--dump-dom", url],
-                         capture_output=True, timeout=120)
+    dom = subprocess.run(
+        [BROWSER, *BROWSER_FLAGS, f"--user-data-dir={tmp_path / 'profile1'}", "--dump-dom", url], capture_output=True, timeout=120
+    )
     assert dom.returncode == 0, dom.stderr.decode(errors="replace")[-2000:]
     parsed = _Page(dom.stdout.decode("utf-8"))
     source = _Page(full_page)
@@ -470,9 +513,20 @@ def test_report_in_headless_browser_dom_and_screenshot(report_file, full_page, t
     assert len(parsed.tables) == len(source.tables) and len(parsed.images) == len(source.images)
     assert len(parsed.grid_table()) == 4
     shot = tmp_path / "report.png"
-    run = subprocess.run([BROWSER, *BROWSER_FLAGS, f"--user-data-dir={tmp_path / 'profile2'}",
-                          "--enable-logging=stderr", "--v=0", "--window-size=1280,2000", f"--screenshot={shot}", url],
-                         capture_output=True, timeout=120)
+    run = subprocess.run(
+        [
+            BROWSER,
+            *BROWSER_FLAGS,
+            f"--user-data-dir={tmp_path / 'profile2'}",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1280,2000",
+            f"--screenshot={shot}",
+            url,
+        ],
+        capture_output=True,
+        timeout=120,
+    )
     log = run.stderr.decode(errors="replace")
     assert run.returncode == 0, log[-2000:]
     # the page has no script: any console message or uncaught error is a fault
@@ -524,12 +578,22 @@ def _devtools_port(profile: Path, proc: subprocess.Popen) -> int:
 
 @needs_browser
 def test_report_in_headless_browser_devtools(report_file, tmp_path):
-    websocket = pytest.importorskip("tornado.websocket", reason="tornado (a dependency of ipykernel) is needed "
-                                                                "for the DevTools protocol client")
+    websocket = pytest.importorskip(
+        "tornado.websocket", reason="tornado (a dependency of ipykernel) is needed for the DevTools protocol client"
+    )
     profile = tmp_path / "profile"
-    proc = subprocess.Popen([BROWSER, *BROWSER_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0",
-                             "--window-size=1280,1800", "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            BROWSER,
+            *BROWSER_FLAGS,
+            f"--user-data-dir={profile}",
+            "--remote-debugging-port=0",
+            "--window-size=1280,1800",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         port = _devtools_port(profile, proc)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as resp:
@@ -541,11 +605,13 @@ def test_report_in_headless_browser_devtools(report_file, tmp_path):
             cdp = _DevTools(ws)
             for domain in ("Runtime", "Log", "Network", "Page"):
                 await cdp.call(f"{domain}.enable")
-            await cdp.call("Emulation.setDeviceMetricsOverride", width=1280, height=1800, deviceScaleFactor=1,
-                           mobile=False)
+            await cdp.call("Emulation.setDeviceMetricsOverride", width=1280, height=1800, deviceScaleFactor=1, mobile=False)
             await cdp.call("Page.navigate", url=report_file.as_uri())
             await cdp.until("Page.loadEventFired")
-            probe = await cdp.call("Runtime.evaluate", returnByValue=True, expression="""(() => {
+            probe = await cdp.call(
+                "Runtime.evaluate",
+                returnByValue=True,
+                expression="""(() => {
                 const imgs = [...document.images];
                 return {charset: document.characterSet, title: document.title,
                         h1: document.querySelector('h1').textContent,
@@ -554,7 +620,8 @@ def test_report_in_headless_browser_devtools(report_file, tmp_path):
                         images: imgs.length,
                         broken: imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.alt),
                         pageWidth: document.documentElement.scrollWidth, viewport: window.innerWidth};
-            })()""")
+            })()""",
+            )
             shot = await cdp.call("Page.captureScreenshot", format="png")
             ws.close()
             return probe["result"]["value"], base64.b64decode(shot["data"]), cdp.events
@@ -566,9 +633,15 @@ def test_report_in_headless_browser_devtools(report_file, tmp_path):
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:  # pragma: no cover - a stuck browser
             proc.kill()
-    errors = [e for e in events if e.get("method") == "Runtime.exceptionThrown"
-              or e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "assert", "warning")
-              or e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] in ("error", "warning")]
+    errors = [
+        e
+        for e in events
+        if e.get("method") == "Runtime.exceptionThrown"
+        or e.get("method") == "Runtime.consoleAPICalled"
+        and e["params"]["type"] in ("error", "assert", "warning")
+        or e.get("method") == "Log.entryAdded"
+        and e["params"]["entry"]["level"] in ("error", "warning")
+    ]
     assert not errors, errors
     requested = [e["params"]["request"]["url"] for e in events if e.get("method") == "Network.requestWillBeSent"]
     outside = [u for u in requested if not u.startswith(("file:", "data:", "about:"))]

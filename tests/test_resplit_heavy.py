@@ -82,8 +82,7 @@ def test_redraw_splits_the_unit_too_heavy_for_a_grid(lopsided, old, n):
     new = resplit(lopsided, n, seed=0)
     _check_redraw(old, new, n)
     assert len(new.units) > len(old.units) and new.params["split_heavy"] is True
-    assert any(note.startswith(f"heavy units: unit {heavy[0]} (") and "cells clipped to it" in note
-               for note in new.notes)
+    assert any(note.startswith(f"heavy units: unit {heavy[0]} (") and "cells clipped to it" in note for note in new.notes)
     assert set(old.grids["code"]) <= set(new.grids["code"])  # G1 and G2 go on in the new plan
     again = resplit(lopsided, n, seed=0)  # same seed, same plan
     assert np.array_equal(again.labels, new.labels) and list(again.grids["code"]) == list(new.grids["code"])
@@ -111,8 +110,9 @@ def test_split_heavy_false_refuses_naming_the_unit(lopsided, old):
 
 
 def test_a_plan_without_its_district_cannot_split(lopsided, old):
-    bare = GridPlan(old.units.drop(columns="grid"), old.labels, old.adjacency, params=old.params,
-                    codes=old.grids["code"].to_numpy())
+    bare = GridPlan(
+        old.units.drop(columns="grid"), old.labels, old.adjacency, params=old.params, codes=old.grids["code"].to_numpy()
+    )
     assert bare.district is None
     heavy = int(_heavy(old, 4)[0])
     with pytest.raises(InfeasibleError, match=rf"unit {heavy} weighs.*does not know its district"):
@@ -134,8 +134,7 @@ def test_balance_does_not_split(lopsided):
     """Several measures: as partition, no split; the multi-measure search says what misses."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GridplanWarning)
-        new = resplit(lopsided, 3, seed=0, balance={"population": 0.05, "street_km": 0.5}, strict=False,
-                       time_limit=0.5)
+        new = resplit(lopsided, 3, seed=0, balance={"population": 0.05, "street_km": 0.5}, strict=False, time_limit=0.5)
     assert len(new.units) == len(GridPlan.from_district_grids(lopsided).units)
     assert new.params["split_heavy"] is False
 
@@ -152,8 +151,9 @@ def test_point_workloads_are_shared_out_not_copied(lopsided):
 
     rng = np.random.default_rng(3)
     x0, y0, x1, y1 = lopsided.shape.bounds
-    cases = gpd.GeoDataFrame(geometry=gpd.points_from_xy(rng.uniform(x0 + 1, x1 - 1, 300),
-                                                         rng.uniform(y0 + 1, y1 - 1, 300)), crs=lopsided.crs)
+    cases = gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy(rng.uniform(x0 + 1, x1 - 1, 300), rng.uniform(y0 + 1, y1 - 1, 300)), crs=lopsided.crs
+    )
     old = GridPlan.from_district_grids(lopsided, units=build_units(lopsided, workload={"cases": cases}))
     new = resplit(old, 4, seed=0)
     assert len(new.units) > len(old.units) and old.units["cases"].sum() == 300

@@ -18,8 +18,7 @@ SHIFTS = ("early", "middle", "late")
 
 def _team(grids=2, size=5):
     roles = ["leader", "officer", "officer", "worker", "worker"][:size]
-    return pd.DataFrame([{"id": f"g{g}p{i}", "grid": f"G{g}", "role": r}
-                         for g in range(grids) for i, r in enumerate(roles)])
+    return pd.DataFrame([{"id": f"g{g}p{i}", "grid": f"G{g}", "role": r} for g in range(grids) for i, r in enumerate(roles)])
 
 
 def _check(r: Roster, people: pd.DataFrame, days: int, rest: int, leave=None):
@@ -33,7 +32,7 @@ def _check(r: Roster, people: pd.DataFrame, days: int, rest: int, leave=None):
         mine = mine.set_index("date").reindex(dates)
         sh = mine["shift"].to_numpy()
         for w in range(0, days, 7):
-            block = sh[w:w + 7]
+            block = sh[w : w + 7]
             owed = rest if len(block) == 7 else (rest * len(block)) // 7
             assert (block == "rest").sum() == owed, (pid, w)
         # any seven consecutive days (so every calendar week) hold at least `rest` days off
@@ -96,12 +95,22 @@ def test_infeasible_rest_rules_name_people_and_weeks():
 
 
 def _staffing(n_leaders=3, n_officers=5, n_workers=5, model="1+2+2"):
-    grids = gpd.GeoDataFrame({"code": ["A", "B"], "weight": [1.0, 1.0]},
-                             geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)], crs=4545)
+    grids = gpd.GeoDataFrame(
+        {"code": ["A", "B"], "weight": [1.0, 1.0]},
+        geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)],
+        crs=4545,
+    )
     rng = np.random.default_rng(0)
     roles = ["leader"] * n_leaders + ["officer"] * n_officers + ["worker"] * n_workers
-    ros = pd.DataFrame({"id": [f"p{i}" for i in range(len(roles))], "role": roles, "party_member": True,
-                        "x": rng.uniform(0, 200, len(roles)), "y": rng.uniform(0, 100, len(roles))})
+    ros = pd.DataFrame(
+        {
+            "id": [f"p{i}" for i in range(len(roles))],
+            "role": roles,
+            "party_member": True,
+            "x": rng.uniform(0, 200, len(roles)),
+            "y": rng.uniform(0, 100, len(roles)),
+        }
+    )
     return assign_staff(grids, ros, model=model, distance="euclidean")
 
 
@@ -149,16 +158,22 @@ def test_plot_colours_any_number_of_shifts():
     from matplotlib.colors import to_hex
 
     grids = gpd.GeoDataFrame({"code": ["A"], "weight": [1.0]}, geometry=[shapely.box(0, 0, 100, 100)], crs=4545)
-    ros = pd.DataFrame({"id": [f"p{i}" for i in range(6)], "role": ["leader", "officer", "officer", "officer", "worker",
-                                                                     "worker"], "party_member": True,
-                        "x": np.linspace(0, 100, 6), "y": 50.0})
+    ros = pd.DataFrame(
+        {
+            "id": [f"p{i}" for i in range(6)],
+            "role": ["leader", "officer", "officer", "officer", "worker", "worker"],
+            "party_member": True,
+            "x": np.linspace(0, 100, 6),
+            "y": 50.0,
+        }
+    )
     for shifts in [("a", "b", "c", "d"), ("day", "night")]:
-        r = roster(assign_staff(grids, ros, model="1+2+2", distance="euclidean", shifts=shifts),
-                   start="2024-10-01", days=7)
+        r = roster(assign_staff(grids, ros, model="1+2+2", distance="euclidean", shifts=shifts), start="2024-10-01", days=7)
         ax = r.plot()
         ax.figure.canvas.draw()
-        legend = {t.get_text(): to_hex(p.get_facecolor()) for t, p in
-                  zip(ax.get_legend().get_texts(), ax.get_legend().get_patches())}
+        legend = {
+            t.get_text(): to_hex(p.get_facecolor()) for t, p in zip(ax.get_legend().get_texts(), ax.get_legend().get_patches())
+        }
         assert list(legend) == [*shifts, "rest", "leave"]
         assert legend["rest"] == "#f0f0f0" and legend["leave"] == "#bdbdbd"
         assert len({legend[s] for s in shifts}) == len(shifts)  # every shift its own colour
@@ -184,7 +199,7 @@ def test_unavailable_shifts_are_never_worked():
 def test_rules_hold_under_random_leave(leave_start, leave_len, start):
     people = _team(1)
     days = pd.date_range(start, periods=14)
-    leave = {"g0p2": list(days[leave_start:leave_start + leave_len])}
+    leave = {"g0p2": list(days[leave_start : leave_start + leave_len])}
     r = roster(people, start=start, days=14, leave=leave)
     _check(r, people, 14, 1, leave)
     assert r.params["status"] == "optimal"

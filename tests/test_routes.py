@@ -189,8 +189,7 @@ def grid_network(n: int = 4, step: float = 100.0) -> StreetNetwork:
 
     lines = [shapely.LineString([(0, i * step), ((n - 1) * step, i * step)]) for i in range(n)]
     lines += [shapely.LineString([(i * step, 0), (i * step, (n - 1) * step)]) for i in range(n)]
-    return StreetNetwork.from_lines(gpd.GeoDataFrame({"name": [f"s{i}" for i in range(len(lines))]},
-                                                     geometry=lines, crs=32650))
+    return StreetNetwork.from_lines(gpd.GeoDataFrame({"name": [f"s{i}" for i in range(len(lines))]}, geometry=lines, crs=32650))
 
 
 def test_street_network_geodataframe_and_networkx_inputs_agree():

@@ -130,8 +130,15 @@ def _lines(coords, **cols):
 
 def ladder(oneway):
     """Two parallel streets joined by three rungs; the long streets may be one-way."""
-    coords = [[(0, 0), (100, 0)], [(100, 0), (200, 0)], [(200, 100), (100, 100)], [(100, 100), (0, 100)],
-              [(0, 0), (0, 100)], [(100, 0), (100, 100)], [(200, 0), (200, 100)]]
+    coords = [
+        [(0, 0), (100, 0)],
+        [(100, 0), (200, 0)],
+        [(200, 100), (100, 100)],
+        [(100, 100), (0, 100)],
+        [(0, 0), (0, 100)],
+        [(100, 0), (100, 100)],
+        [(200, 0), (200, 100)],
+    ]
     names = ["南街", "南街", "北街", "北街", "西巷", "中巷", "东巷"]
     return _lines(coords, name=names, oneway=oneway)
 
@@ -156,8 +163,11 @@ def test_drive_mode_keeps_directions_and_names_the_streets():
 
 def test_a_one_way_street_that_cannot_be_left_is_named():
     # a dead end reached by a one-way street: a car gets in and not out
-    lines = _lines([[(0, 0), (100, 0)], [(100, 0), (100, 100)], [(100, 100), (0, 0)], [(100, 0), (200, 0)]],
-                   name=["甲路", "乙路", "丙路", "死胡同"], oneway=[False, False, False, True])
+    lines = _lines(
+        [[(0, 0), (100, 0)], [(100, 0), (100, 100)], [(100, 100), (0, 0)], [(100, 0), (200, 0)]],
+        name=["甲路", "乙路", "丙路", "死胡同"],
+        oneway=[False, False, False, True],
+    )
     net = StreetNetwork.from_lines(lines)
     with pytest.raises(NetworkError, match="死胡同"):
         balance_routes(net, 1, depot=(0, 0), mode="drive")
@@ -206,8 +216,9 @@ def test_per_grid_drives_on_changan_respect_directions_and_name_their_streets():
 
     roads = gpd.read_file(SHARED_DATA / "changan_roads.gpkg")
     roads = roads[roads.intersects(shapely.box(108.93, 34.15, 108.98, 34.18))].drop(columns=["length"])
-    boundary = gpd.GeoDataFrame({"name": ["长安区 (part)"]},
-                                geometry=[roads.geometry.union_all().convex_hull.buffer(1e-4)], crs=4326)
+    boundary = gpd.GeoDataFrame(
+        {"name": ["长安区 (part)"]}, geometry=[roads.geometry.union_all().convex_hull.buffer(1e-4)], crs=4326
+    )
     plan = partition(District.from_frames(boundary, streets=roads), 4, seed=0, tolerance=0.4)
     rp = balance_routes(plan, chiefs_per_grid=2, seed=0, effort=0.05, progress=False, mode="drive")
     net = rp.network  # the network cut at grid lines: pieces keep their link's dir and drawing direction

@@ -93,8 +93,9 @@ def test_per_grid_report_and_every_street_once(block_plan, block_routes):
 def test_unreachable_streets_are_listed_per_grid_never_an_anonymous_error():
     layers = metric_layers(n_streets=5)
     x0, y0 = 422000.0, 2937000.0
-    stray = gpd.GeoDataFrame({"name": ["孤路"], "kind": "local"},
-                             geometry=[shapely.LineString([(x0 + 300, y0 + 300), (x0 + 600, y0 + 700)])], crs=4545)
+    stray = gpd.GeoDataFrame(
+        {"name": ["孤路"], "kind": "local"}, geometry=[shapely.LineString([(x0 + 300, y0 + 300), (x0 + 600, y0 + 700)])], crs=4545
+    )
     streets = pd.concat([layers["streets"], stray], ignore_index=True)
     layers["streets"] = streets
     d = District.from_frames(**layers)
@@ -132,8 +133,9 @@ def test_real_changan_streets_default_settings(tmp_path):
     roads = gpd.read_file(SHARED_DATA / "changan_roads.gpkg")
     box = shapely.box(108.93, 34.15, 108.98, 34.18)  # the dense northern part
     roads = roads[roads.intersects(box)].drop(columns=["length"])
-    boundary = gpd.GeoDataFrame({"name": ["长安区 (part)"]}, geometry=[roads.geometry.union_all().convex_hull.buffer(1e-4)],
-                                crs=4326)
+    boundary = gpd.GeoDataFrame(
+        {"name": ["长安区 (part)"]}, geometry=[roads.geometry.union_all().convex_hull.buffer(1e-4)], crs=4326
+    )
     d = District.from_frames(boundary, streets=roads)
     plan = partition(d, 4, seed=0, tolerance=0.4)
     rp = balance_routes(plan, chiefs_per_grid=2, seed=0, effort=0.05, progress=False)  # default components
@@ -201,8 +203,7 @@ def block_index(block_plan, block_routes):
 @given(seed=st.integers(0, 10_000))
 def test_random_points_in_grids_get_a_chief_of_their_grid(block_plan, block_routes, block_index, seed):
     pts = _random_points_in_grids(block_plan, 60, seed)
-    out = block_index.assign(
-        pd.DataFrame({"x": pts.geometry.x, "y": pts.geometry.y}), x="x", y="y", crs=block_plan.grids.crs)
+    out = block_index.assign(pd.DataFrame({"x": pts.geometry.x, "y": pts.geometry.y}), x="x", y="y", crs=block_plan.grids.crs)
     _check_chiefs(out, pts, block_routes)
 
 
@@ -236,8 +237,10 @@ def test_route_plan_of_another_plan_or_district_is_refused(block_plan, block_rou
 # --------------------------------------------------------------------------- issue 23: grids on dask
 def test_per_grid_patrols_on_dask_are_identical_to_serial(block_plan, block_routes):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         rp = balance_routes(block_plan, chiefs_per_grid=2, seed=0, effort=0.1, progress=False, client=client)
     assert rp.params["workers"] == 2
     pd.testing.assert_frame_equal(rp.edges, block_routes.edges)  # edge by edge: same chief, same route

@@ -95,8 +95,14 @@ windows = st.tuples(st.floats(0, DAY - 1), st.floats(30, DAY))
 
 
 @settings(max_examples=200, deadline=None)
-@given(t=st.floats(0, 10 * DAY), w=windows, period=st.floats(10, 50_000), phase=st.floats(0, 1), off=st.floats(0, 1),
-       speed=st.floats(10, 300))
+@given(
+    t=st.floats(0, 10 * DAY),
+    w=windows,
+    period=st.floats(10, 50_000),
+    phase=st.floats(0, 1),
+    off=st.floats(0, 1),
+    speed=st.floats(10, 300),
+)
 def test_next_pass_is_the_first_on_duty_pass(t, w, period, phase, off, speed):
     start, length = np.array([w[0]]), np.array([w[1]])
     tt = np.array([t])
@@ -115,8 +121,7 @@ def test_next_pass_is_the_first_on_duty_pass(t, w, period, phase, off, speed):
 
 
 def test_empty_walk_never_passes():
-    p = _next_pass(np.array([5.0]), np.array([0.0]), np.array([0.0]), np.array([0.0]), np.array([360.0]),
-                   np.array([480.0]), 60.0)
+    p = _next_pass(np.array([5.0]), np.array([0.0]), np.array([0.0]), np.array([0.0]), np.array([360.0]), np.array([480.0]), 60.0)
     assert np.isinf(p).all()
 
 
@@ -137,8 +142,10 @@ def test_same_seed_same_result_other_seed_other(study):
 def test_dask_cluster_gives_identical_results(study):
     distributed = pytest.importorskip("distributed", reason="dask.distributed is in the [test] extra")
     serial = _sim(study, days=2, runs=24, seed=5, keep_incidents=2)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         par = _sim(study, days=2, runs=24, seed=5, keep_incidents=2, client=client)
     assert par.params["workers"] == 2
     pd.testing.assert_frame_equal(serial.runs, par.runs)
@@ -346,11 +353,30 @@ def test_cli_simulate_compares_two_plans(study, tmp_path, capsys, monkeypatch):
     three = partition(plan.district, 3, units="cells", seed=0)
     three.to_file(tmp_path / "three.gpkg")  # without its district: it uses the first plan's
     out = tmp_path / "sim"
-    code = main(["simulate", "--plan", str(tmp_path / "two.gpkg"), "--compare", str(tmp_path / "three.gpkg"),
-                 "--runs", "3", "--days", "2", "--out", str(out)])
+    code = main(
+        [
+            "simulate",
+            "--plan",
+            str(tmp_path / "two.gpkg"),
+            "--compare",
+            str(tmp_path / "three.gpkg"),
+            "--runs",
+            "3",
+            "--days",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
-    for name in ("plan_summary.csv", "plan_per_grid.csv", "compare_per_grid.csv", "comparison.csv",
-                 "plan_compliance.png", "plan_simulation.gpkg"):
+    for name in (
+        "plan_summary.csv",
+        "plan_per_grid.csv",
+        "compare_per_grid.csv",
+        "comparison.csv",
+        "plan_compliance.png",
+        "plan_simulation.gpkg",
+    ):
         assert (out / name).is_file(), name
     per_grid = pd.read_csv(out / "compare_per_grid.csv", dtype={"grid": str})
     assert len(per_grid) == 3
@@ -389,8 +415,9 @@ def test_sources_can_be_renamed_added_and_dropped(study):
     # an added source: the 110 police line takes half of the noise complaints
     types = default_types()
     types.at["noise", "sources"] = {"hotline_12345": 0.25, "hotline_12319": 0.25, "police_110": 0.5}
-    added = _sim(study, days=2, runs=3, seed=4, keep_incidents=3, model=IncidentModel(types=types,
-                                                                                      sources=[*SOURCES, "police_110"]))
+    added = _sim(
+        study, days=2, runs=3, seed=4, keep_incidents=3, model=IncidentModel(types=types, sources=[*SOURCES, "police_110"])
+    )
     assert list(added.per_source.index) == [*SOURCES, "police_110"]
     led = added.incidents
     assert set(led["source"]) <= set(SOURCES) | {"police_110"}
@@ -414,8 +441,11 @@ def test_sources_are_checked():
     with pytest.raises(DataError, match="sources lacks \\['patrol'\\].*discovery_sources"):
         IncidentModel(sources=[s for s in SOURCES if s != "patrol"])
     with pytest.raises(DataError, match="finds those cases itself"):
-        IncidentModel(types=_renamed_types("photo_app", "self_found"), sources=[*SOURCES, "self_found"],
-                      discovery_sources=("patrol", "self_found"))
+        IncidentModel(
+            types=_renamed_types("photo_app", "self_found"),
+            sources=[*SOURCES, "self_found"],
+            discovery_sources=("patrol", "self_found"),
+        )
     with pytest.raises(DataError, match="discovery_sources must be two different"):
         IncidentModel(discovery_sources=("patrol", "patrol"))
     with pytest.raises(DataError, match="repeat"):
@@ -454,8 +484,9 @@ def test_compare_pairs_runs_that_share_their_incidents(study):
     # other seed, other number of runs, another plan (other street pieces): Welch
     assert a.compare(_sim(study, days=2, runs=8, seed=1)).attrs["method"] == "welch"
     assert a.compare(_sim(study, days=2, runs=6, seed=0)).attrs["method"] == "welch"
-    three = simulate(partition(plan.district, 3, units="cells", seed=0), staffing="sample", days=2, runs=8, seed=0,
-                     progress=False)
+    three = simulate(
+        partition(plan.district, 3, units="cells", seed=0), staffing="sample", days=2, runs=8, seed=0, progress=False
+    )
     assert not a.pairs_with(three) and a.compare(three).attrs["method"] == "welch"
     assert a.compare(three, method="paired").attrs["method"] == "paired"  # valid for any two studies of equal runs
     with pytest.raises(DataError, match="as many runs"):
@@ -510,8 +541,10 @@ def test_life_circle_per_community_adds_up():
     layers = _example_layers()
     x0, y0 = 422000.0, 2937000.0
     layers["communities"] = gpd.GeoDataFrame(
-        {"code": ["990101001001", "990101001002"], "name": ["西社区", "东社区"]}, crs=4545,
-        geometry=[shapely.box(x0, y0, x0 + 1000, y0 + 2000), shapely.box(x0 + 1000, y0, x0 + 2000, y0 + 2000)])
+        {"code": ["990101001001", "990101001002"], "name": ["西社区", "东社区"]},
+        crs=4545,
+        geometry=[shapely.box(x0, y0, x0 + 1000, y0 + 2000), shapely.box(x0 + 1000, y0, x0 + 2000, y0 + 2000)],
+    )
     plan = partition(gridplan.District.from_frames(**layers), 2, units="cells", seed=0)
     lc = coverage(plan, place_posts(plan, 2, max_walk_m=800, progress=False), minutes=5)
     per = lc.per_community
@@ -546,8 +579,7 @@ def test_cli_simulate_plan_alone_on_two_workers(study, tmp_path):
     assert back.district.crs.equals(plan.district.crs) and back.district.notes == plan.district.notes
     assert GridPlan.read_file(plan.to_file(tmp_path / "bare.gpkg")).district is None
     out = tmp_path / "sim"
-    assert main(["simulate", "--plan", str(path), "--runs", "4", "--days", "1", "--workers", "2", "--out", str(out),
-                 "-q"]) == 0
+    assert main(["simulate", "--plan", str(path), "--runs", "4", "--days", "1", "--workers", "2", "--out", str(out), "-q"]) == 0
     runs = pd.read_csv(out / "plan_runs.csv", index_col="run")
     assert len(runs) == 4 and len(pd.read_csv(out / "plan_per_grid.csv")) == 2
     # the same study in one process gives the same numbers
@@ -575,8 +607,22 @@ def test_cli_simulate_says_what_to_pass_without_a_district(study, tmp_path, caps
         GridPlan.read_file(tmp_path / "plan.gpkg").to_file(tmp_path / "again.gpkg", district=True)
     # --district gives it (the study then starts: here it stops at once on --runs 0)
     plan.district.to_file(tmp_path / "district.gpkg")
-    assert main(["simulate", "--plan", str(tmp_path / "plan.gpkg"), "--district", str(tmp_path / "district.gpkg"),
-                 "--runs", "0", "--out", str(tmp_path / "s")]) == 2
+    assert (
+        main(
+            [
+                "simulate",
+                "--plan",
+                str(tmp_path / "plan.gpkg"),
+                "--district",
+                str(tmp_path / "district.gpkg"),
+                "--runs",
+                "0",
+                "--out",
+                str(tmp_path / "s"),
+            ]
+        )
+        == 2
+    )
     assert "runs must be a whole number from 1 to" in capsys.readouterr().err
     # a compare plan without its district takes the first plan's only when it is a plan of that district
     plan.to_file(tmp_path / "with.gpkg", district=True)
@@ -585,8 +631,22 @@ def test_cli_simulate_says_what_to_pass_without_a_district(study, tmp_path, caps
     for k in layers:
         layers[k] = layers[k].set_geometry(layers[k].translate(5000, 0))
     partition(gridplan.District.from_frames(**layers), 2, units="cells", seed=0).to_file(tmp_path / "elsewhere.gpkg")
-    assert main(["simulate", "--plan", str(tmp_path / "with.gpkg"), "--compare", str(tmp_path / "elsewhere.gpkg"),
-                 "--runs", "2", "--out", str(out)]) == 2
+    assert (
+        main(
+            [
+                "simulate",
+                "--plan",
+                str(tmp_path / "with.gpkg"),
+                "--compare",
+                str(tmp_path / "elsewhere.gpkg"),
+                "--runs",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "is not a plan of the district saved in" in capsys.readouterr().err
 
 

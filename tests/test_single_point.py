@@ -61,8 +61,14 @@ def test_point_transformer_is_built_once_and_equals_transform():
     assert gcrs.point_transformer("gcj02", "EPSG:4548") is f
     rng = np.random.default_rng(0)
     lon, lat = rng.uniform(116.2, 116.6, 200), rng.uniform(39.7, 40.1, 200)
-    for source, target in (("GCJ-02", "EPSG:4548"), ("EPSG:4326", "EPSG:4548"), ("BD-09", "EPSG:4490"),
-                           ("EPSG:4548", "GCJ-02"), ("GCJ-02", "BD-09"), ("EPSG:4326", "EPSG:4326")):
+    for source, target in (
+        ("GCJ-02", "EPSG:4548"),
+        ("EPSG:4326", "EPSG:4548"),
+        ("BD-09", "EPSG:4490"),
+        ("EPSG:4548", "GCJ-02"),
+        ("GCJ-02", "BD-09"),
+        ("EPSG:4326", "EPSG:4326"),
+    ):
         x, y = (lon, lat) if source != "EPSG:4548" else gcrs.transform(lon, lat, source="EPSG:4326", target=source)
         vx, vy = gcrs.transform(x, y, source=source, target=target)
         point = gcrs.point_transformer(source, target)
@@ -101,8 +107,13 @@ def test_locate_one_equals_locate_on_many_points(index, crs):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(u=st.floats(-0.05, 1.05), v=st.floats(-0.05, 1.05), crs=st.sampled_from(["EPSG:4326", "GCJ-02", "BD-09"]),
-       vertex=st.integers(0, 10**6), jitter=st.floats(-0.5, 0.5))
+@given(
+    u=st.floats(-0.05, 1.05),
+    v=st.floats(-0.05, 1.05),
+    crs=st.sampled_from(["EPSG:4326", "GCJ-02", "BD-09"]),
+    vertex=st.integers(0, 10**6),
+    jitter=st.floats(-0.5, 0.5),
+)
 def test_locate_one_equals_locate_hypothesis(index, u, v, crs, vertex, jitter):
     xmin, ymin, xmax, ymax = index.grids.total_bounds
     verts = shapely.get_coordinates(index.grids.geometry.values)
@@ -140,8 +151,15 @@ def test_the_interpolation_bound_holds(index):
 
 @pytest.mark.parametrize("crs", [None, "EPSG:4326", "GCJ-02", "BD-09", 4490])
 def test_locate_one_bad_coordinates_give_none(index, crs):
-    for x, y in ((np.nan, 30.0), (107.0, np.nan), (np.inf, 26.0), (-np.inf, -np.inf), (181.0, 26.0), (107.0, 91.0),
-                 (1e300, 1e300)):
+    for x, y in (
+        (np.nan, 30.0),
+        (107.0, np.nan),
+        (np.inf, 26.0),
+        (-np.inf, -np.inf),
+        (181.0, 26.0),
+        (107.0, 91.0),
+        (1e300, 1e300),
+    ):
         assert index.locate_one(x, y, crs=crs) is None
     with pytest.raises(DataError, match="two numbers"):
         index.locate_one("east", 26.0, crs=crs)

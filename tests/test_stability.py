@@ -48,16 +48,24 @@ def town(seed: int) -> dict[str, gpd.GeoDataFrame]:
         lines.append(shapely.LineString(on_grid([[X0 + c, Y0 - 30], [X0 + c + bend, Y0 + size / 2], [X0 + c, Y0 + size + 30]])))
         lines.append(shapely.LineString(on_grid([[X0 - 30, Y0 + c], [X0 + size / 2, Y0 + c + bend], [X0 + size + 30, Y0 + c]])))
     lines.append(shapely.LineString(on_grid([[X0 + 100, Y0 + 150], [X0 + size - 170, Y0 + size - 90]])))
-    streets = gpd.GeoDataFrame({"name": [f"路{i}" for i in range(len(lines))], "length": 1.0},
-                               geometry=lines, index=pd.Index([f"s{i}" for i in range(len(lines))]), crs=CRS)
+    streets = gpd.GeoDataFrame(
+        {"name": [f"路{i}" for i in range(len(lines))], "length": 1.0},
+        geometry=lines,
+        index=pd.Index([f"s{i}" for i in range(len(lines))]),
+        crs=CRS,
+    )
     notch = on_grid(rng.uniform(300, 700))
-    outline = shapely.Polygon(on_grid([[X0, Y0], [X0 + size, Y0], [X0 + size, Y0 + size - notch],
-                                       [X0 + size - notch, Y0 + size], [X0, Y0 + size]]))
+    outline = shapely.Polygon(
+        on_grid([[X0, Y0], [X0 + size, Y0], [X0 + size, Y0 + size - notch], [X0 + size - notch, Y0 + size], [X0, Y0 + size]])
+    )
     split = float(on_grid(X0 + cuts[1] + 0.37))
-    west, east = (outline.intersection(shapely.box(X0 - 1, Y0 - 1, split, Y0 + size + 1)),
-                  outline.intersection(shapely.box(split, Y0 - 1, X0 + size + 1, Y0 + size + 1)))
-    communities = gpd.GeoDataFrame({"code": ["990199001001", "990199001002"], "subdistrict": ["甲", "甲"]},
-                                   geometry=[west, east], crs=CRS)
+    west, east = (
+        outline.intersection(shapely.box(X0 - 1, Y0 - 1, split, Y0 + size + 1)),
+        outline.intersection(shapely.box(split, Y0 - 1, X0 + size + 1, Y0 + size + 1)),
+    )
+    communities = gpd.GeoDataFrame(
+        {"code": ["990199001001", "990199001002"], "subdistrict": ["甲", "甲"]}, geometry=[west, east], crs=CRS
+    )
     pts = shapely.points(on_grid(np.column_stack([X0 + rng.uniform(5, size - 5, 300), Y0 + rng.uniform(5, size - 5, 300)])))
     population = gpd.GeoDataFrame({"population": rng.integers(1, 40, 300)}, geometry=pts, crs=CRS)
     population = population[population.within(outline)]
@@ -87,8 +95,7 @@ def jittered(layers: dict[str, gpd.GeoDataFrame], seed: int, amplitude: float) -
         for row in range(len(geoms)):
             salt = seed * 1_000_003 + k * 10_007 + row
             geoms[row] = shapely.transform(geoms[row], lambda c, s=salt: c + amplitude * _noise(c, s))
-        out[key] = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs)).sample(
-            frac=1.0, random_state=seed)
+        out[key] = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs)).sample(frac=1.0, random_state=seed)
     return out
 
 
@@ -152,24 +159,35 @@ def test_heavy_units_split_the_same_under_jitter():
 def test_a_shifted_district_gives_the_same_units():
     """A constant shift (here 3.7 mm and -1.3 mm, like a datum conversion's offset) is undone exactly."""
     layers = town(7)
-    shifted = {k: f.set_geometry(shapely.transform(f.geometry.values, lambda c: c + (0.0037, -0.0013)))
-               for k, f in layers.items()}
+    shifted = {
+        k: f.set_geometry(shapely.transform(f.geometry.values, lambda c: c + (0.0037, -0.0013))) for k, f in layers.items()
+    }
     a, b = District.from_frames(**layers), District.from_frames(**shifted)
     ua, ub = quiet(build_units, a), quiet(build_units, b)
     assert_same_units(ua, ub)
     # a district fed back in is already on its grid: nothing moves
     again = District.from_frames(a.boundary, streets=a.streets, communities=a.communities, population=a.population)
-    assert all(shapely.equals_exact(getattr(again, k).geometry.values, getattr(a, k).geometry.values, tolerance=1e-9).all()
-               for k in ("boundary", "streets", "communities", "population"))
+    assert all(
+        shapely.equals_exact(getattr(again, k).geometry.values, getattr(a, k).geometry.values, tolerance=1e-9).all()
+        for k in ("boundary", "streets", "communities", "population")
+    )
 
 
 def test_geometry_collapsing_on_the_grid_is_dropped_with_a_note():
     layers = town(3)
-    tiny = gpd.GeoDataFrame({"name": ["短"], "length": 0.004}, crs=CRS, index=["stub"],
-                            geometry=[shapely.LineString([(X0 + 500.001, Y0 + 500.001), (X0 + 500.003, Y0 + 500.002)])])
+    tiny = gpd.GeoDataFrame(
+        {"name": ["短"], "length": 0.004},
+        crs=CRS,
+        index=["stub"],
+        geometry=[shapely.LineString([(X0 + 500.001, Y0 + 500.001), (X0 + 500.003, Y0 + 500.002)])],
+    )
     streets = pd.concat([layers["streets"], tiny])
-    sliver = gpd.GeoDataFrame({"code": ["990199001003"], "subdistrict": ["甲"]}, crs=CRS, index=[9],
-                              geometry=[shapely.box(X0 + 10, Y0 + 10, X0 + 800, Y0 + 10.004)])
+    sliver = gpd.GeoDataFrame(
+        {"code": ["990199001003"], "subdistrict": ["甲"]},
+        crs=CRS,
+        index=[9],
+        geometry=[shapely.box(X0 + 10, Y0 + 10, X0 + 800, Y0 + 10.004)],
+    )
     communities = pd.concat([layers["communities"], sliver])
     with pytest.warns(GridplanWarning, match="collapse on the 1 cm precision grid") as caught:
         d = District.from_frames(**{**layers, "streets": streets, "communities": communities})

@@ -43,29 +43,38 @@ def small_staffing(small_plan, small_roster):
 
 def toy_grids(n: int = 2) -> gpd.GeoDataFrame:
     """n unit squares of 100 m side by side, weight 1, EPSG:4545."""
-    return gpd.GeoDataFrame({"code": [f"G{i}" for i in range(n)], "weight": 1.0},
-                            geometry=[shapely.box(100 * i, 0, 100 * (i + 1), 100) for i in range(n)], crs=4545)
+    return gpd.GeoDataFrame(
+        {"code": [f"G{i}" for i in range(n)], "weight": 1.0},
+        geometry=[shapely.box(100 * i, 0, 100 * (i + 1), 100) for i in range(n)],
+        crs=4545,
+    )
 
 
 def toy_posts(n: int = 2) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"grid": [f"G{i}" for i in range(n)], "kind": "post"},
-                            geometry=shapely.points([(100 * i + 50, 50) for i in range(n)]), crs=4545)
+    return gpd.GeoDataFrame(
+        {"grid": [f"G{i}" for i in range(n)], "kind": "post"},
+        geometry=shapely.points([(100 * i + 50, 50) for i in range(n)]),
+        crs=4545,
+    )
 
 
-def random_roster(rng: np.random.Generator, n: int, roles: tuple[str, ...], *, p_party: float = 0.6,
-                  p_unavail: float = 0.3) -> pd.DataFrame:
+def random_roster(
+    rng: np.random.Generator, n: int, roles: tuple[str, ...], *, p_party: float = 0.6, p_unavail: float = 0.3
+) -> pd.DataFrame:
     unav = []
     for _ in range(n):
         k = rng.integers(0, 3) if rng.random() < p_unavail else 0
         unav.append(";".join(sorted(rng.choice(SHIFTS, k, replace=False), key=SHIFTS.index)))
-    return pd.DataFrame({
-        "id": [f"p{i}" for i in range(n)],
-        "role": rng.choice(roles, n),
-        "party_member": rng.random(n) < p_party,
-        "x": rng.uniform(-50, 250, n).round(1),
-        "y": rng.uniform(-50, 150, n).round(1),
-        "unavailable": unav,
-    })
+    return pd.DataFrame(
+        {
+            "id": [f"p{i}" for i in range(n)],
+            "role": rng.choice(roles, n),
+            "party_member": rng.random(n) < p_party,
+            "x": rng.uniform(-50, 250, n).round(1),
+            "y": rng.uniform(-50, 150, n).round(1),
+            "unavailable": unav,
+        }
+    )
 
 
 # ---------------------------------------------------------------------- brute force
@@ -150,12 +159,15 @@ def test_optimal_against_brute_force(formula, n_people, seed):
 
 def test_two_posts_per_grid_nearest_post_and_stations_ignored():
     grids = toy_grids(2)
-    posts = gpd.GeoDataFrame({"grid": ["G0", "G0", "G0", "G1"], "kind": ["post", "post", "station", "station"]},
-                             geometry=shapely.points([(10, 10), (90, 90), (50, 50), (150, 50)]), crs=4545)
-    roster = pd.DataFrame({"id": ["a", "b"], "role": ["leader", "leader"], "party_member": True,
-                           "x": [85.0, 160.0], "y": [90.0, 50.0]})
-    s = assign_staff(grids, roster, model=StaffingModel.parse("1", roles=("leader",)), posts=posts,
-                     distance="euclidean")
+    posts = gpd.GeoDataFrame(
+        {"grid": ["G0", "G0", "G0", "G1"], "kind": ["post", "post", "station", "station"]},
+        geometry=shapely.points([(10, 10), (90, 90), (50, 50), (150, 50)]),
+        crs=4545,
+    )
+    roster = pd.DataFrame(
+        {"id": ["a", "b"], "role": ["leader", "leader"], "party_member": True, "x": [85.0, 160.0], "y": [90.0, 50.0]}
+    )
+    s = assign_staff(grids, roster, model=StaffingModel.parse("1", roles=("leader",)), posts=posts, distance="euclidean")
     a = s.assignments.set_index("id")
     assert a.loc["a", "distance_m"] == pytest.approx(5.0)  # the post at (90, 90), not the station
     assert a.loc["b", "distance_m"] == pytest.approx(10.0)  # G1 has only a station: it is used
@@ -231,21 +243,24 @@ def test_rules_change_the_optimum(small_plan, small_roster):
 
 def test_same_seed_same_result(small_plan, small_roster, small_staffing):
     again = assign_staff(small_plan, small_roster, seed=0)
-    pd.testing.assert_frame_equal(pd.DataFrame(again.assignments.drop(columns="post")),
-                                  pd.DataFrame(small_staffing.assignments.drop(columns="post")))
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(again.assignments.drop(columns="post")), pd.DataFrame(small_staffing.assignments.drop(columns="post"))
+    )
     other = assign_staff(small_plan, small_roster, seed=5)
     assert other.total_distance_m == pytest.approx(small_staffing.total_distance_m, abs=1e-3)
 
 
 def test_network_distance_is_street_distance(small_plan):
     # streets every 500 m from (422000, 2937000); home 10 m off the node (423000, 2938000), post on node (424000, 2939000)
-    posts = gpd.GeoDataFrame({"grid": small_plan.grids["code"], "kind": "post"},
-                             geometry=[shapely.Point(424000, 2939000)] * len(small_plan.grids), crs=small_plan.crs)
+    posts = gpd.GeoDataFrame(
+        {"grid": small_plan.grids["code"], "kind": "post"},
+        geometry=[shapely.Point(424000, 2939000)] * len(small_plan.grids),
+        crs=small_plan.crs,
+    )
     roster = pd.DataFrame({"id": ["a"], "role": ["leader"], "party_member": [True], "x": [423000.0], "y": [2938010.0]})
     s = assign_staff(small_plan, roster, model=StaffingModel.parse("1", roles=("leader",)), posts=posts)
     assert s.assignments["distance_m"].iloc[0] == pytest.approx(2000.0 + 10.0)
-    e = assign_staff(small_plan, roster, model=StaffingModel.parse("1", roles=("leader",)), posts=posts,
-                     distance="euclidean")
+    e = assign_staff(small_plan, roster, model=StaffingModel.parse("1", roles=("leader",)), posts=posts, distance="euclidean")
     assert e.assignments["distance_m"].iloc[0] == pytest.approx(math.hypot(1000, 990))
 
 
@@ -282,9 +297,14 @@ def test_vacancies_and_strict(small_plan, small_roster):
     assert set(vac["role"]) >= {"leader"}
     assert vac["missing"].sum() == 20 - len(s.assignments)
     filled = s.teams[["leader", "officer", "worker"]].to_numpy()
-    assert (filled + s.vacancies.pivot_table(index="grid", columns="role", values="missing", aggfunc="sum")
-            .reindex(index=s.teams.index, columns=["leader", "officer", "worker"]).fillna(0).to_numpy()
-            == s.requirements.to_numpy()).all()
+    assert (
+        filled
+        + s.vacancies.pivot_table(index="grid", columns="role", values="missing", aggfunc="sum")
+        .reindex(index=s.teams.index, columns=["leader", "officer", "worker"])
+        .fillna(0)
+        .to_numpy()
+        == s.requirements.to_numpy()
+    ).all()
     assert len(s.assignments) == min(len(few), 20) - int((few["role"] == "leader").sum() - s.teams["leader"].sum())
     with pytest.raises(InfeasibleError, match=r"grid \d+: .*leader"):
         assign_staff(small_plan, few, strict=True)
@@ -303,9 +323,16 @@ def test_no_party_leader(small_plan, small_roster):
 
 def test_uncoverable_shift_is_reported(small_plan):
     # one grid, everybody unavailable late
-    roster = pd.DataFrame({"id": list("abcde"), "role": ["leader", "officer", "officer", "worker", "worker"],
-                           "party_member": [True] + [False] * 4, "x": 423000.0, "y": 2938000.0,
-                           "unavailable": "late"})
+    roster = pd.DataFrame(
+        {
+            "id": list("abcde"),
+            "role": ["leader", "officer", "officer", "worker", "worker"],
+            "party_member": [True] + [False] * 4,
+            "x": 423000.0,
+            "y": 2938000.0,
+            "unavailable": "late",
+        }
+    )
     grids = small_plan.grids.iloc[:1]
     s = assign_staff(grids, roster, streets=small_plan.district)
     assert s.complete and s.teams["uncovered"].iloc[0] == "late"
@@ -315,8 +342,16 @@ def test_uncoverable_shift_is_reported(small_plan):
 
 def test_officers_on_different_shifts_binds():
     # two officers who can both only work early: the rule leaves one slot empty
-    roster = pd.DataFrame({"id": ["o1", "o2", "w"], "role": ["officer", "officer", "worker"], "party_member": False,
-                           "x": [10.0, 20.0, 90.0], "y": 50.0, "unavailable": ["middle;late", "middle;late", ""]})
+    roster = pd.DataFrame(
+        {
+            "id": ["o1", "o2", "w"],
+            "role": ["officer", "officer", "worker"],
+            "party_member": False,
+            "x": [10.0, 20.0, 90.0],
+            "y": 50.0,
+            "unavailable": ["middle;late", "middle;late", ""],
+        }
+    )
     grids, posts = toy_grids(1), toy_posts(1)
     s = assign_staff(grids, roster, model="0+2+1", posts=posts, distance="euclidean")
     assert s.teams["officer"].iloc[0] == 1 and s.vacancies["role"].tolist() == ["officer"]
@@ -325,23 +360,34 @@ def test_officers_on_different_shifts_binds():
     free = StaffingModel.parse("0+2+1", officers_split_shifts=False)
     assert assign_staff(grids, roster, model=free, posts=posts, distance="euclidean").complete
     three = StaffingModel.parse("0+4", roles=("leader", "officer"))  # 4 officers, 3 shifts: at most 2 on one
-    r4 = pd.DataFrame({"id": list("abcd"), "role": "officer", "party_member": False, "x": 50.0, "y": 50.0,
-                       "unavailable": ["middle;late"] * 3 + [""]})
+    r4 = pd.DataFrame(
+        {
+            "id": list("abcd"),
+            "role": "officer",
+            "party_member": False,
+            "x": 50.0,
+            "y": 50.0,
+            "unavailable": ["middle;late"] * 3 + [""],
+        }
+    )
     s4 = assign_staff(grids, r4, model=three, posts=posts, distance="euclidean")
     assert s4.teams["officer"].iloc[0] == 3 and s4.teams["on_early"].iloc[0] == 2
 
 
 def test_roles_the_model_does_not_need():
-    r = pd.concat([base_roster(), pd.DataFrame({"id": ["w"], "role": ["worker"], "party_member": [False],
-                                                "x": [0.0], "y": [0.0]})], ignore_index=True)
+    r = pd.concat(
+        [base_roster(), pd.DataFrame({"id": ["w"], "role": ["worker"], "party_member": [False], "x": [0.0], "y": [0.0]})],
+        ignore_index=True,
+    )
     s = run_toy(r, model="1+1+0")
     assert s.unassigned.set_index("id").loc["w", "reason"] == "the model needs no worker"
 
 
 # ---------------------------------------------------------------------- bad input
 def base_roster() -> pd.DataFrame:
-    return pd.DataFrame({"id": ["a", "b"], "role": ["leader", "officer"], "party_member": [True, False],
-                         "x": [40.0, 160.0], "y": [50.0, 50.0]})
+    return pd.DataFrame(
+        {"id": ["a", "b"], "role": ["leader", "officer"], "party_member": [True, False], "x": [40.0, 160.0], "y": [50.0, 50.0]}
+    )
 
 
 def run_toy(roster, **kw):
@@ -350,8 +396,10 @@ def run_toy(roster, **kw):
 
 
 def test_unknown_role_warns_and_is_reported():
-    r = pd.concat([base_roster(), pd.DataFrame({"id": ["c"], "role": ["driver"], "party_member": [False],
-                                                "x": [0.0], "y": [0.0]})], ignore_index=True)
+    r = pd.concat(
+        [base_roster(), pd.DataFrame({"id": ["c"], "role": ["driver"], "party_member": [False], "x": [0.0], "y": [0.0]})],
+        ignore_index=True,
+    )
     with pytest.warns(GridplanWarning, match="driver"):
         s = run_toy(r)
     assert s.unassigned.set_index("id").loc["c", "reason"] == "unknown role 'driver'"
@@ -378,13 +426,16 @@ def test_duplicate_ids():
         run_toy(r)
 
 
-@pytest.mark.parametrize("kw,match", [
-    ({"shifts": "early"}, "shifts"),
-    ({"shifts": ()}, "shifts"),
-    ({"shifts": ("a", "a")}, "distinct"),
-    ({"distance": "manhattan"}, "distance"),
-    ({"model": 5}, "model"),
-])
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        ({"shifts": "early"}, "shifts"),
+        ({"shifts": ()}, "shifts"),
+        ({"shifts": ("a", "a")}, "distinct"),
+        ({"distance": "manhattan"}, "distance"),
+        ({"model": 5}, "model"),
+    ],
+)
 def test_bad_options(kw, match):
     with pytest.raises(DataError, match=match):
         run_toy(base_roster(), **kw)
@@ -423,8 +474,11 @@ def test_homes_as_lonlat_and_points(small_plan, small_roster, small_staffing):
         assign_staff(small_plan, ll)
     s = assign_staff(small_plan, ll, crs="EPSG:4326")
     assert s.total_distance_m == pytest.approx(small_staffing.total_distance_m, abs=0.5)
-    pts = gpd.GeoDataFrame(small_roster.drop(columns=["x", "y"]),
-                           geometry=gpd.points_from_xy(small_roster["x"], small_roster["y"]), crs=small_plan.crs)
+    pts = gpd.GeoDataFrame(
+        small_roster.drop(columns=["x", "y"]),
+        geometry=gpd.points_from_xy(small_roster["x"], small_roster["y"]),
+        crs=small_plan.crs,
+    )
     s2 = assign_staff(small_plan, pts)
     assert s2.total_distance_m == pytest.approx(small_staffing.total_distance_m, abs=1e-6)
 
@@ -474,7 +528,7 @@ def test_sample_roster_takes_district_as_the_issue_names_it(small_plan):
 def test_invariants_random_rosters(seed, n, formula):
     rng = np.random.default_rng(seed)
     model = StaffingModel.parse(formula)
-    roster = random_roster(rng, n, DEFAULT3[:len(model.roles)])
+    roster = random_roster(rng, n, DEFAULT3[: len(model.roles)])
     grids = toy_grids(3)
     s = assign_staff(grids, roster, model=model, posts=toy_posts(3), distance="euclidean", seed=seed)
     a = s.assignments
@@ -488,15 +542,15 @@ def test_invariants_random_rosters(seed, n, formula):
     assert (s.unassigned["reason"] != "").all()
 
 
-
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), n=st.integers(1, 14), formula=st.sampled_from(["1+1", "1+2+1", "1+2+2"]),
-       strict=st.booleans())
+@given(
+    seed=st.integers(0, 10_000), n=st.integers(1, 14), formula=st.sampled_from(["1+1", "1+2+1", "1+2+2"]), strict=st.booleans()
+)
 def test_same_seed_same_result_random_rosters(seed, n, formula, strict):
     """Same roster, same seed: the same people in the same grids on the same shifts (or the same error)."""
     rng = np.random.default_rng(seed)
     model = StaffingModel.parse(formula)
-    roster = random_roster(rng, n, DEFAULT3[:len(model.roles)])
+    roster = random_roster(rng, n, DEFAULT3[: len(model.roles)])
     kw = dict(model=model, posts=toy_posts(3), distance="euclidean", seed=seed, strict=strict)
     outcomes = []
     for _ in range(2):

@@ -304,9 +304,7 @@ def test_boundary(seed):
     polsby_popper = 4 * math.pi * poly.area / poly.length**2
     assert polsby_popper < 0.9, "not a circle"
     assert poly.area / shapely.oriented_envelope(poly).area < 0.9, "not a rectangle"
-    lon, lat = pyproj.Transformer.from_crs(SAMPLE_EPSG, 4490, always_xy=True).transform(
-        poly.centroid.x, poly.centroid.y
-    )
+    lon, lat = pyproj.Transformer.from_crs(SAMPLE_EPSG, 4490, always_xy=True).transform(poly.centroid.x, poly.centroid.y)
     assert abs(lon - SAMPLE_CENTRE_LONLAT[0]) < 0.03 and abs(lat - SAMPLE_CENTRE_LONLAT[1]) < 0.03
 
 
@@ -501,8 +499,9 @@ def test_given_boundary_with_hole():
 @pytest.mark.slow
 def test_given_options():
     outline = _given_outline(12.0)
-    f = build_sample_frames(1, boundary=outline, n_grids=15, n_communities=15, n_subdistricts=3,
-                            population=123_456, name="某区", code="123456")
+    f = build_sample_frames(
+        1, boundary=outline, n_grids=15, n_communities=15, n_subdistricts=3, population=123_456, name="某区", code="123456"
+    )
     check_grids(f, 15)
     check_communities(f, n=(15, 15), n_sub=(3, 3))
     assert f["population"]["population"].sum() == 123_456

@@ -59,9 +59,15 @@ def _brute(district, units, load, p, balance):
     return best
 
 
-@pytest.mark.parametrize("p,balance,loads", [
-    (2, 0.2, [5, 3, 4, 6, 2, 4]), (2, 0.05, [5, 3, 4, 6, 2, 4]), (3, 0.5, [1, 8, 2, 2, 5, 3]), (3, 0.3, [3, 3, 3, 3, 3, 3]),
-])
+@pytest.mark.parametrize(
+    "p,balance,loads",
+    [
+        (2, 0.2, [5, 3, 4, 6, 2, 4]),
+        (2, 0.05, [5, 3, 4, 6, 2, 4]),
+        (3, 0.5, [1, 8, 2, 2, 5, 3]),
+        (3, 0.3, [3, 3, 3, 3, 3, 3]),
+    ],
+)
 def test_matches_brute_force(district, p, balance, loads):
     units = _blocks(3, 2, loads=loads)
     res = place_teams(district, p, territory=units, load="load", balance=balance, mip_gap=0, progress=False)
@@ -100,8 +106,7 @@ def test_errors(district):
         place_teams(district, 7, territory=_blocks(3, 2, loads=[1] * 6), load="load", progress=False)
     with pytest.raises(InfeasibleError, match="raise balance"):
         # two units of 3 and 1 for 2 teams: loads 3 and 1 are 1.5 and 0.5 x average, never within 0.4
-        place_teams(district, 2, territory=_blocks(2, 1, loads=[3, 1]), load="load", balance=0.6 - 0.2,
-                    progress=False)
+        place_teams(district, 2, territory=_blocks(2, 1, loads=[3, 1]), load="load", balance=0.6 - 0.2, progress=False)
     with pytest.raises(DataError, match="n_teams"):
         place_teams(district, 0, progress=False)
     with pytest.raises(DataError, match="load="):

@@ -62,8 +62,9 @@ def test_units_are_ordered_and_deterministic(square):
 def test_slivers_are_merged():
     layers = metric_layers()
     x0, y0 = layers["boundary"].total_bounds[:2]
-    extra = gpd.GeoDataFrame({"name": ["x"], "kind": ["lane"]},
-                             geometry=[shapely.LineString([(x0 + 1.0, y0), (x0 + 1.0, y0 + 500)])], crs=4545)
+    extra = gpd.GeoDataFrame(
+        {"name": ["x"], "kind": ["lane"]}, geometry=[shapely.LineString([(x0 + 1.0, y0), (x0 + 1.0, y0 + 500)])], crs=4545
+    )
     layers["streets"] = gpd.pd.concat([layers["streets"], extra], ignore_index=True)
     d = District.from_frames(**layers)
     units = build_units(d)
@@ -186,15 +187,20 @@ def _compounds(square):
     x0, y0, _, _ = square.shape.bounds
     box = shapely.box
     geoms = [
-        box(x0 + 550, y0 + 550, x0 + 950, y0 + 950),          # inside one street block
-        box(x0 + 1300, y0 + 1300, x0 + 1700, y0 + 1700),      # straddles the street at +1500
-        box(x0 + 1600, y0 + 1600, x0 + 1800, y0 + 1800),      # overlaps the one before
-        box(x0 - 3000, y0 - 3000, x0 - 2000, y0 - 2000),      # outside the district
-        shapely.Polygon([(x0 + 2600, y0 + 2600), (x0 + 2900, y0 + 2900), (x0 + 2900, y0 + 2600),
-                         (x0 + 2600, y0 + 2900)]),            # bow-tie: invalid
+        box(x0 + 550, y0 + 550, x0 + 950, y0 + 950),  # inside one street block
+        box(x0 + 1300, y0 + 1300, x0 + 1700, y0 + 1700),  # straddles the street at +1500
+        box(x0 + 1600, y0 + 1600, x0 + 1800, y0 + 1800),  # overlaps the one before
+        box(x0 - 3000, y0 - 3000, x0 - 2000, y0 - 2000),  # outside the district
+        shapely.Polygon(
+            [(x0 + 2600, y0 + 2600), (x0 + 2900, y0 + 2900), (x0 + 2900, y0 + 2600), (x0 + 2600, y0 + 2900)]
+        ),  # bow-tie: invalid
     ]
-    f = gpd.GeoDataFrame({"name": ["甲小区", "乙小区", "丙小区", "外", "丁小区"], "households": [120, 300, 80, 5, 40]},
-                         geometry=geoms, crs=square.crs, index=pd.Index(["c1", "c2", "c3", "c4", "c5"]))
+    f = gpd.GeoDataFrame(
+        {"name": ["甲小区", "乙小区", "丙小区", "外", "丁小区"], "households": [120, 300, 80, 5, 40]},
+        geometry=geoms,
+        crs=square.crs,
+        index=pd.Index(["c1", "c2", "c3", "c4", "c5"]),
+    )
     return f.to_crs("EPSG:4326")  # any CRS: gridplan converts
 
 
@@ -234,8 +240,9 @@ def test_given_polygons_bad_input(square):
 
 
 @settings(max_examples=12, deadline=None)
-@given(st.lists(st.tuples(st.floats(0, 3600), st.floats(0, 3600), st.floats(20, 900), st.floats(20, 900)),
-                min_size=1, max_size=6))
+@given(
+    st.lists(st.tuples(st.floats(0, 3600), st.floats(0, 3600), st.floats(20, 900), st.floats(20, 900)), min_size=1, max_size=6)
+)
 def test_given_polygons_tile_the_district(square, rects):
     x0, y0, _, _ = square.shape.bounds
     geoms = [shapely.box(x0 + x, y0 + y, x0 + x + w, y0 + y + h) for x, y, w, h in rects]

@@ -20,9 +20,17 @@ from .errors import DataError
 __all__: list[str] = []
 
 #: The planner's words for unit columns (the grid table's own column name in brackets).
-MEASURE_COLUMNS = {"street_km": "street_m", "street_length": "street_m", "street_m": "street_m",
-                   "area": "area_m2", "area_km2": "area_m2", "area_m2": "area_m2", "population": "population",
-                   "patrol_km": "patrol_m", "patrol_m": "patrol_m"}
+MEASURE_COLUMNS = {
+    "street_km": "street_m",
+    "street_length": "street_m",
+    "street_m": "street_m",
+    "area": "area_m2",
+    "area_km2": "area_m2",
+    "area_m2": "area_m2",
+    "population": "population",
+    "patrol_km": "patrol_m",
+    "patrol_m": "patrol_m",
+}
 
 #: A street network's odd-degree nodes are paired up by a patrol's repeated walking (the Chinese postman
 #: tour repeats a shortest matching of them); half the distance from each odd node to its nearest other
@@ -34,8 +42,9 @@ DETOUR = 1.3
 def check_balance(balance: Any) -> dict[str, float]:
     """``balance=`` as an ordered ``{measure: tolerance}`` dict, checked."""
     if not isinstance(balance, Mapping) or not balance:
-        raise DataError("balance= takes a dict of measures and tolerances, e.g. "
-                        "{'population': 0.05, 'street_km': 0.10, 'cases': 0.10}")
+        raise DataError(
+            "balance= takes a dict of measures and tolerances, e.g. {'population': 0.05, 'street_km': 0.10, 'cases': 0.10}"
+        )
     out: dict[str, float] = {}
     for name, tol in balance.items():
         if not isinstance(name, str) or not name:
@@ -45,8 +54,7 @@ def check_balance(balance: Any) -> dict[str, float]:
         except (TypeError, ValueError):
             raise DataError(f"the tolerance of {name!r} must be a number, got {tol!r}") from None
         if not (np.isfinite(t) and 0 < t < 1):
-            raise DataError(f"the tolerance of {name!r} must be a fraction between 0 and 1 (e.g. 0.05 for ±5 %), "
-                            f"got {tol!r}")
+            raise DataError(f"the tolerance of {name!r} must be a fraction between 0 and 1 (e.g. 0.05 for ±5 %), got {tol!r}")
         column = MEASURE_COLUMNS.get(name, name)
         if column in {MEASURE_COLUMNS.get(n, n) for n in out}:
             raise DataError(f"balance= names {name!r} twice (under two names); give each measure once")
@@ -63,15 +71,20 @@ def measure_matrix(frame: pd.DataFrame, balance: Mapping[str, float]) -> np.ndar
             known = sorted(set(MEASURE_COLUMNS) | {c for c in frame.columns if c not in ("geometry", "grid")})
             raise DataError(
                 f"balance= names {name!r}, which no unit has; use one of {known}, or count it per unit first "
-                f"with build_units(district, workload={{{name!r}: ledger}}) and pass units= to partition")
+                f"with build_units(district, workload={{{name!r}: ledger}}) and pass units= to partition"
+            )
         values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
         bad = ~np.isfinite(values) | (values < 0)
         if bad.any():
-            raise DataError(f"measure {name!r} has {int(bad.sum())} NaN or negative unit values "
-                            f"(units {np.flatnonzero(bad)[:5].tolist()}); fix the source column")
+            raise DataError(
+                f"measure {name!r} has {int(bad.sum())} NaN or negative unit values "
+                f"(units {np.flatnonzero(bad)[:5].tolist()}); fix the source column"
+            )
         if values.sum() <= 0:
-            raise DataError(f"no unit has any {name!r} (it is zero everywhere); drop it from balance= or give the "
-                            "units that workload (build_units(..., workload={...}))")
+            raise DataError(
+                f"no unit has any {name!r} (it is zero everywhere); drop it from balance= or give the "
+                "units that workload (build_units(..., workload={...}))"
+            )
         cols.append(values)
     return np.column_stack(cols)
 
@@ -122,15 +135,24 @@ def spreads(units: pd.DataFrame, labels: np.ndarray, k: int, balance: Mapping[st
         mean = total.mean()
         lo, hi = float(total.min() / mean), float(total.max() / mean)
         given = bool(np.isfinite(tol))  # a measure reported, not balanced, has no tolerance to meet
-        rows.append({"measure": name, "min": lo, "max": hi, "tolerance": tol,
-                     "within": bool(hi <= 1 + tol + 1e-9 and lo >= 1 - tol - 1e-9) if given else None,
-                     "off_by": max(0.0, hi - 1 - tol, 1 - tol - lo) if given else np.nan})
+        rows.append(
+            {
+                "measure": name,
+                "min": lo,
+                "max": hi,
+                "tolerance": tol,
+                "within": bool(hi <= 1 + tol + 1e-9 and lo >= 1 - tol - 1e-9) if given else None,
+                "off_by": max(0.0, hi - 1 - tol, 1 - tol - lo) if given else np.nan,
+            }
+        )
     return pd.DataFrame(rows).set_index("measure")
 
 
 def miss_message(table: pd.DataFrame) -> str:
     """Which measures miss their tolerance, and by how much."""
     bad = table[table["within"] == False]  # noqa: E712  (None: not balanced, not a miss)
-    parts = [f"{m} ranges {r['min']:.3f}-{r['max']:.3f} of the mean, outside ±{r['tolerance']:.1%} by "
-             f"{r['off_by']:.1%}" for m, r in bad.iterrows()]
+    parts = [
+        f"{m} ranges {r['min']:.3f}-{r['max']:.3f} of the mean, outside ±{r['tolerance']:.1%} by {r['off_by']:.1%}"
+        for m, r in bad.iterrows()
+    ]
     return "no plan within every tolerance was found: " + "; ".join(parts)

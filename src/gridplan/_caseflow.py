@@ -57,8 +57,11 @@ def _gamma(rng: np.random.Generator, mean_shape: Any, n: int) -> np.ndarray:
 
 
 def _check_mean_shape(value: Any, name: str) -> None:
-    ok = isinstance(value, (tuple, list)) and len(value) == 2 and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+    ok = (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+    )
     if not ok or value[0] < 0 or value[1] <= 0:
         raise DataError(f"{name} must be (mean >= 0, shape > 0), got {value!r}")
 
@@ -85,13 +88,14 @@ class HandlingChain:
 
     levels: tuple[str, ...] = ("grid", "community", "squad")
     allowance_h: Mapping[str, float] = field(default_factory=lambda: {"grid": 24.0, "community": 48.0})
-    hop_min: Mapping[str, tuple[float, float]] = field(default_factory=lambda: {"community": (60.0, 2.0),
-                                                                               "squad": (120.0, 2.0)})
-    handling_h: Mapping[str, Mapping[str, tuple[float, float]]] = field(default_factory=lambda: {
-        "grid": {"small": (6.0, 2.0), "larger": (30.0, 2.0), "hard": (80.0, 3.0)},
-        "community": {"small": (4.0, 2.0), "larger": (16.0, 2.0), "hard": (40.0, 3.0)},
-        "squad": {"small": (3.0, 2.0), "larger": (8.0, 2.0), "hard": (24.0, 3.0)},
-    })
+    hop_min: Mapping[str, tuple[float, float]] = field(default_factory=lambda: {"community": (60.0, 2.0), "squad": (120.0, 2.0)})
+    handling_h: Mapping[str, Mapping[str, tuple[float, float]]] = field(
+        default_factory=lambda: {
+            "grid": {"small": (6.0, 2.0), "larger": (30.0, 2.0), "hard": (80.0, 3.0)},
+            "community": {"small": (4.0, 2.0), "larger": (16.0, 2.0), "hard": (40.0, 3.0)},
+            "squad": {"small": (3.0, 2.0), "larger": (8.0, 2.0), "hard": (24.0, 3.0)},
+        }
+    )
 
     def __post_init__(self) -> None:
         if len(self.levels) < 1 or len(set(self.levels)) != len(self.levels):
@@ -106,8 +110,9 @@ class HandlingChain:
             for sev in SEVERITIES:
                 _check_mean_shape(self.handling_h.get(lv, {}).get(sev), f"handling_h[{lv!r}][{sev!r}]")
 
-    def run(self, start: np.ndarray, severity: np.ndarray, rng: np.random.Generator,
-            first: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    def run(
+        self, start: np.ndarray, severity: np.ndarray, rng: np.random.Generator, first: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
         """Handle cases from ``start`` (minutes): handled time, final level, escalations, first whistle.
 
         ``first``: handling minutes at the first level (e.g. the simulation's own); NaN → drawn.
@@ -180,8 +185,9 @@ class Supervisors:
         codes = sorted(set(map(str, grid_codes)))
         return {c: i // self.grids_per_beat for i, c in enumerate(codes)}
 
-    def next_visit(self, t: np.ndarray, beat: np.ndarray, loop_min: np.ndarray, phase: np.ndarray,
-                   where: np.ndarray) -> np.ndarray:
+    def next_visit(
+        self, t: np.ndarray, beat: np.ndarray, loop_min: np.ndarray, phase: np.ndarray, where: np.ndarray
+    ) -> np.ndarray:
         """First clock minute >= t at which the beat's supervisor passes ``where`` (a share of the loop)."""
         start, length = self.shift[0] * 60.0, (self.shift[1] - self.shift[0]) * 60.0
         period = loop_min[beat]
@@ -229,8 +235,9 @@ class CaseLoop:
         case is "open at the snapshot" (default: the full history of every case).
     """
 
-    not_filed: Mapping[str, float] = field(default_factory=lambda: {"default": 0.08, "patrol": 0.02, "grid_staff": 0.02,
-                                                                    "supervisor": 0.02})
+    not_filed: Mapping[str, float] = field(
+        default_factory=lambda: {"default": 0.08, "patrol": 0.02, "grid_staff": 0.02, "supervisor": 0.02}
+    )
     filing_min: tuple[float, float] = (10.0, 2.0)
     dispatch_min: tuple[float, float] = (15.0, 2.0)
     feedback_min: tuple[float, float] = (30.0, 2.0)
@@ -260,14 +267,23 @@ class CaseLoop:
     def params(self) -> dict[str, Any]:
         return {
             "assumption": "every number of the closed loop is gridplan's assumption unless fitted to a ledger",
-            "not_filed": dict(self.not_filed), "filing_min": list(self.filing_min), "dispatch_min": list(self.dispatch_min),
-            "feedback_min": list(self.feedback_min), "verify_min": list(self.verify_min),
-            "closing_min": list(self.closing_min), "rework_share": self.rework_share, "rework_h": list(self.rework_h),
-            "max_rework": self.max_rework, "chain": self.chain.params(),
+            "not_filed": dict(self.not_filed),
+            "filing_min": list(self.filing_min),
+            "dispatch_min": list(self.dispatch_min),
+            "feedback_min": list(self.feedback_min),
+            "verify_min": list(self.verify_min),
+            "closing_min": list(self.closing_min),
+            "rework_share": self.rework_share,
+            "rework_h": list(self.rework_h),
+            "max_rework": self.max_rework,
+            "chain": self.chain.params(),
             "supervisors": None if self.supervisors is None else asdict(self.supervisors),
             "calendar": None if self.calendar is None else self.calendar.params,
-            "rule": {"mode": self.rule.mode, "levels": {k: list(v) for k, v in self.rule.levels.items()},
-                     "respond_min": self.rule.respond_min},
+            "rule": {
+                "mode": self.rule.mode,
+                "levels": {k: list(v) for k, v in self.rule.levels.items()},
+                "respond_min": self.rule.respond_min,
+            },
             "snapshot_days": self.snapshot_days,
         }
 
@@ -281,10 +297,19 @@ def _stamp(m: np.ndarray, start: pd.Timestamp) -> pd.Series:
     return pd.Series(pd.to_datetime(np.where(np.isfinite(m), m, np.nan), unit="m", origin=start))
 
 
-def close_loop(ledger: pd.DataFrame, *, loop: CaseLoop, start: pd.Timestamp, seed: Any,
-               grid_street_km: Mapping[str, float] | None = None, visible: np.ndarray | None = None,
-               streets: Any = None, subdistricts: Mapping[str, str] | None = None,
-               categories: Any = None, first_handling_min: np.ndarray | None = None) -> pd.DataFrame:
+def close_loop(
+    ledger: pd.DataFrame,
+    *,
+    loop: CaseLoop,
+    start: pd.Timestamp,
+    seed: Any,
+    grid_street_km: Mapping[str, float] | None = None,
+    visible: np.ndarray | None = None,
+    streets: Any = None,
+    subdistricts: Mapping[str, str] | None = None,
+    categories: Any = None,
+    first_handling_min: np.ndarray | None = None,
+) -> pd.DataFrame:
     """The ledger with the closed loop's columns added (see the module docstring).
 
     Parameters
@@ -349,7 +374,8 @@ def close_loop(ledger: pd.DataFrame, *, loop: CaseLoop, start: pd.Timestamp, see
             cand = walks & seen & np.isfinite(occurred)
             found = np.full(n, np.inf)
             found[cand] = sup.next_visit(occurred[cand], beat[cand], loop_min, phase, where[cand]) + _gamma(
-                rng, (sup.notice_min, 2.0), int(cand.sum()))
+                rng, (sup.notice_min, 2.0), int(cand.sum())
+            )
             first = found < np.where(np.isfinite(reported), reported, np.inf)
             reported = np.where(first, found, reported)
             source = np.where(first, "supervisor", source)
@@ -362,8 +388,14 @@ def close_loop(ledger: pd.DataFrame, *, loop: CaseLoop, start: pd.Timestamp, see
     # ---- category, department, deadline
     cats = out["type"].to_numpy(dtype=object) if categories is None else np.asarray(categories, dtype=object)
     disp = _stamp(dispatched, start)
-    dl = deadlines(disp.to_numpy(), cats, severity=np.asarray(SEVERITIES, dtype=object)[sev], catalogue=catalogue,
-                   calendar=loop.calendar, rule=loop.rule)
+    dl = deadlines(
+        disp.to_numpy(),
+        cats,
+        severity=np.asarray(SEVERITIES, dtype=object)[sev],
+        catalogue=catalogue,
+        calendar=loop.calendar,
+        rule=loop.rule,
+    )
     # ---- handling with escalation: the grid first (the simulation's handling), then up the chain
     begin = dispatched.copy()
     if "arrived" in out.columns:
@@ -404,8 +436,15 @@ def close_loop(ledger: pd.DataFrame, *, loop: CaseLoop, start: pd.Timestamp, see
     reason[~is_reported] = "not reported in the period"
     reason[is_reported & ~filed_ok] = "not filed: below the filing standard or a duplicate"
     capped = filed_ok & (rework >= loop.max_rework) & (loop.max_rework > 0)
-    steps = {"reported": reported, "filed": filed, "dispatched": dispatched, "handled": handled, "feedback": feedback,
-             "verified": verified, "closed": closed}
+    steps = {
+        "reported": reported,
+        "filed": filed,
+        "dispatched": dispatched,
+        "handled": handled,
+        "feedback": feedback,
+        "verified": verified,
+        "closed": closed,
+    }
     if loop.snapshot_days is not None:
         cut = float(loop.snapshot_days) * DAY
         late = np.zeros(n, bool)
@@ -427,12 +466,12 @@ def close_loop(ledger: pd.DataFrame, *, loop: CaseLoop, start: pd.Timestamp, see
     for name in LEDGER_STEPS:
         out[name] = _stamp(steps[name], start).to_numpy()
     out["deadline"] = np.where(np.isfinite(steps["dispatched"]), dl["deadline"].to_numpy(), np.datetime64("NaT"))
-    on_time = pd.array(steps["handled"] <= np.where(np.isfinite(steps["dispatched"]), _minutes(out["deadline"], start),
-                                                    np.nan), dtype="boolean")
+    on_time = pd.array(
+        steps["handled"] <= np.where(np.isfinite(steps["dispatched"]), _minutes(out["deadline"], start), np.nan), dtype="boolean"
+    )
     on_time[~np.isfinite(steps["dispatched"])] = pd.NA  # never dispatched: no deadline
     out["on_time"] = on_time
-    out["handled_by"] = np.where(np.isfinite(steps["handled"]), np.asarray(loop.chain.levels, dtype=object)[chain["level"]],
-                                 None)
+    out["handled_by"] = np.where(np.isfinite(steps["handled"]), np.asarray(loop.chain.levels, dtype=object)[chain["level"]], None)
     out["escalations"] = np.where(filed_ok, chain["escalations"], 0)
     out["whistle"] = _stamp(np.where(filed_ok, chain["whistle"], np.nan), start).to_numpy()
     out["rework"] = rework
@@ -440,8 +479,9 @@ def close_loop(ledger: pd.DataFrame, *, loop: CaseLoop, start: pd.Timestamp, see
     reason[closed_ok & capped] = None
     nothing = np.empty((), dtype=object)  # None, kept as one object by np.where
     out["stop_reason"] = pd.array(np.where(closed_ok, nothing, reason), dtype="string")
-    out["closing_note"] = pd.array(np.where(closed_ok & capped, f"closed after {loop.max_rework} reworks", nothing),
-                                   dtype="string")
+    out["closing_note"] = pd.array(
+        np.where(closed_ok & capped, f"closed after {loop.max_rework} reworks", nothing), dtype="string"
+    )
     return out
 
 
@@ -461,8 +501,16 @@ def _nearest_street(frame: pd.DataFrame, streets: Any) -> np.ndarray:
 
 
 # ============================================================================ a synthetic ledger (tests, benchmarks)
-def synthetic_ledger(n: int, *, seed: int = 0, grids: int = 60, days: int = 365, start: str = "2026-01-01",
-                     loop: CaseLoop | None = None, types: Sequence[str] | None = None) -> pd.DataFrame:
+def synthetic_ledger(
+    n: int,
+    *,
+    seed: int = 0,
+    grids: int = 60,
+    days: int = 365,
+    start: str = "2026-01-01",
+    loop: CaseLoop | None = None,
+    types: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """A plain-DataFrame ledger of ``n`` cases with the closed loop (no geometry): for benchmarks and tests.
 
     Cases arrive uniformly over ``days``, in ``grids`` grids (4 per community, 5 communities per
@@ -476,22 +524,25 @@ def synthetic_ledger(n: int, *, seed: int = 0, grids: int = 60, days: int = 365,
     types = list(TYPE_CATEGORIES) if types is None else list(types)
     g = rng.integers(0, grids, n)
     occurred = np.sort(rng.random(n) * days * DAY)
-    frame = pd.DataFrame({
-        "type": np.asarray(types, dtype=object)[rng.integers(0, len(types), n)],
-        "source": np.asarray(["hotline_12345", "patrol", "grid_staff", "photo_app"], dtype=object)[rng.integers(0, 4, n)],
-        "severity": np.asarray(SEVERITIES, dtype=object)[rng.choice(3, n, p=[0.8, 0.17, 0.03])],
-        "grid": np.char.add("G", np.char.zfill(g.astype(str), 3)).astype(object),
-        "community": np.char.add("C", np.char.zfill((g // 4).astype(str), 2)).astype(object),
-        "occurred": _stamp(occurred, start_ts).to_numpy(),
-        "discovered": _stamp(occurred + rng.exponential(60.0, n), start_ts).to_numpy(),
-    })
+    frame = pd.DataFrame(
+        {
+            "type": np.asarray(types, dtype=object)[rng.integers(0, len(types), n)],
+            "source": np.asarray(["hotline_12345", "patrol", "grid_staff", "photo_app"], dtype=object)[rng.integers(0, 4, n)],
+            "severity": np.asarray(SEVERITIES, dtype=object)[rng.choice(3, n, p=[0.8, 0.17, 0.03])],
+            "grid": np.char.add("G", np.char.zfill(g.astype(str), 3)).astype(object),
+            "community": np.char.add("C", np.char.zfill((g // 4).astype(str), 2)).astype(object),
+            "occurred": _stamp(occurred, start_ts).to_numpy(),
+            "discovered": _stamp(occurred + rng.exponential(60.0, n), start_ts).to_numpy(),
+        }
+    )
     subs = {f"C{c:02d}": f"S{c // 5}" for c in range(grids // 4 + 1)}
     km = {f"G{i:03d}": 8.0 for i in range(grids)}
     return close_loop(frame, loop=loop or CaseLoop(), start=start_ts, seed=seed, grid_street_km=km, subdistricts=subs)
 
 
-def loop_simulated(frame: pd.DataFrame, *, loop: CaseLoop, plan: Any, routes: Any, types: pd.DataFrame,
-                   start: pd.Timestamp, seed: Any) -> pd.DataFrame:
+def loop_simulated(
+    frame: pd.DataFrame, *, loop: CaseLoop, plan: Any, routes: Any, types: pd.DataFrame, start: pd.Timestamp, seed: Any
+) -> pd.DataFrame:
     """:func:`close_loop` on one run's ledger of :func:`gridplan.simulate.simulate`.
 
     The grid's handling is the simulation's own (from face to face to resolved); supervisors walk
@@ -502,9 +553,21 @@ def loop_simulated(frame: pd.DataFrame, *, loop: CaseLoop, plan: Any, routes: An
     swept = edges[edges["route"].notna() & (edges["route"].astype(float) >= 0)] if "route" in edges else edges
     km = (swept.groupby(swept["grid"].astype(str))["length"].sum() / 1000.0).to_dict() if "grid" in swept else {}
     units = plan.units
-    subs = (dict(zip(units["community"].astype(str), units["subdistrict"].astype(str)))
-            if "community" in units and "subdistrict" in units else None)
+    subs = (
+        dict(zip(units["community"].astype(str), units["subdistrict"].astype(str)))
+        if "community" in units and "subdistrict" in units
+        else None
+    )
     visible = frame["type"].map(types["visible"]).fillna(True).to_numpy(dtype=bool)
     first = (_minutes(frame["resolved"], start) - _minutes(frame["arrived"], start)) if "resolved" in frame else None
-    return close_loop(frame, loop=loop, start=start, seed=seed, grid_street_km=km, visible=visible,
-                      streets=swept if "street" in swept else None, subdistricts=subs, first_handling_min=first)
+    return close_loop(
+        frame,
+        loop=loop,
+        start=start,
+        seed=seed,
+        grid_street_km=km,
+        visible=visible,
+        streets=swept if "street" in swept else None,
+        subdistricts=subs,
+        first_handling_min=first,
+    )

@@ -24,8 +24,7 @@ def _chunks(n_rows: int, n_cols: int, budget: float = 4e6) -> list[slice]:
     return [slice(i, min(i + size, n_rows)) for i in range(0, n_rows, size)]
 
 
-def _sparse_distances(csr: sparse.csr_matrix, sources: np.ndarray, limit: float, progress: bool,
-                      desc: str) -> sparse.csr_matrix:
+def _sparse_distances(csr: sparse.csr_matrix, sources: np.ndarray, limit: float, progress: bool, desc: str) -> sparse.csr_matrix:
     """Street distances (len(sources) x n_nodes) within ``limit``, as a sparse matrix of d + 1e-9.
 
     The tiny offset keeps zero distances (a source to itself) as stored entries.
@@ -83,8 +82,7 @@ class _CoverRows:
             sets.append(b if self.prev[r] < 0 else np.r_[sets[self.prev[r]], b])
         nnz = np.array([len(s) for s in sets], dtype=np.int64)
         cols = np.concatenate(sets) if sets else np.zeros(0, np.int64)
-        return sparse.csr_matrix((np.ones(len(cols)), (np.repeat(np.arange(len(sets)), nnz), cols)),
-                                 shape=(len(sets), self.m))
+        return sparse.csr_matrix((np.ones(len(cols)), (np.repeat(np.arange(len(sets)), nnz), cols)), shape=(len(sets), self.m))
 
     def chain(self) -> sparse.csr_matrix:
         """Rows x (candidates + rows): z_r - z_prev(r) - sum_{j in band r} y_j (<= 0 in the model)."""
@@ -92,8 +90,9 @@ class _CoverRows:
         lens = np.array([len(b) for b in self.band], dtype=np.int64)
         has = self.prev >= 0
         rows = np.r_[np.repeat(np.arange(n_r), lens), np.arange(n_r), np.flatnonzero(has)]
-        cols = np.r_[np.concatenate(self.band) if n_r else np.zeros(0, np.int64), self.m + np.arange(n_r),
-                     self.m + self.prev[has]]
+        cols = np.r_[
+            np.concatenate(self.band) if n_r else np.zeros(0, np.int64), self.m + np.arange(n_r), self.m + self.prev[has]
+        ]
         vals = np.r_[-np.ones(int(lens.sum())), np.ones(n_r), -np.ones(int(has.sum()))]
         return sparse.csr_matrix((vals, (rows, cols)), shape=(n_r, self.m + n_r))
 
@@ -112,7 +111,7 @@ def _coverage_rows(cov: sparse.csr_matrix, dem: Any, max_walk: float) -> _CoverR
     order = np.argsort(node, kind="stable")
     bounds = np.searchsorted(node[order], np.arange(by_node.shape[0] + 1))
     for i in np.unique(node):
-        pts = order[bounds[i]:bounds[i + 1]]
+        pts = order[bounds[i] : bounds[i + 1]]
         lo, hi = by_node.indptr[i], by_node.indptr[i + 1]
         if hi == lo:
             continue
@@ -130,8 +129,7 @@ def _coverage_rows(cov: sparse.csr_matrix, dem: Any, max_walk: float) -> _CoverR
             weights.append(float(w[members].sum()))
             last, last_k = len(band) - 1, int(k)
             row_of_point[members] = last
-    return _CoverRows(band, np.asarray(prev, dtype=np.int64), np.asarray(weights, float), row_of_point,
-                      cov.shape[0])
+    return _CoverRows(band, np.asarray(prev, dtype=np.int64), np.asarray(weights, float), row_of_point, cov.shape[0])
 
 
 def _status(res: Any) -> str:

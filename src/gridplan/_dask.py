@@ -46,20 +46,26 @@ def client_workers(client: Any) -> int:
         return 1
     status = getattr(client, "status", None)
     if status in ("closed", "closing", "failed") or not hasattr(client, "submit"):
-        raise DataError(f"the Dask client is {status or 'not a dask.distributed.Client'}: start a new one, e.g. "
-                        "Client(LocalCluster(n_workers=2)), or pass client=None to run serially")
+        raise DataError(
+            f"the Dask client is {status or 'not a dask.distributed.Client'}: start a new one, e.g. "
+            "Client(LocalCluster(n_workers=2)), or pass client=None to run serially"
+        )
     deadline = time.monotonic() + WAIT_FOR_WORKERS_S
     while True:
         try:
             n = len(client.scheduler_info().get("workers", {}))
         except Exception as exc:
-            raise DataError(f"the Dask scheduler does not answer ({type(exc).__name__}: {exc}); start a new client "
-                            "or pass client=None to run serially") from exc
+            raise DataError(
+                f"the Dask scheduler does not answer ({type(exc).__name__}: {exc}); start a new client "
+                "or pass client=None to run serially"
+            ) from exc
         if n:
             return n
         if time.monotonic() > deadline:
-            raise DataError(f"the Dask client has no workers (waited {WAIT_FOR_WORKERS_S:.0f} s): start workers "
-                            "(e.g. LocalCluster(n_workers=2)) or pass client=None to run serially")
+            raise DataError(
+                f"the Dask client has no workers (waited {WAIT_FOR_WORKERS_S:.0f} s): start workers "
+                "(e.g. LocalCluster(n_workers=2)) or pass client=None to run serially"
+            )
         time.sleep(0.2)
 
 
@@ -69,9 +75,16 @@ def _timed(fn: Callable[..., Any], item: Any, *shared: Any) -> tuple[Any, float]
     return out, time.perf_counter() - t
 
 
-def run_tasks(fn: Callable[..., Any], items: Sequence[Any], *, shared: Sequence[Any] = (), client: Any = None,
-              progress: bool = False, desc: str = "tasks", names: Sequence[str] | None = None
-              ) -> tuple[list[Any], TaskTimes]:
+def run_tasks(
+    fn: Callable[..., Any],
+    items: Sequence[Any],
+    *,
+    shared: Sequence[Any] = (),
+    client: Any = None,
+    progress: bool = False,
+    desc: str = "tasks",
+    names: Sequence[str] | None = None,
+) -> tuple[list[Any], TaskTimes]:
     """``[fn(item, *shared) for item in items]``, serially or on ``client``; results in order.
 
     ``names`` label the items in errors (e.g. the district codes).
@@ -165,6 +178,5 @@ def local_client(workers: int) -> Iterator[Any]:
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:
         raise DataError("--workers > 1 needs dask.distributed: pip install 'gridplan[distributed]'") from exc
-    with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster) as client:
         yield client

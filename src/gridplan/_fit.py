@@ -81,11 +81,18 @@ class FitReport:
     def summary(self) -> pd.Series:
         g = self.per_grid
         chi2 = float(((g["observed"] - g["expected"]) ** 2 / g["expected"].where(g["expected"] > 0)).sum())
-        return pd.Series({"cases": int(self.per_type["cases"].sum()), "types": len(self.per_type),
-                          "days": self.params["days"], "types_with_own_profile": int(self.per_type["own_profile"].sum()),
-                          "hour_of_week_misfit_types (p<0.01)": int((self.per_type["p_value"] < 0.01).sum()),
-                          "grid_chi2": chi2, "grids": len(g),
-                          "max_abs_grid_residual": float(g["residual"].abs().max()) if len(g) else np.nan})
+        return pd.Series(
+            {
+                "cases": int(self.per_type["cases"].sum()),
+                "types": len(self.per_type),
+                "days": self.params["days"],
+                "types_with_own_profile": int(self.per_type["own_profile"].sum()),
+                "hour_of_week_misfit_types (p<0.01)": int((self.per_type["p_value"] < 0.01).sum()),
+                "grid_chi2": chi2,
+                "grids": len(g),
+                "max_abs_grid_residual": float(g["residual"].abs().max()) if len(g) else np.nan,
+            }
+        )
 
     def plot(self, ax: Any = None, *, title: str | None = None) -> Any:
         """Observed against expected cases per grid (the diagonal: a perfect fit)."""
@@ -105,8 +112,11 @@ class FitReport:
         """Write the tables and parameters to a GeoPackage (read back with :meth:`read_file`)."""
         from . import _io
 
-        tables = {"per_type": self.per_type.reset_index(), "per_grid": self.per_grid.reset_index(),
-                  "sources": self.sources.rename("share").rename_axis("source").reset_index()}
+        tables = {
+            "per_type": self.per_type.reset_index(),
+            "per_grid": self.per_grid.reset_index(),
+            "sources": self.sources.rename("share").rename_axis("source").reset_index(),
+        }
         frames = {k: _io.table_layer(v, "EPSG:4326") for k, v in tables.items()}  # no geometry: any CRS
         return _io.write_frames(path, "FitReport", frames, {**self.params, "loop": self.loop})
 
@@ -117,18 +127,26 @@ class FitReport:
         frames, params = _io.read_frames(path, "FitReport")
         loop = params.pop("loop", {})
         sources = _io.plain_table(frames["sources"]).set_index("source")["share"]
-        return cls(per_type=_io.plain_table(frames["per_type"]).set_index("type"),
-                   per_grid=_io.plain_table(frames["per_grid"]).set_index("grid"), sources=sources, loop=loop,
-                   params=params)
+        return cls(
+            per_type=_io.plain_table(frames["per_type"]).set_index("type"),
+            per_grid=_io.plain_table(frames["per_grid"]).set_index("grid"),
+            sources=sources,
+            loop=loop,
+            params=params,
+        )
 
     def __repr__(self) -> str:
         s = self.summary()
-        return (f"<FitReport: {int(s['cases']):,} cases, {int(s['types'])} types over {s['days']:g} days, "
-                f"max |grid residual| {s['max_abs_grid_residual']:.2f}>")
+        return (
+            f"<FitReport: {int(s['cases']):,} cases, {int(s['types'])} types over {s['days']:g} days, "
+            f"max |grid residual| {s['max_abs_grid_residual']:.2f}>"
+        )
 
     def _repr_html_(self) -> str:
-        return (f"<div><b>{html.escape(repr(self)[1:-1])}</b>{self.summary().to_frame('value').to_html()}"
-                f"{self.per_type.to_html(float_format=lambda x: f'{x:,.4g}')}</div>")
+        return (
+            f"<div><b>{html.escape(repr(self)[1:-1])}</b>{self.summary().to_frame('value').to_html()}"
+            f"{self.per_type.to_html(float_format=lambda x: f'{x:,.4g}')}</div>"
+        )
 
 
 def _types_of(ledger: pd.DataFrame, type_column: str | None) -> np.ndarray:
@@ -188,8 +206,7 @@ def _week_profile(c: np.ndarray, exposure: np.ndarray, k: float) -> np.ndarray:
     return w / w.sum() if w.sum() > 0 else np.full(HOURS_OF_WEEK, 1 / HOURS_OF_WEEK)
 
 
-def _held_out_chi2(how: np.ndarray, day: np.ndarray, cell_how: np.ndarray, cell_day: np.ndarray,
-                   k: float) -> tuple[float, int]:
+def _held_out_chi2(how: np.ndarray, day: np.ndarray, cell_how: np.ndarray, cell_day: np.ndarray, k: float) -> tuple[float, int]:
     """Pearson chi-square of the hour-of-week counts on held-out days: the profile fitted on the even
     days is tested on the odd ones and the other way round (two folds, summed)."""
     chi2, dof = 0.0, 0
@@ -230,7 +247,7 @@ def _minutes_between(ledger: pd.DataFrame, a: str, b: str) -> np.ndarray:
 def _fit_loop(ledger: pd.DataFrame, base: CaseLoop) -> tuple[CaseLoop, dict[str, Any]]:
     if "filed" not in ledger.columns or "reported" not in ledger.columns:
         return base, {}
-    src = (ledger["reported_by"] if "reported_by" in ledger else ledger.get("source", pd.Series("default", index=ledger.index)))
+    src = ledger["reported_by"] if "reported_by" in ledger else ledger.get("source", pd.Series("default", index=ledger.index))
     rep = pd.to_datetime(ledger["reported"], errors="coerce").notna()
     filed = pd.to_datetime(ledger["filed"], errors="coerce").notna()
     frame = pd.DataFrame({"src": src.astype(str), "rep": rep, "notfiled": rep & ~filed})
@@ -238,9 +255,13 @@ def _fit_loop(ledger: pd.DataFrame, base: CaseLoop) -> tuple[CaseLoop, dict[str,
     not_filed = {"default": float(frame.loc[frame["rep"], "notfiled"].mean())}
     not_filed.update({s: float(r["mean"]) for s, r in g.iterrows() if r["size"] >= 20})
     fitted: dict[str, Any] = {"not_filed": not_filed}
-    for name, a, b in (("filing_min", "reported", "filed"), ("dispatch_min", "filed", "dispatched"),
-                       ("feedback_min", "handled", "feedback"), ("verify_min", "feedback", "verified"),
-                       ("closing_min", "verified", "closed")):
+    for name, a, b in (
+        ("filing_min", "reported", "filed"),
+        ("dispatch_min", "filed", "dispatched"),
+        ("feedback_min", "handled", "feedback"),
+        ("verify_min", "feedback", "verified"),
+        ("closing_min", "verified", "closed"),
+    ):
         mom = _gamma_mom(_minutes_between(ledger, a, b))
         if mom is not None:
             fitted[name] = mom
@@ -254,10 +275,20 @@ def _fit_loop(ledger: pd.DataFrame, base: CaseLoop) -> tuple[CaseLoop, dict[str,
     return loop, fitted
 
 
-def fit_model(cls: Any, ledger: pd.DataFrame, plan: Any, *, base: Any = None, days: float | None = None,
-              min_cases: int = MIN_CASES, min_per_type: int = MIN_PER_TYPE, smoothing: float = 50.0,
-              profile_smoothing: tuple[float, ...] = SMOOTHING_CANDIDATES, type_column: str | None = None,
-              time_column: str | None = None) -> Any:
+def fit_model(
+    cls: Any,
+    ledger: pd.DataFrame,
+    plan: Any,
+    *,
+    base: Any = None,
+    days: float | None = None,
+    min_cases: int = MIN_CASES,
+    min_per_type: int = MIN_PER_TYPE,
+    smoothing: float = 50.0,
+    profile_smoothing: tuple[float, ...] = SMOOTHING_CANDIDATES,
+    type_column: str | None = None,
+    time_column: str | None = None,
+) -> Any:
     """``IncidentModel.fit(ledger, plan, ...)``: see the module docstring.
 
     Parameters
@@ -299,10 +330,12 @@ def fit_model(cls: Any, ledger: pd.DataFrame, plan: Any, *, base: Any = None, da
     counts = pd.Series(types[ok]).value_counts()
     if n_total < min_cases:
         short = counts[counts < min_per_type]
-        raise DataError(f"the ledger has {n_total} reported cases; fitting needs at least {min_cases} "
-                        f"(and {min_per_type} per type for a type's own hour-of-week profile and sources"
-                        f"{': ' + ', '.join(f'{k} has {v}' for k, v in short.items()) if len(short) else ''}); "
-                        "give a longer ledger")
+        raise DataError(
+            f"the ledger has {n_total} reported cases; fitting needs at least {min_cases} "
+            f"(and {min_per_type} per type for a type's own hour-of-week profile and sources"
+            f"{': ' + ', '.join(f'{k} has {v}' for k, v in short.items()) if len(short) else ''}); "
+            "give a longer ledger"
+        )
     led = ledger.loc[ok]
     t, types = t[ok], types[ok]
     span = float(np.ceil((t.max() - t.min().normalize()) / pd.Timedelta(days=1))) if days is None else float(days)
@@ -337,9 +370,20 @@ def fit_model(cls: Any, ledger: pd.DataFrame, plan: Any, *, base: Any = None, da
         if name in base_types.index:
             row = base_types.loc[name].copy()
         else:
-            row = pd.Series({"label": name, "driver": "population", "rate": 0.0, "visible": True, "report_h": 1.0,
-                             "profile": "flat", "p_small": 0.8, "p_larger": 0.17, "p_hard": 0.03,
-                             "sources": {reporting[0]: 1.0}})
+            row = pd.Series(
+                {
+                    "label": name,
+                    "driver": "population",
+                    "rate": 0.0,
+                    "visible": True,
+                    "report_h": 1.0,
+                    "profile": "flat",
+                    "p_small": 0.8,
+                    "p_larger": 0.17,
+                    "p_hard": 0.03,
+                    "sources": {reporting[0]: 1.0},
+                }
+            )
             assumed.append(name)
         driver = residents / 1e4 if row["driver"] == "population" else street_km
         row["rate"] = n / span / driver if driver > 0 else 0.0
@@ -366,9 +410,17 @@ def fit_model(cls: Any, ledger: pd.DataFrame, plan: Any, *, base: Any = None, da
             k = np.array([sev.get(s, 0) + 1.0 for s in ("small", "larger", "hard")])
             row["p_small"], row["p_larger"], row["p_hard"] = (k / k.sum()).tolist()
         rows[name] = row
-        per_type[name] = {"cases": n, "per_day": n / span, "driver": row["driver"], "rate": row["rate"], "own_profile": own,
-                          "profile_smoothing": k_best,
-                          "chi2": chi2, "dof": dof, "p_value": float(stats.chi2.sf(chi2, max(dof, 1)))}
+        per_type[name] = {
+            "cases": n,
+            "per_day": n / span,
+            "driver": row["driver"],
+            "rate": row["rate"],
+            "own_profile": own,
+            "profile_smoothing": k_best,
+            "chi2": chi2,
+            "dof": dof,
+            "p_value": float(stats.chi2.sf(chi2, max(dof, 1))),
+        }
     fitted_types = pd.DataFrame(rows).T
     fitted_types.index.name = base_types.index.name
     for col in ("rate", "report_h", "p_small", "p_larger", "p_hard"):
@@ -378,19 +430,42 @@ def fit_model(cls: Any, ledger: pd.DataFrame, plan: Any, *, base: Any = None, da
     ui, per_grid = _spatial(led, types, plan, fitted_types, pop_u, st_u, smoothing)
     loop, loop_fit = _fit_loop(led, base.loop or CaseLoop())
     mix = src_col.astype(str).value_counts(normalize=True) if src_col is not None else pd.Series(dtype=float)
-    report = FitReport(per_type=pd.DataFrame(per_type).T.rename_axis("type").astype(
-        {"cases": int, "per_day": float, "rate": float, "chi2": float, "dof": int, "p_value": float, "own_profile": bool,
-         "profile_smoothing": float}),
-        per_grid=per_grid, sources=mix, loop=loop_fit,
-        params={"days": span, "min_cases": min_cases, "min_per_type": min_per_type, "smoothing": smoothing,
-                "profile_smoothing": [float(k) for k in profile_smoothing], "residents": residents, "street_km": street_km,
-                "types_assumed": assumed, "note": "rates are of reported cases (what a ledger saw)"})
-    return dataclasses.replace(base, types=fitted_types, sources=sources, unit_intensity=ui, loop=loop,
-                               fit_report=report)
+    report = FitReport(
+        per_type=pd.DataFrame(per_type)
+        .T.rename_axis("type")
+        .astype(
+            {
+                "cases": int,
+                "per_day": float,
+                "rate": float,
+                "chi2": float,
+                "dof": int,
+                "p_value": float,
+                "own_profile": bool,
+                "profile_smoothing": float,
+            }
+        ),
+        per_grid=per_grid,
+        sources=mix,
+        loop=loop_fit,
+        params={
+            "days": span,
+            "min_cases": min_cases,
+            "min_per_type": min_per_type,
+            "smoothing": smoothing,
+            "profile_smoothing": [float(k) for k in profile_smoothing],
+            "residents": residents,
+            "street_km": street_km,
+            "types_assumed": assumed,
+            "note": "rates are of reported cases (what a ledger saw)",
+        },
+    )
+    return dataclasses.replace(base, types=fitted_types, sources=sources, unit_intensity=ui, loop=loop, fit_report=report)
 
 
-def _spatial(led: pd.DataFrame, types: np.ndarray, plan: Any, fitted: pd.DataFrame, pop_u: np.ndarray,
-             st_u: np.ndarray, k: float) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+def _spatial(
+    led: pd.DataFrame, types: np.ndarray, plan: Any, fitted: pd.DataFrame, pop_u: np.ndarray, st_u: np.ndarray, k: float
+) -> tuple[pd.DataFrame | None, pd.DataFrame]:
     import geopandas as gpd
 
     units = plan.units
@@ -436,8 +511,9 @@ def _spatial(led: pd.DataFrame, types: np.ndarray, plan: Any, fitted: pd.DataFra
             grid_exp += pd.Series(np.bincount(labels, weights=e * n, minlength=len(codes)), index=codes)
         grid_obs += led["grid"].astype(str).value_counts().reindex(codes).fillna(0.0)
     per_grid = pd.DataFrame({"observed": grid_obs, "expected": grid_exp}).rename_axis("grid")
-    per_grid["residual"] = (per_grid["observed"] - per_grid["expected"]) / np.sqrt(per_grid["expected"].where(
-        per_grid["expected"] > 0))
+    per_grid["residual"] = (per_grid["observed"] - per_grid["expected"]) / np.sqrt(
+        per_grid["expected"].where(per_grid["expected"] > 0)
+    )
     return ui, per_grid
 
 

@@ -84,8 +84,7 @@ def split_at_grids(network: StreetNetwork, plan: GridPlan) -> tuple[StreetNetwor
                 rows_geom.append(geom)
                 rows_label.append(label)
                 rows_edge.append(edge)
-    frame = gpd.GeoDataFrame({"piece": np.arange(len(rows_geom)), "source_edge": rows_edge},
-                             geometry=rows_geom, crs=network.crs)
+    frame = gpd.GeoDataFrame({"piece": np.arange(len(rows_geom)), "source_edge": rows_edge}, geometry=rows_geom, crs=network.crs)
     if network.noding_report.get("grade_separated"):
         # the pieces meet only at their ends: re-noding would join a bridge to the street under it
         split = StreetNetwork._from_noded_pieces(frame)
@@ -144,8 +143,9 @@ def _intervals(lengths: np.ndarray, cuts: tuple[np.ndarray, np.ndarray]) -> tupl
     return edge[nxt], pos[nxt], pos[np.r_[False, nxt[:-1]]]
 
 
-def _merge_intervals(edge_of: np.ndarray, start: np.ndarray, end: np.ndarray,
-                     labels: list[tuple[int, ...]]) -> Iterator[tuple[int, list[tuple[float, float, tuple[int, ...]]]]]:
+def _merge_intervals(
+    edge_of: np.ndarray, start: np.ndarray, end: np.ndarray, labels: list[tuple[int, ...]]
+) -> Iterator[tuple[int, list[tuple[float, float, tuple[int, ...]]]]]:
     """Per edge, its pieces (start, end, grids nearby): equal neighbours merged, short ones absorbed."""
     bounds = np.flatnonzero(np.r_[True, edge_of[1:] != edge_of[:-1], True])
     for a, b in zip(bounds[:-1], bounds[1:]):
@@ -155,8 +155,12 @@ def _merge_intervals(edge_of: np.ndarray, start: np.ndarray, end: np.ndarray,
             changed = False
             for i, p in enumerate(pieces):
                 if p[1] - p[0] < ON_GRID_LINE:
-                    j = i - 1 if i > 0 and (i == len(pieces) - 1 or
-                                            pieces[i - 1][1] - pieces[i - 1][0] >= pieces[i + 1][1] - pieces[i + 1][0]) else i + 1
+                    j = (
+                        i - 1
+                        if i > 0
+                        and (i == len(pieces) - 1 or pieces[i - 1][1] - pieces[i - 1][0] >= pieces[i + 1][1] - pieces[i + 1][0])
+                        else i + 1
+                    )
                     p[2] = pieces[j][2]
             merged = [pieces[0]]
             for p in pieces[1:]:
@@ -210,8 +214,9 @@ class _Degrees:
         return sum(1 if self.deg.get((g, int(x)), 0) % 2 else -1 for x in ends)
 
 
-def settle_grid_lines(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, owner: np.ndarray,
-                      cand: list[tuple[int, ...]]) -> np.ndarray:
+def settle_grid_lines(
+    n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, owner: np.ndarray, cand: list[tuple[int, ...]]
+) -> np.ndarray:
     """Owner (grid position) of every edge: the ``SHARED`` ones given to one of their grids.
 
     Runs of shared edges between junctions go, one run at a time and best first, to the grid
@@ -275,8 +280,9 @@ def _count_pieces(u: np.ndarray, v: np.ndarray) -> int:
     return int(csgraph.connected_components(adj, directed=False)[0])
 
 
-def _improve_runs(u: np.ndarray, v: np.ndarray, owner: np.ndarray, cand: list[tuple[int, ...]],
-                  runs: list[np.ndarray], passes: int = 2) -> np.ndarray:
+def _improve_runs(
+    u: np.ndarray, v: np.ndarray, owner: np.ndarray, cand: list[tuple[int, ...]], runs: list[np.ndarray], passes: int = 2
+) -> np.ndarray:
     """Move a run to another of its grids when that leaves fewer pieces in the two grids together.
 
     The greedy hands runs out one at a time; this pass undoes choices that a later run made
@@ -306,8 +312,7 @@ def _improve_runs(u: np.ndarray, v: np.ndarray, owner: np.ndarray, cand: list[tu
                 after_h = pieces(h)
                 edges_of[h] -= mine
                 # fewer pieces in all; at equal count, pieces spread more evenly (the worst grid first)
-                delta = ((after_g + after_h) - (before_g + before_h),
-                         (after_g ** 2 + after_h ** 2) - (before_g ** 2 + before_h ** 2))
+                delta = ((after_g + after_h) - (before_g + before_h), (after_g**2 + after_h**2) - (before_g**2 + before_h**2))
                 if delta < best_delta:
                     best, best_delta = h, delta
             edges_of.setdefault(best, set()).update(mine)
@@ -319,8 +324,9 @@ def _improve_runs(u: np.ndarray, v: np.ndarray, owner: np.ndarray, cand: list[tu
     return owner
 
 
-def _runs(n: int, u: np.ndarray, v: np.ndarray, owner: np.ndarray, cand: list[tuple[int, ...]],
-          shared: np.ndarray) -> list[np.ndarray]:
+def _runs(
+    n: int, u: np.ndarray, v: np.ndarray, owner: np.ndarray, cand: list[tuple[int, ...]], shared: np.ndarray
+) -> list[np.ndarray]:
     """Shared edges grouped into runs: joined at nodes of degree 2 where both edges are shared alike."""
     deg = np.bincount(u, minlength=n) + np.bincount(v, minlength=n)
     ends = np.r_[u[shared], v[shared]]
@@ -354,8 +360,11 @@ class _NearestStreets:
         if d is None:
             mine = self.owner == g
             src = np.unique(np.r_[self.u[mine], self.v[mine]])
-            d = (csgraph.dijkstra(self.csr, directed=False, indices=src, min_only=True, limit=_NEAR_LIMIT)
-                 if len(src) else np.full(self.csr.shape[0], np.inf))
+            d = (
+                csgraph.dijkstra(self.csr, directed=False, indices=src, min_only=True, limit=_NEAR_LIMIT)
+                if len(src)
+                else np.full(self.csr.shape[0], np.inf)
+            )
             self.cache[g] = d
         return float(np.min(d[nodes]))
 

@@ -48,9 +48,22 @@ _RESERVED = {"fid", "ogc_fid", META_LAYER}
 _EXACT_FLOAT_INT = 2**53  # integers beyond this do not survive a float64 column (nullable ints are read as floats)
 _MAX_NAME = 255
 #: exceptions a damaged or foreign file raises inside pyogrio/GDAL, pandas and json
-_READ_ERRORS = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError,
-                pyogrio.errors.GeometryError, pyogrio.errors.CRSError, RuntimeError, ValueError, KeyError, TypeError,
-                IndexError, OverflowError, json.JSONDecodeError, shapely.errors.ShapelyError, OSError)
+_READ_ERRORS = (
+    pyogrio.errors.DataSourceError,
+    pyogrio.errors.DataLayerError,
+    pyogrio.errors.FieldError,
+    pyogrio.errors.GeometryError,
+    pyogrio.errors.CRSError,
+    RuntimeError,
+    ValueError,
+    KeyError,
+    TypeError,
+    IndexError,
+    OverflowError,
+    json.JSONDecodeError,
+    shapely.errors.ShapelyError,
+    OSError,
+)
 
 
 # ---------------------------------------------------------------- atomic writes
@@ -67,13 +80,19 @@ def _writable_target(path: Path) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DataError(f"cannot create the folder {str(path.parent)!r}: {exc.strerror or exc}; "
-                        "check the path and your permissions") from exc
+        raise DataError(
+            f"cannot create the folder {str(path.parent)!r}: {exc.strerror or exc}; check the path and your permissions"
+        ) from exc
     return path
 
 
-def atomic_write(path: str | Path, write: Callable[[Path], Any], *, verify: Callable[[Path], Any] | None = None,
-                 companions: tuple[str, ...] = ()) -> Path:
+def atomic_write(
+    path: str | Path,
+    write: Callable[[Path], Any],
+    *,
+    verify: Callable[[Path], Any] | None = None,
+    companions: tuple[str, ...] = (),
+) -> Path:
     """Write a file so that a failure never destroys the existing one.
 
     ``write(tmp)`` writes to a path in a temporary folder beside ``path`` (same file
@@ -88,8 +107,10 @@ def atomic_write(path: str | Path, write: Callable[[Path], Any], *, verify: Call
     try:
         tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".gridplan-tmp", dir=path.parent))
     except OSError as exc:
-        raise DataError(f"cannot write {str(path)!r}: {exc.strerror or exc}; check that the folder is writable "
-                        "(the existing file, if any, is unchanged)") from exc
+        raise DataError(
+            f"cannot write {str(path)!r}: {exc.strerror or exc}; check that the folder is writable "
+            "(the existing file, if any, is unchanged)"
+        ) from exc
     tmp = tmpdir / path.name
     try:
         write(tmp)
@@ -101,8 +122,10 @@ def atomic_write(path: str | Path, write: Callable[[Path], Any], *, verify: Call
                 os.replace(side, path.with_suffix(suffix))
         os.replace(tmp, path)
     except OSError as exc:
-        raise DataError(f"cannot write {str(path)!r}: {exc.strerror or exc}; check the folder's permissions and free "
-                        "space (the existing file, if any, is unchanged)") from exc
+        raise DataError(
+            f"cannot write {str(path)!r}: {exc.strerror or exc}; check the folder's permissions and free "
+            "space (the existing file, if any, is unchanged)"
+        ) from exc
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     return path
@@ -154,8 +177,7 @@ def refuse_overwriting_inputs(out: str | Path, inputs: Mapping[str, Any]) -> Non
     """Raise :class:`DataError` when the output path is one of the input files."""
     for what, given in inputs.items():
         if given is not None and same_file(out, given):
-            raise DataError(f"the output {str(out)!r} is the {what} file; writing it would destroy the input: "
-                            "give another --out")
+            raise DataError(f"the output {str(out)!r} is the {what} file; writing it would destroy the input: give another --out")
 
 
 # ---------------------------------------------------------------- column codecs
@@ -172,8 +194,10 @@ def _json_name(name: Any, where: str) -> Any:
         return int(name)
     if isinstance(name, (float, np.floating)) and math.isfinite(float(name)):
         return float(name)
-    raise DataError(f"{where}: the column or index name {name!r} ({type(name).__name__}) cannot be stored; rename it "
-                    "to a string before saving")
+    raise DataError(
+        f"{where}: the column or index name {name!r} ({type(name).__name__}) cannot be stored; rename it "
+        "to a string before saving"
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -202,8 +226,12 @@ def _encode(s: pd.Series, where: str) -> tuple[pd.Series, dict[str, Any]]:
         return pd.Series(_wkb(s), index=s.index, dtype=object), spec
     if isinstance(dtype, pd.CategoricalDtype):
         cats, cat_spec = _encode(pd.Series(dtype.categories), f"{where} (categories)")
-        spec.update(codec="codes", categories=[_plain(v) if not _is_null(v) else None for v in cats],
-                    categories_spec=cat_spec, ordered=bool(dtype.ordered))
+        spec.update(
+            codec="codes",
+            categories=[_plain(v) if not _is_null(v) else None for v in cats],
+            categories_spec=cat_spec,
+            ordered=bool(dtype.ordered),
+        )
         return pd.Series(s.cat.codes.to_numpy(np.int64), index=s.index), spec
     if isinstance(dtype, pd.DatetimeTZDtype) or dtype.kind == "M":
         if isinstance(dtype, pd.DatetimeTZDtype):
@@ -214,11 +242,24 @@ def _encode(s: pd.Series, where: str) -> tuple[pd.Series, dict[str, Any]]:
     if dtype.kind == "m":
         spec["codec"] = "timedelta"
         return pd.Series([None if pd.isna(v) else str(pd.Timedelta(v)) for v in s], index=s.index, dtype=object), spec
-    if dtype.kind in "iu" or isinstance(dtype, (pd.Int64Dtype, pd.Int32Dtype, pd.Int16Dtype, pd.Int8Dtype,
-                                               pd.UInt64Dtype, pd.UInt32Dtype, pd.UInt16Dtype, pd.UInt8Dtype)):
+    if dtype.kind in "iu" or isinstance(
+        dtype,
+        (
+            pd.Int64Dtype,
+            pd.Int32Dtype,
+            pd.Int16Dtype,
+            pd.Int8Dtype,
+            pd.UInt64Dtype,
+            pd.UInt32Dtype,
+            pd.UInt16Dtype,
+            pd.UInt8Dtype,
+        ),
+    ):
         values = s.dropna()
-        too_big = len(values) and (values.max() > np.iinfo(np.int64).max or
-                                   (s.hasnans and max(abs(int(values.max())), abs(int(values.min()))) > _EXACT_FLOAT_INT))
+        too_big = len(values) and (
+            values.max() > np.iinfo(np.int64).max
+            or (s.hasnans and max(abs(int(values.max())), abs(int(values.min()))) > _EXACT_FLOAT_INT)
+        )
         if too_big:  # beyond int64, or a nullable column read back as floats
             spec["codec"] = "int_text"
             return pd.Series([None if pd.isna(v) else str(int(v)) for v in s], index=s.index, dtype=object), spec
@@ -234,12 +275,16 @@ def _encode(s: pd.Series, where: str) -> tuple[pd.Series, dict[str, Any]]:
         try:
             text = [json.dumps(_plain(v), allow_nan=True) for v in s]
         except TypeError as exc:
-            raise DataError(f"{where}: column {s.name!r} holds {exc.args[0]} values, which a GeoPackage cannot hold; "
-                            "convert the column (e.g. .astype(str)) before saving") from None
+            raise DataError(
+                f"{where}: column {s.name!r} holds {exc.args[0]} values, which a GeoPackage cannot hold; "
+                "convert the column (e.g. .astype(str)) before saving"
+            ) from None
         spec["codec"] = "json"
         return pd.Series(text, index=s.index, dtype=object), spec
-    raise DataError(f"{where}: column {s.name!r} has dtype {dtype}, which a GeoPackage cannot hold; convert it "
-                    "(e.g. .astype(str) or .astype(float)) before saving")
+    raise DataError(
+        f"{where}: column {s.name!r} has dtype {dtype}, which a GeoPackage cannot hold; convert it "
+        "(e.g. .astype(str) or .astype(float)) before saving"
+    )
 
 
 def _decode(s: pd.Series, spec: Mapping[str, Any]) -> pd.Series:
@@ -253,8 +298,9 @@ def _decode(s: pd.Series, spec: Mapping[str, Any]) -> pd.Series:
         codes = pd.to_numeric(s).fillna(-1).astype(np.int64).to_numpy()
         if len(codes) and (codes.max() >= len(cats) or codes.min() < -1):
             raise DataError(f"column {s.name!r} has category codes outside its {len(cats)} categories")
-        return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(cats), ordered=spec["ordered"]),
-                         index=s.index, name=s.name)
+        return pd.Series(
+            pd.Categorical.from_codes(codes, categories=pd.Index(cats), ordered=spec["ordered"]), index=s.index, name=s.name
+        )
     if codec == "iso":
         out = pd.to_datetime(pd.Series(s, dtype=object).where(s.notna(), None), format="ISO8601")
         if "tz" in spec:
@@ -300,8 +346,10 @@ def read_vector(path: str | Path, layer: str | int | None = None) -> gpd.GeoData
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL's notes about non-conformant content
             return gpd.read_file(path, layer=layer)
     except _READ_ERRORS as exc:
-        raise DataError(f"cannot read layer {layer!r} of {str(path)!r}: the file is damaged or not a vector file "
-                        f"({type(exc).__name__}: {exc})") from exc
+        raise DataError(
+            f"cannot read layer {layer!r} of {str(path)!r}: the file is damaged or not a vector file "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def read_layer(path: str | Path, layer: str) -> gpd.GeoDataFrame:
@@ -328,8 +376,14 @@ def _stored_names(frame: gpd.GeoDataFrame, where: str) -> list[tuple[Any, str]]:
     pairs = []
     for i, col in enumerate(c for c in frame.columns if c != frame.geometry.name):
         original = _json_name(col, where)
-        ok = (isinstance(col, str) and col.strip() == col and 0 < len(col) <= _MAX_NAME and col.isprintable()
-              and col.lower() not in taken and not col.lower().startswith((_INDEX_COL, _SAFE_COL)))
+        ok = (
+            isinstance(col, str)
+            and col.strip() == col
+            and 0 < len(col) <= _MAX_NAME
+            and col.isprintable()
+            and col.lower() not in taken
+            and not col.lower().startswith((_INDEX_COL, _SAFE_COL))
+        )
         stored = col if ok else f"{_SAFE_COL}_{i}"
         taken.add(stored.lower())
         pairs.append((original, stored))
@@ -354,15 +408,24 @@ def _encode_layer(name: str, frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame,
     names = _stored_names(frame, where)
     col_specs = []
     for original, stored in names:
-        series = frame[original] if original in frame.columns else frame[next(c for c in frame.columns if
-                                                                              _json_name(c, where) == original)]
+        series = (
+            frame[original]
+            if original in frame.columns
+            else frame[next(c for c in frame.columns if _json_name(c, where) == original)]
+        )
         col, spec = _encode(series.reset_index(drop=True), f"{where}")
         columns[stored] = col.to_numpy() if not isinstance(col.dtype, pd.api.extensions.ExtensionDtype) else col.array
         col_specs.append({"name": original, "stored": stored, **spec})
     geo = gpd.GeoSeries(np.asarray(frame.geometry.values), crs=frame.crs)
     stored = gpd.GeoDataFrame(columns, geometry=geo, crs=frame.crs)
-    layer = {"index_names": index_names, "index": index_specs, "columns": col_specs, "geometry": _json_name(geometry, where),
-             "order": [_json_name(c, where) for c in frame.columns], "rows": len(frame)}
+    layer = {
+        "index_names": index_names,
+        "index": index_specs,
+        "columns": col_specs,
+        "geometry": _json_name(geometry, where),
+        "order": [_json_name(c, where) for c in frame.columns],
+        "rows": len(frame),
+    }
     return stored, layer
 
 
@@ -381,8 +444,12 @@ def write_frames(path: str | Path, kind: str, frames: Mapping[str, gpd.GeoDataFr
         if not isinstance(name, str) or name.lower() == META_LAYER or name.lower().startswith(("gpkg_", "rtree_")):
             raise DataError(f"{name!r} cannot name a layer; it is reserved by the GeoPackage or gridplan")
     encoded = {name: _encode_layer(name, frame) for name, frame in frames.items()}
-    meta = {"format_version": FORMAT_VERSION, "kind": kind, "params": dict(params),
-            "layers": {name: spec for name, (_, spec) in encoded.items()}}
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "kind": kind,
+        "params": dict(params),
+        "layers": {name: spec for name, (_, spec) in encoded.items()},
+    }
     try:
         text = json.dumps(meta, ensure_ascii=False, default=_json_default, allow_nan=True)
     except (TypeError, ValueError) as exc:
@@ -394,8 +461,16 @@ def write_frames(path: str | Path, kind: str, frames: Mapping[str, gpd.GeoDataFr
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
                     stored.to_file(tmp, layer=name, driver="GPKG")
-            except (pyogrio.errors.FieldError, pyogrio.errors.DataLayerError, pyogrio.errors.DataSourceError,
-                    pyogrio.errors.GeometryError, ValueError, TypeError, OverflowError, NotImplementedError) as exc:
+            except (
+                pyogrio.errors.FieldError,
+                pyogrio.errors.DataLayerError,
+                pyogrio.errors.DataSourceError,
+                pyogrio.errors.GeometryError,
+                ValueError,
+                TypeError,
+                OverflowError,
+                NotImplementedError,
+            ) as exc:
                 raise DataError(f"cannot save layer {name!r} of this {kind}: {exc}") from exc
         table = pd.DataFrame({"key": ["meta"], "value": [text]})
         pyogrio.write_dataframe(table, tmp, layer=META_LAYER)
@@ -413,8 +488,10 @@ def _assert_same(name: str, frame: gpd.GeoDataFrame, back: gpd.GeoDataFrame) -> 
     try:
         pd.testing.assert_index_equal(frame.index, back.index, exact=True, check_exact=True)
     except AssertionError as exc:
-        raise DataError(f"{where}: the index does not survive a GeoPackage round trip ({_first_line(exc)}); "
-                        "reset it (frame.reset_index()) before saving") from None
+        raise DataError(
+            f"{where}: the index does not survive a GeoPackage round trip ({_first_line(exc)}); "
+            "reset it (frame.reset_index()) before saving"
+        ) from None
     if list(frame.columns) != list(back.columns):
         raise DataError(f"{where}: columns {list(frame.columns)} came back as {list(back.columns)}")
     for col in frame.columns:
@@ -422,8 +499,9 @@ def _assert_same(name: str, frame: gpd.GeoDataFrame, back: gpd.GeoDataFrame) -> 
         if isinstance(a.dtype, gpd.array.GeometryDtype):
             ga, gb = np.asarray(a.array, dtype=object), np.asarray(b.array, dtype=object)
             nulls = shapely.is_missing(ga)
-            same = bool(np.array_equal(nulls, shapely.is_missing(gb))
-                        and shapely.equals_identical(ga[~nulls], gb[~nulls]).all())  # exact, Z included
+            same = bool(
+                np.array_equal(nulls, shapely.is_missing(gb)) and shapely.equals_identical(ga[~nulls], gb[~nulls]).all()
+            )  # exact, Z included
         else:
             try:
                 pd.testing.assert_series_equal(a, b, check_exact=True, check_names=False, check_freq=False)
@@ -431,8 +509,10 @@ def _assert_same(name: str, frame: gpd.GeoDataFrame, back: gpd.GeoDataFrame) -> 
             except (AssertionError, TypeError, ValueError):
                 same = False
         if not same:
-            raise DataError(f"{where}: column {col!r} ({a.dtype}) does not come back equal from a GeoPackage (e.g. text "
-                            "with NUL characters); convert or drop it before saving. Nothing was written")
+            raise DataError(
+                f"{where}: column {col!r} ({a.dtype}) does not come back equal from a GeoPackage (e.g. text "
+                "with NUL characters); convert or drop it before saving. Nothing was written"
+            )
 
 
 def _wkb(s: pd.Series) -> np.ndarray:
@@ -458,8 +538,10 @@ def _json_default(obj: Any) -> Any:
 
 
 def _damaged(path: str | Path, what: str) -> DataError:
-    return DataError(f"{str(path)!r} is damaged or was edited outside gridplan: {what}; save the object again "
-                     "or restore the file from a backup")
+    return DataError(
+        f"{str(path)!r} is damaged or was edited outside gridplan: {what}; save the object again "
+        "or restore the file from a backup"
+    )
 
 
 def read_frames(path: str | Path, kind: str) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, Any]]:
@@ -485,13 +567,16 @@ def read_frames(path: str | Path, kind: str) -> tuple[dict[str, gpd.GeoDataFrame
     if found != kind:
         raise DataError(f"{str(path)!r} holds a gridplan {found!r}, not a {kind!r}; use the matching read_file")
     if meta.get("format_version", 1) > FORMAT_VERSION:
-        raise DataError(f"{str(path)!r} was written by a newer gridplan (file format {meta['format_version']}); "
-                        "upgrade gridplan to read it")
+        raise DataError(
+            f"{str(path)!r} was written by a newer gridplan (file format {meta['format_version']}); upgrade gridplan to read it"
+        )
     frames: dict[str, gpd.GeoDataFrame] = {}
     for name, spec in layers.items():
         if name not in names:
-            raise LayerNotFoundError(f"{str(path)!r} has lost its layer {name!r} (it has {names}); the file was edited "
-                                     "outside gridplan: save the object again or restore the file from a backup")
+            raise LayerNotFoundError(
+                f"{str(path)!r} has lost its layer {name!r} (it has {names}); the file was edited "
+                "outside gridplan: save the object again or restore the file from a backup"
+            )
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)

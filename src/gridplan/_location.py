@@ -51,8 +51,16 @@ def _dual(res: Any) -> float:
 
 
 # --------------------------------------------------------------------------- set covering
-def min_cover(a: sparse.csr_matrix, cand_grid: np.ndarray, n_grids: int, mpg: int, deadline: float | None,
-              mip_gap: float = 0.0, *, relax: bool = False) -> tuple[np.ndarray | None, str, float, float]:
+def min_cover(
+    a: sparse.csr_matrix,
+    cand_grid: np.ndarray,
+    n_grids: int,
+    mpg: int,
+    deadline: float | None,
+    mip_gap: float = 0.0,
+    *,
+    relax: bool = False,
+) -> tuple[np.ndarray | None, str, float, float]:
     """Fewest columns of ``a`` (rows x candidates, 0/1) covering every row, at least ``mpg`` per grid.
 
     Returns the chosen columns (None without a solution), HiGHS's status, the count and its lower
@@ -61,10 +69,18 @@ def min_cover(a: sparse.csr_matrix, cand_grid: np.ndarray, n_grids: int, mpg: in
     from ._covering import _status
 
     m = a.shape[1]
-    cons = [LinearConstraint(a, 1.0, np.inf), *_grid_rows(cand_grid, n_grids, mpg, m)] if a.shape[0] else \
-        _grid_rows(cand_grid, n_grids, mpg, m)
-    res = milp(np.ones(m), constraints=cons, integrality=np.zeros(m) if relax else np.ones(m),
-               bounds=Bounds(0, 1), options=_options(deadline, mip_gap))
+    cons = (
+        [LinearConstraint(a, 1.0, np.inf), *_grid_rows(cand_grid, n_grids, mpg, m)]
+        if a.shape[0]
+        else _grid_rows(cand_grid, n_grids, mpg, m)
+    )
+    res = milp(
+        np.ones(m),
+        constraints=cons,
+        integrality=np.zeros(m) if relax else np.ones(m),
+        bounds=Bounds(0, 1),
+        options=_options(deadline, mip_gap),
+    )
     status = _status(res)
     if res.x is None:
         return None, status, float("nan"), _dual(res) if not relax else float("nan")
@@ -81,9 +97,20 @@ def _coverable_rows(rows: Any) -> sparse.csr_matrix:
     return rows.matrix()
 
 
-def place_setcover(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarray, dem: Any, walk: float,
-                   k: int, mpg: int, deadline: float | None, mip_gap: float, progress: bool, notes: list[str],
-                   capacity: float | None) -> Any:
+def place_setcover(
+    csr: sparse.csr_matrix,
+    cand: np.ndarray,
+    cand_grid: np.ndarray,
+    dem: Any,
+    walk: float,
+    k: int,
+    mpg: int,
+    deadline: float | None,
+    mip_gap: float,
+    progress: bool,
+    notes: list[str],
+    capacity: float | None,
+) -> Any:
     """LSCP: the fewest posts with every coverable demand point within ``walk`` (see module doc)."""
     from ._covering import _coverage_rows, _gap, _Solution, _sparse_distances
 
@@ -92,11 +119,12 @@ def place_setcover(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarr
     rows = _coverage_rows(cov, dem, walk)
     unreach = rows.row_of_point < 0
     if unreach.any():
-        notes.append(f"set-cover: {dem.weight[unreach].sum():,.0f} demand ({int(unreach.sum())} points) has no "
-                     f"candidate within {walk:.0f} m and cannot be covered; every other point is")
+        notes.append(
+            f"set-cover: {dem.weight[unreach].sum():,.0f} demand ({int(unreach.sum())} points) has no "
+            f"candidate within {walk:.0f} m and cannot be covered; every other point is"
+        )
     a = _coverable_rows(rows)
-    detail: dict[str, Any] = {"model_rows": a.shape[0], "model_pairs": int(a.nnz),
-                              "coverable": float(rows.weight.sum())}
+    detail: dict[str, Any] = {"model_rows": a.shape[0], "model_pairs": int(a.nnz), "coverable": float(rows.weight.sum())}
     if capacity is None:
         # a node's rows are nested (each adds a band of candidates to the previous one): covering its
         # first, smallest row covers them all, so set covering needs only that row per node
@@ -114,19 +142,27 @@ def place_setcover(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarr
         bound = min(max(bound if np.isfinite(bound) else 0.0, lp_bound), value)
         loads = None
     else:
-        chosen, status, value, bound, loads = _capacitated(rows, a, None, cand_grid, k, mpg, capacity, deadline,
-                                                           mip_gap)
+        chosen, status, value, bound, loads = _capacitated(rows, a, None, cand_grid, k, mpg, capacity, deadline, mip_gap)
         detail["loads"] = loads
-    notes.append(f"set-cover: {int(value)} posts cover every coverable demand point within {walk:.0f} m "
-                 f"(HiGHS {status}, lower bound {bound:g})")
-    return _Solution(np.sort(chosen), status, value, bound, _gap(value, bound, False), "exact",
-                     time.perf_counter() - t, detail)
+    notes.append(
+        f"set-cover: {int(value)} posts cover every coverable demand point within {walk:.0f} m "
+        f"(HiGHS {status}, lower bound {bound:g})"
+    )
+    return _Solution(np.sort(chosen), status, value, bound, _gap(value, bound, False), "exact", time.perf_counter() - t, detail)
 
 
 # --------------------------------------------------------------------------- capacitated models
-def _capacitated(rows: Any, a: sparse.csr_matrix, p: int | None, cand_grid: np.ndarray, k: int, mpg: int,
-                 capacity: float, deadline: float | None, mip_gap: float
-                 ) -> tuple[np.ndarray, str, float, float, np.ndarray]:
+def _capacitated(
+    rows: Any,
+    a: sparse.csr_matrix,
+    p: int | None,
+    cand_grid: np.ndarray,
+    k: int,
+    mpg: int,
+    capacity: float,
+    deadline: float | None,
+    mip_gap: float,
+) -> tuple[np.ndarray, str, float, float, np.ndarray]:
     """Capacitated coverage (``p`` given: maximise served demand) or capacitated set cover (``p`` None).
 
     Variables: y_j binary per candidate, x_rj in [0, 1] per covering link (the share of row r that
@@ -146,12 +182,11 @@ def _capacitated(rows: Any, a: sparse.csr_matrix, p: int | None, cand_grid: np.n
     # sum_j x_rj (per row)
     assign = sparse.csr_matrix((np.ones(L), (xr, xi)), shape=(n_r, n))
     # sum_r w_r x_rj - C y_j <= 0
-    cap = sparse.csr_matrix((np.r_[w[xr], -capacity * np.ones(m)], (np.r_[xc, np.arange(m)], np.r_[xi, np.arange(m)])),
-                            shape=(m, n))
-    link = sparse.csr_matrix((np.r_[np.ones(L), -np.ones(L)], (np.r_[np.arange(L), np.arange(L)], np.r_[xi, xc])),
-                             shape=(L, n))
-    cons = [LinearConstraint(cap, -np.inf, 0.0), LinearConstraint(link, -np.inf, 0.0),
-            *_grid_rows(cand_grid, k, mpg, n)]
+    cap = sparse.csr_matrix(
+        (np.r_[w[xr], -capacity * np.ones(m)], (np.r_[xc, np.arange(m)], np.r_[xi, np.arange(m)])), shape=(m, n)
+    )
+    link = sparse.csr_matrix((np.r_[np.ones(L), -np.ones(L)], (np.r_[np.arange(L), np.arange(L)], np.r_[xi, xc])), shape=(L, n))
+    cons = [LinearConstraint(cap, -np.inf, 0.0), LinearConstraint(link, -np.inf, 0.0), *_grid_rows(cand_grid, k, mpg, n)]
     count = sparse.csr_matrix(np.r_[np.ones(m), np.zeros(L)][None, :])
     if p is None:
         cons += [LinearConstraint(assign, 1.0, 1.0)]
@@ -159,15 +194,20 @@ def _capacitated(rows: Any, a: sparse.csr_matrix, p: int | None, cand_grid: np.n
     else:
         cons += [LinearConstraint(assign, 0.0, 1.0), LinearConstraint(count, p, p)]
         c = np.r_[np.zeros(m), -w[xr]]
-    res = milp(c, constraints=cons, integrality=np.r_[np.ones(m), np.zeros(L)], bounds=Bounds(0, 1),
-               options=_options(deadline, mip_gap))
+    res = milp(
+        c, constraints=cons, integrality=np.r_[np.ones(m), np.zeros(L)], bounds=Bounds(0, 1), options=_options(deadline, mip_gap)
+    )
     status = _status(res)
     if res.x is None:
         if status == "infeasible":
-            what = ("every coverable resident cannot be served: some residents' reachable posts together hold "
-                    "less than their demand" if p is None else "the grid minimums cannot be met")
-            raise InfeasibleError(f"the capacitated model is infeasible with capacity={capacity:g}: {what}; "
-                                  "raise capacity or max_walk_m")
+            what = (
+                "every coverable resident cannot be served: some residents' reachable posts together hold less than their demand"
+                if p is None
+                else "the grid minimums cannot be met"
+            )
+            raise InfeasibleError(
+                f"the capacitated model is infeasible with capacity={capacity:g}: {what}; raise capacity or max_walk_m"
+            )
         raise InfeasibleError(f"the capacitated model found no solution ({status}); raise time_limit")
     y = res.x[:m] > 0.5
     chosen = np.flatnonzero(y)
@@ -184,9 +224,21 @@ def _capacitated(rows: Any, a: sparse.csr_matrix, p: int | None, cand_grid: np.n
     return chosen, status, value, bound, loads
 
 
-def place_capacitated_coverage(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarray, dem: Any,
-                               walk: float, p: int, k: int, mpg: int, deadline: float | None, mip_gap: float,
-                               progress: bool, notes: list[str], capacity: float) -> Any:
+def place_capacitated_coverage(
+    csr: sparse.csr_matrix,
+    cand: np.ndarray,
+    cand_grid: np.ndarray,
+    dem: Any,
+    walk: float,
+    p: int,
+    k: int,
+    mpg: int,
+    deadline: float | None,
+    mip_gap: float,
+    progress: bool,
+    notes: list[str],
+    capacity: float,
+) -> Any:
     """Maximal covering with capacities: ``p`` posts, each serving at most ``capacity`` demand."""
     from ._covering import _coverage_rows, _gap, _Solution, _sparse_distances
 
@@ -195,17 +247,17 @@ def place_capacitated_coverage(csr: sparse.csr_matrix, cand: np.ndarray, cand_gr
     rows = _coverage_rows(cov, dem, walk)
     unreach = rows.row_of_point < 0
     if unreach.any():
-        notes.append(f"capacitated coverage: {dem.weight[unreach].sum():,.0f} demand has no candidate within "
-                     f"{walk:.0f} m")
+        notes.append(f"capacitated coverage: {dem.weight[unreach].sum():,.0f} demand has no candidate within {walk:.0f} m")
     a = _coverable_rows(rows)
     chosen, status, value, bound, loads = _capacitated(rows, a, p, cand_grid, k, mpg, capacity, deadline, mip_gap)
     if len(chosen) < p:  # cannot happen with sum y = p, kept for safety
         raise InfeasibleError(f"the capacitated model chose {len(chosen)} posts, not {p}")
-    notes.append(f"capacitated coverage: {p} posts of at most {capacity:,.0f} demand each serve {value:,.0f} "
-                 f"(a resident group may be split between posts)")
+    notes.append(
+        f"capacitated coverage: {p} posts of at most {capacity:,.0f} demand each serve {value:,.0f} "
+        f"(a resident group may be split between posts)"
+    )
     detail = {"model_rows": a.shape[0], "model_pairs": int(a.nnz), "loads": loads}
-    return _Solution(np.sort(chosen), status, value, bound, _gap(value, bound, True), "exact",
-                     time.perf_counter() - t, detail)
+    return _Solution(np.sort(chosen), status, value, bound, _gap(value, bound, True), "exact", time.perf_counter() - t, detail)
 
 
 # --------------------------------------------------------------------------- p-center
@@ -219,8 +271,9 @@ def _pcenter_demand(dem: Any, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
     return nodes, s[nodes]
 
 
-def _pcenter_start(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarray, nodes: np.ndarray,
-                   snap: np.ndarray, p: int, k: int, mpg: int) -> np.ndarray:
+def _pcenter_start(
+    csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarray, nodes: np.ndarray, snap: np.ndarray, p: int, k: int, mpg: int
+) -> np.ndarray:
     """Farthest-first start (Gonzalez 1985), grid minimums first: positions in ``cand``."""
     chosen: list[int] = []
 
@@ -253,8 +306,19 @@ def _pcenter_start(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarr
     return np.sort(np.asarray(chosen, dtype=np.int64))
 
 
-def place_pcenter(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarray, dem: Any, p: int, k: int,
-                  mpg: int, deadline: float | None, mip_gap: float, progress: bool, notes: list[str]) -> Any:
+def place_pcenter(
+    csr: sparse.csr_matrix,
+    cand: np.ndarray,
+    cand_grid: np.ndarray,
+    dem: Any,
+    p: int,
+    k: int,
+    mpg: int,
+    deadline: float | None,
+    mip_gap: float,
+    progress: bool,
+    notes: list[str],
+) -> Any:
     """p-center: bisection over the distinct walks, a set-covering MILP deciding every step."""
     from tqdm.auto import tqdm
 
@@ -266,16 +330,17 @@ def place_pcenter(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarra
     reach = np.isfinite(near)
     if not reach.all():
         lost = np.isin(dem.node, nodes[~reach]) & (dem.weight > 0)
-        notes.append(f"p-center: {dem.weight[lost].sum():,.0f} demand ({int(lost.sum())} points) lies on parts of "
-                     "the network no candidate reaches and is left out of the worst walk")
+        notes.append(
+            f"p-center: {dem.weight[lost].sum():,.0f} demand ({int(lost.sum())} points) lies on parts of "
+            "the network no candidate reaches and is left out of the worst walk"
+        )
         nodes, snap, near = nodes[reach], snap[reach], near[reach]
     if len(nodes) == 0:
         raise DataError("p-center: no demand can reach any candidate")
     lb0 = float((near + snap).max())  # every demand node needs some post
     start = _pcenter_start(csr, cand, cand_grid, nodes, snap, p, k, mpg)
     best = start
-    ub = float((csgraph.dijkstra(csr, directed=False, indices=np.unique(cand[start]), min_only=True)[nodes]
-                + snap).max())
+    ub = float((csgraph.dijkstra(csr, directed=False, indices=np.unique(cand[start]), min_only=True)[nodes] + snap).max())
     detail: dict[str, Any] = {"start_worst_m": ub, "lower_bound_nearest_m": lb0, "steps": 0}
     if ub <= lb0 + 1e-9:
         notes.append("p-center: the farthest-first start meets the bound (every resident at their nearest candidate)")
@@ -355,8 +420,10 @@ def place_pcenter(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarra
                 lo = mid + 1
             else:
                 status = "time_limit"
-                notes.append(f"p-center: HiGHS stopped ({st}) deciding radius {r:.1f} m; the answer is the best "
-                             "found, the bound the largest radius proven too small")
+                notes.append(
+                    f"p-center: HiGHS stopped ({st}) deciding radius {r:.1f} m; the answer is the best "
+                    "found, the bound the largest radius proven too small"
+                )
                 break
     finally:
         bar.close()
@@ -365,11 +432,11 @@ def place_pcenter(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarra
     if status == "optimal":
         bound = hi_value
     chosen = _fill(csr, cand, cand_grid, best, nodes, snap, p)
-    value = float((csgraph.dijkstra(csr, directed=False, indices=np.unique(cand[chosen]), min_only=True)[nodes]
-                   + snap).max())
+    value = float((csgraph.dijkstra(csr, directed=False, indices=np.unique(cand[chosen]), min_only=True)[nodes] + snap).max())
     detail["distinct_radii"] = int(len(values))
-    return _Solution(chosen, status, value, min(bound, value), _gap(value, min(bound, value), False), "exact",
-                     time.perf_counter() - t, detail)
+    return _Solution(
+        chosen, status, value, min(bound, value), _gap(value, min(bound, value), False), "exact", time.perf_counter() - t, detail
+    )
 
 
 def _greedy_cover(a: sparse.csr_matrix, cand_grid: np.ndarray, k: int, mpg: int) -> np.ndarray:
@@ -393,7 +460,7 @@ def _greedy_cover(a: sparse.csr_matrix, cand_grid: np.ndarray, k: int, mpg: int)
                 break
             chosen.append(j)
             taken[j] = True
-            left[csc.indices[csc.indptr[j]:csc.indptr[j + 1]]] = False
+            left[csc.indices[csc.indptr[j] : csc.indptr[j + 1]]] = False
     while left.any():
         gg = gain()
         j = int(np.argmax(gg))
@@ -401,7 +468,7 @@ def _greedy_cover(a: sparse.csr_matrix, cand_grid: np.ndarray, k: int, mpg: int)
             return np.arange(a.shape[1])  # some row cannot be covered: no greedy cover
         chosen.append(j)
         taken[j] = True
-        left[csc.indices[csc.indptr[j]:csc.indptr[j + 1]]] = False
+        left[csc.indices[csc.indptr[j] : csc.indptr[j + 1]]] = False
     # drop redundant columns, last chosen first: a column whose rows all have another chosen column
     sel = np.asarray(chosen, dtype=np.int64)
     times = np.asarray(csc[:, sel].sum(axis=1)).ravel()
@@ -409,7 +476,7 @@ def _greedy_cover(a: sparse.csr_matrix, cand_grid: np.ndarray, k: int, mpg: int)
     keep = np.ones(len(sel), bool)
     for i in range(len(sel) - 1, -1, -1):
         j = sel[i]
-        r = csc.indices[csc.indptr[j]:csc.indptr[j + 1]]
+        r = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
         if (times[r] >= 2).all() and per_grid[cand_grid[j]] > mpg:
             keep[i] = False
             times[r] -= 1
@@ -425,8 +492,15 @@ def _row_min(m: sparse.csr_matrix) -> np.ndarray:
     return out
 
 
-def _fill(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarray, chosen: np.ndarray, nodes: np.ndarray,
-          snap: np.ndarray, p: int) -> np.ndarray:
+def _fill(
+    csr: sparse.csr_matrix,
+    cand: np.ndarray,
+    cand_grid: np.ndarray,
+    chosen: np.ndarray,
+    nodes: np.ndarray,
+    snap: np.ndarray,
+    p: int,
+) -> np.ndarray:
     """Top a cover of fewer than ``p`` posts up to ``p``: each extra post nearest the current worst walk."""
     sel = list(np.asarray(chosen, dtype=np.int64))
     taken = np.zeros(len(cand), bool)

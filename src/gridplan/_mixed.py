@@ -140,8 +140,15 @@ def _connectors(dd: DiDistances, u: np.ndarray, v: np.ndarray, req: np.ndarray, 
     return out
 
 
-def _balance_flow(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, oneway: np.ndarray, two_way_req: np.ndarray,
-                  fixed: list[tuple[int, int, int]]) -> tuple[list[tuple[int, int, int]], np.ndarray, float]:
+def _balance_flow(
+    n: int,
+    u: np.ndarray,
+    v: np.ndarray,
+    w: np.ndarray,
+    oneway: np.ndarray,
+    two_way_req: np.ndarray,
+    fixed: list[tuple[int, int, int]],
+) -> tuple[list[tuple[int, int, int]], np.ndarray, float]:
     """Minimum-cost copies of legal arcs (plus free first uses of required two-way streets) balancing ``fixed``.
 
     Returns the added arcs (copies and oriented two-way streets), a flag per required two-way
@@ -212,8 +219,9 @@ def _orient_rest(dd: DiDistances, rest: list[tuple[int, int, int]], rng: np.rand
     return out
 
 
-def _directed_euler(arc_list: list[tuple[int, int, int]], n: int, depot: int,
-                    rng: np.random.Generator) -> list[tuple[int, int, int]]:
+def _directed_euler(
+    arc_list: list[tuple[int, int, int]], n: int, depot: int, rng: np.random.Generator
+) -> list[tuple[int, int, int]]:
     """A random directed Euler tour from the depot (Hierholzer with shuffled out-lists)."""
     out_of: list[list[int]] = [[] for _ in range(n)]
     for i, (_, a, _) in enumerate(arc_list):
@@ -235,8 +243,20 @@ def _directed_euler(arc_list: list[tuple[int, int, int]], n: int, depot: int,
     return [arc_list[i] for i in reversed(done)]
 
 
-def solve(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, required: np.ndarray, depot: int, k: int,
-          oneway: np.ndarray, *, seed: int = 0, starts: int = 64, **_options: Any) -> _routing.Solution:
+def solve(
+    n: int,
+    u: np.ndarray,
+    v: np.ndarray,
+    w: np.ndarray,
+    required: np.ndarray,
+    depot: int,
+    k: int,
+    oneway: np.ndarray,
+    *,
+    seed: int = 0,
+    starts: int = 64,
+    **_options: Any,
+) -> _routing.Solution:
     """Min-max k postman on a mixed network (see the module docstring). Raises :class:`Unreachable`."""
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
@@ -250,8 +270,7 @@ def solve(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, required: np.ndar
     _strong_part(dd, u, v, req, depot)
     d_from = dd.row(depot)[0]
     d_to = dd.to(depot)
-    fixed = [(int(e), int(u[e]), int(v[e])) if oneway[e] >= 0 else (int(e), int(v[e]), int(u[e]))
-             for e in req[oneway[req] != 0]]
+    fixed = [(int(e), int(u[e]), int(v[e])) if oneway[e] >= 0 else (int(e), int(v[e]), int(u[e])) for e in req[oneway[req] != 0]]
     two_way = req[oneway[req] == 0]
     # lower bound: the relaxed balancing flow (no connectors), and the walk mode's bound
     _, _, relaxed = _balance_flow(n, u, v, w, oneway, two_way, fixed)
@@ -259,8 +278,9 @@ def solve(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, required: np.ndar
     total_bound = max(float(w[req].sum()) + relaxed, walk_aug.cpp_bound)
     connect = _connectors(dd, u, v, req, depot)
     fixed_all = fixed + connect
-    added, oriented, _ = _balance_flow(n, u, v, w, oneway, two_way, fixed_all) if connect else \
-        _balance_flow(n, u, v, w, oneway, two_way, fixed)
+    added, oriented, _ = (
+        _balance_flow(n, u, v, w, oneway, two_way, fixed_all) if connect else _balance_flow(n, u, v, w, oneway, two_way, fixed)
+    )
     rest = [(int(e), int(u[e]), int(v[e])) for e in two_way[~oriented]]
     graph = fixed_all + added + _orient_rest(dd, rest, rng)
     # far cycle: the longest required street driven from and back to the depot
@@ -298,14 +318,25 @@ def solve(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, required: np.ndar
     nodes_req = np.unique(np.r_[u[req], v[req], depot])
     pieces = len(_routing._components(n, u[req], v[req], nodes_req))
     return _routing.Solution(
-        walks=[walks[i] for i in order], lengths=lengths[order], served=[served[i] for i in order],
-        lower_bound=float(lb), cpp_bound=float(total_bound), cpp_exact=False, far_cycle=far, split_max=float(val),
-        starts=max(1, starts), iterations=0, stopped_by="split", seconds=time.perf_counter() - t0,
-        pieces=pieces, connect=float(sum(w[e] for e, _, _ in connect)),
+        walks=[walks[i] for i in order],
+        lengths=lengths[order],
+        served=[served[i] for i in order],
+        lower_bound=float(lb),
+        cpp_bound=float(total_bound),
+        cpp_exact=False,
+        far_cycle=far,
+        split_max=float(val),
+        starts=max(1, starts),
+        iterations=0,
+        stopped_by="split",
+        seconds=time.perf_counter() - t0,
+        pieces=pieces,
+        connect=float(sum(w[e] for e, _, _ in connect)),
     )
 
 
-def split_tour_directed(nodes: np.ndarray, prefix: np.ndarray, d_from: np.ndarray, d_to: np.ndarray,
-                        k: int) -> tuple[list[int], float]:
+def split_tour_directed(
+    nodes: np.ndarray, prefix: np.ndarray, d_from: np.ndarray, d_to: np.ndarray, k: int
+) -> tuple[list[int], float]:
     """Optimal min-max split of a closed legal tour with directed depot distances (``_routing.split_tour``)."""
     return _routing.split_tour(nodes, prefix, d_from, k, d_to=d_to)

@@ -184,8 +184,7 @@ class MultiBalanceResult:
 # ----------------------------------------------------------------------------------------
 
 
-def _check_measures(measures: object, n: int, names: list[str], tolerances: object
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def _check_measures(measures: object, n: int, names: list[str], tolerances: object) -> tuple[np.ndarray, np.ndarray]:
     try:
         x = np.asarray(measures, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -199,20 +198,23 @@ def _check_measures(measures: object, n: int, names: list[str], tolerances: obje
     bad = ~np.isfinite(x) | (x < 0)
     if bad.any():
         i, j = (int(a[0]) for a in np.nonzero(bad))
-        raise DataError(f"measure {names[j]!r} has {int(bad[:, j].sum())} NaN, infinite or negative values "
-                        f"(e.g. unit {i}: {x[i, j]!r}); fix the source column")
+        raise DataError(
+            f"measure {names[j]!r} has {int(bad[:, j].sum())} NaN, infinite or negative values "
+            f"(e.g. unit {i}: {x[i, j]!r}); fix the source column"
+        )
     t = np.asarray(tolerances, dtype=np.float64).reshape(-1)
     if t.shape != (len(names),):
         raise DataError(f"one tolerance per measure is needed; got {t.shape[0]} for {len(names)} measures")
     for name, tol in zip(names, t):
         if not (np.isfinite(tol) and 0 < tol < 1):
-            raise DataError(f"the tolerance of {name!r} must be a fraction between 0 and 1 (e.g. 0.05 for ±5 %), "
-                            f"got {tol!r}")
+            raise DataError(f"the tolerance of {name!r} must be a fraction between 0 and 1 (e.g. 0.05 for ±5 %), got {tol!r}")
     totals = x.sum(axis=0)
     for name, tot in zip(names, totals):
         if tot <= 0:
-            raise DataError(f"no unit has any {name!r} (the measure is zero everywhere); drop it from balance= "
-                            "or give the units that workload (build_units(..., workload={...}))")
+            raise DataError(
+                f"no unit has any {name!r} (the measure is zero everywhere); drop it from balance= "
+                "or give the units that workload (build_units(..., workload={...}))"
+            )
     return x, t
 
 
@@ -272,9 +274,14 @@ def _box_miss(S: np.ndarray, lo: np.ndarray, hi: np.ndarray, tol: np.ndarray) ->
     return np.maximum(d.max(axis=-1), 0.0)
 
 
-def _line_split(g: _Geometry, members: np.ndarray, box1: tuple[np.ndarray, np.ndarray],
-                box2: tuple[np.ndarray, np.ndarray], angles: np.ndarray, min_sizes: tuple[int, int] = (1, 1),
-                ) -> tuple[np.ndarray, float, float] | None:
+def _line_split(
+    g: _Geometry,
+    members: np.ndarray,
+    box1: tuple[np.ndarray, np.ndarray],
+    box2: tuple[np.ndarray, np.ndarray],
+    angles: np.ndarray,
+    min_sizes: tuple[int, int] = (1, 1),
+) -> tuple[np.ndarray, float, float] | None:
     """The best straight cut of ``members`` into two connected sides within two boxes.
 
     For every direction the units are ordered by their projection and every prefix is
@@ -370,8 +377,7 @@ def _graph_keys(sub: sp.csr_array, pts: np.ndarray, *, n_pairs: int) -> np.ndarr
     coo = sub.tocoo()
     length = np.hypot(*(pts[coo.row] - pts[coo.col]).T) + 1e-9
     dist_graph = sp.csr_array((length, (coo.row, coo.col)), shape=(n, n))
-    ends = {int(np.argmin(pts[:, 0])), int(np.argmax(pts[:, 0])), int(np.argmin(pts[:, 1])),
-            int(np.argmax(pts[:, 1]))}
+    ends = {int(np.argmin(pts[:, 0])), int(np.argmax(pts[:, 0])), int(np.argmin(pts[:, 1])), int(np.argmax(pts[:, 1]))}
     ends.update(int(np.argmin(pts @ d)) for d in ((1, 1), (1, -1), (-1, 1), (-1, -1)))
     ends_list = sorted(ends)
     d = dijkstra(dist_graph, directed=False, indices=ends_list)
@@ -400,8 +406,9 @@ def _side_pieces(edges: tuple[np.ndarray, np.ndarray, int], side: np.ndarray) ->
     return int(count), piece.astype(np.int64)
 
 
-def _whole_sides(nbr: tuple[np.ndarray, np.ndarray, int], side: np.ndarray, x: np.ndarray,
-                 piece: np.ndarray | None = None) -> np.ndarray:
+def _whole_sides(
+    nbr: tuple[np.ndarray, np.ndarray, int], side: np.ndarray, x: np.ndarray, piece: np.ndarray | None = None
+) -> np.ndarray:
     """Stray pieces of either side (all but its heaviest piece) go to the other side."""
     side = side.copy()
     weight = x.sum(axis=1) + 1e-9
@@ -431,8 +438,7 @@ def _angles(rng: np.random.Generator, n: int = 0) -> np.ndarray:
     return rng.uniform(0, np.pi / n) + np.arange(n) * (np.pi / n)
 
 
-def _bisection_start(g: _Geometry, k: int, rng: np.random.Generator, members: np.ndarray | None = None
-                     ) -> np.ndarray:
+def _bisection_start(g: _Geometry, k: int, rng: np.random.Generator, members: np.ndarray | None = None) -> np.ndarray:
     """Recursive straight cuts, each side holding its share of every measure (within
     :data:`CUT_SLACK` of the tolerance per part), as compact as the cuts allow.  With
     ``members``, only those units are cut (labels 0..k-1 of ``members``, in order)."""
@@ -529,8 +535,9 @@ class _Packer:
         if r == 1:
             return [units]
         start = min(units)
-        stack: list[tuple[set[int], set[int], np.ndarray]] = [({start}, {w for w in self.nbr[start] if w in units},
-                                                               self.x[start].copy())]
+        stack: list[tuple[set[int], set[int], np.ndarray]] = [
+            ({start}, {w for w in self.nbr[start] if w in units}, self.x[start].copy())
+        ]
         while stack and self.budget > 0:
             current, extension, sums = stack.pop()
             self.budget -= 1
@@ -552,9 +559,15 @@ class _Packer:
             ext = sorted(extension)
             for i, w in enumerate(ext):
                 grown = current | {w}
-                more = set(ext[i + 1:]) | {y for y in self.nbr[w] if y in units and y not in grown and y > start
-                                           and not any(y in self.nbr[z] for z in current if z != w)
-                                           and y not in extension}
+                more = set(ext[i + 1 :]) | {
+                    y
+                    for y in self.nbr[w]
+                    if y in units
+                    and y not in grown
+                    and y > start
+                    and not any(y in self.nbr[z] for z in current if z != w)
+                    and y not in extension
+                }
                 stack.append((grown, more, sums + self.x[w]))
         return None
 
@@ -575,9 +588,10 @@ class _MultiSearch(_Search):
         self.mhi = (1.0 + tol).tolist()
         self.inv_tol = (1.0 / tol).tolist()
         lab = np.asarray(self.lab)
-        self.Wm = [[float(v) for v in row] for row in
-                   np.stack([np.bincount(lab, weights=scaled[:, j], minlength=self.k)
-                             for j in range(self.m)], axis=1)]
+        self.Wm = [
+            [float(v) for v in row]
+            for row in np.stack([np.bincount(lab, weights=scaled[:, j], minlength=self.k) for j in range(self.m)], axis=1)
+        ]
         self.pviol = [self._part_violation(self.Wm[p]) for p in range(self.k)]
 
     # -- violation -----------------------------------------------------------------------
@@ -626,8 +640,7 @@ class _MultiSearch(_Search):
             if self.multi_violation() == 0 or time.perf_counter() > self.deadline:
                 break
             bad = set(self.violated_parts())
-            cand = [v for v in self.boundary()
-                    if lab[v] in bad or any(lab[u] in bad for u in self.nbr[v])]
+            cand = [v for v in self.boundary() if lab[v] in bad or any(lab[u] in bad for u in self.nbr[v])]
             moved = 0
             for i in self.rng.permutation(len(cand)).tolist():
                 v = cand[i]
@@ -666,8 +679,7 @@ class _MultiSearch(_Search):
             for v in mine:
                 for b in {lab[u] for u in nbr[v] if lab[u] != a}:
                     d1 = self.move_delta(v, a, b)
-                    theirs = [u for u in self.mem[b] if not self.locked[u] and u != v
-                              and any(lab[y] == a for y in nbr[u])]
+                    theirs = [u for u in self.mem[b] if not self.locked[u] and u != v and any(lab[y] == a for y in nbr[u])]
                     xv = self.x[v]
                     wa = [p - q for p, q in zip(self.Wm[a], xv)]
                     wb = [p + q for p, q in zip(self.Wm[b], xv)]
@@ -715,8 +727,9 @@ class _MultiSearch(_Search):
                 continue
             W = np.asarray(self.Wm)
             pv = np.asarray(self.pviol)
-            ins = sorted({(u, lab[u]) for v in self.mem[a] for u in nbr[v]
-                          if lab[u] != a and not self.locked[u] and self.cnt[lab[u]] > 1})
+            ins = sorted(
+                {(u, lab[u]) for v in self.mem[a] for u in nbr[v] if lab[u] != a and not self.locked[u] and self.cnt[lab[u]] > 1}
+            )
             outs = sorted({(v, lab[u]) for v in self.mem[a] if not self.locked[v] for u in nbr[v] if lab[u] != a})
             if not ins or not outs:
                 continue
@@ -732,7 +745,7 @@ class _MultiSearch(_Search):
             b_swap = self._viol_rows(W[ib][:, None, :] - xin[:, None, :] + xout[None, :, :]) - pv[ib][:, None]
             delta = new_a - pv[a] + np.where(same, b_swap, b_minus[:, None] + c_plus[None, :])
             order = np.argsort(delta, axis=None, kind="stable")
-            for f in order[:SWAP_CANDIDATES * 5].tolist():
+            for f in order[: SWAP_CANDIDATES * 5].tolist():
                 i, o = divmod(f, len(outs))
                 if delta[i, o] >= -VIOLATION_EPS:
                     break
@@ -741,8 +754,12 @@ class _MultiSearch(_Search):
                     continue
                 before = self.multi_violation()
                 self.move(u, a)
-                if (lab[v] == a and any(lab[y] == c for y in nbr[v]) and self.removable(v, a)
-                        and self._after_out(v, a, c) < before - VIOLATION_EPS):
+                if (
+                    lab[v] == a
+                    and any(lab[y] == c for y in nbr[v])
+                    and self.removable(v, a)
+                    and self._after_out(v, a, c) < before - VIOLATION_EPS
+                ):
                     self.move(v, c)
                     done += 1
                     break
@@ -784,7 +801,7 @@ class _MultiSearch(_Search):
         if shuffle:
             top = moves[: min(4, len(moves))]
             order = self.rng.permutation(len(top)).tolist()
-            moves = [top[i] for i in order] + moves[len(top):]
+            moves = [top[i] for i in order] + moves[len(top) :]
         for _, v, b in moves:
             if self.removable(v, lab[v]):
                 return v, b
@@ -865,11 +882,13 @@ class _MultiSearch(_Search):
         if found is None:
             return False
         side, _, obj = found
-        new_v = (self._part_violation(g.x[members[side]].sum(axis=0).tolist())
-                 + self._part_violation(g.x[members[~side]].sum(axis=0).tolist()))
+        new_v = self._part_violation(g.x[members[side]].sum(axis=0).tolist()) + self._part_violation(
+            g.x[members[~side]].sum(axis=0).tolist()
+        )
         old_v = self.pviol[a] + self.pviol[b]
-        old_obj = float(_shape_score(np.array([self.A[a], self.A[b]]), np.array([self.P[a], self.P[b]]),
-                                     self.worst_shape_weight).sum())
+        old_obj = float(
+            _shape_score(np.array([self.A[a], self.A[b]]), np.array([self.P[a], self.P[b]]), self.worst_shape_weight).sum()
+        )
         if new_v > old_v + VIOLATION_EPS or (new_v >= old_v - VIOLATION_EPS and obj <= old_obj + 1e-9):
             return False
         lab = self.lab
@@ -921,8 +940,11 @@ class _MultiSearch(_Search):
         judges the result)."""
         from scipy.optimize import linear_sum_assignment
 
-        parts = (self._region_parts(p) if force else
-                 [p, *sorted(self.part_graph()[p], key=lambda q: (-self.pviol[q], q))[: REGION_PARTS - 1]])
+        parts = (
+            self._region_parts(p)
+            if force
+            else [p, *sorted(self.part_graph()[p], key=lambda q: (-self.pviol[q], q))[: REGION_PARTS - 1]]
+        )
         members = np.fromiter(sorted(set().union(*(self.mem[q] for q in parts))), np.int64)
         if len(parts) < 2 or any(self.locked[v] for v in members.tolist()):
             return False
@@ -1114,8 +1136,7 @@ class _MultiSearch(_Search):
             total += moved
             if not moved:
                 break
-            cand = [v for v in sorted(touched)
-                    if not self.locked[v] and any(lab[u] != lab[v] for u in nbr[v])]
+            cand = [v for v in sorted(touched) if not self.locked[v] and any(lab[u] != lab[v] for u in nbr[v])]
         return total
 
 
@@ -1134,12 +1155,33 @@ def _heavy_units(x: np.ndarray, k: int, tol: np.ndarray, names: list[str]) -> li
     return out
 
 
-def _search_for(adj: sp.csr_array, labels: np.ndarray, k: int, scaled: np.ndarray, tol: np.ndarray,
-                combined: np.ndarray, ar: np.ndarray, pe: np.ndarray, groups: np.ndarray | None,
-                rng: np.random.Generator, deadline: float, old: np.ndarray | None) -> _MultiSearch:
+def _search_for(
+    adj: sp.csr_array,
+    labels: np.ndarray,
+    k: int,
+    scaled: np.ndarray,
+    tol: np.ndarray,
+    combined: np.ndarray,
+    ar: np.ndarray,
+    pe: np.ndarray,
+    groups: np.ndarray | None,
+    rng: np.random.Generator,
+    deadline: float,
+    old: np.ndarray | None,
+) -> _MultiSearch:
     mean = float(combined.sum() / k)
-    problem = Problem(adjacency=adj, n_parts=k, weights=combined, areas=ar, perimeters=pe, lo=0.0, hi=math.inf,
-                      tolerance=math.inf, deadline=deadline, groups=groups)
+    problem = Problem(
+        adjacency=adj,
+        n_parts=k,
+        weights=combined,
+        areas=ar,
+        perimeters=pe,
+        lo=0.0,
+        hi=math.inf,
+        tolerance=math.inf,
+        deadline=deadline,
+        groups=groups,
+    )
     base = _Search(problem, labels, rng, home=old, home_weight=(0.5 / mean) if old is not None else 0.0)
     base.group_cut_weight = 0.5 if groups is not None else 0.0
     base.worst_shape_weight = 0.02
@@ -1224,15 +1266,36 @@ def _centroids(centroids: np.ndarray | None, n: int) -> np.ndarray | None:
     return xy
 
 
-def _starts(adj: sp.csr_array, k: int, scaled: np.ndarray, tol: np.ndarray, combined: np.ndarray, ar: np.ndarray,
-            pe: np.ndarray, groups: np.ndarray | None, geo: _Geometry, old_labels: np.ndarray | None,
-            seed: int, time_limit: float | None) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+def _starts(
+    adj: sp.csr_array,
+    k: int,
+    scaled: np.ndarray,
+    tol: np.ndarray,
+    combined: np.ndarray,
+    ar: np.ndarray,
+    pe: np.ndarray,
+    groups: np.ndarray | None,
+    geo: _Geometry,
+    old_labels: np.ndarray | None,
+    seed: int,
+    time_limit: float | None,
+) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
     """Starting plans, each with its home labels (redraws) or None: recursive straight cuts;
     for redraws first the kernel's least-disruption redraw on the combined workload."""
     sub_seed = int(np.random.default_rng([seed & 0xFFFFFFFF, 0]).integers(2**31 - 1))
     if old_labels is not None:
-        res = resplit_graph(adj, combined, np.asarray(old_labels), k, areas=ar, perimeters=pe,
-                            tolerance=float(tol.min()), strict=False, time_limit=time_limit, seed=sub_seed)
+        res = resplit_graph(
+            adj,
+            combined,
+            np.asarray(old_labels),
+            k,
+            areas=ar,
+            perimeters=pe,
+            tolerance=float(tol.min()),
+            strict=False,
+            time_limit=time_limit,
+            seed=sub_seed,
+        )
         yield res.labels, _home(res.matching, np.asarray(old_labels))
         for attempt in range(BISECTION_STARTS):  # fresh cuts, matched to the old plan (tried when the
             lab = _bisection_start(geo, k, np.random.default_rng([seed & 0xFFFFFFFF, 100 + attempt]))  # first misses)
@@ -1241,8 +1304,17 @@ def _starts(adj: sp.csr_array, k: int, scaled: np.ndarray, tol: np.ndarray, comb
     for attempt in range(max(RETRY_STARTS, _planned_starts(adj.shape[0]))):  # the later ones only while no
         if attempt == _planned_starts(adj.shape[0]):  # plan fits; the planned cuts all missed: next, the
             # one-measure kernel's plan on the combined workload (compact, each measure near its mean already)
-            res = partition_graph(adj, combined, k, areas=ar, perimeters=pe, tolerance=float(tol.min()),
-                                  strict=False, time_limit=time_limit, seed=sub_seed)
+            res = partition_graph(
+                adj,
+                combined,
+                k,
+                areas=ar,
+                perimeters=pe,
+                tolerance=float(tol.min()),
+                strict=False,
+                time_limit=time_limit,
+                seed=sub_seed,
+            )
             yield res.labels, None
         yield _bisection_start(geo, k, np.random.default_rng([seed & 0xFFFFFFFF, 100 + attempt])), None
 
@@ -1319,9 +1391,12 @@ def partition_multi(
     pe = np.maximum(np.asarray(perimeters, dtype=float), np.asarray(adj.sum(axis=1)).ravel())
     heavy = _heavy_units(x, k, tol, names)
     if heavy and strict:
-        raise InfeasibleError("No plan can keep every grid within its tolerance: " + "; ".join(heavy)
-                              + ". Split that unit, ask for fewer grids, raise that measure's tolerance, "
-                              "or pass strict=False for the best plan anyway.")
+        raise InfeasibleError(
+            "No plan can keep every grid within its tolerance: "
+            + "; ".join(heavy)
+            + ". Split that unit, ask for fewer grids, raise that measure's tolerance, "
+            "or pass strict=False for the best plan anyway."
+        )
     deadline = math.inf if time_limit is None else t0 + float(time_limit)
     scaled = _scaled(x, k)
     combined = _combined(scaled, tol)
@@ -1330,29 +1405,41 @@ def partition_multi(
         xy = _spectral_xy(adj)
     geo = _Geometry(adj, xy, scaled, tol, ar, pe)
     best: tuple[tuple[float, float], np.ndarray] | None = None
-    for attempt, start in enumerate(_starts(adj, k, scaled, tol, combined, ar, pe, groups, geo, old_labels, seed,
-                                            time_limit)):
+    for attempt, start in enumerate(_starts(adj, k, scaled, tol, combined, ar, pe, groups, geo, old_labels, seed, time_limit)):
         labels0, home = start
         fits = best is not None and best[0][0] == 0
-        if attempt and (time.perf_counter() > deadline or (fits and (old_labels is not None or n > LARGE_UNITS))
-                        or (attempt >= _planned_starts(n) and (fits or n > LARGE_UNITS))):
+        if attempt and (
+            time.perf_counter() > deadline
+            or (fits and (old_labels is not None or n > LARGE_UNITS))
+            or (attempt >= _planned_starts(n) and (fits or n > LARGE_UNITS))
+        ):
             break  # out of time; a redraw or a big graph within the tolerances; the planned starts done and a
             # plan fits (more starts are tried, up to RETRY_STARTS, only while none does)
         labels0 = _make_contiguous(adj, labels0, combined, k)
-        s = _search_for(adj, labels0, k, scaled, tol, combined, ar, pe, groups,
-                        np.random.default_rng([seed & 0xFFFFFFFF, attempt, 1]), deadline, home)
+        s = _search_for(
+            adj,
+            labels0,
+            k,
+            scaled,
+            tol,
+            combined,
+            ar,
+            pe,
+            groups,
+            np.random.default_rng([seed & 0xFFFFFFFF, attempt, 1]),
+            deadline,
+            home,
+        )
         labels = _improve(s, geo, k)
         key = _plan_key(s)
         if best is None or key < best[0]:
             best = (key, labels)
     assert best is not None
     if best[0][0] > 0 and n <= EXACT_UNITS:  # a small graph: exhaustive search before giving up
-        s = _search_for(adj, best[1], k, scaled, tol, combined, ar, pe, groups, np.random.default_rng(seed), deadline,
-                        None)
+        s = _search_for(adj, best[1], k, scaled, tol, combined, ar, pe, groups, np.random.default_rng(seed), deadline, None)
         exact = s._exact(np.arange(n), k)
         if exact is not None:
-            s = _search_for(adj, exact, k, scaled, tol, combined, ar, pe, groups, np.random.default_rng(seed),
-                            deadline, None)
+            s = _search_for(adj, exact, k, scaled, tol, combined, ar, pe, groups, np.random.default_rng(seed), deadline, None)
             s.set_floor()
             s.multi_refine()
             best = (_plan_key(s), np.asarray(s.lab, dtype=np.int64))
@@ -1360,13 +1447,23 @@ def partition_multi(
     spread = measure_spreads(x, labels, k)
     feasible = bool((spread[:, 1] <= 1 + tol + 1e-9).all() and (spread[:, 0] >= 1 - tol - 1e-9).all())
     pp = _polsby_popper(adj, labels, k, ar, pe)
-    result = MultiBalanceResult(labels=labels, names=names, tolerances=tol, spread=spread, feasible=feasible,
-                                polsby_popper=pp, contiguous=bool(_is_contiguous(adj, labels, k)), seed=int(seed))
+    result = MultiBalanceResult(
+        labels=labels,
+        names=names,
+        tolerances=tol,
+        spread=spread,
+        feasible=feasible,
+        polsby_popper=pp,
+        contiguous=bool(_is_contiguous(adj, labels, k)),
+        seed=int(seed),
+    )
     if old_labels is not None:
         result.disruption = _disruption(labels, np.asarray(old_labels), _combined(scaled, tol), k)
     if not feasible and strict:
-        raise InfeasibleError(infeasible_message(result) + "; raise that measure's tolerance, use smaller units, "
-                              "or pass strict=False to get this plan anyway")
+        raise InfeasibleError(
+            infeasible_message(result) + "; raise that measure's tolerance, use smaller units, "
+            "or pass strict=False to get this plan anyway"
+        )
     return result
 
 
@@ -1416,6 +1513,5 @@ def _polsby_popper(adj: sp.csr_array, labels: np.ndarray, k: int, ar: np.ndarray
     coo = adj.tocoo()
     same = labels[coo.row] == labels[coo.col]
     A = np.bincount(labels, weights=ar, minlength=k)
-    P = np.bincount(labels, weights=pe, minlength=k) - np.bincount(labels[coo.row[same]], weights=coo.data[same],
-                                                                    minlength=k)
+    P = np.bincount(labels, weights=pe, minlength=k) - np.bincount(labels[coo.row[same]], weights=coo.data[same], minlength=k)
     return _FOUR_PI * A / np.maximum(P, 1e-300) ** 2

@@ -53,8 +53,9 @@ def _flag(values: pd.Series, column: str) -> np.ndarray:
     ok = text.isin(_TRUE | _FALSE)
     if not ok.all():
         i = int(np.flatnonzero(~ok.to_numpy())[0])
-        raise DataError(f"street column {column!r} holds {values.iloc[i]!r} (row {values.index[i]!r}); use yes/no, "
-                        "true/false or 1/0")
+        raise DataError(
+            f"street column {column!r} holds {values.iloc[i]!r} (row {values.index[i]!r}); use yes/no, true/false or 1/0"
+        )
     return text.isin(_TRUE).to_numpy()
 
 
@@ -87,8 +88,7 @@ def street_attributes(streets: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         bad = layer.isna() & out["layer"].notna() & (out["layer"].astype("string").str.strip() != "")
         if bad.any():
             i = out.index[bad.to_numpy()][0]
-            raise DataError(f"street column 'layer' holds {out.loc[i, 'layer']!r} (row {i!r}); use an integer "
-                            "such as -1, 0, 1")
+            raise DataError(f"street column 'layer' holds {out.loc[i, 'layer']!r} (row {i!r}); use an integer such as -1, 0, 1")
         out["layer"] = layer.fillna(0).astype(int)
     else:
         out["layer"] = 0
@@ -111,8 +111,7 @@ def _read_pbf(path: Path, network_type: str, bounding_box: Any) -> gpd.GeoDataFr
     osm = pyrosm.OSM(str(path), bounding_box=bounding_box)
     with warnings.catch_warnings():  # "Could not find any edges": gridplan says it in its own error
         warnings.filterwarnings("ignore", message="Could not find any", category=UserWarning)
-        nodes_edges = osm.get_network(network_type=NETWORK_TYPES[network_type], nodes=True,
-                                      extra_attributes=["layer"])
+        nodes_edges = osm.get_network(network_type=NETWORK_TYPES[network_type], nodes=True, extra_attributes=["layer"])
     if nodes_edges is None:
         return gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs="EPSG:4326"))
     _, edges = nodes_edges
@@ -150,9 +149,16 @@ def _from_graph(graph: Any) -> gpd.GeoDataFrame:
             if key in seen:
                 continue
             seen.add(key)
-        rows.append({"osm_id": _first(data.get("osmid")), "osm_u": u, "osm_v": v,
-                     **{c: _first(data.get(c)) for c in ATTRIBUTES if c != "oneway"}, "oneway": oneway,
-                     "geometry": geom})
+        rows.append(
+            {
+                "osm_id": _first(data.get("osmid")),
+                "osm_u": u,
+                "osm_v": v,
+                **{c: _first(data.get(c)) for c in ATTRIBUTES if c != "oneway"},
+                "oneway": oneway,
+                "geometry": geom,
+            }
+        )
     if not rows:
         return gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=crs))
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
@@ -170,8 +176,9 @@ def _enclosed_area(lines: np.ndarray) -> shapely.Geometry:
     return parts[int(np.argmax(shapely.area(parts)))]
 
 
-def read_osm_streets(source: Any, *, network_type: str = "all", boundary: Any = None,
-                     crs: Any = None) -> tuple[gpd.GeoDataFrame, list[str]]:
+def read_osm_streets(
+    source: Any, *, network_type: str = "all", boundary: Any = None, crs: Any = None
+) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Streets (WGS84 or the graph's CRS) from a .osm.pbf path or an osmnx graph, and notes."""
     if network_type not in NETWORK_TYPES:
         raise DataError(f"network_type={network_type!r}: use one of {list(NETWORK_TYPES)}")
@@ -181,34 +188,53 @@ def read_osm_streets(source: Any, *, network_type: str = "all", boundary: Any = 
         if not path.exists():
             raise DataError(f"OpenStreetMap file {str(path)!r} does not exist")
         if not path.name.endswith(".pbf"):
-            raise DataError(f"{path.name!r}: District.from_osm reads .osm.pbf extracts (e.g. from Geofabrik or "
-                            "BBBike); for .osm XML use osmnx.graph_from_xml and pass the graph")
+            raise DataError(
+                f"{path.name!r}: District.from_osm reads .osm.pbf extracts (e.g. from Geofabrik or "
+                "BBBike); for .osm XML use osmnx.graph_from_xml and pass the graph"
+            )
         bbox = None
         if boundary is not None:
             bbox = shapely.box(*_boundary_frame(boundary, crs).to_crs("EPSG:4326").total_bounds)
         streets = _read_pbf(path, network_type, bbox)
-        notes.append(f"streets: {len(streets)} OpenStreetMap way segments read from {path.name} with pyrosm "
-                     f"(network_type={network_type!r})")
+        notes.append(
+            f"streets: {len(streets)} OpenStreetMap way segments read from {path.name} with pyrosm "
+            f"(network_type={network_type!r})"
+        )
     elif hasattr(source, "edges") and hasattr(source, "graph"):
         streets = _from_graph(source)
         if network_type != "all":
             drive = streets["highway"].astype("string").isin(_DRIVE)
-            streets = streets[drive if network_type == "drive" else ~streets["highway"].astype("string")
-                              .isin(_NO_WALK)]
+            streets = streets[drive if network_type == "drive" else ~streets["highway"].astype("string").isin(_NO_WALK)]
         notes.append(f"streets: {len(streets)} edges of the osmnx graph (two-way streets once)")
     else:
         raise DataError(f"District.from_osm takes a .osm.pbf path or an osmnx graph, got {type(source).__name__}")
     if len(streets) == 0 and boundary is not None:
-        raise DataError("no OpenStreetMap street lies within the boundary: the extract and the boundary do not "
-                        "overlap (check the boundary's CRS and the extract's area)")
+        raise DataError(
+            "no OpenStreetMap street lies within the boundary: the extract and the boundary do not "
+            "overlap (check the boundary's CRS and the extract's area)"
+        )
     if len(streets) == 0:
-        raise DataError(f"no {network_type!r} streets in the OpenStreetMap data; check the extract, or use "
-                        "network_type='all'")
+        raise DataError(f"no {network_type!r} streets in the OpenStreetMap data; check the extract, or use network_type='all'")
     return street_attributes(streets), notes
 
 
-_DRIVE = {"motorway", "trunk", "primary", "secondary", "tertiary", "unclassified", "residential", "living_street",
-          "motorway_link", "trunk_link", "primary_link", "secondary_link", "tertiary_link", "service", "road"}
+_DRIVE = {
+    "motorway",
+    "trunk",
+    "primary",
+    "secondary",
+    "tertiary",
+    "unclassified",
+    "residential",
+    "living_street",
+    "motorway_link",
+    "trunk_link",
+    "primary_link",
+    "secondary_link",
+    "tertiary_link",
+    "service",
+    "road",
+}
 _NO_WALK = {"motorway", "motorway_link", "trunk", "trunk_link"}
 
 
@@ -234,8 +260,9 @@ def _boundary_frame(boundary: Any, crs: Any) -> gpd.GeoDataFrame:
     return frame
 
 
-def district_from_osm(cls: type[District], source: Any, *, boundary: Any = None, network_type: str = "all",
-                      crs: Any = None, **kwargs: Any) -> District:
+def district_from_osm(
+    cls: type[District], source: Any, *, boundary: Any = None, network_type: str = "all", crs: Any = None, **kwargs: Any
+) -> District:
     """See :meth:`gridplan.district.District.from_osm`."""
     streets, notes = read_osm_streets(source, network_type=network_type, boundary=boundary, crs=crs)
     if boundary is None:
@@ -248,11 +275,12 @@ def district_from_osm(cls: type[District], source: Any, *, boundary: Any = None,
         shape = shapely.union_all(bframe.to_crs(streets.crs).geometry.values)
         inside = shapely.intersects(np.asarray(streets.geometry.values), shape)
         if not inside.any():
-            raise DataError("no OpenStreetMap street lies within the boundary; the extract and the boundary do "
-                            "not overlap (check the boundary's CRS and the extract's area)")
+            raise DataError(
+                "no OpenStreetMap street lies within the boundary; the extract and the boundary do "
+                "not overlap (check the boundary's CRS and the extract's area)"
+            )
         notes.append(f"streets: {int(inside.sum())} of {len(streets)} within the boundary kept")
         streets = streets[inside]
     district = cls.from_frames(bframe, streets=streets.reset_index(drop=True), **kwargs)
     district.notes.extend(notes)
     return district
-

@@ -65,8 +65,7 @@ class PointPath:
         The table's interpolation error bound, in the index CRS's units (``inf`` without a table).
     """
 
-    def __init__(self, crs: Any, index_crs: pyproj.CRS, bounds: tuple[float, float, float, float],
-                 grid: tuple[Any, ...]) -> None:
+    def __init__(self, crs: Any, index_crs: pyproj.CRS, bounds: tuple[float, float, float, float], grid: tuple[Any, ...]) -> None:
         parsed = _crs.parse_crs(crs)
         self.crs = parsed
         self.geographic = isinstance(parsed, str) or parsed.is_geographic
@@ -101,8 +100,11 @@ class PointPath:
         # where bilinear interpolation errs most for a map with (locally) constant second derivatives:
         # cell centres (the mean of 4 corners) and edge midpoints (the mean of 2)
         probes = [
-            (np.meshgrid(xm, ym), (TX[:-1, :-1] + TX[:-1, 1:] + TX[1:, :-1] + TX[1:, 1:]) / 4.0,
-             (TY[:-1, :-1] + TY[:-1, 1:] + TY[1:, :-1] + TY[1:, 1:]) / 4.0),
+            (
+                np.meshgrid(xm, ym),
+                (TX[:-1, :-1] + TX[:-1, 1:] + TX[1:, :-1] + TX[1:, 1:]) / 4.0,
+                (TY[:-1, :-1] + TY[:-1, 1:] + TY[1:, :-1] + TY[1:, 1:]) / 4.0,
+            ),
             (np.meshgrid(xm, ys), (TX[:, :-1] + TX[:, 1:]) / 2.0, (TY[:, :-1] + TY[:, 1:]) / 2.0),
             (np.meshgrid(xs, ym), (TX[:-1, :] + TX[1:, :]) / 2.0, (TY[:-1, :] + TY[1:, :]) / 2.0),
         ]
@@ -124,8 +126,12 @@ class PointPath:
         out = []
         for T, o in ((TX, origin[0]), (TY, origin[1])):
             t = (T - o) * scale
-            out += [t[:-1, :-1], t[:-1, 1:] - t[:-1, :-1], t[1:, :-1] - t[:-1, :-1],
-                    t[1:, 1:] - t[1:, :-1] - t[:-1, 1:] + t[:-1, :-1]]
+            out += [
+                t[:-1, :-1],
+                t[:-1, 1:] - t[:-1, :-1],
+                t[1:, :-1] - t[:-1, :-1],
+                t[1:, 1:] - t[1:, :-1] - t[:-1, 1:] + t[:-1, :-1],
+            ]
         return list(map(tuple, np.stack([a.ravel() for a in out], axis=1).tolist()))
 
     def interpolate(self, x: float, y: float) -> tuple[float, float] | None:

@@ -65,8 +65,9 @@ def region_table(city: District) -> gpd.GeoDataFrame:
         codes = [f"R{i + 1:02d}" for i in range(len(b))]
     if len(set(codes)) != len(codes):
         dup = sorted({c for c in codes if codes.count(c) > 1})
-        raise DataError(f"district codes repeat in the boundary layer: {dup[:5]}; give every district row its own "
-                        "code (column 'code')")
+        raise DataError(
+            f"district codes repeat in the boundary layer: {dup[:5]}; give every district row its own code (column 'code')"
+        )
     names = b["name"].astype(str).tolist() if "name" in b.columns else codes
     return gpd.GeoDataFrame({"code": codes, "name": names}, geometry=b.geometry.values, crs=city.crs)
 
@@ -93,8 +94,9 @@ def split_city(city: District, *, max_walk_m: float, regions: gpd.GeoDataFrame |
     st_tree = shapely.STRtree(np.asarray(streets.geometry.values))
     pop_owner = owner_of(np.asarray(city.population.geometry.values), polys) if len(city.population) else np.zeros(0)
     comm = city.communities
-    comm_owner = (owner_of(shapely.point_on_surface(np.asarray(comm.geometry.values)), polys) if len(comm)
-                  else np.zeros(0, np.int64))
+    comm_owner = (
+        owner_of(shapely.point_on_surface(np.asarray(comm.geometry.values)), polys) if len(comm) else np.zeros(0, np.int64)
+    )
     out = []
     for i, (code, name, poly) in enumerate(zip(regions["code"], regions["name"], polys)):
         near = np.sort(st_tree.query(shapely.buffer(poly, reach), predicate="intersects"))
@@ -109,10 +111,10 @@ def split_city(city: District, *, max_walk_m: float, regions: gpd.GeoDataFrame |
         if len(city.population):
             layers["population"] = city.population[pop_owner == i].reset_index(drop=True)
         if len(layers["streets"]) == 0:
-            raise DataError(f"district {code} ({name}) has no streets: every district needs street centrelines "
-                            "for units, patrols and posts")
-        d = District.from_frames(boundary, metric_crs=city.crs, name=name, code=code, synthetic=city.synthetic,
-                                 **layers)
+            raise DataError(
+                f"district {code} ({name}) has no streets: every district needs street centrelines for units, patrols and posts"
+            )
+        d = District.from_frames(boundary, metric_crs=city.crs, name=name, code=code, synthetic=city.synthetic, **layers)
         out.append(Region(code=code, name=name, polygon=poly, position=i, district=d))
     return out
 
@@ -155,8 +157,7 @@ def sub_plan(plan: Any, grids: np.ndarray) -> Any:
     units = plan.units[keep].reset_index(drop=True).drop(columns=["grid"])
     adj = plan.adjacency[keep][:, keep]
     codes = plan.grids["code"].astype(str).to_numpy()[np.sort(grids)]
-    return GridPlan(units, remap[plan.labels[keep]], adj, params=dict(plan.params), codes=list(codes),
-                    source_crs=plan.source_crs)
+    return GridPlan(units, remap[plan.labels[keep]], adj, params=dict(plan.params), codes=list(codes), source_crs=plan.source_crs)
 
 
 def _polygonal(geoms: np.ndarray) -> np.ndarray:
@@ -221,19 +222,24 @@ def merge_plans(plans: Sequence[Any], city: District, params: dict[str, Any]) ->
         dup = sorted({c for c in codes if codes.count(c) > 1})
         raise DataError(f"grid codes repeat across districts ({dup[:5]}): give every district its own code")
     frame = gpd.GeoDataFrame(pd.concat(units, ignore_index=True), geometry="geometry", crs=city.crs)
-    plan = GridPlan(frame, np.concatenate(labels), sparse.block_diag(blocks, format="csr"), params=params,
-                    notes=notes, codes=codes, source_crs=city.source_crs)
+    plan = GridPlan(
+        frame,
+        np.concatenate(labels),
+        sparse.block_diag(blocks, format="csr"),
+        params=params,
+        notes=notes,
+        codes=codes,
+        source_crs=city.source_crs,
+    )
     plan.district = city
     return plan
 
 
-def nearest_source(csr: sparse.csr_matrix, sources: np.ndarray, *, limit: float = np.inf
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def nearest_source(csr: sparse.csr_matrix, sources: np.ndarray, *, limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
     """Per node: distance to the nearest of ``sources`` and which source (-1 if none within ``limit``)."""
     n = csr.shape[0]
     if len(sources) == 0:
         return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
     uniq = np.unique(np.asarray(sources, dtype=np.int64))
-    dist, _, src = csgraph.dijkstra(csr, directed=False, indices=uniq, min_only=True, limit=limit,
-                                    return_predecessors=True)
+    dist, _, src = csgraph.dijkstra(csr, directed=False, indices=uniq, min_only=True, limit=limit, return_predecessors=True)
     return dist, np.asarray(src, dtype=np.int64)

@@ -60,8 +60,10 @@ def _people(staffing: Any) -> tuple[pd.DataFrame, tuple[str, ...], dict[str, Any
         shifts = SHIFTS
         info["source"] = f"table of {len(a)} people"
     else:
-        raise DataError(f"staffing must be a Staffing (from assign_staff) or a table with id, grid and role columns, "
-                        f"got {type(staffing).__name__}")
+        raise DataError(
+            f"staffing must be a Staffing (from assign_staff) or a table with id, grid and role columns, "
+            f"got {type(staffing).__name__}"
+        )
     missing = [c for c in ("id", "grid", "role") if c not in a.columns]
     if missing:
         raise DataError(f"the staffing table lacks the columns {missing}; it needs id, grid and role")
@@ -70,8 +72,7 @@ def _people(staffing: Any) -> tuple[pd.DataFrame, tuple[str, ...], dict[str, Any
     ids = a["id"].astype(str)
     if ids.duplicated().any():
         raise DataError(f"ids repeat in the staffing: {sorted(set(ids[ids.duplicated()]))[:_SHOW]}")
-    out = pd.DataFrame({"id": ids.to_numpy(), "grid": a["grid"].astype(str).to_numpy(),
-                        "role": a["role"].astype(str).to_numpy()})
+    out = pd.DataFrame({"id": ids.to_numpy(), "grid": a["grid"].astype(str).to_numpy(), "role": a["role"].astype(str).to_numpy()})
     return out, shifts, info
 
 
@@ -124,8 +125,7 @@ def _can_work(staffing: Any, unavailable: Any, people: pd.DataFrame, shifts: tup
     if table is None:
         return can
     if not isinstance(table, pd.DataFrame) or not {"id", "unavailable"} <= set(table.columns):
-        raise DataError("unavailable must be a table with columns id and unavailable (e.g. the roster given to "
-                        "assign_staff)")
+        raise DataError("unavailable must be a table with columns id and unavailable (e.g. the roster given to assign_staff)")
     t = table.assign(id=table["id"].astype(str)).drop_duplicates("id").set_index("id")
     known = t.reindex(people["id"])
     ok = _parse_unavailable(known["unavailable"].reset_index(drop=True), people["id"], shifts)
@@ -154,8 +154,15 @@ class Roster:
 
     _TABLES = ("table", "coverage", "fairness")
 
-    def __init__(self, table: pd.DataFrame, coverage: pd.DataFrame, fairness: pd.DataFrame, shifts: Sequence[str],
-                 params: dict[str, Any], notes: list[str]) -> None:
+    def __init__(
+        self,
+        table: pd.DataFrame,
+        coverage: pd.DataFrame,
+        fairness: pd.DataFrame,
+        shifts: Sequence[str],
+        params: dict[str, Any],
+        notes: list[str],
+    ) -> None:
         self.table = table
         self.coverage = coverage
         self.fairness = fairness
@@ -175,15 +182,25 @@ class Roster:
     def summary(self) -> pd.Series:
         c = self.coverage
         f = self.fairness
-        return pd.Series({
-            "people": int(self.table["id"].nunique()), "grids": int(c["grid"].nunique()),
-            "days": int(self.table["date"].nunique()), "start": str(self.params["start"]),
-            "rest_days_per_week": self.params["rest_days_per_week"],
-            "slots": len(c), "covered": int(c["covered"].sum()), "covered_share": float(c["covered"].mean()),
-            "leave_days": int((self.table["shift"] == LEAVE).sum()),
-            "late_spread_max": float(f["late_off"].abs().max()) if len(f) else 0.0,
-            "status": self.params.get("status"), "gap": self.params.get("gap"), "seconds": self.params.get("seconds"),
-        }, name="roster", dtype=object)
+        return pd.Series(
+            {
+                "people": int(self.table["id"].nunique()),
+                "grids": int(c["grid"].nunique()),
+                "days": int(self.table["date"].nunique()),
+                "start": str(self.params["start"]),
+                "rest_days_per_week": self.params["rest_days_per_week"],
+                "slots": len(c),
+                "covered": int(c["covered"].sum()),
+                "covered_share": float(c["covered"].mean()),
+                "leave_days": int((self.table["shift"] == LEAVE).sum()),
+                "late_spread_max": float(f["late_off"].abs().max()) if len(f) else 0.0,
+                "status": self.params.get("status"),
+                "gap": self.params.get("gap"),
+                "seconds": self.params.get("seconds"),
+            },
+            name="roster",
+            dtype=object,
+        )
 
     def duty_table(self, grid: str | Sequence[str] | None = None, *, labels: str = "zh") -> pd.DataFrame:
         """The printable monthly duty table: rows (grid, role, id), columns the dates (``MM-DD Ddd``).
@@ -204,7 +221,8 @@ class Roster:
         cell = t["shift"].map(SHIFT_LABELS).fillna(t["shift"]) if labels == "zh" else t["shift"]
         col = pd.to_datetime(t["date"]).dt.strftime("%m-%d %a")
         wide = pd.DataFrame({"grid": t["grid"], "role": t["role"], "id": t["id"], "col": col, "cell": cell}).pivot(
-            index=["grid", "role", "id"], columns="col", values="cell")
+            index=["grid", "role", "id"], columns="col", values="cell"
+        )
         order = pd.to_datetime(t["date"]).drop_duplicates().sort_values().dt.strftime("%m-%d %a")
         wide = wide[list(order)]
         wide.columns.name = None
@@ -215,14 +233,20 @@ class Roster:
 
     def __repr__(self) -> str:
         s = self.summary()
-        return (f"<Roster {s['people']} people, {s['grids']} grids, {s['days']} days from {s['start']}: "
-                f"{s['covered']}/{s['slots']} grid-shifts covered, {s['status']}, gap {float(s['gap']):.2%}>")
+        return (
+            f"<Roster {s['people']} people, {s['grids']} grids, {s['days']} days from {s['start']}: "
+            f"{s['covered']}/{s['slots']} grid-shifts covered, {s['status']}, gap {float(s['gap']):.2%}>"
+        )
 
     def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
-                       for k, v in self.summary().items())
-        return (f"<div><b>gridplan Roster</b><table>{rows}</table><details><summary>duty table</summary>"
-                f"{self.duty_table().to_html(max_rows=40)}</details></div>")
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+            for k, v in self.summary().items()
+        )
+        return (
+            f"<div><b>gridplan Roster</b><table>{rows}</table><details><summary>duty table</summary>"
+            f"{self.duty_table().to_html(max_rows=40)}</details></div>"
+        )
 
     def plot(self, ax: Axes | None = None, *, title: str | None = None) -> Axes:
         """The duty table as a chart: one row per person, one column per day, a colour per shift."""
@@ -240,14 +264,19 @@ class Roster:
         colours = [*shift_colours[: len(self.shifts)], "#f0f0f0", "#bdbdbd"]  # rest and leave stay grey
         wide = self.duty_table(labels="en")
         codes = wide.apply(lambda col: col.map({k: i for i, k in enumerate(kinds)})).to_numpy(float)
-        ax.imshow(codes, aspect="auto", interpolation="nearest", cmap=ListedColormap(colours), vmin=-0.5,
-                  vmax=len(kinds) - 0.5)
+        ax.imshow(codes, aspect="auto", interpolation="nearest", cmap=ListedColormap(colours), vmin=-0.5, vmax=len(kinds) - 0.5)
         ax.set_xlabel("day")
         ax.set_ylabel("person (by grid)")
         ax.set_yticks([])
         ax.set_title(title or f"Duty roster: {self.params['days']} days from {self.params['start']}")
-        ax.legend(handles=[Patch(color=c, label=k) for k, c in zip(kinds, colours)], loc="upper right",
-                  bbox_to_anchor=(1.0, -0.08), ncol=len(kinds), fontsize=8, frameon=False)
+        ax.legend(
+            handles=[Patch(color=c, label=k) for k, c in zip(kinds, colours)],
+            loc="upper right",
+            bbox_to_anchor=(1.0, -0.08),
+            ncol=len(kinds),
+            fontsize=8,
+            frameon=False,
+        )
         return ax
 
     def to_file(self, path: Any) -> Any:
@@ -260,8 +289,7 @@ class Roster:
             if "date" in f.columns:
                 f["date"] = pd.to_datetime(f["date"]).dt.strftime("%Y-%m-%d")
             frames[name] = _io.table_layer(f, "EPSG:4326")
-        return _io.write_frames(path, "Roster", frames, {**self.params, "notes": self.notes,
-                                                          "shifts_saved": list(self.shifts)})
+        return _io.write_frames(path, "Roster", frames, {**self.params, "notes": self.notes, "shifts_saved": list(self.shifts)})
 
     @classmethod
     def read_file(cls, path: Any) -> Roster:
@@ -371,10 +399,15 @@ def roster(
     t0 = time.perf_counter()
     if isinstance(days, bool) or not isinstance(days, (int, np.integer)) or days < 1:
         raise DataError(f"days must be a whole number >= 1, got {days!r}")
-    if (isinstance(rest_days_per_week, bool) or not isinstance(rest_days_per_week, (int, np.integer))
-            or not 1 <= rest_days_per_week <= 6):
-        raise DataError(f"rest_days_per_week must be a whole number from 1 to 6 (at least one rest day a week, "
-                        f"《劳动法》第三十八条), got {rest_days_per_week!r}")
+    if (
+        isinstance(rest_days_per_week, bool)
+        or not isinstance(rest_days_per_week, (int, np.integer))
+        or not 1 <= rest_days_per_week <= 6
+    ):
+        raise DataError(
+            f"rest_days_per_week must be a whole number from 1 to 6 (at least one rest day a week, "
+            f"《劳动法》第三十八条), got {rest_days_per_week!r}"
+        )
     for v, name in ((fair_within, "fair_within"), (time_limit, "time_limit")):
         if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not (math.isfinite(v) and v > 0):
             raise DataError(f"{name} must be a positive number, got {v!r}")
@@ -401,13 +434,17 @@ def roster(
     free = length[None, :] - leave_w  # days not on leave
     bad = np.argwhere(free < rest_w[None, :])
     if len(bad):
-        parts = [f"{people['id'].iat[p]} in week {w + 1} ({dates[w * 7].date()}..{dates[min(D, w * 7 + 7) - 1].date()}: "
-                 f"{int(leave_w[p, w])} leave days, {int(rest_w[w])} rest days owed)" for p, w in bad[:_SHOW]]
+        parts = [
+            f"{people['id'].iat[p]} in week {w + 1} ({dates[w * 7].date()}..{dates[min(D, w * 7 + 7) - 1].date()}: "
+            f"{int(leave_w[p, w])} leave days, {int(rest_w[w])} rest days owed)"
+            for p, w in bad[:_SHOW]
+        ]
         raise InfeasibleError(
             f"the rest-day rule cannot hold for {len(np.unique(bad[:, 0]))} people: {'; '.join(parts)}"
             f"{' ...' if len(bad) > _SHOW else ''}. Rest days are not counted as leave (《职工带薪年休假条例》第三条): "
-            "take the week's rest days out of the leave dates, or lower rest_days_per_week")
-    work = (free - rest_w[None, :])  # (P, W) working days owed
+            "take the week's rest days out of the leave dates, or lower rest_days_per_week"
+        )
+    work = free - rest_w[None, :]  # (P, W) working days owed
     officer = rules.get("officer")
 
     # ------------------------------------------------------------------ solve, grid by grid
@@ -424,9 +461,20 @@ def roster(
     deadline = time.perf_counter() + float(time_limit)
     for g in range(G):
         idx = np.flatnonzero(grid_of == g)
-        out = _solve_block(people.iloc[idx], can[idx], on_leave[idx], work[idx], D=D, S=S, r=r, rules=rules,
-                           fair_within=float(fair_within), no_late_then_early=bool(no_late_then_early),
-                           time_limit=max(1.0, deadline - time.perf_counter()), mip_gap=float(mip_gap))
+        out = _solve_block(
+            people.iloc[idx],
+            can[idx],
+            on_leave[idx],
+            work[idx],
+            D=D,
+            S=S,
+            r=r,
+            rules=rules,
+            fair_within=float(fair_within),
+            no_late_then_early=bool(no_late_then_early),
+            time_limit=max(1.0, deadline - time.perf_counter()),
+            mip_gap=float(mip_gap),
+        )
         shift_of[idx] = out["shift_of"]
         shares[idx] = out["shares"]
         free[idx] = out["free"]
@@ -442,15 +490,27 @@ def roster(
     # ------------------------------------------------------------------ the tables
     names = np.array([*shifts, REST, LEAVE], dtype=object)
     code = np.where(on_leave, S + 1, np.where(shift_of >= 0, shift_of, S))
-    table = pd.DataFrame({
-        "id": np.repeat(people["id"].to_numpy(), D), "grid": np.repeat(people["grid"].to_numpy(), D),
-        "role": np.repeat(people["role"].to_numpy(), D), "date": np.tile(dates.to_numpy(), P),
-        "week": np.tile(week + 1, P), "shift": names[code.ravel()]})
+    table = pd.DataFrame(
+        {
+            "id": np.repeat(people["id"].to_numpy(), D),
+            "grid": np.repeat(people["grid"].to_numpy(), D),
+            "role": np.repeat(people["role"].to_numpy(), D),
+            "date": np.tile(dates.to_numpy(), P),
+            "week": np.tile(week + 1, P),
+            "shift": names[code.ravel()],
+        }
+    )
     on_duty = np.zeros((G, D, S), np.int64)
     pp, dd = np.nonzero(shift_of >= 0)
     np.add.at(on_duty, (grid_of[pp], dd, shift_of[pp, dd]), 1)
-    coverage = pd.DataFrame({"grid": np.repeat(grid_codes, D * S), "date": np.tile(np.repeat(dates.to_numpy(), S), G),
-                             "shift": np.tile(np.array(shifts, dtype=object), G * D), "on_duty": on_duty.ravel()})
+    coverage = pd.DataFrame(
+        {
+            "grid": np.repeat(grid_codes, D * S),
+            "date": np.tile(np.repeat(dates.to_numpy(), S), G),
+            "shift": np.tile(np.array(shifts, dtype=object), G * D),
+            "on_duty": on_duty.ravel(),
+        }
+    )
     coverage["covered"] = coverage["on_duty"] > 0
     counts = np.stack([(code == s).sum(axis=1) for s in range(S + 2)], axis=1)
     fair = pd.DataFrame(counts, columns=[*shifts, REST, LEAVE])
@@ -461,23 +521,54 @@ def roster(
     late_free = np.bincount(grid_of, weights=counts[:, S - 1] * free, minlength=G)
     fair["late_target"] = np.where(free, shares[:, S - 1] * late_free[grid_of], np.nan)  # NaN: outside the rule
     fair["late_off"] = fair[shifts[-1]] - fair["late_target"]
-    notes = [f"rest days and rotation rules are gridplan's defaults (rest_days_per_week={r}, fair_within="
-             f"{fair_within:g}, no_late_then_early={no_late_then_early}); the article names the early/middle/late "
-             "shifts only"]
+    notes = [
+        f"rest days and rotation rules are gridplan's defaults (rest_days_per_week={r}, fair_within="
+        f"{fair_within:g}, no_late_then_early={no_late_then_early}); the article names the early/middle/late "
+        "shifts only"
+    ]
     if (~coverage["covered"]).any():
         notes.append(f"{int((~coverage['covered']).sum())} grid-shift-days have nobody on duty (see .uncovered)")
-    params = {"start": str(day0.date()), "days": D, "rest_days_per_week": r, "fair_within": float(fair_within),
-              "no_late_then_early": bool(no_late_then_early), "time_limit": float(time_limit),
-              "mip_gap": float(mip_gap), "leave_days": int(on_leave.sum()), "source": rules["source"],
-              "officer_rule": officer, "shifts": list(shifts), "people": P, "grids": G, "variables": n,
-              "constraints": n_rows, "status": status, "objective": value, "bound": bound, "gap": gap,
-              "slots": n_z, "seconds": round(time.perf_counter() - t0, 3)}
+    params = {
+        "start": str(day0.date()),
+        "days": D,
+        "rest_days_per_week": r,
+        "fair_within": float(fair_within),
+        "no_late_then_early": bool(no_late_then_early),
+        "time_limit": float(time_limit),
+        "mip_gap": float(mip_gap),
+        "leave_days": int(on_leave.sum()),
+        "source": rules["source"],
+        "officer_rule": officer,
+        "shifts": list(shifts),
+        "people": P,
+        "grids": G,
+        "variables": n,
+        "constraints": n_rows,
+        "status": status,
+        "objective": value,
+        "bound": bound,
+        "gap": gap,
+        "slots": n_z,
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
     return Roster(table, coverage, fair, shifts, params, notes)
 
 
-def _solve_block(people: pd.DataFrame, can: np.ndarray, on_leave: np.ndarray, work: np.ndarray, *, D: int, S: int,
-                 r: int, rules: dict[str, Any], fair_within: float, no_late_then_early: bool, time_limit: float,
-                 mip_gap: float) -> dict[str, Any]:
+def _solve_block(
+    people: pd.DataFrame,
+    can: np.ndarray,
+    on_leave: np.ndarray,
+    work: np.ndarray,
+    *,
+    D: int,
+    S: int,
+    r: int,
+    rules: dict[str, Any],
+    fair_within: float,
+    no_late_then_early: bool,
+    time_limit: float,
+    mip_gap: float,
+) -> dict[str, Any]:
     """The roster MILP for a set of people (one grid: grids share no rule, so each is solved on its own)."""
     P = len(people)
     work_total = work.sum(axis=1)
@@ -534,7 +625,7 @@ def _solve_block(people: pd.DataFrame, can: np.ndarray, on_leave: np.ndarray, wo
         for d0 in range(D - 6):
             win = np.arange(d0, d0 + 7)
             off_leave = on_leave[:, win].sum(axis=1)
-            need = np.maximum(0, r - off_leave)            # rest days still needed in the window
+            need = np.maximum(0, r - off_leave)  # rest days still needed in the window
             pp_, dd_ = np.nonzero(avail[:, win])
             cols = xid[pp_, win[dd_]].ravel()
             rows = np.repeat(pp_, S)
@@ -544,14 +635,25 @@ def _solve_block(people: pd.DataFrame, can: np.ndarray, on_leave: np.ndarray, wo
         both = avail[:, :-1] & avail[:, 1:]
         pp, dd = np.nonzero(both)
         k = np.arange(len(pp))
-        add(np.r_[k, k], np.r_[xid[pp, dd, S - 1], xid[pp, dd + 1, 0]], np.ones(2 * len(pp)), np.zeros(len(pp)),
-            np.ones(len(pp)), len(pp))
+        add(
+            np.r_[k, k],
+            np.r_[xid[pp, dd, S - 1], xid[pp, dd + 1, 0]],
+            np.ones(2 * len(pp)),
+            np.zeros(len(pp)),
+            np.ones(len(pp)),
+            len(pp),
+        )
     # coverage: z_gds - sum_{p in g} x_pds <= 0
     pp, dd = np.nonzero(avail)
     for s in range(S):
-        add(np.r_[np.arange(n_z // S), grid_of[pp] * D + dd],
+        add(
+            np.r_[np.arange(n_z // S), grid_of[pp] * D + dd],
             np.r_[zid[:, :, s].ravel(), xid[pp, dd, s]],
-            np.r_[np.ones(n_z // S), -np.ones(len(pp))], np.full(n_z // S, -np.inf), np.zeros(n_z // S), n_z // S)
+            np.r_[np.ones(n_z // S), -np.ones(len(pp))],
+            np.full(n_z // S, -np.inf),
+            np.zeros(n_z // S),
+            n_z // S,
+        )
     # officers on different shifts
     officer = rules.get("officer")
     if officer is not None:
@@ -562,8 +664,14 @@ def _solve_block(people: pd.DataFrame, can: np.ndarray, on_leave: np.ndarray, wo
         if tight.any():
             po, do = np.nonzero(avail & is_off[:, None] & tight[grid_of][:, None])
             for s in range(S):
-                add(grid_of[po] * D + do, xid[po, do, s], np.ones(len(po)), np.full(G * D, -np.inf),
-                    np.repeat(cap, D).astype(float), G * D)
+                add(
+                    grid_of[po] * D + do,
+                    xid[po, do, s],
+                    np.ones(len(po)),
+                    np.full(G * D, -np.inf),
+                    np.repeat(cap, D).astype(float),
+                    G * D,
+                )
     # fair rotation: |n_ps - share_p * N_gs| <= fair_within
     # among the people who can work every shift (the others' shifts are set by what they cannot work)
     free = can.all(axis=1)
@@ -584,17 +692,27 @@ def _solve_block(people: pd.DataFrame, can: np.ndarray, on_leave: np.ndarray, wo
             cc.append(np.fromiter(coef.keys(), np.int64, len(coef)))
             vv.append(np.fromiter(coef.values(), float, len(coef)))
         if rr:
-            add(np.concatenate(rr), np.concatenate(cc), np.concatenate(vv), np.full(len(rr), -float(fair_within)),
-                np.full(len(rr), float(fair_within)), len(rr))
+            add(
+                np.concatenate(rr),
+                np.concatenate(cc),
+                np.concatenate(vv),
+                np.full(len(rr), -float(fair_within)),
+                np.full(len(rr), float(fair_within)),
+                len(rr),
+            )
 
     a = sparse.csr_matrix((np.concatenate(rows_v), (np.concatenate(rows_r), np.concatenate(rows_c))), shape=(n_rows, n))
     c = np.r_[np.zeros(n_x), -np.ones(n_z)]
     integrality = np.r_[np.ones(n_x), np.zeros(n_z)]
     ub = np.ones(n)
     ub[banned] = 0.0
-    res = milp(c, constraints=[LinearConstraint(a, np.concatenate(lo), np.concatenate(hi))], integrality=integrality,
-               bounds=Bounds(0, ub), options={"disp": False, "time_limit": float(time_limit),
-                                             "mip_rel_gap": max(float(mip_gap), 1e-12)})
+    res = milp(
+        c,
+        constraints=[LinearConstraint(a, np.concatenate(lo), np.concatenate(hi))],
+        integrality=integrality,
+        bounds=Bounds(0, ub),
+        options={"disp": False, "time_limit": float(time_limit), "mip_rel_gap": max(float(mip_gap), 1e-12)},
+    )
     status = _STATUS.get(int(res.status), str(res.status))
     if res.x is None:
         if status == "infeasible":
@@ -603,7 +721,8 @@ def _solve_block(people: pd.DataFrame, can: np.ndarray, on_leave: np.ndarray, wo
                 f"no_late_then_early={no_late_then_early}, officers on different shifts, shifts people cannot work) "
                 f"with {r} rest days "
                 "in every week block and in every seven consecutive days: raise fair_within, set "
-                "no_late_then_early=False, or move leave dates")
+                "no_late_then_early=False, or move leave dates"
+            )
         raise InfeasibleError(f"HiGHS found no roster within time_limit={time_limit:g} s ({status}); raise time_limit")
     value = float(-res.fun)
     dual = getattr(res, "mip_dual_bound", None)
@@ -619,5 +738,13 @@ def _solve_block(people: pd.DataFrame, can: np.ndarray, on_leave: np.ndarray, wo
         on = np.zeros((P, D), bool)
         on[avail] = x[xid[avail][:, s]] > 0.5
         shift_of[on] = s
-    return {"shift_of": shift_of, "shares": shares, "free": free, "value": value, "bound": bound, "status": status,
-            "variables": n, "constraints": n_rows}
+    return {
+        "shift_of": shift_of,
+        "shares": shares,
+        "free": free,
+        "value": value,
+        "bound": bound,
+        "status": status,
+        "variables": n,
+        "constraints": n_rows,
+    }

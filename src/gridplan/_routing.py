@@ -416,8 +416,9 @@ def _euler_tour(aug: list[tuple[int, int, int]], n: int, depot: int, rng: np.ran
     return tour
 
 
-def split_tour(nodes: np.ndarray, prefix: np.ndarray, d0: np.ndarray, k: int,
-               d_to: np.ndarray | None = None) -> tuple[list[int], float]:
+def split_tour(
+    nodes: np.ndarray, prefix: np.ndarray, d0: np.ndarray, k: int, d_to: np.ndarray | None = None
+) -> tuple[list[int], float]:
     """Optimal min-max split of a closed tour (node positions 0..N) into at most k closed pieces.
 
     ``d0``: distance from the depot to each node; ``d_to``: from each node back to the depot when

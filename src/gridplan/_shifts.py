@@ -44,6 +44,8 @@ def _parse_unavailable(values: pd.Series, ids: pd.Series, shifts: tuple[str, ...
             else:
                 out[i, lookup[t]] = False
     if bad:
-        raise DataError(f"unavailable names shifts that are not in shifts={shifts}: {bad[:5]}; write them as a "
-                        "list or a ';'-separated string of those names")
+        raise DataError(
+            f"unavailable names shifts that are not in shifts={shifts}: {bad[:5]}; write them as a "
+            "list or a ';'-separated string of those names"
+        )
     return out

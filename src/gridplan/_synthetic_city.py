@@ -46,16 +46,19 @@ def district_code(i: int) -> str:
 
 def _recode(values: pd.Series, code: str) -> pd.Series:
     """Replace the generator's district prefix (first six digits) by ``code``."""
-    return pd.Series([code + str(v)[6:] if isinstance(v, str) and len(v) >= 6 else v for v in values],
-                     index=values.index, dtype="str")
+    return pd.Series(
+        [code + str(v)[6:] if isinstance(v, str) and len(v) >= 6 else v for v in values], index=values.index, dtype="str"
+    )
 
 
 def _tiles(n_districts: int, km: float) -> list[shapely.Polygon]:
     cols = math.ceil(math.sqrt(n_districts))
     side = km * 1000.0
     x0, y0 = ORIGIN
-    return [shapely.box(x0 + (i % cols) * side, y0 + (i // cols) * side,
-                        x0 + (i % cols + 1) * side, y0 + (i // cols + 1) * side) for i in range(n_districts)]
+    return [
+        shapely.box(x0 + (i % cols) * side, y0 + (i // cols) * side, x0 + (i % cols + 1) * side, y0 + (i // cols + 1) * side)
+        for i in range(n_districts)
+    ]
 
 
 def _seam_links(streets: gpd.GeoDataFrame, tiles: list[shapely.Polygon]) -> list[shapely.LineString]:
@@ -84,8 +87,7 @@ def _seam_links(streets: gpd.GeoDataFrame, tiles: list[shapely.Polygon]) -> list
     return links
 
 
-def build_city(n_districts: int, seed: int, district_km: float, *,
-               make_district: Callable[..., District]) -> District:
+def build_city(n_districts: int, seed: int, district_km: float, *, make_district: Callable[..., District]) -> District:
     """The sample city as one :class:`District` whose boundary has one row per district.
 
     ``make_district`` is :func:`gridplan.datasets.sample_district`, handed down by its caller (this
@@ -96,8 +98,9 @@ def build_city(n_districts: int, seed: int, district_km: float, *,
     if isinstance(n_districts, bool) or not isinstance(n_districts, (int, np.integer)) or n_districts < 1:
         raise DataError(f"n_districts must be a whole number >= 1, got {n_districts!r}")
     if not (isinstance(district_km, (int, float)) and 2.0 <= float(district_km) <= 11.0):
-        raise DataError(f"district_km must be between 2 and 11 km (a district of 4-120 km², urban throughout), "
-                        f"got {district_km!r}")
+        raise DataError(
+            f"district_km must be between 2 and 11 km (a district of 4-120 km², urban throughout), got {district_km!r}"
+        )
     seeds = np.random.SeedSequence(seed).generate_state(int(n_districts))
     tiles = _tiles(int(n_districts), float(district_km))
     layers: dict[str, list[gpd.GeoDataFrame]] = {"streets": [], "communities": [], "population": [], "grids": []}
@@ -125,13 +128,26 @@ def build_city(n_districts: int, seed: int, district_km: float, *,
     frames = {k: gpd.GeoDataFrame(pd.concat(v, ignore_index=True), crs=_METRIC) for k, v in layers.items()}
     links = _seam_links(frames["streets"], tiles)
     if links:
-        conn = gpd.GeoDataFrame({"street_id": [f"{CITY_CODE}-seam-{j}" for j in range(len(links))],
-                                 "name": "", "kind": "connector", "district": -1}, geometry=links, crs=_METRIC)
+        conn = gpd.GeoDataFrame(
+            {"street_id": [f"{CITY_CODE}-seam-{j}" for j in range(len(links))], "name": "", "kind": "connector", "district": -1},
+            geometry=links,
+            crs=_METRIC,
+        )
         frames["streets"] = gpd.GeoDataFrame(pd.concat([frames["streets"], conn], ignore_index=True), crs=_METRIC)
     frames["streets"] = frames["streets"].drop(columns="district")
     boundary = gpd.GeoDataFrame(rows, geometry="geometry", crs=_METRIC)
-    city = District.from_frames(boundary, frames["streets"], frames["communities"], frames["population"],
-                                frames["grids"], name=CITY_NAME, code=CITY_CODE, synthetic=True)
-    city.notes.append(f"synthetic city: {n_districts} synthetic districts of {district_km:g} × {district_km:g} km "
-                      f"side by side (seed {seed}); {len(links)} connector streets join them at the seams")
+    city = District.from_frames(
+        boundary,
+        frames["streets"],
+        frames["communities"],
+        frames["population"],
+        frames["grids"],
+        name=CITY_NAME,
+        code=CITY_CODE,
+        synthetic=True,
+    )
+    city.notes.append(
+        f"synthetic city: {n_districts} synthetic districts of {district_km:g} × {district_km:g} km "
+        f"side by side (seed {seed}); {len(links)} connector streets join them at the seams"
+    )
     return city

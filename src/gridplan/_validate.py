@@ -69,8 +69,7 @@ def seed(value: Any, name: str = "seed") -> int:
     return int(value)
 
 
-def integer(value: Any, name: str, *, minimum: int | None = None, maximum: int | None = None,
-            allow_none: bool = False) -> Any:
+def integer(value: Any, name: str, *, minimum: int | None = None, maximum: int | None = None, allow_none: bool = False) -> Any:
     """A whole number within ``[minimum, maximum]`` (floats such as ``3.0`` are refused: say 3)."""
     if value is None and allow_none:
         return None
@@ -82,9 +81,17 @@ def integer(value: Any, name: str, *, minimum: int | None = None, maximum: int |
     return value
 
 
-def number(value: Any, name: str, *, minimum: float | None = None, maximum: float | None = None,
-           above: float | None = None, below: float | None = None, allow_none: bool = False,
-           allow_inf: bool = False) -> Any:
+def number(
+    value: Any,
+    name: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    above: float | None = None,
+    below: float | None = None,
+    allow_none: bool = False,
+    allow_inf: bool = False,
+) -> Any:
     """A finite real number (``inf`` only with ``allow_inf``) within the bounds given.
 
     ``minimum``/``maximum`` are inclusive, ``above``/``below`` exclusive.
@@ -98,8 +105,12 @@ def number(value: Any, name: str, *, minimum: float | None = None, maximum: floa
     v = float(value)
     if math.isnan(v) or (math.isinf(v) and not allow_inf):
         raise DataError(f"{name} must be a finite {wanted[2:]}, got {v}")
-    if ((minimum is not None and v < minimum) or (maximum is not None and v > maximum)
-            or (above is not None and v <= above) or (below is not None and v >= below)):
+    if (
+        (minimum is not None and v < minimum)
+        or (maximum is not None and v > maximum)
+        or (above is not None and v <= above)
+        or (below is not None and v >= below)
+    ):
         raise DataError(f"{name} must be {wanted}, got {v:g}")
     return v
 
@@ -156,7 +167,11 @@ def _range(minimum: int | None, maximum: int | None) -> str:
 
 
 def _bounds(minimum: float | None, maximum: float | None, above: float | None, below: float | None) -> str:
-    parts = [f">= {minimum:g}" if minimum is not None else "", f"> {above:g}" if above is not None else "",
-             f"<= {maximum:g}" if maximum is not None else "", f"< {below:g}" if below is not None else ""]
+    parts = [
+        f">= {minimum:g}" if minimum is not None else "",
+        f"> {above:g}" if above is not None else "",
+        f"<= {maximum:g}" if maximum is not None else "",
+        f"< {below:g}" if below is not None else "",
+    ]
     parts = [p for p in parts if p]
     return (" " + " and ".join(parts)) if parts else ""

@@ -151,8 +151,10 @@ class WorkCalendar:
         on = _expand(workdays)
         both = np.intersect1d(off, on)
         if len(both):
-            raise DataError(f"{[str(d) for d in both.astype('datetime64[D]')[:5]]} are both holidays and make-up working "
-                            "days; a day is one or the other")
+            raise DataError(
+                f"{[str(d) for d in both.astype('datetime64[D]')[:5]]} are both holidays and make-up working "
+                "days; a day is one or the other"
+            )
         object.__setattr__(self, "_off", off)
         object.__setattr__(self, "_on", on)
 
@@ -164,9 +166,13 @@ class WorkCalendar:
 
     @property
     def params(self) -> dict[str, Any]:
-        return {"name": self.name, "hours": [list(map(float, w)) for w in self._windows / 60.0],
-                "weekend": [int(d) for d in self.weekend], "holidays": [str(d) for d in self._off.astype("datetime64[D]")],
-                "workdays": [str(d) for d in self._on.astype("datetime64[D]")]}
+        return {
+            "name": self.name,
+            "hours": [list(map(float, w)) for w in self._windows / 60.0],
+            "weekend": [int(d) for d in self.weekend],
+            "holidays": [str(d) for d in self._off.astype("datetime64[D]")],
+            "workdays": [str(d) for d in self._on.astype("datetime64[D]")],
+        }
 
     def is_working_day(self, dates: Any) -> np.ndarray:
         """Whether each date is a working day (vectorised)."""
@@ -223,8 +229,11 @@ class WorkCalendar:
         t = _index(start)
         tz = t.tz
         wall = t.tz_localize(None) if tz is not None else t
-        amount = (np.asarray(hours, dtype=float) * 60.0 + np.asarray(days, dtype=float) * self.minutes_per_day
-                  + np.asarray(minutes, dtype=float))
+        amount = (
+            np.asarray(hours, dtype=float) * 60.0
+            + np.asarray(days, dtype=float) * self.minutes_per_day
+            + np.asarray(minutes, dtype=float)
+        )
         amount = np.broadcast_to(amount, (len(wall),)) if amount.ndim == 0 or len(amount) == len(wall) else amount
         if amount.shape != (len(wall),):
             raise DataError(f"working time to add has {amount.shape[0]} values for {len(wall)} start times")
@@ -283,8 +292,10 @@ class WorkCalendar:
         return out
 
     def __repr__(self) -> str:
-        return (f"<WorkCalendar {self.name!r}: {self.minutes_per_day / 60:g} h a day, weekend {list(self.weekend)}, "
-                f"{len(self._off)} holidays, {len(self._on)} make-up working days>")
+        return (
+            f"<WorkCalendar {self.name!r}: {self.minutes_per_day / 60:g} h a day, weekend {list(self.weekend)}, "
+            f"{len(self._off)} holidays, {len(self._on)} make-up working days>"
+        )
 
 
 def _index(values: Any) -> pd.DatetimeIndex:

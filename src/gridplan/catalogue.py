@@ -66,23 +66,77 @@ __all__ = [
 STANDARD = "GB/T 30428.2-2013 (replaces CJ/T 214-2007)"
 """The standard the catalogue's categories follow."""
 
-COLUMNS = ("kind", "major_code", "major_name", "major_en", "minor_code", "minor_name", "minor_en", "department",
-           "limit_value", "limit_unit", "filing_standard", "closing_standard", "evidence", "limit_source")
+COLUMNS = (
+    "kind",
+    "major_code",
+    "major_name",
+    "major_en",
+    "minor_code",
+    "minor_name",
+    "minor_en",
+    "department",
+    "limit_value",
+    "limit_unit",
+    "filing_standard",
+    "closing_standard",
+    "evidence",
+    "limit_source",
+)
 LIMIT_UNITS = {"work_hours": "工作时", "work_days": "工作日", "hours": "小时", "days": "天"}
 """Units of a category's handling limit: working hours / days on the calendar, or clock hours / days."""
-_UNIT_ALIASES = {"工作时": "work_hours", "工作小时": "work_hours", "工作日": "work_days", "小时": "hours", "天": "days",
-                 "日": "days", "h": "hours", "d": "days", "wh": "work_hours", "wd": "work_days"}
+_UNIT_ALIASES = {
+    "工作时": "work_hours",
+    "工作小时": "work_hours",
+    "工作日": "work_days",
+    "小时": "hours",
+    "天": "days",
+    "日": "days",
+    "h": "hours",
+    "d": "days",
+    "wh": "work_hours",
+    "wd": "work_days",
+}
 _KINDS = {"component": "component", "event": "event", "部件": "component", "事件": "event"}
 
 EXTENSIONS = pd.DataFrame(
     [
-        ("X01", "event", "", "扩展事件", "extension", "", "不文明养犬", "uncivil dog keeping", "enforcement",
-         "gridplan extension (Zhengzhou seed 000), not a standard minor"),
-        ("X02", "event", "", "扩展事件", "extension", "", "飞线充电", "fly charging cable", "subdistrict",
-         "gridplan extension (DOMAIN.md typical problems), not a standard minor"),
+        (
+            "X01",
+            "event",
+            "",
+            "扩展事件",
+            "extension",
+            "",
+            "不文明养犬",
+            "uncivil dog keeping",
+            "enforcement",
+            "gridplan extension (Zhengzhou seed 000), not a standard minor",
+        ),
+        (
+            "X02",
+            "event",
+            "",
+            "扩展事件",
+            "extension",
+            "",
+            "飞线充电",
+            "fly charging cable",
+            "subdistrict",
+            "gridplan extension (DOMAIN.md typical problems), not a standard minor",
+        ),
     ],
-    columns=["id", "kind", "major_code", "major_name", "major_en", "minor_code", "minor_name", "minor_en", "department",
-             "evidence"],
+    columns=[
+        "id",
+        "kind",
+        "major_code",
+        "major_name",
+        "major_en",
+        "minor_code",
+        "minor_name",
+        "minor_en",
+        "department",
+        "evidence",
+    ],
 ).set_index("id")
 """Categories gridplan's own incident types need that the standard sources do not list (labelled as such)."""
 
@@ -144,8 +198,9 @@ class Catalogue:
     params : dict
     """
 
-    def __init__(self, table: pd.DataFrame, *, aliases: Mapping[str, str] | None = None,
-                 params: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, table: pd.DataFrame, *, aliases: Mapping[str, str] | None = None, params: Mapping[str, Any] | None = None
+    ) -> None:
         self.table = table
         self.aliases = dict(aliases or {})
         self.params = dict(params or {})
@@ -232,22 +287,28 @@ class Catalogue:
         """
         frame = _read_city(city)
         if code not in frame.columns:
-            raise DataError(f"the city's categories need a {code!r} column (its own case codes); columns are "
-                            f"{list(frame.columns)}")
+            raise DataError(
+                f"the city's categories need a {code!r} column (its own case codes); columns are {list(frame.columns)}"
+            )
         codes = frame[code].astype(str).str.strip()
         dup = sorted(set(codes[codes.duplicated()]))
         if dup or (codes == "").any():
-            raise DataError(f"city codes must be unique and non-empty; repeated: {dup[:5]}, empty in rows "
-                            f"{frame.index[codes == ''].tolist()[:5]}")
+            raise DataError(
+                f"city codes must be unique and non-empty; repeated: {dup[:5]}, empty in rows "
+                f"{frame.index[codes == ''].tolist()[:5]}"
+            )
         table = self.table.copy()
         aliases = dict(self.aliases)
         given = [c for c in COLUMNS if c in frame.columns]
-        target = (frame[maps_to].fillna("").astype(str).str.strip() if maps_to in frame.columns
-                  else pd.Series("", index=frame.index))
+        target = (
+            frame[maps_to].fillna("").astype(str).str.strip() if maps_to in frame.columns else pd.Series("", index=frame.index)
+        )
         unknown = [(c, t) for c, t in zip(codes, target) if t and t not in table.index and t not in self._key_table()]
         if unknown:
-            raise DataError(f"maps_to names categories the catalogue does not have: {unknown[:5]}; use a standard id "
-                            "(e.g. 'E0102'), a minor name or leave maps_to empty for a city category of its own")
+            raise DataError(
+                f"maps_to names categories the catalogue does not have: {unknown[:5]}; use a standard id "
+                "(e.g. 'E0102'), a minor name or leave maps_to empty for a city category of its own"
+            )
         rows = []
         for (_, row), c, t in zip(frame.iterrows(), codes, target):
             if c in table.index:
@@ -270,11 +331,16 @@ class Catalogue:
                 base["evidence"] = "city"
             rows.append(base.rename(c))
         add = _clean(pd.DataFrame(rows))
-        bad_new = [c for c, t in zip(codes, target) if c not in table.index and not t
-                   and (add.at[c, "kind"] not in _KINDS or not add.at[c, "minor_name"])]
+        bad_new = [
+            c
+            for c, t in zip(codes, target)
+            if c not in table.index and not t and (add.at[c, "kind"] not in _KINDS or not add.at[c, "minor_name"])
+        ]
         if bad_new:
-            raise DataError(f"city categories {bad_new[:5]} map to no standard category (maps_to is empty): give them "
-                            "kind ('component' or 'event') and minor_name")
+            raise DataError(
+                f"city categories {bad_new[:5]} map to no standard category (maps_to is empty): give them "
+                "kind ('component' or 'event') and minor_name"
+            )
         add["kind"] = add["kind"].map(lambda k: _KINDS.get(k, k))
         add["maps_to"] = [r.get("maps_to", c) or c for c, r in zip(add.index, rows)]
         add["origin"] = "city"
@@ -290,8 +356,13 @@ class Catalogue:
         """Categories per kind and major category, with how many have a department and a limit."""
         t = self.table
         g = t.groupby(["kind", "major_code", "major_name"], sort=True, dropna=False)
-        return pd.DataFrame({"minors": g.size(), "with_department": g["department"].apply(lambda s: int((s != "").sum())),
-                             "with_limit": g["limit_value"].apply(lambda s: int(s.notna().sum()))})
+        return pd.DataFrame(
+            {
+                "minors": g.size(),
+                "with_department": g["department"].apply(lambda s: int((s != "").sum())),
+                "with_limit": g["limit_value"].apply(lambda s: int(s.notna().sum())),
+            }
+        )
 
     def to_csv(self, path: Any) -> Path:
         """Write the table (with ``maps_to`` and ``origin``) to a CSV that :meth:`read_csv` reads back."""
@@ -337,13 +408,17 @@ class Catalogue:
 
     def __repr__(self) -> str:
         kinds = self.table["kind"].value_counts()
-        return (f"<Catalogue {self.params.get('standard', STANDARD)}: {int(kinds.get('component', 0))} component and "
-                f"{int(kinds.get('event', 0))} event categories"
-                f"{', city ' + str(self.params['city']) if 'city' in self.params else ''}>")
+        return (
+            f"<Catalogue {self.params.get('standard', STANDARD)}: {int(kinds.get('component', 0))} component and "
+            f"{int(kinds.get('event', 0))} event categories"
+            f"{', city ' + str(self.params['city']) if 'city' in self.params else ''}>"
+        )
 
     def _repr_html_(self) -> str:
-        return (f"<div><b>{html.escape(repr(self)[1:-1])}</b>{self.summary().to_html()}"
-                f"<details><summary>categories</summary>{self.table.to_html(max_rows=200)}</details></div>")
+        return (
+            f"<div><b>{html.escape(repr(self)[1:-1])}</b>{self.summary().to_html()}"
+            f"<details><summary>categories</summary>{self.table.to_html(max_rows=200)}</details></div>"
+        )
 
 
 def _read_city(city: Any) -> pd.DataFrame:
@@ -429,8 +504,9 @@ class DeadlineRule:
     """
 
     respond_min: float = 7.0
-    levels: Mapping[str, tuple[str, float]] = field(default_factory=lambda: {
-        "small": ("grid", 1.0), "larger": ("community", 2.0), "hard": ("subdistrict", 3.0)})
+    levels: Mapping[str, tuple[str, float]] = field(
+        default_factory=lambda: {"small": ("grid", 1.0), "larger": ("community", 2.0), "hard": ("subdistrict", 3.0)}
+    )
     mode: str = "calendar"
     use_category_limits: bool = True
 
@@ -451,12 +527,31 @@ class DeadlineRule:
 RULE_7123 = DeadlineRule()
 """Jinan Lixia's "7123" (7 minutes; 1 / 2 / 3 days by grid / community / subdistrict), calendar days."""
 
-_SEVERITY_ALIASES = {1: "small", 2: "larger", 3: "hard", "1": "small", "2": "larger", "3": "hard", "一般": "small",
-                     "较大": "larger", "疑难": "hard", "minor": "small", "major": "larger", "serious": "hard"}
+_SEVERITY_ALIASES = {
+    1: "small",
+    2: "larger",
+    3: "hard",
+    "1": "small",
+    "2": "larger",
+    "3": "hard",
+    "一般": "small",
+    "较大": "larger",
+    "疑难": "hard",
+    "minor": "small",
+    "major": "larger",
+    "serious": "hard",
+}
 
 
-def deadlines(reported: Any, categories: Any, *, severity: Any = None, catalogue: Catalogue | None = None,
-              calendar: WorkCalendar | None = None, rule: DeadlineRule = RULE_7123) -> pd.DataFrame:
+def deadlines(
+    reported: Any,
+    categories: Any,
+    *,
+    severity: Any = None,
+    catalogue: Catalogue | None = None,
+    calendar: WorkCalendar | None = None,
+    rule: DeadlineRule = RULE_7123,
+) -> pd.DataFrame:
     """Deadline of every case from its report time, category and severity (vectorised).
 
     Parameters
@@ -504,8 +599,9 @@ def deadlines(reported: Any, categories: Any, *, severity: Any = None, catalogue
     sev_in = np.full(n, None, dtype=object) if severity is None else np.asarray(severity, dtype=object)
     scodes, suniq = pd.factorize(pd.Series(sev_in), use_na_sentinel=True)
     default = next(iter(rule.levels))
-    given: list[Any] = [s if s in rule.levels else _SEVERITY_ALIASES.get(s, _SEVERITY_ALIASES.get(str(s).strip()))
-                        for s in suniq] + [default]
+    given: list[Any] = [
+        s if s in rule.levels else _SEVERITY_ALIASES.get(s, _SEVERITY_ALIASES.get(str(s).strip())) for s in suniq
+    ] + [default]
     sev_known = np.array([s in rule.levels for s in given])[scodes]
     names: list[str] = [str(s) if s in rule.levels else default for s in given]
     level = np.array([rule.levels[s][0] for s in names], dtype=object)[scodes]
@@ -550,18 +646,21 @@ def deadlines(reported: Any, categories: Any, *, severity: Any = None, catalogue
     if tz is not None:
         respond_ts = respond_ts.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
         deadline_ts = deadline_ts.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
-    return pd.DataFrame({
-        "category_id": pd.array(ids, dtype="string"),
-        "department": pd.array(catalogue.column(ids, "department"), dtype="string"),
-        "level": pd.array(level, dtype="string"),
-        "limit_value": np.where(use_cat, value, level_days),
-        "limit_unit": pd.array(np.where(use_cat, unit_s, _obj("work_days" if rule.mode == "working" else "days")),
-                               dtype="string"),
-        "limit_rule": pd.array(_pick(use_cat, "category", "severity"), dtype="string"),
-        "respond_by": respond_ts,
-        "deadline": deadline_ts,
-        "reason": pd.array(reason, dtype="string"),
-    })
+    return pd.DataFrame(
+        {
+            "category_id": pd.array(ids, dtype="string"),
+            "department": pd.array(catalogue.column(ids, "department"), dtype="string"),
+            "level": pd.array(level, dtype="string"),
+            "limit_value": np.where(use_cat, value, level_days),
+            "limit_unit": pd.array(
+                np.where(use_cat, unit_s, _obj("work_days" if rule.mode == "working" else "days")), dtype="string"
+            ),
+            "limit_rule": pd.array(_pick(use_cat, "category", "severity"), dtype="string"),
+            "respond_by": respond_ts,
+            "deadline": deadline_ts,
+            "reason": pd.array(reason, dtype="string"),
+        }
+    )
 
 
 # ============================================================================ dispatch (used by GridIndex.assign)
@@ -599,13 +698,24 @@ def rule_from_limits(limits: Any, *, working: bool) -> DeadlineRule:
     """A :class:`DeadlineRule` with the severities, levels and limits of a :class:`~gridplan.locate.TimeLimits`."""
     levels = {s: (lv, pd.Timedelta(td) / pd.Timedelta(days=1)) for s, (lv, td) in limits.levels.items()}
     levels = {limits.default: levels[limits.default], **levels}  # the first level is the default severity
-    return DeadlineRule(respond_min=pd.Timedelta(limits.respond) / pd.Timedelta(minutes=1), levels=levels,
-                        mode="working" if working else "calendar")
+    return DeadlineRule(
+        respond_min=pd.Timedelta(limits.respond) / pd.Timedelta(minutes=1),
+        levels=levels,
+        mode="working" if working else "calendar",
+    )
 
 
-def dispatch(categories: Any, *, reported: Any = None, severity: Any = None, catalogue: Catalogue | None = None,
-             calendar: WorkCalendar | None = None, rule: DeadlineRule | None = None, limits: Any = None,
-             default_department: str = DEFAULT_DEPARTMENT) -> pd.DataFrame:
+def dispatch(
+    categories: Any,
+    *,
+    reported: Any = None,
+    severity: Any = None,
+    catalogue: Catalogue | None = None,
+    calendar: WorkCalendar | None = None,
+    rule: DeadlineRule | None = None,
+    limits: Any = None,
+    default_department: str = DEFAULT_DEPARTMENT,
+) -> pd.DataFrame:
     """Category, department and (with report times) the deadline of every case: what ``assign`` adds.
 
     Unknown categories and categories without a department are kept, dispatched to
@@ -622,10 +732,18 @@ def dispatch(categories: Any, *, reported: Any = None, severity: Any = None, cat
         parts = []
         for i in range(0, len(cats), _DISPATCH_CHUNK):
             part = slice(i, i + _DISPATCH_CHUNK)
-            parts.append(dispatch(cats[part], reported=None if reported is None else np.asarray(reported)[part],
-                                  severity=None if severity is None else np.asarray(severity, dtype=object)[part],
-                                  catalogue=catalogue, calendar=calendar, rule=rule, limits=limits,
-                                  default_department=default_department))
+            parts.append(
+                dispatch(
+                    cats[part],
+                    reported=None if reported is None else np.asarray(reported)[part],
+                    severity=None if severity is None else np.asarray(severity, dtype=object)[part],
+                    catalogue=catalogue,
+                    calendar=calendar,
+                    rule=rule,
+                    limits=limits,
+                    default_department=default_department,
+                )
+            )
         return pd.concat(parts, ignore_index=True)
     if severity is not None and limits is not None:  # the index's TimeLimits names the severities
         codes, uniq = pd.factorize(pd.Series(np.asarray(severity, dtype=object)), use_na_sentinel=True)
@@ -637,10 +755,14 @@ def dispatch(categories: Any, *, reported: Any = None, severity: Any = None, cat
         ids, known = catalogue.lookup(cats)
         use = np.isfinite(catalogue.column(ids, "limit_value").astype(float)) & rule.use_category_limits
         reason = np.where(known, _obj(None), np.array([f"unknown category {c!r}" for c in cats], dtype=object))
-        out = pd.DataFrame({"category_id": pd.array(ids, dtype="string"),
-                            "department": pd.array(catalogue.column(ids, "department"), dtype="string"),
-                            "limit_rule": pd.array(_pick(use, "category", "severity"), dtype="string"),
-                            "reason": pd.array(reason, dtype="string")})
+        out = pd.DataFrame(
+            {
+                "category_id": pd.array(ids, dtype="string"),
+                "department": pd.array(catalogue.column(ids, "department"), dtype="string"),
+                "limit_rule": pd.array(_pick(use, "category", "severity"), dtype="string"),
+                "reason": pd.array(reason, dtype="string"),
+            }
+        )
     ids = out["category_id"].to_numpy(dtype=object, na_value=None)
     dept = out["department"].to_numpy(dtype=object, na_value=None)
     no_dept = np.array([d is None or d == "" for d in dept])

@@ -85,7 +85,7 @@ POSTS_PER_GRID = 42 / 15
 """Guiding county's ratio: 42 key posts for 15 grids."""
 STEPS = ("grids", "posts", "patrols", "staffing", "index", "coverage")
 """The steps of :func:`plan_city`, in order (the rows of :attr:`CityPlan.times`)."""
-_GiB = 1024 ** 3
+_GiB = 1024**3
 
 
 # =========================================================================== memory
@@ -150,7 +150,8 @@ def _check_memory(city: District, n_grids: int, max_walk_m: float, memory_limit:
             f"(estimate), but a task may use {limit / _GiB:.1f} GiB"
             f"{' (the smallest worker limit)' if memory_limit is None and client is not None else ''}; steps over "
             f"the limit: {', '.join(f'{k} {v / _GiB:.1f} GiB' for k, v in over.items())}. Give the workers more "
-            "memory, or split the city into more districts (rows of the boundary layer)")
+            "memory, or split the city into more districts (rows of the boundary layer)"
+        )
 
 
 # =========================================================================== tasks (module level: picklable)
@@ -166,8 +167,15 @@ def _grids_task(item: dict[str, Any]) -> tuple[Any, list[str]]:
     from .grids import partition
 
     region = item["region"]
-    plan, warned = _quietly(partition, region.district, item["n_grids"], units=item["units"], seed=item["seed"],
-                            tolerance=item["tolerance"], strict=False)
+    plan, warned = _quietly(
+        partition,
+        region.district,
+        item["n_grids"],
+        units=item["units"],
+        seed=item["seed"],
+        tolerance=item["tolerance"],
+        strict=False,
+    )
     plan.district = None  # the client knows the district; do not ship it back
     return plan, warned
 
@@ -188,14 +196,18 @@ def _posts_task(item: dict[str, Any]) -> dict[str, Any]:
     posts, warned = _quietly(place_posts, plan, item["n_posts"], seed=item["seed"], progress=False, **kw)
     if len(orphans) and demand is None:
         codes = whole.grids["code"].astype(str).to_numpy()[orphans].tolist()
-        warned.append(f"grids {codes} have no street node of their own (every node on their edge belongs to a "
-                      "neighbouring grid with a lower code, none inside): they get no post, and their residents "
-                      "walk to the neighbours' posts")
+        warned.append(
+            f"grids {codes} have no street node of their own (every node on their edge belongs to a "
+            "neighbouring grid with a lower code, none inside): they get no post, and their residents "
+            "walk to the neighbours' posts"
+        )
     out = {"frame": posts.posts.copy(), "params": dict(posts.params), "notes": list(posts.notes), "warned": warned}
     if demand is not None:  # keep the new posts only when they cover more of this demand than the old ones
         net = plan.district.network
-        old, new = (_covered(net, demand, f["node"].to_numpy(np.int64), kw["max_walk_m"])
-                    for f in (item["old"], posts.posts[posts.posts["kind"] == "post"]))
+        old, new = (
+            _covered(net, demand, f["node"].to_numpy(np.int64), kw["max_walk_m"])
+            for f in (item["old"], posts.posts[posts.posts["kind"] == "post"])
+        )
         out.update(old_covered=old, new_covered=new)
     plan.district = None
     whole.district = None
@@ -236,20 +248,35 @@ def _balance_routes_serial(plan: Any, **kwargs: Any) -> Any:
 def _patrols_task(item: dict[str, Any]) -> dict[str, Any]:
     plan = item["plan"]
     plan.district = item["region"].district
-    routes, warned = _quietly(_balance_routes_serial, plan, chiefs_per_grid=item["chiefs"], depot="post",
-                              posts=item["posts"], seed=item["seed"], effort=item["effort"], progress=False,
-                              components="largest")
+    routes, warned = _quietly(
+        _balance_routes_serial,
+        plan,
+        chiefs_per_grid=item["chiefs"],
+        depot="post",
+        posts=item["posts"],
+        seed=item["seed"],
+        effort=item["effort"],
+        progress=False,
+        components="largest",
+    )
     plan.district = None
     e = routes.edges
     if "grid" in e.columns:  # streets of a grid its chiefs cannot reach from the depot: left out, said by grid
         lost = e[e["grid"].notna() & ~e["required"].astype(bool)]
         lost = lost[lost["grid"].isin(routes.per_grid.index[routes.per_grid["depot"].notna()])]
         for code, grp in lost.groupby("grid", sort=True):
-            warned.append(f"grid {code}: {len(grp)} street edges ({grp['length'].sum() / 1000:.2f} km) are not "
-                          "connected to the rest of the grid's streets and its depot; they are left out of its "
-                          "patrols (connect them, e.g. with a larger snap tolerance)")
-    return {"routes": routes.routes, "per_grid": routes.per_grid, "params": dict(routes.params),
-            "notes": list(routes.notes), "warned": warned}
+            warned.append(
+                f"grid {code}: {len(grp)} street edges ({grp['length'].sum() / 1000:.2f} km) are not "
+                "connected to the rest of the grid's streets and its depot; they are left out of its "
+                "patrols (connect them, e.g. with a larger snap tolerance)"
+            )
+    return {
+        "routes": routes.routes,
+        "per_grid": routes.per_grid,
+        "params": dict(routes.params),
+        "notes": list(routes.notes),
+        "warned": warned,
+    }
 
 
 def _staffing_task(item: dict[str, Any]) -> dict[str, Any]:
@@ -258,21 +285,39 @@ def _staffing_task(item: dict[str, Any]) -> dict[str, Any]:
     plan = item["plan"]
     plan.district = item["region"].district
     try:
-        s, warned = _quietly(assign_staff, plan, item["roster"], model=item["model"], posts=item["posts"],
-                             seed=item["seed"], time_limit=item["time_limit"])
+        s, warned = _quietly(
+            assign_staff,
+            plan,
+            item["roster"],
+            model=item["model"],
+            posts=item["posts"],
+            seed=item["seed"],
+            time_limit=item["time_limit"],
+        )
     except InfeasibleError as exc:  # HiGHS found no solution in time: the nearest-grid greedy, said plainly
         if "found no solution" not in str(exc):
             raise
         from . import staffing as _staffing
 
-        s, warned = _quietly(_staffing._greedy_assignment, plan, item["roster"], model=item["model"],
-                             posts=item["posts"], seed=item["seed"])
-        warned.insert(0, f"the exact staffing solver found no solution within {item['time_limit']:.0f} s ({exc}); "
-                         "this district is staffed by the nearest-grid greedy instead (not proven optimal, shifts "
-                         "not guaranteed covered): raise staffing_time_limit= for the exact answer")
+        s, warned = _quietly(
+            _staffing._greedy_assignment, plan, item["roster"], model=item["model"], posts=item["posts"], seed=item["seed"]
+        )
+        warned.insert(
+            0,
+            f"the exact staffing solver found no solution within {item['time_limit']:.0f} s ({exc}); "
+            "this district is staffed by the nearest-grid greedy instead (not proven optimal, shifts "
+            "not guaranteed covered): raise staffing_time_limit= for the exact answer",
+        )
     plan.district = None
-    return {"assignments": s.assignments, "teams": s.teams, "vacancies": s.vacancies, "unassigned": s.unassigned,
-            "params": dict(s.params), "notes": list(s.notes), "warned": warned}
+    return {
+        "assignments": s.assignments,
+        "teams": s.teams,
+        "vacancies": s.vacancies,
+        "unassigned": s.unassigned,
+        "params": dict(s.params),
+        "notes": list(s.notes),
+        "warned": warned,
+    }
 
 
 # =========================================================================== results
@@ -292,8 +337,16 @@ class CityPosts:
     notes : list of str
     """
 
-    def __init__(self, posts: gpd.GeoDataFrame, *, params: dict[str, Any], notes: list[str], city: District,
-                 grids: gpd.GeoDataFrame, demand: gpd.GeoDataFrame) -> None:
+    def __init__(
+        self,
+        posts: gpd.GeoDataFrame,
+        *,
+        params: dict[str, Any],
+        notes: list[str],
+        city: District,
+        grids: gpd.GeoDataFrame,
+        demand: gpd.GeoDataFrame,
+    ) -> None:
         self.posts = posts
         self.params = params
         self.notes = notes
@@ -309,8 +362,9 @@ class CityPosts:
     def n_stations(self) -> int:
         return int((self.posts["kind"] == "station").sum())
 
-    def coverage(self, max_walk_m: float | None = None, *, speed_m_per_min: float = RESIDENT_WALK_M_PER_MIN,
-                 include_stations: bool = False) -> Any:
+    def coverage(
+        self, max_walk_m: float | None = None, *, speed_m_per_min: float = RESIDENT_WALK_M_PER_MIN, include_stations: bool = False
+    ) -> Any:
         """Residents within walking distance of a post on the city's streets (a :class:`~gridplan.posts.Coverage`)."""
         from .posts import Coverage, coverage_tables
 
@@ -325,22 +379,44 @@ class CityPosts:
         labels = np.where(src[node] >= 0, first.reindex(src[node]).to_numpy(object), np.array(None, dtype=object))
         d, overall, table = coverage_tables(self.demand, labels, walk_m, walk, speed_m_per_min)
         per_grid = table("grid").reindex(pd.Index(self._grids["code"].astype(str), name="grid"), fill_value=0.0)
-        cov = Coverage(max_walk_m=walk, speed_m_per_min=speed_m_per_min, minutes=walk / speed_m_per_min,
-                       overall=overall, per_grid=per_grid, per_community=table("community"), points=d,
-                       uncovered=d[~d["covered"].to_numpy()], posts=self.posts, grids=self._grids)
+        cov = Coverage(
+            max_walk_m=walk,
+            speed_m_per_min=speed_m_per_min,
+            minutes=walk / speed_m_per_min,
+            overall=overall,
+            per_grid=per_grid,
+            per_community=table("community"),
+            points=d,
+            uncovered=d[~d["covered"].to_numpy()],
+            posts=self.posts,
+            grids=self._grids,
+        )
         cov.per_district = table("district")  # type: ignore[attr-defined]
         return cov
 
     def summary(self) -> pd.Series:
         p = self.params
-        return pd.Series({"posts": self.n_posts, "stations": self.n_stations, "districts": len(p["per_district"]),
-                          "max_walk_m": p["max_walk_m"], "covered": p["covered"], "bound": p["bound"],
-                          "gap": p["gap"], "reconciled_districts": p["reconciled"], "seconds": p["seconds"]},
-                         name="posts", dtype=object)
+        return pd.Series(
+            {
+                "posts": self.n_posts,
+                "stations": self.n_stations,
+                "districts": len(p["per_district"]),
+                "max_walk_m": p["max_walk_m"],
+                "covered": p["covered"],
+                "bound": p["bound"],
+                "gap": p["gap"],
+                "reconciled_districts": p["reconciled"],
+                "seconds": p["seconds"],
+            },
+            name="posts",
+            dtype=object,
+        )
 
     def __repr__(self) -> str:
-        return (f"<CityPosts {self.n_posts} posts, {self.n_stations} stations in {len(self.params['per_district'])} "
-                f"districts; {self.params['covered_share']:.2%} covered, gap {self.params['gap']:.3%}>")
+        return (
+            f"<CityPosts {self.n_posts} posts, {self.n_stations} stations in {len(self.params['per_district'])} "
+            f"districts; {self.params['covered_share']:.2%} covered, gap {self.params['gap']:.3%}>"
+        )
 
     def plot(self, ax: Any = None, *, title: str | None = None) -> Any:
         from . import plot as gplot
@@ -371,23 +447,40 @@ class CityStaffing:
         ``"optimal"`` when every district is, ``exact_decomposition`` True (see :func:`plan_city`).
     """
 
-    def __init__(self, assignments: gpd.GeoDataFrame, teams: pd.DataFrame, vacancies: pd.DataFrame,
-                 unassigned: pd.DataFrame, params: dict[str, Any], notes: list[str]) -> None:
+    def __init__(
+        self,
+        assignments: gpd.GeoDataFrame,
+        teams: pd.DataFrame,
+        vacancies: pd.DataFrame,
+        unassigned: pd.DataFrame,
+        params: dict[str, Any],
+        notes: list[str],
+    ) -> None:
         self.assignments, self.teams, self.vacancies, self.unassigned = assignments, teams, vacancies, unassigned
         self.params, self.notes = params, notes
 
     def summary(self) -> pd.Series:
         p = self.params
-        return pd.Series({"people": p["n_people"], "assigned": len(self.assignments),
-                          "slots": int(p["slots"]), "vacancies": int(self.vacancies["missing"].sum())
-                          if len(self.vacancies) else 0, "status": p["status"],
-                          "total_distance_km": float(self.assignments["distance_m"].sum()) / 1e3
-                          if len(self.assignments) else 0.0, "seconds": p["seconds"]}, name="staffing", dtype=object)
+        return pd.Series(
+            {
+                "people": p["n_people"],
+                "assigned": len(self.assignments),
+                "slots": int(p["slots"]),
+                "vacancies": int(self.vacancies["missing"].sum()) if len(self.vacancies) else 0,
+                "status": p["status"],
+                "total_distance_km": float(self.assignments["distance_m"].sum()) / 1e3 if len(self.assignments) else 0.0,
+                "seconds": p["seconds"],
+            },
+            name="staffing",
+            dtype=object,
+        )
 
     def __repr__(self) -> str:
         s = self.summary()
-        return (f"<CityStaffing {s['assigned']} of {s['people']} people in {s['slots']} slots, "
-                f"{s['vacancies']} vacancies, {s['status']}>")
+        return (
+            f"<CityStaffing {s['assigned']} of {s['people']} people in {s['slots']} slots, "
+            f"{s['vacancies']} vacancies, {s['status']}>"
+        )
 
 
 @dataclass
@@ -432,21 +525,31 @@ class CityPlan:
 
     def summary(self) -> pd.Series:
         cov = self.coverage.overall
-        return pd.Series({
-            "districts": len(self.city.boundary), "grids": self.plan.n_grids, "posts": self.posts.n_posts,
-            "stations": self.posts.n_stations, "chiefs": len(self.routes),
-            "longest_patrol_km": float(self.routes["length"].max()) / 1e3 if len(self.routes) else 0.0,
-            "people_assigned": len(self.staffing.assignments),
-            "vacancies": int(self.staffing.vacancies["missing"].sum()) if len(self.staffing.vacancies) else 0,
-            "covered_share": float(cov["share"]), "workers": self.params["workers"],
-            "seconds": float(self.times["wall_s"].sum()),
-        }, name="city", dtype=object)
+        return pd.Series(
+            {
+                "districts": len(self.city.boundary),
+                "grids": self.plan.n_grids,
+                "posts": self.posts.n_posts,
+                "stations": self.posts.n_stations,
+                "chiefs": len(self.routes),
+                "longest_patrol_km": float(self.routes["length"].max()) / 1e3 if len(self.routes) else 0.0,
+                "people_assigned": len(self.staffing.assignments),
+                "vacancies": int(self.staffing.vacancies["missing"].sum()) if len(self.staffing.vacancies) else 0,
+                "covered_share": float(cov["share"]),
+                "workers": self.params["workers"],
+                "seconds": float(self.times["wall_s"].sum()),
+            },
+            name="city",
+            dtype=object,
+        )
 
     def __repr__(self) -> str:
         s = self.summary()
-        return (f"<CityPlan {s['districts']} districts, {s['grids']} grids, {s['posts']} posts, {s['chiefs']} chiefs, "
-                f"{s['people_assigned']} staff; {s['covered_share']:.2%} within the life circle; "
-                f"{s['seconds']:.0f} s on {s['workers']} worker(s)>")
+        return (
+            f"<CityPlan {s['districts']} districts, {s['grids']} grids, {s['posts']} posts, {s['chiefs']} chiefs, "
+            f"{s['people_assigned']} staff; {s['covered_share']:.2%} within the life circle; "
+            f"{s['seconds']:.0f} s on {s['workers']} worker(s)>"
+        )
 
     def _repr_html_(self) -> str:
         return f"<div><b>{self!r}</b>{self.times.round(2).to_html()}</div>"
@@ -454,9 +557,14 @@ class CityPlan:
 
 # =========================================================================== the pipeline
 def _step_row(times: _dask.TaskTimes, parallel: bool) -> dict[str, Any]:
-    return {"wall_s": times.wall_seconds, "task_s": times.busy_seconds,
-            "max_task_s": max(times.task_seconds, default=0.0), "tasks": len(times.task_seconds),
-            "workers": times.workers, "parallel": parallel}
+    return {
+        "wall_s": times.wall_seconds,
+        "task_s": times.busy_seconds,
+        "max_task_s": max(times.task_seconds, default=0.0),
+        "tasks": len(times.task_seconds),
+        "workers": times.workers,
+        "parallel": parallel,
+    }
 
 
 def _serial_step(fn: Any, workers: int) -> tuple[Any, dict[str, Any]]:
@@ -579,20 +687,25 @@ def plan_city(
         raise DataError(f"n_grids must be a whole number, got {n_grids!r}")
     n_grids = int(n_grids)
     if len(city.boundary) > n_grids:
-        raise InfeasibleError(f"n_grids={n_grids} is fewer than the city's {len(city.boundary)} districts; every "
-                              "district needs at least one grid")
+        raise InfeasibleError(
+            f"n_grids={n_grids} is fewer than the city's {len(city.boundary)} districts; every district needs at least one grid"
+        )
     workers = _dask.client_workers(client)
     if clusters is not None:
         if len(city.boundary) > 1:
-            raise DataError(f"clusters= is for a city given as one boundary row; this one has {len(city.boundary)} "
-                            "district rows, which are the regions already (drop clusters=)")
+            raise DataError(
+                f"clusters= is for a city given as one boundary row; this one has {len(city.boundary)} "
+                "district rows, which are the regions already (drop clusters=)"
+            )
         if isinstance(clusters, bool) or not isinstance(clusters, (int, np.integer)) or not 1 <= clusters <= n_grids:
             raise DataError(f"clusters must be a whole number between 1 and n_grids={n_grids}, got {clusters!r}")
     objective = (post_options or {}).get("objective", "coverage")
     if objective != "coverage" or "demand" in (post_options or {}) or "min_per_grid" in (post_options or {}):
-        raise DataError("post_options may not change the objective (the seams' reconciliation and the city's bound "
-                        f"are for the coverage objective, got {objective!r}), demand or min_per_grid (use "
-                        "plan_city(min_per_grid=...)); pass mip_gap=, time_limit=, method= or candidates=")
+        raise DataError(
+            "post_options may not change the objective (the seams' reconciliation and the city's bound "
+            f"are for the coverage objective, got {objective!r}), demand or min_per_grid (use "
+            "plan_city(min_per_grid=...)); pass mip_gap=, time_limit=, method= or candidates="
+        )
     _check_memory(city, n_grids, float(max_walk_m), memory_limit, client)
     notes: list[str] = []
     rows: dict[str, dict[str, Any]] = {}
@@ -602,28 +715,60 @@ def plan_city(
     # ---------------------------------------------------------------- grids
     if clusters is None:
         plan, plans, regions, codes, grid_share, rows["grids"], task_times = _grids_by_district(
-            city, n_grids, seeds, client=client, progress=progress, units=units, tolerance=tolerance,
-            max_walk_m=float(max_walk_m), seed=seed, notes=notes)
+            city,
+            n_grids,
+            seeds,
+            client=client,
+            progress=progress,
+            units=units,
+            tolerance=tolerance,
+            max_walk_m=float(max_walk_m),
+            seed=seed,
+            notes=notes,
+        )
     else:
         plan, plans, regions, codes, grid_share, rows["grids"], task_times = _grids_by_cluster(
-            city, n_grids, clusters, workers, units=units, tolerance=tolerance, max_walk_m=float(max_walk_m),
-            seed=seed, notes=notes)
+            city,
+            n_grids,
+            clusters,
+            workers,
+            units=units,
+            tolerance=tolerance,
+            max_walk_m=float(max_walk_m),
+            seed=seed,
+            notes=notes,
+        )
     by = "districts" if clusters is None else "clusters of grids"
 
     # ---------------------------------------------------------------- posts
-    posts, rows["posts"] = _city_posts(city, plan, plans, regions, codes, seeds, client=client, progress=progress,
-                                       posts_per_grid=posts_per_grid, min_per_grid=min_per_grid,
-                                       max_walk_m=float(max_walk_m), options=post_options or {}, notes=notes)
+    posts, rows["posts"] = _city_posts(
+        city,
+        plan,
+        plans,
+        regions,
+        codes,
+        seeds,
+        client=client,
+        progress=progress,
+        posts_per_grid=posts_per_grid,
+        min_per_grid=min_per_grid,
+        max_walk_m=float(max_walk_m),
+        options=post_options or {},
+        notes=notes,
+    )
 
     # ---------------------------------------------------------------- patrols
     frames = [posts.posts[posts.posts["district"] == c] for c in codes]
-    items = [{"region": r, "plan": p, "posts": f, "chiefs": chiefs_per_grid, "seed": int(seeds[i, 2]),
-              "effort": effort} for i, (r, p, f) in enumerate(zip(regions, plans, frames))]
+    items = [
+        {"region": r, "plan": p, "posts": f, "chiefs": chiefs_per_grid, "seed": int(seeds[i, 2]), "effort": effort}
+        for i, (r, p, f) in enumerate(zip(regions, plans, frames))
+    ]
     out, times = _dask.run_tasks(_patrols_task, items, client=client, progress=progress, desc="patrols", names=codes)
     task_times["patrols"] = [times.task_seconds]
     t = time.perf_counter()
-    routes = gpd.GeoDataFrame(pd.concat([o["routes"].assign(district=c) for c, o in zip(codes, out)]),
-                              geometry="geometry", crs=city.crs)
+    routes = gpd.GeoDataFrame(
+        pd.concat([o["routes"].assign(district=c) for c, o in zip(codes, out)]), geometry="geometry", crs=city.crs
+    )
     route_grids = pd.concat([o["per_grid"].assign(district=c) for c, o in zip(codes, out)])
     _warn([f"district {c}: {m}" for c, o in zip(codes, out) for m in o["warned"]], notes)
     _warn([f"district {c}: {n}" for c, o in zip(codes, out) for n in o["notes"] if "has no streets" in n], notes)
@@ -631,38 +776,83 @@ def plan_city(
     rows["patrols"]["wall_s"] += time.perf_counter() - t
 
     # ---------------------------------------------------------------- staffing
-    staffing, rows["staffing"] = _city_staffing(city, plan, plans, regions, codes, seeds, frames, roster=roster,
-                                                model=model, time_limit=staffing_time_limit, client=client,
-                                                progress=progress, seed=seed, notes=notes)
+    staffing, rows["staffing"] = _city_staffing(
+        city,
+        plan,
+        plans,
+        regions,
+        codes,
+        seeds,
+        frames,
+        roster=roster,
+        model=model,
+        time_limit=staffing_time_limit,
+        client=client,
+        progress=progress,
+        seed=seed,
+        notes=notes,
+    )
     if clusters is not None:
         staffing.params["exact_decomposition"] = False
-        staffing.notes[:] = [f"staffing solved cluster by cluster ({len(codes)} clusters of grids, each from the "
-                             "people who live in it): exact for each cluster, not for the city, where people could "
-                             "work across a cluster line"]
+        staffing.notes[:] = [
+            f"staffing solved cluster by cluster ({len(codes)} clusters of grids, each from the "
+            "people who live in it): exact for each cluster, not for the city, where people could "
+            "work across a cluster line"
+        ]
 
     # ---------------------------------------------------------------- index and coverage (serial)
     index, rows["index"] = _serial_step(lambda: GridIndex(plan, streets=city.streets), workers)
     coverage, rows["coverage"] = _serial_step(lambda: posts.coverage(), workers)
-    times_table = pd.DataFrame.from_dict(rows, orient="index")[
-        ["wall_s", "task_s", "max_task_s", "tasks", "workers", "parallel"]]
+    times_table = pd.DataFrame.from_dict(rows, orient="index")[["wall_s", "task_s", "max_task_s", "tasks", "workers", "parallel"]]
     times_table.index.name = "step"
-    run_params = {"n_grids": n_grids, "regions": by, "districts": codes,
-                  "grids_per_district": dict(zip(codes, map(int, grid_share))),
-                  "units": units, "tolerance": tolerance, "posts_per_grid": posts_per_grid,
-                  "min_per_grid": min_per_grid, "max_walk_m": float(max_walk_m), "chiefs_per_grid": chiefs_per_grid,
-                  "effort": effort, "model": model, "seed": seed, "workers": workers,
-                  "seconds": time.perf_counter() - t_start,
-                  "task_times": {**task_times, "posts": rows["posts"].pop("rounds"),
-                                 "staffing": rows["staffing"].pop("rounds")}}
+    run_params = {
+        "n_grids": n_grids,
+        "regions": by,
+        "districts": codes,
+        "grids_per_district": dict(zip(codes, map(int, grid_share))),
+        "units": units,
+        "tolerance": tolerance,
+        "posts_per_grid": posts_per_grid,
+        "min_per_grid": min_per_grid,
+        "max_walk_m": float(max_walk_m),
+        "chiefs_per_grid": chiefs_per_grid,
+        "effort": effort,
+        "model": model,
+        "seed": seed,
+        "workers": workers,
+        "seconds": time.perf_counter() - t_start,
+        "task_times": {**task_times, "posts": rows["posts"].pop("rounds"), "staffing": rows["staffing"].pop("rounds")},
+    }
     how = f"on {workers} Dask worker(s)" if client is not None else "serially"
     notes[:0] = [f"{len(codes)} {by} solved as independent regions ({how}); grids never cross a district line"]
-    return CityPlan(city=city, plan=plan, posts=posts, routes=routes, route_grids=route_grids, staffing=staffing,
-                    index=index, coverage=coverage, times=times_table, params=run_params, notes=notes)
+    return CityPlan(
+        city=city,
+        plan=plan,
+        posts=posts,
+        routes=routes,
+        route_grids=route_grids,
+        staffing=staffing,
+        index=index,
+        coverage=coverage,
+        times=times_table,
+        params=run_params,
+        notes=notes,
+    )
 
 
-def _grids_by_district(city: District, n_grids: int, seeds: np.ndarray, *, client: Any, progress: bool,
-                       units: str | None, tolerance: float, max_walk_m: float, seed: int, notes: list[str]
-                       ) -> tuple[Any, ...]:
+def _grids_by_district(
+    city: District,
+    n_grids: int,
+    seeds: np.ndarray,
+    *,
+    client: Any,
+    progress: bool,
+    units: str | None,
+    tolerance: float,
+    max_walk_m: float,
+    seed: int,
+    notes: list[str],
+) -> tuple[Any, ...]:
     """Every district cut on its own (in parallel), then put together."""
     t = time.perf_counter()
     regions = _regions.split_city(city, max_walk_m=max_walk_m)
@@ -672,25 +862,47 @@ def _grids_by_district(city: District, n_grids: int, seeds: np.ndarray, *, clien
     if sum(pop) <= 0:
         pop = [float(r.district.streets.length.sum()) for r in regions]
     grid_share = _regions.allocate(n_grids, pop, minimum=1)
-    items = [{"region": r, "n_grids": int(k), "units": units, "seed": int(seeds[i, 0]), "tolerance": tolerance}
-             for i, (r, k) in enumerate(zip(regions, grid_share))]
+    items = [
+        {"region": r, "n_grids": int(k), "units": units, "seed": int(seeds[i, 0]), "tolerance": tolerance}
+        for i, (r, k) in enumerate(zip(regions, grid_share))
+    ]
     out, times = _dask.run_tasks(_grids_task, items, client=client, progress=progress, desc="grids", names=codes)
     plans = [p for p, _ in out]
     _warn([f"district {c}: {m}" for c, (_, ws) in zip(codes, out) for m in ws], notes)
     t = time.perf_counter()
-    params = {"method": "city", "n_grids": n_grids, "units": plans[0].params.get("units"),
-              "weight": plans[0].params.get("weight"), "weight_by": plans[0].params.get("weight_by", ""),
-              "tolerance": tolerance, "seed": seed, "district": city.name, "district_code": city.code,
-              "source_crs": city.source_crs, "synthetic": bool(city.synthetic), "regions": "districts",
-              "districts": dict(zip(codes, map(int, grid_share)))}
+    params = {
+        "method": "city",
+        "n_grids": n_grids,
+        "units": plans[0].params.get("units"),
+        "weight": plans[0].params.get("weight"),
+        "weight_by": plans[0].params.get("weight_by", ""),
+        "tolerance": tolerance,
+        "seed": seed,
+        "district": city.name,
+        "district_code": city.code,
+        "source_crs": city.source_crs,
+        "synthetic": bool(city.synthetic),
+        "regions": "districts",
+        "districts": dict(zip(codes, map(int, grid_share))),
+    }
     plan = _regions.merge_plans(plans, city, params)
     row = _step_row(times, True)
     row["wall_s"] += split_s + time.perf_counter() - t
     return plan, plans, regions, codes, grid_share, row, {"grids": [times.task_seconds]}
 
 
-def _grids_by_cluster(city: District, n_grids: int, clusters: int, workers: int, *, units: str | None,
-                      tolerance: float, max_walk_m: float, seed: int, notes: list[str]) -> tuple[Any, ...]:
+def _grids_by_cluster(
+    city: District,
+    n_grids: int,
+    clusters: int,
+    workers: int,
+    *,
+    units: str | None,
+    tolerance: float,
+    max_walk_m: float,
+    seed: int,
+    notes: list[str],
+) -> tuple[Any, ...]:
     """The whole city cut at once (serially), its grids then grouped into ``clusters`` compact regions."""
     from .grids import partition
 
@@ -703,13 +915,18 @@ def _grids_by_cluster(city: District, n_grids: int, clusters: int, workers: int,
     k = int(label.max()) + 1
     codes = [f"C{j + 1:02d}" for j in range(k)]
     plans = [_regions.sub_plan(plan, np.flatnonzero(label == j)) for j in range(k)]
-    table = gpd.GeoDataFrame({"code": codes, "name": [f"cluster {c}" for c in codes]},
-                             geometry=[p.grids.geometry.union_all() for p in plans], crs=city.crs)
+    table = gpd.GeoDataFrame(
+        {"code": codes, "name": [f"cluster {c}" for c in codes]},
+        geometry=[p.grids.geometry.union_all() for p in plans],
+        crs=city.crs,
+    )
     regions = _regions.split_city(city, max_walk_m=max_walk_m, regions=table)
     plan.params.update({"method": "city", "regions": "clusters", "clusters": dict(zip(codes, [p.n_grids for p in plans]))})
     sec = time.perf_counter() - t
-    notes.append(f"the city was cut into {n_grids} grids at once and its grids grouped into {k} compact clusters "
-                 "(recursive bisection) for the posts, patrols and staffing")
+    notes.append(
+        f"the city was cut into {n_grids} grids at once and its grids grouped into {k} compact clusters "
+        "(recursive bisection) for the posts, patrols and staffing"
+    )
     row = {"wall_s": sec, "task_s": sec, "max_task_s": sec, "tasks": 1, "workers": workers, "parallel": False}
     return plan, plans, regions, codes, np.array([p.n_grids for p in plans]), row, {}
 
@@ -718,8 +935,10 @@ def _city_demand(city: District, plan: Any) -> gpd.GeoDataFrame:
     """The city's residents on the city's streets: weight, node, snap_m, grid, community, district."""
     pop = city.population
     if len(pop) == 0:
-        raise DataError("the city has no population points: posts and the coverage study need residents "
-                        "(District.from_frames(population=...))")
+        raise DataError(
+            "the city has no population points: posts and the coverage study need residents "
+            "(District.from_frames(population=...))"
+        )
     net = city.network
     xy = shapely.get_coordinates(np.asarray(pop.geometry.values))
     node, snap = net.nearest_nodes(xy[:, 0], xy[:, 1], return_dist=True)
@@ -734,20 +953,44 @@ def _city_demand(city: District, plan: Any) -> gpd.GeoDataFrame:
     regions = _regions.region_table(city)
     owner = _regions.owner_of(pts, list(regions.geometry.values))
     district = np.where(owner >= 0, regions["code"].to_numpy(object)[np.maximum(owner, 0)], "")
-    return gpd.GeoDataFrame({"weight": pop["population"].to_numpy(float), "node": node.astype(np.int64),
-                             "snap_m": snap, "grid": pd.array(grid, dtype="str"),
-                             "community": pd.array(comm, dtype="str"), "district": pd.array(district, dtype="str")},
-                            geometry=pop.geometry.values, index=pop.index, crs=city.crs)
+    return gpd.GeoDataFrame(
+        {
+            "weight": pop["population"].to_numpy(float),
+            "node": node.astype(np.int64),
+            "snap_m": snap,
+            "grid": pd.array(grid, dtype="str"),
+            "community": pd.array(comm, dtype="str"),
+            "district": pd.array(district, dtype="str"),
+        },
+        geometry=pop.geometry.values,
+        index=pop.index,
+        crs=city.crs,
+    )
 
 
-def _city_posts(city: District, plan: Any, plans: list[Any], regions: list[_regions.Region], codes: list[str],
-                seeds: np.ndarray, *, client: Any, progress: bool, posts_per_grid: float, min_per_grid: int,
-                max_walk_m: float, options: dict[str, Any], notes: list[str]) -> tuple[CityPosts, dict[str, Any]]:
+def _city_posts(
+    city: District,
+    plan: Any,
+    plans: list[Any],
+    regions: list[_regions.Region],
+    codes: list[str],
+    seeds: np.ndarray,
+    *,
+    client: Any,
+    progress: bool,
+    posts_per_grid: float,
+    min_per_grid: int,
+    max_walk_m: float,
+    options: dict[str, Any],
+    notes: list[str],
+) -> tuple[CityPosts, dict[str, Any]]:
     t0 = time.perf_counter()
     opts = {"mip_gap": 1e-3, **options, "max_walk_m": max_walk_m, "min_per_grid": min_per_grid}
     n_post = [max(p.n_grids * min_per_grid, round(posts_per_grid * p.n_grids)) for p in plans]
-    items = [{"region": r, "plan": p, "n_posts": n, "seed": int(seeds[i, 1]), "options": opts}
-             for i, (r, p, n) in enumerate(zip(regions, plans, n_post))]
+    items = [
+        {"region": r, "plan": p, "n_posts": n, "seed": int(seeds[i, 1]), "options": opts}
+        for i, (r, p, n) in enumerate(zip(regions, plans, n_post))
+    ]
     first, times = _dask.run_tasks(_posts_task, items, client=client, progress=progress, desc="posts", names=codes)
     task_s, n_tasks = list(times.task_seconds), len(times.task_seconds)
     rounds = [list(times.task_seconds)]
@@ -781,14 +1024,29 @@ def _city_posts(city: District, plan: Any, plans: list[Any], regions: list[_regi
                 if len(left) == 0:
                     continue
                 old = current[i][current[i]["kind"] == "post"]
-                items.append({"region": regions[i], "plan": plans[i], "n_posts": n_post[i], "seed": int(seeds[i, 1]),
-                              "options": opts, "demand": left, "old": old, "position": int(i)})
+                items.append(
+                    {
+                        "region": regions[i],
+                        "plan": plans[i],
+                        "n_posts": n_post[i],
+                        "seed": int(seeds[i, 1]),
+                        "options": opts,
+                        "demand": left,
+                        "old": old,
+                        "position": int(i),
+                    }
+                )
             bookkeeping += time.perf_counter() - t
             if not items:
                 continue
-            out, tt = _dask.run_tasks(_posts_task, items, client=client, progress=progress,
-                                      desc=f"posts at the seams ({c + 1}/{int(colour.max()) + 1})",
-                                      names=[codes[it["position"]] for it in items])
+            out, tt = _dask.run_tasks(
+                _posts_task,
+                items,
+                client=client,
+                progress=progress,
+                desc=f"posts at the seams ({c + 1}/{int(colour.max()) + 1})",
+                names=[codes[it["position"]] for it in items],
+            )
             task_s += tt.task_seconds
             rounds.append(list(tt.task_seconds))
             n_tasks += len(tt.task_seconds)
@@ -823,25 +1081,56 @@ def _city_posts(city: District, plan: Any, plans: list[Any], regions: list[_regi
     bound = float(w[snap + cdist[node] <= max_walk_m + 1e-7].sum())
     gap = (bound - covered) / bound if bound > 0 else 0.0
     bookkeeping += time.perf_counter() - t
-    params = {"n_posts": int(is_post.sum()), "max_walk_m": max_walk_m, "covered": covered,
-              "covered_share": covered / float(w.sum()), "bound": bound, "gap": gap, "objective": "coverage",
-              "reconciled": sorted(set(reconciled)), "per_district": status, "colours": int(colour.max()) + 1,
-              "seconds": time.perf_counter() - t0, "options": {k: v for k, v in opts.items()}}
-    pnotes = [f"posts placed district by district ({len(codes)} districts, {int(colour.max()) + 1} colours at the "
-              f"seams); {len(set(reconciled))} districts changed their posts at the seams; covered {covered:,.0f} of "
-              f"{w.sum():,.0f} residents, bound {bound:,.0f} (every resident within {max_walk_m:.0f} m of a candidate "
-              f"street node), gap {gap:.3%}"]
-    posts = CityPosts(frame, params=params, notes=pnotes, city=city, grids=plan.grids[["code", "geometry"]].copy(),
-                      demand=demand)
-    row = {"wall_s": walls + bookkeeping, "task_s": float(sum(task_s)), "max_task_s": max(task_s, default=0.0),
-           "tasks": n_tasks, "workers": times.workers, "parallel": True, "rounds": rounds}
+    params = {
+        "n_posts": int(is_post.sum()),
+        "max_walk_m": max_walk_m,
+        "covered": covered,
+        "covered_share": covered / float(w.sum()),
+        "bound": bound,
+        "gap": gap,
+        "objective": "coverage",
+        "reconciled": sorted(set(reconciled)),
+        "per_district": status,
+        "colours": int(colour.max()) + 1,
+        "seconds": time.perf_counter() - t0,
+        "options": {k: v for k, v in opts.items()},
+    }
+    pnotes = [
+        f"posts placed district by district ({len(codes)} districts, {int(colour.max()) + 1} colours at the "
+        f"seams); {len(set(reconciled))} districts changed their posts at the seams; covered {covered:,.0f} of "
+        f"{w.sum():,.0f} residents, bound {bound:,.0f} (every resident within {max_walk_m:.0f} m of a candidate "
+        f"street node), gap {gap:.3%}"
+    ]
+    posts = CityPosts(frame, params=params, notes=pnotes, city=city, grids=plan.grids[["code", "geometry"]].copy(), demand=demand)
+    row = {
+        "wall_s": walls + bookkeeping,
+        "task_s": float(sum(task_s)),
+        "max_task_s": max(task_s, default=0.0),
+        "tasks": n_tasks,
+        "workers": times.workers,
+        "parallel": True,
+        "rounds": rounds,
+    }
     return posts, row
 
 
-def _city_staffing(city: District, plan: Any, plans: list[Any], regions: list[_regions.Region], codes: list[str],
-                   seeds: np.ndarray, frames: list[gpd.GeoDataFrame], *, roster: pd.DataFrame | None, model: str,
-                   time_limit: float, client: Any, progress: bool, seed: int, notes: list[str]
-                   ) -> tuple[CityStaffing, dict[str, Any]]:
+def _city_staffing(
+    city: District,
+    plan: Any,
+    plans: list[Any],
+    regions: list[_regions.Region],
+    codes: list[str],
+    seeds: np.ndarray,
+    frames: list[gpd.GeoDataFrame],
+    *,
+    roster: pd.DataFrame | None,
+    model: str,
+    time_limit: float,
+    client: Any,
+    progress: bool,
+    seed: int,
+    notes: list[str],
+) -> tuple[CityStaffing, dict[str, Any]]:
     from .staffing import StaffingModel
 
     t = time.perf_counter()
@@ -850,8 +1139,10 @@ def _city_staffing(city: District, plan: Any, plans: list[Any], regions: list[_r
         from .datasets import sample_roster
 
         roster = sample_roster(plan, seed=seed)
-        notes.append(f"staffing: a synthetic roster of {len(roster):,} people (sample_roster: 30 % more than the "
-                     f"{slots:,} slots of '1+2+2'); homes drawn from the residents")
+        notes.append(
+            f"staffing: a synthetic roster of {len(roster):,} people (sample_roster: 30 % more than the "
+            f"{slots:,} slots of '1+2+2'); homes drawn from the residents"
+        )
     if not isinstance(roster, pd.DataFrame) or not {"x", "y"} <= set(roster.columns):
         raise DataError("roster must be a DataFrame with homes as x/y columns in the city's CRS (see assign_staff)")
     homes = shapely.points(roster["x"].to_numpy(float), roster["y"].to_numpy(float))
@@ -862,8 +1153,18 @@ def _city_staffing(city: District, plan: Any, plans: list[Any], regions: list[_r
         if len(mine) == 0:
             empty.append(i)
             continue
-        items.append({"region": r, "plan": p, "roster": mine, "posts": f, "model": model, "seed": int(seeds[i, 3]),
-                      "time_limit": time_limit, "position": i})
+        items.append(
+            {
+                "region": r,
+                "plan": p,
+                "roster": mine,
+                "posts": f,
+                "model": model,
+                "seed": int(seeds[i, 3]),
+                "time_limit": time_limit,
+                "position": i,
+            }
+        )
         names.append(r.code)
     prep = time.perf_counter() - t
     out, times = _dask.run_tasks(_staffing_task, items, client=client, progress=progress, desc="staffing", names=names)
@@ -874,13 +1175,22 @@ def _city_staffing(city: District, plan: Any, plans: list[Any], regions: list[_r
         c = codes[it["position"]]
         for k in parts:
             parts[k].append(o[k].assign(district=c))
-        per[c] = {"status": o["params"]["status"], "objective": o["params"].get("objective"),
-                  "gap": o["params"].get("gap"), "people": len(it["roster"])}
+        per[c] = {
+            "status": o["params"]["status"],
+            "objective": o["params"].get("objective"),
+            "gap": o["params"].get("gap"),
+            "people": len(it["roster"]),
+        }
         _warn([f"district {c}: {m}" for m in o["warned"]], notes)
         missing = int(o["vacancies"]["missing"].sum()) if len(o["vacancies"]) else 0
         if missing:
-            _warn([f"district {c}: {missing} of {int(o['params']['slots'])} slots stay empty "
-                   f"({len(it['roster'])} people live there)"], notes)
+            _warn(
+                [
+                    f"district {c}: {missing} of {int(o['params']['slots'])} slots stay empty "
+                    f"({len(it['roster'])} people live there)"
+                ],
+                notes,
+            )
     from .staffing import StaffingModel as _SM
 
     m = _SM.parse(model)
@@ -892,8 +1202,13 @@ def _city_staffing(city: District, plan: Any, plans: list[Any], regions: list[_r
         vac = vac[vac["missing"] > 0].assign(reason=f"nobody in the roster lives in district {c}", district=c)
         parts["vacancies"].append(vac)
         per[c] = {"status": "no staff", "objective": 0.0, "gap": 0.0, "people": 0}
-        _warn([f"district {c} ({regions[i].name}) has no staff: nobody in the roster lives there, so its "
-               f"{int(req.to_numpy().sum())} slots stay empty"], notes)
+        _warn(
+            [
+                f"district {c} ({regions[i].name}) has no staff: nobody in the roster lives there, so its "
+                f"{int(req.to_numpy().sum())} slots stay empty"
+            ],
+            notes,
+        )
     outside = roster[owner < 0]
     if len(outside):
         parts["unassigned"].append(outside.assign(reason="home outside every district", district=""))
@@ -905,13 +1220,27 @@ def _city_staffing(city: District, plan: Any, plans: list[Any], regions: list[_r
 
     assignments = stack("assignments")
     statuses = {v["status"] for v in per.values()}
-    params = {"model": model, "n_people": len(roster), "slots": slots, "per_district": per,
-              "status": "optimal" if statuses <= {"optimal", "no staff"} else "not proven optimal",
-              "exact_decomposition": True, "seconds": 0.0}
-    staffing = CityStaffing(assignments, stack("teams"), stack("vacancies"), stack("unassigned"), params,
-                            [f"staffing solved district by district: people work in the district they live in, so "
-                             f"the city's programme is {len(codes)} independent blocks and the districts' optima are "
-                             "the city's"])
+    params = {
+        "model": model,
+        "n_people": len(roster),
+        "slots": slots,
+        "per_district": per,
+        "status": "optimal" if statuses <= {"optimal", "no staff"} else "not proven optimal",
+        "exact_decomposition": True,
+        "seconds": 0.0,
+    }
+    staffing = CityStaffing(
+        assignments,
+        stack("teams"),
+        stack("vacancies"),
+        stack("unassigned"),
+        params,
+        [
+            f"staffing solved district by district: people work in the district they live in, so "
+            f"the city's programme is {len(codes)} independent blocks and the districts' optima are "
+            "the city's"
+        ],
+    )
     row = _step_row(times, True)
     row["wall_s"] += prep + time.perf_counter() - t
     row["rounds"] = [times.task_seconds]
@@ -955,8 +1284,7 @@ def write_city(result: CityPlan, out: str | Path, *, log: Any = None) -> list[st
     metrics.to_frame("city").T.to_csv(out / "plan_metrics.csv", index_label="plan")
     wrote("plan_metrics.csv")
     fig, ax = plt.subplots(figsize=(11, 11))
-    plan.plot(ax=ax, column="weight", labels=False,
-              title=f"{city.name}: {plan.n_grids} grids in {len(city.boundary)} districts")
+    plan.plot(ax=ax, column="weight", labels=False, title=f"{city.name}: {plan.n_grids} grids in {len(city.boundary)} districts")
     city.boundary.boundary.plot(ax=ax, color="black", linewidth=1.5)
     fig.savefig(out / "grids.png", dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -964,16 +1292,20 @@ def write_city(result: CityPlan, out: str | Path, *, log: Any = None) -> list[st
     posts, cover = result.posts, result.coverage
     posts.to_file(out / "posts.gpkg")
     wrote("posts.gpkg")
-    posts.posts.drop(columns="geometry").assign(x=posts.posts.geometry.x.round(2),
-                                                y=posts.posts.geometry.y.round(2)).to_csv(out / "posts.csv")
+    posts.posts.drop(columns="geometry").assign(x=posts.posts.geometry.x.round(2), y=posts.posts.geometry.y.round(2)).to_csv(
+        out / "posts.csv"
+    )
     wrote("posts.csv")
     fig, ax = plt.subplots(figsize=(11, 11))
     cover.plot(ax=ax)
     fig.savefig(out / "coverage.png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     wrote("coverage.png")
-    for name, table in (("coverage_grids.csv", cover.per_grid), ("coverage_communities.csv", cover.per_community),
-                        ("coverage_districts.csv", cover.per_district)):
+    for name, table in (
+        ("coverage_grids.csv", cover.per_grid),
+        ("coverage_communities.csv", cover.per_community),
+        ("coverage_districts.csv", cover.per_district),
+    ):
         table.to_csv(out / name)
         wrote(name)
     result.routes.to_file(out / "patrols.gpkg", layer="routes", driver="GPKG")
@@ -989,21 +1321,39 @@ def write_city(result: CityPlan, out: str | Path, *, log: Any = None) -> list[st
         wrote(f"staffing_{name}.csv")
     result.times.round(3).to_csv(out / "times.csv")
     wrote("times.csv")
-    write_report(plan, out / "report.html", posts=posts, staffing=st, routes=result.routes,
-                 title=f"{city.name}: {plan.n_grids} grids")
+    write_report(
+        plan, out / "report.html", posts=posts, staffing=st, routes=result.routes, title=f"{city.name}: {plan.n_grids} grids"
+    )
     wrote("report.html")
     o = cover.overall
-    lines = [f"gridplan city (seed={result.params['seed']}, {result.params['workers']} worker(s))", "",
-             city.summary().to_string(), "", "plan:", metrics.to_string(), "",
-             "grids per district: " + ", ".join(f"{k} {v}" for k, v in result.params["grids_per_district"].items()), "",
-             "posts:", posts.summary().to_string(), "",
-             f"coverage: {o['covered']:,.0f} of {o['demand']:,.0f} residents ({o['share']:.2%}) within "
-             f"{o['max_walk_m']:.0f} m of a post; lowest district {cover.per_district['share'].min():.2%}, lowest grid "
-             f"{cover.per_grid['share'].min():.2%}", "",
-             f"patrols: {len(result.routes)} chiefs, longest {result.routes['length'].max() / 1000:.1f} km, mean gap "
-             f"to the bound {result.route_grids['gap'].mean():.2%}", "",
-             "staffing:", st.summary().to_string(), "",
-             "time per step (s):", result.times.round(2).to_string(), "", "notes:"]
+    lines = [
+        f"gridplan city (seed={result.params['seed']}, {result.params['workers']} worker(s))",
+        "",
+        city.summary().to_string(),
+        "",
+        "plan:",
+        metrics.to_string(),
+        "",
+        "grids per district: " + ", ".join(f"{k} {v}" for k, v in result.params["grids_per_district"].items()),
+        "",
+        "posts:",
+        posts.summary().to_string(),
+        "",
+        f"coverage: {o['covered']:,.0f} of {o['demand']:,.0f} residents ({o['share']:.2%}) within "
+        f"{o['max_walk_m']:.0f} m of a post; lowest district {cover.per_district['share'].min():.2%}, lowest grid "
+        f"{cover.per_grid['share'].min():.2%}",
+        "",
+        f"patrols: {len(result.routes)} chiefs, longest {result.routes['length'].max() / 1000:.1f} km, mean gap "
+        f"to the bound {result.route_grids['gap'].mean():.2%}",
+        "",
+        "staffing:",
+        st.summary().to_string(),
+        "",
+        "time per step (s):",
+        result.times.round(2).to_string(),
+        "",
+        "notes:",
+    ]
     lines += [f"- {n}" for n in result.notes + posts.notes + st.notes + city.notes]
     lines += ["", "files:"] + [f"- {name}" for name in written]
     (out / "README.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -64,14 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", default="demo", help="output folder (default: ./demo)")
     demo.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
-    demo.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
-                        help="on an error, print the traceback too")
+    demo.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help="on an error, print the traceback too")
     demo.add_argument("--seed", type=int, default=0, help="seed of the sample district and the plans (default: 0)")
     demo.add_argument("--grids", type=int, default=15, help="number of grids to draw (default: 15, as Guiding county's 12 -> 15)")
-    demo.add_argument("--effort", type=float, default=1.0, help="search effort of the patrol routing (default: 1; "
-                      "0.2 is five times quicker and a few per cent longer)")
-    demo.add_argument("--runs", type=int, default=30, help="simulated weeks per plan in the 12 vs 15 comparison "
-                      "(default: 30)")
+    demo.add_argument(
+        "--effort",
+        type=float,
+        default=1.0,
+        help="search effort of the patrol routing (default: 1; 0.2 is five times quicker and a few per cent longer)",
+    )
+    demo.add_argument("--runs", type=int, default=30, help="simulated weeks per plan in the 12 vs 15 comparison (default: 30)")
     loc = sub.add_parser(
         "locate",
         help="route incidents in a CSV to grid, community, street and 7123 deadline, streaming in chunks",
@@ -82,8 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     loc.add_argument("input", help="incidents CSV")
     loc.add_argument("--grids", required=True, help="a plan (.gpkg from GridPlan.to_file) or any file of grid polygons")
     loc.add_argument("--out", required=True, help="output CSV")
-    loc.add_argument("--crs", default=None, help="CRS of the coordinates: GCJ-02, BD-09, EPSG:4490, EPSG:4326, ... "
-                     "(default: the grids' CRS)")
+    loc.add_argument(
+        "--crs", default=None, help="CRS of the coordinates: GCJ-02, BD-09, EPSG:4490, EPSG:4326, ... (default: the grids' CRS)"
+    )
     loc.add_argument("--x", default=None, help="x/longitude column (default: x, lon, lng or longitude)")
     loc.add_argument("--y", default=None, help="y/latitude column (default: y, lat or latitude)")
     loc.add_argument("--severity", default=None, help="severity column (1/2/3 or small/larger/hard)")
@@ -91,13 +94,17 @@ def build_parser() -> argparse.ArgumentParser:
     loc.add_argument("--code", default=None, help="grid code column of a plain grid layer (default: code)")
     loc.add_argument("--streets", default=None, help="street lines file, for the nearest street of each incident")
     loc.add_argument("--chunksize", type=int, default=200_000, help="rows per chunk (default: 200000)")
-    loc.add_argument("--timezone", default="Asia/Shanghai", help="the district's time zone: --time values without "
-                     "a zone are local time there, values with one are converted to it (default: Asia/Shanghai)")
-    loc.add_argument("--encoding", default=None, help="text encoding of the CSV (default: UTF-8, then GB18030/GBK "
-                     "when the file is not UTF-8)")
+    loc.add_argument(
+        "--timezone",
+        default="Asia/Shanghai",
+        help="the district's time zone: --time values without "
+        "a zone are local time there, values with one are converted to it (default: Asia/Shanghai)",
+    )
+    loc.add_argument(
+        "--encoding", default=None, help="text encoding of the CSV (default: UTF-8, then GB18030/GBK when the file is not UTF-8)"
+    )
     loc.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
-    loc.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
-                       help="on an error, print the traceback too")
+    loc.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help="on an error, print the traceback too")
     rep = sub.add_parser(
         "report",
         help="write a self-contained HTML report of a plan (summary, per-grid table, rankings, maps)",
@@ -111,17 +118,26 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--posts", default=None, help="key posts (.gpkg written by Posts.to_file)")
     rep.add_argument("--routes", default=None, help="patrols (.gpkg written by RoutePlan.to_file, its 'routes' layer)")
     rep.add_argument("--staffing", default=None, help="teams per grid (.gpkg written by Staffing.to_file)")
-    rep.add_argument("--simulation", default=None, help="simulation KPIs (.gpkg written by SimulationResult.to_file, "
-                     "e.g. by `gridplan simulate`)")
-    rep.add_argument("--streets", default=None, help="the district (.gpkg written by District.to_file, or a file with "
-                     "boundary/streets/communities layers): streets on the maps, community names, post coverage")
+    rep.add_argument(
+        "--simulation",
+        default=None,
+        help="simulation KPIs (.gpkg written by SimulationResult.to_file, e.g. by `gridplan simulate`)",
+    )
+    rep.add_argument(
+        "--streets",
+        default=None,
+        help="the district (.gpkg written by District.to_file, or a file with "
+        "boundary/streets/communities layers): streets on the maps, community names, post coverage",
+    )
     rep.add_argument("--title", default=None, help="page title (default: district name and number of grids)")
     rep.add_argument("--top", type=int, default=5, help="grids per ranking (default: 5)")
-    rep.add_argument("--interactive", action="store_true",
-                     help="add an interactive folium map (needs folium; the map loads tiles from the internet)")
+    rep.add_argument(
+        "--interactive",
+        action="store_true",
+        help="add an interactive folium map (needs folium; the map loads tiles from the internet)",
+    )
     rep.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
-    rep.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
-                       help="on an error, print the traceback too")
+    rep.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help="on an error, print the traceback too")
     sim = sub.add_parser(
         "simulate",
         help="simulate incidents, patrols and responses over a plan many times; KPIs and 7123 compliance per grid",
@@ -131,19 +147,26 @@ def build_parser() -> argparse.ArgumentParser:
         "With --compare, the same study of a second plan (e.g. the 12 existing grids vs the 15 redrawn ones).",
     )
     sim.add_argument("--plan", required=True, help="the plan (.gpkg written by GridPlan.to_file or `gridplan demo`)")
-    sim.add_argument("--district", default=None, help="its district (.gpkg written by District.to_file, e.g. the "
-                     "demo's district.gpkg): streets, population and communities (default: the district saved in the "
-                     "plan file by GridPlan.to_file(path, district=True))")
+    sim.add_argument(
+        "--district",
+        default=None,
+        help="its district (.gpkg written by District.to_file, e.g. the "
+        "demo's district.gpkg): streets, population and communities (default: the district saved in the "
+        "plan file by GridPlan.to_file(path, district=True))",
+    )
     sim.add_argument("--compare", default=None, help="a second plan of the same district to simulate and compare")
     sim.add_argument("--runs", type=int, default=100, help="independent runs (default: 100)")
     sim.add_argument("--days", type=int, default=7, help="days per run (default: 7)")
     sim.add_argument("--seed", type=int, default=0, help="seed of the study (default: 0)")
-    sim.add_argument("--workers", type=int, default=1, help="run on a local Dask cluster of this many worker "
-                     "processes (needs the [distributed] extra; default: 1, no Dask)")
+    sim.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="run on a local Dask cluster of this many worker processes (needs the [distributed] extra; default: 1, no Dask)",
+    )
     sim.add_argument("--out", default="simulation", help="output folder (default: ./simulation)")
     sim.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
-    sim.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
-                       help="on an error, print the traceback too")
+    sim.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help="on an error, print the traceback too")
     from . import _cli_city
 
     _cli_city.add_parser(sub)
@@ -191,8 +214,11 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger, runs: int = 3
     fresh = partition(district, n_grids, seed=seed)
     redraw = resplit(district, n_grids, seed=seed)
     log.info("partitioned and redrew %d -> %d grids in %.1f s", before.n_grids, n_grids, time.perf_counter() - t1)
-    plans = {f"existing_{before.n_grids}": before, f"partition_{n_grids}": fresh,
-             f"resplit_{before.n_grids}_to_{n_grids}": redraw}
+    plans = {
+        f"existing_{before.n_grids}": before,
+        f"partition_{n_grids}": fresh,
+        f"resplit_{before.n_grids}_to_{n_grids}": redraw,
+    }
     metrics = pd.DataFrame({name: plan.metrics() for name, plan in plans.items()}).T
     comparison = pd.DataFrame({name: plan.compare(before).summary for name, plan in plans.items() if plan is not before}).T
     table = metrics.join(comparison[["disruption", "disruption_lower_bound", "ratio_to_bound"]])
@@ -207,8 +233,15 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger, runs: int = 3
     vmin, vmax = 1.0 - spread, 1.0 + spread  # centred on the mean: blue below, red above
     for ax, (name, plan) in zip(axes, plans.items()):
         m = plan.metrics()
-        plan.plot(ax=ax, column="balance", labels=False, vmin=vmin, vmax=vmax, cmap="RdBu_r",
-                  title=f"{name.replace('_', ' ')}: balance {m['balance_min']:.2f}-{m['balance_max']:.2f}, PP {m['pp_mean']:.2f}")
+        plan.plot(
+            ax=ax,
+            column="balance",
+            labels=False,
+            vmin=vmin,
+            vmax=vmax,
+            cmap="RdBu_r",
+            title=f"{name.replace('_', ' ')}: balance {m['balance_min']:.2f}-{m['balance_max']:.2f}, PP {m['pp_mean']:.2f}",
+        )
     _savefig(fig, out / "grids_12_15.png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     wrote("grids_12_15.png")
@@ -233,13 +266,18 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger, runs: int = 3
     from .routes import balance_routes
 
     t2 = time.perf_counter()
-    patrols = balance_routes(redraw, chiefs_per_grid=2, depot="post", posts=posts, seed=seed, effort=effort,
-                              progress=log.isEnabledFor(logging.INFO))
+    patrols = balance_routes(
+        redraw, chiefs_per_grid=2, depot="post", posts=posts, seed=seed, effort=effort, progress=log.isEnabledFor(logging.INFO)
+    )
     log.info("balanced %d patrols in %.1f s: %r", patrols.n_routes, time.perf_counter() - t2, patrols)
     fig, ax = plt.subplots(figsize=(10, 10))
-    patrols.plot(ax=ax, grids=redraw, deadhead=False,
-                 title=f"Road-chief patrols (synthetic streets): {patrols.n_routes} chiefs in {redraw.n_grids} grids, "
-                       f"longest {patrols.max_length / 1000:.1f} km")
+    patrols.plot(
+        ax=ax,
+        grids=redraw,
+        deadhead=False,
+        title=f"Road-chief patrols (synthetic streets): {patrols.n_routes} chiefs in {redraw.n_grids} grids, "
+        f"longest {patrols.max_length / 1000:.1f} km",
+    )
     _savefig(fig, out / "patrols.png", dpi=120, bbox_inches="tight")
     plt.close(fig)
     wrote("patrols.png")
@@ -257,33 +295,49 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger, runs: int = 3
     staffing = _demo_staffing(redraw, posts, seed, out, wrote, log)
 
     # the 12 existing grids vs the redrawn ones: simulated weeks of incidents, patrols and responses
-    sim_before, sim_after, sim_table = _demo_simulation(before, redraw, posts, staffing, patrols, seed, runs, out,
-                                                        wrote, log)
+    sim_before, sim_after, sim_table = _demo_simulation(before, redraw, posts, staffing, patrols, seed, runs, out, wrote, log)
     from .report import write_report
 
-    write_report(redraw, out / "report.html", previous=before, posts=posts, staffing=staffing, routes=patrols,
-                 simulation=sim_after)
+    write_report(
+        redraw, out / "report.html", previous=before, posts=posts, staffing=staffing, routes=patrols, simulation=sim_after
+    )
     wrote("report.html")
 
     o = cover.overall
-    lines = [f"gridplan demo (seed={seed})", "", summary.to_string(), "", "plans:", table.to_string(), "",
-             f"posts ({posts.n_posts} key posts, at least one per grid, and {posts.n_stations} liaison stations, one "
-             f"per community, on the redrawn plan; maximal covering of the 15-minute life circle, {o['max_walk_m']:.0f} m "
-             f"walking along the streets, solved with mip_gap=1e-3):", posts.summary().to_string(), "",
-             f"coverage: {o['covered']:,.0f} of {o['demand']:,.0f} residents ({o['share']:.2%}) within "
-             f"{o['max_walk_m']:.0f} m of a post; lowest grid {cover.per_grid['share'].min():.2%}, lowest community "
-             f"{cover.per_community['share'].min():.2%}; mean walk {o['mean_walk_m']:.0f} m", "",
-             "patrols (2 road chiefs per grid of the redrawn plan, starting from the grid's first post):",
-             patrols.summary().to_string(), "",
-             f"patrol-aware grids (a fresh plan balanced on {PATROL_BALANCE}; its chiefs start from the grid's "
-             "centroid node): the longest road chief's walk over the shortest, against the redrawn plan:",
-             patrol_balance.to_string(), "",
-             "staffing ('1+2+2' in gridplan's reading: 1 leader, a Party member; 2 officers on different shifts; "
-             "2 workers; early/middle/late shifts; sample roster; home-to-post distance along the streets, solved exactly):",
-             staffing.summary().to_string(), "",
-             f"simulation ({runs} weeks per plan; the 12 existing grids (A) vs the {redraw.n_grids} redrawn ones (B), "
-             "each with its own posts, '1+2+2' teams and patrols; B - A with a 95 % interval and Welch's p-value):",
-             sim_table.round(4).to_string(), "", "notes:"]
+    lines = [
+        f"gridplan demo (seed={seed})",
+        "",
+        summary.to_string(),
+        "",
+        "plans:",
+        table.to_string(),
+        "",
+        f"posts ({posts.n_posts} key posts, at least one per grid, and {posts.n_stations} liaison stations, one "
+        f"per community, on the redrawn plan; maximal covering of the 15-minute life circle, {o['max_walk_m']:.0f} m "
+        f"walking along the streets, solved with mip_gap=1e-3):",
+        posts.summary().to_string(),
+        "",
+        f"coverage: {o['covered']:,.0f} of {o['demand']:,.0f} residents ({o['share']:.2%}) within "
+        f"{o['max_walk_m']:.0f} m of a post; lowest grid {cover.per_grid['share'].min():.2%}, lowest community "
+        f"{cover.per_community['share'].min():.2%}; mean walk {o['mean_walk_m']:.0f} m",
+        "",
+        "patrols (2 road chiefs per grid of the redrawn plan, starting from the grid's first post):",
+        patrols.summary().to_string(),
+        "",
+        f"patrol-aware grids (a fresh plan balanced on {PATROL_BALANCE}; its chiefs start from the grid's "
+        "centroid node): the longest road chief's walk over the shortest, against the redrawn plan:",
+        patrol_balance.to_string(),
+        "",
+        "staffing ('1+2+2' in gridplan's reading: 1 leader, a Party member; 2 officers on different shifts; "
+        "2 workers; early/middle/late shifts; sample roster; home-to-post distance along the streets, solved exactly):",
+        staffing.summary().to_string(),
+        "",
+        f"simulation ({runs} weeks per plan; the 12 existing grids (A) vs the {redraw.n_grids} redrawn ones (B), "
+        "each with its own posts, '1+2+2' teams and patrols; B - A with a 95 % interval and Welch's p-value):",
+        sim_table.round(4).to_string(),
+        "",
+        "notes:",
+    ]
     lines += [f"- {n}" for n in district.notes + posts.notes + patrols.notes + staffing.notes]
     lines += [f"- simulation, 12 grids: {n}" for n in sim_before.notes]
     lines += ["", "files:"] + [f"- {name}" for name in written]
@@ -293,7 +347,6 @@ def _demo(out: Path, seed: int, n_grids: int, log: logging.Logger, runs: int = 3
     log.info("\n%s", table[shown].to_string())
     log.info("done in %.1f s", time.perf_counter() - t0)
     return 0
-
 
 
 PATROL_BALANCE = {"population": 0.15, "street_km": 0.03}
@@ -319,23 +372,33 @@ def _demo_patrol_aware(district, patrols, n_grids, seed, effort, out, wrote, log
         aware = partition(district, n_grids, seed=seed, balance=PATROL_BALANCE, strict=False)
     aware.to_file(out / f"plan_patrol_aware_{n_grids}.gpkg", district=True)
     wrote(f"plan_patrol_aware_{n_grids}.gpkg")
-    walks = balance_routes(aware, chiefs_per_grid=2, depot="centroid", seed=seed, effort=effort,
-                           progress=log.isEnabledFor(logging.INFO))
+    walks = balance_routes(
+        aware, chiefs_per_grid=2, depot="centroid", seed=seed, effort=effort, progress=log.isEnabledFor(logging.INFO)
+    )
     walks.to_file(out / "patrols_patrol_aware.gpkg")
     wrote("patrols_patrol_aware.gpkg")
     rows = {}
-    for name, plan_walks, plan_spread in (("redrawn (population ±5 %)", patrols, None),
-                                          (f"patrol-aware {PATROL_BALANCE}", walks, aware.spreads())):
+    for name, plan_walks, plan_spread in (
+        ("redrawn (population ±5 %)", patrols, None),
+        (f"patrol-aware {PATROL_BALANCE}", walks, aware.spreads()),
+    ):
         length = plan_walks.routes["length"] / 1000
-        rows[name] = {"chiefs": len(length), "shortest_km": length.min(), "longest_km": length.max(),
-                      "longest_over_shortest": length.max() / length.min()}
+        rows[name] = {
+            "chiefs": len(length),
+            "shortest_km": length.min(),
+            "longest_km": length.max(),
+            "longest_over_shortest": length.max() / length.min(),
+        }
         if plan_spread is not None:
             rows[name].update({f"{m}_spread": f"{r['min']:.3f}-{r['max']:.3f}" for m, r in plan_spread.iterrows()})
     table = pd.DataFrame(rows).T
     table.to_csv(out / "patrol_balance.csv", index_label="plan")
     wrote("patrol_balance.csv")
-    log.info("patrol-aware grids: longest walk / shortest %.2f (redrawn plan %.2f)",
-             table["longest_over_shortest"].iloc[1], table["longest_over_shortest"].iloc[0])
+    log.info(
+        "patrol-aware grids: longest walk / shortest %.2f (redrawn plan %.2f)",
+        table["longest_over_shortest"].iloc[1],
+        table["longest_over_shortest"].iloc[0],
+    )
     return table
 
 
@@ -349,8 +412,16 @@ def _demo_posts(plan, seed, out, wrote, log):
     n_posts = max(plan.n_grids, round(42 * plan.n_grids / 15))
     # mip_gap=1e-3 and at most DEMO_POSTS_SECONDS: HiGHS may take minutes to prove the last 0.1 % on 42 posts;
     # the plan's status and gap say where it stopped
-    posts = place_posts(plan, n_posts, min_per_grid=1, stations="community", mip_gap=1e-3, seed=seed,
-                        time_limit=DEMO_POSTS_SECONDS, progress=log.isEnabledFor(logging.INFO))
+    posts = place_posts(
+        plan,
+        n_posts,
+        min_per_grid=1,
+        stations="community",
+        mip_gap=1e-3,
+        seed=seed,
+        time_limit=DEMO_POSTS_SECONDS,
+        progress=log.isEnabledFor(logging.INFO),
+    )
     cover = posts.coverage()
     log.info("placed %s in %.1f s; %r", posts, time.perf_counter() - t, cover)
     fig, ax = plt.subplots(figsize=(10, 10))
@@ -365,8 +436,7 @@ def _demo_posts(plan, seed, out, wrote, log):
     wrote("coverage.png")
     posts.to_file(out / "posts.gpkg")
     wrote("posts.gpkg")
-    table = posts.posts.drop(columns="geometry").assign(x=posts.posts.geometry.x.round(2),
-                                                         y=posts.posts.geometry.y.round(2))
+    table = posts.posts.drop(columns="geometry").assign(x=posts.posts.geometry.x.round(2), y=posts.posts.geometry.y.round(2))
     _io.write_csv(out / "posts.csv", table)
     wrote("posts.csv")
     _io.write_csv(out / "coverage_grids.csv", cover.per_grid)
@@ -389,17 +459,24 @@ def _demo_simulation(before, after, posts, staffing, patrols, seed, runs, out, w
     t = time.perf_counter()
     progress = log.isEnabledFor(logging.INFO)
     # the existing plan gets its own posts (Guiding's ratio, 42 for 15 grids), teams and quicker patrols
-    posts12 = place_posts(before, max(before.n_grids, round(42 * before.n_grids / 15)), mip_gap=1e-3, time_limit=10,
-                          seed=seed, progress=False)
+    posts12 = place_posts(
+        before, max(before.n_grids, round(42 * before.n_grids / 15)), mip_gap=1e-3, time_limit=10, seed=seed, progress=False
+    )
     staff12 = assign_staff(before, sample_roster(before, seed=seed), posts=posts12, seed=seed)
     routes12 = balance_routes(before, chiefs_per_grid=2, posts=posts12, effort=0.05, seed=seed, progress=False)
-    sim_before = simulate(before, posts=posts12, staffing=staff12, routes=routes12, runs=runs, seed=seed,
-                          progress=progress)
-    sim_before.notes.insert(0, f"posts: {posts12.n_posts} ({posts12.params['status']}, gap {posts12.params['gap']:.2%},"
-                               " 10 s); patrols at effort 0.05")
+    sim_before = simulate(before, posts=posts12, staffing=staff12, routes=routes12, runs=runs, seed=seed, progress=progress)
+    sim_before.notes.insert(
+        0, f"posts: {posts12.n_posts} ({posts12.params['status']}, gap {posts12.params['gap']:.2%}, 10 s); patrols at effort 0.05"
+    )
     sim_after = simulate(after, posts=posts, staffing=staffing, routes=patrols, runs=runs, seed=seed, progress=progress)
-    log.info("simulated %d weeks of each plan in %.1f s:\n  12 grids: %r\n  %d grids: %r", runs,
-             time.perf_counter() - t, sim_before, after.n_grids, sim_after)
+    log.info(
+        "simulated %d weeks of each plan in %.1f s:\n  12 grids: %r\n  %d grids: %r",
+        runs,
+        time.perf_counter() - t,
+        sim_before,
+        after.n_grids,
+        sim_after,
+    )
     table = sim_before.compare(sim_after)
     _io.write_csv(out / "simulation_comparison.csv", table)
     wrote("simulation_comparison.csv")
@@ -412,10 +489,16 @@ def _demo_simulation(before, after, posts, staffing, patrols, seed, runs, out, w
     from . import plot as gplot
 
     vmin, vmax = gplot.colour_range(sim_before.per_grid["compliance_7min"], sim_after.per_grid["compliance_7min"])
-    sim_before.plot(ax=axes[0], column="compliance_7min", title="12 existing grids: face to face within 7 min",
-                    vmin=vmin, vmax=vmax)
-    sim_after.plot(ax=axes[1], column="compliance_7min", vmin=vmin, vmax=vmax,
-                   title=f"{after.n_grids} redrawn grids: face to face within 7 min")
+    sim_before.plot(
+        ax=axes[0], column="compliance_7min", title="12 existing grids: face to face within 7 min", vmin=vmin, vmax=vmax
+    )
+    sim_after.plot(
+        ax=axes[1],
+        column="compliance_7min",
+        vmin=vmin,
+        vmax=vmax,
+        title=f"{after.n_grids} redrawn grids: face to face within 7 min",
+    )
     _savefig(fig, out / "simulation_12_15.png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     wrote("simulation_12_15.png")
@@ -434,9 +517,13 @@ def _demo_staffing(plan, posts, seed, out, wrote, log):
     staffing = assign_staff(plan, roster, model="1+2+2", posts=posts, seed=seed)
     log.info("staffed %r in %.1f s", staffing, time.perf_counter() - t)
     a = staffing.assignments
-    _io.write_csv(out / "staffing_assignments.csv",
-                  a.drop(columns="post").assign(post_x=a.geometry.x.round(2), post_y=a.geometry.y.round(2),
-                                                distance_m=a["distance_m"].round(1)), index=False)
+    _io.write_csv(
+        out / "staffing_assignments.csv",
+        a.drop(columns="post").assign(
+            post_x=a.geometry.x.round(2), post_y=a.geometry.y.round(2), distance_m=a["distance_m"].round(1)
+        ),
+        index=False,
+    )
     wrote("staffing_assignments.csv")
     _io.write_csv(out / "staffing_teams.csv", staffing.teams)
     wrote("staffing_teams.csv")
@@ -454,6 +541,7 @@ def _demo_staffing(plan, posts, seed, out, wrote, log):
     staffing.to_file(out / "staffing.gpkg")
     wrote("staffing.gpkg")
     return staffing
+
 
 def _csv_encoding(src: Path, given: str | None, log: logging.Logger) -> str:
     """The text encoding of a CSV: ``given`` if any, else UTF-8 (with or without BOM), else GB18030 (GBK's superset)."""
@@ -517,11 +605,13 @@ def _csv_chunks(src: Path, encoding: str, chunksize: int):
         except pd.errors.EmptyDataError:
             raise DataError(f"{src} is empty: a CSV with a header row (e.g. id,lon,lat) is expected") from None
         except pd.errors.ParserError as exc:
-            raise DataError(f"{src} is not a well-formed CSV: {str(exc).strip()}; fix that row (a stray comma or "
-                            "quote?) and run again") from None
+            raise DataError(
+                f"{src} is not a well-formed CSV: {str(exc).strip()}; fix that row (a stray comma or quote?) and run again"
+            ) from None
         except UnicodeDecodeError as exc:
-            raise DataError(f"{src} cannot be read as {encoding} ({exc.reason} at byte {exc.start}); give its "
-                            "encoding with --encoding") from None
+            raise DataError(
+                f"{src} cannot be read as {encoding} ({exc.reason} at byte {exc.start}); give its encoding with --encoding"
+            ) from None
 
 
 def _locate(args: argparse.Namespace, log: logging.Logger) -> int:
@@ -538,8 +628,10 @@ def _locate(args: argparse.Namespace, log: logging.Logger) -> int:
         raise DataError(f"input file {src} does not exist")
     chunksize = _validate.integer(args.chunksize, "--chunksize", minimum=1)
     if (args.x is None) != (args.y is None):
-        raise DataError("--x and --y go together: give both coordinate columns, or neither (then x/y, lon/lat, "
-                        "lng/lat or longitude/latitude are looked for)")
+        raise DataError(
+            "--x and --y go together: give both coordinate columns, or neither (then x/y, lon/lat, "
+            "lng/lat or longitude/latitude are looked for)"
+        )
     _io.refuse_overwriting_inputs(out, {"input": src, "--grids": args.grids, "--streets": args.streets})
     encoding = _csv_encoding(src, args.encoding, log)
     grids = _read_grids(args.grids)
@@ -552,11 +644,14 @@ def _locate(args: argparse.Namespace, log: logging.Logger) -> int:
     written = hashlib.sha256()
 
     def write(tmp: Path) -> None:
-        with open(tmp, "wb") as fh, tqdm(total=src.stat().st_size, unit="B", unit_scale=True, desc="locate",
-                                         disable=args.quiet) as bar:
+        with (
+            open(tmp, "wb") as fh,
+            tqdm(total=src.stat().st_size, unit="B", unit_scale=True, desc="locate", disable=args.quiet) as bar,
+        ):
             for i, (chunk, done) in enumerate(_csv_chunks(src, encoding, chunksize)):
-                routed = index.assign(chunk, x=args.x, y=args.y, crs=args.crs, severity=args.severity, time=args.time,
-                                      timezone=args.timezone)
+                routed = index.assign(
+                    chunk, x=args.x, y=args.y, crs=args.crs, severity=args.severity, time=args.time, timezone=args.timezone
+                )
                 counts["zoned"] += sum(int(n.split()[0]) for n in routed.attrs.get("notes", []))
                 data = routed.to_csv(None, header=i == 0, index=False).encode("utf-8")
                 fh.write(data)
@@ -575,10 +670,16 @@ def _locate(args: argparse.Namespace, log: logging.Logger) -> int:
 
     _io.atomic_write(out, write, verify=verify)
     if counts["zoned"]:
-        log.info("%d report times carried a time zone and were converted to %s local time", counts["zoned"],
-                 args.timezone)
-    log.info("wrote %s: %d rows, %d located, %d outside every grid, %d with a reason (%.1f s)", out,
-             counts["rows"], counts["located"], counts["outside"], counts["flagged"], time.perf_counter() - t0)
+        log.info("%d report times carried a time zone and were converted to %s local time", counts["zoned"], args.timezone)
+    log.info(
+        "wrote %s: %d rows, %d located, %d outside every grid, %d with a reason (%.1f s)",
+        out,
+        counts["rows"],
+        counts["located"],
+        counts["outside"],
+        counts["flagged"],
+        time.perf_counter() - t0,
+    )
     return 0
 
 
@@ -586,8 +687,12 @@ def _locate_counts(routed: pandas.DataFrame) -> dict[str, int]:
     """Rows, rows located, rows outside every grid (whatever else their reason says), rows with a reason."""
     reason = routed["reason"].astype("string")
     outside = routed["grid"].isna() & reason.str.contains("outside every grid", regex=False).fillna(False)
-    return {"rows": len(routed), "located": int(routed["grid"].notna().sum()), "outside": int(outside.sum()),
-            "flagged": int(reason.notna().sum())}
+    return {
+        "rows": len(routed),
+        "located": int(routed["grid"].notna().sum()),
+        "outside": int(outside.sum()),
+        "flagged": int(reason.notna().sum()),
+    }
 
 
 def _savefig(fig, path: Path, **kwargs) -> None:
@@ -609,9 +714,18 @@ def _report(args: argparse.Namespace, log: logging.Logger) -> int:
     from .report import read_simulation, write_report
     from .staffing import Staffing
 
-    _io.refuse_overwriting_inputs(args.out, {"plan": args.plan, "--previous": args.previous, "--posts": args.posts,
-                                             "--routes": args.routes, "--staffing": args.staffing,
-                                             "--simulation": args.simulation, "--streets": args.streets})
+    _io.refuse_overwriting_inputs(
+        args.out,
+        {
+            "plan": args.plan,
+            "--previous": args.previous,
+            "--posts": args.posts,
+            "--routes": args.routes,
+            "--staffing": args.staffing,
+            "--simulation": args.simulation,
+            "--streets": args.streets,
+        },
+    )
     plan = GridPlan.read_file(args.plan)
     district = None
     if args.streets:
@@ -625,13 +739,25 @@ def _report(args: argparse.Namespace, log: logging.Logger) -> int:
     routes = None
     if args.routes:
         if "routes" not in _io.list_layers(args.routes):
-            raise DataError(f"{args.routes} has no 'routes' layer (it has {_io.list_layers(args.routes)}); write "
-                            "patrols with RoutePlan.to_file")
+            raise DataError(
+                f"{args.routes} has no 'routes' layer (it has {_io.list_layers(args.routes)}); write "
+                "patrols with RoutePlan.to_file"
+            )
         routes = _io.read_layer(args.routes, "routes")
     staffing = Staffing.read_file(args.staffing) if args.staffing else None
     simulation = read_simulation(args.simulation) if args.simulation else None
-    out = write_report(plan, args.out, previous=previous, posts=posts, staffing=staffing, routes=routes,
-                       simulation=simulation, title=args.title, interactive=args.interactive, top=args.top)
+    out = write_report(
+        plan,
+        args.out,
+        previous=previous,
+        posts=posts,
+        staffing=staffing,
+        routes=routes,
+        simulation=simulation,
+        title=args.title,
+        interactive=args.interactive,
+        top=args.top,
+    )
     log.info("wrote %s (%.0f kB)", out, out.stat().st_size / 1024)
     return 0
 
@@ -666,14 +792,18 @@ def _simulate(args: argparse.Namespace, log: logging.Logger) -> int:
             if plan.district is not None:
                 continue
             if known is None:
-                raise DataError(f"{paths[name]} does not hold its district, and simulate needs its streets and "
-                                "population: pass --district DISTRICT.gpkg (written by District.to_file, e.g. the "
-                                "demo's district.gpkg), or save the plan with GridPlan.to_file(path, district=True)")
+                raise DataError(
+                    f"{paths[name]} does not hold its district, and simulate needs its streets and "
+                    "population: pass --district DISTRICT.gpkg (written by District.to_file, e.g. the "
+                    "demo's district.gpkg), or save the plan with GridPlan.to_file(path, district=True)"
+                )
             assert holder is not None  # known is plans[holder].district
             outside = plan.grids.geometry.union_all().difference(known.shape).area
             if not plan.grids.crs.equals(known.crs) or outside > 1e-3 * known.shape.area:
-                raise DataError(f"{paths[name]} does not hold its district and is not a plan of the district saved in "
-                                f"{paths[holder]}: pass --district DISTRICT.gpkg")
+                raise DataError(
+                    f"{paths[name]} does not hold its district and is not a plan of the district saved in "
+                    f"{paths[holder]}: pass --district DISTRICT.gpkg"
+                )
             log.info("%s: using the district saved in %s", name, paths[holder])
             plan.district = known
     out = Path(args.out)
@@ -683,8 +813,9 @@ def _simulate(args: argparse.Namespace, log: logging.Logger) -> int:
         log.info("staff: a synthetic sample roster per plan (simulate(staffing='sample'); said in the notes)")
         for name, plan in plans.items():
             t0 = time.perf_counter()
-            res = simulate(plan, staffing="sample", runs=args.runs, days=args.days, seed=args.seed, client=client,
-                           progress=not args.quiet)
+            res = simulate(
+                plan, staffing="sample", runs=args.runs, days=args.days, seed=args.seed, client=client, progress=not args.quiet
+            )
             log.info("%s: %r (%.1f s)", name, res, time.perf_counter() - t0)
             results[name] = res
             res.to_file(out / f"{name}_simulation.gpkg")
@@ -701,8 +832,11 @@ def _simulate(args: argparse.Namespace, log: logging.Logger) -> int:
     if "compare" in results:
         cmp = results["plan"].compare(results["compare"])
         _io.write_csv(out / "comparison.csv", cmp)
-        how = ("paired differences run by run (both saw the same incidents)" if cmp.attrs["method"] == "paired" else
-               "Welch's unpaired interval (the runs did not see the same incidents)")
+        how = (
+            "paired differences run by run (both saw the same incidents)"
+            if cmp.attrs["method"] == "paired"
+            else "Welch's unpaired interval (the runs did not see the same incidents)"
+        )
         log.info("plan (A) vs compare (B), %s:\n%s", how, cmp.round(4).to_string())
     log.info("wrote %s", out)
     return 0
@@ -729,9 +863,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.addHandler(handler)
     log.setLevel(logging.ERROR if args.quiet else logging.INFO)
     log.propagate = False
-    commands = {"demo": lambda: _demo(Path(args.out), args.seed, args.grids, log, runs=args.runs, effort=args.effort),
-                "locate": lambda: _locate(args, log), "report": lambda: _report(args, log),
-                "simulate": lambda: _simulate(args, log)}
+    commands = {
+        "demo": lambda: _demo(Path(args.out), args.seed, args.grids, log, runs=args.runs, effort=args.effort),
+        "locate": lambda: _locate(args, log),
+        "report": lambda: _report(args, log),
+        "simulate": lambda: _simulate(args, log),
+    }
     try:
         if args.command == "city":
             from ._cli_city import run as _city

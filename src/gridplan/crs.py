@@ -72,8 +72,15 @@ BD09 = "BD-09"
 """Name of Baidu's BD-09 datum, accepted wherever a CRS is."""
 
 _ALIASES = {
-    "gcj-02": GCJ02, "gcj02": GCJ02, "gcj_02": GCJ02, "mars": GCJ02,
-    "bd-09": BD09, "bd09": BD09, "bd_09": BD09, "bd09ll": BD09, "baidu": BD09,
+    "gcj-02": GCJ02,
+    "gcj02": GCJ02,
+    "gcj_02": GCJ02,
+    "mars": GCJ02,
+    "bd-09": BD09,
+    "bd09": BD09,
+    "bd_09": BD09,
+    "bd09ll": BD09,
+    "baidu": BD09,
 }
 
 # Krasovsky 1940 ellipsoid used by the GCJ-02 algorithm.
@@ -231,27 +238,48 @@ def _gcj_delta_jac(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
     rlat += (20.0 * np.sin(dy * pi) + 40.0 * np.sin(dy / 3.0 * pi)) * 2.0 / 3.0
     rlat += (160.0 * np.sin(dy / 12.0 * pi) + 320.0 * np.sin(dy * pi / 30.0)) * 2.0 / 3.0
     rlat_x = 2.0 + 0.1 * dy + 0.2 * dsq + dcommon
-    rlat_y = 3.0 + 0.4 * dy + 0.1 * dx + (20.0 * pi * np.cos(dy * pi) + 40.0 * pi / 3.0 * np.cos(dy / 3.0 * pi)
-                                          + 160.0 * pi / 12.0 * np.cos(dy / 12.0 * pi)
-                                          + 320.0 * pi / 30.0 * np.cos(dy * pi / 30.0)) * 2.0 / 3.0
+    rlat_y = (
+        3.0
+        + 0.4 * dy
+        + 0.1 * dx
+        + (
+            20.0 * pi * np.cos(dy * pi)
+            + 40.0 * pi / 3.0 * np.cos(dy / 3.0 * pi)
+            + 160.0 * pi / 12.0 * np.cos(dy / 12.0 * pi)
+            + 320.0 * pi / 30.0 * np.cos(dy * pi / 30.0)
+        )
+        * 2.0
+        / 3.0
+    )
     rlon = 300.0 + dx + 2.0 * dy + 0.1 * dx * dx + 0.1 * dx * dy + 0.1 * sq + common
     rlon += (20.0 * np.sin(dx * pi) + 40.0 * np.sin(dx / 3.0 * pi)) * 2.0 / 3.0
     rlon += (150.0 * np.sin(dx / 12.0 * pi) + 300.0 * np.sin(dx / 30.0 * pi)) * 2.0 / 3.0
-    rlon_x = 1.0 + 0.2 * dx + 0.1 * dy + 0.1 * dsq + dcommon + (
-        20.0 * pi * np.cos(dx * pi) + 40.0 * pi / 3.0 * np.cos(dx / 3.0 * pi)
-        + 150.0 * pi / 12.0 * np.cos(dx / 12.0 * pi) + 300.0 * pi / 30.0 * np.cos(dx / 30.0 * pi)) * 2.0 / 3.0
+    rlon_x = (
+        1.0
+        + 0.2 * dx
+        + 0.1 * dy
+        + 0.1 * dsq
+        + dcommon
+        + (
+            20.0 * pi * np.cos(dx * pi)
+            + 40.0 * pi / 3.0 * np.cos(dx / 3.0 * pi)
+            + 150.0 * pi / 12.0 * np.cos(dx / 12.0 * pi)
+            + 300.0 * pi / 30.0 * np.cos(dx / 30.0 * pi)
+        )
+        * 2.0
+        / 3.0
+    )
     rlon_y = 2.0 + 0.1 * dx
     radlat = y / 180.0 * pi
     sin_l, cos_l = np.sin(radlat), np.cos(radlat)
-    magic = 1.0 - _EE * sin_l ** 2
+    magic = 1.0 - _EE * sin_l**2
     sqrtmagic = np.sqrt(magic)
     dmagic = -_EE * 2.0 * sin_l * cos_l * (pi / 180.0)
     slat = 180.0 / ((_A * (1.0 - _EE)) / (magic * sqrtmagic) * pi)
     slat_y = 180.0 / (_A * (1.0 - _EE) * pi) * 1.5 * sqrtmagic * dmagic
     slon = 180.0 / (_A / sqrtmagic * cos_l * pi)
-    slon_y = 180.0 / (_A * pi) * (0.5 / sqrtmagic * dmagic / cos_l + sqrtmagic * sin_l / cos_l ** 2 * (pi / 180.0))
-    return (rlon * slon, rlat * slat, rlon_x * slon, rlon_y * slon + rlon * slon_y,
-            rlat_x * slat, rlat_y * slat + rlat * slat_y)
+    slon_y = 180.0 / (_A * pi) * (0.5 / sqrtmagic * dmagic / cos_l + sqrtmagic * sin_l / cos_l**2 * (pi / 180.0))
+    return (rlon * slon, rlat * slat, rlon_x * slon, rlon_y * slon + rlon * slon_y, rlat_x * slat, rlat_y * slat + rlat * slat_y)
 
 
 def _newton_ok(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -365,27 +393,48 @@ def _gcj_delta_jac_one(x: float, y: float) -> tuple[float, float, float, float, 
     rlat += (20.0 * sin(dy * pi) + 40.0 * sin(dy / 3.0 * pi)) * 2.0 / 3.0
     rlat += (160.0 * sin(dy / 12.0 * pi) + 320.0 * sin(dy * pi / 30.0)) * 2.0 / 3.0
     rlat_x = 2.0 + 0.1 * dy + 0.2 * dsq + dcommon
-    rlat_y = 3.0 + 0.4 * dy + 0.1 * dx + (20.0 * pi * cos(dy * pi) + 40.0 * pi / 3.0 * cos(dy / 3.0 * pi)
-                                          + 160.0 * pi / 12.0 * cos(dy / 12.0 * pi)
-                                          + 320.0 * pi / 30.0 * cos(dy * pi / 30.0)) * 2.0 / 3.0
+    rlat_y = (
+        3.0
+        + 0.4 * dy
+        + 0.1 * dx
+        + (
+            20.0 * pi * cos(dy * pi)
+            + 40.0 * pi / 3.0 * cos(dy / 3.0 * pi)
+            + 160.0 * pi / 12.0 * cos(dy / 12.0 * pi)
+            + 320.0 * pi / 30.0 * cos(dy * pi / 30.0)
+        )
+        * 2.0
+        / 3.0
+    )
     rlon = 300.0 + dx + 2.0 * dy + 0.1 * dx * dx + 0.1 * dx * dy + 0.1 * sq + common
     rlon += (20.0 * sin(dx * pi) + 40.0 * sin(dx / 3.0 * pi)) * 2.0 / 3.0
     rlon += (150.0 * sin(dx / 12.0 * pi) + 300.0 * sin(dx / 30.0 * pi)) * 2.0 / 3.0
-    rlon_x = 1.0 + 0.2 * dx + 0.1 * dy + 0.1 * dsq + dcommon + (
-        20.0 * pi * cos(dx * pi) + 40.0 * pi / 3.0 * cos(dx / 3.0 * pi)
-        + 150.0 * pi / 12.0 * cos(dx / 12.0 * pi) + 300.0 * pi / 30.0 * cos(dx / 30.0 * pi)) * 2.0 / 3.0
+    rlon_x = (
+        1.0
+        + 0.2 * dx
+        + 0.1 * dy
+        + 0.1 * dsq
+        + dcommon
+        + (
+            20.0 * pi * cos(dx * pi)
+            + 40.0 * pi / 3.0 * cos(dx / 3.0 * pi)
+            + 150.0 * pi / 12.0 * cos(dx / 12.0 * pi)
+            + 300.0 * pi / 30.0 * cos(dx / 30.0 * pi)
+        )
+        * 2.0
+        / 3.0
+    )
     rlon_y = 2.0 + 0.1 * dx
     radlat = y / 180.0 * pi
     sin_l, cos_l = sin(radlat), cos(radlat)
-    magic = 1.0 - _EE * sin_l ** 2
+    magic = 1.0 - _EE * sin_l**2
     sqrtmagic = math.sqrt(magic)
     dmagic = -_EE * 2.0 * sin_l * cos_l * (pi / 180.0)
     slat = 180.0 / ((_A * (1.0 - _EE)) / (magic * sqrtmagic) * pi)
     slat_y = 180.0 / (_A * (1.0 - _EE) * pi) * 1.5 * sqrtmagic * dmagic
     slon = 180.0 / (_A / sqrtmagic * cos_l * pi)
-    slon_y = 180.0 / (_A * pi) * (0.5 / sqrtmagic * dmagic / cos_l + sqrtmagic * sin_l / cos_l ** 2 * (pi / 180.0))
-    return (rlon * slon, rlat * slat, rlon_x * slon, rlon_y * slon + rlon * slon_y,
-            rlat_x * slat, rlat_y * slat + rlat * slat_y)
+    slon_y = 180.0 / (_A * pi) * (0.5 / sqrtmagic * dmagic / cos_l + sqrtmagic * sin_l / cos_l**2 * (pi / 180.0))
+    return (rlon * slon, rlat * slat, rlon_x * slon, rlon_y * slon + rlon * slon_y, rlat_x * slat, rlat_y * slat + rlat * slat_y)
 
 
 def _newton_ok_one(x: float, y: float) -> bool:
@@ -650,8 +699,11 @@ def _cached_point_transformer(src_key: Any, dst_key: Any) -> Callable[[float, fl
     src_crs, dst_crs = parse_crs(src), parse_crs(dst)
     # the datum keys (GCJ-02, BD-09) were routed through WGS84 above: both ends are pyproj CRS here
     assert isinstance(src_crs, pyproj.CRS) and isinstance(dst_crs, pyproj.CRS)
-    middle = None if src_crs == dst_crs or (src_crs.equals(wgs) and dst_crs.equals(wgs)) else _pyproj_point(
-        _transformer(src_crs, dst_crs))
+    middle = (
+        None
+        if src_crs == dst_crs or (src_crs.equals(wgs) and dst_crs.equals(wgs))
+        else _pyproj_point(_transformer(src_crs, dst_crs))
+    )
     steps = [f for f in (first, middle, last) if f is not None]
     if not steps:
         return _identity
@@ -746,8 +798,9 @@ def _lonlat_bounds(obj: Any) -> tuple[float, float, float, float]:
         crs = pyproj.CRS(obj.crs)
         bounds = tuple(float(v) for v in obj.total_bounds)
         if not crs.is_geographic or crs.to_epsg() != 4326:
-            lon, lat = _pyproj_transform([bounds[0], bounds[2], bounds[0], bounds[2]],
-                                         [bounds[1], bounds[1], bounds[3], bounds[3]], crs, "EPSG:4326")
+            lon, lat = _pyproj_transform(
+                [bounds[0], bounds[2], bounds[0], bounds[2]], [bounds[1], bounds[1], bounds[3], bounds[3]], crs, "EPSG:4326"
+            )
             bounds = (min(lon), min(lat), max(lon), max(lat))
     else:
         raise GeometryError(
@@ -759,8 +812,7 @@ def _lonlat_bounds(obj: Any) -> tuple[float, float, float, float]:
     minx, miny, maxx, maxy = bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise CRSError(
-            f"bounds {bounds} are not lon/lat degrees; metric_crs takes lon/lat bounds or a "
-            "GeoDataFrame with its CRS set"
+            f"bounds {bounds} are not lon/lat degrees; metric_crs takes lon/lat bounds or a GeoDataFrame with its CRS set"
         )
     return bounds  # type: ignore[return-value]
 

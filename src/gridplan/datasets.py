@@ -108,8 +108,7 @@ def _boundary_district(boundary: Any, *, crs: Any, metric_crs: Any, repair: bool
         boundary = gpd.GeoDataFrame(geometry=[boundary])
     if not isinstance(boundary, (gpd.GeoDataFrame, gpd.GeoSeries)):
         raise DataError(
-            f"boundary must be a District, a GeoDataFrame/GeoSeries or a shapely (Multi)Polygon, got "
-            f"{type(boundary).__name__}"
+            f"boundary must be a District, a GeoDataFrame/GeoSeries or a shapely (Multi)Polygon, got {type(boundary).__name__}"
         )
     return District.from_frames(boundary, crs=crs, metric_crs=metric_crs, repair=repair)
 
@@ -247,8 +246,14 @@ def sample_district(
     from ._synthetic import build_sample
 
     if boundary is None and subdistricts is None:
-        given = {"urban_km2": urban_km2, "centre": centre, "population": population,
-                 "n_subdistricts": n_subdistricts, "crs": crs, "metric_crs": metric_crs}
+        given = {
+            "urban_km2": urban_km2,
+            "centre": centre,
+            "population": population,
+            "n_subdistricts": n_subdistricts,
+            "crs": crs,
+            "metric_crs": metric_crs,
+        }
         passed = [k for k, v in given.items() if v is not None]
         if passed:
             raise DataError(f"{', '.join(passed)} only apply with boundary= (or subdistricts=); pass one or drop them")
@@ -256,10 +261,10 @@ def sample_district(
         n_grids_existing = _validate.integer(n_grids_existing, "n_grids_existing", minimum=1)
         frames = _sample_frames(int(seed), int(n_grids_existing), n_communities)
         layers = {k: frames[k] for k in ("boundary", "streets", "communities", "population", "grids")}
-        district = District.from_frames(**layers, name=SAMPLE_NAME, code=str(frames["boundary"]["code"].iloc[0]),
-                                        synthetic=True)
-        district.notes.append(f"synthetic sample district (seed={seed}): streets, communities, population and grids "
-                              "are generated")
+        district = District.from_frames(**layers, name=SAMPLE_NAME, code=str(frames["boundary"]["code"].iloc[0]), synthetic=True)
+        district.notes.append(
+            f"synthetic sample district (seed={seed}): streets, communities, population and grids are generated"
+        )
         return district
 
     sub_frame = None
@@ -269,35 +274,57 @@ def sample_district(
         sub_frame = subdistricts if isinstance(subdistricts, gpd.GeoDataFrame) else gpd.GeoDataFrame(geometry=subdistricts)
     if boundary is None:
         assert sub_frame is not None
-        base = District.from_frames(sub_frame, crs=crs, metric_crs=metric_crs, repair=repair,
-                                    name=_first(sub_frame, "district", ""), code=_first(sub_frame, "district_adcode", ""))
+        base = District.from_frames(
+            sub_frame,
+            crs=crs,
+            metric_crs=metric_crs,
+            repair=repair,
+            name=_first(sub_frame, "district", ""),
+            code=_first(sub_frame, "district_adcode", ""),
+        )
         base.notes.append(f"boundary: the union of the {len(sub_frame)} given subdistricts")
     else:
         base = _boundary_district(boundary, crs=crs, metric_crs=metric_crs, repair=repair)
-    ignored = [k for k in ("streets", "communities", "population", "grids")
-               if isinstance(boundary, District) and len(getattr(boundary, k))]
+    ignored = [
+        k
+        for k in ("streets", "communities", "population", "grids")
+        if isinstance(boundary, District) and len(getattr(boundary, k))
+    ]
     sub_geoms = sub_names = None
     if sub_frame is not None:
         subs = District.from_frames(sub_frame, crs=crs, metric_crs=base.crs, repair=repair).boundary
         sub_geoms = list(subs.geometry.values)
-        sub_names = ([str(v) for v in subs["name"]] if "name" in subs
-                     else [f"第{i + 1}街道" for i in range(len(subs))])
+        sub_names = [str(v) for v in subs["name"]] if "name" in subs else [f"第{i + 1}街道" for i in range(len(subs))]
     frames, notes = build_sample(
-        seed, boundary=base.shape, crs=base.crs, n_grids=n_grids_existing, n_communities=n_communities,
-        urban_km2=urban_km2, centre=_centre_xy(centre, base), population=population,
-        n_subdistricts=n_subdistricts, subdistricts=sub_geoms, subdistrict_names=sub_names,
-        name=base.name or "district", code=base.code or None,
+        seed,
+        boundary=base.shape,
+        crs=base.crs,
+        n_grids=n_grids_existing,
+        n_communities=n_communities,
+        urban_km2=urban_km2,
+        centre=_centre_xy(centre, base),
+        population=population,
+        n_subdistricts=n_subdistricts,
+        subdistricts=sub_geoms,
+        subdistrict_names=sub_names,
+        name=base.name or "district",
+        code=base.code or None,
     )
     layers = {k: frames[k] for k in ("boundary", "streets", "communities", "population", "grids")}
     label = f"{base.name or 'district'} ({SYNTHETIC_TAG})"
     district = District.from_frames(**layers, metric_crs=base.crs, name=label, code=base.code, synthetic=True)
     district.source_crs = base.source_crs
     if ignored:
-        notes.append(f"only the outline of the given district was used; its {', '.join(ignored)} were replaced "
-                     "by synthetic ones")
-    district.notes = base.notes + notes + [
-        f"seed={seed}: same seed, same district; nothing here but the boundary"
-        + (" and the subdistrict polygons" if sub_frame is not None else "") + " is real"]
+        notes.append(f"only the outline of the given district was used; its {', '.join(ignored)} were replaced by synthetic ones")
+    district.notes = (
+        base.notes
+        + notes
+        + [
+            f"seed={seed}: same seed, same district; nothing here but the boundary"
+            + (" and the subdistrict polygons" if sub_frame is not None else "")
+            + " is real"
+        ]
+    )
     return district
 
 
@@ -356,8 +383,10 @@ def county_boundary(adcode: str | int, *, data_dir: str | Path | None = None, **
         ``sample_district(boundary=county_boundary(adcode))`` or :func:`real_district`.
     """
     folder = find_data_dir(data_dir)
-    files = [("county_boundaries_gcj02.gpkg", "county_boundaries_gcj02"),
-             ("xicheng_boundary_gcj02.gpkg", "xicheng_boundary_gcj02")]
+    files = [
+        ("county_boundaries_gcj02.gpkg", "county_boundaries_gcj02"),
+        ("xicheng_boundary_gcj02.gpkg", "xicheng_boundary_gcj02"),
+    ]
     available: list[str] = []
     for file, layer in files:
         if not (folder / file).exists():
@@ -426,8 +455,7 @@ def changan_streets(*, data_dir: str | Path | None = None) -> gpd.GeoDataFrame:
     return _io.read_layer(folder / "changan_roads.gpkg", "changan_roads")
 
 
-def sample_roster(district: Any = None, seed: int = 0, n_people: int | None = None, *,
-                  district_or_plan: Any = None) -> Any:
+def sample_roster(district: Any = None, seed: int = 0, n_people: int | None = None, *, district_or_plan: Any = None) -> Any:
     """A synthetic roster of grid staff for :func:`gridplan.staffing.assign_staff`.
 
     Enough people for "1+2+2" teams in every grid plus about 30 % spare
@@ -471,8 +499,12 @@ def sample_roster(district: Any = None, seed: int = 0, n_people: int | None = No
             raise DataError("pass the district (or plan) once: sample_roster(district, ...)")
         import warnings
 
-        warnings.warn("sample_roster(district_or_plan=...) is deprecated: the parameter is now called district, "
-                      "sample_roster(district=...)", FutureWarning, stacklevel=2)
+        warnings.warn(
+            "sample_roster(district_or_plan=...) is deprecated: the parameter is now called district, "
+            "sample_roster(district=...)",
+            FutureWarning,
+            stacklevel=2,
+        )
         district = district_or_plan
     source = district
     if isinstance(source, District):
@@ -501,9 +533,17 @@ LEDGER_CATEGORIES = {
 synthetic ledger, not the national standard's codes."""
 
 
-def sample_ledger(district: District, n_cases: int = 2000, *, seed: int = 0, crs: Any = "GCJ-02",
-                  broken: float = 0.02, start: str = "2024-01-01", days: int = 90,
-                  street_share: float = 0.5) -> pd.DataFrame:
+def sample_ledger(
+    district: District,
+    n_cases: int = 2000,
+    *,
+    seed: int = 0,
+    crs: Any = "GCJ-02",
+    broken: float = 0.02,
+    start: str = "2024-01-01",
+    days: int = 90,
+    street_share: float = 0.5,
+) -> pd.DataFrame:
     """A **synthetic** case ledger (案件台账) for a district, as a bureau would export it.
 
     Not real cases: ``n_cases`` rows drawn so that about ``1 - street_share`` of the cases
@@ -574,21 +614,24 @@ def sample_ledger(district: District, n_cases: int = 2000, *, seed: int = 0, crs
     people_codes = [c for c, (_, d) in LEDGER_CATEGORIES.items() if d == "population"]
     street_codes = [c for c, (_, d) in LEDGER_CATEGORIES.items() if d == "street"]
     category = np.where(kind, rng.choice(street_codes, n_cases), rng.choice(people_codes, n_cases))
-    source = rng.choice(["巡查上报 patrol", "12345热线 hotline", "市民上报 app", "视频发现 camera"], n_cases,
-                        p=[0.55, 0.25, 0.12, 0.08])
+    source = rng.choice(
+        ["巡查上报 patrol", "12345热线 hotline", "市民上报 app", "视频发现 camera"], n_cases, p=[0.55, 0.25, 0.12, 0.08]
+    )
     t0 = pd.Timestamp(start)
     reported = t0 + pd.to_timedelta(rng.uniform(0, days * 86400, n_cases), unit="s")
     closed = reported + pd.to_timedelta(rng.gamma(2.0, 6.0, n_cases), unit="h")
-    frame = pd.DataFrame({
-        "案件编号": [f"SYN{seed:03d}-{i:06d}" for i in range(n_cases)],
-        "小类": category,
-        "案件来源": source,
-        "上报时间": reported.strftime("%Y-%m-%d %H:%M:%S"),
-        "结案时间": closed.strftime("%Y-%m-%d %H:%M:%S"),
-        "经度": np.round(lon, 6).astype(object),
-        "纬度": np.round(lat, 6).astype(object),
-        "synthetic": True,
-    })
+    frame = pd.DataFrame(
+        {
+            "案件编号": [f"SYN{seed:03d}-{i:06d}" for i in range(n_cases)],
+            "小类": category,
+            "案件来源": source,
+            "上报时间": reported.strftime("%Y-%m-%d %H:%M:%S"),
+            "结案时间": closed.strftime("%Y-%m-%d %H:%M:%S"),
+            "经度": np.round(lon, 6).astype(object),
+            "纬度": np.round(lat, 6).astype(object),
+            "synthetic": True,
+        }
+    )
     n_bad = int(round(broken * n_cases))
     if n_bad:
         rows = rng.choice(n_cases, n_bad, replace=False)
@@ -599,8 +642,9 @@ def sample_ledger(district: District, n_cases: int = 2000, *, seed: int = 0, crs
             elif kind_of == 1:
                 frame.loc[r, "上报时间"] = "2024-13-45 25:61"
             elif kind_of == 2:
-                frame.loc[r, "结案时间"] = (pd.Timestamp(frame.loc[r, "上报时间"]) - pd.Timedelta(hours=3)
-                                         ).strftime("%Y-%m-%d %H:%M:%S")
+                frame.loc[r, "结案时间"] = (pd.Timestamp(frame.loc[r, "上报时间"]) - pd.Timedelta(hours=3)).strftime(
+                    "%Y-%m-%d %H:%M:%S"
+                )
             else:
                 frame.loc[r, "案件编号"] = frame.loc[(r + 1) % n_cases, "案件编号"]
     frame.attrs["synthetic"] = True

@@ -92,9 +92,12 @@ def _check_geometries(name: str, frame: gpd.GeoDataFrame) -> None:
         raise GeometryError(
             f"the {name} layer must hold {' or '.join(_KINDS[name])} geometries, but rows "
             f"{_labels(frame.index, wrong)} are {', '.join(found_names)}; filter or convert them "
-            + (f"(explode collections first: {name} = {name}.explode(index_parts=True), which keeps each part's "
-               f"row in a unique index, then keep the {' and '.join(_KINDS[name])} rows)" if collection else
-               "(for areas given as points use a buffer, for population polygons use .representative_point())")
+            + (
+                f"(explode collections first: {name} = {name}.explode(index_parts=True), which keeps each part's "
+                f"row in a unique index, then keep the {' and '.join(_KINDS[name])} rows)"
+                if collection
+                else "(for areas given as points use a buffer, for population polygons use .representative_point())"
+            )
         )
     coords, idx = shapely.get_coordinates(geoms, return_index=True)
     bad = ~np.isfinite(coords).all(axis=1)
@@ -174,8 +177,10 @@ def _check_crs_option(crs: Any, frames: Mapping[str, gpd.GeoDataFrame]) -> None:
     if isinstance(crs, Mapping):
         unknown = sorted(set(crs) - set(LAYERS))
         if unknown:
-            raise DataError(f"crs= names layers {unknown} that a district does not have; use some of {list(LAYERS)}, "
-                            "e.g. crs={'streets': 'GCJ-02', 'population': 'EPSG:4545'}")
+            raise DataError(
+                f"crs= names layers {unknown} that a district does not have; use some of {list(LAYERS)}, "
+                "e.g. crs={'streets': 'GCJ-02', 'population': 'EPSG:4545'}"
+            )
         return
     parsed = gcrs.parse_crs(crs) if crs is not None else None
     if isinstance(parsed, str):
@@ -219,9 +224,11 @@ def _on_precision_grid(frames: dict[str, gpd.GeoDataFrame], notes: list[str]) ->
     # lines and polygons set the grid (points take no part in noding; many random ones would hide it)
     geoms = [np.asarray(f.geometry.values) for k, f in frames.items() if len(f) and k != "population"]
     origin = _precision.grid_origin(shapely.get_coordinates(np.concatenate(geoms)) if geoms else np.empty((0, 2)))
-    notes.append(f"precision: coordinates rounded to a {_precision.PRECISION * 100:g} cm grid (origin "
-                 f"({origin[0] * 1e3:.3f}, {origin[1] * 1e3:.3f}) mm, the circular mean of the coordinates modulo "
-                 "1 cm) before noding, so float noise and shifts give the same units and plans")
+    notes.append(
+        f"precision: coordinates rounded to a {_precision.PRECISION * 100:g} cm grid (origin "
+        f"({origin[0] * 1e3:.3f}, {origin[1] * 1e3:.3f}) mm, the circular mean of the coordinates modulo "
+        "1 cm) before noding, so float noise and shifts give the same units and plans"
+    )
     out = {}
     for key, frame in frames.items():
         if not len(frame):
@@ -233,13 +240,17 @@ def _on_precision_grid(frames: dict[str, gpd.GeoDataFrame], notes: list[str]) ->
         collapsed = np.asarray(shapely.is_empty(snapped))
         if collapsed.any():
             if key == "boundary" and collapsed.all():
-                raise GeometryError("the boundary collapses on the 1 cm precision grid (it is thinner than 1 cm); "
-                                    "check the boundary's CRS and units")
+                raise GeometryError(
+                    "the boundary collapses on the 1 cm precision grid (it is thinner than 1 cm); "
+                    "check the boundary's CRS and units"
+                )
             if key == "streets" and collapsed.all():
                 raise DataError("every street is shorter than the 1 cm precision grid; check the street layer's CRS")
             what = {"streets": "shorter than", "population": "at"}.get(key, "thinner than")
-            msg = (f"{key}: dropped {int(collapsed.sum())} of {len(frame)} rows that collapse on the "
-                   f"{_precision.PRECISION * 100:g} cm precision grid ({what} 1 cm): rows {_labels(frame.index, collapsed)}")
+            msg = (
+                f"{key}: dropped {int(collapsed.sum())} of {len(frame)} rows that collapse on the "
+                f"{_precision.PRECISION * 100:g} cm precision grid ({what} 1 cm): rows {_labels(frame.index, collapsed)}"
+            )
             notes.append(msg)
             warnings.warn(msg, GridplanWarning, stacklevel=4)
             frame = frame[~collapsed]
@@ -384,8 +395,7 @@ class District:
         that collapse on the grid (a street shorter than 1 cm, a polygon thinner than 1 cm) are
         dropped; :attr:`notes` and a :class:`~gridplan.errors.GridplanWarning` name them.
         """
-        given = {"boundary": boundary, "streets": streets, "communities": communities,
-                 "population": population, "grids": grids}
+        given = {"boundary": boundary, "streets": streets, "communities": communities, "population": population, "grids": grids}
         frames = {k: _as_frame(k, v) for k, v in given.items() if v is not None}
         notes: list[str] = []
         if len(frames["boundary"]) == 0:
@@ -407,8 +417,10 @@ class District:
                 continue
             same = not isinstance(src, str) and pyproj.CRS(src).equals(target)
             if _names_datum(_layer_crs(crs, key)) and not isinstance(src, str):
-                notes.append(f"{key}: tagged with the projected {gcrs.crs_label(src)}, used as tagged "
-                             f"(crs={_layer_crs(crs, key)!r} names the datum of the lon/lat layers)")
+                notes.append(
+                    f"{key}: tagged with the projected {gcrs.crs_label(src)}, used as tagged "
+                    f"(crs={_layer_crs(crs, key)!r} names the datum of the lon/lat layers)"
+                )
             if not same:
                 frames[key] = gcrs.to_crs(frame, target, source=src)
                 if _crs_string(src) != source_label:
@@ -427,15 +439,12 @@ class District:
         if "streets" in frames:
             cls._check_streets(frames["streets"], district_shape, notes)
         if "population" in frames and len(frames["population"]):
-            frames["population"] = cls._check_population(
-                frames["population"], district_shape, population_column, notes
-            )
+            frames["population"] = cls._check_population(frames["population"], district_shape, population_column, notes)
         b = frames["boundary"]
         name = name if name is not None else (str(b["name"].iloc[0]) if "name" in b else "")
         if code is None:
             code = next((str(b[c].iloc[0]) for c in ("adcode", "code") if c in b), "")
-        return cls(frames, crs=target, source_crs=source_label, name=name, code=code,
-                   notes=notes, synthetic=synthetic)
+        return cls(frames, crs=target, source_crs=source_label, name=name, code=code, notes=notes, synthetic=synthetic)
 
     @staticmethod
     def _validate_polygons(key: str, frame: gpd.GeoDataFrame, *, repair: bool, notes: list[str]) -> gpd.GeoDataFrame:
@@ -465,9 +474,7 @@ class District:
                 raise GeometryError(f"the {key} layer: repairing rows {_labels(frame.index, invalid)} left nothing polygonal")
         zero = np.asarray(shapely.area(frame.geometry.values)) <= 0
         if zero.any():
-            raise GeometryError(
-                f"the {key} layer has polygons of zero area (rows {_labels(frame.index, zero)}); drop them"
-            )
+            raise GeometryError(f"the {key} layer has polygons of zero area (rows {_labels(frame.index, zero)}); drop them")
         return frame
 
     @staticmethod
@@ -476,22 +483,25 @@ class District:
         if column == "code" and "code" not in grids:
             return grids
         if column not in grids:
-            raise DataError(f"grid_code={column!r} is not a column of the grids layer; its columns are "
-                            f"{[c for c in grids.columns if c != grids.geometry.name]}")
+            raise DataError(
+                f"grid_code={column!r} is not a column of the grids layer; its columns are "
+                f"{[c for c in grids.columns if c != grids.geometry.name]}"
+            )
         values = grids[column]
         missing = values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
         dup = values.astype(str).duplicated(keep=False).to_numpy() & ~missing
         if missing.any() or dup.any():
-            raise DataError(f"the grids layer's {column!r} codes must be present and unique: rows "
-                            f"{_labels(grids.index, missing | dup)} have none or share one; fix the codes or "
-                            "pass grid_code= for the column that holds them")
+            raise DataError(
+                f"the grids layer's {column!r} codes must be present and unique: rows "
+                f"{_labels(grids.index, missing | dup)} have none or share one; fix the codes or "
+                "pass grid_code= for the column that holds them"
+            )
         if column == "code":
             return grids
         grids = grids.copy()
         if "code" in grids:
             grids = grids.rename(columns={"code": "code_source"})
-            notes.append("grids: the 'code' column is kept as 'code_source'; codes come from "
-                         f"{column!r} (grid_code=)")
+            notes.append(f"grids: the 'code' column is kept as 'code_source'; codes come from {column!r} (grid_code=)")
         grids["code"] = values.astype(str).to_numpy()
         return grids
 
@@ -542,8 +552,9 @@ class District:
         return population
 
     @classmethod
-    def from_osm(cls, source: Any, *, boundary: Any = None, network_type: str = "all", crs: Any = None,
-                 **kwargs: Any) -> District:
+    def from_osm(
+        cls, source: Any, *, boundary: Any = None, network_type: str = "all", crs: Any = None, **kwargs: Any
+    ) -> District:
         """A district whose streets come from OpenStreetMap (the ``[osm]`` extra).
 
         Parameters
@@ -605,8 +616,10 @@ class District:
                     "e.g. layers={'boundary': 'district', 'streets': 'roads'}"
                 )
         if not isinstance(layers, Mapping):
-            raise DataError(f"layers must map district layers to the file's layer names, e.g. "
-                            f"{{'boundary': 'district', 'streets': 'roads'}}, got {layers!r}")
+            raise DataError(
+                f"layers must map district layers to the file's layer names, e.g. "
+                f"{{'boundary': 'district', 'streets': 'roads'}}, got {layers!r}"
+            )
         unknown = set(layers) - set(LAYERS)
         if unknown:
             raise DataError(f"unknown district layers {sorted(unknown)}; use some of {list(LAYERS)}")
@@ -632,17 +645,29 @@ class District:
     def _stored(self) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, Any]]:
         """The layers and metadata a saved district holds (also inside a plan saved with its district)."""
         frames = {k: getattr(self, k) for k in LAYERS}
-        params = {"name": self.name, "code": self.code, "source_crs": self.source_crs,
-                  "crs": self.crs.to_wkt(), "notes": self.notes, "synthetic": self.synthetic}
+        params = {
+            "name": self.name,
+            "code": self.code,
+            "source_crs": self.source_crs,
+            "crs": self.crs.to_wkt(),
+            "notes": self.notes,
+            "synthetic": self.synthetic,
+        }
         return frames, params
 
     @classmethod
     def _restored(cls, frames: dict[str, gpd.GeoDataFrame], params: dict[str, Any]) -> District:
         """The district :meth:`_stored` describes."""
         crs = pyproj.CRS.from_wkt(params["crs"])
-        return cls({k: f.set_crs(crs, allow_override=True) for k, f in frames.items()}, crs=crs,
-                   source_crs=params["source_crs"], name=params["name"], code=params["code"],
-                   notes=params["notes"], synthetic=params["synthetic"])
+        return cls(
+            {k: f.set_crs(crs, allow_override=True) for k, f in frames.items()},
+            crs=crs,
+            source_crs=params["source_crs"],
+            name=params["name"],
+            code=params["code"],
+            notes=params["notes"],
+            synthetic=params["synthetic"],
+        )
 
     # ------------------------------------------------------------------ derived facts
     @property
@@ -697,9 +722,13 @@ class District:
     @property
     def params(self) -> dict[str, Any]:
         """What the district is (the result protocol's ``params``): name, code, CRS, the CRS it came in, synthetic."""
-        return {"name": self.name, "code": self.code, "crs": self.crs.to_string() if self.crs is not None else None,
-                "source_crs": str(self.source_crs) if self.source_crs is not None else None,
-                "synthetic": bool(self.synthetic)}
+        return {
+            "name": self.name,
+            "code": self.code,
+            "crs": self.crs.to_string() if self.crs is not None else None,
+            "source_crs": str(self.source_crs) if self.source_crs is not None else None,
+            "synthetic": bool(self.synthetic),
+        }
 
     def summary(self) -> pd.Series:
         """Key facts as a Series: area, population, streets, communities, grids, CRS."""
@@ -724,9 +753,11 @@ class District:
     def __repr__(self) -> str:
         s = self.summary()
         tag = ", synthetic" if self.synthetic else ""
-        return (f"<District {s['name']!s} {s['area_km2']} km², {s['population']:,} people, "
-                f"{s['street_segments']} street segments, {s['communities']} communities, "
-                f"{s['existing_grids']} grids, {s['crs']}{tag}>")
+        return (
+            f"<District {s['name']!s} {s['area_km2']} km², {s['population']:,} people, "
+            f"{s['street_segments']} street segments, {s['communities']} communities, "
+            f"{s['existing_grids']} grids, {s['crs']}{tag}>"
+        )
 
     def _repr_html_(self) -> str:
         rows = "".join(
@@ -734,9 +765,11 @@ class District:
             for k, v in self.summary().items()
         )
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-        return (f"<div><b>gridplan District</b><table>{rows}</table>"
-                + (f"<details><summary>notes ({len(self.notes)})</summary><ul>{notes}</ul></details>" if notes else "")
-                + "</div>")
+        return (
+            f"<div><b>gridplan District</b><table>{rows}</table>"
+            + (f"<details><summary>notes ({len(self.notes)})</summary><ul>{notes}</ul></details>" if notes else "")
+            + "</div>"
+        )
 
     def explore(self, **kwargs: Any) -> Any:
         """Interactive folium map: boundary, communities, existing grids and streets (``[explore]`` extra).
@@ -749,9 +782,11 @@ class District:
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError("District.explore needs folium: pip install 'gridplan[explore]'") from exc
         m = self.boundary.explore(style_kwds={"fill": False, "color": "black", "weight": 3}, name="boundary", **kwargs)
-        layers = [("communities", {"fill": False, "color": "#6a51a3", "dashArray": "6"}),
-                  ("grids", {"fillOpacity": 0.15, "color": "#d62728"}),
-                  ("streets", {"color": "#555555", "weight": 1})]
+        layers = [
+            ("communities", {"fill": False, "color": "#6a51a3", "dashArray": "6"}),
+            ("grids", {"fillOpacity": 0.15, "color": "#d62728"}),
+            ("streets", {"color": "#555555", "weight": 1}),
+        ]
         for name, style in layers:
             frame = getattr(self, name)
             if len(frame):
@@ -779,6 +814,7 @@ class District:
         label = title or f"{self.name or 'district'} ({self.area_km2:.1f} km²)"
         if self.synthetic:
             label += " — synthetic streets"
-        gplot.finish(ax, label, legend=[("boundary", "black", "-"), ("community", "#6a51a3", "--"),
-                                         ("existing grid", "#d62728", "-")])
+        gplot.finish(
+            ax, label, legend=[("boundary", "black", "-"), ("community", "#6a51a3", "--"), ("existing grid", "#d62728", "-")]
+        )
         return ax

@@ -74,8 +74,10 @@ UNKNOWN_GROUP = "(none)"
 def _steps(ledger: pd.DataFrame) -> dict[str, np.ndarray]:
     missing = [c for c in STEPS if c not in ledger.columns]
     if missing:
-        raise DataError(f"the ledger lacks step columns {missing}; it needs {list(STEPS)} (timestamps, empty where a "
-                        "case stopped earlier); gridplan.ledger.read_ledger or simulate() give them")
+        raise DataError(
+            f"the ledger lacks step columns {missing}; it needs {list(STEPS)} (timestamps, empty where a "
+            "case stopped earlier); gridplan.ledger.read_ledger or simulate() give them"
+        )
     out = {}
     for c in STEPS:
         try:
@@ -104,9 +106,17 @@ def _order_problems(steps: Mapping[str, np.ndarray]) -> np.ndarray:
     return why
 
 
-def evaluate(ledger: pd.DataFrame, *, by: str = "grid", period: str | None = "M",
-             weights: Mapping[str, float] | None = None, red: float = 0.1, black: float = 0.1, min_cases: int = 5,
-             strict: bool = False) -> Evaluation:
+def evaluate(
+    ledger: pd.DataFrame,
+    *,
+    by: str = "grid",
+    period: str | None = "M",
+    weights: Mapping[str, float] | None = None,
+    red: float = 0.1,
+    black: float = 0.1,
+    min_cases: int = 5,
+    strict: bool = False,
+) -> Evaluation:
     """Indicators, composite score and red/black-flag rankings of a ledger (see the module docstring).
 
     Parameters
@@ -153,8 +163,10 @@ def evaluate(ledger: pd.DataFrame, *, by: str = "grid", period: str | None = "M"
     bad = np.not_equal(why, _NONE)
     if bad.any() and strict:
         rows = ledger.index[bad][:5].tolist()
-        raise DataError(f"{int(bad.sum())} cases have steps out of order (rows {rows}: {list(why[bad][:5])}); fix the "
-                        "ledger or pass strict=False to keep them aside in Evaluation.problems")
+        raise DataError(
+            f"{int(bad.sum())} cases have steps out of order (rows {rows}: {list(why[bad][:5])}); fix the "
+            "ledger or pass strict=False to keep them aside in Evaluation.problems"
+        )
     n = len(ledger)
     group = ledger[by].astype("string").fillna(UNKNOWN_GROUP).to_numpy(dtype=object)
     rep = steps["reported"]
@@ -178,16 +190,24 @@ def evaluate(ledger: pd.DataFrame, *, by: str = "grid", period: str | None = "M"
         raise DataError("the ledger needs 'deadline' (or 'on_time') for the on-time handling rate")
     rework = (pd.to_numeric(ledger["rework"], errors="coerce").fillna(0).to_numpy() > 0) if "rework" in ledger else None
     esc = (pd.to_numeric(ledger["escalations"], errors="coerce").fillna(0).to_numpy() > 0) if "escalations" in ledger else None
-    handling_h = np.where(has["handled"] & has["dispatched"],
-                          (steps["handled"] - steps["dispatched"]) / np.timedelta64(1, "h"), np.nan)
-    frame = pd.DataFrame({
-        "period": per, by: group,
-        "reported": ~np.isnat(rep), "filed": has["filed"], "dispatched": has["dispatched"], "on_time": on_time,
-        "closed": has["closed"] & has["filed"], "verified": has["verified"],
-        "rework": (rework & has["verified"]) if rework is not None else np.zeros(n, bool),
-        "escalated": (esc & has["dispatched"]) if esc is not None else np.zeros(n, bool),
-        "handling_h": handling_h,
-    })
+    handling_h = np.where(
+        has["handled"] & has["dispatched"], (steps["handled"] - steps["dispatched"]) / np.timedelta64(1, "h"), np.nan
+    )
+    frame = pd.DataFrame(
+        {
+            "period": per,
+            by: group,
+            "reported": ~np.isnat(rep),
+            "filed": has["filed"],
+            "dispatched": has["dispatched"],
+            "on_time": on_time,
+            "closed": has["closed"] & has["filed"],
+            "verified": has["verified"],
+            "rework": (rework & has["verified"]) if rework is not None else np.zeros(n, bool),
+            "escalated": (esc & has["dispatched"]) if esc is not None else np.zeros(n, bool),
+            "handling_h": handling_h,
+        }
+    )
     g = frame.groupby(["period", by], sort=True)
     table = g[["reported", "filed", "dispatched", "on_time", "closed", "verified", "rework", "escalated"]].sum()
     table = table.astype(np.int64)
@@ -203,13 +223,38 @@ def evaluate(ledger: pd.DataFrame, *, by: str = "grid", period: str | None = "M"
     table["rework_rate"] = rate("rework", "verified") if rework is not None else np.nan
     table["escalation_rate"] = rate("escalated", "dispatched") if esc is not None else np.nan
     table["score"] = _score(table, weights)
-    table = table[["reported", "filed", "filing_rate", "dispatched", "on_time", "on_time_rate", "closed", "closing_rate",
-                   "verified", "rework", "rework_rate", "escalated", "escalation_rate", "mean_handling_h", "score"]]
+    table = table[
+        [
+            "reported",
+            "filed",
+            "filing_rate",
+            "dispatched",
+            "on_time",
+            "on_time_rate",
+            "closed",
+            "closing_rate",
+            "verified",
+            "rework",
+            "rework_rate",
+            "escalated",
+            "escalation_rate",
+            "mean_handling_h",
+            "score",
+        ]
+    ]
     table = _rank(table, red=red, black=black, min_cases=min_cases)
     problems = ledger.loc[bad].assign(problem=why[bad])
-    params = {"by": by, "period": period, "weights": weights, "red": red, "black": black, "min_cases": min_cases,
-              "cases": int(n), "problems": int(bad.sum()),
-              "weights_note": "the default weights are gridplan's assumption; the standards leave them to the city"}
+    params = {
+        "by": by,
+        "period": period,
+        "weights": weights,
+        "red": red,
+        "black": black,
+        "min_cases": min_cases,
+        "cases": int(n),
+        "problems": int(bad.sum()),
+        "weights_note": "the default weights are gridplan's assumption; the standards leave them to the city",
+    }
     return Evaluation(table, problems=problems, params=params)
 
 
@@ -249,7 +294,7 @@ def _rank(table: pd.DataFrame, *, red: float, black: float, min_cases: int) -> p
         k_black = min(k_black, len(order) - k_red)
         table.loc[order.index[:k_red], "flag"] = "red"
         if k_black:
-            table.loc[order.index[len(order) - k_black:], "flag"] = "black"
+            table.loc[order.index[len(order) - k_black :], "flag"] = "black"
     return table
 
 
@@ -305,18 +350,23 @@ class Evaluation:
         t = self.table
         g = t.groupby(level="period")
         sums = g[["reported", "filed", "dispatched", "on_time", "closed", "verified", "rework"]].sum()
-        out = pd.DataFrame({
-            "groups": g.size(), "reported": sums["reported"], "filed": sums["filed"],
-            "on_time_rate": sums["on_time"] / sums["dispatched"].where(sums["dispatched"] > 0),
-            "closing_rate": sums["closed"] / sums["filed"].where(sums["filed"] > 0),
-            "rework_rate": sums["rework"] / sums["verified"].where(sums["verified"] > 0),
-            "red": g["flag"].apply(lambda s: int((s == "red").sum())),
-            "black": g["flag"].apply(lambda s: int((s == "black").sum())),
-        })
+        out = pd.DataFrame(
+            {
+                "groups": g.size(),
+                "reported": sums["reported"],
+                "filed": sums["filed"],
+                "on_time_rate": sums["on_time"] / sums["dispatched"].where(sums["dispatched"] > 0),
+                "closing_rate": sums["closed"] / sums["filed"].where(sums["filed"] > 0),
+                "rework_rate": sums["rework"] / sums["verified"].where(sums["verified"] > 0),
+                "red": g["flag"].apply(lambda s: int((s == "red").sum())),
+                "black": g["flag"].apply(lambda s: int((s == "black").sum())),
+            }
+        )
         return out
 
-    def plot(self, ax: Any = None, *, period: str | None = None, grids: Any = None, column: str = "score",
-             title: str | None = None) -> Any:
+    def plot(
+        self, ax: Any = None, *, period: str | None = None, grids: Any = None, column: str = "score", title: str | None = None
+    ) -> Any:
         """One period's groups by score, red and black flags coloured; a map when ``grids`` (a GridPlan
         or a GeoDataFrame with a ``code`` column for ``by="grid"``) is given."""
         from . import plot as _plot
@@ -329,9 +379,18 @@ class Evaluation:
             frame["value"] = r[column].reindex(key).to_numpy()
             frame["flag"] = r["flag"].reindex(key).fillna("").to_numpy()
             ax = _plot.axes(ax)
-            frame.plot(ax=ax, column="value", cmap="RdYlGn", legend=True, vmin=0 if column == "score" else None,
-                       vmax=100 if column == "score" else None, edgecolor="grey", linewidth=0.6,
-                       missing_kwds={"color": "lightgrey"}, legend_kwds={"shrink": 0.6, "label": column})
+            frame.plot(
+                ax=ax,
+                column="value",
+                cmap="RdYlGn",
+                legend=True,
+                vmin=0 if column == "score" else None,
+                vmax=100 if column == "score" else None,
+                edgecolor="grey",
+                linewidth=0.6,
+                missing_kwds={"color": "lightgrey"},
+                legend_kwds={"shrink": 0.6, "label": column},
+            )
             for colour, name in (("red", "red"), ("black", "black")):
                 sel = frame[frame["flag"] == name]
                 if len(sel):
@@ -359,8 +418,10 @@ class Evaluation:
         """Write the table and the problems to a GeoPackage (read back with :meth:`read_file`)."""
         from . import _io
 
-        tables = {"table": self.table.reset_index(), "problems": pd.DataFrame(self.problems).drop(
-            columns=[c for c in ("geometry",) if c in self.problems.columns])}
+        tables = {
+            "table": self.table.reset_index(),
+            "problems": pd.DataFrame(self.problems).drop(columns=[c for c in ("geometry",) if c in self.problems.columns]),
+        }
         frames = {k: _io.table_layer(v, "EPSG:4326") for k, v in tables.items()}  # no geometry: any CRS
         return _io.write_frames(path, "Evaluation", frames, self.params)
 
@@ -374,11 +435,15 @@ class Evaluation:
 
     def __repr__(self) -> str:
         s = self.summary()
-        return (f"<Evaluation by {self.by}: {len(s)} periods, {int(s['reported'].sum()):,} cases, "
-                f"{int(s['red'].sum())} red and {int(s['black'].sum())} black flags>")
+        return (
+            f"<Evaluation by {self.by}: {len(s)} periods, {int(s['reported'].sum()):,} cases, "
+            f"{int(s['red'].sum())} red and {int(s['black'].sum())} black flags>"
+        )
 
     def _repr_html_(self) -> str:
         fmt = "{:,.3f}".format
-        return (f"<div><b>{html.escape(repr(self)[1:-1])}</b>{self.summary().to_html(float_format=fmt)}"
-                f"<details><summary>ranking, last period</summary>{self.ranking().to_html(float_format=fmt)}"
-                "</details></div>")
+        return (
+            f"<div><b>{html.escape(repr(self)[1:-1])}</b>{self.summary().to_html(float_format=fmt)}"
+            f"<details><summary>ranking, last period</summary>{self.ranking().to_html(float_format=fmt)}"
+            "</details></div>"
+        )

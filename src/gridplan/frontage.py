@@ -62,8 +62,9 @@ def _streets_frame(streets: Any) -> gpd.GeoDataFrame:
     return streets
 
 
-def assign_frontage(units: gpd.GeoDataFrame, streets: Any, *, frontage_m: float = DEFAULT_FRONTAGE_M,
-                    max_distance_m: float = 60.0) -> Frontage:
+def assign_frontage(
+    units: gpd.GeoDataFrame, streets: Any, *, frontage_m: float = DEFAULT_FRONTAGE_M, max_distance_m: float = 60.0
+) -> Frontage:
     """The street stretch in front of every frontage unit (see the module docstring).
 
     Parameters
@@ -95,8 +96,11 @@ def assign_frontage(units: gpd.GeoDataFrame, streets: Any, *, frontage_m: float 
     bad = ~(shapely.get_type_id(geoms) == 0) | shapely.is_empty(geoms)
     if bad.any():
         raise GeometryError(f"frontage units must be points; rows {units.index[bad][:5].tolist()} are not")
-    width = (pd.to_numeric(units["frontage_m"], errors="coerce").fillna(frontage_m).to_numpy(float)
-             if "frontage_m" in units else np.full(len(units), float(frontage_m)))
+    width = (
+        pd.to_numeric(units["frontage_m"], errors="coerce").fillna(frontage_m).to_numpy(float)
+        if "frontage_m" in units
+        else np.full(len(units), float(frontage_m))
+    )
     if (width <= 0).any():
         raise DataError(f"frontage_m must be > 0; not so in rows {units.index[width <= 0][:5].tolist()}")
     lines = np.asarray(street.geometry.values)
@@ -128,13 +132,18 @@ def assign_frontage(units: gpd.GeoDataFrame, streets: Any, *, frontage_m: float 
     out["point"] = shapely.to_wkt(geoms, rounding_precision=3)
     out["reason"] = pd.array(np.where(near, nothing, f"no street within {max_distance_m:g} m"), dtype="string")
     frame = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(stretch, index=units.index, crs=street.crs))
-    params = {"frontage_m": float(frontage_m), "max_distance_m": float(max_distance_m), "units": len(units),
-              "synthetic": bool(units["synthetic"].any()) if "synthetic" in units else False}
+    params = {
+        "frontage_m": float(frontage_m),
+        "max_distance_m": float(max_distance_m),
+        "units": len(units),
+        "synthetic": bool(units["synthetic"].any()) if "synthetic" in units else False,
+    }
     return Frontage(frame, params=params)
 
 
-def sample_frontage_units(streets: Any, n: int, *, seed: int = 0, setback_m: float = 8.0,
-                          prefix: str = "商户") -> gpd.GeoDataFrame:
+def sample_frontage_units(
+    streets: Any, n: int, *, seed: int = 0, setback_m: float = 8.0, prefix: str = "商户"
+) -> gpd.GeoDataFrame:
     """``n`` synthetic frontage units along the streets (uniform by length, ``setback_m`` to one side).
 
     **Synthetic**: labelled ``synthetic=True``; use a real layer of shops when there is one.
@@ -156,8 +165,9 @@ def sample_frontage_units(streets: Any, n: int, *, seed: int = 0, setback_m: flo
     norm[norm == 0] = 1.0
     side = np.where(rng.random(n) < 0.5, 1.0, -1.0) * setback_m
     xy = pxy + np.c_[-dy / norm * side, dx / norm * side]
-    return gpd.GeoDataFrame({"name": [f"{prefix}{i + 1:04d}" for i in range(n)], "synthetic": True},
-                            geometry=shapely.points(xy), crs=street.crs)
+    return gpd.GeoDataFrame(
+        {"name": [f"{prefix}{i + 1:04d}" for i in range(n)], "synthetic": True}, geometry=shapely.points(xy), crs=street.crs
+    )
 
 
 class Frontage:
@@ -177,8 +187,14 @@ class Frontage:
         self.params = dict(params)
         self.cases = cases
 
-    def attribute(self, cases: gpd.GeoDataFrame, *, category: str | None = None,
-                  categories: Sequence[str] = FRONTAGE_CATEGORIES, max_distance_m: float = 15.0) -> pd.Series:
+    def attribute(
+        self,
+        cases: gpd.GeoDataFrame,
+        *,
+        category: str | None = None,
+        categories: Sequence[str] = FRONTAGE_CATEGORIES,
+        max_distance_m: float = 15.0,
+    ) -> pd.Series:
         """The unit each case is attributed to (None where none), index = the cases' index.
 
         A case counts when its category (``category`` column, else ``category_id``, else
@@ -202,8 +218,7 @@ class Frontage:
         sel = np.flatnonzero(relevant & ~shapely.is_empty(geoms))
         if len(sel) and len(stretches):
             tree = shapely.STRtree(stretches)
-            (pi, si), _ = tree.query_nearest(geoms[sel], max_distance=max_distance_m, all_matches=False,
-                                             return_distance=True)
+            (pi, si), _ = tree.query_nearest(geoms[sel], max_distance=max_distance_m, all_matches=False, return_distance=True)
             out[sel[pi]] = unit_ids[si]
         unit = pd.Series(out, index=cases.index, name="unit", dtype=object)
         attributed = cases.loc[unit.notna()].assign(unit=unit[unit.notna()])
@@ -234,9 +249,15 @@ class Frontage:
 
     def summary(self) -> pd.Series:
         u = self.units
-        return pd.Series({"units": len(u), "with_stretch": int(u["reason"].isna().sum()),
-                          "stretch_m": float(u.geometry.length.sum()), "synthetic": self.params.get("synthetic", False),
-                          "attributed_cases": 0 if self.cases is None else len(self.cases)})
+        return pd.Series(
+            {
+                "units": len(u),
+                "with_stretch": int(u["reason"].isna().sum()),
+                "stretch_m": float(u.geometry.length.sum()),
+                "synthetic": self.params.get("synthetic", False),
+                "attributed_cases": 0 if self.cases is None else len(self.cases),
+            }
+        )
 
     def plot(self, ax: Any = None, *, period: str | None = None, title: str | None = None) -> Any:
         """Stretches coloured by the last (or given) period's flag: red, black, grey."""
@@ -274,8 +295,10 @@ class Frontage:
 
     def __repr__(self) -> str:
         s = self.summary()
-        return (f"<Frontage: {s['units']} units{' (synthetic)' if s['synthetic'] else ''}, {s['with_stretch']} with a "
-                f"stretch ({s['stretch_m']:,.0f} m), {s['attributed_cases']} cases attributed>")
+        return (
+            f"<Frontage: {s['units']} units{' (synthetic)' if s['synthetic'] else ''}, {s['with_stretch']} with a "
+            f"stretch ({s['stretch_m']:,.0f} m), {s['attributed_cases']} cases attributed>"
+        )
 
     def _repr_html_(self) -> str:
         return f"<div><b>{html.escape(repr(self)[1:-1])}</b>{self.summary().to_frame('value').to_html()}</div>"

@@ -84,9 +84,12 @@ def _check_options(seed: Any, strict: Any, time_limit: Any, locked: Any) -> tupl
     """The options partition and resplit share, checked (seed, strict, time_limit, locked)."""
     if locked is not None and (isinstance(locked, (str, bytes)) or not isinstance(locked, Iterable)):
         raise DataError(f"locked must be a list of grid codes, e.g. locked=['A01'], got {locked!r}")
-    return (_validate.seed(seed), _validate.boolean(strict, "strict"),
-            _validate.number(time_limit, "time_limit (seconds)", above=0, allow_none=True),
-            [str(c) for c in locked] if locked is not None else [])
+    return (
+        _validate.seed(seed),
+        _validate.boolean(strict, "strict"),
+        _validate.number(time_limit, "time_limit (seconds)", above=0, allow_none=True),
+        [str(c) for c in locked] if locked is not None else [],
+    )
 
 
 def _part_geometry(units: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
@@ -94,7 +97,7 @@ def _part_geometry(units: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     bounds = np.searchsorted(labels[order], np.arange(k + 1))
     out = np.empty(k, dtype=object)
     for g in range(k):
-        members = units[order[bounds[g]:bounds[g + 1]]]
+        members = units[order[bounds[g] : bounds[g + 1]]]
         try:
             out[g] = shapely.coverage_union_all(members)
         except shapely.errors.GEOSException:  # pragma: no cover - non-noded coverage
@@ -132,8 +135,9 @@ _SEQ_WIDTH = 2
 """Digits of a grid's sequence number within its community (more when a community has 100 grids)."""
 
 
-def _match_grids(new_labels: np.ndarray, old_labels: np.ndarray, w: np.ndarray, k_new: int, k_old: int
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def _match_grids(
+    new_labels: np.ndarray, old_labels: np.ndarray, w: np.ndarray, k_new: int, k_old: int
+) -> tuple[np.ndarray, np.ndarray]:
     """One-to-one matching of new grids to old ones keeping the most workload in place (Hungarian
     method on the new x old overlap); returns the old grid of every new one (-1: none) and the overlap."""
     overlap = np.zeros((k_new, k_old))
@@ -153,9 +157,9 @@ def _fresh_codes(geoms: np.ndarray, community: np.ndarray, district_code: str, u
     base = np.array([c if c else (district_code or "000000").ljust(12, "0") for c in community], dtype=object)
     out = np.empty(len(geoms), dtype=object)
     for b in sorted(set(base)):
-        taken = [int(c[len(b):]) for c in used if c.startswith(b) and c[len(b):].isdigit()]
+        taken = [int(c[len(b) :]) for c in used if c.startswith(b) and c[len(b) :].isdigit()]
         start = max(taken, default=0)
-        members = sorted(np.flatnonzero(base == b), key=lambda i: int(standard[i][len(b):]))
+        members = sorted(np.flatnonzero(base == b), key=lambda i: int(standard[i][len(b) :]))
         width = max(_SEQ_WIDTH, len(str(start + len(members))))
         for n, i in enumerate(members, start=start + 1):
             code = f"{b}{n:0{width}d}"
@@ -166,8 +170,9 @@ def _fresh_codes(geoms: np.ndarray, community: np.ndarray, district_code: str, u
     return out
 
 
-def _continuing_codes(old: GridPlan, labels: np.ndarray, u: Units, keep: np.ndarray,
-                      old_labels: np.ndarray | None = None) -> tuple[np.ndarray, set[str]]:
+def _continuing_codes(
+    old: GridPlan, labels: np.ndarray, u: Units, keep: np.ndarray, old_labels: np.ndarray | None = None
+) -> tuple[np.ndarray, set[str]]:
     """Codes for a redraw of ``old``: a new grid matched to an old one (:func:`_match_grids`, as
     :meth:`GridPlan.compare` matches them) keeps its code where ``keep[old grid]``; every other grid
     gets a code never used in the district (``old``'s codes and the codes it retired).  ``old_labels``:
@@ -356,7 +361,8 @@ class GridPlan:
                 "balance_max": bmax,
                 "balance_min": bmin,
                 "within_tolerance": bool(tol is not None and bmax <= 1 + tol + 1e-9 and bmin >= 1 - tol - 1e-9)
-                if not self.params.get("balance") else bool(self.spreads()["within"].all()),
+                if not self.params.get("balance")
+                else bool(self.spreads()["within"].all()),
                 "pp_mean": float(pp.mean()),
                 "pp_min": float(pp.min()),
                 "cut_edges": int(cut.sum()),
@@ -376,8 +382,10 @@ class GridPlan:
         tolerance and whether it is met), else population and street length; or the ``measures``
         named (unit columns such as ``"cases"``, or ``"street_km"``, ``"area"``)."""
         balance = self.params.get("balance") or {
-            name: np.nan for name, col in (("population", "population"), ("street_km", "street_m"))
-            if col in self.units and float(self.units[col].sum()) > 0}
+            name: np.nan
+            for name, col in (("population", "population"), ("street_km", "street_m"))
+            if col in self.units and float(self.units[col].sum()) > 0
+        }
         if measures is not None:
             balance = {name: balance.get(name, np.nan) for name in measures}
         if not balance:
@@ -393,10 +401,12 @@ class GridPlan:
 
     def __repr__(self) -> str:
         m = self.metrics()
-        return (f"<GridPlan {m['n_grids']} grids of {m['n_units']} {self.params.get('units', 'units')}, "
-                f"balance {m['balance_min']:.3f}-{m['balance_max']:.3f}, PP mean {m['pp_mean']:.3f}, "
-                f"{'contiguous' if m['contiguous'] else 'NOT contiguous'}"
-                f"{', synthetic streets' if self.synthetic else ''}>")
+        return (
+            f"<GridPlan {m['n_grids']} grids of {m['n_units']} {self.params.get('units', 'units')}, "
+            f"balance {m['balance_min']:.3f}-{m['balance_max']:.3f}, PP mean {m['pp_mean']:.3f}, "
+            f"{'contiguous' if m['contiguous'] else 'NOT contiguous'}"
+            f"{', synthetic streets' if self.synthetic else ''}>"
+        )
 
     @property
     def synthetic(self) -> bool | None:
@@ -408,8 +418,10 @@ class GridPlan:
 
     def _repr_html_(self) -> str:
         m = self.metrics()
-        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>"
-                       for k, v in m.items())
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>"
+            for k, v in m.items()
+        )
         if self.synthetic:
             rows += "<tr><th style='text-align:left'>streets</th><td>synthetic (generated, not real data)</td></tr>"
         table = self.grids.drop(columns="geometry").round(3).to_html(max_rows=20)
@@ -446,43 +458,68 @@ class GridPlan:
         # a new grid whose code an old grid it does not continue had (independent plans number their
         # grids alike) is named so, so that no transfer reads as a grid moving to itself
         code_of_old = {c: i for i, c in enumerate(old_codes)}
-        shown = np.array([c if code_of_old.get(c, m) == m else f"{c} (new grid)" for c, m in zip(new_codes, match)],
-                         dtype=object)
-        matching = pd.DataFrame({
-            "new": new_codes,
-            "old": [old_codes[m] if m >= 0 else "" for m in match],
-            "new_weight": self.grids["weight"].to_numpy(),
-            "retained_weight": [overlap[i, m] if m >= 0 else 0.0 for i, m in enumerate(match)],
-        })
+        shown = np.array([c if code_of_old.get(c, m) == m else f"{c} (new grid)" for c, m in zip(new_codes, match)], dtype=object)
+        matching = pd.DataFrame(
+            {
+                "new": new_codes,
+                "old": [old_codes[m] if m >= 0 else "" for m in match],
+                "new_weight": self.grids["weight"].to_numpy(),
+                "retained_weight": [overlap[i, m] if m >= 0 else 0.0 for i, m in enumerate(match)],
+            }
+        )
         pop = self.units["population"].to_numpy(dtype=float)
         moved = np.ones(len(w), dtype=bool)
         moved[known] = match[self.labels[known]] != old_labels[known]
-        tr = pd.DataFrame({
-            "old": np.where(known, old_codes[np.maximum(old_labels, 0)], ""),
-            "new": shown[self.labels], "weight": w, "population": pop, "n_units": 1, "moved": moved,
-        })
-        transfers = (tr[tr["moved"]].groupby(["old", "new"], sort=True)[["weight", "population", "n_units"]].sum()
-                     .reset_index().sort_values(["weight", "old", "new"], ascending=[False, True, True], ignore_index=True))
-        summary = pd.Series({
-            "old_grids": k_old, "new_grids": k_new,
-            "disruption": 1 - retained / total,
-            "disruption_lower_bound": lb,
-            "ratio_to_bound": (1 - retained / total) / lb if lb > 0 else (1.0 if retained >= total else np.inf),
-            "moved_population": float(pop[moved].sum()),
-            "moved_units": int(moved.sum()),
-        }, name="comparison", dtype=object)
-        return PlanComparison(summary=summary, matching=matching, transfers=transfers,
-                              moved=self.units.loc[moved, ["grid", "weight", "population", "geometry"]].assign(
-                                  old_grid=tr.loc[moved, "old"].to_numpy()),
-                              new=self, old=other)
+        tr = pd.DataFrame(
+            {
+                "old": np.where(known, old_codes[np.maximum(old_labels, 0)], ""),
+                "new": shown[self.labels],
+                "weight": w,
+                "population": pop,
+                "n_units": 1,
+                "moved": moved,
+            }
+        )
+        transfers = (
+            tr[tr["moved"]]
+            .groupby(["old", "new"], sort=True)[["weight", "population", "n_units"]]
+            .sum()
+            .reset_index()
+            .sort_values(["weight", "old", "new"], ascending=[False, True, True], ignore_index=True)
+        )
+        summary = pd.Series(
+            {
+                "old_grids": k_old,
+                "new_grids": k_new,
+                "disruption": 1 - retained / total,
+                "disruption_lower_bound": lb,
+                "ratio_to_bound": (1 - retained / total) / lb if lb > 0 else (1.0 if retained >= total else np.inf),
+                "moved_population": float(pop[moved].sum()),
+                "moved_units": int(moved.sum()),
+            },
+            name="comparison",
+            dtype=object,
+        )
+        return PlanComparison(
+            summary=summary,
+            matching=matching,
+            transfers=transfers,
+            moved=self.units.loc[moved, ["grid", "weight", "population", "geometry"]].assign(
+                old_grid=tr.loc[moved, "old"].to_numpy()
+            ),
+            new=self,
+            old=other,
+        )
 
     def _labels_on(self, target: GridPlan) -> np.ndarray:
         """This plan's grid positions for ``target``'s units (same units: direct; a redraw of this plan that
         split units: the grid of the unit each cell was cut from; else by location)."""
         if target.previous is self and target._previous_labels is not None:
             return target._previous_labels
-        if len(self.units) == len(target.units) and self.units.geometry.geom_equals_exact(
-                target.units.geometry, tolerance=1e-6).all():
+        if (
+            len(self.units) == len(target.units)
+            and self.units.geometry.geom_equals_exact(target.units.geometry, tolerance=1e-6).all()
+        ):
             return self.labels
         pts = shapely.point_on_surface(np.asarray(target.units.geometry.values))
         tree = shapely.STRtree(np.asarray(self.grids.geometry.values))
@@ -501,8 +538,11 @@ class GridPlan:
         in pieces (or the receiving grid not touching the units) is refused with
         :class:`InfeasibleError` unless ``allow_split=True``; emptying a grid is always refused.
         """
-        if units is None or isinstance(units, (str, bytes, dict, float)) or not (
-                np.isscalar(units) or isinstance(units, Iterable)):
+        if (
+            units is None
+            or isinstance(units, (str, bytes, dict, float))
+            or not (np.isscalar(units) or isinstance(units, Iterable))
+        ):
             raise DataError(f"units must be unit ids (the index of plan.units) or a list of them, got {units!r}")
         ids = np.atleast_1d(np.asarray([units] if np.isscalar(units) else list(units), dtype=object))  # type: ignore[arg-type]  # numpy's isscalar does not narrow
         try:
@@ -521,8 +561,9 @@ class GridPlan:
         labels[pos] = hit[0]
         emptied = set(range(self.n_grids)) - set(np.unique(labels))
         if emptied:
-            raise InfeasibleError(f"moving these units would empty grid(s) {[codes[i] for i in sorted(emptied)]}; "
-                                  "a plan cannot have empty grids")
+            raise InfeasibleError(
+                f"moving these units would empty grid(s) {[codes[i] for i in sorted(emptied)]}; a plan cannot have empty grids"
+            )
         ok = _contiguous(self.adjacency, labels, self.n_grids)
         if not ok.all() and not allow_split:
             broken = [codes[i] for i in np.flatnonzero(~ok)]
@@ -532,15 +573,30 @@ class GridPlan:
             )
         params = {**self.params, "edited": self.params.get("edited", 0) + 1}
         notes = [*self.notes, f"reassigned {len(pos)} units to {grid}" + ("" if ok.all() else " (grid split allowed)")]
-        plan = GridPlan(self.units.drop(columns="grid"), labels, self.adjacency, params=params, notes=notes,
-                        codes=codes, source_crs=self.source_crs)
+        plan = GridPlan(
+            self.units.drop(columns="grid"),
+            labels,
+            self.adjacency,
+            params=params,
+            notes=notes,
+            codes=codes,
+            source_crs=self.source_crs,
+        )
         plan.district = self.district
         return plan
 
     # ------------------------------------------------------------------ display
-    def plot(self, ax: Axes | None = None, *, column: str | None = None, labels: bool = True,
-             title: str | None = None, cmap: str | None = None, vmin: float | None = None,
-             vmax: float | None = None) -> Axes:
+    def plot(
+        self,
+        ax: Axes | None = None,
+        *,
+        column: str | None = None,
+        labels: bool = True,
+        title: str | None = None,
+        cmap: str | None = None,
+        vmin: float | None = None,
+        vmax: float | None = None,
+    ) -> Axes:
         """Map the grids, coloured by ``column`` of :attr:`grids` (default: one colour per grid).
 
         ``column="balance"`` colours by workload over the mean workload, the measure that compares
@@ -557,20 +613,38 @@ class GridPlan:
             g = g.assign(balance=g["weight"] / g["weight"].mean())
         ax = gplot.axes(ax, bounds=g.total_bounds)
         if column is None:
-            g.plot(ax=ax, column="code", categorical=True, cmap=cmap or "tab20", edgecolor="white", linewidth=0.3,
-                   alpha=0.85)
+            g.plot(ax=ax, column="code", categorical=True, cmap=cmap or "tab20", edgecolor="white", linewidth=0.3, alpha=0.85)
         else:
-            g.plot(ax=ax, column=column, cmap=cmap or "YlOrRd", legend=True, edgecolor="white", linewidth=0.3,
-                   vmin=vmin, vmax=vmax, legend_kwds={"shrink": 0.6, "label": column})
+            g.plot(
+                ax=ax,
+                column=column,
+                cmap=cmap or "YlOrRd",
+                legend=True,
+                edgecolor="white",
+                linewidth=0.3,
+                vmin=vmin,
+                vmax=vmax,
+                legend_kwds={"shrink": 0.6, "label": column},
+            )
         g.boundary.plot(ax=ax, color="black", linewidth=1.0)
         if labels and self.n_grids <= 60:
             pts = g.geometry.representative_point()
             for text, p in zip(gplot.short_labels(g["code"]), pts):
-                ax.annotate(text, (p.x, p.y), ha="center", va="center", fontsize=7,
-                            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.7, "lw": 0})
+                ax.annotate(
+                    text,
+                    (p.x, p.y),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.7, "lw": 0},
+                )
         m = self.metrics()
-        gplot.finish(ax, title or f"{self.n_grids} grids · balance {m['balance_min']:.2f}-{m['balance_max']:.2f}"
-                                  f" · PP {m['pp_mean']:.2f}" + (" · synthetic streets" if self.synthetic else ""))
+        gplot.finish(
+            ax,
+            title
+            or f"{self.n_grids} grids · balance {m['balance_min']:.2f}-{m['balance_max']:.2f} · PP {m['pp_mean']:.2f}"
+            + (" · synthetic streets" if self.synthetic else ""),
+        )
         return ax
 
     def explore(self, column: str | None = None, **kwargs: Any) -> Any:
@@ -579,8 +653,12 @@ class GridPlan:
             import folium  # noqa: F401
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError("GridPlan.explore needs folium: pip install 'gridplan[explore]'") from exc
-        return self.grids.explore(column=column or "code", categorical=column is None, tooltip=list(
-            c for c in self.grids.columns if c != "geometry"), **kwargs)
+        return self.grids.explore(
+            column=column or "code",
+            categorical=column is None,
+            tooltip=list(c for c in self.grids.columns if c != "geometry"),
+            **kwargs,
+        )
 
     def report(self, path: str | Path | None = None, **kwargs: Any) -> str | Path:
         """A self-contained HTML report of the plan (see :func:`gridplan.report.plan_report`).
@@ -631,12 +709,15 @@ class GridPlan:
         if district and (suffix != ".gpkg" or crs is not None):
             raise DataError("district=True needs the lossless GeoPackage: a .gpkg path and no crs=")
         if district and self.district is None:
-            raise DataError("the plan does not know its district (a plan read from a file saved without it?); set "
-                            "plan.district = District.read_file(...) first, or save with district=False")
+            raise DataError(
+                "the plan does not know its district (a plan read from a file saved without it?); set "
+                "plan.district = District.read_file(...) first, or save with district=False"
+            )
         if suffix == ".gpkg" and crs is None:
             coo = sparse.triu(self.adjacency).tocoo()
-            adj = _io.table_layer(pd.DataFrame({"i": coo.row.astype(np.int64), "j": coo.col.astype(np.int64),
-                                                "length_m": coo.data}), self.crs)
+            adj = _io.table_layer(
+                pd.DataFrame({"i": coo.row.astype(np.int64), "j": coo.col.astype(np.int64), "length_m": coo.data}), self.crs
+            )
             params = {**self.params, "notes": self.notes, "source_crs": self.source_crs, "crs": self.crs.to_wkt()}
             frames = {"grids": self.grids, "units": self.units.assign(label=self.labels), "adjacency": adj}
             if district and self.district is not None:  # checked above: district=True needs one
@@ -653,11 +734,13 @@ class GridPlan:
                 out.to_file(tmp, driver="ESRI Shapefile", encoding="UTF-8")
                 tmp.with_suffix(".cpg").write_text("UTF-8", encoding="ascii")
 
-            return _io.atomic_write(path, shapefile, verify=_io.verify_rows(len(out)),
-                                    companions=(".shx", ".dbf", ".prj", ".cpg"))
+            return _io.atomic_write(
+                path, shapefile, verify=_io.verify_rows(len(out)), companions=(".shx", ".dbf", ".prj", ".cpg")
+            )
         if suffix == ".gpkg":
-            return _io.atomic_write(path, lambda tmp: out.to_file(tmp, layer="grids", driver="GPKG"),
-                                    verify=_io.verify_rows(len(out)))
+            return _io.atomic_write(
+                path, lambda tmp: out.to_file(tmp, layer="grids", driver="GPKG"), verify=_io.verify_rows(len(out))
+            )
         raise DataError(f"unknown file type {path.suffix!r}; use .gpkg (lossless), .geojson or .shp")
 
     @classmethod
@@ -674,11 +757,19 @@ class GridPlan:
         codes_by_label = pd.Series(units["grid"].to_numpy(), index=labels).groupby(level=0).first()
         adj = frames["adjacency"]
         n = len(units)
-        m = sparse.coo_matrix((np.r_[adj["length_m"], adj["length_m"]], (np.r_[adj["i"], adj["j"]], np.r_[adj["j"], adj["i"]])),
-                              shape=(n, n)).tocsr()
+        m = sparse.coo_matrix(
+            (np.r_[adj["length_m"], adj["length_m"]], (np.r_[adj["i"], adj["j"]], np.r_[adj["j"], adj["i"]])), shape=(n, n)
+        ).tocsr()
         with _io.reading(path, "units, grids and adjacency"):
-            plan = cls(units.drop(columns="grid"), labels, m, params=params, notes=notes,
-                       codes=codes_by_label.sort_index().to_numpy(), source_crs=params.get("source_crs"))
+            plan = cls(
+                units.drop(columns="grid"),
+                labels,
+                m,
+                params=params,
+                notes=notes,
+                codes=codes_by_label.sort_index().to_numpy(),
+                source_crs=params.get("source_crs"),
+            )
         plan.grids = frames["grids"].set_crs(crs, allow_override=True)
         if stored is not None:
             from .district import LAYERS, District
@@ -687,8 +778,9 @@ class GridPlan:
         return plan
 
     @classmethod
-    def from_district_grids(cls, district: District, *, units: Units | str | None = None, weight: Any = None,
-                            code: str | None = None) -> GridPlan:
+    def from_district_grids(
+        cls, district: District, *, units: Units | str | None = None, weight: Any = None, code: str | None = None
+    ) -> GridPlan:
         """The district's existing grids layer as a plan on its units (each unit goes to the grid
         covering most of it), e.g. the 12 grids before a redraw.
 
@@ -714,8 +806,10 @@ class GridPlan:
         notes = list(u.notes)
         uncovered = district.shape.difference(shapely.union_all(old)).area
         if uncovered > 1e-6 * district.shape.area:
-            msg = (f"existing grids leave {uncovered / 1e6:.3f} km² ({uncovered / district.shape.area:.2%}) of the district "
-                   "uncovered; units there were given to the nearest grid")
+            msg = (
+                f"existing grids leave {uncovered / 1e6:.3f} km² ({uncovered / district.shape.area:.2%}) of the district "
+                "uncovered; units there were given to the nearest grid"
+            )
             notes.append(msg)
             warnings.warn(msg, GridplanWarning, stacklevel=2)
         missing = np.flatnonzero(labels < 0)
@@ -724,24 +818,42 @@ class GridPlan:
             labels[missing] = near
         present = np.unique(labels)
         if len(present) < len(old):
-            lost = [str(c) for c in district.grids.iloc[np.setdiff1d(np.arange(len(old)), present)].get(
-                "code", pd.Series(np.setdiff1d(np.arange(len(old)), present))).tolist()]
+            lost = [
+                str(c)
+                for c in district.grids.iloc[np.setdiff1d(np.arange(len(old)), present)]
+                .get("code", pd.Series(np.setdiff1d(np.arange(len(old)), present)))
+                .tolist()
+            ]
             raise GeometryError(f"existing grids {lost} hold no unit (too small or outside the district); fix the grid layer")
         remap = np.searchsorted(present, labels)
         column = code or "code"
         if column in district.grids:
             codes = _checked_codes(district.grids[column], column)[present]
         elif code is not None:
-            raise DataError(f"code={code!r} is not a column of the district's grids layer; its columns are "
-                            f"{[c for c in district.grids.columns if c != district.grids.geometry.name]}")
+            raise DataError(
+                f"code={code!r} is not a column of the district's grids layer; its columns are "
+                f"{[c for c in district.grids.columns if c != district.grids.geometry.name]}"
+            )
         else:
             codes = np.array([f"{i + 1:02d}" for i in present], dtype=object)
-            notes.append(f"existing grids: the grids layer has no 'code' column, so its {len(present)} grids are "
-                         "numbered 01, 02, ... in row order; pass code='your column' (resplit) or "
-                         "grid_code='your column' (District.from_frames) to keep your own codes")
-        params = {"method": "existing", "n_grids": len(present), "units": u.kind, "weight": u.params["weight"],
-                  "weight_by": u.weight_by, "tolerance": None, "seed": None, "district_code": district.code,
-                  "district": district.name, "source_crs": district.source_crs, "synthetic": bool(district.synthetic)}
+            notes.append(
+                f"existing grids: the grids layer has no 'code' column, so its {len(present)} grids are "
+                "numbered 01, 02, ... in row order; pass code='your column' (resplit) or "
+                "grid_code='your column' (District.from_frames) to keep your own codes"
+            )
+        params = {
+            "method": "existing",
+            "n_grids": len(present),
+            "units": u.kind,
+            "weight": u.params["weight"],
+            "weight_by": u.weight_by,
+            "tolerance": None,
+            "seed": None,
+            "district_code": district.code,
+            "district": district.name,
+            "source_crs": district.source_crs,
+            "synthetic": bool(district.synthetic),
+        }
         if u.params.get("workload"):  # point counts (cases, ...): a redraw that splits a unit shares them out
             params["workload"] = list(u.params["workload"])
         plan = cls(u.frame, remap, u.adjacency, params=params, notes=notes, codes=codes, source_crs=district.source_crs)
@@ -754,13 +866,17 @@ def _checked_codes(column: pd.Series, name: str) -> np.ndarray:
     grids one in every table)."""
     missing = column.isna().to_numpy() | (column.astype(str).str.strip() == "").to_numpy()
     if missing.any():
-        raise DataError(f"the grids layer's {name!r} column has no code in rows {column.index[missing][:5].tolist()}; "
-                        "give every existing grid a code")
+        raise DataError(
+            f"the grids layer's {name!r} column has no code in rows {column.index[missing][:5].tolist()}; "
+            "give every existing grid a code"
+        )
     codes = column.astype(str).to_numpy(dtype=object)
     dup = pd.Series(codes).duplicated(keep=False).to_numpy()
     if dup.any():
-        raise DataError(f"the grids layer's {name!r} column repeats codes {sorted(set(codes[dup]))[:5]} (rows "
-                        f"{column.index[dup][:5].tolist()}); every existing grid needs its own code")
+        raise DataError(
+            f"the grids layer's {name!r} column repeats codes {sorted(set(codes[dup]))[:5]} (rows "
+            f"{column.index[dup][:5].tolist()}); every existing grid needs its own code"
+        )
     return codes
 
 
@@ -768,20 +884,27 @@ def _fmt(v: Any) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
-def _check_saved_layers(path: Any, units: gpd.GeoDataFrame, labels: np.ndarray, grids: gpd.GeoDataFrame,
-                        adjacency: pd.DataFrame) -> None:
+def _check_saved_layers(
+    path: Any, units: gpd.GeoDataFrame, labels: np.ndarray, grids: gpd.GeoDataFrame, adjacency: pd.DataFrame
+) -> None:
     """A saved plan's layers must agree (a grid row deleted or a unit's code edited in desktop GIS is refused)."""
+
     def bad(what: str) -> DataError:
-        return DataError(f"{str(path)!r}: the plan's layers disagree: {what}; the file was edited outside gridplan, "
-                         "save the plan again or restore the file from a backup")
+        return DataError(
+            f"{str(path)!r}: the plan's layers disagree: {what}; the file was edited outside gridplan, "
+            "save the plan again or restore the file from a backup"
+        )
 
     unit_codes, grid_codes = set(units["grid"].astype(str)), set(grids["code"].astype(str))
     if grids["code"].duplicated().any():
         raise bad(f"grid codes {sorted(grids.loc[grids['code'].duplicated(), 'code'].astype(str))} appear twice")
     if unit_codes != grid_codes:
         lost, empty = sorted(unit_codes - grid_codes), sorted(grid_codes - unit_codes)
-        raise bad(f"{int(units['grid'].astype(str).isin(lost).sum())} units refer to grids {lost[:5]} missing from "
-                  f"the grids layer" if lost else f"grids {empty[:5]} have no units")
+        raise bad(
+            f"{int(units['grid'].astype(str).isin(lost).sum())} units refer to grids {lost[:5]} missing from the grids layer"
+            if lost
+            else f"grids {empty[:5]} have no units"
+        )
     labels = np.asarray(labels)
     if labels.dtype.kind not in "iu" or len(labels) and (labels.min() < 0 or labels.max() >= len(grids)):
         raise bad("unit labels outside the grids layer")
@@ -791,6 +914,7 @@ def _check_saved_layers(path: Any, units: gpd.GeoDataFrame, labels: np.ndarray, 
     ij = adjacency[["i", "j"]].to_numpy()
     if len(ij) and (ij.min() < 0 or ij.max() >= len(units)):
         raise bad("the adjacency refers to units that are not in the units layer")
+
 
 @dataclass
 class PlanComparison:
@@ -804,8 +928,10 @@ class PlanComparison:
     old: GridPlan
 
     def _repr_html_(self) -> str:
-        return (f"<div><b>Plan comparison</b>{self.summary.to_frame().to_html()}"
-                f"<details><summary>transfers</summary>{self.transfers.round(2).to_html(max_rows=30)}</details></div>")
+        return (
+            f"<div><b>Plan comparison</b>{self.summary.to_frame().to_html()}"
+            f"<details><summary>transfers</summary>{self.transfers.round(2).to_html(max_rows=30)}</details></div>"
+        )
 
     @property
     def params(self) -> dict[str, Any]:
@@ -819,13 +945,19 @@ class PlanComparison:
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError("PlanComparison.explore needs folium: pip install 'gridplan[explore]'") from exc
         m = self.old.grids[["code", self.old.grids.geometry.name]].explore(
-            style_kwds={"fillOpacity": 0.0, "color": "#3182bd", "weight": 3}, name="old grids", **kwargs)
+            style_kwds={"fillOpacity": 0.0, "color": "#3182bd", "weight": 3}, name="old grids", **kwargs
+        )
         m = self.new.grids[["code", self.new.grids.geometry.name]].explore(
-            m=m, style_kwds={"fillOpacity": 0.0, "color": "#d62728", "weight": 1, "dashArray": "5"}, name="new grids")
+            m=m, style_kwds={"fillOpacity": 0.0, "color": "#d62728", "weight": 1, "dashArray": "5"}, name="new grids"
+        )
         if len(self.moved):
             moved = self.moved.reset_index()
-            m = moved.explore(m=m, color="#fdae6b", name="units that change grid",
-                              tooltip=[c for c in moved.columns if c != moved.geometry.name][:6])
+            m = moved.explore(
+                m=m,
+                color="#fdae6b",
+                name="units that change grid",
+                tooltip=[c for c in moved.columns if c != moved.geometry.name][:6],
+            )
         return m
 
     def plot(self, ax: Axes | None = None) -> Axes:
@@ -837,9 +969,12 @@ class PlanComparison:
         self.old.grids.boundary.plot(ax=ax, color="#3182bd", linewidth=2.2, zorder=2)
         self.new.grids.boundary.plot(ax=ax, color="#d62728", linewidth=1.0, linestyle="--", zorder=3)
         s = self.summary
-        gplot.finish(ax, f"{s['old_grids']} → {s['new_grids']} grids: {s['disruption']:.1%} of workload moves "
-                         f"(bound {s['disruption_lower_bound']:.1%})",
-                     legend=[("old grids", "#3182bd", "-"), ("new grids", "#d62728", "--")])
+        gplot.finish(
+            ax,
+            f"{s['old_grids']} → {s['new_grids']} grids: {s['disruption']:.1%} of workload moves "
+            f"(bound {s['disruption_lower_bound']:.1%})",
+            legend=[("old grids", "#3182bd", "-"), ("new grids", "#d62728", "--")],
+        )
         return ax
 
 
@@ -857,8 +992,9 @@ HEAVY_RETRY_SHARES = (0.5, 0.25)
 units heavier than these shares of a grid's mean workload too, one share after the other."""
 
 
-def _heavy_units(u: Units, district: District | None, n_grids: Any, tol: float, *, split: bool, strict: bool,
-                 share: float | None = None) -> Units:
+def _heavy_units(
+    u: Units, district: District | None, n_grids: Any, tol: float, *, split: bool, strict: bool, share: float | None = None
+) -> Units:
     """The units with every unit heavier than ``share`` (default ``1 + tol``) of a grid's mean workload
     split into cells (``split``), or, for units too heavy for one grid, refused with a message naming
     them (``strict``)."""
@@ -875,8 +1011,10 @@ def _heavy_units(u: Units, district: District | None, n_grids: Any, tol: float, 
     if not len(heavy):
         return u
     if strict:
-        raise InfeasibleError(_too_heavy(u, heavy, int(n_grids), tol) + "; pass split_heavy=True to cut them into "
-                              "cells, ask for fewer grids, or strict=False for the best plan anyway")
+        raise InfeasibleError(
+            _too_heavy(u, heavy, int(n_grids), tol) + "; pass split_heavy=True to cut them into "
+            "cells, ask for fewer grids, or strict=False for the best plan anyway"
+        )
     return u
 
 
@@ -885,10 +1023,13 @@ def _too_heavy(u: Units, heavy: np.ndarray, n_grids: int, tol: float) -> str:
     w = u.frame["weight"].to_numpy(dtype=float)
     mean = w.sum() / n_grids
     pts = shapely.point_on_surface(np.asarray(u.frame.geometry.values)[heavy[:3]])
-    named = "; ".join(f"unit {i} weighs {w[i] / mean:.2f} x a grid's mean workload (around ({p.x:.0f}, {p.y:.0f}))"
-                      for i, p in zip(heavy, pts))
-    return (f"{len(heavy)} unit(s) alone weigh more than a grid may (1 + tolerance = {1 + tol:.2f} x the mean): "
-            f"{named}{' and more' if len(heavy) > 3 else ''}")
+    named = "; ".join(
+        f"unit {i} weighs {w[i] / mean:.2f} x a grid's mean workload (around ({p.x:.0f}, {p.y:.0f}))" for i, p in zip(heavy, pts)
+    )
+    return (
+        f"{len(heavy)} unit(s) alone weigh more than a grid may (1 + tolerance = {1 + tol:.2f} x the mean): "
+        f"{named}{' and more' if len(heavy) > 3 else ''}"
+    )
 
 
 def _locked_labels(units: Units, locked: Sequence[str] | None, old: GridPlan | None) -> np.ndarray | None:
@@ -906,17 +1047,25 @@ def _locked_labels(units: Units, locked: Sequence[str] | None, old: GridPlan | N
     return np.where(keep, old_labels, -1)
 
 
-def _finish(units: Units, labels: np.ndarray, params: dict[str, Any], notes: list[str], source_crs: str,
-            strict: bool, tolerance: float, codes: Sequence[str] | np.ndarray | None = None) -> GridPlan:
-    plan = GridPlan(units.frame, labels, units.adjacency, params=params, notes=notes, codes=codes,
-                    source_crs=source_crs)
+def _finish(
+    units: Units,
+    labels: np.ndarray,
+    params: dict[str, Any],
+    notes: list[str],
+    source_crs: str,
+    strict: bool,
+    tolerance: float,
+    codes: Sequence[str] | np.ndarray | None = None,
+) -> GridPlan:
+    plan = GridPlan(units.frame, labels, units.adjacency, params=params, notes=notes, codes=codes, source_crs=source_crs)
     if params.get("balance"):
         table = plan.spreads()
         if not table["within"].all():
             msg = _balance.miss_message(table)
             if strict:
-                raise InfeasibleError(msg + "; raise that measure's tolerance, use smaller units, or strict=False "
-                                      "for the best plan")
+                raise InfeasibleError(
+                    msg + "; raise that measure's tolerance, use smaller units, or strict=False for the best plan"
+                )
             plan.notes.append(msg)
             warnings.warn(msg, GridplanWarning, stacklevel=3)
         return plan
@@ -925,11 +1074,12 @@ def _finish(units: Units, labels: np.ndarray, params: dict[str, Any], notes: lis
     hi, lo = float(w.max() / w.mean()), float(w.min() / w.mean())
     if hi > 1 + tolerance + 1e-9 or lo < 1 - tolerance - 1e-9:
         scope = "the grids not locked" if (~free).any() else "grid"
-        msg = (f"no plan within ±{tolerance:.1%} was found: {scope} workloads range {lo:.3f}-{hi:.3f} of the mean "
-               f"(off by {max(hi - 1, 1 - lo) - tolerance:.1%})")
+        msg = (
+            f"no plan within ±{tolerance:.1%} was found: {scope} workloads range {lo:.3f}-{hi:.3f} of the mean "
+            f"(off by {max(hi - 1, 1 - lo) - tolerance:.1%})"
+        )
         if params.get("nested"):
-            msg += ("; grids nested in communities are only as balanced as the communities' workloads divide "
-                    "into whole grids")
+            msg += "; grids nested in communities are only as balanced as the communities' workloads divide into whole grids"
         if strict:
             raise InfeasibleError(msg + "; use a larger tolerance, smaller units, or strict=False for the best plan")
         plan.notes.append(msg)
@@ -937,8 +1087,7 @@ def _finish(units: Units, labels: np.ndarray, params: dict[str, Any], notes: lis
     return plan
 
 
-def _nest_adjacency(adj: sparse.csr_matrix, groups: np.ndarray, w: np.ndarray, n: int
-                    ) -> tuple[sparse.csr_matrix, list[str]]:
+def _nest_adjacency(adj: sparse.csr_matrix, groups: np.ndarray, w: np.ndarray, n: int) -> tuple[sparse.csr_matrix, list[str]]:
     """The unit graph without the edges between groups (communities), so that every grid
     stays inside one group; detached fragments of a group (not its heaviest piece) lighter
     than half a grid keep their link to the neighbouring piece they share most boundary
@@ -962,8 +1111,9 @@ def _nest_adjacency(adj: sparse.csr_matrix, groups: np.ndarray, w: np.ndarray, n
         cross = pr != pc
         if not cross.any():
             break
-        edges = pd.DataFrame({"a": np.r_[pr[cross], pc[cross]], "b": np.r_[pc[cross], pr[cross]],
-                              "len": np.r_[d[cross], d[cross]]})
+        edges = pd.DataFrame(
+            {"a": np.r_[pr[cross], pc[cross]], "b": np.r_[pc[cross], pr[cross]], "len": np.r_[d[cross], d[cross]]}
+        )
         a_ = edges["a"].to_numpy()
         edges = edges[(pw[a_] < half) & fragment[a_]]
         if edges.empty:
@@ -976,12 +1126,13 @@ def _nest_adjacency(adj: sparse.csr_matrix, groups: np.ndarray, w: np.ndarray, n
         fragment[a] = False
         joined += 1
     keep = piece[r] == piece[c]
-    out = sparse.csr_matrix((np.r_[d[keep], d[keep]], (np.r_[r[keep], c[keep]], np.r_[c[keep], r[keep]])),
-                            shape=adj.shape)
+    out = sparse.csr_matrix((np.r_[d[keep], d[keep]], (np.r_[r[keep], c[keep]], np.r_[c[keep], r[keep]])), shape=adj.shape)
     notes = []
     if joined:
-        notes.append(f"nested: {joined} detached fragment(s) of a community lighter than half a grid joined the "
-                     "neighbouring piece they share most boundary with (their grid crosses that community line)")
+        notes.append(
+            f"nested: {joined} detached fragment(s) of a community lighter than half a grid joined the "
+            "neighbouring piece they share most boundary with (their grid crosses that community line)"
+        )
     return out, notes
 
 
@@ -995,8 +1146,17 @@ def _allocate(comp_w: np.ndarray, n: int) -> np.ndarray:
     return alloc
 
 
-def _nested_blocks(q: sparse.csr_matrix, pw: np.ndarray, pa: np.ndarray, pp: np.ndarray, n: int, *,
-                   tolerance: float, seed: int, time_limit: float | None) -> list[tuple[list[int], int]]:
+def _nested_blocks(
+    q: sparse.csr_matrix,
+    pw: np.ndarray,
+    pa: np.ndarray,
+    pp: np.ndarray,
+    n: int,
+    *,
+    tolerance: float,
+    seed: int,
+    time_limit: float | None,
+) -> list[tuple[list[int], int]]:
     """Plan nested grids: ``(pieces, grids)`` blocks, each one piece cut into one or more grids
     or a group of whole pieces making one grid.  With at least as many grids as pieces, every
     piece gets the number of grids that keeps the heaviest grid lightest (at least one); with
@@ -1044,10 +1204,21 @@ def _nested_blocks(q: sparse.csr_matrix, pw: np.ndarray, pa: np.ndarray, pp: np.
     return grouped(np.arange(p), n)
 
 
-def _solve(units: Units, n: int, *, tolerance: float, seed: int, groups: np.ndarray | None, locked: np.ndarray | None,
-           time_limit: float | None, strict: bool, old_labels: np.ndarray | None = None,
-           nest: np.ndarray | None = None, notes: list[str] | None = None,
-           balance: dict[str, float] | None = None) -> np.ndarray:
+def _solve(
+    units: Units,
+    n: int,
+    *,
+    tolerance: float,
+    seed: int,
+    groups: np.ndarray | None,
+    locked: np.ndarray | None,
+    time_limit: float | None,
+    strict: bool,
+    old_labels: np.ndarray | None = None,
+    nest: np.ndarray | None = None,
+    notes: list[str] | None = None,
+    balance: dict[str, float] | None = None,
+) -> np.ndarray:
     """Run the kernel, keeping locked grids exactly as they are (they are cut out of the graph).
 
     With ``nest`` (a group id per unit), grids never cross group lines: the graph is cut at them
@@ -1078,11 +1249,19 @@ def _solve(units: Units, n: int, *, tolerance: float, seed: int, groups: np.ndar
     def cut(members: np.ndarray, k: int) -> np.ndarray:
         """Labels 0..k-1 of ``members`` (a connected piece) in ``k`` grids."""
         a = adj[members][:, members]
-        kw: dict[str, Any] = dict(areas=areas[members], perimeters=perims[members], tolerance=tolerance, seed=seed,
-                                  time_limit=time_limit, strict=strict)
+        kw: dict[str, Any] = dict(
+            areas=areas[members], perimeters=perims[members], tolerance=tolerance, seed=seed, time_limit=time_limit, strict=strict
+        )
         if balance:
-            return _cut_balanced(a, f.iloc[members], k, balance, kw, None if old_labels is None else old_labels[members],
-                                 None if groups is None or nest is not None else groups[members])
+            return _cut_balanced(
+                a,
+                f.iloc[members],
+                k,
+                balance,
+                kw,
+                None if old_labels is None else old_labels[members],
+                None if groups is None or nest is not None else groups[members],
+            )
         if old_labels is not None:
             _, old_sub = np.unique(old_labels[members], return_inverse=True)
             return resplit_graph(a, w[members], old_sub, k, **kw).labels
@@ -1112,15 +1291,19 @@ def _solve(units: Units, n: int, *, tolerance: float, seed: int, groups: np.ndar
             union = sum(1 for pieces, k in blocks if k == 1 and len(pieces) > 1)
             single = sum(1 for pieces, k in blocks if k == 1 and len(pieces) == 1)
             split = [k for pieces, k in blocks if k > 1]
-            notes.append(f"nested: {n_comp} community pieces, {n_free} grids: {single} grids are one community "
-                         f"(piece) each, {union} are unions of whole communities, {sum(split)} lie inside the "
-                         f"{len(split)} communities cut into several grids")
+            notes.append(
+                f"nested: {n_comp} community pieces, {n_free} grids: {single} grids are one community "
+                f"(piece) each, {union} are unions of whole communities, {sum(split)} lie inside the "
+                f"{len(split)} communities cut into several grids"
+            )
         return labels
     if n_comp > n_free:
         why = ("the locked grids cut the free units" if n_locked else "the district falls") + f" into {n_comp} pieces"
-        raise InfeasibleError(f"{why} that do not touch (separate parts of the district), more than the {n_free} grids "
-                              "to draw, and no grid may span two pieces; ask for at least "
-                              f"{n_comp + n_locked} grids" + (" or lock fewer" if n_locked else ""))
+        raise InfeasibleError(
+            f"{why} that do not touch (separate parts of the district), more than the {n_free} grids "
+            "to draw, and no grid may span two pieces; ask for at least "
+            f"{n_comp + n_locked} grids" + (" or lock fewer" if n_locked else "")
+        )
     # parts per piece in proportion to weight (largest remainder), at least one each
     share = comp_w / comp_w.sum() * n_free
     alloc = np.maximum(1, np.floor(share).astype(int))
@@ -1137,14 +1320,32 @@ def _solve(units: Units, n: int, *, tolerance: float, seed: int, groups: np.ndar
     return labels
 
 
-def _cut_balanced(adj: sparse.csr_matrix, frame: gpd.GeoDataFrame, k: int, balance: dict[str, float],
-                  kw: dict[str, Any], old_labels: np.ndarray | None, groups: np.ndarray | None) -> np.ndarray:
+def _cut_balanced(
+    adj: sparse.csr_matrix,
+    frame: gpd.GeoDataFrame,
+    k: int,
+    balance: dict[str, float],
+    kw: dict[str, Any],
+    old_labels: np.ndarray | None,
+    groups: np.ndarray | None,
+) -> np.ndarray:
     """Labels of a connected piece cut into ``k`` grids balanced on every measure of ``balance``."""
     cen = shapely.centroid(np.asarray(frame.geometry.values))
-    res = partition_multi(adj, _balance.measure_matrix(frame, balance), np.array(list(balance.values())), k,
-                          names=list(balance), areas=kw["areas"], perimeters=kw["perimeters"], seed=kw["seed"],
-                          groups=groups, centroids=np.column_stack([shapely.get_x(cen), shapely.get_y(cen)]),
-                          old_labels=old_labels, time_limit=kw["time_limit"], strict=False)
+    res = partition_multi(
+        adj,
+        _balance.measure_matrix(frame, balance),
+        np.array(list(balance.values())),
+        k,
+        names=list(balance),
+        areas=kw["areas"],
+        perimeters=kw["perimeters"],
+        seed=kw["seed"],
+        groups=groups,
+        centroids=np.column_stack([shapely.get_x(cen), shapely.get_y(cen)]),
+        old_labels=old_labels,
+        time_limit=kw["time_limit"],
+        strict=False,
+    )
     return res.labels
 
 
@@ -1162,9 +1363,15 @@ def _with_balance(u: Units, balance: Any, district: District | None = None) -> t
     x = _balance.measure_matrix(frame, bal)
     frame["weight"] = _balance.combined_weight(x, np.array(list(bal.values())))
     label = _balance.label(bal)
-    return Units(frame=frame, adjacency=u.adjacency, kind=u.kind, weight_by=label,
-                 params={**u.params, "weight": None, "balance": bal}, notes=[*u.notes, f"weight: {label}"],
-                 islands=u.islands), bal
+    return Units(
+        frame=frame,
+        adjacency=u.adjacency,
+        kind=u.kind,
+        weight_by=label,
+        params={**u.params, "weight": None, "balance": bal},
+        notes=[*u.notes, f"weight: {label}"],
+        islands=u.islands,
+    ), bal
 
 
 def partition(
@@ -1257,8 +1464,17 @@ def partition(
     seed, strict, time_limit, locked = _check_options(seed, strict, time_limit, locked)
     given, bal = _with_balance(_units_for(district, units, weight), balance, district)
     split_heavy = bool(split_heavy) and not bal  # several measures: the multi-measure kernel says which one misses
-    options: dict[str, Any] = dict(tol=tol, seed=seed, respect=respect, nested=nested, method=method,
-                                   locked=locked, time_limit=time_limit, split_heavy=split_heavy, bal=bal)
+    options: dict[str, Any] = dict(
+        tol=tol,
+        seed=seed,
+        respect=respect,
+        nested=nested,
+        method=method,
+        locked=locked,
+        time_limit=time_limit,
+        split_heavy=split_heavy,
+        bal=bal,
+    )
     _check_n(n_grids, len(given))  # more grids than units is refused before anything is split
     retry = split_heavy and not nested and given.kind != "communities"  # whole communities stay whole if they can
     shares = [1 + tol, *(s for s in HEAVY_RETRY_SHARES if s < 1 + tol and retry)] if split_heavy else [None]
@@ -1276,16 +1492,31 @@ def partition(
                 raise
             continue
         if attempt:
-            plan.notes.append(f"heavy units: with only the units too heavy for one grid split, no plan within "
-                              f"±{tol:.1%} was found; units heavier than {share:g} x a grid's mean workload were "
-                              "split too")
+            plan.notes.append(
+                f"heavy units: with only the units too heavy for one grid split, no plan within "
+                f"±{tol:.1%} was found; units heavier than {share:g} x a grid's mean workload were "
+                "split too"
+            )
         return plan
     return _partition_units(district, previous, n_grids, strict=strict, **options)
 
 
-def _partition_units(district: District, u: Units, n_grids: Any, *, tol: float, seed: int, respect: str | None,
-                     nested: bool, method: str, locked: Sequence[str] | None, strict: bool,
-                     time_limit: float | None, split_heavy: bool, bal: dict[str, float] | None) -> GridPlan:
+def _partition_units(
+    district: District,
+    u: Units,
+    n_grids: Any,
+    *,
+    tol: float,
+    seed: int,
+    respect: str | None,
+    nested: bool,
+    method: str,
+    locked: Sequence[str] | None,
+    strict: bool,
+    time_limit: float | None,
+    split_heavy: bool,
+    bal: dict[str, float] | None,
+) -> GridPlan:
     """:func:`partition` on given units."""
     n = _check_n(n_grids, len(u))
     groups = None
@@ -1295,19 +1526,45 @@ def _partition_units(district: District, u: Units, n_grids: Any, *, tol: float, 
     nest = None
     if nested:
         if not has_communities:
-            raise DataError("nested=True keeps grids inside communities, but no unit lies in a community; give the "
-                            "district a communities layer (District.from_frames(communities=...))")
+            raise DataError(
+                "nested=True keeps grids inside communities, but no unit lies in a community; give the "
+                "district a communities layer (District.from_frames(communities=...))"
+            )
         nest = pd.factorize(u.frame["community"])[0]
     old = GridPlan.from_district_grids(district, units=u) if locked else None
     lock = _locked_labels(u, locked, old)
     notes = list(u.notes)
-    labels = _solve(u, n, tolerance=tol, seed=seed, groups=groups, locked=lock, time_limit=time_limit, strict=strict,
-                    nest=nest, notes=notes, balance=bal)
-    params = {"method": method, "n_grids": n, "units": u.kind, "weight": u.params["weight"], "weight_by": u.weight_by,
-              "tolerance": tol, "seed": seed, "respect": respect, "nested": bool(nested),
-              "locked": list(locked or []), "strict": strict, "split_heavy": bool(split_heavy),
-              "district": district.name, "district_code": district.code, "source_crs": district.source_crs,
-              "synthetic": bool(district.synthetic)}
+    labels = _solve(
+        u,
+        n,
+        tolerance=tol,
+        seed=seed,
+        groups=groups,
+        locked=lock,
+        time_limit=time_limit,
+        strict=strict,
+        nest=nest,
+        notes=notes,
+        balance=bal,
+    )
+    params = {
+        "method": method,
+        "n_grids": n,
+        "units": u.kind,
+        "weight": u.params["weight"],
+        "weight_by": u.weight_by,
+        "tolerance": tol,
+        "seed": seed,
+        "respect": respect,
+        "nested": bool(nested),
+        "locked": list(locked or []),
+        "strict": strict,
+        "split_heavy": bool(split_heavy),
+        "district": district.name,
+        "district_code": district.code,
+        "source_crs": district.source_crs,
+        "synthetic": bool(district.synthetic),
+    }
     if u.params.get("workload"):  # point counts (cases, ...): a redraw that splits a unit shares them out
         params["workload"] = list(u.params["workload"])
     if bal:
@@ -1390,21 +1647,27 @@ def resplit(
         old = GridPlan.from_district_grids(plan, units=units, weight=weight, code=code)
     elif isinstance(plan, GridPlan):
         if units is not None or weight is not None or code is not None:
-            raise DataError("units=, weight= and code= apply when resplitting a District; a GridPlan keeps its own "
-                            "units, workload and codes")
+            raise DataError(
+                "units=, weight= and code= apply when resplitting a District; a GridPlan keeps its own units, workload and codes"
+            )
         old = plan
     else:
         raise DataError(f"resplit needs a GridPlan or a District with a grids layer, got {type(plan).__name__}")
-    u = Units(frame=old.units.drop(columns="grid"), adjacency=old.adjacency, kind=str(old.params.get("units")),
-              weight_by=str(old.params.get("weight_by")),
-              params={"weight": old.params.get("weight"), "workload": _shared_columns(old)})
+    u = Units(
+        frame=old.units.drop(columns="grid"),
+        adjacency=old.adjacency,
+        kind=str(old.params.get("units")),
+        weight_by=str(old.params.get("weight_by")),
+        params={"weight": old.params.get("weight"), "workload": _shared_columns(old)},
+    )
     u, bal = _with_balance(u, balance, old.district)
     split_heavy = _validate.boolean(split_heavy, "split_heavy") and not bal  # several measures: as partition
     _check_n(n_grids, len(u))  # more grids than units is refused before anything is split
     retry = split_heavy and u.kind != "communities"  # whole communities stay whole if they can
     shares = [1 + tol, *(s for s in HEAVY_RETRY_SHARES if s < 1 + tol and retry)] if split_heavy else [None]
-    options: dict[str, Any] = dict(n_grids=n_grids, tol=tol, seed=seed, locked=locked, time_limit=time_limit,
-                                   bal=bal, split_heavy=split_heavy)
+    options: dict[str, Any] = dict(
+        n_grids=n_grids, tol=tol, seed=seed, locked=locked, time_limit=time_limit, bal=bal, split_heavy=split_heavy
+    )
     previous: tuple[Units, np.ndarray] | None = None
     for attempt, share in enumerate(shares):
         last = attempt == len(shares) - 1
@@ -1419,9 +1682,11 @@ def resplit(
                 raise
             continue
         if attempt:
-            new.notes.append(f"heavy units: with only the units too heavy for one grid split, no redraw within "
-                             f"±{tol:.1%} was found; units heavier than {share:g} x a grid's mean workload were "
-                             "split too")
+            new.notes.append(
+                f"heavy units: with only the units too heavy for one grid split, no redraw within "
+                f"±{tol:.1%} was found; units heavier than {share:g} x a grid's mean workload were "
+                "split too"
+            )
         return new
     assert previous is not None
     return _redraw(old, *previous, strict=strict, **options)
@@ -1439,8 +1704,9 @@ def _shared_columns(old: GridPlan) -> list[str]:
     return sorted(c for c in cols if c in old.units and c not in _COMPUTED)
 
 
-def _heavy_cells(old: GridPlan, u: Units, n_grids: Any, tol: float, *, split: bool, strict: bool,
-                 share: float | None) -> tuple[Units, np.ndarray]:
+def _heavy_cells(
+    old: GridPlan, u: Units, n_grids: Any, tol: float, *, split: bool, strict: bool, share: float | None
+) -> tuple[Units, np.ndarray]:
     """The units for a redraw of ``old`` (heavy ones split into cells as :func:`_heavy_units` does) and
     the old grid of every one of them: a cell's is the old grid of the unit it was cut from."""
     w = u.frame["weight"].to_numpy(dtype=float)
@@ -1450,9 +1716,11 @@ def _heavy_cells(old: GridPlan, u: Units, n_grids: Any, tol: float, *, split: bo
     if old.district is None:  # split_heavy_units weighs cells on the district's residents and streets
         heavy = np.flatnonzero(w > (1 + tol) * w.sum() / int(n_grids))
         if len(heavy):
-            msg = (_too_heavy(u, heavy, int(n_grids), tol) + "; they cannot be split: the plan does not know its "
-                   "district (read from a file saved without it); set plan.district = District.read_file(...) "
-                   "first, ask for fewer grids, or strict=False for the best plan anyway")
+            msg = (
+                _too_heavy(u, heavy, int(n_grids), tol) + "; they cannot be split: the plan does not know its "
+                "district (read from a file saved without it); set plan.district = District.read_file(...) "
+                "first, ask for fewer grids, or strict=False for the best plan anyway"
+            )
             if strict:
                 raise InfeasibleError(msg)
             warnings.warn(msg, GridplanWarning, stacklevel=4)
@@ -1476,9 +1744,20 @@ def _parent_units(u: Units, cells: Units) -> np.ndarray:
     return parent
 
 
-def _redraw(old: GridPlan, u: Units, old_labels: np.ndarray, *, n_grids: Any, tol: float, seed: int,
-            locked: Sequence[str], strict: bool, time_limit: float | None, bal: dict[str, float] | None,
-            split_heavy: bool) -> GridPlan:
+def _redraw(
+    old: GridPlan,
+    u: Units,
+    old_labels: np.ndarray,
+    *,
+    n_grids: Any,
+    tol: float,
+    seed: int,
+    locked: Sequence[str],
+    strict: bool,
+    time_limit: float | None,
+    bal: dict[str, float] | None,
+    split_heavy: bool,
+) -> GridPlan:
     """:func:`resplit` on given units, ``old_labels`` their grids in ``old``."""
     n = _check_n(n_grids, len(u))
     lock = None
@@ -1488,11 +1767,29 @@ def _redraw(old: GridPlan, u: Units, old_labels: np.ndarray, *, n_grids: Any, to
         if unknown:
             raise DataError(f"locked grids {unknown} are not in the existing plan; its codes are {list(codes)}")
         lock = np.where(np.isin(codes[old_labels], list(locked)), old_labels, -1)
-    labels = _solve(u, n, tolerance=tol, seed=seed, groups=None, locked=lock, time_limit=time_limit, strict=strict,
-                    old_labels=old_labels, balance=bal)
-    params = {**old.params, "method": "resplit", "n_grids": n, "tolerance": tol, "seed": seed,
-              "locked": list(locked or []), "strict": strict, "previous_n_grids": old.n_grids,
-              "split_heavy": bool(split_heavy)}
+    labels = _solve(
+        u,
+        n,
+        tolerance=tol,
+        seed=seed,
+        groups=None,
+        locked=lock,
+        time_limit=time_limit,
+        strict=strict,
+        old_labels=old_labels,
+        balance=bal,
+    )
+    params = {
+        **old.params,
+        "method": "resplit",
+        "n_grids": n,
+        "tolerance": tol,
+        "seed": seed,
+        "locked": list(locked or []),
+        "strict": strict,
+        "previous_n_grids": old.n_grids,
+        "split_heavy": bool(split_heavy),
+    }
     if bal:
         params.update(balance=bal, weight_by=u.weight_by)
     else:
@@ -1501,10 +1798,12 @@ def _redraw(old: GridPlan, u: Units, old_labels: np.ndarray, *, n_grids: Any, to
     params["retired_codes"] = sorted(used - set(codes))
     kept = int(np.isin(codes, old.grids["code"].astype(str).to_numpy()).sum())
     split_notes = [note for note in u.notes if note.startswith("heavy units")]
-    notes = [*old.notes, *split_notes,
-             f"codes: {kept} grids continue an old grid and keep its code, {n - kept} new grids got "
-             f"codes never used before" + (f"; retired: {', '.join(params['retired_codes'])}"
-                                            if params["retired_codes"] else "")]
+    notes = [
+        *old.notes,
+        *split_notes,
+        f"codes: {kept} grids continue an old grid and keep its code, {n - kept} new grids got "
+        f"codes never used before" + (f"; retired: {', '.join(params['retired_codes'])}" if params["retired_codes"] else ""),
+    ]
     new = _finish(u, labels, params, notes, old.source_crs, strict, tol, codes)
     new.previous = old
     new.district = old.district

@@ -57,11 +57,21 @@ FIELDS = ("case_id", "category", "source", "reported", "closed", "lon", "lat", "
 #: Headers recognised without ``columns=`` (lower-cased, spaces and underscores ignored).
 HEADERS: dict[str, tuple[str, ...]] = {
     "case_id": ("caseid", "id", "caseno", "case", "案件编号", "案卷编号", "编号", "任务号", "工单号"),
-    "category": ("category", "type", "code", "categorycode", "subcategory", "案件类别", "类别", "小类",
-                 "案件小类", "问题类型", "事部件类型"),
+    "category": (
+        "category",
+        "type",
+        "code",
+        "categorycode",
+        "subcategory",
+        "案件类别",
+        "类别",
+        "小类",
+        "案件小类",
+        "问题类型",
+        "事部件类型",
+    ),
     "source": ("source", "channel", "来源", "案件来源", "问题来源"),
-    "reported": ("reported", "reportedat", "reportedtime", "time", "上报时间", "受理时间", "立案时间",
-                 "发现时间"),
+    "reported": ("reported", "reportedat", "reportedtime", "time", "上报时间", "受理时间", "立案时间", "发现时间"),
     "closed": ("closed", "closedat", "closedtime", "结案时间", "办结时间", "处置完成时间"),
     "lon": ("lon", "lng", "long", "longitude", "经度"),
     "lat": ("lat", "latitude", "纬度"),
@@ -97,8 +107,9 @@ def _read(source: Any) -> pd.DataFrame:
         try:
             return pd.read_excel(path, dtype=str)
         except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise DataError("reading Excel needs openpyxl: pip install openpyxl (or gridplan[excel]), "
-                            "or save the sheet as CSV") from exc
+            raise DataError(
+                "reading Excel needs openpyxl: pip install openpyxl (or gridplan[excel]), or save the sheet as CSV"
+            ) from exc
     if suffix in (".csv", ".txt", ""):
         for encoding in ("utf-8-sig", "gb18030"):  # bureaus export UTF-8 or GBK
             try:
@@ -115,12 +126,16 @@ def _map_columns(frame: pd.DataFrame, columns: Mapping[str, str] | None) -> dict
     given = dict(columns or {})
     unknown = [f for f in given if f not in FIELDS]
     if unknown:
-        raise DataError(f"columns= maps ledger fields to your headers; {unknown} are not fields, use {list(FIELDS)} "
-                        "(e.g. columns={'case_id': '案卷号', 'category': '小类名称'})")
+        raise DataError(
+            f"columns= maps ledger fields to your headers; {unknown} are not fields, use {list(FIELDS)} "
+            "(e.g. columns={'case_id': '案卷号', 'category': '小类名称'})"
+        )
     for field, header in given.items():
         if header not in frame.columns:
-            raise DataError(f"columns= maps {field!r} to {header!r}, which is not a header of the ledger; its headers "
-                            f"are {list(frame.columns)}")
+            raise DataError(
+                f"columns= maps {field!r} to {header!r}, which is not a header of the ledger; its headers "
+                f"are {list(frame.columns)}"
+            )
         found[field] = header
     by_key = {_key(c): c for c in frame.columns}
     for field, names in HEADERS.items():
@@ -133,11 +148,15 @@ def _map_columns(frame: pd.DataFrame, columns: Mapping[str, str] | None) -> dict
     has_lonlat = "lon" in found and "lat" in found
     has_xy = "x" in found and "y" in found
     if not (has_lonlat or has_xy):
-        raise DataError(f"the ledger has no coordinate columns gridplan recognises (headers: {list(frame.columns)}); "
-                        "name them with columns={'lon': '经度', 'lat': '纬度'} or {'x': ..., 'y': ...}")
+        raise DataError(
+            f"the ledger has no coordinate columns gridplan recognises (headers: {list(frame.columns)}); "
+            "name them with columns={'lon': '经度', 'lat': '纬度'} or {'x': ..., 'y': ...}"
+        )
     if "case_id" not in found:
-        raise DataError(f"the ledger has no case id column gridplan recognises (headers: {list(frame.columns)}); "
-                        "name it with columns={'case_id': '<your header>'}")
+        raise DataError(
+            f"the ledger has no case id column gridplan recognises (headers: {list(frame.columns)}); "
+            "name it with columns={'case_id': '<your header>'}"
+        )
     return found
 
 
@@ -212,8 +231,10 @@ def read_ledger(
 
     ids = out["case_id"]
     flag((ids.isna() | (ids == "")).to_numpy(), "case id missing")
-    flag((ids.duplicated(keep="first") & ids.notna() & (ids != "")).to_numpy(),
-         lambda i: f"case id {ids.iloc[i]} repeats an earlier row")
+    flag(
+        (ids.duplicated(keep="first") & ids.notna() & (ids != "")).to_numpy(),
+        lambda i: f"case id {ids.iloc[i]} repeats an earlier row",
+    )
     for field in ("reported", "closed"):
         if field in found:
             parsed, bad = _times(frame[found[field]])
@@ -228,11 +249,14 @@ def read_ledger(
         if not known:
             raise DataError("categories= is empty; give the known category codes or names, or leave it out")
         if "category" not in found:
-            raise DataError("categories= was given but the ledger has no category column; name it with "
-                            "columns={'category': '<your header>'}")
+            raise DataError(
+                "categories= was given but the ledger has no category column; name it with columns={'category': '<your header>'}"
+            )
         cat = out["category"]
-        flag((cat.notna() & (cat != "") & ~cat.isin(known)).to_numpy(),
-             lambda i: f"category {cat.iloc[i]!r} is not in the categories given")
+        flag(
+            (cat.notna() & (cat != "") & ~cat.isin(known)).to_numpy(),
+            lambda i: f"category {cat.iloc[i]!r} is not in the categories given",
+        )
         flag((cat.isna() | (cat == "")).to_numpy(), "category missing")
     lon, lat, bad_xy = _coordinates(frame, found, datum)
     flag(bad_xy, "coordinates missing, not numbers or out of range")
@@ -251,15 +275,12 @@ def read_ledger(
     n_ok = int((gdf["reason"] == "").sum())
     if n_ok == 0:
         common = pd.Series([r[0] for r in reasons if r]).value_counts().index[0]
-        raise DataError(f"no usable row in the ledger ({len(gdf)} rows; most common problem: {common}); check "
-                        "columns= and crs=")
-    gdf.attrs["ledger"] = {"crs": gcrs.crs_label(datum), "rows": len(gdf), "usable": n_ok,
-                           "columns": dict(found)}
+        raise DataError(f"no usable row in the ledger ({len(gdf)} rows; most common problem: {common}); check columns= and crs=")
+    gdf.attrs["ledger"] = {"crs": gcrs.crs_label(datum), "rows": len(gdf), "usable": n_ok, "columns": dict(found)}
     return gdf
 
 
-def _coordinates(frame: pd.DataFrame, found: Mapping[str, str], datum: Any) -> tuple[np.ndarray, np.ndarray,
-                                                                                  np.ndarray]:
+def _coordinates(frame: pd.DataFrame, found: Mapping[str, str], datum: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """WGS84 lon/lat of every row and a mask of unusable coordinates."""
     lonlat = "lon" in found and "lat" in found
     a_col, b_col = (found["lon"], found["lat"]) if lonlat else (found["x"], found["y"])
@@ -268,8 +289,10 @@ def _coordinates(frame: pd.DataFrame, found: Mapping[str, str], datum: Any) -> t
     bad = ~np.isfinite(a) | ~np.isfinite(b)
     projected = isinstance(datum, gcrs.pyproj.CRS) and datum.is_projected
     if lonlat and projected:
-        raise CRSError(f"the ledger has longitude/latitude columns but crs={gcrs.crs_label(datum)} is projected; "
-                       "pass the datum of the lon/lat (e.g. 'GCJ-02', 'EPSG:4326') or map x/y columns instead")
+        raise CRSError(
+            f"the ledger has longitude/latitude columns but crs={gcrs.crs_label(datum)} is projected; "
+            "pass the datum of the lon/lat (e.g. 'GCJ-02', 'EPSG:4326') or map x/y columns instead"
+        )
     if not projected:
         bad |= (a < LON_RANGE[0]) | (a > LON_RANGE[1]) | (b < LAT_RANGE[0]) | (b > LAT_RANGE[1])
         bad |= (a == 0) & (b == 0)  # "null island": a missing value written as 0, 0
@@ -288,8 +311,9 @@ def _inside_share(lon: np.ndarray, lat: np.ndarray, shape: Any) -> float:
     return float(shapely.contains_xy(shape, lon, lat).mean())
 
 
-def _in_district(gdf: gpd.GeoDataFrame, district: District, datum: Any, frame: pd.DataFrame,
-                 found: Mapping[str, str], ok: np.ndarray) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+def _in_district(
+    gdf: gpd.GeoDataFrame, district: District, datum: Any, frame: pd.DataFrame, found: Mapping[str, str], ok: np.ndarray
+) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """The points in the district's CRS, the mask of points outside it; a wrong datum is an error."""
     boundary = gpd.GeoSeries([district.shape], crs=district.crs).to_crs("EPSG:4326").iloc[0]
     shapely.prepare(boundary)
@@ -311,7 +335,8 @@ def _in_district(gdf: gpd.GeoDataFrame, district: District, datum: Any, frame: p
             if scores[best] >= share + DATUM_MARGIN:
                 raise CRSError(
                     f"read as {stated}, only {share:.0%} of the ledger's points fall in the district {district.name!r}; "
-                    f"read as {best}, {scores[best]:.0%} do. The coordinates are probably {best}: pass crs={best!r}")
+                    f"read as {best}, {scores[best]:.0%} do. The coordinates are probably {best}: pass crs={best!r}"
+                )
     outside = np.zeros(len(gdf), bool)
     outside[np.flatnonzero(ok)] = ~shapely.contains_xy(boundary, lon, lat)
     return gdf.to_crs(district.crs), outside

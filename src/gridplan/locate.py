@@ -76,8 +76,18 @@ _MAX_SLOTS = 62  # grids per boundary cell tracked in an int64 parity mask
 _NULL = np.array(None, dtype=object)  # None as a 0-d object array: the missing code np.where/np.append fill in
 # reference-point offsets (in cell units) tried in turn, away from any boundary segment
 _REF_OFFSETS = np.array(
-    [[0.5, 0.5], [0.3137, 0.7271], [0.7919, 0.2113], [0.1571, 0.4423], [0.6283, 0.8659],
-     [0.2718, 0.1414], [0.8660, 0.6180], [0.4142, 0.3333], [0.0731, 0.9127], [0.9431, 0.0577]]
+    [
+        [0.5, 0.5],
+        [0.3137, 0.7271],
+        [0.7919, 0.2113],
+        [0.1571, 0.4423],
+        [0.6283, 0.8659],
+        [0.2718, 0.1414],
+        [0.8660, 0.6180],
+        [0.4142, 0.3333],
+        [0.0731, 0.9127],
+        [0.9431, 0.0577],
+    ]
 )
 
 
@@ -123,9 +133,23 @@ class TimeLimits:
     )
     aliases: Mapping[Any, str] = field(
         default_factory=lambda: {
-            1: "small", "1": "small", "minor": "small", "一般": "small", "小": "small",
-            2: "larger", "2": "larger", "medium": "larger", "major": "larger", "较大": "larger", "大": "larger",
-            3: "hard", "3": "hard", "difficult": "hard", "serious": "hard", "疑难": "hard", "难": "hard",
+            1: "small",
+            "1": "small",
+            "minor": "small",
+            "一般": "small",
+            "小": "small",
+            2: "larger",
+            "2": "larger",
+            "medium": "larger",
+            "major": "larger",
+            "较大": "larger",
+            "大": "larger",
+            3: "hard",
+            "3": "hard",
+            "difficult": "hard",
+            "serious": "hard",
+            "疑难": "hard",
+            "难": "hard",
         }
     )
     default: str = "small"
@@ -191,9 +215,7 @@ def _grid_frame(grids: Any) -> tuple[gpd.GeoDataFrame, Any]:
     if isinstance(grids, gpd.GeoSeries):
         grids = gpd.GeoDataFrame(geometry=grids)
     if not isinstance(grids, gpd.GeoDataFrame):
-        raise DataError(
-            f"GridIndex needs a GridPlan or a GeoDataFrame of grid polygons, got {type(grids).__name__}"
-        )
+        raise DataError(f"GridIndex needs a GridPlan or a GeoDataFrame of grid polygons, got {type(grids).__name__}")
     if grids.crs is None:
         raise CRSError("the grids have no CRS; set it with grids.set_crs(...) (e.g. 'EPSG:4326' or 'EPSG:4545')")
     if len(grids) == 0:
@@ -217,9 +239,7 @@ def _check_polygons(geoms: np.ndarray, codes: np.ndarray) -> None:
         )
     bad_type = ~np.isin(kind, (3, 6))
     if bad_type.any():
-        raise GeometryError(
-            f"grids must be Polygons or MultiPolygons; {_name_rows(codes, np.flatnonzero(bad_type))} are not"
-        )
+        raise GeometryError(f"grids must be Polygons or MultiPolygons; {_name_rows(codes, np.flatnonzero(bad_type))} are not")
     coords = shapely.get_coordinates(geoms)
     if not np.isfinite(coords).all():
         raise GeometryError("grid polygons contain NaN or infinite coordinates; fix or drop those grids")
@@ -318,8 +338,19 @@ def _cross(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray) -> np
     return ax * by - ay * bx
 
 
-_ASSIGN_COLUMNS = ("grid", "community", "subdistrict", "street", "street_name", "road_chief", "level", "handler",
-                   "respond_by", "deadline", "reason")
+_ASSIGN_COLUMNS = (
+    "grid",
+    "community",
+    "subdistrict",
+    "street",
+    "street_name",
+    "road_chief",
+    "level",
+    "handler",
+    "respond_by",
+    "deadline",
+    "reason",
+)
 _LONLAT_CHINA = (60.0, 0.0, 150.0, 60.0)  # lon/lat box around China and its neighbours (lon_min, lat_min, lon_max, lat_max)
 _XY_NAMES = (("x", "y"), ("lon", "lat"), ("lng", "lat"), ("longitude", "latitude"), ("经度", "纬度"))
 
@@ -341,8 +372,10 @@ def _coordinates(frame: pd.DataFrame, x: str | None, y: str | None, crs: Any) ->
             crs = frame.crs
     else:
         if (x is None) != (y is None):
-            raise DataError(f"x= and y= go together: got only {'x' if y is None else 'y'}={x if y is None else y!r}; "
-                            "give both coordinate columns, or neither")
+            raise DataError(
+                f"x= and y= go together: got only {'x' if y is None else 'y'}={x if y is None else y!r}; "
+                "give both coordinate columns, or neither"
+            )
         if x is None or y is None:
             lower = {str(c).lower(): c for c in frame.columns}
             pair = next(((lower[a], lower[b]) for a, b in _XY_NAMES if a in lower and b in lower), None)
@@ -389,15 +422,19 @@ def _chiefs(routes: Any) -> _Chiefs | None:
         return _Chiefs(edges, None, params.get("plan_grids"))
     if isinstance(routes, gpd.GeoDataFrame):
         if "chief" not in routes.columns:
-            raise DataError("routes= got a GeoDataFrame without a 'chief' column; pass a RoutePlan, the file saved by "
-                            "RoutePlan.to_file, or its 'edges' layer")
+            raise DataError(
+                "routes= got a GeoDataFrame without a 'chief' column; pass a RoutePlan, the file saved by "
+                "RoutePlan.to_file, or its 'edges' layer"
+            )
         return _Chiefs(routes, None, None)
     if isinstance(routes, pd.Series):
         return _Chiefs(None, routes, None)
     if isinstance(routes, Mapping):
         return _Chiefs(None, pd.Series(dict(routes)), None)
-    raise DataError("routes must be a RoutePlan, the path of a file saved by RoutePlan.to_file, its 'edges' layer "
-                    "(a GeoDataFrame with 'chief'), or a mapping street edge id -> chief")
+    raise DataError(
+        "routes must be a RoutePlan, the path of a file saved by RoutePlan.to_file, its 'edges' layer "
+        "(a GeoDataFrame with 'chief'), or a mapping street edge id -> chief"
+    )
 
 
 def _check_chiefs_fit(chiefs: _Chiefs, codes: np.ndarray) -> None:
@@ -405,15 +442,19 @@ def _check_chiefs_fit(chiefs: _Chiefs, codes: np.ndarray) -> None:
     mine = set(codes.tolist())
     if chiefs.plan_grids is not None and set(chiefs.plan_grids.split("|")) != mine:
         theirs = chiefs.plan_grids.split("|")
-        raise DataError(f"the patrols were made for another plan (grids {theirs[:3]}{' ...' if len(theirs) > 3 else ''}, "
-                        f"{len(theirs)} in all) than this index ({len(mine)} grids); compute them for this plan with "
-                        "balance_routes(plan, ...)")
+        raise DataError(
+            f"the patrols were made for another plan (grids {theirs[:3]}{' ...' if len(theirs) > 3 else ''}, "
+            f"{len(theirs)} in all) than this index ({len(mine)} grids); compute them for this plan with "
+            "balance_routes(plan, ...)"
+        )
     if chiefs.edges is not None and "grid" in chiefs.edges.columns:
         used = set(chiefs.edges["grid"].dropna().astype(str).tolist())
         if used - mine:
             extra = sorted(used - mine)
-            raise DataError(f"the patrols' streets belong to grids {extra[:5]} that are not in this index: they were made "
-                            "for another plan or district; compute them for this plan with balance_routes(plan, ...)")
+            raise DataError(
+                f"the patrols' streets belong to grids {extra[:5]} that are not in this index: they were made "
+                "for another plan or district; compute them for this plan with balance_routes(plan, ...)"
+            )
 
 
 # ----------------------------------------------------------------------------- the index
@@ -515,9 +556,7 @@ class GridIndex:
         width = int(math.ceil((xmax - xmin) / cell_size)) + 4
         height = int(math.ceil((ymax - ymin) / cell_size)) + 4
         if width * height > 1 << 28:
-            raise DataError(
-                f"cell_size {cell_size} gives a {width}x{height} raster; pass a larger cell_size"
-            )
+            raise DataError(f"cell_size {cell_size} gives a {width}x{height} raster; pass a larger cell_size")
         self.cell_size, self.width, self.height = cell_size, width, height
         self._x0, self._y0 = xmin - 2 * cell_size, ymin - 2 * cell_size
         self._inv = 1.0 / cell_size
@@ -565,8 +604,7 @@ class GridIndex:
             pos = np.full(nb, -1)
             pos[todo] = np.arange(len(todo))
             e = np.flatnonzero(pos[bcell_of_entry] >= 0)
-            d = _point_segment_distance(rx[pos[bcell_of_entry[e]]], ry[pos[bcell_of_entry[e]]],
-                                        ring_a[e], ring_b[e])
+            d = _point_segment_distance(rx[pos[bcell_of_entry[e]]], ry[pos[bcell_of_entry[e]]], ring_a[e], ring_b[e])
             near = np.zeros(nb, dtype=bool)
             near[bcell_of_entry[e[d <= 1e-3 * cell_size]]] = True
             ok = todo[~near[todo]]
@@ -587,12 +625,13 @@ class GridIndex:
         slot_of_pair = np.arange(pair.shape[1]) - cptr[pair[0]]
         too_many = np.diff(cptr) > _MAX_SLOTS
         self._fallback_cells |= too_many
-        slot_entry = slot_of_pair[np.searchsorted(pair[0] * len(self._geoms) + pair[1],
-                                                  bcell_of_entry * len(self._geoms) + owner[seg])]
-        slot_ref = slot_of_pair[np.searchsorted(pair[0] * len(self._geoms) + pair[1],
-                                                pt_idx * len(self._geoms) + grid_idx)]
-        emask = np.where(slot_entry < _MAX_SLOTS,
-                         np.left_shift(np.int64(1), np.minimum(slot_entry, _MAX_SLOTS)), 0).astype(np.int64)
+        slot_entry = slot_of_pair[
+            np.searchsorted(pair[0] * len(self._geoms) + pair[1], bcell_of_entry * len(self._geoms) + owner[seg])
+        ]
+        slot_ref = slot_of_pair[np.searchsorted(pair[0] * len(self._geoms) + pair[1], pt_idx * len(self._geoms) + grid_idx)]
+        emask = np.where(slot_entry < _MAX_SLOTS, np.left_shift(np.int64(1), np.minimum(slot_entry, _MAX_SLOTS)), 0).astype(
+            np.int64
+        )
         init = np.zeros(nb, dtype=np.int64)
         okr = (slot_ref < _MAX_SLOTS) & ~self._fallback_cells[pt_idx]
         np.bitwise_or.at(init, pt_idx[okr], np.left_shift(np.int64(1), slot_ref[okr]))
@@ -620,8 +659,9 @@ class GridIndex:
         rr = ref[ecell]
         ea, eb = ring_a[keep] - rr, ring_b[keep] - rr
         d = eb - ea
-        self._entries = np.ascontiguousarray(np.c_[ea, d, _cross(ea[:, 0], ea[:, 1], eb[:, 0], eb[:, 1]),
-                                                    self._tol * np.hypot(d[:, 0], d[:, 1])])
+        self._entries = np.ascontiguousarray(
+            np.c_[ea, d, _cross(ea[:, 0], ea[:, 1], eb[:, 0], eb[:, 1]), self._tol * np.hypot(d[:, 0], d[:, 1])]
+        )
         self._bptr, self._ref = bptr, ref
         self._refx, self._refy = np.ascontiguousarray(ref[:, 0]), np.ascontiguousarray(ref[:, 1])
         self._raster = raster
@@ -630,12 +670,27 @@ class GridIndex:
 
     def _make_views(self) -> None:
         # locate_one's constants in one tuple: one attribute lookup per call
-        self._fast = (float(self._x0), float(self._y0), float(self._inv), self.width, self.height,
-                      memoryview(self._raster), list(self.codes))  # type: ignore[arg-type]  # numpy stubs: __buffer__ 3.12+ only
+        self._fast = (
+            float(self._x0),
+            float(self._y0),
+            float(self._inv),
+            self.width,
+            self.height,
+            memoryview(self._raster),  # type: ignore[arg-type]  # numpy stubs: __buffer__ 3.12+ only
+            list(self.codes),
+        )
         self._views = tuple(
             memoryview(np.ascontiguousarray(arr).ravel())  # type: ignore[arg-type]  # numpy stubs: __buffer__ 3.12+ only
-            for arr in (self._entries, self._emask, self._init, self._bptr, self._cptr, self._ref,
-                        self._fallback_cells, self._cgrid)
+            for arr in (
+                self._entries,
+                self._emask,
+                self._init,
+                self._bptr,
+                self._cptr,
+                self._ref,
+                self._fallback_cells,
+                self._cgrid,
+            )
         )
 
     # ------------------------------------------------------------------ exact fallback
@@ -670,7 +725,7 @@ class GridIndex:
             out[bad] = INVALID
         bnd = np.flatnonzero(out <= -3) if self.n_boundary_cells else np.zeros(0, np.int64)
         for s in range(0, len(bnd), _CHUNK):
-            b = bnd[s:s + _CHUNK]
+            b = bnd[s : s + _CHUNK]
             out[b] = self._boundary(x[b], y[b], (-3 - out[b]).astype(np.int64))
         return out
 
@@ -708,7 +763,7 @@ class GridIndex:
             tp = self._tol_ray
             mask = init[b]
             for e in range(bptr[b], bptr[b + 1]):
-                ax, ay, dx, dy, o1, tl = ent[6 * e:6 * e + 6].tolist()
+                ax, ay, dx, dy, o1, tl = ent[6 * e : 6 * e + 6].tolist()
                 o2 = dx * (py - ay) - dy * (px - ax)
                 o3 = px * ay - py * ax
                 o4 = o3 + (px * dy - py * dx)
@@ -780,11 +835,19 @@ class GridIndex:
             return
         # (0, 0) is a failed GPS fix, not lon/lat: only batches that look like lon/lat in or near China are refused
         finite = np.isfinite(x) & np.isfinite(y) & ~((x == 0) & (y == 0))
-        china = (x[finite] >= _LONLAT_CHINA[0]) & (x[finite] <= _LONLAT_CHINA[2]) & (y[finite] >= _LONLAT_CHINA[1]) & (
-            y[finite] <= _LONLAT_CHINA[3])
-        if finite.any() and china.any() and (pos[finite] == OUTSIDE).all() and (np.abs(x[finite]) <= 180).all() and (
-            np.abs(y[finite]) <= 90
-        ).all():
+        china = (
+            (x[finite] >= _LONLAT_CHINA[0])
+            & (x[finite] <= _LONLAT_CHINA[2])
+            & (y[finite] >= _LONLAT_CHINA[1])
+            & (y[finite] <= _LONLAT_CHINA[3])
+        )
+        if (
+            finite.any()
+            and china.any()
+            and (pos[finite] == OUTSIDE).all()
+            and (np.abs(x[finite]) <= 180).all()
+            and (np.abs(y[finite]) <= 90).all()
+        ):
             raise CRSError(
                 f"every point is outside the grids and all values look like lon/lat degrees, but the index "
                 f"is in {_crs.crs_label(self.crs)} (metres); pass crs='EPSG:4326' (WGS84), 'EPSG:4490' "
@@ -825,7 +888,7 @@ class GridIndex:
         out = np.empty(len(x), dtype=np.int32)
         found = False
         for s in range(0, len(x), _BATCH):
-            part = out[s:s + _BATCH] = self._locate_local(x[s:s + _BATCH], y[s:s + _BATCH])
+            part = out[s : s + _BATCH] = self._locate_local(x[s : s + _BATCH], y[s : s + _BATCH])
             found = found or bool(len(part) and part.max() >= 0)
         if not found:
             self._check_lonlat_mistake(x, y, out, crs)
@@ -986,9 +1049,19 @@ class GridIndex:
         if _is_dask(incidents):  # partition by partition, the index shipped once per worker
             from ._dask import assign_partitions
 
-            kw = {"x": x, "y": y, "crs": crs, "severity": severity, "time": time, "limits": limits,
-                  "category": category, "catalogue": catalogue, "calendar": calendar,
-                  "default_department": default_department, "timezone": timezone}
+            kw = {
+                "x": x,
+                "y": y,
+                "crs": crs,
+                "severity": severity,
+                "time": time,
+                "limits": limits,
+                "category": category,
+                "catalogue": catalogue,
+                "calendar": calendar,
+                "default_department": default_department,
+                "timezone": timezone,
+            }
             return assign_partitions(self, incidents, kw)
         if not isinstance(incidents, pd.DataFrame):
             raise DataError(f"assign needs a DataFrame or GeoDataFrame of incidents, got {type(incidents).__name__}")
@@ -997,9 +1070,7 @@ class GridIndex:
         _times.check_timezone(timezone)
         clash = [c for c in _ASSIGN_COLUMNS if c in incidents.columns and c not in (x, y, severity, time)]
         if clash:
-            raise DataError(
-                f"incidents already have column(s) {clash} that assign adds; rename or drop them first"
-            )
+            raise DataError(f"incidents already have column(s) {clash} that assign adds; rename or drop them first")
         for what, col in (("severity", severity), ("time", time)):
             _validate.column(incidents, col, f"{what}=: the incidents' {what}", allow_none=True)
         sev = incidents[severity] if severity is not None else pd.Series([None] * len(incidents), dtype=object)
@@ -1022,8 +1093,11 @@ class GridIndex:
         why = np.where(unknown, np.where(why == "", "unknown severity", why + "; unknown severity"), why)
         out["level"] = pd.array(level, dtype="string")
         grid_code = out["grid"].to_numpy(dtype=object)
-        handler = np.where(level == "grid", grid_code,
-                           np.where(level == "community", np.asarray(comm, dtype=object), np.asarray(sub, dtype=object)))
+        handler = np.where(
+            level == "grid",
+            grid_code,
+            np.where(level == "community", np.asarray(comm, dtype=object), np.asarray(sub, dtype=object)),
+        )
         # a community- or subdistrict-level case where no community is known: its grid handles it, and says so
         orphan = np.flatnonzero(located & pd.isna(handler))
         if len(orphan):
@@ -1041,22 +1115,40 @@ class GridIndex:
             out["respond_by"] = t0 + np.timedelta64(limits.respond)
             out["deadline"] = t0 + limit.to_numpy()
             if converted:
-                out.attrs["notes"] = [f"{converted} report times carried a time zone and were converted to {timezone} "
-                                      "local time"]
+                out.attrs["notes"] = [f"{converted} report times carried a time zone and were converted to {timezone} local time"]
         else:
             out["respond_by"] = pd.to_timedelta(np.full(len(out), limits.respond))
             out["deadline"] = limit.to_numpy()
         if category is not None:  # the standard case model: category, department, deadline (gridplan.catalogue)
-            why = self._dispatch(out, incidents, why, category=category, reported=local, severity=severity,
-                                 limits=limits, catalogue=catalogue, calendar=calendar,
-                                 default_department=default_department)
+            why = self._dispatch(
+                out,
+                incidents,
+                why,
+                category=category,
+                reported=local,
+                severity=severity,
+                limits=limits,
+                catalogue=catalogue,
+                calendar=calendar,
+                default_department=default_department,
+            )
         out["reason"] = pd.array(np.where(why == "", _NULL, why), dtype="string")
         return out
 
     @staticmethod
-    def _dispatch(out: pd.DataFrame, incidents: pd.DataFrame, why: np.ndarray, *, category: str,
-                  reported: pd.Series | None, severity: str | None, limits: TimeLimits, catalogue: Any, calendar: Any,
-                  default_department: str | None) -> np.ndarray:
+    def _dispatch(
+        out: pd.DataFrame,
+        incidents: pd.DataFrame,
+        why: np.ndarray,
+        *,
+        category: str,
+        reported: pd.Series | None,
+        severity: str | None,
+        limits: TimeLimits,
+        catalogue: Any,
+        calendar: Any,
+        default_department: str | None,
+    ) -> np.ndarray:
         """Add the catalogue's columns to ``out`` (see :func:`gridplan.catalogue.dispatch`); the reasons joined.
         ``reported``: the report times in the district's local time (None without ``time=``)."""
         from . import catalogue as _catalogue
@@ -1071,8 +1163,11 @@ class GridIndex:
             incidents[category].to_numpy(dtype=object),
             reported=None if reported is None else reported.to_numpy(),
             severity=None if severity is None else incidents[severity].to_numpy(dtype=object),
-            catalogue=catalogue, calendar=calendar, limits=limits,
-            default_department=default_department or _catalogue.DEFAULT_DEPARTMENT)
+            catalogue=catalogue,
+            calendar=calendar,
+            limits=limits,
+            default_department=default_department or _catalogue.DEFAULT_DEPARTMENT,
+        )
         for c in added:
             out[c] = d[c].array
         if reported is not None:
@@ -1135,17 +1230,20 @@ class GridIndex:
         district = self._streets if hasattr(self._streets, "communities") and hasattr(self._streets, "network") else None
         if communities is None and self.plan is not None:
             units = self.plan.units
-            ctx["communities"] = (GridIndex(units[[units.geometry.name]].reset_index(drop=True)),
-                                  units["community"].astype(str).to_numpy(dtype=object),
-                                  units["subdistrict"].astype(str).to_numpy(dtype=object))
+            ctx["communities"] = (
+                GridIndex(units[[units.geometry.name]].reset_index(drop=True)),
+                units["community"].astype(str).to_numpy(dtype=object),
+                units["subdistrict"].astype(str).to_numpy(dtype=object),
+            )
         elif communities is None and district is not None and len(district.communities):
             communities = district.communities
         if communities is not None and ctx["communities"] is None:
             c = communities
             name_col = "code" if "code" in c.columns else "name" if "name" in c.columns else None
             names = (c[name_col] if name_col else pd.Series(c.index, index=c.index)).astype(str).to_numpy(dtype=object)
-            subs = (c["subdistrict"].astype(str) if "subdistrict" in c.columns
-                    else pd.Series([None] * len(c))).to_numpy(dtype=object)
+            subs = (c["subdistrict"].astype(str) if "subdistrict" in c.columns else pd.Series([None] * len(c))).to_numpy(
+                dtype=object
+            )
             ctx["communities"] = (GridIndex(c[[c.geometry.name]].reset_index(drop=True), overlaps="first"), names, subs)
         streets = self._streets
         if district is not None:
@@ -1198,8 +1296,17 @@ class GridIndex:
     @property
     def memory_bytes(self) -> int:
         """Bytes held by the lookup structures (raster, boundary cells, segments)."""
-        arrays = (self._raster, self._init, self._cptr, self._cgrid, self._emask, self._entries,
-                  self._bptr, self._ref, self._fallback_cells)
+        arrays = (
+            self._raster,
+            self._init,
+            self._cptr,
+            self._cgrid,
+            self._emask,
+            self._entries,
+            self._bptr,
+            self._ref,
+            self._fallback_cells,
+        )
         return int(sum(a.nbytes for a in arrays))
 
     def summary(self) -> pd.Series:
@@ -1219,8 +1326,10 @@ class GridIndex:
         )
 
     def __repr__(self) -> str:
-        return (f"GridIndex({len(self.codes)} grids, {_crs.crs_label(self.crs)}, "
-                f"{self.width}x{self.height} cells of {self.cell_size:.3g}, {self.memory_bytes / 2**20:.1f} MB)")
+        return (
+            f"GridIndex({len(self.codes)} grids, {_crs.crs_label(self.crs)}, "
+            f"{self.width}x{self.height} cells of {self.cell_size:.3g}, {self.memory_bytes / 2**20:.1f} MB)"
+        )
 
     def _repr_html_(self) -> str:
         return "<b>GridIndex</b>" + self.summary().to_frame().to_html()

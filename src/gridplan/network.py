@@ -113,10 +113,7 @@ def _labels(index: pd.Index, mask: np.ndarray) -> str:
 
 
 def _check_crs(crs: Any) -> pyproj.CRS:
-    fix = (
-        "reproject to a metric CRS first, e.g. "
-        "lines = gridplan.crs.to_crs(lines, gridplan.crs.metric_crs(lines))"
-    )
+    fix = "reproject to a metric CRS first, e.g. lines = gridplan.crs.to_crs(lines, gridplan.crs.metric_crs(lines))"
     if crs is None:
         raise CRSError(
             "lines have no CRS, so their units are unknown; set the CRS the coordinates are in "
@@ -124,20 +121,15 @@ def _check_crs(crs: Any) -> pyproj.CRS:
         )
     crs = pyproj.CRS(crs)
     if crs.is_geographic:
-        raise CRSError(
-            f"lines are in {crs_label(crs)}, a lon/lat CRS in degrees; street lengths need metres: {fix}"
-        )
+        raise CRSError(f"lines are in {crs_label(crs)}, a lon/lat CRS in degrees; street lengths need metres: {fix}")
     units = {(axis.unit_name or "").lower() for axis in crs.axis_info[:2]}
     if not units or not units <= {"metre", "meter", "m"}:
-        raise CRSError(
-            f"lines are in {crs_label(crs)} with units {sorted(units)}, not metres; {fix}"
-        )
+        raise CRSError(f"lines are in {crs_label(crs)} with units {sorted(units)}, not metres; {fix}")
     return crs
 
 
 def _check_tolerance(snap_tolerance: Any) -> float:
-    return _validate.number(snap_tolerance, "snap_tolerance (metres; e.g. 1.0, or 0 to switch snapping off)",
-                            minimum=0)
+    return _validate.number(snap_tolerance, "snap_tolerance (metres; e.g. 1.0, or 0 to switch snapping off)", minimum=0)
 
 
 def _check_lines(lines: Any) -> np.ndarray:
@@ -166,8 +158,7 @@ def _check_lines(lines: Any) -> np.ndarray:
     if not nonempty_line.any():
         found = ", ".join(f"{k} x{n}" for k, n in pd.Series(kinds).value_counts().items())
         raise NetworkError(
-            f"lines has no line geometries at all (found {found}); a street network is built from "
-            "LineStrings or MultiLineStrings"
+            f"lines has no line geometries at all (found {found}); a street network is built from LineStrings or MultiLineStrings"
         )
     empty = missing | shapely.is_empty(geoms)
     if empty.any():
@@ -270,8 +261,7 @@ def _numeric_levels(values: pd.Series, column: str, index: pd.Index) -> np.ndarr
     text = values.astype("string").str.strip()
     first = text.str.split(";").str[0]  # OSM multi-values "1;2": the first stands, as in District.from_osm
     number = pd.to_numeric(first, errors="coerce").to_numpy(dtype=float)
-    bad = np.isnan(number) & text.fillna("").ne("").to_numpy() & ~text.str.lower().isin(["nan", "none"]).fillna(
-        False).to_numpy()
+    bad = np.isnan(number) & text.fillna("").ne("").to_numpy() & ~text.str.lower().isin(["nan", "none"]).fillna(False).to_numpy()
     if bad.any():
         raise DataError(
             f"column {column!r} of lines holds values that are not numbers in rows {_labels(index, bad)} "
@@ -305,11 +295,7 @@ def _street_levels(lines: gpd.GeoDataFrame, levels: Any) -> tuple[np.ndarray | N
         present = [c for c in _LEVEL_COLUMNS if c in lines.columns]
         if not present:
             return None, "none (no layer, bridge or tunnel column)"
-        layer = (
-            _numeric_levels(lines["layer"], "layer", lines.index)
-            if "layer" in lines.columns
-            else np.full(len(lines), np.nan)
-        )
+        layer = _numeric_levels(lines["layer"], "layer", lines.index) if "layer" in lines.columns else np.full(len(lines), np.nan)
         ground = np.isnan(layer) | (layer == 0)
         level = np.where(np.isnan(layer), 0.0, layer)
         if "tunnel" in lines.columns:
@@ -385,9 +371,7 @@ def _node_level_keys(u: np.ndarray, v: np.ndarray, piece_level: np.ndarray) -> n
     return np.unique(_level_key(np.r_[u, v], np.r_[piece_level, piece_level]))
 
 
-def _grade_separated(
-    geoms: np.ndarray, row: np.ndarray, level: np.ndarray, node_xy: np.ndarray, node_keys: np.ndarray
-) -> int:
+def _grade_separated(geoms: np.ndarray, row: np.ndarray, level: np.ndarray, node_xy: np.ndarray, node_keys: np.ndarray) -> int:
     """Count pairs of input rows on different levels that meet somewhere without being joined there.
 
     Two lines are joined at a point when a node lies there (within :data:`_MERGE`)
@@ -484,9 +468,7 @@ def _dangling_ends(parts: _Parts, pieces: np.ndarray, tol: float) -> tuple[np.nd
     dangling[found] = degree[node[found]] == 1
     junction = np.flatnonzero(degree >= 3)
     if junction.size:
-        j, part = shapely.STRtree(parts.geoms).query(
-            shapely.points(node_xy[junction]), predicate="dwithin", distance=_MERGE
-        )
+        j, part = shapely.STRtree(parts.geoms).query(shapely.points(node_xy[junction]), predicate="dwithin", distance=_MERGE)
         loose = np.zeros(junction.size, dtype=bool)
         for k in (2 * part, 2 * part + 1):  # the start and the end of each line through the node
             near = np.hypot(*(ends[k] - node_xy[junction[j]]).T) <= tol
@@ -495,9 +477,7 @@ def _dangling_ends(parts: _Parts, pieces: np.ndarray, tol: float) -> tuple[np.nd
     return dangling, node_xy[junction]
 
 
-def _snap_to_endpoints(
-    parts: _Parts, dangling: np.ndarray, junctions: np.ndarray, tol: float
-) -> np.ndarray:
+def _snap_to_endpoints(parts: _Parts, dangling: np.ndarray, junctions: np.ndarray, tol: float) -> np.ndarray:
     """Join dangling endpoints to nearby endpoints or junctions within ``tol``; return those moved.
 
     Points are grouped by single linkage: a dangling endpoint links to every
@@ -562,9 +542,7 @@ def _snap_to_endpoints(
     return moved
 
 
-def _snap_to_lines(
-    parts: _Parts, candidates: np.ndarray, tol: float, level: np.ndarray | None = None
-) -> np.ndarray:
+def _snap_to_lines(parts: _Parts, candidates: np.ndarray, tol: float, level: np.ndarray | None = None) -> np.ndarray:
     """Move endpoints ``candidates`` onto the nearest point of another line within ``tol``.
 
     Lines closer than :data:`_TOUCH` (a duplicate the end already lies on) are not
@@ -600,8 +578,11 @@ def _snap_to_lines(
 
 
 def _map_pieces(
-    pieces: np.ndarray, parts: np.ndarray, part_row: np.ndarray,
-    piece_level: np.ndarray | None = None, part_level: np.ndarray | None = None,
+    pieces: np.ndarray,
+    parts: np.ndarray,
+    part_row: np.ndarray,
+    piece_level: np.ndarray | None = None,
+    part_level: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Map noded pieces back to the input parts they lie on, and orient them like those parts.
 
@@ -647,17 +628,19 @@ def _map_pieces(
     table = np.full((n, int(n_cover.max())), -1)
     table[pcs, rank] = scs
     cover_set = np.unique(table, axis=0, return_inverse=True)[1].ravel()
-    flip = shapely.line_locate_point(parts[source], samples[2]) > shapely.line_locate_point(
-        parts[source], samples[3]
-    )
+    flip = shapely.line_locate_point(parts[source], samples[2]) > shapely.line_locate_point(parts[source], samples[3])
     pieces = pieces.copy()
     pieces[flip] = shapely.reverse(pieces[flip])
     return pieces, source, n_cover, cover_set
 
 
 def _merge_false_nodes(
-    pieces: np.ndarray, cover_set: np.ndarray, u: np.ndarray, v: np.ndarray,
-    node_xy: np.ndarray, part_ends: np.ndarray,
+    pieces: np.ndarray,
+    cover_set: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    node_xy: np.ndarray,
+    part_ends: np.ndarray,
 ) -> tuple[np.ndarray, int, np.ndarray]:
     """Join pieces across nodes that the noding put inside a dissolved overlap.
 
@@ -697,8 +680,7 @@ def _merge_false_nodes(
     real = np.ones(n_node, dtype=bool)
     real[node[0::2][false]] = False
     ends_xy = np.column_stack(
-        [shapely.get_coordinates(shapely.get_point(merged, 0)),
-         shapely.get_coordinates(shapely.get_point(merged, -1))]
+        [shapely.get_coordinates(shapely.get_point(merged, 0)), shapely.get_coordinates(shapely.get_point(merged, -1))]
     ).reshape(-1, 2)
     ok_xy = np.isfinite(ends_xy).all(axis=1)
     d_end, n_end = cKDTree(node_xy).query(np.where(ok_xy[:, None], ends_xy, 0.0), distance_upper_bound=_MERGE)
@@ -810,9 +792,7 @@ class StreetNetwork:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_lines(
-        cls, lines: gpd.GeoDataFrame, *, snap_tolerance: float = 1.0, levels: bool | str = True
-    ) -> StreetNetwork:
+    def from_lines(cls, lines: gpd.GeoDataFrame, *, snap_tolerance: float = 1.0, levels: bool | str = True) -> StreetNetwork:
         """Build a noded street network from street lines in a projected metric CRS.
 
         Parameters
@@ -908,8 +888,7 @@ class StreetNetwork:
         new_id = np.cumsum(nonzero) - 1
         if not nonzero.any():
             raise NetworkError(
-                "every line in lines has zero length (all its points coincide); "
-                "a street network needs lines with length"
+                "every line in lines has zero length (all its points coincide); a street network needs lines with length"
             )
         p = _Parts(xy[keep_coord].copy(), new_id[part_of_coord[keep_coord]], row[nonzero])
         part_level = None if row_level is None else row_level[p.row]
@@ -975,13 +954,12 @@ class StreetNetwork:
             on_level = np.isin(_level_key(ni, src_level[si]), node_on)  # the line has an edge at the node
             ni, si = ni[on_level], si[on_level]
         ends_of = part_ends.reshape(-1, 2, 2)[si]
-        inside = (np.hypot(*(node_xy[ni] - ends_of[:, 0]).T) > _MERGE) & (
-            np.hypot(*(node_xy[ni] - ends_of[:, 1]).T) > _MERGE
-        )
+        inside = (np.hypot(*(node_xy[ni] - ends_of[:, 0]).T) > _MERGE) & (np.hypot(*(node_xy[ni] - ends_of[:, 1]).T) > _MERGE)
         report["junctions_noded"] = int(np.unique(ni[inside]).size)
         report["levels"] = level_source
         report["grade_separated"] = (
-            0 if piece_level is None or src_level is None
+            0
+            if piece_level is None or src_level is None
             else _grade_separated(src_geoms, src_row, src_level, node_xy, _node_level_keys(u, v, piece_level))
         )
 
@@ -1185,9 +1163,7 @@ class StreetNetwork:
         if n <= 1:
             return self
         comps = self.components()
-        sizes = ", ".join(
-            f"{r.n_nodes} nodes/{r.length_km:.3f} km" for r in comps.head(_SHOW).itertuples()
-        )
+        sizes = ", ".join(f"{r.n_nodes} nodes/{r.length_km:.3f} km" for r in comps.head(_SHOW).itertuples())
         more = f" and {n - _SHOW} smaller" if n > _SHOW else ""
         raise NetworkError(
             f"the street network has {n} connected components ({sizes}{more}); the largest holds "
@@ -1234,8 +1210,7 @@ class StreetNetwork:
             xs, ys = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
         except (TypeError, ValueError) as exc:
             raise GeometryError(
-                "x and y must be numbers or numeric arrays of broadcastable shapes; "
-                "pass coordinates in the network's CRS"
+                "x and y must be numbers or numeric arrays of broadcastable shapes; pass coordinates in the network's CRS"
             ) from exc
         if not (np.isfinite(xs).all() and np.isfinite(ys).all()):
             raise GeometryError("x and y contain NaN or infinite values; drop or fix those points first")
@@ -1264,14 +1239,10 @@ class StreetNetwork:
             first = _run_starts(a, b)
             a, b, w = a[first], b[first], w[first]
             n = self.n_nodes
-            self._csr = sparse.csr_matrix(
-                (np.r_[w, w], (np.r_[a, b], np.r_[b, a])), shape=(n, n)
-            )
+            self._csr = sparse.csr_matrix((np.r_[w, w], (np.r_[a, b], np.r_[b, a])), shape=(n, n))
         return self._csr
 
-    def shortest_path_lengths(
-        self, sources: npt.ArrayLike, *, cutoff: float | None = None
-    ) -> np.ndarray:
+    def shortest_path_lengths(self, sources: npt.ArrayLike, *, cutoff: float | None = None) -> np.ndarray:
         """Shortest-path lengths (m) from each source node to every node.
 
         Parameters
@@ -1328,9 +1299,7 @@ class StreetNetwork:
                 "edges": self.n_edges,
                 "length_km": round(self.total_length_km, 3),
                 "components": self.n_components,
-                "largest_component_share": round(float(comps["share_of_length"].iloc[0]), 4)
-                if len(comps)
-                else 0.0,
+                "largest_component_share": round(float(comps["share_of_length"].iloc[0]), 4) if len(comps) else 0.0,
                 "dead_ends": int((self._degree == 1).sum()),
                 "crs": crs_label(self._crs),
             },
@@ -1339,8 +1308,9 @@ class StreetNetwork:
         )
         grade_separated = int(self.noding_report.get("grade_separated", 0) or 0)
         if grade_separated:
-            figures = pd.concat([figures.iloc[:-1], pd.Series({"grade_separated": grade_separated}, dtype=object),
-                                 figures.iloc[-1:]]).rename("StreetNetwork")
+            figures = pd.concat(
+                [figures.iloc[:-1], pd.Series({"grade_separated": grade_separated}, dtype=object), figures.iloc[-1:]]
+            ).rename("StreetNetwork")
         return figures
 
     def __repr__(self) -> str:

@@ -21,11 +21,30 @@ if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     from matplotlib.axes import Axes
 
-__all__ = ["axes", "density", "streets", "finish", "scale_bar", "label", "short_labels", "figsize_for",
-           "colour_range", "cjk_font", "STREET_STYLE"]
+__all__ = [
+    "axes",
+    "density",
+    "streets",
+    "finish",
+    "scale_bar",
+    "label",
+    "short_labels",
+    "figsize_for",
+    "colour_range",
+    "cjk_font",
+    "STREET_STYLE",
+]
 
-CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "SimHei",
-             "Microsoft YaHei", "PingFang SC", "Heiti SC", "Noto Sans CJK JP")
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "Heiti SC",
+    "Noto Sans CJK JP",
+)
 _cjk_font: list[str | None] = []
 _MAP_SIDE_IN = 8.0  # height of a map figure, inches; its width follows the shape of the data
 _MAX_WIDE = 2.2  # widest figure: this many times its height
@@ -75,7 +94,9 @@ def _find_cjk_font() -> str | None:
         if found is None:
             log.warning(
                 "no font with Chinese characters found: maps drop the Chinese part of names; install one "
-                "(Debian/Ubuntu: apt-get install fonts-noto-cjk; or any of %s) to see them", ", ".join(CJK_FONTS))
+                "(Debian/Ubuntu: apt-get install fonts-noto-cjk; or any of %s) to see them",
+                ", ".join(CJK_FONTS),
+            )
         _cjk_font.append(found)
     return _cjk_font[0]
 
@@ -128,8 +149,7 @@ def figsize_for(bounds: Sequence[float] | None, *, height: float = _MAP_SIDE_IN)
     return (round(height * float(np.clip(ratio, _MIN_NARROW, _MAX_WIDE)), 2), height)
 
 
-def axes(ax: Axes | None = None, *, figsize: tuple[float, float] | None = None,
-         bounds: Sequence[float] | None = None) -> Axes:
+def axes(ax: Axes | None = None, *, figsize: tuple[float, float] | None = None, bounds: Sequence[float] | None = None) -> Axes:
     """Return ``ax`` or a new Axes on a new figure, shaped for data with ``bounds`` unless ``figsize`` is given."""
     if ax is not None:
         return ax
@@ -178,8 +198,7 @@ def density(ax: Axes, points: gpd.GeoDataFrame, *, weight: str | None = None, gr
     x = points.geometry.x.to_numpy()
     y = points.geometry.y.to_numpy()
     c = points[weight].to_numpy(dtype=float) if weight else None
-    ax.hexbin(x, y, C=c, reduce_C_function=np.sum, gridsize=gridsize, cmap="YlOrBr", mincnt=1,
-              linewidths=0, alpha=0.75, zorder=1)
+    ax.hexbin(x, y, C=c, reduce_C_function=np.sum, gridsize=gridsize, cmap="YlOrBr", mincnt=1, linewidths=0, alpha=0.75, zorder=1)
 
 
 def streets(ax: Axes, lines: gpd.GeoDataFrame, *, column: str = "kind") -> None:
@@ -228,14 +247,31 @@ def finish(ax: Axes, title: str, *, legend: Sequence[tuple[str, str, Any]] | Ite
     ax.set_title(label(title, "map"))
     scale_bar(ax)
     handles = [
-        Line2D([0], [0], color=c, marker=s, linestyle="none", markersize=7, markeredgecolor="black",
-               markeredgewidth=0.4, label=label(lbl, lbl)) if isinstance(s, str) and s in _POINT_MARKERS
+        Line2D(
+            [0],
+            [0],
+            color=c,
+            marker=s,
+            linestyle="none",
+            markersize=7,
+            markeredgecolor="black",
+            markeredgewidth=0.4,
+            label=label(lbl, lbl),
+        )
+        if isinstance(s, str) and s in _POINT_MARKERS
         else Line2D([0], [0], color=c, linestyle=s, label=label(lbl, lbl))
         for lbl, c, s in legend
     ]
     if len(handles) > _LEGEND_INSIDE_MAX:
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, framealpha=0.9,
-                  ncol=1 + (len(handles) - 1) // 32, borderaxespad=0.0)
+        ax.legend(
+            handles=handles,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize=8,
+            framealpha=0.9,
+            ncol=1 + (len(handles) - 1) // 32,
+            borderaxespad=0.0,
+        )
     elif handles:
         ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.8)
     return ax

@@ -123,9 +123,22 @@ if TYPE_CHECKING:  # pragma: no cover
     from .district import District
     from .grids import GridPlan
 
-__all__ = ["Posts", "Coverage", "LifeCircle", "coverage", "place_posts", "OBJECTIVES", "LIFE_CIRCLE_M", "LIFE_CIRCLES_M",
-           "life_circle_m", "EXACT_MAX_PAIRS",
-           "PMEDIAN_EXACT_MAX_PAIRS", "MAX_CANDIDATES", "HIGHS_MIP_REL_GAP", "STATUSES"]
+__all__ = [
+    "Posts",
+    "Coverage",
+    "LifeCircle",
+    "coverage",
+    "place_posts",
+    "OBJECTIVES",
+    "LIFE_CIRCLE_M",
+    "LIFE_CIRCLES_M",
+    "life_circle_m",
+    "EXACT_MAX_PAIRS",
+    "PMEDIAN_EXACT_MAX_PAIRS",
+    "MAX_CANDIDATES",
+    "HIGHS_MIP_REL_GAP",
+    "STATUSES",
+]
 
 OBJECTIVES = ("coverage", "p-median", "set-cover", "p-center")
 LIFE_CIRCLES_M: dict[float, float] = {5: 300.0, 10: 500.0, 15: 1000.0}
@@ -180,8 +193,10 @@ def life_circle_m(minutes: float = 15, *, table: dict[float, float] | None = Non
     for k, v in tab.items():
         _check_positive(v, f"the {k}-minute life-circle distance (table={{{k}: ...}})")
     if minutes not in tab:
-        raise DataError(f"there is no {minutes!r}-minute life circle in {dict(tab)}: use one of {sorted(tab)} minutes, "
-                        "or give the walking distance itself (max_walk_m=...)")
+        raise DataError(
+            f"there is no {minutes!r}-minute life circle in {dict(tab)}: use one of {sorted(tab)} minutes, "
+            "or give the walking distance itself (max_walk_m=...)"
+        )
     return float(tab[minutes])
 
 
@@ -217,8 +232,10 @@ def _check_positive(value: Any, what: str, *, allow_none: bool = False) -> float
 def _network_for(plan: GridPlan, streets: Any) -> tuple[StreetNetwork, District | None]:
     source = streets if streets is not None else plan.district
     if source is None:
-        raise DataError("the plan does not know its district (read from a file?): pass streets=district "
-                        "(a District) or streets=network (a StreetNetwork)")
+        raise DataError(
+            "the plan does not know its district (read from a file?): pass streets=district "
+            "(a District) or streets=network (a StreetNetwork)"
+        )
     if isinstance(source, StreetNetwork):
         return source, plan.district
     net = getattr(source, "network", None)
@@ -229,8 +246,7 @@ def _network_for(plan: GridPlan, streets: Any) -> tuple[StreetNetwork, District 
 
 def _to_net_crs(frame: gpd.GeoDataFrame, net: StreetNetwork, what: str, notes: list[str]) -> gpd.GeoDataFrame:
     if frame.crs is None:
-        raise CRSError(f"the {what} points have no CRS; set it with gdf.set_crs(...) (the district is in "
-                       f"{net.crs.to_string()})")
+        raise CRSError(f"the {what} points have no CRS; set it with gdf.set_crs(...) (the district is in {net.crs.to_string()})")
     if not pyproj.CRS(frame.crs).equals(net.crs):
         notes.append(f"{what}: reprojected from {pyproj.CRS(frame.crs).to_string()} to the network's CRS")
         frame = frame.to_crs(net.crs)
@@ -285,12 +301,13 @@ class _Locator:
         return grid, unit
 
 
-def _demand(plan: GridPlan, district: District | None, demand: Any, net: StreetNetwork, loc: _Locator,
-            notes: list[str]) -> _Demand:
+def _demand(
+    plan: GridPlan, district: District | None, demand: Any, net: StreetNetwork, loc: _Locator, notes: list[str]
+) -> _Demand:
     units = plan.units
     unit_pos: np.ndarray | None = None
     if isinstance(demand, str):
-        use_points = (demand == "population" and district is not None and len(district.population) > 0)
+        use_points = demand == "population" and district is not None and len(district.population) > 0
         if use_points:
             assert district is not None
             frame = _to_net_crs(district.population, net, "population", notes)
@@ -300,8 +317,10 @@ def _demand(plan: GridPlan, district: District | None, demand: Any, net: StreetN
             source = "district population points"
         elif demand in units.columns and demand != "geometry":
             if demand == "population":
-                notes.append("demand: the district has no population points; used the units' population column "
-                             "at the units' representative points")
+                notes.append(
+                    "demand: the district has no population points; used the units' population column "
+                    "at the units' representative points"
+                )
             w = pd.to_numeric(units[demand], errors="coerce").to_numpy(float)
             geoms = shapely.point_on_surface(np.asarray(units.geometry.values))
             frame = gpd.GeoDataFrame(geometry=gpd.GeoSeries(geoms, crs=units.crs), index=units.index)
@@ -312,32 +331,40 @@ def _demand(plan: GridPlan, district: District | None, demand: Any, net: StreetN
             source = f"units' {demand!r} at representative points"
         else:
             cols = [c for c in units.columns if c not in ("geometry", "grid")]
-            raise DataError(f"demand={demand!r} is neither 'population' nor a column of plan.units; "
-                            f"use one of {cols} or a GeoDataFrame of points with a 'weight' column")
+            raise DataError(
+                f"demand={demand!r} is neither 'population' nor a column of plan.units; "
+                f"use one of {cols} or a GeoDataFrame of points with a 'weight' column"
+            )
     elif isinstance(demand, gpd.GeoDataFrame):
         if "reason" in demand.columns and "case_id" in demand.columns:  # a case ledger (gridplan.ledger)
             usable = (demand["reason"].fillna("") == "").to_numpy()
             if not usable.all():
-                notes.append(f"demand: {int((~usable).sum())} ledger rows with a reason (bad coordinates, times, "
-                             "categories) left out; see ledger['reason']")
+                notes.append(
+                    f"demand: {int((~usable).sum())} ledger rows with a reason (bad coordinates, times, "
+                    "categories) left out; see ledger['reason']"
+                )
             demand = demand[usable]
         if "weight" not in demand.columns:
-            raise DataError("demand points need a 'weight' column (residents per point); "
-                            "use gdf.assign(weight=1) to count every point once")
+            raise DataError(
+                "demand points need a 'weight' column (residents per point); use gdf.assign(weight=1) to count every point once"
+            )
         frame = _to_net_crs(demand, net, "demand", notes)
         w = pd.to_numeric(frame["weight"], errors="coerce").to_numpy(float)
         geoms = _points_of(frame, "demand", notes)
         index = frame.index
         source = f"GeoDataFrame of {len(frame)} points"
     else:
-        raise DataError(f"demand must be 'population', a column of plan.units or a GeoDataFrame of points, "
-                        f"got {type(demand).__name__}")
+        raise DataError(
+            f"demand must be 'population', a column of plan.units or a GeoDataFrame of points, got {type(demand).__name__}"
+        )
     if len(w) == 0:
         raise DataError("there is no demand: the demand layer is empty")
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
-        raise DataError(f"{int(bad.sum())} demand weights are negative, NaN or infinite "
-                        f"(e.g. rows {list(index[np.flatnonzero(bad)[:5]])}); fix or drop them")
+        raise DataError(
+            f"{int(bad.sum())} demand weights are negative, NaN or infinite "
+            f"(e.g. rows {list(index[np.flatnonzero(bad)[:5]])}); fix or drop them"
+        )
     if w.sum() <= 0:
         raise DataError("there is no demand: every demand weight is zero")
     xy = shapely.get_coordinates(geoms)
@@ -348,16 +375,23 @@ def _demand(plan: GridPlan, district: District | None, demand: Any, net: StreetN
         grid = plan.labels
     codes, comm = loc.codes, loc.community
     out = gpd.GeoDataFrame(
-        {"weight": w, "node": node.astype(np.int64), "snap_m": snap,
-         "grid": pd.array(np.where(grid >= 0, codes[np.maximum(grid, 0)], ""), dtype="str"),
-         "community": pd.array(np.where(unit_pos >= 0, comm[np.maximum(unit_pos, 0)], ""), dtype="str")},
-        geometry=gpd.GeoSeries(geoms, crs=net.crs), index=index)
+        {
+            "weight": w,
+            "node": node.astype(np.int64),
+            "snap_m": snap,
+            "grid": pd.array(np.where(grid >= 0, codes[np.maximum(grid, 0)], ""), dtype="str"),
+            "community": pd.array(np.where(unit_pos >= 0, comm[np.maximum(unit_pos, 0)], ""), dtype="str"),
+        },
+        geometry=gpd.GeoSeries(geoms, crs=net.crs),
+        index=index,
+    )
     out.index.name = index.name or "demand"
     return _Demand(out, source)
 
 
-def _candidates(plan: GridPlan, candidates: Any, net: StreetNetwork, loc: _Locator,
-                notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _candidates(
+    plan: GridPlan, candidates: Any, net: StreetNetwork, loc: _Locator, notes: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """Candidate nodes (unique, ascending) and their grid positions."""
     nodes = net.nodes
     if isinstance(candidates, str):
@@ -372,8 +406,10 @@ def _candidates(plan: GridPlan, candidates: Any, net: StreetNetwork, loc: _Locat
         if len(cand) > MAX_CANDIDATES:
             deg = nodes["degree"].to_numpy()[cand]
             keep = deg != 2
-            notes.append(f"candidates: {len(cand)} street nodes; dropped {int((~keep).sum())} of degree 2 "
-                         f"(MAX_CANDIDATES={MAX_CANDIDATES})")
+            notes.append(
+                f"candidates: {len(cand)} street nodes; dropped {int((~keep).sum())} of degree 2 "
+                f"(MAX_CANDIDATES={MAX_CANDIDATES})"
+            )
             cand, grid = cand[keep], grid[keep]
         if len(cand) > MAX_CANDIDATES:
             step = int(math.ceil(len(cand) / MAX_CANDIDATES))
@@ -387,8 +423,10 @@ def _candidates(plan: GridPlan, candidates: Any, net: StreetNetwork, loc: _Locat
         geoms = _points_of(frame, "candidate", notes)
         xy = shapely.get_coordinates(geoms)
         node, snap = net.nearest_nodes(xy[:, 0], xy[:, 1], return_dist=True)
-        notes.append(f"candidates: {len(frame)} points snapped to street nodes (snap distance median "
-                     f"{np.median(snap):.0f} m, max {snap.max():.0f} m)")
+        notes.append(
+            f"candidates: {len(frame)} points snapped to street nodes (snap distance median "
+            f"{np.median(snap):.0f} m, max {snap.max():.0f} m)"
+        )
         cand = np.unique(node)
         if len(cand) < len(node):
             notes.append(f"candidates: {len(node) - len(cand)} points share a street node with another candidate")
@@ -431,8 +469,12 @@ def _dominated(a: sparse.csr_matrix, cand_grid: np.ndarray, p: int, min_per_grid
     A = a.tocsc().astype(np.float64)
     size = np.asarray(A.sum(axis=0)).ravel()
     ov = (A.T @ A).tocoo()
-    dom = ((cand_grid[ov.row] == cand_grid[ov.col]) & (ov.row != ov.col) & (np.abs(ov.data - size[ov.row]) < 0.5)
-           & ((size[ov.col] > size[ov.row]) | (ov.col < ov.row)))
+    dom = (
+        (cand_grid[ov.row] == cand_grid[ov.col])
+        & (ov.row != ov.col)
+        & (np.abs(ov.data - size[ov.row]) < 0.5)
+        & ((size[ov.col] > size[ov.row]) | (ov.col < ov.row))
+    )
     out = np.zeros(m, bool)
     out[np.unique(ov.row[dom])] = True
     out[size == 0] = True
@@ -442,25 +484,37 @@ def _dominated(a: sparse.csr_matrix, cand_grid: np.ndarray, p: int, min_per_grid
     return out
 
 
-def _solve_coverage(rows: _CoverRows, p: int, cand_grid: np.ndarray, n_grids: int, min_per_grid: int,
-                    deadline: float | None, *, mip_gap: float = 1e-4, fixed_out: np.ndarray | None = None,
-                    relax: bool = False) -> Any:
+def _solve_coverage(
+    rows: _CoverRows,
+    p: int,
+    cand_grid: np.ndarray,
+    n_grids: int,
+    min_per_grid: int,
+    deadline: float | None,
+    *,
+    mip_gap: float = 1e-4,
+    fixed_out: np.ndarray | None = None,
+    relax: bool = False,
+) -> Any:
     m, r = rows.m, len(rows.band)
     n = m + r
     c = np.r_[np.zeros(m), -rows.weight]
     count = sparse.csr_matrix(np.r_[np.ones(m), np.zeros(r)][None, :])
-    cons = [LinearConstraint(count, p, p), LinearConstraint(rows.chain(), -np.inf, 0.0),
-            *_grid_rows(cand_grid, n_grids, min_per_grid, n)]
+    cons = [
+        LinearConstraint(count, p, p),
+        LinearConstraint(rows.chain(), -np.inf, 0.0),
+        *_grid_rows(cand_grid, n_grids, min_per_grid, n),
+    ]
     integrality = np.r_[np.ones(m), np.zeros(r)] * (0 if relax else 1)
     ub = np.ones(n)
     if fixed_out is not None:
         ub[:m][fixed_out] = 0.0
-    return milp(c, constraints=cons, integrality=integrality, bounds=Bounds(np.zeros(n), ub),
-                options=_options(deadline, mip_gap))
+    return milp(c, constraints=cons, integrality=integrality, bounds=Bounds(np.zeros(n), ub), options=_options(deadline, mip_gap))
 
 
-def _pmedian_model(lists: list[tuple[np.ndarray, np.ndarray]], w: np.ndarray, m: int, complete: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, sparse.csr_matrix, np.ndarray, np.ndarray, float, int]:
+def _pmedian_model(
+    lists: list[tuple[np.ndarray, np.ndarray]], w: np.ndarray, m: int, complete: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, sparse.csr_matrix, np.ndarray, np.ndarray, float, int]:
     """The radius formulation of the p-median problem (Elloumi 2010; Garcia, Labbe & Marin 2011).
 
     Client i with sorted distinct candidate distances D1 < D2 < ... < DL (its list) costs
@@ -500,9 +554,13 @@ def _pmedian_model(lists: list[tuple[np.ndarray, np.ndarray]], w: np.ndarray, m:
         n_z += n_lev
         n_rows += n_lev
     up = np.concatenate(lo) if lo else np.zeros(0)
-    a = sparse.csr_matrix((np.concatenate(vals) if vals else np.zeros(0),
-                           (np.concatenate(rows) if rows else np.zeros(0, int),
-                            np.concatenate(cols) if cols else np.zeros(0, int))), shape=(n_rows, m + n_z))
+    a = sparse.csr_matrix(
+        (
+            np.concatenate(vals) if vals else np.zeros(0),
+            (np.concatenate(rows) if rows else np.zeros(0, int), np.concatenate(cols) if cols else np.zeros(0, int)),
+        ),
+        shape=(n_rows, m + n_z),
+    )
     zcost = np.concatenate(cost) if cost else np.zeros(0)
     c = np.r_[np.zeros(m), zcost]
     z_ub = np.ones(n_z)
@@ -510,9 +568,19 @@ def _pmedian_model(lists: list[tuple[np.ndarray, np.ndarray]], w: np.ndarray, m:
     return c, up, a, np.r_[np.ones(m), z_ub], np.zeros(0), const, n_z
 
 
-def _solve_pmedian_lists(lists: list[tuple[np.ndarray, np.ndarray]], w: np.ndarray, complete: np.ndarray, m: int,
-                         p: int, cand_grid: np.ndarray, n_grids: int, min_per_grid: int, deadline: float | None,
-                         relax: bool = False, mip_gap: float = 1e-4) -> tuple[Any, float]:
+def _solve_pmedian_lists(
+    lists: list[tuple[np.ndarray, np.ndarray]],
+    w: np.ndarray,
+    complete: np.ndarray,
+    m: int,
+    p: int,
+    cand_grid: np.ndarray,
+    n_grids: int,
+    min_per_grid: int,
+    deadline: float | None,
+    relax: bool = False,
+    mip_gap: float = 1e-4,
+) -> tuple[Any, float]:
     c, lo, a, ub, _, const, n_z = _pmedian_model(lists, w, m, complete)
     n = m + n_z
     count = sparse.csr_matrix(np.r_[np.ones(m), np.zeros(n_z)][None, :])
@@ -520,13 +588,13 @@ def _solve_pmedian_lists(lists: list[tuple[np.ndarray, np.ndarray]], w: np.ndarr
     if a.shape[0]:
         cons.append(LinearConstraint(a, lo, np.inf))
     integrality = np.r_[np.ones(m), np.zeros(n_z)] * (0 if relax else 1)
-    res = milp(c, constraints=cons, integrality=integrality, bounds=Bounds(np.zeros(n), ub),
-               options=_options(deadline, mip_gap))
+    res = milp(c, constraints=cons, integrality=integrality, bounds=Bounds(np.zeros(n), ub), options=_options(deadline, mip_gap))
     return res, const
 
 
-def _nearest_lists(csr: sparse.csr_matrix, cand_nodes: np.ndarray, clients: np.ndarray, k: np.ndarray
-                   ) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+def _nearest_lists(
+    csr: sparse.csr_matrix, cand_nodes: np.ndarray, clients: np.ndarray, k: np.ndarray
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
     """For every client node its ``k[i]`` nearest candidates (all tied at the k-th distance kept)."""
     lists: list[tuple[np.ndarray, np.ndarray]] = []
     complete = np.zeros(len(clients), bool)
@@ -555,9 +623,18 @@ def _evaluate(cost: sparse.csr_matrix, fallback: np.ndarray, w: np.ndarray, chos
     return float(w @ best), best
 
 
-def _heuristic(cost: sparse.csr_matrix, fallback: np.ndarray, w: np.ndarray, p: int, cand_grid: np.ndarray,
-               n_grids: int, min_per_grid: int, seed: int, deadline: float | None,
-               start: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+def _heuristic(
+    cost: sparse.csr_matrix,
+    fallback: np.ndarray,
+    w: np.ndarray,
+    p: int,
+    cand_grid: np.ndarray,
+    n_grids: int,
+    min_per_grid: int,
+    seed: int,
+    deadline: float | None,
+    start: np.ndarray | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Greedy (grid minimums first) + best-improvement interchange, minimising sum_i w_i min(c_ij, f_i).
 
     ``cost`` is clients x candidates with entries c_ij + 1e-9 (absent: no better than the fallback).
@@ -661,13 +738,16 @@ class Coverage:
 
     def __repr__(self) -> str:
         o = self.overall
-        return (f"<Coverage within {self.max_walk_m:.0f} m ({self.minutes:.0f} min): {o['share']:.1%} of "
-                f"{o['demand']:,.0f} demand>")
+        return (
+            f"<Coverage within {self.max_walk_m:.0f} m ({self.minutes:.0f} min): {o['share']:.1%} of {o['demand']:,.0f} demand>"
+        )
 
     def _repr_html_(self) -> str:
-        return (f"<div><b>Coverage within {self.max_walk_m:.0f} m ({self.minutes:g} min walk)</b>"
-                f"{self.overall.to_frame().to_html()}<details><summary>per grid</summary>"
-                f"{self.per_grid.round(3).to_html()}</details></div>")
+        return (
+            f"<div><b>Coverage within {self.max_walk_m:.0f} m ({self.minutes:g} min walk)</b>"
+            f"{self.overall.to_frame().to_html()}<details><summary>per grid</summary>"
+            f"{self.per_grid.round(3).to_html()}</details></div>"
+        )
 
     def plot(self, ax: Axes | None = None, *, title: str | None = None) -> Axes:
         """Map covered (green) and uncovered (red) demand points, the grids and the posts."""
@@ -684,12 +764,17 @@ class Coverage:
         if (~cov).any():
             pts[~cov].plot(ax=ax, color="#de2d26", markersize=size[~cov], alpha=0.7, zorder=4)
         _plot_posts(ax, self.posts)
-        gplot.finish(ax, title or f"{self.overall['share']:.1%} of demand within {self.max_walk_m:.0f} m "
-                                  f"({self.minutes:.0f} min) of a post",
-                     legend=[("covered", "#31a354", "o"), ("not covered", "#de2d26", "o"), ("post", "#d62728", "^"),
-                             ("station", "#3182bd", "s")])
+        gplot.finish(
+            ax,
+            title or f"{self.overall['share']:.1%} of demand within {self.max_walk_m:.0f} m ({self.minutes:.0f} min) of a post",
+            legend=[
+                ("covered", "#31a354", "o"),
+                ("not covered", "#de2d26", "o"),
+                ("post", "#d62728", "^"),
+                ("station", "#3182bd", "s"),
+            ],
+        )
         return ax
-
 
     # ------------------------------------------------------------------ the result protocol
     @property
@@ -714,17 +799,28 @@ class Coverage:
             kwargs = {}
         pts = self.points.reset_index(drop=True)
         pts = pts.assign(covered=pts["covered"].map({True: "covered", False: "not covered"}))
-        m = pts.explore(m=m, column="covered", categorical=True, cmap=["#31a354", "#de2d26"], name="demand",
-                        marker_kwds={"radius": 3}, **kwargs)
+        m = pts.explore(
+            m=m,
+            column="covered",
+            categorical=True,
+            cmap=["#31a354", "#de2d26"],
+            name="demand",
+            marker_kwds={"radius": 3},
+            **kwargs,
+        )
         return self.posts.reset_index().explore(m=m, color="#d62728", name="posts", marker_kwds={"radius": 6})
 
     def to_file(self, path: str | Path) -> Path:
         """Save every table and layer to a GeoPackage, losslessly (read it back with :meth:`read_file`)."""
         crs = self.points.crs
-        frames = {"overall": _io.table_layer(self.overall.to_frame().T, crs),
-                  "per_grid": _io.table_layer(self.per_grid, crs),
-                  "per_community": _io.table_layer(self.per_community, crs),
-                  "points": self.points, "uncovered": self.uncovered, "posts": self.posts}
+        frames = {
+            "overall": _io.table_layer(self.overall.to_frame().T, crs),
+            "per_grid": _io.table_layer(self.per_grid, crs),
+            "per_community": _io.table_layer(self.per_community, crs),
+            "points": self.points,
+            "uncovered": self.uncovered,
+            "posts": self.posts,
+        }
         if self.grids is not None:
             frames["grids"] = self.grids
         return _io.write_frames(path, "Coverage", frames, {**self.params, "overall_name": self.overall.name})
@@ -740,11 +836,18 @@ class Coverage:
         """
         frames, params = _io.read_frames(path, "Coverage")
         overall = _io.plain_table(frames["overall"]).iloc[0].rename(params.get("overall_name"))
-        return cls(max_walk_m=float(params["max_walk_m"]), speed_m_per_min=float(params["speed_m_per_min"]),
-                   minutes=float(params["minutes"]), overall=overall,
-                   per_grid=_io.plain_table(frames["per_grid"]), per_community=_io.plain_table(frames["per_community"]),
-                   points=frames["points"], uncovered=frames["uncovered"], posts=frames["posts"],
-                   grids=frames.get("grids"))
+        return cls(
+            max_walk_m=float(params["max_walk_m"]),
+            speed_m_per_min=float(params["speed_m_per_min"]),
+            minutes=float(params["minutes"]),
+            overall=overall,
+            per_grid=_io.plain_table(frames["per_grid"]),
+            per_community=_io.plain_table(frames["per_community"]),
+            points=frames["points"],
+            uncovered=frames["uncovered"],
+            posts=frames["posts"],
+            grids=frames.get("grids"),
+        )
 
 
 def _plot_posts(ax: Axes, posts: gpd.GeoDataFrame) -> None:
@@ -790,9 +893,17 @@ class Posts:
         The demand points as used: ``weight``, ``node``, ``snap_m``, ``grid``, ``community``.
     """
 
-    def __init__(self, posts: gpd.GeoDataFrame, *, params: dict[str, Any], notes: list[str],
-                 demand: gpd.GeoDataFrame, network: StreetNetwork | None, grids: gpd.GeoDataFrame | None,
-                 communities: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        posts: gpd.GeoDataFrame,
+        *,
+        params: dict[str, Any],
+        notes: list[str],
+        demand: gpd.GeoDataFrame,
+        network: StreetNetwork | None,
+        grids: gpd.GeoDataFrame | None,
+        communities: list[str] | None = None,
+    ) -> None:
         self.posts = posts
         self.params = dict(params)
         self.notes = list(notes)
@@ -810,8 +921,9 @@ class Posts:
         return int((self.posts["kind"] == "station").sum())
 
     # ------------------------------------------------------------------ coverage
-    def coverage(self, max_walk_m: float | None = None, *, speed_m_per_min: float = RESIDENT_WALK_M_PER_MIN,
-                 include_stations: bool = False) -> Coverage:
+    def coverage(
+        self, max_walk_m: float | None = None, *, speed_m_per_min: float = RESIDENT_WALK_M_PER_MIN, include_stations: bool = False
+    ) -> Coverage:
         """Share of demand within walking distance of a post: overall, per grid, per community.
 
         Parameters
@@ -825,8 +937,9 @@ class Posts:
             Count liaison stations as service points too (default: posts only, as optimised).
         """
         if self._network is None:
-            raise DataError("these posts were read from a file without their streets; "
-                            "use Posts.read_file(path, streets=district)")
+            raise DataError(
+                "these posts were read from a file without their streets; use Posts.read_file(path, streets=district)"
+            )
         walk = _check_positive(self.params["max_walk_m"] if max_walk_m is None else max_walk_m, "max_walk_m")
         speed = _check_positive(speed_m_per_min, "speed_m_per_min")
         assert walk is not None and speed is not None
@@ -846,36 +959,65 @@ class Posts:
             extra = [c for c in per_community.index if c not in set(self._communities)]
             per_community = per_community.reindex(pd.Index(self._communities + extra, name="community"))
             per_community[["demand", "covered"]] = per_community[["demand", "covered"]].fillna(0.0)
-        return Coverage(max_walk_m=walk, speed_m_per_min=speed, minutes=walk / speed, overall=overall,
-                        per_grid=per_grid, per_community=per_community, points=d,
-                        uncovered=d[~d["covered"].to_numpy()], posts=self.posts, grids=self._grids)
+        return Coverage(
+            max_walk_m=walk,
+            speed_m_per_min=speed,
+            minutes=walk / speed,
+            overall=overall,
+            per_grid=per_grid,
+            per_community=per_community,
+            points=d,
+            uncovered=d[~d["covered"].to_numpy()],
+            posts=self.posts,
+            grids=self._grids,
+        )
 
     # ------------------------------------------------------------------ display
     def summary(self) -> pd.Series:
         """Key figures: posts, stations, objective, bound, gap, solver, coverage, time."""
         p = self.params
-        return pd.Series({
-            "posts": self.n_posts, "stations": self.n_stations, "objective": p["objective"],
-            "max_walk_m": p["max_walk_m"], "covered_share": p.get("covered_share"),
-            "mean_walk_m": p.get("mean_walk_m"), "solver_objective": p.get("objective_value"),
-            "bound": p.get("bound"), "gap": p.get("gap"), "status": p.get("status"), "method": p.get("method"),
-            "seconds": p.get("seconds"), "min_per_grid": p["min_per_grid"], "seed": p["seed"],
-        }, name="posts", dtype=object)
+        return pd.Series(
+            {
+                "posts": self.n_posts,
+                "stations": self.n_stations,
+                "objective": p["objective"],
+                "max_walk_m": p["max_walk_m"],
+                "covered_share": p.get("covered_share"),
+                "mean_walk_m": p.get("mean_walk_m"),
+                "solver_objective": p.get("objective_value"),
+                "bound": p.get("bound"),
+                "gap": p.get("gap"),
+                "status": p.get("status"),
+                "method": p.get("method"),
+                "seconds": p.get("seconds"),
+                "min_per_grid": p["min_per_grid"],
+                "seed": p["seed"],
+            },
+            name="posts",
+            dtype=object,
+        )
 
     def __repr__(self) -> str:
         p = self.params
-        return (f"<Posts {self.n_posts} posts + {self.n_stations} stations, {p['objective']}: "
-                f"{p.get('covered_share', float('nan')):.1%} within {p['max_walk_m']:.0f} m, "
-                f"{p.get('status')}, gap {p.get('gap', float('nan')):.2%}>")
+        return (
+            f"<Posts {self.n_posts} posts + {self.n_stations} stations, {p['objective']}: "
+            f"{p.get('covered_share', float('nan')):.1%} within {p['max_walk_m']:.0f} m, "
+            f"{p.get('status')}, gap {p.get('gap', float('nan')):.2%}>"
+        )
 
     def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>"
-                       for k, v in self.summary().items())
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>"
+            for k, v in self.summary().items()
+        )
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         table = self.posts.drop(columns="geometry").round(1).to_html(max_rows=30)
-        return (f"<div><b>gridplan Posts</b><table>{rows}</table><details><summary>posts</summary>{table}"
-                f"</details>" + (f"<details><summary>notes ({len(self.notes)})</summary><ul>{notes}</ul></details>"
-                                 if notes else "") + "</div>")
+        return (
+            f"<div><b>gridplan Posts</b><table>{rows}</table><details><summary>posts</summary>{table}"
+            f"</details>"
+            + (f"<details><summary>notes ({len(self.notes)})</summary><ul>{notes}</ul></details>" if notes else "")
+            + "</div>"
+        )
 
     def plot(self, ax: Axes | None = None, *, title: str | None = None) -> Axes:
         """Map the posts (red triangles) and stations (blue squares) on the grids and streets."""
@@ -888,9 +1030,13 @@ class Posts:
             self._grids.boundary.plot(ax=ax, color="black", linewidth=1.2, zorder=2)
         _plot_posts(ax, self.posts)
         p = self.params
-        gplot.finish(ax, title or f"{self.n_posts} posts, {self.n_stations} stations · "
-                                  f"{p.get('covered_share', float('nan')):.1%} within {p['max_walk_m']:.0f} m",
-                     legend=[("post", "#d62728", "^"), ("station", "#3182bd", "s")])
+        gplot.finish(
+            ax,
+            title
+            or f"{self.n_posts} posts, {self.n_stations} stations · "
+            f"{p.get('covered_share', float('nan')):.1%} within {p['max_walk_m']:.0f} m",
+            legend=[("post", "#d62728", "^"), ("station", "#3182bd", "s")],
+        )
         return ax
 
     def explore(self, **kwargs: Any) -> Any:
@@ -901,19 +1047,29 @@ class Posts:
             raise ImportError("Posts.explore needs folium: pip install 'gridplan[explore]'") from exc
         m = None
         if self._grids is not None:
-            m = self._grids.explore(style_kwds={"fillOpacity": 0.05, "color": "black"}, name="grids",
-                                    tooltip=["code"], **kwargs)
+            m = self._grids.explore(style_kwds={"fillOpacity": 0.05, "color": "black"}, name="grids", tooltip=["code"], **kwargs)
             kwargs = {}
         frame = self.posts.reset_index()
-        return frame.explore(m=m, column="kind", categorical=True, cmap=["#d62728", "#3182bd"],
-                             marker_kwds={"radius": 6}, name="posts", tooltip=list(frame.columns.drop("geometry")),
-                             **kwargs)
+        return frame.explore(
+            m=m,
+            column="kind",
+            categorical=True,
+            cmap=["#d62728", "#3182bd"],
+            marker_kwds={"radius": 6},
+            name="posts",
+            tooltip=list(frame.columns.drop("geometry")),
+            **kwargs,
+        )
 
     # ------------------------------------------------------------------ files
     def to_file(self, path: str | Path) -> Path:
         """Save posts, demand points, parameters and notes to a GeoPackage (read back with :meth:`read_file`)."""
-        params = {**self.params, "notes": self.notes, "crs": pyproj.CRS(self.posts.crs).to_wkt(),
-                  "community_codes": self._communities}
+        params = {
+            **self.params,
+            "notes": self.notes,
+            "crs": pyproj.CRS(self.posts.crs).to_wkt(),
+            "community_codes": self._communities,
+        }
         frames = {"posts": self.posts, "demand": self.demand}
         if self._grids is not None:
             frames["grids"] = self._grids
@@ -933,18 +1089,24 @@ class Posts:
             if not isinstance(net, StreetNetwork):
                 raise DataError(f"streets must be a District or a StreetNetwork, got {type(streets).__name__}")
         grids = frames.get("grids")
-        return cls(frames["posts"].set_crs(crs, allow_override=True), params=params, notes=notes,
-                   demand=frames["demand"].set_crs(crs, allow_override=True), network=net,
-                   grids=None if grids is None else grids.set_crs(crs, allow_override=True),
-                   communities=communities)
+        return cls(
+            frames["posts"].set_crs(crs, allow_override=True),
+            params=params,
+            notes=notes,
+            demand=frames["demand"].set_crs(crs, allow_override=True),
+            network=net,
+            grids=None if grids is None else grids.set_crs(crs, allow_override=True),
+            communities=communities,
+        )
 
 
 def _fmt(v: Any) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
-def coverage_tables(demand: pd.DataFrame, post: np.ndarray, walk_m: np.ndarray, max_walk_m: float,
-                    speed_m_per_min: float) -> tuple[pd.DataFrame, pd.Series, Callable[[str], pd.DataFrame]]:
+def coverage_tables(
+    demand: pd.DataFrame, post: np.ndarray, walk_m: np.ndarray, max_walk_m: float, speed_m_per_min: float
+) -> tuple[pd.DataFrame, pd.Series, Callable[[str], pd.DataFrame]]:
     """Coverage figures from each demand point's nearest post and walk (``inf``: no post reachable).
 
     Returns the demand points with ``post``, ``walk_m`` and ``covered``; the ``overall`` figures; and
@@ -958,20 +1120,34 @@ def coverage_tables(demand: pd.DataFrame, post: np.ndarray, walk_m: np.ndarray, 
     w = d["weight"].to_numpy(float)
     reach = np.isfinite(walk_m)
     covered = float(w[d["covered"].to_numpy()].sum())
-    overall = pd.Series({
-        "demand": float(w.sum()), "covered": covered, "share": covered / float(w.sum()),
-        "mean_walk_m": float(np.average(walk_m[reach], weights=w[reach])) if w[reach].sum() > 0 else float("nan"),
-        "max_walk_found_m": float(walk_m[reach].max()) if reach.any() else float("nan"),
-        "unreachable": float(w[~reach].sum()), "max_walk_m": max_walk_m, "minutes": max_walk_m / speed_m_per_min,
-    }, name="coverage", dtype=object)
+    overall = pd.Series(
+        {
+            "demand": float(w.sum()),
+            "covered": covered,
+            "share": covered / float(w.sum()),
+            "mean_walk_m": float(np.average(walk_m[reach], weights=w[reach])) if w[reach].sum() > 0 else float("nan"),
+            "max_walk_found_m": float(walk_m[reach].max()) if reach.any() else float("nan"),
+            "unreachable": float(w[~reach].sum()),
+            "max_walk_m": max_walk_m,
+            "minutes": max_walk_m / speed_m_per_min,
+        },
+        name="coverage",
+        dtype=object,
+    )
 
     def table(key: str) -> pd.DataFrame:
-        g = d.assign(cw=w * d["covered"].to_numpy(), dw=np.where(reach, w * np.where(reach, walk_m, 0), 0.0),
-                     rw=np.where(reach, w, 0.0))
+        g = d.assign(
+            cw=w * d["covered"].to_numpy(), dw=np.where(reach, w * np.where(reach, walk_m, 0), 0.0), rw=np.where(reach, w, 0.0)
+        )
         t = g.groupby(key, sort=True)[["weight", "cw", "dw", "rw"]].sum()
-        out = pd.DataFrame({"demand": t["weight"], "covered": t["cw"],
-                            "share": t["cw"] / t["weight"].where(t["weight"] > 0),
-                            "mean_walk_m": t["dw"] / t["rw"].where(t["rw"] > 0)})
+        out = pd.DataFrame(
+            {
+                "demand": t["weight"],
+                "covered": t["cw"],
+                "share": t["cw"] / t["weight"].where(t["weight"] > 0),
+                "mean_walk_m": t["dw"] / t["rw"].where(t["rw"] > 0),
+            }
+        )
         out.index.name = key
         return out
 
@@ -998,8 +1174,9 @@ def _nearest_post(net: StreetNetwork, post_nodes: np.ndarray, demand: gpd.GeoDat
 
 
 # --------------------------------------------------------------------------- stations
-def _stations(net: StreetNetwork, csr: sparse.csr_matrix, dem: _Demand, cand: np.ndarray, loc: _Locator,
-              max_walk: float, notes: list[str]) -> list[dict[str, Any]]:
+def _stations(
+    net: StreetNetwork, csr: sparse.csr_matrix, dem: _Demand, cand: np.ndarray, loc: _Locator, max_walk: float, notes: list[str]
+) -> list[dict[str, Any]]:
     """One station per community: the candidate node in the community covering most of its demand.
 
     Ties (and communities whose demand no candidate of theirs can reach) go to the candidate with
@@ -1020,8 +1197,9 @@ def _stations(net: StreetNetwork, csr: sparse.csr_matrix, dem: _Demand, cand: np
             shape = shapely.union_all(geoms[loc.community == code])
             pt = shapely.point_on_surface(shape)
             node = int(net.nearest_nodes(pt.x, pt.y))
-            notes.append(f"station of community {code}: no candidate street node inside it, used node {node} "
-                         f"nearest to a point inside it")
+            notes.append(
+                f"station of community {code}: no candidate street node inside it, used node {node} nearest to a point inside it"
+            )
             mine = np.array([node])
         dn, ds, dw = dem.node[dmask], dem.snap[dmask], dem.weight[dmask]
         if len(dn) == 0:
@@ -1037,15 +1215,18 @@ def _stations(net: StreetNetwork, csr: sparse.csr_matrix, dem: _Demand, cand: np
 
 
 # --------------------------------------------------------------------------- shared set-up
-def _inputs(plan: GridPlan, demand: Any, candidates: Any, streets: Any, notes: list[str]
-            ) -> tuple[StreetNetwork, _Locator, _Demand, np.ndarray, np.ndarray]:
+def _inputs(
+    plan: GridPlan, demand: Any, candidates: Any, streets: Any, notes: list[str]
+) -> tuple[StreetNetwork, _Locator, _Demand, np.ndarray, np.ndarray]:
     """The network, locator, demand and candidates (nodes ascending, grid positions) of a model."""
     net, district = _network_for(plan, streets)
     if net.n_nodes == 0:
         raise NetworkError("the street network has no nodes")
     if plan.units.crs is not None and not pyproj.CRS(plan.units.crs).equals(net.crs):
-        raise CRSError(f"the plan is in {pyproj.CRS(plan.units.crs).to_string()} but the streets are in "
-                       f"{net.crs.to_string()}; pass the district the plan was cut from")
+        raise CRSError(
+            f"the plan is in {pyproj.CRS(plan.units.crs).to_string()} but the streets are in "
+            f"{net.crs.to_string()}; pass the district the plan was cut from"
+        )
     loc = _Locator(plan)
     dem = _demand(plan, district, demand, net, loc, notes)
     cand, cand_grid = _candidates(plan, candidates, net, loc, notes)
@@ -1069,8 +1250,9 @@ class _WalkMatrix:
     notes: list[str]
 
 
-def _walk_matrix(plan: GridPlan, *, demand: Any = "population", candidates: Any = "street_nodes",
-                 streets: Any = None, dtype: Any = np.float64) -> _WalkMatrix:
+def _walk_matrix(
+    plan: GridPlan, *, demand: Any = "population", candidates: Any = "street_nodes", streets: Any = None, dtype: Any = np.float64
+) -> _WalkMatrix:
     """Demand x candidate walking distances exactly as :func:`place_posts` sees them.
 
     For comparisons with other solvers (``benchmarks/bench_posts.py``): the same demand points,
@@ -1216,14 +1398,28 @@ def place_posts(
     t0 = time.perf_counter()
     if not isinstance(plan, GridPlan):
         raise DataError(f"plan must be a GridPlan (from gridplan.grids.partition), got {type(plan).__name__}")
-    obj_name = {"coverage": "coverage", "p-median": "p-median", "p_median": "p-median", "pmedian": "p-median",
-                "set-cover": "set-cover", "set_cover": "set-cover", "lscp": "set-cover", "p-center": "p-center",
-                "p_center": "p-center", "pcenter": "p-center"}.get(
-        str(objective).lower()) if isinstance(objective, str) else None
+    obj_name = (
+        {
+            "coverage": "coverage",
+            "p-median": "p-median",
+            "p_median": "p-median",
+            "pmedian": "p-median",
+            "set-cover": "set-cover",
+            "set_cover": "set-cover",
+            "lscp": "set-cover",
+            "p-center": "p-center",
+            "p_center": "p-center",
+            "pcenter": "p-center",
+        }.get(str(objective).lower())
+        if isinstance(objective, str)
+        else None
+    )
     if obj_name == "set-cover":
         if n_posts is not None:
-            raise DataError(f"objective='set-cover' finds the fewest posts itself: pass n_posts=None, got {n_posts!r} "
-                            "(for a fixed number of posts use objective='coverage')")
+            raise DataError(
+                f"objective='set-cover' finds the fewest posts itself: pass n_posts=None, got {n_posts!r} "
+                "(for a fixed number of posts use objective='coverage')"
+            )
         p = 0
     else:
         if isinstance(n_posts, numbers.Integral) and not isinstance(n_posts, bool) and n_posts < 1:
@@ -1235,8 +1431,10 @@ def place_posts(
         raise DataError(f"capacity= works with objective='coverage' or 'set-cover', not {objective!r}")
     if obj_name in ("set-cover", "p-center") or cap is not None:
         if method == "heuristic":
-            raise DataError(f"objective={obj_name!r}{' with capacity=' if cap is not None else ''} is solved exactly: "
-                            "use method='auto' or 'exact'")
+            raise DataError(
+                f"objective={obj_name!r}{' with capacity=' if cap is not None else ''} is solved exactly: "
+                "use method='auto' or 'exact'"
+            )
     walk = float(_check_positive(max_walk_m, "max_walk_m"))
     tl = _check_positive(time_limit, "time_limit", allow_none=True)
     mip_gap = _validate.number(mip_gap, "mip_gap (a relative gap, e.g. 1e-4)", minimum=0, below=1)
@@ -1248,54 +1446,65 @@ def place_posts(
     _validate.choice(method, "method", ("auto", "exact", "heuristic"))
     k = plan.n_grids
     if obj == "p-center" and p < k * mpg:
-        raise InfeasibleError(f"a p-center with n_posts={p} centres cannot keep min_per_grid={mpg} in each of the "
-                              f"{k} grids: ask for n_posts >= {k * mpg}, or min_per_grid=0 to let centres serve "
-                              "across grid lines")
+        raise InfeasibleError(
+            f"a p-center with n_posts={p} centres cannot keep min_per_grid={mpg} in each of the "
+            f"{k} grids: ask for n_posts >= {k * mpg}, or min_per_grid=0 to let centres serve "
+            "across grid lines"
+        )
     if obj != "set-cover" and p < k * mpg:
-        raise InfeasibleError(f"n_posts={p} is too few: {k} grids × min_per_grid={mpg} need at least {k * mpg} posts; "
-                              f"ask for n_posts >= {k * mpg} or lower min_per_grid")
+        raise InfeasibleError(
+            f"n_posts={p} is too few: {k} grids × min_per_grid={mpg} need at least {k * mpg} posts; "
+            f"ask for n_posts >= {k * mpg} or lower min_per_grid"
+        )
     notes: list[str] = []
     net, loc, dem, cand, cand_grid = _inputs(plan, demand, candidates, streets, notes)
     if obj == "set-cover" and len(cand) < k * mpg:
-        raise InfeasibleError(f"there are only {len(cand)} candidate nodes for {k} grids × min_per_grid={mpg}; "
-                              "lower min_per_grid or give more candidates")
+        raise InfeasibleError(
+            f"there are only {len(cand)} candidate nodes for {k} grids × min_per_grid={mpg}; "
+            "lower min_per_grid or give more candidates"
+        )
     if len(cand) < p:
-        raise InfeasibleError(f"n_posts={p} but there are only {len(cand)} candidate nodes; ask for fewer posts "
-                              "or give more candidates")
+        raise InfeasibleError(
+            f"n_posts={p} but there are only {len(cand)} candidate nodes; ask for fewer posts or give more candidates"
+        )
     per_grid = np.bincount(cand_grid, minlength=k)
     short = np.flatnonzero(per_grid < mpg)
     if len(short):
         codes = loc.codes
-        raise InfeasibleError(f"grids {[codes[g] for g in short[:5]]} have fewer candidate nodes than "
-                              f"min_per_grid={mpg} ({per_grid[short[:5]].tolist()}); lower min_per_grid or add candidates")
+        raise InfeasibleError(
+            f"grids {[codes[g] for g in short[:5]]} have fewer candidate nodes than "
+            f"min_per_grid={mpg} ({per_grid[short[:5]].tolist()}); lower min_per_grid or add candidates"
+        )
     far = dem.snap > walk
     if far.any():
-        notes.append(f"demand: {int(far.sum())} points ({dem.weight[far].sum():,.0f} demand, "
-                     f"{dem.weight[far].sum() / dem.weight.sum():.2%}) are farther than {walk:.0f} m from every street "
-                     "node and cannot be covered")
-    notes.append(f"demand: {len(dem.frame)} points ({dem.source}), total {dem.weight.sum():,.0f}, snapped to "
-                 f"{len(np.unique(dem.node))} street nodes (snap distance median {np.median(dem.snap):.0f} m, "
-                 f"max {dem.snap.max():.0f} m; it counts as walking)")
+        notes.append(
+            f"demand: {int(far.sum())} points ({dem.weight[far].sum():,.0f} demand, "
+            f"{dem.weight[far].sum() / dem.weight.sum():.2%}) are farther than {walk:.0f} m from every street "
+            "node and cannot be covered"
+        )
+    notes.append(
+        f"demand: {len(dem.frame)} points ({dem.source}), total {dem.weight.sum():,.0f}, snapped to "
+        f"{len(np.unique(dem.node))} street nodes (snap distance median {np.median(dem.snap):.0f} m, "
+        f"max {dem.snap.max():.0f} m; it counts as walking)"
+    )
     csr = net.to_sparse()
     deadline = None if tl is None else t0 + tl
 
     from . import _location
 
     if obj == "set-cover":
-        sol = _location.place_setcover(csr, cand, cand_grid, dem, walk, k, mpg, deadline, float(mip_gap), progress,
-                                       notes, cap)
+        sol = _location.place_setcover(csr, cand, cand_grid, dem, walk, k, mpg, deadline, float(mip_gap), progress, notes, cap)
         p = len(sol.chosen)
     elif obj == "p-center":
         sol = _location.place_pcenter(csr, cand, cand_grid, dem, p, k, mpg, deadline, float(mip_gap), progress, notes)
     elif cap is not None:
-        sol = _location.place_capacitated_coverage(csr, cand, cand_grid, dem, walk, p, k, mpg, deadline,
-                                                   float(mip_gap), progress, notes, cap)
+        sol = _location.place_capacitated_coverage(
+            csr, cand, cand_grid, dem, walk, p, k, mpg, deadline, float(mip_gap), progress, notes, cap
+        )
     elif obj == "coverage":
-        sol = _place_coverage(csr, cand, cand_grid, dem, walk, p, k, mpg, method, seed, deadline, progress, notes,
-                              float(mip_gap))
+        sol = _place_coverage(csr, cand, cand_grid, dem, walk, p, k, mpg, method, seed, deadline, progress, notes, float(mip_gap))
     else:
-        sol = _place_pmedian(csr, cand, cand_grid, dem, walk, p, k, mpg, method, seed, deadline, progress, notes,
-                             float(mip_gap))
+        sol = _place_pmedian(csr, cand, cand_grid, dem, walk, p, k, mpg, method, seed, deadline, progress, notes, float(mip_gap))
 
     sol.status = _final_status(sol.status, sol.method, sol.gap, float(mip_gap))
 
@@ -1312,9 +1521,13 @@ def place_posts(
     served = np.bincount(near[cov], weights=dem.weight[cov], minlength=len(chosen_nodes))
     if loads is not None:  # capacitated: what each post is assigned
         served = np.asarray(loads, float)[order]
-    rows = {"kind": ["post"] * len(chosen_nodes), "grid": list(loc.codes[grid_pos]),
-            "community": list(loc.community[unit_pos]), "node": chosen_nodes.tolist(),
-            "demand_served": served.tolist()}
+    rows = {
+        "kind": ["post"] * len(chosen_nodes),
+        "grid": list(loc.codes[grid_pos]),
+        "community": list(loc.community[unit_pos]),
+        "node": chosen_nodes.tolist(),
+        "demand_served": served.tolist(),
+    }
     geoms = list(shapely.points(xy[chosen_nodes]))
     if stations == "community":
         st = _stations(net, csr, dem, cand, loc, walk, notes)
@@ -1328,32 +1541,54 @@ def place_posts(
         rows["demand_served"] += [s["demand_served"] for s in st]
         geoms += list(shapely.points(xy[sn]))
     frame = gpd.GeoDataFrame(
-        {"kind": pd.array(rows["kind"], dtype="str"), "grid": pd.array(rows["grid"], dtype="str"),
-         "community": pd.array(rows["community"], dtype="str"), "node": np.asarray(rows["node"], dtype=np.int64),
-         "demand_served": np.asarray(rows["demand_served"], dtype=float)},
-        geometry=gpd.GeoSeries(geoms, crs=net.crs, index=pd.Index(ids, name="post")), index=pd.Index(ids, name="post"))
+        {
+            "kind": pd.array(rows["kind"], dtype="str"),
+            "grid": pd.array(rows["grid"], dtype="str"),
+            "community": pd.array(rows["community"], dtype="str"),
+            "node": np.asarray(rows["node"], dtype=np.int64),
+            "demand_served": np.asarray(rows["demand_served"], dtype=float),
+        },
+        geometry=gpd.GeoSeries(geoms, crs=net.crs, index=pd.Index(ids, name="post")),
+        index=pd.Index(ids, name="post"),
+    )
     w = dem.weight
     reach = np.isfinite(dist)
     mean_walk = float(np.average(dist[reach], weights=w[reach])) if w[reach].sum() > 0 else float("nan")
     if (~reach).any():
         notes.append(f"demand: {w[~reach].sum():,.0f} demand lies on parts of the network with no post")
     params = {
-        "n_posts": p, "demand": demand if isinstance(demand, str) else dem.source,
+        "n_posts": p,
+        "demand": demand if isinstance(demand, str) else dem.source,
         "candidates": candidates if isinstance(candidates, str) else f"GeoDataFrame of {len(candidates)} points",
-        "max_walk_m": walk, "objective": obj, "min_per_grid": mpg, "stations": stations, "method_requested": method,
-        "time_limit": tl, "mip_gap": float(mip_gap), "seed": seed, "n_grids": k, "n_candidates": int(len(cand)),
-        "status": sol.status, "objective_value": sol.objective, "bound": sol.bound, "gap": sol.gap,
-        "method": sol.method, "solver_seconds": round(sol.seconds, 3),
+        "max_walk_m": walk,
+        "objective": obj,
+        "min_per_grid": mpg,
+        "stations": stations,
+        "method_requested": method,
+        "time_limit": tl,
+        "mip_gap": float(mip_gap),
+        "seed": seed,
+        "n_grids": k,
+        "n_candidates": int(len(cand)),
+        "status": sol.status,
+        "objective_value": sol.objective,
+        "bound": sol.bound,
+        "gap": sol.gap,
+        "method": sol.method,
+        "solver_seconds": round(sol.seconds, 3),
         "seconds": round(time.perf_counter() - t0, 3),
         "covered": float(w[cov].sum()) if loads is None else float(served.sum()),
-        "covered_share": float((w[cov].sum() if loads is None else served.sum()) / w.sum()), "mean_walk_m": mean_walk,
-        "capacity": cap, "worst_walk_m": float(dist[reach].max()) if reach.any() else float("nan"),
+        "covered_share": float((w[cov].sum() if loads is None else served.sum()) / w.sum()),
+        "mean_walk_m": mean_walk,
+        "capacity": cap,
+        "worst_walk_m": float(dist[reach].max()) if reach.any() else float("nan"),
         **sol.detail,
     }
     grids = plan.grids[["code", "geometry"]].copy()
     district = plan.district if streets is None or isinstance(streets, StreetNetwork) else streets
-    return Posts(frame, params=params, notes=notes, demand=dem.frame, network=net, grids=grids,
-                 communities=_community_codes(loc, district))
+    return Posts(
+        frame, params=params, notes=notes, demand=dem.frame, network=net, grids=grids, communities=_community_codes(loc, district)
+    )
 
 
 def _community_codes(loc: _Locator, district: Any) -> list[str]:
@@ -1373,27 +1608,46 @@ def _too_big(pairs: int, method: str, notes: list[str], limit: int = 0) -> bool:
         return False
     if pairs > limit:
         name = "EXACT_MAX_PAIRS" if limit == EXACT_MAX_PAIRS else "PMEDIAN_EXACT_MAX_PAIRS"
-        notes.append(f"the model has {pairs:,} demand-candidate pairs, more than {name}={limit:,}: "
-                     "solved by the heuristic, with its gap to the bound")
+        notes.append(
+            f"the model has {pairs:,} demand-candidate pairs, more than {name}={limit:,}: "
+            "solved by the heuristic, with its gap to the bound"
+        )
         return True
     return False
 
 
-def _place_coverage(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarray, dem: _Demand, walk: float,
-                    p: int, k: int, mpg: int, method: str, seed: int, deadline: float | None, progress: bool,
-                    notes: list[str], mip_gap: float) -> _Solution:
+def _place_coverage(
+    csr: sparse.csr_matrix,
+    cand: np.ndarray,
+    cand_grid: np.ndarray,
+    dem: _Demand,
+    walk: float,
+    p: int,
+    k: int,
+    mpg: int,
+    method: str,
+    seed: int,
+    deadline: float | None,
+    progress: bool,
+    notes: list[str],
+    mip_gap: float,
+) -> _Solution:
     t = time.perf_counter()
     cov = _sparse_distances(csr, cand, walk, progress, "walking distances")
     rows = _coverage_rows(cov, dem, walk)
     unreach = rows.row_of_point < 0
     if unreach.any():
-        notes.append(f"coverage: {dem.weight[unreach].sum():,.0f} demand ({int(unreach.sum())} points) has no "
-                     f"candidate within {walk:.0f} m and cannot be covered")
+        notes.append(
+            f"coverage: {dem.weight[unreach].sum():,.0f} demand ({int(unreach.sum())} points) has no "
+            f"candidate within {walk:.0f} m and cannot be covered"
+        )
     a = rows.matrix()
     out = _dominated(a, cand_grid, p, mpg)
     pairs = int(sum(len(b) for b in rows.band))
-    notes.append(f"coverage model: {len(cand)} candidates ({int(out.sum())} dominated by another of their grid, "
-                 f"left out), {len(rows.band)} demand rows, {pairs:,} row-candidate links")
+    notes.append(
+        f"coverage model: {len(cand)} candidates ({int(out.sum())} dominated by another of their grid, "
+        f"left out), {len(rows.band)} demand rows, {pairs:,} row-candidate links"
+    )
     detail: dict[str, Any] = {"model_rows": len(rows.band), "model_pairs": pairs, "dominated": int(out.sum())}
     # 1. greedy + interchange; the demand any candidate can cover bounds the optimum
     cost = a.multiply((~out).astype(float)[None, :]).tocsr()
@@ -1406,12 +1660,15 @@ def _place_coverage(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndar
     coverable = float(rows.weight.sum())
     gap0 = _gap(value, coverable, True)
     if gap0 <= 1e-12 or (gap0 <= mip_gap and method != "exact"):
-        notes.append("coverage: the interchange solution covers all demand that any post could cover: optimal"
-                     if gap0 <= 1e-12 else
-                     f"coverage: the interchange solution is within mip_gap={mip_gap:g} of all demand that any post "
-                     "could cover, so proven within that gap of the optimum")
-        return _Solution(chosen, "optimal", value, coverable, _gap(value, coverable, True), "heuristic",
-                         time.perf_counter() - t, detail)
+        notes.append(
+            "coverage: the interchange solution covers all demand that any post could cover: optimal"
+            if gap0 <= 1e-12
+            else f"coverage: the interchange solution is within mip_gap={mip_gap:g} of all demand that any post "
+            "could cover, so proven within that gap of the optimum"
+        )
+        return _Solution(
+            chosen, "optimal", value, coverable, _gap(value, coverable, True), "heuristic", time.perf_counter() - t, detail
+        )
     raw = "heuristic"
     if not _too_big(pairs, method, notes):
         # 2. the exact model
@@ -1419,19 +1676,17 @@ def _place_coverage(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndar
         status = _status(res)
         if res.x is None:
             if status == "infeasible":
-                raise InfeasibleError("the coverage model is infeasible: the grid minimums cannot be met with "
-                                      f"n_posts={p}")
+                raise InfeasibleError(f"the coverage model is infeasible: the grid minimums cannot be met with n_posts={p}")
             notes.append(f"HiGHS stopped ({res.message}) without a solution: kept the interchange solution")
             raw = "time_limit" if status == "time_limit" else "heuristic"
         else:
-            exact = np.flatnonzero(res.x[:rows.m] > 0.5)
+            exact = np.flatnonzero(res.x[: rows.m] > 0.5)
             got = float(rows.weight @ (np.asarray(a[:, exact].sum(axis=1)).ravel() > 0))
             if got >= value:
                 chosen, value = exact, got
             dual = getattr(res, "mip_dual_bound", None)
             bound = min(coverable, max(value, float(-dual) if dual is not None and np.isfinite(dual) else coverable))
-            return _Solution(chosen, status, value, bound, _gap(value, bound, True), "exact",
-                             time.perf_counter() - t, detail)
+            return _Solution(chosen, status, value, bound, _gap(value, bound, True), "exact", time.perf_counter() - t, detail)
     # the LP bound gets at most _LP_SECONDS, and never more than what is left of time_limit
     lp_seconds = _LP_SECONDS if deadline is None else min(_LP_SECONDS, deadline - time.perf_counter())
     if lp_seconds <= 0:
@@ -1442,8 +1697,7 @@ def _place_coverage(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndar
     bound = min(coverable, float(-lp.fun)) if lp is not None and lp.x is not None and int(lp.status) == 0 else coverable
     if lp is not None and not (lp.x is not None and int(lp.status) == 0):
         notes.append(f"the LP relaxation did not finish within {lp_seconds:.0f} s: the bound is the coverable demand")
-    return _Solution(chosen, raw, value, bound, _gap(value, bound, True), "heuristic",
-                     time.perf_counter() - t, detail)
+    return _Solution(chosen, raw, value, bound, _gap(value, bound, True), "heuristic", time.perf_counter() - t, detail)
 
 
 def _select(rho: np.ndarray, cand_grid: np.ndarray, n_grids: int, p: int, mpg: int) -> np.ndarray:
@@ -1464,9 +1718,20 @@ def _select(rho: np.ndarray, cand_grid: np.ndarray, n_grids: int, p: int, mpg: i
     return take
 
 
-def _lagrangian(lists: list[tuple[np.ndarray, np.ndarray]], w: np.ndarray, complete: np.ndarray, m: int, p: int,
-                cand_grid: np.ndarray, n_grids: int, mpg: int, upper: float, deadline: float | None,
-                mip_gap: float, max_iter: int = 800) -> tuple[float, np.ndarray, np.ndarray, dict[str, Any]]:
+def _lagrangian(
+    lists: list[tuple[np.ndarray, np.ndarray]],
+    w: np.ndarray,
+    complete: np.ndarray,
+    m: int,
+    p: int,
+    cand_grid: np.ndarray,
+    n_grids: int,
+    mpg: int,
+    upper: float,
+    deadline: float | None,
+    mip_gap: float,
+    max_iter: int = 800,
+) -> tuple[float, np.ndarray, np.ndarray, dict[str, Any]]:
     """Lagrangian lower bound of the p-median problem on truncated lists, and candidates it rules out.
 
     The assignment constraints sum_j x_ij = 1 are relaxed with multipliers lambda_i (subgradient
@@ -1522,9 +1787,19 @@ def _lagrangian(lists: list[tuple[np.ndarray, np.ndarray]], w: np.ndarray, compl
     return best, out, np.flatnonzero(best_take), {"lagrangian_iterations": it}
 
 
-def _pmedian_exact(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarray, clients: np.ndarray,
-                   w: np.ndarray, p: int, k: int, mpg: int, deadline: float | None, mip_gap: float,
-                   progress: bool) -> tuple[np.ndarray | None, str, float, dict[str, Any]]:
+def _pmedian_exact(
+    csr: sparse.csr_matrix,
+    cand: np.ndarray,
+    cand_grid: np.ndarray,
+    clients: np.ndarray,
+    w: np.ndarray,
+    p: int,
+    k: int,
+    mpg: int,
+    deadline: float | None,
+    mip_gap: float,
+    progress: bool,
+) -> tuple[np.ndarray | None, str, float, dict[str, Any]]:
     """Radius-formulation MILP on growing nearest-candidate lists (see :func:`_pmedian_model`).
 
     Returns the chosen positions (None if HiGHS found no solution), the status, a lower bound
@@ -1543,8 +1818,11 @@ def _pmedian_exact(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarr
             res, const = _solve_pmedian_lists(lists, w, complete, m, p, cand_grid, k, mpg, deadline, mip_gap=mip_gap)
             bar.update(1)
             status = _status(res)
-            detail = {"rounds": rounds, "model_pairs": int(sum(len(c) for c, _ in lists)),
-                      "list_max": int(max(len(c) for c, _ in lists))}
+            detail = {
+                "rounds": rounds,
+                "model_pairs": int(sum(len(c) for c, _ in lists)),
+                "list_max": int(max(len(c) for c, _ in lists)),
+            }
             dual = getattr(res, "mip_dual_bound", None)
             lb = float(dual) + const if dual is not None and np.isfinite(dual) else float("nan")
             if res.x is None:
@@ -1565,9 +1843,22 @@ def _pmedian_exact(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarr
         bar.close()
 
 
-def _place_pmedian(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarray, dem: _Demand, walk: float,
-                   p: int, k: int, mpg: int, method: str, seed: int, deadline: float | None, progress: bool,
-                   notes: list[str], mip_gap: float) -> _Solution:
+def _place_pmedian(
+    csr: sparse.csr_matrix,
+    cand: np.ndarray,
+    cand_grid: np.ndarray,
+    dem: _Demand,
+    walk: float,
+    p: int,
+    k: int,
+    mpg: int,
+    method: str,
+    seed: int,
+    deadline: float | None,
+    progress: bool,
+    notes: list[str],
+    mip_gap: float,
+) -> _Solution:
     """Interchange heuristic, Lagrangian bound and reduction, then (if the gap is open) the MILP."""
     t = time.perf_counter()
     m = len(cand)
@@ -1579,8 +1870,9 @@ def _place_pmedian(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarr
     lists, complete = _nearest_lists(csr, cand, clients, size)
     empty = np.array([len(c) == 0 for c, _ in lists])
     if empty.any():
-        notes.append(f"p-median: {w[empty].sum():,.0f} demand lies where no candidate can be reached and is left "
-                     "out of the objective")
+        notes.append(
+            f"p-median: {w[empty].sum():,.0f} demand lies where no candidate can be reached and is left out of the objective"
+        )
         keep = ~empty
         clients, w, complete = clients[keep], w[keep], complete[keep]
         lists = [lst for lst, e in zip(lists, empty) if not e]
@@ -1610,9 +1902,11 @@ def _place_pmedian(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarr
     gap0 = _gap(upper, lb, False)
     status = "optimal" if gap0 <= 1e-12 or (gap0 <= mip_gap and method != "exact") else "heuristic"
     if status == "optimal":
-        notes.append("p-median: the interchange solution meets the Lagrangian bound: optimal" if gap0 <= 1e-12 else
-                     f"p-median: the interchange solution is proven within mip_gap={mip_gap:g} of the optimum by the "
-                     "Lagrangian bound")
+        notes.append(
+            "p-median: the interchange solution meets the Lagrangian bound: optimal"
+            if gap0 <= 1e-12
+            else f"p-median: the interchange solution is proven within mip_gap={mip_gap:g} of the optimum by the Lagrangian bound"
+        )
     elif not _too_big(pairs, method, notes, PMEDIAN_EXACT_MAX_PAIRS):
         # 3. the exact model on the candidates the Lagrangian test could not rule out
         keep = ~out
@@ -1620,16 +1914,18 @@ def _place_pmedian(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarr
         if keep.sum() < p or (left < mpg).any() or not keep[chosen].all():
             keep[:] = True
         sub = np.flatnonzero(keep)
-        notes.append(f"p-median: the Lagrangian bound rules out {m - len(sub)} of {m} candidates; "
-                     f"the MILP decides among the other {len(sub)}")
-        got, st, mlb, minfo = _pmedian_exact(csr, cand[sub], cand_grid[sub], clients, w, p, k, mpg, deadline,
-                                            mip_gap, progress)
+        notes.append(
+            f"p-median: the Lagrangian bound rules out {m - len(sub)} of {m} candidates; "
+            f"the MILP decides among the other {len(sub)}"
+        )
+        got, st, mlb, minfo = _pmedian_exact(csr, cand[sub], cand_grid[sub], clients, w, p, k, mpg, deadline, mip_gap, progress)
         detail.update(minfo)
         if got is None and st == "infeasible":
             raise InfeasibleError(
                 "the p-median model is infeasible: some part of the network holding demand cannot get a post "
                 f"with n_posts={p} and the grid minimums; use objective='coverage', more posts, or "
-                "streets=network.largest_component()")
+                "streets=network.largest_component()"
+            )
         if got is not None:
             value = _pmedian_value(csr, cand[sub[got]], clients, w)
             if value < upper - 1e-9 * max(1.0, upper):
@@ -1644,8 +1940,16 @@ def _place_pmedian(csr: sparse.csr_matrix, cand: np.ndarray, cand_grid: np.ndarr
             notes.append(f"p-median: HiGHS stopped ({st}) without a solution: kept the interchange solution")
             if st == "time_limit":
                 status = "time_limit"
-    return _Solution(np.sort(chosen), status, upper + snap_const, lb + snap_const,
-                     _gap(upper + snap_const, lb + snap_const, False), method_used, time.perf_counter() - t, detail)
+    return _Solution(
+        np.sort(chosen),
+        status,
+        upper + snap_const,
+        lb + snap_const,
+        _gap(upper + snap_const, lb + snap_const, False),
+        method_used,
+        time.perf_counter() - t,
+        detail,
+    )
 
 
 def _pmedian_value(csr: sparse.csr_matrix, post_nodes: np.ndarray, clients: np.ndarray, w: np.ndarray) -> float:
@@ -1694,8 +1998,10 @@ class LifeCircle:
         return self.coverage.per_community
 
     def __repr__(self) -> str:
-        return (f"<LifeCircle {self.minutes:g} min at {self.speed_m_per_min:g} m/min: {self.share:.1%} of "
-                f"{float(self.coverage.overall['demand']):,.0f} residents, {len(self.isochrones)} service points>")
+        return (
+            f"<LifeCircle {self.minutes:g} min at {self.speed_m_per_min:g} m/min: {self.share:.1%} of "
+            f"{float(self.coverage.overall['demand']):,.0f} residents, {len(self.isochrones)} service points>"
+        )
 
     def _repr_html_(self) -> str:
         return self.coverage._repr_html_()
@@ -1711,8 +2017,16 @@ class LifeCircle:
         return ax
 
 
-def coverage(plan: GridPlan, posts: Posts, *, minutes: float = 15.0, speed_m_per_min: float | None = None,
-             include_stations: bool = True, buffer_m: float = 100.0, walk_m: float | None = None) -> LifeCircle:
+def coverage(
+    plan: GridPlan,
+    posts: Posts,
+    *,
+    minutes: float = 15.0,
+    speed_m_per_min: float | None = None,
+    include_stations: bool = True,
+    buffer_m: float = 100.0,
+    walk_m: float | None = None,
+) -> LifeCircle:
     """The "15-minute community life circle": residents within ``minutes`` walk of a post or station.
 
     Parameters
@@ -1750,8 +2064,12 @@ def coverage(plan: GridPlan, posts: Posts, *, minutes: float = 15.0, speed_m_per
     >>> bool(0 < lc.share <= 1), len(lc.isochrones) == len(posts.posts)
     (True, True)
     """
-    for v, name in ((minutes, "minutes"), (speed_m_per_min, "speed_m_per_min"), (buffer_m, "buffer_m"),
-                    (walk_m, "walk_m (the life-circle distance)")):
+    for v, name in (
+        (minutes, "minutes"),
+        (speed_m_per_min, "speed_m_per_min"),
+        (buffer_m, "buffer_m"),
+        (walk_m, "walk_m (the life-circle distance)"),
+    ):
         if v is None and name not in ("minutes", "buffer_m"):
             continue
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v > 0):
@@ -1790,12 +2108,15 @@ def coverage(plan: GridPlan, posts: Posts, *, minutes: float = 15.0, speed_m_per
         if part_v.any():
             pieces += _substrings(geoms[part_v], np.maximum(length[part_v] - left_v[part_v], 0.0), length[part_v])
         if pieces:
-            shapes.append(shapely.union_all(shapely.buffer(np.asarray(pieces, dtype=object), float(buffer_m),
-                                                           quad_segs=4)))
+            shapes.append(shapely.union_all(shapely.buffer(np.asarray(pieces, dtype=object), float(buffer_m), quad_segs=4)))
         else:
             shapes.append(shapely.Point())
-    iso = gpd.GeoDataFrame({"kind": pts["kind"].to_numpy() if "kind" in pts else "post",
-                            "grid": pts["grid"].to_numpy()}, geometry=shapes, index=pts.index, crs=net.crs)
+    iso = gpd.GeoDataFrame(
+        {"kind": pts["kind"].to_numpy() if "kind" in pts else "post", "grid": pts["grid"].to_numpy()},
+        geometry=shapes,
+        index=pts.index,
+        crs=net.crs,
+    )
     return LifeCircle(cov, iso, float(minutes), float(speed_m_per_min))
 
 

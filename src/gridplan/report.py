@@ -192,8 +192,7 @@ def _is_share(name: Any, series: pd.Series) -> bool:
 def _is_time(name: Any, series: pd.Series) -> bool:
     """A column of durations (minutes, hours, days), not of rates such as incidents per day."""
     text = str(name)
-    return (_numeric(series) and bool(_TIME_NAME.search(text)) and not _RATE_NAME.search(text)
-            and not _is_share(name, series))
+    return _numeric(series) and bool(_TIME_NAME.search(text)) and not _RATE_NAME.search(text) and not _is_share(name, series)
 
 
 def _auto_formatter(name: Any, series: pd.Series) -> tuple[Callable[[Any], str], bool]:
@@ -218,8 +217,14 @@ class _Col:
     numeric: bool = True
 
 
-def _table(frame: pd.DataFrame, cols: Sequence[_Col], *, index: str | None = None, caption: str | None = None,
-           row_class: str | None = None) -> str:
+def _table(
+    frame: pd.DataFrame,
+    cols: Sequence[_Col],
+    *,
+    index: str | None = None,
+    caption: str | None = None,
+    row_class: str | None = None,
+) -> str:
     """An HTML table of ``frame``'s columns ``cols`` (index as the first column when ``index`` names it)."""
     head = "".join(f'<th class="{"num" if c.numeric else "txt"}" scope="col">{_e(c.label)}</th>' for c in cols)
     if index is not None:
@@ -229,7 +234,8 @@ def _table(frame: pd.DataFrame, cols: Sequence[_Col], *, index: str | None = Non
     for key, row in frame.iterrows():
         cells = "".join(
             f'<td class="{"num" if c.numeric else "txt"}">{_e(c.fmt(row[c.key]) if c.key in row.index else _MISSING)}</td>'
-            for c in cols)
+            for c in cols
+        )
         if index is not None:
             cells = f'<th scope="row" class="txt">{_e(_fmt_text(key))}</th>' + cells
         body.append(f"<tr{rc}>{cells}</tr>")
@@ -237,8 +243,9 @@ def _table(frame: pd.DataFrame, cols: Sequence[_Col], *, index: str | None = Non
     return f'<div class="scroll"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
 
 
-def _auto_table(frame: pd.DataFrame, *, caption: str | None = None, index: str | None = None,
-                row_class: str | None = None) -> str:
+def _auto_table(
+    frame: pd.DataFrame, *, caption: str | None = None, index: str | None = None, row_class: str | None = None
+) -> str:
     """A table of any frame, every column formatted by what it holds."""
     cols = []
     for name in frame.columns:
@@ -251,12 +258,19 @@ def _auto_table(frame: pd.DataFrame, *, caption: str | None = None, index: str |
 def _kpi_table(frame: pd.DataFrame, *, caption: str | None = None) -> str:
     """A table of KPIs by row (mean, interval, ...): shares shown as percentages row by row."""
     counts = re.compile(r"runs|n|count|n_.*|samples", re.I)
-    head = '<th scope="col">' + _e(frame.index.name or "") + "</th>" + "".join(
-        f'<th class="num" scope="col">{_e(c)}</th>' for c in frame.columns)
+    head = (
+        '<th scope="col">'
+        + _e(frame.index.name or "")
+        + "</th>"
+        + "".join(f'<th class="num" scope="col">{_e(c)}</th>' for c in frame.columns)
+    )
     body = []
     for name, row in frame.iterrows():
-        values = [v for col, v in row.items() if not counts.fullmatch(str(col))
-                  and isinstance(v, (float, np.floating)) and not _is_missing(v)]
+        values = [
+            v
+            for col, v in row.items()
+            if not counts.fullmatch(str(col)) and isinstance(v, (float, np.floating)) and not _is_missing(v)
+        ]
         # a share (compliance, coverage): the whole row in percent, its interval too (even beyond 0-100 %)
         share_row = bool(_SHARE_NAME.search(str(name))) and bool(values) and 0 <= values[0] <= 1
         number = _column_formatter(pd.Series(values, dtype=float)) if values else _fmt_auto
@@ -270,16 +284,16 @@ def _kpi_table(frame: pd.DataFrame, *, caption: str | None = None) -> str:
     return f'<div class="scroll"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
 
 
-def _kv_table(items: Iterable[tuple[Any, Any]], *, caption: str | None = None,
-              formats: dict[str, Callable[[Any], str]] | None = None) -> str:
+def _kv_table(
+    items: Iterable[tuple[Any, Any]], *, caption: str | None = None, formats: dict[str, Callable[[Any], str]] | None = None
+) -> str:
     """A two-column key/value table."""
     formats = formats or {}
     rows = []
     for k, v in items:
         fmt = formats.get(str(k))
         if fmt is None:
-            fmt = _fmt_pct if _SHARE_NAME.search(str(k)) and isinstance(v, (float, np.floating)) and 0 <= v <= 1 \
-                else _fmt_auto
+            fmt = _fmt_pct if _SHARE_NAME.search(str(k)) and isinstance(v, (float, np.floating)) and 0 <= v <= 1 else _fmt_auto
         text = fmt(v)
         num = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
         rows.append(f'<tr><th scope="row">{_e(k)}</th><td class="{"num" if num else "txt"}">{_e(text)}</td></tr>')
@@ -327,8 +341,11 @@ def _map_plan(plan: GridPlan) -> str:
     fig, ax = _figure(plan)
     plan.plot(ax=ax, column="weight", title=f"{plan.n_grids} grids by workload ({plan.params.get('weight_by') or 'weight'})")
     _draw_streets(ax, plan)
-    return _img(fig, f"map of the {plan.n_grids} grids coloured by workload",
-                "Grids coloured by workload; labels are the last four digits of the grid code.")
+    return _img(
+        fig,
+        f"map of the {plan.n_grids} grids coloured by workload",
+        "Grids coloured by workload; labels are the last four digits of the grid code.",
+    )
 
 
 def _map_choropleth(plan: GridPlan, values: pd.Series, label: str, *, share: bool, title: str) -> str:
@@ -341,8 +358,15 @@ def _map_choropleth(plan: GridPlan, values: pd.Series, label: str, *, share: boo
     if (~has).any():
         g[~has].plot(ax=ax, color="#e0e0e0", edgecolor="white", linewidth=0.3)
     if has.any():
-        g[has].plot(ax=ax, column="value", cmap="RdYlGn" if share else "YlOrRd", legend=True, edgecolor="white",
-                    linewidth=0.3, legend_kwds={"shrink": 0.6, "label": gplot.label(label + (" (%)" if share else ""))})
+        g[has].plot(
+            ax=ax,
+            column="value",
+            cmap="RdYlGn" if share else "YlOrRd",
+            legend=True,
+            edgecolor="white",
+            linewidth=0.3,
+            legend_kwds={"shrink": 0.6, "label": gplot.label(label + (" (%)" if share else ""))},
+        )
     g.boundary.plot(ax=ax, color="black", linewidth=0.8)
     gplot.finish(ax, title)
     return _img(fig, f"map of {label} per grid", title)
@@ -358,24 +382,30 @@ def _grid_codes(plan: GridPlan) -> pd.Index:
 def _check_codes(found: Iterable[Any], codes: pd.Index, what: str) -> None:
     unknown = sorted({str(c) for c in found if not _is_missing(c)} - set(codes))
     if unknown:
-        raise DataError(f"{what} name grids that are not in the plan: {unknown[:5]}"
-                        f"{' and more' if len(unknown) > 5 else ''}; were they made for another plan? "
-                        f"The plan's codes are e.g. {list(codes[:3])}")
+        raise DataError(
+            f"{what} name grids that are not in the plan: {unknown[:5]}"
+            f"{' and more' if len(unknown) > 5 else ''}; were they made for another plan? "
+            f"The plan's codes are e.g. {list(codes[:3])}"
+        )
 
 
 def _posts_frame(posts: Any) -> pd.DataFrame:
     frame = getattr(posts, "posts", posts)
     if not isinstance(frame, pd.DataFrame) or "grid" not in frame.columns:
-        raise DataError(f"posts= must be a Posts (gridplan.posts.place_posts) or a table of points with a 'grid' "
-                        f"column, got {type(posts).__name__}")
+        raise DataError(
+            f"posts= must be a Posts (gridplan.posts.place_posts) or a table of points with a 'grid' "
+            f"column, got {type(posts).__name__}"
+        )
     return frame
 
 
 def _routes_frame(routes: Any) -> pd.DataFrame:
     frame = getattr(routes, "routes", routes)
     if not isinstance(frame, pd.DataFrame) or not {"grid", "length"} <= set(frame.columns):
-        raise DataError(f"routes= must be a RoutePlan (gridplan.routes.balance_routes) or its 'routes' layer "
-                        f"(columns grid, chief, length), got {type(routes).__name__}")
+        raise DataError(
+            f"routes= must be a RoutePlan (gridplan.routes.balance_routes) or its 'routes' layer "
+            f"(columns grid, chief, length), got {type(routes).__name__}"
+        )
     return frame
 
 
@@ -390,8 +420,7 @@ def _simulation_parts(simulation: Any) -> tuple[pd.DataFrame | pd.Series | None,
     summary_fn = getattr(simulation, "summary", None)
     per_grid = getattr(simulation, "per_grid", None)
     if not callable(summary_fn) and per_grid is None:
-        raise DataError(f"simulation= must be a simulation result with .summary() and .per_grid, "
-                        f"got {type(simulation).__name__}")
+        raise DataError(f"simulation= must be a simulation result with .summary() and .per_grid, got {type(simulation).__name__}")
     summary = summary_fn() if callable(summary_fn) else None
     if summary is not None and not isinstance(summary, (pd.DataFrame, pd.Series)):
         raise DataError(f"simulation.summary() must return a pandas DataFrame or Series, got {type(summary).__name__}")
@@ -413,8 +442,9 @@ def _time_columns(frame: pd.DataFrame) -> list[Any]:
 
 def _main_compliance(columns: Sequence[Any]) -> Any:
     """The overall compliance column if there is one, else the first."""
-    return next((c for c in columns if re.fullmatch(r"(compliance|on_time)(_deadline|_all|_overall|_total)?", str(c), re.I)),
-                columns[0])
+    return next(
+        (c for c in columns if re.fullmatch(r"(compliance|on_time)(_deadline|_all|_overall|_total)?", str(c), re.I)), columns[0]
+    )
 
 
 def _community_names(plan: GridPlan) -> dict[str, str]:
@@ -452,31 +482,46 @@ def _summary_section(plan: GridPlan, metrics: pd.Series) -> str:
         ("population", float(plan.grids["population"].sum())),
         ("street km", float(plan.grids["street_km"].sum())),
         ("area km²", float(plan.grids["area_km2"].sum())),
-        ("streets, communities, population",
-         "synthetic (generated by gridplan, not real data)" if synthetic is True else
-         "as given" if synthetic is False else "not known (the plan's file does not say)"),
+        (
+            "streets, communities, population",
+            "synthetic (generated by gridplan, not real data)"
+            if synthetic is True
+            else "as given"
+            if synthetic is False
+            else "not known (the plan's file does not say)",
+        ),
         ("made with", f"gridplan {__version__}"),
     ]
     if p.get("locked"):
         facts.insert(9, ("locked grids", ", ".join(map(str, p["locked"]))))
     if p.get("previous_n_grids"):
         facts.insert(5, ("redrawn from", f"{p['previous_n_grids']} grids"))
-    metric_fmt = {"balance_max": _fixed(3), "balance_min": _fixed(3), "pp_mean": _fixed(3), "pp_min": _fixed(3),
-                  "cut_km": _fmt_km, "tolerance": lambda v: _MISSING if v is None else f"±{float(v):.1%}",
-                  "within_tolerance": _fmt_bool, "contiguous": _fmt_bool}
-    plan_facts = _kv_table(facts, caption="Plan", formats={"population": _fmt_int, "street km": _fmt_km,
-                                                            "area km²": _fmt_km})
+    metric_fmt = {
+        "balance_max": _fixed(3),
+        "balance_min": _fixed(3),
+        "pp_mean": _fixed(3),
+        "pp_min": _fixed(3),
+        "cut_km": _fmt_km,
+        "tolerance": lambda v: _MISSING if v is None else f"±{float(v):.1%}",
+        "within_tolerance": _fmt_bool,
+        "contiguous": _fmt_bool,
+    }
+    plan_facts = _kv_table(facts, caption="Plan", formats={"population": _fmt_int, "street km": _fmt_km, "area km²": _fmt_km})
     metric_table = _kv_table(metrics.items(), caption="Metrics (plan.metrics())", formats=metric_fmt)
-    explain = ('<p class="note">balance = grid workload / mean workload (max and min); PP = Polsby-Popper '
-               "compactness 4πA/P² (1 for a disc); cut edges = adjacent units in different grids.</p>")
+    explain = (
+        '<p class="note">balance = grid workload / mean workload (max and min); PP = Polsby-Popper '
+        "compactness 4πA/P² (1 for a disc); cut edges = adjacent units in different grids.</p>"
+    )
     notes = _notes(plan.notes)
-    body = (f'<div class="cols"><div>{plan_facts}{metric_table}{explain}'
-            + (f"<h3>Notes</h3>{notes}" if notes else "") + f"</div><div>{_map_plan(plan)}</div></div>")
+    body = (
+        f'<div class="cols"><div>{plan_facts}{metric_table}{explain}'
+        + (f"<h3>Notes</h3>{notes}" if notes else "")
+        + f"</div><div>{_map_plan(plan)}</div></div>"
+    )
     return _section("summary", "Summary", body)
 
 
-def _per_grid_frame(plan: GridPlan, *, posts: Any, coverage: Any, staffing: Any, routes: Any
-                    ) -> tuple[pd.DataFrame, list[_Col]]:
+def _per_grid_frame(plan: GridPlan, *, posts: Any, coverage: Any, staffing: Any, routes: Any) -> tuple[pd.DataFrame, list[_Col]]:
     codes = _grid_codes(plan)
     g = plan.grids.drop(columns="geometry").copy()
     g.index = codes
@@ -509,8 +554,11 @@ def _per_grid_frame(plan: GridPlan, *, posts: Any, coverage: Any, staffing: Any,
         t = teams.copy()
         t.index = t.index.astype(str)
         t = t.reindex(codes)
-        for key, label, fmt in (("size", "staff", _fmt_int), ("required", "staff needed", _fmt_int),
-                                ("missing", "vacancies", _fmt_int)):
+        for key, label, fmt in (
+            ("size", "staff", _fmt_int),
+            ("required", "staff needed", _fmt_int),
+            ("missing", "vacancies", _fmt_int),
+        ):
             if key in t:
                 frame[f"staff_{key}"] = t[key].to_numpy()
                 cols.append(_Col(f"staff_{key}", label, fmt))
@@ -542,9 +590,12 @@ def _per_grid_frame(plan: GridPlan, *, posts: Any, coverage: Any, staffing: Any,
             frame["patrol_max_km"] = by.max().reindex(codes).to_numpy(dtype=float) / 1000
             frame["patrol_min_km"] = by.min().reindex(codes).to_numpy(dtype=float) / 1000
             frame["patrol_total_km"] = by.sum().reindex(codes).to_numpy(dtype=float) / 1000
-            cols += [_Col("chiefs", "road chiefs", _fmt_int), _Col("patrol_max_km", "longest patrol km", _fmt_km),
-                     _Col("patrol_min_km", "shortest patrol km", _fmt_km),
-                     _Col("patrol_total_km", "walked km (all chiefs)", _fmt_km)]
+            cols += [
+                _Col("chiefs", "road chiefs", _fmt_int),
+                _Col("patrol_max_km", "longest patrol km", _fmt_km),
+                _Col("patrol_min_km", "shortest patrol km", _fmt_km),
+                _Col("patrol_total_km", "walked km (all chiefs)", _fmt_km),
+            ]
             pg = getattr(routes, "per_grid", None)
             if isinstance(pg, pd.DataFrame) and "gap" in pg:
                 gap = pg["gap"].copy()
@@ -556,9 +607,11 @@ def _per_grid_frame(plan: GridPlan, *, posts: Any, coverage: Any, staffing: Any,
 
 def _grids_section(frame: pd.DataFrame, cols: list[_Col]) -> str:
     totals = frame[["weight", "population", "street_km", "area_km2", "n_units"]].sum()
-    note = (f'<p class="note">{len(frame)} grids; totals: workload {_fmt_auto(totals["weight"])}, population '
-            f'{_fmt_int(totals["population"])}, streets {_fmt_km(totals["street_km"])} km, area '
-            f'{_fmt_km(totals["area_km2"])} km², {_fmt_int(totals["n_units"])} units.</p>')
+    note = (
+        f'<p class="note">{len(frame)} grids; totals: workload {_fmt_auto(totals["weight"])}, population '
+        f"{_fmt_int(totals['population'])}, streets {_fmt_km(totals['street_km'])} km, area "
+        f"{_fmt_km(totals['area_km2'])} km², {_fmt_int(totals['n_units'])} units.</p>"
+    )
     return _section("grids", "Grids", note + _table(frame, cols, index="code", row_class="grid-row"))
 
 
@@ -576,34 +629,67 @@ def _rankings_section(frame: pd.DataFrame, cols: list[_Col], per_sim: pd.DataFra
     parts = [
         _ranking(frame, "weight", w, ascending=False, top=top, caption=f"Heaviest {top} grids (workload)"),
         _ranking(frame, "weight", w, ascending=True, top=top, caption=f"Lightest {top} grids (workload)"),
-        _ranking(frame, "pp", [by["pp"], by["area_km2"], by["n_units"]], ascending=True, top=top,
-                 caption=f"Least compact {top} grids (Polsby-Popper)"),
+        _ranking(
+            frame,
+            "pp",
+            [by["pp"], by["area_km2"], by["n_units"]],
+            ascending=True,
+            top=top,
+            caption=f"Least compact {top} grids (Polsby-Popper)",
+        ),
     ]
     if "patrol_max_km" in frame:
-        parts.append(_ranking(frame, "patrol_max_km", [by["patrol_max_km"], by["chiefs"], by["street_km"]],
-                              ascending=False, top=top, caption=f"Longest patrols: {top} grids"))
+        parts.append(
+            _ranking(
+                frame,
+                "patrol_max_km",
+                [by["patrol_max_km"], by["chiefs"], by["street_km"]],
+                ascending=False,
+                top=top,
+                caption=f"Longest patrols: {top} grids",
+            )
+        )
     if "covered" in frame:
-        parts.append(_ranking(frame, "covered", [by["covered"], by["posts"], by["population"]], ascending=True,
-                              top=top, caption=f"Least covered {top} grids (walk to a key post)"))
+        parts.append(
+            _ranking(
+                frame,
+                "covered",
+                [by["covered"], by["posts"], by["population"]],
+                ascending=True,
+                top=top,
+                caption=f"Least covered {top} grids (walk to a key post)",
+            )
+        )
     if "staff_missing" in frame and (frame["staff_missing"] > 0).any():
         short = frame[frame["staff_missing"] > 0]
-        parts.append(_ranking(short, "staff_missing", [by["staff_missing"], by["staff_size"]], ascending=False,
-                              top=len(short), caption="Grids with vacancies"))
+        parts.append(
+            _ranking(
+                short,
+                "staff_missing",
+                [by["staff_missing"], by["staff_size"]],
+                ascending=False,
+                top=len(short),
+                caption="Grids with vacancies",
+            )
+        )
     if per_sim is not None and len(per_sim):
         shares = [c for c in per_sim.columns if _is_share(c, per_sim[c])]
         compliance = [c for c in shares if re.search("complian|within|on_time|ontime", str(c), re.I)] or shares
         times = _time_columns(per_sim)
         if times:
             t = times[0]
-            sim_cols = [_Col(c, str(c), _column_formatter(per_sim[c])) for c in times[:3]] + [_Col(c, str(c), _fmt_pct)
-                                                                            for c in compliance[:1]]
-            parts.append(_ranking(per_sim, t, sim_cols, ascending=False, top=top,
-                                  caption=f"Slowest {top} grids in the simulation ({t})"))
+            sim_cols = [_Col(c, str(c), _column_formatter(per_sim[c])) for c in times[:3]] + [
+                _Col(c, str(c), _fmt_pct) for c in compliance[:1]
+            ]
+            parts.append(
+                _ranking(per_sim, t, sim_cols, ascending=False, top=top, caption=f"Slowest {top} grids in the simulation ({t})")
+            )
         if compliance:
             main = _main_compliance(compliance)
             sim_cols = [_Col(c, str(c), _fmt_pct) for c in [main, *[c for c in compliance if c != main][:4]]]
-            parts.append(_ranking(per_sim, main, sim_cols, ascending=True, top=top,
-                                  caption=f"Lowest compliance: {top} grids ({main})"))
+            parts.append(
+                _ranking(per_sim, main, sim_cols, ascending=True, top=top, caption=f"Lowest compliance: {top} grids ({main})")
+            )
     body = '<div class="cols wide">' + "".join(f"<div>{p}</div>" for p in parts if p) + "</div>"
     return _section("rankings", "Rankings", body)
 
@@ -613,11 +699,17 @@ def _posts_section(plan: GridPlan, posts: Any, coverage: Any, coverage_note: str
     parts = []
     summary = getattr(posts, "summary", None)
     if callable(summary):
-        parts.append(_kv_table(summary().items(), caption="Posts and stations",
-                               formats={"gap": _fmt_pct, "covered_share": _fmt_pct}))
+        parts.append(
+            _kv_table(summary().items(), caption="Posts and stations", formats={"gap": _fmt_pct, "covered_share": _fmt_pct})
+        )
     if coverage is not None:
-        parts.append(_kv_table(coverage.overall.items(), caption=f"Coverage within {coverage.max_walk_m:,.0f} m "
-                               f"({coverage.minutes:g} min walk)", formats={"share": _fmt_pct}))
+        parts.append(
+            _kv_table(
+                coverage.overall.items(),
+                caption=f"Coverage within {coverage.max_walk_m:,.0f} m ({coverage.minutes:g} min walk)",
+                formats={"share": _fmt_pct},
+            )
+        )
     elif coverage_note:
         parts.append(f'<p class="note">{_e(coverage_note)}</p>')
     fig, ax = _figure(plan)
@@ -632,10 +724,14 @@ def _posts_section(plan: GridPlan, posts: Any, coverage: Any, coverage_note: str
         if len(mine):
             mine.plot(ax=ax, marker=marker, color=colour, edgecolor="black", linewidth=0.5, markersize=55, zorder=6)
     n_p, n_s = int((frame["kind"] == "post").sum()), int((frame["kind"] == "station").sum())
-    gplot.finish(ax, f"{n_p} key posts, {n_s} liaison stations",
-                 legend=[("key post", "#d62728", "^"), ("liaison station", "#3182bd", "s")])
-    mapped = _img(fig, "map of key posts and liaison stations", "Key posts (red triangles) and liaison stations "
-                  "(blue squares) on the grid lines.")
+    gplot.finish(
+        ax, f"{n_p} key posts, {n_s} liaison stations", legend=[("key post", "#d62728", "^"), ("liaison station", "#3182bd", "s")]
+    )
+    mapped = _img(
+        fig,
+        "map of key posts and liaison stations",
+        "Key posts (red triangles) and liaison stations (blue squares) on the grid lines.",
+    )
     notes = _notes(getattr(posts, "notes", []) or [])
     body = f'<div class="cols"><div>{"".join(parts)}{notes}</div><div>{mapped}</div></div>'
     return _section("posts", "Key posts and liaison stations", body)
@@ -662,18 +758,41 @@ def _routes_section(plan: GridPlan, routes: Any) -> str:
     parts = []
     summary = getattr(routes, "summary", None)
     if callable(summary):
-        parts.append(_kv_table(summary().items(), caption="Patrols", formats={
-            "gap": _fmt_pct, "deadhead_share": _fmt_pct, "balance": _fixed(3), "max_length_m": _fmt_int,
-            "min_length_m": _fmt_int, "lower_bound_m": _fmt_int, "streets_km": _fmt_km, "walked_km": _fmt_km}))
+        parts.append(
+            _kv_table(
+                summary().items(),
+                caption="Patrols",
+                formats={
+                    "gap": _fmt_pct,
+                    "deadhead_share": _fmt_pct,
+                    "balance": _fixed(3),
+                    "max_length_m": _fmt_int,
+                    "min_length_m": _fmt_int,
+                    "lower_bound_m": _fmt_int,
+                    "streets_km": _fmt_km,
+                    "walked_km": _fmt_km,
+                },
+            )
+        )
     else:
         L = rf["length"].astype(float)
-        parts.append(_kv_table([("routes", len(rf)), ("longest walk km", L.max() / 1000 if len(L) else np.nan),
-                                ("shortest walk km", L.min() / 1000 if len(L) else np.nan),
-                                ("walked km", L.sum() / 1000)], caption="Patrols",
-                               formats={"longest walk km": _fmt_km, "shortest walk km": _fmt_km, "walked km": _fmt_km}))
+        parts.append(
+            _kv_table(
+                [
+                    ("routes", len(rf)),
+                    ("longest walk km", L.max() / 1000 if len(L) else np.nan),
+                    ("shortest walk km", L.min() / 1000 if len(L) else np.nan),
+                    ("walked km", L.sum() / 1000),
+                ],
+                caption="Patrols",
+                formats={"longest walk km": _fmt_km, "shortest walk km": _fmt_km, "walked km": _fmt_km},
+            )
+        )
     if rf["grid"].isna().all() or (rf["grid"].astype(str) == "None").all():
-        parts.append('<p class="note">The patrols were routed on the whole network, not per grid, so the grid '
-                     "table has no patrol columns.</p>")
+        parts.append(
+            '<p class="note">The patrols were routed on the whole network, not per grid, so the grid '
+            "table has no patrol columns.</p>"
+        )
     fig, ax = _figure(plan)
     if hasattr(routes, "plot") and hasattr(routes, "edges"):
         routes.plot(ax=ax, grids=plan, deadhead=False)
@@ -696,8 +815,9 @@ def _routes_section(plan: GridPlan, routes: Any) -> str:
                 part = frame[frame[by].astype(str) == key] if by else frame
                 part.plot(ax=ax, color=colour, linewidth=1.6, zorder=2)
                 legend.append((f"grid {key}" if by == "grid" else key, to_hex(colour), "-"))
-        gplot.finish(ax, f"Road-chief patrols: {len(rf)} chiefs, longest "
-                         f"{float(rf['length'].max()) / 1000:.1f} km", legend=legend)
+        gplot.finish(
+            ax, f"Road-chief patrols: {len(rf)} chiefs, longest {float(rf['length'].max()) / 1000:.1f} km", legend=legend
+        )
     mapped = _img(fig, "map of the road-chief patrols", "Every street coloured by the road chief who walks it.")
     notes = _notes(getattr(routes, "notes", []) or [])
     body = f'<div class="cols"><div>{"".join(parts)}{notes}</div><div>{mapped}</div></div>'
@@ -706,25 +826,52 @@ def _routes_section(plan: GridPlan, routes: Any) -> str:
 
 def _change_section(change: PlanComparison) -> str:
     s = change.summary
-    facts = _kv_table(s.items(), caption=f"{s['old_grids']} → {s['new_grids']} grids", formats={
-        "disruption": _fmt_pct, "disruption_lower_bound": _fmt_pct, "ratio_to_bound": _fixed(3),
-        "moved_population": _fmt_int, "moved_units": _fmt_int})
-    explain = ('<p class="note">disruption = share of workload whose grid changes when every new grid is matched to '
-               "one old grid (maximum-weight matching); the lower bound follows from balance alone, so no redraw "
-               "of this district into this many balanced grids can move less.</p>")
+    facts = _kv_table(
+        s.items(),
+        caption=f"{s['old_grids']} → {s['new_grids']} grids",
+        formats={
+            "disruption": _fmt_pct,
+            "disruption_lower_bound": _fmt_pct,
+            "ratio_to_bound": _fixed(3),
+            "moved_population": _fmt_int,
+            "moved_units": _fmt_int,
+        },
+    )
+    explain = (
+        '<p class="note">disruption = share of workload whose grid changes when every new grid is matched to '
+        "one old grid (maximum-weight matching); the lower bound follows from balance alone, so no redraw "
+        "of this district into this many balanced grids can move less.</p>"
+    )
     m = change.matching.set_index("new")
-    matching = _table(m, [_Col("old", "old grid", _fmt_text, False), _Col("new_weight", "new workload"),
-                          _Col("retained_weight", "workload kept")], index="new grid",
-                      caption="Each new grid and the old grid it continues")
+    matching = _table(
+        m,
+        [_Col("old", "old grid", _fmt_text, False), _Col("new_weight", "new workload"), _Col("retained_weight", "workload kept")],
+        index="new grid",
+        caption="Each new grid and the old grid it continues",
+    )
     tr = change.transfers
-    transfers = (_table(tr, [_Col("old", "from old grid", _fmt_text, False), _Col("new", "to new grid", _fmt_text, False),
-                             _Col("weight", "workload"), _Col("population", "population", _fmt_int),
-                             _Col("n_units", "units", _fmt_int)], caption="Transfers: what moves where")
-                 if len(tr) else '<p class="note">Nothing moves.</p>')
+    transfers = (
+        _table(
+            tr,
+            [
+                _Col("old", "from old grid", _fmt_text, False),
+                _Col("new", "to new grid", _fmt_text, False),
+                _Col("weight", "workload"),
+                _Col("population", "population", _fmt_int),
+                _Col("n_units", "units", _fmt_int),
+            ],
+            caption="Transfers: what moves where",
+        )
+        if len(tr)
+        else '<p class="note">Nothing moves.</p>'
+    )
     fig, ax = _figure(change.new)
     change.plot(ax=ax)
-    mapped = _img(fig, "map of the units that change grid", "Old grid lines (blue), new grid lines (red, dashed) and "
-                  "the units that change grid (orange).")
+    mapped = _img(
+        fig,
+        "map of the units that change grid",
+        "Old grid lines (blue), new grid lines (red, dashed) and the units that change grid (orange).",
+    )
     body = f'<div class="cols"><div>{facts}{explain}{matching}</div><div>{mapped}</div></div>{transfers}'
     return _section("change", f"Change from the previous plan ({s['old_grids']} → {s['new_grids']} grids)", body)
 
@@ -751,20 +898,29 @@ def _interactive_section(plan: GridPlan, posts: Any) -> tuple[str, str | None]:
     try:
         import folium  # noqa: F401
     except ImportError:
-        msg = ("the interactive map was left out: folium is not installed (pip install 'gridplan[explore]'); "
-               "the static maps are in the page")
+        msg = (
+            "the interactive map was left out: folium is not installed (pip install 'gridplan[explore]'); "
+            "the static maps are in the page"
+        )
         return _section("interactive", "Interactive map", f'<p class="note">{_e(msg)}</p>'), msg
     m = plan.explore()
     if posts is not None:
         pf = _posts_frame(posts)
         if hasattr(pf, "explore") and getattr(pf, "crs", None) is not None:
             frame = pf.reset_index()
-            frame.explore(m=m, color="#d62728", marker_kwds={"radius": 6}, name="posts",
-                          tooltip=[c for c in frame.columns if c != frame.geometry.name])
+            frame.explore(
+                m=m,
+                color="#d62728",
+                marker_kwds={"radius": 6},
+                name="posts",
+                tooltip=[c for c in frame.columns if c != frame.geometry.name],
+            )
     page = m.get_root().render()
-    body = ('<p class="note">This map loads Leaflet and the OpenStreetMap base map from the internet when opened; '
-            "everything else in this page works offline.</p>"
-            f'<iframe class="map" title="interactive map of the grids" srcdoc="{_e(page)}"></iframe>')
+    body = (
+        '<p class="note">This map loads Leaflet and the OpenStreetMap base map from the internet when opened; '
+        "everything else in this page works offline.</p>"
+        f'<iframe class="map" title="interactive map of the grids" srcdoc="{_e(page)}"></iframe>'
+    )
     return _section("interactive", "Interactive map", body), None
 
 
@@ -874,9 +1030,11 @@ def plan_report(
     district = plan.params.get("district") or getattr(plan.district, "name", None) or "district"
     heading = title if title is not None else f"{district}: {plan.n_grids} grids"
 
-    sections = [("summary", "Summary", _summary_section(plan, metrics)),
-                ("grids", "Grids", _grids_section(frame, cols)),
-                ("rankings", "Rankings", _rankings_section(frame, cols, sim_per_grid, top))]
+    sections = [
+        ("summary", "Summary", _summary_section(plan, metrics)),
+        ("grids", "Grids", _grids_section(frame, cols)),
+        ("rankings", "Rankings", _rankings_section(frame, cols, sim_per_grid, top)),
+    ]
     if old is not None:
         sections.append(("change", "Change", _change_section(plan.compare(old))))
     if posts is not None:
@@ -894,9 +1052,11 @@ def plan_report(
             warnings.warn(missing, GridplanWarning, stacklevel=2)
 
     nav = "".join(f'<a href="#{a}">{_e(label)}</a>' for a, label, _ in sections)
-    lead = (f"{plan.n_grids} grids of {len(plan.units):,} {plan.params.get('units', 'units')}, balance "
-            f"{metrics['balance_min']:.3f}–{metrics['balance_max']:.3f} of the mean, Polsby-Popper mean "
-            f"{metrics['pp_mean']:.3f}, {'contiguous' if metrics['contiguous'] else 'NOT contiguous'}.")
+    lead = (
+        f"{plan.n_grids} grids of {len(plan.units):,} {plan.params.get('units', 'units')}, balance "
+        f"{metrics['balance_min']:.3f}–{metrics['balance_max']:.3f} of the mean, Polsby-Popper mean "
+        f"{metrics['pp_mean']:.3f}, {'contiguous' if metrics['contiguous'] else 'NOT contiguous'}."
+    )
     from ._version import __version__
 
     return (
@@ -907,9 +1067,12 @@ def plan_report(
         f"<title>{_e(heading)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
         f'<header><h1>{_e(heading)}</h1><p class="lead">{_e(lead)}</p><nav>{nav}</nav></header>\n'
         + "\n".join(s for _, _, s in sections)
-        + f'\n<footer>Made with gridplan {_e(__version__)}. Self-contained page: maps are embedded images'
-        + ("; only the interactive map loads data from the internet." if interactive
-           else "; nothing is loaded from the internet.")
+        + f"\n<footer>Made with gridplan {_e(__version__)}. Self-contained page: maps are embedded images"
+        + (
+            "; only the interactive map loads data from the internet."
+            if interactive
+            else "; nothing is loaded from the internet."
+        )
         + "</footer>\n</main>\n</body>\n</html>\n"
     )
 

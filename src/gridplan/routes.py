@@ -183,8 +183,7 @@ def _from_networkx(g: nx.Graph, weight: str) -> _Net:
     if attrs and all(isinstance(d.get("geometry"), shapely.LineString) for d in attrs):
         geoms = np.array([d["geometry"] for d in attrs], dtype=object)
     elif xy is not None:
-        geoms = shapely.linestrings(
-            np.stack([xy[[pos[a] for a, *_ in data]], xy[[pos[b] for _, b, *_ in data]]], axis=1))
+        geoms = shapely.linestrings(np.stack([xy[[pos[a] for a, *_ in data]], xy[[pos[b] for _, b, *_ in data]]], axis=1))
     crs = g.graph.get("crs")
     return _Net(
         n=len(nodes),
@@ -217,8 +216,11 @@ def _as_float(x: Any) -> float:
 def _as_net(network: Any, weight: str, notes: list[str]) -> _Net:
     if isinstance(network, StreetNetwork):
         return _from_street_network(network, weight)
-    if (hasattr(network, "network") and isinstance(getattr(network, "network", None), StreetNetwork)
-            and hasattr(network, "streets")):
+    if (
+        hasattr(network, "network")
+        and isinstance(getattr(network, "network", None), StreetNetwork)
+        and hasattr(network, "streets")
+    ):
         return _from_street_network(network.network, weight)  # a District
     if isinstance(network, nx.Graph):
         return _from_networkx(network, weight)
@@ -237,8 +239,7 @@ def _check_weights(net: _Net) -> None:
     if bad.any():
         ex = [net.edge_ids[i] for i in np.flatnonzero(bad)[:5]]
         raise DataError(
-            f"{int(bad.sum())} edges have a negative, NaN or infinite length (e.g. edges {ex}); "
-            "fix or drop them before routing"
+            f"{int(bad.sum())} edges have a negative, NaN or infinite length (e.g. edges {ex}); fix or drop them before routing"
         )
 
 
@@ -295,14 +296,18 @@ def _resolve_depot(net: _Net, depot: Any, mask: np.ndarray, *, snap: bool, notes
         notes.append(f"depot: none given, used node {net.node_labels[node]!r}, the street node nearest the streets' centre")
         return node
     try:
-        hit = np.flatnonzero([x == depot for x in net.node_labels]) if net.node_labels.dtype == object \
+        hit = (
+            np.flatnonzero([x == depot for x in net.node_labels])
+            if net.node_labels.dtype == object
             else np.flatnonzero(net.node_labels == depot)
+        )
     except (TypeError, ValueError):
         hit = np.zeros(0, dtype=np.int64)
     if len(hit):  # a node of the network (node labels may themselves be (x, y) tuples)
         return int(hit[0])
-    if isinstance(depot, shapely.Point) or (isinstance(depot, (tuple, list)) and len(depot) == 2
-                                            and all(isinstance(c, numbers.Real) for c in depot)):
+    if isinstance(depot, shapely.Point) or (
+        isinstance(depot, (tuple, list)) and len(depot) == 2 and all(isinstance(c, numbers.Real) for c in depot)
+    ):
         if net.xy is None:
             raise DataError("a depot point needs node coordinates; pass a node of the network instead")
         x, y = (depot.x, depot.y) if isinstance(depot, shapely.Point) else depot
@@ -312,8 +317,10 @@ def _resolve_depot(net: _Net, depot: Any, mask: np.ndarray, *, snap: bool, notes
         node = int(np.argmin(d))
         if d.min() > 1e-6:
             if not snap:
-                raise DataError(f"the depot ({x:.1f}, {y:.1f}) is {d.min():.1f} m from the nearest node; "
-                                "move it onto a node or pass snap=True")
+                raise DataError(
+                    f"the depot ({x:.1f}, {y:.1f}) is {d.min():.1f} m from the nearest node; "
+                    "move it onto a node or pass snap=True"
+                )
             notes.append(f"depot: snapped ({x:.1f}, {y:.1f}) to node {net.node_labels[node]!r}, {d.min():.1f} m away")
         return node
     raise DataError(f"depot {depot!r} is not a node of the network; pass a node id or a point (x, y) to snap")
@@ -327,8 +334,11 @@ def _restrict_component(net: _Net, mask: np.ndarray, depot: int, components: str
     if len(comps) <= 1:
         return mask
     lengths = pd.Series(net.w[mask]).groupby(req_comp).sum().reindex(comps, fill_value=0.0)
-    desc = ", ".join(f"component {int(c)}: {int((req_comp == c).sum())} edges / {lengths[c] / 1000:.2f} km"
-                     + (" (depot)" if c == comp[depot] else "") for c in comps[:6])
+    desc = ", ".join(
+        f"component {int(c)}: {int((req_comp == c).sum())} edges / {lengths[c] / 1000:.2f} km"
+        + (" (depot)" if c == comp[depot] else "")
+        for c in comps[:6]
+    )
     if components != "largest":
         raise NetworkError(
             f"the streets to patrol lie in {len(comps)} disconnected parts of the network ({desc}); no walk from "
@@ -338,8 +348,10 @@ def _restrict_component(net: _Net, mask: np.ndarray, depot: int, components: str
         )
     keep = mask & (comp[net.u] == comp[depot])
     lost = mask & ~keep
-    notes.append(f"components='largest': {int(lost.sum())} edges ({net.w[lost].sum() / 1000:.2f} km) are not reachable "
-                 f"from the depot and are left out ({desc})")
+    notes.append(
+        f"components='largest': {int(lost.sum())} edges ({net.w[lost].sum() / 1000:.2f} km) are not reachable "
+        f"from the depot and are left out ({desc})"
+    )
     return keep
 
 
@@ -380,9 +392,21 @@ class RoutePlan:
         What made the plan and what was done on the way.
     """
 
-    def __init__(self, *, net: _Net, walks: list[list[tuple[int, int, int]]], chiefs: Sequence[str],
-                 grids: Sequence[str | None], depots: Sequence[int], served: list[np.ndarray], required: np.ndarray,
-                 lower_bound: float, per_grid: pd.DataFrame | None, params: dict[str, Any], notes: list[str]) -> None:
+    def __init__(
+        self,
+        *,
+        net: _Net,
+        walks: list[list[tuple[int, int, int]]],
+        chiefs: Sequence[str],
+        grids: Sequence[str | None],
+        depots: Sequence[int],
+        served: list[np.ndarray],
+        required: np.ndarray,
+        lower_bound: float,
+        per_grid: pd.DataFrame | None,
+        params: dict[str, Any],
+        notes: list[str],
+    ) -> None:
         self._net = net
         self.network = net.network
         self.params = dict(params)
@@ -406,21 +430,37 @@ class RoutePlan:
             geom = None
             if net.geoms is not None and len(ids):
                 geom = shapely.multilinestrings(list(net.geoms[np.unique(ids)]))
-            rows.append({
-                "route": i, "chief": chief_arr[i], "grid": grids[i], "depot": net.node_labels[depots[i]],
-                "length": lengths[i], "served": served_len, "deadhead": lengths[i] - served_len,
-                "deadhead_share": (lengths[i] - served_len) / lengths[i] if lengths[i] > 0 else 0.0,
-                "n_edges": len(served[i]), "n_streets": len(set(net.street[served[i]].tolist())),
-                **({"names": _names_along(net.name, wk, served[i])} if net.name is not None else {}),
-                "geometry": geom,
-            })
+            rows.append(
+                {
+                    "route": i,
+                    "chief": chief_arr[i],
+                    "grid": grids[i],
+                    "depot": net.node_labels[depots[i]],
+                    "length": lengths[i],
+                    "served": served_len,
+                    "deadhead": lengths[i] - served_len,
+                    "deadhead_share": (lengths[i] - served_len) / lengths[i] if lengths[i] > 0 else 0.0,
+                    "n_edges": len(served[i]),
+                    "n_streets": len(set(net.street[served[i]].tolist())),
+                    **({"names": _names_along(net.name, wk, served[i])} if net.name is not None else {}),
+                    "geometry": geom,
+                }
+            )
         table = pd.DataFrame(rows)
-        edges = pd.DataFrame({
-            "u": net.node_labels[net.u], "v": net.node_labels[net.v], "length": net.w, "street": net.street,
-            "required": required, "route": owner,
-            "chief": pd.array(np.where(owner >= 0, chief_arr[np.maximum(owner, 0)] if len(chief_arr) else None, None),
-                              dtype="string"),
-        }, index=net.edge_ids)
+        edges = pd.DataFrame(
+            {
+                "u": net.node_labels[net.u],
+                "v": net.node_labels[net.v],
+                "length": net.w,
+                "street": net.street,
+                "required": required,
+                "route": owner,
+                "chief": pd.array(
+                    np.where(owner >= 0, chief_arr[np.maximum(owner, 0)] if len(chief_arr) else None, None), dtype="string"
+                ),
+            },
+            index=net.edge_ids,
+        )
         if net.grid is not None:
             edges.insert(4, "grid", net.grid)
         if net.name is not None:
@@ -456,19 +496,22 @@ class RoutePlan:
         L = self.lengths
         tot = float(L.sum())
         served = float(self.routes["served"].sum())
-        return pd.Series({
-            "routes": self.n_routes,
-            "grids": int(self.per_grid.shape[0]) if self.per_grid is not None else None,
-            "max_length_m": self.max_length,
-            "min_length_m": float(L.min()) if len(L) else 0.0,
-            "balance": float(L.max() / L.mean()) if len(L) and L.mean() > 0 else 1.0,
-            "lower_bound_m": self.lower_bound,
-            "gap": self.gap,
-            "streets_km": served / 1000,
-            "walked_km": tot / 1000,
-            "deadhead_share": (tot - served) / tot if tot > 0 else 0.0,
-            "seconds": self.params.get("seconds"),
-        }, name="routes")
+        return pd.Series(
+            {
+                "routes": self.n_routes,
+                "grids": int(self.per_grid.shape[0]) if self.per_grid is not None else None,
+                "max_length_m": self.max_length,
+                "min_length_m": float(L.min()) if len(L) else 0.0,
+                "balance": float(L.max() / L.mean()) if len(L) and L.mean() > 0 else 1.0,
+                "lower_bound_m": self.lower_bound,
+                "gap": self.gap,
+                "streets_km": served / 1000,
+                "walked_km": tot / 1000,
+                "deadhead_share": (tot - served) / tot if tot > 0 else 0.0,
+                "seconds": self.params.get("seconds"),
+            },
+            name="routes",
+        )
 
     def frequency(self, *, speed_m_per_min: float = WALKING_SPEED_M_PER_MIN, shift_hours: float = 8.0) -> pd.DataFrame:
         """How often each chief sweeps their streets in a shift.
@@ -493,12 +536,14 @@ class RoutePlan:
         shift_hours = _validate.number(shift_hours, "shift_hours", above=0)
         sweep = self.lengths / speed_m_per_min
         shift = shift_hours * 60.0
-        out = pd.DataFrame({
-            "length": self.lengths,
-            "sweep_min": sweep,
-            "sweeps_per_shift": np.where(sweep > 0, shift / np.maximum(sweep, 1e-12), np.inf),
-            "revisit_min": sweep,
-        })
+        out = pd.DataFrame(
+            {
+                "length": self.lengths,
+                "sweep_min": sweep,
+                "sweeps_per_shift": np.where(sweep > 0, shift / np.maximum(sweep, 1e-12), np.inf),
+                "revisit_min": sweep,
+            }
+        )
         out["reaches_all_streets_each_shift"] = sweep <= shift
         return out
 
@@ -515,13 +560,16 @@ class RoutePlan:
     def __repr__(self) -> str:
         s = self.summary()
         scope = f"{self.per_grid.shape[0]} grids, " if self.per_grid is not None else ""
-        return (f"<RoutePlan: {scope}{self.n_routes} routes, longest {s['max_length_m'] / 1000:.2f} km, "
-                f"lower bound {s['lower_bound_m'] / 1000:.2f} km, gap {s['gap']:.1%}>")
+        return (
+            f"<RoutePlan: {scope}{self.n_routes} routes, longest {s['max_length_m'] / 1000:.2f} km, "
+            f"lower bound {s['lower_bound_m'] / 1000:.2f} km, gap {s['gap']:.1%}>"
+        )
 
     def _repr_html_(self) -> str:
         s = self.summary().to_frame().to_html(float_format=lambda x: f"{x:,.3f}")
-        r = self.routes.drop(columns="geometry", errors="ignore").to_html(index=False, float_format=lambda x: f"{x:,.1f}",
-                                                                          max_rows=30)
+        r = self.routes.drop(columns="geometry", errors="ignore").to_html(
+            index=False, float_format=lambda x: f"{x:,.1f}", max_rows=30
+        )
         return f"<div><b>{self.__repr__()[1:-1]}</b>{s}{r}</div>"
 
     # ------------------------------------------------------------------ display & export
@@ -554,8 +602,9 @@ class RoutePlan:
                 if walked:  # by position: edge ids may be tuples (networkx multigraphs)
                     dead = np.fromiter((x in walked for x in e.index), dtype=bool, count=len(e))
                     e[dead].plot(ax=ax, color=colour, linewidth=1.0, linestyle=(0, (2, 2)), zorder=2)
-        title = title or (f"Road-chief patrols: {self.n_routes} chiefs, longest {self.max_length / 1000:.1f} km "
-                          f"(gap ≤ {self.gap:.1%})")
+        title = title or (
+            f"Road-chief patrols: {self.n_routes} chiefs, longest {self.max_length / 1000:.1f} km (gap ≤ {self.gap:.1%})"
+        )
         return _plot.finish(ax, title, legend=legend)
 
     def _colours(self) -> tuple[list[Any], list[tuple[str, str, str]]]:
@@ -581,11 +630,14 @@ class RoutePlan:
             shade = 1.0 - 0.35 * (k % 3) / 2.0  # the grid's second and third chief: darker
             colours.append(tuple(v * shade for v in to_rgb(base[g])))
         labels = dict(zip(codes, _plot.short_labels(codes)))
-        def own(chief: str, g: str) -> str:  # chiefs are named after their grid: "<grid>-R1" reads "R1" here
-            return chief[len(g) + 1:] if chief.startswith(g + "-") else chief
 
-        legend = [(f"grid {labels[g]}: " + ", ".join(own(c, g) for c, gg in zip(chiefs, grid) if gg == g),
-                   _hex(base[g]), "-") for g in codes]
+        def own(chief: str, g: str) -> str:  # chiefs are named after their grid: "<grid>-R1" reads "R1" here
+            return chief[len(g) + 1 :] if chief.startswith(g + "-") else chief
+
+        legend = [
+            (f"grid {labels[g]}: " + ", ".join(own(c, g) for c, gg in zip(chiefs, grid) if gg == g), _hex(base[g]), "-")
+            for g in codes
+        ]
         return colours, legend
 
     def explore(self, **kwargs: Any) -> Any:
@@ -607,8 +659,9 @@ class RoutePlan:
         if not isinstance(self.routes, gpd.GeoDataFrame):
             raise DataError("the network has no geometry; write plan.routes / plan.edges as tables instead")
         net = self._net
-        text = not all(isinstance(x, numbers.Integral) for x in net.node_labels) or \
-            not all(isinstance(x, numbers.Integral) for x in net.edge_ids)
+        text = not all(isinstance(x, numbers.Integral) for x in net.node_labels) or not all(
+            isinstance(x, numbers.Integral) for x in net.edge_ids
+        )
         label = (lambda x: str(x)) if text else (lambda x: int(x))
         routes = self.routes.copy()
         routes["depot"] = [label(x) for x in routes["depot"]]
@@ -618,31 +671,47 @@ class RoutePlan:
             edges[col] = [label(x) for x in edges[col]]
         if "street" in edges:
             edges["street"] = _storable_ids(edges["street"])
-        steps = [(i, j, label(e), label(n)) for i, (wk, nodes) in enumerate(zip(self.walk_edges, self.walks))
-                 for j, (e, n) in enumerate(zip(wk, nodes[1:]))]
+        steps = [
+            (i, j, label(e), label(n))
+            for i, (wk, nodes) in enumerate(zip(self.walk_edges, self.walks))
+            for j, (e, n) in enumerate(zip(wk, nodes[1:]))
+        ]
         walks = pd.DataFrame(steps, columns=["route", "step", "edge", "node"])
         crs = net.crs
-        nodes = gpd.GeoDataFrame({"node": [label(x) for x in net.node_labels]}, crs=crs,
-                                 geometry=shapely.points(net.xy) if net.xy is not None else [None] * net.n)
+        nodes = gpd.GeoDataFrame(
+            {"node": [label(x) for x in net.node_labels]},
+            crs=crs,
+            geometry=shapely.points(net.xy) if net.xy is not None else [None] * net.n,
+        )
         frames = {"routes": routes, "edges": edges, "nodes": nodes, "walks": _io.table_layer(walks, crs)}
         if self.per_grid is not None:
-            frames["per_grid"] = _io.table_layer(self.per_grid.assign(depot=[None if x is None else label(x) for x in
-                                                                             self.per_grid["depot"]]), crs)
+            frames["per_grid"] = _io.table_layer(
+                self.per_grid.assign(depot=[None if x is None else label(x) for x in self.per_grid["depot"]]), crs
+            )
         if self.network is not None:
             ne = pd.DataFrame(self.network.edges.drop(columns="geometry"))
             for col in ("street", "source_edge"):
                 if col in ne:
                     ne[col] = _storable_ids(ne[col])
             frames["network_edges"] = _io.table_layer(ne, crs)
-        objects = {name: [c for c in cols if c in obj.columns and obj[c].dtype == object]
-                   for name, obj, cols in (("edges", self.edges, ["street", "grid"]),
-                                           ("per_grid", self.per_grid, ["depot", "stopped_by"]),
-                                           ("network_edges", self.network.edges if self.network is not None else None,
-                                            ["street", "source_edge"]))
-                   if obj is not None}
-        params = {"params": self.params, "notes": self.notes, "lower_bound": self.lower_bound, "objects": objects,
-                  "chiefs": [str(c) for c in self.lengths.index], "labels_as_text": text,
-                  "crs": crs.to_wkt() if crs is not None else None}
+        objects = {
+            name: [c for c in cols if c in obj.columns and obj[c].dtype == object]
+            for name, obj, cols in (
+                ("edges", self.edges, ["street", "grid"]),
+                ("per_grid", self.per_grid, ["depot", "stopped_by"]),
+                ("network_edges", self.network.edges if self.network is not None else None, ["street", "source_edge"]),
+            )
+            if obj is not None
+        }
+        params = {
+            "params": self.params,
+            "notes": self.notes,
+            "lower_bound": self.lower_bound,
+            "objects": objects,
+            "chiefs": [str(c) for c in self.lengths.index],
+            "labels_as_text": text,
+            "crs": crs.to_wkt() if crs is not None else None,
+        }
         return _io.write_frames(path, "RoutePlan", frames, json.loads(json.dumps(params, default=_jsonable)))
 
     @classmethod
@@ -679,13 +748,21 @@ class RoutePlan:
             ne = gpd.GeoDataFrame(ne, geometry=edges.geometry.reindex(ne.index).values, crs=crs)
             assert xy is not None and crs is not None
             network = StreetNetwork(ne, xy, crs=crs)
-        net = _Net(n=len(node_labels), u=np.array([pos[x] for x in edges["u"]], dtype=np.int64),
-                   v=np.array([pos[x] for x in edges["v"]], dtype=np.int64), w=edges["length"].to_numpy(float),
-                   edge_ids=edges.index, node_labels=node_labels, xy=xy, geoms=np.asarray(edges.geometry.values),
-                   street=edges["street"].to_numpy(object) if "street" in edges else edges.index.to_numpy(object),
-                   crs=crs, network=network,
-                   grid=edges["grid"].to_numpy(object) if "grid" in edges else None,
-                   name=edges["name"].astype("string").fillna("").to_numpy(object) if "name" in edges else None)
+        net = _Net(
+            n=len(node_labels),
+            u=np.array([pos[x] for x in edges["u"]], dtype=np.int64),
+            v=np.array([pos[x] for x in edges["v"]], dtype=np.int64),
+            w=edges["length"].to_numpy(float),
+            edge_ids=edges.index,
+            node_labels=node_labels,
+            xy=xy,
+            geoms=np.asarray(edges.geometry.values),
+            street=edges["street"].to_numpy(object) if "street" in edges else edges.index.to_numpy(object),
+            crs=crs,
+            network=network,
+            grid=edges["grid"].to_numpy(object) if "grid" in edges else None,
+            name=edges["name"].astype("string").fillna("").to_numpy(object) if "name" in edges else None,
+        )
         if streets is not None:
             _check_same_streets(net, streets, path)
         plan = cls.__new__(cls)
@@ -698,8 +775,9 @@ class RoutePlan:
         walks = _io.plain_table(frames["walks"])
         by_route = {int(r): g for r, g in walks.groupby("route", sort=True)}
         plan.walk_edges = [by_route[i]["edge"].tolist() if i in by_route else [] for i in range(len(chiefs))]
-        plan.walks = [[routes["depot"].iloc[i]] + (by_route[i]["node"].tolist() if i in by_route else [])
-                      for i in range(len(chiefs))]
+        plan.walks = [
+            [routes["depot"].iloc[i]] + (by_route[i]["node"].tolist() if i in by_route else []) for i in range(len(chiefs))
+        ]
         plan.lengths = pd.Series(routes["length"].to_numpy(float), index=pd.Index(chiefs, name="chief"), name="length")
         plan.routes = routes
         edges = edges.copy()
@@ -707,11 +785,13 @@ class RoutePlan:
         plan.edges = edges
         if "status" not in plan.params:  # saved before routes spoke the one status vocabulary
             if plan.per_grid is not None:
-                plan.params.update(status=_plan_status(plan.per_grid), gap=float(plan.per_grid["gap"].max())
-                                   if len(plan.per_grid) else 0.0)
+                plan.params.update(
+                    status=_plan_status(plan.per_grid), gap=float(plan.per_grid["gap"].max()) if len(plan.per_grid) else 0.0
+                )
             else:
                 plan.params.update(status=route_status(plan.params.get("stopped_by"), plan.gap), gap=plan.gap)
         return plan
+
 
 _CHIEF_COLOURS = 20  # chiefs drawn each in its own colour; more are coloured by grid
 
@@ -790,8 +870,9 @@ def _hex(colour: Sequence[float]) -> str:
 
 
 # --------------------------------------------------------------------------- per grid
-def _grid_depots(plan: GridPlan, net: _Net, mask_by_grid: list[np.ndarray], depot: Any, posts: Any,
-                 notes: list[str]) -> list[int | None]:
+def _grid_depots(
+    plan: GridPlan, net: _Net, mask_by_grid: list[np.ndarray], depot: Any, posts: Any, notes: list[str]
+) -> list[int | None]:
     """Every grid's depot node: on the part of the network holding most of the grid's streets.
 
     The node is the grid's street node (on that part) nearest the grid's post, else its centre.
@@ -844,12 +925,16 @@ def _drive_directions(net: _Net, mode: str, notes: list[str]) -> np.ndarray | No
     if mode != "drive":
         return None
     if net.oneway is None or not net.oneway.any():
-        notes.append("mode='drive': the streets have no one-way street (no oneway or dir column, or none set), "
-                     "so every street is driven either way")
+        notes.append(
+            "mode='drive': the streets have no one-way street (no oneway or dir column, or none set), "
+            "so every street is driven either way"
+        )
         return np.zeros(len(net.u), dtype=np.int64) if net.oneway is None else net.oneway
     n1 = int((net.oneway != 0).sum())
-    notes.append(f"mode='drive': {n1} one-way street edges ({net.w[net.oneway != 0].sum() / 1000:.2f} km) are driven "
-                 "only in their direction")
+    notes.append(
+        f"mode='drive': {n1} one-way street edges ({net.w[net.oneway != 0].sum() / 1000:.2f} km) are driven "
+        "only in their direction"
+    )
     return net.oneway
 
 
@@ -877,29 +962,35 @@ def _drive_depot(net: _Net, mask: np.ndarray, depot: int, oneway: np.ndarray, co
     ends = np.unique(np.r_[net.u[inside], net.v[inside]])
     ends = ends[lab[ends] == best]
     node = int(ends[np.argmin(np.hypot(*(net.xy[ends] - net.xy[depot]).T))]) if net.xy is not None else int(ends[0])
-    notes.append(f"grid {code}: mode='drive': the depot {net.node_labels[depot]!r} cannot be driven from and back to "
-                 f"most of the grid's streets (one-way streets), so the chiefs start at node {net.node_labels[node]!r}")
+    notes.append(
+        f"grid {code}: mode='drive': the depot {net.node_labels[depot]!r} cannot be driven from and back to "
+        f"most of the grid's streets (one-way streets), so the chiefs start at node {net.node_labels[node]!r}"
+    )
     return node
 
 
-def _undrivable(net: _Net, mask: np.ndarray, depot: int, oneway: np.ndarray, code: str | None, components: str,
-                notes: list[str]) -> np.ndarray:
+def _undrivable(
+    net: _Net, mask: np.ndarray, depot: int, oneway: np.ndarray, code: str | None, components: str, notes: list[str]
+) -> np.ndarray:
     """Required edges a car from the depot cannot reach or cannot leave to come back (other strong component)."""
     lab = _strong_labels(net, oneway)
     lost = mask & ((lab[net.u] != lab[depot]) | (lab[net.v] != lab[depot]))
     if not lost.any():
         return lost
     idx = np.flatnonzero(lost)
-    named = [f"{net.edge_ids[e]!r}" + (f" ({net.name[e]})" if net.name is not None and net.name[e] else "")
-             for e in idx[:10]]
+    named = [f"{net.edge_ids[e]!r}" + (f" ({net.name[e]})" if net.name is not None and net.name[e] else "") for e in idx[:10]]
     where = f"grid {code}: " if code is not None else ""
-    what = (f"{where}{len(idx)} street edges ({net.w[lost].sum() / 1000:.2f} km) cannot be driven in their direction "
-            f"and back to the depot (one-way streets lead in and not out, or out and not in): edges "
-            f"{', '.join(named)}{' ...' if len(idx) > 10 else ''}")
+    what = (
+        f"{where}{len(idx)} street edges ({net.w[lost].sum() / 1000:.2f} km) cannot be driven in their direction "
+        f"and back to the depot (one-way streets lead in and not out, or out and not in): edges "
+        f"{', '.join(named)}{' ...' if len(idx) > 10 else ''}"
+    )
     if components == "raise":
-        raise NetworkError(f"{what}. Check their oneway/dir values (a missing link or a one-way drawn backwards), "
-                           "patrol them on foot (mode='walk'), or pass components='largest' to leave them out and "
-                           "list them")
+        raise NetworkError(
+            f"{what}. Check their oneway/dir values (a missing link or a one-way drawn backwards), "
+            "patrol them on foot (mode='walk'), or pass components='largest' to leave them out and "
+            "list them"
+        )
     notes.append(f"{what}: left out, they have no chief")
     return lost
 
@@ -911,12 +1002,16 @@ def _unreachable(net: _Net, mask: np.ndarray, depot: int, code: str, components:
     if not lost.any():
         return lost
     ids = [net.edge_ids[e] for e in np.flatnonzero(lost)]
-    what = (f"grid {code}: {int(lost.sum())} street edges ({net.w[lost].sum() / 1000:.2f} km) cannot be reached from "
-            f"the grid's depot at all (no street joins them to the rest of the network), edges "
-            f"{ids[:10]}{' ...' if len(ids) > 10 else ''}")
+    what = (
+        f"grid {code}: {int(lost.sum())} street edges ({net.w[lost].sum() / 1000:.2f} km) cannot be reached from "
+        f"the grid's depot at all (no street joins them to the rest of the network), edges "
+        f"{ids[:10]}{' ...' if len(ids) > 10 else ''}"
+    )
     if components == "raise":
-        raise NetworkError(f"{what}. Connect them (StreetNetwork.from_lines with a larger snap_tolerance, or add the "
-                           "missing links), or leave components at its default to patrol the rest and list these")
+        raise NetworkError(
+            f"{what}. Connect them (StreetNetwork.from_lines with a larger snap_tolerance, or add the "
+            "missing links), or leave components at its default to patrol the rest and list these"
+        )
     notes.append(f"{what}: they have no chief")
     return lost
 
@@ -1024,24 +1119,34 @@ def balance_routes(
     seed = _validate.seed(seed)
     effort = _validate.number(effort, "effort", above=0)
     time_limit = _validate.number(time_limit, "time_limit (seconds)", above=0, allow_none=True)
-    _validate.choice(components, "components (None: 'largest' per grid, 'raise' on one network)",
-                     (None, "raise", "largest"))
+    _validate.choice(components, "components (None: 'largest' per grid, 'raise' on one network)", (None, "raise", "largest"))
     snap = _validate.boolean(snap, "snap")
     if not isinstance(weight, str):
         raise DataError(f"weight must be the name of an edge column (e.g. 'length'), got {weight!r}")
     if chiefs is not None and (isinstance(chiefs, (str, bytes)) or not isinstance(chiefs, Iterable)):
         raise DataError(f"chiefs must be a list of names, one per chief, got {chiefs!r}")
-    _validate.choice(mode, "mode ('walk': one-way streets walked either way on foot; 'drive': by vehicle)",
-                     ("walk", "drive"))
+    _validate.choice(mode, "mode ('walk': one-way streets walked either way on foot; 'drive': by vehicle)", ("walk", "drive"))
 
     if isinstance(network, GridPlan):
         if n_routes is not None:
             raise DataError("per-grid patrols take chiefs_per_grid=, not n_routes")
-        return _per_grid(network, chiefs_per_grid=chiefs_per_grid, depot="post" if depot is None else depot,
-                         posts=posts, streets=streets, weight=weight, chiefs=chiefs,
-                         components="largest" if components is None else components,
-                         seed=seed, time_limit=time_limit, effort=effort, progress=progress, client=client,
-                         target_gap=PER_GRID_TARGET_GAP if target_gap is None else target_gap, mode=mode)
+        return _per_grid(
+            network,
+            chiefs_per_grid=chiefs_per_grid,
+            depot="post" if depot is None else depot,
+            posts=posts,
+            streets=streets,
+            weight=weight,
+            chiefs=chiefs,
+            components="largest" if components is None else components,
+            seed=seed,
+            time_limit=time_limit,
+            effort=effort,
+            progress=progress,
+            client=client,
+            target_gap=PER_GRID_TARGET_GAP if target_gap is None else target_gap,
+            mode=mode,
+        )
     if n_routes is None:
         raise DataError("give n_routes, the number of chiefs to share the network")
     k = _check_k(n_routes, "n_routes")
@@ -1060,11 +1165,12 @@ def balance_routes(
     if oneway is not None:
         mask &= ~_undrivable(net, mask, node, oneway, None, components, notes)
         if not mask.any():
-            raise NetworkError(f"mode='drive': no street to patrol can be driven from the depot and back ({notes[-1]}); "
-                               "move the depot onto the one-way system's main part")
+            raise NetworkError(
+                f"mode='drive': no street to patrol can be driven from the depot and back ({notes[-1]}); "
+                "move the depot onto the one-way system's main part"
+            )
     tg = 0.0 if target_gap is None else _check_gap(target_gap)
-    sol = _Local(net).solve(mask, node, k, seed=seed, time_limit=time_limit, effort=effort, target_gap=tg,
-                            oneway=oneway)
+    sol = _Local(net).solve(mask, node, k, seed=seed, time_limit=time_limit, effort=effort, target_gap=tg, oneway=oneway)
     names = list(chiefs) if chiefs is not None else [f"R{i + 1:02d}" for i in range(k)]
     if len(names) != k or len(set(names)) != k:
         raise DataError(f"chiefs must be {k} distinct names, got {list(names)}")
@@ -1075,13 +1181,32 @@ def balance_routes(
         warnings.warn(msg, GridplanWarning, stacklevel=2)
     elif idle:
         notes.append(f"{idle} of {k} chiefs have nothing to walk: more chiefs would not shorten the longest walk")
-    params = {"n_routes": k, "mode": mode, "depot": net.node_labels[node], "weight": weight, "seed": seed,
-              "time_limit": time_limit,
-              "effort": effort, "target_gap": tg, "required_edges": int(mask.sum()), "components": components,
-              **_sol_params(sol)}
-    plan = RoutePlan(net=net, walks=sol.walks, chiefs=names, grids=[None] * k, depots=[node] * k,
-                     served=sol.served, required=mask, lower_bound=sol.lower_bound, per_grid=None,
-                     params=params, notes=notes)
+    params = {
+        "n_routes": k,
+        "mode": mode,
+        "depot": net.node_labels[node],
+        "weight": weight,
+        "seed": seed,
+        "time_limit": time_limit,
+        "effort": effort,
+        "target_gap": tg,
+        "required_edges": int(mask.sum()),
+        "components": components,
+        **_sol_params(sol),
+    }
+    plan = RoutePlan(
+        net=net,
+        walks=sol.walks,
+        chiefs=names,
+        grids=[None] * k,
+        depots=[node] * k,
+        served=sol.served,
+        required=mask,
+        lower_bound=sol.lower_bound,
+        per_grid=None,
+        params=params,
+        notes=notes,
+    )
     plan.params.update(status=route_status(sol.stopped_by, plan.gap), gap=plan.gap)
     return plan
 
@@ -1109,9 +1234,16 @@ def _plan_status(per_grid: pd.DataFrame) -> str:
 
 
 def _sol_params(sol: _routing.Solution) -> dict[str, Any]:
-    return {"lower_bound_exact_postman": sol.cpp_exact, "postman_bound": sol.cpp_bound, "far_cycle": sol.far_cycle,
-            "split_max": sol.split_max, "starts": sol.starts, "iterations": sol.iterations,
-            "stopped_by": sol.stopped_by, "seconds": round(sol.seconds, 3)}
+    return {
+        "lower_bound_exact_postman": sol.cpp_exact,
+        "postman_bound": sol.cpp_bound,
+        "far_cycle": sol.far_cycle,
+        "split_max": sol.split_max,
+        "starts": sol.starts,
+        "iterations": sol.iterations,
+        "stopped_by": sol.stopped_by,
+        "seconds": round(sol.seconds, 3),
+    }
 
 
 @dataclass
@@ -1173,12 +1305,34 @@ def _run_task(task: _Task) -> _routing.Solution:
     starts, iterations = _search_effort(int(task.mask.sum()), task.effort)
     patience = None if task.patience is None else max(_MIN_PATIENCE, int(task.patience * iterations))
     if task.oneway is not None:
-        sol = _mixed.solve(task.n, task.u, task.v, task.w, task.mask, task.depot, task.k, task.oneway,
-                           seed=task.seed, starts=max(starts, int(_DRIVE_MIN_TOURS * task.effort)))
+        sol = _mixed.solve(
+            task.n,
+            task.u,
+            task.v,
+            task.w,
+            task.mask,
+            task.depot,
+            task.k,
+            task.oneway,
+            seed=task.seed,
+            starts=max(starts, int(_DRIVE_MIN_TOURS * task.effort)),
+        )
     else:
-        sol = _routing.solve(task.n, task.u, task.v, task.w, task.mask, task.depot, task.k, seed=task.seed,
-                         time_limit=task.time_limit, starts=starts, iterations=iterations,
-                             target_gap=task.target_gap, patience=patience)
+        sol = _routing.solve(
+            task.n,
+            task.u,
+            task.v,
+            task.w,
+            task.mask,
+            task.depot,
+            task.k,
+            seed=task.seed,
+            time_limit=task.time_limit,
+            starts=starts,
+            iterations=iterations,
+            target_gap=task.target_gap,
+            patience=patience,
+        )
     if task.edges is not None and task.nodes is not None:
         eid, nodes = task.edges, task.nodes
         sol.walks = [[(int(eid[e]), int(nodes[a]), int(nodes[b])) for e, a, b in wk] for wk in sol.walks]
@@ -1200,13 +1354,36 @@ class _Local:
         cw = np.where(net.w > 0, net.w, 1e-12)
         self.csr = sparse.csr_matrix((np.r_[cw, cw], (np.r_[net.u, net.v], np.r_[net.v, net.u])), shape=(net.n, net.n))
 
-    def task(self, mask: np.ndarray, depot: int, k: int, *, seed: int, time_limit: float | None,
-             effort: float, target_gap: float = 0.0, patience: float | None = None,
-             oneway: np.ndarray | None = None) -> _Task:
+    def task(
+        self,
+        mask: np.ndarray,
+        depot: int,
+        k: int,
+        *,
+        seed: int,
+        time_limit: float | None,
+        effort: float,
+        target_gap: float = 0.0,
+        patience: float | None = None,
+        oneway: np.ndarray | None = None,
+    ) -> _Task:
         net = self.net
         if oneway is not None:  # a drive may need streets far away to come back: the whole network
-            return _Task(net.n, net.u, net.v, net.w, mask, depot, k, seed, time_limit, effort,
-                         target_gap=target_gap, patience=patience, oneway=oneway)
+            return _Task(
+                net.n,
+                net.u,
+                net.v,
+                net.w,
+                mask,
+                depot,
+                k,
+                seed,
+                time_limit,
+                effort,
+                target_gap=target_gap,
+                patience=patience,
+                oneway=oneway,
+            )
         ends = np.unique(np.r_[net.u[mask], net.v[mask], depot])
         span = float(net.w[mask].sum())
         radius = max(300.0, 0.05 * span)
@@ -1216,25 +1393,52 @@ class _Local:
             keep = inside[net.u] & inside[net.v]
             nodes = np.flatnonzero(inside)
             if len(nodes) == net.n:
-                return _Task(net.n, net.u, net.v, net.w, mask, depot, k, seed, time_limit, effort,
-                             target_gap=target_gap, patience=patience)
+                return _Task(
+                    net.n, net.u, net.v, net.w, mask, depot, k, seed, time_limit, effort, target_gap=target_gap, patience=patience
+                )
             new = np.full(net.n, -1)
             new[nodes] = np.arange(len(nodes))
-            sub = sparse.coo_matrix((np.ones(int(keep.sum())), (new[net.u[keep]], new[net.v[keep]])),
-                                    shape=(len(nodes), len(nodes)))
+            sub = sparse.coo_matrix(
+                (np.ones(int(keep.sum())), (new[net.u[keep]], new[net.v[keep]])), shape=(len(nodes), len(nodes))
+            )
             lab = csgraph.connected_components(sub, directed=False)[1]
             if len(np.unique(lab[new[ends]])) == 1:
                 break
             radius *= 2
         eid = np.flatnonzero(keep)
-        return _Task(len(nodes), new[net.u[eid]], new[net.v[eid]], net.w[eid], mask[eid], int(new[depot]), k,
-                     seed, time_limit, effort, edges=eid, nodes=nodes, target_gap=target_gap, patience=patience)
+        return _Task(
+            len(nodes),
+            new[net.u[eid]],
+            new[net.v[eid]],
+            net.w[eid],
+            mask[eid],
+            int(new[depot]),
+            k,
+            seed,
+            time_limit,
+            effort,
+            edges=eid,
+            nodes=nodes,
+            target_gap=target_gap,
+            patience=patience,
+        )
 
-    def solve(self, mask: np.ndarray, depot: int, k: int, *, seed: int, time_limit: float | None,
-              effort: float, target_gap: float = 0.0, oneway: np.ndarray | None = None) -> _routing.Solution:
+    def solve(
+        self,
+        mask: np.ndarray,
+        depot: int,
+        k: int,
+        *,
+        seed: int,
+        time_limit: float | None,
+        effort: float,
+        target_gap: float = 0.0,
+        oneway: np.ndarray | None = None,
+    ) -> _routing.Solution:
         _check_effort(effort, time_limit)
-        return _run_task(self.task(mask, depot, k, seed=seed, time_limit=time_limit, effort=effort,
-                                   target_gap=target_gap, oneway=oneway))
+        return _run_task(
+            self.task(mask, depot, k, seed=seed, time_limit=time_limit, effort=effort, target_gap=target_gap, oneway=oneway)
+        )
 
 
 def _run_all(tasks: list[_Task], *, client: Any, progress: bool) -> list[_routing.Solution]:
@@ -1276,16 +1480,19 @@ class _GridStreets:
     lost: list[np.ndarray]
 
 
-def _grid_streets(plan: GridPlan, network: StreetNetwork, *, weight: str, depot: Any, posts: Any,
-                  components: str, notes: list[str]) -> _GridStreets:
+def _grid_streets(
+    plan: GridPlan, network: StreetNetwork, *, weight: str, depot: Any, posts: Any, components: str, notes: list[str]
+) -> _GridStreets:
     split, owner, cand = _grid_streets_mod.split_at_grids(network, plan)
     net = _from_street_network(split, weight)
     _check_weights(net)
     settled = _grid_streets_mod.settle_grid_lines(net.n, net.u, net.v, net.w, owner, cand)
     shared = owner == _grid_streets_mod.SHARED
-    notes.append(f"streets cut where they cross grid lines: {network.n_edges} edges became {split.n_edges}; "
-                 f"{int(shared.sum())} edges ({net.w[shared].sum() / 1000:.2f} km) run along a grid line and went to the "
-                 "grid they keep connected (the one whose pieces they join most, else the nearest)")
+    notes.append(
+        f"streets cut where they cross grid lines: {network.n_edges} edges became {split.n_edges}; "
+        f"{int(shared.sum())} edges ({net.w[shared].sum() / 1000:.2f} km) run along a grid line and went to the "
+        "grid they keep connected (the one whose pieces they join most, else the nearest)"
+    )
     codes = plan.grids["code"].astype(str).tolist()
     net.grid = np.where(settled >= 0, np.asarray(codes, dtype=object)[np.maximum(settled, 0)], np.array(None, dtype=object))
     masks = [settled == i for i in range(len(codes))]
@@ -1293,17 +1500,30 @@ def _grid_streets(plan: GridPlan, network: StreetNetwork, *, weight: str, depot:
     lost = []
     for i, code in enumerate(codes):
         node = depots[i]
-        gone = (_unreachable(net, masks[i], node, code, components, notes) if node is not None
-                else np.zeros(len(net.u), bool))
+        gone = _unreachable(net, masks[i], node, code, components, notes) if node is not None else np.zeros(len(net.u), bool)
         masks[i] = masks[i] & ~gone
         lost.append(gone)
     return _GridStreets(net, codes, masks, depots, lost)
 
 
-def _per_grid(plan: GridPlan, *, chiefs_per_grid: int, depot: Any, posts: Any, streets: Any, weight: str,
-              chiefs: Sequence[str] | None, components: str, seed: int, time_limit: float | None, effort: float,
-              progress: bool, client: Any = None, target_gap: float = PER_GRID_TARGET_GAP,
-              mode: str = "walk") -> RoutePlan:
+def _per_grid(
+    plan: GridPlan,
+    *,
+    chiefs_per_grid: int,
+    depot: Any,
+    posts: Any,
+    streets: Any,
+    weight: str,
+    chiefs: Sequence[str] | None,
+    components: str,
+    seed: int,
+    time_limit: float | None,
+    effort: float,
+    progress: bool,
+    client: Any = None,
+    target_gap: float = PER_GRID_TARGET_GAP,
+    mode: str = "walk",
+) -> RoutePlan:
     k = _check_k(chiefs_per_grid, "chiefs_per_grid")
     _check_effort(effort, time_limit)
     target_gap = _check_gap(target_gap)
@@ -1329,9 +1549,20 @@ def _per_grid(plan: GridPlan, *, chiefs_per_grid: int, depot: Any, posts: Any, s
                 gs.lost[i] |= gone
     local = _Local(net)
     todo = [i for i, node in enumerate(gs.depots) if node is not None]
-    tasks = [local.task(gs.masks[i], int(gs.depots[i]), k, seed=seed, time_limit=time_limit,  # type: ignore[arg-type]
-                        effort=effort, target_gap=target_gap, patience=PER_GRID_PATIENCE, oneway=oneway)
-             for i in todo]
+    tasks = [
+        local.task(
+            gs.masks[i],
+            int(gs.depots[i]),  # type: ignore[arg-type]
+            k,
+            seed=seed,
+            time_limit=time_limit,
+            effort=effort,
+            target_gap=target_gap,
+            patience=PER_GRID_PATIENCE,
+            oneway=oneway,
+        )
+        for i in todo
+    ]
     sols: dict[int, _routing.Solution] = dict(zip(todo, _run_all(tasks, client=client, progress=progress)))
     walks: list[list[tuple[int, int, int]]] = []
     served: list[np.ndarray] = []
@@ -1351,9 +1582,11 @@ def _per_grid(plan: GridPlan, *, chiefs_per_grid: int, depot: Any, posts: Any, s
             bound = max(bound, sol.lower_bound)
             seconds += sol.seconds
             if sol.pieces > 1:
-                notes.append(f"grid {code}: its streets form {sol.pieces - (0 if _depot_on(net, mask, node) else 1)} "
-                             f"pieces that do not touch; they are joined through {sol.connect / 1000:.2f} km of the "
-                             "shortest streets outside them, walked as deadhead")
+                notes.append(
+                    f"grid {code}: its streets form {sol.pieces - (0 if _depot_on(net, mask, node) else 1)} "
+                    f"pieces that do not touch; they are joined through {sol.connect / 1000:.2f} km of the "
+                    "shortest streets outside them, walked as deadhead"
+                )
         gw = sol.walks if sol else [[] for _ in range(k)]
         walks += gw
         served += sol.served if sol else [np.zeros(0, np.int64) for _ in range(k)]
@@ -1366,34 +1599,65 @@ def _per_grid(plan: GridPlan, *, chiefs_per_grid: int, depot: Any, posts: Any, s
         if len(names) != len(walks) or len(set(names)) != len(names):
             raise DataError(f"chiefs must be {len(walks)} distinct names ({k} per grid), got {len(names)}")
     per_grid = pd.DataFrame(rows).set_index("code")
-    params = {"mode": "per_grid", "travel": mode, "chiefs_per_grid": k, "depot": depot, "weight": weight, "seed": seed,
-              "time_limit": time_limit, "effort": effort, "target_gap": target_gap, "patience": PER_GRID_PATIENCE,
-              "components": components, "seconds": round(seconds, 3),
-              "grids": len(codes), "workers": _workers(client), **_plan_identity(plan, net)}
+    params = {
+        "mode": "per_grid",
+        "travel": mode,
+        "chiefs_per_grid": k,
+        "depot": depot,
+        "weight": weight,
+        "seed": seed,
+        "time_limit": time_limit,
+        "effort": effort,
+        "target_gap": target_gap,
+        "patience": PER_GRID_PATIENCE,
+        "components": components,
+        "seconds": round(seconds, 3),
+        "grids": len(codes),
+        "workers": _workers(client),
+        **_plan_identity(plan, net),
+    }
     params.update(status=_plan_status(per_grid), gap=float(per_grid["gap"].max()) if len(per_grid) else 0.0)
-    return RoutePlan(net=net, walks=walks, chiefs=names, grids=route_grid, depots=route_depot, served=served,
-                     required=required, lower_bound=bound, per_grid=per_grid, params=params, notes=notes)
+    return RoutePlan(
+        net=net,
+        walks=walks,
+        chiefs=names,
+        grids=route_grid,
+        depots=route_depot,
+        served=served,
+        required=required,
+        lower_bound=bound,
+        per_grid=per_grid,
+        params=params,
+        notes=notes,
+    )
 
 
 def _depot_on(net: _Net, mask: np.ndarray, node: int | None) -> bool:
     return node is not None and bool(np.any((net.u[mask] == node) | (net.v[mask] == node)))
 
 
-def _grid_row(net: _Net, code: str, k: int, mask: np.ndarray, lost: np.ndarray, node: int | None,
-              sol: _routing.Solution | None) -> dict[str, Any]:
+def _grid_row(
+    net: _Net, code: str, k: int, mask: np.ndarray, lost: np.ndarray, node: int | None, sol: _routing.Solution | None
+) -> dict[str, Any]:
     L = sol.lengths if sol is not None else np.zeros(k)
     tot = float(L.sum())
     req = float(net.w[mask].sum())
     lb = sol.lower_bound if sol is not None else 0.0
-    return {"code": code, "chiefs": k, "streets_km": req / 1000,
-            "max_length": float(L.max()), "lower_bound": lb,
-            "gap": float(L.max() / lb - 1) if lb > 0 else 0.0,
-            "pieces": (sol.pieces - (0 if _depot_on(net, mask, node) else 1)) if sol is not None else 0,
-            "connect_km": (sol.connect / 1000) if sol is not None else 0.0,
-            "deadhead_share": (tot - req) / tot if tot > 0 else 0.0,
-            "unreachable_km": float(net.w[lost].sum()) / 1000, "unreachable_edges": int(lost.sum()),
-            "depot": net.node_labels[node] if node is not None else None,
-            "stopped_by": sol.stopped_by if sol is not None else None}
+    return {
+        "code": code,
+        "chiefs": k,
+        "streets_km": req / 1000,
+        "max_length": float(L.max()),
+        "lower_bound": lb,
+        "gap": float(L.max() / lb - 1) if lb > 0 else 0.0,
+        "pieces": (sol.pieces - (0 if _depot_on(net, mask, node) else 1)) if sol is not None else 0,
+        "connect_km": (sol.connect / 1000) if sol is not None else 0.0,
+        "deadhead_share": (tot - req) / tot if tot > 0 else 0.0,
+        "unreachable_km": float(net.w[lost].sum()) / 1000,
+        "unreachable_edges": int(lost.sum()),
+        "depot": net.node_labels[node] if node is not None else None,
+        "stopped_by": sol.stopped_by if sol is not None else None,
+    }
 
 
 def _workers(client: Any) -> int:
@@ -1405,6 +1669,8 @@ def _workers(client: Any) -> int:
 def _plan_identity(plan: GridPlan, net: _Net) -> dict[str, Any]:
     """What a saved RoutePlan must match to be used with a plan again (see RoutePlan.read_file)."""
     district = plan.district
-    return {"plan_grids": "|".join(plan.grids["code"].astype(str)),
-            "plan_district": str(getattr(district, "code", "") or "") if district is not None else "",
-            "network_edges": len(net.u)}
+    return {
+        "plan_grids": "|".join(plan.grids["code"].astype(str)),
+        "plan_district": str(getattr(district, "code", "") or "") if district is not None else "",
+        "network_edges": len(net.u),
+    }

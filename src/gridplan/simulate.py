@@ -95,8 +95,18 @@ if TYPE_CHECKING:  # pragma: no cover
     from .routes import RoutePlan
     from .staffing import Staffing
 
-__all__ = ["IncidentModel", "SimulationResult", "LifeCircle", "simulate", "coverage", "SOURCES", "PROFILES",
-           "default_types", "DEADLINE_KPI", "kpi_name"]
+__all__ = [
+    "IncidentModel",
+    "SimulationResult",
+    "LifeCircle",
+    "simulate",
+    "coverage",
+    "SOURCES",
+    "PROFILES",
+    "default_types",
+    "DEADLINE_KPI",
+    "kpi_name",
+]
 
 # the closed loop's parameters (gridplan._caseflow), public here
 from ._caseflow import LEDGER_STEPS, CaseLoop, HandlingChain, Supervisors  # noqa: E402
@@ -108,17 +118,22 @@ from .posts import LifeCircle, coverage  # noqa: E402
 
 DAY = 1440.0  # minutes
 
-SOURCES = ("hotline_12345", "hotline_12319", "patrol", "grid_staff", "photo_app", "media", "referral",
-           "community", "iot_video")
+SOURCES = ("hotline_12345", "hotline_12319", "patrol", "grid_staff", "photo_app", "media", "referral", "community", "iot_video")
 """The 9 default incident sources: gridplan's **reading** (an assumption) of "9大类事件来源": the Lixia and
 Guiding articles (seeds 001 and 004) give the number of kinds, not their names. ``patrol`` and ``grid_staff`` are found by
 the simulation itself (road chiefs walking past, staff at their posts); the others report. A model can use
 other sources: ``IncidentModel(sources=...)``, or fit them to a ledger (``IncidentModel.fit``)."""
 
 SOURCE_LABELS = {
-    "hotline_12345": "12345政务服务热线", "hotline_12319": "12319城管热线", "patrol": "路长巡查",
-    "grid_staff": "网格员自主发现", "photo_app": "随手拍", "media": "媒体曝光", "referral": "上级交办",
-    "community": "社区上报", "iot_video": "物联感知/视频",
+    "hotline_12345": "12345政务服务热线",
+    "hotline_12319": "12319城管热线",
+    "patrol": "路长巡查",
+    "grid_staff": "网格员自主发现",
+    "photo_app": "随手拍",
+    "media": "媒体曝光",
+    "referral": "上级交办",
+    "community": "社区上报",
+    "iot_video": "物联感知/视频",
 }
 _FOUND = ("patrol", "grid_staff")  # the default discovery_sources of IncidentModel
 
@@ -134,10 +149,12 @@ PROFILES: dict[str, np.ndarray] = {
     "day": _profile([0.2] * 6 + [0.6, 1, 1.4, 1.6, 1.6, 1.5, 1.3, 1.4, 1.5, 1.5, 1.4, 1.2, 0.9, 0.6, 0.4, 0.3] + [0.2] * 2),
     "morning": _profile([0.2] * 5 + [0.8, 1.6, 2, 1.8, 1.4, 1.1, 1, 0.9, 0.8, 0.8, 0.8, 0.8, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2]),
     "evening": _profile([0.3] * 6 + [0.4, 0.6, 0.8, 0.8, 0.9, 1.2, 1.1, 0.8, 0.8, 0.9, 1.2, 1.8, 2.4, 2.6, 2.2, 1.4, 0.8, 0.5]),
-    "night": _profile([1.2, 1.0, 0.8, 0.6, 0.5, 0.5, 0.4, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.4, 0.5,
-                       0.7, 0.9, 1.2, 1.5, 1.6, 1.5]),
+    "night": _profile(
+        [1.2, 1.0, 0.8, 0.6, 0.5, 0.5, 0.4, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.4, 0.5, 0.7, 0.9, 1.2, 1.5, 1.6, 1.5]
+    ),
 }
 """Hour-of-day profiles of the arrival intensity (each sums to 1)."""
+
 
 def _profile_array(p: Any) -> np.ndarray | None:
     """A type's arrival profile as 168 hour-of-week weights summing to 1 (None when malformed).
@@ -165,13 +182,14 @@ def _profile_weights(profiles: pd.Series) -> list[np.ndarray]:
     weights = [_profile_array(p) for p in profiles]
     bad = [name for name, w in zip(profiles.index, weights) if w is None]
     if bad:
-        raise DataError(f"profile must be one of {sorted(PROFILES)} or 24 (hour of day) / 168 (hour of week) weights "
-                        f">= 0 with a positive sum; not so for types {bad} (edited after IncidentModel checked them?)")
+        raise DataError(
+            f"profile must be one of {sorted(PROFILES)} or 24 (hour of day) / 168 (hour of week) weights "
+            f">= 0 with a positive sum; not so for types {bad} (edited after IncidentModel checked them?)"
+        )
     return [w for w in weights if w is not None]
 
 
-_TYPE_COLUMNS = ("label", "driver", "rate", "visible", "report_h", "profile", "p_small", "p_larger", "p_hard",
-                 "sources")
+_TYPE_COLUMNS = ("label", "driver", "rate", "visible", "report_h", "profile", "p_small", "p_larger", "p_hard", "sources")
 
 
 def default_types() -> pd.DataFrame:
@@ -197,28 +215,137 @@ def default_types() -> pd.DataFrame:
     True
     """
     rows = [
-        ("street_vending", "占道经营", "street", 0.12, True, 8.0, "evening", 0.85, 0.13, 0.02,
-         {"hotline_12345": 0.4, "hotline_12319": 0.2, "photo_app": 0.3, "community": 0.1}),
-        ("illegal_parking", "违规停车", "street", 0.10, True, 3.0, "day", 0.90, 0.09, 0.01,
-         {"hotline_12345": 0.3, "photo_app": 0.5, "iot_video": 0.2}),
-        ("garbage", "暴露垃圾", "street", 0.08, True, 12.0, "morning", 0.80, 0.17, 0.03,
-         {"hotline_12345": 0.3, "hotline_12319": 0.3, "photo_app": 0.3, "community": 0.1}),
-        ("small_ads", "小广告", "street", 0.06, True, 48.0, "night", 0.95, 0.05, 0.00,
-         {"photo_app": 0.6, "community": 0.4}),
-        ("drainage", "排水不畅/积水", "street", 0.010, True, 4.0, "flat", 0.40, 0.40, 0.20,
-         {"hotline_12345": 0.3, "hotline_12319": 0.2, "iot_video": 0.4, "media": 0.1}),
-        ("lighting", "路灯不亮", "street", 0.010, True, 24.0, "night", 0.70, 0.30, 0.00,
-         {"hotline_12345": 0.5, "hotline_12319": 0.3, "iot_video": 0.2}),
-        ("heat_pipe", "热力管道渗漏", "street", 0.002, True, 2.0, "flat", 0.10, 0.40, 0.50,
-         {"hotline_12345": 0.5, "media": 0.2, "referral": 0.2, "iot_video": 0.1}),
-        ("illegal_construction", "违法建设", "population", 0.02, True, 72.0, "day", 0.20, 0.40, 0.40,
-         {"hotline_12345": 0.5, "community": 0.3, "referral": 0.2}),
-        ("dog_keeping", "不文明养犬", "population", 0.15, False, 0.5, "evening", 0.70, 0.25, 0.05,
-         {"hotline_12345": 0.6, "hotline_12319": 0.2, "community": 0.2}),
-        ("noise", "噪音扰民", "population", 0.30, False, 0.3, "night", 0.80, 0.20, 0.00,
-         {"hotline_12345": 0.7, "hotline_12319": 0.3}),
-        ("fly_cable", "飞线充电", "population", 0.05, False, 1.0, "evening", 0.60, 0.30, 0.10,
-         {"hotline_12345": 0.4, "community": 0.4, "photo_app": 0.2}),
+        (
+            "street_vending",
+            "占道经营",
+            "street",
+            0.12,
+            True,
+            8.0,
+            "evening",
+            0.85,
+            0.13,
+            0.02,
+            {"hotline_12345": 0.4, "hotline_12319": 0.2, "photo_app": 0.3, "community": 0.1},
+        ),
+        (
+            "illegal_parking",
+            "违规停车",
+            "street",
+            0.10,
+            True,
+            3.0,
+            "day",
+            0.90,
+            0.09,
+            0.01,
+            {"hotline_12345": 0.3, "photo_app": 0.5, "iot_video": 0.2},
+        ),
+        (
+            "garbage",
+            "暴露垃圾",
+            "street",
+            0.08,
+            True,
+            12.0,
+            "morning",
+            0.80,
+            0.17,
+            0.03,
+            {"hotline_12345": 0.3, "hotline_12319": 0.3, "photo_app": 0.3, "community": 0.1},
+        ),
+        ("small_ads", "小广告", "street", 0.06, True, 48.0, "night", 0.95, 0.05, 0.00, {"photo_app": 0.6, "community": 0.4}),
+        (
+            "drainage",
+            "排水不畅/积水",
+            "street",
+            0.010,
+            True,
+            4.0,
+            "flat",
+            0.40,
+            0.40,
+            0.20,
+            {"hotline_12345": 0.3, "hotline_12319": 0.2, "iot_video": 0.4, "media": 0.1},
+        ),
+        (
+            "lighting",
+            "路灯不亮",
+            "street",
+            0.010,
+            True,
+            24.0,
+            "night",
+            0.70,
+            0.30,
+            0.00,
+            {"hotline_12345": 0.5, "hotline_12319": 0.3, "iot_video": 0.2},
+        ),
+        (
+            "heat_pipe",
+            "热力管道渗漏",
+            "street",
+            0.002,
+            True,
+            2.0,
+            "flat",
+            0.10,
+            0.40,
+            0.50,
+            {"hotline_12345": 0.5, "media": 0.2, "referral": 0.2, "iot_video": 0.1},
+        ),
+        (
+            "illegal_construction",
+            "违法建设",
+            "population",
+            0.02,
+            True,
+            72.0,
+            "day",
+            0.20,
+            0.40,
+            0.40,
+            {"hotline_12345": 0.5, "community": 0.3, "referral": 0.2},
+        ),
+        (
+            "dog_keeping",
+            "不文明养犬",
+            "population",
+            0.15,
+            False,
+            0.5,
+            "evening",
+            0.70,
+            0.25,
+            0.05,
+            {"hotline_12345": 0.6, "hotline_12319": 0.2, "community": 0.2},
+        ),
+        (
+            "noise",
+            "噪音扰民",
+            "population",
+            0.30,
+            False,
+            0.3,
+            "night",
+            0.80,
+            0.20,
+            0.00,
+            {"hotline_12345": 0.7, "hotline_12319": 0.3},
+        ),
+        (
+            "fly_cable",
+            "飞线充电",
+            "population",
+            0.05,
+            False,
+            1.0,
+            "evening",
+            0.60,
+            0.30,
+            0.10,
+            {"hotline_12345": 0.4, "community": 0.4, "photo_app": 0.2},
+        ),
     ]
     frame = pd.DataFrame(rows, columns=["type", *_TYPE_COLUMNS]).set_index("type")
     frame["visible"] = frame["visible"].astype(bool)
@@ -321,7 +448,8 @@ class IncidentModel:
 
     types: pd.DataFrame = field(default_factory=default_types)
     shifts: Mapping[str, tuple[float, float]] = field(
-        default_factory=lambda: {"early": (6.0, 14.0), "middle": (10.0, 18.0), "late": (14.0, 22.0)})
+        default_factory=lambda: {"early": (6.0, 14.0), "middle": (10.0, 18.0), "late": (14.0, 22.0)}
+    )
     patrol_shifts: tuple[str, ...] = ("early", "late", "middle")
     limits: TimeLimits = TIME_LIMITS_7123
     rate_scale: float = 1.0
@@ -333,7 +461,8 @@ class IncidentModel:
     onsite_min: Mapping[str, float] = field(default_factory=lambda: {"small": 20.0, "larger": 30.0, "hard": 45.0})
     solve_on_site: float = 0.6
     handling_h: Mapping[str, tuple[float, float]] = field(
-        default_factory=lambda: {"small": (6.0, 2.0), "larger": (24.0, 3.0), "hard": (48.0, 4.0)})
+        default_factory=lambda: {"small": (6.0, 2.0), "larger": (24.0, 3.0), "hard": (48.0, 4.0)}
+    )
     sources: Sequence[str] | Mapping[str, str] = SOURCES
     discovery_sources: tuple[str, str] = _FOUND
     unit_intensity: pd.DataFrame | None = None
@@ -350,16 +479,24 @@ class IncidentModel:
     def __post_init__(self) -> None:
         object.__setattr__(self, "sources", _source_names(self.sources))
         found = self.discovery_sources
-        if (isinstance(found, str) or not isinstance(found, Sequence) or len(found) != 2
-                or not all(isinstance(f, str) for f in found) or found[0] == found[1]):
-            raise DataError(f"discovery_sources must be two different source names (road-chief patrol, grid staff), "
-                            f"got {found!r}")
+        if (
+            isinstance(found, str)
+            or not isinstance(found, Sequence)
+            or len(found) != 2
+            or not all(isinstance(f, str) for f in found)
+            or found[0] == found[1]
+        ):
+            raise DataError(
+                f"discovery_sources must be two different source names (road-chief patrol, grid staff), got {found!r}"
+            )
         object.__setattr__(self, "discovery_sources", tuple(found))
         missing = [f for f in found if f not in self.sources]
         if missing:
-            raise DataError(f"sources lacks {missing}: the simulation itself finds cases by road-chief patrols and by "
-                            f"grid staff ({list(found)}), so sources must keep them; add them to sources=, or name "
-                            "yours with discovery_sources=(patrol source, staff source)")
+            raise DataError(
+                f"sources lacks {missing}: the simulation itself finds cases by road-chief patrols and by "
+                f"grid staff ({list(found)}), so sources must keep them; add them to sources=, or name "
+                "yours with discovery_sources=(patrol source, staff source)"
+            )
         for name in ("rate_scale", "patrol_sight_m", "staff_watch_m", "staff_notice_min"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and float(v) >= 0):
@@ -385,8 +522,10 @@ class IncidentModel:
             raise DataError(f"driver must be 'population' or 'street'; not so for types {bad}")
         bad = [name for name, p in t["profile"].items() if _profile_array(p) is None]
         if bad:
-            raise DataError(f"profile must be one of {sorted(PROFILES)} or 24 (hour of day) / 168 (hour of week, Monday "
-                            f"00-01 first) weights >= 0 with a positive sum; not so for types {bad}")
+            raise DataError(
+                f"profile must be one of {sorted(PROFILES)} or 24 (hour of day) / 168 (hour of week, Monday "
+                f"00-01 first) weights >= 0 with a positive sum; not so for types {bad}"
+            )
         rep = pd.to_numeric(t["report_h"], errors="coerce")
         bad = t.index[~(rep > 0)].tolist()
         if bad:
@@ -400,14 +539,18 @@ class IncidentModel:
                 raise DataError(f"sources of type {name!r} must be a non-empty dict of source -> weight")
             own = [s for s in src if s in self.discovery_sources]
             if own:
-                raise DataError(f"type {name!r} names {own} among its reporting sources, but the simulation finds "
-                                f"those cases itself (patrols and staff: {list(self.discovery_sources)}); use some of "
-                                f"{self.reporting_sources()}")
+                raise DataError(
+                    f"type {name!r} names {own} among its reporting sources, but the simulation finds "
+                    f"those cases itself (patrols and staff: {list(self.discovery_sources)}); use some of "
+                    f"{self.reporting_sources()}"
+                )
             unknown = [s for s in src if s not in self.sources]
             if unknown:
-                raise DataError(f"type {name!r} names sources {unknown} that the model does not have; its reporting "
-                                f"sources are {self.reporting_sources()}: add them to IncidentModel(sources=...) or "
-                                "change the type's sources weights")
+                raise DataError(
+                    f"type {name!r} names sources {unknown} that the model does not have; its reporting "
+                    f"sources are {self.reporting_sources()}: add them to IncidentModel(sources=...) or "
+                    "change the type's sources weights"
+                )
             w = np.array(list(src.values()), dtype=float)
             if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
                 raise DataError(f"source weights of type {name!r} must be >= 0 with a positive sum, got {src}")
@@ -446,6 +589,7 @@ class IncidentModel:
 
     def limit_names(self) -> dict[str, str]:
         """KPI column of each limit: ``respond`` and the severities, e.g. ``compliance_7min``, ``compliance_1d``."""
+
         def fmt(td: pd.Timedelta) -> str:
             m = td.total_seconds() / 60
             if m % DAY == 0:
@@ -471,15 +615,22 @@ class IncidentModel:
         t["profile"] = t["profile"].map(lambda p: p if isinstance(p, str) else [float(v) for v in np.asarray(p)])
         assert isinstance(self.sources, Mapping)  # __post_init__ made it a dict name -> label
         return {
-            "types": t.reset_index().to_dict(orient="records"), "shifts": {k: list(v) for k, v in self.shifts.items()},
-            "patrol_shifts": list(self.patrol_shifts), "respond_min": self.limits.respond.total_seconds() / 60,
+            "types": t.reset_index().to_dict(orient="records"),
+            "shifts": {k: list(v) for k, v in self.shifts.items()},
+            "patrol_shifts": list(self.patrol_shifts),
+            "respond_min": self.limits.respond.total_seconds() / 60,
             "limits_days": {s: self.limits.limit(s).total_seconds() / 86400 for s in ("small", "larger", "hard")},
-            "rate_scale": self.rate_scale, "response_speed_m_per_min": self.response_speed_m_per_min,
-            "patrol_speed_m_per_min": self.patrol_speed_m_per_min, "patrol_sight_m": self.patrol_sight_m,
-            "staff_watch_m": self.staff_watch_m, "staff_notice_min": self.staff_notice_min,
-            "onsite_min": dict(self.onsite_min), "solve_on_site": self.solve_on_site,
+            "rate_scale": self.rate_scale,
+            "response_speed_m_per_min": self.response_speed_m_per_min,
+            "patrol_speed_m_per_min": self.patrol_speed_m_per_min,
+            "patrol_sight_m": self.patrol_sight_m,
+            "staff_watch_m": self.staff_watch_m,
+            "staff_notice_min": self.staff_notice_min,
+            "onsite_min": dict(self.onsite_min),
+            "solve_on_site": self.solve_on_site,
             "handling_h": {k: list(v) for k, v in self.handling_h.items()},
-            "sources": dict(self.sources), "discovery_sources": list(self.discovery_sources),
+            "sources": dict(self.sources),
+            "discovery_sources": list(self.discovery_sources),
             "fitted": self.fit_report is not None,
         }
 
@@ -573,8 +724,9 @@ def _next_on_duty(t: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.nd
     return np.where(within < length, t, (k + 1) * DAY + start)
 
 
-def _next_pass(t: np.ndarray, offset: np.ndarray, period: np.ndarray, phase: np.ndarray, start: np.ndarray,
-               length: np.ndarray, speed: float) -> np.ndarray:
+def _next_pass(
+    t: np.ndarray, offset: np.ndarray, period: np.ndarray, phase: np.ndarray, start: np.ndarray, length: np.ndarray, speed: float
+) -> np.ndarray:
     """First time >= t a chief repeating a walk of ``period`` metres passes ``offset`` (inf: empty walk)."""
     tau = _duty_time(t, start, length)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -646,11 +798,19 @@ def _run(ctx: _Context, seed: np.random.SeedSequence, keep: bool) -> dict[str, A
     seen = visible & (chief >= 0)
     if seen.any():
         c = chief[seen]
-        patrol[seen] = _next_pass(a["t"][seen], offset[seen], ctx.chief_len[c], phase[c], ctx.chief_window[c, 0],
-                                  ctx.chief_window[c, 1], ctx.patrol_speed)
+        patrol[seen] = _next_pass(
+            a["t"][seen],
+            offset[seen],
+            ctx.chief_len[c],
+            phase[c],
+            ctx.chief_window[c, 0],
+            ctx.chief_window[c, 1],
+            ctx.patrol_speed,
+        )
     # staff watch near posts
-    watch_d = np.where(street, np.minimum(ctx.st_watch_u[ls] + a["u"] * elen, ctx.st_watch_v[ls] + (1 - a["u"]) * elen),
-                       ctx.pop_watch[lp])
+    watch_d = np.where(
+        street, np.minimum(ctx.st_watch_u[ls] + a["u"] * elen, ctx.st_watch_v[ls] + (1 - a["u"]) * elen), ctx.pop_watch[lp]
+    )
     staff_seen = np.full(n, np.inf)
     near = visible & (watch_d <= ctx.watch_m)
     notice = rng_p.exponential(max(ctx.notice_min, 1e-9), n) if ctx.notice_min > 0 else np.zeros(n)
@@ -757,28 +917,70 @@ def _run(ctx: _Context, seed: np.random.SeedSequence, keep: bool) -> dict[str, A
     for k in range(3):
         stats[f"n_l{k}"] = (found & (a["sev"] == k)).astype(float)
         stats[f"met_l{k}"] = (found & (a["sev"] == k) & met).astype(float)
-    keys = {"grid": (grid, len(ctx.grid_codes)), "community": (comm, len(ctx.community_codes)),
-            "source": (src, ctx.t_src.shape[1]), "shift": (period, S + 1), "type": (a["type"], T)}
+    keys = {
+        "grid": (grid, len(ctx.grid_codes)),
+        "community": (comm, len(ctx.community_codes)),
+        "source": (src, ctx.t_src.shape[1]),
+        "shift": (period, S + 1),
+        "type": (a["type"], T),
+    }
     names = list(stats)
     out: dict[str, Any] = {"total": np.array([stats[k].sum() for k in names])}
     for key, (lab, size) in keys.items():
-        out[key] = np.stack([np.bincount(lab, weights=stats[k], minlength=size) for k in names], axis=1) if n else \
-            np.zeros((size, len(names)))
-    out["ff_p90"] = float(np.percentile(ff[dispatch & np.isfinite(arrive)], 90)) if (dispatch & np.isfinite(arrive)).any() \
-        else float("nan")
+        out[key] = (
+            np.stack([np.bincount(lab, weights=stats[k], minlength=size) for k in names], axis=1)
+            if n
+            else np.zeros((size, len(names)))
+        )
+    out["ff_p90"] = (
+        float(np.percentile(ff[dispatch & np.isfinite(arrive)], 90)) if (dispatch & np.isfinite(arrive)).any() else float("nan")
+    )
     if keep:
         out["cases"] = {
-            "type": a["type"], "pool": pool, "loc": loc, "u": a["u"], "occurred": a["t"], "discovered": discovered,
-            "arrived": arrive, "resolved": resolved, "severity": a["sev"], "source": src, "grid": grid,
-            "community": comm, "shift": period, "responder": responder, "deadline_met": found & met,
+            "type": a["type"],
+            "pool": pool,
+            "loc": loc,
+            "u": a["u"],
+            "occurred": a["t"],
+            "discovered": discovered,
+            "arrived": arrive,
+            "resolved": resolved,
+            "severity": a["sev"],
+            "source": src,
+            "grid": grid,
+            "community": comm,
+            "shift": period,
+            "responder": responder,
+            "deadline_met": found & met,
             "respond_met": found & np.isfinite(arrive) & ff_ok,
         }
     return out
 
 
-_STAT_NAMES = ["n", "visible", "found", "disc_sum", "vdisc_sum", "vfound", "by_patrol", "by_staff", "dispatch",
-               "answered", "ff_sum", "ff_ok", "unmet", "met", "res_sum", "resolved",
-               "n_l0", "met_l0", "n_l1", "met_l1", "n_l2", "met_l2"]
+_STAT_NAMES = [
+    "n",
+    "visible",
+    "found",
+    "disc_sum",
+    "vdisc_sum",
+    "vfound",
+    "by_patrol",
+    "by_staff",
+    "dispatch",
+    "answered",
+    "ff_sum",
+    "ff_ok",
+    "unmet",
+    "met",
+    "res_sum",
+    "resolved",
+    "n_l0",
+    "met_l0",
+    "n_l1",
+    "met_l1",
+    "n_l2",
+    "met_l2",
+]
 
 
 def _run_batch(ctx: _Context, seeds: Sequence[np.random.SeedSequence], keep: Sequence[bool]) -> list[dict[str, Any]]:
@@ -803,9 +1005,12 @@ def kpi_name(name: str) -> str:
         raise DataError(f"a KPI is named by a string such as {DEADLINE_KPI!r}, got {name!r}")
     if name in _RENAMED_KPIS:
         new = _RENAMED_KPIS[name]
-        warnings.warn(f"the KPI {name!r} is now called {new!r} (it is the share of found cases closed within "
-                      f"the limit of their level); {name!r} will stop working in a later version",
-                      FutureWarning, stacklevel=3)
+        warnings.warn(
+            f"the KPI {name!r} is now called {new!r} (it is the share of found cases closed within "
+            f"the limit of their level); {name!r} will stop working in a later version",
+            FutureWarning,
+            stacklevel=3,
+        )
         return new
     return name
 
@@ -874,9 +1079,20 @@ class SimulationResult:
     plan: GridPlan | None  # None in a result read from a file (as are posts, staffing, routes)
     model: IncidentModel | None
 
-    def __init__(self, *, plan: GridPlan, posts: Any, staffing: Any, routes: Any, model: IncidentModel,
-                 outs: list[dict[str, Any]], ctx: _Context, params: dict[str, Any], notes: list[str],
-                 incidents: gpd.GeoDataFrame) -> None:
+    def __init__(
+        self,
+        *,
+        plan: GridPlan,
+        posts: Any,
+        staffing: Any,
+        routes: Any,
+        model: IncidentModel,
+        outs: list[dict[str, Any]],
+        ctx: _Context,
+        params: dict[str, Any],
+        notes: list[str],
+        incidents: gpd.GeoDataFrame,
+    ) -> None:
         self.plan, self.posts, self.staffing, self.routes, self.model = plan, posts, staffing, routes, model
         self.params = dict(params)
         self.notes = list(notes)
@@ -887,14 +1103,12 @@ class SimulationResult:
         total = np.stack([o["total"] for o in outs])
         k = _kpis(total, days, self._names)
         self.runs = pd.DataFrame(k, index=pd.RangeIndex(len(outs), name="run"))
-        self.runs.insert(self.runs.columns.get_loc("face_to_face_min") + 1, "face_to_face_p90_min",
-                         [o["ff_p90"] for o in outs])
+        self.runs.insert(self.runs.columns.get_loc("face_to_face_min") + 1, "face_to_face_p90_min", [o["ff_p90"] for o in outs])
         self.runs.insert(0, "incidents", total[:, 0].astype(np.int64))
         shift_names = list(model.shifts) + ["off_duty"]
         self._groups: dict[str, tuple[np.ndarray, pd.Index]] = {
             "grid": (np.stack([o["grid"] for o in outs]), pd.Index(ctx.grid_codes.astype(str), name="grid")),
-            "community": (np.stack([o["community"] for o in outs]),
-                          pd.Index(ctx.community_codes.astype(str), name="community")),
+            "community": (np.stack([o["community"] for o in outs]), pd.Index(ctx.community_codes.astype(str), name="community")),
             "source": (np.stack([o["source"] for o in outs]), pd.Index(list(model.sources), name="source")),
             "shift": (np.stack([o["shift"] for o in outs]), pd.Index(shift_names, name="shift")),
             "type": (np.stack([o["type"] for o in outs]), pd.Index(list(model.types.index), name="type")),
@@ -912,15 +1126,16 @@ class SimulationResult:
         level = _validate.number(level, "level (a confidence level)", above=0, below=1)
         if self._saved is not None:  # read from a file: the means per group, as saved
             if ci:
-                raise DataError("a SimulationResult read from a file holds the mean KPIs per group, not the runs per "
-                                "group: table(ci=True) needs the study itself (run simulate again, same seed)")
+                raise DataError(
+                    "a SimulationResult read from a file holds the mean KPIs per group, not the runs per "
+                    "group: table(ci=True) needs the study itself (run simulate again, same seed)"
+                )
             return self._saved[_TABLES[by]].copy()
         sums, index = self._groups[by]
         k = _kpis(sums, self._days, self._names)  # each (runs, groups)
         if not ci:
             return pd.DataFrame({name: _interval(v, level)["mean"] for name, v in k.items()}, index=index)
-        return pd.concat({name: pd.DataFrame(_interval(v, level, _bounds(name)), index=index) for name, v in k.items()},
-                         axis=1)
+        return pd.concat({name: pd.DataFrame(_interval(v, level, _bounds(name)), index=index) for name, v in k.items()}, axis=1)
 
     @property
     def per_grid(self) -> pd.DataFrame:
@@ -959,8 +1174,13 @@ class SimulationResult:
             v = self.runs[col].to_numpy(float)[:, None]
             iv = _interval(v, level, _bounds(col))
             ok = np.isfinite(v[:, 0])
-            rows[col] = {"mean": iv["mean"][0], "std": float(np.std(v[ok, 0], ddof=1)) if ok.sum() > 1 else np.nan,
-                         "low": iv["low"][0], "high": iv["high"][0], "runs": int(ok.sum())}
+            rows[col] = {
+                "mean": iv["mean"][0],
+                "std": float(np.std(v[ok, 0], ddof=1)) if ok.sum() > 1 else np.nan,
+                "low": iv["low"][0],
+                "high": iv["high"][0],
+                "runs": int(ok.sum()),
+            }
         return pd.DataFrame(rows).T.rename_axis("kpi")
 
     def pairs_with(self, other: SimulationResult) -> bool:
@@ -975,8 +1195,12 @@ class SimulationResult:
         if not isinstance(other, SimulationResult):
             raise DataError(f"pairs_with takes another SimulationResult, got {type(other).__name__}")
         key_a, key_b = self.params.get("incident_stream"), other.params.get("incident_stream")
-        return (self.params.get("seed") == other.params.get("seed") and len(self.runs) == len(other.runs)
-                and key_a is not None and key_a == key_b)
+        return (
+            self.params.get("seed") == other.params.get("seed")
+            and len(self.runs) == len(other.runs)
+            and key_a is not None
+            and key_a == key_b
+        )
 
     def compare(self, other: SimulationResult, *, level: float = 0.95, method: str = "auto") -> pd.DataFrame:
         """This result (A) against another (B): means, difference B - A, its interval and p-value.
@@ -1022,8 +1246,10 @@ class SimulationResult:
         if method == "auto":
             method = "paired" if self.pairs_with(other) else "welch"
         elif method == "paired" and len(self.runs) != len(other.runs):
-            raise DataError(f"a paired comparison needs as many runs in both studies ({len(self.runs)} vs "
-                            f"{len(other.runs)}); use method='welch'")
+            raise DataError(
+                f"a paired comparison needs as many runs in both studies ({len(self.runs)} vs "
+                f"{len(other.runs)}); use method='welch'"
+            )
         rows = {}
         for col in self.runs.columns:
             if col not in other.runs.columns:
@@ -1048,7 +1274,7 @@ class SimulationResult:
             elif len(a) > 1 and len(b) > 1:
                 va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
                 se = math.sqrt(va + vb)
-                dof = (va + vb) ** 2 / ((va ** 2) / (len(a) - 1) + (vb ** 2) / (len(b) - 1)) if se > 0 else 1.0
+                dof = (va + vb) ** 2 / ((va**2) / (len(a) - 1) + (vb**2) / (len(b) - 1)) if se > 0 else 1.0
                 row.update(_t_interval(row["difference"], se, dof, level))
             lo_hi = _bounds(col)
             if lo_hi is not None and np.isfinite(row["low"]):
@@ -1071,14 +1297,19 @@ class SimulationResult:
         crs = polygons.crs
         grids = polygons[["code", polygons.geometry.name]].set_index("code")
         per_grid = gpd.GeoDataFrame(self.per_grid.join(grids), geometry=polygons.geometry.name, crs=crs)
-        tables = {"runs": self.runs, "summary": self.summary(), "per_community": self.per_community,
-                  "per_source": self.per_source, "per_shift": self.per_shift, "per_type": self.per_type}
+        tables = {
+            "runs": self.runs,
+            "summary": self.summary(),
+            "per_community": self.per_community,
+            "per_source": self.per_source,
+            "per_shift": self.per_shift,
+            "per_type": self.per_type,
+        }
         frames = {"per_grid": per_grid, **{name: _io.table_layer(t, crs) for name, t in tables.items()}}
         if len(self.incidents):
             frames["incidents"] = self.incidents
         params = {k: v for k, v in self.params.items() if k != "plan"}
-        return _io.write_frames(path, "SimulationResult", frames, {**params, "notes": self.notes,
-                                                                   "kpi_names": dict(self._names)})
+        return _io.write_frames(path, "SimulationResult", frames, {**params, "notes": self.notes, "kpi_names": dict(self._names)})
 
     @classmethod
     def read_file(cls, path: Any) -> SimulationResult:
@@ -1117,8 +1348,7 @@ class SimulationResult:
                 raise DataError(f"{str(path)!r} has no {name!r} layer; write simulations with SimulationResult.to_file")
             tables[name] = _renamed(_io.plain_table(frames[name]))
         per_grid = frames["per_grid"]
-        grids = gpd.GeoDataFrame({"code": per_grid.index.astype(str)}, geometry=per_grid.geometry.values,
-                                 crs=per_grid.crs)
+        grids = gpd.GeoDataFrame({"code": per_grid.index.astype(str)}, geometry=per_grid.geometry.values, crs=per_grid.crs)
         out = cls.__new__(cls)
         out.plan = out.posts = out.staffing = out.routes = out.model = None
         out.params, out.notes = params, notes
@@ -1156,18 +1386,30 @@ class SimulationResult:
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:
         s = self.summary()["mean"]
-        return (f"<SimulationResult: {self.params['runs']} runs x {self._days} days, {s['incidents_per_day']:.0f} "
-                f"cases/day, face to face {s['face_to_face_min']:.1f} min, {self._names['respond']} "
-                f"{s[self._names['respond']]:.1%}, closed by their deadline {s[DEADLINE_KPI]:.1%}>")
+        return (
+            f"<SimulationResult: {self.params['runs']} runs x {self._days} days, {s['incidents_per_day']:.0f} "
+            f"cases/day, face to face {s['face_to_face_min']:.1f} min, {self._names['respond']} "
+            f"{s[self._names['respond']]:.1%}, closed by their deadline {s[DEADLINE_KPI]:.1%}>"
+        )
 
     def _repr_html_(self) -> str:
-        return (f"<div><b>{html.escape(self.__repr__()[1:-1])}</b>"
-                f"{self.summary().to_html(float_format=lambda x: f'{x:,.3f}')}"
-                f"<details><summary>per grid</summary>{self.per_grid.to_html(float_format=lambda x: f'{x:,.3f}')}"
-                "</details></div>")
+        return (
+            f"<div><b>{html.escape(self.__repr__()[1:-1])}</b>"
+            f"{self.summary().to_html(float_format=lambda x: f'{x:,.3f}')}"
+            f"<details><summary>per grid</summary>{self.per_grid.to_html(float_format=lambda x: f'{x:,.3f}')}"
+            "</details></div>"
+        )
 
-    def plot(self, ax: Axes | None = None, *, kind: str = "map", column: str = DEADLINE_KPI,
-             title: str | None = None, vmin: float | None = None, vmax: float | None = None) -> Axes:
+    def plot(
+        self,
+        ax: Axes | None = None,
+        *,
+        kind: str = "map",
+        column: str = DEADLINE_KPI,
+        title: str | None = None,
+        vmin: float | None = None,
+        vmax: float | None = None,
+    ) -> Axes:
         """Draw the result.
 
         ``kind="map"``: the grids coloured by a per-grid KPI (default ``compliance_deadline``); shares are
@@ -1188,14 +1430,24 @@ class SimulationResult:
             share = _bounds(column) is not None
             if share and vmin is None and vmax is None:
                 vmin, vmax = 0.0, 1.0
-            g.plot(ax=ax, column="kpi", cmap="RdYlGn" if "compliance" in column or "share" in column else "viridis_r",
-                   legend=True, edgecolor="black", linewidth=0.8, missing_kwds={"color": "lightgrey"},
-                   vmin=vmin, vmax=vmax, legend_kwds={"shrink": 0.6, "label": column})
+            g.plot(
+                ax=ax,
+                column="kpi",
+                cmap="RdYlGn" if "compliance" in column or "share" in column else "viridis_r",
+                legend=True,
+                edgecolor="black",
+                linewidth=0.8,
+                missing_kwds={"color": "lightgrey"},
+                vmin=vmin,
+                vmax=vmax,
+                legend_kwds={"shrink": 0.6, "label": column},
+            )
             for _, r in g.iterrows():
                 p = r.geometry.representative_point()
                 if np.isfinite(r["kpi"]):
-                    ax.annotate(f"{r['kpi']:.2f}" if abs(r["kpi"]) < 10 else f"{r['kpi']:.0f}", (p.x, p.y),
-                                ha="center", fontsize=7)
+                    ax.annotate(
+                        f"{r['kpi']:.2f}" if abs(r["kpi"]) < 10 else f"{r['kpi']:.0f}", (p.x, p.y), ha="center", fontsize=7
+                    )
             return _plot.finish(ax, title or f"{column} per grid ({self.params['runs']} runs x {self._days} days)")
         if kind == "runs":
             ax = _plot.axes(ax, figsize=(8, 4.5))
@@ -1209,8 +1461,7 @@ class SimulationResult:
         raise DataError(f"kind must be 'map' or 'runs', got {kind!r}")
 
 
-_TABLES = {"grid": "per_grid", "community": "per_community", "source": "per_source", "shift": "per_shift",
-           "type": "per_type"}
+_TABLES = {"grid": "per_grid", "community": "per_community", "source": "per_source", "shift": "per_shift", "type": "per_type"}
 """The groups of :meth:`SimulationResult.table` and the layers that hold them in a saved result."""
 
 
@@ -1223,8 +1474,11 @@ def _renamed(table: pd.DataFrame) -> pd.DataFrame:
 def _names_from(runs: pd.DataFrame) -> dict[str, str]:
     """The limit KPIs of a result saved before it wrote them down: the model's default names, if present."""
     names = IncidentModel().limit_names()
-    return names if all(v in runs.columns for v in names.values()) else {
-        "respond": next((c for c in runs.columns if c.startswith("compliance_")), DEADLINE_KPI)}
+    return (
+        names
+        if all(v in runs.columns for v in names.values())
+        else {"respond": next((c for c in runs.columns if c.startswith("compliance_")), DEADLINE_KPI)}
+    )
 
 
 def _bounds(kpi: str) -> tuple[float, float] | None:
@@ -1275,14 +1529,17 @@ def _unit_lookup(plan: GridPlan, points: np.ndarray) -> np.ndarray:
     return out
 
 
-def _build_context(plan: GridPlan, posts: Any, staffing: Staffing, routes: RoutePlan, model: IncidentModel,
-                   days: int, notes: list[str]) -> tuple[_Context, dict[str, Any]]:
+def _build_context(
+    plan: GridPlan, posts: Any, staffing: Staffing, routes: RoutePlan, model: IncidentModel, days: int, notes: list[str]
+) -> tuple[_Context, dict[str, Any]]:
     net = routes.network
     if net is None or not isinstance(routes.edges, gpd.GeoDataFrame):
         raise DataError("the routes have no street geometry; make them with balance_routes(plan, ...) on a street network")
     if not net.crs.equals(plan.grids.crs):
-        raise DataError(f"the routes are in {net.crs.to_string()}, the plan in {plan.grids.crs.to_string()}: "
-                        "they come from different districts")
+        raise DataError(
+            f"the routes are in {net.crs.to_string()}, the plan in {plan.grids.crs.to_string()}: "
+            "they come from different districts"
+        )
     codes = plan.grids["code"].astype(str).to_numpy()
     code_pos = {c: i for i, c in enumerate(codes)}
     units = plan.units
@@ -1354,14 +1611,15 @@ def _build_context(plan: GridPlan, posts: Any, staffing: Staffing, routes: Route
     punit = _unit_lookup(plan, ppts)
     outside = punit < 0
     if outside.any():
-        notes.append(f"{int(outside.sum())} population points ({pw[outside].sum():,.0f} residents) lie outside every "
-                     "grid: no incidents arise there")
+        notes.append(
+            f"{int(outside.sum())} population points ({pw[outside].sum():,.0f} residents) lie outside every "
+            "grid: no incidents arise there"
+        )
     keep = ~outside & (pw > 0)
     pw, pxy, ppts, punit = pw[keep], pxy[keep], ppts[keep], punit[keep]
     if pw.sum() == 0:
         notes.append("no residents in the grids: population-driven problem types have no incidents")
-    pnode, psnap = net.nearest_nodes(pxy[:, 0], pxy[:, 1], return_dist=True) if len(pxy) else (
-        np.zeros(0, np.int64), np.zeros(0))
+    pnode, psnap = net.nearest_nodes(pxy[:, 0], pxy[:, 1], return_dist=True) if len(pxy) else (np.zeros(0, np.int64), np.zeros(0))
     pnode = np.asarray(pnode, dtype=np.int64)
     psnap = np.asarray(psnap, dtype=float)
     # nearest swept street of every population point, if within sight
@@ -1375,16 +1633,20 @@ def _build_context(plan: GridPlan, posts: Any, staffing: Staffing, routes: Route
         e = st_rows[si[ok]]
         pchief[pi[ok]] = e_chief[e]
         poff[pi[ok]] = e_off[e] + elen_all[e] / 2
-    notes.append(f"incidents: population-driven ones at {source} ({len(ppts):,} points, {pw.sum():,.0f} residents); "
-                 f"street-driven ones along {len(st_rows):,} swept street edges ({elen_all[st_rows].sum() / 1000:,.1f} km)")
+    notes.append(
+        f"incidents: population-driven ones at {source} ({len(ppts):,} points, {pw.sum():,.0f} residents); "
+        f"street-driven ones along {len(st_rows):,} swept street edges ({elen_all[st_rows].sum() / 1000:,.1f} km)"
+    )
 
     # staff: post node, snap, grid, shift window
     a = staffing.assignments
     staff_grid = np.array([code_pos.get(str(c), -1) for c in a["grid"].astype(str)], dtype=np.int64)
     unknown_shift = sorted(set(a["shift"].astype(str)) - set(windows))
     if unknown_shift:
-        raise DataError(f"the staffing uses shifts {unknown_shift} that the incident model does not know "
-                        f"({list(windows)}); pass IncidentModel(shifts=...) with their hours")
+        raise DataError(
+            f"the staffing uses shifts {unknown_shift} that the incident model does not know "
+            f"({list(windows)}); pass IncidentModel(shifts=...) with their hours"
+        )
     staff_window = np.array([windows[s] for s in a["shift"].astype(str)], dtype=float).reshape(-1, 2)
     sxy = shapely.get_coordinates(a.geometry.values) if len(a) else np.zeros((0, 2))
     # posts (for the watch) and staff posts share one distance table
@@ -1406,8 +1668,8 @@ def _build_context(plan: GridPlan, posts: Any, staffing: Staffing, routes: Route
     else:
         inv, asnap = np.zeros(0, np.int64), np.zeros(0)
         dist = np.zeros((0, net.n_nodes))
-    staff_src, staff_snap = inv[:len(sxy)], np.asarray(asnap[:len(sxy)], dtype=float)
-    post_src, post_snap = inv[len(sxy):], np.asarray(asnap[len(sxy):], dtype=float)
+    staff_src, staff_snap = inv[: len(sxy)], np.asarray(asnap[: len(sxy)], dtype=float)
+    post_src, post_snap = inv[len(sxy) :], np.asarray(asnap[len(sxy) :], dtype=float)
     # street distance from the nearest post of the same grid, for every pool element
     G = len(codes)
 
@@ -1432,8 +1694,10 @@ def _build_context(plan: GridPlan, posts: Any, staffing: Staffing, routes: Route
         grid_windows.append(np.array([windows[s] for s in sh], dtype=float).reshape(-1, 2))
     empty = [codes[g] for g in range(G) if not (staff_grid == g).any()]
     if empty:
-        notes.append(f"{len(empty)} grids have nobody on their team ({', '.join(empty[:5])}"
-                     f"{' ...' if len(empty) > 5 else ''}): their reported cases stay unmet")
+        notes.append(
+            f"{len(empty)} grids have nobody on their team ({', '.join(empty[:5])}"
+            f"{' ...' if len(empty) > 5 else ''}): their reported cases stay unmet"
+        )
 
     # problem types
     t = model.types
@@ -1452,28 +1716,65 @@ def _build_context(plan: GridPlan, posts: Any, staffing: Staffing, routes: Route
     pop_comm = ucomm_idx[punit] if len(punit) else np.zeros(0, np.int64)
     if len(pw) == 0:  # no residents: one placeholder of weight 0, never drawn, keeps the lookups by pool simple
         pw, pop_grid, pop_comm, pnode, psnap, pchief, poff, pop_watch = (
-            np.zeros(1), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1),
-            np.full(1, -1, np.int64), np.zeros(1), np.full(1, np.inf))
+            np.zeros(1),
+            np.zeros(1, np.int64),
+            np.zeros(1, np.int64),
+            np.zeros(1, np.int64),
+            np.zeros(1),
+            np.full(1, -1, np.int64),
+            np.zeros(1),
+            np.full(1, np.inf),
+        )
     ctx = _Context(
-        days=days, grid_codes=codes.astype(object), community_codes=comm_codes.astype(object),
-        pop_weight=pw, pop_grid=pop_grid, pop_comm=pop_comm,
-        pop_node=pnode, pop_snap=psnap, pop_chief=pchief, pop_offset=poff,
-        st_len=elen_all[st_rows] / 1000.0, st_grid=st_grid, st_comm=st_comm, st_u=eu, st_v=ev,
-        st_chief=e_chief[st_rows], st_offset=e_off[st_rows], st_forward=e_fwd[st_rows],
-        chief_len=chief_len, chief_window=chief_window,
-        staff_grid=staff_grid, staff_src=staff_src, staff_snap=staff_snap, staff_window=staff_window,
-        dist=dist, post_grid=post_gpos, pop_watch=pop_watch, st_watch_u=st_watch_u, st_watch_v=st_watch_v,
-        grid_windows=grid_windows, shift_windows=np.array(list(windows.values()), dtype=float).reshape(-1, 2),
-        t_pool=np.where(t["driver"].to_numpy() == "population", 0, 1), t_lambda=lam,
-        t_visible=t["visible"].to_numpy(bool), t_report_min=pd.to_numeric(t["report_h"]).to_numpy(float) * 60.0,
-        t_profile=np.stack([w.reshape(7, 24).sum(axis=0) for w in _profile_weights(t["profile"])]), t_sev=sev, t_src=src_p,
-        src_patrol=source_names.index(model.discovery_sources[0]), src_staff=source_names.index(model.discovery_sources[1]),
+        days=days,
+        grid_codes=codes.astype(object),
+        community_codes=comm_codes.astype(object),
+        pop_weight=pw,
+        pop_grid=pop_grid,
+        pop_comm=pop_comm,
+        pop_node=pnode,
+        pop_snap=psnap,
+        pop_chief=pchief,
+        pop_offset=poff,
+        st_len=elen_all[st_rows] / 1000.0,
+        st_grid=st_grid,
+        st_comm=st_comm,
+        st_u=eu,
+        st_v=ev,
+        st_chief=e_chief[st_rows],
+        st_offset=e_off[st_rows],
+        st_forward=e_fwd[st_rows],
+        chief_len=chief_len,
+        chief_window=chief_window,
+        staff_grid=staff_grid,
+        staff_src=staff_src,
+        staff_snap=staff_snap,
+        staff_window=staff_window,
+        dist=dist,
+        post_grid=post_gpos,
+        pop_watch=pop_watch,
+        st_watch_u=st_watch_u,
+        st_watch_v=st_watch_v,
+        grid_windows=grid_windows,
+        shift_windows=np.array(list(windows.values()), dtype=float).reshape(-1, 2),
+        t_pool=np.where(t["driver"].to_numpy() == "population", 0, 1),
+        t_lambda=lam,
+        t_visible=t["visible"].to_numpy(bool),
+        t_report_min=pd.to_numeric(t["report_h"]).to_numpy(float) * 60.0,
+        t_profile=np.stack([w.reshape(7, 24).sum(axis=0) for w in _profile_weights(t["profile"])]),
+        t_sev=sev,
+        t_src=src_p,
+        src_patrol=source_names.index(model.discovery_sources[0]),
+        src_staff=source_names.index(model.discovery_sources[1]),
         onsite=np.array([model.onsite_min[s] for s in ("small", "larger", "hard")], dtype=float),
         handling=np.array([[model.handling_h[s][0] * 60.0, model.handling_h[s][1]] for s in ("small", "larger", "hard")]),
-        solve_on_site=float(model.solve_on_site), respond_min=model.limits.respond.total_seconds() / 60.0,
+        solve_on_site=float(model.solve_on_site),
+        respond_min=model.limits.respond.total_seconds() / 60.0,
         limit_min=np.array([model.limits.limit(s).total_seconds() / 60.0 for s in ("small", "larger", "hard")]),
-        response_speed=float(model.response_speed_m_per_min), patrol_speed=float(model.patrol_speed_m_per_min),
-        watch_m=float(model.staff_watch_m), notice_min=float(model.staff_notice_min),
+        response_speed=float(model.response_speed_m_per_min),
+        patrol_speed=float(model.patrol_speed_m_per_min),
+        watch_m=float(model.staff_watch_m),
+        notice_min=float(model.staff_notice_min),
     )
     if any(not isinstance(p, str) and len(np.asarray(p)) == 168 for p in t["profile"]):
         ctx.t_week = np.stack(_profile_weights(t["profile"]))
@@ -1481,10 +1782,17 @@ def _build_context(plan: GridPlan, posts: Any, staffing: Staffing, routes: Route
         ui = model.unit_intensity.reindex(index=units.index, columns=t.index).fillna(1.0)
         ctx.t_unit_factor = ui.to_numpy(dtype=float).T
         ctx.pop_unit, ctx.st_unit = punit, mid_unit
-    facts = {"residents": residents, "street_km": street_km, "expected_per_day": dict(zip(t.index, lam.tolist())),
-             "population_points": int(len(ppts)), "street_edges": int(len(st_rows)), "staff": int(len(a)),
-             "chiefs": int(len(chief_len)), "posts": int(len(pxy_posts)),
-             "incident_stream": _stream_key(ctx, list(t.index), source_names, pxy, st_geoms)}
+    facts = {
+        "residents": residents,
+        "street_km": street_km,
+        "expected_per_day": dict(zip(t.index, lam.tolist())),
+        "population_points": int(len(ppts)),
+        "street_edges": int(len(st_rows)),
+        "staff": int(len(a)),
+        "chiefs": int(len(chief_len)),
+        "posts": int(len(pxy_posts)),
+        "incident_stream": _stream_key(ctx, list(t.index), source_names, pxy, st_geoms),
+    }
     geo = {"pop_xy": pxy, "st_geoms": st_geoms}
     return ctx, {**facts, "_geo": geo}
 
@@ -1500,17 +1808,35 @@ def _stream_key(ctx: _Context, types: list[str], sources: list[str], pop_xy: np.
 
     h = hashlib.sha256()
     h.update(repr((ctx.days, types, sources)).encode("utf-8"))
-    for arr in (ctx.t_lambda, ctx.t_pool, ctx.t_profile, ctx.t_sev, ctx.t_report_min, ctx.t_src, ctx.pop_weight,
-                ctx.st_len, pop_xy, shapely.get_num_coordinates(st_geoms), shapely.get_coordinates(st_geoms),
-                *(a for a in (ctx.t_week, ctx.t_unit_factor) if a is not None)):
+    for arr in (
+        ctx.t_lambda,
+        ctx.t_pool,
+        ctx.t_profile,
+        ctx.t_sev,
+        ctx.t_report_min,
+        ctx.t_src,
+        ctx.pop_weight,
+        ctx.st_len,
+        pop_xy,
+        shapely.get_num_coordinates(st_geoms),
+        shapely.get_coordinates(st_geoms),
+        *(a for a in (ctx.t_week, ctx.t_unit_factor) if a is not None),
+    ):
         a = np.ascontiguousarray(arr)
         h.update(repr((a.dtype.str, a.shape)).encode("ascii"))
         h.update(a.tobytes())
     return h.hexdigest()[:16]
 
 
-def _ledger(ctx: _Context, cases: dict[str, np.ndarray], run: int, model: IncidentModel, geo: dict[str, Any],
-            start: pd.Timestamp, crs: Any) -> gpd.GeoDataFrame:
+def _ledger(
+    ctx: _Context,
+    cases: dict[str, np.ndarray],
+    run: int,
+    model: IncidentModel,
+    geo: dict[str, Any],
+    start: pd.Timestamp,
+    crs: Any,
+) -> gpd.GeoDataFrame:
     street = cases["pool"] == 1
     loc = cases["loc"]
     xy = np.zeros((len(loc), 2))
@@ -1528,21 +1854,28 @@ def _ledger(ctx: _Context, cases: dict[str, np.ndarray], run: int, model: Incide
     types = np.asarray(model.types.index, dtype=object)
     labels = model.types["label"].to_numpy(dtype=object)
     shift_names = np.array(list(model.shifts) + ["off_duty"], dtype=object)
-    frame = pd.DataFrame({
-        "run": run,
-        "type": types[cases["type"]], "label": labels[cases["type"]],
-        "source": np.asarray(list(model.sources), dtype=object)[cases["source"]],
-        "severity": sev_names[cases["severity"]], "level": level[cases["severity"]],
-        "grid": ctx.grid_codes[cases["grid"]], "community": ctx.community_codes[cases["community"]],
-        "shift": shift_names[cases["shift"]],
-        "occurred": ts(cases["occurred"]), "discovered": ts(cases["discovered"]), "arrived": ts(cases["arrived"]),
-        "resolved": ts(cases["resolved"]),
-        "discovery_min": cases["discovered"] - cases["occurred"],
-        "face_to_face_min": cases["arrived"] - cases["discovered"],
-        "resolution_h": (cases["resolved"] - cases["discovered"]) / 60.0,
-        "respond_met": cases["respond_met"],
-        "deadline_met": cases["deadline_met"],
-    })
+    frame = pd.DataFrame(
+        {
+            "run": run,
+            "type": types[cases["type"]],
+            "label": labels[cases["type"]],
+            "source": np.asarray(list(model.sources), dtype=object)[cases["source"]],
+            "severity": sev_names[cases["severity"]],
+            "level": level[cases["severity"]],
+            "grid": ctx.grid_codes[cases["grid"]],
+            "community": ctx.community_codes[cases["community"]],
+            "shift": shift_names[cases["shift"]],
+            "occurred": ts(cases["occurred"]),
+            "discovered": ts(cases["discovered"]),
+            "arrived": ts(cases["arrived"]),
+            "resolved": ts(cases["resolved"]),
+            "discovery_min": cases["discovered"] - cases["occurred"],
+            "face_to_face_min": cases["arrived"] - cases["discovered"],
+            "resolution_h": (cases["resolved"] - cases["discovered"]) / 60.0,
+            "respond_met": cases["respond_met"],
+            "deadline_met": cases["deadline_met"],
+        }
+    )
     for c in ("discovery_min", "face_to_face_min", "resolution_h"):
         frame[c] = frame[c].where(np.isfinite(frame[c]))
     frame = frame.sort_values("occurred", kind="stable").reset_index(drop=True)
@@ -1628,8 +1961,7 @@ def simulate(
 
     t0 = time.perf_counter()
     if not isinstance(plan, GridPlan):
-        raise DataError(f"simulate needs a GridPlan (from partition, resplit or GridPlan.read_file), got "
-                        f"{type(plan).__name__}")
+        raise DataError(f"simulate needs a GridPlan (from partition, resplit or GridPlan.read_file), got {type(plan).__name__}")
     runs = _validate.integer(runs, "runs", minimum=1, maximum=_MAX_RUNS)
     from .posts import Posts
     from .routes import RoutePlan
@@ -1657,16 +1989,20 @@ def simulate(
     max_days = (pd.Timestamp.max.to_pydatetime(warn=False) - start_ts.to_pydatetime(warn=False)).days - 1
     days = _validate.integer(days, "days", minimum=1)
     if days > max_days:
-        raise DataError(f"days={days} from start {start_ts} runs past {pd.Timestamp.max:%Y-%m-%d}, the last date a "
-                        f"ledger timestamp can hold; simulate at most {max_days} days (or more runs of fewer days)")
+        raise DataError(
+            f"days={days} from start {start_ts} runs past {pd.Timestamp.max:%Y-%m-%d}, the last date a "
+            f"ledger timestamp can hold; simulate at most {max_days} days (or more runs of fewer days)"
+        )
     notes: list[str] = []
     derived: list[str] = []
     if posts is not None:
         _check_same_plan(plan, _grids_of(posts), "posts")
     if staffing is None:
-        raise DataError("simulate needs the staff: pass staffing=assign_staff(plan, roster, posts=posts) with your "
-                        "roster (id, role, party_member, home), or staffing='sample' for a synthetic roster "
-                        "(gridplan.datasets.sample_roster); gridplan does not invent staff unasked")
+        raise DataError(
+            "simulate needs the staff: pass staffing=assign_staff(plan, roster, posts=posts) with your "
+            "roster (id, role, party_member, home), or staffing='sample' for a synthetic roster "
+            "(gridplan.datasets.sample_roster); gridplan does not invent staff unasked"
+        )
     if isinstance(staffing, str):
         if staffing != "sample":
             raise DataError(f"staffing must be a Staffing (from assign_staff) or 'sample', got {staffing!r}")
@@ -1676,39 +2012,50 @@ def simulate(
             raise DataError("the staffing and the plan are in different CRSs: they come from different districts")
         unknown = sorted(set(staffing.assignments["grid"].astype(str)) - set(plan.grids["code"].astype(str)))
         if unknown:
-            raise DataError(f"the staffing assigns people to grids {unknown[:5]} that the plan does not have: it was "
-                            "made for another plan; make it again with assign_staff(plan, roster)")
+            raise DataError(
+                f"the staffing assigns people to grids {unknown[:5]} that the plan does not have: it was "
+                "made for another plan; make it again with assign_staff(plan, roster)"
+            )
     if routes is not None and routes.per_grid is not None:
         theirs = set(routes.per_grid.index.astype(str))
         if theirs != set(plan.grids["code"].astype(str)):
-            raise DataError("the routes were made for another plan (their grids differ); make them again with "
-                            "balance_routes(plan, ...)")
+            raise DataError(
+                "the routes were made for another plan (their grids differ); make them again with balance_routes(plan, ...)"
+            )
     if posts is None:
         from .posts import place_posts
 
         n = max(plan.n_grids, int(round(2.8 * plan.n_grids)))
         posts = place_posts(plan, n, streets=streets, mip_gap=1e-3, time_limit=30.0, seed=seed, progress=progress)
-        derived.append(f"posts: place_posts(plan, {n}, mip_gap=1e-3, time_limit=30) — {posts.n_posts} posts, "
-                       f"{posts.n_stations} stations, {posts.params['status']}, gap {posts.params['gap']:.2%}")
+        derived.append(
+            f"posts: place_posts(plan, {n}, mip_gap=1e-3, time_limit=30) — {posts.n_posts} posts, "
+            f"{posts.n_stations} stations, {posts.params['status']}, gap {posts.params['gap']:.2%}"
+        )
     if isinstance(staffing, str) and staffing == "sample":
         from ._synthetic.roster import sample_staff_roster
         from .staffing import assign_staff
 
         if getattr(plan, "district", None) is None:
-            raise DataError("staffing='sample' draws a sample roster from the plan's district, which a plan read "
-                            "from a file does not have: pass staffing=assign_staff(plan, roster, streets=...)")
-        staffing = assign_staff(plan, sample_staff_roster(plan, seed=seed), posts=posts, streets=streets, seed=seed,
-                                shifts=tuple(model.shifts))
-        derived.append(f"staffing: assign_staff(plan, sample_roster(plan, seed={seed}), posts=posts) — SYNTHETIC "
-                       f"staff: {len(staffing.assignments)} people, {int(staffing.vacancies['missing'].sum())} "
-                       "vacancies")
+            raise DataError(
+                "staffing='sample' draws a sample roster from the plan's district, which a plan read "
+                "from a file does not have: pass staffing=assign_staff(plan, roster, streets=...)"
+            )
+        staffing = assign_staff(
+            plan, sample_staff_roster(plan, seed=seed), posts=posts, streets=streets, seed=seed, shifts=tuple(model.shifts)
+        )
+        derived.append(
+            f"staffing: assign_staff(plan, sample_roster(plan, seed={seed}), posts=posts) — SYNTHETIC "
+            f"staff: {len(staffing.assignments)} people, {int(staffing.vacancies['missing'].sum())} "
+            "vacancies"
+        )
     if routes is None:
         from .routes import balance_routes
 
-        routes = balance_routes(plan, chiefs_per_grid=2, posts=posts, streets=streets, effort=0.1, seed=seed,
-                                progress=progress)
-        derived.append(f"routes: balance_routes(plan, chiefs_per_grid=2, posts=posts, effort=0.1) — "
-                       f"{routes.n_routes} road chiefs, longest walk {routes.max_length / 1000:.1f} km")
+        routes = balance_routes(plan, chiefs_per_grid=2, posts=posts, streets=streets, effort=0.1, seed=seed, progress=progress)
+        derived.append(
+            f"routes: balance_routes(plan, chiefs_per_grid=2, posts=posts, effort=0.1) — "
+            f"{routes.n_routes} road chiefs, longest walk {routes.max_length / 1000:.1f} km"
+        )
     notes += [f"derived {d}" for d in derived]
     assert not isinstance(staffing, str)  # "sample" was turned into a Staffing above
     ctx, facts = _build_context(plan, posts, staffing, routes, model, days, notes)
@@ -1722,13 +2069,12 @@ def simulate(
     from tqdm.auto import tqdm
 
     if client is None:
-        outs = [_run(ctx, s, k) for s, k in tqdm(list(zip(children, keep)), desc="simulate", unit="run",
-                                                  disable=not progress)]
+        outs = [_run(ctx, s, k) for s, k in tqdm(list(zip(children, keep)), desc="simulate", unit="run", disable=not progress)]
         workers = 1
     else:
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         size = max(1, math.ceil(runs / (8 * workers)))
-        batches = [(children[i:i + size], keep[i:i + size]) for i in range(0, runs, size)]
+        batches = [(children[i : i + size], keep[i : i + size]) for i in range(0, runs, size)]
         [ctx_f] = client.scatter([ctx], broadcast=True)
         futures = [client.submit(_run_batch, ctx_f, b, k, pure=False) for b, k in batches]
         from dask.distributed import as_completed
@@ -1742,16 +2088,43 @@ def simulate(
     frames = [_ledger(ctx, o["cases"], i, model, geo, start_ts, plan.grids.crs) for i, o in enumerate(outs) if "cases" in o]
     if loop is not False:  # the closed loop of every kept case (gridplan._caseflow)
         loop = (model.loop or _caseflow.CaseLoop()) if loop is None else loop
-        frames = [_caseflow.loop_simulated(f, loop=loop, plan=plan, routes=routes, types=model.types, start=start_ts,
-                                           seed=[int(seed), i, 7123]) for i, f in enumerate(frames)]
-    incidents = pd.concat(frames, ignore_index=True) if frames else gpd.GeoDataFrame(
-        {"run": pd.Series(dtype=int)}, geometry=gpd.GeoSeries([], crs=plan.grids.crs))
-    params = {"days": days, "runs": runs, "seed": int(seed), "start": str(start_ts), "workers": workers,
-              "derived": derived, "model": model.params(), **facts, "seconds_runs": seconds_runs,
-              "seconds": time.perf_counter() - t0, "plan": dict(plan.params),
-              "loop": None if loop is False else loop.params()}
-    return SimulationResult(plan=plan, posts=posts, staffing=staffing, routes=routes, model=model, outs=outs, ctx=ctx,
-                            params=params, notes=notes, incidents=incidents)
+        frames = [
+            _caseflow.loop_simulated(
+                f, loop=loop, plan=plan, routes=routes, types=model.types, start=start_ts, seed=[int(seed), i, 7123]
+            )
+            for i, f in enumerate(frames)
+        ]
+    incidents = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else gpd.GeoDataFrame({"run": pd.Series(dtype=int)}, geometry=gpd.GeoSeries([], crs=plan.grids.crs))
+    )
+    params = {
+        "days": days,
+        "runs": runs,
+        "seed": int(seed),
+        "start": str(start_ts),
+        "workers": workers,
+        "derived": derived,
+        "model": model.params(),
+        **facts,
+        "seconds_runs": seconds_runs,
+        "seconds": time.perf_counter() - t0,
+        "plan": dict(plan.params),
+        "loop": None if loop is False else loop.params(),
+    }
+    return SimulationResult(
+        plan=plan,
+        posts=posts,
+        staffing=staffing,
+        routes=routes,
+        model=model,
+        outs=outs,
+        ctx=ctx,
+        params=params,
+        notes=notes,
+        incidents=incidents,
+    )
 
 
 def _example_layers() -> dict[str, gpd.GeoDataFrame]:
@@ -1761,8 +2134,13 @@ def _example_layers() -> dict[str, gpd.GeoDataFrame]:
     lines = [shapely.LineString([(x0 + a, y0), (x0 + a, y0 + 2000)]) for a in v]
     lines += [shapely.LineString([(x0, y0 + a), (x0 + 2000, y0 + a)]) for a in v]
     rng = np.random.default_rng(0)
-    people = gpd.GeoDataFrame({"population": rng.integers(20, 300, 300)},
-                              geometry=shapely.points(x0 + rng.uniform(0, 2000, 300), y0 + rng.uniform(0, 2000, 300)),
-                              crs=4545)
-    return {"boundary": gpd.GeoDataFrame(geometry=[shapely.box(x0, y0, x0 + 2000, y0 + 2000)], crs=4545),
-            "streets": gpd.GeoDataFrame(geometry=lines, crs=4545), "population": people}
+    people = gpd.GeoDataFrame(
+        {"population": rng.integers(20, 300, 300)},
+        geometry=shapely.points(x0 + rng.uniform(0, 2000, 300), y0 + rng.uniform(0, 2000, 300)),
+        crs=4545,
+    )
+    return {
+        "boundary": gpd.GeoDataFrame(geometry=[shapely.box(x0, y0, x0 + 2000, y0 + 2000)], crs=4545),
+        "streets": gpd.GeoDataFrame(geometry=lines, crs=4545),
+        "population": people,
+    }

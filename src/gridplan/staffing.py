@@ -88,8 +88,14 @@ law-enforcement officer, grid worker."""
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 _ROLE_ALIASES = {  # Chinese names of the default roles, as rosters write them
-    "网格长": "leader", "组长": "leader", "执法队员": "officer", "执法人员": "officer", "队员": "officer",
-    "网格员": "worker", "协管员": "worker", "辅助人员": "worker",
+    "网格长": "leader",
+    "组长": "leader",
+    "执法队员": "officer",
+    "执法人员": "officer",
+    "队员": "officer",
+    "网格员": "worker",
+    "协管员": "worker",
+    "辅助人员": "worker",
 }
 _TRUE = {"true", "t", "yes", "y", "1", "是", "党员", "中共党员"}
 _FALSE = {"false", "f", "no", "n", "0", "否", "非党员", "群众", ""}
@@ -143,7 +149,8 @@ class StaffingModel:
             if self.n_per_workload is None or not (np.isfinite(self.n_per_workload) and self.n_per_workload > 0):
                 raise DataError(
                     f"'{self.formula}' has a workload-scaled N: pass n_per_workload= (the grid workload one such "
-                    f"person covers, e.g. n_per_workload=5000 residents), got {self.n_per_workload!r}")
+                    f"person covers, e.g. n_per_workload=5000 residents), got {self.n_per_workload!r}"
+                )
         if isinstance(self.n_min, bool) or not isinstance(self.n_min, (int, np.integer)) or self.n_min < 0:
             raise DataError(f"n_min must be a whole number >= 0, got {self.n_min!r}")
         if None not in self.counts and sum(int(c) for c in self.counts if c is not None) == 0:
@@ -201,22 +208,30 @@ class StaffingModel:
         if not re.fullmatch(r"(\d+|[Nn])(\+(\d+|[Nn]))*", text):
             raise DataError(
                 f"cannot read the staffing formula {formula!r}: write counts joined by '+', e.g. '1+2+2' "
-                "(1 leader, 2 officers, 2 workers) or '1+3+N' (N scaled by workload, with n_per_workload=)")
+                "(1 leader, 2 officers, 2 workers) or '1+3+N' (N scaled by workload, with n_per_workload=)"
+            )
         terms = text.split("+")
         counts = tuple(None if t in ("N", "n") else int(t) for t in terms)
         if roles is None:
             if len(terms) > len(DEFAULT_ROLES):
-                raise DataError(f"{formula!r} has {len(terms)} terms: name them with roles=(...) "
-                                f"(the default names cover {len(DEFAULT_ROLES)}: {DEFAULT_ROLES})")
-            roles = DEFAULT_ROLES[:len(terms)]
+                raise DataError(
+                    f"{formula!r} has {len(terms)} terms: name them with roles=(...) "
+                    f"(the default names cover {len(DEFAULT_ROLES)}: {DEFAULT_ROLES})"
+                )
+            roles = DEFAULT_ROLES[: len(terms)]
         if isinstance(roles, str):
             raise DataError(f"roles must be a sequence of names, e.g. roles=('leader', 'officer', 'worker'), got {roles!r}")
         roles = tuple(str(r).strip() for r in roles)
         if len(roles) != len(terms):
             raise DataError(f"{formula!r} has {len(terms)} terms but roles={roles} names {len(roles)}")
-        return cls(roles=roles, counts=counts, n_per_workload=None if n_per_workload is None else float(n_per_workload),
-                   n_min=n_min, leader_party_member=bool(leader_party_member),
-                   officers_split_shifts=bool(officers_split_shifts))
+        return cls(
+            roles=roles,
+            counts=counts,
+            n_per_workload=None if n_per_workload is None else float(n_per_workload),
+            n_min=n_min,
+            leader_party_member=bool(leader_party_member),
+            officers_split_shifts=bool(officers_split_shifts),
+        )
 
     # ------------------------------------------------------------------ facts
     @property
@@ -308,16 +323,16 @@ class _Problem:
     """Everything the solvers need, as arrays. People are the eligible roster rows."""
 
     model: StaffingModel
-    codes: np.ndarray          # (G,) grid codes
-    req: np.ndarray            # (G, R) people needed
+    codes: np.ndarray  # (G,) grid codes
+    req: np.ndarray  # (G, R) people needed
     shifts: tuple[str, ...]
-    roster: pd.DataFrame       # every roster row, normalised: id, role, party_member, x, y, unavailable, reason
-    people: np.ndarray         # (P,) positions in roster of the eligible people
-    role: np.ndarray           # (P,) role position
-    avail: np.ndarray          # (P, S) bool
-    dist: np.ndarray           # (P, G) metres to the grid's nearest post; inf where not allowed
-    post: np.ndarray           # (P, G) row of `posts` each would report to (-1 if none)
-    posts: gpd.GeoDataFrame    # post points: grid (code), kind, node, snap_m, geometry
+    roster: pd.DataFrame  # every roster row, normalised: id, role, party_member, x, y, unavailable, reason
+    people: np.ndarray  # (P,) positions in roster of the eligible people
+    role: np.ndarray  # (P,) role position
+    avail: np.ndarray  # (P, S) bool
+    dist: np.ndarray  # (P, G) metres to the grid's nearest post; inf where not allowed
+    post: np.ndarray  # (P, G) row of `posts` each would report to (-1 if none)
+    posts: gpd.GeoDataFrame  # post points: grid (code), kind, node, snap_m, geometry
     grids: gpd.GeoDataFrame
     crs: pyproj.CRS | None
     params: dict[str, Any]
@@ -361,8 +376,7 @@ def _parse_bool(values: pd.Series, ids: pd.Series) -> tuple[np.ndarray, int]:
     return out, n_missing
 
 
-def _homes(roster: pd.DataFrame, crs: Any, target: pyproj.CRS | None,
-           bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+def _homes(roster: pd.DataFrame, crs: Any, target: pyproj.CRS | None, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
     """Home coordinates in the plan's CRS (NaN where missing) and a note on where they came from."""
     if crs is None and roster.attrs.get("crs"):
         crs = roster.attrs["crs"]
@@ -389,19 +403,24 @@ def _homes(roster: pd.DataFrame, crs: Any, target: pyproj.CRS | None,
             b = bounds  # degrees-looking homes nowhere near grids in metres
             far = ~((x[fin] > b[0] - 1e4) & (x[fin] < b[2] + 1e4) & (y[fin] > b[1] - 1e4) & (y[fin] < b[3] + 1e4))
             if fin.any() and (np.abs(x[fin]) <= 180).all() and (np.abs(y[fin]) <= 90).all() and far.all():
-                raise CRSError("the roster's x/y look like lon/lat degrees but the plan is in metres; name the "
-                               "columns lon/lat and pass crs= (e.g. crs='EPSG:4326' or crs='GCJ-02')")
+                raise CRSError(
+                    "the roster's x/y look like lon/lat degrees but the plan is in metres; name the "
+                    "columns lon/lat and pass crs= (e.g. crs='EPSG:4326' or crs='GCJ-02')"
+                )
     elif {"lon", "lat"} <= set(roster.columns):
         if crs is None:
-            raise CRSError("the roster has lon/lat homes: say which datum with crs=, e.g. crs='EPSG:4326' (WGS84), "
-                           "crs='GCJ-02' (Amap/Tencent) or crs='BD-09' (Baidu)")
+            raise CRSError(
+                "the roster has lon/lat homes: say which datum with crs=, e.g. crs='EPSG:4326' (WGS84), "
+                "crs='GCJ-02' (Amap/Tencent) or crs='BD-09' (Baidu)"
+            )
         x = pd.to_numeric(roster["lon"], errors="coerce").to_numpy(float)
         y = pd.to_numeric(roster["lat"], errors="coerce").to_numpy(float)
         src = crs
         how = f"lon/lat in {gcrs.crs_label(src)}"
     else:
-        raise DataError("the roster needs home locations: columns x, y (plan CRS), lon, lat with crs=, "
-                        "or a GeoDataFrame of points")
+        raise DataError(
+            "the roster needs home locations: columns x, y (plan CRS), lon, lat with crs=, or a GeoDataFrame of points"
+        )
     if src is not None and target is not None:
         parsed = gcrs.parse_crs(src)
         if isinstance(parsed, str) or not parsed.equals(target):
@@ -417,8 +436,10 @@ def _homes(roster: pd.DataFrame, crs: Any, target: pyproj.CRS | None,
 def _resolve_network(plan: Any, streets: Any) -> StreetNetwork:
     src = streets if streets is not None else getattr(plan, "district", None)
     if src is None:
-        raise DataError("distance='network' needs streets: the plan has no district; pass streets= (a District, a "
-                        "StreetNetwork or a GeoDataFrame of street lines) or use distance='euclidean'")
+        raise DataError(
+            "distance='network' needs streets: the plan has no district; pass streets= (a District, a "
+            "StreetNetwork or a GeoDataFrame of street lines) or use distance='euclidean'"
+        )
     if isinstance(src, StreetNetwork):
         return src
     if isinstance(getattr(src, "network", None), StreetNetwork):
@@ -435,8 +456,9 @@ def _rep_points(grids: gpd.GeoDataFrame) -> np.ndarray:
     return np.where(inside, cen, shapely.point_on_surface(geoms))
 
 
-def _post_frame(posts: Any, grids: gpd.GeoDataFrame, crs: pyproj.CRS | None, net: StreetNetwork | None,
-                notes: list[str]) -> gpd.GeoDataFrame:
+def _post_frame(
+    posts: Any, grids: gpd.GeoDataFrame, crs: pyproj.CRS | None, net: StreetNetwork | None, notes: list[str]
+) -> gpd.GeoDataFrame:
     """Post points per grid (kind 'post'); grids without one get a station, else their default post."""
     codes = grids["code"].astype(str).to_numpy()
     rep = _rep_points(grids)
@@ -464,9 +486,12 @@ def _post_frame(posts: Any, grids: gpd.GeoDataFrame, crs: pyproj.CRS | None, net
     if (frame.geom_type != "Point").any():
         raise DataError("posts must be points")
     kind = frame["kind"].astype(str) if "kind" in frame.columns else pd.Series("post", index=frame.index)
-    frame = gpd.GeoDataFrame({"grid": frame["grid"].astype(str).to_numpy(), "kind": kind.to_numpy(), "source": "posts"},
-                             geometry=gpd.GeoSeries(frame.geometry.to_numpy(), index=pd.Index(frame.index, name="post")),
-                             crs=crs, index=pd.Index(frame.index, name="post"))
+    frame = gpd.GeoDataFrame(
+        {"grid": frame["grid"].astype(str).to_numpy(), "kind": kind.to_numpy(), "source": "posts"},
+        geometry=gpd.GeoSeries(frame.geometry.to_numpy(), index=pd.Index(frame.index, name="post")),
+        crs=crs,
+        index=pd.Index(frame.index, name="post"),
+    )
     unknown = sorted(set(frame["grid"]) - set(codes))
     if unknown:
         notes.append(f"posts of grids not in the plan are ignored: {unknown[:_SHOW]}")
@@ -490,8 +515,9 @@ def _post_frame(posts: Any, grids: gpd.GeoDataFrame, crs: pyproj.CRS | None, net
     return pd.concat(parts)
 
 
-def _prepare(plan: Any, roster: Any, *, model: Any, posts: Any, shifts: Any, distance: str, streets: Any,
-             crs: Any, seed: Any) -> _Problem:
+def _prepare(
+    plan: Any, roster: Any, *, model: Any, posts: Any, shifts: Any, distance: str, streets: Any, crs: Any, seed: Any
+) -> _Problem:
     m = _as_model(model)
     shifts = _check_shifts(shifts)
     _validate.choice(distance, "distance", ("network", "euclidean"))
@@ -526,34 +552,45 @@ def _prepare(plan: Any, roster: Any, *, model: Any, posts: Any, shifts: Any, dis
     if set(DEFAULT_ROLES) & set(m.roles):
         role_lookup.update({k: v for k, v in _ROLE_ALIASES.items() if v in m.roles})
     raw_roles = roster["role"].astype("string").str.strip()
-    role_name = np.array([role_lookup.get(str(r).casefold()) if r is not pd.NA else None for r in raw_roles],
-                         dtype=object)
+    role_name = np.array([role_lookup.get(str(r).casefold()) if r is not pd.NA else None for r in raw_roles], dtype=object)
     unknown = np.array([r is None for r in role_name], dtype=bool)
     if unknown.any():
         bad = sorted({str(r) for r in raw_roles[unknown]})
         reason[unknown] = ["no role" if r is pd.NA else f"unknown role {str(r)!r}" for r in raw_roles[unknown]]
-        warnings.warn(f"{int(unknown.sum())} people have roles the model {m.formula!r} does not know ({bad[:_SHOW]}; "
-                      f"roles are {list(m.roles)}): they are left out and listed in .unassigned", GridplanWarning,
-                      stacklevel=3)
+        warnings.warn(
+            f"{int(unknown.sum())} people have roles the model {m.formula!r} does not know ({bad[:_SHOW]}; "
+            f"roles are {list(m.roles)}): they are left out and listed in .unassigned",
+            GridplanWarning,
+            stacklevel=3,
+        )
 
     if "party_member" in roster.columns:
         party, n_na = _parse_bool(roster["party_member"], ids)
         if n_na:
             notes.append(f"party_member missing for {n_na} people: counted as not Party members")
     elif m.leader_party_member and req[:, 0].any():
-        raise DataError("the model requires Party-member leaders but the roster has no party_member column; add it "
-                        "or use StaffingModel.parse(..., leader_party_member=False)")
+        raise DataError(
+            "the model requires Party-member leaders but the roster has no party_member column; add it "
+            "or use StaffingModel.parse(..., leader_party_member=False)"
+        )
     else:
         party = np.zeros(n, bool)
-    avail = (_parse_unavailable(roster["unavailable"], ids, shifts) if "unavailable" in roster.columns
-             else np.ones((n, len(shifts)), bool))
+    avail = (
+        _parse_unavailable(roster["unavailable"], ids, shifts)
+        if "unavailable" in roster.columns
+        else np.ones((n, len(shifts)), bool)
+    )
 
     x, y, how = _homes(roster, crs, pcrs, np.asarray(grids.total_bounds, float))
     nohome = ~(np.isfinite(x) & np.isfinite(y)) & (reason == "")
     if nohome.any():
         reason[nohome] = "no home location"
-        warnings.warn(f"{int(nohome.sum())} people have no home location (e.g. {ids[nohome].astype(str).tolist()[:_SHOW]}): "
-                      "they are left out and listed in .unassigned", GridplanWarning, stacklevel=3)
+        warnings.warn(
+            f"{int(nohome.sum())} people have no home location (e.g. {ids[nohome].astype(str).tolist()[:_SHOW]}): "
+            "they are left out and listed in .unassigned",
+            GridplanWarning,
+            stacklevel=3,
+        )
     notes.append(f"homes: {how}")
 
     r_idx = np.array([m.roles.index(r) if r is not None else -1 for r in role_name], dtype=np.int64)
@@ -574,8 +611,7 @@ def _prepare(plan: Any, roster: Any, *, model: Any, posts: Any, shifts: Any, dis
         except DataError:  # pragma: no cover - a district always has a network
             net = None
     if net is not None and pcrs is not None and not pyproj.CRS(net.crs).equals(pcrs):
-        raise CRSError(f"the street network is in {gcrs.crs_label(net.crs)} but the plan in {gcrs.crs_label(pcrs)}; "
-                       "use one CRS")
+        raise CRSError(f"the street network is in {gcrs.crs_label(net.crs)} but the plan in {gcrs.crs_label(pcrs)}; use one CRS")
     post_frame = _post_frame(posts, grids, pcrs, net, notes)
     cand = np.flatnonzero(reason == "")
     P, G = len(cand), len(codes)
@@ -609,24 +645,55 @@ def _prepare(plan: Any, roster: Any, *, model: Any, posts: Any, shifts: Any, dis
     unreachable = ~np.isfinite(dist).any(axis=1)
     if unreachable.any():
         reason[cand[unreachable]] = "home not connected to any post on the street network"
-        notes.append(f"{int(unreachable.sum())} people live where the street network does not reach a post of "
-                     "a grid that needs their role")
+        notes.append(
+            f"{int(unreachable.sum())} people live where the street network does not reach a post of a grid that needs their role"
+        )
     keep = ~unreachable
     cand, role, dist, post = cand[keep], role[keep], dist[keep], post[keep]
 
-    frame = pd.DataFrame({
-        "id": ids.to_numpy(), "role": np.where(unknown, raw_roles.astype(object).to_numpy(), role_name),
-        "party_member": party, "x": x, "y": y,
-        "unavailable": [";".join(s for s, a in zip(shifts, row) if not a) for row in avail],
-        "reason": reason,
-    }, index=roster.index)
-    params = {"model": m.formula, "roles": list(m.roles), "leader_party_member": m.leader_party_member,
-              "officers_split_shifts": m.officers_split_shifts, "n_per_workload": m.n_per_workload,
-              "shifts": list(shifts), "distance": distance, "seed": int(seed), "n_grids": G, "n_people": n,
-              "n_eligible": len(cand), "slots": int(req.sum())}
-    return _Problem(model=m, codes=codes, req=req, shifts=shifts, roster=frame, people=cand, role=role,
-                    avail=avail[cand], dist=dist, post=post, posts=post_frame, grids=grids, crs=pcrs,
-                    params=params, notes=notes)
+    frame = pd.DataFrame(
+        {
+            "id": ids.to_numpy(),
+            "role": np.where(unknown, raw_roles.astype(object).to_numpy(), role_name),
+            "party_member": party,
+            "x": x,
+            "y": y,
+            "unavailable": [";".join(s for s, a in zip(shifts, row) if not a) for row in avail],
+            "reason": reason,
+        },
+        index=roster.index,
+    )
+    params = {
+        "model": m.formula,
+        "roles": list(m.roles),
+        "leader_party_member": m.leader_party_member,
+        "officers_split_shifts": m.officers_split_shifts,
+        "n_per_workload": m.n_per_workload,
+        "shifts": list(shifts),
+        "distance": distance,
+        "seed": int(seed),
+        "n_grids": G,
+        "n_people": n,
+        "n_eligible": len(cand),
+        "slots": int(req.sum()),
+    }
+    return _Problem(
+        model=m,
+        codes=codes,
+        req=req,
+        shifts=shifts,
+        roster=frame,
+        people=cand,
+        role=role,
+        avail=avail[cand],
+        dist=dist,
+        post=post,
+        posts=post_frame,
+        grids=grids,
+        crs=pcrs,
+        params=params,
+        notes=notes,
+    )
 
 
 # =========================================================================== solvers
@@ -678,8 +745,7 @@ def _milp(pb: _Problem, *, seed: int, time_limit: float) -> tuple[np.ndarray, di
     # coverage: on duty + c >= 1
     cr = np.array([cover_row.get((g, s), -1) for g, s in zip(xg, xs)], dtype=np.int64) if nx_ else np.zeros(0, np.int64)
     ok = cr >= 0
-    block(np.r_[cr[ok], np.arange(nc)], np.r_[np.flatnonzero(ok), nx_ + nu + np.arange(nc)], np.ones(nc),
-          np.full(nc, np.inf))
+    block(np.r_[cr[ok], np.arange(nc)], np.r_[np.flatnonzero(ok), nx_ + nu + np.arange(nc)], np.ones(nc), np.full(nc, np.inf))
     # officers on different shifts
     cap = pb.split_cap
     if pb.model.officers_split_shifts and R > 1:
@@ -708,8 +774,7 @@ def _milp(pb: _Problem, *, seed: int, time_limit: float) -> tuple[np.ndarray, di
     t0 = time.perf_counter()
     opts = {"time_limit": float(time_limit), "presolve": True}
     # stage 1: fill and cover as much as the roster allows
-    r1 = milp(c1, constraints=LinearConstraint(A, cons_lb, cons_ub), integrality=integrality, bounds=bounds,
-              options=opts)
+    r1 = milp(c1, constraints=LinearConstraint(A, cons_lb, cons_ub), integrality=integrality, bounds=bounds, options=opts)
     if r1.x is None:  # pragma: no cover - x = 0, u = req, c = 1 is always feasible
         raise InfeasibleError(f"the staffing solver found no solution ({r1.message})")
     short = float(np.round(r1.fun))
@@ -719,25 +784,38 @@ def _milp(pb: _Problem, *, seed: int, time_limit: float) -> tuple[np.ndarray, di
     c2 = np.r_[dcost, np.zeros(nu + nc)]
     A2 = sparse.vstack([A, sparse.csr_matrix(c1)]).tocsr()
     left = max(0.0, float(time_limit) - (time.perf_counter() - t0))
-    r2 = milp(c2, constraints=LinearConstraint(A2, np.r_[cons_lb, -np.inf], np.r_[cons_ub, short + 0.5]),
-              integrality=integrality, bounds=bounds,
-              options={**opts, "time_limit": max(left, 1.0), "mip_rel_gap": _RELGAP})
+    r2 = milp(
+        c2,
+        constraints=LinearConstraint(A2, np.r_[cons_lb, -np.inf], np.r_[cons_ub, short + 0.5]),
+        integrality=integrality,
+        bounds=bounds,
+        options={**opts, "time_limit": max(left, 1.0), "mip_rel_gap": _RELGAP},
+    )
     res = r2 if r2.x is not None else r1
     sol = res.x
     info["seconds"] = time.perf_counter() - t0
-    status = "optimal" if (stage1_optimal and r2.status == 0) else ("time_limit" if r2.status == 1 or r1.status == 1
-                                                                    else f"failed ({r2.message})")
+    status = (
+        "optimal"
+        if (stage1_optimal and r2.status == 0)
+        else ("time_limit" if r2.status == 1 or r1.status == 1 else f"failed ({r2.message})")
+    )
     xv = sol[:nx_] > 0.5
     choice = np.full(P, -1, dtype=np.int64)
     choice[xp[xv]] = xg[xv] * S + xs[xv]
     obj = float(dcost[xv].sum())
     bound = getattr(r2, "mip_dual_bound", None) if r2.x is not None else None
     bound = float(bound) if bound is not None and np.isfinite(bound) else float("nan")
-    info.update({
-        "status": status, "solver": "HiGHS (scipy.optimize.milp)", "objective": obj, "bound": bound,
-        "gap": max(0.0, (obj - bound) / obj) if obj > 0 and np.isfinite(bound) else 0.0,
-        "shortfall": short, "weights": {"unfilled_slot": w_u, "uncovered_shift": 1.0},
-    })
+    info.update(
+        {
+            "status": status,
+            "solver": "HiGHS (scipy.optimize.milp)",
+            "objective": obj,
+            "bound": bound,
+            "gap": max(0.0, (obj - bound) / obj) if obj > 0 and np.isfinite(bound) else 0.0,
+            "shortfall": short,
+            "weights": {"unfilled_slot": w_u, "uncovered_shift": 1.0},
+        }
+    )
     return choice, info
 
 
@@ -838,27 +916,30 @@ class Staffing:
         ros = pb.roster
         post_rows = pb.post[used, g]
         post_geom = np.asarray(pb.posts.geometry.values)[post_rows]
-        a = pd.DataFrame({
-            "id": ros["id"].to_numpy()[rows],
-            "grid": codes[g].astype(object),
-            "role": np.asarray(pb.model.roles, dtype=object)[pb.role[used]],
-            "shift": np.asarray(pb.shifts, dtype=object)[s],
-            "party_member": ros["party_member"].to_numpy()[rows],
-            "post_id": pb.posts.index.to_numpy()[post_rows],
-            "distance_m": pb.dist[used, g],
-            "home_x": ros["x"].to_numpy()[rows],
-            "home_y": ros["y"].to_numpy()[rows],
-        }, index=ros.index[rows])
+        a = pd.DataFrame(
+            {
+                "id": ros["id"].to_numpy()[rows],
+                "grid": codes[g].astype(object),
+                "role": np.asarray(pb.model.roles, dtype=object)[pb.role[used]],
+                "shift": np.asarray(pb.shifts, dtype=object)[s],
+                "party_member": ros["party_member"].to_numpy()[rows],
+                "post_id": pb.posts.index.to_numpy()[post_rows],
+                "distance_m": pb.dist[used, g],
+                "home_x": ros["x"].to_numpy()[rows],
+                "home_y": ros["y"].to_numpy()[rows],
+            },
+            index=ros.index[rows],
+        )
         order = np.lexsort((a["id"].astype(str).to_numpy(), s, pb.role[used], g))
         a = a.iloc[order]
-        self.assignments = gpd.GeoDataFrame(a, geometry=gpd.GeoSeries(post_geom[order], index=a.index, crs=pb.crs),
-                                            crs=pb.crs).rename_geometry("post")
+        self.assignments = gpd.GeoDataFrame(
+            a, geometry=gpd.GeoSeries(post_geom[order], index=a.index, crs=pb.crs), crs=pb.crs
+        ).rename_geometry("post")
 
         # unassigned: everyone else, with the reason
         mask = np.ones(len(ros), bool)
         mask[rows] = False
-        un = ros.iloc[np.flatnonzero(mask)][["id", "role", "reason", "x", "y"]].rename(
-            columns={"x": "home_x", "y": "home_y"})
+        un = ros.iloc[np.flatnonzero(mask)][["id", "role", "reason", "x", "y"]].rename(columns={"x": "home_x", "y": "home_y"})
         filled = np.zeros_like(pb.req)
         np.add.at(filled, (g, pb.role[used]), 1)
         short_role = (pb.req - filled).clip(min=0).sum(axis=0)
@@ -866,8 +947,10 @@ class Staffing:
         for i in np.flatnonzero(spare.to_numpy()):
             r = un["role"].iloc[i]
             un.iat[i, un.columns.get_loc("reason")] = (
-                f"spare: every {r} slot is filled" if short_role[pb.model.roles.index(r)] == 0
-                else "not placed: no open slot fits their shifts and the rules")
+                f"spare: every {r} slot is filled"
+                if short_role[pb.model.roles.index(r)] == 0
+                else "not placed: no open slot fits their shifts and the rules"
+            )
         self.unassigned = un
 
         # teams
@@ -890,9 +973,16 @@ class Staffing:
         elig_roles = pb.role
         for k, r in zip(*np.nonzero(pb.req > filled)):
             role = pb.model.roles[r]
-            vac.append({"grid": codes[k], "role": role, "required": int(pb.req[k, r]), "filled": int(filled[k, r]),
-                        "missing": int(pb.req[k, r] - filled[k, r]),
-                        "reason": _vacancy_reason(pb, r, int((elig_roles == r).sum()))})
+            vac.append(
+                {
+                    "grid": codes[k],
+                    "role": role,
+                    "required": int(pb.req[k, r]),
+                    "filled": int(filled[k, r]),
+                    "missing": int(pb.req[k, r] - filled[k, r]),
+                    "reason": _vacancy_reason(pb, r, int((elig_roles == r).sum())),
+                }
+            )
         self.vacancies = pd.DataFrame(vac, columns=["grid", "role", "required", "filled", "missing", "reason"])
         self.vacancies[["required", "filled", "missing"]] = self.vacancies[["required", "filled", "missing"]].astype(np.int64)
 
@@ -910,23 +1000,27 @@ class Staffing:
         """Grids, people, slots filled, vacancies, uncovered shifts, distances, solver status."""
         t = self.teams
         d = self.assignments["distance_m"]
-        return pd.Series({
-            "model": self.model.formula,
-            "grids": len(t),
-            "people": self.params.get("n_people"),
-            "slots": int(t["required"].sum()),
-            "assigned": len(self.assignments),
-            "unassigned": len(self.unassigned),
-            "vacancies": int(self.vacancies["missing"].sum()) if len(self.vacancies) else 0,
-            "uncovered_shifts": int(sum(len(u.split(", ")) for u in t["uncovered"] if u)),
-            "total_distance_km": float(d.sum()) / 1000,
-            "mean_distance_m": float(d.mean()) if len(d) else 0.0,
-            "max_distance_m": float(d.max()) if len(d) else 0.0,
-            "distance": self.params.get("distance"),
-            "status": self.params.get("status"),
-            "gap": self.params.get("gap"),
-            "seconds": self.params.get("seconds"),
-        }, name="staffing", dtype=object)
+        return pd.Series(
+            {
+                "model": self.model.formula,
+                "grids": len(t),
+                "people": self.params.get("n_people"),
+                "slots": int(t["required"].sum()),
+                "assigned": len(self.assignments),
+                "unassigned": len(self.unassigned),
+                "vacancies": int(self.vacancies["missing"].sum()) if len(self.vacancies) else 0,
+                "uncovered_shifts": int(sum(len(u.split(", ")) for u in t["uncovered"] if u)),
+                "total_distance_km": float(d.sum()) / 1000,
+                "mean_distance_m": float(d.mean()) if len(d) else 0.0,
+                "max_distance_m": float(d.max()) if len(d) else 0.0,
+                "distance": self.params.get("distance"),
+                "status": self.params.get("status"),
+                "gap": self.params.get("gap"),
+                "seconds": self.params.get("seconds"),
+            },
+            name="staffing",
+            dtype=object,
+        )
 
     def shift_table(self, grid: str | Sequence[str] | None = None, *, label: str = "id") -> pd.DataFrame:
         """A weekly duty roster: rows (grid, shift), columns Mon-Sun.
@@ -968,16 +1062,22 @@ class Staffing:
     def __repr__(self) -> str:
         s = self.summary()
         vac = f"{s['vacancies']} vacancies" if s["vacancies"] else "complete"
-        return (f"<Staffing '{s['model']}': {s['grids']} grids, {s['assigned']}/{s['slots']} slots filled ({vac}), "
-                f"{s['uncovered_shifts']} uncovered shifts, {s['total_distance_km']:.2f} km home-to-post, {s['status']}>")
+        return (
+            f"<Staffing '{s['model']}': {s['grids']} grids, {s['assigned']}/{s['slots']} slots filled ({vac}), "
+            f"{s['uncovered_shifts']} uncovered shifts, {s['total_distance_km']:.2f} km home-to-post, {s['status']}>"
+        )
 
     def _repr_html_(self) -> str:
-        s = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>"
-                    for k, v in self.summary().items())
+        s = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>"
+            for k, v in self.summary().items()
+        )
         teams = self.teams.to_html(float_format=lambda v: f"{v:,.0f}", max_rows=30)
         vac = self.vacancies.to_html(index=False, max_rows=30) if len(self.vacancies) else "<p>no vacancies</p>"
-        return (f"<div><b>gridplan Staffing</b><table>{s}</table><details><summary>teams</summary>{teams}</details>"
-                f"<details><summary>vacancies</summary>{vac}</details></div>")
+        return (
+            f"<div><b>gridplan Staffing</b><table>{s}</table><details><summary>teams</summary>{teams}</details>"
+            f"<details><summary>vacancies</summary>{vac}</details></div>"
+        )
 
     def explore(self, **kwargs: Any) -> Any:
         """Interactive folium map: the grids (with their team and vacancies), the posts and each person
@@ -993,12 +1093,23 @@ class Staffing:
             for col in ("size", "required", "missing", "uncovered"):
                 if col in team:
                     g[col] = team[col].to_numpy()
-            m = g.explore(style_kwds={"fillOpacity": 0.05, "color": "black"}, name="grids",
-                          tooltip=list(g.columns.drop(g.geometry.name)), **kwargs)
+            m = g.explore(
+                style_kwds={"fillOpacity": 0.05, "color": "black"},
+                name="grids",
+                tooltip=list(g.columns.drop(g.geometry.name)),
+                **kwargs,
+            )
             kwargs = {}
         people = self.assignments.reset_index()
-        return people.explore(m=m, column="grid", categorical=True, marker_kwds={"radius": 5}, name="staff",
-                              tooltip=[c for c in people.columns if c != people.geometry.name][:8], **kwargs)
+        return people.explore(
+            m=m,
+            column="grid",
+            categorical=True,
+            marker_kwds={"radius": 5},
+            name="staff",
+            tooltip=[c for c in people.columns if c != people.geometry.name][:8],
+            **kwargs,
+        )
 
     def plot(self, ax: Axes | None = None, *, title: str | None = None) -> Axes:
         """Map: grid outlines, posts (triangles), homes coloured by grid, lines from home to post.
@@ -1031,13 +1142,13 @@ class Staffing:
             ax.scatter(un["home_x"][has_home], un["home_y"][has_home], marker="x", s=14, c="#9e9e9e", zorder=4)
         if len(self.posts):
             p = self.posts
-            ax.scatter(shapely.get_x(p.geometry.values), shapely.get_y(p.geometry.values), marker="^", s=40,
-                       c="black", zorder=5)
+            ax.scatter(shapely.get_x(p.geometry.values), shapely.get_y(p.geometry.values), marker="^", s=40, c="black", zorder=5)
         n_un = len(un)
         legend = [("home → post (colour: grid)", "#1f77b4", "-")] + ([("unassigned", "#9e9e9e", "x")] if n_un else [])
-        title = title or (f"Staffing '{self.model.formula}': {len(a)} people in {len(codes)} grids, "
-                          f"{self.total_distance_m / 1000:.1f} km home-to-post"
-                          + (f", {n_un} unassigned" if n_un else ""))
+        title = title or (
+            f"Staffing '{self.model.formula}': {len(a)} people in {len(codes)} grids, "
+            f"{self.total_distance_m / 1000:.1f} km home-to-post" + (f", {n_un} unassigned" if n_un else "")
+        )
         ax.autoscale_view()
         return _plot.finish(ax, title, legend=legend)
 
@@ -1053,17 +1164,28 @@ class Staffing:
         """
         from . import _io
 
-        frames = {"assignments": self.assignments, "posts": self.posts,
-                  **{name: _io.table_layer(getattr(self, name), self.crs) for name in self._TABLES}}
+        frames = {
+            "assignments": self.assignments,
+            "posts": self.posts,
+            **{name: _io.table_layer(getattr(self, name), self.crs) for name in self._TABLES},
+        }
         if isinstance(self._grids, gpd.GeoDataFrame):
             frames["grids"] = self._grids
         m = self.model
-        params = {**self.params, "notes": self.notes, "shifts_saved": list(self.shifts),
-                  "crs_wkt": None if self.crs is None else pyproj.CRS(self.crs).to_wkt(),
-                  "staffing_model": {"roles": list(m.roles), "counts": list(m.counts),
-                                     "n_per_workload": m.n_per_workload, "n_min": m.n_min,
-                                     "leader_party_member": m.leader_party_member,
-                                     "officers_split_shifts": m.officers_split_shifts}}
+        params = {
+            **self.params,
+            "notes": self.notes,
+            "shifts_saved": list(self.shifts),
+            "crs_wkt": None if self.crs is None else pyproj.CRS(self.crs).to_wkt(),
+            "staffing_model": {
+                "roles": list(m.roles),
+                "counts": list(m.counts),
+                "n_per_workload": m.n_per_workload,
+                "n_min": m.n_min,
+                "leader_party_member": m.leader_party_member,
+                "officers_split_shifts": m.officers_split_shifts,
+            },
+        }
         return _io.write_frames(path, "Staffing", frames, params)
 
     @classmethod
@@ -1091,10 +1213,14 @@ class Staffing:
         wkt = params.pop("crs_wkt")
         crs = None if wkt is None else pyproj.CRS.from_wkt(wkt)
         self = cls.__new__(cls)
-        self.model = StaffingModel(roles=tuple(spec["roles"]), counts=tuple(spec["counts"]),
-                                   n_per_workload=spec["n_per_workload"], n_min=spec["n_min"],
-                                   leader_party_member=spec["leader_party_member"],
-                                   officers_split_shifts=spec["officers_split_shifts"])
+        self.model = StaffingModel(
+            roles=tuple(spec["roles"]),
+            counts=tuple(spec["counts"]),
+            n_per_workload=spec["n_per_workload"],
+            n_min=spec["n_min"],
+            leader_party_member=spec["leader_party_member"],
+            officers_split_shifts=spec["officers_split_shifts"],
+        )
         self.shifts = tuple(params.pop("shifts_saved"))
         self.notes = list(params.pop("notes"))
         self.params = params
@@ -1225,14 +1351,17 @@ def assign_staff(
     time_limit = _validate.number(time_limit, "time_limit (seconds)", above=0)
     seed = _validate.seed(seed)
     strict = _validate.boolean(strict, "strict")
-    pb = _prepare(plan, roster, model=model, posts=posts, shifts=shifts, distance=distance, streets=streets,
-                  crs=crs, seed=seed)
+    pb = _prepare(plan, roster, model=model, posts=posts, shifts=shifts, distance=distance, streets=streets, crs=crs, seed=seed)
     choice, info = _milp(pb, seed=int(seed), time_limit=float(time_limit))
     params = {**pb.params, "method": "milp", "strict": bool(strict), **info, "seconds_total": time.perf_counter() - t0}
     notes = list(pb.notes)
     if info["status"] != "optimal":
-        warnings.warn(f"the staffing solver stopped before proving optimality ({info['status']}, gap "
-                      f"{info['gap']:.2%}); raise time_limit= for a proven optimum", GridplanWarning, stacklevel=2)
+        warnings.warn(
+            f"the staffing solver stopped before proving optimality ({info['status']}, gap "
+            f"{info['gap']:.2%}); raise time_limit= for a proven optimum",
+            GridplanWarning,
+            stacklevel=2,
+        )
         notes.append(f"solver status {info['status']}: the staffing may not be optimal")
     result = Staffing(pb, choice, params, notes)
     team_size = pb.req.sum(axis=1)
@@ -1247,7 +1376,8 @@ def assign_staff(
         raise InfeasibleError(
             f"the roster cannot staff every grid with '{pb.model.formula}' ({int(result.vacancies['missing'].sum())} "
             f"slots short): {'; '.join(parts[:20])}{' ...' if len(parts) > 20 else ''}. Why: {'; '.join(reasons[:4])}. "
-            "Add people, relax the rules, or pass strict=False for the best partial staffing")
+            "Add people, relax the rules, or pass strict=False for the best partial staffing"
+        )
     if len(result.vacancies):
         notes_v = f"{int(result.vacancies['missing'].sum())} slots stay empty (see .vacancies)"
         result.notes.append(notes_v)
@@ -1269,13 +1399,25 @@ def _greedy_assignment(plan: Any, roster: pd.DataFrame, **kwargs: Any) -> Staffi
     kwargs.pop("time_limit", None)
     t0 = time.perf_counter()
     seed = kwargs.pop("seed", 0)
-    pb = _prepare(plan, roster, seed=seed, **{"model": "1+2+2", "posts": None, "shifts": SHIFTS,
-                                              "distance": "network", "streets": None, "crs": None, **kwargs})
+    pb = _prepare(
+        plan,
+        roster,
+        seed=seed,
+        **{"model": "1+2+2", "posts": None, "shifts": SHIFTS, "distance": "network", "streets": None, "crs": None, **kwargs},
+    )
     choice = _greedy(pb)
     used = np.flatnonzero(choice >= 0)
     obj = float(pb.dist[used, choice[used] // len(pb.shifts)].sum())
-    params = {**pb.params, "method": "greedy", "strict": False, "status": "heuristic", "objective": obj,
-              "bound": float("nan"), "gap": float("nan"), "seconds": time.perf_counter() - t0}
+    params = {
+        **pb.params,
+        "method": "greedy",
+        "strict": False,
+        "status": "heuristic",
+        "objective": obj,
+        "bound": float("nan"),
+        "gap": float("nan"),
+        "seconds": time.perf_counter() - t0,
+    }
     return Staffing(pb, choice, params, list(pb.notes))
 
 

@@ -68,8 +68,10 @@ def _units(source: Any, territory: Any, load: str) -> tuple[gpd.GeoDataFrame, An
         what = f"{len(units)} given units"
     elif territory in ("communities", "community"):
         if not isinstance(district, District) or len(district.communities) == 0:
-            raise DataError("territory='communities' needs a district with communities; pass territory='grids' "
-                            "with a plan, or a GeoDataFrame of units")
+            raise DataError(
+                "territory='communities' needs a district with communities; pass territory='grids' "
+                "with a plan, or a GeoDataFrame of units"
+            )
         units = district.communities.copy()
         what = "communities"
     elif territory in ("grids", "grid"):
@@ -94,11 +96,11 @@ def _units(source: Any, territory: Any, load: str) -> tuple[gpd.GeoDataFrame, An
         w = pd.to_numeric(units[load], errors="coerce").to_numpy(float)
     elif load == "population" and len(district.population):
         pop = district.population
-        hit = gpd.sjoin(pop[["population", "geometry"]], units[["geometry"]].reset_index(drop=True),
-                        predicate="within", how="inner")
+        hit = gpd.sjoin(
+            pop[["population", "geometry"]], units[["geometry"]].reset_index(drop=True), predicate="within", how="inner"
+        )
         hit = hit[~hit.index.duplicated(keep="first")]
-        w = np.bincount(hit["index_right"].to_numpy(np.int64), weights=hit["population"].to_numpy(float),
-                        minlength=len(units))
+        w = np.bincount(hit["index_right"].to_numpy(np.int64), weights=hit["population"].to_numpy(float), minlength=len(units))
     elif load == "count":
         w = np.ones(len(units))
     else:
@@ -108,9 +110,15 @@ def _units(source: Any, territory: Any, load: str) -> tuple[gpd.GeoDataFrame, An
         raise DataError(f"loads of units {list(codes[bad][:_SHOW])} are negative or NaN; fix them")
     if w.sum() <= 0:
         raise DataError("every territory unit has load 0: nothing to balance")
-    out = gpd.GeoDataFrame({"code": codes.to_numpy(), "name": units["name"].astype(str).to_numpy()
-                            if "name" in units.columns else codes.to_numpy(), "load": w},
-                           geometry=gpd.GeoSeries(units.geometry.values, crs=district.crs), crs=district.crs)
+    out = gpd.GeoDataFrame(
+        {
+            "code": codes.to_numpy(),
+            "name": units["name"].astype(str).to_numpy() if "name" in units.columns else codes.to_numpy(),
+            "load": w,
+        },
+        geometry=gpd.GeoSeries(units.geometry.values, crs=district.crs),
+        crs=district.crs,
+    )
     return out, district, what
 
 
@@ -133,8 +141,7 @@ class Teams:
     notes : list of str
     """
 
-    def __init__(self, bases: gpd.GeoDataFrame, territory: gpd.GeoDataFrame, params: dict[str, Any],
-                 notes: list[str]) -> None:
+    def __init__(self, bases: gpd.GeoDataFrame, territory: gpd.GeoDataFrame, params: dict[str, Any], notes: list[str]) -> None:
         self.bases = bases
         self.territory = territory
         self.params = dict(params)
@@ -150,27 +157,42 @@ class Teams:
     def summary(self) -> pd.Series:
         p = self.params
         b = self.bases
-        return pd.Series({
-            "teams": len(b), "units": len(self.territory), "territory": p["territory"], "kind": p["kind"],
-            "average_load": p["average_load"], "load_min_ratio": p["load_min_ratio"],
-            "load_max_ratio": p["load_max_ratio"], "balance": p["balance"],
-            "mean_distance_m": p["mean_distance_m"], "max_distance_m": float(b["max_distance_m"].max()),
-            "contiguous_teams": int((b["parts"] == 1).sum()), "status": p["status"], "gap": p["gap"],
-            "seconds": p["seconds"],
-        }, name="teams", dtype=object)
+        return pd.Series(
+            {
+                "teams": len(b),
+                "units": len(self.territory),
+                "territory": p["territory"],
+                "kind": p["kind"],
+                "average_load": p["average_load"],
+                "load_min_ratio": p["load_min_ratio"],
+                "load_max_ratio": p["load_max_ratio"],
+                "balance": p["balance"],
+                "mean_distance_m": p["mean_distance_m"],
+                "max_distance_m": float(b["max_distance_m"].max()),
+                "contiguous_teams": int((b["parts"] == 1).sum()),
+                "status": p["status"],
+                "gap": p["gap"],
+                "seconds": p["seconds"],
+            },
+            name="teams",
+            dtype=object,
+        )
 
     def __repr__(self) -> str:
         p = self.params
-        return (f"<Teams {len(self.bases)} {p['kind']}s over {len(self.territory)} {p['territory']}: loads "
-                f"{p['load_min_ratio']:.2f}-{p['load_max_ratio']:.2f} x average, mean distance "
-                f"{p['mean_distance_m']:.0f} m, {p['status']}, gap {p['gap']:.2%}>")
+        return (
+            f"<Teams {len(self.bases)} {p['kind']}s over {len(self.territory)} {p['territory']}: loads "
+            f"{p['load_min_ratio']:.2f}-{p['load_max_ratio']:.2f} x average, mean distance "
+            f"{p['mean_distance_m']:.0f} m, {p['status']}, gap {p['gap']:.2%}>"
+        )
 
     def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
-                       for k, v in self.summary().items())
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+            for k, v in self.summary().items()
+        )
         table = self.bases.drop(columns="geometry").round(2).to_html(max_rows=30)
-        return (f"<div><b>gridplan Teams</b><table>{rows}</table><details><summary>bases</summary>{table}"
-                "</details></div>")
+        return f"<div><b>gridplan Teams</b><table>{rows}</table><details><summary>bases</summary>{table}</details></div>"
 
     def plot(self, ax: Axes | None = None, *, title: str | None = None, column: str = "team") -> Axes:
         """Map the territories (one colour per team) and the bases (black squares)."""
@@ -179,16 +201,19 @@ class Teams:
         ax = gplot.axes(ax)
         t = self.territory
         if column == "team":
-            t.plot(ax=ax, column="team", categorical=True, cmap="tab20", edgecolor="white", linewidth=0.3,
-                   alpha=0.8, zorder=1)
+            t.plot(ax=ax, column="team", categorical=True, cmap="tab20", edgecolor="white", linewidth=0.3, alpha=0.8, zorder=1)
         else:
             t.plot(ax=ax, column=column, cmap="viridis", legend=True, edgecolor="white", linewidth=0.3, zorder=1)
         self.territories.boundary.plot(ax=ax, color="black", linewidth=0.9, zorder=2)
         self.bases.plot(ax=ax, marker="s", color="black", markersize=18, zorder=3)
         p = self.params
-        gplot.finish(ax, title or f"{len(self.bases)} {p['kind']}s and their territories · loads "
-                                  f"{p['load_min_ratio']:.2f}-{p['load_max_ratio']:.2f} x average",
-                     legend=[("territory", "black", "-")])
+        gplot.finish(
+            ax,
+            title
+            or f"{len(self.bases)} {p['kind']}s and their territories · loads "
+            f"{p['load_min_ratio']:.2f}-{p['load_max_ratio']:.2f} x average",
+            legend=[("territory", "black", "-")],
+        )
         return ax
 
     def explore(self, **kwargs: Any) -> Any:
@@ -197,23 +222,31 @@ class Teams:
             import folium  # noqa: F401
         except ImportError as exc:  # pragma: no cover
             raise ImportError("Teams.explore needs folium: pip install 'gridplan[explore]'") from exc
-        m = self.territory.reset_index().explore(column="team", categorical=True, tooltip=["code", "name", "team", "load"],
-                                                 name="territory", **kwargs)
+        m = self.territory.reset_index().explore(
+            column="team", categorical=True, tooltip=["code", "name", "team", "load"], name="territory", **kwargs
+        )
         return self.bases.reset_index().explore(m=m, color="black", marker_kwds={"radius": 5}, name="bases")
 
     def to_file(self, path: str | Path) -> Path:
         """Save bases, territory, parameters and notes to a GeoPackage (:meth:`read_file` reads it back)."""
-        return _io.write_frames(path, "Teams", {"bases": self.bases, "territory": self.territory},
-                                {**self.params, "notes": self.notes,
-                                 "crs": pyproj.CRS(self.bases.crs).to_wkt()})
+        return _io.write_frames(
+            path,
+            "Teams",
+            {"bases": self.bases, "territory": self.territory},
+            {**self.params, "notes": self.notes, "crs": pyproj.CRS(self.bases.crs).to_wkt()},
+        )
 
     @classmethod
     def read_file(cls, path: str | Path) -> Teams:
         frames, params = _io.read_frames(path, "Teams")
         crs = pyproj.CRS.from_wkt(params.pop("crs"))
         notes = params.pop("notes")
-        return cls(frames["bases"].set_crs(crs, allow_override=True),
-                   frames["territory"].set_crs(crs, allow_override=True), params, notes)
+        return cls(
+            frames["bases"].set_crs(crs, allow_override=True),
+            frames["territory"].set_crs(crs, allow_override=True),
+            params,
+            notes,
+        )
 
 
 def _seats(units: gpd.GeoDataFrame, net: StreetNetwork) -> tuple[np.ndarray, np.ndarray]:
@@ -294,8 +327,10 @@ def place_teams(
     units, district, what = _units(source, territory, load)
     p, n = int(n_teams), len(units)
     if p > n:
-        raise InfeasibleError(f"{p} teams for {n} {what}: every team needs a unit to stand in; ask for at most {n} "
-                              "teams or use smaller units (territory='grids' on a finer plan)")
+        raise InfeasibleError(
+            f"{p} teams for {n} {what}: every team needs a unit to stand in; ask for at most {n} "
+            "teams or use smaller units (territory='grids' on a finer plan)"
+        )
     notes: list[str] = []
     L = units["load"].to_numpy(float)
     avg = float(L.sum()) / p
@@ -304,9 +339,11 @@ def place_teams(
     if len(heavy):
         names = [f"{units['code'].iat[i]} ({L[i]:,.0f})" for i in heavy[:_SHOW]]
         need = float(L.max()) / avg - 1
-        raise InfeasibleError(f"{len(heavy)} {what} are heavier on their own than a team may be ({hi_cap:,.0f} = "
-                              f"(1 + balance={balance:g}) x average {avg:,.0f}): {', '.join(names)}; raise balance to at "
-                              f"least {need:.2f}, use fewer teams or split those units (territory='grids')")
+        raise InfeasibleError(
+            f"{len(heavy)} {what} are heavier on their own than a team may be ({hi_cap:,.0f} = "
+            f"(1 + balance={balance:g}) x average {avg:,.0f}): {', '.join(names)}; raise balance to at "
+            f"least {need:.2f}, use fewer teams or split those units (territory='grids')"
+        )
     net = district.network
     seat, snap = _seats(units, net)
     uniq, inv = np.unique(seat, return_inverse=True)
@@ -321,8 +358,10 @@ def place_teams(
         allowed = np.zeros((n, n), bool)
         allowed[np.arange(n)[:, None], order] = True
         allowed &= np.isfinite(D)
-        notes.append(f"{n} units: each may be served from its {k} nearest bases only (FULL_PAIRS={FULL_PAIRS:,}); "
-                     "the optimum is proven for that restriction")
+        notes.append(
+            f"{n} units: each may be served from its {k} nearest bases only (FULL_PAIRS={FULL_PAIRS:,}); "
+            "the optimum is proven for that restriction"
+        )
     np.fill_diagonal(allowed, True)
     ii, jj = np.nonzero(allowed)
     P = len(ii)
@@ -331,20 +370,43 @@ def place_teams(
     cost = np.r_[np.zeros(n), L[ii] * np.where(np.isfinite(D[ii, jj]), D[ii, jj], 0.0)]
     cons = [
         LinearConstraint(sparse.csr_matrix((np.ones(P), (ii, xi)), shape=(n, nv)), 1, 1),  # one team per unit
-        LinearConstraint(sparse.csr_matrix((np.r_[np.ones(P), -np.ones(P)], (np.r_[np.arange(P), np.arange(P)],
-                                                                            np.r_[xi, jj])), shape=(P, nv)), -np.inf, 0),
+        LinearConstraint(
+            sparse.csr_matrix(
+                (np.r_[np.ones(P), -np.ones(P)], (np.r_[np.arange(P), np.arange(P)], np.r_[xi, jj])), shape=(P, nv)
+            ),
+            -np.inf,
+            0,
+        ),
         LinearConstraint(sparse.csr_matrix(np.r_[np.ones(n), np.zeros(P)][None, :]), p, p),
-        LinearConstraint(sparse.csr_matrix((np.r_[L[ii], -hi_cap * np.ones(n)], (np.r_[jj, np.arange(n)],
-                                                                                 np.r_[xi, np.arange(n)])),
-                                           shape=(n, nv)), -np.inf, 0),
-        LinearConstraint(sparse.csr_matrix((np.r_[L[ii], -lo_cap * np.ones(n)], (np.r_[jj, np.arange(n)],
-                                                                                 np.r_[xi, np.arange(n)])),
-                                           shape=(n, nv)), 0, np.inf),
+        LinearConstraint(
+            sparse.csr_matrix(
+                (np.r_[L[ii], -hi_cap * np.ones(n)], (np.r_[jj, np.arange(n)], np.r_[xi, np.arange(n)])), shape=(n, nv)
+            ),
+            -np.inf,
+            0,
+        ),
+        LinearConstraint(
+            sparse.csr_matrix(
+                (np.r_[L[ii], -lo_cap * np.ones(n)], (np.r_[jj, np.arange(n)], np.r_[xi, np.arange(n)])), shape=(n, nv)
+            ),
+            0,
+            np.inf,
+        ),
     ]
     diag = np.flatnonzero(ii == jj)
-    cons.append(LinearConstraint(sparse.csr_matrix((np.r_[np.ones(len(diag)), -np.ones(len(diag))],
-                                                    (np.r_[np.arange(len(diag)), np.arange(len(diag))],
-                                                     np.r_[xi[diag], jj[diag]])), shape=(len(diag), nv)), 0, 0))
+    cons.append(
+        LinearConstraint(
+            sparse.csr_matrix(
+                (
+                    np.r_[np.ones(len(diag)), -np.ones(len(diag))],
+                    (np.r_[np.arange(len(diag)), np.arange(len(diag))], np.r_[xi[diag], jj[diag]]),
+                ),
+                shape=(len(diag), nv),
+            ),
+            0,
+            0,
+        )
+    )
     opts: dict[str, Any] = {"disp": False, "mip_rel_gap": max(float(mip_gap), 1e-12)}
     if time_limit is not None:
         opts["time_limit"] = float(time_limit)
@@ -354,8 +416,10 @@ def place_teams(
     raw = _status(res)
     if res.x is None:
         if raw == "infeasible":
-            raise InfeasibleError(f"no assignment of the {n} {what} to {p} teams keeps every load within "
-                                  f"{balance:.0%} of the average ({avg:,.0f}); raise balance or change n_teams")
+            raise InfeasibleError(
+                f"no assignment of the {n} {what} to {p} teams keeps every load within "
+                f"{balance:.0%} of the average ({avg:,.0f}); raise balance or change n_teams"
+            )
         raise InfeasibleError(f"HiGHS found no assignment within time_limit={time_limit} s ({raw}); raise time_limit")
     x = res.x[n:] > 0.5
     team_of = np.full(n, -1)
@@ -380,21 +444,48 @@ def place_teams(
         w = L[mine]
         parts = shapely.union_all(np.asarray(units.geometry.values)[mine])
         n_parts = len(getattr(parts, "geoms", [parts])) if parts.geom_type.startswith("Multi") else 1
-        rows.append({"team": ids[j], "kind": kind, "unit": units["code"].iat[j], "node": int(seat[j]),
-                     "units": int(mine.sum()), "load": float(w.sum()), "load_ratio": float(w.sum() / avg),
-                     "mean_distance_m": float(np.average(dist[mine], weights=w)) if w.sum() > 0 else 0.0,
-                     "max_distance_m": float(dist[mine].max()), "parts": n_parts,
-                     "geometry": shapely.Point(xy[seat[j]])})
+        rows.append(
+            {
+                "team": ids[j],
+                "kind": kind,
+                "unit": units["code"].iat[j],
+                "node": int(seat[j]),
+                "units": int(mine.sum()),
+                "load": float(w.sum()),
+                "load_ratio": float(w.sum() / avg),
+                "mean_distance_m": float(np.average(dist[mine], weights=w)) if w.sum() > 0 else 0.0,
+                "max_distance_m": float(dist[mine].max()),
+                "parts": n_parts,
+                "geometry": shapely.Point(xy[seat[j]]),
+            }
+        )
     bases = gpd.GeoDataFrame(rows, geometry="geometry", crs=district.crs).set_index("team")
     if (bases["parts"] > 1).any():
-        notes.append(f"{int((bases['parts'] > 1).sum())} teams' territories are in more than one piece "
-                     "(contiguity is not imposed)")
-    params = {"n_teams": p, "territory": what, "load": load, "balance": float(balance), "kind": kind,
-              "time_limit": time_limit, "mip_gap": float(mip_gap), "status": status, "objective_value": value,
-              "bound": bound, "gap": gap, "average_load": avg, "load_min_ratio": float(bases["load_ratio"].min()),
-              "load_max_ratio": float(bases["load_ratio"].max()),
-              "mean_distance_m": float(np.average(dist, weights=L)) if L.sum() > 0 else 0.0,
-              "pairs": int(P), "units": n, "seconds": round(time.perf_counter() - t0, 3)}
-    notes.append(f"{p} {kind}s over {n} {what}: loads {params['load_min_ratio']:.2f}-{params['load_max_ratio']:.2f} x "
-                 f"the average {avg:,.0f} {load}; HiGHS {raw}, gap {gap:.2%}")
+        notes.append(
+            f"{int((bases['parts'] > 1).sum())} teams' territories are in more than one piece (contiguity is not imposed)"
+        )
+    params = {
+        "n_teams": p,
+        "territory": what,
+        "load": load,
+        "balance": float(balance),
+        "kind": kind,
+        "time_limit": time_limit,
+        "mip_gap": float(mip_gap),
+        "status": status,
+        "objective_value": value,
+        "bound": bound,
+        "gap": gap,
+        "average_load": avg,
+        "load_min_ratio": float(bases["load_ratio"].min()),
+        "load_max_ratio": float(bases["load_ratio"].max()),
+        "mean_distance_m": float(np.average(dist, weights=L)) if L.sum() > 0 else 0.0,
+        "pairs": int(P),
+        "units": n,
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    notes.append(
+        f"{p} {kind}s over {n} {what}: loads {params['load_min_ratio']:.2f}-{params['load_max_ratio']:.2f} x "
+        f"the average {avg:,.0f} {load}; HiGHS {raw}, gap {gap:.2%}"
+    )
     return Teams(bases, terr, params, notes)

@@ -52,8 +52,19 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Units", "build_units", "split_heavy_units", "UNIT_KINDS"]
 
 UNIT_KINDS = ("blocks", "communities", "cells")
-_COMPUTED = {"geometry", "area_m2", "perimeter_m", "population", "street_m", "incidents", "community",
-             "subdistrict", "weight", "grid", "polygon"}
+_COMPUTED = {
+    "geometry",
+    "area_m2",
+    "perimeter_m",
+    "population",
+    "street_m",
+    "incidents",
+    "community",
+    "subdistrict",
+    "weight",
+    "grid",
+    "polygon",
+}
 FACTORS = ("population", "street_m", "area_m2", "incidents")
 _FACTOR_NAMES = {"street_length": "street_m", "area": "area_m2", "street_km": "street_m"}  # user words -> columns
 _SHARED_TOL = 0.5  # m: boundaries closer than this count as shared (real community layers are not noded)
@@ -106,7 +117,7 @@ class Units:
     def neighbours(self, unit: int) -> np.ndarray:
         """Indices of the units that share a boundary with ``unit``."""
         a = self.adjacency
-        return a.indices[a.indptr[unit]:a.indptr[unit + 1]]
+        return a.indices[a.indptr[unit] : a.indptr[unit + 1]]
 
 
 # ---------------------------------------------------------------------- geometry of units
@@ -226,8 +237,9 @@ def _blocks(district: District, *, min_area: float, min_thinness: float) -> tupl
     return faces, notes
 
 
-def _given(district: District, polygons: Any, *, min_area: float, min_thinness: float
-           ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _given(
+    district: District, polygons: Any, *, min_area: float, min_thinness: float
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Units from the user's polygons (e.g. residential compounds), the rest of the district as
     street blocks (or the pieces the boundary and community lines leave).  Returns the unit
     polygons, the position of the given polygon each comes from (-1: the rest) and notes."""
@@ -236,8 +248,10 @@ def _given(district: District, polygons: Any, *, min_area: float, min_thinness: 
     if isinstance(polygons, gpd.GeoSeries):
         polygons = gpd.GeoDataFrame(geometry=polygons)
     if polygons.crs is None:
-        raise CRSError("the unit polygons have no CRS; set it (frame.set_crs(...); GCJ-02 files: "
-                       "gridplan.crs.to_crs(frame, 'EPSG:4326', source='GCJ-02'))")
+        raise CRSError(
+            "the unit polygons have no CRS; set it (frame.set_crs(...); GCJ-02 files: "
+            "gridplan.crs.to_crs(frame, 'EPSG:4326', source='GCJ-02'))"
+        )
     if len(polygons) == 0:
         raise GeometryError("the unit polygons are empty; give at least one polygon, or use units='blocks'")
     geoms = np.asarray(to_crs(polygons, district.crs).geometry.values)
@@ -252,17 +266,20 @@ def _given(district: District, polygons: Any, *, min_area: float, min_thinness: 
         geoms[invalid] = [shapely.union_all(_polygon_parts(np.array([shapely.make_valid(g)]))) for g in geoms[invalid]]
         notes.append(f"polygons: repaired {int(invalid.sum())} invalid polygon(s) (make_valid)")
     if bad.any():
-        notes.append(f"polygons: left out {int(bad.sum())} empty or missing geometries (rows "
-                     f"{polygons.index[bad][:5].tolist()})")
+        notes.append(f"polygons: left out {int(bad.sum())} empty or missing geometries (rows {polygons.index[bad][:5].tolist()})")
     clipped = shapely.intersection(geoms, district.shape)
     outside = ~bad & (shapely.area(clipped) <= 1.0)
     if outside.any():
-        notes.append(f"polygons: {int(outside.sum())} lie outside the district ({crs_label(district.crs)}), "
-                     f"left out (rows {polygons.index[outside][:5].tolist()})")
+        notes.append(
+            f"polygons: {int(outside.sum())} lie outside the district ({crs_label(district.crs)}), "
+            f"left out (rows {polygons.index[outside][:5].tolist()})"
+        )
     use = np.flatnonzero(~bad & ~outside)
     if len(use) == 0:
-        raise GeometryError("none of the unit polygons lies inside the district; check their CRS (GCJ-02 data "
-                            "tagged EPSG:4326 must be converted with gridplan.crs.to_crs(..., source='GCJ-02'))")
+        raise GeometryError(
+            "none of the unit polygons lies inside the district; check their CRS (GCJ-02 data "
+            "tagged EPSG:4326 must be converted with gridplan.crs.to_crs(..., source='GCJ-02'))"
+        )
     clipped = clipped[use]
     faces, origin, _ = _faces(district, shapely.boundary(_polygon_parts(clipped)))
     # every face belongs to the first given polygon holding it (file order settles overlaps)
@@ -277,19 +294,20 @@ def _given(district: District, polygons: Any, *, min_area: float, min_thinness: 
     overlapping = len(np.unique(fi)) < len(fi)
     if overlapping:
         area = float(shapely.area(faces[np.unique(fi[~first])]).sum())
-        notes.append(f"polygons: the given polygons overlap ({area:,.0f} m²); each overlap went to the polygon "
-                     "listed first")
+        notes.append(f"polygons: the given polygons overlap ({area:,.0f} m²); each overlap went to the polygon listed first")
     held = np.unique(owner[owner >= 0])  # given polygons holding at least one face
     units = [shapely.coverage_union_all(faces[owner == g]) for g in held]
     rest = faces[owner < 0]
     all_faces = np.array(units + list(rest), dtype=object)
     src = np.r_[use[held], np.full(len(rest), -1)]
-    merged_faces, merged, roots = _merge_slivers(all_faces, min_area=min_area, min_thinness=min_thinness,
-                                                 keep=src >= 0)
+    merged_faces, merged, roots = _merge_slivers(all_faces, min_area=min_area, min_thinness=min_thinness, keep=src >= 0)
     merged_faces = _from_grid_frame(merged_faces, origin)
     what = "street blocks" if len(district.streets) else "pieces"
-    notes.insert(0, f"polygons: {len(units)} given polygons as units, the rest of the district as "
-                    f"{int((src[roots] < 0).sum())} {what}" + (f" ({merged} slivers merged)" if merged else ""))
+    notes.insert(
+        0,
+        f"polygons: {len(units)} given polygons as units, the rest of the district as "
+        f"{int((src[roots] < 0).sum())} {what}" + (f" ({merged} slivers merged)" if merged else ""),
+    )
     _check_cover(merged_faces, district.shape, "the polygons and the rest")
     return merged_faces, src[roots], notes
 
@@ -309,8 +327,9 @@ def _node_lines(lines: np.ndarray) -> shapely.Geometry:
         return shapely.union_all(lines, grid_size=1e-3)
 
 
-def _shared_lengths(geoms: np.ndarray, tol: float = _SHARED_TOL, *, minimum: float = _MIN_SHARED
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _shared_lengths(
+    geoms: np.ndarray, tol: float = _SHARED_TOL, *, minimum: float = _MIN_SHARED
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs (i < j) of polygons sharing more than ``minimum`` m of boundary, and the length.
 
     Lengths are rounded to ``QUANTUM["shared_m"]`` before they are compared with ``minimum``, so that
@@ -337,8 +356,9 @@ def _rounded(values: np.ndarray, quantum: float) -> np.ndarray:
     return np.round(np.asarray(values, dtype=float) / quantum) * quantum
 
 
-def _merge_slivers(faces: np.ndarray, *, min_area: float, min_thinness: float, keep: np.ndarray | None = None
-                   ) -> tuple[np.ndarray, int, np.ndarray]:
+def _merge_slivers(
+    faces: np.ndarray, *, min_area: float, min_thinness: float, keep: np.ndarray | None = None
+) -> tuple[np.ndarray, int, np.ndarray]:
     """Merge faces that are too small or too thin into their longest-shared-edge neighbour.
 
     Faces flagged in ``keep`` are never merged away (others may merge into them).  Areas, outline
@@ -354,7 +374,7 @@ def _merge_slivers(faces: np.ndarray, *, min_area: float, min_thinness: float, k
     for _ in range(10):  # merging can create new neighbours; a few rounds settle it
         area = _rounded(shapely.area(faces), QUANTUM["area_m2"])
         perimeter = _rounded(shapely.length(faces), QUANTUM["perimeter_m"])
-        pp = _rounded(4 * np.pi * area / np.maximum(perimeter ** 2, 1e-12), 1e-9)
+        pp = _rounded(4 * np.pi * area / np.maximum(perimeter**2, 1e-12), 1e-9)
         small = ((area < min_area) | ((pp < min_thinness) & (area < 25 * min_area))) & ~keep
         if not small.any() or len(faces) < 2:
             break
@@ -366,8 +386,9 @@ def _merge_slivers(faces: np.ndarray, *, min_area: float, min_thinness: float, k
         cand["edge"] = cand["len"] > _MIN_SHARED
         cand["target_ok"] = ~small[cand["b"].to_numpy()]
         cand["area_b"] = area[cand["b"].to_numpy()]
-        cand = cand.sort_values(["a", "edge", "target_ok", "len", "area_b", "b"],
-                                ascending=[True, False, False, False, False, True])
+        cand = cand.sort_values(
+            ["a", "edge", "target_ok", "len", "area_b", "b"], ascending=[True, False, False, False, False, True]
+        )
         best = cand.drop_duplicates("a")
         if best.empty:
             break
@@ -511,8 +532,11 @@ def _community_of(units: np.ndarray, communities: gpd.GeoDataFrame) -> tuple[np.
     if len(communities) == 0:
         return np.full(n, "", dtype=object), np.full(n, "", dtype=object)
     codes = (communities["code"] if "code" in communities else pd.Series(communities.index)).astype(str).to_numpy()
-    subs = (communities["subdistrict"].astype(str).to_numpy() if "subdistrict" in communities
-            else np.full(len(communities), "", dtype=object))
+    subs = (
+        communities["subdistrict"].astype(str).to_numpy()
+        if "subdistrict" in communities
+        else np.full(len(communities), "", dtype=object)
+    )
     pts = shapely.point_on_surface(units)
     pidx, cidx = _point_owner(np.asarray(communities.geometry.values), pts)
     comm = np.full(n, "", dtype=object)
@@ -591,8 +615,7 @@ def _district_parts(shape: shapely.Geometry, geoms: np.ndarray) -> np.ndarray:
     if len(parts) <= 1 or len(geoms) == 0:
         return np.zeros(len(geoms), dtype=np.int64)
     a, b = shapely.STRtree(parts).query(parts, predicate="dwithin", distance=_PART_GAP_M)
-    n_groups, group = connected_components(sparse.coo_matrix((np.ones(len(a)), (a, b)), shape=(len(parts),) * 2),
-                                           directed=False)
+    n_groups, group = connected_components(sparse.coo_matrix((np.ones(len(a)), (a, b)), shape=(len(parts),) * 2), directed=False)
     if n_groups <= 1:
         return np.zeros(len(geoms), dtype=np.int64)
     hit = shapely.STRtree(parts).query_nearest(shapely.point_on_surface(geoms), all_matches=False)
@@ -601,8 +624,9 @@ def _district_parts(shape: shapely.Geometry, geoms: np.ndarray) -> np.ndarray:
     return out
 
 
-def _join_islands(geoms: np.ndarray, adj: sparse.csr_matrix,
-                  parts: np.ndarray | None = None) -> tuple[sparse.csr_matrix, list[list[int]]]:
+def _join_islands(
+    geoms: np.ndarray, adj: sparse.csr_matrix, parts: np.ndarray | None = None
+) -> tuple[sparse.csr_matrix, list[list[int]]]:
     """Connect every component but the largest of each district part to its nearest unit in that part.
 
     Separate parts of a multi-part district (``parts``, from :func:`_district_parts`) stay separate
@@ -653,8 +677,9 @@ def _join_islands(geoms: np.ndarray, adj: sparse.csr_matrix,
     return adj.tocsr(), islands
 
 
-def _workload_columns(geoms: np.ndarray, district: District, workload: Mapping[str, Any] | None,
-                      notes: list[str]) -> dict[str, np.ndarray]:
+def _workload_columns(
+    geoms: np.ndarray, district: District, workload: Mapping[str, Any] | None, notes: list[str]
+) -> dict[str, np.ndarray]:
     """Point workloads (case ledgers, ...) summed per unit: ``weight`` (else 1) per point."""
     if workload is None:
         return {}
@@ -665,12 +690,16 @@ def _workload_columns(geoms: np.ndarray, district: District, workload: Mapping[s
         if name in _COMPUTED:
             raise DataError(f"workload name {name!r} is a column gridplan computes; call it e.g. 'cases'")
         if not isinstance(points, gpd.GeoDataFrame):
-            raise DataError(f"workload[{name!r}] must be a GeoDataFrame of points (read_ledger gives one), "
-                            f"got {type(points).__name__}")
+            raise DataError(
+                f"workload[{name!r}] must be a GeoDataFrame of points (read_ledger gives one), got {type(points).__name__}"
+            )
         if points.crs is None:
             raise CRSError(f"workload[{name!r}] has no CRS; read it with gridplan.ledger.read_ledger or set_crs")
-        w = (pd.to_numeric(points["weight"], errors="coerce").fillna(0.0).to_numpy(float) if "weight" in points
-             else np.ones(len(points)))
+        w = (
+            pd.to_numeric(points["weight"], errors="coerce").fillna(0.0).to_numpy(float)
+            if "weight" in points
+            else np.ones(len(points))
+        )
         usable = ~(points.geometry.isna() | points.geometry.is_empty).to_numpy() & (w > 0)
         pts = np.asarray(points.to_crs(district.crs).geometry.values)[usable]
         counts = np.zeros(len(geoms))
@@ -678,11 +707,11 @@ def _workload_columns(geoms: np.ndarray, district: District, workload: Mapping[s
         np.add.at(counts, uidx, w[usable][pidx])
         out[name] = counts
         skipped = len(points) - int(usable.sum())
-        notes.append(f"workload {name!r}: {len(pidx)} of {len(points)} points counted in units"
-                     + (f"; {skipped} rows without a usable point or with weight 0 (see their 'reason')"
-                        if skipped else "")
-                     + (f"; {int(usable.sum()) - len(pidx)} outside every unit" if int(usable.sum()) > len(pidx)
-                        else ""))
+        notes.append(
+            f"workload {name!r}: {len(pidx)} of {len(points)} points counted in units"
+            + (f"; {skipped} rows without a usable point or with weight 0 (see their 'reason')" if skipped else "")
+            + (f"; {int(usable.sum()) - len(pidx)} outside every unit" if int(usable.sum()) > len(pidx) else "")
+        )
     return out
 
 
@@ -763,8 +792,10 @@ def build_units(
     if kind is None:
         kind = "blocks" if len(district.streets) else ("communities" if len(district.communities) else "cells")
     if given is None and kind not in UNIT_KINDS:
-        raise DataError(f"units={kind!r} is not a unit kind; use one of {list(UNIT_KINDS)} or a GeoDataFrame of "
-                        "unit polygons (e.g. residential compounds)")
+        raise DataError(
+            f"units={kind!r} is not a unit kind; use one of {list(UNIT_KINDS)} or a GeoDataFrame of "
+            "unit polygons (e.g. residential compounds)"
+        )
     notes: list[str] = []
     source = None
     if given is not None:
@@ -795,24 +826,38 @@ def build_units(
             for col in given.columns:
                 if col != given.geometry.name and col not in _COMPUTED:
                     extra[col] = carried(given[col].to_numpy(), None)
-    params = {"kind": kind, "weight": weight if not isinstance(weight, Mapping) else dict(weight),
-              "cell_size": cell_size, "cell_shape": cell_shape, "min_area": min_area, "min_thinness": min_thinness,
-              "workload": sorted(workload) if isinstance(workload, Mapping) else []}
-    return _assemble(district, geoms, kind=kind, weight=weight, incidents=incidents, extra=extra, notes=notes,
-                     params=params, workload=workload)
+    params = {
+        "kind": kind,
+        "weight": weight if not isinstance(weight, Mapping) else dict(weight),
+        "cell_size": cell_size,
+        "cell_shape": cell_shape,
+        "min_area": min_area,
+        "min_thinness": min_thinness,
+        "workload": sorted(workload) if isinstance(workload, Mapping) else [],
+    }
+    return _assemble(
+        district, geoms, kind=kind, weight=weight, incidents=incidents, extra=extra, notes=notes, params=params, workload=workload
+    )
 
 
 def _factors(district: District, geoms: np.ndarray, incidents: gpd.GeoDataFrame | None) -> pd.DataFrame:
     """The workload factors of polygons: area, perimeter, residents, street length (and incidents)."""
-    out = pd.DataFrame({"area_m2": quantize(shapely.area(geoms), QUANTUM["area_m2"]),
-                        "perimeter_m": quantize(shapely.length(geoms), QUANTUM["perimeter_m"])})
+    out = pd.DataFrame(
+        {
+            "area_m2": quantize(shapely.area(geoms), QUANTUM["area_m2"]),
+            "perimeter_m": quantize(shapely.length(geoms), QUANTUM["perimeter_m"]),
+        }
+    )
     pop = np.zeros(len(geoms))
     if len(district.population):
         pidx, uidx = _point_owner(geoms, np.asarray(district.population.geometry.values))
         np.add.at(pop, uidx, district.population["population"].to_numpy(dtype=float)[pidx])
     out["population"] = pop
-    out["street_m"] = (quantize(_street_lengths(geoms, np.asarray(district.streets.geometry.values)), QUANTUM["street_m"])
-                       if len(district.streets) else 0.0)
+    out["street_m"] = (
+        quantize(_street_lengths(geoms, np.asarray(district.streets.geometry.values)), QUANTUM["street_m"])
+        if len(district.streets)
+        else 0.0
+    )
     if incidents is not None:
         counts = np.zeros(len(geoms))
         col = next((c for c in ("count", "weight") if c in incidents), None)
@@ -824,9 +869,18 @@ def _factors(district: District, geoms: np.ndarray, incidents: gpd.GeoDataFrame 
     return out
 
 
-def _assemble(district: District, geoms: np.ndarray, *, kind: str, weight: Any,
-              incidents: gpd.GeoDataFrame | None, extra: pd.DataFrame | None, notes: list[str],
-              params: dict[str, Any], workload: Mapping[str, gpd.GeoDataFrame] | None = None) -> Units:
+def _assemble(
+    district: District,
+    geoms: np.ndarray,
+    *,
+    kind: str,
+    weight: Any,
+    incidents: gpd.GeoDataFrame | None,
+    extra: pd.DataFrame | None,
+    notes: list[str],
+    params: dict[str, Any],
+    workload: Mapping[str, gpd.GeoDataFrame] | None = None,
+) -> Units:
     """Units from their polygons: ordered, with attributes, workload, adjacency and islands joined.
     ``extra`` holds columns aligned with ``geoms`` that ride along (given polygons' attributes);
     ``workload`` point layers are counted per unit (:func:`_workload_columns`)."""
@@ -846,8 +900,10 @@ def _assemble(district: District, geoms: np.ndarray, *, kind: str, weight: Any,
     notes = list(notes)
     n_out = factors.attrs.get("incidents_outside", 0)
     if n_out and incidents is not None:  # said, not silently left out of the weights
-        notes.append(f"incidents: {n_out} of {len(incidents)} lie outside every unit (outside the district) and "
-                     "are not counted in any unit's weight")
+        notes.append(
+            f"incidents: {n_out} of {len(incidents)} lie outside every unit (outside the district) and "
+            "are not counted in any unit's weight"
+        )
     for name, col in _workload_columns(geoms, district, workload, notes).items():
         frame[name] = col
     comm, sub = _community_of(geoms, district.communities)
@@ -861,12 +917,16 @@ def _assemble(district: District, geoms: np.ndarray, *, kind: str, weight: Any,
     parts = _district_parts(district.shape, geoms)
     adj, islands = _join_islands(geoms, adj, parts)
     if parts.max(initial=0) > 0:
-        notes.append(f"the district has {int(parts.max()) + 1} parts more than {_PART_GAP_M / 1000:g} km apart; they are "
-                     "kept apart (grids are drawn part by part, none spans two parts)")
+        notes.append(
+            f"the district has {int(parts.max()) + 1} parts more than {_PART_GAP_M / 1000:g} km apart; they are "
+            "kept apart (grids are drawn part by part, none spans two parts)"
+        )
     if islands:
         shown = "; ".join(str(i) for i in islands[:5]) + (" ..." if len(islands) > 5 else "")
-        msg = (f"{len(islands)} groups of units were not connected to the rest (islands: units {shown}); "
-               "each was joined to its nearest unit so grids can include it")
+        msg = (
+            f"{len(islands)} groups of units were not connected to the rest (islands: units {shown}); "
+            "each was joined to its nearest unit so grids can include it"
+        )
         notes.append(msg)
         warnings.warn(msg, GridplanWarning, stacklevel=3)
     return Units(frame=frame, adjacency=adj, kind=kind, weight_by=label, params=params, notes=notes, islands=islands)
@@ -877,8 +937,9 @@ MIN_CELL_M = 10.0
 """Metres: heavy units are not cut into cells smaller than this (a single heavy point stays whole)."""
 
 
-def _piece_weight(units: Units, district: District, pieces: np.ndarray, parent: np.ndarray,
-                  incidents: gpd.GeoDataFrame | None) -> np.ndarray:
+def _piece_weight(
+    units: Units, district: District, pieces: np.ndarray, parent: np.ndarray, incidents: gpd.GeoDataFrame | None
+) -> np.ndarray:
     """The workload of pieces of units, as :func:`build_units` weighs a unit: population, street
     length, area and incidents are measured on the piece; any other weight column is shared out by
     area."""
@@ -892,8 +953,11 @@ def _piece_weight(units: Units, district: District, pieces: np.ndarray, parent: 
         out = np.zeros(len(pieces))
         for name, coef in spec.items():
             key = _FACTOR_NAMES.get(name, name)
-            col = factors[key].to_numpy() if key in factors else (
-                f[key].to_numpy(float)[parent] * factors["area_m2"].to_numpy() / f["area_m2"].to_numpy(float)[parent])
+            col = (
+                factors[key].to_numpy()
+                if key in factors
+                else (f[key].to_numpy(float)[parent] * factors["area_m2"].to_numpy() / f["area_m2"].to_numpy(float)[parent])
+            )
             out += float(coef) * col / np.nansum(f[key].to_numpy(float)) * len(f)
         return out
     key = _FACTOR_NAMES.get(spec, spec)
@@ -902,8 +966,9 @@ def _piece_weight(units: Units, district: District, pieces: np.ndarray, parent: 
     return f[key].to_numpy(float)[parent] * factors["area_m2"].to_numpy() / f["area_m2"].to_numpy(float)[parent]
 
 
-def _quadtree(units: Units, district: District, heavy: np.ndarray, target: float,
-              incidents: gpd.GeoDataFrame | None) -> tuple[np.ndarray, np.ndarray]:
+def _quadtree(
+    units: Units, district: District, heavy: np.ndarray, target: float, incidents: gpd.GeoDataFrame | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Cut each heavy unit into square cells clipped to it, halving every cell heavier than
     ``target`` (down to :data:`MIN_CELL_M`); returns the pieces (polygon parts) and their unit.
 
@@ -948,8 +1013,9 @@ def _quadtree(units: Units, district: District, heavy: np.ndarray, target: float
     return np.concatenate(done), np.concatenate(done_owner)
 
 
-def _noded_with(units: Units, geoms: np.ndarray, heavy: np.ndarray, pieces: np.ndarray, owner: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray]:
+def _noded_with(
+    units: Units, geoms: np.ndarray, heavy: np.ndarray, pieces: np.ndarray, owner: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The neighbours of split units, and the cells of split units next to other split units, with the
     cells' new corners on their outlines (snapped within a micrometre), so that shared boundaries are
     measured exactly on both sides.  Cells of two neighbouring split units are noded one unit after the
@@ -958,7 +1024,7 @@ def _noded_with(units: Units, geoms: np.ndarray, heavy: np.ndarray, pieces: np.n
     adj = units.adjacency.tocsr()
     pieces = pieces.copy()
     for h in heavy:
-        near = adj.indices[adj.indptr[h]:adj.indptr[h + 1]]
+        near = adj.indices[adj.indptr[h] : adj.indptr[h + 1]]
         light, split = np.setdiff1d(near, heavy), np.intersect1d(near, heavy)
         mine = owner == h
         corners = shapely.multipoints(shapely.get_coordinates(pieces[mine]))
@@ -970,9 +1036,15 @@ def _noded_with(units: Units, geoms: np.ndarray, heavy: np.ndarray, pieces: np.n
     return geoms, pieces
 
 
-def split_heavy_units(units: Units, district: District, *, n_grids: int, tolerance: float,
-                      share: float | None = None, incidents: gpd.GeoDataFrame | None = None
-                      ) -> tuple[Units, list[str]]:
+def split_heavy_units(
+    units: Units,
+    district: District,
+    *,
+    n_grids: int,
+    tolerance: float,
+    share: float | None = None,
+    incidents: gpd.GeoDataFrame | None = None,
+) -> tuple[Units, list[str]]:
     """Units with every unit too heavy for a grid cut into cells clipped to it.
 
     A unit is too heavy when it alone weighs more than a grid may: ``(1 + tolerance)`` times the
@@ -1016,22 +1088,36 @@ def split_heavy_units(units: Units, district: District, *, n_grids: int, toleran
     for h in heavy:
         pt = shapely.point_on_surface(geoms[h])
         comm = units.frame["community"].iloc[h]
-        notes.append(f"heavy units: unit {h} ({w[h]:,.6g}, {w[h] * n_grids / total:.2f} x a grid's mean workload"
-                     f"{', community ' + comm if comm else ''}, around ({pt.x:.0f}, {pt.y:.0f})) was split into "
-                     f"{int((owner == h).sum())} cells clipped to it, none heavier than {target:,.6g} where the "
-                     "workload allows")
-    params = {**units.params, "split_heavy": {"n_grids": n_grids, "tolerance": tolerance, "share": share,
-                                              "units": heavy.tolist()}}
+        notes.append(
+            f"heavy units: unit {h} ({w[h]:,.6g}, {w[h] * n_grids / total:.2f} x a grid's mean workload"
+            f"{', community ' + comm if comm else ''}, around ({pt.x:.0f}, {pt.y:.0f})) was split into "
+            f"{int((owner == h).sum())} cells clipped to it, none heavier than {target:,.6g} where the "
+            "workload allows"
+        )
+    params = {
+        **units.params,
+        "split_heavy": {"n_grids": n_grids, "tolerance": tolerance, "share": share, "units": heavy.tolist()},
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GridplanWarning)  # islands are reported in the notes below
-        out = _assemble(district, all_geoms, kind=units.kind, weight=units.params.get("weight"), incidents=incidents,
-                        extra=extra, notes=[n for n in units.notes if not n.startswith("weight:")], params=params)
+        out = _assemble(
+            district,
+            all_geoms,
+            kind=units.kind,
+            weight=units.params.get("weight"),
+            incidents=incidents,
+            extra=extra,
+            notes=[n for n in units.notes if not n.startswith("weight:")],
+            params=params,
+        )
     new_w = out.frame["weight"].to_numpy(float)
     still = new_w > share * new_w.sum() / n_grids
     if still.any():
-        notes.append(f"heavy units: {int(still.sum())} cells still weigh more than {share:.2f} x a grid's mean workload "
-                     f"({_label_ids(np.flatnonzero(still))}): "
-                     "their workload sits on points too close together to cut apart")
+        notes.append(
+            f"heavy units: {int(still.sum())} cells still weigh more than {share:.2f} x a grid's mean workload "
+            f"({_label_ids(np.flatnonzero(still))}): "
+            "their workload sits on points too close together to cut apart"
+        )
     out.notes.extend(notes)
     return out, notes
 

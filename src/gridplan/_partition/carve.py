@@ -46,8 +46,7 @@ def _part_edges(adj: sp.csr_array, lab: np.ndarray, k: int, min_len: float) -> l
     if that would leave the part graph disconnected)."""
     coo = adj.tocoo()
     diff = lab[coo.row] < lab[coo.col]
-    shared = sp.coo_array((coo.data[diff], (lab[coo.row[diff]], lab[coo.col[diff]])),
-                          shape=(k, k)).tocsr()
+    shared = sp.coo_array((coo.data[diff], (lab[coo.row[diff]], lab[coo.col[diff]])), shape=(k, k)).tocsr()
     shared.sum_duplicates()
     c = shared.tocoo()
     strong = c.data >= min_len
@@ -58,7 +57,11 @@ def _part_edges(adj: sp.csr_array, lab: np.ndarray, k: int, min_len: float) -> l
 
 
 def _flow_plan(
-    W: np.ndarray, edges: list[tuple[int, int]], sets: list[list[int]], lo: float, hi: float,
+    W: np.ndarray,
+    edges: list[tuple[int, int]],
+    sets: list[list[int]],
+    lo: float,
+    hi: float,
 ) -> tuple[float, dict[tuple[int, int], float]]:
     """Least workload moved so that every part ends within ``[lo, hi]``.
 
@@ -104,9 +107,18 @@ def _part_distances(g: sp.csr_array, lab: np.ndarray, m: int) -> np.ndarray:
 
 
 def _plan_seeds(
-    g: sp.csr_array, dpart: np.ndarray, edges: list[tuple[int, int]], lab: np.ndarray,
-    n_new: int, W: np.ndarray, radius: float, lo: float, hi: float, free: np.ndarray,
-    near_r: float, max_cands: int = MAX_PLACES,
+    g: sp.csr_array,
+    dpart: np.ndarray,
+    edges: list[tuple[int, int]],
+    lab: np.ndarray,
+    n_new: int,
+    W: np.ndarray,
+    radius: float,
+    lo: float,
+    hi: float,
+    free: np.ndarray,
+    near_r: float,
+    max_cands: int = MAX_PLACES,
 ) -> tuple[list[int], dict[tuple[int, int], float], float] | None:
     """Places for the new parts, and the workload every part gives to every other.
 
@@ -174,7 +186,7 @@ def _plan_seeds(
     for _ in range(REVISIONS if n_new > 1 else 0):  # revise each place in turn
         changed = False
         for q in range(n_new):
-            others = placed[:q] + placed[q + 1:]
+            others = placed[:q] + placed[q + 1 :]
             found = best_for(others)
             if found is not None and found[1] != placed[q]:
                 sets = [list(T) for T, _ in placed]
@@ -208,8 +220,13 @@ def _plan_seeds(
 
 
 def _grow_plan(
-    s: Search, g: sp.csr_array, m: int, seeds: list[int], flows: dict[tuple[int, int], float],
-    dpart: np.ndarray | None = None, max_bridge: int = MAX_BRIDGES,
+    s: Search,
+    g: sp.csr_array,
+    m: int,
+    seeds: list[int],
+    flows: dict[tuple[int, int], float],
+    dpart: np.ndarray | None = None,
+    max_bridge: int = MAX_BRIDGES,
 ) -> None:
     """Carry out planned flows: every receiving part grows compactly (by distance
     from a seed) into its donors, taking from each about the planned workload.
@@ -238,8 +255,7 @@ def _grow_plan(
                     quota[a] -= w[v]
             if s.cnt[t] == 0:
                 continue
-            growers.append([t, dijkstra(g, directed=False, indices=v), quota, max_bridge,
-                            dict(quota)])
+            growers.append([t, dijkstra(g, directed=False, indices=v), quota, max_bridge, dict(quota)])
         else:
             for a, x in sorted(quota.items()):
                 border = [u for u in s.mem[a] if any(lab[y] == t for y in nbr[u])]
@@ -288,9 +304,9 @@ def _grow_plan(
                 r_max, a_to = max(unreached) if unreached else (0.0, -1)
                 if r_max > 0 and s.cnt[a_to] > 1:
                     brid = sorted(
-                        (dpart[a_to][u], w[u], u) for u in f
-                        if lab[u] != t and lab[u] != a_to and not locked[u]
-                        and s.cnt[lab[u]] > 1
+                        (dpart[a_to][u], w[u], u)
+                        for u in f
+                        if lab[u] != t and lab[u] != a_to and not locked[u] and s.cnt[lab[u]] > 1
                     )
                     for _, _, u in brid:
                         if any(lab[y] == t for y in nbr[u]) and s.removable(u, lab[u]):
@@ -315,8 +331,7 @@ def _grow_plan(
         active = still
 
 
-def _replan(s: Search, g: sp.csr_array, k: int, lo: float, hi: float, min_len: float,
-            rounds: int = REPLAN_ROUNDS) -> None:
+def _replan(s: Search, g: sp.csr_array, k: int, lo: float, hi: float, min_len: float, rounds: int = REPLAN_ROUNDS) -> None:
     """Plan and carry out flows again on the current part graph until balanced."""
     for _ in range(rounds):
         W = np.asarray(s.W[:k])
@@ -348,8 +363,7 @@ def planned_carves(problem: Problem, labels: np.ndarray, m: int, rng: np.random.
     for near in PLAN_NEAR:
         if out and time.perf_counter() > problem.deadline:
             break
-        plan = _plan_seeds(g, dpart, edges, labels, k - m, W, radius, lo, hi, free,
-                           near * radius)
+        plan = _plan_seeds(g, dpart, edges, labels, k - m, W, radius, lo, hi, free, near * radius)
         if plan is None or (tuple(plan[0]), round(plan[2], 9)) in seen:
             continue
         seen.add((tuple(plan[0]), round(plan[2], 9)))

@@ -77,9 +77,7 @@ def part_stats(
     same = labels[coo.row] == labels[coo.col]
     W = np.bincount(labels, weights=w, minlength=k)
     A = np.bincount(labels, weights=ar, minlength=k)
-    P = np.bincount(labels, weights=pe, minlength=k) - np.bincount(
-        labels[coo.row[same]], weights=coo.data[same], minlength=k
-    )
+    P = np.bincount(labels, weights=pe, minlength=k) - np.bincount(labels[coo.row[same]], weights=coo.data[same], minlength=k)
     cnt = np.bincount(labels, minlength=k)
     return W, A, P, cnt
 
@@ -127,8 +125,13 @@ def evaluate(
 
 
 def plan_key(
-    adj: sp.csr_array, lab: np.ndarray, k: int, w: np.ndarray, ar: np.ndarray,
-    pe: np.ndarray, tolerance: float,
+    adj: sp.csr_array,
+    lab: np.ndarray,
+    k: int,
+    w: np.ndarray,
+    ar: np.ndarray,
+    pe: np.ndarray,
+    tolerance: float,
 ) -> tuple[float, float]:
     """Ranking of plans (lower is better): balance violation first, then -(mean PP + 0.5 min PP)."""
     W, A, P, cnt = part_stats(adj, lab, k, w, ar, pe)

@@ -198,9 +198,7 @@ def partition_graph(
     return res
 
 
-def _infeasibility(
-    w: np.ndarray, fixed: np.ndarray | None, k: int, mean: float, hi: float, tolerance: float
-) -> list[str]:
+def _infeasibility(w: np.ndarray, fixed: np.ndarray | None, k: int, mean: float, hi: float, tolerance: float) -> list[str]:
     """Why no plan can meet the tolerance (a unit or a fixed part heavier than the bound)."""
     problems = []
     heavy = float(w.max())
@@ -215,8 +213,7 @@ def _infeasibility(
         if fw.max() > hi:
             p = int(np.argmax(fw))
             problems.append(
-                f"the units fixed to part {p} weigh {fw[p] / mean:.3f} x the mean, above "
-                f"the upper bound {1 + tolerance:.3f}"
+                f"the units fixed to part {p} weigh {fw[p] / mean:.3f} x the mean, above the upper bound {1 + tolerance:.3f}"
             )
     return problems
 
@@ -231,8 +228,7 @@ def _starts(problem: Problem, rng: np.random.Generator, seed: int, *, feasible: 
     w, ar, pe, tolerance = problem.weights, problem.areas, problem.perimeters, problem.tolerance
     count = n_starts(n, k, feasible=feasible)
     use_metis = problem.fixed is None and metis_available()
-    methods = restart_schedule(use_metis=use_metis,
-                               straight_cuts=problem.centroids is not None and problem.fixed is None)
+    methods = restart_schedule(use_metis=use_metis, straight_cuts=problem.centroids is not None and problem.fixed is None)
     cands: list[_Start] = []
     if use_metis:  # plain METIS as an extra start, when it already balances
         lab = run_start(problem, np.random.default_rng([seed & 0xFFFFFFFF, _PLAIN_METIS_STREAM]), "metis0")
@@ -251,8 +247,7 @@ def _starts(problem: Problem, rng: np.random.Generator, seed: int, *, feasible: 
         cands.append((plan_key(adj, lab, k, w, ar, pe, tolerance), attempt, lab))
     if not cands:  # METIS unavailable at run time: own start
         sub = np.random.default_rng(rng.integers(2**63))
-        lab = run_start(problem.replace(centroids=None), sub,
-                        "bisection" if problem.fixed is None else "voronoi")
+        lab = run_start(problem.replace(centroids=None), sub, "bisection" if problem.fixed is None else "voronoi")
         assert lab is not None
         cands.append((plan_key(adj, lab, k, w, ar, pe, tolerance), 0, lab))
     cands.sort(key=lambda c: (c[0], c[1]))
@@ -283,8 +278,7 @@ def start_labels(problem: Problem, rng: np.random.Generator, method: str) -> np.
     fixed, xy = problem.fixed, problem.centroids
     if method.startswith("metis"):
         loose = LOOSE_METIS_BALANCE if method == "metis2" else 1.0
-        labels = metis_init(adj, k, w, loose * tolerance, int(rng.integers(2**31 - 1)),
-                            plain=method == "metis0")
+        labels = metis_init(adj, k, w, loose * tolerance, int(rng.integers(2**31 - 1)), plain=method == "metis0")
         if labels is None:
             return None
         if method == "metis0":
@@ -299,8 +293,7 @@ def start_labels(problem: Problem, rng: np.random.Generator, method: str) -> np.
     return voronoi_init(adj, k, w, problem.areas, problem.perimeters, fixed, tolerance, rng)
 
 
-def run_start(problem: Problem, rng: np.random.Generator, method: str = "bisection", *,
-              exact: bool = True) -> np.ndarray | None:
+def run_start(problem: Problem, rng: np.random.Generator, method: str = "bisection", *, exact: bool = True) -> np.ndarray | None:
     """One start: an initial plan, balance repair, refinement (``exact=False``:
     no exhaustive re-pack, for extra starts once a balanced plan is known)."""
     labels = start_labels(problem, rng, method)

@@ -37,14 +37,16 @@ POLISH_WORK_CAP = 50_000
 
 
 def _pair_centres(
-    dist: np.ndarray, cur: np.ndarray, rows: np.ndarray, cols: np.ndarray,
-    pesub: np.ndarray, data: np.ndarray,
+    dist: np.ndarray,
+    cur: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    pesub: np.ndarray,
+    data: np.ndarray,
 ) -> tuple[int, int]:
     """The deepest unit (farthest from its part's boundary) of each of two parts."""
     inner = np.bincount(rows, weights=data, minlength=cur.size)
-    border = (pesub - inner > 1e-6 * pesub) | np.isin(
-        np.arange(cur.size), rows[cur[rows] != cur[cols]]
-    )
+    border = (pesub - inner > 1e-6 * pesub) | np.isin(np.arange(cur.size), rows[cur[rows] != cur[cols]])
     same = cur[rows] == cur[cols]
     m = cur.size
     g = sp.csr_array((dist[same], (rows[same], cols[same])), shape=(m, m))
@@ -71,8 +73,7 @@ def _pair_balance(s: Search, a: int, b: int, max_moves: int) -> bool:
             if g is None:
                 continue
             # biggest violation reduction first, then the most compact move
-            after = max(W[src] - w[v] - hi, lo - W[src] + w[v], 0.0) + max(
-                W[dst] + w[v] - hi, lo - W[dst] - w[v], 0.0)
+            after = max(W[src] - w[v] - hi, lo - W[src] + w[v], 0.0) + max(W[dst] + w[v] - hi, lo - W[dst] - w[v], 0.0)
             key = (-round(after / s.mean, 9), g)
             if best_key is None or key > best_key:
                 if s.removable(v, src):
@@ -188,16 +189,17 @@ def pair_resplit(s: Search, a: int, b: int, rng: np.random.Generator, tries: int
         s.refine(max_passes=PAIR_REFINE_PASSES, cand=cand, allowed=parts)
         lab = current()
         key = key_of(lab)
-        if key[0] < best_key[0] - tol_w or (
-            key[0] <= best_key[0] + tol_w and key[1] > best_key[1] + 1e-9
-        ):
+        if key[0] < best_key[0] - tol_w or (key[0] <= best_key[0] + tol_w and key[1] > best_key[1] + 1e-9):
             best_key, best_lab = key, lab
     apply(cur if best_lab is None else best_lab)
     return best_lab is not None
 
 
 def polish(
-    s: Search, rng: np.random.Generator, max_tries: int, deadline: float,
+    s: Search,
+    rng: np.random.Generator,
+    max_tries: int,
+    deadline: float,
     balance_only: bool = False,
 ) -> int:
     """Iterated pair re-splitting: parts outside the bounds first, then the
@@ -245,8 +247,9 @@ def polish(
     return accepted
 
 
-def polish_worst(s: Search, rng: np.random.Generator, deadline: float, share: float = WORST_SHARE,
-                 tries: int = WORST_PAIR_TRIES) -> int:
+def polish_worst(
+    s: Search, rng: np.random.Generator, deadline: float, share: float = WORST_SHARE, tries: int = WORST_PAIR_TRIES
+) -> int:
     """Harder re-splits around the worst-shaped parts (the worst ``share``, at least three):
     each is re-split with every neighbour from ``tries`` seed pairs.  Returns the re-splits kept."""
     if s.k < 2 or s.violation() > 0:

@@ -95,9 +95,7 @@ def _as_vector(x: object, n: int, name: str, *, positive: bool = True) -> np.nda
     except (TypeError, ValueError) as exc:
         raise DataError(f"{name} must be numeric; got {type(x).__name__}.") from exc
     if arr.shape != (n,):
-        raise DataError(
-            f"{name} must have one value per unit, shape ({n},); got shape {arr.shape}."
-        )
+        raise DataError(f"{name} must have one value per unit, shape ({n},); got shape {arr.shape}.")
     bad = ~np.isfinite(arr)
     if positive:
         bad |= ~(arr > 0)
@@ -116,30 +114,19 @@ def _check_graph(adjacency: object) -> sp.csr_array:
         try:
             adjacency = sp.csr_array(np.asarray(adjacency, dtype=np.float64))
         except (TypeError, ValueError) as exc:
-            raise DataError(
-                "adjacency must be a scipy.sparse matrix of shared boundary lengths."
-            ) from exc
+            raise DataError("adjacency must be a scipy.sparse matrix of shared boundary lengths.") from exc
     adj = sp.csr_array(adjacency, dtype=np.float64)
     if adj.ndim != 2 or adj.shape[0] != adj.shape[1]:
         raise DataError(f"adjacency must be square (n x n); got shape {adj.shape}.")
     adj.sum_duplicates()
     adj.eliminate_zeros()
     if adj.nnz and (not np.isfinite(adj.data).all() or (adj.data < 0).any()):
-        raise DataError(
-            "adjacency entries must be finite shared boundary lengths > 0; found "
-            "negative or non-finite values."
-        )
+        raise DataError("adjacency entries must be finite shared boundary lengths > 0; found negative or non-finite values.")
     if adj.diagonal().any():
-        raise DataError(
-            "adjacency has non-zero diagonal entries (a unit adjacent to itself); "
-            "set the diagonal to zero."
-        )
+        raise DataError("adjacency has non-zero diagonal entries (a unit adjacent to itself); set the diagonal to zero.")
     diff = abs(adj - adj.T)
     if diff.nnz and diff.max() > 1e-9 * max(1.0, float(adj.data.max())):
-        raise DataError(
-            "adjacency must be symmetric (shared length i-j equals j-i); "
-            "symmetrise it, e.g. (A + A.T) / 2."
-        )
+        raise DataError("adjacency must be symmetric (shared length i-j equals j-i); symmetrise it, e.g. (A + A.T) / 2.")
     adj.sort_indices()
     return adj
 
@@ -216,10 +203,7 @@ def check_fixed(fixed: object, n: int, k: int) -> np.ndarray | None:
     arr = arr.astype(np.int64)
     bad = (arr < -1) | (arr >= k)
     if bad.any():
-        raise DataError(
-            f"fixed labels must be -1 (free) or a part in 0..{k - 1}; found "
-            f"{np.unique(arr[bad])[:5].tolist()}."
-        )
+        raise DataError(f"fixed labels must be -1 (free) or a part in 0..{k - 1}; found {np.unique(arr[bad])[:5].tolist()}.")
     return arr if (arr >= 0).any() else None
 
 
@@ -253,8 +237,5 @@ def check_centroids(centroids: object, n: int) -> np.ndarray | None:
         return None
     xy = np.asarray(centroids, dtype=np.float64)
     if xy.shape != (n, 2) or not np.isfinite(xy).all():
-        raise DataError(
-            f"centroids must be finite, one (x, y) per unit, shape ({n}, 2); got shape "
-            f"{xy.shape}."
-        )
+        raise DataError(f"centroids must be finite, one (x, y) per unit, shape ({n}, 2); got shape {xy.shape}.")
     return xy

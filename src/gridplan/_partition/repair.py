@@ -44,9 +44,7 @@ PATH_TARGET_SHARES = (0.6, 0.0, 0.95)
 PATH_TARGETS = 4
 
 
-def _transfer(
-    s: Search, a: int, b: int, amount: float, mem: list[set[int]], log: list[tuple[int, int]]
-) -> float:
+def _transfer(s: Search, a: int, b: int, amount: float, mem: list[set[int]], log: list[tuple[int, int]]) -> float:
     """Move about ``amount`` of workload from part ``a`` to neighbouring part ``b``."""
     lab, w, nbr, locked = s.lab, s.w, s.nbr, s.locked
     moved = 0.0
@@ -91,16 +89,14 @@ def _undo(s: Search, log: list[tuple[int, int]], mem: list[set[int]]) -> None:
         mem[a].add(v)
 
 
-def _give(s: Search, src: int, dst: int, need_lo: float, need_hi: float, target: float,
-          log: list[tuple[int, int]]) -> bool:
+def _give(s: Search, src: int, dst: int, need_lo: float, need_hi: float, target: float, log: list[tuple[int, int]]) -> bool:
     """Move boundary units from ``src`` to neighbouring ``dst`` with a total workload
     in ``[need_lo, need_hi]`` (aiming at ``target``); False if that is impossible."""
     lab, w, nbr, locked, mem = s.lab, s.w, s.nbr, s.locked, s.mem
     fit = 0.1 * (s.hi - s.lo) + 1e-12
     eps = 1e-12 * s.mean
     moved = 0.0
-    cand = sorted(v for v in mem[src]
-                  if not locked[v] and any(lab[u] == dst for u in nbr[v]))
+    cand = sorted(v for v in mem[src] if not locked[v] and any(lab[u] == dst for u in nbr[v]))
     while s.cnt[src] > 1 and cand:
         rest = target - moved
         cap = need_hi - moved + eps
@@ -156,8 +152,7 @@ def _chain(s: Search, p: int, max_len: int = CHAIN_MAX_LENGTH, shuffle: bool = F
         cur = pending[-1]
         heavy = W[cur] > hi
         # unvisited neighbours, and chain parts missing the opposite way (a swap)
-        near = [q for q in s.near_parts(cur)
-                if q not in visited or (W[q] < lo if heavy else W[q] > hi)]
+        near = [q for q in s.near_parts(cur) if q not in visited or (W[q] < lo if heavy else W[q] > hi)]
         if shuffle:
             near = s.rng.permutation(np.asarray(sorted(near), dtype=np.int64)).tolist()
         else:
@@ -169,11 +164,9 @@ def _chain(s: Search, p: int, max_len: int = CHAIN_MAX_LENGTH, shuffle: bool = F
             for d in near:
                 mark = len(log)
                 if heavy:
-                    okd = _give(s, cur, d, W[cur] - hi, inf if force else W[cur] - lo,
-                                     W[cur] - mean, log)
+                    okd = _give(s, cur, d, W[cur] - hi, inf if force else W[cur] - lo, W[cur] - mean, log)
                 else:
-                    okd = _give(s, d, cur, lo - W[cur], inf if force else hi - W[cur],
-                                     mean - W[cur], log)
+                    okd = _give(s, d, cur, lo - W[cur], inf if force else hi - W[cur], mean - W[cur], log)
                 if okd and len(log) > mark:
                     nxt = d
                     break
@@ -185,8 +178,7 @@ def _chain(s: Search, p: int, max_len: int = CHAIN_MAX_LENGTH, shuffle: bool = F
         visited.add(nxt)
         if nxt not in pending:
             pending.append(nxt)
-    change = sum(max(W[q] - hi, lo - W[q], 0.0) ** 2 - max(W0[q] - hi, lo - W0[q], 0.0) ** 2
-                 for q in visited)
+    change = sum(max(W[q] - hi, lo - W[q], 0.0) ** 2 - max(W0[q] - hi, lo - W0[q], 0.0) ** 2 for q in visited)
     if change < -1e-12 * mean * mean:
         return True
     _undo_log(s, log)
@@ -256,8 +248,7 @@ def _pack(s: Search, units: set[int], r: int, budget: list[int]) -> list[set[int
             if wp + w[v] > hi:
                 continue
             grown = [u for u in nbr[v] if u in units and u not in seen]
-            stack.append((part + [v], wp + w[v], frontier[i + 1:] + grown,
-                          seen.union(grown)))
+            stack.append((part + [v], wp + w[v], frontier[i + 1 :] + grown, seen.union(grown)))
     return None
 
 
@@ -314,8 +305,7 @@ def repack(s: Search, p: int, max_parts: int = REPACK_MAX_PARTS, budget: int = R
     ring1 = s.near_parts(p)
     ring2 = set().union(*(s.near_parts(q) for q in ring1)) - ring1 - {p}
     room = (lambda q: (W[q], q)) if heavy else (lambda q: (-W[q], q))
-    near = [q for q in sorted(ring1, key=room) + sorted(ring2, key=room)
-            if not any(locked[v] for v in mem[q])]
+    near = [q for q in sorted(ring1, key=room) + sorted(ring2, key=room) if not any(locked[v] for v in mem[q])]
     adjp = {q: s.near_parts(q) for q in near}
     left = [budget]
     for size in range(1, max_parts):

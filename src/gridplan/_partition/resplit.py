@@ -172,8 +172,7 @@ def resplit_graph(
     old_arr = np.asarray(old_labels)
     if old_arr.shape != (n,) or not np.issubdtype(old_arr.dtype, np.integer):
         raise DataError(
-            f"old_labels must hold one integer part id per unit, shape ({n},); got "
-            f"{old_arr.shape} of {old_arr.dtype}."
+            f"old_labels must hold one integer part id per unit, shape ({n},); got {old_arr.shape} of {old_arr.dtype}."
         )
     old_ids, old = np.unique(old_arr, return_inverse=True)
     m = old_ids.size
@@ -247,8 +246,7 @@ def _carved_starts(
     if k > m or (W0 > hi).any() or (W0 < lo).any():
         # planned carves: where the new parts go and who gives what to whom
         margin = PLAN_MARGIN * (hi - mean)
-        starts = planned_carves(problem.replace(lo=lo + margin, hi=hi - margin),
-                                np.asarray(s.lab, dtype=np.int64), m, rng)
+        starts = planned_carves(problem.replace(lo=lo + margin, hi=hi - margin), np.asarray(s.lab, dtype=np.int64), m, rng)
     if not starts:
         # new parts are carved from the borders of the heaviest parts
         hi_keep = (1.0 + problem.tolerance) * mean
@@ -258,17 +256,14 @@ def _carved_starts(
     return starts, old.copy()
 
 
-def _best_repaired(
-    problem: Problem, starts: list[np.ndarray], home: np.ndarray, mean: float, rng: np.random.Generator
-) -> Search:
+def _best_repaired(problem: Problem, starts: list[np.ndarray], home: np.ndarray, mean: float, rng: np.random.Generator) -> Search:
     """Repair the balance of every start; the search of the least violating, least disruptive."""
     adj, k, w = problem.adjacency, problem.n_parts, problem.weights
     best: tuple[tuple[float, float], Search] | None = None
     for labels in starts:
         if (np.bincount(labels, minlength=k) == 0).any():
             # a part could not be carved (e.g. everything locked): start from scratch
-            labels = voronoi_init(adj, k, w, problem.areas, problem.perimeters, problem.fixed,
-                                  problem.tolerance, rng)
+            labels = voronoi_init(adj, k, w, problem.areas, problem.perimeters, problem.fixed, problem.tolerance, rng)
         labels = make_contiguous(adj, labels, w, k)
         cand = Search(problem, labels, rng, home=home, home_weight=REPAIR_HOME_WEIGHT / mean)
         cand.worst_shape_weight = WORST_SHAPE_WEIGHT
@@ -283,8 +278,7 @@ def _best_repaired(
     return best[1]
 
 
-def _reshape(s: Search, problem: Problem, rng: np.random.Generator, *, lb_weight: float, total: float,
-             mean: float) -> None:
+def _reshape(s: Search, problem: Problem, rng: np.random.Generator, *, lb_weight: float, total: float, mean: float) -> None:
     """Reshape for compactness, spending at most a budget of extra disruption."""
     s.budget = max(s.moved, BUDGET_RATIO * lb_weight) + 1e-12 * total
     s.home_weight = HOME_WEIGHT / mean
@@ -303,8 +297,15 @@ def _reshape(s: Search, problem: Problem, rng: np.random.Generator, *, lb_weight
 
 
 def _fresh_fallback(
-    problem: Problem, old: np.ndarray, m: int, labels: np.ndarray, res: PartitionResult,
-    rng: np.random.Generator, seed: int, time_limit: float | None, mean: float,
+    problem: Problem,
+    old: np.ndarray,
+    m: int,
+    labels: np.ndarray,
+    res: PartitionResult,
+    rng: np.random.Generator,
+    seed: int,
+    time_limit: float | None,
+    mean: float,
 ) -> tuple[np.ndarray, PartitionResult]:
     """A fresh balanced plan, relabelled to match the old parts and refined with the same
     disruption penalty, when the carved plan cannot be balanced; the better plan."""
@@ -313,8 +314,15 @@ def _fresh_fallback(
     for _ in range(FRESH_ATTEMPTS):
         sub = np.random.default_rng(rng.integers(2**63))
         fresh = partition_graph(
-            adj, w, k, areas=ar, perimeters=pe, tolerance=tolerance,
-            seed=int(sub.integers(2**31)), fixed=problem.fixed, time_limit=time_limit,
+            adj,
+            w,
+            k,
+            areas=ar,
+            perimeters=pe,
+            tolerance=tolerance,
+            seed=int(sub.integers(2**31)),
+            fixed=problem.fixed,
+            time_limit=time_limit,
             strict=False,
         ).labels
         ov = np.zeros((k, m))
@@ -327,9 +335,7 @@ def _fresh_fallback(
         s.refine()
         cand = np.asarray(s.lab, dtype=np.int64)
         cres = evaluate(adj, cand, k, w, ar, pe, tolerance, seed)
-        if cres.feasible or cres.balance_max - cres.balance_min < (
-            res.balance_max - res.balance_min
-        ):
+        if cres.feasible or cres.balance_max - cres.balance_min < (res.balance_max - res.balance_min):
             labels, res = cand, cres
         if res.feasible:
             break
@@ -337,8 +343,13 @@ def _fresh_fallback(
 
 
 def _match_old_parts(
-    res: PartitionResult, labels: np.ndarray, old: np.ndarray, old_ids: np.ndarray, w: np.ndarray,
-    total: float, retained_ub: float,
+    res: PartitionResult,
+    labels: np.ndarray,
+    old: np.ndarray,
+    old_ids: np.ndarray,
+    w: np.ndarray,
+    total: float,
+    retained_ub: float,
 ) -> None:
     """Fill in ``retained``, ``disruption``, its lower bound and ``matching`` (in place)."""
     k, m = res.n_parts, old_ids.size

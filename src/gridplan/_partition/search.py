@@ -271,7 +271,10 @@ class Search:
     # -- refinement under the hard balance constraint -------------------------------------
 
     def refine(
-        self, max_passes: int = 30, cap: int = 400, cand: list[int] | None = None,
+        self,
+        max_passes: int = 30,
+        cap: int = 400,
+        cand: list[int] | None = None,
         allowed: tuple[int, ...] | None = None,
     ) -> int:
         """Greedy improving moves of boundary units; returns the number of moves.
@@ -300,9 +303,9 @@ class Search:
                     continue
                 wv = w[v]
                 Wa = W[a]
-                va = (Wa - hi if Wa > hi else lo - Wa if Wa < lo else 0.0)
+                va = Wa - hi if Wa > hi else lo - Wa if Wa < lo else 0.0
                 na = Wa - wv
-                va2 = (na - hi if na > hi else lo - na if na < lo else 0.0)
+                va2 = na - hi if na > hi else lo - na if na < lo else 0.0
                 best_g, best_b = 1e-12, -1
                 hv = -2 if budget is None or home is None else home[v]
                 for g, b in self.gains(v):
@@ -312,8 +315,8 @@ class Search:
                         continue  # would move workload out of its home past the budget
                     Wb = W[b]
                     nb = Wb + wv
-                    vb = (Wb - hi if Wb > hi else lo - Wb if Wb < lo else 0.0)
-                    vb2 = (nb - hi if nb > hi else lo - nb if nb < lo else 0.0)
+                    vb = Wb - hi if Wb > hi else lo - Wb if Wb < lo else 0.0
+                    vb2 = nb - hi if nb > hi else lo - nb if nb < lo else 0.0
                     if va2 * va2 + vb2 * vb2 > va * va + vb * vb + 1e-18:
                         continue
                     best_g, best_b = g, b
@@ -330,9 +333,9 @@ class Search:
                 break
             locked = self.locked
             cand = [
-                v for v in sorted(touched)
-                if not locked[v] and any(lab[u] != lab[v] for u in self.nbr[v])
-                and (allowed is None or lab[v] in allowed)
+                v
+                for v in sorted(touched)
+                if not locked[v] and any(lab[u] != lab[v] for u in self.nbr[v]) and (allowed is None or lab[v] in allowed)
             ]
         return total
 
@@ -384,7 +387,6 @@ class Search:
                 break
         return total
 
-
     def part_graph(self) -> list[set[int]]:
         adjp: list[set[int]] = [set() for _ in range(self.k)]
         lab, nbr = self.lab, self.nbr
@@ -409,7 +411,6 @@ class Search:
     def violation(self) -> float:
         lo, hi = self.lo, self.hi
         return sum(max(0.0, x - hi) + max(0.0, lo - x) for x in self.W)
-
 
     def near_parts(self, p: int) -> set[int]:
         """Parts touching part ``p``."""

@@ -73,8 +73,7 @@ def voronoi_init(
     radius = math.sqrt(ar.sum() / k)
     if free_parts.size > free_units.size:
         raise InfeasibleError(
-            f"{free_parts.size} parts have no fixed unit but only {free_units.size} units "
-            "are free; free more units or fix fewer."
+            f"{free_parts.size} parts have no fixed unit but only {free_units.size} units are free; free more units or fix fewer."
         )
     # initial seeds: area-weighted sample of free units
     prob = ar[free_units] / ar[free_units].sum()
@@ -88,11 +87,8 @@ def voronoi_init(
         vr = np.r_[virt[free_parts], n + fixed_parts]
         vc = np.r_[seeds[free_parts], fixed_units]
         vd = np.r_[off[free_parts], off[fixed_parts]]
-        g = sp.csr_array(
-            (np.r_[e_dist, vd], (np.r_[e_rows, vr], np.r_[e_cols, vc])), shape=(n + k, n + k)
-        )
-        d, _, src = dijkstra(g, directed=True, indices=virt, min_only=True,
-                             return_predecessors=True)
+        g = sp.csr_array((np.r_[e_dist, vd], (np.r_[e_rows, vr], np.r_[e_cols, vc])), shape=(n + k, n + k))
+        d, _, src = dijkstra(g, directed=True, indices=virt, min_only=True, return_predecessors=True)
         return src[:n] - n, d[:n]
 
     best = None
@@ -303,7 +299,7 @@ def coordinate_init(k: int, w: np.ndarray, xy: np.ndarray) -> np.ndarray:
         if c > 0 and target - cw[c - 1] <= cw[c] - target:
             c -= 1
         c = min(max(c, k1 - 1), idx.size - (kr - k1) - 1)
-        stack.append((idx[order[c + 1:]], first + k1, kr - k1))
+        stack.append((idx[order[c + 1 :]], first + k1, kr - k1))
         stack.append((idx[order[: c + 1]], first, k1))
     return labels
 
@@ -380,7 +376,10 @@ def make_contiguous(adj: sp.csr_array, labels: np.ndarray, w: np.ndarray, k: int
 
 
 def ensure_nonempty(
-    adj: sp.csr_array, labels: np.ndarray, w: np.ndarray, k: int,
+    adj: sp.csr_array,
+    labels: np.ndarray,
+    w: np.ndarray,
+    k: int,
     locked: np.ndarray | None = None,
 ) -> np.ndarray:
     """Give every empty part one unit, keeping every part connected.
@@ -413,7 +412,7 @@ def ensure_nonempty(
             dq = deque([start])
             while dq:
                 x = dq.popleft()
-                for y in indices[indptr[x]:indptr[x + 1]].tolist():
+                for y in indices[indptr[x] : indptr[x + 1]].tolist():
                     if y not in parent and labels[y] == a:
                         parent[y] = x
                         dq.append(y)
@@ -432,7 +431,11 @@ def ensure_nonempty(
 
 
 def metis_init(
-    adj: sp.csr_array, k: int, w: np.ndarray, tolerance: float, seed: int,
+    adj: sp.csr_array,
+    k: int,
+    w: np.ndarray,
+    tolerance: float,
+    seed: int,
     plain: bool = False,
 ) -> np.ndarray | None:
     """A METIS k-way partition (contiguous option) as a starting plan, or None.
@@ -454,8 +457,7 @@ def metis_init(
         opts = _pymetis.Options(contig=1)
     else:
         kw["eweights"] = np.maximum(1, np.round(adj.data * (METIS_EDGE_SCALE / adj.data.max()))).astype(np.int64)
-        opts = _pymetis.Options(contig=1, seed=int(seed),
-                                ufactor=max(1, int(round(1000 * tolerance))))
+        opts = _pymetis.Options(contig=1, seed=int(seed), ufactor=max(1, int(round(1000 * tolerance))))
     try:
         graph = _pymetis.CSRAdjacency(adj.indptr.astype(np.int64), adj.indices.astype(np.int64))
         _, parts = _pymetis.part_graph(k, graph, vweights=vw, options=opts, **kw)

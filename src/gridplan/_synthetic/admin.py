@@ -108,8 +108,10 @@ def _given_communities(
     xy = shapely.get_coordinates(shapely.point_on_surface(faces))
     adj_v, n_linked = _link_components(faces, adj, w, sub_of_face)
     if n_linked:
-        notes.append(f"{n_linked} pieces of land cut off from the rest (islands, exclaves or slivers without "
-                     "streets) were joined to the community nearest to them")
+        notes.append(
+            f"{n_linked} pieces of land cut off from the rest (islands, exclaves or slivers without "
+            "streets) were joined to the community nearest to them"
+        )
     subs: list[tuple[np.ndarray, int]] = []  # (blocks, urban?)
     if sub_of_face is not None:
         for s in range(int(sub_of_face.max()) + 1):
@@ -175,14 +177,25 @@ def _given_communities(
         groups = _bisect(rng, units, int(per_sub[s]), xy, w, adj_v)
         gxy = np.array([np.average(xy[g], axis=0, weights=w[g] + 1e-9) for g in groups])
         urban_group = [bool(w[g][urban_face[g]].sum() >= 0.5 * w[g].sum()) for g in groups]
-        labels = {True: iter(_names(rng, _COMMUNITY_PREFIXES, sum(urban_group), "社区", comm_taken)),
-                  False: iter(_names(rng, _VILLAGE_PREFIXES, len(groups) - sum(urban_group), "村", comm_taken))}
+        labels = {
+            True: iter(_names(rng, _COMMUNITY_PREFIXES, sum(urban_group), "社区", comm_taken)),
+            False: iter(_names(rng, _VILLAGE_PREFIXES, len(groups) - sum(urban_group), "村", comm_taken)),
+        }
         numbers = {True: 0, False: 200}
         for g in _reading_order(gxy[:, 0], gxy[:, 1]):
             numbers[urban_group[g]] += 1
             comm_of_face[groups[g]] = len(out)
-            out.append(_Community(groups[g], f"{sub_code}{numbers[urban_group[g]]:03d}", next(labels[urban_group[g]]),
-                                  sub_code, sub_name, rank, shapely.coverage_union_all(faces[groups[g]])))
+            out.append(
+                _Community(
+                    groups[g],
+                    f"{sub_code}{numbers[urban_group[g]]:03d}",
+                    next(labels[urban_group[g]]),
+                    sub_code,
+                    sub_name,
+                    rank,
+                    shapely.coverage_union_all(faces[groups[g]]),
+                )
+            )
     return out, comm_of_face, adj_v, notes
 
 
@@ -201,8 +214,7 @@ def _prepare_subdistricts(poly: Any, geoms: list[Any]) -> tuple[list[Any], list[
     gaps = shapely.get_parts(shapely.difference(poly, taken))
     gaps = gaps[shapely.area(gaps) > 0]
     for gap in gaps:
-        shared = np.array([shapely.intersection(gap.boundary, o.boundary).length if not o.is_empty else 0.0
-                           for o in out])
+        shared = np.array([shapely.intersection(gap.boundary, o.boundary).length if not o.is_empty else 0.0 for o in out])
         k = int(np.argmax(shared)) if shared.max() > 0 else int(np.argmin([gap.distance(o) for o in out]))
         out[k] = shapely.union(out[k], gap)
     empty = [i for i, o in enumerate(out) if o.is_empty or o.area < 1.0]
@@ -213,7 +225,9 @@ def _prepare_subdistricts(poly: Any, geoms: list[Any]) -> tuple[list[Any], list[
         )
     gap_area = float(np.sum(shapely.area(gaps))) if len(gaps) else 0.0
     if overlap > 1.0 or gap_area > 1.0:
-        notes.append(f"subdistricts: clipped to the boundary; {overlap / 1e6:.3f} km² of overlap went to the "
-                     f"subdistrict listed first and {gap_area / 1e6:.3f} km² of gaps ({len(gaps)} pieces) to the "
-                     "neighbour sharing the longest edge")
+        notes.append(
+            f"subdistricts: clipped to the boundary; {overlap / 1e6:.3f} km² of overlap went to the "
+            f"subdistrict listed first and {gap_area / 1e6:.3f} km² of gaps ({len(gaps)} pieces) to the "
+            "neighbour sharing the longest edge"
+        )
     return [shapely.set_precision(o, _GRID) for o in out], notes

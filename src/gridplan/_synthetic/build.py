@@ -133,9 +133,21 @@ def build_sample_frames(
     >>> frames["communities"].columns.tolist()
     ['code', 'name', 'subdistrict', 'subdistrict_code', 'geometry']
     """
-    return build_sample(seed, boundary=boundary, crs=crs, n_grids=n_grids, n_communities=n_communities,
-                        urban_km2=urban_km2, centre=centre, population=population, n_subdistricts=n_subdistricts,
-                        subdistricts=subdistricts, subdistrict_names=subdistrict_names, name=name, code=code)[0]
+    return build_sample(
+        seed,
+        boundary=boundary,
+        crs=crs,
+        n_grids=n_grids,
+        n_communities=n_communities,
+        urban_km2=urban_km2,
+        centre=centre,
+        population=population,
+        n_subdistricts=n_subdistricts,
+        subdistricts=subdistricts,
+        subdistrict_names=subdistrict_names,
+        name=name,
+        code=code,
+    )[0]
 
 
 def _whole(value: Any, label: str, minimum: int) -> int:
@@ -186,13 +198,26 @@ def build_sample(
         if population is not None and population < 1000:
             raise DataError(f"population={population} is too few for a district; pass at least 1,000")
         code = DISTRICT_CODE if not code or not str(code).isdigit() or len(str(code)) != 6 else str(code)
-        opt = _GivenOptions(urban_km2, centre, population, n_grids, n_communities, n_subdistricts,
-                            list(subdistricts) if subdistricts is not None else None,
-                            [str(x) for x in subdistrict_names] if subdistrict_names is not None else None,
-                            name or DISTRICT_NAME, code)
+        opt = _GivenOptions(
+            urban_km2,
+            centre,
+            population,
+            n_grids,
+            n_communities,
+            n_subdistricts,
+            list(subdistricts) if subdistricts is not None else None,
+            [str(x) for x in subdistrict_names] if subdistrict_names is not None else None,
+            name or DISTRICT_NAME,
+            code,
+        )
         return _build_given(streams, poly, out_crs, opt)
-    given_only = {"urban_km2": urban_km2, "centre": centre, "population": population,
-                  "n_subdistricts": n_subdistricts, "subdistricts": subdistricts}
+    given_only = {
+        "urban_km2": urban_km2,
+        "centre": centre,
+        "population": population,
+        "n_subdistricts": n_subdistricts,
+        "subdistricts": subdistricts,
+    }
     passed = [k for k, v in given_only.items() if v is not None]
     if passed:
         raise DataError(f"{', '.join(passed)} only apply to a given boundary; pass boundary= as well, or drop them")
@@ -224,12 +249,16 @@ def build_sample(
 
     adjacency = _face_adjacency(faces)
     if n_communities is not None and n_communities > len(faces) // _MIN_BLOCKS_PER_COMMUNITY:
-        raise InfeasibleError(f"n_communities={n_communities} is too many for the sample district's {len(faces)} street "
-                              f"blocks; ask for at most {len(faces) // _MIN_BLOCKS_PER_COMMUNITY}")
+        raise InfeasibleError(
+            f"n_communities={n_communities} is too many for the sample district's {len(faces)} street "
+            f"blocks; ask for at most {len(faces) // _MIN_BLOCKS_PER_COMMUNITY}"
+        )
     communities, comm_of_face = _communities(rng_part, faces, block_pop, adjacency, n_communities)
     if n_communities is not None and len(communities) != n_communities:  # never fewer than asked for, silently
-        raise InfeasibleError(f"the sample district's {len(faces)} street blocks made {len(communities)} communities, "
-                              f"not the {n_communities} asked for; ask for fewer (e.g. {len(communities)})")
+        raise InfeasibleError(
+            f"the sample district's {len(faces)} street blocks made {len(communities)} communities, "
+            f"not the {n_communities} asked for; ask for fewer (e.g. {len(communities)})"
+        )
     if n_grids > len(faces):  # pragma: no cover - the default district has over 1,000 blocks
         raise InfeasibleError(f"cannot draw {n_grids} grids from {len(faces)} street blocks")
     grids = _grids(rng_grid, faces, block_pop, adjacency, communities, comm_of_face, n_grids)

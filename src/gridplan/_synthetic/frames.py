@@ -57,12 +57,8 @@ def _frames(
         geometry=[g[3] for g in grids],
         crs=crs,
     )
-    river = gpd.GeoDataFrame(
-        {"name": [_RIVER_NAME]}, geometry=[shapely.intersection(barriers.river.drawn, outline)], crs=crs
-    )
-    railway = gpd.GeoDataFrame(
-        {"name": [_RAILWAY_NAME]}, geometry=[shapely.intersection(barriers.rail.line, outline)], crs=crs
-    )
+    river = gpd.GeoDataFrame({"name": [_RIVER_NAME]}, geometry=[shapely.intersection(barriers.river.drawn, outline)], crs=crs)
+    railway = gpd.GeoDataFrame({"name": [_RAILWAY_NAME]}, geometry=[shapely.intersection(barriers.rail.line, outline)], crs=crs)
     return {
         "boundary": boundary,
         "streets": street_frame,

@@ -95,9 +95,7 @@ def _urban_core(rng: np.random.Generator, poly: Any, centre: tuple[float, float]
     return _main_part(core) if core.geom_type == "MultiPolygon" else core
 
 
-def _urban_density(
-    rng: np.random.Generator, core_area: Any, centre: tuple[float, float], scale: float, jitter: bool
-) -> _Density:
+def _urban_density(rng: np.random.Generator, core_area: Any, centre: tuple[float, float], scale: float, jitter: bool) -> _Density:
     """The default district's density (a core and 2-3 secondary centres), scaled to the urban core."""
     inner = core_area.buffer(-400.0 * scale)
     if inner.is_empty:
@@ -143,8 +141,7 @@ def _build_given(
     streams: list[np.random.Generator], poly: Any, out_crs: pyproj.CRS, opt: _GivenOptions
 ) -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
     """Grow a synthetic city and countryside inside the given (real) boundary ``poly``."""
-    (rng_core, rng_dens, rng_barrier, rng_art, rng_local, rng_edit, rng_pop, rng_part, rng_grid,
-     rng_rural, *_) = streams
+    (rng_core, rng_dens, rng_barrier, rng_art, rng_local, rng_edit, rng_pop, rng_part, rng_grid, rng_rural, *_) = streams
     notes: list[str] = []
     area_km2 = poly.area / 1e6
     main = _main_part(poly)
@@ -185,8 +182,7 @@ def _build_given(
         ring = shapely.get_parts(shapely.line_merge(edge) if edge.geom_type == "MultiLineString" else edge)
         ring = ring[(shapely.get_type_id(ring) == 1) & (shapely.length(ring) > 20.0)]
         # only pieces the city's streets reach (a piece between the river and the railway may not)
-        ring = ring[np.isin(np.arange(len(ring)), shapely.STRtree(urban.geom).query(
-            ring, predicate="dwithin", distance=0.05)[0])]
+        ring = ring[np.isin(np.arange(len(ring)), shapely.STRtree(urban.geom).query(ring, predicate="dwithin", distance=0.05)[0])]
     rural = _rural_network(rng_rural, poly, core, urban, ring, barriers, names, n_villages, n_towns)
     if len(ring):
         urban = _concat(urban, _Lines.of(ring, _SEC, "外环路"))
@@ -204,8 +200,10 @@ def _build_given(
     if extra is not None:
         faces, moved = _absorb_specks(faces, streets)
         if moved:
-            notes.append(f"subdistricts: {len(moved)} specks of land under 20 m² ({sum(moved):.1f} m² in all), cut off "
-                         "where a synthetic street crosses a subdistrict line, joined the block across that line")
+            notes.append(
+                f"subdistricts: {len(moved)} specks of land under 20 m² ({sum(moved):.1f} m² in all), cut off "
+                "where a synthetic street crosses a subdistrict line, joined the block across that line"
+            )
     rep = shapely.point_on_surface(faces)
     urban_face = shapely.contains(core, rep) if not all_urban else np.ones(len(faces), dtype=bool)
     sub_of_face = None
@@ -215,8 +213,9 @@ def _build_given(
         sub_of_face[qi[::-1]] = si[::-1]  # the first subdistrict wins on a shared edge
         lost = np.flatnonzero(sub_of_face < 0)
         if len(lost):
-            sub_of_face[lost] = shapely.STRtree(np.asarray(sub_geoms, dtype=object)).query_nearest(
-                rep[lost], all_matches=False)[1]
+            sub_of_face[lost] = shapely.STRtree(np.asarray(sub_geoms, dtype=object)).query_nearest(rep[lost], all_matches=False)[
+                1
+            ]
 
     # residents: the urban core at the default district's densities, villages at rural ones
     urban_total = int(round(_CORE_PEOPLE_PER_KM2 * _density_integral(core, density) / 1e6))
@@ -239,19 +238,26 @@ def _build_given(
     area = shapely.area(faces)
     w = block_pop + area * (0.2 * max(block_pop.sum(), 1.0) / area.sum())  # land weighs 1/6 of all weight
     communities, comm_of_face, adj_v, comm_notes = _given_communities(
-        rng_part, faces, w, block_pop, adjacency, urban_face, opt, sub_of_face, rural_km2)
+        rng_part, faces, w, block_pop, adjacency, urban_face, opt, sub_of_face, rural_km2
+    )
     notes += comm_notes
     if not 1 <= opt.n_grids <= len(faces):
-        raise InfeasibleError(f"cannot draw {opt.n_grids} existing grids from {len(faces)} street blocks; "
-                              f"pass n_grids_existing between 1 and {len(faces)}")
+        raise InfeasibleError(
+            f"cannot draw {opt.n_grids} existing grids from {len(faces)} street blocks; "
+            f"pass n_grids_existing between 1 and {len(faces)}"
+        )
     grids = _grids(rng_grid, faces, block_pop, adj_v, communities, comm_of_face, opt.n_grids, weight=w)
     frames = _frames(outline, streets, communities, people, grids, barriers, out_crs, name=opt.name, code=opt.code)
 
     kinds = np.array([int(k) for k in streets.kind])
     rural_len = float(shapely.length(rural.lines.geom).sum()) / 1e3 if len(rural.lines) else 0.0
-    notes.insert(0, (
-        f"synthetic content inside the real boundary ({area_km2:,.1f} km²): the streets, communities, "
-        f"population and existing grids are generated (seeded), only the boundary is real"))
+    notes.insert(
+        0,
+        (
+            f"synthetic content inside the real boundary ({area_km2:,.1f} km²): the streets, communities, "
+            f"population and existing grids are generated (seeded), only the boundary is real"
+        ),
+    )
     if all_urban:
         notes.append(f"urban throughout: the whole boundary is built up as one city ({area_km2:,.1f} km²)")
     else:
@@ -259,21 +265,32 @@ def _build_given(
             f"urban core: {core.area / 1e6:,.1f} km² of dense streets around ({centre[0]:.0f}, {centre[1]:.0f}) "
             f"in {out_crs.name}; rural land: {rural_km2:,.1f} km² with {rural.n_villages} villages and "
             f"{rural.n_towns} township seats joined by about {rural_len:,.0f} km of winding county, township "
-            f"and village roads (set urban_km2= or centre= to change the core)")
+            f"and village roads (set urban_km2= or centre= to change the core)"
+        )
     density_text = f"{_CORE_PEOPLE_PER_KM2:,.0f}/km² at the city's peak" + (
-        f", about {_RURAL_PEOPLE_PER_KM2:.0f}/km² in the countryside" if len(pop_r) else "")
+        f", about {_RURAL_PEOPLE_PER_KM2:.0f}/km² in the countryside" if len(pop_r) else ""
+    )
     notes.append(
         f"population: {int(people_n.sum()):,} residents ({int(pop_u.sum()):,} urban, {int(pop_r.sum()):,} rural) on "
-        f"{len(people_n):,} address points ({density_text})" + (
-            f", scaled to population={opt.population:,}" if opt.population is not None else
-            "; pass population= to set the real total"))
+        f"{len(people_n):,} address points ({density_text})"
+        + (
+            f", scaled to population={opt.population:,}"
+            if opt.population is not None
+            else "; pass population= to set the real total"
+        )
+    )
     bridges = int((kinds == _BRIDGE).sum())
-    notes.append(f"streets: {len(streets):,} segments, {shapely.length(streets.geom).sum() / 1e3:,.0f} km, "
-                 f"{bridges} bridges over the synthetic river {_RIVER_NAME}, railway {_RAILWAY_NAME}")
+    notes.append(
+        f"streets: {len(streets):,} segments, {shapely.length(streets.geom).sum() / 1e3:,.0f} km, "
+        f"{bridges} bridges over the synthetic river {_RIVER_NAME}, railway {_RAILWAY_NAME}"
+    )
     if len(lengths) > 1:
-        notes.append(f"the street network has {len(lengths)} connected components (parts of the land no road "
-                     f"can reach inside the boundary); their lengths: "
-                     + ", ".join(f"{x / 1e3:,.1f} km" for x in lengths[:8]) + (" ..." if len(lengths) > 8 else ""))
+        notes.append(
+            f"the street network has {len(lengths)} connected components (parts of the land no road "
+            f"can reach inside the boundary); their lengths: "
+            + ", ".join(f"{x / 1e3:,.1f} km" for x in lengths[:8])
+            + (" ..." if len(lengths) > 8 else "")
+        )
     if rural.unreached:
         notes.append(f"{rural.unreached} villages have no road (no room for one inside the boundary)")
     return frames, notes

@@ -76,9 +76,7 @@ def _edit_locals(
         later = gi[gi > qi]
         ok[idx[np.unique(later)]] = False
     idx = np.flatnonzero(ok)
-    lane_names = np.array(
-        [_UNNAMED if rng.random() < 0.7 else names.next_lane() for _ in range(len(idx))], dtype=object
-    )
+    lane_names = np.array([_UNNAMED if rng.random() < 0.7 else names.next_lane() for _ in range(len(idx))], dtype=object)
     lanes = _Lines.of(stubs[idx], _LANE, lane_names, True)
     net = _node(_concat(net, lanes))
     net = _prune_short_dangles(net, 5.0)

@@ -118,8 +118,10 @@ def _add_crossings(
         return
     tree = cKDTree(raster.xy)
     rural = shapely.difference(poly, core.buffer(300.0))
-    for label, bar, other, step in (("river", barriers.river, barriers.rail, 3000.0),
-                                    ("rail", barriers.rail, barriers.river, 4000.0)):
+    for label, bar, other, step in (
+        ("river", barriers.river, barriers.rail, 3000.0),
+        ("rail", barriers.rail, barriers.river, 4000.0),
+    ):
         blocked = shapely.union_all([core, barriers.zones])
         for piece in shapely.get_parts(shapely.intersection(bar.line, rural)):
             if shapely.get_type_id(piece) != 1:

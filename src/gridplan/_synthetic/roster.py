@@ -53,18 +53,22 @@ def build_roster(district: Any, n_grids: int, seed: int, n: int) -> pd.DataFrame
         unavailable.append(";".join(sorted(rng.choice(shifts, k, replace=False), key=shifts.index)) if k else "")
     family = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗")
     given = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂")
-    names = [family[rng.integers(len(family))] + "".join(given[j] for j in rng.integers(len(given), size=rng.integers(1, 3)))
-             for _ in range(n)]
+    names = [
+        family[rng.integers(len(family))] + "".join(given[j] for j in rng.integers(len(given), size=rng.integers(1, 3)))
+        for _ in range(n)
+    ]
     width = max(3, len(str(n)))
-    out = pd.DataFrame({
-        "id": [f"P{i:0{width}d}" for i in range(1, n + 1)],
-        "name": names,
-        "role": roles,
-        "party_member": party,
-        "x": np.round(x, 1),
-        "y": np.round(y, 1),
-        "unavailable": unavailable,
-    })
+    out = pd.DataFrame(
+        {
+            "id": [f"P{i:0{width}d}" for i in range(1, n + 1)],
+            "name": names,
+            "role": roles,
+            "party_member": party,
+            "x": np.round(x, 1),
+            "y": np.round(y, 1),
+            "unavailable": unavailable,
+        }
+    )
     out.attrs["crs"] = district.crs.to_string()
     return out
 

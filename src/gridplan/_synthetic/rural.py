@@ -179,13 +179,15 @@ def _gate_points(urban: _Lines, poly: Any, core: Any) -> np.ndarray:
     """Dead ends of the urban streets on the edge of the core (not on the district boundary)."""
     _, _, deg, nxy = _topology(urban.geom)
     ends = shapely.points(nxy)
-    gate = ((deg == 1) & shapely.dwithin(ends, core.boundary, _GATE_ON_CORE)
-            & ~shapely.dwithin(ends, poly.boundary, _GATE_OFF_BOUNDARY))
+    gate = (
+        (deg == 1)
+        & shapely.dwithin(ends, core.boundary, _GATE_ON_CORE)
+        & ~shapely.dwithin(ends, poly.boundary, _GATE_OFF_BOUNDARY)
+    )
     return nxy[gate]
 
 
-def _connector(start: np.ndarray, node: int, reach: float, raster: _Raster, poly: Any, core: Any,
-               barriers: _Barriers) -> Any:
+def _connector(start: np.ndarray, node: int, reach: float, raster: _Raster, poly: Any, core: Any, barriers: _Barriers) -> Any:
     """A straight road from ``start`` to raster ``node``, or None if it is too long, leaves
     the district, enters the river or railway zone or runs inside the core."""
     seg = shapely.LineString([start, raster.xy[node]])
@@ -196,8 +198,15 @@ def _connector(start: np.ndarray, node: int, reach: float, raster: _Raster, poly
 
 
 def _gates(
-    gate_xy: np.ndarray, raster: _Raster, tree: Any, comp: np.ndarray, wanted_parts: set[int], poly: Any,
-    core: Any, barriers: _Barriers, ring: np.ndarray,
+    gate_xy: np.ndarray,
+    raster: _Raster,
+    tree: Any,
+    comp: np.ndarray,
+    wanted_parts: set[int],
+    poly: Any,
+    core: Any,
+    barriers: _Barriers,
+    ring: np.ndarray,
 ) -> list[tuple[int, Any]]:
     """Connectors ``(raster node, segment)`` from the city to the rural raster.
 
@@ -227,7 +236,12 @@ def _gates(
 
 
 def _gate_from_street_ends(
-    gate_xy: np.ndarray, members: np.ndarray, member_tree: Any, raster: _Raster, poly: Any, core: Any,
+    gate_xy: np.ndarray,
+    members: np.ndarray,
+    member_tree: Any,
+    raster: _Raster,
+    poly: Any,
+    core: Any,
     barriers: _Barriers,
 ) -> tuple[int, Any] | None:
     """The nearest gate that can reach a piece of land (its raster nodes ``members``)."""
@@ -241,7 +255,12 @@ def _gate_from_street_ends(
 
 
 def _gate_from_ring(
-    ring: np.ndarray, members: np.ndarray, raster: _Raster, poly: Any, core: Any, barriers: _Barriers,
+    ring: np.ndarray,
+    members: np.ndarray,
+    raster: _Raster,
+    poly: Any,
+    core: Any,
+    barriers: _Barriers,
 ) -> tuple[int, Any] | None:
     """A connector from the nearest point of the ring road to a piece of land."""
     pts = shapely.points(raster.xy[members])
@@ -320,13 +339,14 @@ def _township_roads(roads: _RoadMarks, towns: list[int], comp: np.ndarray) -> No
     pairs = set()
     for i in range(len(towns)):
         dd = np.hypot(*(txy - txy[i]).T)
-        for j in np.argsort(dd, kind="stable")[1:1 + _NEAREST_TOWNS]:
+        for j in np.argsort(dd, kind="stable")[1 : 1 + _NEAREST_TOWNS]:
             pairs.add((min(i, int(j)), max(i, int(j))))
     for number, (i, j) in enumerate(sorted(pairs), start=1):
         if comp[towns[i]] != comp[towns[j]]:
             continue
-        _, pred = csgraph.dijkstra(raster.graph(roads.cost_factor(_TOWNSHIP_REUSE)), directed=False,
-                                   indices=towns[i], return_predecessors=True)
+        _, pred = csgraph.dijkstra(
+            raster.graph(roads.cost_factor(_TOWNSHIP_REUSE)), directed=False, indices=towns[i], return_predecessors=True
+        )
         roads.mark(_path(pred, towns[j]), _TOWNSHIP, f"乡道Y{number:03d}")
 
 
@@ -338,8 +358,13 @@ def _village_roads(rng: np.random.Generator, roads: _RoadMarks, sources: list[in
         if len(remaining) == 0:
             break
         touched = np.unique(np.r_[raster.eu[used >= 0], raster.ev[used >= 0], sources]).astype(np.int64)
-        dist, pred, _ = csgraph.dijkstra(raster.graph(roads.cost_factor(_VILLAGE_REUSE)), directed=False,
-                                         indices=touched, min_only=True, return_predecessors=True)
+        dist, pred, _ = csgraph.dijkstra(
+            raster.graph(roads.cost_factor(_VILLAGE_REUSE)),
+            directed=False,
+            indices=touched,
+            min_only=True,
+            return_predecessors=True,
+        )
         reach = remaining[np.isfinite(dist[remaining])]
         if len(reach) == 0:
             break
@@ -353,7 +378,11 @@ def _village_roads(rng: np.random.Generator, roads: _RoadMarks, sources: list[in
 
 
 def _road_lines(
-    rng: np.random.Generator, roads: _RoadMarks, connectors: list[tuple[int, Any]], towns: list[int], land: Any,
+    rng: np.random.Generator,
+    roads: _RoadMarks,
+    connectors: list[tuple[int, Any]],
+    towns: list[int],
+    land: Any,
     names: _NamePool,
 ) -> _Lines:
     """The rural roads as lines: raster roads, the streets of the township seats, and the
@@ -366,13 +395,17 @@ def _road_lines(
     for e in np.flatnonzero(used >= 0)[np.argsort(-used[used >= 0], kind="stable")]:
         for node in (raster.eu[e], raster.ev[e]):
             node_cls[node], node_name[node] = used[e], used_name[e]
-    gate_lines = [(seg, _ROAD_KIND[int(node_cls[g])], str(node_name[g])) for g, seg in connectors
-                  if node_cls[g] < _NO_ROAD]
+    gate_lines = [(seg, _ROAD_KIND[int(node_cls[g])], str(node_name[g])) for g, seg in connectors if node_cls[g] < _NO_ROAD]
     town_lines = _town_streets(rng, raster.xy[[t for t in towns if node_cls[t] < _NO_ROAD]], land, names)
     parts = [lines, town_lines]
     if gate_lines:
-        parts.append(_Lines.of([g for g, _, _ in gate_lines], np.array([k for _, k, _ in gate_lines]),
-                               np.array([n for _, _, n in gate_lines], dtype=object)))
+        parts.append(
+            _Lines.of(
+                [g for g, _, _ in gate_lines],
+                np.array([k for _, k, _ in gate_lines]),
+                np.array([n for _, _, n in gate_lines], dtype=object),
+            )
+        )
     return _concat(*parts)
 
 
@@ -421,9 +454,8 @@ def _village_loops(
     limit = 6.0 * spacing / 0.75 * float(np.exp(0.6 * raster.terrain).mean())
     starts = np.unique(pairs[:, 0])
     for b0 in range(0, len(starts), 32):
-        batch = starts[b0:b0 + 32]
-        _, pred = csgraph.dijkstra(graph, directed=False, indices=node_arr[batch], limit=limit,
-                                   return_predecessors=True)
+        batch = starts[b0 : b0 + 32]
+        _, pred = csgraph.dijkstra(graph, directed=False, indices=node_arr[batch], limit=limit, return_predecessors=True)
         row = {int(v): i for i, v in enumerate(batch)}
         for a, b in pairs[np.isin(pairs[:, 0], batch)]:
             p = pred[row[int(a)]]

@@ -52,8 +52,9 @@ def _snap_dangles(lines: _Lines, tol: float) -> _Lines:
     order = np.lexsort((dist, qi))
     first = np.r_[True, qi[order][1:] != qi[order][:-1]]
     qi, si = qi[order][first], si[order][first]
-    target = shapely.get_coordinates(shapely.line_interpolate_point(
-        lines.geom[si], shapely.line_locate_point(lines.geom[si], pts[qi])))
+    target = shapely.get_coordinates(
+        shapely.line_interpolate_point(lines.geom[si], shapely.line_locate_point(lines.geom[si], pts[qi]))
+    )
     move = dict(zip(free[qi].tolist(), map(tuple, target)))
     geoms = lines.geom.copy()
     for e in np.flatnonzero(np.isin(u, list(move)) | np.isin(v, list(move))):
@@ -129,8 +130,9 @@ def _drop_near_duplicates(lines: _Lines, gap: float = 3.0, overlap: float = 10.0
         if not bad.any():
             return lines
         i, j = i[bad], j[bad]
-        worse = np.unique(np.where(
-            (lines.kind[i] > lines.kind[j]) | ((lines.kind[i] == lines.kind[j]) & (length[i] < length[j])), i, j))
+        worse = np.unique(
+            np.where((lines.kind[i] > lines.kind[j]) | ((lines.kind[i] == lines.kind[j]) & (length[i] < length[j])), i, j)
+        )
         keep = np.ones(len(lines), dtype=bool)
         keep[worse] = False
         # a near-duplicate goes only if the network stays connected without it

@@ -99,9 +99,7 @@ class _Crossing:
     synthetic: bool = False  # a crossing added where no arterial crosses
 
 
-def _crossing_candidates(
-    lines: list[tuple[shapely.LineString, str]], poly: Any, barriers: _Barriers
-) -> list[_Crossing]:
+def _crossing_candidates(lines: list[tuple[shapely.LineString, str]], poly: Any, barriers: _Barriers) -> list[_Crossing]:
     """Pieces of arterials that cross one barrier zone cleanly, inside the district."""
     geoms = np.array([g for g, _ in lines], dtype=object)
     out: list[_Crossing] = []
@@ -165,9 +163,7 @@ def _synthetic_crossing(
     return None
 
 
-def _pick_crossings(
-    rng: np.random.Generator, poly: Any, barriers: _Barriers, candidates: list[_Crossing]
-) -> list[_Crossing]:
+def _pick_crossings(rng: np.random.Generator, poly: Any, barriers: _Barriers, candidates: list[_Crossing]) -> list[_Crossing]:
     """3-5 bridges and 2-4 railway crossings, first joining every region, then spread out."""
     want = {"river": int(rng.integers(3, 6)), "rail": int(rng.integers(2, 5))}
     minimum = {"river": 3, "rail": 2}
@@ -211,9 +207,7 @@ def _pick_crossings(
     return chosen
 
 
-def _major_streets(
-    rng: np.random.Generator, poly: Any, density: _Density, barriers: _Barriers, names: _NamePool
-) -> _Lines:
+def _major_streets(rng: np.random.Generator, poly: Any, density: _Density, barriers: _Barriers, names: _NamePool) -> _Lines:
     """Arterials cut by the barrier zones, the chosen crossings and the side roads, noded."""
     lines = _arterial_lines(rng, poly, density, names)
     crossings = _pick_crossings(rng, poly, barriers, _crossing_candidates(lines, poly, barriers))
