@@ -322,7 +322,7 @@ def test_staffing_falls_back_to_the_greedy_when_the_solver_finds_nothing_in_time
     def no_solution(*args, **kwargs):  # HiGHS stopping at its time limit with no primal solution, as at scale
         raise InfeasibleError("the staffing solver found no solution (Time limit reached.)")
 
-    monkeypatch.setattr(staffing, "_milp", no_solution)
+    monkeypatch.setattr(staffing, "_exact", no_solution)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", GridplanWarning)
         res = plan_city(city, N_GRIDS, **OPTIONS)

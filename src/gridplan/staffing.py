@@ -65,7 +65,7 @@ import pandas as pd
 import pyproj
 import shapely
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
 
 from . import _io, _validate
 from . import crs as gcrs
@@ -101,6 +101,9 @@ _TRUE = {"true", "t", "yes", "y", "1", "是", "党员", "中共党员"}
 _FALSE = {"false", "f", "no", "n", "0", "否", "非党员", "群众", ""}
 _SHOW = 5
 _RELGAP = 1e-7  # HiGHS relative gap of the distance stage: 0.1 m on 1,000 km of total travel
+# The assignment route (people to slots, then shifts) builds a dense people x slots matrix: above this many
+# cells (about 400 MB) the joint programme is used instead.
+_MAX_ASSIGNMENT_CELLS = 50_000_000
 
 
 # =========================================================================== the model
@@ -819,6 +822,139 @@ def _milp(pb: _Problem, *, seed: int, time_limit: float) -> tuple[np.ndarray, di
     return choice, info
 
 
+def _exact(pb: _Problem, *, seed: int, time_limit: float) -> tuple[np.ndarray, dict[str, Any]]:
+    """The exact staffing: the assignment route when it proves itself optimal, else the joint programme."""
+    t0 = time.perf_counter()
+    by_assignment = _by_assignment(pb, seed=seed)
+    if by_assignment is not None:
+        choice, info = by_assignment
+        info["seconds"] = time.perf_counter() - t0
+        return choice, info
+    choice, info = _milp(pb, seed=seed, time_limit=time_limit)
+    info["assignment_route"] = "not proven optimal: the joint programme was solved"
+    return choice, info
+
+
+def _slots(req: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(grid, role) of every single slot, grid by grid (req[g, r] copies of (g, r))."""
+    grid, role = np.nonzero(req)
+    counts = req[grid, role]
+    return np.repeat(grid, counts), np.repeat(role, counts)
+
+
+def _people_to_slots(pb: _Problem, order: np.ndarray) -> tuple[np.ndarray, int]:
+    """Min-cost assignment of people (in ``order``) to slots: fewest empty slots first, then least distance.
+
+    Returns the grid of each person (-1 when not placed) and the number of empty slots. This is the
+    staffing without its shift rules, so its empty slots and distance bound the joint programme's.
+    """
+    P, _ = pb.dist.shape
+    slot_grid, slot_role = _slots(pb.req)
+    n_slots = len(slot_grid)
+    grid_of = np.full(P, -1, dtype=np.int64)
+    if n_slots == 0 or len(order) == 0:
+        return grid_of, n_slots
+    cost = pb.dist[np.ix_(order, slot_grid)]
+    cost = np.where(pb.role[order][:, None] == slot_role[None, :], cost, np.inf)
+    finite = cost[np.isfinite(cost)]
+    # an empty slot costs more than any total distance, so the fewest empty slots come first (lexicographic)
+    empty_cost = (float(finite.max()) if finite.size else 1.0) * (n_slots + 1) + 1.0
+    with_empty = np.vstack([cost, np.full((n_slots, n_slots), empty_cost)])  # one "nobody" row per slot
+    rows, cols = linear_sum_assignment(with_empty)
+    real = rows < len(order)
+    grid_of[order[rows[real]]] = slot_grid[cols[real]]
+    return grid_of, int((~real).sum())
+
+
+def _shifts_for_members(pb: _Problem, grid_of: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """Shifts for every placed person: each on a shift they work, the officer cap kept, fewest uncovered shifts.
+
+    One small programme over the placed people (HiGHS). Returns (shift of each person, uncovered
+    (grid, shift) pairs), or None when the placed people cannot all get a shift under the rules.
+    """
+    S = len(pb.shifts)
+    placed = np.flatnonzero(grid_of >= 0)
+    shift_of = np.full(len(grid_of), -1, dtype=np.int64)
+    staffed = np.flatnonzero(pb.req.sum(axis=1) > 0)
+    cover_keys = (staffed[:, None] * S + np.arange(S)[None, :]).ravel()
+    n_c = len(cover_keys)
+    if len(placed) == 0:
+        return shift_of, n_c
+    cover_row = -np.ones(len(pb.codes) * S, dtype=np.int64)
+    cover_row[cover_keys] = np.arange(n_c)
+    person, shift = np.nonzero(pb.avail[placed])
+    n_y = len(person)
+    key = grid_of[placed[person]] * S + shift
+    rows = [
+        sparse.coo_matrix((np.ones(n_y), (person, np.arange(n_y))), shape=(len(placed), n_y + n_c)),
+        sparse.coo_matrix(
+            (np.ones(n_y + n_c), (np.r_[cover_row[key], np.arange(n_c)], np.r_[np.arange(n_y), n_y + np.arange(n_c)])),
+            shape=(n_c, n_y + n_c),
+        ),
+    ]
+    lower = [np.ones(len(placed)), np.ones(n_c)]
+    upper = [np.ones(len(placed)), np.full(n_c, np.inf)]
+    cap = pb.split_cap
+    officer = np.flatnonzero(pb.role[placed[person]] == 1)
+    if pb.model.officers_split_shifts and len(pb.model.roles) > 1 and len(officer):
+        keys, row = np.unique(key[officer], return_inverse=True)
+        rows.append(sparse.coo_matrix((np.ones(len(officer)), (row, officer)), shape=(len(keys), n_y + n_c)))
+        lower.append(np.full(len(keys), -np.inf))
+        upper.append(cap[keys // S].astype(float))
+    result = milp(
+        np.r_[np.zeros(n_y), np.ones(n_c)],
+        constraints=LinearConstraint(sparse.vstack(rows).tocsr(), np.concatenate(lower), np.concatenate(upper)),
+        integrality=np.r_[np.ones(n_y), np.zeros(n_c)],
+        bounds=Bounds(np.zeros(n_y + n_c), np.ones(n_y + n_c)),
+    )
+    if result.status != 0 or result.x is None:
+        return None
+    chosen = result.x[:n_y] > 0.5
+    shift_of[placed[person[chosen]]] = shift[chosen]
+    return shift_of, int(np.round(result.x[n_y:].sum()))
+
+
+def _by_assignment(pb: _Problem, *, seed: int) -> tuple[np.ndarray, dict[str, Any]] | None:
+    """Exact staffing in two small steps, when they prove themselves optimal; None otherwise.
+
+    Step 1 places people in slots by a min-cost assignment (:func:`scipy.optimize.linear_sum_assignment`)
+    without the shift rules: a relaxation of the joint programme, so its empty slots and its distance
+    bound the joint optimum's. Step 2 gives the placed people shifts (one small programme). When step 2
+    keeps everyone and leaves no shift uncovered that a full team could cover (only grids needing fewer
+    people than there are shifts keep some uncovered), the result meets the relaxation's bounds on all
+    three stages of :func:`assign_staff`: it is optimal. Otherwise None, and the joint programme decides.
+    """
+    P, G = pb.dist.shape
+    S = len(pb.shifts)
+    if (P + int(pb.req.sum())) * int(pb.req.sum()) > _MAX_ASSIGNMENT_CELLS:
+        return None
+    works = np.flatnonzero(pb.avail.any(axis=1) & np.isfinite(pb.dist).any(axis=1))
+    order = works[np.random.default_rng(seed).permutation(len(works))]  # the seed decides among equal assignments
+    grid_of, empty = _people_to_slots(pb, order)
+    shifts = _shifts_for_members(pb, grid_of)
+    if shifts is None:
+        return None
+    shift_of, uncovered = shifts
+    unavoidable = int(np.maximum(0, S - pb.req.sum(axis=1))[pb.req.sum(axis=1) > 0].sum())
+    if uncovered > unavoidable:
+        return None
+    placed = grid_of >= 0
+    choice = np.full(P, -1, dtype=np.int64)
+    choice[placed] = grid_of[placed] * S + shift_of[placed]
+    objective = float(pb.dist[np.flatnonzero(placed), grid_of[placed]].sum())
+    empty_weight = float(int((pb.req.sum(axis=1) > 0).sum()) * S + 1)  # as the joint programme weighs them
+    info: dict[str, Any] = {
+        "status": "optimal",
+        "solver": "assignment (scipy linear_sum_assignment) + shifts (HiGHS), proven against its relaxation",
+        "objective": objective,
+        "bound": objective,
+        "gap": 0.0,
+        "shortfall": empty * empty_weight + uncovered,
+        "weights": {"unfilled_slot": empty_weight, "uncovered_shift": 1.0},
+    }
+    return choice, info
+
+
 def _shifts_greedy(pb: _Problem, members: list[int], g: int) -> dict[int, int]:
     """Give a grid's members shifts: cover empty shifts first, then the least-staffed allowed shift."""
     S = len(pb.shifts)
@@ -1327,6 +1463,14 @@ def assign_staff(
     total home-to-post distance (relative gap 1e-7). Distances come from one Dijkstra run per
     distinct post node.
 
+    A faster route is tried first and kept only when it proves itself optimal: people placed in
+    slots by a min-cost assignment without the shift rules (a relaxation, so it bounds the
+    programme's empty slots and distance), then shifts for the placed people. When every placed
+    person gets a shift and no shift is left uncovered that a full team could cover, it meets
+    the bounds of all three stages (``params["solver"]`` names the route). Otherwise the integer
+    programme decides. Whole districts (138 grids from about 900 people) solve this way in well
+    under a second, where the programme alone finds no solution in minutes.
+
     People are left out, each with a reason in :attr:`Staffing.unassigned`, when their role is
     unknown (with a :class:`~gridplan.errors.GridplanWarning`), their home is missing or NaN
     (also warned), they are leaders but not Party members under the Party rule, they cannot
@@ -1352,7 +1496,7 @@ def assign_staff(
     seed = _validate.seed(seed)
     strict = _validate.boolean(strict, "strict")
     pb = _prepare(plan, roster, model=model, posts=posts, shifts=shifts, distance=distance, streets=streets, crs=crs, seed=seed)
-    choice, info = _milp(pb, seed=int(seed), time_limit=float(time_limit))
+    choice, info = _exact(pb, seed=int(seed), time_limit=float(time_limit))
     params = {**pb.params, "method": "milp", "strict": bool(strict), **info, "seconds_total": time.perf_counter() - t0}
     notes = list(pb.notes)
     if info["status"] != "optimal":
