@@ -268,3 +268,38 @@ def test_given_polygons_tile_the_district(square, rects):
         mn, thin = units.params["min_area"], units.params["min_thinness"]
         assert ((area < mn) | ((pp < thin) & (area < 25 * mn))).all()  # the block rules' slivers
     assert connected_components(units.adjacency, directed=False)[0] == 1
+
+
+# --- contacts measured within the snapping distance -------------------------------------------------------------
+def _contacts(*boxes):
+    from gridplan.units import _shared_lengths
+
+    left, right, length = _shared_lengths(np.array([shapely.box(*b) for b in boxes]))
+    return {(int(i), int(j)): float(v) for i, j, v in zip(left, right, length)}
+
+
+def test_units_across_a_thin_unit_are_not_neighbours():
+    """Two units 0.3 m apart (within the 0.5 m snapping distance) with a thin unit between them, sharing its
+    outline exactly with both: they do not touch. A synthetic 6 km city district split into cells for 138
+    grids had such a pair, and its shared lengths overshot the units' perimeters (DataError from partition)."""
+    contacts = _contacts((0, 0, 10, 10), (10, 0, 10.3, 10), (10.3, 0, 20, 10))
+    assert contacts == {(0, 1): pytest.approx(10.0), (1, 2): pytest.approx(10.0)}
+
+
+def test_digitised_neighbours_a_hair_apart_still_touch():
+    """Real community layers are not noded: a 0.2 m gap along a 10 m side is still a contact (less the ends)."""
+    contacts = _contacts((0, 0, 10, 10), (10.2, 0, 20, 10))
+    assert list(contacts) == [(0, 1)] and 8.5 < contacts[(0, 1)] <= 10.0
+
+
+def test_split_units_shared_lengths_never_exceed_perimeters():
+    """Every cell of a heavy-unit split: its shared lengths sum to at most its perimeter (the partition kernel's check)."""
+    import gridplan
+    from gridplan.units import split_heavy_units
+
+    district = gridplan.sample_district(seed=0)
+    units = build_units(district)
+    split, _ = split_heavy_units(units, district, n_grids=120, tolerance=0.03, share=0.25)
+    shared = np.asarray(split.adjacency.sum(axis=1)).ravel()
+    assert len(split) > 2 * len(units)
+    assert (shared <= 1.01 * split.frame["perimeter_m"].to_numpy()).all()  # a corner contact of an island: a few cm

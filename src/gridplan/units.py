@@ -341,13 +341,39 @@ def _shared_lengths(
     if len(left) == 0:
         return left, right, np.zeros(0)
     rings = shapely.boundary(geoms)
-    exact = _rounded(shapely.length(shapely.intersection(rings[left], rings[right])), QUANTUM["shared_m"])
-    near = shapely.buffer(geoms[right], tol, quad_segs=2)
-    # digitised layers (real communities) do not share vertices: measure within tol, minus the ends' overshoot
-    approx = np.maximum(shapely.length(shapely.intersection(rings[left], near)) - 2 * tol, 0.0)
+    common = shapely.intersection(rings[left], rings[right])
+    exact = _rounded(shapely.length(common), QUANTUM["shared_m"])
+    # digitised layers (real communities) do not share vertices: measure within tol, minus the ends' overshoot,
+    # on both outlines and only where neither is already shared exactly with another unit (a thin unit
+    # between two others is not a contact of those two)
+    approx = np.zeros(len(left))
+    todo = np.flatnonzero(exact <= 0)
+    if len(todo):
+        free = _unshared_outlines(rings, left, right, common, exact > 0, np.union1d(left[todo], right[todo]))
+        a, b = left[todo], right[todo]
+        one = shapely.length(shapely.intersection(free[a], shapely.buffer(geoms[b], tol, quad_segs=2)))
+        other = shapely.length(shapely.intersection(free[b], shapely.buffer(geoms[a], tol, quad_segs=2)))
+        approx[todo] = np.maximum(np.minimum(one, other) - 2 * tol, 0.0)
     length = _rounded(np.where(exact > 0, exact, approx), QUANTUM["shared_m"])  # exact wherever the linework is noded
     keep = length > minimum
     return left[keep], right[keep], length[keep]
+
+
+def _unshared_outlines(
+    rings: np.ndarray, left: np.ndarray, right: np.ndarray, common: np.ndarray, noded: np.ndarray, units: np.ndarray
+) -> np.ndarray:
+    """Outlines of ``units`` less the stretches they share exactly (``common`` where ``noded``) with a neighbour."""
+    free = rings.copy()
+    owner = np.r_[left[noded], right[noded]]
+    lines = np.r_[common[noded], common[noded]]
+    order = np.argsort(owner, kind="stable")
+    owner, lines = owner[order], lines[order]
+    starts = np.searchsorted(owner, units)
+    ends = np.searchsorted(owner, units, side="right")
+    for unit, start, end in zip(units, starts, ends):
+        if end > start:
+            free[unit] = shapely.difference(rings[unit], shapely.union_all(lines[start:end]))
+    return free
 
 
 def _rounded(values: np.ndarray, quantum: float) -> np.ndarray:
