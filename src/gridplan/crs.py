@@ -43,6 +43,7 @@ import shapely
 from pyproj.exceptions import CRSError as _PyprojCRSError
 
 from .errors import CRSError, GeometryError
+from .typing import CRSLike, GeoFrameT, GeometryLike
 
 __all__ = [
     "GCJ02",
@@ -103,8 +104,7 @@ _NEWTON_MAX_STEPS = 3
 _CHUNK = 1 << 16  # points converted at a time: bounds temporary memory to a few MB
 
 Number = float | int | np.floating
-ArrayLike = Any
-CRSLike = str | int | pyproj.CRS | Any
+ArrayLike = Any  # numbers or arrays of them: Any, as the scalar fast paths call float() on them
 
 
 def _as_arrays(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -739,7 +739,7 @@ def transform(x: ArrayLike, y: ArrayLike, *, source: CRSLike, target: CRSLike) -
     return _pyproj_transform(x, y, src, dst)
 
 
-def to_crs(frame: Any, target: CRSLike, *, source: CRSLike | None = None) -> Any:
+def to_crs(frame: GeoFrameT, target: CRSLike, *, source: CRSLike | None = None) -> GeoFrameT:
     """Reproject a GeoDataFrame or GeoSeries to ``target``, understanding GCJ-02 and BD-09.
 
     Parameters
@@ -817,7 +817,7 @@ def _lonlat_bounds(obj: Any) -> tuple[float, float, float, float]:
     return bounds  # type: ignore[return-value]
 
 
-def metric_crs(geometry_or_bounds: Any) -> pyproj.CRS:
+def metric_crs(geometry_or_bounds: GeometryLike | tuple[float, float, float, float]) -> pyproj.CRS:
     """Pick a projected CRS in metres for local work on the given area.
 
     Inside China: the CGCS2000 3-degree Gauss-Krüger zone whose central meridian
