@@ -27,8 +27,6 @@ KNOWN: dict[str, str] = {
     # ``frame = getattr(grids, "grids", grids)`` in the body: a precise ``GridPlan | GeoDataFrame`` needs that
     # line changed (an isinstance), left while issue 19's body edits of routes.py are merged
     "gridplan.routes.RoutePlan.plot(grids: Any)": "body line to change after the merge",
-    # scalar-or-array coordinates (``ArrayLike = Any``, ``tuple[Any, Any]``): typed by @overload in the next step
-    "gridplan.crs.": "scalar in, float out; array in, ndarray out",
 }
 
 _MAPPINGS = {"dict", "Mapping", "MutableMapping"}

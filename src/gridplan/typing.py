@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeVar
 
 import geopandas as gpd
+import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyproj
@@ -45,6 +46,7 @@ __all__ = [
     "PathLike",
     "CRSLike",
     "ArrayLike",
+    "Scalar",
     "GeometryLike",
     "GeoFrameT",
     "PointLike",
@@ -62,6 +64,10 @@ or a :class:`pyproj.CRS`."""
 
 ArrayLike: TypeAlias = npt.ArrayLike
 """Coordinates or values: a scalar, a sequence or an array (:data:`numpy.typing.ArrayLike`)."""
+
+Scalar: TypeAlias = float | np.floating | np.integer
+"""One number, Python's or NumPy's: where a function takes a scalar or an array and answers in kind
+(:func:`gridplan.crs.transform` gives floats for scalars, arrays for arrays)."""
 
 GeometryLike: TypeAlias = BaseGeometry | gpd.GeoSeries | gpd.GeoDataFrame
 """A shape: a shapely geometry, a GeoSeries or a GeoDataFrame (the last two carry their CRS)."""
