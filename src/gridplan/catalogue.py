@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -555,7 +555,7 @@ def deadlines(
     reported: ArrayLike,
     categories: ArrayLike,
     *,
-    severity: ArrayLike | None = None,
+    severity: ArrayLike | Sequence[object] | None = None,
     catalogue: Catalogue | None = None,
     calendar: WorkCalendar | None = None,
     rule: DeadlineRule = RULE_7123,
@@ -717,7 +717,7 @@ def dispatch(
     categories: ArrayLike,
     *,
     reported: ArrayLike | None = None,
-    severity: ArrayLike | None = None,
+    severity: ArrayLike | Sequence[object] | None = None,
     catalogue: Catalogue | None = None,
     calendar: WorkCalendar | None = None,
     rule: DeadlineRule | None = None,
