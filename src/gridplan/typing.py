@@ -86,8 +86,8 @@ WeightLike: TypeAlias = str | Mapping[str, float]
 
 class SimulationLike(Protocol):
     """Key figures of a simulation: ``summary()`` (a DataFrame or Series of KPIs) and ``per_grid`` (a
-    DataFrame indexed by grid code). A :class:`~gridplan.simulate.SimulationResult` is one, and so is
-    the table :func:`~gridplan.report.read_simulation` reads back."""
+    DataFrame indexed by grid code). A :class:`~gridplan.simulate.SimulationResult` is one (also one
+    read back from its file), and so is any object of a study of your own that has the two."""
 
     @property
     def per_grid(self) -> pd.DataFrame: ...
