@@ -186,3 +186,15 @@ def test_type_checker_only_names_resolve_on_demand():
     assert t.DaskClient is distributed.Client
     with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
         t.Nothing  # noqa: B018
+
+
+def test_a_simulation_result_fits_simulation_like():
+    """``plan_report(simulation=)`` takes a :class:`SimulationLike`: the result class must keep fitting it."""
+    import inspect
+
+    from gridplan.simulate import SimulationResult
+    from gridplan.typing import SimulationLike
+
+    assert isinstance(SimulationResult.per_grid, property) and isinstance(SimulationLike.per_grid, property)
+    extra = list(inspect.signature(SimulationResult.summary).parameters.values())[1:]
+    assert all(p.default is not inspect.Parameter.empty for p in extra), "summary() must be callable without arguments"
