@@ -87,7 +87,7 @@ def _writable_target(path: Path) -> Path:
 
 
 def atomic_write(
-    path: str | Path,
+    path: str | os.PathLike[str],
     write: Callable[[Path], Any],
     *,
     verify: Callable[[Path], Any] | None = None,
@@ -131,7 +131,7 @@ def atomic_write(
     return path
 
 
-def write_text(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:
+def write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> Path:
     """Atomically write a text file, verified by reading it back."""
 
     def verify(tmp: Path) -> None:
@@ -143,7 +143,7 @@ def write_text(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding=encoding, newline=""), verify=verify)
 
 
-def write_csv(path: str | Path, frame: pd.DataFrame | pd.Series, **kwargs: Any) -> Path:
+def write_csv(path: str | os.PathLike[str], frame: pd.DataFrame | pd.Series, **kwargs: Any) -> Path:
     """Atomically write ``frame.to_csv(**kwargs)`` as UTF-8, verified by reading the text back."""
     return write_text(path, frame.to_csv(None, **kwargs))
 
@@ -321,7 +321,7 @@ def _decode(s: pd.Series, spec: Mapping[str, Any]) -> pd.Series:
 
 
 # ---------------------------------------------------------------- layers
-def list_layers(path: str | Path) -> list[str]:
+def list_layers(path: str | os.PathLike[str]) -> list[str]:
     """Names of the layers in a vector file; a clear error if the file is missing or unreadable."""
     path = as_path(path)
     if not path.exists():
@@ -334,7 +334,7 @@ def list_layers(path: str | Path) -> list[str]:
         raise DataError(f"{str(path)!r} is not a readable vector file (GeoPackage expected): {exc}") from exc
 
 
-def read_vector(path: str | Path, layer: str | int | None = None) -> gpd.GeoDataFrame:
+def read_vector(path: str | os.PathLike[str], layer: str | int | None = None) -> gpd.GeoDataFrame:
     """Read a vector file (or one layer of it) with every failure a :class:`DataError`."""
     names = list_layers(path)
     if isinstance(layer, str) and layer not in names:
@@ -352,7 +352,7 @@ def read_vector(path: str | Path, layer: str | int | None = None) -> gpd.GeoData
         ) from exc
 
 
-def read_layer(path: str | Path, layer: str) -> gpd.GeoDataFrame:
+def read_layer(path: str | os.PathLike[str], layer: str) -> gpd.GeoDataFrame:
     """Read one layer, raising :class:`LayerNotFoundError` listing the layers there are."""
     return read_vector(path, layer)
 
@@ -429,7 +429,9 @@ def _encode_layer(name: str, frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame,
     return stored, layer
 
 
-def write_frames(path: str | Path, kind: str, frames: Mapping[str, gpd.GeoDataFrame], params: Mapping[str, Any]) -> Path:
+def write_frames(
+    path: str | os.PathLike[str], kind: str, frames: Mapping[str, gpd.GeoDataFrame], params: Mapping[str, Any]
+) -> Path:
     """Write ``frames`` as layers of a GeoPackage at ``path``, with metadata, atomically and verified.
 
     The file is written beside ``path``, read back and compared frame by frame, then
@@ -537,14 +539,14 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"cannot store {type(obj).__name__} in gridplan metadata")
 
 
-def _damaged(path: str | Path, what: str) -> DataError:
+def _damaged(path: str | os.PathLike[str], what: str) -> DataError:
     return DataError(
         f"{str(path)!r} is damaged or was edited outside gridplan: {what}; save the object again "
         "or restore the file from a backup"
     )
 
 
-def read_frames(path: str | Path, kind: str) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, Any]]:
+def read_frames(path: str | os.PathLike[str], kind: str) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, Any]]:
     """Read a file written by :func:`write_frames`; returns ``(frames, params)``.
 
     Raises :class:`DataError` for a missing, damaged, truncated or foreign file and for
@@ -660,7 +662,7 @@ def guarded_read(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @contextlib.contextmanager
-def reading(path: str | Path, what: str) -> Iterator[None]:
+def reading(path: str | os.PathLike[str], what: str) -> Iterator[None]:
     """Turn a damaged file's low-level errors inside the block into a :class:`DataError` naming ``path``."""
     try:
         yield

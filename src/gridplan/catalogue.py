@@ -34,17 +34,23 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ._workclock import WorkCalendar
 from .errors import DataError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+    from .locate import TimeLimits
+    from .typing import ArrayLike, PathLike
 
 _NONE = np.array(None, dtype=object)  # None as a 0-d array, for elementwise np.equal on object arrays
 
@@ -219,7 +225,7 @@ class Catalogue:
             self._keys = keys
         return self._keys
 
-    def lookup(self, values: Any) -> tuple[np.ndarray, np.ndarray]:
+    def lookup(self, values: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Catalogue id of each value (an id, a city code, a minor name or a gridplan type), vectorised.
 
         Returns ``(ids, known)``: an object array of ids (None where unknown) and a boolean mask.
@@ -256,7 +262,9 @@ class Catalogue:
         return out[["major_name", "major_name_full", "major_en", "minors"]]
 
     # ------------------------------------------------------------------ building
-    def extend(self, city: Any, *, code: str = "code", maps_to: str = "maps_to", name: str | None = None) -> Catalogue:
+    def extend(
+        self, city: pd.DataFrame | PathLike, *, code: str = "code", maps_to: str = "maps_to", name: str | None = None
+    ) -> Catalogue:
         """This catalogue with a city's categories: new codes, overrides, departments and limits.
 
         Parameters
@@ -364,14 +372,14 @@ class Catalogue:
             }
         )
 
-    def to_csv(self, path: Any) -> Path:
+    def to_csv(self, path: PathLike) -> Path:
         """Write the table (with ``maps_to`` and ``origin``) to a CSV that :meth:`read_csv` reads back."""
         path = Path(path)
         self.table.rename_axis("id").to_csv(path, encoding="utf-8")
         return path
 
     @classmethod
-    def read_csv(cls, path: Any) -> Catalogue:
+    def read_csv(cls, path: PathLike) -> Catalogue:
         """Read a catalogue written by :meth:`to_csv`."""
         t = pd.read_csv(path, dtype=str, keep_default_na=False, comment=None).set_index("id")
         extra = t[[c for c in ("maps_to", "origin") if c in t.columns]]
@@ -380,16 +388,16 @@ class Catalogue:
             table[c] = extra[c] if c in extra else ""
         return cls(table, aliases=dict(TYPE_CATEGORIES), params={"source": str(path)})
 
-    def to_file(self, path: Any) -> Path:
+    def to_file(self, path: PathLike) -> Path:
         """Same as :meth:`to_csv` (a catalogue is one plain table)."""
         return self.to_csv(path)
 
     @classmethod
-    def read_file(cls, path: Any) -> Catalogue:
+    def read_file(cls, path: PathLike) -> Catalogue:
         """Same as :meth:`read_csv`."""
         return cls.read_csv(path)
 
-    def plot(self, ax: Any = None, *, title: str | None = None) -> Any:
+    def plot(self, ax: Axes | None = None, *, title: str | None = None) -> Axes:
         """Minor categories per major category (bars), components and events side by side."""
         from . import plot as _plot
 
@@ -442,7 +450,7 @@ def _check_limits(t: pd.DataFrame) -> None:
         raise DataError(f"limits of {bad.tolist()[:5]} must be a number >= 0 together with its unit")
 
 
-def load_catalogue(city: Any = None, *, extensions: bool = True, name: str | None = None) -> Catalogue:
+def load_catalogue(city: pd.DataFrame | PathLike | None = None, *, extensions: bool = True, name: str | None = None) -> Catalogue:
     """The standard catalogue (package data), optionally with gridplan's extensions and a city's own.
 
     Parameters
@@ -544,10 +552,10 @@ _SEVERITY_ALIASES = {
 
 
 def deadlines(
-    reported: Any,
-    categories: Any,
+    reported: ArrayLike,
+    categories: ArrayLike,
     *,
-    severity: Any = None,
+    severity: ArrayLike | Sequence[object] | None = None,
     catalogue: Catalogue | None = None,
     calendar: WorkCalendar | None = None,
     rule: DeadlineRule = RULE_7123,
@@ -694,7 +702,7 @@ def _join(a: Any, b: Any) -> np.ndarray:
     return out
 
 
-def rule_from_limits(limits: Any, *, working: bool) -> DeadlineRule:
+def rule_from_limits(limits: TimeLimits, *, working: bool) -> DeadlineRule:
     """A :class:`DeadlineRule` with the severities, levels and limits of a :class:`~gridplan.locate.TimeLimits`."""
     levels = {s: (lv, pd.Timedelta(td) / pd.Timedelta(days=1)) for s, (lv, td) in limits.levels.items()}
     levels = {limits.default: levels[limits.default], **levels}  # the first level is the default severity
@@ -706,14 +714,14 @@ def rule_from_limits(limits: Any, *, working: bool) -> DeadlineRule:
 
 
 def dispatch(
-    categories: Any,
+    categories: ArrayLike,
     *,
-    reported: Any = None,
-    severity: Any = None,
+    reported: ArrayLike | None = None,
+    severity: ArrayLike | Sequence[object] | None = None,
     catalogue: Catalogue | None = None,
     calendar: WorkCalendar | None = None,
     rule: DeadlineRule | None = None,
-    limits: Any = None,
+    limits: TimeLimits | None = None,
     default_department: str = DEFAULT_DEPARTMENT,
 ) -> pd.DataFrame:
     """Category, department and (with report times) the deadline of every case: what ``assign`` adds.

@@ -58,7 +58,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -69,6 +69,14 @@ from . import _dask, _regions
 from ._speeds import RESIDENT_WALK_M_PER_MIN
 from .district import District
 from .errors import DataError, GridplanWarning, InfeasibleError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import logging
+
+    from matplotlib.axes import Axes
+
+    from .posts import Coverage
+    from .typing import DaskClient
 
 __all__ = [
     "POSTS_PER_GRID",
@@ -364,7 +372,7 @@ class CityPosts:
 
     def coverage(
         self, max_walk_m: float | None = None, *, speed_m_per_min: float = RESIDENT_WALK_M_PER_MIN, include_stations: bool = False
-    ) -> Any:
+    ) -> Coverage:
         """Residents within walking distance of a post on the city's streets (a :class:`~gridplan.posts.Coverage`)."""
         from .posts import Coverage, coverage_tables
 
@@ -418,7 +426,7 @@ class CityPosts:
             f"districts; {self.params['covered_share']:.2%} covered, gap {self.params['gap']:.3%}>"
         )
 
-    def plot(self, ax: Any = None, *, title: str | None = None) -> Any:
+    def plot(self, ax: Axes | None = None, *, title: str | None = None) -> Axes:
         from . import plot as gplot
         from .posts import _plot_posts
 
@@ -584,7 +592,7 @@ def plan_city(
     city: District,
     n_grids: int,
     *,
-    client: Any = None,
+    client: DaskClient | None = None,
     units: str | None = None,
     tolerance: float = 0.05,
     posts_per_grid: float = POSTS_PER_GRID,
@@ -1249,7 +1257,7 @@ def _city_staffing(
 
 
 # =========================================================================== files
-def write_city(result: CityPlan, out: str | Path, *, log: Any = None) -> list[str]:
+def write_city(result: CityPlan, out: str | Path, *, log: logging.Logger | None = None) -> list[str]:
     """Write the demo's files and report for a city run; returns the file names written."""
     import matplotlib
 

@@ -35,14 +35,16 @@ import functools
 import logging
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
+import numpy.typing as npt
 import pyproj
 import shapely
 from pyproj.exceptions import CRSError as _PyprojCRSError
 
 from .errors import CRSError, GeometryError
+from .typing import CRSLike, GeoFrameT, GeometryLike, Scalar
 
 __all__ = [
     "GCJ02",
@@ -103,8 +105,7 @@ _NEWTON_MAX_STEPS = 3
 _CHUNK = 1 << 16  # points converted at a time: bounds temporary memory to a few MB
 
 Number = float | int | np.floating
-ArrayLike = Any
-CRSLike = str | int | pyproj.CRS | Any
+ArrayLike = Any  # numbers or arrays of them: Any, as the scalar fast paths call float() on them
 
 
 def _as_arrays(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -131,6 +132,14 @@ def _out(x: np.ndarray, y: np.ndarray, scalar: bool) -> tuple[Any, Any]:
     if scalar:
         return float(x), float(y)
     return x, y
+
+
+@overload
+def in_china(lon: Scalar, lat: Scalar) -> bool: ...
+
+
+@overload
+def in_china(lon: npt.ArrayLike, lat: npt.ArrayLike) -> np.ndarray: ...
 
 
 def in_china(lon: ArrayLike, lat: ArrayLike) -> Any:
@@ -483,6 +492,14 @@ def _dispatch(
     return _chunked(many, lon, lat)
 
 
+@overload
+def wgs84_to_gcj02(lon: Scalar, lat: Scalar) -> tuple[float, float]: ...
+
+
+@overload
+def wgs84_to_gcj02(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]: ...
+
+
 def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
     """Convert WGS84 lon/lat to GCJ-02 (identity outside China).
 
@@ -490,6 +507,14 @@ def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
     (2.35, 48.85)
     """
     return _dispatch(_forward_gcj_one, _forward_gcj, lon, lat)
+
+
+@overload
+def gcj02_to_wgs84(lon: Scalar, lat: Scalar) -> tuple[float, float]: ...
+
+
+@overload
+def gcj02_to_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
@@ -505,9 +530,25 @@ def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
     return _dispatch(_gcj_inverse_one, _gcj_inverse, lon, lat)
 
 
+@overload
+def gcj02_to_bd09(lon: Scalar, lat: Scalar) -> tuple[float, float]: ...
+
+
+@overload
+def gcj02_to_bd09(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]: ...
+
+
 def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
     """Convert GCJ-02 lon/lat to Baidu BD-09."""
     return _dispatch(_forward_bd_one, _forward_bd, lon, lat)
+
+
+@overload
+def bd09_to_gcj02(lon: Scalar, lat: Scalar) -> tuple[float, float]: ...
+
+
+@overload
+def bd09_to_gcj02(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
@@ -515,11 +556,27 @@ def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
     return _dispatch(_bd_inverse_one, _bd_inverse, lon, lat)
 
 
+@overload
+def wgs84_to_bd09(lon: Scalar, lat: Scalar) -> tuple[float, float]: ...
+
+
+@overload
+def wgs84_to_bd09(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]: ...
+
+
 def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
     """Convert WGS84 lon/lat to Baidu BD-09 (via GCJ-02)."""
     if _is_pair(lon, lat):
         return _wgs_to_bd_one(float(lon), float(lat))
     return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
+
+
+@overload
+def bd09_to_wgs84(lon: Scalar, lat: Scalar) -> tuple[float, float]: ...
+
+
+@overload
+def bd09_to_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
@@ -631,6 +688,14 @@ def _pyproj_transform(x: ArrayLike, y: ArrayLike, src: Any, dst: Any) -> tuple[A
     return _out(np.asarray(ox, dtype=float), np.asarray(oy, dtype=float), scalar)
 
 
+@overload
+def to_wgs84(x: Scalar, y: Scalar, crs: CRSLike) -> tuple[float, float]: ...
+
+
+@overload
+def to_wgs84(x: npt.ArrayLike, y: npt.ArrayLike, crs: CRSLike) -> tuple[np.ndarray, np.ndarray]: ...
+
+
 def to_wgs84(x: ArrayLike, y: ArrayLike, crs: CRSLike) -> tuple[Any, Any]:
     """Convert coordinates in ``crs`` to WGS84 lon/lat.
 
@@ -647,6 +712,14 @@ def to_wgs84(x: ArrayLike, y: ArrayLike, crs: CRSLike) -> tuple[Any, Any]:
     if _is_datum(parsed, BD09):
         return bd09_to_wgs84(x, y)
     return _pyproj_transform(x, y, parsed, "EPSG:4326")
+
+
+@overload
+def from_wgs84(lon: Scalar, lat: Scalar, crs: CRSLike) -> tuple[float, float]: ...
+
+
+@overload
+def from_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike, crs: CRSLike) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 def from_wgs84(lon: ArrayLike, lat: ArrayLike, crs: CRSLike) -> tuple[Any, Any]:
@@ -718,6 +791,14 @@ def _cached_point_transformer(src_key: Any, dst_key: Any) -> Callable[[float, fl
     return chain
 
 
+@overload
+def transform(x: Scalar, y: Scalar, *, source: CRSLike, target: CRSLike) -> tuple[float, float]: ...
+
+
+@overload
+def transform(x: npt.ArrayLike, y: npt.ArrayLike, *, source: CRSLike, target: CRSLike) -> tuple[np.ndarray, np.ndarray]: ...
+
+
 def transform(x: ArrayLike, y: ArrayLike, *, source: CRSLike, target: CRSLike) -> tuple[Any, Any]:
     """Convert coordinates from ``source`` to ``target``; either may be GCJ-02 or BD-09.
 
@@ -739,7 +820,7 @@ def transform(x: ArrayLike, y: ArrayLike, *, source: CRSLike, target: CRSLike) -
     return _pyproj_transform(x, y, src, dst)
 
 
-def to_crs(frame: Any, target: CRSLike, *, source: CRSLike | None = None) -> Any:
+def to_crs(frame: GeoFrameT, target: CRSLike, *, source: CRSLike | None = None) -> GeoFrameT:
     """Reproject a GeoDataFrame or GeoSeries to ``target``, understanding GCJ-02 and BD-09.
 
     Parameters
@@ -817,7 +898,7 @@ def _lonlat_bounds(obj: Any) -> tuple[float, float, float, float]:
     return bounds  # type: ignore[return-value]
 
 
-def metric_crs(geometry_or_bounds: Any) -> pyproj.CRS:
+def metric_crs(geometry_or_bounds: GeometryLike | tuple[float, float, float, float]) -> pyproj.CRS:
     """Pick a projected CRS in metres for local work on the given area.
 
     Inside China: the CGCS2000 3-degree Gauss-Krüger zone whose central meridian

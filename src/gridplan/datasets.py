@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -34,6 +34,10 @@ from . import _io, _validate
 from . import crs as gcrs
 from .district import District
 from .errors import CRSError, DataError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .grids import GridPlan
+    from .typing import CRSLike, GeometryLike, PointLike
 
 __all__ = [
     "sample_district",
@@ -130,16 +134,16 @@ def _centre_xy(centre: Any, base: District) -> tuple[float, float] | None:
 def sample_district(
     seed: int = 0,
     *,
-    boundary: Any = None,
-    crs: Any = None,
+    boundary: District | GeometryLike | None = None,
+    crs: CRSLike | None = None,
     n_grids_existing: int = 12,
     urban_km2: float | None = None,
-    centre: Any = None,
+    centre: PointLike | None = None,
     population: int | None = None,
     n_communities: int | None = None,
     n_subdistricts: int | None = None,
     subdistricts: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
-    metric_crs: Any = None,
+    metric_crs: CRSLike | None = None,
     repair: bool = False,
 ) -> District:
     """A synthetic but realistic district, built offline: fictional, or inside a real boundary.
@@ -404,8 +408,8 @@ def real_district(
     *,
     seed: int = 0,
     data_dir: str | Path | None = None,
-    centre: Any = _AUTO,
-    subdistricts: Any = _AUTO,
+    centre: PointLike | None = _AUTO,
+    subdistricts: gpd.GeoDataFrame | gpd.GeoSeries | None = _AUTO,
     **kwargs: Any,
 ) -> District:
     """Synthetic streets, communities and population inside a real boundary from ``shared/data``.
@@ -455,7 +459,13 @@ def changan_streets(*, data_dir: str | Path | None = None) -> gpd.GeoDataFrame:
     return _io.read_layer(folder / "changan_roads.gpkg", "changan_roads")
 
 
-def sample_roster(district: Any = None, seed: int = 0, n_people: int | None = None, *, district_or_plan: Any = None) -> Any:
+def sample_roster(
+    district: District | GridPlan | None = None,
+    seed: int = 0,
+    n_people: int | None = None,
+    *,
+    district_or_plan: District | GridPlan | None = None,
+) -> pd.DataFrame:
     """A synthetic roster of grid staff for :func:`gridplan.staffing.assign_staff`.
 
     Enough people for "1+2+2" teams in every grid plus about 30 % spare
@@ -506,7 +516,7 @@ def sample_roster(district: Any = None, seed: int = 0, n_people: int | None = No
             stacklevel=2,
         )
         district = district_or_plan
-    source = district
+    source: Any = district  # District or GridPlan (any object with .grids and .district)
     if isinstance(source, District):
         n_grids = 15
     elif hasattr(source, "grids") and hasattr(source, "district"):
@@ -538,7 +548,7 @@ def sample_ledger(
     n_cases: int = 2000,
     *,
     seed: int = 0,
-    crs: Any = "GCJ-02",
+    crs: CRSLike = "GCJ-02",
     broken: float = 0.02,
     start: str = "2024-01-01",
     days: int = 90,

@@ -34,9 +34,12 @@ from . import crs as gcrs
 from .errors import CRSError, DataError, GeometryError, GridplanWarning
 
 if TYPE_CHECKING:  # pragma: no cover
+    import folium
+    import networkx as nx
     from matplotlib.axes import Axes
 
     from .network import StreetNetwork
+    from .typing import CRSLike, GeometryLike, PathLike
 
 __all__ = ["District", "LAYERS", "PRECISION"]
 
@@ -320,8 +323,8 @@ class District:
         population: gpd.GeoDataFrame | None = None,
         grids: gpd.GeoDataFrame | None = None,
         *,
-        crs: Any = None,
-        metric_crs: Any = None,
+        crs: CRSLike | Mapping[str, CRSLike] | None = None,
+        metric_crs: CRSLike | None = None,
         population_column: str = "population",
         name: str | None = None,
         code: str | None = None,
@@ -553,7 +556,13 @@ class District:
 
     @classmethod
     def from_osm(
-        cls, source: Any, *, boundary: Any = None, network_type: str = "all", crs: Any = None, **kwargs: Any
+        cls,
+        source: PathLike | nx.MultiDiGraph,
+        *,
+        boundary: GeometryLike | None = None,
+        network_type: str = "all",
+        crs: CRSLike | None = None,
+        **kwargs: Any,
     ) -> District:
         """A district whose streets come from OpenStreetMap (the ``[osm]`` extra).
 
@@ -771,7 +780,7 @@ class District:
             + "</div>"
         )
 
-    def explore(self, **kwargs: Any) -> Any:
+    def explore(self, **kwargs: Any) -> folium.Map:
         """Interactive folium map: boundary, communities, existing grids and streets (``[explore]`` extra).
 
         Keyword arguments go to :meth:`geopandas.GeoDataFrame.explore` of the boundary layer

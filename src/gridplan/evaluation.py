@@ -50,12 +50,21 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 
 from .errors import DataError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import folium
+    import geopandas as gpd
+    from matplotlib.axes import Axes
+
+    from .grids import GridPlan
+    from .typing import PathLike
 
 _NONE = np.array(None, dtype=object)  # None as a 0-d array, for elementwise np.equal on object arrays
 
@@ -365,8 +374,14 @@ class Evaluation:
         return out
 
     def plot(
-        self, ax: Any = None, *, period: str | None = None, grids: Any = None, column: str = "score", title: str | None = None
-    ) -> Any:
+        self,
+        ax: Axes | None = None,
+        *,
+        period: str | None = None,
+        grids: GridPlan | gpd.GeoDataFrame | None = None,
+        column: str = "score",
+        title: str | None = None,
+    ) -> Axes:
         """One period's groups by score, red and black flags coloured; a map when ``grids`` (a GridPlan
         or a GeoDataFrame with a ``code`` column for ``by="grid"``) is given."""
         from . import plot as _plot
@@ -374,7 +389,7 @@ class Evaluation:
         r = self.ranking(period)
         period = period or self._default_period()
         if grids is not None:
-            frame = getattr(grids, "grids", grids).copy()
+            frame = cast("gpd.GeoDataFrame", getattr(grids, "grids", grids)).copy()
             key = frame["code"].astype(str) if "code" in frame else frame.index.astype(str)
             frame["value"] = r[column].reindex(key).to_numpy()
             frame["flag"] = r["flag"].reindex(key).fillna("").to_numpy()
@@ -405,16 +420,18 @@ class Evaluation:
         ax.set_title(title or f"{column} per {self.by}, {period}: red flags red, black flags black")
         return ax
 
-    def explore(self, grids: Any, *, period: str | None = None, column: str = "score", **kw: Any) -> Any:
+    def explore(
+        self, grids: GridPlan | gpd.GeoDataFrame, *, period: str | None = None, column: str = "score", **kw: Any
+    ) -> folium.Map:
         """Interactive map of one period's indicator on ``grids`` (folium via geopandas)."""
         r = self.ranking(period)
-        frame = getattr(grids, "grids", grids).copy()
+        frame = cast("gpd.GeoDataFrame", getattr(grids, "grids", grids)).copy()
         key = frame["code"].astype(str) if "code" in frame else frame.index.astype(str)
         for c in (column, "rank", "flag"):
             frame[c] = r[c].reindex(key).to_numpy()
         return frame.explore(column=column, cmap="RdYlGn", **kw)
 
-    def to_file(self, path: Any) -> Any:
+    def to_file(self, path: PathLike) -> Path:
         """Write the table and the problems to a GeoPackage (read back with :meth:`read_file`)."""
         from . import _io
 
@@ -426,7 +443,7 @@ class Evaluation:
         return _io.write_frames(path, "Evaluation", frames, self.params)
 
     @classmethod
-    def read_file(cls, path: Any) -> Evaluation:
+    def read_file(cls, path: PathLike) -> Evaluation:
         from . import _io
 
         frames, params = _io.read_frames(path, "Evaluation")

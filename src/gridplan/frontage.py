@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -40,6 +41,15 @@ import shapely
 
 from .catalogue import load_catalogue
 from .errors import CRSError, DataError, GeometryError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import folium
+    from matplotlib.axes import Axes
+
+    from .district import District
+    from .network import StreetNetwork
+    from .routes import RoutePlan
+    from .typing import PathLike
 
 __all__ = ["FRONTAGE_CATEGORIES", "Frontage", "assign_frontage", "sample_frontage_units"]
 
@@ -63,7 +73,11 @@ def _streets_frame(streets: Any) -> gpd.GeoDataFrame:
 
 
 def assign_frontage(
-    units: gpd.GeoDataFrame, streets: Any, *, frontage_m: float = DEFAULT_FRONTAGE_M, max_distance_m: float = 60.0
+    units: gpd.GeoDataFrame,
+    streets: District | StreetNetwork | RoutePlan | gpd.GeoDataFrame,
+    *,
+    frontage_m: float = DEFAULT_FRONTAGE_M,
+    max_distance_m: float = 60.0,
 ) -> Frontage:
     """The street stretch in front of every frontage unit (see the module docstring).
 
@@ -142,7 +156,12 @@ def assign_frontage(
 
 
 def sample_frontage_units(
-    streets: Any, n: int, *, seed: int = 0, setback_m: float = 8.0, prefix: str = "商户"
+    streets: District | StreetNetwork | RoutePlan | gpd.GeoDataFrame,
+    n: int,
+    *,
+    seed: int = 0,
+    setback_m: float = 8.0,
+    prefix: str = "商户",
 ) -> gpd.GeoDataFrame:
     """``n`` synthetic frontage units along the streets (uniform by length, ``setback_m`` to one side).
 
@@ -259,7 +278,7 @@ class Frontage:
             }
         )
 
-    def plot(self, ax: Any = None, *, period: str | None = None, title: str | None = None) -> Any:
+    def plot(self, ax: Axes | None = None, *, period: str | None = None, title: str | None = None) -> Axes:
         """Stretches coloured by the last (or given) period's flag: red, black, grey."""
         from . import plot as _plot
 
@@ -274,10 +293,10 @@ class Frontage:
         self.units[has].plot(ax=ax, color=colour[has].tolist(), linewidth=3)
         return _plot.finish(ax, title or _plot.label(f"门前三包 (frontage): {int(has.sum())} stretches, red / black flags"))
 
-    def explore(self, **kw: Any) -> Any:
+    def explore(self, **kw: Any) -> folium.Map:
         return self.units[self.units.geometry.notna()].explore(**kw)
 
-    def to_file(self, path: Any) -> Any:
+    def to_file(self, path: PathLike) -> Path:
         from . import _io
 
         frames = {"units": self.units}
@@ -286,7 +305,7 @@ class Frontage:
         return _io.write_frames(path, "Frontage", frames, self.params)
 
     @classmethod
-    def read_file(cls, path: Any) -> Frontage:
+    def read_file(cls, path: PathLike) -> Frontage:
         from . import _io
 
         frames, params = _io.read_frames(path, "Frontage")

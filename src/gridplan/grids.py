@@ -49,9 +49,11 @@ from .errors import DataError, GeometryError, GridplanWarning, InfeasibleError
 from .units import Units, build_units, split_heavy_units
 
 if TYPE_CHECKING:  # pragma: no cover
+    import folium
     from matplotlib.axes import Axes
 
     from .district import District
+    from .typing import CRSLike, WeightLike
 
 __all__ = ["GridPlan", "PlanComparison", "partition", "resplit", "METHODS"]
 
@@ -647,7 +649,7 @@ class GridPlan:
         )
         return ax
 
-    def explore(self, column: str | None = None, **kwargs: Any) -> Any:
+    def explore(self, column: str | None = None, **kwargs: Any) -> folium.Map:
         """Interactive folium map of the grids (needs the ``[explore]`` extra)."""
         try:
             import folium  # noqa: F401
@@ -690,7 +692,7 @@ class GridPlan:
         return write_report(self, path, **kwargs)
 
     # ------------------------------------------------------------------ files
-    def to_file(self, path: str | Path, *, crs: Any = None, district: bool = False) -> Path:
+    def to_file(self, path: str | Path, *, crs: CRSLike | None = None, district: bool = False) -> Path:
         """Save the plan.
 
         ``.gpkg``: lossless (units, grids, adjacency, parameters, notes); read it back with
@@ -779,7 +781,7 @@ class GridPlan:
 
     @classmethod
     def from_district_grids(
-        cls, district: District, *, units: Units | str | None = None, weight: Any = None, code: str | None = None
+        cls, district: District, *, units: Units | str | None = None, weight: WeightLike | None = None, code: str | None = None
     ) -> GridPlan:
         """The district's existing grids layer as a plan on its units (each unit goes to the grid
         covering most of it), e.g. the 12 grids before a redraw.
@@ -938,7 +940,7 @@ class PlanComparison:
         """What was compared: the parameters of the new plan and of the old one."""
         return {"new": dict(self.new.params), "old": dict(self.old.params)}
 
-    def explore(self, **kwargs: Any) -> Any:
+    def explore(self, **kwargs: Any) -> folium.Map:
         """Interactive folium map: old grid lines, new grid lines, the units that change grid (needs ``[explore]``)."""
         try:
             import folium  # noqa: F401
@@ -1379,7 +1381,7 @@ def partition(
     n_grids: int,
     *,
     units: Units | str | None = None,
-    weight: Any = None,
+    weight: WeightLike | None = None,
     tolerance: float = 0.03,
     seed: int = 0,
     respect: str | None = "communities",
@@ -1588,7 +1590,7 @@ def resplit(
     strict: bool = True,
     time_limit: float | None = None,
     units: Units | str | None = None,
-    weight: Any = None,
+    weight: WeightLike | None = None,
     balance: dict[str, float] | None = None,
     code: str | None = None,
     split_heavy: bool = True,

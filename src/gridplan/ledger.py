@@ -48,6 +48,7 @@ from .errors import CRSError, DataError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .district import District
+    from .typing import CRSLike, PathLike
 
 __all__ = ["read_ledger", "weigh", "FIELDS", "HEADERS"]
 
@@ -169,9 +170,9 @@ def _times(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 
 def read_ledger(
-    source: Any,
+    source: PathLike | pd.DataFrame,
     *,
-    crs: Any = "GCJ-02",
+    crs: CRSLike = "GCJ-02",
     columns: Mapping[str, str] | None = None,
     categories: Iterable[str] | None = None,
     district: District | None = None,

@@ -47,7 +47,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -61,6 +61,17 @@ from . import crs as _crs
 from ._pointpath import UNSURE as _UNSURE
 from ._pointpath import PointPath
 from .errors import CRSError, DataError, GeometryError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import dask.dataframe as dd
+
+    from ._workclock import WorkCalendar
+    from .catalogue import Catalogue
+    from .district import District
+    from .grids import GridPlan
+    from .network import StreetNetwork
+    from .routes import RoutePlan
+    from .typing import ArrayLike, CRSLike, PathLike
 
 __all__ = ["GridIndex", "TimeLimits", "TIME_LIMITS_7123", "OUTSIDE", "INVALID"]
 
@@ -164,7 +175,7 @@ class TimeLimits:
                 f"unknown targets for {bad or [self.default]}"
             )
 
-    def severity(self, value: Any) -> str | None:
+    def severity(self, value: object) -> str | None:
         """The severity name of ``value`` (a name, an alias, or None for the default)."""
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return self.default
@@ -177,21 +188,21 @@ class TimeLimits:
             return self.aliases.get(int(value))
         return None
 
-    def limit(self, severity: Any) -> pd.Timedelta:
+    def limit(self, severity: object) -> pd.Timedelta:
         """Time allowed for a case of this severity."""
         name = self.severity(severity)
         if name is None:
             raise DataError(f"unknown severity {severity!r}; use one of {sorted(self.levels)} or an alias")
         return self.levels[name][1]
 
-    def level(self, severity: Any) -> str:
+    def level(self, severity: object) -> str:
         """Level that handles a case of this severity (``"grid"``, ``"community"``, ...)."""
         name = self.severity(severity)
         if name is None:
             raise DataError(f"unknown severity {severity!r}; use one of {sorted(self.levels)} or an alias")
         return self.levels[name][0]
 
-    def resolve(self, severities: Sequence[Any] | pd.Series) -> tuple[np.ndarray, pd.TimedeltaIndex, np.ndarray]:
+    def resolve(self, severities: Sequence[object] | pd.Series) -> tuple[np.ndarray, pd.TimedeltaIndex, np.ndarray]:
         """Level, time limit and an "unknown severity" mask for each severity given."""
         codes, uniques = pd.factorize(pd.Series(severities, dtype=object), use_na_sentinel=True)
         names = [self.severity(v) for v in uniques] + [self.default]  # code -1 (missing) → default
@@ -505,12 +516,12 @@ class GridIndex:
 
     def __init__(
         self,
-        grids: Any,
+        grids: GridPlan | gpd.GeoDataFrame | gpd.GeoSeries,
         *,
         code: str | None = None,
-        streets: Any = None,
+        streets: StreetNetwork | District | gpd.GeoDataFrame | None = None,
         communities: gpd.GeoDataFrame | None = None,
-        routes: Any = None,
+        routes: RoutePlan | PathLike | gpd.GeoDataFrame | pd.Series | Mapping[int, str] | None = None,
         overlaps: str = "raise",
         cell_size: float | None = None,
     ) -> None:
@@ -799,25 +810,25 @@ class GridIndex:
                 self._transformers[key] = (None, tr, parsed.is_geographic)
         return self._transformers[key]
 
-    def to_index_crs(self, x: Any, y: Any, *, crs: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    def to_index_crs(self, x: ArrayLike, y: ArrayLike, *, crs: CRSLike | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Coordinates in ``crs`` (default: the index CRS) converted to the index CRS.
 
         Lon/lat outside ±180/±90 and coordinates that cannot be transformed become NaN.
         """
-        x, y = self._arrays(x, y)
+        xs, ys = self._arrays(x, y)
         if crs is None:
-            return x, y
+            return xs, ys
         to_wgs, tr, geographic = self._transformer(crs)
         if geographic:
-            bad = (np.abs(x) > 180) | (np.abs(y) > 90)
+            bad = (np.abs(xs) > 180) | (np.abs(ys) > 90)
             if bad.any():
-                x, y = np.where(bad, np.nan, x), np.where(bad, np.nan, y)
+                xs, ys = np.where(bad, np.nan, xs), np.where(bad, np.nan, ys)
         if to_wgs is not None:
-            x, y = to_wgs(x, y)
+            xs, ys = to_wgs(xs, ys)
         if tr is not None:
-            x, y = tr.transform(x, y, errcheck=False)
-            x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-        return x, y
+            xs, ys = tr.transform(xs, ys, errcheck=False)
+            xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+        return xs, ys
 
     @staticmethod
     def _arrays(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -855,7 +866,7 @@ class GridIndex:
             )
 
     # ------------------------------------------------------------------ public lookups
-    def locate(self, x: Any, y: Any, *, crs: Any = None) -> np.ndarray:
+    def locate(self, x: ArrayLike, y: ArrayLike, *, crs: CRSLike | None = None) -> np.ndarray:
         """Grid position (row of :attr:`grids`) of every point.
 
         Parameters
@@ -894,12 +905,12 @@ class GridIndex:
             self._check_lonlat_mistake(x, y, out, crs)
         return out
 
-    def codes_at(self, x: Any, y: Any, *, crs: Any = None) -> np.ndarray:
+    def codes_at(self, x: ArrayLike, y: ArrayLike, *, crs: CRSLike | None = None) -> np.ndarray:
         """Grid code of every point (``None`` outside or for invalid coordinates)."""
         pos = self.locate(x, y, crs=crs)
         return np.append(self.codes, _NULL)[np.where(pos >= 0, pos, len(self.codes))]
 
-    def locate_one(self, x: float, y: float, *, crs: Any = None) -> str | None:
+    def locate_one(self, x: float, y: float, *, crs: CRSLike | None = None) -> str | None:
         """Grid code of one point, or ``None`` outside every grid: the low-latency path.
 
         About a microsecond in the index CRS and a few with ``crs=`` (WGS84, GCJ-02, BD-09 ...):
@@ -981,20 +992,20 @@ class GridIndex:
     # ------------------------------------------------------------------ incidents
     def assign(
         self,
-        incidents: Any,
+        incidents: pd.DataFrame | dd.DataFrame,
         *,
         x: str | None = None,
         y: str | None = None,
-        crs: Any = None,
+        crs: CRSLike | None = None,
         severity: str | None = None,
         time: str | None = None,
         limits: TimeLimits = TIME_LIMITS_7123,
         category: str | None = None,
-        catalogue: Any = None,
-        calendar: Any = None,
+        catalogue: Catalogue | None = None,
+        calendar: WorkCalendar | None = None,
         default_department: str | None = None,
         timezone: str = _times.DEFAULT_TIMEZONE,
-    ) -> Any:
+    ) -> pd.DataFrame | dd.DataFrame:
         """Route incidents: grid, community, nearest street and road chief, level and deadline.
 
         Parameters

@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +20,8 @@ from .errors import DataError
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     from matplotlib.axes import Axes
+
+    from .typing import ArrayLike
 
 __all__ = [
     "axes",
@@ -159,7 +161,7 @@ def axes(ax: Axes | None = None, *, figsize: tuple[float, float] | None = None, 
     return ax
 
 
-def short_labels(codes: Sequence[Any], *, min_chars: int = 4) -> list[str]:
+def short_labels(codes: Sequence[object], *, min_chars: int = 4) -> list[str]:
     """The shortest tails of the codes (at least ``min_chars``) that tell every code apart: map labels.
 
     Unit-grid codes share their first digits (the community), so their last 4 digits repeat from one
@@ -179,7 +181,7 @@ def short_labels(codes: Sequence[Any], *, min_chars: int = 4) -> list[str]:
     return text
 
 
-def colour_range(*values: Any) -> tuple[float, float]:
+def colour_range(*values: ArrayLike) -> tuple[float, float]:
     """One ``(vmin, vmax)`` over all the values: panels compared side by side share one colour scale.
 
     >>> colour_range([0.9, 1.0], [0.97, 1.05])
@@ -228,7 +230,7 @@ def scale_bar(ax: Axes) -> None:
     ax.text(bx + length / 2, by + (y1 - y0) * 0.012, label, ha="center", va="bottom", fontsize=8, zorder=10)
 
 
-def finish(ax: Axes, title: str, *, legend: Sequence[tuple[str, str, Any]] | Iterable[tuple[str, str, Any]] = ()) -> Axes:
+def finish(ax: Axes, title: str, *, legend: Iterable[tuple[str, str, str | tuple[float, Sequence[float]]]] = ()) -> Axes:
     """Equal aspect, no ticks, a scale bar, a title and legend entries ``(label, colour, style)``.
 
     ``style`` is a line style (``"-"``, ``"--"``, ``":"``, a dash tuple) for lines, or a marker
@@ -259,7 +261,7 @@ def finish(ax: Axes, title: str, *, legend: Sequence[tuple[str, str, Any]] | Ite
             label=label(lbl, lbl),
         )
         if isinstance(s, str) and s in _POINT_MARKERS
-        else Line2D([0], [0], color=c, linestyle=s, label=label(lbl, lbl))
+        else Line2D([0], [0], color=c, linestyle=s, label=label(lbl, lbl))  # type: ignore[arg-type]  # str: a line style
         for lbl, c, s in legend
     ]
     if len(handles) > _LEGEND_INSIDE_MAX:

@@ -118,6 +118,7 @@ from .errors import CRSError, DataError, InfeasibleError, NetworkError
 from .network import StreetNetwork
 
 if TYPE_CHECKING:  # pragma: no cover
+    import folium
     from matplotlib.axes import Axes
 
     from .district import District
@@ -787,7 +788,7 @@ class Coverage:
         walk = {k: v for k, v in self.params.items() if k not in self.overall.index}
         return pd.concat([self.overall.astype(object), pd.Series(walk, dtype=object)]).rename("coverage")
 
-    def explore(self, **kwargs: Any) -> Any:
+    def explore(self, **kwargs: Any) -> folium.Map:
         """Interactive folium map: demand points covered or not, the posts, the grids (needs ``[explore]``)."""
         try:
             import folium  # noqa: F401
@@ -1039,7 +1040,7 @@ class Posts:
         )
         return ax
 
-    def explore(self, **kwargs: Any) -> Any:
+    def explore(self, **kwargs: Any) -> folium.Map:
         """Interactive folium map of the grids and posts (needs the ``[explore]`` extra)."""
         try:
             import folium  # noqa: F401
@@ -1077,7 +1078,7 @@ class Posts:
 
     @classmethod
     @_io.guarded_read
-    def read_file(cls, path: str | Path, *, streets: Any = None) -> Posts:
+    def read_file(cls, path: str | Path, *, streets: District | StreetNetwork | None = None) -> Posts:
         """Load posts saved with :meth:`to_file`; pass ``streets=`` (District or StreetNetwork) for coverage."""
         frames, params = _io.read_frames(path, "Posts")
         crs = pyproj.CRS.from_wkt(params.pop("crs"))
@@ -1274,13 +1275,13 @@ def place_posts(
     plan: GridPlan,
     n_posts: int | None,
     *,
-    demand: Any = "population",
-    candidates: Any = "street_nodes",
+    demand: str | gpd.GeoDataFrame = "population",
+    candidates: str | gpd.GeoDataFrame = "street_nodes",
     max_walk_m: float = LIFE_CIRCLE_M,
     objective: str = "coverage",
     min_per_grid: int = 1,
     stations: str | None = "community",
-    streets: Any = None,
+    streets: District | StreetNetwork | None = None,
     method: str = "auto",
     time_limit: float | None = None,
     mip_gap: float = 1e-4,
@@ -1975,7 +1976,7 @@ class LifeCircle:
     minutes, speed_m_per_min : float
     """
 
-    def __init__(self, cov: Any, isochrones: gpd.GeoDataFrame, minutes: float, speed: float) -> None:
+    def __init__(self, cov: Coverage, isochrones: gpd.GeoDataFrame, minutes: float, speed: float) -> None:
         self.coverage = cov
         self.isochrones = isochrones
         self.minutes = minutes

@@ -48,8 +48,14 @@ from .simulate import SimulationResult
 from .simulate import _renamed as _renamed_kpis  # noqa: F401  (old KPI names of saved studies; kept here)
 
 if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+    from .posts import Posts
+    from .routes import RoutePlan
+    from .staffing import Staffing
+    from .typing import SimulationLike
 
 __all__ = ["plan_report", "write_report", "read_simulation", "SavedSimulation"]
 
@@ -434,7 +440,7 @@ def _time_columns(frame: pd.DataFrame) -> list[Any]:
     times = [c for c in frame.columns if _is_time(c, frame[c])]
     order = ("face|respon|arriv", "resol|close|handl", "discover|found")
 
-    def rank(c: Any) -> int:
+    def rank(c: object) -> int:
         return next((i for i, pat in enumerate(order) if re.search(pat, str(c), re.I)), len(order))
 
     return sorted(times, key=rank)
@@ -931,10 +937,10 @@ def plan_report(
     plan: GridPlan,
     *,
     previous: GridPlan | bool | None = None,
-    posts: Any = None,
-    staffing: Any = None,
-    routes: Any = None,
-    simulation: Any = None,
+    posts: Posts | gpd.GeoDataFrame | None = None,
+    staffing: Staffing | None = None,
+    routes: RoutePlan | gpd.GeoDataFrame | None = None,
+    simulation: SimulationLike | None = None,
     title: str | None = None,
     interactive: bool = False,
     top: int = 5,

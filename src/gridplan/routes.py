@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import numbers
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,9 +58,13 @@ from .errors import DataError, GridplanWarning, NetworkError
 from .network import StreetNetwork
 
 if TYPE_CHECKING:  # pragma: no cover
+    import folium
     from matplotlib.axes import Axes
 
+    from .district import District
     from .grids import GridPlan
+    from .posts import Posts
+    from .typing import DaskClient, PointLike
 
 __all__ = ["RoutePlan", "balance_routes", "WALKING_SPEED_M_PER_MIN"]
 
@@ -573,7 +577,14 @@ class RoutePlan:
         return f"<div><b>{self.__repr__()[1:-1]}</b>{s}{r}</div>"
 
     # ------------------------------------------------------------------ display & export
-    def plot(self, ax: Axes | None = None, *, deadhead: bool = True, grids: Any = None, title: str | None = None) -> Axes:
+    def plot(
+        self,
+        ax: Axes | None = None,
+        *,
+        deadhead: bool = True,
+        grids: Any = None,
+        title: str | None = None,
+    ) -> Axes:
         """Map of the patrols: every street coloured by its chief, deadhead walking dashed.
 
         Up to 20 chiefs each get their own colour and legend entry; with more, per-grid patrols are
@@ -640,7 +651,7 @@ class RoutePlan:
         ]
         return colours, legend
 
-    def explore(self, **kwargs: Any) -> Any:
+    def explore(self, **kwargs: Any) -> folium.Map:
         """Interactive map (folium, through geopandas) of the routes, coloured by chief."""
         if not isinstance(self.edges, gpd.GeoDataFrame):
             raise DataError("the network has no geometry to draw")
@@ -715,7 +726,7 @@ class RoutePlan:
         return _io.write_frames(path, "RoutePlan", frames, json.loads(json.dumps(params, default=_jsonable)))
 
     @classmethod
-    def read_file(cls, path: str | Path, *, streets: Any = None) -> RoutePlan:
+    def read_file(cls, path: str | Path, *, streets: District | StreetNetwork | None = None) -> RoutePlan:
         """Read a plan saved by :meth:`to_file` (the same class, equal tables and walks).
 
         Parameters
@@ -1018,15 +1029,15 @@ def _unreachable(net: _Net, mask: np.ndarray, depot: int, code: str, components:
 
 # --------------------------------------------------------------------------- entry point
 def balance_routes(
-    network: Any,
+    network: StreetNetwork | District | nx.Graph | gpd.GeoDataFrame | GridPlan,
     n_routes: int | None = None,
     *,
-    depot: Any = None,
+    depot: Hashable | PointLike | None = None,
     weight: str = "length",
-    required: Any = None,
+    required: str | np.ndarray | pd.Series | Iterable[Hashable] | None = None,
     chiefs_per_grid: int = 2,
-    posts: Any = None,
-    streets: Any = None,
+    posts: Posts | gpd.GeoDataFrame | None = None,
+    streets: StreetNetwork | District | None = None,
     chiefs: Sequence[str] | None = None,
     components: str | None = None,
     snap: bool = True,
@@ -1035,7 +1046,7 @@ def balance_routes(
     effort: float = 1.0,
     target_gap: float | None = None,
     progress: bool = True,
-    client: Any = None,
+    client: DaskClient | None = None,
     mode: str = "walk",
 ) -> RoutePlan:
     """Balanced road-chief patrols: k closed walks covering every street, the longest as short as possible.

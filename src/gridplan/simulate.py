@@ -74,7 +74,8 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -88,12 +89,18 @@ from .errors import DataError
 from .locate import TIME_LIMITS_7123, TimeLimits
 
 if TYPE_CHECKING:  # pragma: no cover
+    import datetime
+
+    import folium
     from matplotlib.axes import Axes
 
+    from .district import District
     from .grids import GridPlan
+    from .network import StreetNetwork
     from .posts import Posts
     from .routes import RoutePlan
     from .staffing import Staffing
+    from .typing import DaskClient, PathLike
 
 __all__ = [
     "IncidentModel",
@@ -1083,9 +1090,9 @@ class SimulationResult:
         self,
         *,
         plan: GridPlan,
-        posts: Any,
-        staffing: Any,
-        routes: Any,
+        posts: Posts | None,
+        staffing: Staffing | None,
+        routes: RoutePlan | None,
         model: IncidentModel,
         outs: list[dict[str, Any]],
         ctx: _Context,
@@ -1287,7 +1294,7 @@ class SimulationResult:
         out.attrs["method"] = method
         return out
 
-    def to_file(self, path: Any) -> Any:
+    def to_file(self, path: PathLike) -> Path:
         """Write every table to a GeoPackage: ``per_grid`` (with the grid polygons), ``incidents``
         (the ledger, points), ``runs``, ``summary``, ``per_community``, ``per_source``, ``per_shift``,
         ``per_type``, plus the parameters. Open the layers in desktop GIS or with geopandas."""
@@ -1312,7 +1319,7 @@ class SimulationResult:
         return _io.write_frames(path, "SimulationResult", frames, {**params, "notes": self.notes, "kpi_names": dict(self._names)})
 
     @classmethod
-    def read_file(cls, path: Any) -> SimulationResult:
+    def read_file(cls, path: PathLike) -> SimulationResult:
         """A result saved by :meth:`to_file`: the same class, its tables equal.
 
         It holds what a reader needs without running the study again: ``runs``, ``summary()``,
@@ -1367,7 +1374,7 @@ class SimulationResult:
         assert self.plan is not None  # a simulated (not read) result keeps its plan
         return self.plan.grids
 
-    def explore(self, column: str = DEADLINE_KPI, **kwargs: Any) -> Any:
+    def explore(self, column: str = DEADLINE_KPI, **kwargs: Any) -> folium.Map:
         """Interactive folium map of a per-grid KPI (default ``compliance_deadline``; needs the ``[explore]`` extra)."""
         try:
             import folium  # noqa: F401
@@ -1896,12 +1903,12 @@ def simulate(
     days: int = 7,
     runs: int = 100,
     seed: int = 0,
-    client: Any = None,
-    streets: Any = None,
+    client: DaskClient | None = None,
+    streets: District | StreetNetwork | None = None,
     keep_incidents: int = 1,
-    start: Any = "2026-01-05",
+    start: str | datetime.datetime = "2026-01-05",
     progress: bool = True,
-    loop: Any = None,
+    loop: CaseLoop | Literal[False] | None = None,
 ) -> SimulationResult:
     """Simulate ``runs`` independent periods of ``days`` days of incidents over a plan.
 

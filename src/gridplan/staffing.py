@@ -57,6 +57,7 @@ import time
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -74,9 +75,13 @@ from .errors import CRSError, DataError, GridplanWarning, InfeasibleError
 from .network import StreetNetwork
 
 if TYPE_CHECKING:  # pragma: no cover
+    import folium
     from matplotlib.axes import Axes
 
+    from .district import District
     from .grids import GridPlan
+    from .posts import Posts
+    from .typing import CRSLike, PathLike
 
 __all__ = ["StaffingModel", "Staffing", "assign_staff", "roster", "Roster", "DEFAULT_ROLES", "SHIFTS", "WEEKDAYS"]
 
@@ -268,7 +273,7 @@ class StaffingModel:
             out.append(row)
         return out
 
-    def requirements(self, plan: Any) -> pd.DataFrame:
+    def requirements(self, plan: GridPlan | gpd.GeoDataFrame) -> pd.DataFrame:
         """People needed per grid and role.
 
         Parameters
@@ -1215,7 +1220,7 @@ class Staffing:
             f"<details><summary>vacancies</summary>{vac}</details></div>"
         )
 
-    def explore(self, **kwargs: Any) -> Any:
+    def explore(self, **kwargs: Any) -> folium.Map:
         """Interactive folium map: the grids (with their team and vacancies), the posts and each person
         at their post (needs the ``[explore]`` extra)."""
         try:
@@ -1291,7 +1296,7 @@ class Staffing:
     # ------------------------------------------------------------------ files
     _TABLES = ("teams", "vacancies", "unassigned", "requirements")
 
-    def to_file(self, path: Any) -> Any:
+    def to_file(self, path: PathLike) -> Path:
         """Save the staffing to a GeoPackage (read it back with :meth:`read_file`).
 
         Layers: ``assignments`` (points: the post each person reports to), ``posts``, ``grids``,
@@ -1326,7 +1331,7 @@ class Staffing:
 
     @classmethod
     @_io.guarded_read
-    def read_file(cls, path: Any) -> Staffing:
+    def read_file(cls, path: PathLike) -> Staffing:
         """Load a staffing saved with :meth:`to_file`: the same teams, assignments, vacancies and notes.
 
         Examples
@@ -1401,12 +1406,12 @@ def assign_staff(
     roster: pd.DataFrame,
     *,
     model: str | StaffingModel = "1+2+2",
-    posts: Any = None,
+    posts: Posts | gpd.GeoDataFrame | None = None,
     shifts: Sequence[str] = SHIFTS,
     distance: str = "network",
     strict: bool = False,
-    streets: Any = None,
-    crs: Any = None,
+    streets: District | StreetNetwork | gpd.GeoDataFrame | None = None,
+    crs: CRSLike | None = None,
     seed: int = 0,
     time_limit: float = 60.0,
 ) -> Staffing:

@@ -45,7 +45,11 @@ from .errors import DataError, InfeasibleError
 from .network import StreetNetwork
 
 if TYPE_CHECKING:  # pragma: no cover
+    import folium
     from matplotlib.axes import Axes
+
+    from .district import District
+    from .grids import GridPlan
 
 __all__ = ["Teams", "place_teams", "FULL_PAIRS"]
 
@@ -216,7 +220,7 @@ class Teams:
         )
         return ax
 
-    def explore(self, **kwargs: Any) -> Any:
+    def explore(self, **kwargs: Any) -> folium.Map:
         """Interactive folium map of the territories and bases (needs the ``[explore]`` extra)."""
         try:
             import folium  # noqa: F401
@@ -258,10 +262,10 @@ def _seats(units: gpd.GeoDataFrame, net: StreetNetwork) -> tuple[np.ndarray, np.
 
 
 def place_teams(
-    source: Any,
+    source: District | GridPlan,
     n_teams: int,
     *,
-    territory: Any = "communities",
+    territory: str | gpd.GeoDataFrame = "communities",
     load: str = "population",
     balance: float = 0.25,
     kind: str = "team",

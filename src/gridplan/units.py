@@ -48,6 +48,7 @@ from .errors import CRSError, DataError, GeometryError, GridplanWarning
 
 if TYPE_CHECKING:  # pragma: no cover
     from .district import District
+    from .typing import WeightLike
 
 __all__ = ["Units", "build_units", "split_heavy_units", "UNIT_KINDS"]
 
@@ -746,7 +747,7 @@ def build_units(
     district: District,
     kind: str | None = None,
     *,
-    weight: Any = None,
+    weight: WeightLike | None = None,
     incidents: gpd.GeoDataFrame | None = None,
     workload: Mapping[str, gpd.GeoDataFrame] | None = None,
     cell_size: float = 250.0,
