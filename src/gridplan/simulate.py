@@ -69,7 +69,6 @@ from __future__ import annotations
 
 import html
 import math
-import numbers
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -370,12 +369,6 @@ def _source_names(value: Any) -> dict[str, str]:
     return dict(items)
 
 
-def _hours(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
-        raise DataError(f"{name} must be a finite number of hours, got {value!r}")
-    return float(value)
-
-
 @dataclass(frozen=True)
 class IncidentModel:
     """How incidents arise, are found, answered and closed (see the module docstring).
@@ -498,15 +491,10 @@ class IncidentModel:
                 "yours with discovery_sources=(patrol source, staff source)"
             )
         for name in ("rate_scale", "patrol_sight_m", "staff_watch_m", "staff_notice_min"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and float(v) >= 0):
-                raise DataError(f"{name} must be a number >= 0, got {v!r}")
+            _validate.number(getattr(self, name), name, minimum=0)
         for name in ("response_speed_m_per_min", "patrol_speed_m_per_min"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and float(v) > 0):
-                raise DataError(f"{name} must be a positive speed in m/min, got {v!r}")
-        if not (0 <= self.solve_on_site <= 1):
-            raise DataError(f"solve_on_site must be a share in [0, 1], got {self.solve_on_site!r}")
+            _validate.number(getattr(self, name), f"{name} (a speed in m/min)", above=0)
+        _validate.number(self.solve_on_site, "solve_on_site (a share)", minimum=0, maximum=1)
         t = self.types
         if not isinstance(t, pd.DataFrame) or t.empty:
             raise DataError("types must be a non-empty DataFrame like default_types()")
@@ -559,7 +547,8 @@ class IncidentModel:
         for name, se in self.shifts.items():
             if not (isinstance(se, (tuple, list)) and len(se) == 2):
                 raise DataError(f"shift {name!r} must be (start hour, end hour), got {se!r}")
-            a, b = _hours(se[0], f"start of shift {name!r}"), _hours(se[1], f"end of shift {name!r}")
+            a = _validate.number(se[0], f"the start of shift {name!r} (hours)")
+            b = _validate.number(se[1], f"the end of shift {name!r} (hours)")
             if not (0 <= a < 24 and 0 <= b <= 24) or a == b:
                 raise DataError(f"shift {name!r} must run between two different hours in 0-24, got {se!r}")
         unknown = [s for s in self.patrol_shifts if s not in self.shifts]
