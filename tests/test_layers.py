@@ -24,7 +24,8 @@ PKG = SRC / "gridplan"
 #: Lowest first. A module may import any module of an earlier layer, never one of its own or a later one.
 LAYERS: list[list[str]] = [
     ["errors", "typing", "_version", "_precision", "_routing", "_speeds"],
-    ["_validate", "_io", "_times", "_workclock", "_dask", "plot", "_shifts", "_covering"],
+    ["_validate"],  # the argument checks every module uses (it imports errors only)
+    ["_io", "_times", "_workclock", "_dask", "plot", "_shifts", "_covering"],
     ["crs"],
     ["network"],
     ["_osm"],

@@ -23,11 +23,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PKG = SRC / "gridplan"
 
 #: Known exceptions, each with why it is left. A fixed one must be taken off the list (checked below).
-KNOWN: dict[str, str] = {
-    # ``frame = getattr(grids, "grids", grids)`` in the body: a precise ``GridPlan | GeoDataFrame`` needs that
-    # line changed (an isinstance), left while issue 19's body edits of routes.py are merged
-    "gridplan.routes.RoutePlan.plot(grids: Any)": "body line to change after the merge",
-}
+KNOWN: dict[str, str] = {}
 
 _MAPPINGS = {"dict", "Mapping", "MutableMapping"}
 

@@ -76,6 +76,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 
+from . import _validate
 from ._partition import partition_graph, resplit_graph
 from ._partition.metrics import FOUR_PI as _FOUR_PI
 from ._partition.metrics import is_contiguous as _is_contiguous
@@ -1384,9 +1385,7 @@ def partition_multi(
     n = adj.shape[0]
     x, tol = _check_measures(measures, n, list(names), tolerances)
     names = list(names)
-    if isinstance(n_parts, bool) or not isinstance(n_parts, (int, np.integer)):
-        raise DataError(f"n_parts must be an integer; got {n_parts!r}")
-    k = int(n_parts)
+    k = _validate.integer(n_parts, "n_parts")
     ar = np.asarray(areas, dtype=float)
     pe = np.maximum(np.asarray(perimeters, dtype=float), np.asarray(adj.sum(axis=1)).ravel())
     heavy = _heavy_units(x, k, tol, names)

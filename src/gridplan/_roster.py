@@ -14,7 +14,6 @@ Exported from :mod:`gridplan.staffing` (``gridplan.staffing.roster``).
 from __future__ import annotations
 
 import html
-import math
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from . import _validate
 from ._shifts import SHIFTS, _parse_unavailable
 from .errors import DataError, InfeasibleError
 
@@ -397,22 +397,13 @@ def roster(
     True
     """
     t0 = time.perf_counter()
-    if isinstance(days, bool) or not isinstance(days, (int, np.integer)) or days < 1:
-        raise DataError(f"days must be a whole number >= 1, got {days!r}")
-    if (
-        isinstance(rest_days_per_week, bool)
-        or not isinstance(rest_days_per_week, (int, np.integer))
-        or not 1 <= rest_days_per_week <= 6
-    ):
-        raise DataError(
-            f"rest_days_per_week must be a whole number from 1 to 6 (at least one rest day a week, "
-            f"《劳动法》第三十八条), got {rest_days_per_week!r}"
-        )
-    for v, name in ((fair_within, "fair_within"), (time_limit, "time_limit")):
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not (math.isfinite(v) and v > 0):
-            raise DataError(f"{name} must be a positive number, got {v!r}")
-    if not (0 <= float(mip_gap) < 1):
-        raise DataError(f"mip_gap must be in [0, 1), got {mip_gap!r}")
+    _validate.integer(days, "days", minimum=1)
+    _validate.integer(
+        rest_days_per_week, "rest_days_per_week (at least one rest day a week, 《劳动法》第三十八条)", minimum=1, maximum=6
+    )
+    _validate.number(fair_within, "fair_within", above=0)
+    _validate.number(time_limit, "time_limit (seconds)", above=0)
+    _validate.number(mip_gap, "mip_gap", minimum=0, below=1)
     try:
         day0 = pd.Timestamp(start).normalize()
     except (ValueError, TypeError) as exc:

@@ -26,8 +26,8 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
+from . import _validate
 from .district import District
-from .errors import DataError
 
 CITY_CODE = "9901"
 CITY_NAME = "示例市 (Sample city, synthetic)"
@@ -37,6 +37,7 @@ SEAM_REACH_M = 60.0
 SEAM_LINK_M = 400.0
 """Longest connector street drawn across a seam."""
 _METRIC = "EPSG:4545"
+_MIN_DISTRICT_KM, _MAX_DISTRICT_KM = 2.0, 11.0  # a square district of 4-120 km², urban throughout
 
 
 def district_code(i: int) -> str:
@@ -95,12 +96,13 @@ def build_city(n_districts: int, seed: int, district_km: float, *, make_district
     """
     sample_district = make_district
 
-    if isinstance(n_districts, bool) or not isinstance(n_districts, (int, np.integer)) or n_districts < 1:
-        raise DataError(f"n_districts must be a whole number >= 1, got {n_districts!r}")
-    if not (isinstance(district_km, (int, float)) and 2.0 <= float(district_km) <= 11.0):
-        raise DataError(
-            f"district_km must be between 2 and 11 km (a district of 4-120 km², urban throughout), got {district_km!r}"
-        )
+    _validate.integer(n_districts, "n_districts", minimum=1)
+    _validate.number(
+        district_km,
+        "district_km (km: a district of 4-120 km², urban throughout)",
+        minimum=_MIN_DISTRICT_KM,
+        maximum=_MAX_DISTRICT_KM,
+    )
     seeds = np.random.SeedSequence(seed).generate_state(int(n_districts))
     tiles = _tiles(int(n_districts), float(district_km))
     layers: dict[str, list[gpd.GeoDataFrame]] = {"streets": [], "communities": [], "population": [], "grids": []}

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import _validate
 from .errors import DataError
 
 __all__ = ["WorkCalendar"]
@@ -85,11 +86,10 @@ def _ranges(values: Iterable[Any], what: str) -> list[tuple[_dt.date, _dt.date, 
 
 def _windows(hours: Any) -> np.ndarray:
     """Working windows of a day as an (k, 2) array of minutes, checked and sorted."""
-    if isinstance(hours, numbers.Real) and not isinstance(hours, bool):
-        if not 0 < float(hours) <= 24:
-            raise DataError(f"hours must be a number of working hours in (0, 24] or windows ((start, end), ...), got {hours!r}")
-        start = 9.0 if float(hours) <= 15 else 0.0
-        hours = ((start, start + float(hours)),)
+    if isinstance(hours, numbers.Real) and not isinstance(hours, bool):  # a length of day, not windows
+        length = _validate.number(hours, "hours (working hours a day, or windows ((start, end), ...))", above=0, maximum=24)
+        start = 9.0 if length <= 15 else 0.0
+        hours = ((start, start + length),)
     try:
         w = np.array([[float(a), float(b)] for a, b in hours], dtype=float).reshape(-1, 2)
     except (TypeError, ValueError) as exc:
@@ -142,9 +142,13 @@ class WorkCalendar:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_windows", _windows(self.hours))
-        bad = [d for d in self.weekend if isinstance(d, bool) or not isinstance(d, numbers.Integral) or not 0 <= d <= 6]
-        if bad:
-            raise DataError(f"weekend must be weekday numbers 0 (Monday) to 6 (Sunday); got {list(self.weekend)!r}")
+        for day in self.weekend:
+            _validate.integer(
+                day,
+                f"each day of weekend={list(self.weekend)!r} (weekday numbers, 0 = Monday to 6 = Sunday)",
+                minimum=0,
+                maximum=6,
+            )
         holidays = _ranges(self.holidays, "holidays")
         workdays = _ranges(self.workdays, "workdays")
         off = _expand(holidays)

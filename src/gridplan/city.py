@@ -65,7 +65,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import _dask, _regions
+from . import _dask, _regions, _validate
 from ._speeds import RESIDENT_WALK_M_PER_MIN
 from .district import District
 from .errors import DataError, GridplanWarning, InfeasibleError
@@ -691,9 +691,7 @@ def plan_city(
     t_start = time.perf_counter()
     if not isinstance(city, District):
         raise DataError(f"city must be a District whose boundary has one row per district, got {type(city).__name__}")
-    if isinstance(n_grids, bool) or not isinstance(n_grids, (int, np.integer)):
-        raise DataError(f"n_grids must be a whole number, got {n_grids!r}")
-    n_grids = int(n_grids)
+    n_grids = _validate.integer(n_grids, "n_grids")
     if len(city.boundary) > n_grids:
         raise InfeasibleError(
             f"n_grids={n_grids} is fewer than the city's {len(city.boundary)} districts; every district needs at least one grid"
@@ -705,8 +703,7 @@ def plan_city(
                 f"clusters= is for a city given as one boundary row; this one has {len(city.boundary)} "
                 "district rows, which are the regions already (drop clusters=)"
             )
-        if isinstance(clusters, bool) or not isinstance(clusters, (int, np.integer)) or not 1 <= clusters <= n_grids:
-            raise DataError(f"clusters must be a whole number between 1 and n_grids={n_grids}, got {clusters!r}")
+        _validate.integer(clusters, f"clusters (at most n_grids={n_grids})", minimum=1, maximum=n_grids)
     objective = (post_options or {}).get("objective", "coverage")
     if objective != "coverage" or "demand" in (post_options or {}) or "min_per_grid" in (post_options or {}):
         raise DataError(

@@ -63,9 +63,7 @@ _SHP_NAMES = {"communities": "comm_codes", "subdistrict": "subdist"}
 
 # ---------------------------------------------------------------------- helpers
 def _check_n(n_grids: Any, n_units: int, what: str = "n_grids") -> int:
-    if isinstance(n_grids, bool) or not isinstance(n_grids, (int, np.integer)):
-        raise DataError(f"{what} must be a whole number of grids, got {n_grids!r}")
-    n = int(n_grids)
+    n = _validate.integer(n_grids, what)
     if n < 1:
         raise InfeasibleError(f"{what}={n}: a plan needs at least one grid")
     if n > n_units:
@@ -77,8 +75,6 @@ def _check_n(n_grids: Any, n_units: int, what: str = "n_grids") -> int:
 
 
 def _check_tolerance(tolerance: Any) -> float:
-    if isinstance(tolerance, (int, float, np.number)) and not isinstance(tolerance, bool) and not 0 < tolerance < 1:
-        raise DataError(f"tolerance must be a fraction between 0 and 1 (e.g. 0.03 for ±3 %), got {tolerance!r}")
     return _validate.number(tolerance, "tolerance (a fraction, e.g. 0.03 for ±3 %)", above=0, below=1)
 
 

@@ -83,12 +83,11 @@ from __future__ import annotations
 
 import html
 import math
-import numbers
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -192,7 +191,7 @@ def life_circle_m(minutes: float = 15, *, table: dict[float, float] | None = Non
     if not isinstance(tab, dict) or not tab:
         raise DataError(f"table must be a dict of minutes -> metres, e.g. {LIFE_CIRCLES_M}, got {table!r}")
     for k, v in tab.items():
-        _check_positive(v, f"the {k}-minute life-circle distance (table={{{k}: ...}})")
+        _validate.number(v, f"the {k}-minute life-circle distance (table={{{k}: ...}})", above=0)
     if minutes not in tab:
         raise DataError(
             f"there is no {minutes!r}-minute life circle in {dict(tab)}: use one of {sorted(tab)} minutes, "
@@ -220,14 +219,6 @@ class _Demand:
     @property
     def weight(self) -> np.ndarray:
         return self.frame["weight"].to_numpy(float)
-
-
-@overload
-def _check_positive(value: Any, what: str) -> float: ...
-@overload
-def _check_positive(value: Any, what: str, *, allow_none: bool) -> float | None: ...
-def _check_positive(value: Any, what: str, *, allow_none: bool = False) -> float | None:
-    return _validate.number(value, what, above=0, allow_none=allow_none)
 
 
 def _network_for(plan: GridPlan, streets: Any) -> tuple[StreetNetwork, District | None]:
@@ -941,8 +932,8 @@ class Posts:
             raise DataError(
                 "these posts were read from a file without their streets; use Posts.read_file(path, streets=district)"
             )
-        walk = _check_positive(self.params["max_walk_m"] if max_walk_m is None else max_walk_m, "max_walk_m")
-        speed = _check_positive(speed_m_per_min, "speed_m_per_min")
+        walk = _validate.number(self.params["max_walk_m"] if max_walk_m is None else max_walk_m, "max_walk_m", above=0)
+        speed = _validate.number(speed_m_per_min, "speed_m_per_min", above=0)
         assert walk is not None and speed is not None
         pts = self.posts if include_stations else self.posts[self.posts["kind"] == "post"]
         if len(pts) == 0:
@@ -1423,11 +1414,11 @@ def place_posts(
             )
         p = 0
     else:
-        if isinstance(n_posts, numbers.Integral) and not isinstance(n_posts, bool) and n_posts < 1:
-            raise InfeasibleError(f"n_posts must be at least 1, got {int(n_posts)}")
-        p = _validate.integer(n_posts, "n_posts", minimum=1)
+        p = _validate.integer(n_posts, "n_posts")
+        if p < 1:
+            raise InfeasibleError(f"n_posts must be at least 1, got {p}")
     mpg = _validate.integer(min_per_grid, "min_per_grid", minimum=0)
-    cap = _check_positive(capacity, "capacity", allow_none=True)
+    cap = _validate.number(capacity, "capacity", above=0, allow_none=True)
     if cap is not None and obj_name not in ("coverage", "set-cover"):
         raise DataError(f"capacity= works with objective='coverage' or 'set-cover', not {objective!r}")
     if obj_name in ("set-cover", "p-center") or cap is not None:
@@ -1436,8 +1427,8 @@ def place_posts(
                 f"objective={obj_name!r}{' with capacity=' if cap is not None else ''} is solved exactly: "
                 "use method='auto' or 'exact'"
             )
-    walk = float(_check_positive(max_walk_m, "max_walk_m"))
-    tl = _check_positive(time_limit, "time_limit", allow_none=True)
+    walk = float(_validate.number(max_walk_m, "max_walk_m", above=0))
+    tl = _validate.number(time_limit, "time_limit", above=0, allow_none=True)
     mip_gap = _validate.number(mip_gap, "mip_gap (a relative gap, e.g. 1e-4)", minimum=0, below=1)
     seed = _validate.seed(seed)
     obj = obj_name
@@ -2071,10 +2062,7 @@ def coverage(
         (buffer_m, "buffer_m"),
         (walk_m, "walk_m (the life-circle distance)"),
     ):
-        if v is None and name not in ("minutes", "buffer_m"):
-            continue
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and v > 0):
-            raise DataError(f"{name} must be a positive number, got {v!r}")
+        _validate.number(v, name, above=0, allow_none=name not in ("minutes", "buffer_m"))
     if not isinstance(posts, Posts):
         raise DataError(f"posts must be the Posts of place_posts(plan, ...), got {type(posts).__name__}")
     _check_same_plan(plan, _grids_of(posts), "posts")

@@ -582,7 +582,7 @@ class RoutePlan:
         ax: Axes | None = None,
         *,
         deadhead: bool = True,
-        grids: Any = None,
+        grids: GridPlan | gpd.GeoDataFrame | None = None,
         title: str | None = None,
     ) -> Axes:
         """Map of the patrols: every street coloured by its chief, deadhead walking dashed.
@@ -598,7 +598,7 @@ class RoutePlan:
         e = self.edges
         ax = _plot.axes(ax, bounds=e.total_bounds)
         if grids is not None:
-            frame = getattr(grids, "grids", grids)
+            frame = grids if isinstance(grids, gpd.GeoDataFrame) else grids.grids
             frame.to_crs(self.crs).boundary.plot(ax=ax, color="#222222", linewidth=1.2, zorder=3)
         if (e["route"] < 0).any():
             e[e["route"] < 0].plot(ax=ax, color="#d0d0d0", linewidth=0.5, zorder=1)
@@ -1299,16 +1299,12 @@ def _search_effort(m: int, effort: float) -> tuple[int, int]:
 
 
 def _check_gap(target_gap: Any) -> float:
-    if isinstance(target_gap, bool) or not isinstance(target_gap, numbers.Real) or not (0 <= float(target_gap) < 1):
-        raise DataError(f"target_gap must be a share between 0 and 1 (0.005 = 0.5 %), got {target_gap!r}")
-    return float(target_gap)
+    return float(_validate.number(target_gap, "target_gap (a share, 0.005 = 0.5 %)", minimum=0, below=1))
 
 
 def _check_effort(effort: float, time_limit: float | None) -> None:
-    if not (np.isfinite(effort) and effort > 0):
-        raise DataError(f"effort must be a positive number, got {effort!r}")
-    if time_limit is not None and not (np.isfinite(time_limit) and time_limit > 0):
-        raise DataError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+    _validate.number(effort, "effort", above=0)
+    _validate.number(time_limit, "time_limit (seconds)", above=0, allow_none=True)
 
 
 def _run_task(task: _Task) -> _routing.Solution:

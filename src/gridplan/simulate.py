@@ -69,7 +69,6 @@ from __future__ import annotations
 
 import html
 import math
-import numbers
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -377,12 +376,6 @@ def _source_names(value: Any) -> dict[str, str]:
     return dict(items)
 
 
-def _hours(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
-        raise DataError(f"{name} must be a finite number of hours, got {value!r}")
-    return float(value)
-
-
 @dataclass(frozen=True)
 class IncidentModel:
     """How incidents arise, are found, answered and closed (see the module docstring).
@@ -505,15 +498,10 @@ class IncidentModel:
                 "yours with discovery_sources=(patrol source, staff source)"
             )
         for name in ("rate_scale", "patrol_sight_m", "staff_watch_m", "staff_notice_min"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and float(v) >= 0):
-                raise DataError(f"{name} must be a number >= 0, got {v!r}")
+            _validate.number(getattr(self, name), name, minimum=0)
         for name in ("response_speed_m_per_min", "patrol_speed_m_per_min"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (math.isfinite(v) and float(v) > 0):
-                raise DataError(f"{name} must be a positive speed in m/min, got {v!r}")
-        if not (0 <= self.solve_on_site <= 1):
-            raise DataError(f"solve_on_site must be a share in [0, 1], got {self.solve_on_site!r}")
+            _validate.number(getattr(self, name), f"{name} (a speed in m/min)", above=0)
+        _validate.number(self.solve_on_site, "solve_on_site (a share)", minimum=0, maximum=1)
         t = self.types
         if not isinstance(t, pd.DataFrame) or t.empty:
             raise DataError("types must be a non-empty DataFrame like default_types()")
@@ -566,7 +554,8 @@ class IncidentModel:
         for name, se in self.shifts.items():
             if not (isinstance(se, (tuple, list)) and len(se) == 2):
                 raise DataError(f"shift {name!r} must be (start hour, end hour), got {se!r}")
-            a, b = _hours(se[0], f"start of shift {name!r}"), _hours(se[1], f"end of shift {name!r}")
+            a = _validate.number(se[0], f"the start of shift {name!r} (hours)")
+            b = _validate.number(se[1], f"the end of shift {name!r} (hours)")
             if not (0 <= a < 24 and 0 <= b <= 24) or a == b:
                 raise DataError(f"shift {name!r} must run between two different hours in 0-24, got {se!r}")
         unknown = [s for s in self.patrol_shifts if s not in self.shifts]
@@ -1536,272 +1525,467 @@ def _unit_lookup(plan: GridPlan, points: np.ndarray) -> np.ndarray:
     return out
 
 
-def _build_context(
-    plan: GridPlan, posts: Any, staffing: Staffing, routes: RoutePlan, model: IncidentModel, days: int, notes: list[str]
-) -> tuple[_Context, dict[str, Any]]:
-    net = routes.network
-    if net is None or not isinstance(routes.edges, gpd.GeoDataFrame):
-        raise DataError("the routes have no street geometry; make them with balance_routes(plan, ...) on a street network")
-    if not net.crs.equals(plan.grids.crs):
-        raise DataError(
-            f"the routes are in {net.crs.to_string()}, the plan in {plan.grids.crs.to_string()}: "
-            "they come from different districts"
-        )
-    codes = plan.grids["code"].astype(str).to_numpy()
-    code_pos = {c: i for i, c in enumerate(codes)}
-    units = plan.units
-    ucomm = units["community"].astype(str).to_numpy() if "community" in units else np.full(len(units), "")
-    comm_codes, ucomm_idx = np.unique(ucomm, return_inverse=True)
-    ugrid = plan.labels
+@dataclass
+class _GridLookup:
+    """The plan's grids and communities, and the row of each in the study's tables."""
 
-    edges = routes.edges
-    eid = edges.index.to_numpy()
-    epos = {e: i for i, e in enumerate(eid)}
-    node_labels = net.nodes.index.to_numpy()
-    npos = pd.Series(np.arange(len(node_labels)), index=node_labels)
+    codes: np.ndarray  # grid codes (str), in the plan's order
+    position: dict[str, int]  # grid code -> row of codes
+    community_codes: np.ndarray  # distinct community codes, sorted
+    unit_community: np.ndarray  # per unit: row of community_codes
+    unit_grid: np.ndarray  # per unit: row of codes (the plan's labels)
 
-    # chiefs: walk lengths, windows, and where every served edge lies along its chief's walk
-    rt = routes.routes
-    windows = model.shift_windows()
-    chief_len = routes.lengths.to_numpy(float)
-    within_grid = rt.groupby(rt["grid"].astype(str) if rt["grid"].notna().any() else np.zeros(len(rt))).cumcount().to_numpy()
-    pshift = [model.patrol_shifts[j % len(model.patrol_shifts)] for j in within_grid]
-    chief_window = np.array([windows[s] for s in pshift], dtype=float).reshape(-1, 2)
-    e_off = np.full(len(eid), np.nan)
-    e_fwd = np.ones(len(eid), bool)
-    e_chief = np.full(len(eid), -1, dtype=np.int64)
-    served_route = edges["route"].to_numpy()
-    elen_all = edges["length"].to_numpy(float)
-    eu_lab, ev_lab = edges["u"].to_numpy(), edges["v"].to_numpy()
-    for r, (walk, wedges) in enumerate(zip(routes.walks, routes.walk_edges)):
-        cum = 0.0
-        for k, e in enumerate(wedges):
-            i = epos[e]
-            if served_route[i] == r and np.isnan(e_off[i]):
-                e_off[i] = cum
-                e_fwd[i] = walk[k] == eu_lab[i]
-                e_chief[i] = r
-            cum += elen_all[i]
-    served = (e_chief >= 0) & (elen_all > 0)
-    st_rows = np.flatnonzero(served)
-    if len(st_rows) == 0:
-        raise DataError("no street edge is swept by a road chief: the routes are empty")
-    mid = shapely.line_interpolate_point(np.asarray(edges.geometry.values)[st_rows], 0.5, normalized=True)
-    mid_unit = _unit_lookup(plan, mid)
-    if "grid" in edges:
-        st_grid = np.array([code_pos.get(str(c), -1) for c in edges["grid"].to_numpy()[st_rows]], dtype=np.int64)
-    else:
-        st_grid = np.where(mid_unit >= 0, ugrid[np.maximum(mid_unit, 0)], -1)
-    if (mid_unit < 0).any():  # streets on the outer boundary: the nearest unit
-        tree = shapely.STRtree(np.asarray(units.geometry.values))
-        miss = np.flatnonzero(mid_unit < 0)
-        mid_unit[miss] = tree.query_nearest(mid[miss], all_matches=False)[1]
-    st_grid = np.where(st_grid >= 0, st_grid, ugrid[mid_unit])
-    st_comm = ucomm_idx[mid_unit]
+    def rows_of(self, grid_codes: Any) -> np.ndarray:
+        """Row of each grid code (-1 for a code the plan does not have)."""
+        return np.array([self.position.get(str(code), -1) for code in grid_codes], dtype=np.int64)
 
-    # population points (or units' population), with their unit, node and nearest street
-    district = getattr(plan, "district", None)
-    pop = None
-    if district is not None and getattr(district, "population", None) is not None and len(district.population):
-        pop = district.population
-        col = "population"
-        pw = pd.to_numeric(pop[col], errors="coerce").fillna(0).to_numpy(float) if col in pop else np.ones(len(pop))
-        pxy = shapely.get_coordinates(pop.geometry.values)
-        ppts = np.asarray(pop.geometry.values)
-        source = "the district's population points"
-    else:
-        pw = pd.to_numeric(units.get("population", pd.Series(0.0, index=units.index)), errors="coerce").fillna(0)
-        pw = pw.to_numpy(float)
-        ppts = shapely.point_on_surface(np.asarray(units.geometry.values))
-        pxy = shapely.get_coordinates(ppts)
-        source = "the units' population at their representative points"
-    punit = _unit_lookup(plan, ppts)
-    outside = punit < 0
-    if outside.any():
-        notes.append(
-            f"{int(outside.sum())} population points ({pw[outside].sum():,.0f} residents) lie outside every "
-            "grid: no incidents arise there"
-        )
-    keep = ~outside & (pw > 0)
-    pw, pxy, ppts, punit = pw[keep], pxy[keep], ppts[keep], punit[keep]
-    if pw.sum() == 0:
-        notes.append("no residents in the grids: population-driven problem types have no incidents")
-    pnode, psnap = net.nearest_nodes(pxy[:, 0], pxy[:, 1], return_dist=True) if len(pxy) else (np.zeros(0, np.int64), np.zeros(0))
-    pnode = np.asarray(pnode, dtype=np.int64)
-    psnap = np.asarray(psnap, dtype=float)
-    # nearest swept street of every population point, if within sight
-    st_geoms = np.asarray(edges.geometry.values)[st_rows]
-    pchief = np.full(len(ppts), -1, dtype=np.int64)
-    poff = np.zeros(len(ppts))
-    if len(ppts):
-        tree = shapely.STRtree(st_geoms)
-        (pi, si), d = tree.query_nearest(ppts, return_distance=True, all_matches=False)
-        ok = d <= model.patrol_sight_m
-        e = st_rows[si[ok]]
-        pchief[pi[ok]] = e_chief[e]
-        poff[pi[ok]] = e_off[e] + elen_all[e] / 2
-    notes.append(
-        f"incidents: population-driven ones at {source} ({len(ppts):,} points, {pw.sum():,.0f} residents); "
-        f"street-driven ones along {len(st_rows):,} swept street edges ({elen_all[st_rows].sum() / 1000:,.1f} km)"
-    )
 
-    # staff: post node, snap, grid, shift window
-    a = staffing.assignments
-    staff_grid = np.array([code_pos.get(str(c), -1) for c in a["grid"].astype(str)], dtype=np.int64)
-    unknown_shift = sorted(set(a["shift"].astype(str)) - set(windows))
-    if unknown_shift:
-        raise DataError(
-            f"the staffing uses shifts {unknown_shift} that the incident model does not know "
-            f"({list(windows)}); pass IncidentModel(shifts=...) with their hours"
-        )
-    staff_window = np.array([windows[s] for s in a["shift"].astype(str)], dtype=float).reshape(-1, 2)
-    sxy = shapely.get_coordinates(a.geometry.values) if len(a) else np.zeros((0, 2))
-    # posts (for the watch) and staff posts share one distance table
-    post_frame = None
-    if posts is not None:
-        post_frame = posts.posts if hasattr(posts, "posts") else posts
-        post_frame = post_frame[post_frame["kind"] == "post"] if "kind" in post_frame else post_frame
-        pxy_posts = shapely.get_coordinates(post_frame.geometry.values)
-        post_gpos = np.array([code_pos.get(str(c), -1) for c in post_frame["grid"].astype(str)], dtype=np.int64)
-    else:
-        pxy_posts = np.zeros((0, 2))
-        post_gpos = np.zeros(0, dtype=np.int64)
-    all_xy = np.vstack([sxy, pxy_posts]) if len(sxy) + len(pxy_posts) else np.zeros((0, 2))
-    if len(all_xy):
-        anode, asnap = net.nearest_nodes(all_xy[:, 0], all_xy[:, 1], return_dist=True)
-        anode = np.asarray(anode, dtype=np.int64)
-        uniq, inv = np.unique(anode, return_inverse=True)
-        dist = net.shortest_path_lengths(uniq)
-    else:
-        inv, asnap = np.zeros(0, np.int64), np.zeros(0)
-        dist = np.zeros((0, net.n_nodes))
-    staff_src, staff_snap = inv[: len(sxy)], np.asarray(asnap[: len(sxy)], dtype=float)
-    post_src, post_snap = inv[len(sxy) :], np.asarray(asnap[len(sxy) :], dtype=float)
-    # street distance from the nearest post of the same grid, for every pool element
-    G = len(codes)
+@dataclass
+class _ChiefWalks:
+    """The road chiefs' walks, and where each street edge lies along the walk of the chief who sweeps it."""
 
-    def watch(node_idx: np.ndarray, g_idx: np.ndarray) -> np.ndarray:
-        out = np.full(len(node_idx), np.inf)
-        for g in range(G):
-            rows = np.flatnonzero(post_gpos == g)
-            sel = np.flatnonzero(g_idx == g)
-            if len(rows) and len(sel):
-                out[sel] = (dist[post_src[rows]][:, node_idx[sel]] + post_snap[rows, None]).min(axis=0)
+    length_m: np.ndarray  # per chief (route)
+    window: np.ndarray  # (chiefs, 2): start minute and length of each chief's patrol shift
+    edge_chief: np.ndarray  # per row of routes.edges: the chief sweeping it, -1 for none
+    edge_offset_m: np.ndarray  # distance along that chief's walk where the edge starts (nan: none)
+    edge_forward: np.ndarray  # the chief walks it from u to v
+
+
+@dataclass
+class _Streets:
+    """The swept street edges, where street-driven incidents arise (pool 1)."""
+
+    rows: np.ndarray  # rows of routes.edges
+    geoms: np.ndarray
+    length_m: np.ndarray
+    unit: np.ndarray  # unit holding each edge's midpoint (the nearest unit for streets on the outer boundary)
+    grid: np.ndarray
+    community: np.ndarray
+    u_node: np.ndarray  # positions in the network's nodes
+    v_node: np.ndarray
+    chief: np.ndarray
+    offset_m: np.ndarray  # distance along the chief's walk where the edge starts
+    forward: np.ndarray
+
+
+@dataclass
+class _Residents:
+    """The population points inside the grids, where population-driven incidents arise (pool 0)."""
+
+    weight: np.ndarray  # residents per point
+    xy: np.ndarray
+    points: np.ndarray
+    unit: np.ndarray
+    grid: np.ndarray
+    community: np.ndarray
+    node: np.ndarray  # nearest network node
+    snap_m: np.ndarray  # distance to it
+    chief: np.ndarray  # chief of the nearest swept street when within sight, else -1
+    offset_m: np.ndarray  # where that street's middle lies along the chief's walk
+    described: str  # what the points are, for the notes
+
+
+@dataclass
+class _Staff:
+    """The grid staff on duty: their grid, shift and post."""
+
+    grid: np.ndarray
+    shift: np.ndarray  # shift names (str)
+    window: np.ndarray  # (staff, 2): start minute and length of each one's shift
+    xy: np.ndarray  # where each one is posted
+
+
+@dataclass
+class _PostDistances:
+    """Street distances from the staff's posts and the grid posts (one table for both)."""
+
+    table: np.ndarray  # (distinct nodes of posts, network nodes)
+    staff_row: np.ndarray  # per staff member: row of table
+    staff_snap_m: np.ndarray  # from the post to its node
+    post_row: np.ndarray  # per grid post: row of table
+    post_snap_m: np.ndarray
+    post_grid: np.ndarray  # per grid post: row of the grid codes
+
+    def from_grid_posts(self, nodes: np.ndarray, grid: np.ndarray, n_grids: int) -> np.ndarray:
+        """Street distance from each node to the nearest post of its grid (inf: the grid has none)."""
+        out = np.full(len(nodes), np.inf)
+        for g in range(n_grids):
+            posts = np.flatnonzero(self.post_grid == g)
+            here = np.flatnonzero(grid == g)
+            if len(posts) and len(here):
+                out[here] = (self.table[self.post_row[posts]][:, nodes[here]] + self.post_snap_m[posts, None]).min(axis=0)
         return out
 
-    eu = npos.reindex(eu_lab[st_rows]).to_numpy(np.int64)
-    ev = npos.reindex(ev_lab[st_rows]).to_numpy(np.int64)
-    pop_grid = ugrid[punit] if len(punit) else np.zeros(0, np.int64)
-    pop_watch = watch(pnode, pop_grid) + psnap
-    st_watch_u = watch(eu, st_grid)
-    st_watch_v = watch(ev, st_grid)
-    grid_windows = []
-    for g in range(G):
-        sh = sorted(set(a["shift"].astype(str)[staff_grid == g]))
-        grid_windows.append(np.array([windows[s] for s in sh], dtype=float).reshape(-1, 2))
-    empty = [codes[g] for g in range(G) if not (staff_grid == g).any()]
+
+def _street_network_of(plan: GridPlan, routes: RoutePlan) -> StreetNetwork:
+    """The routes' street network, checked to be the plan's."""
+    network = routes.network
+    if network is None or not isinstance(routes.edges, gpd.GeoDataFrame):
+        raise DataError("the routes have no street geometry; make them with balance_routes(plan, ...) on a street network")
+    if not network.crs.equals(plan.grids.crs):
+        raise DataError(
+            f"the routes are in {network.crs.to_string()}, the plan in {plan.grids.crs.to_string()}: "
+            "they come from different districts"
+        )
+    return network
+
+
+def _grid_lookup(plan: GridPlan) -> _GridLookup:
+    """The plan's grid codes, its communities (units without one share the community "") and each unit's rows."""
+    codes = plan.grids["code"].astype(str).to_numpy()
+    units = plan.units
+    unit_community = units["community"].astype(str).to_numpy() if "community" in units else np.full(len(units), "")
+    community_codes, unit_community_row = np.unique(unit_community, return_inverse=True)
+    position = {code: row for row, code in enumerate(codes)}
+    return _GridLookup(codes, position, community_codes, unit_community_row, plan.labels)
+
+
+def _chief_walks(routes: RoutePlan, model: IncidentModel, windows: Mapping[str, Any]) -> _ChiefWalks:
+    """Walk lengths and patrol windows of the chiefs (the shifts taken in turn within a grid)."""
+    routes_table, edges = routes.routes, routes.edges
+    grid_of_route = routes_table["grid"].astype(str) if routes_table["grid"].notna().any() else np.zeros(len(routes_table))
+    rank_in_grid = routes_table.groupby(grid_of_route).cumcount().to_numpy()
+    patrol_shifts = [model.patrol_shifts[rank % len(model.patrol_shifts)] for rank in rank_in_grid]
+    window = np.array([windows[shift] for shift in patrol_shifts], dtype=float).reshape(-1, 2)
+    edge_row = {edge: row for row, edge in enumerate(edges.index.to_numpy())}
+    offset = np.full(len(edges), np.nan)
+    forward = np.ones(len(edges), bool)
+    chief = np.full(len(edges), -1, dtype=np.int64)
+    served_by = edges["route"].to_numpy()
+    edge_length = edges["length"].to_numpy(float)
+    start_node = edges["u"].to_numpy()
+    for route, (walk, walk_edges) in enumerate(zip(routes.walks, routes.walk_edges)):
+        walked = 0.0
+        for step, edge in enumerate(walk_edges):
+            row = edge_row[edge]
+            if served_by[row] == route and np.isnan(offset[row]):  # the first pass of its own chief
+                offset[row] = walked
+                forward[row] = walk[step] == start_node[row]
+                chief[row] = route
+            walked += edge_length[row]
+    return _ChiefWalks(routes.lengths.to_numpy(float), window, chief, offset, forward)
+
+
+def _swept_streets(
+    plan: GridPlan, routes: RoutePlan, network: StreetNetwork, chiefs: _ChiefWalks, grids: _GridLookup
+) -> _Streets:
+    """The street edges a chief sweeps, with their grid, community and end nodes."""
+    edges = routes.edges
+    edge_length = edges["length"].to_numpy(float)
+    rows = np.flatnonzero((chiefs.edge_chief >= 0) & (edge_length > 0))
+    if len(rows) == 0:
+        raise DataError("no street edge is swept by a road chief: the routes are empty")
+    geoms = np.asarray(edges.geometry.values)[rows]
+    midpoints = shapely.line_interpolate_point(geoms, 0.5, normalized=True)
+    unit = _unit_lookup(plan, midpoints)
+    if "grid" in edges:
+        grid = grids.rows_of(edges["grid"].to_numpy()[rows])
+    else:
+        grid = np.where(unit >= 0, grids.unit_grid[np.maximum(unit, 0)], -1)
+    beyond = np.flatnonzero(unit < 0)
+    if len(beyond):  # streets on the outer boundary: the nearest unit
+        tree = shapely.STRtree(np.asarray(plan.units.geometry.values))
+        unit[beyond] = tree.query_nearest(midpoints[beyond], all_matches=False)[1]
+    grid = np.where(grid >= 0, grid, grids.unit_grid[unit])
+    node_labels = network.nodes.index.to_numpy()
+    node_position = pd.Series(np.arange(len(node_labels)), index=node_labels)
+    return _Streets(
+        rows=rows,
+        geoms=geoms,
+        length_m=edge_length[rows],
+        unit=unit,
+        grid=grid,
+        community=grids.unit_community[unit],
+        u_node=node_position.reindex(edges["u"].to_numpy()[rows]).to_numpy(np.int64),
+        v_node=node_position.reindex(edges["v"].to_numpy()[rows]).to_numpy(np.int64),
+        chief=chiefs.edge_chief[rows],
+        offset_m=chiefs.edge_offset_m[rows],
+        forward=chiefs.edge_forward[rows],
+    )
+
+
+def _population_points(plan: GridPlan, notes: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
+    """Weight, coordinates, points and unit of every populated point inside the grids, and what they are.
+
+    The district's population points if it has them, else every unit's population at a point on its surface.
+    """
+    district = getattr(plan, "district", None)
+    units = plan.units
+    if district is not None and getattr(district, "population", None) is not None and len(district.population):
+        population = district.population
+        if "population" in population:
+            weight = pd.to_numeric(population["population"], errors="coerce").fillna(0).to_numpy(float)
+        else:
+            weight = np.ones(len(population))
+        xy = shapely.get_coordinates(population.geometry.values)
+        points = np.asarray(population.geometry.values)
+        described = "the district's population points"
+    else:
+        weight = pd.to_numeric(units.get("population", pd.Series(0.0, index=units.index)), errors="coerce").fillna(0)
+        weight = weight.to_numpy(float)
+        points = shapely.point_on_surface(np.asarray(units.geometry.values))
+        xy = shapely.get_coordinates(points)
+        described = "the units' population at their representative points"
+    unit = _unit_lookup(plan, points)
+    outside = unit < 0
+    if outside.any():
+        notes.append(
+            f"{int(outside.sum())} population points ({weight[outside].sum():,.0f} residents) lie outside every "
+            "grid: no incidents arise there"
+        )
+    keep = ~outside & (weight > 0)
+    if weight[keep].sum() == 0:
+        notes.append("no residents in the grids: population-driven problem types have no incidents")
+    return weight[keep], xy[keep], points[keep], unit[keep], described
+
+
+def _residents(
+    plan: GridPlan, network: StreetNetwork, streets: _Streets, sight_m: float, grids: _GridLookup, notes: list[str]
+) -> _Residents:
+    """The population points with their grid, nearest node and the chief who passes within sight."""
+    weight, xy, points, unit, described = _population_points(plan, notes)
+    if len(xy):
+        node, snap = network.nearest_nodes(xy[:, 0], xy[:, 1], return_dist=True)
+    else:
+        node, snap = np.zeros(0, np.int64), np.zeros(0)
+    chief = np.full(len(points), -1, dtype=np.int64)
+    offset = np.zeros(len(points))
+    if len(points):
+        tree = shapely.STRtree(streets.geoms)
+        (point, street), distance = tree.query_nearest(points, return_distance=True, all_matches=False)
+        in_sight = distance <= sight_m
+        point, street = point[in_sight], street[in_sight]
+        chief[point] = streets.chief[street]
+        offset[point] = streets.offset_m[street] + streets.length_m[street] / 2
+    found = len(unit) > 0
+    return _Residents(
+        weight=weight,
+        xy=xy,
+        points=points,
+        unit=unit,
+        grid=grids.unit_grid[unit] if found else np.zeros(0, np.int64),
+        community=grids.unit_community[unit] if found else np.zeros(0, np.int64),
+        node=np.asarray(node, dtype=np.int64),
+        snap_m=np.asarray(snap, dtype=float),
+        chief=chief,
+        offset_m=offset,
+        described=described,
+    )
+
+
+def _staff_on_duty(staffing: Staffing, windows: Mapping[str, Any], grids: _GridLookup) -> _Staff:
+    """Every assigned staff member's grid, shift window and post (a shift the model does not know is refused)."""
+    assignments = staffing.assignments
+    shift = assignments["shift"].astype(str).to_numpy()
+    unknown_shifts = sorted(set(shift) - set(windows))
+    if unknown_shifts:
+        raise DataError(
+            f"the staffing uses shifts {unknown_shifts} that the incident model does not know "
+            f"({list(windows)}); pass IncidentModel(shifts=...) with their hours"
+        )
+    return _Staff(
+        grid=grids.rows_of(assignments["grid"].astype(str)),
+        shift=shift,
+        window=np.array([windows[s] for s in shift], dtype=float).reshape(-1, 2),
+        xy=shapely.get_coordinates(assignments.geometry.values) if len(assignments) else np.zeros((0, 2)),
+    )
+
+
+def _grid_posts(posts: Any, grids: _GridLookup) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates and grid row of every grid post (service points of other kinds left out)."""
+    if posts is None:
+        return np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
+    frame = posts.posts if hasattr(posts, "posts") else posts
+    frame = frame[frame["kind"] == "post"] if "kind" in frame else frame
+    return shapely.get_coordinates(frame.geometry.values), grids.rows_of(frame["grid"].astype(str))
+
+
+def _post_distances(network: StreetNetwork, staff_xy: np.ndarray, posts: Any, grids: _GridLookup) -> _PostDistances:
+    """One distance table from the nodes of the staff's posts and of the grid posts."""
+    post_xy, post_grid = _grid_posts(posts, grids)
+    all_xy = np.vstack([staff_xy, post_xy]) if len(staff_xy) + len(post_xy) else np.zeros((0, 2))
+    if len(all_xy):
+        node, snap = network.nearest_nodes(all_xy[:, 0], all_xy[:, 1], return_dist=True)
+        distinct_nodes, row = np.unique(np.asarray(node, dtype=np.int64), return_inverse=True)
+        table = network.shortest_path_lengths(distinct_nodes)
+    else:
+        row, snap = np.zeros(0, np.int64), np.zeros(0)
+        table = np.zeros((0, network.n_nodes))
+    n_staff = len(staff_xy)
+    return _PostDistances(
+        table=table,
+        staff_row=row[:n_staff],
+        staff_snap_m=np.asarray(snap[:n_staff], dtype=float),
+        post_row=row[n_staff:],
+        post_snap_m=np.asarray(snap[n_staff:], dtype=float),
+        post_grid=post_grid,
+    )
+
+
+def _grid_duty_windows(staff: _Staff, windows: Mapping[str, Any], grids: _GridLookup, notes: list[str]) -> list[np.ndarray]:
+    """Per grid: the windows of the shifts someone of its team is on (a note names the grids with nobody)."""
+    duty = []
+    for g in range(len(grids.codes)):
+        shifts = sorted(set(staff.shift[staff.grid == g]))
+        duty.append(np.array([windows[s] for s in shifts], dtype=float).reshape(-1, 2))
+    empty = [grids.codes[g] for g in range(len(grids.codes)) if not (staff.grid == g).any()]
     if empty:
         notes.append(
             f"{len(empty)} grids have nobody on their team ({', '.join(empty[:5])}"
             f"{' ...' if len(empty) > 5 else ''}): their reported cases stay unmet"
         )
+    return duty
 
-    # problem types
-    t = model.types
-    street_km = elen_all[st_rows].sum() / 1000.0
-    residents = float(pw.sum())
-    drv = np.where(t["driver"].to_numpy() == "population", residents / 1e4, street_km)
-    lam = t["rate"].to_numpy(float) * drv * model.rate_scale
+
+def _population_pool(residents: _Residents, watch_m: np.ndarray) -> dict[str, Any]:
+    """The context's pool 0; with no residents one placeholder of weight 0, never drawn, keeps the lookups simple."""
+    if len(residents.weight) == 0:
+        return {
+            "pop_weight": np.zeros(1),
+            "pop_grid": np.zeros(1, np.int64),
+            "pop_comm": np.zeros(1, np.int64),
+            "pop_node": np.zeros(1, np.int64),
+            "pop_snap": np.zeros(1),
+            "pop_chief": np.full(1, -1, np.int64),
+            "pop_offset": np.zeros(1),
+            "pop_watch": np.full(1, np.inf),
+        }
+    return {
+        "pop_weight": residents.weight,
+        "pop_grid": residents.grid,
+        "pop_comm": residents.community,
+        "pop_node": residents.node,
+        "pop_snap": residents.snap_m,
+        "pop_chief": residents.chief,
+        "pop_offset": residents.offset_m,
+        "pop_watch": watch_m,
+    }
+
+
+def _street_pool(streets: _Streets, distances: _PostDistances, n_grids: int) -> dict[str, Any]:
+    """The context's pool 1: the swept streets, with the street distance from their grid's posts."""
+    return {
+        "st_len": streets.length_m / 1000.0,
+        "st_grid": streets.grid,
+        "st_comm": streets.community,
+        "st_u": streets.u_node,
+        "st_v": streets.v_node,
+        "st_chief": streets.chief,
+        "st_offset": streets.offset_m,
+        "st_forward": streets.forward,
+        "st_watch_u": distances.from_grid_posts(streets.u_node, streets.grid, n_grids),
+        "st_watch_v": distances.from_grid_posts(streets.v_node, streets.grid, n_grids),
+    }
+
+
+def _source_probabilities(types: pd.DataFrame, source_names: list[str]) -> np.ndarray:
+    """(types, sources): the chance that a case of each type is reported by each source."""
+    probability = np.zeros((len(types), len(source_names)))
+    for row, weights in enumerate(types["sources"]):
+        for name, weight in weights.items():
+            probability[row, source_names.index(name)] = float(weight)
+    probability /= probability.sum(axis=1, keepdims=True)
+    return probability
+
+
+def _model_fields(model: IncidentModel, windows: Mapping[str, Any], expected_per_day: np.ndarray) -> dict[str, Any]:
+    """The context's problem types and the model's times, speeds and limits, as arrays."""
+    types = model.types
     source_names = list(model.sources)
-    src_p = np.zeros((len(t), len(source_names)))
-    for j, s in enumerate(t["sources"]):
-        for name, w in s.items():
-            src_p[j, source_names.index(name)] = float(w)
-    src_p /= src_p.sum(axis=1, keepdims=True)
-    sev = t[["p_small", "p_larger", "p_hard"]].to_numpy(float)
-    sev = sev / sev.sum(axis=1, keepdims=True)
-    pop_comm = ucomm_idx[punit] if len(punit) else np.zeros(0, np.int64)
-    if len(pw) == 0:  # no residents: one placeholder of weight 0, never drawn, keeps the lookups by pool simple
-        pw, pop_grid, pop_comm, pnode, psnap, pchief, poff, pop_watch = (
-            np.zeros(1),
-            np.zeros(1, np.int64),
-            np.zeros(1, np.int64),
-            np.zeros(1, np.int64),
-            np.zeros(1),
-            np.full(1, -1, np.int64),
-            np.zeros(1),
-            np.full(1, np.inf),
-        )
+    severity = types[["p_small", "p_larger", "p_hard"]].to_numpy(float)
+    has_week_profiles = any(not isinstance(p, str) and len(np.asarray(p)) == 168 for p in types["profile"])
+    return {
+        "shift_windows": np.array(list(windows.values()), dtype=float).reshape(-1, 2),
+        "t_pool": np.where(types["driver"].to_numpy() == "population", 0, 1),
+        "t_lambda": expected_per_day,
+        "t_visible": types["visible"].to_numpy(bool),
+        "t_report_min": pd.to_numeric(types["report_h"]).to_numpy(float) * 60.0,
+        "t_profile": np.stack([w.reshape(7, 24).sum(axis=0) for w in _profile_weights(types["profile"])]),
+        "t_sev": severity / severity.sum(axis=1, keepdims=True),
+        "t_src": _source_probabilities(types, source_names),
+        "src_patrol": source_names.index(model.discovery_sources[0]),
+        "src_staff": source_names.index(model.discovery_sources[1]),
+        "onsite": np.array([model.onsite_min[s] for s in _caseflow.SEVERITIES], dtype=float),
+        "handling": np.array([[model.handling_h[s][0] * 60.0, model.handling_h[s][1]] for s in _caseflow.SEVERITIES]),
+        "solve_on_site": float(model.solve_on_site),
+        "respond_min": model.limits.respond.total_seconds() / 60.0,
+        "limit_min": np.array([model.limits.limit(s).total_seconds() / 60.0 for s in _caseflow.SEVERITIES]),
+        "response_speed": float(model.response_speed_m_per_min),
+        "patrol_speed": float(model.patrol_speed_m_per_min),
+        "watch_m": float(model.staff_watch_m),
+        "notice_min": float(model.staff_notice_min),
+        "t_week": np.stack(_profile_weights(types["profile"])) if has_week_profiles else None,
+    }
+
+
+def _unit_intensity_fields(model: IncidentModel, plan: GridPlan, residents: _Residents, streets: _Streets) -> dict[str, Any]:
+    """A fitted model's relative intensity per (type, unit), and the unit of every pool element (none otherwise)."""
+    if model.unit_intensity is None:
+        return {}
+    factor = model.unit_intensity.reindex(index=plan.units.index, columns=model.types.index).fillna(1.0)
+    return {"t_unit_factor": factor.to_numpy(dtype=float).T, "pop_unit": residents.unit, "st_unit": streets.unit}
+
+
+def _expected_per_day(model: IncidentModel, residents: float, street_km: float) -> np.ndarray:
+    """Expected cases a day of every problem type: its rate per 10,000 residents or per km of swept street."""
+    types = model.types
+    driver = np.where(types["driver"].to_numpy() == "population", residents / 1e4, street_km)
+    return types["rate"].to_numpy(float) * driver * model.rate_scale
+
+
+def _build_context(
+    plan: GridPlan, posts: Any, staffing: Staffing, routes: RoutePlan, model: IncidentModel, days: int, notes: list[str]
+) -> tuple[_Context, dict[str, Any]]:
+    """The arrays every run needs, and the facts of the study (with the geometry the ledger draws)."""
+    network = _street_network_of(plan, routes)
+    grids = _grid_lookup(plan)
+    windows = model.shift_windows()
+    chiefs = _chief_walks(routes, model, windows)
+    streets = _swept_streets(plan, routes, network, chiefs, grids)
+    residents = _residents(plan, network, streets, model.patrol_sight_m, grids, notes)
+    street_km = streets.length_m.sum() / 1000.0
+    n_residents = float(residents.weight.sum())
+    notes.append(
+        f"incidents: population-driven ones at {residents.described} ({len(residents.points):,} points, "
+        f"{residents.weight.sum():,.0f} residents); street-driven ones along {len(streets.rows):,} swept street "
+        f"edges ({street_km:,.1f} km)"
+    )
+    staff = _staff_on_duty(staffing, windows, grids)
+    distances = _post_distances(network, staff.xy, posts, grids)
+    n_grids = len(grids.codes)
+    resident_watch = distances.from_grid_posts(residents.node, residents.grid, n_grids) + residents.snap_m
+    grid_windows = _grid_duty_windows(staff, windows, grids, notes)
+    expected = _expected_per_day(model, n_residents, street_km)
     ctx = _Context(
         days=days,
-        grid_codes=codes.astype(object),
-        community_codes=comm_codes.astype(object),
-        pop_weight=pw,
-        pop_grid=pop_grid,
-        pop_comm=pop_comm,
-        pop_node=pnode,
-        pop_snap=psnap,
-        pop_chief=pchief,
-        pop_offset=poff,
-        st_len=elen_all[st_rows] / 1000.0,
-        st_grid=st_grid,
-        st_comm=st_comm,
-        st_u=eu,
-        st_v=ev,
-        st_chief=e_chief[st_rows],
-        st_offset=e_off[st_rows],
-        st_forward=e_fwd[st_rows],
-        chief_len=chief_len,
-        chief_window=chief_window,
-        staff_grid=staff_grid,
-        staff_src=staff_src,
-        staff_snap=staff_snap,
-        staff_window=staff_window,
-        dist=dist,
-        post_grid=post_gpos,
-        pop_watch=pop_watch,
-        st_watch_u=st_watch_u,
-        st_watch_v=st_watch_v,
+        grid_codes=grids.codes.astype(object),
+        community_codes=grids.community_codes.astype(object),
+        **_population_pool(residents, resident_watch),
+        **_street_pool(streets, distances, n_grids),
+        chief_len=chiefs.length_m,
+        chief_window=chiefs.window,
+        staff_grid=staff.grid,
+        staff_src=distances.staff_row,
+        staff_snap=distances.staff_snap_m,
+        staff_window=staff.window,
+        dist=distances.table,
+        post_grid=distances.post_grid,
         grid_windows=grid_windows,
-        shift_windows=np.array(list(windows.values()), dtype=float).reshape(-1, 2),
-        t_pool=np.where(t["driver"].to_numpy() == "population", 0, 1),
-        t_lambda=lam,
-        t_visible=t["visible"].to_numpy(bool),
-        t_report_min=pd.to_numeric(t["report_h"]).to_numpy(float) * 60.0,
-        t_profile=np.stack([w.reshape(7, 24).sum(axis=0) for w in _profile_weights(t["profile"])]),
-        t_sev=sev,
-        t_src=src_p,
-        src_patrol=source_names.index(model.discovery_sources[0]),
-        src_staff=source_names.index(model.discovery_sources[1]),
-        onsite=np.array([model.onsite_min[s] for s in ("small", "larger", "hard")], dtype=float),
-        handling=np.array([[model.handling_h[s][0] * 60.0, model.handling_h[s][1]] for s in ("small", "larger", "hard")]),
-        solve_on_site=float(model.solve_on_site),
-        respond_min=model.limits.respond.total_seconds() / 60.0,
-        limit_min=np.array([model.limits.limit(s).total_seconds() / 60.0 for s in ("small", "larger", "hard")]),
-        response_speed=float(model.response_speed_m_per_min),
-        patrol_speed=float(model.patrol_speed_m_per_min),
-        watch_m=float(model.staff_watch_m),
-        notice_min=float(model.staff_notice_min),
+        **_model_fields(model, windows, expected),
+        **_unit_intensity_fields(model, plan, residents, streets),
     )
-    if any(not isinstance(p, str) and len(np.asarray(p)) == 168 for p in t["profile"]):
-        ctx.t_week = np.stack(_profile_weights(t["profile"]))
-    if model.unit_intensity is not None:
-        ui = model.unit_intensity.reindex(index=units.index, columns=t.index).fillna(1.0)
-        ctx.t_unit_factor = ui.to_numpy(dtype=float).T
-        ctx.pop_unit, ctx.st_unit = punit, mid_unit
     facts = {
-        "residents": residents,
+        "residents": n_residents,
         "street_km": street_km,
-        "expected_per_day": dict(zip(t.index, lam.tolist())),
-        "population_points": int(len(ppts)),
-        "street_edges": int(len(st_rows)),
-        "staff": int(len(a)),
-        "chiefs": int(len(chief_len)),
-        "posts": int(len(pxy_posts)),
-        "incident_stream": _stream_key(ctx, list(t.index), source_names, pxy, st_geoms),
+        "expected_per_day": dict(zip(model.types.index, expected.tolist())),
+        "population_points": int(len(residents.points)),
+        "street_edges": int(len(streets.rows)),
+        "staff": int(len(staff.grid)),
+        "chiefs": int(len(chiefs.length_m)),
+        "posts": int(len(distances.post_grid)),
+        "incident_stream": _stream_key(ctx, list(model.types.index), list(model.sources), residents.xy, streets.geoms),
     }
-    geo = {"pop_xy": pxy, "st_geoms": st_geoms}
-    return ctx, {**facts, "_geo": geo}
+    return ctx, {**facts, "_geo": {"pop_xy": residents.xy, "st_geoms": streets.geoms}}
 
 
 def _stream_key(ctx: _Context, types: list[str], sources: list[str], pop_xy: np.ndarray, st_geoms: np.ndarray) -> str:

@@ -150,17 +150,15 @@ class StaffingModel:
         names = [r.casefold() for r in self.roles]
         if any(not isinstance(r, str) or not r.strip() for r in self.roles) or len(set(names)) != len(names):
             raise DataError(f"role names must be distinct non-empty strings, got {self.roles}")
-        for c in self.counts:
-            if c is not None and (isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 0):
-                raise DataError(f"role counts must be whole numbers >= 0 or None (for N), got {self.counts}")
+        for role, count in zip(self.roles, self.counts):
+            _validate.integer(count, f"the count of role {role!r} (or None for N)", minimum=0, allow_none=True)
         if None in self.counts:
             if self.n_per_workload is None or not (np.isfinite(self.n_per_workload) and self.n_per_workload > 0):
                 raise DataError(
                     f"'{self.formula}' has a workload-scaled N: pass n_per_workload= (the grid workload one such "
                     f"person covers, e.g. n_per_workload=5000 residents), got {self.n_per_workload!r}"
                 )
-        if isinstance(self.n_min, bool) or not isinstance(self.n_min, (int, np.integer)) or self.n_min < 0:
-            raise DataError(f"n_min must be a whole number >= 0, got {self.n_min!r}")
+        _validate.integer(self.n_min, "n_min", minimum=0)
         if None not in self.counts and sum(int(c) for c in self.counts if c is not None) == 0:
             raise DataError(f"'{self.formula}' is an empty team: at least one role needs a count > 0")
 

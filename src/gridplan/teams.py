@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import html
 import math
-import numbers
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,7 +39,7 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csgraph
 
-from . import _io
+from . import _io, _validate
 from .errors import DataError, InfeasibleError
 from .network import StreetNetwork
 
@@ -57,6 +56,7 @@ FULL_PAIRS = 40_000
 """Largest (unit x base) model solved over every pair; larger ones keep each unit's nearest bases
 (at least 20 and 4 x units / teams), which the notes say (the proof is then for that restriction)."""
 _SHOW = 8
+_MAX_BALANCE = 1e6  # a load spread a million times the average is a typo, not a wish
 
 
 def _units(source: Any, territory: Any, load: str) -> tuple[gpd.GeoDataFrame, Any, str]:
@@ -320,14 +320,10 @@ def place_teams(
     not imposed; ``bases["parts"]`` reports it.
     """
     t0 = time.perf_counter()
-    if isinstance(n_teams, bool) or not isinstance(n_teams, numbers.Integral) or n_teams < 1:
-        raise DataError(f"n_teams must be a whole number >= 1, got {n_teams!r}")
-    if isinstance(balance, bool) or not isinstance(balance, numbers.Real) or not (0 <= float(balance) < 1e6):
-        raise DataError(f"balance must be a number >= 0 (e.g. 0.25 for loads within 25 % of the average), got {balance!r}")
-    if time_limit is not None and not (isinstance(time_limit, numbers.Real) and time_limit > 0):
-        raise DataError(f"time_limit must be a positive number of seconds or None, got {time_limit!r}")
-    if isinstance(mip_gap, bool) or not isinstance(mip_gap, numbers.Real) or not (0 <= mip_gap < 1):
-        raise DataError(f"mip_gap must be in [0, 1), got {mip_gap!r}")
+    _validate.integer(n_teams, "n_teams", minimum=1)
+    _validate.number(balance, "balance (e.g. 0.25 for loads within 25 % of the average)", minimum=0, below=_MAX_BALANCE)
+    _validate.number(time_limit, "time_limit (seconds, or None)", above=0, allow_none=True, allow_inf=True)
+    _validate.number(mip_gap, "mip_gap", minimum=0, below=1)
     units, district, what = _units(source, territory, load)
     p, n = int(n_teams), len(units)
     if p > n:

@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from .. import _validate
 from ..errors import DataError, InfeasibleError
 
 #: Shared lengths measured on real geometries overshoot perimeters by a little (snapping,
@@ -175,9 +176,7 @@ def prepare(
             f"shared {shared[i]:.6g}). Compute both from the same projected geometries."
         )
     pe = np.maximum(pe, shared)
-    if not isinstance(n_parts, (int, np.integer)) or isinstance(n_parts, bool):
-        raise DataError(f"n_parts must be an integer; got {n_parts!r}.")
-    k = int(n_parts)
+    k = _validate.integer(n_parts, "n_parts")
     if k < 1:
         raise InfeasibleError(f"n_parts must be at least 1; got {k}.")
     if k > n:
@@ -185,8 +184,7 @@ def prepare(
             f"n_parts={k} is more than the {n} units: every part needs at least one "
             f"unit. Ask for at most {n} parts or use smaller units."
         )
-    if not (isinstance(tolerance, (int, float, np.floating)) and 0 <= tolerance < 1):
-        raise DataError(f"tolerance must be a number in [0, 1); got {tolerance!r}.")
+    _validate.number(tolerance, "tolerance", minimum=0, below=1)
     _check_connected(adj)
     return adj, w, ar, pe, k
 

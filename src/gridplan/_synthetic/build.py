@@ -6,7 +6,6 @@ Argument checks, the default outline, and the steps of the default district in o
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 import geopandas as gpd
@@ -14,6 +13,7 @@ import numpy as np
 import pyproj
 import shapely
 
+from .. import _validate
 from ..errors import CRSError, DataError, GeometryError, InfeasibleError
 from .barriers import _Barriers, _make_railway, _make_river
 from .blocks import _close_with_boundary, _face_adjacency, _points_per_face, _population, _population_targets
@@ -150,12 +150,6 @@ def build_sample_frames(
     )[0]
 
 
-def _whole(value: Any, label: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise DataError(f"{label} must be a whole number >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def build_sample(
     seed: int = 0,
     *,
@@ -173,17 +167,12 @@ def build_sample(
     code: str | None = None,
 ) -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
     """:func:`build_sample_frames` plus notes that say what was made (for a given boundary)."""
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise DataError(f"seed must be a non-negative integer, got {seed!r}")
-    n_grids = _whole(n_grids, "n_grids_existing", 1)
-    if n_communities is not None:
-        n_communities = _whole(n_communities, "n_communities", 1)
-    if n_subdistricts is not None:
-        n_subdistricts = _whole(n_subdistricts, "n_subdistricts", 1)
-    if population is not None:
-        population = _whole(population, "population", 1)
-    if urban_km2 is not None and not (isinstance(urban_km2, numbers.Real) and math.isfinite(urban_km2) and urban_km2 > 0):
-        raise DataError(f"urban_km2 must be a positive number of km², got {urban_km2!r}")
+    seed = _validate.integer(seed, "seed", minimum=0)  # None is refused here: the caller draws and records one
+    n_grids = _validate.integer(n_grids, "n_grids_existing", minimum=1)
+    n_communities = _validate.integer(n_communities, "n_communities", minimum=1, allow_none=True)
+    n_subdistricts = _validate.integer(n_subdistricts, "n_subdistricts", minimum=1, allow_none=True)
+    population = _validate.integer(population, "population", minimum=1, allow_none=True)
+    _validate.number(urban_km2, "urban_km2 (km²)", above=0, allow_none=True)
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(12)]
     out_crs = _check_crs(crs)
     if boundary is not None:
