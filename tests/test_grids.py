@@ -365,3 +365,36 @@ def test_partition_on_given_polygons(town):
     # every compound lies in exactly one grid
     own = plan.units[plan.units["polygon"] != ""]
     assert own["polygon"].is_unique and len(own) == len(compounds)
+
+
+def test_grid_polygon_is_valid_where_units_are_not_noded_alike():
+    """Three units of a 6 km sample_city district (cells of a split heavy unit): a cell corner lies on its
+    neighbour's edge between that edge's vertices. The coverage union returned a self-intersecting grid, which
+    GridIndex then refused (issue 23's city run); the grid must be valid and cover exactly its units."""
+    from gridplan.grids import _part_geometry
+
+    units = shapely.from_wkt(
+        [
+            (
+                "POLYGON ((414206.865 2932056.6550000003, 414301.815 2932056.6550000003, "
+                "414301.815 2932014.2845537816, 414234.64 2931981.99, 414206.865 2931968.6393110235, "
+                "414206.865 2932056.6550000003))"
+            ),
+            (
+                "POLYGON ((414206.865 2932009.1750000003, 414206.865 2931968.6393110235, 414206.7 2931968.56, "
+                "414192.45 2931961.71, 414187.59 2931973.6, 414178.18 2931996.72, "
+                "414173.12150302756 2932009.1750000003, 414206.865 2932009.1750000003))"
+            ),
+            (
+                "POLYGON ((414192.45 2931961.71, 414206.7 2931968.56, 414206.865 2931968.6393110235, "
+                "414234.64 2931981.99, 414240.23 2931966.8, 414286.05 2931838.55, 414309.46 2931770.79, "
+                "414303.16 2931767.91, 414277.25 2931757.25, 414273.54 2931766.05, 414263.88 2931789.07, "
+                "414254.25 2931812.1, 414244.64 2931835.14, 414235.06 2931858.19, 414225.51 2931881.25, "
+                "414215.99 2931904.32, 414206.49 2931927.4, 414197.03 2931950.5, 414192.45 2931961.71))"
+            ),
+        ]
+    )
+    (grid,) = _part_geometry(units, np.zeros(len(units), dtype=np.int64), 1)
+    assert shapely.is_valid(grid), shapely.is_valid_reason(grid)
+    assert grid.area == pytest.approx(shapely.area(units).sum(), rel=1e-12)
+    assert grid.geom_type == "Polygon"

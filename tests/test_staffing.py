@@ -607,8 +607,13 @@ def test_assignment_route_when_it_answers_equals_the_joint_programme(seed, n, fo
         return
     choice, info = route
     assert joint["status"] == "optimal"
-    assert info["shortfall"] == pytest.approx(joint["shortfall"])
-    assert info["objective"] == pytest.approx(joint["objective"], abs=1e-6)
+    assert info["shortfall"] == pytest.approx(joint["shortfall"])  # slots filled and shifts covered: proven optimal
+    if info["status"] == "optimal":
+        assert info["objective"] == pytest.approx(joint["objective"], abs=1e-6)
+    else:  # grids re-solved jointly: the distance is proven within the gap of the relaxation's bound
+        assert info["status"] == "within_gap" and info["repaired_grids"]
+        assert info["bound"] <= joint["objective"] + 1e-6 <= info["objective"] + 2e-6
+        assert info["gap"] == pytest.approx((info["objective"] - info["bound"]) / info["objective"])
     S = len(pb.shifts)
     placed = np.flatnonzero(choice >= 0)
     grid, shift = choice[placed] // S, choice[placed] % S
