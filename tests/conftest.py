@@ -83,3 +83,14 @@ def sample_plan_15():
     from gridplan.grids import partition
 
     return partition(sample_district(), 15, seed=0)
+
+
+#: Notebooks and case studies (nbmake) run for minutes: they are ``slow``, out of the quick loop
+#: ``pytest -m "not slow"``; CI runs them.
+_SLOW_SUFFIXES = (".ipynb",)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if str(item.path).endswith(_SLOW_SUFFIXES):
+            item.add_marker(pytest.mark.slow)
