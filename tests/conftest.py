@@ -85,12 +85,24 @@ def sample_plan_15():
     return partition(sample_district(), 15, seed=0)
 
 
-#: Notebooks and case studies (nbmake) run for minutes: they are ``slow``, out of the quick loop
-#: ``pytest -m "not slow"``; CI runs them.
+#: Notebooks and case studies (nbmake) run for minutes, and these doctests for more than 2 s (measured
+#: with ``--durations=0``): they are ``slow``, out of the quick loop ``pytest -m "not slow"`` (tests
+#: carry the mark themselves); CI runs everything.
 _SLOW_SUFFIXES = (".ipynb",)
+_SLOW_DOCTESTS = {
+    "src/gridplan/__init__.py::gridplan",
+    "src/gridplan/city.py::gridplan.city",
+    "src/gridplan/datasets.py::gridplan.datasets.sample_district",
+    "src/gridplan/grids.py::gridplan.grids",
+    "src/gridplan/grids.py::gridplan.grids.GridPlan.report",
+    "src/gridplan/report.py::gridplan.report",
+    "src/gridplan/report.py::gridplan.report.plan_report",
+    "src/gridplan/report.py::gridplan.report.write_report",
+    "src/gridplan/units.py::gridplan.units.split_heavy_units",
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if str(item.path).endswith(_SLOW_SUFFIXES):
+        if str(item.path).endswith(_SLOW_SUFFIXES) or item.nodeid in _SLOW_DOCTESTS:
             item.add_marker(pytest.mark.slow)

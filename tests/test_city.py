@@ -45,6 +45,7 @@ def client():
         yield c
 
 
+@pytest.mark.slow
 def test_sample_city_tiles_and_joins_at_the_seams(city):
     again = sample_city(2, seed=0, district_km=2.0)
     assert again.streets.geometry.equals(city.streets.geometry)
@@ -61,6 +62,7 @@ def test_sample_city_tiles_and_joins_at_the_seams(city):
     assert set(city.communities["code"].str[:6]) == {"990101", "990102"}
 
 
+@pytest.mark.slow
 def test_grids_stay_inside_their_district_and_tile_the_city(city, serial):
     plan = serial.plan
     assert plan.n_grids == N_GRIDS
@@ -126,6 +128,7 @@ def test_staffing_by_district_is_a_restriction_of_the_city_programme(city, seria
         assert whole.total_distance_m <= a["distance_m"].sum() + 1e-6
 
 
+@pytest.mark.slow
 def test_dask_gives_identical_results(city, serial, client):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GridplanWarning)
@@ -172,6 +175,7 @@ def test_fewer_grids_than_districts_and_other_objectives_are_refused(city):
         plan_city(city, N_GRIDS, post_options={"objective": "p-median"}, **OPTIONS)
 
 
+@pytest.mark.slow
 def test_district_without_staff_is_warned_by_name(city, serial):
     from gridplan.datasets import sample_roster
 
@@ -188,6 +192,7 @@ def test_district_without_staff_is_warned_by_name(city, serial):
     assert vac.loc[vac["district"] == "990102", "missing"].sum() == 5 * res.params["grids_per_district"]["990102"]
 
 
+@pytest.mark.slow
 def test_cli_city_from_files_writes_the_demo_files(city, tmp_path):
     from gridplan.cli import main
 
@@ -240,6 +245,7 @@ def test_cli_city_from_files_writes_the_demo_files(city, tmp_path):
     )  # no residents for posts and coverage
 
 
+@pytest.mark.slow
 def test_assign_on_parquet_partitions_matches_in_memory(serial, client, tmp_path):
     dgpd = pytest.importorskip("dask_geopandas")
     from gridplan.locate import GridIndex
@@ -274,6 +280,7 @@ def test_assign_on_parquet_partitions_matches_in_memory(serial, client, tmp_path
     assert len(back) == n and (back["grid"].isna() == expect["grid"].isna().to_numpy()).all()
 
 
+@pytest.mark.slow
 def test_grid_without_streets_is_named(city):
     # no streets in the east district but a 300 m strip at the seam: grids of square cells there have no street
     east = city.boundary.geometry.iloc[1]
@@ -301,6 +308,7 @@ def test_grid_without_streets_is_named(city):
     assert res.coverage.per_grid.loc[no_post, "demand"].sum() > 0
 
 
+@pytest.mark.slow
 def test_one_boundary_row_in_clusters_of_grids():
     town = sample_city(1, seed=1, district_km=2.5)
     with warnings.catch_warnings():
@@ -316,6 +324,7 @@ def test_one_boundary_row_in_clusters_of_grids():
         plan_city(sample_city(2, seed=0, district_km=2.0), 4, clusters=2, **OPTIONS)
 
 
+@pytest.mark.slow
 def test_staffing_falls_back_to_the_greedy_when_the_solver_finds_nothing_in_time(city, monkeypatch):
     from gridplan import staffing
 

@@ -22,6 +22,7 @@ def test_help_and_version(capsys):
     assert capsys.readouterr().out.startswith("gridplan ")
 
 
+@pytest.mark.slow
 def test_demo_writes_map_tables_and_layers(tmp_path):
     out = tmp_path / "demo"
     # a quicker patrol search and fewer simulated weeks than the default, to keep CI short
@@ -174,6 +175,7 @@ def test_console_script_runs():
     assert "gridplan" in res.stdout and "demo" in res.stdout
 
 
+@pytest.mark.slow
 def test_locate_streams_a_csv_in_chunks(tmp_path, sample_plan_15):
     import numpy as np
 

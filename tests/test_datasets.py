@@ -139,6 +139,7 @@ def test_the_seed_cases_are_in_the_shared_data():
         county_boundary("110101", data_dir=SHARED_DATA)
 
 
+@pytest.mark.slow
 @needs_shared
 @pytest.mark.parametrize("adcode", REAL)
 def test_real_boundary_grows_a_valid_district(adcode):
@@ -162,6 +163,7 @@ def test_real_boundary_grows_a_valid_district(adcode):
     assert back.symmetric_difference(raw).area < 1e-5 * raw.area
 
 
+@pytest.mark.slow
 @needs_shared
 @pytest.mark.parametrize("adcode", ["370102", "410102", "110102"])
 def test_real_district_partitions_end_to_end(adcode):
@@ -172,6 +174,7 @@ def test_real_district_partitions_end_to_end(adcode):
     assert plan.grids["population"].sum() == pytest.approx(d.population_total)
 
 
+@pytest.mark.slow
 @needs_shared
 def test_real_district_same_seed_same_district_other_seed_other():
     first, again = grown("410102"), real_district("410102", seed=0, data_dir=SHARED_DATA)
@@ -240,6 +243,7 @@ def test_gcj02_box_is_converted_not_taken_as_wgs84():
     assert any("GCJ-02" in s for s in d.notes)
 
 
+@pytest.mark.slow
 def test_every_boundary_form_gives_the_same_district():
     d = box_district()
     frame = gpd.GeoDataFrame({"name": ["方区"]}, geometry=[GCJ_BOX], crs=4326)
@@ -373,6 +377,7 @@ def star_outlines(draw: st.DrawFn) -> shapely.Polygon:
     return shapely.affinity.translate(shapely.affinity.scale(poly, scale, scale, origin=(0, 0)), 422_000, 2_940_000)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=3,
     deadline=None,

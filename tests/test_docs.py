@@ -118,6 +118,7 @@ def test_links_between_pages_resolve():
 RUNNABLE = [name for name in PAGES if (DOCS / name).is_file() and _text(name).startswith(RUN)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", RUNNABLE)
 def test_page_examples_run(name, tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
@@ -145,6 +146,7 @@ def _build_api():
     return module
 
 
+@pytest.mark.slow
 def test_api_reference_renders_every_public_module(tmp_path):
     pytest.importorskip("pdoc", reason="pdoc is not installed (pip install -e '.[docs]' or '.[test]')")
     import gridplan

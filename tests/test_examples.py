@@ -19,6 +19,7 @@ def test_there_are_examples():
     assert EXAMPLES, "examples/ holds no script"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_example_runs(script: Path, tmp_path: Path):
     env = {

@@ -79,6 +79,7 @@ def test_bad_input(town):
         partition(town, 4, method="greedy")
 
 
+@pytest.mark.slow
 def test_infeasible_heavy_unit_strict_and_not():
     layers = metric_layers(n_streets=5)
     pop = layers["population"]
@@ -216,6 +217,7 @@ def random_district(draw):
     return District.from_frames(gpd.GeoDataFrame(geometry=[poly], crs=4545), population=pop), seed
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_district(), st.integers(2, 8), st.integers(0, 100))
 def test_partition_properties(case, k, seed):
@@ -254,6 +256,7 @@ def test_partition_properties(case, k, seed):
         assert np.isclose(new.units.geometry.area.sum(), plan.units.geometry.area.sum(), rtol=1e-3)
 
 
+@pytest.mark.slow
 def test_sample_district_regression():
     """Regression values for the synthetic sample district (seed 0): the 12 -> 15 case of the demo.
 
@@ -310,6 +313,7 @@ def _nesting_holds(plan: GridPlan) -> bool:
     return True
 
 
+@pytest.mark.slow
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(n_comm=st.sampled_from([2, 4, 5, 10]), n=st.integers(1, 14), seed=st.integers(0, 3))
 @example(n_comm=10, n=9, seed=0)  # grouping searched up to the widest tolerance (found by hypothesis)
@@ -331,6 +335,7 @@ def test_nested_grids_never_cross_community_lines(n_comm: int, n: int, seed: int
     np.testing.assert_array_equal(plan.labels, again.labels)
 
 
+@pytest.mark.slow
 def test_nested_grids_split_and_group_communities():
     town = _strip_town(4)
     inside = partition(town, 8, nested=True, seed=0, weight="area")  # two grids in every community

@@ -156,6 +156,7 @@ def test_no_upward_import():
     assert upward == [], "upward or same-layer imports:\n" + "\n".join(sorted(upward))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "lower, upper",
     [

@@ -115,6 +115,7 @@ def test_csv_in_gbk_and_excel_round_trip(tmp_path, raw):
     assert read_ledger(xlsx)["reason"].tolist() == b["reason"].tolist()
 
 
+@pytest.mark.slow
 def test_cases_per_unit_agree_with_a_spatial_join(district, raw):
     cases = read_ledger(raw, district=district)
     units = build_units(district, workload={"cases": cases})
@@ -128,6 +129,7 @@ def test_cases_per_unit_agree_with_a_spatial_join(district, raw):
     assert any("rows without a usable point" in n for n in units.notes)
 
 
+@pytest.mark.slow
 def test_workload_must_be_points(district):
     with pytest.raises(DataError, match="GeoDataFrame of points"):
         build_units(district, workload={"cases": pd.DataFrame({"a": [1]})})
@@ -135,6 +137,7 @@ def test_workload_must_be_points(district):
         build_units(district, workload={"population": gpd.GeoDataFrame(geometry=[], crs=4326)})
 
 
+@pytest.mark.slow
 @needs_shared
 def test_real_lixia_boundary_with_a_gcj02_ledger():
     d = gridplan.datasets.real_district("370102", data_dir=SHARED_DATA, seed=0)
@@ -145,6 +148,7 @@ def test_real_lixia_boundary_with_a_gcj02_ledger():
         read_ledger(raw, crs="BD-09", district=d)
 
 
+@pytest.mark.slow
 def test_posts_where_the_cases_are(district, raw):
     """A ledger is demand for posts: only usable rows count, and the notes say how many were left out."""
     from gridplan.grids import partition

@@ -88,6 +88,7 @@ def test_voronoi_matches_exact_rule_at_any_cell_size(cell_size):
     assert ones == [None if p < 0 else index.codes[p] for p in got[::7]]
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 30), cells=st.sampled_from([None, 3.0, 40.0]), hole=st.booleans())
 def test_property_every_point_located_exactly_once(seed, n, cells, hole):
@@ -315,6 +316,7 @@ def test_assign_routes_every_row(square_district):
     assert hard["handler"] == "甲街道" and hard["deadline"] - hard["reported"] == pd.Timedelta(days=3)
 
 
+@pytest.mark.slow
 def test_assign_plan_geodataframe_and_chiefs(sample_plan_15):
     from gridplan.datasets import sample_district
 

@@ -46,6 +46,7 @@ def _walks(D, node, snap, sub):
 
 
 # --------------------------------------------------------------------------- set covering
+@pytest.mark.slow
 @pytest.mark.parametrize("walk,mpg", [(400.0, 0), (600.0, 1), (900.0, 0), (900.0, 2)])
 def test_set_cover_is_the_fewest_posts(small, tables, walk, mpg):
     district, plan = small
@@ -133,6 +134,7 @@ def _served(D, node, snap, w, sub, walk, capacity):
     return nx.maximum_flow_value(g, "s", "t")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("p,walk,capacity", [(2, 600.0, 2000.0), (2, 700.0, 1500.0), (2, 900.0, 5000.0)])
 def test_capacitated_coverage_matches_brute_force(small, tables, p, walk, capacity):
     district, plan = small

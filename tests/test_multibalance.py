@@ -70,6 +70,7 @@ def contiguous(adj: sp.csr_array, lab: np.ndarray, k: int) -> bool:
     return connected_components(g, directed=False)[0] == k and np.bincount(lab, minlength=k).min() > 0
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(0, 6), min_size=18, max_size=18), st.floats(0.1, 0.4), st.booleans())
 def test_finds_a_feasible_plan_whenever_brute_force_does(values, tolerance, with_xy):
@@ -286,6 +287,7 @@ def balanced(district):
     return partition(district, 8, balance={"population": 0.05, "street_km": 0.10}, seed=0)
 
 
+@pytest.mark.slow
 def test_partition_balances_every_measure(balanced):
     table = balanced.spreads()
     assert list(table.index) == ["population", "street_km"] and table["within"].all()
@@ -312,6 +314,7 @@ def test_population_plan_reports_street_spread_too(sample_plan_15):
     assert m["street_km_max"] > 1.3  # a population-only plan leaves street length unbalanced
 
 
+@pytest.mark.slow
 def test_cases_from_a_ledger_as_a_third_measure(district):
     from gridplan.datasets import sample_ledger
     from gridplan.ledger import read_ledger
@@ -324,6 +327,7 @@ def test_cases_from_a_ledger_as_a_third_measure(district):
     assert plan.grids["cases"].sum() == units.frame["cases"].sum()
 
 
+@pytest.mark.slow
 def test_infeasible_balance_names_the_measure_and_the_miss(district):
     """17 communities cannot make 5 grids within ±2 % on both measures."""
     bal = {"population": 0.02, "street_km": 0.02}
@@ -338,6 +342,7 @@ def test_infeasible_balance_names_the_measure_and_the_miss(district):
     assert plan.notes and "population" in plan.notes[-1] and plan.metrics()["contiguous"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "balance, message",
     [
@@ -357,6 +362,7 @@ def test_weight_and_balance_together_is_an_error(district):
         partition(district, 5, weight="population", balance={"population": 0.05})
 
 
+@pytest.mark.slow
 def test_resplit_takes_balance(district):
     plan = resplit(district, 14, balance={"population": 0.05, "street_km": 0.10}, seed=0)
     assert plan.spreads()["within"].all() and plan.metrics()["contiguous"]

@@ -524,6 +524,7 @@ def _edge_table(net: StreetNetwork) -> pd.DataFrame:
     return e.assign(wkb=shapely.to_wkb(e.geometry.values)).drop(columns="geometry")
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(polylines)
 def test_property_noding_keeps_length_and_topology(coords):
@@ -547,6 +548,7 @@ def test_property_noding_keeps_length_and_topology(coords):
     assert net.noding_report == again.noding_report
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(polylines, st.sampled_from([0.3, 1.0, 2.5]))
 def test_property_snapping_is_consistent_and_deterministic(coords, tol):

@@ -242,6 +242,7 @@ def _exists_balanced(adj: sp.csr_array, w: np.ndarray, k: int, tol: float) -> bo
     return False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", range(25))
 def test_brute_force_tiny(case: int) -> None:
     rng = np.random.default_rng(case)

@@ -58,6 +58,7 @@ def test_panels_side_by_side_share_one_colour_scale(town_plan):
     plt.close(fig)
 
 
+@pytest.mark.slow
 def test_patrol_legend_names_every_chief_or_colours_by_grid(town_plan):
     rp = balance_routes(town_plan, chiefs_per_grid=2, depot="centroid", seed=0, progress=False)
     assert rp.n_routes == 24

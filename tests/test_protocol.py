@@ -69,6 +69,7 @@ def _frames(obj):
 CLASSES = ["district", "plan", "posts", "coverage", "routes", "staffing", "simulation"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", CLASSES)
 def test_protocol(small, name, tmp_path):
     obj = small[name]
@@ -98,6 +99,7 @@ def test_protocol(small, name, tmp_path):
     assert type(back.summary()) is type(summary)
 
 
+@pytest.mark.slow
 def test_grid_plan_summary_and_comparison(sample_plan_15):
     s = sample_plan_15.summary()
     assert s["n_grids"] == 15 and s["balance_max"] == sample_plan_15.metrics()["balance_max"]

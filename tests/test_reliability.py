@@ -140,6 +140,7 @@ COLUMNS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("column", list(COLUMNS))
 def test_files_every_column_type_round_trips(tmp_path, plan, column):
     p = partition(plan.district, 3, seed=0)
@@ -269,6 +270,7 @@ def test_cli_out_equal_to_input_is_refused(cli_files, capsys):
     assert main(["report", str(folder / "plan.gpkg"), "--out", str(folder / "plan.gpkg"), "-q"]) == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8-sig"])
 def test_cli_chinese_encodings(cli_files, encoding):
     folder, frame = cli_files
@@ -299,6 +301,7 @@ def test_cli_bad_csvs_are_one_line_exit_2(cli_files, capsys):
     assert "Traceback" not in "".join(err)
 
 
+@pytest.mark.slow
 def test_cli_header_only_and_all_zero_batches(cli_files):
     folder, frame = cli_files
     frame.iloc[:0].to_csv(folder / "in.csv", index=False)
@@ -515,6 +518,7 @@ def test_drops_duplicate_existing_grid_codes_caught_at_input():
 
 
 # ----------------------------------------------------------------------------------------- batches
+@pytest.mark.slow
 @pytest.mark.parametrize("batch", ["outside", "nan", "empty", "zero", "mixed_zero"])
 def test_batches_keep_every_row_with_a_reason(plan, batch):
     index = GridIndex(plan)

@@ -232,6 +232,7 @@ def _bad_calls(draw: Any) -> tuple[str, str, Any]:
     return name, param, draw(BAD_VALUES)
 
 
+@pytest.mark.slow
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_bad_calls())
 def test_fuzz_public_api_bad_arguments_raise_only_gridplan_errors(call):

@@ -500,6 +500,7 @@ def _not_blank(png: Path, width: int, height: int) -> None:
     assert ink > 0.02 and colours > 100, f"screenshot looks blank: {ink:.1%} ink, {colours} colours"
 
 
+@pytest.mark.slow
 @needs_browser
 def test_report_in_headless_browser_dom_and_screenshot(report_file, full_page, tmp_path):
     url = report_file.as_uri()
@@ -576,6 +577,7 @@ def _devtools_port(profile: Path, proc: subprocess.Popen) -> int:
     raise RuntimeError("the browser did not open its DevTools port within 60 s")
 
 
+@pytest.mark.slow
 @needs_browser
 def test_report_in_headless_browser_devtools(report_file, tmp_path):
     websocket = pytest.importorskip(

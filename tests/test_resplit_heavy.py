@@ -100,6 +100,7 @@ def test_compare_after_a_save_agrees(lopsided, old, tmp_path):
     assert saved.summary["disruption"] == pytest.approx(live.summary["disruption"])
 
 
+@pytest.mark.slow
 def test_split_heavy_false_refuses_naming_the_unit(lopsided, old):
     heavy = int(_heavy(old, 4)[0])
     with pytest.raises(InfeasibleError, match=rf"unit {heavy} weighs 1\.\d+ x a grid's mean.*split_heavy=True"):
@@ -130,6 +131,7 @@ def test_nothing_heavy_nothing_split(lopsided, old):
     assert not any(note.startswith("heavy units") for note in new.notes)
 
 
+@pytest.mark.slow
 def test_balance_does_not_split(lopsided):
     """Several measures: as partition, no split; the multi-measure search says what misses."""
     with warnings.catch_warnings():

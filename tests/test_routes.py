@@ -113,6 +113,7 @@ def brute_force_optimum(g: nx.MultiGraph, depot, k: int, required) -> float:
 
 
 # --------------------------------------------------------------------------- invariants
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(graphs, st.integers(1, 4), st.integers(0, 3))
 def test_walks_cover_every_edge_and_are_closed(g, k, seed):
@@ -126,6 +127,7 @@ def test_walks_cover_every_edge_and_are_closed(g, k, seed):
     assert again.walk_edges == plan.walk_edges
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(graphs, st.integers(1, 3), st.data())
 def test_rural_only_required_edges_must_be_walked(g, k, data):
@@ -139,6 +141,7 @@ def test_rural_only_required_edges_must_be_walked(g, k, data):
     assert plan.edges.loc[plan.edges["required"], "chief"].notna().all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(8))
 def test_small_graphs_reach_the_brute_force_optimum(seed):
     rng = np.random.default_rng(seed)
@@ -174,6 +177,7 @@ def proven_optima():
     return [(r.instance, int(r.k), float(r.optimum_high)) for r in table.itertuples() if r.status == "optimal"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("instance,k,optimum", proven_optima())
 def test_proven_optima_of_the_benchmark_are_matched(instance, k, optimum):
     g, depot = read_carp(BENCH / "instances" / f"{instance}.dat")

@@ -128,6 +128,7 @@ def test_rural_bound_counts_the_connections_between_pieces():
     assert sol.pieces == 2 and sol.connect == pytest.approx(1000.0)
 
 
+@pytest.mark.slow
 @needs_shared
 def test_real_changan_streets_default_settings(tmp_path):
     roads = gpd.read_file(SHARED_DATA / "changan_roads.gpkg")
@@ -190,6 +191,7 @@ def _chiefs_in_their_grid(plan, rp: RoutePlan, tmp_path, *, n: int, seed: int) -
         _check_chiefs(out, pts, rp)
 
 
+@pytest.mark.slow
 def test_chief_of_a_street_of_the_grid_in_memory_and_after_reload(block_plan, block_routes, tmp_path):
     _chiefs_in_their_grid(block_plan, block_routes, tmp_path, n=150, seed=0)
 

@@ -139,6 +139,7 @@ def test_same_seed_same_result_other_seed_other(study):
     pd.testing.assert_frame_equal(a.runs, more.runs.iloc[:5])
 
 
+@pytest.mark.slow
 def test_dask_cluster_gives_identical_results(study):
     distributed = pytest.importorskip("distributed", reason="dask.distributed is in the [test] extra")
     serial = _sim(study, days=2, runs=24, seed=5, keep_incidents=2)
@@ -342,6 +343,7 @@ def test_to_file_writes_every_table(study, tmp_path):
     assert len(gpd.read_file(path, layer="incidents")) == len(res.incidents)
 
 
+@pytest.mark.slow
 def test_cli_simulate_compares_two_plans(study, tmp_path, capsys, monkeypatch):
     import logging
 
@@ -564,6 +566,7 @@ def test_progress_bar_smoke(study, capsys):
 
 
 # ----------------------------------------------------------------------------- command line: the issue's command
+@pytest.mark.slow
 def test_cli_simulate_plan_alone_on_two_workers(study, tmp_path):
     """``gridplan simulate --plan PLAN.gpkg --runs N --workers 2``: the district comes from the plan file."""
     pytest.importorskip("distributed", reason="dask.distributed is in the [test] extra")

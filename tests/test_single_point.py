@@ -96,6 +96,7 @@ def probes(index: GridIndex, rng: np.random.Generator, n: int) -> tuple[np.ndarr
     return pts[:, 0], pts[:, 1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("crs", ["EPSG:4326", "GCJ-02", "BD-09", 4490])
 def test_locate_one_equals_locate_on_many_points(index, crs):
     x, y = probes(index, np.random.default_rng(3), 3000)
@@ -123,6 +124,7 @@ def test_locate_one_equals_locate_hypothesis(index, u, v, crs, vertex, jitter):
         assert index.locate_one(px, py, crs=crs) == index.codes_at([px], [py], crs=crs)[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("crs", ["EPSG:4326", "GCJ-02", "BD-09"])
 def test_locate_one_equals_locate_on_every_grid_vertex(index, crs):
     """Points exactly on grid lines: the unsure ones must get locate's own answer (BD-09 vertices flipped)."""

@@ -114,6 +114,7 @@ def quiet(func, *args, **kwargs):
         return func(*args, **kwargs)
 
 
+@pytest.mark.slow
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 10_000), st.integers(0, 10_000), st.floats(0.0, 0.24))
 @example(seed=1, jitter_seed=0, fraction=0.125)  # a sliver between two equally long shared edges
@@ -211,6 +212,7 @@ def changan():
     return gpd.GeoDataFrame(geometry=inner), roads
 
 
+@pytest.mark.slow
 @needs_shared
 @pytest.mark.skipif(not (SHARED_DATA / "changan_roads.gpkg").exists(), reason="changan_roads.gpkg not in the data folder")
 def test_real_streets_in_three_datums_give_the_same_units_and_plan(changan, tmp_path):

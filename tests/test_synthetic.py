@@ -255,6 +255,7 @@ def check_all(f: dict[str, gpd.GeoDataFrame]) -> None:
 # --------------------------------------------------------------------------- seeded tests
 
 
+@pytest.mark.slow
 def test_determinism_per_seed():
     again = build_sample_frames(0)
     first = frames(0)

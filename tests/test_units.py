@@ -292,6 +292,7 @@ def test_digitised_neighbours_a_hair_apart_still_touch():
     assert list(contacts) == [(0, 1)] and 8.5 < contacts[(0, 1)] <= 10.0
 
 
+@pytest.mark.slow
 def test_split_units_shared_lengths_never_exceed_perimeters():
     """Every cell of a heavy-unit split: its shared lengths sum to at most its perimeter (the partition kernel's check)."""
     import gridplan
