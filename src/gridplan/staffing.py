@@ -869,23 +869,21 @@ def _people_to_slots(pb: _Problem, order: np.ndarray) -> tuple[np.ndarray, int]:
     return grid_of, int((~real).sum())
 
 
-def _shifts_for_members(pb: _Problem, grid_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _shifts_for_members(pb: _Problem, grid_of: np.ndarray) -> np.ndarray:
     """Shifts for every placed person: each on a shift they work, the officer cap kept, fewest uncovered shifts.
 
     One small programme over the placed people (HiGHS). A person who cannot get a shift under the
     rules is left without one (shift -1), at a cost above every uncovered shift. Returns the shift of
-    each person and the uncovered shifts of each grid.
+    each person.
     """
     S, G = len(pb.shifts), len(pb.codes)
     placed = np.flatnonzero(grid_of >= 0)
     shift_of = np.full(len(grid_of), -1, dtype=np.int64)
+    if len(placed) == 0:
+        return shift_of
     staffed = np.flatnonzero(pb.req.sum(axis=1) > 0)
     cover_keys = (staffed[:, None] * S + np.arange(S)[None, :]).ravel()
     n_c = len(cover_keys)
-    uncovered = np.zeros(G, dtype=np.int64)
-    uncovered[staffed] = S
-    if len(placed) == 0:
-        return shift_of, uncovered
     cover_row = -np.ones(G * S, dtype=np.int64)
     cover_row[cover_keys] = np.arange(n_c)
     person, shift = np.nonzero(pb.avail[placed])
@@ -920,9 +918,7 @@ def _shifts_for_members(pb: _Problem, grid_of: np.ndarray) -> tuple[np.ndarray, 
         raise InfeasibleError(f"the shift programme found no solution ({result.message})")
     chosen = result.x[:n_y] > 0.5
     shift_of[placed[person[chosen]]] = shift[chosen]
-    uncovered[:] = 0
-    np.add.at(uncovered, cover_keys // S, np.round(result.x[n_y : n_y + n_c]).astype(np.int64))
-    return shift_of, uncovered
+    return shift_of
 
 
 def _unavoidable_uncovered(pb: _Problem) -> np.ndarray:
@@ -986,16 +982,16 @@ def _by_assignment(pb: _Problem, *, seed: int, time_limit: float = 60.0) -> tupl
     order = works[np.random.default_rng(seed).permutation(len(works))]  # the seed decides among equal assignments
     grid_of, empty = _people_to_slots(pb, order)
     bound = float(pb.dist[np.flatnonzero(grid_of >= 0), grid_of[grid_of >= 0]].sum())
-    shift_of, uncovered = _shifts_for_members(pb, grid_of)
+    shift_of = _shifts_for_members(pb, grid_of)
     unavoidable = _unavoidable_uncovered(pb)
     stranded = (grid_of >= 0) & (shift_of < 0)
-    failing = np.union1d(grid_of[stranded], np.flatnonzero(uncovered > unavoidable))
+    failing = np.union1d(grid_of[stranded], np.flatnonzero(_uncovered_per_grid(pb, grid_of, shift_of) > unavoidable))
     if len(failing):
         repaired = _repair_grids(pb, grid_of, shift_of, failing, seed=seed, time_limit=time_limit)
         if repaired is None:
             return None
         grid_of, shift_of = repaired
-        uncovered = _uncovered_per_grid(pb, grid_of, shift_of)
+    uncovered = _uncovered_per_grid(pb, grid_of, shift_of)
     placed = grid_of >= 0
     filled = np.zeros_like(pb.req)
     np.add.at(filled, (grid_of[placed], pb.role[placed]), 1)
