@@ -16,7 +16,11 @@ beside the same background load. An earlier gridplan that raises on a case is re
 ``components="largest"`` and says so. Dask: a ``LocalCluster`` of ``--workers`` processes with
 one thread each; its plan is compared edge by edge with the serial one.
 
-Run: .venv/bin/python benchmarks/bench_routes_grids.py --baseline-src /tmp/base/src [--workers 2]
+With ``--same-plan`` every configuration routes the plan of this gridplan (saved once; an earlier
+gridplan rebuilds it from the grid polygons with ``GridPlan.from_district_grids``), so a change of
+the partition between the two versions does not enter the comparison.
+
+Run: .venv/bin/python benchmarks/bench_routes_grids.py --baseline-src /tmp/base/src [--workers 2] [--same-plan]
 """
 
 from __future__ import annotations
@@ -26,22 +30,35 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PLAN_FILE_ENV = "GRIDPLAN_BENCH_PLAN"  # set by --same-plan: the worker routes the plan saved there
 SHARED = ROOT.parent / "shared" if (ROOT.parent / "shared").exists() else Path("/work/shared")
 
 
 def build(case: str):
     from gridplan.grids import partition
 
+    plan_file = os.environ.get(PLAN_FILE_ENV)
+    if plan_file:
+        return _plan_from_file(case, plan_file)
+    d = _district(case)
+    if case == "sample":
+        return d, partition(d, 15, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return d, partition(d, 15, seed=0, strict=False)
+
+
+def _district(case: str):
     if case == "sample":
         from gridplan.datasets import sample_district
 
-        d = sample_district()
-        return d, partition(d, 15, seed=0)
+        return sample_district()
     import geopandas as gpd
 
     import gridplan
@@ -49,10 +66,26 @@ def build(case: str):
     roads = gpd.read_file(SHARED / "data" / "changan_roads.gpkg").drop(columns=["length"])
     hull = roads.geometry.union_all().convex_hull.buffer(1e-4)
     boundary = gpd.GeoDataFrame({"name": ["长安区 (roads' hull)"], "adcode": ["610116"]}, geometry=[hull], crs=4326)
-    d = gridplan.District.from_frames(boundary, streets=roads)
+    return gridplan.District.from_frames(boundary, streets=roads)
+
+
+def _plan_from_file(case: str, path: str):
+    """The plan saved by ``--same-plan`` rebuilt from its grid polygons with this process's gridplan."""
+    import geopandas as gpd
+
+    from gridplan.grids import GridPlan
+
+    d = _district(case)
+    grids = gpd.read_file(path, layer="grids").to_crs(d.crs)
+    d.grids = grids[["code", "geometry"]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return d, partition(d, 15, seed=0, strict=False)
+        return d, GridPlan.from_district_grids(d)
+
+
+def _save_plan(case: str, path: str) -> None:
+    d, plan = build(case)
+    plan.grids[["code", "geometry"]].to_file(path, layer="grids")
 
 
 def worker(case: str, workers: int) -> dict:
@@ -101,10 +134,13 @@ def worker(case: str, workers: int) -> dict:
     }
 
 
-def run(src: str, case: str, workers: int) -> dict:
+def run(src: str, case: str, workers: int, plan_file: str | None = None, *, save: bool = False) -> dict:
     env = {**os.environ, "PYTHONPATH": src, "MPLBACKEND": "Agg"}
+    if plan_file and not save:
+        env[PLAN_FILE_ENV] = plan_file
+    extra = ["--save-plan", plan_file] if save and plan_file else []
     out = subprocess.run(
-        [sys.executable, __file__, "--worker", case, "--workers", str(workers)],
+        [sys.executable, __file__, "--worker", case, "--workers", str(workers), *extra],
         env=env,
         capture_output=True,
         text=True,
@@ -120,8 +156,18 @@ def main() -> None:
     p.add_argument("--baseline-src", help="source tree (the folder holding gridplan/) of the gridplan to compare with")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--cases", default="sample,changan")
+    p.add_argument(
+        "--same-plan",
+        action="store_true",
+        help="route this gridplan's plan in every configuration (the baseline rebuilds it from the grid polygons)",
+    )
     p.add_argument("--worker", help=argparse.SUPPRESS)
+    p.add_argument("--save-plan", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.worker and args.save_plan:
+        _save_plan(args.worker, args.save_plan)
+        print(json.dumps({}))
+        return
     if args.worker:
         print(json.dumps(worker(args.worker, args.workers)))
         return
@@ -137,8 +183,12 @@ def main() -> None:
         if args.baseline_src:
             configs.append(("baseline", args.baseline_src, 1))
         serial_hash = None
+        plan_file = None
+        if args.same_plan:
+            plan_file = str(Path(tempfile.mkdtemp()) / f"{case}_plan.gpkg")
+            run(here, case, 1, plan_file, save=True)
         for name, src, workers in configs:
-            r = run(src, case, workers)
+            r = run(src, case, workers, plan_file)
             if "error" in r:
                 print(f"| {case} | {name} | {workers} | error: {r['error']} |")
                 continue
