@@ -615,6 +615,40 @@ def _evaluate(cost: sparse.csr_matrix, fallback: np.ndarray, w: np.ndarray, chos
     return float(w @ best), best
 
 
+def _served_by(csc: sparse.csc_matrix, chosen: np.ndarray, fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per client: its best cost in the set, the position (in ``chosen``) that gives it (-1: the
+    fallback), and its best cost without that position (the second best, or the fallback)."""
+    n = len(fallback)
+    sub = csc[:, chosen].tocoo()
+    r = np.concatenate([sub.row, np.arange(n)])
+    v = np.concatenate([sub.data - 1e-9, fallback])
+    pos = np.concatenate([sub.col, np.full(n, -1)])
+    order = np.lexsort((pos, v, r))
+    r, v, pos = r[order], v[order], pos[order]
+    first = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+    best, near = v[first], pos[first]
+    has_second = np.r_[first[1:], len(r)] - first > 1
+    second = best.copy()
+    second[has_second] = v[first[has_second] + 1]
+    return best, near, second
+
+
+def _clients_of(near: np.ndarray, p: int) -> list[np.ndarray]:
+    """The clients each position of the set serves (``near`` from :func:`_served_by`)."""
+    order = np.argsort(near, kind="stable")
+    bounds = np.searchsorted(near[order], np.arange(p + 1))
+    return [order[bounds[i] : bounds[i + 1]] for i in range(p)]
+
+
+def _row_gains(cost: sparse.csr_matrix, clients: np.ndarray, b: np.ndarray, w: np.ndarray, m: int) -> np.ndarray:
+    """Per candidate j: sum over ``clients`` of w_i max(0, b_i - c_ij), ``b`` given in the clients' order."""
+    if len(clients) == 0:
+        return np.zeros(m)
+    sub = cost[clients].tocoo()
+    saved = w[clients][sub.row] * np.maximum(0.0, b[sub.row] - (sub.data - 1e-9))
+    return np.bincount(sub.col, weights=saved, minlength=m)
+
+
 def _heuristic(
     cost: sparse.csr_matrix,
     fallback: np.ndarray,
@@ -631,40 +665,56 @@ def _heuristic(
 
     ``cost`` is clients x candidates with entries c_ij + 1e-9 (absent: no better than the fallback).
     ``start``: a feasible set of candidate positions to improve instead of the greedy one.
+
+    Both phases update the candidates' gains incrementally (Whitaker's fast interchange): adding a
+    candidate changes the gains only through the clients it serves better, and dropping one only
+    through the clients it served (who fall back to their second best), so a step touches those
+    clients' rows, not the whole matrix.
     """
     rng = np.random.default_rng(seed)
     m = cost.shape[1]
+    csc = cost.tocsc()
     coo = cost.tocoo()
     rows, cols, data = coo.row, coo.col, coo.data - 1e-9
+
+    def gains(b: np.ndarray) -> np.ndarray:
+        return np.bincount(cols, weights=w[rows] * np.maximum(0.0, b[rows] - data), minlength=m)
+
     best = fallback.astype(float).copy()
+    gain_now = gains(best)
     chosen: list[int] = []
     taken = np.zeros(m, bool)
     noise = rng.random(m) * 1e-9  # seeded tie-break
 
-    def gains(b: np.ndarray) -> np.ndarray:
-        g = np.bincount(cols, weights=w[rows] * np.maximum(0.0, b[rows] - data), minlength=m)
-        return g + noise
-
     def add(j: int) -> None:
+        nonlocal gain_now
         chosen.append(j)
         taken[j] = True
-        sub = cost[:, [j]].tocoo()
-        np.minimum.at(best, sub.row, sub.data - 1e-9)
+        lo, hi = csc.indptr[j], csc.indptr[j + 1]
+        rows_j, c_j = csc.indices[lo:hi], csc.data[lo:hi] - 1e-9
+        better = c_j < best[rows_j]
+        moved, new_b = rows_j[better], c_j[better]
+        gain_now = gain_now - _row_gains(cost, moved, best[moved], w, m) + _row_gains(cost, moved, new_b, w, m)
+        best[moved] = new_b
 
     if start is not None:
         for j in start:
             add(int(j))
     for g in range(n_grids):
         for _ in range(min_per_grid - int(np.count_nonzero(cand_grid[np.asarray(chosen, dtype=np.int64)] == g))):
-            gain = gains(best)
+            gain = gain_now + noise
             gain[taken | (cand_grid != g)] = -np.inf
             add(int(np.argmax(gain)))
     while len(chosen) < p:
-        gain = gains(best)
+        gain = gain_now + noise
         gain[taken] = -np.inf
         add(int(np.argmax(gain)))
-    value, best = _evaluate(cost, fallback, w, np.array(chosen))
-    per_grid = np.bincount(cand_grid[chosen], minlength=n_grids)
+    chosen_arr = np.array(chosen, dtype=np.int64)
+    best, near, second = _served_by(csc, chosen_arr, fallback)
+    served = _clients_of(near, p)
+    value = float(w @ best)
+    gain_now = gains(best)
+    per_grid = np.bincount(cand_grid[chosen_arr], minlength=n_grids)
     swaps = passes = 0
     improved = True
     while improved and (deadline is None or time.perf_counter() < deadline):
@@ -673,24 +723,26 @@ def _heuristic(
         for pos in range(p):
             if deadline is not None and time.perf_counter() > deadline:
                 break
-            out = chosen[pos]
-            others = np.array([c for c in chosen if c != out], dtype=np.int64)
-            _, b = _evaluate(cost, fallback, w, others)
-            gain = gains(b)
+            out = int(chosen_arr[pos])
+            lost = served[pos]
+            gain = gain_now - _row_gains(cost, lost, best[lost], w, m) + _row_gains(cost, lost, second[lost], w, m) + noise
             gain[taken] = -np.inf
             if per_grid[cand_grid[out]] <= min_per_grid:
                 gain[cand_grid != cand_grid[out]] = -np.inf
             j = int(np.argmax(gain))
-            new_value = float(w @ b) - (gain[j] - noise[j])
+            new_value = value + float(w[lost] @ (second[lost] - best[lost])) - (gain[j] - noise[j])
             if np.isfinite(gain[j]) and new_value < value - 1e-9 * max(1.0, abs(value)):
                 taken[out], taken[j] = False, True
                 per_grid[cand_grid[out]] -= 1
                 per_grid[cand_grid[j]] += 1
-                chosen[pos] = j
+                chosen_arr[pos] = j
                 value = new_value
                 swaps += 1
                 improved = True
-    return np.sort(np.array(chosen, dtype=np.int64)), {"swaps": swaps, "passes": passes}
+                best, near, second = _served_by(csc, chosen_arr, fallback)
+                served = _clients_of(near, p)
+                gain_now = gains(best)
+    return np.sort(chosen_arr), {"swaps": swaps, "passes": passes}
 
 
 # --------------------------------------------------------------------------- results
