@@ -77,7 +77,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -1173,6 +1173,7 @@ class _MultiSearch(_Search):
             pp = _FOUR_PI * area / (perim * perim)
             return pp - ww / pp - (_SHAPE_FLOOR_PENALTY * (floor - pp) if pp < floor else 0.0)
 
+        F = [f(A[p], P[p]) if cnt[p] else 0.0 for p in range(self.k)]  # every part's share of the objective
         for v, u, r in zip(rows, cols, draws):
             done += 1
             a, b = lab[v], lab[u]
@@ -1200,7 +1201,8 @@ class _MultiSearch(_Search):
                     gb += inside
             pv, av = pe[v], ar[v]
             new_pa, new_pb = P[a] - pv + 2.0 * sa, P[b] + pv - 2.0 * sb
-            g = f(A[a] - av, new_pa) - f(A[a], P[a]) + f(A[b] + av, new_pb) - f(A[b], P[b]) - cw * (sa - sb)
+            fa, fb = f(A[a] - av, new_pa), f(A[b] + av, new_pb)
+            g = fa - F[a] + fb - F[b] - cw * (sa - sb)
             if gl is not None:
                 g -= gcw * (ga - gb)
             dv = va + vb - pviol[a] - pviol[b]
@@ -1213,6 +1215,7 @@ class _MultiSearch(_Search):
             viol = 0.0 if not bad else viol + dv
             pviol[a], pviol[b] = va, vb
             P[a], P[b] = new_pa, new_pb
+            F[a], F[b] = fa, fb
             A[a] -= av
             A[b] += av
             W[a] -= w[v]
@@ -1410,34 +1413,24 @@ def _starts(
     old_labels: np.ndarray | None,
     seed: int,
     time_limit: float | None,
-) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+) -> Iterator[Callable[[], tuple[np.ndarray, np.ndarray | None]]]:
     """Starting plans, each with its home labels (redraws) or None: recursive straight cuts;
-    for redraws first the kernel's least-disruption redraw on the combined workload."""
+    for redraws first the kernel's least-disruption redraw on the combined workload.  Each
+    start comes as a function that makes it, so that a start the caller does not try costs
+    nothing."""
     sub_seed = int(np.random.default_rng([seed & 0xFFFFFFFF, 0]).integers(2**31 - 1))
+
+    def cuts(attempt: int) -> np.ndarray:
+        return _bisection_start(geo, k, np.random.default_rng([seed & 0xFFFFFFFF, 100 + attempt]))
+
     if old_labels is not None:
-        res = resplit_graph(
-            adj,
-            combined,
-            np.asarray(old_labels),
-            k,
-            areas=ar,
-            perimeters=pe,
-            tolerance=float(tol.min()),
-            strict=False,
-            time_limit=time_limit,
-            seed=sub_seed,
-        )
-        yield res.labels, _home(res.matching, np.asarray(old_labels))
-        for attempt in range(BISECTION_STARTS):  # fresh cuts, matched to the old plan (tried when the
-            lab = _bisection_start(geo, k, np.random.default_rng([seed & 0xFFFFFFFF, 100 + attempt]))  # first misses)
-            yield lab, _home(_matching(lab, np.asarray(old_labels), combined, k), np.asarray(old_labels))
-        return
-    for attempt in range(max(RETRY_STARTS, _planned_starts(adj.shape[0]))):  # the later ones only while no
-        if attempt == _planned_starts(adj.shape[0]):  # plan fits; the planned cuts all missed: next, the
-            # one-measure kernel's plan on the combined workload (compact, each measure near its mean already)
-            res = partition_graph(
+        old = np.asarray(old_labels)
+
+        def redraw() -> tuple[np.ndarray, np.ndarray | None]:
+            res = resplit_graph(
                 adj,
                 combined,
+                old,
                 k,
                 areas=ar,
                 perimeters=pe,
@@ -1446,8 +1439,35 @@ def _starts(
                 time_limit=time_limit,
                 seed=sub_seed,
             )
-            yield res.labels, None
-        yield _bisection_start(geo, k, np.random.default_rng([seed & 0xFFFFFFFF, 100 + attempt])), None
+            return res.labels, _home(res.matching, old)
+
+        def matched_cuts(attempt: int) -> tuple[np.ndarray, np.ndarray | None]:
+            lab = cuts(attempt)
+            return lab, _home(_matching(lab, old, combined, k), old)
+
+        yield redraw
+        for attempt in range(BISECTION_STARTS):  # fresh cuts, matched to the old plan (tried when the first misses)
+            yield lambda attempt=attempt: matched_cuts(attempt)
+        return
+
+    def kernel() -> tuple[np.ndarray, np.ndarray | None]:
+        res = partition_graph(
+            adj,
+            combined,
+            k,
+            areas=ar,
+            perimeters=pe,
+            tolerance=float(tol.min()),
+            strict=False,
+            time_limit=time_limit,
+            seed=sub_seed,
+        )
+        return res.labels, None
+
+    for attempt in range(max(RETRY_STARTS, _planned_starts(adj.shape[0]))):  # the later ones only while no
+        if attempt == _planned_starts(adj.shape[0]):  # plan fits; the planned cuts all missed: next, the
+            yield kernel  # one-measure kernel's plan on the combined workload (compact, each measure near its mean already)
+        yield lambda attempt=attempt: (cuts(attempt), None)
 
 
 def _planned_starts(n: int) -> int:
@@ -1535,7 +1555,6 @@ def partition_multi(
     geo = _Geometry(adj, xy, scaled, tol, ar, pe)
     best: tuple[tuple[float, float], np.ndarray] | None = None
     for attempt, start in enumerate(_starts(adj, k, scaled, tol, combined, ar, pe, groups, geo, old_labels, seed, time_limit)):
-        labels0, home = start
         fits = best is not None and best[0][0] == 0
         if attempt and (
             time.perf_counter() > deadline
@@ -1544,6 +1563,7 @@ def partition_multi(
         ):
             break  # out of time; a redraw or a big graph within the tolerances; the planned starts done and a
             # plan fits (more starts are tried, up to RETRY_STARTS, only while none does)
+        labels0, home = start()
         labels0 = _make_contiguous(adj, labels0, combined, k)
         s = _search_for(
             adj,
