@@ -75,6 +75,7 @@ must be.  Every step is deterministic for a seed.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -1447,8 +1448,11 @@ def _starts(
 
         yield redraw
         for attempt in range(BISECTION_STARTS):  # fresh cuts, matched to the old plan (tried when the first misses)
-            yield lambda attempt=attempt: matched_cuts(attempt)
+            yield functools.partial(matched_cuts, attempt)
         return
+
+    def plain_cuts(attempt: int) -> tuple[np.ndarray, np.ndarray | None]:
+        return cuts(attempt), None
 
     def kernel() -> tuple[np.ndarray, np.ndarray | None]:
         res = partition_graph(
@@ -1467,7 +1471,7 @@ def _starts(
     for attempt in range(max(RETRY_STARTS, _planned_starts(adj.shape[0]))):  # the later ones only while no
         if attempt == _planned_starts(adj.shape[0]):  # plan fits; the planned cuts all missed: next, the
             yield kernel  # one-measure kernel's plan on the combined workload (compact, each measure near its mean already)
-        yield lambda attempt=attempt: (cuts(attempt), None)
+        yield functools.partial(plain_cuts, attempt)
 
 
 def _planned_starts(n: int) -> int:
