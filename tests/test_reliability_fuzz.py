@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridplan import District
-from gridplan.errors import GridplanError, GridplanWarning
+from gridplan.errors import DataError, GridplanError, GridplanWarning
 from gridplan.grids import GridPlan, partition
 
 from .conftest import metric_layers
@@ -317,6 +317,20 @@ def test_fuzz_files_edited_outside_gridplan(layer, action, row, value):
             else:
                 con.execute(f'ALTER TABLE "{layer}" DROP COLUMN "{col}"')
         _read_or_refuse(path)
+
+
+@pytest.mark.parametrize("meta", ["0", "[]", '"x"', '{"kind": "GridPlan", "layers": 3, "params": {}}'])
+def test_table_of_contents_that_is_not_a_table_is_refused(meta):
+    """Found by the fuzz test above: the meta table's value edited to ``0`` raised AttributeError."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "plan.gpkg"
+        path.write_bytes(_saved_plan())
+        with sqlite3.connect(path) as con:
+            for (trigger,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+                con.execute(f'DROP TRIGGER "{trigger}"')
+            con.execute('UPDATE "gridplan_meta" SET "value" = ? WHERE fid = 1', (meta,))
+        with pytest.raises(DataError, match="gridplan_meta"):
+            GridPlan.read_file(path)
 
 
 @lru_cache(maxsize=1)

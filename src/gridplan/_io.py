@@ -561,9 +561,13 @@ def read_frames(path: str | os.PathLike[str], kind: str) -> tuple[dict[str, gpd.
     try:
         table = pyogrio.read_dataframe(path, layer=META_LAYER)
         meta = json.loads(table["value"].iloc[0])
+        if not isinstance(meta, dict):
+            raise TypeError(f"it holds a JSON {type(meta).__name__}, not gridplan's table of contents")
         found = meta.get("kind")
         layers = meta["layers"]
         params = meta["params"]
+        if not isinstance(layers, dict) or not isinstance(params, dict):
+            raise TypeError("its 'layers' and 'params' entries are not tables")
     except _READ_ERRORS as exc:
         raise _damaged(path, f"its {META_LAYER!r} table cannot be read ({type(exc).__name__}: {exc})") from exc
     if found != kind:
