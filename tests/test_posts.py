@@ -566,3 +566,16 @@ def test_interchange_ends_in_a_local_optimum_checked_by_brute_force(seed, ties):
         trial = np.r_[chosen[chosen != out], inn]
         if (np.bincount(cand_grid[trial], minlength=k) >= 1).all():
             assert value(trial) >= base - 1e-6 * max(1.0, base), (out, inn)
+
+
+def test_interchange_without_clients_still_places_the_grid_minimums():
+    """No demand within reach (e.g. ``max_walk_m=1``): the heuristic still returns p posts, one per grid."""
+    from scipy import sparse
+
+    from gridplan.posts import _heuristic
+
+    cand_grid = np.array([0, 0, 1, 1, 2])
+    chosen, info = _heuristic(sparse.csr_matrix((0, 5)), np.zeros(0), np.zeros(0), 4, cand_grid, 3, 1, 0, None)
+    assert len(np.unique(chosen)) == 4
+    assert set(cand_grid[chosen]) == {0, 1, 2}
+    assert info["swaps"] == 0

@@ -619,6 +619,8 @@ def _served_by(csc: sparse.csc_matrix, chosen: np.ndarray, fallback: np.ndarray)
     """Per client: its best cost in the set, the position (in ``chosen``) that gives it (-1: the
     fallback), and its best cost without that position (the second best, or the fallback)."""
     n = len(fallback)
+    if n == 0:
+        return np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0)
     sub = csc[:, chosen].tocoo()
     r = np.concatenate([sub.row, np.arange(n)])
     v = np.concatenate([sub.data - 1e-9, fallback])
