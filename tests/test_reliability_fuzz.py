@@ -294,6 +294,16 @@ def test_fuzz_truncated_and_corrupted_files(cut, flips):
 _LAYERS = ["grids", "units", "adjacency", "gridplan_meta"]
 
 
+def _editable_copy(folder: str) -> tuple[Path, sqlite3.Connection]:
+    """A copy of the saved plan opened with sqlite, its GeoPackage triggers dropped so any edit goes in."""
+    path = Path(folder) / "plan.gpkg"
+    path.write_bytes(_saved_plan())
+    con = sqlite3.connect(path)
+    for (trigger,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        con.execute(f'DROP TRIGGER "{trigger}"')
+    return path, con
+
+
 @settings(max_examples=20, deadline=None)
 @given(
     layer=st.sampled_from(_LAYERS),
@@ -303,11 +313,8 @@ _LAYERS = ["grids", "units", "adjacency", "gridplan_meta"]
 )
 def test_fuzz_files_edited_outside_gridplan(layer, action, row, value):
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "plan.gpkg"
-        path.write_bytes(_saved_plan())
-        with sqlite3.connect(path) as con:
-            for (trigger,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
-                con.execute(f'DROP TRIGGER "{trigger}"')
+        path, con = _editable_copy(folder)
+        with con:
             cols = [c[1] for c in con.execute(f'PRAGMA table_info("{layer}")') if c[1] not in ("fid", "geom")]
             col = cols[row % len(cols)]
             if action == "delete":
@@ -323,11 +330,8 @@ def test_fuzz_files_edited_outside_gridplan(layer, action, row, value):
 def test_table_of_contents_that_is_not_a_table_is_refused(meta):
     """Found by the fuzz test above: the meta table's value edited to ``0`` raised AttributeError."""
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "plan.gpkg"
-        path.write_bytes(_saved_plan())
-        with sqlite3.connect(path) as con:
-            for (trigger,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
-                con.execute(f'DROP TRIGGER "{trigger}"')
+        path, con = _editable_copy(folder)
+        with con:
             con.execute('UPDATE "gridplan_meta" SET "value" = ? WHERE fid = 1', (meta,))
         with pytest.raises(DataError, match="gridplan_meta"):
             GridPlan.read_file(path)

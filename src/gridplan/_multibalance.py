@@ -82,6 +82,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -1426,22 +1427,18 @@ def _starts(
     def cuts(attempt: int) -> np.ndarray:
         return _bisection_start(geo, k, np.random.default_rng([seed & 0xFFFFFFFF, 100 + attempt]))
 
+    kernel_kw: dict[str, Any] = {
+        "areas": ar,
+        "perimeters": pe,
+        "tolerance": float(tol.min()),
+        "strict": False,
+        "time_limit": time_limit,
+    }
     if old_labels is not None:
         old = np.asarray(old_labels)
 
         def redraw() -> tuple[np.ndarray, np.ndarray | None]:
-            res = resplit_graph(
-                adj,
-                combined,
-                old,
-                k,
-                areas=ar,
-                perimeters=pe,
-                tolerance=float(tol.min()),
-                strict=False,
-                time_limit=time_limit,
-                seed=sub_seed,
-            )
+            res = resplit_graph(adj, combined, old, k, seed=sub_seed, **kernel_kw)
             return res.labels, _home(res.matching, old)
 
         def matched_cuts(attempt: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -1457,17 +1454,7 @@ def _starts(
         return cuts(attempt), None
 
     def kernel() -> tuple[np.ndarray, np.ndarray | None]:
-        res = partition_graph(
-            adj,
-            combined,
-            k,
-            areas=ar,
-            perimeters=pe,
-            tolerance=float(tol.min()),
-            strict=False,
-            time_limit=time_limit,
-            seed=sub_seed,
-        )
+        res = partition_graph(adj, combined, k, seed=sub_seed, **kernel_kw)
         return res.labels, None
 
     for attempt in range(max(RETRY_STARTS, _planned_starts(adj.shape[0]))):  # the later ones only while no
