@@ -93,7 +93,6 @@ from ._partition import partition_graph, resplit_graph
 from ._partition.metrics import FOUR_PI as _FOUR_PI
 from ._partition.metrics import is_contiguous as _is_contiguous
 from ._partition.problem import Problem, _check_graph
-from ._partition.search import SHAPE_FLOOR_PENALTY as _SHAPE_FLOOR_PENALTY
 from ._partition.search import Search as _Search
 from ._partition.starts import make_contiguous as _make_contiguous
 from .errors import DataError, InfeasibleError
@@ -1168,15 +1167,12 @@ class _MultiSearch(_Search):
         lab, cnt, nbr, sl, x, locked = self.lab, self.cnt, self.nbr, self.sl, self.x, self.locked
         A, P, ar, pe, W, w, Wm, mem, pviol = self.A, self.P, self.ar, self.pe, self.W, self.w, self.Wm, self.mem, self.pviol
         lo, hi, inv, m = self.mlo, self.mhi, self.inv_tol, self.m
-        ww, floor, lam = self.worst_shape_weight, self.shape_floor, ANNEAL_PENALTY
+        lam = ANNEAL_PENALTY
         gl, cw, gcw = self.gl, self.cut_weight / self.pmean, self.group_cut_weight / self.pmean
         exp = math.exp
         done, obj, viol, bad, best_viol, best = int(state[0]), state[1], state[2], int(state[3]), state[4], state[5]
 
-        def f(area: float, perim: float) -> float:
-            pp = _FOUR_PI * area / (perim * perim)
-            return pp - ww / pp - (_SHAPE_FLOOR_PENALTY * (floor - pp) if pp < floor else 0.0)
-
+        f = self.compactness_objective
         F = [f(A[p], P[p]) if cnt[p] else 0.0 for p in range(self.k)]  # every part's share of the objective
         for v, u, r in zip(rows, cols, draws):
             done += 1

@@ -607,14 +607,6 @@ def _nearest_lists(
 
 
 # --------------------------------------------------------------------------- heuristic
-def _evaluate(cost: sparse.csr_matrix, fallback: np.ndarray, w: np.ndarray, chosen: np.ndarray) -> tuple[float, np.ndarray]:
-    """Weighted cost of a set: per client min(its cost to a chosen candidate, fallback)."""
-    best = fallback.copy()
-    sub = cost[:, chosen].tocoo()
-    np.minimum.at(best, sub.row, sub.data - 1e-9)
-    return float(w @ best), best
-
-
 def _served_by(csc: sparse.csc_matrix, chosen: np.ndarray, fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per client: its best cost in the set, the position (in ``chosen``) that gives it (-1: the
     fallback), and its best cost without that position (the second best, or the fallback)."""
