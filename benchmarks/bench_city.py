@@ -152,6 +152,13 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
 
 
+def _parquet_rows(folder: Path) -> int:
+    """Rows written to a Parquet folder, from the files' footers (nothing decoded)."""
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in folder.glob("*.parquet"))
+
+
 def run_locate(args: argparse.Namespace, plan) -> dict:
     import dask_geopandas as dgpd
     import geopandas as gpd
@@ -202,6 +209,9 @@ def run_locate(args: argparse.Namespace, plan) -> dict:
             routed.to_parquet(work / "out")
             sec = time.perf_counter() - t
             peaks = c.run(_peak_rss_mb)
+        written = _parquet_rows(work / "out")
+        if written != args.points:
+            raise RuntimeError(f"{w} worker(s) wrote {written:,} rows for {args.points:,} points")
         rate = args.points / sec
         rows.append(
             {
