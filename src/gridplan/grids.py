@@ -44,6 +44,7 @@ from . import _balance, _io, _validate
 from . import crs as gcrs
 from ._multibalance import partition_multi
 from ._partition import partition_graph, resplit_graph
+from ._partition.problem import bounds
 from ._precision import QUANTUM, quantize
 from .errors import DataError, GeometryError, GridplanWarning, InfeasibleError
 from .units import Units, build_units, split_heavy_units
@@ -1254,6 +1255,8 @@ def _solve(
 
     def cut(members: np.ndarray, k: int) -> np.ndarray:
         """Labels 0..k-1 of ``members`` (a connected piece) in ``k`` grids."""
+        if strict and not balance:
+            _check_piece_heavy(f, w, members, k, tolerance, piece=_piece_name(n_comp, n_locked, nest))
         a = adj[members][:, members]
         kw: dict[str, Any] = dict(
             areas=areas[members], perimeters=perims[members], tolerance=tolerance, seed=seed, time_limit=time_limit, strict=strict
@@ -1324,6 +1327,34 @@ def _solve(
         labels[members] = offset + cut(members, k)
         offset += k
     return labels
+
+
+def _piece_name(n_comp: int, n_locked: int, nest: np.ndarray | None) -> str:
+    """What a piece of the unit graph cut on its own is, for messages."""
+    if nest is not None:
+        return "its community (grids are nested in communities)"
+    if n_locked:
+        return "the units the locked grids leave free"
+    if n_comp == 1:
+        return "the district"
+    return f"its part of the district ({n_comp} parts that do not touch; grids are shared out among them by workload)"
+
+
+def _check_piece_heavy(f: pd.DataFrame, w: np.ndarray, members: np.ndarray, k: int, tolerance: float, *, piece: str) -> None:
+    """A unit heavier than ``1 + tolerance`` times the mean of the ``k`` grids drawn over its piece makes
+    that piece unbalanceable: refused naming the unit (its row label and where it is), not the kernel's
+    index within the piece."""
+    mean, _, hi = bounds(float(w[members].sum()), k, tolerance)  # the kernel's own bound
+    i = int(members[np.argmax(w[members])])
+    if w[i] <= hi:
+        return
+    p = shapely.point_on_surface(f.geometry.values[i])
+    raise InfeasibleError(
+        f"unit {f.index[i]!r} (around ({p.x:.0f}, {p.y:.0f})) alone weighs {w[i] / mean:.3f} x the mean "
+        f"workload of the {k} grid(s) drawn over {piece}, more than ±{tolerance:.1%} allows (a cell cut from a "
+        "heavy unit stays this heavy when its workload sits on points too close together to cut apart); use "
+        "smaller units, ask for fewer grids, raise the tolerance or pass strict=False for the best plan anyway"
+    )
 
 
 def _cut_balanced(
