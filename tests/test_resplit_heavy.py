@@ -164,7 +164,6 @@ def test_point_workloads_are_shared_out_not_copied(lopsided):
     assert new.units["cases"].sum() == pytest.approx(300)
 
 
-
 def test_a_workload_on_one_point_is_refused_naming_the_unit():
     """A redraw where one address holds more than a new grid may (a cell cannot cut a point): the
     error names the unit of the redraw (not the kernel's index within a piece), where it is, and
