@@ -248,6 +248,48 @@ def test_annealing_makes_the_sample_grids_more_compact(district, monkeypatch):
     assert with_anneal.metrics()["pp_mean"] >= without.metrics()["pp_mean"] + 0.02
 
 
+def test_annealing_steps_follow_the_budget():
+    """The annealing draws ``sweeps`` steps per cut edge, at most ``max_steps`` (what ``effort=``
+    scales): counted, not timed."""
+    s, *_ = _ragged_search()
+    lab = np.asarray(s.lab)
+    coo = s.adj.tocoo()
+    cut = int((lab[coo.row] != lab[coo.col]).sum())
+    assert s.anneal(sweeps=3.0) == 3 * cut
+    s, *_ = _ragged_search()
+    assert s.anneal(sweeps=3.0, max_steps=cut) == cut
+
+
+def test_effort_scales_the_kernel_starts():
+    """effort=1 is the default budget; more effort, at least as many starts and polished starts."""
+    from gridplan._partition import partition as kernel
+
+    for n, k in ((50, 3), (400, 8), (5000, 15)):
+        assert kernel.n_starts(n, k) == kernel.n_starts(n, k, effort=1.0)
+        assert kernel.n_polished(n, k) == kernel.n_polished(n, k, effort=1.0)
+        assert kernel.n_starts(n, k, effort=4.0) >= kernel.n_starts(n, k)
+        assert kernel.n_polished(n, k, effort=4.0) >= kernel.n_polished(n, k)
+        assert kernel.n_starts(n, k, effort=0.1) >= kernel.MIN_STARTS
+    assert kernel.n_starts(5000, 15, effort=4.0) > kernel.n_starts(5000, 15)
+
+
+@pytest.mark.parametrize("effort", [0, -1, float("nan"), "more"])
+def test_bad_effort_is_a_typed_error(district, effort):
+    with pytest.raises(DataError, match="effort"):
+        partition(district, 4, effort=effort)
+
+
+@pytest.mark.slow
+def test_effort_is_kept_and_reproducible(district):
+    """More annealing on the multi-measure grids: every box kept, parts whole, same effort and
+    seed same plan, and the effort in the plan's parameters."""
+    balance = {"population": 0.05, "street_km": 0.10}
+    plan = partition(district, 8, balance=balance, seed=0, effort=2.0)
+    m = plan.metrics()
+    assert m["contiguous"] and m["within_tolerance"] and plan.params["effort"] == 2.0
+    assert np.array_equal(plan.labels, partition(district, 8, balance=balance, seed=0, effort=2.0).labels)
+
+
 def test_annealing_refuses_a_redraw():
     """The annealing has no home term: a search with home labels (a redraw) is refused."""
     from gridplan import _multibalance as mb

@@ -1106,7 +1106,7 @@ class _MultiSearch(_Search):
                 self.move(v, a)
         return done
 
-    def anneal(self, sweeps: float | None = None, cap: int = ANNEAL_CAP) -> int:
+    def anneal(self, sweeps: float | None = None, cap: int = ANNEAL_CAP, max_steps: int = ANNEAL_MAX_STEPS) -> int:
         """Simulated annealing over boundary moves (Kirkpatrick, Gelatt & Vecchi 1983).
 
         A move of a unit to a neighbouring part is drawn at random among the cut edges;
@@ -1116,7 +1116,8 @@ class _MultiSearch(_Search):
         widths), and taken if that is positive, or else with probability ``exp(score / T)``,
         the temperature ``T`` falling geometrically from :data:`ANNEAL_T_START` to
         :data:`ANNEAL_T_END` over ``sweeps`` (default :data:`ANNEAL_SWEEPS`) times the
-        number of cut edges (at most :data:`ANNEAL_MAX_STEPS`).  Parts may leave their boxes on the way; the best plan met
+        number of cut edges (at most ``max_steps``, default :data:`ANNEAL_MAX_STEPS`).  Parts
+        may leave their boxes on the way; the best plan met
         (least violation first, then the objective: a plan within every box is only ever
         replaced by one within every box) is restored at the end.  Unlike the improving
         moves and swaps, it climbs out of the local optima a part at the edge of its box
@@ -1129,7 +1130,7 @@ class _MultiSearch(_Search):
         coo = self.adj.tocoo()
         rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
         lab_arr = np.asarray(self.lab)
-        steps = min(int(sweeps * int((lab_arr[rows] != lab_arr[cols]).sum())), ANNEAL_MAX_STEPS)
+        steps = min(int(sweeps * int((lab_arr[rows] != lab_arr[cols]).sum())), max_steps)
         f, A, P = self.compactness_objective, self.A, self.P
         obj = sum(f(A[p], P[p]) for p in range(self.k) if self.cnt[p])
         viol = self.multi_violation()
@@ -1359,15 +1360,17 @@ def _anneal_best(
     groups: np.ndarray | None,
     seed: int,
     deadline: float,
+    effort: float = 1.0,
 ) -> tuple[tuple[float, float], np.ndarray]:
-    """Simulated annealing under the boxes (:meth:`_MultiSearch.anneal`) on the best plan of
-    all starts, then the compactness moves and swaps; the annealed plan is kept if it is
-    no worse (violation first, then mean plus half the worst Polsby-Popper)."""
+    """Simulated annealing under the boxes (:meth:`_MultiSearch.anneal`, its steps times
+    ``effort``) on the best plan of all starts, then the compactness moves and swaps; the
+    annealed plan is kept if it is no worse (violation first, then mean plus half the worst
+    Polsby-Popper)."""
     rng = np.random.default_rng([seed & 0xFFFFFFFF, ANNEAL_STREAM])
     s = _search_for(adj, best[1], k, scaled, tol, combined, ar, pe, groups, rng, deadline, None)
     if s.multi_violation() == 0:
         s.set_floor()
-    s.anneal()
+    s.anneal(sweeps=ANNEAL_SWEEPS * effort, max_steps=int(ANNEAL_MAX_STEPS * effort))
     _compact(s)
     key = _plan_key(s)
     return (key, np.asarray(s.lab, dtype=np.int64)) if key <= best[0] else best
@@ -1413,6 +1416,7 @@ def _starts(
     old_labels: np.ndarray | None,
     seed: int,
     time_limit: float | None,
+    effort: float = 1.0,
 ) -> Iterator[Callable[[], tuple[np.ndarray, np.ndarray | None]]]:
     """Starting plans, each with its home labels (redraws) or None: recursive straight cuts;
     for redraws first the kernel's least-disruption redraw on the combined workload.  Each
@@ -1450,7 +1454,7 @@ def _starts(
         return cuts(attempt), None
 
     def kernel() -> tuple[np.ndarray, np.ndarray | None]:
-        res = partition_graph(adj, combined, k, seed=sub_seed, **kernel_kw)
+        res = partition_graph(adj, combined, k, seed=sub_seed, effort=effort, **kernel_kw)
         return res.labels, None
 
     for attempt in range(max(RETRY_STARTS, _planned_starts(adj.shape[0]))):  # the later ones only while no
@@ -1483,6 +1487,7 @@ def partition_multi(
     old_labels: np.ndarray | None = None,
     time_limit: float | None = None,
     strict: bool = True,
+    effort: float = 1.0,
 ) -> MultiBalanceResult:
     """Partition a unit graph into contiguous, compact parts balanced on several measures.
 
@@ -1504,6 +1509,9 @@ def partition_multi(
     strict : bool
         Raise :class:`~gridplan.errors.InfeasibleError` naming the measure and by how
         much it misses, or (False) return the best plan with ``feasible=False``.
+    effort : float, default 1
+        The annealing's steps (and the one-measure kernel's starts, when it gives a
+        start) times ``effort``: more compact plans for proportionally more time.
 
     Returns
     -------
@@ -1543,7 +1551,8 @@ def partition_multi(
         xy = _spectral_xy(adj)
     geo = _Geometry(adj, xy, scaled, tol, ar, pe)
     best: tuple[tuple[float, float], np.ndarray] | None = None
-    for attempt, start in enumerate(_starts(adj, k, scaled, tol, combined, ar, pe, groups, geo, old_labels, seed, time_limit)):
+    starts = _starts(adj, k, scaled, tol, combined, ar, pe, groups, geo, old_labels, seed, time_limit, effort)
+    for attempt, start in enumerate(starts):
         fits = best is not None and best[0][0] == 0
         if attempt and (
             time.perf_counter() > deadline
@@ -1574,7 +1583,7 @@ def partition_multi(
             best = (key, labels)
     assert best is not None
     if old_labels is None and ANNEAL_SWEEPS > 0:
-        best = _anneal_best(best, adj, k, scaled, tol, combined, ar, pe, groups, seed, deadline)
+        best = _anneal_best(best, adj, k, scaled, tol, combined, ar, pe, groups, seed, deadline, effort)
     if best[0][0] > 0 and n <= EXACT_UNITS:  # a small graph: exhaustive search before giving up
         s = _search_for(adj, best[1], k, scaled, tol, combined, ar, pe, groups, np.random.default_rng(seed), deadline, None)
         exact = s._exact(np.arange(n), k)

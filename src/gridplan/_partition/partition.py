@@ -58,15 +58,17 @@ _PLAIN_METIS_STREAM = 11
 _POLISH_STREAM = 7
 
 
-def n_starts(n: int, k: int, *, feasible: bool = True) -> int:
-    """How many starts a graph of ``n`` units and ``k`` parts gets."""
-    count = max(MIN_STARTS, min(MAX_STARTS, int(START_WORK // (n + PART_COST * k)), 2 + n // UNITS_PER_EXTRA_START))
+def n_starts(n: int, k: int, *, feasible: bool = True, effort: float = 1.0) -> int:
+    """How many starts a graph of ``n`` units and ``k`` parts gets (budgets and caps times ``effort``)."""
+    work, most = int(START_WORK * effort // (n + PART_COST * k)), max(1, round(MAX_STARTS * effort))
+    count = max(MIN_STARTS, min(most, work, 2 + n // UNITS_PER_EXTRA_START))
     return count if feasible else min(count, INFEASIBLE_STARTS)
 
 
-def n_polished(n: int, k: int) -> int:
-    """How many of the best starts are polished."""
-    return max(1, min(MAX_POLISHED, int(POLISH_WORK // (n + PART_COST * k)), 1 + n // UNITS_PER_EXTRA_POLISH))
+def n_polished(n: int, k: int, *, effort: float = 1.0) -> int:
+    """How many of the best starts are polished (budget and cap times ``effort``)."""
+    work, most = int(POLISH_WORK * effort // (n + PART_COST * k)), max(1, round(MAX_POLISHED * effort))
+    return max(1, min(most, work, 1 + n // UNITS_PER_EXTRA_POLISH))
 
 
 def restart_schedule(*, use_metis: bool, straight_cuts: bool) -> list[str]:
@@ -100,6 +102,7 @@ def partition_graph(
     time_limit: float | None = None,
     strict: bool = True,
     centroids: np.ndarray | None = None,
+    effort: float = 1.0,
 ) -> PartitionResult:
     """Partition a unit graph into balanced, contiguous, compact parts.
 
@@ -138,6 +141,9 @@ def partition_graph(
         also tries straight, axis-parallel cuts (a recursive coordinate bisection
         start and straight pair re-splits), which give near-rectangular parts on
         square cells.
+    effort : float, default 1
+        Search effort: the number of starts and of polished starts, and their work
+        budgets, times ``effort`` (results change with it; same effort, same plan).
 
     Returns
     -------
@@ -185,8 +191,8 @@ def partition_graph(
     if k == 1:
         return evaluate(adj, np.zeros(n, np.int64), 1, w, ar, pe, tolerance, seed)
     problem = Problem(adj, k, w, ar, pe, lo, hi, float(tolerance), deadline, groups_arr, fixed_arr, xy)
-    starts = _starts(problem, rng, seed, feasible=not problems)
-    labels = _polish_best(problem, starts, seed)
+    starts = _starts(problem, rng, seed, feasible=not problems, effort=effort)
+    labels = _polish_best(problem, starts, seed, effort=effort)
     res = evaluate(adj, labels, k, w, ar, pe, tolerance, seed)
     if not res.feasible and strict:
         raise InfeasibleError(
@@ -222,11 +228,11 @@ _Start = tuple[tuple[float, float], int, np.ndarray]
 """A repaired start: its :func:`plan_key`, its attempt number (a tie-breaker) and its labels."""
 
 
-def _starts(problem: Problem, rng: np.random.Generator, seed: int, *, feasible: bool) -> list[_Start]:
+def _starts(problem: Problem, rng: np.random.Generator, seed: int, *, feasible: bool, effort: float = 1.0) -> list[_Start]:
     """Every start of the restart schedule, repaired and refined, best first."""
     adj, k, n = problem.adjacency, problem.n_parts, problem.n_units
     w, ar, pe, tolerance = problem.weights, problem.areas, problem.perimeters, problem.tolerance
-    count = n_starts(n, k, feasible=feasible)
+    count = n_starts(n, k, feasible=feasible, effort=effort)
     use_metis = problem.fixed is None and metis_available()
     methods = restart_schedule(use_metis=use_metis, straight_cuts=problem.centroids is not None and problem.fixed is None)
     cands: list[_Start] = []
@@ -254,13 +260,13 @@ def _starts(problem: Problem, rng: np.random.Generator, seed: int, *, feasible: 
     return cands
 
 
-def _polish_best(problem: Problem, starts: list[_Start], seed: int) -> np.ndarray:
+def _polish_best(problem: Problem, starts: list[_Start], seed: int, *, effort: float = 1.0) -> np.ndarray:
     """Polish the best starts with pair re-splits; the best result, contiguous and non-empty."""
     adj, k, n = problem.adjacency, problem.n_parts, problem.n_units
     w, ar, pe, tolerance = problem.weights, problem.areas, problem.perimeters, problem.tolerance
     best: tuple[tuple[float, float], np.ndarray] | None = None
     budget = polish_budget(n, k)
-    for _, attempt, lab in starts[: n_polished(n, k)]:
+    for _, attempt, lab in starts[: n_polished(n, k, effort=effort)]:
         if best is not None and time.perf_counter() > problem.deadline:
             break
         sub = np.random.default_rng([seed & 0xFFFFFFFF, attempt, _POLISH_STREAM])
