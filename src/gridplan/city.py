@@ -171,7 +171,9 @@ def _quietly(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, list[str]]:
     return out, [str(w.message) for w in caught if issubclass(w.category, GridplanWarning)]
 
 
-def _grids_task(item: dict[str, Any]) -> tuple[Any, list[str]]:
+def _grids_task(item: dict[str, Any]) -> tuple[Any, list[str], Any]:
+    """One district's grids, and its street network built here (in parallel), which the client keeps so
+    that the later steps' tasks receive it instead of each building it again."""
     from .grids import partition
 
     region = item["region"]
@@ -185,7 +187,7 @@ def _grids_task(item: dict[str, Any]) -> tuple[Any, list[str]]:
         strict=False,
     )
     plan.district = None  # the client knows the district; do not ship it back
-    return plan, warned
+    return plan, warned, region.district.network
 
 
 def _posts_task(item: dict[str, Any]) -> dict[str, Any]:
@@ -872,8 +874,11 @@ def _grids_by_district(
         for i, (r, k) in enumerate(zip(regions, grid_share))
     ]
     out, times = _dask.run_tasks(_grids_task, items, client=client, progress=progress, desc="grids", names=codes)
-    plans = [p for p, _ in out]
-    _warn([f"district {c}: {m}" for c, (_, ws) in zip(codes, out) for m in ws], notes)
+    plans = [p for p, _, _ in out]
+    _warn([f"district {c}: {m}" for c, (_, ws, _) in zip(codes, out) for m in ws], notes)
+    for r, (_, _, net) in zip(regions, out):  # a worker built it: posts, patrols and staffing tasks get it built
+        if r.district._network is None:
+            r.district._network = net
     t = time.perf_counter()
     params = {
         "method": "city",
