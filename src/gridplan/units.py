@@ -1137,6 +1137,8 @@ def split_heavy_units(
             notes=[n for n in units.notes if not n.startswith("weight:")],
             params=params,
         )
+    if isinstance(units.params.get("weight"), Mapping):  # shares scaled by the number of units: keep the old
+        out.frame["weight"] *= total / float(out.frame["weight"].sum())  # scale, so the cells weigh what their unit did
     new_w = out.frame["weight"].to_numpy(float)
     still = new_w > share * new_w.sum() / n_grids
     if still.any():
