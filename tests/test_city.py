@@ -148,6 +148,55 @@ def test_dask_gives_identical_results(city, serial, client):
     assert (res.times.loc[["grids", "patrols"], "tasks"] == 2).all()
 
 
+def _add(item, *deps):
+    if item == "fail":
+        raise DataError("no good")
+    return item + sum(deps)
+
+
+def test_task_graph_runs_after_its_dependencies_serially_and_on_dask(client):
+    # 0 and 1 alone; 2 after both; 3 after 2 and 0: the results are the serial run's on any worker
+    tasks = [
+        _dask.Task(_add, 1, priority=0),
+        _dask.Task(_add, 10, priority=5),
+        _dask.Task(_add, 100, after=(0, 1), priority=9),
+        _dask.Task(_add, 1000, after=(2, 0)),
+    ]
+    serial_out, serial_t = _dask.run_graph(tasks)
+    assert serial_out == [1, 10, 111, 1112]
+    dask_out, dask_t = _dask.run_graph(tasks, client=client)
+    assert dask_out == serial_out and len(dask_t.task_seconds) == 4 and dask_t.workers == 2
+    with pytest.raises(ValueError, match="only earlier tasks"):
+        _dask.run_graph([_dask.Task(_add, 1, after=(1,)), _dask.Task(_add, 2)])
+    with pytest.raises(DataError, match="posts D2: no good"):
+        failing = [_dask.Task(_add, 1), _dask.Task(_add, "fail", after=(0,))]
+        _dask.run_graph(failing, client=client, desc="posts", names=["D1", "D2"])
+
+
+@pytest.mark.slow
+def test_seams_read_only_the_neighbours_within_reach(monkeypatch):
+    """A district's seam task sees only the districts within 2 x max_walk_m: the same posts as when it
+    sees every other district (a row of three 2-km districts: the first and the third are 2 km apart)."""
+    city5 = sample_city(5, seed=0, district_km=2.0)
+    options = {**OPTIONS, "posts_per_grid": 1.0, "max_walk_m": 400.0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridplanWarning)
+        near_only = plan_city(city5, 5 * 8, seed=0, **options)
+        assert near_only.posts.params["reconciled"], "the seams must change some district's posts to test them"
+        import gridplan.city as city_module
+
+        def every_other(regions, i, distance_m):
+            return [j for j in range(len(regions)) if j != i]
+
+        assert len(city_module._seam_neighbours(_regions.split_city(city5, max_walk_m=400.0), 0, 800.0)) < 4
+        monkeypatch.setattr(city_module, "_seam_neighbours", every_other)
+        everyone = plan_city(city5, 5 * 8, seed=0, **options)
+    assert near_only.posts.params["reconciled"] == everyone.posts.params["reconciled"]
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(near_only.posts.posts.drop(columns="geometry")), pd.DataFrame(everyone.posts.posts.drop(columns="geometry"))
+    )
+
+
 def test_closed_client_and_client_without_workers_are_refused(city, monkeypatch):
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) as lc:

@@ -1,8 +1,9 @@
 """Running independent tasks serially or on a ``dask.distributed`` client, with the same results.
 
-One helper, :func:`run_tasks`, used by :mod:`gridplan.city` for every step of the city
-pipeline: it calls ``fn(item, *shared)`` for every item, in order, and returns the results
-in the items' order, whoever computed them. Serial when ``client`` is None. On a client, the
+:func:`run_tasks`, used by :mod:`gridplan.city` for every step of the city pipeline, calls
+``fn(item, *shared)`` for every item and returns the results in the items' order, whoever
+computed them; :func:`run_graph` does the same for tasks that take earlier tasks' results (the
+posts' seams), each started as soon as those are done. Serial when ``client`` is None. On a client, the
 shared arguments (a network, an index) are scattered once to every worker, the items are
 submitted with ``pure=False`` and gathered in order, so the results do not depend on the
 number of workers or on which worker finished first. Every task's own wall time is kept
@@ -69,9 +70,37 @@ def client_workers(client: Any) -> int:
         time.sleep(0.2)
 
 
-def _timed(fn: Callable[..., Any], item: Any, *shared: Any) -> tuple[Any, float]:
+def share(objs: Sequence[Any], client: Any) -> list[Any]:
+    """``objs`` as they are without a client; else a future of each, scattered once (one worker holds
+    it and passes it to another only when a task there needs it), to put in the items of several
+    steps' tasks instead of the object (which each task would ship again). A worker keeps what it
+    builds on it (a street network's lookups) for the next task."""
+    if client is None:
+        return list(objs)
+    return list(client.scatter(list(objs), hash=False))
+
+
+@dataclass
+class Task:
+    """One task of :func:`run_graph`: ``fn(item, *shared, *results of after)``.
+
+    ``after`` are positions of earlier tasks whose results this one takes (it starts when they
+    are done, on any worker); ``priority`` orders the tasks that are ready at once (higher
+    first: e.g. the largest first, so that no worker is left with one long task at the end).
+    Neither changes a result.
+    """
+
+    fn: Callable[..., Any]
+    item: Any
+    after: Sequence[int] = ()
+    priority: float = 0.0
+
+
+def _timed(fn: Callable[..., Any], n_shared: int, item: Any, *args: Any) -> tuple[Any, float]:
+    """``fn(item, *shared, *outs)`` and its own wall time; ``args`` are the shared objects, then the
+    ``(out, seconds)`` pairs of the tasks it runs after."""
     t = time.perf_counter()
-    out = fn(item, *shared)
+    out = fn(item, *args[:n_shared], *(a[0] for a in args[n_shared:]))
     return out, time.perf_counter() - t
 
 
@@ -84,32 +113,75 @@ def run_tasks(
     progress: bool = False,
     desc: str = "tasks",
     names: Sequence[str] | None = None,
+    costs: Sequence[float] | None = None,
+    meanwhile: Callable[[], Any] | None = None,
 ) -> tuple[list[Any], TaskTimes]:
     """``[fn(item, *shared) for item in items]``, serially or on ``client``; results in order.
 
-    ``names`` label the items in errors (e.g. the district codes).
+    ``names`` label the items in errors (e.g. the district codes); ``costs`` (e.g. a district's
+    grids), when given, start the costliest tasks first on a client. ``meanwhile``: see
+    :func:`run_graph`.
+    """
+    prio = list(costs) if costs is not None else [0.0] * len(items)
+    tasks = [Task(fn, item, priority=p) for item, p in zip(items, prio)]
+    return run_graph(tasks, shared=shared, client=client, progress=progress, desc=desc, names=names, meanwhile=meanwhile)
+
+
+def run_graph(
+    tasks: Sequence[Task],
+    *,
+    shared: Sequence[Any] = (),
+    client: Any = None,
+    progress: bool = False,
+    desc: str = "tasks",
+    names: Sequence[str] | None = None,
+    meanwhile: Callable[[], Any] | None = None,
+) -> tuple[list[Any], TaskTimes]:
+    """Run tasks that may take earlier tasks' results, serially (in order) or on ``client``.
+
+    On a client every task is submitted at once with its dependencies as futures, so Dask starts
+    each as soon as what it needs is done (a task never waits for a whole round); results come
+    back in the tasks' order and are the serial run's, whatever the number of workers.
+    ``meanwhile`` is called in this process while the workers run the tasks (serially: first),
+    for the caller's own work that does not need their results.
     """
     from tqdm.auto import tqdm
 
-    labels = list(names) if names is not None else [str(i) for i in range(len(items))]
+    labels = list(names) if names is not None else [str(i) for i in range(len(tasks))]
+    for i, task in enumerate(tasks):
+        if any(not 0 <= j < i for j in task.after):
+            raise ValueError(f"task {labels[i]} runs after {list(task.after)}: only earlier tasks are allowed")
     t0 = time.perf_counter()
     times = TaskTimes(workers=client_workers(client))
-    results: list[Any] = []
+    n_shared = len(shared)
     if client is None:
-        for item, label in tqdm(list(zip(items, labels)), desc=desc, unit="task", disable=not progress):
+        if meanwhile is not None:
+            meanwhile()
+        done: list[Any] = []
+        for task, label in tqdm(list(zip(tasks, labels)), desc=desc, unit="task", disable=not progress):
             try:
-                out, sec = _timed(fn, item, *shared)
+                done.append(_timed(task.fn, n_shared, task.item, *shared, *(done[j] for j in task.after)))
             except GridplanError as exc:
                 raise type(exc)(f"{desc} {label}: {exc}") from exc
-            results.append(out)
-            times.task_seconds.append(sec)
     else:
         from dask.distributed import as_completed
 
         shared_f = client.scatter(list(shared), broadcast=True) if shared else []
-        futures = [client.submit(_timed, fn, item, *shared_f, pure=False) for item in items]
+        futures: list[Any] = []
+        for task in tasks:
+            deps = [futures[j] for j in task.after]
+            futures.append(
+                client.submit(_timed, task.fn, n_shared, task.item, *shared_f, *deps, pure=False, priority=task.priority)
+            )
         position = {f.key: i for i, f in enumerate(futures)}
-        done: list[Any] = [None] * len(futures)
+        done = [None] * len(futures)
+        if meanwhile is not None:
+            try:
+                meanwhile()
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
         with tqdm(total=len(futures), desc=desc, unit="task", disable=not progress) as bar:
             for fut in as_completed(futures):
                 i = position[fut.key]
@@ -120,11 +192,9 @@ def run_tasks(
                         f.cancel()
                     raise type(exc)(f"{desc} {labels[i]}: {exc}") from exc
                 bar.update(1)
-        for out, sec in done:
-            results.append(out)
-            times.task_seconds.append(sec)
+    times.task_seconds = [sec for _, sec in done]
     times.wall_seconds = time.perf_counter() - t0
-    return results, times
+    return [out for out, _ in done], times
 
 
 # --------------------------------------------------------------------------- locate at scale

@@ -16,7 +16,10 @@ result for any number of workers:
    **reconciled at the seams**: districts are coloured so that two of one colour are more than
    2 × ``max_walk_m`` apart, and colour by colour every district is solved again for the
    residents that no other district's post covers (its own and its neighbours' within reach),
-   keeping the new posts only when they cover more. The whole is scored on the city's street
+   keeping the new posts only when they cover more. Only the districts within 2 × ``max_walk_m``
+   can reach those residents, so a district's seam task waits for those neighbours alone (its
+   lower-coloured neighbours' seams, its higher-coloured neighbours' first passes), not for a
+   whole colour: on a client the seams overlap with each other and with the first passes. The whole is scored on the city's street
    network (a resident walks across a seam to the nearest post wherever it stands), with an
    upper bound (every resident within ``max_walk_m`` of some candidate street node) and the gap
    to it.
@@ -190,8 +193,8 @@ def _grids_task(item: dict[str, Any]) -> tuple[Any, list[str], Any]:
     return plan, warned, region.district.network
 
 
-def _posts_task(item: dict[str, Any]) -> dict[str, Any]:
-    """Place one region's posts (first pass: its own residents; reconciliation: the residents left)."""
+def _posts_task(item: dict[str, Any], *_shared: Any) -> dict[str, Any]:
+    """Place one region's posts (first pass: its own residents; at the seams: the residents left)."""
     from .posts import place_posts
 
     whole = item["plan"]
@@ -222,6 +225,44 @@ def _posts_task(item: dict[str, Any]) -> dict[str, Any]:
     plan.district = None
     whole.district = None
     return out
+
+
+def _seam_neighbours(regions: list[_regions.Region], i: int, distance_m: float) -> list[int]:
+    """The other regions within ``distance_m`` of region ``i`` (2 × ``max_walk_m``: the only ones
+    whose posts can reach a resident within ``max_walk_m`` of it)."""
+    polygons = np.asarray([r.polygon for r in regions], dtype=object)
+    near = shapely.distance(polygons[i], polygons) <= distance_m
+    return [int(j) for j in np.flatnonzero(near) if j != i]
+
+
+def _seam_task(item: dict[str, Any], net: Any, first: dict[str, Any], *neighbours: dict[str, Any]) -> dict[str, Any]:
+    """Re-solve one region for its nearby residents that its neighbours' posts do not cover.
+
+    ``first`` is the region's own first pass; ``neighbours`` the posts, as they stand when this
+    region's colour comes, of every region within 2 × ``max_walk_m`` (no other region's post
+    can reach a resident within ``max_walk_m`` of this one). Returns the region's posts after
+    the seam (``changed``: the new ones cover more of those residents than the old ones).
+    """
+    walk = item["options"]["max_walk_m"]
+    near = item["near"]
+    others = [o["frame"][o["frame"]["kind"] == "post"] for o in neighbours]
+    others = [f for f in others if len(f)]
+    if others:
+        dist, _ = _regions.nearest_source(net.to_sparse(), _nodes_of(net, pd.concat(others)), limit=walk)
+        free = near["snap_m"].to_numpy() + dist[near["node"].to_numpy()] > walk + 1e-7
+    else:
+        free = np.ones(len(near), bool)
+    left = near.loc[free & (near["weight"].to_numpy() > 0), ["weight", "geometry"]]
+    kept = {"frame": first["frame"], "changed": False, "warned": []}
+    if len(left) == 0:
+        return kept
+    old = first["frame"][first["frame"]["kind"] == "post"]
+    out = _posts_task({**item, "demand": left, "old": old})
+    if out["new_covered"] <= out["old_covered"] + 1e-9:
+        return {**kept, "warned": out["warned"]}
+    stations = first["frame"][first["frame"]["kind"] == "station"]
+    new = out["frame"][out["frame"]["kind"] == "post"]
+    return {"frame": pd.concat([new, stations]), "changed": True, "status": out["params"]["status"], "warned": out["warned"]}
 
 
 def _grids_without_nodes(plan: Any, net: Any) -> np.ndarray:
@@ -516,8 +557,9 @@ class CityPlan:
         ``workers``, ``parallel`` (True for the steps run as independent tasks).
     params : dict
         The arguments, ``grids_per_district``, ``workers`` and ``task_times``: per step, the own
-        time of every task, round by round (the posts' seam rounds run one after another), from
-        which the scaling to more workers is estimated.
+        time of every task, round by round (for the posts: the first passes, then the seams colour
+        by colour; the rounds overlap on a client, so an estimate that runs them one after
+        another errs long), from which the scaling to more workers is estimated.
     notes : list of str
     """
 
@@ -720,6 +762,7 @@ def plan_city(
     seeds = np.random.SeedSequence(seed).generate_state(4 * n_regions).reshape(-1, 4)
 
     # ---------------------------------------------------------------- grids
+    early: dict[str, Any] = {}  # the city's residents on its streets, worked out while the workers cut grids
     if clusters is None:
         plan, plans, regions, codes, grid_share, rows["grids"], task_times = _grids_by_district(
             city,
@@ -732,6 +775,7 @@ def plan_city(
             max_walk_m=float(max_walk_m),
             seed=seed,
             notes=notes,
+            meanwhile=lambda: early.update(residents=_city_residents(city)),
         )
     else:
         plan, plans, regions, codes, grid_share, rows["grids"], task_times = _grids_by_cluster(
@@ -746,6 +790,9 @@ def plan_city(
             notes=notes,
         )
     by = "districts" if clusters is None else "clusters of grids"
+    t = time.perf_counter()
+    refs = _dask.share(regions, client)  # each district goes to the workers once, not with every task
+    share_s = time.perf_counter() - t
 
     # ---------------------------------------------------------------- posts
     posts, rows["posts"] = _city_posts(
@@ -755,6 +802,8 @@ def plan_city(
         regions,
         codes,
         seeds,
+        refs=refs,
+        residents=early.get("residents"),
         client=client,
         progress=progress,
         posts_per_grid=posts_per_grid,
@@ -763,14 +812,17 @@ def plan_city(
         options=post_options or {},
         notes=notes,
     )
+    rows["posts"]["wall_s"] += share_s
 
     # ---------------------------------------------------------------- patrols
     frames = [posts.posts[posts.posts["district"] == c] for c in codes]
     items = [
         {"region": r, "plan": p, "posts": f, "chiefs": chiefs_per_grid, "seed": int(seeds[i, 2]), "effort": effort}
-        for i, (r, p, f) in enumerate(zip(regions, plans, frames))
+        for i, (r, p, f) in enumerate(zip(refs, plans, frames))
     ]
-    out, times = _dask.run_tasks(_patrols_task, items, client=client, progress=progress, desc="patrols", names=codes)
+    out, times = _dask.run_tasks(
+        _patrols_task, items, client=client, progress=progress, desc="patrols", names=codes, costs=[p.n_grids for p in plans]
+    )
     task_times["patrols"] = [times.task_seconds]
     t = time.perf_counter()
     routes = gpd.GeoDataFrame(
@@ -791,6 +843,7 @@ def plan_city(
         codes,
         seeds,
         frames,
+        refs=refs,
         roster=roster,
         model=model,
         time_limit=staffing_time_limit,
@@ -859,8 +912,10 @@ def _grids_by_district(
     max_walk_m: float,
     seed: int,
     notes: list[str],
+    meanwhile: Any = None,
 ) -> tuple[Any, ...]:
-    """Every district cut on its own (in parallel), then put together."""
+    """Every district cut on its own (in parallel), then put together; ``meanwhile`` as in
+    :func:`gridplan._dask.run_graph`."""
     t = time.perf_counter()
     regions = _regions.split_city(city, max_walk_m=max_walk_m)
     split_s = time.perf_counter() - t
@@ -873,7 +928,16 @@ def _grids_by_district(
         {"region": r, "n_grids": int(k), "units": units, "seed": int(seeds[i, 0]), "tolerance": tolerance}
         for i, (r, k) in enumerate(zip(regions, grid_share))
     ]
-    out, times = _dask.run_tasks(_grids_task, items, client=client, progress=progress, desc="grids", names=codes)
+    out, times = _dask.run_tasks(
+        _grids_task,
+        items,
+        client=client,
+        progress=progress,
+        desc="grids",
+        names=codes,
+        costs=grid_share.tolist(),
+        meanwhile=meanwhile,
+    )
     plans = [p for p, _, _ in out]
     _warn([f"district {c}: {m}" for c, (_, ws, _) in zip(codes, out) for m in ws], notes)
     for r, (_, _, net) in zip(regions, out):  # a worker built it: posts, patrols and staffing tasks get it built
@@ -941,8 +1005,9 @@ def _grids_by_cluster(
     return plan, plans, regions, codes, np.array([p.n_grids for p in plans]), row, {}
 
 
-def _city_demand(city: District, plan: Any) -> gpd.GeoDataFrame:
-    """The city's residents on the city's streets: weight, node, snap_m, grid, community, district."""
+def _city_residents(city: District) -> gpd.GeoDataFrame:
+    """The city's residents on the city's streets: weight, node, snap_m, district (no grids needed,
+    so :func:`plan_city` works it out while the workers cut the grids)."""
     pop = city.population
     if len(pop) == 0:
         raise DataError(
@@ -950,16 +1015,9 @@ def _city_demand(city: District, plan: Any) -> gpd.GeoDataFrame:
             "(District.from_frames(population=...))"
         )
     net = city.network
-    xy = shapely.get_coordinates(np.asarray(pop.geometry.values))
-    node, snap = net.nearest_nodes(xy[:, 0], xy[:, 1], return_dist=True)
-    units = plan.units
     pts = np.asarray(pop.geometry.values)
-    unit_tree = shapely.STRtree(np.asarray(units.geometry.values))
-    hit_pt, hit_unit = unit_tree.query(pts, predicate="within")
-    upos = np.full(len(pts), -1, dtype=np.int64)
-    upos[hit_pt[::-1]] = hit_unit[::-1]  # the first unit that holds the point
-    grid = np.where(upos >= 0, units["grid"].astype(object).to_numpy()[np.maximum(upos, 0)], "")
-    comm = np.where(upos >= 0, units["community"].astype(object).to_numpy()[np.maximum(upos, 0)], "")
+    xy = shapely.get_coordinates(pts)
+    node, snap = net.nearest_nodes(xy[:, 0], xy[:, 1], return_dist=True)
     regions = _regions.region_table(city)
     owner = _regions.owner_of(pts, list(regions.geometry.values))
     district = np.where(owner >= 0, regions["code"].to_numpy(object)[np.maximum(owner, 0)], "")
@@ -968,14 +1026,38 @@ def _city_demand(city: District, plan: Any) -> gpd.GeoDataFrame:
             "weight": pop["population"].to_numpy(float),
             "node": node.astype(np.int64),
             "snap_m": snap,
-            "grid": pd.array(grid, dtype="str"),
-            "community": pd.array(comm, dtype="str"),
             "district": pd.array(district, dtype="str"),
         },
         geometry=pop.geometry.values,
         index=pop.index,
         crs=city.crs,
     )
+
+
+def _city_demand(city: District, plan: Any, residents: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """The city's residents on the city's streets: weight, node, snap_m, grid, community, district."""
+    residents = _city_residents(city) if residents is None else residents
+    units = plan.units
+    pts = np.asarray(residents.geometry.values)
+    unit_tree = shapely.STRtree(np.asarray(units.geometry.values))
+    hit_pt, hit_unit = unit_tree.query(pts, predicate="within")
+    upos = np.full(len(pts), -1, dtype=np.int64)
+    upos[hit_pt[::-1]] = hit_unit[::-1]  # the first unit that holds the point
+    grid = np.where(upos >= 0, units["grid"].astype(object).to_numpy()[np.maximum(upos, 0)], "")
+    comm = np.where(upos >= 0, units["community"].astype(object).to_numpy()[np.maximum(upos, 0)], "")
+    demand = residents.copy()
+    demand.insert(3, "grid", pd.array(grid, dtype="str"))
+    demand.insert(4, "community", pd.array(comm, dtype="str"))
+    return demand
+
+
+def _coverage_bound(city: District, demand: gpd.GeoDataFrame, max_walk_m: float) -> float:
+    """Residents within ``max_walk_m`` of any street node of the city: no placement covers more."""
+    net = city.network
+    inside = np.asarray(shapely.covers(city.shape, shapely.points(net.nodes[["x", "y"]].to_numpy(float))))
+    cdist, _ = _regions.nearest_source(net.to_sparse(), np.flatnonzero(inside), limit=max_walk_m)
+    node, snap = demand["node"].to_numpy(), demand["snap_m"].to_numpy(float)
+    return float(demand["weight"].to_numpy(float)[snap + cdist[node] <= max_walk_m + 1e-7].sum())
 
 
 def _city_posts(
@@ -986,6 +1068,8 @@ def _city_posts(
     codes: list[str],
     seeds: np.ndarray,
     *,
+    refs: list[Any] | None = None,
+    residents: gpd.GeoDataFrame | None = None,
     client: Any,
     progress: bool,
     posts_per_grid: float,
@@ -999,75 +1083,62 @@ def _city_posts(
     n_post = [max(p.n_grids * min_per_grid, round(posts_per_grid * p.n_grids)) for p in plans]
     items = [
         {"region": r, "plan": p, "n_posts": n, "seed": int(seeds[i, 1]), "options": opts}
-        for i, (r, p, n) in enumerate(zip(regions, plans, n_post))
+        for i, (r, p, n) in enumerate(zip(refs or regions, plans, n_post))
     ]
-    first, times = _dask.run_tasks(_posts_task, items, client=client, progress=progress, desc="posts", names=codes)
-    task_s, n_tasks = list(times.task_seconds), len(times.task_seconds)
-    rounds = [list(times.task_seconds)]
-    walls = times.wall_seconds
-    _warn([f"district {c}: {m}" for c, o in zip(codes, first) for m in o["warned"]], notes)
-    current = [o["frame"] for o in first]
-    status = {c: o["params"]["status"] for c, o in zip(codes, first)}
-
-    # ---- the seams: colour by colour, re-solve each district for the residents nobody else covers
-    t = time.perf_counter()
-    demand = _city_demand(city, plan)
+    demand = _city_demand(city, plan, residents)
     net = city.network
-    csr = net.to_sparse()
-    pts = np.asarray(demand.geometry.values)
+    net.to_sparse()  # built here once, shipped with the network to every worker
+    tasks = [_dask.Task(_posts_task, it, priority=float(n)) for it, n in zip(items, n_post)]
+    names = list(codes)
+    # ---- the seams: in colour order, each district solved again for the residents near it that its
+    # neighbours' posts (as they stand when its colour comes) do not cover; a district's seam task
+    # starts as soon as those neighbours are done, not when a whole colour is
     colour = _regions.colour_regions([r.polygon for r in regions], distance_m=2 * max_walk_m)
-    reconciled: list[str] = []
-    bookkeeping = time.perf_counter() - t
+    pts = np.asarray(demand.geometry.values)
+    seam_of: dict[int, int] = {}
     if len(regions) > 1:
-        for c in range(int(colour.max()) + 1):
-            t = time.perf_counter()
-            batch = np.flatnonzero(colour == c)
-            items = []
-            for i in batch:
-                others = pd.concat([f for j, f in enumerate(current) if j != i])
-                others = others[others["kind"] == "post"]
-                dist, _ = _regions.nearest_source(csr, _nodes_of(net, others), limit=max_walk_m)
-                free = demand["snap_m"].to_numpy() + dist[demand["node"].to_numpy()] > max_walk_m + 1e-7
-                near = np.asarray(shapely.dwithin(regions[i].polygon, pts, max_walk_m))
-                left = demand.loc[free & near, ["weight", "geometry"]]
-                left = left[left["weight"] > 0]
-                if len(left) == 0:
-                    continue
-                old = current[i][current[i]["kind"] == "post"]
-                items.append(
-                    {
-                        "region": regions[i],
-                        "plan": plans[i],
-                        "n_posts": n_post[i],
-                        "seed": int(seeds[i, 1]),
-                        "options": opts,
-                        "demand": left,
-                        "old": old,
-                        "position": int(i),
-                    }
-                )
-            bookkeeping += time.perf_counter() - t
-            if not items:
-                continue
-            out, tt = _dask.run_tasks(
-                _posts_task,
-                items,
-                client=client,
-                progress=progress,
-                desc=f"posts at the seams ({c + 1}/{int(colour.max()) + 1})",
-                names=[codes[it["position"]] for it in items],
-            )
-            task_s += tt.task_seconds
-            rounds.append(list(tt.task_seconds))
-            n_tasks += len(tt.task_seconds)
-            walls += tt.wall_seconds
-            for it, o in zip(items, out):
-                i = it["position"]
-                if o["new_covered"] > o["old_covered"] + 1e-9:
-                    stations = current[i][current[i]["kind"] == "station"]
-                    current[i] = pd.concat([o["frame"][o["frame"]["kind"] == "post"], stations])
-                    status[codes[i]] = o["params"]["status"]
-                    reconciled.append(codes[i])
+        for i in sorted(range(len(regions)), key=lambda k: (colour[k], k)):
+            nbrs = _seam_neighbours(regions, i, 2 * max_walk_m)
+            after = [i] + [seam_of[j] if colour[j] < colour[i] else j for j in nbrs]
+            close = np.asarray(shapely.dwithin(regions[i].polygon, pts, max_walk_m))
+            item = {**items[i], "near": demand.loc[close, ["weight", "node", "snap_m", "geometry"]]}
+            seam_of[i] = len(tasks)
+            # a seam task, once ready, goes before the first passes still waiting: the seams are a chain
+            tasks.append(_dask.Task(_seam_task, item, after=after, priority=float(max(n_post) + 1 + colour.max() - colour[i])))
+            names.append(f"{codes[i]} (seam)")
+    bookkeeping = time.perf_counter() - t0
+    bounds: list[float] = []  # worked out here while the workers place the posts
+    out, times = _dask.run_graph(
+        tasks,
+        shared=[net],
+        client=client,
+        progress=progress,
+        desc="posts",
+        names=names,
+        meanwhile=lambda: bounds.append(_coverage_bound(city, demand, max_walk_m)),
+    )
+    t = time.perf_counter()
+    first = out[: len(regions)]
+    _warn([f"district {c}: {m}" for c, o in zip(codes, first) for m in o["warned"]], notes)
+    status = {c: o["params"]["status"] for c, o in zip(codes, first)}
+    current = [o["frame"] for o in first]
+    reconciled: list[str] = []
+    for i, k in sorted(seam_of.items()):
+        o = out[k]
+        _warn([f"district {codes[i]} (seam): {m}" for m in o["warned"]], notes)
+        current[i] = o["frame"]
+        if o["changed"]:
+            status[codes[i]] = o["status"]
+            reconciled.append(codes[i])
+    task_s = list(times.task_seconds)
+    rounds = [task_s[: len(regions)]] + [
+        [task_s[seam_of[i]] for i in sorted(seam_of) if colour[i] == c] for c in range(int(colour.max()) + 1)
+    ]
+    rounds = [r for r in rounds if r]
+    n_tasks = len(task_s)
+    walls = times.wall_seconds
+    csr = net.to_sparse()
+    bookkeeping += time.perf_counter() - t
 
     # ---- the city's posts, scored on the city's streets
     t = time.perf_counter()
@@ -1086,9 +1157,7 @@ def _city_posts(
     node, snap = demand["node"].to_numpy(), demand["snap_m"].to_numpy(float)
     dist, _ = _regions.nearest_source(csr, post_nodes[is_post], limit=max_walk_m)
     covered = float(w[snap + dist[node] <= max_walk_m + 1e-7].sum())
-    inside = np.asarray(shapely.covers(city.shape, shapely.points(net.nodes[["x", "y"]].to_numpy(float))))
-    cdist, _ = _regions.nearest_source(csr, np.flatnonzero(inside), limit=max_walk_m)
-    bound = float(w[snap + cdist[node] <= max_walk_m + 1e-7].sum())
+    bound = bounds[0]
     gap = (bound - covered) / bound if bound > 0 else 0.0
     bookkeeping += time.perf_counter() - t
     params = {
@@ -1133,6 +1202,7 @@ def _city_staffing(
     seeds: np.ndarray,
     frames: list[gpd.GeoDataFrame],
     *,
+    refs: list[Any] | None = None,
     roster: pd.DataFrame | None,
     model: str,
     time_limit: float,
@@ -1158,7 +1228,7 @@ def _city_staffing(
     homes = shapely.points(roster["x"].to_numpy(float), roster["y"].to_numpy(float))
     owner = _regions.owner_of(homes, [r.polygon for r in regions])
     items, names, empty = [], [], []
-    for i, (r, p, f) in enumerate(zip(regions, plans, frames)):
+    for i, (r, p, f) in enumerate(zip(refs or regions, plans, frames)):
         mine = roster[owner == i]
         if len(mine) == 0:
             empty.append(i)
@@ -1175,9 +1245,12 @@ def _city_staffing(
                 "position": i,
             }
         )
-        names.append(r.code)
+        names.append(codes[i])
     prep = time.perf_counter() - t
-    out, times = _dask.run_tasks(_staffing_task, items, client=client, progress=progress, desc="staffing", names=names)
+    costs = [len(it["roster"]) * it["plan"].n_grids for it in items]  # the assignment's size
+    out, times = _dask.run_tasks(
+        _staffing_task, items, client=client, progress=progress, desc="staffing", names=names, costs=costs
+    )
     t = time.perf_counter()
     parts: dict[str, list[pd.DataFrame]] = {"assignments": [], "teams": [], "vacancies": [], "unassigned": []}
     per: dict[str, Any] = {}

@@ -501,24 +501,20 @@ def _post_frame(
     unknown = sorted(set(frame["grid"]) - set(codes))
     if unknown:
         notes.append(f"posts of grids not in the plan are ignored: {unknown[:_SHOW]}")
-    parts = []
-    no_post, station_only = [], []
-    for c in codes:
-        mine = frame[frame["grid"] == c]
-        p = mine[mine["kind"] == "post"]
-        if len(p):
-            parts.append(p)
-        elif len(mine):
-            parts.append(mine)
-            station_only.append(c)
-        else:
-            parts.append(default[default["grid"] == c])
-            no_post.append(c)
+    frame = frame[frame["grid"].isin(codes)]
+    is_post = (frame["kind"] == "post").to_numpy()
+    with_post = set(frame["grid"][is_post])
+    with_any = set(frame["grid"])
+    station_only = [c for c in codes if c in with_any and c not in with_post]
+    no_post = [c for c in codes if c not in with_any]
     if station_only:
         notes.append(f"grids with a station but no post report to the station: {station_only[:_SHOW]}")
     if no_post:
         notes.append(f"grids without a post or station report to their default post: {no_post[:_SHOW]}")
-    return pd.concat(parts)
+    # each grid's posts, else its stations, else its default post; grid by grid in the plan's order
+    chosen = pd.concat([frame[is_post | ~frame["grid"].isin(with_post).to_numpy()], default[default["grid"].isin(no_post)]])
+    order = np.argsort(pd.Index(codes).get_indexer(chosen["grid"]), kind="stable")
+    return chosen.iloc[order]
 
 
 def _prepare(
