@@ -19,10 +19,10 @@ result for any number of workers:
    keeping the new posts only when they cover more. Only the districts within 2 × ``max_walk_m``
    can reach those residents, so a district's seam task waits for those neighbours alone (its
    lower-coloured neighbours' seams, its higher-coloured neighbours' first passes), not for a
-   whole colour: on a client the seams overlap with each other and with the first passes. The whole is scored on the city's street
-   network (a resident walks across a seam to the nearest post wherever it stands), with an
-   upper bound (every resident within ``max_walk_m`` of some candidate street node) and the gap
-   to it.
+   whole colour: on a client the seams overlap with each other and with the first passes. The
+   whole is scored on the city's street network (a resident walks across a seam to the nearest
+   post wherever it stands), with an upper bound (every resident within ``max_walk_m`` of some
+   candidate street node) and the gap to it.
 3. **patrols**: :func:`gridplan.routes.balance_routes` per district (every grid's chiefs from
    the grid's first post).
 4. **staffing**: :func:`gridplan.staffing.assign_staff` per district, each district from the
@@ -227,6 +227,12 @@ def _posts_task(item: dict[str, Any], *_shared: Any) -> dict[str, Any]:
     return out
 
 
+def _within_walk(demand: gpd.GeoDataFrame, dist: np.ndarray, walk: float) -> np.ndarray:
+    """Which rows of ``demand`` (``node``, ``snap_m``) walk at most ``walk`` metres, given every street
+    node's distance ``dist`` to the nearest post."""
+    return demand["snap_m"].to_numpy(float) + dist[demand["node"].to_numpy()] <= walk + 1e-7
+
+
 def _seam_neighbours(regions: list[_regions.Region], i: int, distance_m: float) -> list[int]:
     """The other regions within ``distance_m`` of region ``i`` (2 × ``max_walk_m``: the only ones
     whose posts can reach a resident within ``max_walk_m`` of it)."""
@@ -249,7 +255,7 @@ def _seam_task(item: dict[str, Any], net: Any, first: dict[str, Any], *neighbour
     others = [f for f in others if len(f)]
     if others:
         dist, _ = _regions.nearest_source(net.to_sparse(), _nodes_of(net, pd.concat(others)), limit=walk)
-        free = near["snap_m"].to_numpy() + dist[near["node"].to_numpy()] > walk + 1e-7
+        free = ~_within_walk(near, dist, walk)
     else:
         free = np.ones(len(near), bool)
     left = near.loc[free & (near["weight"].to_numpy() > 0), ["weight", "geometry"]]
@@ -1056,8 +1062,7 @@ def _coverage_bound(city: District, demand: gpd.GeoDataFrame, max_walk_m: float)
     net = city.network
     inside = np.asarray(shapely.covers(city.shape, shapely.points(net.nodes[["x", "y"]].to_numpy(float))))
     cdist, _ = _regions.nearest_source(net.to_sparse(), np.flatnonzero(inside), limit=max_walk_m)
-    node, snap = demand["node"].to_numpy(), demand["snap_m"].to_numpy(float)
-    return float(demand["weight"].to_numpy(float)[snap + cdist[node] <= max_walk_m + 1e-7].sum())
+    return float(demand["weight"].to_numpy(float)[_within_walk(demand, cdist, max_walk_m)].sum())
 
 
 def _city_posts(
@@ -1087,7 +1092,7 @@ def _city_posts(
     ]
     demand = _city_demand(city, plan, residents)
     net = city.network
-    net.to_sparse()  # built here once, shipped with the network to every worker
+    csr = net.to_sparse()  # built here once, shipped with the network to every worker
     tasks = [_dask.Task(_posts_task, it, priority=float(n)) for it, n in zip(items, n_post)]
     names = list(codes)
     # ---- the seams: in colour order, each district solved again for the residents near it that its
@@ -1137,7 +1142,6 @@ def _city_posts(
     rounds = [r for r in rounds if r]
     n_tasks = len(task_s)
     walls = times.wall_seconds
-    csr = net.to_sparse()
     bookkeeping += time.perf_counter() - t
 
     # ---- the city's posts, scored on the city's streets
@@ -1154,9 +1158,8 @@ def _city_posts(
     frame.insert(3, "node", post_nodes)
     is_post = (frame["kind"] == "post").to_numpy()
     w = demand["weight"].to_numpy(float)
-    node, snap = demand["node"].to_numpy(), demand["snap_m"].to_numpy(float)
     dist, _ = _regions.nearest_source(csr, post_nodes[is_post], limit=max_walk_m)
-    covered = float(w[snap + dist[node] <= max_walk_m + 1e-7].sum())
+    covered = float(w[_within_walk(demand, dist, max_walk_m)].sum())
     bound = bounds[0]
     gap = (bound - covered) / bound if bound > 0 else 0.0
     bookkeeping += time.perf_counter() - t

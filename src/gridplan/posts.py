@@ -1381,8 +1381,8 @@ def place_posts(
         ``"heuristic"``: never the MILP (bounds only).
     time_limit : float or None
         Default :data:`DEFAULT_TIME_LIMIT_S` (60 s); ``None``: no limit, wait for HiGHS's proof
-        (minutes or more on a district). Seconds for the whole call's solving (heuristic, bounds and HiGHS ``time_limit``; for
-        p-median shared by its rounds). When it stops HiGHS early, the best solution found (the
+        (minutes or more on a district). Seconds for the whole call's solving (heuristic, bounds
+        and HiGHS ``time_limit``; for p-median shared by its rounds). When it stops HiGHS early, the best solution found (the
         heuristic's, if HiGHS found none better) is returned with its bound and gap and
         ``params["status"] == "time_limit"``. It also caps the LP relaxation that bounds a
         heuristic answer (otherwise given up to 120 s).
